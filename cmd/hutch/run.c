@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+#include "hutch.h"
+#include "container.h"
+#include "run.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "Usage: hutch run [OPTIONS] --rootfs DIR [COMMAND [ARG...]]\n"
+    "       hutch run [OPTIONS] -- COMMAND [ARG...]\n"
+    "\n"
+    "Run COMMAND in a new rootless container.  With --rootfs, DIR is its root\n"
+    "filesystem; without it, a sandbox made from the host's own system directories\n"
+    "(read-only) and the current directory (read-write).\n"
+    "\n"
+    "Options:\n"
+    "      --rootfs DIR            use DIR as the root filesystem (changes are written to it)\n"
+    "      --read-only             mount the root filesystem read-only\n"
+    "  -v, --volume SRC:DST[:OPTS] bind SRC at DST; OPTS: ro or rw\n"
+    "      --tmpfs DST[:OPTS]      mount a tmpfs at DST (OPTS e.g. size=64m,mode=1777)\n"
+    "  -e, --env KEY[=VALUE]       set a variable (KEY alone copies the host's value)\n"
+    "      --env-file FILE         read KEY=VALUE lines from FILE\n"
+    "  -w, --workdir DIR           working directory inside (created if missing)\n"
+    "  -u, --user USER[:GROUP]     run as USER (name or uid) and GROUP (name or gid)\n"
+    "      --hostname NAME         the container's hostname (default: a random id)\n"
+    "  -i, --interactive           keep stdin attached\n"
+    "  -t, --tty                   allocate a pseudo-terminal\n"
+    "      --init                  run hutch-init as PID 1 (reaps zombies, forwards signals)\n"
+    "      --userns MODE           default, keep-id or single\n"
+    "      --network MODE          none or host\n"
+    "  -h, --help                  show this help\n"
+    "\n"
+    "Defaults: with --rootfs, --userns=default and --network=none; in the host\n"
+    "sandbox, --userns=keep-id and --network=host.  See hutch-run(1).\n";
+
+enum
+{
+  OPT_ROOTFS = 256,
+  OPT_READ_ONLY,
+  OPT_TMPFS,
+  OPT_ENV_FILE,
+  OPT_HOSTNAME,
+  OPT_INIT,
+  OPT_USERNS,
+  OPT_NETWORK,
+};
+
+static const struct option options[] = {
+  {"rootfs", required_argument, NULL, OPT_ROOTFS},
+  {"read-only", no_argument, NULL, OPT_READ_ONLY},
+  {"volume", required_argument, NULL, 'v'},
+  {"tmpfs", required_argument, NULL, OPT_TMPFS},
+  {"env", required_argument, NULL, 'e'},
+  {"env-file", required_argument, NULL, OPT_ENV_FILE},
+  {"workdir", required_argument, NULL, 'w'},
+  {"user", required_argument, NULL, 'u'},
+  {"hostname", required_argument, NULL, OPT_HOSTNAME},
+  {"interactive", no_argument, NULL, 'i'},
+  {"tty", no_argument, NULL, 't'},
+  {"init", no_argument, NULL, OPT_INIT},
+  {"userns", required_argument, NULL, OPT_USERNS},
+  {"network", required_argument, NULL, OPT_NETWORK},
+  {"help", no_argument, NULL, 'h'},
+  {NULL, 0, NULL, 0},
+};
+
+static char *
+find_init (void)
+{
+  _cleanup_free_ char *dir = cmd_self_dir ();
+  char *p;
+  if (dir)
+    {
+      p = hutch_xasprintf ("%s/hutch-init", dir);
+      if (access (p, X_OK) == 0)
+        return p;
+      free (p);
+    }
+  return hutch_xstrdup (PKGLIBEXECDIR "/hutch-init");
+}
+
+static void
+set_str (char **dst, const char *v)
+{
+  free (*dst);
+  *dst = hutch_xstrdup (v);
+}
+
+int
+cmd_run (int argc, char **argv)
+{
+  struct hutch_run_options o;
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  _cleanup_spec_ struct hutch_spec *spec = NULL;
+  _cleanup_free_ char *warning = NULL;
+  int c, status = 0, i;
+  bool dashdash;
+
+  hutch_run_options_init (&o);
+  opterr = 0;
+  optind = 1;
+  /* "+": stop at the first non-option, which starts the command.  */
+  while ((c = getopt_long (argc, argv, "+v:e:w:u:ith", options, NULL)) != -1)
+    {
+      switch (c)
+        {
+        case OPT_ROOTFS: set_str (&o.rootfs, optarg); break;
+        case OPT_READ_ONLY: o.read_only = true; break;
+        case 'v': hutch_strv_push (&o.volumes, hutch_xstrdup (optarg)); break;
+        case OPT_TMPFS: hutch_strv_push (&o.tmpfs, hutch_xstrdup (optarg)); break;
+        case 'e': hutch_strv_push (&o.env, hutch_xstrdup (optarg)); break;
+        case OPT_ENV_FILE: hutch_strv_push (&o.env_files, hutch_xstrdup (optarg)); break;
+        case 'w': set_str (&o.workdir, optarg); break;
+        case 'u': set_str (&o.user, optarg); break;
+        case OPT_HOSTNAME: set_str (&o.hostname, optarg); break;
+        case 'i': o.interactive = true; break;
+        case 't': o.tty = true; break;
+        case OPT_INIT: o.init = true; break;
+        case OPT_USERNS:
+          o.userns = hutch_userns_mode_from_name (optarg);
+          if (o.userns < 0)
+            {
+              fprintf (stderr, "hutch: --userns `%s`: expected default, keep-id or single\n", optarg);
+              hutch_run_options_clear (&o);
+              return HUTCH_EXIT_ERROR;
+            }
+          break;
+        case OPT_NETWORK:
+          o.network = hutch_network_from_name (optarg);
+          if (o.network < 0)
+            {
+              fprintf (stderr, "hutch: --network `%s`: expected none or host (slirp is not "
+                               "available yet)\n", optarg);
+              hutch_run_options_clear (&o);
+              return HUTCH_EXIT_ERROR;
+            }
+          break;
+        case 'h':
+          fputs (usage, stdout);
+          hutch_run_options_clear (&o);
+          return 0;
+        case ':':
+          fprintf (stderr, "hutch run: option `%s` needs a value; see `hutch run --help`\n", argv[optind - 1]);
+          hutch_run_options_clear (&o);
+          return HUTCH_EXIT_ERROR;
+        default:
+          fprintf (stderr, "hutch run: unknown option `%s`; see `hutch run --help`\n", argv[optind - 1]);
+          hutch_run_options_clear (&o);
+          return HUTCH_EXIT_ERROR;
+        }
+    }
+  dashdash = optind > 1 && strcmp (argv[optind - 1], "--") == 0;
+  if (o.rootfs == NULL && !dashdash)
+    {
+      if (optind < argc)
+        fprintf (stderr,
+                 "hutch: `%s` looks like an image name, and this version of hutch cannot run "
+                 "images yet; use --rootfs DIR for an unpacked root filesystem, or "
+                 "`hutch run -- COMMAND` for a sandbox of the host\n",
+                 argv[optind]);
+      else
+        fprintf (stderr, "hutch run: nothing to run; see `hutch run --help`\n");
+      hutch_run_options_clear (&o);
+      return HUTCH_EXIT_ERROR;
+    }
+  if (o.rootfs == NULL && optind >= argc)
+    {
+      fprintf (stderr, "hutch run: give the command to run after `--`\n");
+      hutch_run_options_clear (&o);
+      return HUTCH_EXIT_ERROR;
+    }
+  for (i = optind; i < argc; i++)
+    hutch_strv_push (&o.command, hutch_xstrdup (argv[i]));
+  if (o.init)
+    o.init_path = find_init ();
+
+  if (hutch_run_make_spec (&o, &spec, &warning, &err) < 0)
+    {
+      hutch_run_options_clear (&o);
+      return cmd_report (&err);
+    }
+  hutch_run_options_clear (&o);
+  if (warning)
+    fprintf (stderr, "hutch: warning: %s\n", warning);
+  if (hutch_container_run (spec, &status, &err) < 0)
+    return cmd_report (&err);
+  return status;
+}

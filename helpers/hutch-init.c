@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+/* hutch-init: PID 1 of a container started with --init.
+ *
+ * It runs the container's command as its only child, forwards to it every
+ * signal it receives, reaps every orphan that the PID namespace hands to
+ * it, and exits with the command's status (128+N when a signal N ended
+ * it).
+ *
+ * Trust: it runs inside the container, with the container's ids and
+ * privileges, so it trusts nothing of the container and holds nothing the
+ * container could not have itself.  It is linked statically because the
+ * container's root has none of the host's libraries; hutch executes it
+ * from a file descriptor opened on the host, so the container cannot
+ * replace it.
+ */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+static int
+code_of (int status)
+{
+  if (WIFEXITED (status))
+    return WEXITSTATUS (status);
+  if (WIFSIGNALED (status))
+    return 128 + WTERMSIG (status);
+  return 1;
+}
+
+int
+main (int argc, char **argv)
+{
+  sigset_t all, old;
+  pid_t child;
+  int first = 1;
+
+  if (argc > 1 && strcmp (argv[1], "--") == 0)
+    first = 2;
+  if (first >= argc)
+    {
+      fprintf (stderr, "hutch-init: usage: hutch-init -- COMMAND [ARG...]\n");
+      return 125;
+    }
+
+  sigfillset (&all);
+  sigprocmask (SIG_SETMASK, &all, &old);
+
+  child = fork ();
+  if (child < 0)
+    {
+      fprintf (stderr, "hutch-init: fork: %s\n", strerror (errno));
+      return 125;
+    }
+  if (child == 0)
+    {
+      /* Own process group, and the terminal's foreground when there is
+         one, so that ^C and ^Z reach the command as in a shell.  SIGTTOU
+         is still blocked here, so tcsetpgrp cannot stop us.  */
+      setpgid (0, 0);
+      if (isatty (0))
+        tcsetpgrp (0, getpid ());
+      sigprocmask (SIG_SETMASK, &old, NULL);
+      execvp (argv[first], argv + first);
+      fprintf (stderr, "hutch-init: cannot execute `%s`: %s\n", argv[first], strerror (errno));
+      _exit (errno == ENOENT ? 127 : 126);
+    }
+
+  for (;;)
+    {
+      siginfo_t si;
+      int sig = sigwaitinfo (&all, &si);
+
+      if (sig < 0)
+        continue;
+      if (sig == SIGCHLD)
+        {
+          int status;
+          pid_t p;
+          while ((p = waitpid (-1, &status, WNOHANG)) > 0)
+            if (p == child)
+              return code_of (status);
+          continue;
+        }
+      /* Stop-signals from the terminal are the command's business.  */
+      if (sig == SIGTTIN || sig == SIGTTOU)
+        continue;
+      kill (child, sig);
+    }
+}

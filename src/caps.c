@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+#include "caps.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+
+/* A name libcap knows but the running kernel does not (a newer capability)
+   is skipped, as runc and crun do: asking for it cannot grant anything.  */
+static int
+cap_lookup (const char *name, cap_value_t *ret, bool *ret_known_to_kernel, hutch_error_t *err)
+{
+  cap_value_t v = 0;
+  *ret_known_to_kernel = false;
+  if (cap_from_name (name, &v) < 0)
+    return hutch_error_set (err, 0, "unknown capability `%s`", name);
+  *ret = v;
+  *ret_known_to_kernel = v <= (cap_value_t) cap_max_bits () - 1;
+  return 0;
+}
+
+static bool
+listed (char **list, cap_value_t cap)
+{
+  size_t i;
+  for (i = 0; list && list[i]; i++)
+    {
+      cap_value_t v;
+      if (cap_from_name (list[i], &v) == 0 && v == cap)
+        return true;
+    }
+  return false;
+}
+
+int
+hutch_caps_validate (const struct hutch_spec *spec, hutch_error_t *err)
+{
+  char **lists[] = {spec->cap_bounding, spec->cap_effective, spec->cap_permitted,
+                    spec->cap_inheritable, spec->cap_ambient};
+  size_t l, i;
+  for (l = 0; l < sizeof lists / sizeof lists[0]; l++)
+    for (i = 0; lists[l] && lists[l][i]; i++)
+      {
+        cap_value_t v;
+        bool known = false;
+        if (cap_lookup (lists[l][i], &v, &known, err) < 0)
+          return -1;
+      }
+  return 0;
+}
+
+int
+hutch_caps_drop_bounding (const struct hutch_spec *spec, hutch_error_t *err)
+{
+  cap_value_t cap, last = (cap_value_t) cap_max_bits () - 1;
+
+  if (!spec->has_caps)
+    return 0;
+  for (cap = 0; cap <= last; cap++)
+    if (!listed (spec->cap_bounding, cap) && prctl (PR_CAPBSET_DROP, cap, 0, 0, 0) < 0
+        && errno != EINVAL)
+      return hutch_error_set (err, errno, "drop %s from the bounding set", cap_to_name (cap));
+  /* Keep the permitted set across the uid change; hutch_caps_apply sets
+     the final sets right after it.  */
+  if (prctl (PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+    return hutch_error_set (err, errno, "prctl(PR_SET_KEEPCAPS)");
+  return 0;
+}
+
+static int
+fill (cap_t caps, cap_flag_t flag, char **list, hutch_error_t *err)
+{
+  size_t i;
+  for (i = 0; list && list[i]; i++)
+    {
+      cap_value_t v = 0;
+      bool known = false;
+      if (cap_lookup (list[i], &v, &known, err) < 0)
+        return -1;
+      if (known && cap_set_flag (caps, flag, 1, &v, CAP_SET) < 0)
+        return hutch_error_set (err, errno, "capability %s", list[i]);
+    }
+  return 0;
+}
+
+int
+hutch_caps_apply (const struct hutch_spec *spec, hutch_error_t *err)
+{
+  cap_t caps;
+  size_t i;
+  int r = -1;
+
+  if (!spec->has_caps)
+    return 0;
+  caps = cap_init ();
+  if (caps == NULL)
+    return hutch_error_set (err, errno, "cap_init");
+  if (fill (caps, CAP_PERMITTED, spec->cap_permitted, err) < 0
+      || fill (caps, CAP_EFFECTIVE, spec->cap_effective, err) < 0
+      || fill (caps, CAP_INHERITABLE, spec->cap_inheritable, err) < 0)
+    goto out;
+  if (cap_set_proc (caps) < 0)
+    {
+      hutch_error_set (err, errno, "set the process's capabilities");
+      goto out;
+    }
+  if (cap_reset_ambient () < 0 && errno != EINVAL)
+    {
+      hutch_error_set (err, errno, "reset the ambient capabilities");
+      goto out;
+    }
+  for (i = 0; spec->cap_ambient && spec->cap_ambient[i]; i++)
+    {
+      cap_value_t v = 0;
+      bool known = false;
+      if (cap_lookup (spec->cap_ambient[i], &v, &known, err) < 0)
+        goto out;
+      if (known && cap_set_ambient (v, CAP_SET) < 0)
+        {
+          hutch_error_set (err, errno,
+                           "raise ambient capability %s (it must be permitted and inheritable too)",
+                           spec->cap_ambient[i]);
+          goto out;
+        }
+    }
+  if (prctl (PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+    {
+      hutch_error_set (err, errno, "prctl(PR_SET_KEEPCAPS)");
+      goto out;
+    }
+  r = 0;
+out:
+  cap_free (caps);
+  return r;
+}

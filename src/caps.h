@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef HUTCH_CAPS_H
+#define HUTCH_CAPS_H
+
+#include "error.h"
+#include "spec.h"
+
+/* Drop from the bounding set what SPEC does not list.  Must run while the
+   process still has CAP_SETPCAP, before it changes its uid.  */
+int hutch_caps_drop_bounding (const struct hutch_spec *spec, hutch_error_t *err);
+/* Set permitted, effective, inheritable and ambient sets, after the uid
+   change (which PR_SET_KEEPCAPS survived).  */
+int hutch_caps_apply (const struct hutch_spec *spec, hutch_error_t *err);
+/* Check every name in SPEC's capability lists.  */
+int hutch_caps_validate (const struct hutch_spec *spec, hutch_error_t *err);
+
+#endif

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+#include "info.h"
+#include "container.h"
+#include "idmap.h"
+#include "syscalls.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void
+add (struct hutch_info *info, const char *key, char *value)
+{
+  info->items = hutch_xrealloc (info->items, (info->n_items + 1) * sizeof *info->items);
+  info->items[info->n_items].key = hutch_xstrdup (key);
+  info->items[info->n_items].value = value;
+  info->n_items++;
+}
+
+static void
+problem (struct hutch_info *info, char *text)
+{
+  hutch_strv_push (&info->problems, text);
+}
+
+static const char *
+home_dir (void)
+{
+  const char *h = getenv ("HOME");
+  struct passwd *pw;
+  if (h && *h == '/')
+    return h;
+  pw = getpwuid (geteuid ());
+  return pw ? pw->pw_dir : "/";
+}
+
+char *
+hutch_data_dir (void)
+{
+  const char *x = getenv ("XDG_DATA_HOME");
+  if (x && *x == '/')
+    return hutch_xasprintf ("%s/hutch", x);
+  return hutch_xasprintf ("%s/.local/share/hutch", home_dir ());
+}
+
+char *
+hutch_runtime_dir (void)
+{
+  const char *x = getenv ("XDG_RUNTIME_DIR");
+  struct stat st;
+  /* Over ssh, su or in a Slurm job the variable is often unset or names
+     another user's directory: use it only when it is ours and private.  */
+  if (x && *x == '/' && stat (x, &st) == 0 && S_ISDIR (st.st_mode) && st.st_uid == geteuid ()
+      && (st.st_mode & 077) == 0)
+    return hutch_xasprintf ("%s/hutch", x);
+  return hutch_xasprintf ("/tmp/hutch-%u", (unsigned) geteuid ());
+}
+
+char *
+hutch_config_file (void)
+{
+  const char *x = getenv ("XDG_CONFIG_HOME");
+  if (x && *x == '/')
+    return hutch_xasprintf ("%s/hutch/hutch.conf", x);
+  return hutch_xasprintf ("%s/.config/hutch/hutch.conf", home_dir ());
+}
+
+static char *
+read_knob (const char *path)
+{
+  _cleanup_free_ char *text = NULL;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  size_t n;
+  if (hutch_read_file (path, 4096, &text, NULL, &e) < 0)
+    {
+      hutch_error_clear (&e);
+      return NULL;
+    }
+  n = strlen (text);
+  while (n && text[n - 1] == '\n')
+    text[--n] = '\0';
+  return HUTCH_STEAL_PTR (text);
+}
+
+/* Really try: clone a child into a new user namespace.  */
+static int
+probe_userns (void)
+{
+  pid_t p = (pid_t) syscall (SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, NULL, NULL, 0);
+  int st;
+  if (p < 0)
+    return -errno;
+  if (p == 0)
+    _exit (0);
+  while (waitpid (p, &st, 0) < 0 && errno == EINTR)
+    ;
+  return 0;
+}
+
+static void
+check_userns (struct hutch_info *info)
+{
+  _cleanup_free_ char *max = read_knob ("/proc/sys/user/max_user_namespaces");
+  int r = probe_userns ();
+
+  add (info, "user namespaces", hutch_xasprintf ("%s (user.max_user_namespaces = %s)",
+                                                 r == 0 ? "yes" : "no", max ? max : "?"));
+  if (r < 0)
+    {
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      hutch_userns_diagnose ("/proc/sys", -r, &e);
+      problem (info, HUTCH_STEAL_PTR (e.msg));
+      info->can_run = false;
+    }
+}
+
+static void
+check_ids (struct hutch_info *info)
+{
+  uid_t uid = geteuid ();
+  struct passwd *pw = getpwuid (uid);
+  const char *name = pw ? pw->pw_name : NULL;
+  int g;
+
+  add (info, "user", hutch_xasprintf ("%s (uid %u, gid %u)", name ? name : "?", (unsigned) uid,
+                                      (unsigned) getegid ()));
+  for (g = 0; g < 2; g++)
+    {
+      const char *helper = g ? "newgidmap" : "newuidmap";
+      struct hutch_subid_range *r = NULL;
+      size_t n = 0, i;
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      _cleanup_free_ char *path = NULL;
+      char *text = hutch_xstrdup ("");
+
+      if (hutch_idmap_find_helper (helper, &path, &e) == 0)
+        add (info, helper, hutch_xasprintf ("%s", path));
+      else
+        {
+          add (info, helper, hutch_xstrdup ("unusable"));
+          if (uid != 0)
+            problem (info, HUTCH_STEAL_PTR (e.msg));
+        }
+      hutch_error_clear (&e);
+
+      if (hutch_subid_lookup (g, name, uid, &r, &n, &e) < 0)
+        {
+          problem (info, HUTCH_STEAL_PTR (e.msg));
+          hutch_error_clear (&e);
+        }
+      for (i = 0; i < n; i++)
+        {
+          char *next = hutch_xasprintf ("%s%s%lu-%lu (%lu ids)", text, i ? ", " : "", r[i].start,
+                                        r[i].start + r[i].count - 1, r[i].count);
+          free (text);
+          text = next;
+        }
+      if (n == 0)
+        {
+          free (text);
+          text = hutch_xstrdup (uid == 0 ? "none (root maps its own ids)" : "none");
+          if (uid != 0)
+            problem (info, hutch_xasprintf ("no subordinate %s range for %s in %s: containers get "
+                                            "only your own id (--userns=single); fix: ask an "
+                                            "administrator to run `usermod --add-sub%ss "
+                                            "100000-165535 %s`",
+                                            g ? "gid" : "uid", name ? name : "you",
+                                            g ? "/etc/subgid" : "/etc/subuid", g ? "gid" : "uid",
+                                            name ? name : "USER"));
+        }
+      add (info, g ? "subordinate gids" : "subordinate uids", text);
+      free (r);
+    }
+}
+
+static void
+check_cgroups (struct hutch_info *info)
+{
+  _cleanup_free_ char *mi = NULL, *self = NULL;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  char *mount2 = NULL, *line, *save = NULL;
+  bool v1 = false;
+
+  if (hutch_read_file ("/proc/self/mountinfo", 1 << 20, &mi, NULL, &e) < 0)
+    {
+      hutch_error_clear (&e);
+      return;
+    }
+  for (line = strtok_r (mi, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    {
+      char *sep = strstr (line, " - ");
+      char mp[4096], fstype[64];
+      if (sep == NULL || sscanf (line, "%*s %*s %*s %*s %4095s", mp) != 1
+          || sscanf (sep + 3, "%63s", fstype) != 1)
+        continue;
+      if (strcmp (fstype, "cgroup2") == 0 && mount2 == NULL)
+        mount2 = hutch_xstrdup (mp);
+      else if (strcmp (fstype, "cgroup") == 0)
+        v1 = true;
+    }
+  if (mount2 == NULL)
+    {
+      add (info, "cgroups", hutch_xstrdup (v1 ? "v1 only: no limits possible" : "none mounted"));
+      return;
+    }
+  add (info, "cgroups", hutch_xasprintf ("%s, cgroup2 at %s", v1 ? "hybrid (v1 and v2)" : "v2", mount2));
+  if (hutch_read_file ("/proc/self/cgroup", 1 << 16, &self, NULL, &e) == 0)
+    {
+      char *p = strstr (self, "0::");
+      if (p)
+        {
+          char *end = strchr (p, '\n');
+          _cleanup_free_ char *rel = hutch_xstrndup (p + 3, end ? (size_t) (end - p - 3) : strlen (p + 3));
+          _cleanup_free_ char *procs = hutch_xasprintf ("%s%s/cgroup.procs", mount2, rel);
+          struct stat st;
+          bool deleg = stat (procs, &st) == 0 && st.st_uid == geteuid () && access (procs, W_OK) == 0;
+          add (info, "cgroup", hutch_xasprintf ("%s (%s)", rel, deleg ? "delegated to you" : "not delegated"));
+        }
+    }
+  hutch_error_clear (&e);
+  free (mount2);
+}
+
+static bool
+fs_known (const char *name)
+{
+  _cleanup_free_ char *text = read_knob ("/proc/filesystems");
+  char *p;
+  size_t n = strlen (name);
+  if (text == NULL)
+    return false;
+  for (p = text; (p = strstr (p, name)) != NULL; p += n)
+    if ((p == text || p[-1] == '\t') && (p[n] == '\n' || p[n] == '\0'))
+      return true;
+  return false;
+}
+
+static void
+check_devices (struct hutch_info *info)
+{
+  static const char *const devs[][2] = {{"/dev/fuse", "fuse-overlayfs"}, {"/dev/net/tun", "slirp networking"}};
+  size_t i;
+  for (i = 0; i < 2; i++)
+    {
+      bool ok = access (devs[i][0], R_OK | W_OK) == 0;
+      add (info, devs[i][0], hutch_xstrdup (ok ? "usable" : access (devs[i][0], F_OK) == 0 ? "not accessible" : "missing"));
+      if (!ok)
+        problem (info, hutch_xasprintf ("%s is not usable by you (%s needs it); fix: ask an "
+                                        "administrator to make it mode 0666, as distributions do",
+                                        devs[i][0], devs[i][1]));
+    }
+}
+
+void
+hutch_info_collect (struct hutch_info *info)
+{
+  struct utsname u;
+  _cleanup_free_ char *helper = NULL;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+
+  memset (info, 0, sizeof *info);
+  info->can_run = true;
+  info->problems = hutch_xmalloc0 (sizeof (char *));
+  add (info, "version", hutch_xstrdup (PACKAGE_VERSION));
+  if (uname (&u) == 0)
+    add (info, "kernel", hutch_xasprintf ("%s %s %s", u.sysname, u.release, u.machine));
+  check_userns (info);
+  check_ids (info);
+  check_cgroups (info);
+  add (info, "overlay", hutch_xstrdup (fs_known ("overlay") ? "kernel overlayfs available" : "no kernel overlayfs"));
+  {
+    const char *path = getenv ("PATH");
+    _cleanup_free_ char *copy = hutch_xstrdup (path ? path : "/usr/bin:/bin");
+    char *save = NULL, *dir, *found = NULL;
+    for (dir = strtok_r (copy, ":", &save); dir && !found; dir = strtok_r (NULL, ":", &save))
+      {
+        char *cand = hutch_xasprintf ("%s/fuse-overlayfs", dir);
+        if (access (cand, X_OK) == 0)
+          found = cand;
+        else
+          free (cand);
+      }
+    add (info, "fuse-overlayfs", found ? found : hutch_xstrdup ("not found"));
+  }
+  check_devices (info);
+  add (info, "data dir", hutch_data_dir ());
+  add (info, "runtime dir", hutch_runtime_dir ());
+  add (info, "config file", hutch_config_file ());
+  (void) helper;
+  hutch_error_clear (&e);
+}
+
+void
+hutch_info_clear (struct hutch_info *info)
+{
+  size_t i;
+  for (i = 0; i < info->n_items; i++)
+    {
+      free (info->items[i].key);
+      free (info->items[i].value);
+    }
+  free (info->items);
+  hutch_strv_free (info->problems);
+  memset (info, 0, sizeof *info);
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef HUTCH_INFO_H
+#define HUTCH_INFO_H
+
+/* What hutch finds on this host, as key/value facts and problems with a fix.  */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct hutch_info_item
+{
+  char *key;
+  char *value;
+};
+
+struct hutch_info
+{
+  struct hutch_info_item *items;
+  size_t n_items;
+  char **problems; /* "WHAT; fix: HOW" */
+  bool can_run;    /* a container can be started at all */
+};
+
+void hutch_info_collect (struct hutch_info *info);
+void hutch_info_clear (struct hutch_info *info);
+
+/* Directories hutch uses (later issues fill them).  */
+char *hutch_data_dir (void);
+char *hutch_runtime_dir (void);
+char *hutch_config_file (void);
+
+#endif

@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+#include "run.h"
+#include "parse.h"
+#include "user.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* What the host sandbox shows of the host, read-only.  Directories that are
+   symlinks on the host (/bin -> usr/bin on merged-/usr systems) are made as
+   the same symlinks.  */
+static const char *const sandbox_dirs[] = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
+                                           "/libx32", "/etc", "/opt", "/var"};
+
+void
+hutch_run_options_init (struct hutch_run_options *o)
+{
+  memset (o, 0, sizeof *o);
+  o->userns = -1;
+  o->network = HUTCH_NETWORK_DEFAULT;
+}
+
+void
+hutch_run_options_clear (struct hutch_run_options *o)
+{
+  free (o->rootfs);
+  hutch_strv_free (o->volumes);
+  hutch_strv_free (o->tmpfs);
+  hutch_strv_free (o->env);
+  hutch_strv_free (o->env_files);
+  free (o->workdir);
+  free (o->user);
+  free (o->hostname);
+  hutch_strv_free (o->command);
+  free (o->init_path);
+  memset (o, 0, sizeof *o);
+}
+
+int
+hutch_userns_mode_from_name (const char *name)
+{
+  if (strcmp (name, "default") == 0)
+    return HUTCH_USERNS_DEFAULT;
+  if (strcmp (name, "keep-id") == 0)
+    return HUTCH_USERNS_KEEP_ID;
+  if (strcmp (name, "single") == 0)
+    return HUTCH_USERNS_SINGLE;
+  return -1;
+}
+
+int
+hutch_network_from_name (const char *name)
+{
+  if (strcmp (name, "none") == 0)
+    return HUTCH_NETWORK_NONE;
+  if (strcmp (name, "host") == 0)
+    return HUTCH_NETWORK_HOST;
+  return -1;
+}
+
+static bool
+valid_hostname (const char *h)
+{
+  size_t n = strlen (h), i;
+  if (n == 0 || n > 64 || h[0] == '-' || h[0] == '.')
+    return false;
+  for (i = 0; i < n; i++)
+    if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') || (h[i] >= '0' && h[i] <= '9')
+          || h[i] == '-' || h[i] == '.'))
+      return false;
+  return true;
+}
+
+static void
+standard_mounts (struct hutch_spec *spec, bool gid5_mapped)
+{
+  hutch_spec_add_mount (spec, "/proc", "proc", "proc", "nosuid,noexec,nodev");
+  hutch_spec_add_mount (spec, "/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k");
+  /* gid=5 (tty) only when that group exists in the namespace; the kernel
+     refuses an unmapped gid.  */
+  hutch_spec_add_mount (spec, "/dev/pts", "devpts", "devpts",
+                        gid5_mapped ? "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"
+                                    : "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620");
+  hutch_spec_add_mount (spec, "/dev/shm", "tmpfs", "shm", "nosuid,noexec,nodev,mode=1777,size=65536k");
+  hutch_spec_add_mount (spec, "/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev");
+  hutch_spec_add_mount (spec, "/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro");
+}
+
+static int
+add_sandbox (struct hutch_spec *spec, const char *cwd, hutch_error_t *err)
+{
+  size_t i;
+
+  if (strcmp (cwd, "/") == 0)
+    return hutch_error_set (err, 0,
+                            "the host sandbox binds the current directory read-write, and it is "
+                            "`/`; cd into the directory you want to work in first");
+  for (i = 0; i < sizeof sandbox_dirs / sizeof sandbox_dirs[0]; i++)
+    {
+      struct stat st;
+      char target[4096];
+      ssize_t n;
+
+      if (lstat (sandbox_dirs[i], &st) < 0)
+        continue;
+      if (S_ISLNK (st.st_mode))
+        {
+          n = readlink (sandbox_dirs[i], target, sizeof target - 1);
+          if (n <= 0)
+            continue;
+          target[n] = '\0';
+          hutch_spec_add_symlink (spec, sandbox_dirs[i], target);
+        }
+      else if (S_ISDIR (st.st_mode))
+        hutch_spec_add_mount (spec, sandbox_dirs[i], "bind", sandbox_dirs[i], "rbind,ro,nosuid,nodev");
+    }
+  hutch_spec_add_mount (spec, "/tmp", "tmpfs", "tmpfs", "nosuid,nodev,mode=1777");
+  hutch_spec_add_mount (spec, "/run", "tmpfs", "tmpfs", "nosuid,nodev,mode=755");
+  hutch_spec_add_mount (spec, cwd, "bind", cwd, "rbind,nosuid,nodev");
+  return 0;
+}
+
+static char *
+host_file (const char *path)
+{
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  char *text = NULL;
+  if (hutch_read_file (path, 1 << 20, &text, NULL, &e) < 0)
+    {
+      hutch_error_clear (&e);
+      return NULL;
+    }
+  return text;
+}
+
+static void
+add_etc_files (struct hutch_spec *spec, bool sandbox, int network)
+{
+  _cleanup_free_ char *hostname = hutch_xasprintf ("%s\n", spec->hostname);
+  _cleanup_free_ char *hosts = NULL, *resolv = NULL;
+  _cleanup_free_ char *host_hosts = NULL;
+
+  if (network == HUTCH_NETWORK_HOST)
+    {
+      host_hosts = host_file ("/etc/hosts");
+      hosts = hutch_xasprintf ("%s%s127.0.1.1\t%s\n", host_hosts ? host_hosts : "127.0.0.1\tlocalhost\n",
+                               host_hosts && host_hosts[0] && host_hosts[strlen (host_hosts) - 1] != '\n' ? "\n" : "",
+                               spec->hostname);
+      resolv = host_file ("/etc/resolv.conf");
+    }
+  else
+    {
+      hosts = hutch_xasprintf ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                               "127.0.1.1\t%s\n",
+                               spec->hostname);
+      resolv = hutch_xstrdup ("# no network: hutch run --network none\n");
+    }
+  /* In the sandbox /etc is the host's, read-only: only cover what exists
+     there, as no mount point can be created in it.  */
+  if (!sandbox || access ("/etc/hostname", F_OK) == 0)
+    hutch_spec_add_file (spec, "/etc/hostname", hostname);
+  if (!sandbox || access ("/etc/hosts", F_OK) == 0)
+    hutch_spec_add_file (spec, "/etc/hosts", hosts);
+  if (resolv && (!sandbox || access ("/etc/resolv.conf", F_OK) == 0))
+    hutch_spec_add_file (spec, "/etc/resolv.conf", resolv);
+}
+
+static int
+add_env (struct hutch_spec *spec, const struct hutch_run_options *o, hutch_error_t *err)
+{
+  size_t i, k;
+
+  for (i = 0; o->env_files && o->env_files[i]; i++)
+    {
+      _cleanup_free_ char *text = NULL;
+      _cleanup_strv_ char **list = NULL;
+      if (hutch_read_file (o->env_files[i], 16 << 20, &text, NULL, err) < 0)
+        return hutch_error_prefix (err, "--env-file");
+      if (hutch_parse_env_file (text, o->env_files[i], &list, err) < 0)
+        return -1;
+      for (k = 0; list[k]; k++)
+        hutch_spec_setenv (spec, list[k]);
+    }
+  for (i = 0; o->env && o->env[i]; i++)
+    {
+      _cleanup_free_ char *kv = NULL;
+      if (hutch_parse_env (o->env[i], &kv, err) < 0)
+        return -1;
+      if (kv)
+        hutch_spec_setenv (spec, kv);
+    }
+  return 0;
+}
+
+static int
+resolve_user (struct hutch_spec *spec, const struct hutch_run_options *o, bool keep_id,
+              char **ret_home, hutch_error_t *err)
+{
+  _cleanup_free_ char *uname = NULL, *gname = NULL;
+  _cleanup_close_ int rootfd = -1;
+  struct hutch_user u;
+  size_t i;
+
+  if (o->user == NULL)
+    {
+      if (keep_id)
+        {
+          spec->uid = geteuid ();
+          spec->gid = getegid ();
+          *ret_home = NULL;
+          return 0;
+        }
+      uname = hutch_xstrdup ("0");
+    }
+  else if (hutch_parse_user (o->user, &uname, &gname, err) < 0)
+    return -1;
+
+  rootfd = open (o->rootfs ? o->rootfs : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return hutch_error_set (err, errno, "--rootfs `%s`", o->rootfs);
+  if (hutch_user_resolve (rootfd, uname, gname, &u, err) < 0)
+    return -1;
+  spec->uid = u.uid;
+  spec->gid = u.gid;
+  spec->n_additional_gids = 0;
+  free (spec->additional_gids);
+  spec->additional_gids = hutch_xmalloc0 ((u.n_groups + 1) * sizeof (unsigned int));
+  for (i = 0; i < u.n_groups; i++)
+    spec->additional_gids[spec->n_additional_gids++] = u.groups[i];
+  *ret_home = HUTCH_STEAL_PTR (u.home);
+  hutch_user_clear (&u);
+  return 0;
+}
+
+int
+hutch_run_make_spec (const struct hutch_run_options *o, struct hutch_spec **ret_spec,
+                     char **ret_warning, hutch_error_t *err)
+{
+  _cleanup_spec_ struct hutch_spec *spec = hutch_spec_new ();
+  _cleanup_free_ char *cwd = NULL, *home = NULL;
+  struct hutch_idplan plan;
+  bool sandbox = o->rootfs == NULL;
+  int mode = o->userns >= 0 ? o->userns : (sandbox ? HUTCH_USERNS_KEEP_ID : HUTCH_USERNS_DEFAULT);
+  int network = o->network != HUTCH_NETWORK_DEFAULT ? o->network
+                                                     : (sandbox ? HUTCH_NETWORK_HOST : HUTCH_NETWORK_NONE);
+  size_t i;
+
+  *ret_warning = NULL;
+  cwd = getcwd (NULL, 0);
+  if (cwd == NULL)
+    return hutch_error_set (err, errno, "getcwd");
+
+  if (!sandbox)
+    {
+      struct stat st;
+      if (stat (o->rootfs, &st) < 0)
+        {
+          if (errno == ENOENT)
+            return hutch_error_set (err, 0, "--rootfs `%s` does not exist; give the directory of an "
+                                            "unpacked root filesystem", o->rootfs);
+          return hutch_error_set (err, errno, "--rootfs `%s`", o->rootfs);
+        }
+      if (!S_ISDIR (st.st_mode))
+        return hutch_error_set (err, 0, "--rootfs `%s` is not a directory; give the directory of "
+                                        "an unpacked root filesystem (e.g. `tar -xf rootfs.tar -C DIR`)",
+                                o->rootfs);
+      spec->root_path = o->rootfs[0] == '/' ? hutch_xstrdup (o->rootfs)
+                                            : hutch_xasprintf ("%s/%s", cwd, o->rootfs);
+    }
+  else
+    spec->root_path = hutch_xstrdup ("/");
+  spec->root_readonly = o->read_only;
+  spec->extra.host_sandbox = sandbox;
+
+  /* Namespaces: all of them, the network one unless the host's is asked
+     for.  */
+  spec->ns[HUTCH_NS_USER] = spec->ns[HUTCH_NS_MOUNT] = spec->ns[HUTCH_NS_PID] = true;
+  spec->ns[HUTCH_NS_UTS] = spec->ns[HUTCH_NS_IPC] = spec->ns[HUTCH_NS_CGROUP] = true;
+  spec->ns[HUTCH_NS_NET] = network == HUTCH_NETWORK_NONE;
+
+  if (hutch_idplan_make ((enum hutch_userns_mode) mode, &plan, err) < 0)
+    return -1;
+  if (plan.warning)
+    *ret_warning = HUTCH_STEAL_PTR (plan.warning);
+  spec->uid_mappings = HUTCH_STEAL_PTR (plan.uid_map);
+  spec->n_uid_mappings = plan.n_uid;
+  spec->gid_mappings = HUTCH_STEAL_PTR (plan.gid_map);
+  spec->n_gid_mappings = plan.n_gid;
+  mode = plan.mode;
+  hutch_idplan_clear (&plan);
+
+  if (resolve_user (spec, o, mode == HUTCH_USERNS_KEEP_ID, &home, err) < 0)
+    return -1;
+
+  /* Hostname: given, or 12 random hex digits like a Docker short id.  */
+  if (o->hostname)
+    {
+      if (!valid_hostname (o->hostname))
+        return hutch_error_set (err, 0, "--hostname `%s`: use letters, digits, `-` and `.`, at most 64", o->hostname);
+      spec->hostname = hutch_xstrdup (o->hostname);
+    }
+  else
+    {
+      char id[13];
+      if (hutch_random_hex (id, 12) < 0)
+        return hutch_error_set (err, errno, "getrandom");
+      spec->hostname = hutch_xstrdup (id);
+    }
+
+  standard_mounts (spec, hutch_idmap_contains (spec->gid_mappings, spec->n_gid_mappings, 5));
+  if (sandbox && add_sandbox (spec, cwd, err) < 0)
+    return -1;
+  add_etc_files (spec, sandbox, network);
+
+  for (i = 0; o->volumes && o->volumes[i]; i++)
+    {
+      struct hutch_volume v;
+      struct stat st;
+      if (hutch_parse_volume (o->volumes[i], cwd, &v, err) < 0)
+        return -1;
+      if (stat (v.source, &st) < 0)
+        {
+          int e = errno;
+          hutch_error_set (err, e == ENOENT ? 0 : e, "--volume `%s`: the source `%s` %s", o->volumes[i],
+                           v.source, e == ENOENT ? "does not exist; create it first" : "cannot be used");
+          hutch_volume_clear (&v);
+          return -1;
+        }
+      hutch_spec_add_mount (spec, v.destination, "bind", v.source,
+                            v.readonly ? "rbind,ro,nosuid,nodev" : "rbind,nosuid,nodev");
+      hutch_volume_clear (&v);
+    }
+  for (i = 0; o->tmpfs && o->tmpfs[i]; i++)
+    {
+      _cleanup_free_ char *dest = NULL, *opts = NULL, *all = NULL;
+      if (hutch_parse_tmpfs (o->tmpfs[i], &dest, &opts, err) < 0)
+        return -1;
+      all = hutch_xasprintf ("nosuid,nodev%s%s", opts ? "," : "", opts ? opts : "");
+      hutch_spec_add_mount (spec, dest, "tmpfs", "tmpfs", all);
+    }
+
+  /* Environment: the sandbox keeps the user's own, as bwrap does; a root
+     filesystem starts clean, as Docker does.  */
+  if (sandbox)
+    for (i = 0; environ && environ[i]; i++)
+      hutch_spec_setenv (spec, environ[i]);
+  else
+    {
+      _cleanup_free_ char *h = hutch_xasprintf ("HOSTNAME=%s", spec->hostname);
+      _cleanup_free_ char *hm = hutch_xasprintf ("HOME=%s", home ? home : "/");
+      hutch_spec_setenv (spec, "PATH=" DEFAULT_PATH);
+      hutch_spec_setenv (spec, h);
+      hutch_spec_setenv (spec, hm);
+    }
+  hutch_spec_setenv (spec, "container=hutch");
+  if (o->tty && hutch_spec_getenv (spec, "TERM") == NULL)
+    hutch_spec_setenv (spec, "TERM=xterm");
+  if (add_env (spec, o, err) < 0)
+    return -1;
+
+  /* Process.  */
+  hutch_strv_free (spec->args);
+  if (o->command && o->command[0])
+    spec->args = hutch_strv_dup (o->command);
+  else
+    {
+      spec->args = NULL;
+      hutch_strv_push (&spec->args, hutch_xstrdup ("/bin/sh"));
+    }
+  free (spec->cwd);
+  if (o->workdir)
+    {
+      if (o->workdir[0] != '/')
+        return hutch_error_set (err, 0, "--workdir `%s` must be an absolute path", o->workdir);
+      spec->cwd = hutch_xstrdup (o->workdir);
+      spec->extra.create_cwd = !o->read_only;
+    }
+  else
+    spec->cwd = hutch_xstrdup (sandbox ? cwd : "/");
+  spec->terminal = o->tty;
+  spec->extra.interactive = o->interactive;
+  spec->extra.init = o->init;
+  if (o->init)
+    spec->extra.init_path = hutch_xstrdup (o->init_path);
+  spec->no_new_privileges = true;
+
+  *ret_spec = HUTCH_STEAL_PTR (spec);
+  return 0;
+}

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef HUTCH_SPEC_H
+#define HUTCH_SPEC_H
+
+/* The internal contract: an OCI runtime-spec configuration in memory.  Both
+   front ends produce one (hutch run from its options, hutch-oci from a
+   bundle's config.json) and libhutch runs it.  Field names follow the OCI
+   runtime spec; what hutch adds on top lives in `struct hutch_spec_extra`
+   and never comes from config.json.  */
+
+#include "error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct hutch_idmap
+{
+  unsigned int container_id;
+  unsigned int host_id;
+  unsigned int size;
+};
+
+struct hutch_mount
+{
+  char *destination;
+  char *type;   /* "bind", "proc", "tmpfs", "devpts", "mqueue", "sysfs", ... */
+  char *source; /* host path for binds */
+  char **options; /* NULL-terminated, as in the spec: "ro", "nosuid", "rbind", "mode=755" */
+};
+
+struct hutch_rlimit
+{
+  int resource;
+  unsigned long long soft, hard;
+};
+
+enum hutch_ns
+{
+  HUTCH_NS_USER,
+  HUTCH_NS_MOUNT,
+  HUTCH_NS_PID,
+  HUTCH_NS_UTS,
+  HUTCH_NS_IPC,
+  HUTCH_NS_NET,
+  HUTCH_NS_CGROUP,
+  HUTCH_NS_COUNT
+};
+
+/* A generated file bound read-only (or read-write) into the container, made
+   in a private tmpfs that vanishes with the container's mount namespace.  */
+struct hutch_file
+{
+  char *destination;
+  char *content;
+};
+
+struct hutch_symlink
+{
+  char *path;
+  char *target;
+};
+
+struct hutch_spec_extra
+{
+  bool init;               /* run hutch-init as PID 1 */
+  bool interactive;        /* keep stdin attached */
+  char *init_path;         /* host path of hutch-init */
+  struct hutch_file *files;
+  size_t n_files;
+  struct hutch_symlink *symlinks; /* made in the root before the mounts */
+  size_t n_symlinks;
+  /* The rootfs is a tmpfs assembled from host directories (no image).  */
+  bool host_sandbox;
+  bool create_cwd; /* make process.cwd when it is missing */
+  unsigned short rows, cols; /* initial terminal size, 0 when unknown */
+};
+
+struct hutch_spec
+{
+  /* process */
+  bool terminal;
+  unsigned int uid, gid;
+  unsigned int *additional_gids;
+  size_t n_additional_gids;
+  char **args;
+  char **env;
+  char *cwd;
+  bool no_new_privileges;
+  struct hutch_rlimit *rlimits;
+  size_t n_rlimits;
+  /* capabilities: NULL means "leave the user namespace's set alone".  Each
+     is a NULL-terminated list of names such as "CAP_CHOWN".  */
+  bool has_caps;
+  char **cap_bounding, **cap_effective, **cap_permitted, **cap_inheritable, **cap_ambient;
+
+  /* root */
+  char *root_path;
+  bool root_readonly;
+
+  char *hostname;
+  struct hutch_mount *mounts;
+  size_t n_mounts;
+
+  /* linux */
+  bool ns[HUTCH_NS_COUNT];
+  char *ns_path[HUTCH_NS_COUNT]; /* join an existing namespace: not supported yet */
+  struct hutch_idmap *uid_mappings, *gid_mappings;
+  size_t n_uid_mappings, n_gid_mappings;
+  char **masked_paths;
+  char **readonly_paths;
+
+  struct hutch_spec_extra extra;
+};
+
+struct hutch_spec *hutch_spec_new (void);
+void hutch_spec_free (struct hutch_spec *spec);
+void hutch_spec_freep (struct hutch_spec **spec);
+#define _cleanup_spec_ __attribute__ ((cleanup (hutch_spec_freep)))
+
+/* Parse an OCI config.json text.  Paths relative to BUNDLE (root.path) are
+   made absolute.  Syntax errors name the line and column; fields hutch
+   cannot honour yet are refused, never ignored.  */
+int hutch_spec_parse_json (const char *text, const char *bundle, struct hutch_spec **ret_spec,
+                           hutch_error_t *err);
+int hutch_spec_load (const char *bundle, struct hutch_spec **ret_spec, hutch_error_t *err);
+
+void hutch_spec_add_mount (struct hutch_spec *spec, const char *destination, const char *type,
+                           const char *source, const char *options);
+void hutch_spec_add_symlink (struct hutch_spec *spec, const char *path, const char *target);
+void hutch_spec_add_file (struct hutch_spec *spec, const char *destination, const char *content);
+/* Replace or add KEY=VALUE in the environment.  */
+void hutch_spec_setenv (struct hutch_spec *spec, const char *key_value);
+const char *hutch_spec_getenv (const struct hutch_spec *spec, const char *key);
+
+int hutch_ns_from_name (const char *name);
+const char *hutch_ns_name (int ns);
+
+#endif

@@ -1,0 +1,83 @@
+#!/usr/bin/env bats
+# Nothing is left behind: files, mounts, processes.
+
+load helpers
+
+teardown() {
+    if [ -n "${HPID:-}" ]; then
+        kill -KILL "$HPID" 2>/dev/null || true
+        wait "$HPID" 2>/dev/null || true
+    fi
+    # never leave a container behind even when the test failed
+    local p
+    for p in $(pids_of_cmdline 'sleep 1234\.5'); do
+        kill -KILL "$p" 2>/dev/null || true
+    done
+}
+
+# my_tmp_entries: what the user owns directly in /tmp and $TMPDIR
+my_tmp_entries() {
+    local d
+    for d in /tmp "${TMPDIR:-/tmp}" ${XDG_RUNTIME_DIR:+"$XDG_RUNTIME_DIR"}; do
+        find "$d" -mindepth 1 -maxdepth 1 -user "$MY_UID" 2>/dev/null
+    done | sort -u
+}
+
+@test "a finished run leaves no temporary files or mounts" {
+    local before after vol="$BATS_TEST_TMPDIR/vol"
+    mkdir "$vol"
+    before=$(my_tmp_entries)
+    run "$HUTCH" run --tmpfs /data -v "$vol:/vol" --rootfs "$ROOTFS" sh -c 'echo hi'
+    assert_status 0
+    run "$HUTCH" run --rootfs "$ROOTFS" false
+    assert_status 1
+    run "$HUTCH" run --init --rootfs "$ROOTFS" true
+    assert_status 0
+    after=$(my_tmp_entries)
+    assert_equal "$after" "$before"
+    run grep -F -- " $ROOTFS" /proc/self/mountinfo
+    assert_status 1
+}
+
+@test "a failed run (error 125) leaves no temporary files" {
+    local before after
+    before=$(my_tmp_entries)
+    run "$HUTCH" run -u nosuchuser --rootfs "$ROOTFS" true
+    assert_status 125
+    after=$(my_tmp_entries)
+    assert_equal "$after" "$before"
+}
+
+@test "kill -9 of hutch: the container's processes go away" {
+    local out="$BATS_TEST_TMPDIR/out"
+    "$HUTCH" run --rootfs "$ROOTFS" sleep 1234.5 > "$out" 2>&1 3>&- &
+    HPID=$!
+    wait_for test -n "$(pids_of_cmdline 'sleep 1234\.5')"
+    [ -n "$(pids_of_cmdline 'sleep 1234\.5')" ]
+    kill -KILL "$HPID"
+    wait "$HPID" || true
+    HPID=
+    # within a few seconds
+    local i
+    for i in $(seq 1 50); do
+        [ -z "$(pids_of_cmdline 'sleep 1234\.5')" ] && break
+        sleep 0.1
+    done
+    assert_equal "$(pids_of_cmdline 'sleep 1234\.5')" ""
+}
+
+@test "kill -9 of hutch with --init: the container's processes go away" {
+    local out="$BATS_TEST_TMPDIR/out"
+    "$HUTCH" run --init --rootfs "$ROOTFS" sh -c 'sleep 1234.5 & sleep 1234.5' > "$out" 2>&1 3>&- &
+    HPID=$!
+    wait_for test "$(pids_of_cmdline 'sleep 1234\.5' | wc -l)" -eq 2
+    kill -KILL "$HPID"
+    wait "$HPID" || true
+    HPID=
+    local i
+    for i in $(seq 1 50); do
+        [ -z "$(pids_of_cmdline 'sleep 1234\.5')" ] && break
+        sleep 0.1
+    done
+    assert_equal "$(pids_of_cmdline 'sleep 1234\.5')" ""
+}

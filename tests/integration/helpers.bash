@@ -1,0 +1,112 @@
+# Shared helpers for the hutch integration tests.  `load helpers` from a .bats.
+#
+# Environment (set by ./run):
+#   HUTCH        path of the hutch binary
+#   HUTCH_OCI    path of the hutch-oci binary
+#   HUTCH_INIT_DIR  directory holding hutch-init
+#   ROOTFS       a busybox root filesystem owned by the test user (shared:
+#                tests that write into it use fresh_rootfs)
+#   MKROOTFS     path of mkrootfs.sh
+
+bats_require_minimum_version 1.5.0
+
+: "${HUTCH:?HUTCH is not set (run the suite through tests/integration/run)}"
+: "${ROOTFS:?ROOTFS is not set (run the suite through tests/integration/run)}"
+: "${HUTCH_OCI:=$(dirname "$HUTCH")/hutch-oci}"
+: "${MKROOTFS:=$BATS_TEST_DIRNAME/mkrootfs.sh}"
+
+MY_UID=$(id -u)
+MY_GID=$(id -g)
+MY_USER=$(id -un)
+
+# sub_ranges FILE: "start count" lines of the current user's ranges, in order
+sub_ranges() {
+    awk -F: -v u="$MY_USER" -v uid="$MY_UID" \
+        '($1 == u || $1 == uid) && NF >= 3 { print $2, $3 }' "$1"
+}
+
+# first range of the user (empty when none)
+SUBUID_START=$(sub_ranges /etc/subuid | awk 'NR == 1 { print $1 }')
+SUBUID_COUNT=$(sub_ranges /etc/subuid | awk 'NR == 1 { print $2 }')
+SUBGID_START=$(sub_ranges /etc/subgid | awk 'NR == 1 { print $1 }')
+SUBGID_COUNT=$(sub_ranges /etc/subgid | awk 'NR == 1 { print $2 }')
+
+# expected_map ID FILE: the uid_map/gid_map that --userns=default must give,
+# normalised as "inside outside count" lines
+expected_map() {
+    echo "0 $1 1"
+    sub_ranges "$2" | awk 'BEGIN { next_id = 1 } { print next_id, $1, $2; next_id += $2 }'
+}
+
+# normalise a uid_map/gid_map text read from $1 (a string)
+norm_map() {
+    printf '%s\n' "$1" | awk 'NF == 3 { print $1, $2, $3 }'
+}
+
+# host id that container id $1 maps to in default mode (first range only)
+host_uid_of() { echo $((SUBUID_START + $1 - 1)); }
+
+need_subids() {
+    if [ -z "$SUBUID_START" ] || [ -z "$SUBGID_START" ]; then
+        skip "user $MY_USER has no subordinate id range"
+    fi
+}
+
+# fresh_rootfs: a private copy of the rootfs for tests that write to it;
+# prints its path
+fresh_rootfs() {
+    local d="$BATS_TEST_TMPDIR/rootfs"
+    if [ ! -d "$d" ]; then
+        cp -a "$ROOTFS" "$d"
+    fi
+    echo "$d"
+}
+
+# wait_for CMD...: retry CMD for up to ~10 s
+wait_for() {
+    local i
+    for i in $(seq 1 100); do
+        if "$@"; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# the pids whose whole command line is exactly $1 (regex anchored)
+pids_of_cmdline() {
+    pgrep -u "$MY_UID" -f "^$1\$" || true
+}
+
+file_has() { [ -s "$1" ] && grep -q -- "$2" "$1"; }
+
+# assertions with useful messages
+assert_status() {
+    if [ "$status" -ne "$1" ]; then
+        echo "expected exit status $1, got $status; output:" >&2
+        printf '%s\n' "$output" >&2
+        return 1
+    fi
+}
+
+assert_output_has() {
+    local p
+    for p in "$@"; do
+        if ! printf '%s\n' "$output" | grep -q -i -F -- "$p"; then
+            echo "output lacks \"$p\"; output:" >&2
+            printf '%s\n' "$output" >&2
+            return 1
+        fi
+    done
+}
+
+assert_equal() {
+    if [ "$1" != "$2" ]; then
+        printf 'expected: %s\n     got: %s\n' "$2" "$1" >&2
+        return 1
+    fi
+}
+
+# first line of $output, without a trailing CR
+first_line() { printf '%s\n' "${lines[0]:-}" | tr -d '\r'; }

@@ -1,0 +1,44 @@
+#!/usr/bin/env bats
+# hutch info and the command front end.
+
+load helpers
+
+@test "hutch info: exits 0 and reports the helpers and the subordinate range" {
+    need_subids
+    run "$HUTCH" info
+    assert_status 0
+    assert_output_has newuidmap newgidmap "$SUBUID_START"
+    [[ "$output" != *problem:* ]] || {
+        # a problem line is fine only for optional things; print it for the log
+        printf '%s\n' "$output" | grep problem: >&2
+    }
+    # key: value lines
+    printf '%s\n' "$output" | grep -q -E '^[a-z][a-z /_-]*: '
+}
+
+@test "hutch info: a problem is reported with its fix" {
+    need_subids
+    local bin="$BATS_TEST_TMPDIR/bin"
+    mkdir "$bin"
+    cp "$(command -v newuidmap)" "$(command -v newgidmap)" "$bin/"
+    PATH="$bin:$PATH" run "$HUTCH" info
+    assert_output_has "problem:" "fix:" setuid
+}
+
+@test "hutch --help, --version, help run" {
+    run "$HUTCH" --help
+    assert_status 0
+    assert_output_has run info
+    run "$HUTCH" --version
+    assert_status 0
+    assert_output_has hutch
+    run "$HUTCH" run --help
+    assert_status 0
+    assert_output_has --rootfs --userns --read-only
+    run "$HUTCH" help run
+    assert_status 0
+    assert_output_has --rootfs
+    run "$HUTCH_OCI" --help
+    assert_status 0
+    assert_output_has bundle
+}

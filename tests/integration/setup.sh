@@ -1,0 +1,95 @@
+#!/bin/bash
+# Prepare this host for the integration tests, the way a normal distribution
+# is prepared. Run as root; idempotent.
+#   hutchtest   subordinate uids and gids: one range of 65536
+#   hutchnosub  no subordinate range at all
+#   hutchsmall  one range of exactly 10 ids
+set -euo pipefail
+
+if [ "$(id -u)" != 0 ]; then
+    echo "setup.sh: must be run as root" >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+
+need=()
+command -v bats >/dev/null 2>&1 || need+=(bats)
+{ command -v newuidmap && command -v newgidmap; } >/dev/null 2>&1 || need+=(uidmap)
+[ -x /bin/busybox ] || need+=(busybox-static)
+{ command -v script && command -v runuser && command -v unshare; } >/dev/null 2>&1 || need+=(util-linux)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "setup.sh: installing ${need[*]}" >&2
+    apt-get update -qq >&2
+    apt-get install -y -qq "${need[@]}" >&2
+fi
+
+# Device nodes as a desktop/server distribution ships them.
+for dev in /dev/fuse /dev/net/tun; do
+    [ -e "$dev" ] && chmod 0666 "$dev"
+done
+
+# The users.
+for u in hutchtest hutchnosub hutchsmall; do
+    if ! getent passwd "$u" >/dev/null; then
+        useradd -m -d "/home/$u" -s /bin/bash "$u"
+    fi
+    mkdir -p "/home/$u"
+    chown "$u:" "/home/$u"
+done
+
+touch /etc/subuid /etc/subgid
+chmod 0644 /etc/subuid /etc/subgid
+
+# drop_ranges USER: remove every subuid/subgid line of USER (by name or uid)
+drop_ranges() {
+    local u=$1 uid
+    uid=$(id -u "$u")
+    sed -i -e "/^$u:/d" -e "/^$uid:/d" /etc/subuid /etc/subgid
+}
+
+# overlaps START COUNT: true when [START, START+COUNT) meets a line of
+# /etc/subuid or /etc/subgid
+overlaps() {
+    local s=$1 n=$2
+    awk -F: -v s="$s" -v n="$n" '
+        NF >= 3 && $2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ {
+            if ($2 < s + n && s < $2 + $3) found = 1
+        }
+        END { exit !found }' /etc/subuid /etc/subgid
+}
+
+# give_range USER PREFERRED_START COUNT
+give_range() {
+    local u=$1 start=$2 n=$3
+    drop_ranges "$u"
+    while overlaps "$start" "$n"; do
+        start=$((start + 100000))
+    done
+    usermod --add-subuids "$start-$((start + n - 1))" \
+            --add-subgids "$start-$((start + n - 1))" "$u"
+}
+
+# Only rewrite when the current state is not already exactly right, so
+# repeated runs keep the same ranges.
+has_exactly() {
+    local u=$1 n=$2 f lines
+    for f in /etc/subuid /etc/subgid; do
+        lines=$(awk -F: -v u="$u" -v uid="$(id -u "$u")" '$1 == u || $1 == uid' "$f")
+        [ "$(printf '%s\n' "$lines" | grep -c .)" = 1 ] || return 1
+        [ "$(printf '%s\n' "$lines" | cut -d: -f3)" = "$n" ] || return 1
+    done
+    # same start for uids and gids (the tests rely on it only loosely)
+    [ "$(grep -E "^($u|$(id -u "$u")):" /etc/subuid | cut -d: -f2)" = \
+      "$(grep -E "^($u|$(id -u "$u")):" /etc/subgid | cut -d: -f2)" ]
+}
+
+drop_ranges hutchnosub
+has_exactly hutchtest 65536 || drop_ranges hutchtest
+has_exactly hutchsmall 10 || drop_ranges hutchsmall
+has_exactly hutchtest 65536 || give_range hutchtest 200000 65536
+has_exactly hutchsmall 10 || give_range hutchsmall 300000 10
+
+echo "setup.sh: host ready:" >&2
+grep -E '^(hutchtest|hutchsmall|hutchnosub):' /etc/subuid | sed 's/^/  subuid /' >&2
+grep -E '^(hutchtest|hutchsmall|hutchnosub):' /etc/subgid | sed 's/^/  subgid /' >&2
