@@ -20,7 +20,7 @@ cap_lookup (const char *name, cap_value_t *ret, bool *ret_known_to_kernel, hutch
   if (cap_from_name (name, &v) < 0)
     return hutch_error_set (err, 0, "unknown capability `%s`", name);
   *ret = v;
-  *ret_known_to_kernel = v <= (cap_value_t) cap_max_bits () - 1;
+  *ret_known_to_kernel = v <= (cap_value_t)cap_max_bits () - 1;
   return 0;
 }
 
@@ -40,8 +40,8 @@ listed (char **list, cap_value_t cap)
 int
 hutch_caps_validate (const struct hutch_spec *spec, hutch_error_t *err)
 {
-  char **lists[] = {spec->cap_bounding, spec->cap_effective, spec->cap_permitted,
-                    spec->cap_inheritable, spec->cap_ambient};
+  char **lists[] = { spec->cap_bounding, spec->cap_effective, spec->cap_permitted,
+                     spec->cap_inheritable, spec->cap_ambient };
   size_t l, i;
   for (l = 0; l < sizeof lists / sizeof lists[0]; l++)
     for (i = 0; lists[l] && lists[l][i]; i++)
@@ -57,7 +57,7 @@ hutch_caps_validate (const struct hutch_spec *spec, hutch_error_t *err)
 int
 hutch_caps_drop_bounding (const struct hutch_spec *spec, hutch_error_t *err)
 {
-  cap_value_t cap, last = (cap_value_t) cap_max_bits () - 1;
+  cap_value_t cap, last = (cap_value_t)cap_max_bits () - 1;
 
   if (!spec->has_caps)
     return 0;

@@ -56,8 +56,8 @@ struct msg
 struct ctx
 {
   struct hutch_spec *spec;
-  int sock;      /* the children's end */
-  int initfd;    /* hutch-init, opened in the host's view */
+  int sock;   /* the children's end */
+  int initfd; /* hutch-init, opened in the host's view */
   pid_t parent;
   sigset_t oldmask;
 };
@@ -65,13 +65,13 @@ struct ctx
 static int
 send_msg (int sock, const struct msg *m, int fd)
 {
-  struct iovec iov = {(void *) m, sizeof *m};
+  struct iovec iov = { (void *)m, sizeof *m };
   union
   {
     char buf[CMSG_SPACE (sizeof (int))];
     struct cmsghdr align;
   } u;
-  struct msghdr mh = {0};
+  struct msghdr mh = { 0 };
   ssize_t r;
 
   mh.msg_iov = &iov;
@@ -91,20 +91,20 @@ send_msg (int sock, const struct msg *m, int fd)
   do
     r = sendmsg (sock, &mh, MSG_NOSIGNAL);
   while (r < 0 && errno == EINTR);
-  return r == (ssize_t) sizeof *m ? 0 : -1;
+  return r == (ssize_t)sizeof *m ? 0 : -1;
 }
 
 /* Returns 1 for a message, 0 for end-of-file, -1 on error.  */
 static int
 recv_msg (int sock, struct msg *m, int *ret_fd)
 {
-  struct iovec iov = {m, sizeof *m};
+  struct iovec iov = { m, sizeof *m };
   union
   {
     char buf[CMSG_SPACE (sizeof (int))];
     struct cmsghdr align;
   } u;
-  struct msghdr mh = {0};
+  struct msghdr mh = { 0 };
   struct cmsghdr *c;
   ssize_t r;
 
@@ -131,16 +131,15 @@ recv_msg (int sock, struct msg *m, int *ret_fd)
         else
           close (fd);
       }
-  if (r != (ssize_t) sizeof *m)
+  if (r != (ssize_t)sizeof *m)
     return -1;
   m->text[sizeof m->text - 1] = '\0';
   return 1;
 }
 
-static void __attribute__ ((noreturn))
-child_fail (struct ctx *c, hutch_error_t *err)
+static void __attribute__ ((noreturn)) child_fail (struct ctx *c, hutch_error_t *err)
 {
-  struct msg m = {0};
+  struct msg m = { 0 };
   m.type = MSG_ERROR;
   m.errnum = err->errnum;
   m.exit_code = err->exit_code ? err->exit_code : HUTCH_EXIT_ERROR;
@@ -153,7 +152,7 @@ static int
 loopback_up (hutch_error_t *err)
 {
   _cleanup_close_ int s = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  struct ifreq ifr = {0};
+  struct ifreq ifr = { 0 };
 
   if (s < 0)
     return hutch_error_set (err, errno, "socket");
@@ -215,15 +214,16 @@ static int
 open_terminal (struct ctx *c, hutch_error_t *err)
 {
   _cleanup_close_ int master = -1, slave = -1;
-  struct winsize ws = {0};
-  struct msg m = {0};
+  struct winsize ws = { 0 };
+  struct msg m = { 0 };
   int unlock = 0;
 
   /* The pty comes from the container's own devpts instance, so the process
      sees a /dev/pts/N that exists inside; the master goes to hutch.  */
   master = open ("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0)
-    return hutch_error_set (err, errno, "open /dev/pts/ptmx in the container (is /dev/pts mounted?)");
+    return hutch_error_set (err, errno,
+                            "open /dev/pts/ptmx in the container (is /dev/pts mounted?)");
   if (ioctl (master, TIOCSPTLCK, &unlock) < 0)
     return hutch_error_set (err, errno, "unlock the terminal");
   slave = ioctl (master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -262,10 +262,12 @@ exec_program (const struct hutch_spec *spec, char **argv, hutch_error_t *err)
     {
       execve (prog, argv, spec->env);
       if (errno == ENOENT)
-        return hutch_error_set_exit (err, HUTCH_EXIT_NOT_FOUND, 0, "`%s`: no such file or directory in the container", prog);
+        return hutch_error_set_exit (err, HUTCH_EXIT_NOT_FOUND, 0,
+                                     "`%s`: no such file or directory in the container", prog);
       return hutch_error_set_exit (err, HUTCH_EXIT_CANNOT_EXEC, errno, "cannot execute `%s`", prog);
     }
-  copy = hutch_xstrdup (path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  copy = hutch_xstrdup (path ? path
+                             : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   for (dir = strtok_r (copy, ":", &save); dir; dir = strtok_r (NULL, ":", &save))
     {
       _cleanup_free_ char *cand = hutch_xasprintf ("%s/%s", *dir ? dir : ".", prog);
@@ -320,7 +322,7 @@ child_b_setup (struct ctx *c, hutch_error_t *err)
 
   for (i = 0; i < spec->n_rlimits; i++)
     {
-      struct rlimit rl = {spec->rlimits[i].soft, spec->rlimits[i].hard};
+      struct rlimit rl = { spec->rlimits[i].soft, spec->rlimits[i].hard };
       if (setrlimit (spec->rlimits[i].resource, &rl) < 0)
         return hutch_error_set (err, errno, "set rlimit %d", spec->rlimits[i].resource);
     }
@@ -345,11 +347,10 @@ child_b_setup (struct ctx *c, hutch_error_t *err)
   return 0;
 }
 
-static void __attribute__ ((noreturn))
-child_b (struct ctx *c)
+static void __attribute__ ((noreturn)) child_b (struct ctx *c)
 {
   hutch_error_t err = HUTCH_ERROR_INIT;
-  struct msg m = {0};
+  struct msg m = { 0 };
   int i;
 
   /* B is P's child (CLONE_PARENT): die with it.  The round trip below
@@ -378,8 +379,8 @@ child_b (struct ctx *c)
     {
       size_t n = hutch_strv_len (c->spec->args), k;
       char **argv = hutch_xmalloc0 ((n + 3) * sizeof (char *));
-      argv[0] = (char *) "hutch-init";
-      argv[1] = (char *) "--";
+      argv[0] = (char *)"hutch-init";
+      argv[1] = (char *)"--";
       for (k = 0; k < n; k++)
         argv[k + 2] = c->spec->args[k];
       syscall (SYS_execveat, c->initfd, "", argv, c->spec->env, AT_EMPTY_PATH);
@@ -390,12 +391,11 @@ child_b (struct ctx *c)
   child_fail (c, &err);
 }
 
-static void __attribute__ ((noreturn))
-child_a (struct ctx *c)
+static void __attribute__ ((noreturn)) child_a (struct ctx *c)
 {
   hutch_error_t err = HUTCH_ERROR_INIT;
   struct hutch_spec *spec = c->spec;
-  struct msg m = {0};
+  struct msg m = { 0 };
   int flags = 0;
   pid_t b;
 
@@ -424,7 +424,7 @@ child_a (struct ctx *c)
       hutch_error_set (&err, errno, "create the PID namespace");
       child_fail (c, &err);
     }
-  b = (pid_t) syscall (SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+  b = (pid_t)syscall (SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
   if (b < 0)
     {
       hutch_error_set (&err, errno, "clone the container's process");
@@ -448,7 +448,7 @@ static int
 write_maps (const struct hutch_spec *spec, pid_t pid, hutch_error_t *err)
 {
   const struct hutch_idmap *um = spec->uid_mappings, *gm = spec->gid_mappings;
-  struct hutch_idplan plan = {0};
+  struct hutch_idplan plan = { 0 };
   bool helpers, deny;
   int r;
 
@@ -477,8 +477,8 @@ write_maps (const struct hutch_spec *spec, pid_t pid, hutch_error_t *err)
       helpers = true;
       deny = false;
     }
-  return hutch_idmap_write (pid, helpers, deny, um, spec->n_uid_mappings, gm,
-                            spec->n_gid_mappings, err);
+  return hutch_idmap_write (pid, helpers, deny, um, spec->n_uid_mappings, gm, spec->n_gid_mappings,
+                            err);
 }
 
 static int
@@ -493,14 +493,16 @@ check_ids_mapped (const struct hutch_spec *spec, hutch_error_t *err)
                             "(your subordinate range in /etc/subuid is too small, or "
                             "--userns=single maps only one); ask an administrator for a range "
                             "of 65536 (`usermod --add-subuids 100000-165535 USER`)",
-                            spec->uid, hutch_idmap_total (spec->uid_mappings, spec->n_uid_mappings));
+                            spec->uid,
+                            hutch_idmap_total (spec->uid_mappings, spec->n_uid_mappings));
   if (!hutch_idmap_contains (spec->gid_mappings, spec->n_gid_mappings, spec->gid))
     return hutch_error_set (err, 0,
                             "container gid %u is not mapped: the user namespace has %lu gids "
                             "(your subordinate range in /etc/subgid is too small, or "
                             "--userns=single maps only one); ask an administrator for a range "
                             "of 65536 (`usermod --add-subgids 100000-165535 USER`)",
-                            spec->gid, hutch_idmap_total (spec->gid_mappings, spec->n_gid_mappings));
+                            spec->gid,
+                            hutch_idmap_total (spec->gid_mappings, spec->n_gid_mappings));
   for (i = 0; i < spec->n_additional_gids; i++)
     if (!hutch_idmap_contains (spec->gid_mappings, spec->n_gid_mappings, spec->additional_gids[i]))
       return hutch_error_set (err, 0,
@@ -532,8 +534,8 @@ status_to_code (int st)
 }
 
 /* Signals hutch passes on to the container's PID 1.  */
-static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM,
-                                SIGCONT, SIGWINCH, SIGURG, SIGPWR};
+static const int forwarded[] = { SIGHUP,  SIGINT,  SIGQUIT,  SIGTERM, SIGUSR1, SIGUSR2,
+                                 SIGALRM, SIGCONT, SIGWINCH, SIGURG,  SIGPWR };
 
 static int
 supervise (struct hutch_spec *spec, pid_t b, int sfd, int master, int *ret_status,
@@ -549,9 +551,9 @@ supervise (struct hutch_spec *spec, pid_t b, int sfd, int master, int *ret_statu
       struct pollfd pfd[3];
       int n = 0, k;
 
-      pfd[n++] = (struct pollfd){sfd, POLLIN, 0};
+      pfd[n++] = (struct pollfd){ sfd, POLLIN, 0 };
       n += hutch_terminal_copy_pollfds (&tc, &pfd[n]);
-      if (poll (pfd, (nfds_t) n, -1) < 0)
+      if (poll (pfd, (nfds_t)n, -1) < 0)
         {
           if (errno == EINTR)
             continue;
@@ -560,7 +562,7 @@ supervise (struct hutch_spec *spec, pid_t b, int sfd, int master, int *ret_statu
       if (pfd[0].revents & POLLIN)
         {
           struct signalfd_siginfo si;
-          if (read (sfd, &si, sizeof si) == (ssize_t) sizeof si)
+          if (read (sfd, &si, sizeof si) == (ssize_t)sizeof si)
             {
               if (si.ssi_signo == SIGCHLD)
                 {
@@ -580,7 +582,7 @@ supervise (struct hutch_spec *spec, pid_t b, int sfd, int master, int *ret_statu
               else if (si.ssi_signo == SIGWINCH && master >= 0)
                 hutch_terminal_resize (master);
               else
-                kill (b, (int) si.ssi_signo);
+                kill (b, (int)si.ssi_signo);
             }
         }
       for (k = 1; k < n; k++)
@@ -596,11 +598,11 @@ supervise (struct hutch_spec *spec, pid_t b, int sfd, int master, int *ret_statu
 int
 hutch_container_run (struct hutch_spec *spec, int *ret_status, hutch_error_t *err)
 {
-  struct hutch_terminal_state term = {0};
+  struct hutch_terminal_state term = { 0 };
   _cleanup_close_ int initfd = -1, sfd = -1, master = -1;
-  struct ctx c = {0};
+  struct ctx c = { 0 };
   sigset_t mask;
-  int sp[2] = {-1, -1}, ret = -1, cflags;
+  int sp[2] = { -1, -1 }, ret = -1, cflags;
   pid_t a = -1, b = -1;
   struct msg m;
   size_t i;
@@ -616,7 +618,8 @@ hutch_container_run (struct hutch_spec *spec, int *ret_status, hutch_error_t *er
     {
       initfd = open (spec->extra.init_path, O_RDONLY | O_CLOEXEC);
       if (initfd < 0)
-        return hutch_error_set (err, errno, "open hutch-init `%s` (reinstall hutch)", spec->extra.init_path);
+        return hutch_error_set (err, errno, "open hutch-init `%s` (reinstall hutch)",
+                                spec->extra.init_path);
     }
 
   /* Signals are taken through a signalfd: block them before any child
@@ -654,7 +657,7 @@ hutch_container_run (struct hutch_spec *spec, int *ret_status, hutch_error_t *er
   c.initfd = initfd;
   c.parent = getpid ();
   cflags = spec->ns[HUTCH_NS_USER] ? CLONE_NEWUSER : 0;
-  a = (pid_t) syscall (SYS_clone, cflags | SIGCHLD, 0, NULL, NULL, 0);
+  a = (pid_t)syscall (SYS_clone, cflags | SIGCHLD, 0, NULL, NULL, 0);
   if (a < 0)
     {
       int e = errno;
@@ -674,7 +677,7 @@ hutch_container_run (struct hutch_spec *spec, int *ret_status, hutch_error_t *er
 
   if (spec->ns[HUTCH_NS_USER] && write_maps (spec, a, err) < 0)
     goto out;
-  m = (struct msg){.type = MSG_MAPS_OK};
+  m = (struct msg){ .type = MSG_MAPS_OK };
   if (send_msg (sp[0], &m, -1) < 0)
     {
       hutch_error_set (err, errno, "talk to the container's first process");
@@ -704,7 +707,7 @@ hutch_container_run (struct hutch_spec *spec, int *ret_status, hutch_error_t *er
   while (waitpid (a, NULL, 0) < 0 && errno == EINTR)
     ;
   a = -1;
-  m = (struct msg){.type = MSG_GO};
+  m = (struct msg){ .type = MSG_GO };
   if (send_msg (sp[0], &m, -1) < 0)
     {
       hutch_error_set (err, errno, "talk to the container's process");

@@ -13,7 +13,7 @@
 /* Exit codes shared with Docker and podman.  */
 enum
 {
-  HUTCH_EXIT_ERROR = 125,     /* hutch's own error */
+  HUTCH_EXIT_ERROR = 125, /* hutch's own error */
   HUTCH_EXIT_CANNOT_EXEC = 126,
   HUTCH_EXIT_NOT_FOUND = 127,
 };
@@ -25,7 +25,10 @@ typedef struct hutch_error
   char *msg;     /* full text, errno's text already appended */
 } hutch_error_t;
 
-#define HUTCH_ERROR_INIT {0, 0, NULL}
+#define HUTCH_ERROR_INIT                                                                           \
+  {                                                                                                \
+    0, 0, NULL                                                                                     \
+  }
 
 /* Fill ERR (replacing what it held); ERRNUM's text is appended when non-zero.
    Returns -ERRNUM, or -1 when ERRNUM is 0, so that `return hutch_error_set

@@ -68,7 +68,7 @@ hutch_subid_parse (const char *text, const char *user, unsigned long id,
       count = strtoul (c2 + 1, &end, 10);
       if (errno || end == c2 + 1 || (*end && *end != ' ' && *end != '\t' && *end != '\r'))
         continue;
-      if (start > UINT32_MAX || count > UINT32_MAX || start + count > (unsigned long) UINT32_MAX + 1)
+      if (start > UINT32_MAX || count > UINT32_MAX || start + count > (unsigned long)UINT32_MAX + 1)
         continue;
       add_range (&ranges, &n, start, count);
     }
@@ -141,14 +141,14 @@ map_onto_ranges (struct hutch_idmap **map, size_t *n, unsigned long c, unsigned 
         }
       avail = ranges[i].count - offset;
       take = avail < len - done ? avail : len - done;
-      if (c + done + take > (unsigned long) UINT32_MAX + 1)
-        take = (unsigned long) UINT32_MAX + 1 - (c + done);
+      if (c + done + take > (unsigned long)UINT32_MAX + 1)
+        take = (unsigned long)UINT32_MAX + 1 - (c + done);
       if (take == 0)
         break;
       *map = hutch_xrealloc (*map, (*n + 1) * sizeof **map);
-      (*map)[*n].container_id = (unsigned int) (c + done);
-      (*map)[*n].host_id = (unsigned int) (ranges[i].start + offset);
-      (*map)[*n].size = (unsigned int) take;
+      (*map)[*n].container_id = (unsigned int)(c + done);
+      (*map)[*n].host_id = (unsigned int)(ranges[i].start + offset);
+      (*map)[*n].size = (unsigned int)take;
       (*n)++;
       done += take;
       offset = 0;
@@ -172,23 +172,23 @@ hutch_idmap_compute (enum hutch_userns_mode mode, unsigned int own_id,
   switch (mode)
     {
     case HUTCH_USERNS_SINGLE:
-      map[0] = (struct hutch_idmap){0, own_id, 1};
+      map[0] = (struct hutch_idmap){ 0, own_id, 1 };
       n = 1;
       break;
     case HUTCH_USERNS_DEFAULT:
-      map[0] = (struct hutch_idmap){0, own_id, 1};
+      map[0] = (struct hutch_idmap){ 0, own_id, 1 };
       n = 1;
       map_onto_ranges (&map, &n, 1, total, ranges, nr, 0);
       break;
     case HUTCH_USERNS_KEEP_ID:
       /* The user's id is itself inside; the ids below it and above it come
          from the subordinate ranges, in order, as podman's keep-id does.  */
-      map[0] = (struct hutch_idmap){own_id, own_id, 1};
+      map[0] = (struct hutch_idmap){ own_id, own_id, 1 };
       n = 1;
       below = total < own_id ? total : own_id;
       map_onto_ranges (&map, &n, 0, below, ranges, nr, 0);
       if (total > below)
-        map_onto_ranges (&map, &n, (unsigned long) own_id + 1, total - below, ranges, nr, below);
+        map_onto_ranges (&map, &n, (unsigned long)own_id + 1, total - below, ranges, nr, below);
       break;
     }
   *ret_map = map;
@@ -210,7 +210,8 @@ hutch_idmap_contains (const struct hutch_idmap *map, size_t n, unsigned int id)
 {
   size_t i;
   for (i = 0; i < n; i++)
-    if (id >= map[i].container_id && (unsigned long) id < (unsigned long) map[i].container_id + map[i].size)
+    if (id >= map[i].container_id
+        && (unsigned long)id < (unsigned long)map[i].container_id + map[i].size)
       return true;
   return false;
 }
@@ -222,8 +223,8 @@ hutch_idmap_format (const struct hutch_idmap *map, size_t n)
   size_t i;
   for (i = 0; i < n; i++)
     {
-      char *next = hutch_xasprintf ("%s%u %u %u\n", out, map[i].container_id, map[i].host_id,
-                                    map[i].size);
+      char *next
+          = hutch_xasprintf ("%s%u %u %u\n", out, map[i].container_id, map[i].host_id, map[i].size);
       free (out);
       out = next;
     }
@@ -234,7 +235,8 @@ int
 hutch_idmap_find_helper (const char *name, char **ret_path, hutch_error_t *err)
 {
   const char *path = getenv ("PATH");
-  _cleanup_free_ char *copy = hutch_xstrdup (path && *path ? path : "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
+  _cleanup_free_ char *copy
+      = hutch_xstrdup (path && *path ? path : "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
   char *save = NULL, *dir;
 
   for (dir = strtok_r (copy, ":", &save); dir; dir = strtok_r (NULL, ":", &save))
@@ -378,7 +380,7 @@ identity_of_self (const char *file, struct hutch_idmap **ret, size_t *ret_n, hut
       if (sscanf (line, "%u %u %u", &inside, &outside, &size) != 3)
         continue;
       map = hutch_xrealloc (map, (n + 1) * sizeof *map);
-      map[n++] = (struct hutch_idmap){inside, inside, size};
+      map[n++] = (struct hutch_idmap){ inside, inside, size };
     }
   *ret = map;
   *ret_n = n;
@@ -438,9 +440,9 @@ hutch_idplan_make (enum hutch_userns_mode mode, struct hutch_idplan *plan, hutch
               /* keep-id without a range: the own id maps to itself and
                  nothing else exists inside.  */
               plan->uid_map = hutch_xmalloc0 (sizeof *plan->uid_map);
-              plan->uid_map[0] = (struct hutch_idmap){uid, uid, 1};
+              plan->uid_map[0] = (struct hutch_idmap){ uid, uid, 1 };
               plan->gid_map = hutch_xmalloc0 (sizeof *plan->gid_map);
-              plan->gid_map[0] = (struct hutch_idmap){gid, gid, 1};
+              plan->gid_map[0] = (struct hutch_idmap){ gid, gid, 1 };
               plan->n_uid = plan->n_gid = 1;
               plan->deny_setgroups = true;
               plan->use_helpers = false;

@@ -64,7 +64,7 @@ hutch_runtime_dir (void)
   if (x && *x == '/' && stat (x, &st) == 0 && S_ISDIR (st.st_mode) && st.st_uid == geteuid ()
       && (st.st_mode & 077) == 0)
     return hutch_xasprintf ("%s/hutch", x);
-  return hutch_xasprintf ("/tmp/hutch-%u", (unsigned) geteuid ());
+  return hutch_xasprintf ("/tmp/hutch-%u", (unsigned)geteuid ());
 }
 
 char *
@@ -97,7 +97,7 @@ read_knob (const char *path)
 static int
 probe_userns (void)
 {
-  pid_t p = (pid_t) syscall (SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, NULL, NULL, 0);
+  pid_t p = (pid_t)syscall (SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, NULL, NULL, 0);
   int st;
   if (p < 0)
     return -errno;
@@ -114,8 +114,9 @@ check_userns (struct hutch_info *info)
   _cleanup_free_ char *max = read_knob ("/proc/sys/user/max_user_namespaces");
   int r = probe_userns ();
 
-  add (info, "user namespaces", hutch_xasprintf ("%s (user.max_user_namespaces = %s)",
-                                                 r == 0 ? "yes" : "no", max ? max : "?"));
+  add (info, "user namespaces",
+       hutch_xasprintf ("%s (user.max_user_namespaces = %s)", r == 0 ? "yes" : "no",
+                        max ? max : "?"));
   if (r < 0)
     {
       hutch_error_t e = HUTCH_ERROR_INIT;
@@ -133,8 +134,9 @@ check_ids (struct hutch_info *info)
   const char *name = pw ? pw->pw_name : NULL;
   int g;
 
-  add (info, "user", hutch_xasprintf ("%s (uid %u, gid %u)", name ? name : "?", (unsigned) uid,
-                                      (unsigned) getegid ()));
+  add (info, "user",
+       hutch_xasprintf ("%s (uid %u, gid %u)", name ? name : "?", (unsigned)uid,
+                        (unsigned)getegid ()));
   for (g = 0; g < 2; g++)
     {
       const char *helper = g ? "newgidmap" : "newuidmap";
@@ -214,18 +216,22 @@ check_cgroups (struct hutch_info *info)
       add (info, "cgroups", hutch_xstrdup (v1 ? "v1 only: no limits possible" : "none mounted"));
       return;
     }
-  add (info, "cgroups", hutch_xasprintf ("%s, cgroup2 at %s", v1 ? "hybrid (v1 and v2)" : "v2", mount2));
+  add (info, "cgroups",
+       hutch_xasprintf ("%s, cgroup2 at %s", v1 ? "hybrid (v1 and v2)" : "v2", mount2));
   if (hutch_read_file ("/proc/self/cgroup", 1 << 16, &self, NULL, &e) == 0)
     {
       char *p = strstr (self, "0::");
       if (p)
         {
           char *end = strchr (p, '\n');
-          _cleanup_free_ char *rel = hutch_xstrndup (p + 3, end ? (size_t) (end - p - 3) : strlen (p + 3));
+          _cleanup_free_ char *rel
+              = hutch_xstrndup (p + 3, end ? (size_t)(end - p - 3) : strlen (p + 3));
           _cleanup_free_ char *procs = hutch_xasprintf ("%s%s/cgroup.procs", mount2, rel);
           struct stat st;
-          bool deleg = stat (procs, &st) == 0 && st.st_uid == geteuid () && access (procs, W_OK) == 0;
-          add (info, "cgroup", hutch_xasprintf ("%s (%s)", rel, deleg ? "delegated to you" : "not delegated"));
+          bool deleg
+              = stat (procs, &st) == 0 && st.st_uid == geteuid () && access (procs, W_OK) == 0;
+          add (info, "cgroup",
+               hutch_xasprintf ("%s (%s)", rel, deleg ? "delegated to you" : "not delegated"));
         }
     }
   hutch_error_clear (&e);
@@ -249,12 +255,16 @@ fs_known (const char *name)
 static void
 check_devices (struct hutch_info *info)
 {
-  static const char *const devs[][2] = {{"/dev/fuse", "fuse-overlayfs"}, {"/dev/net/tun", "slirp networking"}};
+  static const char *const devs[][2]
+      = { { "/dev/fuse", "fuse-overlayfs" }, { "/dev/net/tun", "slirp networking" } };
   size_t i;
   for (i = 0; i < 2; i++)
     {
       bool ok = access (devs[i][0], R_OK | W_OK) == 0;
-      add (info, devs[i][0], hutch_xstrdup (ok ? "usable" : access (devs[i][0], F_OK) == 0 ? "not accessible" : "missing"));
+      add (info, devs[i][0],
+           hutch_xstrdup (ok                               ? "usable"
+                          : access (devs[i][0], F_OK) == 0 ? "not accessible"
+                                                           : "missing"));
       if (!ok)
         problem (info, hutch_xasprintf ("%s is not usable by you (%s needs it); fix: ask an "
                                         "administrator to make it mode 0666, as distributions do",
@@ -278,7 +288,8 @@ hutch_info_collect (struct hutch_info *info)
   check_userns (info);
   check_ids (info);
   check_cgroups (info);
-  add (info, "overlay", hutch_xstrdup (fs_known ("overlay") ? "kernel overlayfs available" : "no kernel overlayfs"));
+  add (info, "overlay",
+       hutch_xstrdup (fs_known ("overlay") ? "kernel overlayfs available" : "no kernel overlayfs"));
   {
     const char *path = getenv ("PATH");
     _cleanup_free_ char *copy = hutch_xstrdup (path ? path : "/usr/bin:/bin");
@@ -297,7 +308,7 @@ hutch_info_collect (struct hutch_info *info)
   add (info, "data dir", hutch_data_dir ());
   add (info, "runtime dir", hutch_runtime_dir ());
   add (info, "config file", hutch_config_file ());
-  (void) helper;
+  (void)helper;
   hutch_error_clear (&e);
 }
 

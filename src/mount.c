@@ -16,7 +16,7 @@
 /* Devices a container gets when its /dev is a fresh tmpfs.  An unprivileged
    user namespace may not mknod, so they are bind mounts of the host's own
    nodes, which grant nothing the user does not already have.  */
-static const char *const default_devices[] = {"null", "zero", "full", "random", "urandom", "tty"};
+static const char *const default_devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
 #define N_DEVICES (sizeof default_devices / sizeof default_devices[0])
 
 struct mount_opts
@@ -41,27 +41,27 @@ parse_mount_options (const struct hutch_mount *m, struct mount_opts *o, hutch_er
     const char *name;
     unsigned long long set, clr;
   } flags[] = {
-    {"ro", MOUNT_ATTR_RDONLY, 0},
-    {"rw", 0, MOUNT_ATTR_RDONLY},
-    {"nosuid", MOUNT_ATTR_NOSUID, 0},
-    {"suid", 0, MOUNT_ATTR_NOSUID},
-    {"nodev", MOUNT_ATTR_NODEV, 0},
-    {"dev", 0, MOUNT_ATTR_NODEV},
-    {"noexec", MOUNT_ATTR_NOEXEC, 0},
-    {"exec", 0, MOUNT_ATTR_NOEXEC},
-    {"relatime", 0, 0},
-    {"noatime", 0x10 /* MOUNT_ATTR_NOATIME */, 0x70},
-    {"strictatime", 0x20 /* MOUNT_ATTR_STRICTATIME */, 0x70},
-    {"nodiratime", 0x80 /* MOUNT_ATTR_NODIRATIME */, 0},
+    { "ro", MOUNT_ATTR_RDONLY, 0 },
+    { "rw", 0, MOUNT_ATTR_RDONLY },
+    { "nosuid", MOUNT_ATTR_NOSUID, 0 },
+    { "suid", 0, MOUNT_ATTR_NOSUID },
+    { "nodev", MOUNT_ATTR_NODEV, 0 },
+    { "dev", 0, MOUNT_ATTR_NODEV },
+    { "noexec", MOUNT_ATTR_NOEXEC, 0 },
+    { "exec", 0, MOUNT_ATTR_NOEXEC },
+    { "relatime", 0, 0 },
+    { "noatime", 0x10 /* MOUNT_ATTR_NOATIME */, 0x70 },
+    { "strictatime", 0x20 /* MOUNT_ATTR_STRICTATIME */, 0x70 },
+    { "nodiratime", 0x80 /* MOUNT_ATTR_NODIRATIME */, 0 },
   };
   static const struct
   {
     const char *name;
     unsigned long long prop;
   } props[] = {
-    {"private", MS_PRIVATE}, {"rprivate", MS_PRIVATE}, {"slave", MS_SLAVE},
-    {"rslave", MS_SLAVE},    {"shared", MS_SHARED},    {"rshared", MS_SHARED},
-    {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE},
+    { "private", MS_PRIVATE },       { "rprivate", MS_PRIVATE },       { "slave", MS_SLAVE },
+    { "rslave", MS_SLAVE },          { "shared", MS_SHARED },          { "rshared", MS_SHARED },
+    { "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE },
   };
   bool is_bind = strcmp (m->type, "bind") == 0;
   size_t i, k;
@@ -76,7 +76,8 @@ parse_mount_options (const struct hutch_mount *m, struct mount_opts *o, hutch_er
       if (strcmp (opt, "bind") == 0 || strcmp (opt, "rbind") == 0)
         {
           if (!is_bind)
-            return hutch_error_set (err, 0, "mount %s: option `%s` needs type bind", m->destination, opt);
+            return hutch_error_set (err, 0, "mount %s: option `%s` needs type bind", m->destination,
+                                    opt);
           o->recursive = opt[0] == 'r';
           continue;
         }
@@ -96,7 +97,8 @@ parse_mount_options (const struct hutch_mount *m, struct mount_opts *o, hutch_er
       if (known)
         continue;
       if (is_bind)
-        return hutch_error_set (err, 0, "mount %s: unknown bind mount option `%s`", m->destination, opt);
+        return hutch_error_set (err, 0, "mount %s: unknown bind mount option `%s`", m->destination,
+                                opt);
       hutch_strv_push (&o->data, hutch_xstrdup (opt));
     }
   /* Only clear what is not also being set; "rw" on a fresh mount is a no-op.  */
@@ -105,13 +107,15 @@ parse_mount_options (const struct hutch_mount *m, struct mount_opts *o, hutch_er
 }
 
 static int
-set_attrs (int mntfd, const struct mount_opts *o, bool recursive, const char *what, hutch_error_t *err)
+set_attrs (int mntfd, const struct mount_opts *o, bool recursive, const char *what,
+           hutch_error_t *err)
 {
-  struct mount_attr attr = {0};
+  struct mount_attr attr = { 0 };
 
   attr.attr_set = o->attr_set;
-  attr.attr_clr = o->attr_clr & (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
-                                 | MOUNT_ATTR_NOEXEC | 0x80);
+  attr.attr_clr
+      = o->attr_clr
+        & (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | 0x80);
   if (o->attr_set & 0x70)
     attr.attr_clr |= 0x70; /* MOUNT_ATTR__ATIME must be cleared to change it */
   attr.propagation = o->propagation;
@@ -131,8 +135,9 @@ clone_tree (int dirfd, const char *path, bool recursive, const char *what, hutch
   if (fd < 0)
     {
       if (errno == ENOSYS)
-        return hutch_error_set (err, errno,
-                                "this kernel lacks the new mount API (open_tree); hutch needs Linux 5.12 or later");
+        return hutch_error_set (
+            err, errno,
+            "this kernel lacks the new mount API (open_tree); hutch needs Linux 5.12 or later");
       return hutch_error_set (err, errno, "%s", what);
     }
   return fd;
@@ -223,7 +228,8 @@ mount_fs (const struct hutch_mount *m, int tgtfd, hutch_error_t *err)
   fsfd = hutch_fsopen (type, FSOPEN_CLOEXEC);
   if (fsfd < 0)
     {
-      hutch_error_set (err, errno, "mount %s (%s): unknown or unavailable filesystem type", m->destination, type);
+      hutch_error_set (err, errno, "mount %s (%s): unknown or unavailable filesystem type",
+                       m->destination, type);
       goto out;
     }
   if (m->source && strcmp (m->source, type) != 0
@@ -246,7 +252,8 @@ mount_fs (const struct hutch_mount *m, int tgtfd, hutch_error_t *err)
         rc = hutch_fsconfig (fsfd, FSCONFIG_SET_FLAG, o.data[i], NULL, 0);
       if (rc < 0)
         {
-          hutch_error_set (err, errno, "mount %s (%s): option `%s`", m->destination, type, o.data[i]);
+          hutch_error_set (err, errno, "mount %s (%s): option `%s`", m->destination, type,
+                           o.data[i]);
           goto out;
         }
     }
@@ -256,14 +263,16 @@ mount_fs (const struct hutch_mount *m, int tgtfd, hutch_error_t *err)
       goto out;
     }
   mntfd = hutch_fsmount (fsfd, FSMOUNT_CLOEXEC,
-                         (unsigned int) (o.attr_set & (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID
-                                                       | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | 0xf0)));
+                         (unsigned int)(o.attr_set
+                                        & (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
+                                           | MOUNT_ATTR_NOEXEC | 0xf0)));
   if (mntfd < 0)
     {
       hutch_error_set (err, errno, "mount %s (%s)", m->destination, type);
       goto out;
     }
-  if (hutch_move_mount (mntfd, "", tgtfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+  if (hutch_move_mount (mntfd, "", tgtfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+      < 0)
     {
       hutch_error_set (err, errno, "attach mount %s", m->destination);
       goto out;
@@ -281,8 +290,8 @@ static int
 bind_host_readonly (const char *src, int tgtfd, const char *what, hutch_error_t *err)
 {
   _cleanup_close_ int fd = clone_tree (AT_FDCWD, src, true, src, err);
-  struct mount_opts o = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
-                                     | MOUNT_ATTR_NOEXEC};
+  struct mount_opts o = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
+                                      | MOUNT_ATTR_NOEXEC };
   if (fd < 0)
     return -1;
   if (set_attrs (fd, &o, true, what, err) < 0)
@@ -298,7 +307,8 @@ attach (int srcfd, int rootfd, const char *dest, bool is_file, hutch_error_t *er
   _cleanup_close_ int tgtfd = hutch_mountpoint_in_root (rootfd, dest, is_file, err);
   if (tgtfd < 0)
     return -1;
-  if (hutch_move_mount (srcfd, "", tgtfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+  if (hutch_move_mount (srcfd, "", tgtfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+      < 0)
     return hutch_error_set (err, errno, "mount on %s", dest);
   return 0;
 }
@@ -307,9 +317,9 @@ static int
 make_devices (struct hutch_rootfs *rfs, hutch_error_t *err)
 {
   static const char *const links[][2] = {
-    {"/dev/fd", "/proc/self/fd"},     {"/dev/stdin", "/proc/self/fd/0"},
-    {"/dev/stdout", "/proc/self/fd/1"}, {"/dev/stderr", "/proc/self/fd/2"},
-    {"/dev/ptmx", "pts/ptmx"},        {"/dev/core", "/proc/kcore"},
+    { "/dev/fd", "/proc/self/fd" },       { "/dev/stdin", "/proc/self/fd/0" },
+    { "/dev/stdout", "/proc/self/fd/1" }, { "/dev/stderr", "/proc/self/fd/2" },
+    { "/dev/ptmx", "pts/ptmx" },          { "/dev/core", "/proc/kcore" },
   };
   _cleanup_close_ int devfd = hutch_open_in_root (rfs->rootfd, "/dev", O_RDONLY | O_DIRECTORY, 0);
   size_t i;
@@ -347,7 +357,8 @@ make_files (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error
       || hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, "size", "1m", 0) < 0
       || hutch_fsconfig (fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
     return hutch_error_set (err, errno, "create a tmpfs for the container's generated files");
-  scratch = hutch_fsmount (fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+  scratch = hutch_fsmount (fsfd, FSMOUNT_CLOEXEC,
+                           MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
   if (scratch < 0)
     return hutch_error_set (err, errno, "mount a tmpfs for the container's generated files");
 
@@ -395,9 +406,14 @@ mask_paths (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error
         return hutch_error_set (err, errno, "mask %s", p);
       if (S_ISDIR (st.st_mode))
         {
-          struct hutch_mount m = {(char *) p, (char *) "tmpfs", (char *) "tmpfs", NULL};
-          char *opts[] = {(char *) "ro", (char *) "nosuid", (char *) "nodev", (char *) "noexec",
-                          (char *) "size=0", (char *) "mode=0555", NULL};
+          struct hutch_mount m = { (char *)p, (char *)"tmpfs", (char *)"tmpfs", NULL };
+          char *opts[] = { (char *)"ro",
+                           (char *)"nosuid",
+                           (char *)"nodev",
+                           (char *)"noexec",
+                           (char *)"size=0",
+                           (char *)"mode=0555",
+                           NULL };
           m.options = opts;
           if (mount_fs (&m, tgt, err) < 0)
             return hutch_error_prefix (err, "mask %s", p);
@@ -407,7 +423,8 @@ mask_paths (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error
           _cleanup_close_ int nul = clone_tree (rfs->nullfd, "", false, "/dev/null", err);
           if (nul < 0)
             return -1;
-          if (hutch_move_mount (nul, "", tgt, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+          if (hutch_move_mount (nul, "", tgt, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+              < 0)
             return hutch_error_set (err, errno, "mask %s", p);
         }
     }
@@ -416,7 +433,8 @@ mask_paths (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error
       const char *p = spec->readonly_paths[i];
       _cleanup_close_ int tgt = hutch_open_in_root (rfs->rootfd, p, O_PATH, 0);
       _cleanup_close_ int copy = -1;
-      struct mount_opts o = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+      struct mount_opts o
+          = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
 
       if (tgt < 0)
         {
@@ -427,7 +445,8 @@ mask_paths (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error
       copy = clone_tree (tgt, "", true, p, err);
       if (copy < 0 || set_attrs (copy, &o, true, p, err) < 0)
         return -1;
-      if (hutch_move_mount (copy, "", tgt, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+      if (hutch_move_mount (copy, "", tgt, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+          < 0)
         return hutch_error_set (err, errno, "make %s read-only", p);
     }
   return 0;
@@ -471,8 +490,9 @@ hutch_rootfs_build (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hut
     {
       const struct hutch_symlink *l = &spec->extra.symlinks[i];
       const char *slash = strrchr (l->path, '/');
-      _cleanup_free_ char *parent = hutch_xstrndup (l->path, slash ? (size_t) (slash - l->path) : 0);
-      _cleanup_close_ int pfd = hutch_mkdir_in_root (rfs->rootfd, *parent ? parent : "/", 0755, err);
+      _cleanup_free_ char *parent = hutch_xstrndup (l->path, slash ? (size_t)(slash - l->path) : 0);
+      _cleanup_close_ int pfd
+          = hutch_mkdir_in_root (rfs->rootfd, *parent ? parent : "/", 0755, err);
       if (pfd < 0)
         return -1;
       if (symlinkat (l->target, pfd, slash ? slash + 1 : l->path) < 0 && errno != EEXIST)
@@ -502,10 +522,12 @@ hutch_rootfs_build (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hut
         {
           bool sys = strcmp (m->type, "sysfs") == 0;
           bool cg = strcmp (m->type, "cgroup") == 0 || strcmp (m->type, "cgroup2") == 0;
-          if ((sys || cg) && (err->errnum == EPERM || err->errnum == EACCES || err->errnum == EBUSY))
+          if ((sys || cg)
+              && (err->errnum == EPERM || err->errnum == EACCES || err->errnum == EBUSY))
             {
               hutch_error_clear (err);
-              if (bind_host_readonly (sys ? "/sys" : "/sys/fs/cgroup", tgt, m->destination, err) < 0)
+              if (bind_host_readonly (sys ? "/sys" : "/sys/fs/cgroup", tgt, m->destination, err)
+                  < 0)
                 return -1;
               continue;
             }
@@ -528,7 +550,7 @@ hutch_rootfs_build (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hut
     return -1;
   if (spec->root_readonly)
     {
-      struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+      struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
       if (hutch_mount_setattr (rfs->rootfd, "", AT_EMPTY_PATH, &attr) < 0)
         return hutch_error_set (err, errno, "make the root filesystem read-only");
     }

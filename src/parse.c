@@ -41,14 +41,16 @@ hutch_parse_volume (const char *arg, const char *cwd, struct hutch_volume *ret, 
   if (opts)
     *opts++ = '\0';
   if (*src == '\0')
-    return hutch_error_set (err, 0, "--volume `%s`: the source is empty; expected SRC:DST[:ro|rw]", arg);
+    return hutch_error_set (err, 0, "--volume `%s`: the source is empty; expected SRC:DST[:ro|rw]",
+                            arg);
   if (src[0] != '/' && src[0] != '.')
     return hutch_error_set (err, 0,
                             "--volume `%s`: the source must be an absolute path or start with "
                             "`.` (named volumes are not supported)",
                             arg);
   if (dst[0] != '/')
-    return hutch_error_set (err, 0, "--volume `%s`: the destination `%s` must be an absolute path", arg, dst);
+    return hutch_error_set (err, 0, "--volume `%s`: the destination `%s` must be an absolute path",
+                            arg, dst);
   if (!clean_path (dst))
     return hutch_error_set (err, 0, "--volume `%s`: the destination must not contain `..`", arg);
   if (opts)
@@ -62,7 +64,8 @@ hutch_parse_volume (const char *arg, const char *cwd, struct hutch_volume *ret, 
           else if (strcmp (o, "rw") == 0)
             ro = false;
           else
-            return hutch_error_set (err, 0, "--volume `%s`: unknown option `%s` (use ro or rw)", arg, o);
+            return hutch_error_set (err, 0, "--volume `%s`: unknown option `%s` (use ro or rw)",
+                                    arg, o);
         }
     }
   ret->source = src[0] == '/' ? hutch_xstrdup (src) : hutch_xasprintf ("%s/%s", cwd, src);
@@ -84,9 +87,10 @@ check_key (const char *arg, size_t keylen, const char *what, hutch_error_t *err)
 {
   size_t i;
   if (keylen == 0)
-    return hutch_error_set (err, 0, "%s `%s`: the variable name is empty; expected KEY=VALUE", what, arg);
+    return hutch_error_set (err, 0, "%s `%s`: the variable name is empty; expected KEY=VALUE", what,
+                            arg);
   for (i = 0; i < keylen; i++)
-    if (isspace ((unsigned char) arg[i]))
+    if (isspace ((unsigned char)arg[i]))
       return hutch_error_set (err, 0, "%s `%s`: the variable name contains whitespace", what, arg);
   return 0;
 }
@@ -97,7 +101,7 @@ hutch_parse_env (const char *arg, char **ret, hutch_error_t *err)
   const char *eq = strchr (arg, '=');
   const char *v;
 
-  if (check_key (arg, eq ? (size_t) (eq - arg) : strlen (arg), "--env", err) < 0)
+  if (check_key (arg, eq ? (size_t)(eq - arg) : strlen (arg), "--env", err) < 0)
     return -1;
   if (eq)
     {
@@ -155,7 +159,7 @@ valid_name (const char *s)
   if (*s == '\0' || *s == '-')
     return false;
   for (; *s; s++)
-    if (!(isalnum ((unsigned char) *s) || *s == '_' || *s == '-' || *s == '.'
+    if (!(isalnum ((unsigned char)*s) || *s == '_' || *s == '-' || *s == '.'
           || (*s == '$' && s[1] == '\0')))
       return false;
   return true;
@@ -165,7 +169,7 @@ int
 hutch_parse_user (const char *arg, char **ret_user, char **ret_group, hutch_error_t *err)
 {
   const char *colon = strchr (arg, ':');
-  _cleanup_free_ char *user = hutch_xstrndup (arg, colon ? (size_t) (colon - arg) : strlen (arg));
+  _cleanup_free_ char *user = hutch_xstrndup (arg, colon ? (size_t)(colon - arg) : strlen (arg));
   _cleanup_free_ char *group = colon ? hutch_xstrdup (colon + 1) : NULL;
 
   if (!valid_name (user) || (group && !valid_name (group)))
@@ -182,7 +186,7 @@ int
 hutch_parse_tmpfs (const char *arg, char **ret_dest, char **ret_opts, hutch_error_t *err)
 {
   const char *colon = strchr (arg, ':');
-  _cleanup_free_ char *dest = hutch_xstrndup (arg, colon ? (size_t) (colon - arg) : strlen (arg));
+  _cleanup_free_ char *dest = hutch_xstrndup (arg, colon ? (size_t)(colon - arg) : strlen (arg));
 
   if (dest[0] != '/')
     return hutch_error_set (err, 0, "--tmpfs `%s`: the destination must be an absolute path", arg);

@@ -17,7 +17,8 @@ struct hutch_volume
 };
 
 /* SRC:DST[:OPTS]; a relative SRC must start with "." and is taken from CWD.  */
-int hutch_parse_volume (const char *arg, const char *cwd, struct hutch_volume *ret, hutch_error_t *err);
+int hutch_parse_volume (const char *arg, const char *cwd, struct hutch_volume *ret,
+                        hutch_error_t *err);
 void hutch_volume_clear (struct hutch_volume *v);
 
 /* KEY=VALUE, or KEY alone: then the host's value (*ret NULL when unset).  */

@@ -20,8 +20,8 @@ extern char **environ;
 /* What the host sandbox shows of the host, read-only.  Directories that are
    symlinks on the host (/bin -> usr/bin on merged-/usr systems) are made as
    the same symlinks.  */
-static const char *const sandbox_dirs[] = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
-                                           "/libx32", "/etc", "/opt", "/var"};
+static const char *const sandbox_dirs[]
+    = { "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/var" };
 
 void
 hutch_run_options_init (struct hutch_run_options *o)
@@ -76,8 +76,8 @@ valid_hostname (const char *h)
   if (n == 0 || n > 64 || h[0] == '-' || h[0] == '.')
     return false;
   for (i = 0; i < n; i++)
-    if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') || (h[i] >= '0' && h[i] <= '9')
-          || h[i] == '-' || h[i] == '.'))
+    if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z')
+          || (h[i] >= '0' && h[i] <= '9') || h[i] == '-' || h[i] == '.'))
       return false;
   return true;
 }
@@ -92,7 +92,8 @@ standard_mounts (struct hutch_spec *spec, bool gid5_mapped)
   hutch_spec_add_mount (spec, "/dev/pts", "devpts", "devpts",
                         gid5_mapped ? "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"
                                     : "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620");
-  hutch_spec_add_mount (spec, "/dev/shm", "tmpfs", "shm", "nosuid,noexec,nodev,mode=1777,size=65536k");
+  hutch_spec_add_mount (spec, "/dev/shm", "tmpfs", "shm",
+                        "nosuid,noexec,nodev,mode=1777,size=65536k");
   hutch_spec_add_mount (spec, "/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev");
   hutch_spec_add_mount (spec, "/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro");
 }
@@ -123,7 +124,8 @@ add_sandbox (struct hutch_spec *spec, const char *cwd, hutch_error_t *err)
           hutch_spec_add_symlink (spec, sandbox_dirs[i], target);
         }
       else if (S_ISDIR (st.st_mode))
-        hutch_spec_add_mount (spec, sandbox_dirs[i], "bind", sandbox_dirs[i], "rbind,ro,nosuid,nodev");
+        hutch_spec_add_mount (spec, sandbox_dirs[i], "bind", sandbox_dirs[i],
+                              "rbind,ro,nosuid,nodev");
     }
   hutch_spec_add_mount (spec, "/tmp", "tmpfs", "tmpfs", "nosuid,nodev,mode=1777");
   hutch_spec_add_mount (spec, "/run", "tmpfs", "tmpfs", "nosuid,nodev,mode=755");
@@ -154,9 +156,10 @@ add_etc_files (struct hutch_spec *spec, bool sandbox, int network)
   if (network == HUTCH_NETWORK_HOST)
     {
       host_hosts = host_file ("/etc/hosts");
-      hosts = hutch_xasprintf ("%s%s127.0.1.1\t%s\n", host_hosts ? host_hosts : "127.0.0.1\tlocalhost\n",
-                               host_hosts && host_hosts[0] && host_hosts[strlen (host_hosts) - 1] != '\n' ? "\n" : "",
-                               spec->hostname);
+      hosts = hutch_xasprintf (
+          "%s%s127.0.1.1\t%s\n", host_hosts ? host_hosts : "127.0.0.1\tlocalhost\n",
+          host_hosts && host_hosts[0] && host_hosts[strlen (host_hosts) - 1] != '\n' ? "\n" : "",
+          spec->hostname);
       resolv = host_file ("/etc/resolv.conf");
     }
   else
@@ -252,8 +255,9 @@ hutch_run_make_spec (const struct hutch_run_options *o, struct hutch_spec **ret_
   struct hutch_idplan plan;
   bool sandbox = o->rootfs == NULL;
   int mode = o->userns >= 0 ? o->userns : (sandbox ? HUTCH_USERNS_KEEP_ID : HUTCH_USERNS_DEFAULT);
-  int network = o->network != HUTCH_NETWORK_DEFAULT ? o->network
-                                                     : (sandbox ? HUTCH_NETWORK_HOST : HUTCH_NETWORK_NONE);
+  int network = o->network != HUTCH_NETWORK_DEFAULT
+                    ? o->network
+                    : (sandbox ? HUTCH_NETWORK_HOST : HUTCH_NETWORK_NONE);
   size_t i;
 
   *ret_warning = NULL;
@@ -267,13 +271,16 @@ hutch_run_make_spec (const struct hutch_run_options *o, struct hutch_spec **ret_
       if (stat (o->rootfs, &st) < 0)
         {
           if (errno == ENOENT)
-            return hutch_error_set (err, 0, "--rootfs `%s` does not exist; give the directory of an "
-                                            "unpacked root filesystem", o->rootfs);
+            return hutch_error_set (err, 0,
+                                    "--rootfs `%s` does not exist; give the directory of an "
+                                    "unpacked root filesystem",
+                                    o->rootfs);
           return hutch_error_set (err, errno, "--rootfs `%s`", o->rootfs);
         }
       if (!S_ISDIR (st.st_mode))
-        return hutch_error_set (err, 0, "--rootfs `%s` is not a directory; give the directory of "
-                                        "an unpacked root filesystem (e.g. `tar -xf rootfs.tar -C DIR`)",
+        return hutch_error_set (err, 0,
+                                "--rootfs `%s` is not a directory; give the directory of "
+                                "an unpacked root filesystem (e.g. `tar -xf rootfs.tar -C DIR`)",
                                 o->rootfs);
       spec->root_path = o->rootfs[0] == '/' ? hutch_xstrdup (o->rootfs)
                                             : hutch_xasprintf ("%s/%s", cwd, o->rootfs);
@@ -289,7 +296,7 @@ hutch_run_make_spec (const struct hutch_run_options *o, struct hutch_spec **ret_
   spec->ns[HUTCH_NS_UTS] = spec->ns[HUTCH_NS_IPC] = spec->ns[HUTCH_NS_CGROUP] = true;
   spec->ns[HUTCH_NS_NET] = network == HUTCH_NETWORK_NONE;
 
-  if (hutch_idplan_make ((enum hutch_userns_mode) mode, &plan, err) < 0)
+  if (hutch_idplan_make ((enum hutch_userns_mode)mode, &plan, err) < 0)
     return -1;
   if (plan.warning)
     *ret_warning = HUTCH_STEAL_PTR (plan.warning);
@@ -307,7 +314,8 @@ hutch_run_make_spec (const struct hutch_run_options *o, struct hutch_spec **ret_
   if (o->hostname)
     {
       if (!valid_hostname (o->hostname))
-        return hutch_error_set (err, 0, "--hostname `%s`: use letters, digits, `-` and `.`, at most 64", o->hostname);
+        return hutch_error_set (
+            err, 0, "--hostname `%s`: use letters, digits, `-` and `.`, at most 64", o->hostname);
       spec->hostname = hutch_xstrdup (o->hostname);
     }
   else
@@ -332,8 +340,9 @@ hutch_run_make_spec (const struct hutch_run_options *o, struct hutch_spec **ret_
       if (stat (v.source, &st) < 0)
         {
           int e = errno;
-          hutch_error_set (err, e == ENOENT ? 0 : e, "--volume `%s`: the source `%s` %s", o->volumes[i],
-                           v.source, e == ENOENT ? "does not exist; create it first" : "cannot be used");
+          hutch_error_set (err, e == ENOENT ? 0 : e, "--volume `%s`: the source `%s` %s",
+                           o->volumes[i], v.source,
+                           e == ENOENT ? "does not exist; create it first" : "cannot be used");
           hutch_volume_clear (&v);
           return -1;
         }

@@ -126,8 +126,8 @@ void
 hutch_spec_add_file (struct hutch_spec *spec, const char *destination, const char *content)
 {
   struct hutch_file *f;
-  spec->extra.files = hutch_xrealloc (spec->extra.files,
-                                      (spec->extra.n_files + 1) * sizeof *spec->extra.files);
+  spec->extra.files
+      = hutch_xrealloc (spec->extra.files, (spec->extra.n_files + 1) * sizeof *spec->extra.files);
   f = &spec->extra.files[spec->extra.n_files++];
   f->destination = hutch_xstrdup (destination);
   f->content = hutch_xstrdup (content);
@@ -150,7 +150,7 @@ env_find (char **env, const char *key, size_t keylen)
   size_t i;
   for (i = 0; env && env[i]; i++)
     if (strncmp (env[i], key, keylen) == 0 && env[i][keylen] == '=')
-      return (ssize_t) i;
+      return (ssize_t)i;
   return -1;
 }
 
@@ -158,7 +158,7 @@ void
 hutch_spec_setenv (struct hutch_spec *spec, const char *key_value)
 {
   const char *eq = strchr (key_value, '=');
-  size_t keylen = eq ? (size_t) (eq - key_value) : strlen (key_value);
+  size_t keylen = eq ? (size_t)(eq - key_value) : strlen (key_value);
   ssize_t i = env_find (spec->env, key_value, keylen);
 
   if (i >= 0)
@@ -198,14 +198,14 @@ get_strv (json_t *arr, const char *what, char ***ret, hutch_error_t *err)
       return hutch_error_set (err, 0, "%s must be an array of strings", what);
     }
   json_array_foreach (arr, i, item)
-    {
-      if (!json_is_string (item))
-        {
-          hutch_strv_free (v);
-          return hutch_error_set (err, 0, "%s[%zu] must be a string", what, i);
-        }
-      hutch_strv_push (&v, hutch_xstrdup (json_string_value (item)));
-    }
+  {
+    if (!json_is_string (item))
+      {
+        hutch_strv_free (v);
+        return hutch_error_set (err, 0, "%s[%zu] must be a string", what, i);
+      }
+    hutch_strv_push (&v, hutch_xstrdup (json_string_value (item)));
+  }
   *ret = v;
   return 0;
 }
@@ -217,9 +217,9 @@ get_u32 (json_t *v, const char *what, unsigned int *ret, hutch_error_t *err)
   if (!json_is_integer (v))
     return hutch_error_set (err, 0, "%s must be an integer", what);
   n = json_integer_value (v);
-  if (n < 0 || n > (json_int_t) UINT32_MAX)
-    return hutch_error_set (err, 0, "%s is out of range: %lld", what, (long long) n);
-  *ret = (unsigned int) n;
+  if (n < 0 || n > (json_int_t)UINT32_MAX)
+    return hutch_error_set (err, 0, "%s is out of range: %lld", what, (long long)n);
+  *ret = (unsigned int)n;
   return 0;
 }
 
@@ -236,13 +236,13 @@ parse_idmaps (json_t *arr, const char *what, struct hutch_idmap **ret, size_t *r
     return hutch_error_set (err, 0, "linux.%s must be an array", what);
   *ret = hutch_xmalloc0 ((json_array_size (arr) + 1) * sizeof **ret);
   json_array_foreach (arr, i, item)
-    {
-      struct hutch_idmap *m = &(*ret)[i];
-      if (get_u32 (json_object_get (item, "containerID"), "containerID", &m->container_id, err) < 0
-          || get_u32 (json_object_get (item, "hostID"), "hostID", &m->host_id, err) < 0
-          || get_u32 (json_object_get (item, "size"), "size", &m->size, err) < 0)
-        return hutch_error_prefix (err, "linux.%s[%zu]", what, i);
-    }
+  {
+    struct hutch_idmap *m = &(*ret)[i];
+    if (get_u32 (json_object_get (item, "containerID"), "containerID", &m->container_id, err) < 0
+        || get_u32 (json_object_get (item, "hostID"), "hostID", &m->host_id, err) < 0
+        || get_u32 (json_object_get (item, "size"), "size", &m->size, err) < 0)
+      return hutch_error_prefix (err, "linux.%s[%zu]", what, i);
+  }
   *ret_n = json_array_size (arr);
   return 0;
 }
@@ -252,14 +252,22 @@ static const struct
   const char *name;
   int resource;
 } rlimit_names[] = {
-  {"RLIMIT_AS", RLIMIT_AS},         {"RLIMIT_CORE", RLIMIT_CORE},
-  {"RLIMIT_CPU", RLIMIT_CPU},       {"RLIMIT_DATA", RLIMIT_DATA},
-  {"RLIMIT_FSIZE", RLIMIT_FSIZE},   {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-  {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-  {"RLIMIT_NICE", RLIMIT_NICE},     {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-  {"RLIMIT_NPROC", RLIMIT_NPROC},   {"RLIMIT_RSS", RLIMIT_RSS},
-  {"RLIMIT_RTPRIO", RLIMIT_RTPRIO}, {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-  {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+  { "RLIMIT_AS", RLIMIT_AS },
+  { "RLIMIT_CORE", RLIMIT_CORE },
+  { "RLIMIT_CPU", RLIMIT_CPU },
+  { "RLIMIT_DATA", RLIMIT_DATA },
+  { "RLIMIT_FSIZE", RLIMIT_FSIZE },
+  { "RLIMIT_LOCKS", RLIMIT_LOCKS },
+  { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
+  { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
+  { "RLIMIT_NICE", RLIMIT_NICE },
+  { "RLIMIT_NOFILE", RLIMIT_NOFILE },
+  { "RLIMIT_NPROC", RLIMIT_NPROC },
+  { "RLIMIT_RSS", RLIMIT_RSS },
+  { "RLIMIT_RTPRIO", RLIMIT_RTPRIO },
+  { "RLIMIT_RTTIME", RLIMIT_RTTIME },
+  { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
+  { "RLIMIT_STACK", RLIMIT_STACK },
 };
 
 static int
@@ -305,9 +313,9 @@ parse_process (json_t *proc, struct hutch_spec *spec, hutch_error_t *err)
       if (json_is_array (gids))
         {
           spec->additional_gids = hutch_xmalloc0 ((json_array_size (gids) + 1) * sizeof (unsigned));
-          json_array_foreach (gids, i, g)
-            if (get_u32 (g, "process.user.additionalGids[]", &spec->additional_gids[i], err) < 0)
-              return -1;
+          json_array_foreach (gids, i, g) if (get_u32 (g, "process.user.additionalGids[]",
+                                                       &spec->additional_gids[i], err)
+                                              < 0) return -1;
           spec->n_additional_gids = json_array_size (gids);
         }
     }
@@ -316,11 +324,21 @@ parse_process (json_t *proc, struct hutch_spec *spec, hutch_error_t *err)
   if (caps != NULL)
     {
       spec->has_caps = true;
-      if (get_strv (json_object_get (caps, "bounding"), "capabilities.bounding", &spec->cap_bounding, err) < 0
-          || get_strv (json_object_get (caps, "effective"), "capabilities.effective", &spec->cap_effective, err) < 0
-          || get_strv (json_object_get (caps, "permitted"), "capabilities.permitted", &spec->cap_permitted, err) < 0
-          || get_strv (json_object_get (caps, "inheritable"), "capabilities.inheritable", &spec->cap_inheritable, err) < 0
-          || get_strv (json_object_get (caps, "ambient"), "capabilities.ambient", &spec->cap_ambient, err) < 0)
+      if (get_strv (json_object_get (caps, "bounding"), "capabilities.bounding",
+                    &spec->cap_bounding, err)
+              < 0
+          || get_strv (json_object_get (caps, "effective"), "capabilities.effective",
+                       &spec->cap_effective, err)
+                 < 0
+          || get_strv (json_object_get (caps, "permitted"), "capabilities.permitted",
+                       &spec->cap_permitted, err)
+                 < 0
+          || get_strv (json_object_get (caps, "inheritable"), "capabilities.inheritable",
+                       &spec->cap_inheritable, err)
+                 < 0
+          || get_strv (json_object_get (caps, "ambient"), "capabilities.ambient",
+                       &spec->cap_ambient, err)
+                 < 0)
         return -1;
     }
 
@@ -330,37 +348,41 @@ parse_process (json_t *proc, struct hutch_spec *spec, hutch_error_t *err)
       json_t *r;
       spec->rlimits = hutch_xmalloc0 ((json_array_size (rl) + 1) * sizeof *spec->rlimits);
       json_array_foreach (rl, i, r)
-        {
-          const char *type = json_string_value (json_object_get (r, "type"));
-          size_t k;
-          int found = -1;
-          for (k = 0; type && k < sizeof rlimit_names / sizeof rlimit_names[0]; k++)
-            if (strcmp (type, rlimit_names[k].name) == 0)
-              found = rlimit_names[k].resource;
-          if (found < 0)
-            return hutch_error_set (err, 0, "process.rlimits[%zu]: unknown type `%s`", i,
-                                    type ? type : "(none)");
-          if (!json_is_integer (json_object_get (r, "soft"))
-              || !json_is_integer (json_object_get (r, "hard")))
-            return hutch_error_set (err, 0, "process.rlimits[%zu]: soft and hard must be integers", i);
-          spec->rlimits[i].resource = found;
-          spec->rlimits[i].soft = (unsigned long long) json_integer_value (json_object_get (r, "soft"));
-          spec->rlimits[i].hard = (unsigned long long) json_integer_value (json_object_get (r, "hard"));
-        }
+      {
+        const char *type = json_string_value (json_object_get (r, "type"));
+        size_t k;
+        int found = -1;
+        for (k = 0; type && k < sizeof rlimit_names / sizeof rlimit_names[0]; k++)
+          if (strcmp (type, rlimit_names[k].name) == 0)
+            found = rlimit_names[k].resource;
+        if (found < 0)
+          return hutch_error_set (err, 0, "process.rlimits[%zu]: unknown type `%s`", i,
+                                  type ? type : "(none)");
+        if (!json_is_integer (json_object_get (r, "soft"))
+            || !json_is_integer (json_object_get (r, "hard")))
+          return hutch_error_set (err, 0, "process.rlimits[%zu]: soft and hard must be integers",
+                                  i);
+        spec->rlimits[i].resource = found;
+        spec->rlimits[i].soft
+            = (unsigned long long)json_integer_value (json_object_get (r, "soft"));
+        spec->rlimits[i].hard
+            = (unsigned long long)json_integer_value (json_object_get (r, "hard"));
+      }
       spec->n_rlimits = json_array_size (rl);
     }
 
   /* Security and scheduling knobs hutch cannot honour yet are refused, not
      ignored: a user who asked for them would otherwise run unprotected.  */
   {
-    static const char *const refused[] = {"apparmorProfile", "selinuxLabel", "oomScoreAdj",
-                                          "ioPriority", "scheduler", "execCPUAffinity"};
+    static const char *const refused[] = { "apparmorProfile", "selinuxLabel", "oomScoreAdj",
+                                           "ioPriority",      "scheduler",    "execCPUAffinity" };
     for (i = 0; i < sizeof refused / sizeof refused[0]; i++)
       {
         v = json_object_get (proc, refused[i]);
         if (v && !(json_is_string (v) && json_string_value (v)[0] == '\0'))
-          return hutch_error_set (err, 0, "process.%s is not supported by hutch yet; remove it from config.json",
-                                  refused[i]);
+          return hutch_error_set (
+              err, 0, "process.%s is not supported by hutch yet; remove it from config.json",
+              refused[i]);
       }
   }
   return 0;
@@ -377,35 +399,35 @@ parse_mounts (json_t *arr, struct hutch_spec *spec, hutch_error_t *err)
   if (!json_is_array (arr))
     return hutch_error_set (err, 0, "`mounts` must be an array");
   json_array_foreach (arr, i, m)
-    {
-      const char *dst = json_string_value (json_object_get (m, "destination"));
-      const char *type = json_string_value (json_object_get (m, "type"));
-      const char *src = json_string_value (json_object_get (m, "source"));
-      char **opts = NULL;
-      struct hutch_mount *mm;
+  {
+    const char *dst = json_string_value (json_object_get (m, "destination"));
+    const char *type = json_string_value (json_object_get (m, "type"));
+    const char *src = json_string_value (json_object_get (m, "source"));
+    char **opts = NULL;
+    struct hutch_mount *mm;
 
-      if (dst == NULL || dst[0] != '/')
-        return hutch_error_set (err, 0, "mounts[%zu].destination must be an absolute path", i);
-      if (get_strv (json_object_get (m, "options"), "mounts[].options", &opts, err) < 0)
-        return -1;
-      /* The OCI spec lets a bind be spelled as type "none" with a bind option.  */
-      if (type == NULL || strcmp (type, "none") == 0)
-        {
-          size_t k;
-          for (k = 0; opts[k]; k++)
-            if (strcmp (opts[k], "bind") == 0 || strcmp (opts[k], "rbind") == 0)
-              type = "bind";
-        }
-      if (type == NULL)
-        {
-          hutch_strv_free (opts);
-          return hutch_error_set (err, 0, "mounts[%zu] (%s) has no type", i, dst);
-        }
-      hutch_spec_add_mount (spec, dst, type, src, NULL);
-      mm = &spec->mounts[spec->n_mounts - 1];
-      hutch_strv_free (mm->options);
-      mm->options = opts;
-    }
+    if (dst == NULL || dst[0] != '/')
+      return hutch_error_set (err, 0, "mounts[%zu].destination must be an absolute path", i);
+    if (get_strv (json_object_get (m, "options"), "mounts[].options", &opts, err) < 0)
+      return -1;
+    /* The OCI spec lets a bind be spelled as type "none" with a bind option.  */
+    if (type == NULL || strcmp (type, "none") == 0)
+      {
+        size_t k;
+        for (k = 0; opts[k]; k++)
+          if (strcmp (opts[k], "bind") == 0 || strcmp (opts[k], "rbind") == 0)
+            type = "bind";
+      }
+    if (type == NULL)
+      {
+        hutch_strv_free (opts);
+        return hutch_error_set (err, 0, "mounts[%zu] (%s) has no type", i, dst);
+      }
+    hutch_spec_add_mount (spec, dst, type, src, NULL);
+    mm = &spec->mounts[spec->n_mounts - 1];
+    hutch_strv_free (mm->options);
+    mm->options = opts;
+  }
   return 0;
 }
 
@@ -419,50 +441,60 @@ parse_linux (json_t *lx, struct hutch_spec *spec, hutch_error_t *err)
     return 0;
   nss = json_object_get (lx, "namespaces");
   json_array_foreach (nss, i, n)
-    {
-      const char *type = json_string_value (json_object_get (n, "type"));
-      const char *path = json_string_value (json_object_get (n, "path"));
-      int ns = type ? hutch_ns_from_name (type) : -1;
-      if (ns < 0)
-        return hutch_error_set (err, 0, "linux.namespaces[%zu]: unknown type `%s`", i,
-                                type ? type : "(none)");
-      if (path && *path)
-        return hutch_error_set (err, 0,
-                                "linux.namespaces[%zu]: joining an existing %s namespace (`%s`) is not "
-                                "supported by hutch yet",
-                                i, type, path);
-      spec->ns[ns] = true;
-    }
+  {
+    const char *type = json_string_value (json_object_get (n, "type"));
+    const char *path = json_string_value (json_object_get (n, "path"));
+    int ns = type ? hutch_ns_from_name (type) : -1;
+    if (ns < 0)
+      return hutch_error_set (err, 0, "linux.namespaces[%zu]: unknown type `%s`", i,
+                              type ? type : "(none)");
+    if (path && *path)
+      return hutch_error_set (
+          err, 0,
+          "linux.namespaces[%zu]: joining an existing %s namespace (`%s`) is not "
+          "supported by hutch yet",
+          i, type, path);
+    spec->ns[ns] = true;
+  }
   if (parse_idmaps (json_object_get (lx, "uidMappings"), "uidMappings", &spec->uid_mappings,
-                    &spec->n_uid_mappings, err) < 0
+                    &spec->n_uid_mappings, err)
+          < 0
       || parse_idmaps (json_object_get (lx, "gidMappings"), "gidMappings", &spec->gid_mappings,
-                       &spec->n_gid_mappings, err) < 0)
+                       &spec->n_gid_mappings, err)
+             < 0)
     return -1;
   hutch_strv_free (spec->masked_paths);
   hutch_strv_free (spec->readonly_paths);
   spec->masked_paths = spec->readonly_paths = NULL;
-  if (get_strv (json_object_get (lx, "maskedPaths"), "linux.maskedPaths", &spec->masked_paths, err) < 0
-      || get_strv (json_object_get (lx, "readonlyPaths"), "linux.readonlyPaths", &spec->readonly_paths, err) < 0)
+  if (get_strv (json_object_get (lx, "maskedPaths"), "linux.maskedPaths", &spec->masked_paths, err)
+          < 0
+      || get_strv (json_object_get (lx, "readonlyPaths"), "linux.readonlyPaths",
+                   &spec->readonly_paths, err)
+             < 0)
     return -1;
 
   v = json_object_get (lx, "rootfsPropagation");
-  if (v && !(json_is_string (v) && (strcmp (json_string_value (v), "") == 0
-                                     || strcmp (json_string_value (v), "rslave") == 0)))
-    return hutch_error_set (err, 0, "linux.rootfsPropagation other than rslave is not supported yet");
+  if (v
+      && !(json_is_string (v)
+           && (strcmp (json_string_value (v), "") == 0
+               || strcmp (json_string_value (v), "rslave") == 0)))
+    return hutch_error_set (err, 0,
+                            "linux.rootfsPropagation other than rslave is not supported yet");
 
   /* Not yet implemented: refuse rather than run without what was asked.  */
   {
-    static const char *const refused[] = {"seccomp", "resources", "cgroupsPath", "devices",
-                                          "sysctl", "intelRdt", "personality", "mountLabel",
-                                          "timeOffsets"};
+    static const char *const refused[]
+        = { "seccomp",  "resources",   "cgroupsPath", "devices",    "sysctl",
+            "intelRdt", "personality", "mountLabel",  "timeOffsets" };
     for (i = 0; i < sizeof refused / sizeof refused[0]; i++)
       {
         v = json_object_get (lx, refused[i]);
         if (v && !json_is_null (v) && !(json_is_object (v) && json_object_size (v) == 0)
             && !(json_is_array (v) && json_array_size (v) == 0)
             && !(json_is_string (v) && json_string_value (v)[0] == '\0'))
-          return hutch_error_set (err, 0, "linux.%s is not supported by hutch yet; remove it from config.json",
-                                  refused[i]);
+          return hutch_error_set (
+              err, 0, "linux.%s is not supported by hutch yet; remove it from config.json",
+              refused[i]);
       }
   }
   return 0;
@@ -515,7 +547,8 @@ hutch_spec_parse_json (const char *text, const char *bundle, struct hutch_spec *
   v = json_object_get (root, "domainname");
   if (json_is_string (v) && json_string_value (v)[0])
     {
-      hutch_error_set (err, 0, "`domainname` is not supported by hutch yet; remove it from config.json");
+      hutch_error_set (err, 0,
+                       "`domainname` is not supported by hutch yet; remove it from config.json");
       goto out;
     }
 
@@ -527,7 +560,8 @@ hutch_spec_parse_json (const char *text, const char *bundle, struct hutch_spec *
   v = json_object_get (root, "hooks");
   if (v && json_is_object (v) && json_object_size (v) > 0)
     {
-      hutch_error_set (err, 0, "`hooks` are not supported by hutch yet; remove them from config.json");
+      hutch_error_set (err, 0,
+                       "`hooks` are not supported by hutch yet; remove them from config.json");
       goto out;
     }
   if (!spec->ns[HUTCH_NS_USER] && getuid () != 0)

@@ -24,8 +24,8 @@ struct hutch_idmap
 struct hutch_mount
 {
   char *destination;
-  char *type;   /* "bind", "proc", "tmpfs", "devpts", "mqueue", "sysfs", ... */
-  char *source; /* host path for binds */
+  char *type;     /* "bind", "proc", "tmpfs", "devpts", "mqueue", "sysfs", ... */
+  char *source;   /* host path for binds */
   char **options; /* NULL-terminated, as in the spec: "ro", "nosuid", "rbind", "mode=755" */
 };
 
@@ -63,16 +63,16 @@ struct hutch_symlink
 
 struct hutch_spec_extra
 {
-  bool init;               /* run hutch-init as PID 1 */
-  bool interactive;        /* keep stdin attached */
-  char *init_path;         /* host path of hutch-init */
+  bool init;        /* run hutch-init as PID 1 */
+  bool interactive; /* keep stdin attached */
+  char *init_path;  /* host path of hutch-init */
   struct hutch_file *files;
   size_t n_files;
   struct hutch_symlink *symlinks; /* made in the root before the mounts */
   size_t n_symlinks;
   /* The rootfs is a tmpfs assembled from host directories (no image).  */
   bool host_sandbox;
-  bool create_cwd; /* make process.cwd when it is missing */
+  bool create_cwd;           /* make process.cwd when it is missing */
   unsigned short rows, cols; /* initial terminal size, 0 when unknown */
 };
 

@@ -28,37 +28,37 @@
 static inline int
 hutch_open_tree (int dfd, const char *path, unsigned int flags)
 {
-  return (int) syscall (SYS_open_tree, dfd, path, flags);
+  return (int)syscall (SYS_open_tree, dfd, path, flags);
 }
 
 static inline int
 hutch_move_mount (int from_dfd, const char *from, int to_dfd, const char *to, unsigned int flags)
 {
-  return (int) syscall (SYS_move_mount, from_dfd, from, to_dfd, to, flags);
+  return (int)syscall (SYS_move_mount, from_dfd, from, to_dfd, to, flags);
 }
 
 static inline int
 hutch_fsopen (const char *fsname, unsigned int flags)
 {
-  return (int) syscall (SYS_fsopen, fsname, flags);
+  return (int)syscall (SYS_fsopen, fsname, flags);
 }
 
 static inline int
 hutch_fsconfig (int fd, unsigned int cmd, const char *key, const void *value, int aux)
 {
-  return (int) syscall (SYS_fsconfig, fd, cmd, key, value, aux);
+  return (int)syscall (SYS_fsconfig, fd, cmd, key, value, aux);
 }
 
 static inline int
 hutch_fsmount (int fd, unsigned int flags, unsigned int attr_flags)
 {
-  return (int) syscall (SYS_fsmount, fd, flags, attr_flags);
+  return (int)syscall (SYS_fsmount, fd, flags, attr_flags);
 }
 
 static inline int
 hutch_mount_setattr (int dfd, const char *path, unsigned int flags, struct mount_attr *attr)
 {
-  return (int) syscall (SYS_mount_setattr, dfd, path, flags, attr, sizeof *attr);
+  return (int)syscall (SYS_mount_setattr, dfd, path, flags, attr, sizeof *attr);
 }
 
 static inline long
@@ -70,13 +70,13 @@ hutch_openat2 (int dfd, const char *path, struct open_how *how, size_t size)
 static inline int
 hutch_pivot_root (const char *new_root, const char *put_old)
 {
-  return (int) syscall (SYS_pivot_root, new_root, put_old);
+  return (int)syscall (SYS_pivot_root, new_root, put_old);
 }
 
 static inline int
 hutch_close_range (unsigned int first, unsigned int last, unsigned int flags)
 {
-  return (int) syscall (SYS_close_range, first, last, flags);
+  return (int)syscall (SYS_close_range, first, last, flags);
 }
 
 #endif

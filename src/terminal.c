@@ -57,9 +57,9 @@ hutch_terminal_copy_pollfds (struct hutch_terminal_copy *tc, struct pollfd *pfd)
 {
   int n = 0;
   if (tc->master_open)
-    pfd[n++] = (struct pollfd){tc->master, POLLIN, 0};
+    pfd[n++] = (struct pollfd){ tc->master, POLLIN, 0 };
   if (tc->stdin_open)
-    pfd[n++] = (struct pollfd){0, POLLIN, 0};
+    pfd[n++] = (struct pollfd){ 0, POLLIN, 0 };
   return n;
 }
 
@@ -74,7 +74,7 @@ copy_once (int from, int to)
   while (r < 0 && errno == EINTR);
   if (r <= 0)
     return r < 0 && errno == EAGAIN; /* EOF, or EIO once the pty's last user is gone */
-  return hutch_write_all (to, buf, (size_t) r) == 0 || to != 1;
+  return hutch_write_all (to, buf, (size_t)r) == 0 || to != 1;
 }
 
 void
@@ -106,7 +106,7 @@ hutch_terminal_copy_drain (struct hutch_terminal_copy *tc)
   fcntl (tc->master, F_SETFL, flags | O_NONBLOCK);
   for (;;)
     {
-      struct pollfd pfd = {tc->master, POLLIN, 0};
+      struct pollfd pfd = { tc->master, POLLIN, 0 };
       if (poll (&pfd, 1, 200) <= 0)
         break;
       if (!copy_once (tc->master, 1))

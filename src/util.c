@@ -14,8 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void __attribute__ ((noreturn))
-oom (void)
+static void __attribute__ ((noreturn)) oom (void)
 {
   static const char msg[] = "hutch: out of memory\n";
   if (write (2, msg, sizeof msg - 1) < 0)
@@ -82,7 +81,7 @@ hutch_xasprintf (const char *fmt, ...)
 void
 hutch_freep (void *p)
 {
-  free (*(void **) p);
+  free (*(void **)p);
 }
 
 void
@@ -160,7 +159,7 @@ hutch_write_all (int fd, const void *buf, size_t len)
           return -errno;
         }
       p += r;
-      len -= (size_t) r;
+      len -= (size_t)r;
     }
   return 0;
 }
@@ -181,9 +180,9 @@ hutch_read_all (int fd, void *buf, size_t len)
         }
       if (r == 0)
         break;
-      got += (size_t) r;
+      got += (size_t)r;
     }
-  return (ssize_t) got;
+  return (ssize_t)got;
 }
 
 int
@@ -215,7 +214,7 @@ hutch_read_fd (int fd, size_t max, char **ret_buf, size_t *ret_len, hutch_error_
         }
       if (r == 0)
         break;
-      len += (size_t) r;
+      len += (size_t)r;
     }
   buf[len] = '\0';
   *ret_buf = buf;
@@ -225,8 +224,7 @@ hutch_read_fd (int fd, size_t max, char **ret_buf, size_t *ret_len, hutch_error_
 }
 
 int
-hutch_read_file (const char *path, size_t max, char **ret_buf, size_t *ret_len,
-                 hutch_error_t *err)
+hutch_read_file (const char *path, size_t max, char **ret_buf, size_t *ret_len, hutch_error_t *err)
 {
   _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
@@ -253,7 +251,7 @@ int
 hutch_open_in_root (int rootfd, const char *path, int flags, mode_t mode)
 {
   struct open_how how = {
-    .flags = (uint64_t) (flags | O_CLOEXEC),
+    .flags = (uint64_t)(flags | O_CLOEXEC),
     .mode = (flags & O_CREAT) ? mode : 0,
     /* Magic links (/proc/self/fd/N, /proc/PID/root) could point anywhere on
        the host; refuse them along with everything that leaves the root.  */
@@ -266,7 +264,7 @@ hutch_open_in_root (int rootfd, const char *path, int flags, mode_t mode)
   if (*path == '\0')
     path = ".";
   do
-    fd = (int) hutch_openat2 (rootfd, path, &how, sizeof how);
+    fd = (int)hutch_openat2 (rootfd, path, &how, sizeof how);
   while (fd < 0 && (errno == EINTR || errno == EAGAIN));
   return fd;
 }
@@ -289,7 +287,7 @@ hutch_mkdir_in_root (int rootfd, const char *path, mode_t mode, hutch_error_t *e
       _cleanup_free_ char *sofar = NULL;
       int next;
 
-      sofar = hutch_xstrndup (path, (size_t) (comp - copy) + strlen (comp));
+      sofar = hutch_xstrndup (path, (size_t)(comp - copy) + strlen (comp));
       next = hutch_open_in_root (rootfd, sofar, O_PATH | O_DIRECTORY, 0);
       if (next < 0 && errno == ENOENT)
         {
@@ -321,7 +319,7 @@ hutch_mountpoint_in_root (int rootfd, const char *path, bool is_file, hutch_erro
 
   slash = strrchr (path, '/');
   base = slash ? slash + 1 : path;
-  parent = slash ? hutch_xstrndup (path, (size_t) (slash - path)) : hutch_xstrdup ("/");
+  parent = slash ? hutch_xstrndup (path, (size_t)(slash - path)) : hutch_xstrdup ("/");
   if (*base == '\0')
     return hutch_error_set (err, EINVAL, "mount point `%s` has no name", path);
   parentfd = hutch_mkdir_in_root (rootfd, *parent ? parent : "/", 0755, err);
@@ -362,7 +360,7 @@ hutch_parse_u32 (const char *s, unsigned int *ret)
   v = strtoul (s, &end, 10);
   if (errno != 0 || *end != '\0' || v > UINT32_MAX)
     return -EINVAL;
-  *ret = (unsigned int) v;
+  *ret = (unsigned int)v;
   return 0;
 }
 
@@ -375,7 +373,7 @@ hutch_random_hex (char *buf, size_t len)
 
   if (n > sizeof raw)
     return -EINVAL;
-  if (getrandom (raw, n, 0) != (ssize_t) n)
+  if (getrandom (raw, n, 0) != (ssize_t)n)
     return -errno;
   for (i = 0; i < len; i++)
     buf[i] = hex[(raw[i / 2] >> ((i % 2) ? 0 : 4)) & 0xf];

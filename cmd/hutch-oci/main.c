@@ -17,18 +17,18 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] =
-    "Usage: hutch-oci [--help] [--version] run [--bundle DIR] ID\n"
-    "\n"
-    "An OCI runtime command line (as runc and crun) backed by hutch.\n"
-    "\n"
-    "Commands:\n"
-    "  run        create and run the container of bundle DIR, wait for it\n"
-    "\n"
-    "Options of run:\n"
-    "  --bundle DIR   the bundle: DIR/config.json and its root (default: .)\n"
-    "\n"
-    "See hutch-oci(1).\n";
+static const char usage[]
+    = "Usage: hutch-oci [--help] [--version] run [--bundle DIR] ID\n"
+      "\n"
+      "An OCI runtime command line (as runc and crun) backed by hutch.\n"
+      "\n"
+      "Commands:\n"
+      "  run        create and run the container of bundle DIR, wait for it\n"
+      "\n"
+      "Options of run:\n"
+      "  --bundle DIR   the bundle: DIR/config.json and its root (default: .)\n"
+      "\n"
+      "See hutch-oci(1).\n";
 
 static int
 report (hutch_error_t *err)
@@ -46,8 +46,8 @@ valid_id (const char *id)
   if (id[0] == '\0' || strlen (id) > 1024)
     return false;
   for (i = 0; id[i]; i++)
-    if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= '0' && id[i] <= '9')
-          || id[i] == '-' || id[i] == '_' || id[i] == '.'))
+    if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z')
+          || (id[i] >= '0' && id[i] <= '9') || id[i] == '-' || id[i] == '_' || id[i] == '.'))
       return false;
   return true;
 }
@@ -56,9 +56,9 @@ static int
 cmd_run (int argc, char **argv)
 {
   static const struct option options[] = {
-    {"bundle", required_argument, NULL, 'b'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    { "bundle", required_argument, NULL, 'b' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
   };
   hutch_error_t err = HUTCH_ERROR_INIT;
   _cleanup_spec_ struct hutch_spec *spec = NULL;
@@ -79,17 +79,21 @@ cmd_run (int argc, char **argv)
         fputs (usage, stdout);
         return 0;
       default:
-        fprintf (stderr, "hutch-oci run: unknown option `%s`; see `hutch-oci --help`\n", argv[optind - 1]);
+        fprintf (stderr, "hutch-oci run: unknown option `%s`; see `hutch-oci --help`\n",
+                 argv[optind - 1]);
         return HUTCH_EXIT_ERROR;
       }
   if (optind != argc - 1)
     {
-      fprintf (stderr, "hutch-oci run: expected exactly one container ID; see `hutch-oci --help`\n");
+      fprintf (stderr,
+               "hutch-oci run: expected exactly one container ID; see `hutch-oci --help`\n");
       return HUTCH_EXIT_ERROR;
     }
   if (!valid_id (argv[optind]))
     {
-      fprintf (stderr, "hutch-oci run: `%s` is not a valid container ID (letters, digits, -, _, .)\n", argv[optind]);
+      fprintf (stderr,
+               "hutch-oci run: `%s` is not a valid container ID (letters, digits, -, _, .)\n",
+               argv[optind]);
       return HUTCH_EXIT_ERROR;
     }
   if (bundle == NULL || bundle[0] != '/')
@@ -135,7 +139,8 @@ main (int argc, char **argv)
     }
   if (strcmp (argv[1], "run") == 0)
     return cmd_run (argc - 1, argv + 1);
-  fprintf (stderr, "hutch-oci: unknown command `%s` (only `run` exists so far); see `hutch-oci --help`\n",
+  fprintf (stderr,
+           "hutch-oci: unknown command `%s` (only `run` exists so far); see `hutch-oci --help`\n",
            argv[1]);
   return HUTCH_EXIT_ERROR;
 }

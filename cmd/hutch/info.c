@@ -7,16 +7,16 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char usage[] =
-    "Usage: hutch info [OPTIONS]\n"
-    "\n"
-    "Show what hutch finds on this host: kernel, user namespaces, the id-mapping\n"
-    "helpers and your subordinate ranges, cgroups, overlay support, /dev/fuse,\n"
-    "/dev/net/tun and the directories in use.  Each problem is printed with its\n"
-    "fix.  Exits 0 when containers can run, 1 when they cannot.\n"
-    "\n"
-    "Options:\n"
-    "  -h, --help     show this help\n";
+static const char usage[]
+    = "Usage: hutch info [OPTIONS]\n"
+      "\n"
+      "Show what hutch finds on this host: kernel, user namespaces, the id-mapping\n"
+      "helpers and your subordinate ranges, cgroups, overlay support, /dev/fuse,\n"
+      "/dev/net/tun and the directories in use.  Each problem is printed with its\n"
+      "fix.  Exits 0 when containers can run, 1 when they cannot.\n"
+      "\n"
+      "Options:\n"
+      "  -h, --help     show this help\n";
 
 int
 cmd_info (int argc, char **argv)

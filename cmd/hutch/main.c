@@ -10,21 +10,20 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] =
-    "Usage: hutch [--help] [--version] COMMAND [ARGS...]\n"
-    "\n"
-    "Run Linux containers as an unprivileged user: no root, no daemon.\n"
-    "\n"
-    "Commands:\n"
-    "  run       run a command in a new container\n"
-    "  info      show what hutch finds on this host\n"
-    "  help      show the help of a command\n"
-    "\n"
-    "Options:\n"
-    "  -h, --help     show this help\n"
-    "  --version      show the version\n"
-    "\n"
-    "`hutch COMMAND --help` describes a command; see also hutch(1).\n";
+static const char usage[] = "Usage: hutch [--help] [--version] COMMAND [ARGS...]\n"
+                            "\n"
+                            "Run Linux containers as an unprivileged user: no root, no daemon.\n"
+                            "\n"
+                            "Commands:\n"
+                            "  run       run a command in a new container\n"
+                            "  info      show what hutch finds on this host\n"
+                            "  help      show the help of a command\n"
+                            "\n"
+                            "Options:\n"
+                            "  -h, --help     show this help\n"
+                            "  --version      show the version\n"
+                            "\n"
+                            "`hutch COMMAND --help` describes a command; see also hutch(1).\n";
 
 int
 cmd_report (hutch_error_t *err)
@@ -74,7 +73,7 @@ main (int argc, char **argv)
     }
   if (strcmp (cmd, "help") == 0)
     {
-      char *h[] = {argv[2], (char *) "--help", NULL};
+      char *h[] = { argv[2], (char *)"--help", NULL };
       if (argc < 3)
         {
           fputs (usage, stdout);

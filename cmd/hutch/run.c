@@ -12,33 +12,33 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] =
-    "Usage: hutch run [OPTIONS] --rootfs DIR [COMMAND [ARG...]]\n"
-    "       hutch run [OPTIONS] -- COMMAND [ARG...]\n"
-    "\n"
-    "Run COMMAND in a new rootless container.  With --rootfs, DIR is its root\n"
-    "filesystem; without it, a sandbox made from the host's own system directories\n"
-    "(read-only) and the current directory (read-write).\n"
-    "\n"
-    "Options:\n"
-    "      --rootfs DIR            use DIR as the root filesystem (changes are written to it)\n"
-    "      --read-only             mount the root filesystem read-only\n"
-    "  -v, --volume SRC:DST[:OPTS] bind SRC at DST; OPTS: ro or rw\n"
-    "      --tmpfs DST[:OPTS]      mount a tmpfs at DST (OPTS e.g. size=64m,mode=1777)\n"
-    "  -e, --env KEY[=VALUE]       set a variable (KEY alone copies the host's value)\n"
-    "      --env-file FILE         read KEY=VALUE lines from FILE\n"
-    "  -w, --workdir DIR           working directory inside (created if missing)\n"
-    "  -u, --user USER[:GROUP]     run as USER (name or uid) and GROUP (name or gid)\n"
-    "      --hostname NAME         the container's hostname (default: a random id)\n"
-    "  -i, --interactive           keep stdin attached\n"
-    "  -t, --tty                   allocate a pseudo-terminal\n"
-    "      --init                  run hutch-init as PID 1 (reaps zombies, forwards signals)\n"
-    "      --userns MODE           default, keep-id or single\n"
-    "      --network MODE          none or host\n"
-    "  -h, --help                  show this help\n"
-    "\n"
-    "Defaults: with --rootfs, --userns=default and --network=none; in the host\n"
-    "sandbox, --userns=keep-id and --network=host.  See hutch-run(1).\n";
+static const char usage[]
+    = "Usage: hutch run [OPTIONS] --rootfs DIR [COMMAND [ARG...]]\n"
+      "       hutch run [OPTIONS] -- COMMAND [ARG...]\n"
+      "\n"
+      "Run COMMAND in a new rootless container.  With --rootfs, DIR is its root\n"
+      "filesystem; without it, a sandbox made from the host's own system directories\n"
+      "(read-only) and the current directory (read-write).\n"
+      "\n"
+      "Options:\n"
+      "      --rootfs DIR            use DIR as the root filesystem (changes are written to it)\n"
+      "      --read-only             mount the root filesystem read-only\n"
+      "  -v, --volume SRC:DST[:OPTS] bind SRC at DST; OPTS: ro or rw\n"
+      "      --tmpfs DST[:OPTS]      mount a tmpfs at DST (OPTS e.g. size=64m,mode=1777)\n"
+      "  -e, --env KEY[=VALUE]       set a variable (KEY alone copies the host's value)\n"
+      "      --env-file FILE         read KEY=VALUE lines from FILE\n"
+      "  -w, --workdir DIR           working directory inside (created if missing)\n"
+      "  -u, --user USER[:GROUP]     run as USER (name or uid) and GROUP (name or gid)\n"
+      "      --hostname NAME         the container's hostname (default: a random id)\n"
+      "  -i, --interactive           keep stdin attached\n"
+      "  -t, --tty                   allocate a pseudo-terminal\n"
+      "      --init                  run hutch-init as PID 1 (reaps zombies, forwards signals)\n"
+      "      --userns MODE           default, keep-id or single\n"
+      "      --network MODE          none or host\n"
+      "  -h, --help                  show this help\n"
+      "\n"
+      "Defaults: with --rootfs, --userns=default and --network=none; in the host\n"
+      "sandbox, --userns=keep-id and --network=host.  See hutch-run(1).\n";
 
 enum
 {
@@ -53,22 +53,22 @@ enum
 };
 
 static const struct option options[] = {
-  {"rootfs", required_argument, NULL, OPT_ROOTFS},
-  {"read-only", no_argument, NULL, OPT_READ_ONLY},
-  {"volume", required_argument, NULL, 'v'},
-  {"tmpfs", required_argument, NULL, OPT_TMPFS},
-  {"env", required_argument, NULL, 'e'},
-  {"env-file", required_argument, NULL, OPT_ENV_FILE},
-  {"workdir", required_argument, NULL, 'w'},
-  {"user", required_argument, NULL, 'u'},
-  {"hostname", required_argument, NULL, OPT_HOSTNAME},
-  {"interactive", no_argument, NULL, 'i'},
-  {"tty", no_argument, NULL, 't'},
-  {"init", no_argument, NULL, OPT_INIT},
-  {"userns", required_argument, NULL, OPT_USERNS},
-  {"network", required_argument, NULL, OPT_NETWORK},
-  {"help", no_argument, NULL, 'h'},
-  {NULL, 0, NULL, 0},
+  { "rootfs", required_argument, NULL, OPT_ROOTFS },
+  { "read-only", no_argument, NULL, OPT_READ_ONLY },
+  { "volume", required_argument, NULL, 'v' },
+  { "tmpfs", required_argument, NULL, OPT_TMPFS },
+  { "env", required_argument, NULL, 'e' },
+  { "env-file", required_argument, NULL, OPT_ENV_FILE },
+  { "workdir", required_argument, NULL, 'w' },
+  { "user", required_argument, NULL, 'u' },
+  { "hostname", required_argument, NULL, OPT_HOSTNAME },
+  { "interactive", no_argument, NULL, 'i' },
+  { "tty", no_argument, NULL, 't' },
+  { "init", no_argument, NULL, OPT_INIT },
+  { "userns", required_argument, NULL, OPT_USERNS },
+  { "network", required_argument, NULL, OPT_NETWORK },
+  { "help", no_argument, NULL, 'h' },
+  { NULL, 0, NULL, 0 },
 };
 
 static char *
@@ -111,23 +111,48 @@ cmd_run (int argc, char **argv)
     {
       switch (c)
         {
-        case OPT_ROOTFS: set_str (&o.rootfs, optarg); break;
-        case OPT_READ_ONLY: o.read_only = true; break;
-        case 'v': hutch_strv_push (&o.volumes, hutch_xstrdup (optarg)); break;
-        case OPT_TMPFS: hutch_strv_push (&o.tmpfs, hutch_xstrdup (optarg)); break;
-        case 'e': hutch_strv_push (&o.env, hutch_xstrdup (optarg)); break;
-        case OPT_ENV_FILE: hutch_strv_push (&o.env_files, hutch_xstrdup (optarg)); break;
-        case 'w': set_str (&o.workdir, optarg); break;
-        case 'u': set_str (&o.user, optarg); break;
-        case OPT_HOSTNAME: set_str (&o.hostname, optarg); break;
-        case 'i': o.interactive = true; break;
-        case 't': o.tty = true; break;
-        case OPT_INIT: o.init = true; break;
+        case OPT_ROOTFS:
+          set_str (&o.rootfs, optarg);
+          break;
+        case OPT_READ_ONLY:
+          o.read_only = true;
+          break;
+        case 'v':
+          hutch_strv_push (&o.volumes, hutch_xstrdup (optarg));
+          break;
+        case OPT_TMPFS:
+          hutch_strv_push (&o.tmpfs, hutch_xstrdup (optarg));
+          break;
+        case 'e':
+          hutch_strv_push (&o.env, hutch_xstrdup (optarg));
+          break;
+        case OPT_ENV_FILE:
+          hutch_strv_push (&o.env_files, hutch_xstrdup (optarg));
+          break;
+        case 'w':
+          set_str (&o.workdir, optarg);
+          break;
+        case 'u':
+          set_str (&o.user, optarg);
+          break;
+        case OPT_HOSTNAME:
+          set_str (&o.hostname, optarg);
+          break;
+        case 'i':
+          o.interactive = true;
+          break;
+        case 't':
+          o.tty = true;
+          break;
+        case OPT_INIT:
+          o.init = true;
+          break;
         case OPT_USERNS:
           o.userns = hutch_userns_mode_from_name (optarg);
           if (o.userns < 0)
             {
-              fprintf (stderr, "hutch: --userns `%s`: expected default, keep-id or single\n", optarg);
+              fprintf (stderr, "hutch: --userns `%s`: expected default, keep-id or single\n",
+                       optarg);
               hutch_run_options_clear (&o);
               return HUTCH_EXIT_ERROR;
             }
@@ -136,8 +161,10 @@ cmd_run (int argc, char **argv)
           o.network = hutch_network_from_name (optarg);
           if (o.network < 0)
             {
-              fprintf (stderr, "hutch: --network `%s`: expected none or host (slirp is not "
-                               "available yet)\n", optarg);
+              fprintf (stderr,
+                       "hutch: --network `%s`: expected none or host (slirp is not "
+                       "available yet)\n",
+                       optarg);
               hutch_run_options_clear (&o);
               return HUTCH_EXIT_ERROR;
             }
@@ -147,11 +174,13 @@ cmd_run (int argc, char **argv)
           hutch_run_options_clear (&o);
           return 0;
         case ':':
-          fprintf (stderr, "hutch run: option `%s` needs a value; see `hutch run --help`\n", argv[optind - 1]);
+          fprintf (stderr, "hutch run: option `%s` needs a value; see `hutch run --help`\n",
+                   argv[optind - 1]);
           hutch_run_options_clear (&o);
           return HUTCH_EXIT_ERROR;
         default:
-          fprintf (stderr, "hutch run: unknown option `%s`; see `hutch run --help`\n", argv[optind - 1]);
+          fprintf (stderr, "hutch run: unknown option `%s`; see `hutch run --help`\n",
+                   argv[optind - 1]);
           hutch_run_options_clear (&o);
           return HUTCH_EXIT_ERROR;
         }

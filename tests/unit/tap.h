@@ -25,7 +25,8 @@ static int tap_n, tap_failed;
   while (0)
 
 #define is_str(a, b, ...) ok ((a) != NULL && (b) != NULL && strcmp ((a), (b)) == 0, __VA_ARGS__)
-#define has_str(hay, needle, ...) ok ((hay) != NULL && strstr ((hay), (needle)) != NULL, __VA_ARGS__)
+#define has_str(hay, needle, ...)                                                                  \
+  ok ((hay) != NULL && strstr ((hay), (needle)) != NULL, __VA_ARGS__)
 
 static inline int
 tap_done (void)

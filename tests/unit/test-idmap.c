@@ -38,8 +38,8 @@ test_parse (void)
 static void
 test_compute (void)
 {
-  struct hutch_subid_range one[] = {{100000, 65536}};
-  struct hutch_subid_range two[] = {{100000, 10}, {200000, 20}};
+  struct hutch_subid_range one[] = { { 100000, 65536 } };
+  struct hutch_subid_range two[] = { { 100000, 10 }, { 200000, 20 } };
   struct hutch_idmap *m;
   size_t n;
   char *s;
@@ -48,7 +48,8 @@ test_compute (void)
   s = hutch_idmap_format (m, n);
   is_str (s, "0 1000 1\n1 100000 65536\n", "default map: 0 -> user, 1.. -> range");
   ok (hutch_idmap_total (m, n) == 65537, "default map has 65537 ids");
-  ok (hutch_idmap_contains (m, n, 65536) && !hutch_idmap_contains (m, n, 65537), "contains up to 65536");
+  ok (hutch_idmap_contains (m, n, 65536) && !hutch_idmap_contains (m, n, 65537),
+      "contains up to 65536");
   free (s);
   free (m);
 
@@ -60,20 +61,23 @@ test_compute (void)
 
   hutch_idmap_compute (HUTCH_USERNS_KEEP_ID, 1000, one, 1, &m, &n);
   s = hutch_idmap_format (m, n);
-  is_str (s, "1000 1000 1\n0 100000 1000\n1001 101000 64536\n", "keep-id: user stays 1000, gaps from the range");
+  is_str (s, "1000 1000 1\n0 100000 1000\n1001 101000 64536\n",
+          "keep-id: user stays 1000, gaps from the range");
   ok (hutch_idmap_total (m, n) == 65537, "keep-id keeps the total");
   free (s);
   free (m);
 
   hutch_idmap_compute (HUTCH_USERNS_KEEP_ID, 1000, two, 2, &m, &n);
   s = hutch_idmap_format (m, n);
-  is_str (s, "1000 1000 1\n0 100000 10\n10 200000 20\n", "keep-id with a range smaller than the uid");
+  is_str (s, "1000 1000 1\n0 100000 10\n10 200000 20\n",
+          "keep-id with a range smaller than the uid");
   free (s);
   free (m);
 
   hutch_idmap_compute (HUTCH_USERNS_KEEP_ID, 15, two, 2, &m, &n);
   s = hutch_idmap_format (m, n);
-  is_str (s, "15 15 1\n0 100000 10\n10 200000 5\n16 200005 15\n", "keep-id split across two ranges");
+  is_str (s, "15 15 1\n0 100000 10\n10 200000 5\n16 200005 15\n",
+          "keep-id split across two ranges");
   free (s);
   free (m);
 

@@ -17,10 +17,12 @@ test_volume (void)
   is_str (v.source, "/a", "source");
   is_str (v.destination, "/b", "destination");
   hutch_volume_clear (&v);
-  ok (hutch_parse_volume ("./data:/data:ro", "/cwd", &v, &err) == 0 && v.readonly, "relative source, ro");
+  ok (hutch_parse_volume ("./data:/data:ro", "/cwd", &v, &err) == 0 && v.readonly,
+      "relative source, ro");
   is_str (v.source, "/cwd/./data", "relative source is taken from the cwd");
   hutch_volume_clear (&v);
-  ok (hutch_parse_volume ("/a:/b:ro,rw", "/cwd", &v, &err) == 0 && !v.readonly, "last of ro,rw wins");
+  ok (hutch_parse_volume ("/a:/b:ro,rw", "/cwd", &v, &err) == 0 && !v.readonly,
+      "last of ro,rw wins");
   hutch_volume_clear (&v);
 
   ok (hutch_parse_volume ("nocolon", "/", &v, &err) < 0, "no colon is refused");

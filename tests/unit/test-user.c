@@ -30,7 +30,8 @@ main (void)
   is_str (name, "alice", "name");
   free (home);
   free (name);
-  ok (hutch_passwd_lookup (passwd, "1001", &uid, &gid, NULL, NULL) == 1 && uid == 1001, "bob by uid");
+  ok (hutch_passwd_lookup (passwd, "1001", &uid, &gid, NULL, NULL) == 1 && uid == 1001,
+      "bob by uid");
   ok (hutch_passwd_lookup (passwd, "carol", &uid, &gid, NULL, NULL) == 0, "unknown name");
   ok (hutch_group_lookup (group, "staff", &gid) == 1 && gid == 50, "group by name");
   ok (hutch_group_lookup (group, "10", &gid) == 1 && gid == 10, "group by gid");
