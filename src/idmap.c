@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,11 @@
 #include <unistd.h>
 
 #ifdef HAVE_LIBSUBID
+#include <dlfcn.h>
 #include <shadow/subid.h>
 #endif
+
+extern char **environ;
 
 static void
 add_range (struct hutch_subid_range **ranges, size_t *n, unsigned long start, unsigned long count)
@@ -77,6 +81,63 @@ hutch_subid_parse (const char *text, const char *user, unsigned long id,
   return 0;
 }
 
+#ifdef HAVE_LIBSUBID
+#define STR_(x) #x
+#define STR(x) STR_ (x)
+
+/* Does /etc/nsswitch.conf send subid lookups anywhere but the files?  */
+static bool
+nss_has_subid (void)
+{
+  _cleanup_free_ char *text = NULL;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  char *line, *save = NULL;
+
+  if (hutch_read_file ("/etc/nsswitch.conf", 1 << 20, &text, NULL, &e) < 0)
+    {
+      hutch_error_clear (&e);
+      return false;
+    }
+  for (line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    {
+      char *src, *ssave = NULL;
+      while (*line == ' ' || *line == '\t')
+        line++;
+      if (strncmp (line, "subid:", 6) != 0)
+        continue;
+      for (src = strtok_r (line + 6, " \t", &ssave); src; src = strtok_r (NULL, " \t", &ssave))
+        if (strcmp (src, "files") != 0)
+          return true;
+    }
+  return false;
+}
+
+static int
+subid_lookup_nss (bool gid, const char *user, struct hutch_subid_range **ret_ranges, size_t *ret_n)
+{
+  int (*get) (const char *, struct subid_range **);
+  struct hutch_subid_range *ranges = NULL;
+  struct subid_range *r = NULL;
+  size_t n = 0;
+  int i, cnt;
+  void *lib = dlopen ("libsubid.so." STR (SUBID_ABI_MAJOR), RTLD_NOW | RTLD_LOCAL);
+
+  if (lib == NULL)
+    return -1;
+  *(void **)(&get) = dlsym (lib, gid ? "subid_get_gid_ranges" : "subid_get_uid_ranges");
+  cnt = get ? get (user, &r) : -1;
+  for (i = 0; i < cnt; i++)
+    add_range (&ranges, &n, r[i].start, r[i].count);
+  free (r);
+  dlclose (lib);
+  if (cnt < 0)
+    return -1;
+  *ret_ranges = ranges;
+  *ret_n = n;
+  return 0;
+}
+#endif
+
 int
 hutch_subid_lookup (bool gid, const char *user, unsigned long id,
                     struct hutch_subid_range **ret_ranges, size_t *ret_n, hutch_error_t *err)
@@ -85,23 +146,13 @@ hutch_subid_lookup (bool gid, const char *user, unsigned long id,
   _cleanup_free_ char *text = NULL;
 
 #ifdef HAVE_LIBSUBID
-  if (user != NULL)
+  if (user != NULL && nss_has_subid ())
     {
-      struct subid_range *r = NULL;
-      int i, cnt = gid ? subid_get_gid_ranges (user, &r) : subid_get_uid_ranges (user, &r);
-      if (cnt >= 0)
-        {
-          struct hutch_subid_range *ranges = NULL;
-          size_t n = 0;
-          for (i = 0; i < cnt; i++)
-            add_range (&ranges, &n, r[i].start, r[i].count);
-          free (r);
-          *ret_ranges = ranges;
-          *ret_n = n;
-          return 0;
-        }
-      /* libsubid failed (no NSS module configured, or a bad file): fall
-         back to reading the file the way shadow's own tools would.  */
+      int r = subid_lookup_nss (gid, user, ret_ranges, ret_n);
+      if (r == 0)
+        return 0;
+      /* libsubid failed (missing, or its NSS module could not answer):
+         fall back to the file, as shadow's own tools would.  */
     }
 #endif
   {
@@ -269,16 +320,27 @@ hutch_idmap_find_helper (const char *name, char **ret_path, hutch_error_t *err)
                           name);
 }
 
+struct helper_run
+{
+  const char *helper;
+  pid_t child;
+  int errfd; /* the helper's stderr */
+};
+
+/* Start HELPER for PID without waiting: newuidmap and newgidmap run side
+   by side, which halves what the id maps add to a container's start.  */
 static int
-run_helper (const char *helper, pid_t pid, const struct hutch_idmap *map, size_t n,
-            hutch_error_t *err)
+spawn_helper (const char *helper, pid_t pid, const struct hutch_idmap *map, size_t n,
+              struct helper_run *run, hutch_error_t *err)
 {
   _cleanup_strv_ char **argv = NULL;
-  _cleanup_free_ char *errtext = NULL;
-  int pipefd[2], status;
-  pid_t child;
+  posix_spawn_file_actions_t fa;
+  int pipefd[2], r;
   size_t i;
 
+  run->helper = helper;
+  run->child = -1;
+  run->errfd = -1;
   hutch_strv_push (&argv, hutch_xstrdup (helper));
   hutch_strv_push (&argv, hutch_xasprintf ("%d", pid));
   for (i = 0; i < n; i++)
@@ -289,40 +351,48 @@ run_helper (const char *helper, pid_t pid, const struct hutch_idmap *map, size_t
     }
   if (pipe2 (pipefd, O_CLOEXEC) < 0)
     return hutch_error_set (err, errno, "pipe");
-  child = fork ();
-  if (child < 0)
+  posix_spawn_file_actions_init (&fa);
+  posix_spawn_file_actions_adddup2 (&fa, pipefd[1], 2);
+  r = posix_spawn (&run->child, helper, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy (&fa);
+  close (pipefd[1]);
+  if (r != 0)
     {
       close (pipefd[0]);
-      close (pipefd[1]);
-      return hutch_error_set (err, errno, "fork %s", helper);
+      run->child = -1;
+      return hutch_error_set (err, r, "run %s", helper);
     }
-  if (child == 0)
-    {
-      dup2 (pipefd[1], 2);
-      execv (helper, argv);
-      _exit (127);
-    }
-  close (pipefd[1]);
-  {
-    hutch_error_t e = HUTCH_ERROR_INIT;
-    if (hutch_read_fd (pipefd[0], 65536, &errtext, NULL, &e) < 0)
-      hutch_error_clear (&e);
-  }
-  close (pipefd[0]);
-  while (waitpid (child, &status, 0) < 0)
-    if (errno != EINTR)
-      return hutch_error_set (err, errno, "wait for %s", helper);
-  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-    {
-      size_t len = errtext ? strlen (errtext) : 0;
-      while (len > 0 && errtext[len - 1] == '\n')
-        errtext[--len] = '\0';
-      return hutch_error_set (err, 0,
-                              "%s refused to write the id map (%s); check your lines in "
-                              "/etc/subuid and /etc/subgid",
-                              helper, len ? errtext : "no message");
-    }
+  run->errfd = pipefd[0];
   return 0;
+}
+
+static int
+finish_helper (struct helper_run *run, hutch_error_t *err)
+{
+  _cleanup_free_ char *errtext = NULL;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  int status;
+  size_t len;
+
+  if (run->child < 0)
+    return 0;
+  if (hutch_read_fd (run->errfd, 65536, &errtext, NULL, &e) < 0)
+    hutch_error_clear (&e);
+  close (run->errfd);
+  run->errfd = -1;
+  while (waitpid (run->child, &status, 0) < 0)
+    if (errno != EINTR)
+      return hutch_error_set (err, errno, "wait for %s", run->helper);
+  run->child = -1;
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+    return 0;
+  len = errtext ? strlen (errtext) : 0;
+  while (len > 0 && errtext[len - 1] == '\n')
+    errtext[--len] = '\0';
+  return hutch_error_set (err, 0,
+                          "%s refused to write the id map (%s); check your lines in "
+                          "/etc/subuid and /etc/subgid",
+                          run->helper, len ? errtext : "no message");
 }
 
 static int
@@ -345,10 +415,24 @@ hutch_idmap_write (pid_t pid, bool use_helpers, bool deny_setgroups,
       if (hutch_idmap_find_helper ("newuidmap", &newuidmap, err) < 0
           || hutch_idmap_find_helper ("newgidmap", &newgidmap, err) < 0)
         return -1;
-      if (run_helper (newuidmap, pid, uid_map, n_uid, err) < 0
-          || run_helper (newgidmap, pid, gid_map, n_gid, err) < 0)
+      struct helper_run u, g = { NULL, -1, -1 };
+      hutch_error_t gerr = HUTCH_ERROR_INIT;
+      int r;
+
+      if (spawn_helper (newuidmap, pid, uid_map, n_uid, &u, err) < 0)
         return -1;
-      return 0;
+      r = spawn_helper (newgidmap, pid, gid_map, n_gid, &g, err);
+      /* Always wait for both, so that no helper is left unreaped; the
+         first failure is the one reported.  */
+      if (finish_helper (&u, err) < 0)
+        r = -1;
+      if (finish_helper (&g, &gerr) < 0 && r == 0)
+        {
+          r = -1;
+          hutch_error_set (err, gerr.errnum, "%s", gerr.msg);
+        }
+      hutch_error_clear (&gerr);
+      return r;
     }
   /* An unprivileged process may map only its own ids, and only after
      denying setgroups, so that dropping a group with setgroups(2) cannot

@@ -232,7 +232,7 @@ mount_fs (const struct hutch_mount *m, int tgtfd, hutch_error_t *err)
                        m->destination, type);
       goto out;
     }
-  if (m->source && strcmp (m->source, type) != 0
+  if (m->source && *m->source
       && hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, "source", m->source, 0) < 0)
     {
       hutch_error_set (err, errno, "mount %s: source `%s`", m->destination, m->source);
