@@ -108,6 +108,8 @@ cmd_run (int argc, char **argv)
     }
   if (hutch_spec_load (bundle, &spec, &err) < 0)
     return report (&err);
+  /* An OCI runtime passes its standard input through, as runc run does.  */
+  spec->extra.interactive = true;
   /* Relative bind sources are relative to the bundle, as in runc.  */
   if (chdir (bundle) < 0)
     {
