@@ -68,8 +68,11 @@ main (int argc, char **argv)
         tcsetpgrp (0, getpid ());
       sigprocmask (SIG_SETMASK, &old, NULL);
       execvp (argv[first], argv + first);
-      fprintf (stderr, "hutch-init: cannot execute `%s`: %s\n", argv[first], strerror (errno));
-      _exit (errno == ENOENT ? 127 : 126);
+      {
+        int e = errno;
+        fprintf (stderr, "hutch-init: cannot execute `%s`: %s\n", argv[first], strerror (e));
+        _exit (e == ENOENT ? 127 : 126);
+      }
     }
 
   for (;;)

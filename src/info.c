@@ -28,9 +28,18 @@ add (struct hutch_info *info, const char *key, char *value)
   info->n_items++;
 }
 
+/* Problems read "CAUSE; fix: HOW".  Library errors already say
+   "CAUSE; HOW": label the fix.  */
 static void
 problem (struct hutch_info *info, char *text)
 {
+  char *semi = strstr (text, "; ");
+  if (semi && strstr (text, "fix:") == NULL)
+    {
+      char *labelled = hutch_xasprintf ("%.*s; fix: %s", (int)(semi - text), text, semi + 2);
+      free (text);
+      text = labelled;
+    }
   hutch_strv_push (&info->problems, text);
 }
 

@@ -76,8 +76,11 @@ parse_mount_options (const struct hutch_mount *m, struct mount_opts *o, hutch_er
       if (strcmp (opt, "bind") == 0 || strcmp (opt, "rbind") == 0)
         {
           if (!is_bind)
-            return hutch_error_set (err, 0, "mount %s: option `%s` needs type bind", m->destination,
-                                    opt);
+            {
+              mount_opts_clear (o);
+              return hutch_error_set (err, 0, "mount %s: option `%s` needs type bind",
+                                      m->destination, opt);
+            }
           o->recursive = opt[0] == 'r';
           continue;
         }
@@ -97,8 +100,11 @@ parse_mount_options (const struct hutch_mount *m, struct mount_opts *o, hutch_er
       if (known)
         continue;
       if (is_bind)
-        return hutch_error_set (err, 0, "mount %s: unknown bind mount option `%s`", m->destination,
-                                opt);
+        {
+          mount_opts_clear (o);
+          return hutch_error_set (err, 0, "mount %s: unknown bind mount option `%s`",
+                                  m->destination, opt);
+        }
       hutch_strv_push (&o->data, hutch_xstrdup (opt));
     }
   /* Only clear what is not also being set; "rw" on a fresh mount is a no-op.  */
@@ -188,6 +194,7 @@ hutch_rootfs_prepare (const struct hutch_spec *spec, struct hutch_rootfs *rfs, h
       /* Flags go on the detached copy, recursively for rbind, so that a
          read-only volume is read-only from its first moment in the
          container, submounts included.  */
+      o.propagation = 0; /* only possible once attached: see hutch_rootfs_build */
       if (set_attrs (fd, &o, o.recursive, m->destination, err) < 0)
         {
           mount_opts_clear (&o);
@@ -481,10 +488,23 @@ hutch_rootfs_build (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hut
     }
   /* Submounts can only be attached under a mount that is in our mount
      namespace, so give the new root a place: /tmp of this private
-     namespace.  Everything from the host's view was opened already, so
-     covering /tmp hides nothing we need; the host's /tmp is untouched.  */
-  if (hutch_move_mount (rfs->rootfd, "", AT_FDCWD, "/tmp", MOVE_MOUNT_F_EMPTY_PATH) < 0)
-    return hutch_error_set (err, errno, "attach the container's root");
+     namespace (or another directory where /tmp is missing or a symlink).
+     Everything from the host's view was opened already, so covering it
+     hides nothing we need; the host's own /tmp is untouched.  */
+  {
+    static const char *const places[] = { "/tmp", "/mnt", "/var/tmp", "/root", "/" };
+    const char *place = "/";
+    size_t k;
+    struct stat st;
+    for (k = 0; k < sizeof places / sizeof places[0]; k++)
+      if (lstat (places[k], &st) == 0 && S_ISDIR (st.st_mode))
+        {
+          place = places[k];
+          break;
+        }
+    if (hutch_move_mount (rfs->rootfd, "", AT_FDCWD, place, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+      return hutch_error_set (err, errno, "attach the container's root on %s", place);
+  }
 
   for (i = 0; i < spec->extra.n_symlinks; i++)
     {
@@ -513,6 +533,23 @@ hutch_rootfs_build (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hut
             return hutch_error_set (err, errno, "bind mount %s", m->destination);
           if (attach (rfs->srcfds[i], rfs->rootfd, m->destination, !S_ISDIR (st.st_mode), err) < 0)
             return hutch_error_prefix (err, "bind mount `%s`", m->source);
+          {
+            struct mount_opts o;
+            int r;
+            if (parse_mount_options (m, &o, err) < 0)
+              return -1;
+            r = 0;
+            if (o.propagation)
+              {
+                struct mount_attr attr = { .propagation = o.propagation };
+                r = hutch_mount_setattr (rfs->srcfds[i], "",
+                                         AT_EMPTY_PATH | (o.recursive ? AT_RECURSIVE : 0), &attr);
+              }
+            mount_opts_clear (&o);
+            if (r < 0)
+              return hutch_error_set (err, errno, "set the propagation of mount %s",
+                                      m->destination);
+          }
           continue;
         }
       tgt = hutch_mountpoint_in_root (rfs->rootfd, m->destination, false, err);

@@ -53,6 +53,11 @@ hutch_parse_volume (const char *arg, const char *cwd, struct hutch_volume *ret, 
                             arg, dst);
   if (!clean_path (dst))
     return hutch_error_set (err, 0, "--volume `%s`: the destination must not contain `..`", arg);
+  if (strspn (dst, "/") == strlen (dst))
+    return hutch_error_set (err, 0,
+                            "--volume `%s`: the destination cannot be `/`; use --rootfs "
+                            "to choose the root filesystem",
+                            arg);
   if (opts)
     {
       if (*opts == '\0' || strchr (opts, ':'))
@@ -192,6 +197,8 @@ hutch_parse_tmpfs (const char *arg, char **ret_dest, char **ret_opts, hutch_erro
     return hutch_error_set (err, 0, "--tmpfs `%s`: the destination must be an absolute path", arg);
   if (!clean_path (dest))
     return hutch_error_set (err, 0, "--tmpfs `%s`: the destination must not contain `..`", arg);
+  if (strspn (dest, "/") == strlen (dest))
+    return hutch_error_set (err, 0, "--tmpfs `%s`: the destination cannot be `/`", arg);
   if (colon && colon[1] == '\0')
     return hutch_error_set (err, 0, "--tmpfs `%s`: empty options after `:`", arg);
   *ret_dest = HUTCH_STEAL_PTR (dest);

@@ -23,6 +23,49 @@ extern char **environ;
 static const char *const sandbox_dirs[]
     = { "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/var" };
 
+/* Docker's default capability set: no CAP_SYS_ADMIN, so the container
+   cannot mount, and so cannot undo a read-only volume or root with a
+   remount (the flags of mounts made in its own user namespace are not
+   locked against their owner).  */
+static const char *const default_caps[] = { "CAP_CHOWN",
+                                            "CAP_DAC_OVERRIDE",
+                                            "CAP_FSETID",
+                                            "CAP_FOWNER",
+                                            "CAP_MKNOD",
+                                            "CAP_NET_RAW",
+                                            "CAP_SETGID",
+                                            "CAP_SETUID",
+                                            "CAP_SETFCAP",
+                                            "CAP_SETPCAP",
+                                            "CAP_NET_BIND_SERVICE",
+                                            "CAP_SYS_CHROOT",
+                                            "CAP_KILL",
+                                            "CAP_AUDIT_WRITE",
+                                            NULL };
+
+static void
+set_default_caps (struct hutch_spec *spec)
+{
+  size_t i;
+  spec->has_caps = true;
+  spec->cap_bounding = hutch_xmalloc0 (sizeof (char *));
+  spec->cap_effective = hutch_xmalloc0 (sizeof (char *));
+  spec->cap_permitted = hutch_xmalloc0 (sizeof (char *));
+  spec->cap_inheritable = hutch_xmalloc0 (sizeof (char *));
+  spec->cap_ambient = hutch_xmalloc0 (sizeof (char *));
+  for (i = 0; default_caps[i]; i++)
+    {
+      hutch_strv_push (&spec->cap_bounding, hutch_xstrdup (default_caps[i]));
+      /* A non-root user keeps them only in the bounding set, as Docker
+         does: its own effective set stays empty.  */
+      if (spec->uid == 0)
+        {
+          hutch_strv_push (&spec->cap_effective, hutch_xstrdup (default_caps[i]));
+          hutch_strv_push (&spec->cap_permitted, hutch_xstrdup (default_caps[i]));
+        }
+    }
+}
+
 void
 hutch_run_options_init (struct hutch_run_options *o)
 {
@@ -146,6 +189,27 @@ host_file (const char *path)
   return text;
 }
 
+/* In the sandbox /etc is the host's, read-only: a file can only be covered
+   where it exists.  Cover its real path: /etc/resolv.conf is often a
+   symlink into /run (systemd-resolved), which is a fresh tmpfs inside, so
+   the mount point is made there.  */
+static void
+add_etc_file (struct hutch_spec *spec, bool sandbox, const char *path, const char *content)
+{
+  char *real;
+
+  if (!sandbox)
+    {
+      hutch_spec_add_file (spec, path, content);
+      return;
+    }
+  real = realpath (path, NULL);
+  if (real == NULL)
+    return; /* the host has none: neither will the sandbox */
+  hutch_spec_add_file (spec, real, content);
+  free (real);
+}
+
 static void
 add_etc_files (struct hutch_spec *spec, bool sandbox, int network)
 {
@@ -169,14 +233,10 @@ add_etc_files (struct hutch_spec *spec, bool sandbox, int network)
                                spec->hostname);
       resolv = hutch_xstrdup ("# no network: hutch run --network none\n");
     }
-  /* In the sandbox /etc is the host's, read-only: only cover what exists
-     there, as no mount point can be created in it.  */
-  if (!sandbox || access ("/etc/hostname", F_OK) == 0)
-    hutch_spec_add_file (spec, "/etc/hostname", hostname);
-  if (!sandbox || access ("/etc/hosts", F_OK) == 0)
-    hutch_spec_add_file (spec, "/etc/hosts", hosts);
-  if (resolv && (!sandbox || access ("/etc/resolv.conf", F_OK) == 0))
-    hutch_spec_add_file (spec, "/etc/resolv.conf", resolv);
+  add_etc_file (spec, sandbox, "/etc/hostname", hostname);
+  add_etc_file (spec, sandbox, "/etc/hosts", hosts);
+  if (resolv)
+    add_etc_file (spec, sandbox, "/etc/resolv.conf", resolv);
 }
 
 static int
@@ -309,6 +369,9 @@ hutch_run_make_spec (const struct hutch_run_options *o, struct hutch_spec **ret_
 
   if (resolve_user (spec, o, mode == HUTCH_USERNS_KEEP_ID, &home, err) < 0)
     return -1;
+  /* keep-id as oneself: keep one's own supplementary groups, so that
+     group-shared directories (a project's, on a cluster) stay reachable.  */
+  spec->extra.keep_groups = mode == HUTCH_USERNS_KEEP_ID && o->user == NULL;
 
   /* Hostname: given, or 12 random hex digits like a Docker short id.  */
   if (o->hostname)
@@ -403,6 +466,7 @@ hutch_run_make_spec (const struct hutch_run_options *o, struct hutch_spec **ret_
   if (o->init)
     spec->extra.init_path = hutch_xstrdup (o->init_path);
   spec->no_new_privileges = true;
+  set_default_caps (spec);
 
   *ret_spec = HUTCH_STEAL_PTR (spec);
   return 0;

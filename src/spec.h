@@ -73,6 +73,7 @@ struct hutch_spec_extra
   /* The rootfs is a tmpfs assembled from host directories (no image).  */
   bool host_sandbox;
   bool create_cwd;           /* make process.cwd when it is missing */
+  bool keep_groups;          /* leave the supplementary groups as they are (keep-id) */
   unsigned short rows, cols; /* initial terminal size, 0 when unknown */
 };
 

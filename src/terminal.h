@@ -6,6 +6,7 @@
    every way out), and copying between it and the container's pty.  */
 
 #include <poll.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <termios.h>
 
@@ -25,9 +26,16 @@ struct hutch_terminal_copy
   int master;
   bool stdin_open; /* copy stdin to the pty */
   bool master_open;
+  /* Input waiting for the pty: the master is non-blocking, so a process
+     that does not read cannot stall hutch (and so its own output).  */
+  char *pending;
+  size_t pending_len;
+  bool eof_sent;
+  char last; /* last byte given to the pty */
 };
 
 void hutch_terminal_copy_init (struct hutch_terminal_copy *tc, int master, bool interactive);
+void hutch_terminal_copy_clear (struct hutch_terminal_copy *tc);
 /* Fill up to two pollfds; returns how many.  */
 int hutch_terminal_copy_pollfds (struct hutch_terminal_copy *tc, struct pollfd *pfd);
 void hutch_terminal_copy_event (struct hutch_terminal_copy *tc, const struct pollfd *pfd);

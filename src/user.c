@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Split LINE at ':' into at most MAX fields, in place.  */
@@ -113,11 +114,16 @@ hutch_group_members (const char *text, const char *name, unsigned int except, un
 static char *
 read_in_root (int rootfd, const char *path)
 {
-  _cleanup_close_ int fd = hutch_open_in_root (rootfd, path, O_RDONLY, 0);
+  /* O_NONBLOCK and the check for a regular file: a FIFO planted at
+     /etc/passwd must not hang hutch.  */
+  _cleanup_close_ int fd = hutch_open_in_root (rootfd, path, O_RDONLY | O_NONBLOCK, 0);
   hutch_error_t e = HUTCH_ERROR_INIT;
+  struct stat st;
   char *text = NULL;
 
-  if (fd < 0 || hutch_read_fd (fd, 16 << 20, &text, NULL, &e) < 0)
+  if (fd < 0 || fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+    return NULL;
+  if (hutch_read_fd (fd, 16 << 20, &text, NULL, &e) < 0)
     {
       hutch_error_clear (&e);
       return NULL;

@@ -306,46 +306,71 @@ hutch_mkdir_in_root (int rootfd, const char *path, mode_t mode, hutch_error_t *e
 int
 hutch_mountpoint_in_root (int rootfd, const char *path, bool is_file, hutch_error_t *err)
 {
-  _cleanup_free_ char *parent = NULL;
-  _cleanup_close_ int parentfd = -1;
-  const char *slash, *base;
-  int fd;
+  _cleanup_free_ char *cur = hutch_xstrdup (path);
+  int hops;
 
-  fd = hutch_open_in_root (rootfd, path, O_PATH, 0);
-  if (fd >= 0)
-    return fd;
-  if (errno != ENOENT)
-    return hutch_error_set (err, errno, "open mount point `%s` in the container", path);
+  /* A dangling symlink (an image's /etc/resolv.conf pointing into an empty
+     /run) is followed, inside the root, to where its target would be; at
+     most a few hops, as the kernel would.  */
+  for (hops = 0; hops < 8; hops++)
+    {
+      _cleanup_free_ char *parent = NULL;
+      _cleanup_close_ int parentfd = -1, dfd = -1;
+      const char *slash, *base;
+      char target[4096];
+      struct stat st;
+      ssize_t n;
+      int fd;
 
-  slash = strrchr (path, '/');
-  base = slash ? slash + 1 : path;
-  parent = slash ? hutch_xstrndup (path, (size_t)(slash - path)) : hutch_xstrdup ("/");
-  if (*base == '\0')
-    return hutch_error_set (err, EINVAL, "mount point `%s` has no name", path);
-  parentfd = hutch_mkdir_in_root (rootfd, *parent ? parent : "/", 0755, err);
-  if (parentfd < 0)
-    return parentfd;
+      fd = hutch_open_in_root (rootfd, cur, O_PATH, 0);
+      if (fd >= 0)
+        return fd;
+      if (errno != ENOENT)
+        return hutch_error_set (err, errno, "open mount point `%s` in the container", path);
 
-  /* parentfd is an O_PATH fd: reopen it as a real directory for *at().  */
-  {
-    _cleanup_close_ int dfd = openat (parentfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-      return hutch_error_set (err, errno, "open `%s` in the container", parent);
-    if (is_file)
-      {
-        int f = openat (dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (f < 0 && errno != EEXIST)
-          return hutch_error_set (err, errno, "create mount point `%s` in the container", path);
-        if (f >= 0)
-          close (f);
-      }
-    else if (mkdirat (dfd, base, 0755) < 0 && errno != EEXIST)
-      return hutch_error_set (err, errno, "create mount point `%s` in the container", path);
-  }
-  fd = hutch_open_in_root (rootfd, path, O_PATH, 0);
-  if (fd < 0)
-    return hutch_error_set (err, errno, "open mount point `%s` in the container", path);
-  return fd;
+      slash = strrchr (cur, '/');
+      base = slash ? slash + 1 : cur;
+      parent = slash ? hutch_xstrndup (cur, (size_t)(slash - cur)) : hutch_xstrdup ("/");
+      if (*base == '\0')
+        return hutch_error_set (err, EINVAL, "mount point `%s` has no name", path);
+      parentfd = hutch_mkdir_in_root (rootfd, *parent ? parent : "/", 0755, err);
+      if (parentfd < 0)
+        return parentfd;
+      /* parentfd is an O_PATH fd: reopen it as a real directory for *at().  */
+      dfd = openat (parentfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd < 0)
+        return hutch_error_set (err, errno, "open `%s` in the container", parent);
+
+      if (fstatat (dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK (st.st_mode))
+        {
+          n = readlinkat (dfd, base, target, sizeof target - 1);
+          if (n <= 0)
+            return hutch_error_set (err, errno, "read symlink `%s` in the container", cur);
+          target[n] = '\0';
+          {
+            char *next = target[0] == '/' ? hutch_xstrdup (target)
+                                          : hutch_xasprintf ("%s/%s", parent, target);
+            free (cur);
+            cur = next;
+          }
+          continue;
+        }
+      if (is_file)
+        {
+          int f = openat (dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+          if (f < 0 && errno != EEXIST)
+            return hutch_error_set (err, errno, "create mount point `%s` in the container", path);
+          if (f >= 0)
+            close (f);
+        }
+      else if (mkdirat (dfd, base, 0755) < 0 && errno != EEXIST)
+        return hutch_error_set (err, errno, "create mount point `%s` in the container", path);
+      fd = hutch_open_in_root (rootfd, cur, O_PATH, 0);
+      if (fd < 0)
+        return hutch_error_set (err, errno, "open mount point `%s` in the container", path);
+      return fd;
+    }
+  return hutch_error_set (err, ELOOP, "mount point `%s` in the container", path);
 }
 
 int

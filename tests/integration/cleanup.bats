@@ -15,12 +15,21 @@ teardown() {
     done
 }
 
-# my_tmp_entries: what the user owns directly in /tmp and $TMPDIR
+# hutch_dirs: the runtime and data directories `hutch info` names
+hutch_dirs() {
+    "$HUTCH" info 2>/dev/null | awk -F': ' '/^(runtime|data) dir: \// { split($2, a, " "); print a[1] }'
+}
+
+# my_tmp_entries: what the user owns directly in /tmp and $TMPDIR, and
+# everything in hutch's runtime and data directories
 my_tmp_entries() {
     local d
     for d in /tmp "${TMPDIR:-/tmp}" ${XDG_RUNTIME_DIR:+"$XDG_RUNTIME_DIR"}; do
         find "$d" -mindepth 1 -maxdepth 1 -user "$MY_UID" 2>/dev/null
     done | sort -u
+    for d in $(hutch_dirs); do
+        find "$d" -mindepth 1 2>/dev/null | sort
+    done
 }
 
 @test "a finished run leaves no temporary files or mounts" {
@@ -52,32 +61,31 @@ my_tmp_entries() {
     local out="$BATS_TEST_TMPDIR/out"
     "$HUTCH" run --rootfs "$ROOTFS" sleep 1234.5 > "$out" 2>&1 3>&- &
     HPID=$!
-    wait_for test -n "$(pids_of_cmdline 'sleep 1234\.5')"
-    [ -n "$(pids_of_cmdline 'sleep 1234\.5')" ]
+    wait_for has_cmdline 'sleep 1234\.5'
+    is_alive "$HPID"
     kill -KILL "$HPID"
-    wait "$HPID" || true
+    wait_exit "$HPID" 5
     HPID=
     # within a few seconds
-    local i
-    for i in $(seq 1 50); do
-        [ -z "$(pids_of_cmdline 'sleep 1234\.5')" ] && break
-        sleep 0.1
-    done
-    assert_equal "$(pids_of_cmdline 'sleep 1234\.5')" ""
+    wait_for no_cmdline 'sleep 1234\.5' || {
+        echo "still running after 10 s:" >&2
+        ps -o pid,ppid,user,args -p "$(pids_of_cmdline 'sleep 1234\.5' | paste -sd,)" >&2
+        return 1
+    }
 }
 
 @test "kill -9 of hutch with --init: the container's processes go away" {
     local out="$BATS_TEST_TMPDIR/out"
     "$HUTCH" run --init --rootfs "$ROOTFS" sh -c 'sleep 1234.5 & sleep 1234.5' > "$out" 2>&1 3>&- &
     HPID=$!
-    wait_for test "$(pids_of_cmdline 'sleep 1234\.5' | wc -l)" -eq 2
+    wait_for has_cmdline 'sleep 1234\.5' 2
+    is_alive "$HPID"
     kill -KILL "$HPID"
-    wait "$HPID" || true
+    wait_exit "$HPID" 5
     HPID=
-    local i
-    for i in $(seq 1 50); do
-        [ -z "$(pids_of_cmdline 'sleep 1234\.5')" ] && break
-        sleep 0.1
-    done
-    assert_equal "$(pids_of_cmdline 'sleep 1234\.5')" ""
+    wait_for no_cmdline 'sleep 1234\.5' || {
+        echo "still running after 10 s:" >&2
+        ps -o pid,ppid,user,args -p "$(pids_of_cmdline 'sleep 1234\.5' | paste -sd,)" >&2
+        return 1
+    }
 }

@@ -31,21 +31,21 @@ teardown() {
     local out="$BATS_TEST_TMPDIR/out"
     "$HUTCH" run --rootfs "$ROOTFS" sleep 4242.25 > "$out" 2>&1 3>&- &
     HPID=$!
-    wait_for test -n "$(pids_of_cmdline 'sleep 4242\.25')"
+    wait_for has_cmdline 'sleep 4242\.25'
     local cpid
     cpid=$(pids_of_cmdline 'sleep 4242\.25')
     [ -n "$cpid" ]
     kill -KILL $cpid
-    local st=0
-    wait "$HPID" || st=$?
+    wait_exit "$HPID"
+    local st=$WAIT_STATUS
     HPID=
     assert_equal "$st" 137
 }
 
 @test "exit code: 127 when the command is not found" {
-    run "$HUTCH" run --rootfs "$ROOTFS" no-such-command-xyz
+    run -127 "$HUTCH" run --rootfs "$ROOTFS" no-such-command-xyz
     assert_status 127
-    run "$HUTCH" run --rootfs "$ROOTFS" /no/such/path
+    run -127 "$HUTCH" run --rootfs "$ROOTFS" /no/such/path
     assert_status 127
 }
 
@@ -73,8 +73,8 @@ teardown() {
     HPID=$!
     wait_for file_has "$out" ready
     kill -TERM "$HPID"
-    local st=0
-    wait "$HPID" || st=$?
+    wait_exit "$HPID"
+    local st=$WAIT_STATUS
     HPID=
     cat "$out"
     assert_equal "$st" 42
@@ -90,8 +90,8 @@ teardown() {
     kill -USR1 "$HPID"
     wait_for file_has "$out" got-usr1
     kill -HUP "$HPID"
-    local st=0
-    wait "$HPID" || st=$?
+    wait_exit "$HPID"
+    local st=$WAIT_STATUS
     HPID=
     cat "$out"
     assert_equal "$st" 7
@@ -101,10 +101,10 @@ teardown() {
     local out="$BATS_TEST_TMPDIR/out"
     "$HUTCH" run --init --rootfs "$ROOTFS" sleep 4343.5 > "$out" 2>&1 3>&- &
     HPID=$!
-    wait_for test -n "$(pids_of_cmdline 'sleep 4343\.5')"
+    wait_for has_cmdline 'sleep 4343\.5'
     kill -TERM "$HPID"
-    local st=0
-    wait "$HPID" || st=$?
+    wait_exit "$HPID"
+    local st=$WAIT_STATUS
     HPID=
     cat "$out"
     assert_equal "$st" 143

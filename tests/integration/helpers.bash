@@ -79,6 +79,16 @@ pids_of_cmdline() {
     pgrep -u "$MY_UID" -f "^$1\$" || true
 }
 
+# has_cmdline REGEX [N]: at least N (default 1) processes have that command line
+has_cmdline() {
+    [ "$(pids_of_cmdline "$1" | grep -c .)" -ge "${2:-1}" ]
+}
+
+# no_cmdline REGEX: no process has that command line
+no_cmdline() {
+    [ -z "$(pids_of_cmdline "$1")" ]
+}
+
 file_has() { [ -s "$1" ] && grep -q -- "$2" "$1"; }
 
 # assertions with useful messages
@@ -110,3 +120,27 @@ assert_equal() {
 
 # first line of $output, without a trailing CR
 first_line() { printf '%s\n' "${lines[0]:-}" | tr -d '\r'; }
+
+# is_alive PID: the process exists and is not a zombie
+is_alive() {
+    [ -e "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# wait_exit PID [SECONDS]: wait (at most SECONDS, default 15) for the
+# background job PID; its exit status goes to WAIT_STATUS.  On timeout the
+# job is killed and the call fails.
+wait_exit() {
+    local pid=$1 t=${2:-15} i
+    for ((i = 0; i < t * 10; i++)); do
+        is_alive "$pid" || break
+        sleep 0.1
+    done
+    if is_alive "$pid"; then
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        echo "process $pid did not exit within ${t}s" >&2
+        return 1
+    fi
+    WAIT_STATUS=0
+    wait "$pid" || WAIT_STATUS=$?
+}

@@ -57,6 +57,6 @@ setup() {
 @test "sandbox: exit codes come through" {
     run "$HUTCH" run -- sh -c 'exit 9'
     assert_status 9
-    run "$HUTCH" run -- no-such-command-xyz
+    run -127 "$HUTCH" run -- no-such-command-xyz
     assert_status 127
 }

@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+/* The container's side of the start: A (the user namespace's first
+   process, then a watchdog) and B (PID 1 of the container until it
+   executes the process).  Everything here runs as root of the new user
+   namespace, with that namespace's capabilities only.  */
+
+#include "caps.h"
+#include "mount.h"
+#include "sync.h"
+#include "syscalls.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+static int
+cmp_int (const void *a, const void *b)
+{
+  return *(const int *)a - *(const int *)b;
+}
+
+/* Close every fd but KEEP (and 0-2): whatever the user's shell left open
+   must not reach the container, not even as /proc/self/fd/N during setup,
+   where a magic link to a host directory would lead out of the root (the
+   CVE-2024-21626 class).  */
+static void
+close_all_but (int *keep, size_t n)
+{
+  unsigned int next = 3;
+  size_t i;
+
+  qsort (keep, n, sizeof *keep, cmp_int);
+  for (i = 0; i < n; i++)
+    {
+      if (keep[i] < (int)next)
+        continue;
+      if ((unsigned int)keep[i] > next)
+        hutch_close_range (next, (unsigned int)keep[i] - 1, 0);
+      next = (unsigned int)keep[i] + 1;
+    }
+  hutch_close_range (next, ~0U, 0);
+}
+
+static int
+loopback_up (hutch_error_t *err)
+{
+  _cleanup_close_ int s = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct ifreq ifr = { 0 };
+
+  if (s < 0)
+    return hutch_error_set (err, errno, "socket");
+  strcpy (ifr.ifr_name, "lo");
+  if (ioctl (s, SIOCGIFFLAGS, &ifr) < 0)
+    return hutch_error_set (err, errno, "read the flags of lo");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl (s, SIOCSIFFLAGS, &ifr) < 0)
+    return hutch_error_set (err, errno, "bring lo up");
+  return 0;
+}
+
+static bool
+setgroups_denied (void)
+{
+  char buf[16] = "";
+  int fd = open ("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  if (read (fd, buf, sizeof buf - 1) < 0)
+    buf[0] = '\0';
+  close (fd);
+  return strncmp (buf, "deny", 4) == 0;
+}
+
+static int
+set_user (const struct hutch_spec *spec, hutch_error_t *err)
+{
+  size_t i;
+
+  if (hutch_caps_drop_bounding (spec, err) < 0)
+    return -1;
+  if (spec->extra.keep_groups)
+    ; /* keep the user's own supplementary groups (keep-id over host files) */
+  else if (!setgroups_denied ())
+    {
+      gid_t *gids = hutch_xmalloc0 ((spec->n_additional_gids + 1) * sizeof (gid_t));
+      for (i = 0; i < spec->n_additional_gids; i++)
+        gids[i] = spec->additional_gids[i];
+      if (setgroups (spec->n_additional_gids, gids) < 0)
+        {
+          free (gids);
+          return hutch_error_set (err, errno, "set the supplementary groups");
+        }
+      free (gids);
+    }
+  else if (spec->n_additional_gids > 0)
+    return hutch_error_set (err, 0,
+                            "supplementary groups cannot be set when setgroups is denied "
+                            "(--userns=single, or no subordinate gid range)");
+  if (setresgid (spec->gid, spec->gid, spec->gid) < 0)
+    return hutch_error_set (err, errno, "set gid %u", spec->gid);
+  if (setresuid (spec->uid, spec->uid, spec->uid) < 0)
+    return hutch_error_set (err, errno, "set uid %u", spec->uid);
+  if (hutch_caps_apply (spec, err) < 0)
+    return -1;
+  return 0;
+}
+
+static int
+open_terminal (struct hutch_child_ctx *c, hutch_error_t *err)
+{
+  _cleanup_close_ int master = -1, slave = -1;
+  struct winsize ws = { 0 };
+  struct hutch_msg m = { 0 };
+  int unlock = 0;
+
+  /* The pty comes from the container's own devpts instance, so the process
+     sees a /dev/pts/N that exists inside; the master goes to hutch.  */
+  master = open ("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0)
+    return hutch_error_set (err, errno,
+                            "open /dev/pts/ptmx in the container (is /dev/pts mounted?)");
+  if (ioctl (master, TIOCSPTLCK, &unlock) < 0)
+    return hutch_error_set (err, errno, "unlock the terminal");
+  slave = ioctl (master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0)
+    return hutch_error_set (err, errno, "open the terminal's slave");
+  if (c->spec->extra.rows && c->spec->extra.cols)
+    {
+      ws.ws_row = c->spec->extra.rows;
+      ws.ws_col = c->spec->extra.cols;
+      ioctl (slave, TIOCSWINSZ, &ws);
+    }
+  if (setsid () < 0)
+    return hutch_error_set (err, errno, "setsid");
+  if (ioctl (slave, TIOCSCTTY, 0) < 0)
+    return hutch_error_set (err, errno, "make the terminal the controlling one");
+  if (dup2 (slave, 0) < 0 || dup2 (slave, 1) < 0 || dup2 (slave, 2) < 0)
+    return hutch_error_set (err, errno, "dup2 the terminal");
+  m.type = HUTCH_MSG_PTY;
+  if (hutch_msg_send (c->sock, &m, master) < 0)
+    return hutch_error_set (err, errno, "send the terminal to hutch");
+  return 0;
+}
+
+/* Look PROGRAM up in PATH the way a shell does; remember EACCES so that a
+   program that exists but cannot run gives 126, not 127.  */
+static int
+exec_program (const struct hutch_spec *spec, char **argv, hutch_error_t *err)
+{
+  const char *prog = argv[0];
+  const char *path = hutch_spec_getenv (spec, "PATH");
+  _cleanup_free_ char *copy = NULL;
+  char *save = NULL, *dir;
+  int seen_eacces = 0, other = 0;
+
+  if (strchr (prog, '/'))
+    {
+      execve (prog, argv, spec->env);
+      if (errno == ENOENT)
+        return hutch_error_set_exit (err, HUTCH_EXIT_NOT_FOUND, 0,
+                                     "`%s`: no such file or directory in the container", prog);
+      return hutch_error_set_exit (err, HUTCH_EXIT_CANNOT_EXEC, errno, "cannot execute `%s`", prog);
+    }
+  copy = hutch_xstrdup (path ? path
+                             : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  for (dir = strtok_r (copy, ":", &save); dir; dir = strtok_r (NULL, ":", &save))
+    {
+      _cleanup_free_ char *cand = hutch_xasprintf ("%s/%s", *dir ? dir : ".", prog);
+      execve (cand, argv, spec->env);
+      if (errno == EACCES)
+        seen_eacces = 1;
+      else if (errno != ENOENT && errno != ENOTDIR)
+        other = errno;
+    }
+  if (other)
+    return hutch_error_set_exit (err, HUTCH_EXIT_CANNOT_EXEC, other, "cannot execute `%s`", prog);
+  if (seen_eacces)
+    return hutch_error_set_exit (err, HUTCH_EXIT_CANNOT_EXEC, EACCES, "cannot execute `%s`", prog);
+  return hutch_error_set_exit (err, HUTCH_EXIT_NOT_FOUND, 0,
+                               "`%s`: executable file not found in $PATH in the container", prog);
+}
+
+static int
+child_b_setup (struct hutch_child_ctx *c, int *ret_cwdfd, hutch_error_t *err)
+{
+  struct hutch_spec *spec = c->spec;
+  struct hutch_rootfs rfs;
+  _cleanup_close_ int rootfd = -1;
+  size_t i;
+  int r;
+
+  if (!spec->ns[HUTCH_NS_MOUNT])
+    return hutch_error_set (err, 0, "a container without a mount namespace is not supported");
+  /* Nothing we mount may propagate back to the host.  rslave (not
+     rprivate) so that the host's unmounts still reach us and we do not
+     keep its filesystems busy.  */
+  if (mount ("", "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+    return hutch_error_set (err, errno, "make the mount namespace private");
+  r = hutch_rootfs_prepare (spec, &rfs, err);
+  if (r == 0)
+    r = hutch_rootfs_build (spec, &rfs, err);
+  if (r == 0)
+    r = hutch_rootfs_pivot (&rfs, err);
+  if (r == 0 && !spec->extra.interactive && !spec->terminal && dup2 (rfs.nullfd, 0) < 0)
+    r = hutch_error_set (err, errno, "dup2");
+  hutch_rootfs_close (&rfs, spec->n_mounts);
+  if (r < 0)
+    return r;
+
+  /* The working directory is resolved inside the new root like every
+     other path; chdir(2) would follow a symlink in the image to a magic
+     link.  fchdir happens after the uid change, so the user's own
+     permissions apply to it.  */
+  rootfd = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return hutch_error_set (err, errno, "open the new root");
+  *ret_cwdfd = hutch_open_in_root (rootfd, spec->cwd, O_PATH | O_DIRECTORY, 0);
+  if (*ret_cwdfd < 0)
+    return hutch_error_set (err, errno, "working directory `%s` in the container", spec->cwd);
+
+  if (spec->ns[HUTCH_NS_UTS] && spec->hostname
+      && sethostname (spec->hostname, strlen (spec->hostname)) < 0)
+    return hutch_error_set (err, errno, "set the hostname");
+  if (spec->ns[HUTCH_NS_NET] && loopback_up (err) < 0)
+    return -1;
+
+  for (i = 0; i < spec->n_rlimits; i++)
+    {
+      struct rlimit rl = { spec->rlimits[i].soft, spec->rlimits[i].hard };
+      if (setrlimit (spec->rlimits[i].resource, &rl) < 0)
+        return hutch_error_set (err, errno, "set rlimit %d", spec->rlimits[i].resource);
+    }
+
+  if (spec->terminal)
+    {
+      if (open_terminal (c, err) < 0)
+        return -1;
+    }
+  else if (setsid () < 0)
+    /* A new session without a controlling terminal: the container cannot
+       push input into the user's terminal with TIOCSTI (CVE-2017-5226).  */
+    return hutch_error_set (err, errno, "setsid");
+
+  if (set_user (spec, err) < 0)
+    return -1;
+  /* A change of uid or gid clears the parent-death signal: arm it again.
+     Should P have died in between, A (the watchdog) kills us.  */
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+    return hutch_error_set (err, errno, "prctl(PR_SET_PDEATHSIG)");
+  if (fchdir (*ret_cwdfd) < 0)
+    return hutch_error_set (err, errno, "working directory `%s`", spec->cwd);
+  if (spec->no_new_privileges && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return hutch_error_set (err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+  return 0;
+}
+
+static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  struct hutch_msg m = { 0 };
+  int keep[2] = { c->sock, c->initfd >= 0 ? c->initfd : c->sock };
+  int cwdfd = -1, i;
+
+  close_all_but (keep, 2);
+  /* B is P's child (CLONE_PARENT): die with it.  The round trip below
+     proves P was still alive after the signal was armed.  */
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+    _exit (HUTCH_EXIT_ERROR);
+  m.type = HUTCH_MSG_ARMED;
+  if (hutch_msg_send (c->sock, &m, -1) < 0 || hutch_msg_recv (c->sock, &m, NULL) != 1
+      || m.type != HUTCH_MSG_GO)
+    _exit (HUTCH_EXIT_ERROR);
+
+  if (child_b_setup (c, &cwdfd, &err) < 0)
+    hutch_msg_fail (c->sock, &err);
+
+  /* No fd of hutch's reaches the process: everything above 2 is marked
+     close-on-exec (the socket too, which tells P that exec happened).  */
+  if (hutch_close_range (3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    {
+      for (i = 3; i < 1024; i++)
+        fcntl (i, F_SETFD, FD_CLOEXEC);
+    }
+  for (i = 1; i < NSIG; i++)
+    signal (i, SIG_DFL);
+  m = (struct hutch_msg){ .type = HUTCH_MSG_EXECING };
+  hutch_msg_send (c->sock, &m, -1);
+  sigprocmask (SIG_SETMASK, &c->oldmask, NULL);
+
+  if (c->spec->extra.init)
+    {
+      size_t n = hutch_strv_len (c->spec->args), k;
+      char **argv = hutch_xmalloc0 ((n + 3) * sizeof (char *));
+      argv[0] = (char *)"hutch-init";
+      argv[1] = (char *)"--";
+      for (k = 0; k < n; k++)
+        argv[k + 2] = c->spec->args[k];
+      syscall (SYS_execveat, c->initfd, "", argv, c->spec->env, AT_EMPTY_PATH);
+      hutch_error_set (&err, errno, "execute hutch-init");
+      hutch_msg_fail (c->sock, &err);
+    }
+  exec_program (c->spec, c->spec->args, &err);
+  hutch_msg_fail (c->sock, &err);
+}
+
+/* After B exists, A stays as a watchdog: when P dies (the pipe whose only
+   writer is P hangs up), it kills B through a pidfd.  B's own parent-death
+   signal does the same, but the kernel clears that one whenever the
+   process changes its credentials (su-exec, gosu, a setuid program
+   without no_new_privs); the watchdog holds whatever B does.  */
+static void __attribute__ ((noreturn)) watchdog (int watchfd, int pidfd)
+{
+  for (;;)
+    {
+      struct pollfd pfd[2] = { { pidfd, POLLIN, 0 }, { watchfd, POLLIN, 0 } };
+      if (poll (pfd, 2, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          _exit (HUTCH_EXIT_ERROR);
+        }
+      if (pfd[0].revents)
+        _exit (0); /* B is gone: nothing to watch */
+      if (pfd[1].revents)
+        {
+          syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+          _exit (0);
+        }
+    }
+}
+
+void
+hutch_child_main (struct hutch_child_ctx *c)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  struct hutch_spec *spec = c->spec;
+  struct hutch_msg m = { 0 };
+  int flags = 0, pidfd;
+  pid_t b;
+
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != c->parent)
+    _exit (HUTCH_EXIT_ERROR);
+  if (hutch_msg_recv (c->sock, &m, NULL) != 1 || m.type != HUTCH_MSG_MAPS_OK)
+    _exit (HUTCH_EXIT_ERROR);
+
+  if (spec->ns[HUTCH_NS_MOUNT])
+    flags |= CLONE_NEWNS;
+  if (spec->ns[HUTCH_NS_UTS])
+    flags |= CLONE_NEWUTS;
+  if (spec->ns[HUTCH_NS_IPC])
+    flags |= CLONE_NEWIPC;
+  if (spec->ns[HUTCH_NS_NET])
+    flags |= CLONE_NEWNET;
+  if (spec->ns[HUTCH_NS_CGROUP])
+    flags |= CLONE_NEWCGROUP;
+  if (unshare (flags) < 0)
+    {
+      hutch_error_set (&err, errno, "create the container's namespaces");
+      hutch_msg_fail (c->sock, &err);
+    }
+  if (spec->ns[HUTCH_NS_PID] && unshare (CLONE_NEWPID) < 0)
+    {
+      hutch_error_set (&err, errno, "create the PID namespace");
+      hutch_msg_fail (c->sock, &err);
+    }
+  b = (pid_t)syscall (SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+  if (b < 0)
+    {
+      hutch_error_set (&err, errno, "clone the container's process");
+      hutch_msg_fail (c->sock, &err);
+    }
+  if (b == 0)
+    {
+      close (c->watchfd);
+      c->watchfd = -1;
+      child_b (c);
+    }
+  pidfd = (int)syscall (SYS_pidfd_open, b, 0);
+  m = (struct hutch_msg){ .type = HUTCH_MSG_PID, .pid = b };
+  hutch_msg_send (c->sock, &m, -1);
+  if (pidfd < 0)
+    _exit (0); /* no pidfd (Linux < 5.3): B's parent-death signal only */
+  /* From here on the watch pipe, not the parent-death signal, tells us
+     that P died: we must outlive P to act on it.  */
+  prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  {
+    int keep[2] = { c->watchfd, pidfd };
+    close_all_but (keep, 2);
+  }
+  watchdog (c->watchfd, pidfd);
+}
