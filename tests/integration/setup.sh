@@ -38,6 +38,16 @@ for u in hutchtest hutchnosub hutchsmall; do
     chown "$u:" "/home/$u"
 done
 
+# A supplementary group of hutchtest, to check that keep-id keeps it.
+getent group hutchshare >/dev/null || groupadd hutchshare
+id -nG hutchtest | grep -qw hutchshare || usermod -a -G hutchshare hutchtest
+# ...and a directory only that group can read.
+mkdir -p /var/lib/hutch-test-shared
+echo group-only > /var/lib/hutch-test-shared/f
+chown -R root:hutchshare /var/lib/hutch-test-shared
+chmod 0750 /var/lib/hutch-test-shared
+chmod 0640 /var/lib/hutch-test-shared/f
+
 touch /etc/subuid /etc/subgid
 chmod 0644 /etc/subuid /etc/subgid
 

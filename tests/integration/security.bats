@@ -1,0 +1,161 @@
+#!/usr/bin/env bats
+# Ways out that a hostile container or root filesystem may try, and the
+# defaults that stop them.  Each test checks the attempt fails and the host
+# is untouched.
+
+load helpers
+
+teardown() {
+    if [ -n "${BGPID:-}" ]; then
+        kill -KILL "$BGPID" 2>/dev/null || true
+        wait "$BGPID" 2>/dev/null || true
+    fi
+}
+
+@test "capabilities: root in the container has Docker's default set, not CAP_SYS_ADMIN" {
+    run "$HUTCH" run --rootfs "$ROOTFS" grep -E '^Cap(Eff|Prm|Bnd):' /proc/self/status
+    assert_status 0
+    # CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP
+    # NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP
+    assert_output_has "CapEff:	00000000a80425fb" "CapPrm:	00000000a80425fb" "CapBnd:	00000000a80425fb"
+}
+
+@test "capabilities: a non-root user has none in effect" {
+    run "$HUTCH" run --rootfs "$ROOTFS" -u 1000 grep -E '^Cap(Eff|Prm):' /proc/self/status
+    assert_status 0
+    assert_output_has "CapEff:	0000000000000000" "CapPrm:	0000000000000000"
+}
+
+@test "no_new_privs is set" {
+    run "$HUTCH" run --rootfs "$ROOTFS" grep '^NoNewPrivs:' /proc/self/status
+    assert_status 0
+    assert_output_has "NoNewPrivs:	1"
+}
+
+@test "a read-only volume cannot be remounted read-write" {
+    mkdir "$BATS_TEST_TMPDIR/vol"
+    echo original > "$BATS_TEST_TMPDIR/vol/file"
+    run "$HUTCH" run --rootfs "$ROOTFS" -v "$BATS_TEST_TMPDIR/vol:/data:ro" \
+        sh -c 'mount -o remount,rw,bind /data; echo changed > /data/file'
+    [ "$status" -ne 0 ]
+    assert_equal "$(cat "$BATS_TEST_TMPDIR/vol/file")" original
+}
+
+@test "a read-only root cannot be remounted read-write" {
+    local r
+    r=$(fresh_rootfs)
+    run "$HUTCH" run --read-only --rootfs "$r" sh -c 'mount -o remount,rw,bind /; touch /escaped'
+    [ "$status" -ne 0 ]
+    [ ! -e "$r/escaped" ]
+}
+
+@test "the container cannot mount filesystems" {
+    run "$HUTCH" run --rootfs "$ROOTFS" mount -t tmpfs none /mnt
+    [ "$status" -ne 0 ]
+}
+
+@test "a working directory that is a symlink to a leaked fd does not reach the host" {
+    local r
+    r=$(fresh_rootfs)
+    echo TOPSECRET > "$BATS_TEST_TMPDIR/secret"
+    ln -s /proc/self/fd/7 "$r/work"
+    # fd 7 is open in hutch's environment; it must not be usable inside.
+    run bash -c 'exec 7<"$1"; exec "$2" run --read-only --rootfs "$3" -w /work cat /proc/self/cwd/../../secret' \
+        _ "$BATS_TEST_TMPDIR/secret" "$HUTCH" "$r"
+    [ "$status" -ne 0 ]
+    if printf '%s\n' "$output" | grep -q TOPSECRET; then
+        echo "the host file was read through the working directory" >&2
+        return 1
+    fi
+}
+
+@test "fds open in hutch's caller are not inherited by the container" {
+    run bash -c 'exec 7<"$1"; exec "$2" run --rootfs "$3" ls /proc/self/fd' \
+        _ /etc/hostname "$HUTCH" "$ROOTFS"
+    assert_status 0
+    # 0, 1, 2 and the fd of ls's own directory listing
+    if printf '%s\n' "$output" | grep -qx 7; then
+        echo "fd 7 leaked into the container: $output" >&2
+        return 1
+    fi
+}
+
+@test "a volume destination behind an absolute symlink stays inside the root" {
+    local r
+    r=$(fresh_rootfs)
+    mkdir "$BATS_TEST_TMPDIR/vol" "$BATS_TEST_TMPDIR/victim"
+    ln -s "$BATS_TEST_TMPDIR/victim" "$r/evil"
+    run "$HUTCH" run --rootfs "$r" -v "$BATS_TEST_TMPDIR/vol:/evil/x" true
+    # Either way the host's directory behind the symlink gets no mount point.
+    [ ! -e "$BATS_TEST_TMPDIR/victim/x" ]
+}
+
+@test "a FIFO at /etc/passwd does not hang hutch" {
+    local r
+    r=$(fresh_rootfs)
+    rm "$r/etc/passwd"
+    mkfifo "$r/etc/passwd"
+    run timeout 20 "$HUTCH" run --rootfs "$r" -u alice id
+    assert_status 125
+    assert_output_has "not found"
+}
+
+@test "a dangling /etc/resolv.conf symlink in the image is followed inside the root" {
+    local r
+    r=$(fresh_rootfs)
+    rm -f "$r/etc/resolv.conf"
+    ln -s ../run/resolve/stub-resolv.conf "$r/etc/resolv.conf"
+    run "$HUTCH" run --rootfs "$r" cat /etc/resolv.conf
+    assert_status 0
+    assert_output_has "no network"
+    # the mount point was made inside the root, where the link points
+    [ -e "$r/run/resolve/stub-resolv.conf" ]
+}
+
+@test "hutch killed with SIGKILL takes a container running as another user with it" {
+    "$HUTCH" run --rootfs "$ROOTFS" -u 1000 sleep 4242.5 &
+    BGPID=$!
+    wait_for has_cmdline 'sleep 4242.5' || pgrep -a -f 4242 >&2 || true
+    has_cmdline 'sleep 4242.5' || {
+        # the process runs as a subordinate uid: look for it across users
+        pgrep -f '^sleep 4242.5$' >/dev/null
+    }
+    kill -KILL "$BGPID"
+    wait "$BGPID" 2>/dev/null || true
+    BGPID=
+    wait_for sh -c '! pgrep -f "^sleep 4242.5\$" >/dev/null'
+}
+
+@test "an inherited SIGCHLD=SIG_IGN does not break hutch" {
+    run bash -c 'trap "" CHLD; exec "$1" run --rootfs "$2" sh -c "exit 5"' _ "$HUTCH" "$ROOTFS"
+    assert_status 5
+    run timeout 20 bash -c 'trap "" CHLD; exec "$1" run --userns=single --rootfs "$2" true' _ "$HUTCH" "$ROOTFS"
+    assert_status 0
+}
+
+@test "-i -t with a large input does not stall" {
+    run timeout 30 bash -c 'seq 1 20000 | "$1" run -i -t --rootfs "$2" sh -c "cat >/dev/null; echo done-reading"' \
+        _ "$HUTCH" "$ROOTFS"
+    assert_status 0
+    assert_output_has "done-reading"
+}
+
+@test "-i -t: the last line of input without a newline still ends the input" {
+    run timeout 20 bash -c 'printf "abc" | "$1" run -i -t --rootfs "$2" sh -c "wc -c"' _ "$HUTCH" "$ROOTFS"
+    assert_status 0
+    assert_output_has "3"
+}
+
+@test "--init: a command that does not exist gives 127 even when stderr is full" {
+    run bash -c '"$1" run --init --rootfs "$2" nosuchcommand 2>/dev/full' _ "$HUTCH" "$ROOTFS"
+    assert_status 127
+}
+
+@test "keep-id keeps the user's supplementary groups" {
+    id -nG | grep -qw hutchshare || skip "the test user is not in group hutchshare (run setup.sh)"
+    [ -r /var/lib/hutch-test-shared/f ] || skip "/var/lib/hutch-test-shared/f is missing (run setup.sh)"
+    cd "$BATS_TEST_TMPDIR"
+    run "$HUTCH" run -v /var/lib/hutch-test-shared:/shared -- cat /shared/f
+    assert_status 0
+    assert_output_has group-only
+}
