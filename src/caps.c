@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 /* A name libcap knows but the running kernel does not (a newer capability)
    is skipped, as runc and crun do: asking for it cannot grant anything.  */
@@ -120,7 +121,11 @@ hutch_caps_apply (const struct hutch_spec *spec, hutch_error_t *err)
       bool known = false;
       if (cap_lookup (spec->cap_ambient[i], &v, &known, err) < 0)
         goto out;
-      if (known && cap_set_ambient (v, CAP_SET) < 0)
+      /* For uid 0 the ambient set means nothing (execve gives root its
+         permitted set anyway), and specs such as `runc spec`'s list
+         ambient capabilities without inheritable ones: raise what can be,
+         as runc and crun do.  For another user it matters: fail.  */
+      if (known && cap_set_ambient (v, CAP_SET) < 0 && !(errno == EPERM && geteuid () == 0))
         {
           hutch_error_set (err, errno,
                            "raise ambient capability %s (it must be permitted and inheritable too)",

@@ -514,11 +514,11 @@ hutch_idplan_make (enum hutch_userns_mode mode, struct hutch_idplan *plan, hutch
           const char *who = name ? name : "you";
           plan->fell_back = true;
           plan->warning = hutch_xasprintf (
-              "no subordinate %s range for %s in %s, so only your own id is mapped (as root); "
+              "no subordinate %s range for %s in %s, so only your own id is mapped (%s); "
               "for the full range ask an administrator to run `usermod --add-subuids "
               "100000-165535 --add-subgids 100000-165535 %s`",
               nur == 0 ? "uid" : "gid", who, nur == 0 ? "/etc/subuid" : "/etc/subgid",
-              name ? name : "USER");
+              mode == HUTCH_USERNS_KEEP_ID ? "as itself" : "as root", name ? name : "USER");
           if (mode == HUTCH_USERNS_KEEP_ID)
             {
               /* keep-id without a range: the own id maps to itself and
