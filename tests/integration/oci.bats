@@ -121,3 +121,22 @@ PY
     assert_status 125
     assert_output_has hooks
 }
+
+@test "hutch-oci run: the bundle that \`runc spec --rootless\` writes runs" {
+    command -v runc >/dev/null || skip "runc is not installed (scripts/deps --test installs it)"
+    local b="$BATS_TEST_TMPDIR/runcbundle"
+    mkdir -p "$b"
+    cp -a "$ROOTFS" "$b/rootfs"
+    (cd "$b" && runc spec --rootless)
+    # Only what runc spec leaves to the user: no terminal, our command.
+    sed -i -e 's/"terminal": true/"terminal": false/' \
+        -e 's/"sh"$/"sh", "-c", "grep -E \\"^(CapEff|NoNewPrivs)\\" \/proc\/self\/status; cat \/proc\/self\/uid_map; touch \/x || echo ro-root"/' \
+        "$b/config.json"
+    grep -q '"-c"' "$b/config.json" || { echo "could not set the command in config.json" >&2; return 1; }
+    run "$HUTCH_OCI" run --bundle "$b" "runc-$$"
+    assert_status 0
+    # runc's defaults: AUDIT_WRITE, KILL, NET_BIND_SERVICE; no_new_privs;
+    # the user's own id alone; a read-only root.
+    assert_output_has "CapEff:	0000000020000420" "NoNewPrivs:	1" "ro-root"
+    assert_equal "$(printf '%s\n' "$output" | awk 'NF == 3 && $1 == 0 { print $2 }')" "$MY_UID"
+}
