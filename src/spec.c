@@ -281,11 +281,13 @@ parse_process (json_t *proc, struct hutch_spec *spec, hutch_error_t *err)
 
   spec->terminal = json_is_true (json_object_get (proc, "terminal"));
   hutch_strv_free (spec->args);
+  spec->args = NULL;
   if (get_strv (json_object_get (proc, "args"), "process.args", &spec->args, err) < 0)
     return -1;
   if (spec->args[0] == NULL)
     return hutch_error_set (err, 0, "process.args is empty: name the program to run");
   hutch_strv_free (spec->env);
+  spec->env = NULL;
   if (get_strv (json_object_get (proc, "env"), "process.env", &spec->env, err) < 0)
     return -1;
   v = json_object_get (proc, "cwd");

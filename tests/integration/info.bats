@@ -25,6 +25,15 @@ load helpers
     assert_output_has "problem:" "fix:" setuid
 }
 
+@test "hutch info: exits 1 with the fix when no container can run" {
+    command -v unshare >/dev/null || skip "unshare not installed"
+    unshare --user --map-root-user sh -c 'echo 0 > /proc/sys/user/max_user_namespaces' 2>/dev/null ||
+        skip "cannot lower user.max_user_namespaces in a child user namespace here"
+    run unshare --user --map-root-user sh -c 'echo 0 > /proc/sys/user/max_user_namespaces && exec "$0" info' "$HUTCH"
+    assert_status 1
+    assert_output_has "user namespaces: no" "problem:" "fix:" "max_user_namespaces" "containers: cannot run"
+}
+
 @test "hutch --help, --version, help run" {
     run "$HUTCH" --help
     assert_status 0
