@@ -18,6 +18,7 @@ command -v bats >/dev/null 2>&1 || need+=(bats)
 { command -v newuidmap && command -v newgidmap; } >/dev/null 2>&1 || need+=(uidmap)
 [ -x /bin/busybox ] || need+=(busybox-static)
 { command -v script && command -v runuser && command -v unshare; } >/dev/null 2>&1 || need+=(util-linux)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup.sh: installing ${need[*]}" >&2
     apt-get update -qq >&2

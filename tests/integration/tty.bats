@@ -43,3 +43,10 @@ load helpers
     assert_status 0
     assert_equal "$output" ""
 }
+
+@test "-i -t at a terminal: typed input, a resize (SIGWINCH), the exit code, and the terminal restored" {
+    command -v python3 >/dev/null || skip "python3 is not installed (scripts/deps --test installs it)"
+    run timeout 60 python3 "$BATS_TEST_DIRNAME/ptydrive.py" "$HUTCH" "$ROOTFS"
+    assert_status 0
+    assert_output_has "exit code 7" "terminal restored"
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Drive `hutch run -it` through a pseudo-terminal, as a user at a terminal.
+
+Usage: ptydrive.py HUTCH ROOTFS
+Checks: the shell inside sees the terminal size, follows a resize
+(SIGWINCH), gets typed input, passes its exit code through, and hutch puts
+the terminal back the way it found it.  Prints what it saw; exits 0 when
+everything held, 1 otherwise.
+"""
+import fcntl
+import os
+import pty
+import select
+import struct
+import sys
+import termios
+import time
+
+
+def set_size(fd, rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def read_until(fd, needle, timeout=15.0):
+    buf = b""
+    end = time.time() + timeout
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+            if needle in buf:
+                return buf
+    raise SystemExit("timed out waiting for %r; got %r" % (needle, buf))
+
+
+def main():
+    hutch, rootfs = sys.argv[1], sys.argv[2]
+    go_r, go_w = os.pipe()
+    pid, master = pty.fork()
+    if pid == 0:
+        # The child's terminal: a known size; hutch starts once the parent
+        # has seen the terminal's settings.
+        os.close(go_w)
+        set_size(0, 24, 80)
+        os.read(go_r, 1)
+        os.execv(hutch, [hutch, "run", "-i", "-t", "--rootfs", rootfs, "sh"])
+    os.close(go_r)
+    before = termios.tcgetattr(master)
+    os.write(go_w, b"g")
+    os.close(go_w)
+
+    os.write(master, b"stty size; echo MARK-$((40+2))\n")
+    out = read_until(master, b"MARK-42")
+    if b"24 80" not in out:
+        print("initial size not seen: %r" % out)
+        return 1
+
+    # Resize: the kernel sends SIGWINCH to hutch, which resizes the
+    # container's terminal.
+    set_size(master, 33, 101)
+    time.sleep(0.3)
+    os.write(master, b"stty size; echo MARK-$((50+3))\n")
+    out = read_until(master, b"MARK-53")
+    if b"33 101" not in out:
+        print("resize not followed: %r" % out)
+        return 1
+
+    os.write(master, b"exit 7\n")
+    _, status = os.waitpid(pid, 0)
+    after = termios.tcgetattr(master)
+    code = os.waitstatus_to_exitcode(status)
+    print("exit code %d" % code)
+    if code != 7:
+        return 1
+    if before != after:
+        print("terminal settings were not restored:\n before %r\n after  %r" % (before, after))
+        return 1
+    print("terminal restored")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
