@@ -26,8 +26,8 @@ main (int argc, char **argv)
     dir = argv[1];
   else if (base && strncmp (self, "replay-", 7) == 0)
     {
-      snprintf (dirbuf, sizeof dirbuf, "%s/%s", base, self + 7);
-      dir = dirbuf;
+      if (snprintf (dirbuf, sizeof dirbuf, "%s/%s", base, self + 7) < (int)sizeof dirbuf)
+        dir = dirbuf;
     }
   if (dir == NULL)
     {
@@ -47,8 +47,8 @@ main (int argc, char **argv)
       FILE *f;
       uint8_t *buf;
 
-      snprintf (path, sizeof path, "%s/%s", dir, names[i]->d_name);
-      if (stat (path, &st) < 0 || !S_ISREG (st.st_mode))
+      if (snprintf (path, sizeof path, "%s/%s", dir, names[i]->d_name) >= (int)sizeof path
+          || stat (path, &st) < 0 || !S_ISREG (st.st_mode))
         {
           free (names[i]);
           continue;
