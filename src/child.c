@@ -27,6 +27,8 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -332,7 +334,7 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
    signal does the same, but the kernel clears that one whenever the
    process changes its credentials (su-exec, gosu, a setuid program
    without no_new_privs); the watchdog holds whatever B does.  */
-static void __attribute__ ((noreturn)) watchdog (int watchfd, int pidfd)
+static void __attribute__ ((noreturn)) watchdog (int watchfd, int pidfd, pid_t fuse)
 {
   for (;;)
     {
@@ -341,16 +343,92 @@ static void __attribute__ ((noreturn)) watchdog (int watchfd, int pidfd)
         {
           if (errno == EINTR)
             continue;
-          _exit (HUTCH_EXIT_ERROR);
+          break;
         }
       if (pfd[0].revents)
-        _exit (0); /* B is gone: nothing to watch */
+        break; /* B is gone: nothing to watch */
       if (pfd[1].revents)
         {
           syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-          _exit (0);
+          break;
         }
     }
+  /* The fuse-overlayfs process serves the container's root and lives in
+     its mount namespace, which it would keep alive: it ends here.  */
+  if (fuse > 0)
+    {
+      kill (fuse, SIGKILL);
+      while (waitpid (fuse, NULL, 0) < 0 && errno == EINTR)
+        ;
+    }
+  _exit (0);
+}
+
+/* Start fuse-overlayfs in A's new mount namespace (B shares it) and wait
+   until its mount is there.  It runs in the foreground as A's child, dies
+   with A (PR_SET_PDEATHSIG), and is killed by the watchdog when B ends.  */
+static pid_t
+start_fuse (const struct hutch_overlay *ov, hutch_error_t *err)
+{
+  _cleanup_free_ char *opts = NULL, *lower = hutch_xstrdup ("");
+  int errpipe[2];
+  pid_t pid;
+  size_t i;
+  int k;
+
+  for (i = 0; ov->lower[i]; i++)
+    {
+      char *next = hutch_xasprintf ("%s%s%s", lower, i ? ":" : "", ov->lower[i]);
+      free (lower);
+      lower = next;
+    }
+  opts = ov->upper
+             ? hutch_xasprintf ("lowerdir=%s,upperdir=%s,workdir=%s", lower, ov->upper, ov->work)
+             : hutch_xasprintf ("lowerdir=%s", lower);
+  if (pipe2 (errpipe, O_CLOEXEC) < 0)
+    return hutch_error_set (err, errno, "pipe");
+  pid = fork ();
+  if (pid < 0)
+    return hutch_error_set (err, errno, "fork fuse-overlayfs");
+  if (pid == 0)
+    {
+      char *argv[] = { ov->fuse_program, (char *)"-f", (char *)"-o", opts, ov->mountpoint, NULL };
+      prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+      dup2 (errpipe[1], 2);
+      execv (ov->fuse_program, argv);
+      _exit (127);
+    }
+  close (errpipe[1]);
+  /* Wait (at most 10 s) for the mount, or for fuse-overlayfs to give up.  */
+  for (k = 0; k < 10000; k++)
+    {
+      struct statfs sfs;
+      int st;
+      if (statfs (ov->mountpoint, &sfs) == 0 && sfs.f_type == 0x65735546 /* FUSE_SUPER_MAGIC */)
+        {
+          close (errpipe[0]);
+          return pid;
+        }
+      if (waitpid (pid, &st, WNOHANG) == pid)
+        {
+          _cleanup_free_ char *text = NULL;
+          hutch_error_t e = HUTCH_ERROR_INIT;
+          size_t len;
+          if (hutch_read_fd (errpipe[0], 65536, &text, NULL, &e) < 0)
+            hutch_error_clear (&e);
+          close (errpipe[0]);
+          len = text ? strlen (text) : 0;
+          while (len && text[len - 1] == '\n')
+            text[--len] = '\0';
+          return hutch_error_set (err, 0, "fuse-overlayfs failed to mount the root filesystem (%s)",
+                                  len ? text : "no message");
+        }
+      usleep (1000);
+    }
+  kill (pid, SIGKILL);
+  waitpid (pid, NULL, 0);
+  close (errpipe[0]);
+  return hutch_error_set (err, ETIMEDOUT, "fuse-overlayfs did not mount the root filesystem");
 }
 
 void
@@ -360,7 +438,7 @@ hutch_child_main (struct hutch_child_ctx *c)
   struct hutch_spec *spec = c->spec;
   struct hutch_msg m = { 0 };
   int flags = 0, pidfd;
-  pid_t b;
+  pid_t b, fuse = -1;
 
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != c->parent)
     _exit (HUTCH_EXIT_ERROR);
@@ -382,6 +460,18 @@ hutch_child_main (struct hutch_child_ctx *c)
       hutch_error_set (&err, errno, "create the container's namespaces");
       hutch_msg_fail (c->sock, &err);
     }
+  if (spec->extra.overlay && spec->extra.overlay->driver == HUTCH_DRIVER_FUSE)
+    {
+      /* Our mounts stay in this namespace: no propagation to the host.  */
+      if (mount ("", "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+        {
+          hutch_error_set (&err, errno, "make the mount namespace private");
+          hutch_msg_fail (c->sock, &err);
+        }
+      fuse = start_fuse (spec->extra.overlay, &err);
+      if (fuse < 0)
+        hutch_msg_fail (c->sock, &err);
+    }
   if (spec->ns[HUTCH_NS_PID] && unshare (CLONE_NEWPID) < 0)
     {
       hutch_error_set (&err, errno, "create the PID namespace");
@@ -402,8 +492,15 @@ hutch_child_main (struct hutch_child_ctx *c)
   pidfd = (int)syscall (SYS_pidfd_open, b, 0);
   m = (struct hutch_msg){ .type = HUTCH_MSG_PID, .pid = b };
   hutch_msg_send (c->sock, &m, -1);
-  if (pidfd < 0)
+  if (pidfd < 0 && fuse < 0)
     _exit (0); /* no pidfd (Linux < 5.3): B's parent-death signal only */
+  if (pidfd < 0)
+    {
+      /* fuse-overlayfs must outlive B, and be stopped after it: that needs
+         the watchdog, and the watchdog needs a pidfd.  */
+      kill (b, SIGKILL);
+      _exit (HUTCH_EXIT_ERROR);
+    }
   /* From here on the watch pipe, not the parent-death signal, tells us
      that P died: we must outlive P to act on it.  */
   prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
@@ -411,5 +508,5 @@ hutch_child_main (struct hutch_child_ctx *c)
     int keep[2] = { c->watchfd, pidfd };
     close_all_but (keep, 2);
   }
-  watchdog (c->watchfd, pidfd);
+  watchdog (c->watchfd, pidfd, fuse);
 }

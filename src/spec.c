@@ -91,6 +91,15 @@ hutch_spec_free (struct hutch_spec *spec)
       free (spec->extra.symlinks[i].target);
     }
   free (spec->extra.symlinks);
+  if (spec->extra.overlay)
+    {
+      hutch_strv_free (spec->extra.overlay->lower);
+      free (spec->extra.overlay->upper);
+      free (spec->extra.overlay->work);
+      free (spec->extra.overlay->mountpoint);
+      free (spec->extra.overlay->fuse_program);
+      free (spec->extra.overlay);
+    }
   free (spec);
 }
 

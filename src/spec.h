@@ -61,6 +61,24 @@ struct hutch_symlink
   char *target;
 };
 
+enum hutch_storage_driver
+{
+  HUTCH_DRIVER_NONE,    /* root.path is a plain directory */
+  HUTCH_DRIVER_OVERLAY, /* kernel overlayfs, mounted inside the user namespace */
+  HUTCH_DRIVER_FUSE,    /* fuse-overlayfs, run inside the user namespace */
+};
+
+/* An overlay root: mounted by the container's own processes, since only a
+   process inside the user namespace may mount it without privileges.  */
+struct hutch_overlay
+{
+  enum hutch_storage_driver driver;
+  char **lower; /* topmost first, as overlayfs takes them */
+  char *upper, *work;
+  char *mountpoint; /* fuse-overlayfs: where it mounts (root.path) */
+  char *fuse_program;
+};
+
 struct hutch_spec_extra
 {
   bool init;        /* run hutch-init as PID 1 */
@@ -72,9 +90,10 @@ struct hutch_spec_extra
   size_t n_symlinks;
   /* The rootfs is a tmpfs assembled from host directories (no image).  */
   bool host_sandbox;
-  bool create_cwd;           /* make process.cwd when it is missing */
-  bool keep_groups;          /* leave the supplementary groups as they are (keep-id) */
-  unsigned short rows, cols; /* initial terminal size, 0 when unknown */
+  struct hutch_overlay *overlay; /* NULL unless the root is an overlay */
+  bool create_cwd;               /* make process.cwd when it is missing */
+  bool keep_groups;              /* leave the supplementary groups as they are (keep-id) */
+  unsigned short rows, cols;     /* initial terminal size, 0 when unknown */
 };
 
 struct hutch_spec

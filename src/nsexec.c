@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+#include "nsexec.h"
+#include "container.h"
+#include "idmap.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct reply
+{
+  int ret;
+  int errnum;
+  char text[4000];
+};
+
+int
+hutch_in_userns (hutch_userns_fn fn, void *arg, hutch_error_t *err)
+{
+  struct hutch_idplan plan;
+  struct reply rep = { 0 };
+  struct sigaction dfl = { 0 }, old_chld;
+  int go[2] = { -1, -1 }, back[2] = { -1, -1 }, st, ret = -1;
+  pid_t child;
+  ssize_t n;
+  char c = 0;
+
+  if (hutch_idplan_make (HUTCH_USERNS_DEFAULT, &plan, err) < 0)
+    return -1;
+  if (pipe2 (go, O_CLOEXEC) < 0 || pipe2 (back, O_CLOEXEC) < 0)
+    {
+      hutch_error_set (err, errno, "pipe");
+      goto out;
+    }
+  dfl.sa_handler = SIG_DFL;
+  sigaction (SIGCHLD, &dfl, &old_chld);
+  child = (pid_t)syscall (SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, NULL, NULL, 0);
+  if (child < 0)
+    {
+      hutch_userns_diagnose ("/proc/sys", errno, err);
+      goto out_sig;
+    }
+  if (child == 0)
+    {
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      close (go[1]);
+      close (back[0]);
+      prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+      if (read (go[0], &c, 1) != 1 || c != 'g')
+        _exit (1);
+      /* Be uid 0 of the namespace, so that what we create belongs to the
+         user on the host and chown to any mapped id works.  */
+      if (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
+        rep.ret = hutch_error_set (&e, errno, "become root of the user namespace");
+      else
+        rep.ret = fn (arg, &e);
+      if (rep.ret < 0)
+        {
+          rep.errnum = e.errnum;
+          snprintf (rep.text, sizeof rep.text, "%s", e.msg ? e.msg : "unknown error");
+        }
+      if (hutch_write_all (back[1], &rep, sizeof rep) < 0)
+        _exit (1);
+      _exit (0);
+    }
+  close (go[0]);
+  go[0] = -1;
+  close (back[1]);
+  back[1] = -1;
+  if (hutch_idmap_write (child, plan.use_helpers, plan.deny_setgroups, plan.uid_map, plan.n_uid,
+                         plan.gid_map, plan.n_gid, err)
+      < 0)
+    {
+      kill (child, SIGKILL);
+      waitpid (child, NULL, 0);
+      goto out_sig;
+    }
+  c = 'g';
+  if (write (go[1], &c, 1) != 1)
+    {
+      hutch_error_set (err, errno, "start the helper in the user namespace");
+      kill (child, SIGKILL);
+      waitpid (child, NULL, 0);
+      goto out_sig;
+    }
+  n = hutch_read_all (back[0], &rep, sizeof rep);
+  while (waitpid (child, &st, 0) < 0 && errno == EINTR)
+    ;
+  if (n != (ssize_t)sizeof rep)
+    {
+      hutch_error_set (err, 0, "the helper in the user namespace died (status %d)", st);
+      goto out_sig;
+    }
+  if (rep.ret < 0)
+    {
+      rep.text[sizeof rep.text - 1] = '\0';
+      hutch_error_set (err, 0, "%s", rep.text);
+      err->errnum = rep.errnum;
+      goto out_sig;
+    }
+  ret = rep.ret;
+out_sig:
+  sigaction (SIGCHLD, &old_chld, NULL);
+out:
+  if (go[0] >= 0)
+    close (go[0]);
+  if (go[1] >= 0)
+    close (go[1]);
+  if (back[0] >= 0)
+    close (back[0]);
+  if (back[1] >= 0)
+    close (back[1]);
+  hutch_idplan_clear (&plan);
+  return ret;
+}
+
+/* Remove everything inside DIRFD, without following symlinks.  */
+static int
+empty_dir (int dirfd, const char *what, hutch_error_t *err)
+{
+  DIR *d = fdopendir (dirfd);
+  struct dirent *de;
+  int r = 0;
+
+  if (d == NULL)
+    {
+      close (dirfd);
+      return hutch_error_set (err, errno, "open `%s`", what);
+    }
+  while ((de = readdir (d)) != NULL)
+    {
+      struct stat st;
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      if (fstatat (dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        continue;
+      if (S_ISDIR (st.st_mode))
+        {
+          int sub = openat (dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (sub < 0 && errno == EACCES)
+            {
+              /* A directory without search permission for its owner:
+                 we own it in the namespace, so open it up.  */
+              fchmodat (dirfd, de->d_name, 0700, 0);
+              sub = openat (dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            }
+          if (sub < 0 || empty_dir (sub, de->d_name, err) < 0)
+            {
+              r = sub < 0 ? hutch_error_set (err, errno, "open `%s`", de->d_name) : -1;
+              break;
+            }
+          if (unlinkat (dirfd, de->d_name, AT_REMOVEDIR) < 0)
+            {
+              r = hutch_error_set (err, errno, "remove `%s`", de->d_name);
+              break;
+            }
+        }
+      else if (unlinkat (dirfd, de->d_name, 0) < 0)
+        {
+          r = hutch_error_set (err, errno, "remove `%s`", de->d_name);
+          break;
+        }
+    }
+  closedir (d);
+  return r;
+}
+
+static int
+remove_tree_fn (void *arg, hutch_error_t *err)
+{
+  const char *path = arg;
+  int fd;
+
+  fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    {
+      if (errno == ENOENT)
+        return 0;
+      if (errno == ENOTDIR || errno == ELOOP)
+        return unlink (path) < 0 ? hutch_error_set (err, errno, "remove `%s`", path) : 0;
+      return hutch_error_set (err, errno, "open `%s`", path);
+    }
+  if (empty_dir (fd, path, err) < 0)
+    return hutch_error_prefix (err, "remove `%s`", path);
+  if (rmdir (path) < 0 && errno != ENOENT)
+    return hutch_error_set (err, errno, "remove `%s`", path);
+  return 0;
+}
+
+int
+hutch_remove_tree (const char *path, hutch_error_t *err)
+{
+  struct stat st;
+  if (lstat (path, &st) < 0 && errno == ENOENT)
+    return 0;
+  return hutch_in_userns (remove_tree_fn, (void *)path, err);
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef HUTCH_NSEXEC_H
+#define HUTCH_NSEXEC_H
+
+/* Run a function as root of a fresh user namespace with the user's full
+   subordinate mapping: how files owned by subordinate ids are made
+   (unpacking a layer) and removed (rmi, prune, a container's upper
+   directory) without any privilege on the host.  */
+
+#include "error.h"
+
+typedef int (*hutch_userns_fn) (void *arg, hutch_error_t *err);
+
+/* Fork a child into a new user namespace (the default map: 0 -> the user,
+   1..N -> the subordinate range), run FN(ARG) there as uid 0 and return
+   its result; an error of FN comes back in ERR.  Without a subordinate
+   range the namespace maps only the user (as root), and FN must cope with
+   files it cannot chown.  */
+int hutch_in_userns (hutch_userns_fn fn, void *arg, hutch_error_t *err);
+
+/* Remove PATH and everything below it, from inside such a namespace.  A
+   missing PATH is not an error.  */
+int hutch_remove_tree (const char *path, hutch_error_t *err);
+
+#endif
