@@ -217,6 +217,13 @@ child_b_setup (struct hutch_child_ctx *c, int *ret_cwdfd, hutch_error_t *err)
 
   if (!spec->ns[HUTCH_NS_MOUNT])
     return hutch_error_set (err, 0, "a container without a mount namespace is not supported");
+  /* With fuse-overlayfs, A's mount namespace holds the daemon: pivot_root
+     would move every root in it, the daemon's too, and the daemon finds
+     its layers by path.  So the container gets a copy of that namespace of
+     its own, where the fuse mount is still there.  */
+  if (spec->extra.overlay && spec->extra.overlay->driver == HUTCH_DRIVER_FUSE
+      && unshare (CLONE_NEWNS) < 0)
+    return hutch_error_set (err, errno, "create the container's mount namespace");
   /* Nothing we mount may propagate back to the host.  rslave (not
      rprivate) so that the host's unmounts still reach us and we do not
      keep its filesystems busy.  */
