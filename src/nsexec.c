@@ -201,7 +201,7 @@ remove_tree_fn (void *arg, hutch_error_t *err)
 }
 
 int
-hutch_remove_tree (const char *path, hutch_error_t *err)
+hutch_userns_remove (const char *path, hutch_error_t *err)
 {
   struct stat st;
   if (lstat (path, &st) < 0 && errno == ENOENT)

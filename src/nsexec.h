@@ -20,6 +20,6 @@ int hutch_in_userns (hutch_userns_fn fn, void *arg, hutch_error_t *err);
 
 /* Remove PATH and everything below it, from inside such a namespace.  A
    missing PATH is not an error.  */
-int hutch_remove_tree (const char *path, hutch_error_t *err);
+int hutch_userns_remove (const char *path, hutch_error_t *err);
 
 #endif

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+/* This header has the same name as libarchive's <archive.h>, and the build
+   puts src/ on the include path (-Isrc), so `#include <archive.h>` finds this
+   file first wherever it is written.  Pass the include on, so that files that
+   want libarchive still get it.  In src/ itself, include this file as
+   <archive.h>: a quoted include from src/ finds it next to the includer, from
+   where clang's #include_next searches from the start and warns.  */
+#include_next <archive.h>
+
+#ifndef HUTCH_ARCHIVE_H
+#define HUTCH_ARCHIVE_H
+
+#include "error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* How the whiteouts of a layer (OCI image spec: `.wh.NAME` deletes NAME of
+   the layers below, `.wh..wh..opq` hides everything below in its directory)
+   are stored in the unpacked layer directory.  */
+enum hutch_whiteout_format
+{
+  /* `.wh.NAME` becomes a 0/0 character device named NAME; `.wh..wh..opq`
+     becomes the xattr user.overlay.opaque="y" on its directory.  This is what
+     kernel overlayfs mounted with `userxattr` in a user namespace, and
+     fuse-overlayfs, understand.  */
+  HUTCH_WHITEOUT_OVERLAY,
+};
+
+struct hutch_unpack_opts
+{
+  enum hutch_whiteout_format whiteouts;
+  /* Give files the archive's uid and gid: true when running as root of a user
+     namespace with the full subordinate mapping.  False leaves them owned by
+     the caller.  */
+  bool chown;
+  /* Called for what is skipped or lost but does not fail the layer (a device
+     node, an xattr the kernel refuses).  May be NULL.  */
+  void (*warn) (void *data, const char *msg);
+  void *warn_data;
+};
+
+struct hutch_unpack_stats
+{
+  unsigned long entries; /* archive entries read */
+  unsigned long bytes;   /* file data written */
+  unsigned long skipped; /* entries not created: device nodes, aufs metadata */
+};
+
+/* Unpack the image layer read from FD (tar, tar+gzip or tar+zstd, detected
+   from the content) into DIRFD, an empty directory.  A hostile layer (an
+   absolute name, a `..` component, an entry or hard link reached through a
+   symlink that leaves the layer, an absurd name) is refused with an error that
+   names the entry, and nothing is written outside DIRFD.  On failure DIRFD
+   holds a partial layer: unpack into a temporary directory and rename it into
+   place on success.  RET_STATS (may be NULL) is written on success only.  */
+int hutch_archive_unpack (int fd, int dirfd, const struct hutch_unpack_opts *opts,
+                          struct hutch_unpack_stats *ret_stats, hutch_error_t *err);
+
+/* Build a flat root filesystem in DSTFD, an empty directory, from the N layer
+   directories LAYERFDS (lowest first) as hutch_archive_unpack left them in
+   OPTS->whiteouts format, applying their whiteouts: the "vfs" storage driver,
+   for when no overlay is available.  Hard links inside one layer stay hard
+   links; modes, times and xattrs are kept, and ownership as OPTS->chown
+   says.  */
+int hutch_layers_flatten (const int *layerfds, size_t n, int dstfd,
+                          const struct hutch_unpack_opts *opts, hutch_error_t *err);
+
+#endif

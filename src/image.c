@@ -1,0 +1,1095 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+#include "image.h"
+#include <archive.h>
+#include "conffile.h"
+#include "digest.h"
+#include "info.h"
+#include "nsexec.h"
+#include "reference.h"
+#include "syscalls.h"
+#include "util.h"
+
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+char *
+hutch_image_store_root (const char *cli_root, hutch_error_t *err)
+{
+  struct hutch_conf conf;
+  char *root;
+
+  if (cli_root)
+    return hutch_xstrdup (cli_root);
+  if (hutch_conf_load (&conf, err) < 0)
+    return NULL;
+  root = conf.root ? hutch_xstrdup (conf.root) : hutch_data_dir ();
+  hutch_conf_clear (&conf);
+  return root;
+}
+
+int
+hutch_image_store_open (const char *root, void (*warn) (const char *msg), struct hutch_store **ret,
+                        hutch_error_t *err)
+{
+  _cleanup_free_ char *warning = NULL;
+  struct hutch_store *s;
+  char *const *left;
+  size_t i;
+
+  if (mkdir (root, 0700) < 0 && errno != EEXIST)
+    {
+      /* create the parents too: ~/.local/share may not exist yet */
+      _cleanup_free_ char *copy = hutch_xstrdup (root);
+      char *p;
+      for (p = copy + 1; *p; p++)
+        if (*p == '/')
+          {
+            *p = '\0';
+            if (mkdir (copy, 0700) < 0 && errno != EEXIST)
+              return hutch_error_set (err, errno, "create the image store `%s`", copy);
+            *p = '/';
+          }
+      if (mkdir (root, 0700) < 0 && errno != EEXIST)
+        return hutch_error_set (err, errno, "create the image store `%s`", root);
+    }
+  if (warn && hutch_store_check_filesystem (root, &warning, err) == 0 && warning)
+    warn (warning);
+  hutch_error_clear (err);
+  if (hutch_store_open (root, &s, err) < 0)
+    return -1;
+  /* What a killed hutch left that only the user namespace can delete.  */
+  left = hutch_store_leftovers (s);
+  for (i = 0; left && left[i]; i++)
+    {
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      if (hutch_userns_remove (left[i], &e) < 0 && warn)
+        warn (e.msg);
+      hutch_error_clear (&e);
+    }
+  *ret = s;
+  return 0;
+}
+
+/* ---- digests of layers ------------------------------------------------ */
+
+/* The diff_id of a layer blob: the digest of its uncompressed tar.
+   libarchive's "raw" format hands out the decompressed stream as is.  */
+static int
+layer_diff_id (int fd, char ret[HUTCH_DIGEST_BUF_LEN], const char **ret_media_type,
+               hutch_error_t *err)
+{
+  _cleanup_sha256_ struct hutch_sha256 *h = NULL;
+  struct archive *a = archive_read_new ();
+  struct archive_entry *entry;
+  char buf[1 << 16];
+  la_ssize_t n;
+  int r = -1;
+
+  if (lseek (fd, 0, SEEK_SET) < 0)
+    return hutch_error_set (err, errno, "rewind the layer");
+  if (hutch_sha256_new (&h, err) < 0)
+    goto out;
+  archive_read_support_filter_all (a);
+  archive_read_support_format_raw (a);
+  if (archive_read_open_fd (a, fd, 1 << 16) != ARCHIVE_OK
+      || archive_read_next_header (a, &entry) != ARCHIVE_OK)
+    {
+      hutch_error_set (err, 0, "the layer cannot be read: %s", archive_error_string (a));
+      goto out;
+    }
+  while ((n = archive_read_data (a, buf, sizeof buf)) > 0)
+    if (hutch_sha256_update (h, buf, (size_t)n, err) < 0)
+      goto out;
+  if (n < 0)
+    {
+      hutch_error_set (err, 0, "the layer is damaged or truncated: %s", archive_error_string (a));
+      goto out;
+    }
+  if (ret_media_type)
+    switch (archive_filter_code (a, 0))
+      {
+      case ARCHIVE_FILTER_GZIP:
+        *ret_media_type = HUTCH_MT_OCI_LAYER_GZIP;
+        break;
+      case ARCHIVE_FILTER_ZSTD:
+        *ret_media_type = HUTCH_MT_OCI_LAYER_ZSTD;
+        break;
+      case ARCHIVE_FILTER_NONE:
+        *ret_media_type = HUTCH_MT_OCI_LAYER;
+        break;
+      default:
+        hutch_error_set (err, 0, "the layer is compressed with %s; use gzip, zstd or none",
+                         archive_filter_name (a, 0));
+        goto out;
+      }
+  if (hutch_sha256_final (h, ret, err) < 0)
+    goto out;
+  r = 0;
+out:
+  archive_read_free (a);
+  return r;
+}
+
+/* ---- unpacking, inside the user namespace ----------------------------- */
+
+struct unpack_job
+{
+  int blobfd;
+  const char *dir;
+};
+
+static void
+unpack_warn (void *data, const char *msg)
+{
+  (void)data;
+  fprintf (stderr, "hutch: warning: %s\n", msg);
+}
+
+static int
+unpack_in_userns (void *arg, hutch_error_t *err)
+{
+  struct unpack_job *job = arg;
+  struct hutch_unpack_opts opts
+      = { .whiteouts = HUTCH_WHITEOUT_OVERLAY, .chown = true, .warn = unpack_warn };
+  _cleanup_close_ int dirfd = open (job->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (dirfd < 0)
+    return hutch_error_set (err, errno, "open `%s`", job->dir);
+  /* Without a subordinate range only our own id exists: keep files ours.  */
+  {
+    _cleanup_free_ char *map = NULL;
+    hutch_error_t e = HUTCH_ERROR_INIT;
+    if (hutch_read_file ("/proc/self/uid_map", 65536, &map, NULL, &e) == 0)
+      opts.chown = strchr (map, '\n') != strrchr (map, '\n');
+    hutch_error_clear (&e);
+  }
+  return hutch_archive_unpack (job->blobfd, dirfd, &opts, NULL, err);
+}
+
+static int
+unpack_layer (struct hutch_store *s, const struct hutch_store_layer *l, hutch_error_t *err)
+{
+  _cleanup_free_ char *blob = hutch_store_blob_path (s, l->digest), *tmp = NULL;
+  _cleanup_close_ int fd = -1;
+  struct unpack_job job;
+  enum hutch_layer_commit res;
+
+  if (hutch_store_has_layer (s, l->diff_id))
+    return 0;
+  fd = open (blob, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "layer %s is missing from the store; load the image again",
+                            l->digest);
+  if (hutch_store_layer_begin (s, &tmp, err) < 0)
+    return -1;
+  job.blobfd = fd;
+  job.dir = tmp;
+  if (hutch_in_userns (unpack_in_userns, &job, err) < 0)
+    {
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      hutch_userns_remove (tmp, &e);
+      hutch_error_clear (&e);
+      return hutch_error_prefix (err, "unpack layer %.19s", l->diff_id);
+    }
+  if (hutch_store_layer_commit (s, tmp, l->diff_id, &res, err) < 0)
+    return -1;
+  if (res == HUTCH_LAYER_EXISTED_REMOVE)
+    hutch_userns_remove (tmp, err);
+  hutch_error_clear (err);
+  return 0;
+}
+
+int
+hutch_image_unpack_layers (struct hutch_store *s, const struct hutch_image *img, hutch_error_t *err)
+{
+  size_t i;
+  for (i = 0; i < img->n_layers; i++)
+    if (unpack_layer (s, &img->layers[i], err) < 0)
+      return -1;
+  return 0;
+}
+
+int
+hutch_image_config (struct hutch_store *s, const struct hutch_image *img,
+                    struct hutch_image_config *ret, hutch_error_t *err)
+{
+  _cleanup_free_ char *text = NULL;
+  size_t len;
+
+  if (hutch_store_read_blob (s, img->config_digest, 16 << 20, &text, &len, err) < 0)
+    return -1;
+  return hutch_image_config_parse (text, len, ret, err);
+}
+
+/* ---- putting an image together ---------------------------------------- */
+
+static char *
+now_rfc3339 (void)
+{
+  char buf[64];
+  time_t t = time (NULL);
+  struct tm tm;
+  gmtime_r (&t, &tm);
+  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return hutch_xstrdup (buf);
+}
+
+static int
+put_json_blob (struct hutch_store *s, json_t *doc, char **ret_digest, int64_t *ret_size,
+               hutch_error_t *err)
+{
+  struct hutch_blob_writer *w;
+  _cleanup_free_ char *text = json_dumps (doc, JSON_COMPACT);
+  size_t len;
+
+  if (text == NULL)
+    return hutch_error_set (err, ENOMEM, "encode JSON");
+  len = strlen (text);
+  if (hutch_store_blob_begin (s, NULL, &w, err) < 0)
+    return -1;
+  if (hutch_blob_writer_write (w, text, len, err) < 0)
+    {
+      hutch_blob_writer_abort (w);
+      return -1;
+    }
+  if (ret_size)
+    *ret_size = (int64_t)len;
+  return hutch_blob_writer_commit (w, ret_digest, err);
+}
+
+static json_t *
+descriptor_json (const char *media_type, const char *digest, int64_t size)
+{
+  return json_pack ("{s:s, s:s, s:I}", "mediaType", media_type, "digest", digest, "size",
+                    (json_int_t)size);
+}
+
+int
+hutch_image_import (struct hutch_store *s, const char *tarball, const char *name, char **ret_id,
+                    hutch_error_t *err)
+{
+  _cleanup_close_ int fd = open (tarball, O_RDONLY | O_CLOEXEC);
+  _cleanup_free_ char *blob = NULL, *config = NULL, *manifest = NULL, *created = now_rfc3339 ();
+  _cleanup_free_ char *full = NULL;
+  char diff_id[HUTCH_DIGEST_BUF_LEN];
+  const char *media_type = NULL, *os, *arch, *variant;
+  struct hutch_store_layer layer;
+  struct hutch_image img;
+  char *names[2] = { NULL, NULL };
+  json_t *cfg, *man;
+  int64_t csize = 0, lsize;
+  struct stat st;
+  int r;
+
+  if (fd < 0)
+    return hutch_error_set (err, errno, "open `%s`", tarball);
+  if (hutch_reference_normalize (name, &full, err) < 0)
+    return -1;
+  if (layer_diff_id (fd, diff_id, &media_type, err) < 0)
+    return hutch_error_prefix (err, "`%s`", tarball);
+  if (fstat (fd, &st) < 0 || lseek (fd, 0, SEEK_SET) < 0)
+    return hutch_error_set (err, errno, "read `%s`", tarball);
+  lsize = st.st_size;
+  if (hutch_store_put_blob (s, fd, NULL, &blob, err) < 0)
+    return -1;
+
+  hutch_host_platform (&os, &arch, &variant);
+  cfg = json_pack ("{s:s, s:s, s:s, s:{s:[s]}, s:{s:s, s:[s]}, s:[{s:s, s:s}]}", "created", created,
+                   "architecture", arch, "os", os, "config", "Env",
+                   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "rootfs",
+                   "type", "layers", "diff_ids", diff_id, "history", "created", created,
+                   "created_by", "hutch import");
+  if (variant)
+    json_object_set_new (cfg, "variant", json_string (variant));
+  r = put_json_blob (s, cfg, &config, &csize, err);
+  json_decref (cfg);
+  if (r < 0)
+    return -1;
+  man = json_pack ("{s:i, s:s, s:o, s:[o]}", "schemaVersion", 2, "mediaType", HUTCH_MT_OCI_MANIFEST,
+                   "config", descriptor_json (HUTCH_MT_OCI_CONFIG, config, csize), "layers",
+                   descriptor_json (media_type, blob, lsize));
+  r = put_json_blob (s, man, &manifest, NULL, err);
+  json_decref (man);
+  if (r < 0)
+    return -1;
+
+  memset (&img, 0, sizeof img);
+  layer.digest = blob;
+  layer.diff_id = diff_id;
+  layer.media_type = (char *)media_type;
+  layer.size = lsize;
+  names[0] = full;
+  img.id = config;
+  img.config_digest = config;
+  img.manifest_digest = manifest;
+  img.names = names;
+  img.layers = &layer;
+  img.n_layers = 1;
+  img.created = created;
+  if (hutch_image_unpack_layers (s, &img, err) < 0)
+    return -1;
+  if (hutch_store_add_image (s, &img, err) < 0)
+    return -1;
+  if (ret_id)
+    *ret_id = hutch_xstrdup (config);
+  return 0;
+}
+
+/* ---- load ------------------------------------------------------------- */
+
+/* An archive entry's name, checked: relative, no "..", sane length.  The
+   files are the archive's own blobs and JSON; they are written with the
+   user's ids, but a hostile name must still not leave the directory.  */
+static int
+safe_entry_name (const char *name, hutch_error_t *err)
+{
+  const char *p = name;
+  if (strncmp (p, "./", 2) == 0)
+    p += 2;
+  if (*p == '/' || strlen (p) > 1024)
+    return hutch_error_set (err, 0, "the archive has an entry with a bad name: `%s`", name);
+  while (p && *p)
+    {
+      if (strncmp (p, "..", 2) == 0 && (p[2] == '/' || p[2] == '\0'))
+        return hutch_error_set (err, 0, "the archive has an entry with `..` in its name: `%s`",
+                                name);
+      p = strchr (p, '/');
+      if (p)
+        p++;
+    }
+  return 0;
+}
+
+static int
+open_beneath (int dirfd, const char *path, int flags, mode_t mode)
+{
+  struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
+                          .mode = (flags & O_CREAT) ? mode : 0,
+                          .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+  while (strncmp (path, "./", 2) == 0)
+    path += 2;
+  return (int)hutch_openat2 (dirfd, path, &how, sizeof how);
+}
+
+static int
+mkdirs_beneath (int dirfd, const char *path, hutch_error_t *err)
+{
+  _cleanup_free_ char *copy = hutch_xstrdup (path);
+  char *p;
+  for (p = copy; (p = strchr (p, '/')) != NULL; p++)
+    {
+      *p = '\0';
+      if (*copy && mkdirat (dirfd, copy, 0700) < 0 && errno != EEXIST)
+        return hutch_error_set (err, errno, "create `%s`", copy);
+      *p = '/';
+    }
+  return 0;
+}
+
+static int
+extract_archive (const char *file, int dirfd, hutch_error_t *err)
+{
+  struct archive *a = archive_read_new ();
+  struct archive_entry *e;
+  int r = -1, rc;
+
+  archive_read_support_filter_all (a);
+  archive_read_support_format_tar (a);
+  if (archive_read_open_filename (a, file, 1 << 16) != ARCHIVE_OK)
+    {
+      hutch_error_set (err, 0, "`%s` cannot be read: %s", file, archive_error_string (a));
+      goto out;
+    }
+  while ((rc = archive_read_next_header (a, &e)) == ARCHIVE_OK)
+    {
+      const char *name = archive_entry_pathname (e);
+      mode_t type = archive_entry_filetype (e);
+
+      if (name == NULL || safe_entry_name (name, err) < 0)
+        goto out;
+      while (strncmp (name, "./", 2) == 0)
+        name += 2;
+      if (*name == '\0')
+        continue;
+      if (mkdirs_beneath (dirfd, name, err) < 0)
+        goto out;
+      if (type == AE_IFDIR)
+        {
+          if (mkdirat (dirfd, name, 0700) < 0 && errno != EEXIST)
+            {
+              hutch_error_set (err, errno, "create `%s`", name);
+              goto out;
+            }
+        }
+      else if (type == AE_IFLNK)
+        {
+          /* docker save links repeated layers to the first copy; a link
+             that leads out is refused when it is opened (RESOLVE_BENEATH).  */
+          const char *target = archive_entry_symlink (e);
+          if (target == NULL || symlinkat (target, dirfd, name) < 0)
+            {
+              hutch_error_set (err, errno, "create `%s`", name);
+              goto out;
+            }
+        }
+      else if (type == AE_IFREG)
+        {
+          _cleanup_close_ int fd = open_beneath (dirfd, name, O_WRONLY | O_CREAT | O_EXCL, 0600);
+          char buf[1 << 16];
+          la_ssize_t n;
+          if (fd < 0)
+            {
+              hutch_error_set (err, errno, "the archive's entry `%s`", name);
+              goto out;
+            }
+          while ((n = archive_read_data (a, buf, sizeof buf)) > 0)
+            if (hutch_write_all (fd, buf, (size_t)n) < 0)
+              {
+                hutch_error_set (err, errno, "write `%s`", name);
+                goto out;
+              }
+          if (n < 0)
+            {
+              hutch_error_set (err, 0, "`%s` is damaged or truncated: %s", file,
+                               archive_error_string (a));
+              goto out;
+            }
+        }
+      /* other entry types mean nothing in an image archive */
+    }
+  if (rc != ARCHIVE_EOF)
+    {
+      hutch_error_set (err, 0, "`%s` is damaged or truncated: %s", file, archive_error_string (a));
+      goto out;
+    }
+  r = 0;
+out:
+  archive_read_free (a);
+  return r;
+}
+
+static int
+read_beneath (int dirfd, const char *path, char **ret, size_t *ret_len, hutch_error_t *err)
+{
+  _cleanup_close_ int fd = open_beneath (dirfd, path, O_RDONLY, 0);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "the archive's `%s`", path);
+  return hutch_read_fd (fd, 64 << 20, ret, ret_len, err);
+}
+
+/* Put the file PATH of the extracted archive into the store.  */
+static int
+put_file (struct hutch_store *s, int dirfd, const char *path, const char *expected,
+          char **ret_digest, int64_t *ret_size, hutch_error_t *err)
+{
+  _cleanup_close_ int fd = open_beneath (dirfd, path, O_RDONLY, 0);
+  struct stat st;
+  if (fd < 0)
+    return hutch_error_set (err, errno, "the archive's `%s`", path);
+  if (fstat (fd, &st) < 0)
+    return hutch_error_set (err, errno, "the archive's `%s`", path);
+  if (ret_size)
+    *ret_size = st.st_size;
+  if (hutch_store_put_blob (s, fd, expected, ret_digest, err) < 0)
+    return hutch_error_prefix (err, "the archive's `%s`", path);
+  return 0;
+}
+
+/* Check a layer blob against the diff_id its config promises.  */
+static int
+check_diff_id (struct hutch_store *s, const char *blob, const char *diff_id,
+               const char **ret_media_type, hutch_error_t *err)
+{
+  _cleanup_free_ char *path = hutch_store_blob_path (s, blob);
+  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
+  char got[HUTCH_DIGEST_BUF_LEN];
+
+  if (fd < 0)
+    return hutch_error_set (err, errno, "open layer %s", blob);
+  if (layer_diff_id (fd, got, ret_media_type, err) < 0)
+    return hutch_error_prefix (err, "layer %s", blob);
+  if (strcmp (got, diff_id) != 0)
+    return hutch_error_set (err, 0,
+                            "layer %s does not match the image's config: its content is %s, "
+                            "the config says %s; the archive is damaged",
+                            blob, got, diff_id);
+  return 0;
+}
+
+/* Finish an image whose blobs are in the store: check its layers against
+   its config, unpack them, add it to the index.  */
+static int
+finish_image (struct hutch_store *s, struct hutch_image *img, char **lines_out, hutch_error_t *err)
+{
+  struct hutch_image_config cfg;
+  size_t i, n;
+
+  if (hutch_image_config (s, img, &cfg, err) < 0)
+    return -1;
+  n = hutch_strv_len (cfg.diff_ids);
+  if (n != img->n_layers)
+    {
+      hutch_image_config_clear (&cfg);
+      return hutch_error_set (err, 0,
+                              "the image's config lists %zu layers but its manifest %zu; the "
+                              "archive is damaged",
+                              n, img->n_layers);
+    }
+  for (i = 0; i < n; i++)
+    {
+      const char *mt = NULL;
+      free (img->layers[i].diff_id);
+      img->layers[i].diff_id = hutch_xstrdup (cfg.diff_ids[i]);
+      if (!hutch_store_has_layer (s, cfg.diff_ids[i])
+          && check_diff_id (s, img->layers[i].digest, cfg.diff_ids[i], &mt, err) < 0)
+        {
+          hutch_image_config_clear (&cfg);
+          return -1;
+        }
+    }
+  img->created = cfg.created ? hutch_xstrdup (cfg.created) : NULL;
+  hutch_image_config_clear (&cfg);
+  if (hutch_image_unpack_layers (s, img, err) < 0)
+    return -1;
+  if (hutch_store_add_image (s, img, err) < 0)
+    return -1;
+  *lines_out = img->names && img->names[0] ? hutch_xasprintf ("Loaded image: %s", img->names[0])
+                                           : hutch_xasprintf ("Loaded image ID: %s", img->id);
+  return 0;
+}
+
+static int
+load_oci_manifest (struct hutch_store *s, int dirfd, const struct hutch_descriptor *d,
+                   const char *name, char ***lines, hutch_error_t *err)
+{
+  _cleanup_free_ char *text = NULL, *path = NULL, *digest = NULL;
+  struct hutch_manifest m;
+  struct hutch_image img;
+  const char *hex;
+  size_t len, i;
+  char *line = NULL;
+  char *names[2] = { (char *)name, NULL };
+  int r = -1;
+
+  if (hutch_digest_parse (d->digest, &hex, err) < 0)
+    return -1;
+  path = hutch_xasprintf ("blobs/sha256/%s", hex);
+  if (read_beneath (dirfd, path, &text, &len, err) < 0)
+    return -1;
+  if (hutch_manifest_parse (text, len, d->media_type, &m, err) < 0)
+    return -1;
+  if (m.kind == HUTCH_MANIFEST_INDEX)
+    {
+      const char *os, *arch, *variant;
+      const struct hutch_descriptor *pick;
+      hutch_host_platform (&os, &arch, &variant);
+      r = hutch_manifest_select (&m, os, arch, variant, &pick, err);
+      if (r == 0)
+        r = load_oci_manifest (s, dirfd, pick, name, lines, err);
+      hutch_manifest_clear (&m);
+      return r;
+    }
+  if (put_file (s, dirfd, path, d->digest, &digest, NULL, err) < 0)
+    goto out;
+  memset (&img, 0, sizeof img);
+  img.manifest_digest = digest;
+  img.config_digest = img.id = m.config.digest;
+  img.names = name ? names : NULL;
+  {
+    _cleanup_free_ char *cpath = NULL, *cdig = NULL;
+    if (hutch_digest_parse (m.config.digest, &hex, err) < 0)
+      goto out;
+    cpath = hutch_xasprintf ("blobs/sha256/%s", hex);
+    if (put_file (s, dirfd, cpath, m.config.digest, &cdig, NULL, err) < 0)
+      goto out;
+  }
+  img.layers = hutch_xmalloc0 ((m.n_layers + 1) * sizeof *img.layers);
+  img.n_layers = m.n_layers;
+  for (i = 0; i < m.n_layers; i++)
+    {
+      _cleanup_free_ char *lpath = NULL;
+      img.layers[i].media_type = hutch_xstrdup (m.layers[i].media_type);
+      img.layers[i].size = m.layers[i].size;
+      if (hutch_digest_parse (m.layers[i].digest, &hex, err) < 0)
+        break;
+      lpath = hutch_xasprintf ("blobs/sha256/%s", hex);
+      if (hutch_store_has_blob (s, m.layers[i].digest))
+        img.layers[i].digest = hutch_xstrdup (m.layers[i].digest);
+      else if (put_file (s, dirfd, lpath, m.layers[i].digest, &img.layers[i].digest, NULL, err) < 0)
+        break;
+    }
+  if (i == m.n_layers && finish_image (s, &img, &line, err) == 0)
+    {
+      hutch_strv_push (lines, line);
+      r = 0;
+    }
+  for (i = 0; i < img.n_layers; i++)
+    {
+      free (img.layers[i].media_type);
+      free (img.layers[i].digest);
+      free (img.layers[i].diff_id);
+    }
+  free (img.layers);
+  free (img.created);
+out:
+  hutch_manifest_clear (&m);
+  return r;
+}
+
+static int
+load_oci (struct hutch_store *s, int dirfd, char ***lines, hutch_error_t *err)
+{
+  _cleanup_free_ char *text = NULL;
+  struct hutch_manifest idx;
+  size_t len, i;
+  int r = 0;
+
+  if (read_beneath (dirfd, "index.json", &text, &len, err) < 0)
+    return -1;
+  if (hutch_manifest_parse (text, len, HUTCH_MT_OCI_INDEX, &idx, err) < 0)
+    return hutch_error_prefix (err, "the archive's index.json");
+  for (i = 0; i < idx.n_manifests && r == 0; i++)
+    {
+      _cleanup_free_ char *name = NULL;
+      const char *ref = idx.manifests[i].ref_name;
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      /* A full name ("docker.io/library/busybox:latest", or
+         "busybox:latest") names the image; a bare tag ("latest") does
+         not say which repository, and the image is loaded without a name.  */
+      if (ref && strchr (ref, ':') == NULL && strchr (ref, '/') == NULL
+          && strchr (ref, '@') == NULL)
+        ref = NULL;
+      if (ref && hutch_reference_normalize (ref, &name, &e) < 0)
+        name = NULL;
+      hutch_error_clear (&e);
+      r = load_oci_manifest (s, dirfd, &idx.manifests[i], name, lines, err);
+    }
+  hutch_manifest_clear (&idx);
+  return r;
+}
+
+static int
+load_docker (struct hutch_store *s, int dirfd, char ***lines, hutch_error_t *err)
+{
+  _cleanup_free_ char *text = NULL;
+  json_error_t jerr;
+  json_t *root, *entry;
+  size_t len, i;
+  int r = -1;
+
+  if (read_beneath (dirfd, "manifest.json", &text, &len, err) < 0)
+    return -1;
+  root = json_loadb (text, len, 0, &jerr);
+  if (!json_is_array (root))
+    {
+      json_decref (root);
+      return hutch_error_set (err, 0,
+                              "the archive's manifest.json is not a docker-archive manifest");
+    }
+  json_array_foreach (root, i, entry)
+  {
+    const char *config = json_string_value (json_object_get (entry, "Config"));
+    json_t *tags = json_object_get (entry, "RepoTags"), *layers = json_object_get (entry, "Layers");
+    _cleanup_strv_ char **names = NULL;
+    _cleanup_free_ char *cdigest = NULL, *mdigest = NULL;
+    struct hutch_image img;
+    json_t *man, *mlayers, *t;
+    int64_t csize = 0;
+    size_t k;
+    char *line = NULL;
+    int bad = 0;
+
+    if (config == NULL || !json_is_array (layers))
+      {
+        hutch_error_set (err, 0, "the archive's manifest.json entry %zu has no Config or Layers",
+                         i);
+        goto out;
+      }
+    if (put_file (s, dirfd, config, NULL, &cdigest, &csize, err) < 0)
+      goto out;
+    names = hutch_xmalloc0 (sizeof (char *));
+    json_array_foreach (tags, k, t)
+    {
+      char *full = NULL;
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      if (json_is_string (t) && hutch_reference_normalize (json_string_value (t), &full, &e) == 0)
+        hutch_strv_push (&names, full);
+      hutch_error_clear (&e);
+    }
+    memset (&img, 0, sizeof img);
+    img.id = img.config_digest = cdigest;
+    img.names = names;
+    img.n_layers = json_array_size (layers);
+    img.layers = hutch_xmalloc0 ((img.n_layers + 1) * sizeof *img.layers);
+    mlayers = json_array ();
+    for (k = 0; k < img.n_layers && !bad; k++)
+      {
+        const char *lp = json_string_value (json_array_get (layers, k));
+        const char *mt = NULL;
+        if (lp == NULL
+            || put_file (s, dirfd, lp, NULL, &img.layers[k].digest, &img.layers[k].size, err) < 0)
+          {
+            if (lp == NULL)
+              hutch_error_set (err, 0,
+                               "the archive's manifest.json names a layer that is not a string");
+            bad = 1;
+            break;
+          }
+        {
+          _cleanup_free_ char *bp = hutch_store_blob_path (s, img.layers[k].digest);
+          _cleanup_close_ int fd = open (bp, O_RDONLY | O_CLOEXEC);
+          char dd[HUTCH_DIGEST_BUF_LEN];
+          if (fd < 0 || layer_diff_id (fd, dd, &mt, err) < 0)
+            {
+              if (fd < 0)
+                hutch_error_set (err, errno, "open layer %s", img.layers[k].digest);
+              bad = 1;
+              break;
+            }
+        }
+        img.layers[k].media_type = hutch_xstrdup (mt);
+        json_array_append_new (mlayers,
+                               descriptor_json (mt, img.layers[k].digest, img.layers[k].size));
+      }
+    if (!bad)
+      {
+        /* docker-archive has no manifest: make the OCI one `save` needs.  */
+        man = json_pack ("{s:i, s:s, s:o, s:o}", "schemaVersion", 2, "mediaType",
+                         HUTCH_MT_OCI_MANIFEST, "config",
+                         descriptor_json (HUTCH_MT_OCI_CONFIG, cdigest, csize), "layers", mlayers);
+        mlayers = NULL;
+        if (put_json_blob (s, man, &mdigest, NULL, err) < 0)
+          bad = 1;
+        json_decref (man);
+        img.manifest_digest = mdigest;
+      }
+    json_decref (mlayers);
+    if (!bad && finish_image (s, &img, &line, err) == 0)
+      hutch_strv_push (lines, line);
+    else
+      bad = 1;
+    for (k = 0; k < img.n_layers; k++)
+      {
+        free (img.layers[k].digest);
+        free (img.layers[k].diff_id);
+        free (img.layers[k].media_type);
+      }
+    free (img.layers);
+    free (img.created);
+    if (bad)
+      goto out;
+  }
+  r = 0;
+out:
+  json_decref (root);
+  return r;
+}
+
+int
+hutch_image_load (struct hutch_store *s, const char *file, char ***ret_lines, hutch_error_t *err)
+{
+  _cleanup_free_ char *tmp = NULL, *base = NULL;
+  _cleanup_close_ int dirfd = -1;
+  char **lines = hutch_xmalloc0 (sizeof (char *));
+  struct stat st;
+  int r = -1;
+
+  if (stat (file, &st) < 0)
+    {
+      hutch_strv_free (lines);
+      return hutch_error_set (err, errno, "`%s`", file);
+    }
+  base = hutch_xasprintf ("%s/tmp/load-%d-XXXXXX", hutch_store_root (s), (int)getpid ());
+  tmp = mkdtemp (base) ? hutch_xstrdup (base) : NULL;
+  if (tmp == NULL)
+    {
+      hutch_strv_free (lines);
+      return hutch_error_set (err, errno, "create a temporary directory in the store");
+    }
+  dirfd = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    hutch_error_set (err, errno, "open `%s`", tmp);
+  else if (extract_archive (file, dirfd, err) == 0)
+    {
+      if (faccessat (dirfd, "index.json", F_OK, 0) == 0)
+        r = load_oci (s, dirfd, &lines, err);
+      else if (faccessat (dirfd, "manifest.json", F_OK, 0) == 0)
+        r = load_docker (s, dirfd, &lines, err);
+      else
+        hutch_error_set (err, 0,
+                         "`%s` is neither an oci-archive (no index.json) nor a docker-archive "
+                         "(no manifest.json); for a plain root filesystem tarball use `hutch "
+                         "import`",
+                         file);
+    }
+  if (r < 0)
+    hutch_error_prefix (err, "load `%s`", file);
+  {
+    hutch_error_t e = HUTCH_ERROR_INIT;
+    const char *slash = strrchr (tmp, '/');
+    _cleanup_close_ int parent = -1;
+    _cleanup_free_ char *pdir = hutch_xstrndup (tmp, (size_t)(slash - tmp));
+    parent = open (pdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (parent >= 0)
+      hutch_remove_tree (parent, slash + 1, &e);
+    hutch_error_clear (&e);
+  }
+  if (r < 0)
+    {
+      hutch_strv_free (lines);
+      return -1;
+    }
+  *ret_lines = lines;
+  return 0;
+}
+
+/* ---- containers' own directories -------------------------------------- */
+
+/* ROOT/containers/ID holds a running container's upper and work
+   directories.  Its `lock` is flock'ed by the hutch that runs it: a
+   directory whose lock is free belongs to a hutch that is gone.  */
+int
+hutch_container_dir_create (struct hutch_store *s, const char *image_id, char **ret_dir,
+                            int *ret_lockfd, hutch_error_t *err)
+{
+  _cleanup_free_ char *base = hutch_xasprintf ("%s/containers", hutch_store_root (s));
+  _cleanup_free_ char *dir = NULL, *lock = NULL;
+  char id[17];
+  int fd, i;
+  static const char *const subdirs[] = { "upper", "work", "merged" };
+
+  if (mkdir (base, 0700) < 0 && errno != EEXIST)
+    return hutch_error_set (err, errno, "create `%s`", base);
+  if (hutch_random_hex (id, 16) < 0)
+    return hutch_error_set (err, errno, "getrandom");
+  dir = hutch_xasprintf ("%s/%s", base, id);
+  if (mkdir (dir, 0700) < 0)
+    return hutch_error_set (err, errno, "create `%s`", dir);
+  lock = hutch_xasprintf ("%s/lock", dir);
+  fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 || flock (fd, LOCK_EX) < 0)
+    {
+      hutch_error_set (err, errno, "lock `%s`", lock);
+      if (fd >= 0)
+        close (fd);
+      return -1;
+    }
+  if (image_id && hutch_write_all (fd, image_id, strlen (image_id)) < 0)
+    {
+      close (fd);
+      return hutch_error_set (err, errno, "write `%s`", lock);
+    }
+  for (i = 0; i < 3; i++)
+    {
+      _cleanup_free_ char *p = hutch_xasprintf ("%s/%s", dir, subdirs[i]);
+      if (mkdir (p, 0755) < 0)
+        {
+          close (fd);
+          return hutch_error_set (err, errno, "create `%s`", p);
+        }
+    }
+  *ret_dir = HUTCH_STEAL_PTR (dir);
+  *ret_lockfd = fd;
+  return 0;
+}
+
+int
+hutch_container_dir_remove (const char *dir, int lockfd, hutch_error_t *err)
+{
+  /* upper holds files of subordinate ids: remove from the namespace.  */
+  int r = hutch_userns_remove (dir, err);
+  if (lockfd >= 0)
+    close (lockfd);
+  return r;
+}
+
+/* Image ids of running containers (their lock is held), and remove the
+   directories of containers whose hutch is gone.  */
+static char **
+running_images (struct hutch_store *s, bool clean)
+{
+  _cleanup_free_ char *base = hutch_xasprintf ("%s/containers", hutch_store_root (s));
+  char **ids = hutch_xmalloc0 (sizeof (char *));
+  DIR *d = opendir (base);
+  struct dirent *de;
+
+  if (d == NULL)
+    return ids;
+  while ((de = readdir (d)) != NULL)
+    {
+      _cleanup_free_ char *dir = NULL, *lock = NULL, *text = NULL;
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      int fd;
+
+      if (de->d_name[0] == '.')
+        continue;
+      dir = hutch_xasprintf ("%s/%s", base, de->d_name);
+      lock = hutch_xasprintf ("%s/lock", dir);
+      fd = open (lock, O_RDONLY | O_CLOEXEC);
+      if (fd >= 0 && flock (fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+        {
+          if (hutch_read_fd (fd, 4096, &text, NULL, &e) == 0 && *text)
+            hutch_strv_push (&ids, HUTCH_STEAL_PTR (text));
+        }
+      else if (clean)
+        hutch_userns_remove (dir, &e);
+      hutch_error_clear (&e);
+      if (fd >= 0)
+        close (fd);
+    }
+  closedir (d);
+  return ids;
+}
+
+/* ---- removal ---------------------------------------------------------- */
+
+static int
+collect_garbage (struct hutch_store *s, char ***lines, hutch_error_t *err)
+{
+  _cleanup_strv_ char **unused = NULL, **running = running_images (s, true);
+  size_t i, removed = 0;
+  int r = 0;
+
+  if (hutch_store_lock_exclusive (s, true, err) < 0)
+    return -1;
+  if (hutch_store_unused_layers (s, &unused, err) < 0)
+    {
+      r = -1;
+      goto out;
+    }
+  for (i = 0; unused && unused[i]; i++)
+    {
+      _cleanup_free_ char *path = NULL;
+      /* A running container of a removed image (rmi -f) still reads its
+         layers: its own record names the image, so keep every layer while
+         any container runs an image no longer in the index.  */
+      if (running[0] != NULL)
+        {
+          struct hutch_image img;
+          size_t k;
+          bool keep = false;
+          for (k = 0; running[k]; k++)
+            {
+              hutch_error_t e = HUTCH_ERROR_INIT;
+              if (hutch_store_find_image (s, running[k], &img, &e) < 0)
+                keep = true;
+              else
+                hutch_image_clear (&img);
+              hutch_error_clear (&e);
+            }
+          if (keep)
+            break;
+        }
+      if (hutch_store_detach_layer (s, unused[i], &path, err) < 0
+          || hutch_userns_remove (path, err) < 0)
+        {
+          r = -1;
+          goto out;
+        }
+      hutch_strv_push (lines, hutch_xasprintf ("Deleted layer: %s", unused[i]));
+    }
+  if (hutch_store_remove_unused_blobs (s, &removed, err) < 0)
+    r = -1;
+out:
+  {
+    hutch_error_t e = HUTCH_ERROR_INIT;
+    hutch_store_unlock_exclusive (s, &e);
+    hutch_error_clear (&e);
+  }
+  return r;
+}
+
+int
+hutch_image_remove (struct hutch_store *s, const char *image, bool force, char ***ret_lines,
+                    hutch_error_t *err)
+{
+  _cleanup_strv_ char **running = running_images (s, false);
+  char **lines = hutch_xmalloc0 (sizeof (char *));
+  struct hutch_image img, removed;
+  _cleanup_free_ char *full = NULL;
+  size_t k;
+  int r;
+
+  if (hutch_store_find_image (s, image, &img, err) < 0)
+    {
+      hutch_strv_free (lines);
+      if (err->errnum == ENOENT)
+        return hutch_error_set_exit (err, HUTCH_EXIT_ERROR, ENOENT,
+                                     "image `%s` is not in the store; "
+                                     "`hutch images` lists what is",
+                                     image);
+      return -1;
+    }
+  /* A name of an image that has others only loses that name.  */
+  {
+    hutch_error_t e = HUTCH_ERROR_INIT;
+    if (hutch_reference_normalize (image, &full, &e) == 0 && hutch_strv_len (img.names) > 1)
+      for (k = 0; img.names[k]; k++)
+        if (strcmp (img.names[k], full) == 0)
+          {
+            hutch_image_clear (&img);
+            if (hutch_store_untag (s, full, err) < 0)
+              {
+                hutch_strv_free (lines);
+                return -1;
+              }
+            hutch_strv_push (&lines, hutch_xasprintf ("Untagged: %s", full));
+            *ret_lines = lines;
+            return 0;
+          }
+    hutch_error_clear (&e);
+  }
+  for (k = 0; running[k]; k++)
+    if (strcmp (running[k], img.id) == 0 && !force)
+      {
+        hutch_error_set (err, 0, "image `%s` is used by a running container; stop it, or use -f",
+                         image);
+        hutch_image_clear (&img);
+        hutch_strv_free (lines);
+        return -1;
+      }
+  if (hutch_store_remove_image (s, img.id, &removed, err) < 0)
+    {
+      hutch_image_clear (&img);
+      hutch_strv_free (lines);
+      return -1;
+    }
+  for (k = 0; removed.names && removed.names[k]; k++)
+    hutch_strv_push (&lines, hutch_xasprintf ("Untagged: %s", removed.names[k]));
+  hutch_strv_push (&lines, hutch_xasprintf ("Deleted: %s", removed.id));
+  hutch_image_clear (&removed);
+  hutch_image_clear (&img);
+  r = collect_garbage (s, &lines, err);
+  if (r < 0)
+    {
+      hutch_strv_free (lines);
+      return -1;
+    }
+  *ret_lines = lines;
+  return 0;
+}
+
+int
+hutch_image_prune (struct hutch_store *s, char ***ret_lines, hutch_error_t *err)
+{
+  char **lines = hutch_xmalloc0 (sizeof (char *));
+  if (collect_garbage (s, &lines, err) < 0)
+    {
+      hutch_strv_free (lines);
+      return -1;
+    }
+  *ret_lines = lines;
+  return 0;
+}

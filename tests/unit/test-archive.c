@@ -1,0 +1,794 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+/* hutch's src/archive.h, which also includes libarchive's.  */
+#include "archive.h"
+#include "tap.h"
+#include "util.h"
+
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+/* Layers are written with libarchive's writer into a temporary directory;
+   each case unpacks one into TOP/layer, next to TOP/outside, a directory that
+   a hostile layer tries to reach.  */
+
+#define skip(...)                                                                                  \
+  do                                                                                               \
+    {                                                                                              \
+      tap_n++;                                                                                     \
+      printf ("ok %d # SKIP ", tap_n);                                                             \
+      printf (__VA_ARGS__);                                                                        \
+      printf ("\n");                                                                               \
+    }                                                                                              \
+  while (0)
+
+enum
+{
+  PLAIN,
+  GZIP,
+  ZSTD
+};
+
+static char top[4096];
+static char warnings[8192];
+static bool can_whiteout;
+
+static void
+collect_warning (void *data, const char *msg)
+{
+  size_t len = strlen (warnings);
+  (void)data;
+  snprintf (warnings + len, sizeof warnings - len, "%s\n", msg);
+}
+
+static const struct hutch_unpack_opts opts_plain = {
+  .whiteouts = HUTCH_WHITEOUT_OVERLAY,
+  .chown = false,
+  .warn = collect_warning,
+};
+
+static char *
+at (const char *rel)
+{
+  static char buf[4][8192];
+  static int n;
+  n = (n + 1) % 4;
+  snprintf (buf[n], sizeof buf[n], "%s/%s", top, rel);
+  return buf[n];
+}
+
+static int
+rm_chmod (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void)st;
+  (void)ftw;
+  if (flag == FTW_D)
+    chmod (path, 0700);
+  return 0;
+}
+
+static int
+rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  remove (path);
+  return 0;
+}
+
+/* Start a case: an empty TOP/layer, and TOP/outside holding `secret`.  */
+static void
+reset (void)
+{
+  int fd;
+
+  nftw (top, rm_chmod, 64, FTW_PHYS);
+  nftw (top, rm_one, 64, FTW_PHYS | FTW_DEPTH);
+  mkdir (top, 0700);
+  mkdir (at ("layer"), 0755);
+  mkdir (at ("outside"), 0755);
+  fd = open (at ("outside/secret"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd >= 0)
+    {
+      if (write (fd, "secret\n", 7) != 7)
+        abort ();
+      close (fd);
+    }
+  warnings[0] = '\0';
+}
+
+/* The tar writer.  */
+static struct archive *
+tb_open (const char *name, int filter)
+{
+  struct archive *a = archive_write_new ();
+
+  /* Full pax: pax_restricted drops nanoseconds.  */
+  archive_write_set_format_pax (a);
+  if (filter == GZIP)
+    archive_write_add_filter_gzip (a);
+  else if (filter == ZSTD)
+    archive_write_add_filter_zstd (a);
+  if (archive_write_open_filename (a, at (name)) != ARCHIVE_OK)
+    {
+      printf ("Bail out! cannot write %s: %s\n", name, archive_error_string (a));
+      exit (1);
+    }
+  return a;
+}
+
+static void
+tb_close (struct archive *a)
+{
+  archive_write_close (a);
+  archive_write_free (a);
+}
+
+static struct archive_entry *
+tb_entry (const char *name, unsigned int type, unsigned int perm)
+{
+  struct archive_entry *e = archive_entry_new ();
+  archive_entry_set_pathname (e, name);
+  archive_entry_set_filetype (e, type);
+  archive_entry_set_perm (e, perm);
+  archive_entry_set_mtime (e, 1600000000, 0);
+  archive_entry_set_uid (e, 1234);
+  archive_entry_set_gid (e, 2345);
+  return e;
+}
+
+static void
+tb_put (struct archive *a, struct archive_entry *e, const char *data)
+{
+  if (data)
+    archive_entry_set_size (e, (la_int64_t)strlen (data));
+  if (archive_write_header (a, e) != ARCHIVE_OK)
+    printf ("# writer: %s\n", archive_error_string (a));
+  if (data)
+    archive_write_data (a, data, strlen (data));
+  archive_entry_free (e);
+}
+
+static void
+tb_dir (struct archive *a, const char *name, unsigned int perm)
+{
+  tb_put (a, tb_entry (name, AE_IFDIR, perm), NULL);
+}
+
+static void
+tb_file (struct archive *a, const char *name, unsigned int perm, const char *data)
+{
+  tb_put (a, tb_entry (name, AE_IFREG, perm), data);
+}
+
+static void
+tb_symlink (struct archive *a, const char *name, const char *target)
+{
+  struct archive_entry *e = tb_entry (name, AE_IFLNK, 0777);
+  archive_entry_set_symlink (e, target);
+  tb_put (a, e, NULL);
+}
+
+static void
+tb_hardlink (struct archive *a, const char *name, const char *target)
+{
+  struct archive_entry *e = tb_entry (name, AE_IFREG, 0644);
+  archive_entry_set_hardlink (e, target);
+  archive_entry_set_size (e, 0);
+  tb_put (a, e, NULL);
+}
+
+static int
+unpack_to (const char *tarname, const char *dir, const struct hutch_unpack_opts *opts,
+           struct hutch_unpack_stats *st, hutch_error_t *err)
+{
+  int fd = open (at (tarname), O_RDONLY | O_CLOEXEC);
+  int dirfd;
+  int r;
+
+  mkdir (at (dir), 0755);
+  dirfd = open (at (dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  r = hutch_archive_unpack (fd, dirfd, opts, st, err);
+  close (fd);
+  close (dirfd);
+  return r;
+}
+
+static int
+unpack_opts (const char *tarname, const struct hutch_unpack_opts *opts,
+             struct hutch_unpack_stats *st, hutch_error_t *err)
+{
+  return unpack_to (tarname, "layer", opts, st, err);
+}
+
+static int
+unpack (const char *tarname, hutch_error_t *err)
+{
+  struct hutch_unpack_stats st;
+  return unpack_opts (tarname, &opts_plain, &st, err);
+}
+
+static bool
+exists (const char *rel)
+{
+  struct stat st;
+  return lstat (at (rel), &st) == 0;
+}
+
+static bool
+content_is (const char *rel, const char *want)
+{
+  char buf[256];
+  int fd = open (at (rel), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  ssize_t n;
+
+  if (fd < 0)
+    return false;
+  n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (n < 0)
+    return false;
+  buf[n] = '\0';
+  return strcmp (buf, want) == 0;
+}
+
+static bool
+outside_untouched (void)
+{
+  struct stat st;
+  int n = 0;
+  DIR *d = opendir (at ("outside"));
+  struct dirent *de;
+
+  while (d && (de = readdir (d)))
+    n++;
+  if (d)
+    closedir (d);
+  return n == 3 && content_is ("outside/secret", "secret\n")
+         && lstat (at ("outside/secret"), &st) == 0 && st.st_nlink == 1
+         && (st.st_mode & 07777) == 0644;
+}
+
+static void
+write_normal (const char *name, int filter)
+{
+  struct archive *a = tb_open (name, filter);
+  struct archive_entry *e;
+
+  tb_dir (a, "./", 0755);
+  tb_dir (a, "./etc/", 0750);
+  tb_file (a, "./etc/hosts", 0644, "127.0.0.1 localhost\n");
+  tb_file (a, "./usr/bin/su", 04755, "setuid\n"); /* no entry for usr/ nor usr/bin/ */
+  tb_file (a, "usr/bin/wall", 02755, "setgid\n");
+  tb_symlink (a, "./bin", "usr/bin");
+  tb_symlink (a, "./etc/abs", "/etc/hosts");
+  tb_hardlink (a, "./usr/bin/su2", "./usr/bin/su");
+  tb_dir (a, "./ro/", 0555);
+  tb_file (a, "./ro/inside", 0444, "read-only\n");
+  e = tb_entry ("./xattr", AE_IFREG, 0600);
+  archive_entry_xattr_add_entry (e, "user.hutch", "yes", 3);
+  tb_put (a, e, "x");
+  e = tb_entry ("./fifo", AE_IFIFO, 0640);
+  tb_put (a, e, NULL);
+  e = tb_entry ("./dev/sda", AE_IFBLK, 0660);
+  archive_entry_set_rdev (e, makedev (8, 0));
+  tb_put (a, e, NULL);
+  e = tb_entry ("./dated/", AE_IFDIR, 0755);
+  archive_entry_set_mtime (e, 1500000000, 123456789);
+  tb_put (a, e, NULL);
+  tb_file (a, "./dated/file", 0644, "changes the directory's mtime\n");
+  tb_dir (a, "./etc/", 0711); /* repeated: the last one wins */
+  tb_close (a);
+}
+
+static void
+check_normal (const char *what, int filter)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  struct hutch_unpack_stats stats = { 0 };
+  struct stat st, st2;
+  char buf[16];
+  ssize_t n;
+
+  reset ();
+  write_normal ("layer.tar", filter);
+  ok (unpack_opts ("layer.tar", &opts_plain, &stats, &err) == 0, "%s: unpacks (%s)", what,
+      err.msg ? err.msg : "no error");
+  ok (content_is ("layer/etc/hosts", "127.0.0.1 localhost\n"), "%s: file content", what);
+  ok (stat (at ("layer/etc/hosts"), &st) == 0 && (st.st_mode & 07777) == 0644
+          && st.st_mtim.tv_sec == 1600000000,
+      "%s: file mode and mtime", what);
+  ok (stat (at ("layer/usr/bin/su"), &st) == 0 && (st.st_mode & 07777) == 04755,
+      "%s: setuid bit kept", what);
+  ok (stat (at ("layer/usr/bin/wall"), &st2) == 0 && (st2.st_mode & 07777) == 02755,
+      "%s: setgid bit kept", what);
+  ok (stat (at ("layer/usr/bin/su2"), &st2) == 0 && st2.st_ino == st.st_ino && st.st_nlink == 2,
+      "%s: hard link is the same inode", what);
+  n = readlink (at ("layer/bin"), buf, sizeof buf);
+  ok (n == 7 && memcmp (buf, "usr/bin", 7) == 0, "%s: relative symlink", what);
+  n = readlink (at ("layer/etc/abs"), buf, sizeof buf);
+  ok (n == 10 && memcmp (buf, "/etc/hosts", 10) == 0, "%s: absolute symlink stored as is", what);
+  ok (lstat (at ("layer/ro"), &st) == 0 && (st.st_mode & 07777) == 0555
+          && content_is ("layer/ro/inside", "read-only\n"),
+      "%s: read-only directory gets its mode after its contents", what);
+  ok (stat (at ("layer/etc"), &st) == 0 && (st.st_mode & 07777) == 0711,
+      "%s: a repeated directory gets the last entry's mode", what);
+  ok (stat (at ("layer/dated"), &st) == 0 && st.st_mtim.tv_sec == 1500000000
+          && st.st_mtim.tv_nsec == 123456789,
+      "%s: directory mtime (with ns) set after its contents", what);
+  ok (stat (at ("layer/usr/bin"), &st) == 0 && S_ISDIR (st.st_mode),
+      "%s: missing parents are created", what);
+  ok (lstat (at ("layer/fifo"), &st) == 0 && S_ISFIFO (st.st_mode) && (st.st_mode & 0777) == 0640,
+      "%s: FIFO", what);
+  n = getxattr (at ("layer/xattr"), "user.hutch", buf, sizeof buf);
+  if (n < 0 && errno == ENOTSUP)
+    skip ("%s: user xattrs not supported in %s", what, top);
+  else
+    ok (n == 3 && memcmp (buf, "yes", 3) == 0, "%s: user xattr kept", what);
+  ok (!exists ("layer/dev/sda") && stats.skipped == 1, "%s: block device skipped", what);
+  has_str (warnings, "device node", "%s: a warning says so", what);
+  ok (stats.entries == 16 && stats.bytes > 50, "%s: stats (%lu entries, %lu bytes)", what,
+      stats.entries, stats.bytes);
+  hutch_error_clear (&err);
+}
+
+static void
+test_chown (void)
+{
+  struct hutch_unpack_opts opts = opts_plain;
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  struct stat st;
+
+  if (geteuid () != 0)
+    {
+      skip ("chown=true needs root (or root of a user namespace)");
+      return;
+    }
+  opts.chown = true;
+  reset ();
+  write_normal ("layer.tar", PLAIN);
+  ok (unpack_opts ("layer.tar", &opts, NULL, &err) == 0, "chown: unpacks (%s)",
+      err.msg ? err.msg : "no error");
+  ok (stat (at ("layer/usr/bin/su"), &st) == 0 && st.st_uid == 1234 && st.st_gid == 2345
+          && (st.st_mode & 07777) == 04755,
+      "chown: owner set, setuid bit survives it");
+  ok (lstat (at ("layer/bin"), &st) == 0 && st.st_uid == 1234, "chown: symlink owner");
+  ok (stat (at ("layer/ro"), &st) == 0 && st.st_uid == 1234, "chown: directory owner");
+  hutch_error_clear (&err);
+}
+
+static void
+test_whiteouts (void)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  struct hutch_unpack_stats stats;
+  struct archive *a;
+  struct stat st;
+  char v[4];
+
+  reset ();
+  a = tb_open ("wh.tar", GZIP);
+  tb_dir (a, "./d/", 0755);
+  tb_file (a, "./d/.wh..wh..opq", 0644, "");
+  tb_file (a, "./d/kept", 0644, "kept\n");
+  tb_file (a, "./.wh.gone", 0644, "");
+  tb_file (a, "./a/b/.wh.deep", 0644, "");
+  tb_file (a, "./.wh.again", 0644, "");
+  tb_dir (a, "./again/", 0755); /* deleted below, made anew: opaque */
+  tb_file (a, "./same", 0644, "mine\n");
+  tb_file (a, "./.wh.same", 0644, ""); /* applies to lower layers only */
+  tb_dir (a, "./.wh..wh.plnk/", 0700);
+  tb_file (a, "./.wh..wh.plnk/1.2", 0644, "aufs\n");
+  tb_close (a);
+  if (unpack_opts ("wh.tar", &opts_plain, &stats, &err) < 0 && err.errnum == EPERM)
+    {
+      skip ("whiteouts: mknod of a 0/0 character device refused here (%s)", err.msg);
+      hutch_error_clear (&err);
+      return;
+    }
+  can_whiteout = true;
+  ok (err.msg == NULL, "whiteouts: unpacks (%s)", err.msg ? err.msg : "no error");
+  ok (lstat (at ("layer/gone"), &st) == 0 && S_ISCHR (st.st_mode) && st.st_rdev == makedev (0, 0),
+      "whiteouts: .wh.gone is a 0/0 character device `gone`");
+  ok (lstat (at ("layer/a/b/deep"), &st) == 0 && S_ISCHR (st.st_mode),
+      "whiteouts: in a directory without an entry");
+  ok (!exists ("layer/.wh.gone") && !exists ("layer/d/.wh..wh..opq"),
+      "whiteouts: .wh. entries are not created");
+  if (getxattr (at ("layer/d"), "user.overlay.opaque", v, sizeof v) < 0 && errno == ENOTSUP)
+    skip ("whiteouts: no user xattrs in %s", top);
+  else
+    {
+      ok (getxattr (at ("layer/d"), "user.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y',
+          "whiteouts: opaque directory has user.overlay.opaque=y");
+      ok (lstat (at ("layer/again"), &st) == 0 && S_ISDIR (st.st_mode)
+              && getxattr (at ("layer/again"), "user.overlay.opaque", v, sizeof v) == 1,
+          "whiteouts: a whited-out directory made again is opaque");
+    }
+  ok (content_is ("layer/d/kept", "kept\n"), "whiteouts: the opaque directory's own files stay");
+  ok (content_is ("layer/same", "mine\n"), "whiteouts: a whiteout leaves the layer's own file");
+  ok (!exists ("layer/.wh..wh.plnk") && stats.skipped == 2, "whiteouts: aufs metadata skipped");
+  hutch_error_clear (&err);
+}
+
+/* Unpack TARNAME, which must be refused with a message naming NAME and
+   containing WHY, with nothing written outside the layer.  */
+static void
+refused (const char *what, const char *tarname, const char *name, const char *why)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+
+  ok (unpack (tarname, &err) < 0, "hostile: %s is refused", what);
+  has_str (err.msg, name, "hostile: %s: the error names `%s`", what, name);
+  has_str (err.msg, why, "hostile: %s: the error says `%s` (%s)", what, why,
+           err.msg ? err.msg : "");
+  ok (outside_untouched () && !exists ("pwned") && !exists ("outside/pwned"),
+      "hostile: %s: nothing written outside the layer", what);
+  hutch_error_clear (&err);
+}
+
+static void
+test_hostile_names (void)
+{
+  struct archive *a;
+  char longname[300], longpath[4200];
+  size_t i;
+
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  tb_file (a, "/outside/pwned", 0644, "x");
+  tb_close (a);
+  refused ("an absolute name", "t.tar", "/outside/pwned", "absolute");
+
+  reset ();
+  a = tb_open ("t.tar", GZIP);
+  tb_file (a, "../outside/pwned", 0644, "x");
+  tb_close (a);
+  refused ("a leading `..`", "t.tar", "../outside/pwned", "`..`");
+
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  tb_dir (a, "a/", 0755);
+  tb_file (a, "a/../../pwned", 0644, "x");
+  tb_close (a);
+  refused ("a `..` inside the name", "t.tar", "a/../../pwned", "`..`");
+
+  memset (longname, 'n', 256);
+  longname[256] = '\0';
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  tb_file (a, longname, 0644, "x");
+  tb_close (a);
+  refused ("a 256-byte component", "t.tar", "nnnnnnnn", "component of 256 bytes");
+
+  for (i = 0; i + 2 < 4100; i += 2)
+    memcpy (longpath + i, "d/", 2);
+  memcpy (longpath + i, "f", 2);
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  tb_file (a, longpath, 0644, "x");
+  tb_close (a);
+  refused ("a 4101-byte path", "t.tar", "d/d/d/", "more than the 4095");
+
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  tb_file (a, ".wh..", 0644, "");
+  tb_close (a);
+  refused ("a whiteout of `.`", "t.tar", ".wh..", "whiteout");
+
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  tb_file (a, "a/.wh...", 0644, "");
+  tb_close (a);
+  refused ("a whiteout of `..`", "t.tar", "a/.wh...", "whiteout");
+}
+
+static void
+test_hostile_symlinks (void)
+{
+  struct archive *a;
+  hutch_error_t err = HUTCH_ERROR_INIT;
+
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  tb_symlink (a, "evil", at ("outside"));
+  tb_file (a, "evil/pwned", 0644, "x");
+  tb_close (a);
+  refused ("a file through an absolute symlink", "t.tar", "evil/pwned", "leads out of the layer");
+
+  reset ();
+  a = tb_open ("t.tar", ZSTD);
+  tb_symlink (a, "evil", "../outside");
+  tb_file (a, "evil/pwned", 0644, "x");
+  tb_close (a);
+  refused ("a file through a relative symlink", "t.tar", "evil/pwned", "leads out of the layer");
+
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  tb_symlink (a, "root", "/");
+  tb_symlink (a, "a", "root");
+  tb_dir (a, "a/pwned/", 0755);
+  tb_close (a);
+  refused ("a directory through a chain of symlinks", "t.tar", "a/pwned", "leads out of the layer");
+
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  tb_symlink (a, "d", "nowhere");
+  tb_file (a, "d/pwned", 0644, "x");
+  tb_close (a);
+  refused ("a file through a dangling symlink", "t.tar", "d/pwned", "symlink");
+
+  /* A symlink, then a file of the same name: the file replaces the
+     symlink, never writes through it.  */
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  tb_symlink (a, "f", at ("outside/secret"));
+  tb_file (a, "f", 0644, "replaced\n");
+  tb_symlink (a, "d", at ("outside"));
+  tb_dir (a, "d/", 0755);
+  tb_file (a, "d/x", 0644, "in the layer\n");
+  tb_close (a);
+  ok (unpack ("t.tar", &err) == 0, "symlink replaced by a file: unpacks (%s)",
+      err.msg ? err.msg : "no error");
+  ok (content_is ("layer/f", "replaced\n") && outside_untouched (),
+      "symlink replaced by a file: the file is in the layer, its target untouched");
+  ok (content_is ("layer/d/x", "in the layer\n") && !exists ("outside/x"),
+      "symlink replaced by a directory: its contents are in the layer");
+  hutch_error_clear (&err);
+}
+
+static void
+test_hostile_hardlinks (void)
+{
+  struct archive *a;
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  struct stat st;
+
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  tb_hardlink (a, "h", at ("outside/secret"));
+  tb_close (a);
+  refused ("a hard link to an absolute path", "t.tar", "h", "absolute");
+
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  tb_hardlink (a, "h", "../outside/secret");
+  tb_close (a);
+  refused ("a hard link with `..`", "t.tar", "h", "`..`");
+
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  tb_symlink (a, "evil", at ("outside"));
+  tb_hardlink (a, "h", "evil/secret");
+  tb_close (a);
+  refused ("a hard link through a symlink", "t.tar", "`h`", "leads out of the layer");
+
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  tb_hardlink (a, "h", "later");
+  tb_file (a, "later", 0644, "x");
+  tb_close (a);
+  refused ("a hard link to a later entry", "t.tar", "`h`", "not an earlier entry");
+
+  /* A hard link to a symlink that points outside links the symlink; a file
+     written later under the link's name replaces it.  */
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  tb_symlink (a, "s", at ("outside/secret"));
+  tb_hardlink (a, "h", "s");
+  tb_file (a, "h", 0644, "pwned\n");
+  tb_close (a);
+  ok (unpack ("t.tar", &err) == 0, "hard link to a symlink: unpacks (%s)",
+      err.msg ? err.msg : "no error");
+  ok (lstat (at ("layer/s"), &st) == 0 && S_ISLNK (st.st_mode) && outside_untouched ()
+          && content_is ("layer/h", "pwned\n"),
+      "hard link to a symlink: nothing written through it");
+  hutch_error_clear (&err);
+}
+
+/* libarchive cuts a name at a NUL in a pax `path` record; what follows must
+   never be used.  */
+static void
+test_nul (void)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  char name[200], *buf = NULL, *p;
+  size_t len = 0;
+  FILE *f;
+  struct archive *a;
+  int r;
+
+  snprintf (name, sizeof name, "safeX/../../outside/pwned-%0120d", 0);
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  tb_file (a, name, 0644, "x");
+  tb_close (a);
+  f = fopen (at ("t.tar"), "r+");
+  if (f)
+    {
+      buf = malloc (1 << 16);
+      len = fread (buf, 1, 1 << 16, f);
+    }
+  p = buf ? memmem (buf, len, "path=safeX", 10) : NULL;
+  if (p == NULL)
+    {
+      skip ("NUL: the writer made no pax path record");
+      if (f)
+        fclose (f);
+      free (buf);
+      return;
+    }
+  p[9] = '\0';
+  fseek (f, 0, SEEK_SET);
+  fwrite (buf, 1, len, f);
+  fclose (f);
+  free (buf);
+  r = unpack ("t.tar", &err);
+  ok (r < 0 || (exists ("layer/safe") && !exists ("layer/safeX")),
+      "NUL in a pax path: refused, or cut at the NUL (%s)", err.msg ? err.msg : "cut");
+  ok (outside_untouched () && !exists ("pwned"), "NUL in a pax path: nothing written outside");
+  hutch_error_clear (&err);
+}
+
+static void
+test_bad_input (void)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  struct archive *a;
+  struct archive_entry *e;
+  char big[200000];
+  int fd;
+  size_t i;
+
+  reset ();
+  fd = open (at ("garbage"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  for (i = 0; i < sizeof big - 1; i++)
+    big[i] = (char)(1 + (i * 7 + i / 13) % 255);
+  big[sizeof big - 1] = '\0';
+  if (write (fd, big, 4096) != 4096)
+    abort ();
+  close (fd);
+  ok (unpack ("garbage", &err) < 0, "garbage is refused");
+  has_str (err.msg, "tar archive", "garbage: the error says what a layer must be (%s)", err.msg);
+  hutch_error_clear (&err);
+
+  reset ();
+  a = tb_open ("t.tgz", GZIP);
+  tb_file (a, "big", 0644, big); /* not text: does not compress away */
+  tb_close (a);
+  if (truncate (at ("t.tgz"), 1000) < 0)
+    abort ();
+  ok (unpack ("t.tgz", &err) < 0, "a truncated gzip layer is refused (%s)", err.msg ? err.msg : "");
+  hutch_error_clear (&err);
+
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  e = tb_entry ("x", AE_IFREG, 0644);
+  archive_entry_xattr_add_entry (e, "user.overlay.redirect", "/etc", 4);
+  tb_put (a, e, "x");
+  tb_close (a);
+  ok (unpack ("t.tar", &err) == 0, "overlay xattr: unpacks");
+  ok (getxattr (at ("layer/x"), "user.overlay.redirect", big, sizeof big) < 0,
+      "overlay xattr: not set");
+  has_str (warnings, "user.overlay.redirect", "overlay xattr: a warning names it");
+  hutch_error_clear (&err);
+
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  tb_close (a);
+  ok (unpack ("t.tar", &err) == 0, "an empty tar unpacks (%s)", err.msg ? err.msg : "no error");
+  hutch_error_clear (&err);
+}
+
+static int
+open_dir (const char *rel)
+{
+  return open (at (rel), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+static void
+test_flatten (void)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  struct archive *a;
+  int fds[2], dst, r;
+  struct stat st, st2;
+  char v[4];
+
+  if (!can_whiteout)
+    {
+      skip ("flatten: needs whiteouts (0/0 character devices)");
+      return;
+    }
+  reset ();
+  a = tb_open ("l1.tar", PLAIN);
+  tb_file (a, "a", 0644, "a\n");
+  tb_dir (a, "d/", 0750);
+  tb_file (a, "d/x", 0644, "old x\n");
+  tb_file (a, "d/y", 0644, "y\n");
+  tb_dir (a, "o/", 0755);
+  tb_file (a, "o/old", 0644, "old\n");
+  tb_file (a, "h1", 04711, "linked\n");
+  tb_hardlink (a, "h2", "h1");
+  tb_symlink (a, "s", "/etc/hosts");
+  tb_dir (a, "f/", 0755);
+  tb_file (a, "f/inner", 0644, "inner\n");
+  tb_close (a);
+  a = tb_open ("l2.tar", GZIP);
+  tb_file (a, ".wh.a", 0644, "");
+  tb_dir (a, "d/", 0710);
+  tb_file (a, "d/x", 0600, "new x\n");
+  tb_file (a, "d/.wh.y", 0644, "");
+  tb_dir (a, "o/", 0755);
+  tb_file (a, "o/.wh..wh..opq", 0644, "");
+  tb_file (a, "o/new", 0644, "new\n");
+  tb_file (a, "f", 0644, "file over a directory\n");
+  tb_close (a);
+  mkdir (at ("root"), 0755);
+  r = unpack_to ("l1.tar", "l1", &opts_plain, NULL, &err);
+  if (r == 0)
+    r = unpack_to ("l2.tar", "l2", &opts_plain, NULL, &err);
+  ok (r == 0, "flatten: both layers unpack (%s)", err.msg ? err.msg : "no error");
+  fds[0] = open_dir ("l1");
+  fds[1] = open_dir ("l2");
+  dst = open_dir ("root");
+  ok (hutch_layers_flatten (fds, 2, dst, &opts_plain, &err) == 0, "flatten: succeeds (%s)",
+      err.msg ? err.msg : "no error");
+  close (fds[0]);
+  close (fds[1]);
+  close (dst);
+  ok (!exists ("root/a"), "flatten: a whiteout removes a lower file");
+  ok (content_is ("root/d/x", "new x\n") && !exists ("root/d/y"),
+      "flatten: an upper file replaces a lower one; a nested whiteout removes one");
+  ok (stat (at ("root/d"), &st) == 0 && (st.st_mode & 07777) == 0710,
+      "flatten: a directory gets the mode of its topmost layer");
+  ok (!exists ("root/o/old") && content_is ("root/o/new", "new\n"),
+      "flatten: an opaque directory hides the lower contents");
+  ok (getxattr (at ("root/o"), "user.overlay.opaque", v, sizeof v) < 0,
+      "flatten: the opaque marker is not copied");
+  ok (stat (at ("root/h1"), &st) == 0 && stat (at ("root/h2"), &st2) == 0 && st.st_ino == st2.st_ino
+          && (st.st_mode & 07777) == 04711 && st.st_mtim.tv_sec == 1600000000,
+      "flatten: hard links stay hard links; mode and mtime kept");
+  ok (lstat (at ("root/s"), &st) == 0 && S_ISLNK (st.st_mode), "flatten: symlink copied");
+  ok (content_is ("root/f", "file over a directory\n"),
+      "flatten: an upper file replaces a lower directory");
+  hutch_error_clear (&err);
+}
+
+int
+main (void)
+{
+  const char *tmp = getenv ("TMPDIR");
+
+  snprintf (top, sizeof top, "%s/hutch-test-archive.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (mkdtemp (top) == NULL)
+    {
+      printf ("Bail out! mkdtemp %s: %s\n", top, strerror (errno));
+      return 1;
+    }
+  check_normal ("plain", PLAIN);
+  check_normal ("gzip", GZIP);
+  check_normal ("zstd", ZSTD);
+  test_chown ();
+  test_whiteouts ();
+  test_hostile_names ();
+  test_hostile_symlinks ();
+  test_hostile_hardlinks ();
+  test_nul ();
+  test_bad_input ();
+  test_flatten ();
+  nftw (top, rm_chmod, 64, FTW_PHYS);
+  nftw (top, rm_one, 64, FTW_PHYS | FTW_DEPTH);
+  return tap_done ();
+}
