@@ -94,13 +94,21 @@ hutch_probe_kernel_overlay (const char *scratch, char **ret_why, hutch_error_t *
   close (go[0]);
   go[0] = -1;
   /* Only the own ids, written directly: the probe needs no helper.  */
-  snprintf (map, sizeof map, "0 %u 1\n", (unsigned)geteuid ());
   {
+    static const char *const files[] = { "setgroups", "uid_map", "gid_map" };
     char path[64];
-    hutch_error_t e = HUTCH_ERROR_INIT;
-    snprintf (path, sizeof path, "/proc/%d/uid_map", pid);
-    if (hutch_write_file (path, map, &e) < 0)
-      hutch_error_clear (&e);
+    int k;
+    for (k = 0; k < 3; k++)
+      {
+        hutch_error_t e = HUTCH_ERROR_INIT;
+        if (k == 0)
+          snprintf (map, sizeof map, "deny");
+        else
+          snprintf (map, sizeof map, "0 %u 1\n", (unsigned)(k == 1 ? geteuid () : getegid ()));
+        snprintf (path, sizeof path, "/proc/%d/%s", pid, files[k]);
+        if (hutch_write_file (path, map, &e) < 0)
+          hutch_error_clear (&e);
+      }
   }
   c = 'g';
   if (write (go[1], &c, 1) != 1)

@@ -181,7 +181,7 @@ unpack_in_userns (void *arg, hutch_error_t *err)
 static int
 unpack_layer (struct hutch_store *s, const struct hutch_store_layer *l, hutch_error_t *err)
 {
-  _cleanup_free_ char *blob = hutch_store_blob_path (s, l->digest), *tmp = NULL;
+  _cleanup_free_ char *blob = hutch_store_blob_path (s, l->digest), *tmp = NULL, *diff = NULL;
   _cleanup_close_ int fd = -1;
   struct unpack_job job;
   enum hutch_layer_commit res;
@@ -194,8 +194,14 @@ unpack_layer (struct hutch_store *s, const struct hutch_store_layer *l, hutch_er
                             l->digest);
   if (hutch_store_layer_begin (s, &tmp, err) < 0)
     return -1;
+  /* The layer's files go into LAYER/diff: their root may belong to any
+     id of the image, while LAYER itself stays the user's, so that the
+     store can rename it into place and away without the namespace.  */
+  diff = hutch_xasprintf ("%s/diff", tmp);
+  if (mkdir (diff, 0755) < 0)
+    return hutch_error_set (err, errno, "create `%s`", diff);
   job.blobfd = fd;
-  job.dir = tmp;
+  job.dir = diff;
   if (hutch_in_userns (unpack_in_userns, &job, err) < 0)
     {
       hutch_error_t e = HUTCH_ERROR_INIT;
@@ -1092,4 +1098,278 @@ hutch_image_prune (struct hutch_store *s, char ***ret_lines, hutch_error_t *err)
     }
   *ret_lines = lines;
   return 0;
+}
+
+/* ---- save ------------------------------------------------------------- */
+
+static int
+tar_add_fd (struct archive *a, const char *name, int fd, hutch_error_t *err)
+{
+  struct archive_entry *e = archive_entry_new ();
+  struct stat st;
+  char buf[1 << 16];
+  ssize_t n;
+  int r = -1;
+
+  if (fstat (fd, &st) < 0)
+    {
+      hutch_error_set (err, errno, "stat `%s`", name);
+      goto out;
+    }
+  archive_entry_set_pathname (e, name);
+  archive_entry_set_size (e, st.st_size);
+  archive_entry_set_filetype (e, AE_IFREG);
+  archive_entry_set_perm (e, 0644);
+  archive_entry_set_mtime (e, st.st_mtime, 0);
+  if (archive_write_header (a, e) != ARCHIVE_OK)
+    {
+      hutch_error_set (err, 0, "write `%s`: %s", name, archive_error_string (a));
+      goto out;
+    }
+  if (lseek (fd, 0, SEEK_SET) < 0)
+    {
+      hutch_error_set (err, errno, "read `%s`", name);
+      goto out;
+    }
+  while ((n = read (fd, buf, sizeof buf)) > 0)
+    if (archive_write_data (a, buf, (size_t)n) != n)
+      {
+        hutch_error_set (err, 0, "write `%s`: %s", name, archive_error_string (a));
+        goto out;
+      }
+  if (n < 0)
+    {
+      hutch_error_set (err, errno, "read `%s`", name);
+      goto out;
+    }
+  r = 0;
+out:
+  archive_entry_free (e);
+  return r;
+}
+
+static int
+tar_add_text (struct archive *a, const char *name, const char *text, hutch_error_t *err)
+{
+  struct archive_entry *e = archive_entry_new ();
+  size_t len = strlen (text);
+  int r = 0;
+
+  archive_entry_set_pathname (e, name);
+  archive_entry_set_size (e, (la_int64_t)len);
+  archive_entry_set_filetype (e, AE_IFREG);
+  archive_entry_set_perm (e, 0644);
+  archive_entry_set_mtime (e, time (NULL), 0);
+  if (archive_write_header (a, e) != ARCHIVE_OK
+      || archive_write_data (a, text, len) != (la_ssize_t)len)
+    r = hutch_error_set (err, 0, "write `%s`: %s", name, archive_error_string (a));
+  archive_entry_free (e);
+  return r;
+}
+
+static int
+tar_add_blob (struct hutch_store *s, struct archive *a, const char *name, const char *digest,
+              hutch_error_t *err)
+{
+  _cleanup_free_ char *path = hutch_store_blob_path (s, digest);
+  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "blob %s is missing from the store", digest);
+  return tar_add_fd (a, name, fd, err);
+}
+
+/* docker-archive layers are plain tars: decompress a blob into a temporary
+   file of the store (unlinked at once).  */
+static int
+decompressed_layer (struct hutch_store *s, const char *digest, int *ret_fd, hutch_error_t *err)
+{
+  _cleanup_free_ char *path = hutch_store_blob_path (s, digest);
+  _cleanup_free_ char *tmpl = hutch_xasprintf ("%s/tmp/save-XXXXXX", hutch_store_root (s));
+  struct archive *a = archive_read_new ();
+  struct archive_entry *e;
+  char buf[1 << 16];
+  la_ssize_t n;
+  int out = -1, r = -1;
+
+  archive_read_support_filter_all (a);
+  archive_read_support_format_raw (a);
+  out = mkostemp (tmpl, O_CLOEXEC);
+  if (out < 0)
+    {
+      hutch_error_set (err, errno, "create a temporary file in the store");
+      goto done;
+    }
+  unlink (tmpl);
+  if (archive_read_open_filename (a, path, 1 << 16) != ARCHIVE_OK
+      || archive_read_next_header (a, &e) != ARCHIVE_OK)
+    {
+      hutch_error_set (err, 0, "layer %s: %s", digest, archive_error_string (a));
+      goto done;
+    }
+  while ((n = archive_read_data (a, buf, sizeof buf)) > 0)
+    if (hutch_write_all (out, buf, (size_t)n) < 0)
+      {
+        hutch_error_set (err, errno, "write a temporary file in the store");
+        goto done;
+      }
+  if (n < 0)
+    {
+      hutch_error_set (err, 0, "layer %s: %s", digest, archive_error_string (a));
+      goto done;
+    }
+  *ret_fd = HUTCH_STEAL_FD (out);
+  r = 0;
+done:
+  if (out >= 0)
+    close (out);
+  archive_read_free (a);
+  return r;
+}
+
+int
+hutch_image_save (struct hutch_store *s, const char *image, const char *file, bool docker,
+                  hutch_error_t *err)
+{
+  _cleanup_free_ char *tmp = hutch_xasprintf ("%s.hutch-tmp-%d", file, (int)getpid ());
+  _cleanup_free_ char *manifest = NULL;
+  struct hutch_image img;
+  struct hutch_manifest m;
+  struct archive *a;
+  size_t len, i;
+  int r = -1;
+
+  if (hutch_store_find_image (s, image, &img, err) < 0)
+    {
+      if (err->errnum == ENOENT)
+        hutch_error_set (err, 0, "image `%s` is not in the store", image);
+      return -1;
+    }
+  memset (&m, 0, sizeof m);
+  a = archive_write_new ();
+  archive_write_set_format_pax_restricted (a);
+  /* Written under a temporary name and renamed: a failed save leaves no
+     half archive under the name the user gave.  */
+  if (archive_write_open_filename (a, tmp) != ARCHIVE_OK)
+    {
+      hutch_error_set (err, 0, "create `%s`: %s", file, archive_error_string (a));
+      goto out;
+    }
+  if (docker)
+    {
+      json_t *tags = json_array (), *layers = json_array (), *man;
+      char *text;
+      const char *chex = strchr (img.config_digest, ':') + 1;
+      _cleanup_free_ char *cname = hutch_xasprintf ("%s.json", chex);
+
+      for (i = 0; img.names && img.names[i]; i++)
+        {
+          struct hutch_reference ref;
+          hutch_error_t e = HUTCH_ERROR_INIT;
+          if (hutch_reference_parse (img.names[i], &ref, &e) == 0 && ref.tag)
+            {
+              char *fam = hutch_reference_familiar (&ref);
+              json_array_append_new (tags, json_string (fam));
+              free (fam);
+            }
+          hutch_reference_clear (&ref);
+          hutch_error_clear (&e);
+        }
+      if (tar_add_blob (s, a, cname, img.config_digest, err) < 0)
+        {
+          json_decref (tags);
+          json_decref (layers);
+          goto out;
+        }
+      for (i = 0; i < img.n_layers; i++)
+        {
+          const char *dhex = strchr (img.layers[i].diff_id, ':') + 1;
+          _cleanup_free_ char *lname = hutch_xasprintf ("%s/layer.tar", dhex);
+          _cleanup_close_ int fd = -1;
+          if (decompressed_layer (s, img.layers[i].digest, &fd, err) < 0
+              || tar_add_fd (a, lname, fd, err) < 0)
+            {
+              json_decref (tags);
+              json_decref (layers);
+              goto out;
+            }
+          json_array_append_new (layers, json_string (lname));
+        }
+      man = json_pack ("[{s:s, s:o, s:o}]", "Config", cname, "RepoTags", tags, "Layers", layers);
+      text = json_dumps (man, JSON_COMPACT);
+      json_decref (man);
+      r = tar_add_text (a, "manifest.json", text, err);
+      free (text);
+      if (r < 0)
+        goto out;
+      r = -1;
+    }
+  else
+    {
+      json_t *index, *desc;
+      char *text;
+      const char *mhex;
+      _cleanup_free_ char *mname = NULL;
+
+      if (img.manifest_digest == NULL)
+        {
+          hutch_error_set (err, 0,
+                           "image `%s` has no manifest in the store; use --format "
+                           "docker-archive",
+                           image);
+          goto out;
+        }
+      if (hutch_store_read_blob (s, img.manifest_digest, 16 << 20, &manifest, &len, err) < 0
+          || hutch_manifest_parse (manifest, len, NULL, &m, err) < 0)
+        goto out;
+      mhex = strchr (img.manifest_digest, ':') + 1;
+      mname = hutch_xasprintf ("blobs/sha256/%s", mhex);
+      if (tar_add_text (a, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", err) < 0
+          || tar_add_blob (s, a, mname, img.manifest_digest, err) < 0)
+        goto out;
+      {
+        _cleanup_free_ char *cn
+            = hutch_xasprintf ("blobs/sha256/%s", strchr (img.config_digest, ':') + 1);
+        if (tar_add_blob (s, a, cn, img.config_digest, err) < 0)
+          goto out;
+      }
+      for (i = 0; i < img.n_layers; i++)
+        {
+          _cleanup_free_ char *ln
+              = hutch_xasprintf ("blobs/sha256/%s", strchr (img.layers[i].digest, ':') + 1);
+          if (tar_add_blob (s, a, ln, img.layers[i].digest, err) < 0)
+            goto out;
+        }
+      desc = json_pack ("{s:s, s:s, s:I}", "mediaType", m.media_type, "digest", img.manifest_digest,
+                        "size", (json_int_t)len);
+      if (img.names && img.names[0])
+        json_object_set_new (
+            desc, "annotations",
+            json_pack ("{s:s}", "org.opencontainers.image.ref.name", img.names[0]));
+      index = json_pack ("{s:i, s:[o]}", "schemaVersion", 2, "manifests", desc);
+      text = json_dumps (index, JSON_COMPACT);
+      json_decref (index);
+      r = tar_add_text (a, "index.json", text, err);
+      free (text);
+      if (r < 0)
+        goto out;
+      r = -1;
+    }
+  if (archive_write_close (a) != ARCHIVE_OK)
+    {
+      hutch_error_set (err, 0, "write `%s`: %s", file, archive_error_string (a));
+      goto out;
+    }
+  if (rename (tmp, file) < 0)
+    {
+      hutch_error_set (err, errno, "rename `%s` to `%s`", tmp, file);
+      goto out;
+    }
+  r = 0;
+out:
+  archive_write_free (a);
+  if (r < 0)
+    unlink (tmp);
+  hutch_manifest_clear (&m);
+  hutch_image_clear (&img);
+  return r;
 }

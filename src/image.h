@@ -37,7 +37,7 @@ int hutch_image_save (struct hutch_store *s, const char *image, const char *file
                       hutch_error_t *err);
 
 /* Unpack every layer of IMG that the store lacks, inside the user
-   namespace.  */
+   namespace.  A layer's files are in ROOT/layers/<hex>/diff.  */
 int hutch_image_unpack_layers (struct hutch_store *s, const struct hutch_image *img,
                                hutch_error_t *err);
 

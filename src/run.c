@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include "run.h"
+#include "imageconfig.h"
 #include "parse.h"
 #include "user.h"
 #include "util.h"
@@ -71,6 +72,7 @@ hutch_run_options_init (struct hutch_run_options *o)
 {
   memset (o, 0, sizeof *o);
   o->userns = -1;
+  o->storage_driver = -1;
   o->network = HUTCH_NETWORK_DEFAULT;
 }
 
@@ -78,6 +80,9 @@ void
 hutch_run_options_clear (struct hutch_run_options *o)
 {
   free (o->rootfs);
+  free (o->image);
+  free (o->store_root);
+  hutch_strv_free (o->entrypoint);
   hutch_strv_free (o->volumes);
   hutch_strv_free (o->tmpfs);
   hutch_strv_free (o->env);
@@ -267,15 +272,15 @@ add_env (struct hutch_spec *spec, const struct hutch_run_options *o, hutch_error
 }
 
 static int
-resolve_user (struct hutch_spec *spec, const struct hutch_run_options *o, bool keep_id,
-              char **ret_home, hutch_error_t *err)
+resolve_user (struct hutch_spec *spec, const struct hutch_run_options *o, const char *user,
+              int image_rootfd, bool keep_id, char **ret_home, hutch_error_t *err)
 {
   _cleanup_free_ char *uname = NULL, *gname = NULL;
   _cleanup_close_ int rootfd = -1;
   struct hutch_user u;
   size_t i;
 
-  if (o->user == NULL)
+  if (user == NULL)
     {
       if (keep_id)
         {
@@ -286,12 +291,19 @@ resolve_user (struct hutch_spec *spec, const struct hutch_run_options *o, bool k
         }
       uname = hutch_xstrdup ("0");
     }
-  else if (hutch_parse_user (o->user, &uname, &gname, err) < 0)
+  else if (hutch_parse_user (user, &uname, &gname, err) < 0)
     return -1;
 
-  rootfd = open (o->rootfs ? o->rootfs : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (rootfd < 0)
-    return hutch_error_set (err, errno, "--rootfs `%s`", o->rootfs);
+  if (o->image)
+    /* The image's /etc/passwd, from the topmost layer that has one; an
+       image without one still takes numeric ids.  */
+    rootfd = image_rootfd >= 0 ? fcntl (image_rootfd, F_DUPFD_CLOEXEC, 3) : -1;
+  else
+    {
+      rootfd = open (o->rootfs ? o->rootfs : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (rootfd < 0)
+        return hutch_error_set (err, errno, "--rootfs `%s`", o->rootfs);
+    }
   if (hutch_user_resolve (rootfd, uname, gname, &u, err) < 0)
     return -1;
   spec->uid = u.uid;
@@ -306,26 +318,27 @@ resolve_user (struct hutch_spec *spec, const struct hutch_run_options *o, bool k
   return 0;
 }
 
-int
-hutch_run_make_spec (const struct hutch_run_options *o, struct hutch_spec **ret_spec,
-                     char **ret_warning, hutch_error_t *err)
+static int
+make_spec (const struct hutch_run_options *o, struct hutch_spec *spec, char **ret_warning,
+           struct hutch_image_config *cfg, hutch_error_t *err)
 {
-  _cleanup_spec_ struct hutch_spec *spec = hutch_spec_new ();
   _cleanup_free_ char *cwd = NULL, *home = NULL;
+  _cleanup_close_ int userfd = -1;
   struct hutch_idplan plan;
-  bool sandbox = o->rootfs == NULL;
+  bool sandbox = o->rootfs == NULL && o->image == NULL;
   int mode = o->userns >= 0 ? o->userns : (sandbox ? HUTCH_USERNS_KEEP_ID : HUTCH_USERNS_DEFAULT);
   int network = o->network != HUTCH_NETWORK_DEFAULT
                     ? o->network
                     : (sandbox ? HUTCH_NETWORK_HOST : HUTCH_NETWORK_NONE);
   size_t i;
 
-  *ret_warning = NULL;
   cwd = getcwd (NULL, 0);
   if (cwd == NULL)
     return hutch_error_set (err, errno, "getcwd");
 
-  if (!sandbox)
+  if (o->image)
+    ; /* below, once the id maps are known */
+  else if (!sandbox)
     {
       struct stat st;
       if (stat (o->rootfs, &st) < 0)
@@ -367,7 +380,23 @@ hutch_run_make_spec (const struct hutch_run_options *o, struct hutch_spec **ret_
   mode = plan.mode;
   hutch_idplan_clear (&plan);
 
-  if (resolve_user (spec, o, mode == HUTCH_USERNS_KEEP_ID, &home, err) < 0)
+  if (o->image)
+    {
+      _cleanup_free_ char *w = NULL;
+      if (hutch_run_image_prepare (o, spec, cfg, &userfd, &w, err) < 0)
+        return -1;
+      if (w)
+        {
+          char *both = *ret_warning ? hutch_xasprintf ("%s\nhutch: warning: %s", *ret_warning, w)
+                                    : HUTCH_STEAL_PTR (w);
+          if (*ret_warning && both != w)
+            free (*ret_warning);
+          *ret_warning = both;
+        }
+    }
+  if (resolve_user (spec, o, o->user ? o->user : (cfg->user && *cfg->user ? cfg->user : NULL),
+                    userfd, mode == HUTCH_USERNS_KEEP_ID && o->user == NULL, &home, err)
+      < 0)
     return -1;
   /* keep-id as oneself: keep one's own supplementary groups, so that
      group-shared directories (a project's, on a cluster) stay reachable.  */
@@ -431,9 +460,14 @@ hutch_run_make_spec (const struct hutch_run_options *o, struct hutch_spec **ret_
     {
       _cleanup_free_ char *h = hutch_xasprintf ("HOSTNAME=%s", spec->hostname);
       _cleanup_free_ char *hm = hutch_xasprintf ("HOME=%s", home ? home : "/");
-      hutch_spec_setenv (spec, "PATH=" DEFAULT_PATH);
+      /* An image's Env first; what it does not set gets Docker's defaults.  */
+      for (i = 0; cfg->env && cfg->env[i]; i++)
+        hutch_spec_setenv (spec, cfg->env[i]);
+      if (hutch_spec_getenv (spec, "PATH") == NULL)
+        hutch_spec_setenv (spec, "PATH=" DEFAULT_PATH);
       hutch_spec_setenv (spec, h);
-      hutch_spec_setenv (spec, hm);
+      if (hutch_spec_getenv (spec, "HOME") == NULL)
+        hutch_spec_setenv (spec, hm);
     }
   hutch_spec_setenv (spec, "container=hutch");
   if (o->tty && hutch_spec_getenv (spec, "TERM") == NULL)
@@ -443,19 +477,36 @@ hutch_run_make_spec (const struct hutch_run_options *o, struct hutch_spec **ret_
 
   /* Process.  */
   hutch_strv_free (spec->args);
-  if (o->command && o->command[0])
+  spec->args = NULL;
+  if (o->image)
+    {
+      /* Docker's rule: ENTRYPOINT + (the command given, or CMD); an
+         --entrypoint of one's own drops the image's CMD too.  */
+      char **ep = o->entrypoint ? o->entrypoint : cfg->entrypoint;
+      char **cmd = o->command && o->command[0] ? o->command : (o->entrypoint ? NULL : cfg->cmd);
+      spec->args = hutch_xmalloc0 (sizeof (char *));
+      for (i = 0; ep && ep[i]; i++)
+        hutch_strv_push (&spec->args, hutch_xstrdup (ep[i]));
+      for (i = 0; cmd && cmd[i]; i++)
+        hutch_strv_push (&spec->args, hutch_xstrdup (cmd[i]));
+      if (spec->args[0] == NULL)
+        return hutch_error_set (err, 0,
+                                "image `%s` has no Entrypoint or Cmd: give the command to run "
+                                "after the image name",
+                                o->image);
+    }
+  else if (o->command && o->command[0])
     spec->args = hutch_strv_dup (o->command);
   else
-    {
-      spec->args = NULL;
-      hutch_strv_push (&spec->args, hutch_xstrdup ("/bin/sh"));
-    }
+    hutch_strv_push (&spec->args, hutch_xstrdup ("/bin/sh"));
   free (spec->cwd);
-  if (o->workdir)
+  if (o->workdir || (o->image && cfg->working_dir && *cfg->working_dir))
     {
-      if (o->workdir[0] != '/')
-        return hutch_error_set (err, 0, "--workdir `%s` must be an absolute path", o->workdir);
-      spec->cwd = hutch_xstrdup (o->workdir);
+      const char *w = o->workdir ? o->workdir : cfg->working_dir;
+      if (w[0] != '/')
+        return hutch_error_set (err, 0, "%s `%s` must be an absolute path",
+                                o->workdir ? "--workdir" : "the image's WorkingDir", w);
+      spec->cwd = hutch_xstrdup (w);
       spec->extra.create_cwd = !o->read_only;
     }
   else
@@ -467,7 +518,28 @@ hutch_run_make_spec (const struct hutch_run_options *o, struct hutch_spec **ret_
     spec->extra.init_path = hutch_xstrdup (o->init_path);
   spec->no_new_privileges = true;
   set_default_caps (spec);
+  return 0;
+}
 
-  *ret_spec = HUTCH_STEAL_PTR (spec);
+int
+hutch_run_make_spec (const struct hutch_run_options *o, struct hutch_spec **ret_spec,
+                     char **ret_warning, hutch_error_t *err)
+{
+  struct hutch_spec *spec = hutch_spec_new ();
+  struct hutch_image_config cfg;
+
+  memset (&cfg, 0, sizeof cfg);
+  *ret_warning = NULL;
+  if (make_spec (o, spec, ret_warning, &cfg, err) < 0)
+    {
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      hutch_run_cleanup (spec, &e);
+      hutch_error_clear (&e);
+      hutch_spec_free (spec);
+      hutch_image_config_clear (&cfg);
+      return -1;
+    }
+  hutch_image_config_clear (&cfg);
+  *ret_spec = spec;
   return 0;
 }

@@ -21,7 +21,11 @@ enum hutch_network
 
 struct hutch_run_options
 {
-  char *rootfs; /* NULL: the host sandbox */
+  char *rootfs;       /* NULL: an image, or the host sandbox */
+  char *image;        /* an image from the store, or NULL */
+  char *store_root;   /* --root, or NULL */
+  int storage_driver; /* enum hutch_driver_choice, or -1 to probe */
+  char **entrypoint;  /* --entrypoint split into words (empty: none), or NULL */
   bool read_only;
   char **volumes;
   char **tmpfs;
@@ -47,5 +51,13 @@ int hutch_network_from_name (const char *name);
    user, e.g. the fallback to a single id.  */
 int hutch_run_make_spec (const struct hutch_run_options *o, struct hutch_spec **ret_spec,
                          char **ret_warning, hutch_error_t *err);
+
+struct hutch_image_config;
+/* The image branch of hutch_run_make_spec (src/runimage.c).  */
+int hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *spec,
+                             struct hutch_image_config *ret_cfg, int *ret_userfd,
+                             char **ret_warning, hutch_error_t *err);
+/* After the container ended: remove its directory in the store.  */
+void hutch_run_cleanup (struct hutch_spec *spec, hutch_error_t *err);
 
 #endif

@@ -41,6 +41,7 @@ hutch_spec_new (void)
   spec->args = hutch_xmalloc0 (sizeof (char *));
   spec->env = hutch_xmalloc0 (sizeof (char *));
   spec->cwd = hutch_xstrdup ("/");
+  spec->extra.container_lockfd = -1;
   return spec;
 }
 
@@ -91,6 +92,9 @@ hutch_spec_free (struct hutch_spec *spec)
       free (spec->extra.symlinks[i].target);
     }
   free (spec->extra.symlinks);
+  free (spec->extra.container_dir);
+  if (spec->extra.container_lockfd >= 0)
+    close (spec->extra.container_lockfd);
   if (spec->extra.overlay)
     {
       hutch_strv_free (spec->extra.overlay->lower);

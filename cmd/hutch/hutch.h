@@ -4,8 +4,23 @@
 
 #include "error.h"
 
+/* Global options, given before the command.  */
+struct cmd_globals
+{
+  const char *root;   /* --root DIR: the image store */
+  int storage_driver; /* --storage-driver, or -1 */
+};
+extern struct cmd_globals cmd_globals;
+
 int cmd_run (int argc, char **argv);
 int cmd_info (int argc, char **argv);
+int cmd_images (int argc, char **argv);
+int cmd_image (int argc, char **argv);
+int cmd_rmi (int argc, char **argv);
+int cmd_tag (int argc, char **argv);
+int cmd_import (int argc, char **argv);
+int cmd_load (int argc, char **argv);
+int cmd_save (int argc, char **argv);
 /* Print "hutch: MSG" and return ERR's exit code (125 unless it says otherwise).  */
 int cmd_report (hutch_error_t *err);
 /* The directory of the running hutch binary, to find hutch-init beside it.  */

@@ -23,6 +23,7 @@ static const char usage[]
       "Options:\n"
       "      --rootfs DIR            use DIR as the root filesystem (changes are written to it)\n"
       "      --read-only             mount the root filesystem read-only\n"
+      "      --entrypoint CMD        run CMD instead of the image's entrypoint (\"\" for none)\n"
       "  -v, --volume SRC:DST[:OPTS] bind SRC at DST; OPTS: ro or rw\n"
       "      --tmpfs DST[:OPTS]      mount a tmpfs at DST (OPTS e.g. size=64m,mode=1777)\n"
       "  -e, --env KEY[=VALUE]       set a variable (KEY alone copies the host's value)\n"
@@ -50,6 +51,7 @@ enum
   OPT_INIT,
   OPT_USERNS,
   OPT_NETWORK,
+  OPT_ENTRYPOINT,
 };
 
 static const struct option options[] = {
@@ -67,6 +69,7 @@ static const struct option options[] = {
   { "init", no_argument, NULL, OPT_INIT },
   { "userns", required_argument, NULL, OPT_USERNS },
   { "network", required_argument, NULL, OPT_NETWORK },
+  { "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
 };
@@ -113,6 +116,12 @@ cmd_run (int argc, char **argv)
         {
         case OPT_ROOTFS:
           set_str (&o.rootfs, optarg);
+          break;
+        case OPT_ENTRYPOINT:
+          hutch_strv_free (o.entrypoint);
+          o.entrypoint = hutch_xmalloc0 (sizeof (char *));
+          if (*optarg)
+            hutch_strv_push (&o.entrypoint, hutch_xstrdup (optarg));
           break;
         case OPT_READ_ONLY:
           o.read_only = true;
@@ -188,23 +197,31 @@ cmd_run (int argc, char **argv)
   dashdash = optind > 1 && strcmp (argv[optind - 1], "--") == 0;
   if (o.rootfs == NULL && !dashdash)
     {
-      if (optind < argc)
-        fprintf (stderr,
-                 "hutch: `%s` looks like an image name, and this version of hutch cannot run "
-                 "images yet; use --rootfs DIR for an unpacked root filesystem, or "
-                 "`hutch run -- COMMAND` for a sandbox of the host\n",
-                 argv[optind]);
-      else
-        fprintf (stderr, "hutch run: nothing to run; see `hutch run --help`\n");
-      hutch_run_options_clear (&o);
-      return HUTCH_EXIT_ERROR;
+      if (optind >= argc)
+        {
+          fprintf (stderr,
+                   "hutch run: nothing to run: give an IMAGE, --rootfs DIR, or `-- COMMAND`; "
+                   "see `hutch run --help`\n");
+          hutch_run_options_clear (&o);
+          return HUTCH_EXIT_ERROR;
+        }
+      o.image = hutch_xstrdup (argv[optind++]);
     }
-  if (o.rootfs == NULL && optind >= argc)
+  else if (o.rootfs == NULL && optind >= argc)
     {
       fprintf (stderr, "hutch run: give the command to run after `--`\n");
       hutch_run_options_clear (&o);
       return HUTCH_EXIT_ERROR;
     }
+  if (o.entrypoint && o.image == NULL)
+    {
+      fprintf (stderr, "hutch run: --entrypoint applies to images only; give the command itself\n");
+      hutch_run_options_clear (&o);
+      return HUTCH_EXIT_ERROR;
+    }
+  if (cmd_globals.root)
+    o.store_root = hutch_xstrdup (cmd_globals.root);
+  o.storage_driver = cmd_globals.storage_driver;
   for (i = optind; i < argc; i++)
     hutch_strv_push (&o.command, hutch_xstrdup (argv[i]));
   if (o.init)
@@ -219,6 +236,13 @@ cmd_run (int argc, char **argv)
   if (warning)
     fprintf (stderr, "hutch: warning: %s\n", warning);
   if (hutch_container_run (spec, &status, &err) < 0)
-    return cmd_report (&err);
+    status = cmd_report (&err);
+  {
+    hutch_error_t e = HUTCH_ERROR_INIT;
+    hutch_run_cleanup (spec, &e);
+    if (e.msg)
+      fprintf (stderr, "hutch: warning: %s\n", e.msg);
+    hutch_error_clear (&e);
+  }
   return status;
 }

@@ -1,0 +1,503 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+/* The image commands: images, image, rmi, tag, import, load, save.  */
+
+#include "hutch.h"
+#include "image.h"
+#include "reference.h"
+#include "util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void
+warn_line (const char *msg)
+{
+  fprintf (stderr, "hutch: warning: %s\n", msg);
+}
+
+static int
+open_store (struct hutch_store **ret, hutch_error_t *err)
+{
+  _cleanup_free_ char *root = hutch_image_store_root (cmd_globals.root, err);
+  if (root == NULL)
+    return -1;
+  return hutch_image_store_open (root, warn_line, ret, err);
+}
+
+static void
+print_lines (char **lines)
+{
+  size_t i;
+  for (i = 0; lines && lines[i]; i++)
+    printf ("%s\n", lines[i]);
+}
+
+/* Common handling of -h/--help and unknown options for commands whose only
+   options are those in OPTS.  Returns the option, -1 at the end, or 1000
+   when the caller must return *RET.  */
+static int
+next_opt (int argc, char **argv, const char *shortopts, const struct option *opts,
+          const char *usage, int *ret)
+{
+  int c = getopt_long (argc, argv, shortopts, opts, NULL);
+  if (c == 'h')
+    {
+      fputs (usage, stdout);
+      *ret = 0;
+      return 1000;
+    }
+  if (c == '?' || c == ':')
+    {
+      fprintf (stderr, "hutch %s: unknown option or missing value `%s`; see `hutch %s --help`\n",
+               argv[0], argv[optind - 1], argv[0]);
+      *ret = HUTCH_EXIT_ERROR;
+      return 1000;
+    }
+  return c;
+}
+
+static const char images_usage[] = "Usage: hutch images [OPTIONS]\n"
+                                   "\n"
+                                   "List the images in the store.\n"
+                                   "\n"
+                                   "Options:\n"
+                                   "      --format FORMAT   table (default) or json\n"
+                                   "  -q, --quiet           only the image ids\n"
+                                   "  -h, --help            show this help\n";
+
+static char *
+short_id (const char *id)
+{
+  const char *hex = strchr (id, ':');
+  return hutch_xstrndup (hex ? hex + 1 : id, 12);
+}
+
+int
+cmd_images (int argc, char **argv)
+{
+  static const struct option opts[] = { { "format", required_argument, NULL, 'f' },
+                                        { "quiet", no_argument, NULL, 'q' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  _cleanup_store_ struct hutch_store *s = NULL;
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  struct hutch_image *imgs = NULL;
+  size_t n = 0, i, k;
+  bool json = false, quiet = false;
+  int c, ret = 0;
+
+  opterr = 0;
+  optind = 1;
+  while ((c = next_opt (argc, argv, "+f:qh", opts, images_usage, &ret)) != -1)
+    {
+      if (c == 1000)
+        return ret;
+      if (c == 'q')
+        quiet = true;
+      else if (c == 'f')
+        {
+          if (strcmp (optarg, "json") == 0)
+            json = true;
+          else if (strcmp (optarg, "table") != 0)
+            {
+              fprintf (stderr, "hutch images: --format `%s`: expected table or json\n", optarg);
+              return HUTCH_EXIT_ERROR;
+            }
+        }
+    }
+  if (optind < argc)
+    {
+      fprintf (stderr, "hutch images: unexpected argument `%s`\n", argv[optind]);
+      return HUTCH_EXIT_ERROR;
+    }
+  if (open_store (&s, &err) < 0 || hutch_store_list_images (s, &imgs, &n, &err) < 0)
+    return cmd_report (&err);
+  if (json)
+    {
+      json_t *arr = json_array ();
+      char *text;
+      for (i = 0; i < n; i++)
+        {
+          json_t *names = json_array ();
+          int64_t size = 0;
+          for (k = 0; imgs[i].names && imgs[i].names[k]; k++)
+            json_array_append_new (names, json_string (imgs[i].names[k]));
+          for (k = 0; k < imgs[i].n_layers; k++)
+            size += imgs[i].layers[k].size;
+          json_array_append_new (
+              arr, json_pack ("{s:s, s:o, s:s?, s:s?, s:I, s:I}", "Id", imgs[i].id, "Names", names,
+                              "Digest", imgs[i].manifest_digest, "Created", imgs[i].created, "Size",
+                              (json_int_t)size, "Added", (json_int_t)imgs[i].added));
+        }
+      text = json_dumps (arr, JSON_INDENT (2));
+      printf ("%s\n", text);
+      free (text);
+      json_decref (arr);
+    }
+  else
+    {
+      if (!quiet)
+        printf ("%-40s %-20s %-12s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED");
+      for (i = 0; i < n; i++)
+        {
+          _cleanup_free_ char *id = short_id (imgs[i].id);
+          if (quiet)
+            {
+              printf ("%s\n", id);
+              continue;
+            }
+          for (k = 0; k == 0 || (imgs[i].names && imgs[i].names[k]); k++)
+            {
+              const char *name = imgs[i].names ? imgs[i].names[k] : NULL;
+              struct hutch_reference ref;
+              hutch_error_t e = HUTCH_ERROR_INIT;
+              if (name && hutch_reference_parse (name, &ref, &e) == 0)
+                {
+                  _cleanup_free_ char *repo = hutch_reference_name (&ref);
+                  printf ("%-40s %-20s %-12s %s\n", repo, ref.tag ? ref.tag : "<none>", id,
+                          imgs[i].created ? imgs[i].created : "");
+                  hutch_reference_clear (&ref);
+                }
+              else
+                printf ("%-40s %-20s %-12s %s\n", "<none>", "<none>", id,
+                        imgs[i].created ? imgs[i].created : "");
+              hutch_error_clear (&e);
+              if (name == NULL)
+                break;
+            }
+        }
+    }
+  hutch_image_list_free (imgs, n);
+  return 0;
+}
+
+static const char rmi_usage[] = "Usage: hutch rmi [OPTIONS] IMAGE...\n"
+                                "\n"
+                                "Remove images from the store, and the layers no image uses any "
+                                "more.\n"
+                                "\n"
+                                "Options:\n"
+                                "  -f, --force    remove even an image a running container uses\n"
+                                "  -h, --help     show this help\n";
+
+int
+cmd_rmi (int argc, char **argv)
+{
+  static const struct option opts[] = { { "force", no_argument, NULL, 'f' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  _cleanup_store_ struct hutch_store *s = NULL;
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  bool force = false;
+  int c, ret = 0, i;
+
+  opterr = 0;
+  optind = 1;
+  while ((c = next_opt (argc, argv, "+fh", opts, rmi_usage, &ret)) != -1)
+    {
+      if (c == 1000)
+        return ret;
+      if (c == 'f')
+        force = true;
+    }
+  if (optind >= argc)
+    {
+      fprintf (stderr, "hutch rmi: name the images to remove; see `hutch rmi --help`\n");
+      return HUTCH_EXIT_ERROR;
+    }
+  if (open_store (&s, &err) < 0)
+    return cmd_report (&err);
+  for (i = optind; i < argc; i++)
+    {
+      _cleanup_strv_ char **lines = NULL;
+      if (hutch_image_remove (s, argv[i], force, &lines, &err) < 0)
+        ret = cmd_report (&err);
+      print_lines (lines);
+    }
+  return ret;
+}
+
+static const char tag_usage[] = "Usage: hutch tag IMAGE NAME[:TAG]...\n"
+                                "\n"
+                                "Give IMAGE more names.\n"
+                                "\n"
+                                "Options:\n"
+                                "  -h, --help     show this help\n";
+
+int
+cmd_tag (int argc, char **argv)
+{
+  static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+  _cleanup_store_ struct hutch_store *s = NULL;
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  int c, ret = 0, i;
+
+  opterr = 0;
+  optind = 1;
+  while ((c = next_opt (argc, argv, "+h", opts, tag_usage, &ret)) != -1)
+    if (c == 1000)
+      return ret;
+  if (argc - optind < 2)
+    {
+      fprintf (stderr, "hutch tag: expected IMAGE and at least one NAME; see `hutch tag --help`\n");
+      return HUTCH_EXIT_ERROR;
+    }
+  if (open_store (&s, &err) < 0)
+    return cmd_report (&err);
+  for (i = optind + 1; i < argc; i++)
+    if (hutch_store_tag (s, argv[optind], argv[i], &err) < 0)
+      return cmd_report (&err);
+  return 0;
+}
+
+static const char import_usage[]
+    = "Usage: hutch import [OPTIONS] TARBALL NAME[:TAG]\n"
+      "\n"
+      "Make a one-layer image from a root filesystem tarball (tar, tar.gz or tar.zst),\n"
+      "such as Alpine's minirootfs.\n"
+      "\n"
+      "Options:\n"
+      "  -h, --help     show this help\n";
+
+int
+cmd_import (int argc, char **argv)
+{
+  static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+  _cleanup_store_ struct hutch_store *s = NULL;
+  _cleanup_free_ char *id = NULL;
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  int c, ret = 0;
+
+  opterr = 0;
+  optind = 1;
+  while ((c = next_opt (argc, argv, "+h", opts, import_usage, &ret)) != -1)
+    if (c == 1000)
+      return ret;
+  if (argc - optind != 2)
+    {
+      fprintf (stderr, "hutch import: expected TARBALL and NAME; see `hutch import --help`\n");
+      return HUTCH_EXIT_ERROR;
+    }
+  if (open_store (&s, &err) < 0
+      || hutch_image_import (s, argv[optind], argv[optind + 1], &id, &err) < 0)
+    return cmd_report (&err);
+  printf ("%s\n", id);
+  return 0;
+}
+
+static const char load_usage[]
+    = "Usage: hutch load -i FILE\n"
+      "\n"
+      "Load the images of a docker-archive or an oci-archive (gzip-compressed or not),\n"
+      "as docker save, podman save and skopeo copy write them.\n"
+      "\n"
+      "Options:\n"
+      "  -i, --input FILE   the archive\n"
+      "  -q, --quiet        print nothing\n"
+      "  -h, --help         show this help\n";
+
+int
+cmd_load (int argc, char **argv)
+{
+  static const struct option opts[] = { { "input", required_argument, NULL, 'i' },
+                                        { "quiet", no_argument, NULL, 'q' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  _cleanup_store_ struct hutch_store *s = NULL;
+  _cleanup_strv_ char **lines = NULL;
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  const char *input = NULL;
+  bool quiet = false;
+  int c, ret = 0;
+
+  opterr = 0;
+  optind = 1;
+  while ((c = next_opt (argc, argv, "+i:qh", opts, load_usage, &ret)) != -1)
+    {
+      if (c == 1000)
+        return ret;
+      if (c == 'i')
+        input = optarg;
+      else if (c == 'q')
+        quiet = true;
+    }
+  if (input == NULL || optind < argc)
+    {
+      fprintf (stderr, "hutch load: give the archive with -i FILE; see `hutch load --help`\n");
+      return HUTCH_EXIT_ERROR;
+    }
+  if (open_store (&s, &err) < 0 || hutch_image_load (s, input, &lines, &err) < 0)
+    return cmd_report (&err);
+  if (!quiet)
+    print_lines (lines);
+  return 0;
+}
+
+static const char save_usage[]
+    = "Usage: hutch save [OPTIONS] -o FILE IMAGE\n"
+      "\n"
+      "Write IMAGE to an archive that docker load, podman load and skopeo read.\n"
+      "\n"
+      "Options:\n"
+      "  -o, --output FILE      the archive to write\n"
+      "      --format FORMAT    oci-archive (default) or docker-archive\n"
+      "  -h, --help             show this help\n";
+
+int
+cmd_save (int argc, char **argv)
+{
+  static const struct option opts[] = { { "output", required_argument, NULL, 'o' },
+                                        { "format", required_argument, NULL, 'F' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  _cleanup_store_ struct hutch_store *s = NULL;
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  const char *output = NULL;
+  bool docker = false;
+  int c, ret = 0;
+
+  opterr = 0;
+  optind = 1;
+  while ((c = next_opt (argc, argv, "+o:h", opts, save_usage, &ret)) != -1)
+    {
+      if (c == 1000)
+        return ret;
+      if (c == 'o')
+        output = optarg;
+      else if (c == 'F')
+        {
+          if (strcmp (optarg, "docker-archive") == 0)
+            docker = true;
+          else if (strcmp (optarg, "oci-archive") != 0)
+            {
+              fprintf (stderr,
+                       "hutch save: --format `%s`: expected oci-archive or docker-archive\n",
+                       optarg);
+              return HUTCH_EXIT_ERROR;
+            }
+        }
+    }
+  if (output == NULL || argc - optind != 1)
+    {
+      fprintf (stderr, "hutch save: expected -o FILE and one IMAGE; see `hutch save --help`\n");
+      return HUTCH_EXIT_ERROR;
+    }
+  if (open_store (&s, &err) < 0 || hutch_image_save (s, argv[optind], output, docker, &err) < 0)
+    return cmd_report (&err);
+  return 0;
+}
+
+static const char image_usage[]
+    = "Usage: hutch image COMMAND [ARGS...]\n"
+      "\n"
+      "Commands:\n"
+      "  inspect IMAGE...   print the images' records and configs as JSON\n"
+      "  ls                 list images (as hutch images)\n"
+      "  rm IMAGE...        remove images (as hutch rmi)\n"
+      "  prune              remove layers and blobs no image uses, and what killed\n"
+      "                     containers left behind\n"
+      "  tag IMAGE NAME...  give an image more names (as hutch tag)\n"
+      "\n"
+      "Options:\n"
+      "  -h, --help         show this help\n";
+
+static int
+image_inspect (int argc, char **argv)
+{
+  _cleanup_store_ struct hutch_store *s = NULL;
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  json_t *arr = json_array ();
+  char *text;
+  int i;
+
+  if (argc < 2)
+    {
+      fprintf (stderr, "hutch image inspect: name the images; see `hutch image --help`\n");
+      json_decref (arr);
+      return HUTCH_EXIT_ERROR;
+    }
+  if (open_store (&s, &err) < 0)
+    {
+      json_decref (arr);
+      return cmd_report (&err);
+    }
+  for (i = 1; i < argc; i++)
+    {
+      struct hutch_image img;
+      _cleanup_free_ char *cfg = NULL;
+      json_t *names, *layers, *config;
+      json_error_t jerr;
+      size_t len, k;
+
+      if (hutch_store_find_image (s, argv[i], &img, &err) < 0
+          || hutch_store_read_blob (s, img.config_digest, 16 << 20, &cfg, &len, &err) < 0)
+        {
+          json_decref (arr);
+          if (err.errnum == ENOENT)
+            hutch_error_set (&err, 0, "image `%s` is not in the store", argv[i]);
+          return cmd_report (&err);
+        }
+      names = json_array ();
+      layers = json_array ();
+      for (k = 0; img.names && img.names[k]; k++)
+        json_array_append_new (names, json_string (img.names[k]));
+      for (k = 0; k < img.n_layers; k++)
+        json_array_append_new (
+            layers, json_pack ("{s:s, s:s, s:s?, s:I}", "Digest", img.layers[k].digest, "DiffID",
+                               img.layers[k].diff_id, "MediaType", img.layers[k].media_type, "Size",
+                               (json_int_t)img.layers[k].size));
+      config = json_loadb (cfg, len, 0, &jerr);
+      json_array_append_new (arr, json_pack ("{s:s, s:o, s:s?, s:o, s:o*}", "Id", img.id, "Names",
+                                             names, "Digest", img.manifest_digest, "Layers", layers,
+                                             "Config", config));
+      hutch_image_clear (&img);
+    }
+  text = json_dumps (arr, JSON_INDENT (2));
+  printf ("%s\n", text);
+  free (text);
+  json_decref (arr);
+  return 0;
+}
+
+int
+cmd_image (int argc, char **argv)
+{
+  _cleanup_store_ struct hutch_store *s = NULL;
+  _cleanup_strv_ char **lines = NULL;
+  hutch_error_t err = HUTCH_ERROR_INIT;
+
+  if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
+    {
+      fputs (image_usage, argc < 2 ? stderr : stdout);
+      return argc < 2 ? HUTCH_EXIT_ERROR : 0;
+    }
+  if (strcmp (argv[1], "inspect") == 0)
+    return image_inspect (argc - 1, argv + 1);
+  if (strcmp (argv[1], "ls") == 0 || strcmp (argv[1], "list") == 0)
+    return cmd_images (argc - 1, argv + 1);
+  if (strcmp (argv[1], "rm") == 0)
+    return cmd_rmi (argc - 1, argv + 1);
+  if (strcmp (argv[1], "tag") == 0)
+    return cmd_tag (argc - 1, argv + 1);
+  if (strcmp (argv[1], "prune") == 0)
+    {
+      if (argc > 2)
+        {
+          fprintf (stderr, "hutch image prune: unexpected argument `%s`\n", argv[2]);
+          return HUTCH_EXIT_ERROR;
+        }
+      if (open_store (&s, &err) < 0 || hutch_image_prune (s, &lines, &err) < 0)
+        return cmd_report (&err);
+      print_lines (lines);
+      return 0;
+    }
+  fprintf (stderr, "hutch image: unknown command `%s`; see `hutch image --help`\n", argv[1]);
+  return HUTCH_EXIT_ERROR;
+}

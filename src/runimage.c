@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+/* `hutch run IMAGE`: the image's layers become the container's root (an
+   overlay with a directory of the container's own on top), and its config
+   gives the defaults of the process.  */
+
+#include "archive.h"
+#include "conffile.h"
+#include "driver.h"
+#include "image.h"
+#include "nsexec.h"
+#include "run.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+struct flatten_job
+{
+  char **layers; /* bottom first */
+  const char *dst;
+};
+
+static int
+flatten_in_userns (void *arg, hutch_error_t *err)
+{
+  struct flatten_job *job = arg;
+  struct hutch_unpack_opts opts = { .whiteouts = HUTCH_WHITEOUT_OVERLAY, .chown = true };
+  size_t n = hutch_strv_len (job->layers), i;
+  int *fds = hutch_xmalloc0 ((n + 1) * sizeof (int)), dst, r = -1;
+
+  for (i = 0; i < n; i++)
+    fds[i] = -1;
+  dst = open (job->dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dst < 0)
+    {
+      hutch_error_set (err, errno, "open `%s`", job->dst);
+      goto out;
+    }
+  for (i = 0; i < n; i++)
+    {
+      fds[i] = open (job->layers[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fds[i] < 0)
+        {
+          hutch_error_set (err, errno, "open layer `%s`", job->layers[i]);
+          goto out;
+        }
+    }
+  r = hutch_layers_flatten (fds, n, dst, &opts, err);
+out:
+  for (i = 0; i < n; i++)
+    if (fds[i] >= 0)
+      close (fds[i]);
+  free (fds);
+  if (dst >= 0)
+    close (dst);
+  return r;
+}
+
+/* The topmost layer that has PATH, or that hides it with a whiteout; for
+   reading /etc/passwd and /etc/group of an image that is not mounted on
+   the host.  Returns an O_PATH fd of that layer, or -1.  */
+static int
+layer_with (char **layers_bottom_first, const char *path)
+{
+  size_t n = hutch_strv_len (layers_bottom_first);
+  while (n-- > 0)
+    {
+      _cleanup_close_ int dir = open (layers_bottom_first[n], O_PATH | O_DIRECTORY | O_CLOEXEC);
+      int fd;
+      struct stat st;
+      if (dir < 0)
+        continue;
+      fd = hutch_open_in_root (dir, path, O_PATH | O_NOFOLLOW, 0);
+      if (fd < 0)
+        continue;
+      if (fstat (fd, &st) == 0 && S_ISCHR (st.st_mode) && st.st_rdev == makedev (0, 0))
+        {
+          close (fd);
+          return -1; /* deleted by this layer */
+        }
+      close (fd);
+      return HUTCH_STEAL_FD (dir);
+    }
+  return -1;
+}
+
+int
+hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *spec,
+                         struct hutch_image_config *ret_cfg, int *ret_userfd, char **ret_warning,
+                         hutch_error_t *err)
+{
+  _cleanup_free_ char *root = NULL, *why = NULL, *fuse = NULL, *scratch = NULL;
+  _cleanup_store_ struct hutch_store *s = NULL;
+  _cleanup_strv_ char **layers = NULL;
+  struct hutch_image img;
+  enum hutch_driver_choice driver;
+  char *dir = NULL;
+  int lockfd = -1, forced;
+  size_t i;
+
+  *ret_userfd = -1;
+  root = hutch_image_store_root (o->store_root, err);
+  if (root == NULL)
+    return -1;
+  if (hutch_image_store_open (root, NULL, &s, err) < 0)
+    return -1;
+  {
+    _cleanup_free_ char *w = NULL;
+    hutch_error_t e = HUTCH_ERROR_INIT;
+    if (hutch_store_check_filesystem (root, &w, &e) == 0 && w)
+      *ret_warning = HUTCH_STEAL_PTR (w);
+    hutch_error_clear (&e);
+  }
+  if (hutch_store_find_image (s, o->image, &img, err) < 0)
+    {
+      if (err->errnum == ENOENT)
+        return hutch_error_set (err, 0,
+                                "image `%s` is not in the store (%s); bring it in with `hutch "
+                                "load -i FILE` or `hutch import TARBALL NAME`",
+                                o->image, root);
+      return -1;
+    }
+  if (hutch_image_unpack_layers (s, &img, err) < 0
+      || hutch_image_config (s, &img, ret_cfg, err) < 0)
+    {
+      hutch_image_clear (&img);
+      return -1;
+    }
+  for (i = 0; i < img.n_layers; i++)
+    {
+      _cleanup_free_ char *l = hutch_store_layer_path (s, img.layers[i].diff_id);
+      hutch_strv_push (&layers, hutch_xasprintf ("%s/diff", l)); /* see unpack_layer */
+    }
+  if (layers == NULL)
+    layers = hutch_xmalloc0 (sizeof (char *));
+
+  scratch = hutch_xasprintf ("%s/tmp", root);
+  forced = o->storage_driver;
+  if (forced < 0)
+    {
+      /* storage_driver in the config file, when the command line says nothing */
+      struct hutch_conf conf;
+      if (hutch_conf_load (&conf, err) < 0)
+        {
+          hutch_image_clear (&img);
+          return -1;
+        }
+      if (conf.storage_driver)
+        forced = hutch_storage_from_name (conf.storage_driver);
+      hutch_conf_clear (&conf);
+    }
+  if (hutch_storage_choose (forced, scratch, &driver, &fuse, &why, err) < 0
+      || hutch_container_dir_create (s, img.id, &dir, &lockfd, err) < 0)
+    {
+      hutch_image_clear (&img);
+      return -1;
+    }
+  hutch_image_clear (&img);
+  spec->extra.container_dir = dir;
+  spec->extra.container_lockfd = lockfd;
+  spec->root_path = hutch_xasprintf ("%s/merged", dir);
+
+  if (driver == HUTCH_STORAGE_VFS)
+    {
+      struct flatten_job job = { layers, spec->root_path };
+      if (hutch_in_userns (flatten_in_userns, &job, err) < 0)
+        return hutch_error_prefix (err, "copy the image (vfs storage driver)");
+    }
+  else
+    {
+      struct hutch_overlay *ov = hutch_xmalloc0 (sizeof *ov);
+      size_t n = hutch_strv_len (layers);
+      ov->driver = driver == HUTCH_STORAGE_OVERLAY ? HUTCH_DRIVER_OVERLAY : HUTCH_DRIVER_FUSE;
+      ov->lower = hutch_xmalloc0 ((n + 1) * sizeof (char *));
+      for (i = 0; i < n; i++)
+        ov->lower[i] = hutch_xstrdup (layers[n - 1 - i]); /* topmost first */
+      /* --read-only: no upper directory, a read-only overlay.  */
+      if (!o->read_only)
+        {
+          ov->upper = hutch_xasprintf ("%s/upper", dir);
+          ov->work = hutch_xasprintf ("%s/work", dir);
+        }
+      ov->mountpoint = hutch_xstrdup (spec->root_path);
+      ov->fuse_program = HUTCH_STEAL_PTR (fuse);
+      spec->extra.overlay = ov;
+    }
+  *ret_userfd = layer_with (layers, "etc/passwd");
+  return 0;
+}
+
+void
+hutch_run_cleanup (struct hutch_spec *spec, hutch_error_t *err)
+{
+  if (spec->extra.container_dir == NULL)
+    return;
+  hutch_container_dir_remove (spec->extra.container_dir, spec->extra.container_lockfd, err);
+  free (spec->extra.container_dir);
+  spec->extra.container_dir = NULL;
+  spec->extra.container_lockfd = -1;
+}
