@@ -3,7 +3,9 @@
 
 #include "info.h"
 #include "container.h"
+#include "driver.h"
 #include "idmap.h"
+#include "store.h"
 #include "syscalls.h"
 #include "util.h"
 
@@ -318,6 +320,35 @@ hutch_info_collect (struct hutch_info *info)
   add (info, "runtime dir", hutch_runtime_dir ());
   add (info, "config file", hutch_config_file ());
   (void)helper;
+  hutch_error_clear (&e);
+}
+
+void
+hutch_info_storage (struct hutch_info *info, const char *root, int forced)
+{
+  _cleanup_free_ char *warning = NULL, *why = NULL, *fuse = NULL, *scratch = NULL;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  enum hutch_driver_choice d;
+
+  add (info, "image store", hutch_xstrdup (root));
+  if (hutch_store_check_filesystem (root, &warning, &e) == 0 && warning)
+    problem (info, HUTCH_STEAL_PTR (warning));
+  hutch_error_clear (&e);
+  /* Probe where the store would: in its tmp directory when it exists,
+     else in /tmp.  */
+  scratch = hutch_xasprintf ("%s/tmp", root);
+  if (access (scratch, W_OK) < 0)
+    {
+      free (scratch);
+      scratch = hutch_xstrdup ("/tmp");
+    }
+  if (hutch_storage_choose (forced, scratch, &d, &fuse, &why, &e) < 0)
+    {
+      add (info, "storage driver", hutch_xstrdup ("none"));
+      problem (info, HUTCH_STEAL_PTR (e.msg));
+    }
+  else
+    add (info, "storage driver", hutch_xasprintf ("%s (%s)", hutch_storage_name (d), why));
   hutch_error_clear (&e);
 }
 

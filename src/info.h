@@ -22,6 +22,9 @@ struct hutch_info
 };
 
 void hutch_info_collect (struct hutch_info *info);
+/* The image store at ROOT and the storage driver hutch would use there
+   (FORCED: a driver given on the command line or in the config, or -1).  */
+void hutch_info_storage (struct hutch_info *info, const char *root, int forced);
 void hutch_info_clear (struct hutch_info *info);
 
 /* Directories hutch uses (later issues fill them).  */

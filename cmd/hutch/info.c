@@ -2,7 +2,12 @@
 #include <config.h>
 
 #include "hutch.h"
+#include "conffile.h"
+#include "driver.h"
+#include "image.h"
 #include "info.h"
+
+#include <stdlib.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +41,29 @@ cmd_info (int argc, char **argv)
       return HUTCH_EXIT_ERROR;
     }
   hutch_info_collect (&info);
+  {
+    hutch_error_t err = HUTCH_ERROR_INIT;
+    char *root = hutch_image_store_root (cmd_globals.root, &err);
+    int forced = cmd_globals.storage_driver;
+    if (root == NULL)
+      return cmd_report (&err);
+    if (forced < 0)
+      {
+        struct hutch_conf conf;
+        memset (&conf, 0, sizeof conf);
+        if (hutch_conf_load (&conf, &err) < 0)
+          {
+            free (root);
+            hutch_info_clear (&info);
+            return cmd_report (&err);
+          }
+        if (conf.storage_driver)
+          forced = hutch_storage_from_name (conf.storage_driver);
+        hutch_conf_clear (&conf);
+      }
+    hutch_info_storage (&info, root, forced);
+    free (root);
+  }
   for (i = 0; i < info.n_items; i++)
     printf ("%s: %s\n", info.items[i].key, info.items[i].value);
   for (i = 0; info.problems && info.problems[i]; i++)
