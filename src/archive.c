@@ -4,6 +4,7 @@
 /* Both hutch's and libarchive's: src/archive.h passes the include on.  */
 #include <archive.h>
 #include <archive_entry.h>
+#include "lazylib.h"
 
 #include "syscalls.h"
 #include "util.h"
@@ -926,12 +927,20 @@ create_node (struct unpacker *u, int parentfd, const char *base, const char *ent
   s = shown (entry);
   if (node->type == 0)
     {
+      struct stat st;
+      int errnum = errno;
+
       t = shown (node->link_name);
-      if (errno == ENOENT)
+      if (errnum == ENOENT)
         return refuse (u->err, entry,
                        "its hard link target `%s` is not an earlier entry of the layer", t);
-      if (errno == EPERM)
+      /* EPERM is also what fs.protected_hardlinks answers for a file that is
+         not ours; say "directory" only when it is one.  */
+      if (errnum == EPERM
+          && fstatat (node->link_dirfd, node->link_name, &st, AT_SYMLINK_NOFOLLOW) == 0
+          && S_ISDIR (st.st_mode))
         return refuse (u->err, entry, "it is a hard link to `%s`, a directory", t);
+      errno = errnum;
     }
   return hutch_error_set (u->err, errno, "create `%s` in the layer", s);
 }
@@ -1292,6 +1301,8 @@ hutch_archive_unpack (int fd, int dirfd, const struct hutch_unpack_opts *opts,
   struct archive *a;
   int r;
 
+  if (opts->whiteouts != HUTCH_WHITEOUT_OVERLAY)
+    return hutch_error_set (err, EINVAL, "unpack a layer: unknown whiteout format");
   if (feeder_start (fd, &f, err) < 0)
     return -1;
   a = archive_read_new ();

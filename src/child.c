@@ -8,6 +8,7 @@
 
 #include "caps.h"
 #include "mount.h"
+#include "nsexec.h"
 #include "sync.h"
 #include "syscalls.h"
 #include "util.h"
@@ -341,7 +342,8 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
    signal does the same, but the kernel clears that one whenever the
    process changes its credentials (su-exec, gosu, a setuid program
    without no_new_privs); the watchdog holds whatever B does.  */
-static void __attribute__ ((noreturn)) watchdog (int watchfd, int pidfd, pid_t fuse)
+static void __attribute__ ((noreturn))
+watchdog (const struct hutch_spec *spec, int watchfd, int pidfd, pid_t fuse)
 {
   for (;;)
     {
@@ -367,6 +369,18 @@ static void __attribute__ ((noreturn)) watchdog (int watchfd, int pidfd, pid_t f
       kill (fuse, SIGKILL);
       while (waitpid (fuse, NULL, 0) < 0 && errno == EINTR)
         ;
+    }
+  /* The container's own directory (its upper layer) holds files of
+     subordinate ids: we are root of the namespace that maps them, so the
+     removal costs nothing here, where hutch would need a namespace of its
+     own.  hutch removes what is left, should we fail.  */
+  if (spec->extra.container_dir)
+    {
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      if (spec->extra.overlay && spec->extra.overlay->mountpoint)
+        umount2 (spec->extra.overlay->mountpoint, MNT_DETACH);
+      hutch_remove_tree_here (spec->extra.container_dir, &e);
+      hutch_error_clear (&e);
     }
   _exit (0);
 }
@@ -515,5 +529,5 @@ hutch_child_main (struct hutch_child_ctx *c)
     int keep[2] = { c->watchfd, pidfd };
     close_all_but (keep, 2);
   }
-  watchdog (c->watchfd, pidfd, fuse);
+  watchdog (spec, c->watchfd, pidfd, fuse);
 }

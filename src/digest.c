@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
+#include "lazylib.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

@@ -12,6 +12,7 @@
 #include "util.h"
 
 #include <archive_entry.h>
+#include "lazylib.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -64,8 +65,17 @@ hutch_image_store_open (const char *root, void (*warn) (const char *msg), struct
       if (mkdir (root, 0700) < 0 && errno != EEXIST)
         return hutch_error_set (err, errno, "create the image store `%s`", root);
     }
+  /* Warn once per store, not at every command: a marker remembers it.  */
   if (warn && hutch_store_check_filesystem (root, &warning, err) == 0 && warning)
-    warn (warning);
+    {
+      _cleanup_free_ char *marker = hutch_xasprintf ("%s/.network-fs-warned", root);
+      int fd = open (marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd >= 0)
+        {
+          close (fd);
+          warn (warning);
+        }
+    }
   hutch_error_clear (err);
   if (hutch_store_open (root, &s, err) < 0)
     return -1;
@@ -231,11 +241,14 @@ int
 hutch_image_config (struct hutch_store *s, const struct hutch_image *img,
                     struct hutch_image_config *ret, hutch_error_t *err)
 {
-  _cleanup_free_ char *text = NULL;
+  _cleanup_free_ char *path = hutch_store_blob_path (s, img->config_digest), *text = NULL;
   size_t len;
 
-  if (hutch_store_read_blob (s, img->config_digest, 16 << 20, &text, &len, err) < 0)
-    return -1;
+  /* Read without hashing again: the digest was verified when the blob
+     entered the store, and hashing here would load libcrypto into every
+     `hutch run IMAGE` (hutch_store_read_blob is for blobs from outside).  */
+  if (hutch_read_file (path, 16 << 20, &text, &len, err) < 0)
+    return hutch_error_prefix (err, "the config of image %s", img->id);
   return hutch_image_config_parse (text, len, ret, err);
 }
 
@@ -914,8 +927,13 @@ hutch_container_dir_create (struct hutch_store *s, const char *image_id, char **
 int
 hutch_container_dir_remove (const char *dir, int lockfd, hutch_error_t *err)
 {
-  /* upper holds files of subordinate ids: remove from the namespace.  */
-  int r = hutch_userns_remove (dir, err);
+  struct stat st;
+  int r = 0;
+  /* The container's watchdog removes it (src/child.c); what is left after
+     a failed start holds files of subordinate ids: remove them from a
+     user namespace.  */
+  if (lstat (dir, &st) == 0)
+    r = hutch_userns_remove (dir, err);
   if (lockfd >= 0)
     close (lockfd);
   return r;

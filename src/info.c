@@ -45,15 +45,20 @@ problem (struct hutch_info *info, char *text)
   hutch_strv_push (&info->problems, text);
 }
 
+/* $HOME, when it is the user's own directory; otherwise (sudo -u, su,
+   runuser keep another user's HOME) the home in the password database.  */
 static const char *
 home_dir (void)
 {
   const char *h = getenv ("HOME");
   struct passwd *pw;
-  if (h && *h == '/')
+  struct stat st;
+  if (h && *h == '/' && stat (h, &st) == 0 && st.st_uid == geteuid ())
     return h;
   pw = getpwuid (geteuid ());
-  return pw ? pw->pw_dir : "/";
+  if (pw && pw->pw_dir && *pw->pw_dir)
+    return pw->pw_dir;
+  return h && *h == '/' ? h : "/";
 }
 
 char *

@@ -201,6 +201,12 @@ remove_tree_fn (void *arg, hutch_error_t *err)
 }
 
 int
+hutch_remove_tree_here (const char *path, hutch_error_t *err)
+{
+  return remove_tree_fn ((void *)path, err);
+}
+
+int
 hutch_userns_remove (const char *path, hutch_error_t *err)
 {
   struct stat st;

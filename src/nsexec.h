@@ -22,4 +22,7 @@ int hutch_in_userns (hutch_userns_fn fn, void *arg, hutch_error_t *err);
    missing PATH is not an error.  */
 int hutch_userns_remove (const char *path, hutch_error_t *err);
 
+/* The same, for a caller that already is root of such a namespace.  */
+int hutch_remove_tree_here (const char *path, hutch_error_t *err);
+
 #endif

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <stdio.h>
 #include <unistd.h>
 
 struct flatten_job
@@ -91,6 +93,59 @@ layer_with (char **layers_bottom_first, const char *path)
   return -1;
 }
 
+/* The probe's answer does not change while the kernel stays the same:
+   remember it in the store (ROOT/.storage-probe: "RELEASE DRIVER"), so
+   that a start does not pay for a probe mount.  --storage-driver and the
+   config file bypass it; `hutch info` always probes afresh.  */
+static int
+choose_driver (const char *root, int forced, const char *scratch, enum hutch_driver_choice *ret,
+               char **ret_fuse, char **ret_why, hutch_error_t *err)
+{
+  _cleanup_free_ char *cache = hutch_xasprintf ("%s/.storage-probe", root), *text = NULL;
+  struct utsname u;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  char want[300];
+
+  if (forced >= 0 || uname (&u) < 0)
+    return hutch_storage_choose (forced, scratch, ret, ret_fuse, ret_why, err);
+  snprintf (want, sizeof want, "%s overlay\n", u.release);
+  if (hutch_read_file (cache, 4096, &text, NULL, &e) == 0 && strcmp (text, want) == 0)
+    {
+      *ret = HUTCH_STORAGE_OVERLAY;
+      *ret_fuse = NULL;
+      *ret_why = hutch_xstrdup ("kernel overlayfs (probed before with this kernel)");
+      return 0;
+    }
+  hutch_error_clear (&e);
+  if (hutch_storage_choose (forced, scratch, ret, ret_fuse, ret_why, err) < 0)
+    return -1;
+  /* Only a working kernel overlay is remembered: the fallbacks are
+     probed again, in case the administrator fixes something.  */
+  if (*ret == HUTCH_STORAGE_OVERLAY)
+    {
+      _cleanup_free_ char *tmp = hutch_xasprintf ("%s.%d", cache, (int)getpid ());
+      int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (fd >= 0)
+        {
+          int w = hutch_write_all (fd, want, strlen (want));
+          if (close (fd) == 0 && w == 0)
+            rename (tmp, cache);
+          else
+            unlink (tmp);
+        }
+    }
+  return 0;
+}
+
+static char *warned;
+
+static void
+remember_warning (const char *msg)
+{
+  free (warned);
+  warned = hutch_xstrdup (msg);
+}
+
 int
 hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *spec,
                          struct hutch_image_config *ret_cfg, int *ret_userfd, char **ret_warning,
@@ -109,15 +164,10 @@ hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *s
   root = hutch_image_store_root (o->store_root, err);
   if (root == NULL)
     return -1;
-  if (hutch_image_store_open (root, NULL, &s, err) < 0)
+  if (hutch_image_store_open (root, remember_warning, &s, err) < 0)
     return -1;
-  {
-    _cleanup_free_ char *w = NULL;
-    hutch_error_t e = HUTCH_ERROR_INIT;
-    if (hutch_store_check_filesystem (root, &w, &e) == 0 && w)
-      *ret_warning = HUTCH_STEAL_PTR (w);
-    hutch_error_clear (&e);
-  }
+  if (warned)
+    *ret_warning = HUTCH_STEAL_PTR (warned);
   if (hutch_store_find_image (s, o->image, &img, err) < 0)
     {
       if (err->errnum == ENOENT)
@@ -156,7 +206,7 @@ hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *s
         forced = hutch_storage_from_name (conf.storage_driver);
       hutch_conf_clear (&conf);
     }
-  if (hutch_storage_choose (forced, scratch, &driver, &fuse, &why, err) < 0
+  if (choose_driver (root, forced, scratch, &driver, &fuse, &why, err) < 0
       || hutch_container_dir_create (s, img.id, &dir, &lockfd, err) < 0)
     {
       hutch_image_clear (&img);

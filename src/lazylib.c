@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <openssl/evp.h>
+
+#include "lazylib.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static void __attribute__ ((noreturn)) missing (const char *what, const char *package)
+{
+  fprintf (stderr, "hutch: cannot load %s (%s); install the %s package\n", what, dlerror (),
+           package);
+  abort ();
+}
+
+/* Load the first of NAMES that exists and resolve COUNT symbols into SLOTS.  */
+static void
+load (const char *const *names, const char *const *syms, void **slots, size_t count,
+      const char *package)
+{
+  void *lib = NULL;
+  size_t i;
+
+  for (i = 0; names[i] && lib == NULL; i++)
+    lib = dlopen (names[i], RTLD_NOW | RTLD_LOCAL);
+  if (lib == NULL)
+    missing (names[0], package);
+  for (i = 0; i < count; i++)
+    {
+      slots[i] = dlsym (lib, syms[i]);
+      if (slots[i] == NULL)
+        missing (syms[i], package);
+    }
+}
+
+static const char *const archive_syms[] = {
+  "archive_entry_atime",
+  "archive_entry_atime_is_set",
+  "archive_entry_atime_nsec",
+  "archive_entry_filetype",
+  "archive_entry_free",
+  "archive_entry_gid",
+  "archive_entry_hardlink",
+  "archive_entry_mtime",
+  "archive_entry_mtime_is_set",
+  "archive_entry_mtime_nsec",
+  "archive_entry_new",
+  "archive_entry_pathname",
+  "archive_entry_perm",
+  "archive_entry_set_filetype",
+  "archive_entry_set_mtime",
+  "archive_entry_set_pathname",
+  "archive_entry_set_perm",
+  "archive_entry_set_size",
+  "archive_entry_size",
+  "archive_entry_size_is_set",
+  "archive_entry_symlink",
+  "archive_entry_uid",
+  "archive_entry_xattr_count",
+  "archive_entry_xattr_next",
+  "archive_entry_xattr_reset",
+  "archive_errno",
+  "archive_error_string",
+  "archive_filter_code",
+  "archive_filter_name",
+  "archive_read_data",
+  "archive_read_data_block",
+  "archive_read_free",
+  "archive_read_new",
+  "archive_read_next_header",
+  "archive_read_open",
+  "archive_read_open_fd",
+  "archive_read_open_filename",
+  "archive_read_support_filter_all",
+  "archive_read_support_filter_gzip",
+  "archive_read_support_filter_zstd",
+  "archive_read_support_format_empty",
+  "archive_read_support_format_raw",
+  "archive_read_support_format_tar",
+  "archive_set_error",
+  "archive_version_string",
+  "archive_write_close",
+  "archive_write_data",
+  "archive_write_free",
+  "archive_write_header",
+  "archive_write_new",
+  "archive_write_open_filename",
+  "archive_write_set_format_pax_restricted",
+};
+static struct hutch_libarchive la;
+_Static_assert(sizeof la == sizeof archive_syms / sizeof archive_syms[0] * sizeof (void *),
+               "one function pointer per symbol");
+static pthread_once_t la_once = PTHREAD_ONCE_INIT;
+
+static void
+load_archive (void)
+{
+  static const char *const names[] = { "libarchive.so.13", "libarchive.so", NULL };
+  /* The struct holds only function pointers, in the order of archive_syms.  */
+  load (names, archive_syms, (void **)&la, sizeof archive_syms / sizeof archive_syms[0],
+        "libarchive13");
+}
+
+const struct hutch_libarchive *
+hutch_libarchive (void)
+{
+  pthread_once (&la_once, load_archive);
+  return &la;
+}
+
+static const char *const crypto_syms[] = {
+  "EVP_DigestFinal_ex", "EVP_DigestInit_ex", "EVP_DigestUpdate",
+  "EVP_MD_CTX_free",    "EVP_MD_CTX_new",    "EVP_sha256",
+};
+static struct hutch_libcrypto lc;
+_Static_assert(sizeof lc == sizeof crypto_syms / sizeof crypto_syms[0] * sizeof (void *),
+               "one function pointer per symbol");
+static pthread_once_t lc_once = PTHREAD_ONCE_INIT;
+
+static void
+load_crypto (void)
+{
+  static const char *const names[] = { "libcrypto.so.3", "libcrypto.so.1.1", "libcrypto.so", NULL };
+  load (names, crypto_syms, (void **)&lc, sizeof crypto_syms / sizeof crypto_syms[0], "libssl3");
+}
+
+const struct hutch_libcrypto *
+hutch_libcrypto (void)
+{
+  pthread_once (&lc_once, load_crypto);
+  return &lc;
+}

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef HUTCH_LAZYLIB_H
+#define HUTCH_LAZYLIB_H
+
+/* libarchive and libcrypto, loaded with dlopen the first time they are
+   needed.  Linked normally they would be mapped into every start of hutch,
+   image or not: libarchive alone brings libxml2, ICU and libstdc++, which
+   cost about 2 ms of the ~5 ms a `hutch run --rootfs` takes (bench/startup).
+   Include this after <archive.h>, <archive_entry.h> or <openssl/evp.h>:
+   each call below then goes through the loaded library, with the
+   prototype of the real header (checked by the compiler through
+   __typeof__).  */
+
+#ifdef ARCHIVE_VERSION_NUMBER
+struct hutch_libarchive
+{
+  __typeof__ (archive_entry_atime) *archive_entry_atime;
+  __typeof__ (archive_entry_atime_is_set) *archive_entry_atime_is_set;
+  __typeof__ (archive_entry_atime_nsec) *archive_entry_atime_nsec;
+  __typeof__ (archive_entry_filetype) *archive_entry_filetype;
+  __typeof__ (archive_entry_free) *archive_entry_free;
+  __typeof__ (archive_entry_gid) *archive_entry_gid;
+  __typeof__ (archive_entry_hardlink) *archive_entry_hardlink;
+  __typeof__ (archive_entry_mtime) *archive_entry_mtime;
+  __typeof__ (archive_entry_mtime_is_set) *archive_entry_mtime_is_set;
+  __typeof__ (archive_entry_mtime_nsec) *archive_entry_mtime_nsec;
+  __typeof__ (archive_entry_new) *archive_entry_new;
+  __typeof__ (archive_entry_pathname) *archive_entry_pathname;
+  __typeof__ (archive_entry_perm) *archive_entry_perm;
+  __typeof__ (archive_entry_set_filetype) *archive_entry_set_filetype;
+  __typeof__ (archive_entry_set_mtime) *archive_entry_set_mtime;
+  __typeof__ (archive_entry_set_pathname) *archive_entry_set_pathname;
+  __typeof__ (archive_entry_set_perm) *archive_entry_set_perm;
+  __typeof__ (archive_entry_set_size) *archive_entry_set_size;
+  __typeof__ (archive_entry_size) *archive_entry_size;
+  __typeof__ (archive_entry_size_is_set) *archive_entry_size_is_set;
+  __typeof__ (archive_entry_symlink) *archive_entry_symlink;
+  __typeof__ (archive_entry_uid) *archive_entry_uid;
+  __typeof__ (archive_entry_xattr_count) *archive_entry_xattr_count;
+  __typeof__ (archive_entry_xattr_next) *archive_entry_xattr_next;
+  __typeof__ (archive_entry_xattr_reset) *archive_entry_xattr_reset;
+  __typeof__ (archive_errno) *archive_errno;
+  __typeof__ (archive_error_string) *archive_error_string;
+  __typeof__ (archive_filter_code) *archive_filter_code;
+  __typeof__ (archive_filter_name) *archive_filter_name;
+  __typeof__ (archive_read_data) *archive_read_data;
+  __typeof__ (archive_read_data_block) *archive_read_data_block;
+  __typeof__ (archive_read_free) *archive_read_free;
+  __typeof__ (archive_read_new) *archive_read_new;
+  __typeof__ (archive_read_next_header) *archive_read_next_header;
+  __typeof__ (archive_read_open) *archive_read_open;
+  __typeof__ (archive_read_open_fd) *archive_read_open_fd;
+  __typeof__ (archive_read_open_filename) *archive_read_open_filename;
+  __typeof__ (archive_read_support_filter_all) *archive_read_support_filter_all;
+  __typeof__ (archive_read_support_filter_gzip) *archive_read_support_filter_gzip;
+  __typeof__ (archive_read_support_filter_zstd) *archive_read_support_filter_zstd;
+  __typeof__ (archive_read_support_format_empty) *archive_read_support_format_empty;
+  __typeof__ (archive_read_support_format_raw) *archive_read_support_format_raw;
+  __typeof__ (archive_read_support_format_tar) *archive_read_support_format_tar;
+  __typeof__ (archive_set_error) *archive_set_error;
+  __typeof__ (archive_version_string) *archive_version_string;
+  __typeof__ (archive_write_close) *archive_write_close;
+  __typeof__ (archive_write_data) *archive_write_data;
+  __typeof__ (archive_write_free) *archive_write_free;
+  __typeof__ (archive_write_header) *archive_write_header;
+  __typeof__ (archive_write_new) *archive_write_new;
+  __typeof__ (archive_write_open_filename) *archive_write_open_filename;
+  __typeof__ (archive_write_set_format_pax_restricted) *archive_write_set_format_pax_restricted;
+};
+/* The loaded library; aborts with a message naming the package when it
+   is missing, as for an allocation failure: hutch is not installed right.  */
+const struct hutch_libarchive *hutch_libarchive (void);
+#define archive_entry_atime(...) (hutch_libarchive ()->archive_entry_atime (__VA_ARGS__))
+#define archive_entry_atime_is_set(...)                                                            \
+  (hutch_libarchive ()->archive_entry_atime_is_set (__VA_ARGS__))
+#define archive_entry_atime_nsec(...) (hutch_libarchive ()->archive_entry_atime_nsec (__VA_ARGS__))
+#define archive_entry_filetype(...) (hutch_libarchive ()->archive_entry_filetype (__VA_ARGS__))
+#define archive_entry_free(...) (hutch_libarchive ()->archive_entry_free (__VA_ARGS__))
+#define archive_entry_gid(...) (hutch_libarchive ()->archive_entry_gid (__VA_ARGS__))
+#define archive_entry_hardlink(...) (hutch_libarchive ()->archive_entry_hardlink (__VA_ARGS__))
+#define archive_entry_mtime(...) (hutch_libarchive ()->archive_entry_mtime (__VA_ARGS__))
+#define archive_entry_mtime_is_set(...)                                                            \
+  (hutch_libarchive ()->archive_entry_mtime_is_set (__VA_ARGS__))
+#define archive_entry_mtime_nsec(...) (hutch_libarchive ()->archive_entry_mtime_nsec (__VA_ARGS__))
+#define archive_entry_new(...) (hutch_libarchive ()->archive_entry_new (__VA_ARGS__))
+#define archive_entry_pathname(...) (hutch_libarchive ()->archive_entry_pathname (__VA_ARGS__))
+#define archive_entry_perm(...) (hutch_libarchive ()->archive_entry_perm (__VA_ARGS__))
+#define archive_entry_set_filetype(...)                                                            \
+  (hutch_libarchive ()->archive_entry_set_filetype (__VA_ARGS__))
+#define archive_entry_set_mtime(...) (hutch_libarchive ()->archive_entry_set_mtime (__VA_ARGS__))
+#define archive_entry_set_pathname(...)                                                            \
+  (hutch_libarchive ()->archive_entry_set_pathname (__VA_ARGS__))
+#define archive_entry_set_perm(...) (hutch_libarchive ()->archive_entry_set_perm (__VA_ARGS__))
+#define archive_entry_set_size(...) (hutch_libarchive ()->archive_entry_set_size (__VA_ARGS__))
+#define archive_entry_size(...) (hutch_libarchive ()->archive_entry_size (__VA_ARGS__))
+#define archive_entry_size_is_set(...)                                                             \
+  (hutch_libarchive ()->archive_entry_size_is_set (__VA_ARGS__))
+#define archive_entry_symlink(...) (hutch_libarchive ()->archive_entry_symlink (__VA_ARGS__))
+#define archive_entry_uid(...) (hutch_libarchive ()->archive_entry_uid (__VA_ARGS__))
+#define archive_entry_xattr_count(...)                                                             \
+  (hutch_libarchive ()->archive_entry_xattr_count (__VA_ARGS__))
+#define archive_entry_xattr_next(...) (hutch_libarchive ()->archive_entry_xattr_next (__VA_ARGS__))
+#define archive_entry_xattr_reset(...)                                                             \
+  (hutch_libarchive ()->archive_entry_xattr_reset (__VA_ARGS__))
+#define archive_errno(...) (hutch_libarchive ()->archive_errno (__VA_ARGS__))
+#define archive_error_string(...) (hutch_libarchive ()->archive_error_string (__VA_ARGS__))
+#define archive_filter_code(...) (hutch_libarchive ()->archive_filter_code (__VA_ARGS__))
+#define archive_filter_name(...) (hutch_libarchive ()->archive_filter_name (__VA_ARGS__))
+#define archive_read_data(...) (hutch_libarchive ()->archive_read_data (__VA_ARGS__))
+#define archive_read_data_block(...) (hutch_libarchive ()->archive_read_data_block (__VA_ARGS__))
+#define archive_read_free(...) (hutch_libarchive ()->archive_read_free (__VA_ARGS__))
+#define archive_read_new(...) (hutch_libarchive ()->archive_read_new (__VA_ARGS__))
+#define archive_read_next_header(...) (hutch_libarchive ()->archive_read_next_header (__VA_ARGS__))
+#define archive_read_open(...) (hutch_libarchive ()->archive_read_open (__VA_ARGS__))
+#define archive_read_open_fd(...) (hutch_libarchive ()->archive_read_open_fd (__VA_ARGS__))
+#define archive_read_open_filename(...)                                                            \
+  (hutch_libarchive ()->archive_read_open_filename (__VA_ARGS__))
+#define archive_read_support_filter_all(...)                                                       \
+  (hutch_libarchive ()->archive_read_support_filter_all (__VA_ARGS__))
+#define archive_read_support_filter_gzip(...)                                                      \
+  (hutch_libarchive ()->archive_read_support_filter_gzip (__VA_ARGS__))
+#define archive_read_support_filter_zstd(...)                                                      \
+  (hutch_libarchive ()->archive_read_support_filter_zstd (__VA_ARGS__))
+#define archive_read_support_format_empty(...)                                                     \
+  (hutch_libarchive ()->archive_read_support_format_empty (__VA_ARGS__))
+#define archive_read_support_format_raw(...)                                                       \
+  (hutch_libarchive ()->archive_read_support_format_raw (__VA_ARGS__))
+#define archive_read_support_format_tar(...)                                                       \
+  (hutch_libarchive ()->archive_read_support_format_tar (__VA_ARGS__))
+#define archive_set_error(...) (hutch_libarchive ()->archive_set_error (__VA_ARGS__))
+#define archive_version_string(...) (hutch_libarchive ()->archive_version_string (__VA_ARGS__))
+#define archive_write_close(...) (hutch_libarchive ()->archive_write_close (__VA_ARGS__))
+#define archive_write_data(...) (hutch_libarchive ()->archive_write_data (__VA_ARGS__))
+#define archive_write_free(...) (hutch_libarchive ()->archive_write_free (__VA_ARGS__))
+#define archive_write_header(...) (hutch_libarchive ()->archive_write_header (__VA_ARGS__))
+#define archive_write_new(...) (hutch_libarchive ()->archive_write_new (__VA_ARGS__))
+#define archive_write_open_filename(...)                                                           \
+  (hutch_libarchive ()->archive_write_open_filename (__VA_ARGS__))
+#define archive_write_set_format_pax_restricted(...)                                               \
+  (hutch_libarchive ()->archive_write_set_format_pax_restricted (__VA_ARGS__))
+#endif
+
+#ifdef HEADER_EVP_H
+#define HUTCH_LAZY_EVP 1
+#endif
+#ifdef OPENSSL_EVP_H
+#define HUTCH_LAZY_EVP 1
+#endif
+#ifdef HUTCH_LAZY_EVP
+struct hutch_libcrypto
+{
+  __typeof__ (EVP_DigestFinal_ex) *EVP_DigestFinal_ex;
+  __typeof__ (EVP_DigestInit_ex) *EVP_DigestInit_ex;
+  __typeof__ (EVP_DigestUpdate) *EVP_DigestUpdate;
+  __typeof__ (EVP_MD_CTX_free) *EVP_MD_CTX_free;
+  __typeof__ (EVP_MD_CTX_new) *EVP_MD_CTX_new;
+  __typeof__ (EVP_sha256) *EVP_sha256;
+};
+const struct hutch_libcrypto *hutch_libcrypto (void);
+#define EVP_DigestFinal_ex(...) (hutch_libcrypto ()->EVP_DigestFinal_ex (__VA_ARGS__))
+#define EVP_DigestInit_ex(...) (hutch_libcrypto ()->EVP_DigestInit_ex (__VA_ARGS__))
+#define EVP_DigestUpdate(...) (hutch_libcrypto ()->EVP_DigestUpdate (__VA_ARGS__))
+#define EVP_MD_CTX_free(...) (hutch_libcrypto ()->EVP_MD_CTX_free (__VA_ARGS__))
+#define EVP_MD_CTX_new(...) (hutch_libcrypto ()->EVP_MD_CTX_new (__VA_ARGS__))
+#define EVP_sha256(...) (hutch_libcrypto ()->EVP_sha256 (__VA_ARGS__))
+#endif
+
+#endif
