@@ -351,6 +351,8 @@ dir_list_apply (struct dir_list *l, int rootfd, uint64_t resolve,
 {
   size_t i;
 
+  if (l->n == 0)
+    return 0; /* qsort's array must not be NULL, even when empty */
   qsort (l->v, l->n, sizeof *l->v, cmp_inode);
   for (i = 0; i + 1 < l->n; i++)
     l->v[i].stale = l->v[i].dev == l->v[i + 1].dev && l->v[i].ino == l->v[i + 1].ino;

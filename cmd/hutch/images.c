@@ -117,6 +117,11 @@ cmd_images (int argc, char **argv)
       fprintf (stderr, "hutch images: unexpected argument `%s`\n", argv[optind]);
       return HUTCH_EXIT_ERROR;
     }
+  if (quiet && json)
+    {
+      fprintf (stderr, "hutch images: -q and --format json do not go together; choose one\n");
+      return HUTCH_EXIT_ERROR;
+    }
   if (open_store (&s, &err) < 0 || hutch_store_list_images (s, &imgs, &n, &err) < 0)
     return cmd_report (&err);
   if (json)
@@ -293,7 +298,7 @@ cmd_import (int argc, char **argv)
 }
 
 static const char load_usage[]
-    = "Usage: hutch load -i FILE\n"
+    = "Usage: hutch load [-q] -i FILE\n"
       "\n"
       "Load the images of a docker-archive or an oci-archive (gzip-compressed or not),\n"
       "as docker save, podman save and skopeo copy write them.\n"
@@ -417,6 +422,12 @@ image_inspect (int argc, char **argv)
   char *text;
   int i;
 
+  if (argc >= 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
+    {
+      fputs (image_usage, stdout);
+      json_decref (arr);
+      return 0;
+    }
   if (argc < 2)
     {
       fprintf (stderr, "hutch image inspect: name the images; see `hutch image --help`\n");
@@ -480,14 +491,26 @@ cmd_image (int argc, char **argv)
     }
   if (strcmp (argv[1], "inspect") == 0)
     return image_inspect (argc - 1, argv + 1);
+  /* The subcommands are the top-level commands: messages name those.  */
   if (strcmp (argv[1], "ls") == 0 || strcmp (argv[1], "list") == 0)
-    return cmd_images (argc - 1, argv + 1);
+    {
+      argv[1] = (char *)"images";
+      return cmd_images (argc - 1, argv + 1);
+    }
   if (strcmp (argv[1], "rm") == 0)
-    return cmd_rmi (argc - 1, argv + 1);
+    {
+      argv[1] = (char *)"rmi";
+      return cmd_rmi (argc - 1, argv + 1);
+    }
   if (strcmp (argv[1], "tag") == 0)
     return cmd_tag (argc - 1, argv + 1);
   if (strcmp (argv[1], "prune") == 0)
     {
+      if (argc > 2 && (strcmp (argv[2], "--help") == 0 || strcmp (argv[2], "-h") == 0))
+        {
+          fputs (image_usage, stdout);
+          return 0;
+        }
       if (argc > 2)
         {
           fprintf (stderr, "hutch image prune: unexpected argument `%s`\n", argv[2]);

@@ -13,14 +13,16 @@
 #include <unistd.h>
 
 static const char usage[]
-    = "Usage: hutch run [OPTIONS] --rootfs DIR [COMMAND [ARG...]]\n"
+    = "Usage: hutch run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
+      "       hutch run [OPTIONS] --rootfs DIR [COMMAND [ARG...]]\n"
       "       hutch run [OPTIONS] -- COMMAND [ARG...]\n"
       "\n"
-      "Run COMMAND in a new rootless container.  With --rootfs, DIR is its root\n"
-      "filesystem; without it, a sandbox made from the host's own system directories\n"
-      "(read-only) and the current directory (read-write).\n"
-      "\n"
-      "Options:\n"
+      "Run COMMAND in a new rootless container: on a copy-on-write root over IMAGE's\n"
+      "layers from the store (its Entrypoint, Cmd, Env, WorkingDir and User apply),\n"
+      "on the directory DIR (--rootfs), or, with `--` and neither, in a sandbox made\n"
+      "from the host's own system directories (read-only) and the current directory\n"
+      "(read-write).\n"
+      "\n"      "Options:\n"
       "      --rootfs DIR            use DIR as the root filesystem (changes are written to it)\n"
       "      --read-only             mount the root filesystem read-only\n"
       "      --entrypoint CMD        run CMD instead of the image's entrypoint (\"\" for none)\n"

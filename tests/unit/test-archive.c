@@ -689,6 +689,13 @@ test_bad_input (void)
   tb_close (a);
   ok (unpack ("t.tar", &err) == 0, "an empty tar unpacks (%s)", err.msg ? err.msg : "no error");
   hutch_error_clear (&err);
+
+  reset ();
+  fd = open (at ("zero"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  close (fd);
+  ok (unpack ("zero", &err) == 0, "a zero-length file is an empty layer (%s)",
+      err.msg ? err.msg : "no error");
+  hutch_error_clear (&err);
 }
 
 static int
