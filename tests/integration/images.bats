@@ -73,18 +73,22 @@ teardown() {
     for p in $(pids_of_cmdline 'sleep 1234\.5'); do
         kill -KILL "$p" 2>/dev/null || true
     done
-    [ -d "$STORE" ] || return 0
-    sleep 0.1
-    for id in $("$HUTCH" --root "$STORE" images -q 2>/dev/null); do
-        "$HUTCH" --root "$STORE" rmi -f "$id" >/dev/null 2>&1 || true
+    [ ${#BGPIDS[@]} -eq 0 ] || sleep 0.1
+    local st rc=0
+    for st in "$BATS_TEST_TMPDIR"/store*; do
+        [ -d "$st" ] || continue
+        for id in $("$HUTCH" --root "$st" images -q 2>/dev/null); do
+            "$HUTCH" --root "$st" rmi -f "$id" >/dev/null 2>&1 || true
+        done
+        "$HUTCH" --root "$st" image prune >/dev/null 2>&1 || true
+        if ! rm -rf "$st" 2> "$BATS_TEST_TMPDIR/rm.err"; then
+            echo "TEARDOWN: rm -rf $st failed after rmi and prune: the store holds files the user cannot delete" >&2
+            head -20 "$BATS_TEST_TMPDIR/rm.err" >&2
+            find "$st" -printf '%u:%g %m %p\n' 2>/dev/null | head -30 >&2
+            rc=1
+        fi
     done
-    "$HUTCH" --root "$STORE" image prune >/dev/null 2>&1 || true
-    if ! rm -rf "$STORE" 2> "$BATS_TEST_TMPDIR/rm.err"; then
-        echo "TEARDOWN: rm -rf of the store failed after rmi and prune: the store holds files the user cannot delete" >&2
-        head -20 "$BATS_TEST_TMPDIR/rm.err" >&2
-        find "$STORE" -printf '%u:%g %m %p\n' 2>/dev/null | head -30 >&2
-        return 1
-    fi
+    return "$rc"
 }
 
 H() { "$HUTCH" --root "$STORE" "$@"; }
@@ -311,7 +315,7 @@ assert c["User"] == "1000:1000", c'
 
 @test "run --read-only on an image: the root cannot be written, --tmpfs can" {
     load_bb
-    run H run --read-only --tmpfs /scratch --entrypoint "" busybox \
+    run H run --read-only --tmpfs /scratch -u 0 --entrypoint "" busybox \
         sh -c 'touch /etc/x 2>/dev/null && echo wrote; touch /scratch/y && echo tmpfs-ok'
     assert_status 0
     assert_equal "$output" "tmpfs-ok"
@@ -378,7 +382,7 @@ assert c["User"] == "1000:1000", c'
     echo mine > "$BATS_TEST_TMPDIR/extra/owned"
     mkdir "$BATS_TEST_TMPDIR/extra/owneddir"
     echo x > "$BATS_TEST_TMPDIR/extra/owneddir/inner"
-    tar -rf "$t" -C "$BATS_TEST_TMPDIR/extra" --owner=1000 --group=1000 ./owned ./owneddir
+    tar -rf "$t" -C "$BATS_TEST_TMPDIR/extra" --owner=+1000 --group=+1000 ./owned ./owneddir
     run H import "$t" owned
     assert_status 0
     run H run owned stat -c '%u %g' /owned /owneddir /owneddir/inner /bin/busybox
@@ -389,7 +393,8 @@ assert c["User"] == "1000:1000", c'
 0 0"
     f=$(find "$STORE/layers" -path '*/diff/owned')
     dir=$(find "$STORE/layers" -path '*/diff/owneddir')
-    [ -n "$f" ] && [ -n "$dir" ]
+    [ -n "$f" ]
+    [ -n "$dir" ]
     assert_equal "$(stat -c '%u %g' "$f")" "$((SUBUID_START + 999)) $((SUBGID_START + 999))"
     assert_equal "$(stat -c '%u %g' "$dir")" "$((SUBUID_START + 999)) $((SUBGID_START + 999))"
     assert_equal "$(stat -c '%u' "$(dirname "$f")/bin/busybox")" "$MY_UID"
@@ -517,7 +522,9 @@ refused_load() {
         file:../x:pwned file:a/../../y:pwned
     refused_import "$t"
     [ ! -e "$target" ]
-    [ ! -e "$STORE/x" ] && [ ! -e "$STORE/../x" ] && [ ! -e "$STORE/y" ]
+    [ ! -e "$STORE/x" ]
+    [ ! -e "$BATS_TEST_TMPDIR/x" ]
+    [ ! -e "$STORE/y" ]
     refused_load "$t"
     [ ! -e "$target" ]
 }
@@ -544,21 +551,16 @@ refused_load() {
     ln "$secret" "$outside/secret"
     $MKTAR tar "$t" dir:etc hard:etc/pw:/etc/passwd
     refused_import "$t"
+    refused_load "$t"
     $MKTAR tar "$t" dir:etc hard:etc/pw:../../../../../../../../../../../etc/passwd
     refused_import "$t"
-    # through a symlink of the layer pointing outside it
+    # through a symlink of the layer that points outside it
     $MKTAR tar "$t" dir:etc "sym:link:$outside" hard:etc/s:link/secret
-    run H import "$t" hostile
-    assert_status 125
-    assert_output_has "hostile" || assert_output_has "refus"
-    run H images -q
-    assert_equal "$output" ""
+    refused_import "$t"
+    refused_load "$t"
     # no new link to the host's files anywhere
     assert_equal "$(stat -c %h "$secret")" 2
     assert_equal "$(stat -c %h /etc/passwd)" 1
-    refused_load "$BATS_TEST_TMPDIR/h.tar" || true
-    $MKTAR tar "$t" dir:etc hard:etc/pw:/etc/passwd
-    refused_load "$t"
 }
 
 @test "hostile layer: absurd name lengths are refused" {
@@ -693,7 +695,7 @@ refused_load() {
     echo x > "$BATS_TEST_TMPDIR/extra/d/e/f"
     chmod 0700 "$BATS_TEST_TMPDIR/extra/d" "$BATS_TEST_TMPDIR/extra/d/e"
     tar -cf "$t" -C "$ROOTFS" --owner=0 --group=0 .
-    tar -rf "$t" -C "$BATS_TEST_TMPDIR/extra" --owner=4242 --group=4242 ./d
+    tar -rf "$t" -C "$BATS_TEST_TMPDIR/extra" --owner=+4242 --group=+4242 ./d
     run H import "$t" subowned
     assert_status 0
     # a container leaves files of a subordinate id in its upper directory
