@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -511,6 +512,7 @@ feeder_start (int fd, struct feeder **ret, hutch_error_t *err)
 {
   struct feeder *f = hutch_xmalloc0 (sizeof *f);
   struct archive_entry *e;
+  sigset_t all, old;
   unsigned i;
   int r;
 
@@ -559,7 +561,13 @@ feeder_start (int fd, struct feeder **ret, hutch_error_t *err)
     }
   for (i = 0; i < FEED_SLOTS; i++)
     f->slot[i] = hutch_xmalloc0 (FEED_SLOT_SIZE);
+  /* The thread starts with every signal blocked, so that signals meant for
+     the process (SIGTERM to the unpacking child, say) reach the thread that
+     the caller expects, not the decompressor.  */
+  sigfillset (&all);
+  pthread_sigmask (SIG_SETMASK, &all, &old);
   r = pthread_create (&f->thread, NULL, feeder_main, f);
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
   if (r != 0)
     {
       feeder_free (f);
