@@ -968,7 +968,13 @@ running_images (struct hutch_store *s, bool clean)
             hutch_strv_push (&ids, HUTCH_STEAL_PTR (text));
         }
       else if (clean)
-        hutch_userns_remove (dir, &e);
+        {
+          /* A directory without its lock file may be one that another
+             hutch is creating right now: leave young ones alone.  */
+          struct stat st;
+          if (fd >= 0 || (stat (dir, &st) == 0 && time (NULL) - st.st_mtime > 60))
+            hutch_userns_remove (dir, &e);
+        }
       hutch_error_clear (&e);
       if (fd >= 0)
         close (fd);

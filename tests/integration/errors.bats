@@ -99,9 +99,9 @@ assert_hutch_error() {
     assert_hutch_error --network
 }
 
-@test "error: an image name without --rootfs" {
-    run "$HUTCH" run alpine true
-    assert_hutch_error --rootfs
-    run "$HUTCH" run alpine
+@test "error: an image that is not in the store" {
+    run "$HUTCH" --root "$BATS_TEST_TMPDIR/store" run alpine true
+    assert_hutch_error "not in the store" "hutch load"
+    run "$HUTCH" --root "$BATS_TEST_TMPDIR/store" run
     assert_status 125
 }
