@@ -611,8 +611,15 @@ clean_name (const char *entry, const char *what, const char *name, char **ret, h
   /* An absolute name is how a naive extractor writes to the host's /etc.
      Layers hold names relative to their root ("./x" or "x"); rather than
      quietly make "/x" relative, refuse it so that such a layer is noticed.  */
-  if (name[0] == '/')
+  if (name[0] == '/' && name[strspn (name, "/")] != '\0')
     return refuse (err, entry, "%s is absolute; names in a layer are relative to its root", what);
+  /* "/" alone is the layer's root directory, as `umoci insert ... /`
+     writes it (docker and podman take it so): the same as "./".  */
+  if (name[0] == '/')
+    {
+      *ret = hutch_xstrdup ("");
+      return 0;
+    }
   buf = hutch_xmalloc0 (len + 1);
   for (p = name; *p;)
     {

@@ -152,6 +152,24 @@ out:
   return r;
 }
 
+/* After a failed import or load: the blobs it put into the store belong to
+   no image.  Remove every such blob now, if no other hutch uses the store
+   (then none can have blobs in flight); otherwise `image prune` will.  */
+static void
+drop_orphan_blobs (struct hutch_store *s)
+{
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  size_t removed = 0;
+
+  if (hutch_store_lock_exclusive (s, false, &e) == 0)
+    {
+      hutch_store_remove_unused_blobs (s, &removed, &e);
+      hutch_error_clear (&e);
+      hutch_store_unlock_exclusive (s, &e);
+    }
+  hutch_error_clear (&e);
+}
+
 /* ---- unpacking, inside the user namespace ----------------------------- */
 
 struct unpack_job
@@ -295,9 +313,9 @@ descriptor_json (const char *media_type, const char *digest, int64_t size)
                     (json_int_t)size);
 }
 
-int
-hutch_image_import (struct hutch_store *s, const char *tarball, const char *name, char **ret_id,
-                    hutch_error_t *err)
+static int
+import_image (struct hutch_store *s, const char *tarball, const char *name, char **ret_id,
+              hutch_error_t *err)
 {
   _cleanup_close_ int fd = open (tarball, O_RDONLY | O_CLOEXEC);
   _cleanup_free_ char *blob = NULL, *config = NULL, *manifest = NULL, *created = now_rfc3339 ();
@@ -816,8 +834,8 @@ out:
   return r;
 }
 
-int
-hutch_image_load (struct hutch_store *s, const char *file, char ***ret_lines, hutch_error_t *err)
+static int
+load_images (struct hutch_store *s, const char *file, char ***ret_lines, hutch_error_t *err)
 {
   _cleanup_free_ char *tmp = NULL, *base = NULL;
   _cleanup_close_ int dirfd = -1;
@@ -1192,6 +1210,23 @@ tar_add_text (struct archive *a, const char *name, const char *text, hutch_error
 }
 
 static int
+tar_add_dir (struct archive *a, const char *name, hutch_error_t *err)
+{
+  struct archive_entry *e = archive_entry_new ();
+  int r = 0;
+
+  archive_entry_set_pathname (e, name);
+  archive_entry_set_size (e, 0);
+  archive_entry_set_filetype (e, AE_IFDIR);
+  archive_entry_set_perm (e, 0755);
+  archive_entry_set_mtime (e, time (NULL), 0);
+  if (archive_write_header (a, e) != ARCHIVE_OK)
+    r = hutch_error_set (err, 0, "write `%s`: %s", name, archive_error_string (a));
+  archive_entry_free (e);
+  return r;
+}
+
+static int
 tar_add_blob (struct hutch_store *s, struct archive *a, const char *name, const char *digest,
               hutch_error_t *err)
 {
@@ -1347,7 +1382,9 @@ hutch_image_save (struct hutch_store *s, const char *image, const char *file, bo
         goto out;
       mhex = strchr (img.manifest_digest, ':') + 1;
       mname = hutch_xasprintf ("blobs/sha256/%s", mhex);
-      if (tar_add_text (a, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", err) < 0
+      /* Readers such as skopeo need the directories as entries of their own.  */
+      if (tar_add_dir (a, "blobs/", err) < 0 || tar_add_dir (a, "blobs/sha256/", err) < 0
+          || tar_add_text (a, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", err) < 0
           || tar_add_blob (s, a, mname, img.manifest_digest, err) < 0)
         goto out;
       {
@@ -1396,4 +1433,25 @@ out:
   hutch_manifest_clear (&m);
   hutch_image_clear (&img);
   return r;
+}
+
+/* ---- what fails leaves no blobs --------------------------------------- */
+
+int
+hutch_image_import (struct hutch_store *s, const char *tarball, const char *name, char **ret_id,
+                    hutch_error_t *err)
+{
+  if (import_image (s, tarball, name, ret_id, err) == 0)
+    return 0;
+  drop_orphan_blobs (s);
+  return -1;
+}
+
+int
+hutch_image_load (struct hutch_store *s, const char *file, char ***ret_lines, hutch_error_t *err)
+{
+  if (load_images (s, file, ret_lines, err) == 0)
+    return 0;
+  drop_orphan_blobs (s);
+  return -1;
 }

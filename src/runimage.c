@@ -231,12 +231,12 @@ hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *s
       ov->lower = hutch_xmalloc0 ((n + 1) * sizeof (char *));
       for (i = 0; i < n; i++)
         ov->lower[i] = hutch_xstrdup (layers[n - 1 - i]); /* topmost first */
-      /* --read-only: no upper directory, a read-only overlay.  */
-      if (!o->read_only)
-        {
-          ov->upper = hutch_xasprintf ("%s/upper", dir);
-          ov->work = hutch_xasprintf ("%s/work", dir);
-        }
+      /* Even with --read-only there is an upper directory: the mount
+         points of /etc/hostname, --tmpfs and -v go there, and the root
+         is made read-only once they exist (as Docker does).  A read-only
+         overlay without one would also need at least two layers.  */
+      ov->upper = hutch_xasprintf ("%s/upper", dir);
+      ov->work = hutch_xasprintf ("%s/work", dir);
       ov->mountpoint = hutch_xstrdup (spec->root_path);
       ov->fuse_program = HUTCH_STEAL_PTR (fuse);
       spec->extra.overlay = ov;

@@ -30,14 +30,20 @@ setup_file() {
         --config.cmd hello --config.env FOO=bar \
         --config.workingdir /home/alice --config.user 1000:1000
     # whiteouts: a lower layer with files, an upper one deleting them
-    echo gone > "$D/B/rootfs/etc/gone"
-    mkdir "$D/B/rootfs/gonedir"
-    echo f > "$D/B/rootfs/gonedir/f"
-    echo kept > "$D/B/rootfs/etc/kept"
-    umoci repack --image "$L:wh-lower" "$D/B"
-    rm "$D/B/rootfs/etc/gone"
-    rm -r "$D/B/rootfs/gonedir"
-    umoci repack --image "$L:wh" "$D/B"
+    # (umoci repack diffs against the image the bundle was unpacked from:
+    # unpack again for each new layer)
+    umoci unpack --rootless --image "$L:plain" "$D/B1"
+    echo gone > "$D/B1/rootfs/etc/gone"
+    mkdir "$D/B1/rootfs/gonedir"
+    echo f > "$D/B1/rootfs/gonedir/f"
+    echo kept > "$D/B1/rootfs/etc/kept"
+    umoci repack --image "$L:wh-lower" "$D/B1"
+    umoci unpack --rootless --image "$L:wh-lower" "$D/B2"
+    rm "$D/B2/rootfs/etc/gone"
+    rm -r "$D/B2/rootfs/gonedir"
+    umoci repack --image "$L:wh" "$D/B2"
+    # wh must have three layers, the last holding the whiteouts
+    [ "$(skopeo inspect "oci:$L:wh" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["Layers"]))')" = 3 ]
     # a big one, for killing a load midway
     umoci unpack --rootless --image "$L:busybox" "$D/Bbig"
     head -c 48M /dev/urandom > "$D/Bbig/rootfs/big"
@@ -51,9 +57,10 @@ setup_file() {
     gzip -c "$D/bb-oci.tar" > "$D/bb-oci.tar.gz"
     skopeo copy -q "oci:$L:plain" "docker-archive:$D/plain.tar:plain:latest"
     skopeo copy -q "oci:$L:wh" "oci-archive:$D/wh.tar:wh:latest"
+    skopeo copy -q "oci:$L:wh-lower" "oci-archive:$D/wh-lower.tar:wh-lower:latest"
     skopeo copy -q "oci:$L:big" "docker-archive:$D/big.tar:big:latest"
     tar -czf "$D/rootfs.tar.gz" -C "$ROOTFS" .
-    rm -rf "$D/Bbig" "$D/B"
+    rm -rf "$D/Bbig" "$D/B" "$D/B1" "$D/B2"
 }
 
 setup() {
@@ -98,6 +105,7 @@ store_entries() { ls -A "$STORE/$1" 2>/dev/null; }
 
 assert_empty_dir() {
     local c
+    [ -e "$1" ] || return 0
     c=$(ls -A "$1" 2>&1)
     if [ -n "$c" ]; then
         echo "expected $1 to be empty; it holds:" >&2
@@ -313,12 +321,31 @@ assert c["User"] == "1000:1000", c'
     assert_status 125
 }
 
-@test "run --read-only on an image: the root cannot be written, --tmpfs can" {
+# try_read_only DRIVER IMAGE TMPFS_TARGET: one --read-only run; on failure
+# describes it and sets bad=1
+try_read_only() {
+    run H --storage-driver "$1" run --read-only --tmpfs "$3" -u 0 --entrypoint "" "$2" \
+        sh -c "touch /etc/x 2>/dev/null && echo wrote; touch $3/y && echo tmpfs-ok"
+    if [ "$status" -ne 0 ] || [ "$output" != tmpfs-ok ]; then
+        echo "--storage-driver $1 run --read-only --tmpfs $3 $2: status $status, output:" >&2
+        printf '%s\n' "$output" >&2
+        bad=1
+    fi
+}
+
+@test "run --read-only on an image: the root cannot be written, --tmpfs can, with every driver" {
     load_bb
-    run H run --read-only --tmpfs /scratch -u 0 --entrypoint "" busybox \
-        sh -c 'touch /etc/x 2>/dev/null && echo wrote; touch /scratch/y && echo tmpfs-ok'
+    run H load -i "$D/wh.tar"
     assert_status 0
-    assert_equal "$output" "tmpfs-ok"
+    local drv img bad=0
+    for drv in $(usable_drivers); do
+        for img in busybox wh; do
+            # a tmpfs on a directory of the image, and on a new one
+            try_read_only "$drv" "$img" /tmp
+            try_read_only "$drv" "$img" /scratch
+        done
+    done
+    [ "$bad" = 0 ]
 }
 
 # ---------------------------------------------------------------- import
@@ -382,7 +409,7 @@ assert c["User"] == "1000:1000", c'
     echo mine > "$BATS_TEST_TMPDIR/extra/owned"
     mkdir "$BATS_TEST_TMPDIR/extra/owneddir"
     echo x > "$BATS_TEST_TMPDIR/extra/owneddir/inner"
-    tar -rf "$t" -C "$BATS_TEST_TMPDIR/extra" --owner=+1000 --group=+1000 ./owned ./owneddir
+    tar -rf "$t" -C "$BATS_TEST_TMPDIR/extra" --owner=alice:1000 --group=alice:1000 ./owned ./owneddir
     run H import "$t" owned
     assert_status 0
     run H run owned stat -c '%u %g' /owned /owneddir /owneddir/inner /bin/busybox
@@ -444,8 +471,16 @@ assert c["User"] == "1000:1000", c'
 @test "a whiteout in an upper layer hides the lower file, with every driver" {
     run H load -i "$D/wh.tar"
     assert_status 0
+    run H load -i "$D/wh-lower.tar"
+    assert_status 0
     local drv
+    assert_equal "$(store_entries layers | wc -l)" 3
     for drv in $(usable_drivers); do
+        # the lower layers alone have the files
+        run H --storage-driver "$drv" run wh-lower sh -c 'cat /etc/gone /gonedir/f'
+        assert_status 0
+        assert_equal "$output" "gone
+f"
         run H --storage-driver "$drv" run wh sh -c 'ls /etc; ls / ; cat /etc/kept'
         assert_status 0
         if printf '%s\n' "$output" | grep -qx -e gone -e gonedir; then
@@ -492,6 +527,10 @@ refused_import() {
     fi
     assert_empty_dir "$STORE/layers"
     assert_empty_dir "$STORE/tmp"
+}
+
+# the store keeps no blob of a refused image ("leave the store untouched")
+assert_no_blobs() {
     assert_empty_dir "$STORE/blobs/sha256"
 }
 
@@ -514,6 +553,7 @@ refused_load() {
     [ ! -e "$target" ]
     refused_load "$t"
     [ ! -e "$target" ]
+    assert_no_blobs
 }
 
 @test "hostile layer: a .. component is refused" {
@@ -527,6 +567,7 @@ refused_load() {
     [ ! -e "$STORE/y" ]
     refused_load "$t"
     [ ! -e "$target" ]
+    assert_no_blobs
 }
 
 @test "hostile layer: writing through a symlink that points outside is refused" {
@@ -542,6 +583,7 @@ refused_load() {
     $MKTAR tar "$t" dir:etc "sym:evil:$outside" file:evil/x:pwned
     refused_load "$t"
     assert_empty_dir "$outside"
+    assert_no_blobs
 }
 
 @test "hostile layer: a hard link to a file outside the layer is refused" {
@@ -561,6 +603,7 @@ refused_load() {
     # no new link to the host's files anywhere
     assert_equal "$(stat -c %h "$secret")" 2
     assert_equal "$(stat -c %h /etc/passwd)" 1
+    assert_no_blobs
 }
 
 @test "hostile layer: absurd name lengths are refused" {
@@ -573,6 +616,7 @@ refused_load() {
     deep=$(for i in $(seq 1 40); do printf '%s/' "$(printf 'd%.0s' $(seq 1 120))"; done)
     $MKTAR tar "$t" dir:etc "file:${deep}f:x"
     refused_import "$t"
+    assert_no_blobs
 }
 
 @test "device nodes in a layer are skipped with a warning; the import succeeds" {
@@ -595,9 +639,9 @@ refused_load() {
 
 @test "two loads of the same archive in parallel leave one good image" {
     local p1 p2 s1 s2
-    H load -i "$D/bb-docker.tar" > "$BATS_TEST_TMPDIR/o1" 2>&1 &
+    "$HUTCH" --root "$STORE" load -i "$D/bb-docker.tar" > "$BATS_TEST_TMPDIR/o1" 2>&1 &
     p1=$!
-    H load -i "$D/bb-docker.tar" > "$BATS_TEST_TMPDIR/o2" 2>&1 &
+    "$HUTCH" --root "$STORE" load -i "$D/bb-docker.tar" > "$BATS_TEST_TMPDIR/o2" 2>&1 &
     p2=$!
     BGPIDS=("$p1" "$p2")
     wait_exit "$p1" 30
@@ -622,9 +666,9 @@ refused_load() {
 
 @test "parallel loads of different archives sharing a layer" {
     local p1 p2
-    H load -i "$D/bb-docker.tar" > "$BATS_TEST_TMPDIR/o1" 2>&1 &
+    "$HUTCH" --root "$STORE" load -i "$D/bb-docker.tar" > "$BATS_TEST_TMPDIR/o1" 2>&1 &
     p1=$!
-    H load -i "$D/plain.tar" > "$BATS_TEST_TMPDIR/o2" 2>&1 &
+    "$HUTCH" --root "$STORE" load -i "$D/plain.tar" > "$BATS_TEST_TMPDIR/o2" 2>&1 &
     p2=$!
     BGPIDS=("$p1" "$p2")
     wait_exit "$p1" 30
@@ -640,15 +684,17 @@ refused_load() {
 }
 
 @test "a load killed with SIGKILL midway: the next load repairs the store" {
-    local delay p
+    local delay p st killed=0
     for delay in 0.05 0.15 0.3; do
-        H load -i "$D/big.tar" > /dev/null 2>&1 &
+        "$HUTCH" --root "$STORE" load -i "$D/big.tar" > /dev/null 2>&1 &
         p=$!
         BGPIDS=("$p")
         sleep "$delay"
         kill -KILL "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
+        st=0
+        wait "$p" 2>/dev/null || st=$?
         BGPIDS=()
+        [ "$st" -ne 137 ] || killed=$((killed + 1))
         # nothing of the killed load keeps running
         wait_for no_cmdline "$HUTCH --root $STORE load -i $D/big\\.tar" || {
             echo "processes of the killed load remain" >&2
@@ -670,6 +716,8 @@ refused_load() {
         assert_status 0
         assert_empty_dir "$STORE/layers"
     done
+    # at least one load was really killed before it finished
+    [ "$killed" -ge 1 ] || { echo "every load finished before its SIGKILL" >&2; return 1; }
 }
 
 # ---------------------------------------------------------------- rmi, prune, tag
@@ -695,7 +743,7 @@ refused_load() {
     echo x > "$BATS_TEST_TMPDIR/extra/d/e/f"
     chmod 0700 "$BATS_TEST_TMPDIR/extra/d" "$BATS_TEST_TMPDIR/extra/d/e"
     tar -cf "$t" -C "$ROOTFS" --owner=0 --group=0 .
-    tar -rf "$t" -C "$BATS_TEST_TMPDIR/extra" --owner=+4242 --group=+4242 ./d
+    tar -rf "$t" -C "$BATS_TEST_TMPDIR/extra" --owner=u4242:4242 --group=g4242:4242 ./d
     run H import "$t" subowned
     assert_status 0
     # a container leaves files of a subordinate id in its upper directory
@@ -733,7 +781,7 @@ refused_load() {
 
 @test "rmi refuses an image a running container uses, unless -f" {
     load_bb
-    H run --entrypoint "" busybox sleep 1234.5 > /dev/null 2>&1 &
+    "$HUTCH" --root "$STORE" run -u 0 --entrypoint "" busybox sleep 1234.5 > /dev/null 2>&1 &
     BGPIDS=($!)
     wait_for has_cmdline 'sleep 1234\.5'
     run H rmi busybox
@@ -753,7 +801,7 @@ refused_load() {
     need_subids
     load_bb
     local p
-    H run --entrypoint "" -u 0 busybox sh -c 'mkdir -p /x/y; echo z > /x/y/z; chown -R 1234:1234 /x; chmod -R go-rwx /x; exec sleep 1234.5' > /dev/null 2>&1 &
+    "$HUTCH" --root "$STORE" run --entrypoint "" -u 0 busybox sh -c 'mkdir -p /x/y; echo z > /x/y/z; chown -R 1234:1234 /x; chmod -R go-rwx /x; exec sleep 1234.5' > /dev/null 2>&1 &
     p=$!
     BGPIDS=("$p")
     wait_for has_cmdline 'sleep 1234\.5'
@@ -866,6 +914,18 @@ refused_load() {
     assert_equal "$output" ""
     assert_empty_dir "$STORE/tmp"
     assert_empty_dir "$STORE/layers"
+}
+
+@test "--help of every image command" {
+    local c
+    for c in images image rmi tag import load save "image inspect" "image ls" "image rm" \
+             "image prune" "image tag"; do
+        # shellcheck disable=SC2086
+        run H $c --help
+        [ "$status" -eq 0 ] || { echo "hutch $c --help: status $status: $output" >&2; return 1; }
+        assert_output_has "Usage"
+    done
+    [ ! -e "$STORE/images.json" ]
 }
 
 # ---------------------------------------------------------------- interoperability

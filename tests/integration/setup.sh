@@ -19,6 +19,10 @@ command -v bats >/dev/null 2>&1 || need+=(bats)
 [ -x /bin/busybox ] || need+=(busybox-static)
 { command -v script && command -v runuser && command -v unshare; } >/dev/null 2>&1 || need+=(util-linux)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# images.bats makes its images with umoci and skopeo, and runs fuse-overlayfs
+command -v umoci >/dev/null 2>&1 || need+=(umoci)
+command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
+command -v fuse-overlayfs >/dev/null 2>&1 || need+=(fuse-overlayfs)
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup.sh: installing ${need[*]}" >&2
     apt-get update -qq >&2
