@@ -607,6 +607,22 @@ finish_image (struct hutch_store *s, struct hutch_image *img, char **lines_out, 
   return 0;
 }
 
+/* What load_* allocated in an image it builds (names and ids are
+   borrowed).  */
+static void
+free_built_image (struct hutch_image *img)
+{
+  size_t i;
+  for (i = 0; i < img->n_layers; i++)
+    {
+      free (img->layers[i].media_type);
+      free (img->layers[i].digest);
+      free (img->layers[i].diff_id);
+    }
+  free (img->layers);
+  free (img->created);
+}
+
 static int
 load_oci_manifest (struct hutch_store *s, int dirfd, const struct hutch_descriptor *d,
                    const char *name, char ***lines, hutch_error_t *err)
@@ -672,14 +688,7 @@ load_oci_manifest (struct hutch_store *s, int dirfd, const struct hutch_descript
       hutch_strv_push (lines, line);
       r = 0;
     }
-  for (i = 0; i < img.n_layers; i++)
-    {
-      free (img.layers[i].media_type);
-      free (img.layers[i].digest);
-      free (img.layers[i].diff_id);
-    }
-  free (img.layers);
-  free (img.created);
+  free_built_image (&img);
 out:
   hutch_manifest_clear (&m);
   return r;
@@ -817,14 +826,7 @@ load_docker (struct hutch_store *s, int dirfd, char ***lines, hutch_error_t *err
       hutch_strv_push (lines, line);
     else
       bad = 1;
-    for (k = 0; k < img.n_layers; k++)
-      {
-        free (img.layers[k].digest);
-        free (img.layers[k].diff_id);
-        free (img.layers[k].media_type);
-      }
-    free (img.layers);
-    free (img.created);
+    free_built_image (&img);
     if (bad)
       goto out;
   }
