@@ -273,7 +273,8 @@ add_env (struct hutch_spec *spec, const struct hutch_run_options *o, hutch_error
 
 static int
 resolve_user (struct hutch_spec *spec, const struct hutch_run_options *o, const char *user,
-              int image_rootfd, bool keep_id, char **ret_home, hutch_error_t *err)
+              int image_passwdfd, int image_groupfd, bool keep_id, char **ret_home,
+              hutch_error_t *err)
 {
   _cleanup_free_ char *uname = NULL, *gname = NULL;
   _cleanup_close_ int rootfd = -1;
@@ -295,17 +296,22 @@ resolve_user (struct hutch_spec *spec, const struct hutch_run_options *o, const 
     return -1;
 
   if (o->image)
-    /* The image's /etc/passwd, from the topmost layer that has one; an
-       image without one still takes numeric ids.  */
-    rootfd = image_rootfd >= 0 ? fcntl (image_rootfd, F_DUPFD_CLOEXEC, 3) : -1;
+    {
+      /* The image's /etc/passwd and /etc/group, each from the topmost
+         layer that has it; an image without them still takes numbers.  */
+      if (hutch_user_resolve (image_passwdfd, image_groupfd, uname, gname, &u, err) < 0)
+        return -1;
+      goto resolved;
+    }
   else
     {
       rootfd = open (o->rootfs ? o->rootfs : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
       if (rootfd < 0)
         return hutch_error_set (err, errno, "--rootfs `%s`", o->rootfs);
     }
-  if (hutch_user_resolve (rootfd, uname, gname, &u, err) < 0)
+  if (hutch_user_resolve (rootfd, rootfd, uname, gname, &u, err) < 0)
     return -1;
+resolved:
   spec->uid = u.uid;
   spec->gid = u.gid;
   spec->n_additional_gids = 0;
@@ -323,7 +329,7 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec, char **re
            struct hutch_image_config *cfg, hutch_error_t *err)
 {
   _cleanup_free_ char *cwd = NULL, *home = NULL;
-  _cleanup_close_ int userfd = -1;
+  _cleanup_close_ int userfd = -1, groupfd = -1;
   struct hutch_idplan plan;
   bool sandbox = o->rootfs == NULL && o->image == NULL;
   int mode = o->userns >= 0 ? o->userns : (sandbox ? HUTCH_USERNS_KEEP_ID : HUTCH_USERNS_DEFAULT);
@@ -383,7 +389,7 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec, char **re
   if (o->image)
     {
       _cleanup_free_ char *w = NULL;
-      if (hutch_run_image_prepare (o, spec, cfg, &userfd, &w, err) < 0)
+      if (hutch_run_image_prepare (o, spec, cfg, &userfd, &groupfd, &w, err) < 0)
         return -1;
       if (w)
         {
@@ -395,7 +401,7 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec, char **re
         }
     }
   if (resolve_user (spec, o, o->user ? o->user : (cfg->user && *cfg->user ? cfg->user : NULL),
-                    userfd, mode == HUTCH_USERNS_KEEP_ID && o->user == NULL, &home, err)
+                    userfd, groupfd, mode == HUTCH_USERNS_KEEP_ID && o->user == NULL, &home, err)
       < 0)
     return -1;
   /* keep-id as oneself: keep one's own supplementary groups, so that

@@ -55,8 +55,8 @@ int hutch_run_make_spec (const struct hutch_run_options *o, struct hutch_spec **
 struct hutch_image_config;
 /* The image branch of hutch_run_make_spec (src/runimage.c).  */
 int hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *spec,
-                             struct hutch_image_config *ret_cfg, int *ret_userfd,
-                             char **ret_warning, hutch_error_t *err);
+                             struct hutch_image_config *ret_cfg, int *ret_passwdfd,
+                             int *ret_groupfd, char **ret_warning, hutch_error_t *err);
 /* After the container ended: remove its directory in the store.  */
 void hutch_run_cleanup (struct hutch_spec *spec, hutch_error_t *err);
 

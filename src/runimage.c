@@ -148,8 +148,8 @@ remember_warning (const char *msg)
 
 int
 hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *spec,
-                         struct hutch_image_config *ret_cfg, int *ret_userfd, char **ret_warning,
-                         hutch_error_t *err)
+                         struct hutch_image_config *ret_cfg, int *ret_passwdfd, int *ret_groupfd,
+                         char **ret_warning, hutch_error_t *err)
 {
   _cleanup_free_ char *root = NULL, *why = NULL, *fuse = NULL, *scratch = NULL;
   _cleanup_store_ struct hutch_store *s = NULL;
@@ -160,7 +160,7 @@ hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *s
   int lockfd = -1, forced;
   size_t i;
 
-  *ret_userfd = -1;
+  *ret_passwdfd = *ret_groupfd = -1;
   root = hutch_image_store_root (o->store_root, err);
   if (root == NULL)
     return -1;
@@ -241,7 +241,8 @@ hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *s
       ov->fuse_program = HUTCH_STEAL_PTR (fuse);
       spec->extra.overlay = ov;
     }
-  *ret_userfd = layer_with (layers, "etc/passwd");
+  *ret_passwdfd = layer_with (layers, "etc/passwd");
+  *ret_groupfd = layer_with (layers, "etc/group");
   return 0;
 }
 

@@ -132,11 +132,13 @@ read_in_root (int rootfd, const char *path)
 }
 
 int
-hutch_user_resolve (int rootfd, const char *user, const char *group, struct hutch_user *ret,
-                    hutch_error_t *err)
+hutch_user_resolve (int passwd_rootfd, int group_rootfd, const char *user, const char *group,
+                    struct hutch_user *ret, hutch_error_t *err)
 {
-  _cleanup_free_ char *passwd = read_in_root (rootfd, "/etc/passwd");
-  _cleanup_free_ char *groups = read_in_root (rootfd, "/etc/group");
+  _cleanup_free_ char *passwd
+      = passwd_rootfd >= 0 ? read_in_root (passwd_rootfd, "/etc/passwd") : NULL;
+  _cleanup_free_ char *groups
+      = group_rootfd >= 0 ? read_in_root (group_rootfd, "/etc/group") : NULL;
   _cleanup_free_ char *name = NULL;
   unsigned int num;
 

@@ -27,9 +27,12 @@ int hutch_group_lookup (const char *text, const char *group, unsigned int *ret_g
 void hutch_group_members (const char *text, const char *name, unsigned int except,
                           unsigned int **ret, size_t *ret_n);
 
-/* Resolve USER[:GROUP] (already split) against the files under ROOTFD.  */
-int hutch_user_resolve (int rootfd, const char *user, const char *group, struct hutch_user *ret,
-                        hutch_error_t *err);
+/* Resolve USER[:GROUP] (already split) against /etc/passwd under
+   PASSWD_ROOTFD and /etc/group under GROUP_ROOTFD (the same directory for
+   a plain root; for an image, the topmost layers that hold each file).  A
+   negative fd means the file does not exist.  */
+int hutch_user_resolve (int passwd_rootfd, int group_rootfd, const char *user, const char *group,
+                        struct hutch_user *ret, hutch_error_t *err);
 void hutch_user_clear (struct hutch_user *u);
 
 #endif
