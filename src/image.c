@@ -2,6 +2,8 @@
 #include <config.h>
 
 #include "image.h"
+#include "unpack.h"
+
 #include <archive.h>
 #include "conffile.h"
 #include "digest.h"

@@ -5,7 +5,7 @@
    overlay with a directory of the container's own on top), and its config
    gives the defaults of the process.  */
 
-#include "archive.h"
+#include "unpack.h"
 #include "conffile.h"
 #include "driver.h"
 #include "image.h"

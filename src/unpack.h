@@ -1,28 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-
-/* This header has the same name as libarchive's <archive.h>, and the build
-   puts src/ on the include path (-Isrc), so `#include <archive.h>` finds this
-   file first wherever it is written.  Pass the include on, so that files that
-   want libarchive still get it.  Included as "archive.h" from a file in src/,
-   this file is found next to the includer rather than on the include path;
-   #include_next then searches the whole path, finds this file again through
-   -Isrc, and that second pass reaches libarchive's.  clang warns about the
-   first pass (-Winclude-next-absolute-path), which is expected here.  */
-#if defined(__clang__) && defined(__has_warning)
-#if __has_warning("-Winclude-next-absolute-path")
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Winclude-next-absolute-path"
-#endif
-#endif
-#include_next <archive.h>
-#if defined(__clang__) && defined(__has_warning)
-#if __has_warning("-Winclude-next-absolute-path")
-#pragma clang diagnostic pop
-#endif
-#endif
-
-#ifndef HUTCH_ARCHIVE_H
-#define HUTCH_ARCHIVE_H
+#ifndef HUTCH_UNPACK_H
+#define HUTCH_UNPACK_H
 
 #include "error.h"
 

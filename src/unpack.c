@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <config.h>
 
-/* Both hutch's and libarchive's: src/archive.h passes the include on.  */
+#include "unpack.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include "lazylib.h"

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <config.h>
 
-/* hutch's src/archive.h, which also includes libarchive's.  */
-#include "archive.h"
+#include "unpack.h"
 #include "tap.h"
 #include "util.h"
 
+#include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
