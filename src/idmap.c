@@ -86,8 +86,20 @@ hutch_subid_parse (const char *text, const char *user, unsigned long id,
 #define STR(x) STR_ (x)
 
 /* Does /etc/nsswitch.conf send subid lookups anywhere but the files?  */
+static bool nss_scan (void);
+
+/* Asked for uids and gids alike: read the file once.  */
 static bool
 nss_has_subid (void)
+{
+  static int cached = -1;
+  if (cached < 0)
+    cached = nss_scan ();
+  return cached;
+}
+
+static bool
+nss_scan (void)
 {
   _cleanup_free_ char *text = NULL;
   hutch_error_t e = HUTCH_ERROR_INIT;
