@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <config.h>
 
-#include "unpack.h"
+#include "unpack-private.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -30,18 +30,6 @@
    cannot be scoped to a directory fd.  Everything below is done with *at()
    calls relative to fds that the kernel resolved beneath the layer's
    directory.  */
-
-/* The longest name component and path Linux accepts (NAME_MAX, and PATH_MAX
-   less its NUL).  A longer name could not be created anyway; refusing it up
-   front gives a clear error, and bounds what a hostile layer makes us
-   allocate and print.  */
-#define MAX_COMPONENT 255
-#define MAX_PATH 4095
-
-#define WHITEOUT_PREFIX ".wh."
-#define WHITEOUT_META_PREFIX ".wh..wh."
-#define WHITEOUT_OPAQUE ".wh..wh..opq"
-#define OPAQUE_XATTR "user.overlay.opaque"
 
 /* Decompressed data goes from the reading thread to the unpacking one in a
    ring of a few large buffers.  */
@@ -94,8 +82,8 @@ refuse (hutch_error_t *err, const char *entry, const char *fmt, ...)
   return -EINVAL;
 }
 
-static void __attribute__ ((format (printf, 2, 3)))
-warn (const struct hutch_unpack_opts *opts, const char *fmt, ...)
+void __attribute__ ((format (printf, 2, 3)))
+hutch_layer_warn (const struct hutch_unpack_opts *opts, const char *fmt, ...)
 {
   _cleanup_free_ char *msg = NULL;
   va_list ap;
@@ -137,8 +125,8 @@ warn_once (const struct hutch_unpack_opts *opts, char ***warned, const char *key
    that, since the layer makes the symlink itself (CVE-2014-6407,
    CVE-2014-9356 in docker's unpacking).  Magic links (/proc/self/fd/N) are
    refused as well: they jump wherever they point, beneath or not.  */
-static int
-open_beneath (int dirfd, const char *path, uint64_t flags, uint64_t resolve)
+int
+hutch_layer_open_beneath (int dirfd, const char *path, uint64_t flags, uint64_t resolve)
 {
   struct open_how how = {
     .flags = flags | O_CLOEXEC,
@@ -172,8 +160,8 @@ pwrite_all (int fd, const char *buf, size_t len, off_t off)
   return 0;
 }
 
-static bool
-is_whiteout (const struct stat *st)
+bool
+hutch_layer_is_whiteout (const struct stat *st)
 {
   return S_ISCHR (st->st_mode) && st->st_rdev == makedev (0, 0);
 }
@@ -183,8 +171,8 @@ is_whiteout (const struct stat *st)
    overlay show what the layer does not contain, e.g. redirect a directory to
    another layer's.  Whiteouts and opaque directories come from `.wh.` entries
    only.  */
-static bool
-is_overlay_xattr (const char *name)
+bool
+hutch_layer_is_overlay_xattr (const char *name)
 {
   return hutch_str_has_prefix (name, "user.overlay.")
          || hutch_str_has_prefix (name, "trusted.overlay.")
@@ -192,17 +180,17 @@ is_overlay_xattr (const char *name)
          || hutch_str_has_prefix (name, "trusted.fuseoverlayfs.");
 }
 
-static void
-set_xattr (const struct hutch_unpack_opts *opts, char ***warned, int fd, const char *path,
-           const char *name, const void *value, size_t size)
+void
+hutch_layer_set_xattr (const struct hutch_unpack_opts *opts, char ***warned, int fd,
+                       const char *path, const char *name, const void *value, size_t size)
 {
   _cleanup_free_ char *sname = NULL, *spath = NULL;
 
-  if (!is_overlay_xattr (name) && fsetxattr (fd, name, value, size, 0) == 0)
+  if (!hutch_layer_is_overlay_xattr (name) && fsetxattr (fd, name, value, size, 0) == 0)
     return;
   sname = shown (name);
   spath = shown (path);
-  if (is_overlay_xattr (name))
+  if (hutch_layer_is_overlay_xattr (name))
     warn_once (opts, warned, name,
                "dropped xattr `%s` of `%s` (and any other file): it is overlayfs's own metadata "
                "and would change how the layer is read",
@@ -213,22 +201,13 @@ set_xattr (const struct hutch_unpack_opts *opts, char ***warned, int fd, const c
                sname, spath, strerror (errno));
 }
 
-/* Metadata of one file.  */
-struct meta
-{
-  mode_t perm;
-  uid_t uid;
-  gid_t gid;
-  struct timespec times[2]; /* atime, mtime as futimens takes them */
-};
-
 /* Owner, then mode: chown(2) clears the setuid and setgid bits (and
    security.capability) of a file, so the mode goes second and xattrs after
    it.  Times come last of all (set_times), as writing the data changed
    them.  */
-static int
-set_owner_mode (const struct hutch_unpack_opts *opts, int fd, const struct meta *m,
-                const char *path, hutch_error_t *err)
+int
+hutch_layer_set_owner_mode (const struct hutch_unpack_opts *opts, int fd, const struct meta *m,
+                            const char *path, hutch_error_t *err)
 {
   if (opts->chown && fchown (fd, m->uid, m->gid) < 0)
     {
@@ -246,8 +225,8 @@ set_owner_mode (const struct hutch_unpack_opts *opts, int fd, const struct meta 
   return 0;
 }
 
-static int
-set_times (int fd, const struct meta *m, const char *path, hutch_error_t *err)
+int
+hutch_layer_set_times (int fd, const struct meta *m, const char *path, hutch_error_t *err)
 {
   if (futimens (fd, m->times) < 0)
     {
@@ -257,8 +236,8 @@ set_times (int fd, const struct meta *m, const char *path, hutch_error_t *err)
   return 0;
 }
 
-static void
-meta_from_stat (const struct stat *st, struct meta *m)
+void
+hutch_layer_meta_from_stat (const struct stat *st, struct meta *m)
 {
   m->perm = st->st_mode & 07777;
   m->uid = st->st_uid;
@@ -267,28 +246,9 @@ meta_from_stat (const struct stat *st, struct meta *m)
   m->times[1] = st->st_mtim;
 }
 
-/* Directories get their mode, owner and times after their contents: creating
-   an entry changes its directory's mtime, a read-only mode would stop the
-   caller (without CAP_DAC_OVERRIDE) from creating it, and a setgid
-   directory would hand its group to the entries made in it.  */
-struct dir_meta
-{
-  char *path;
-  dev_t dev;
-  ino_t ino;
-  struct meta meta;
-  size_t depth, seq;
-  bool stale;
-};
-
-struct dir_list
-{
-  struct dir_meta *v;
-  size_t n, cap;
-};
-
-static void
-dir_list_add (struct dir_list *l, const char *path, const struct stat *st, const struct meta *m)
+void
+hutch_layer_dir_list_add (struct dir_list *l, const char *path, const struct stat *st,
+                          const struct meta *m)
 {
   struct dir_meta *d;
   const char *p;
@@ -310,8 +270,8 @@ dir_list_add (struct dir_list *l, const char *path, const struct stat *st, const
   d->seq = l->n++;
 }
 
-static void
-dir_list_clear (struct dir_list *l)
+void
+hutch_layer_dir_list_clear (struct dir_list *l)
 {
   size_t i;
   for (i = 0; i < l->n; i++)
@@ -347,9 +307,9 @@ cmp_depth (const void *a, const void *b)
    recorded last.  Each is reopened beneath ROOTFD (with RESOLVE extra flags)
    and must still be the inode recorded, or it is skipped: a later entry
    replaced it, and its metadata must not land on whatever is there now.  */
-static int
-dir_list_apply (struct dir_list *l, int rootfd, uint64_t resolve,
-                const struct hutch_unpack_opts *opts, hutch_error_t *err)
+int
+hutch_layer_dir_list_apply (struct dir_list *l, int rootfd, uint64_t resolve,
+                            const struct hutch_unpack_opts *opts, hutch_error_t *err)
 {
   size_t i;
 
@@ -367,7 +327,7 @@ dir_list_apply (struct dir_list *l, int rootfd, uint64_t resolve,
 
       if (d->stale)
         continue;
-      fd = open_beneath (rootfd, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, resolve);
+      fd = hutch_layer_open_beneath (rootfd, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, resolve);
       if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
         continue;
       if (fd < 0 || fstat (fd, &st) < 0)
@@ -377,8 +337,8 @@ dir_list_apply (struct dir_list *l, int rootfd, uint64_t resolve,
         }
       if (st.st_dev != d->dev || st.st_ino != d->ino)
         continue;
-      if (set_owner_mode (opts, fd, &d->meta, d->path, err) < 0
-          || set_times (fd, &d->meta, d->path, err) < 0)
+      if (hutch_layer_set_owner_mode (opts, fd, &d->meta, d->path, err) < 0
+          || hutch_layer_set_times (fd, &d->meta, d->path, err) < 0)
         return -1;
     }
   return 0;
@@ -717,7 +677,7 @@ set_entry_xattrs (struct unpacker *u, int fd, struct archive_entry *e, const cha
   if (archive_entry_xattr_reset (e) == 0)
     return;
   while (archive_entry_xattr_next (e, &name, &value, &size) == ARCHIVE_OK)
-    set_xattr (u->opts, &u->warned, fd, path, name, value, size);
+    hutch_layer_set_xattr (u->opts, &u->warned, fd, path, name, value, size);
 }
 
 /* Metadata of a file or FIFO, through an fd of it.  */
@@ -727,10 +687,11 @@ apply_entry_meta (struct unpacker *u, int fd, struct archive_entry *e, const cha
 {
   struct meta m;
 
-  if (entry_meta (e, entry, &m, u->err) < 0 || set_owner_mode (u->opts, fd, &m, path, u->err) < 0)
+  if (entry_meta (e, entry, &m, u->err) < 0
+      || hutch_layer_set_owner_mode (u->opts, fd, &m, path, u->err) < 0)
     return -1;
   set_entry_xattrs (u, fd, e, path);
-  return set_times (fd, &m, path, u->err);
+  return hutch_layer_set_times (fd, &m, path, u->err);
 }
 
 static void
@@ -796,7 +757,7 @@ make_parents (struct unpacker *u, const char *entry, const char *parent)
       prefix = hutch_xstrndup (parent, end);
       comp = hutch_xstrndup (parent + i, end - i);
       i = end + 1;
-      next = open_beneath (u->dirfd, prefix, O_PATH | O_DIRECTORY, 0);
+      next = hutch_layer_open_beneath (u->dirfd, prefix, O_PATH | O_DIRECTORY, 0);
       if (next < 0 && errno != ENOENT && errno != ENOTDIR)
         return parent_error (u, entry, "its directory", prefix, errno);
       if (next < 0)
@@ -811,7 +772,7 @@ make_parents (struct unpacker *u, const char *entry, const char *parent)
                                "its directory `%s` is a symlink that leads to no directory "
                                "in the layer",
                                s);
-              if (!is_whiteout (&st))
+              if (!hutch_layer_is_whiteout (&st))
                 return refuse (u->err, entry, "its directory `%s` is not a directory", s);
               /* The layer deleted this directory of the layers below and now
                  puts entries in it without a directory entry: the directory
@@ -850,7 +811,7 @@ get_parent (struct unpacker *u, const char *entry, const char *parent)
 
   if (u->parent && strcmp (u->parent, parent) == 0)
     return u->parentfd;
-  fd = open_beneath (u->dirfd, parent, O_PATH | O_DIRECTORY, 0);
+  fd = hutch_layer_open_beneath (u->dirfd, parent, O_PATH | O_DIRECTORY, 0);
   if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
     fd = make_parents (u, entry, parent);
   else if (fd < 0)
@@ -1108,7 +1069,7 @@ unpack_hardlink (struct unpacker *u, const char *entry, const char *raw_target, 
      through a symlink that leaves the layer would give a host file (say
      /etc/shadow) a second name inside the layer, writable from the container
      (CVE-2014-6407).  */
-  tparentfd = open_beneath (u->dirfd, tparent, O_PATH | O_DIRECTORY, 0);
+  tparentfd = hutch_layer_open_beneath (u->dirfd, tparent, O_PATH | O_DIRECTORY, 0);
   if (tparentfd < 0 && (errno == ENOENT || errno == ENOTDIR))
     return refuse (u->err, entry, "its hard link target `%s` is not an earlier entry of the layer",
                    st);
@@ -1130,7 +1091,7 @@ defer_dir (struct unpacker *u, struct archive_entry *e, int fd, const char *entr
     return -1;
   if (fstat (fd, &st) < 0)
     return hutch_error_set (u->err, errno, "stat a directory of the layer");
-  dir_list_add (&u->dirs, path, &st, &m);
+  hutch_layer_dir_list_add (&u->dirs, path, &st, &m);
   set_entry_xattrs (u, fd, e, path);
   return 0;
 }
@@ -1155,7 +1116,7 @@ unpack_dir (struct unpacker *u, struct archive_entry *e, const char *entry, int 
         {
           /* The layer deleted (.wh.NAME) a directory of the layers below
              and made it anew: hide the old contents.  */
-          opaque = is_whiteout (&st);
+          opaque = hutch_layer_is_whiteout (&st);
           if (remove_existing (u, parentfd, base, entry) < 0)
             return -1;
           if (mkdirat (parentfd, base, 0700) < 0)
@@ -1284,7 +1245,7 @@ unpack_entry (struct unpacker *u, struct archive *a, struct archive_entry *e)
       {
         _cleanup_free_ char *s = shown (path);
         u->stats.skipped++;
-        warn (u->opts, "skipped layer entry `%s`: a socket or an unknown file type", s);
+        hutch_layer_warn (u->opts, "skipped layer entry `%s`: a socket or an unknown file type", s);
         return 0;
       }
     }
@@ -1301,7 +1262,7 @@ unpack_all (struct unpacker *u, struct archive *a)
       if (r == ARCHIVE_EOF)
         return 0;
       if (r == ARCHIVE_WARN)
-        warn (u->opts, "reading the layer: %s", archive_error_string (a));
+        hutch_layer_warn (u->opts, "reading the layer: %s", archive_error_string (a));
       else if (r != ARCHIVE_OK)
         return read_error (u, a, NULL);
       u->stats.entries++;
@@ -1343,16 +1304,17 @@ hutch_archive_unpack (int fd, int dirfd, const struct hutch_unpack_opts *opts,
     close (u.parentfd);
   free (u.parent);
   if (r == 0)
-    r = dir_list_apply (&u.dirs, dirfd, 0, opts, err);
+    r = hutch_layer_dir_list_apply (&u.dirs, dirfd, 0, opts, err);
   if (r == 0 && u.devices > 0)
     {
       _cleanup_free_ char *s = shown (u.first_device);
-      warn (opts,
-            "skipped %lu device node%s of the layer (`%s`%s): a container gets its /dev from "
-            "hutch",
-            u.devices, u.devices > 1 ? "s" : "", s, u.devices > 1 ? ", ..." : "");
+      hutch_layer_warn (
+          opts,
+          "skipped %lu device node%s of the layer (`%s`%s): a container gets its /dev from "
+          "hutch",
+          u.devices, u.devices > 1 ? "s" : "", s, u.devices > 1 ? ", ..." : "");
     }
-  dir_list_clear (&u.dirs);
+  hutch_layer_dir_list_clear (&u.dirs);
   hutch_strv_free (u.warned);
   free (u.first_device);
   if (r < 0)
@@ -1365,417 +1327,3 @@ hutch_archive_unpack (int fd, int dirfd, const struct hutch_unpack_opts *opts,
 /* Flattening.  Source layers are trusted to be hutch_archive_unpack's output,
    but the destination is still walked with *at() calls and O_NOFOLLOW on
    every step, so that no symlink in it is ever followed.  */
-
-/* Hard links of one layer, by source inode: the destination path of the
-   first name copied.  */
-struct link_entry
-{
-  dev_t dev;
-  ino_t ino;
-  char *path;
-};
-
-struct link_map
-{
-  struct link_entry *v;
-  size_t n, cap; /* cap is 0 or a power of two */
-};
-
-static size_t
-link_slot (const struct link_map *m, dev_t dev, ino_t ino)
-{
-  size_t i = (size_t)((ino * UINT64_C (0x9E3779B97F4A7C15)) ^ dev) & (m->cap - 1);
-  while (m->v[i].path && (m->v[i].dev != dev || m->v[i].ino != ino))
-    i = (i + 1) & (m->cap - 1);
-  return i;
-}
-
-static const char *
-link_map_find (const struct link_map *m, dev_t dev, ino_t ino)
-{
-  return m->cap ? m->v[link_slot (m, dev, ino)].path : NULL;
-}
-
-static void
-link_map_add (struct link_map *m, dev_t dev, ino_t ino, const char *path)
-{
-  size_t i;
-
-  if ((m->n + 1) * 2 > m->cap)
-    {
-      struct link_map bigger = { .cap = m->cap ? m->cap * 2 : 64 };
-      bigger.v = hutch_xmalloc0 (bigger.cap * sizeof *bigger.v);
-      for (i = 0; i < m->cap; i++)
-        if (m->v[i].path)
-          bigger.v[link_slot (&bigger, m->v[i].dev, m->v[i].ino)] = m->v[i];
-      bigger.n = m->n;
-      free (m->v);
-      *m = bigger;
-    }
-  i = link_slot (m, dev, ino);
-  m->v[i].dev = dev;
-  m->v[i].ino = ino;
-  m->v[i].path = hutch_xstrdup (path);
-  m->n++;
-}
-
-static void
-link_map_clear (struct link_map *m)
-{
-  size_t i;
-  for (i = 0; i < m->cap; i++)
-    free (m->v[i].path);
-  free (m->v);
-  memset (m, 0, sizeof *m);
-}
-
-struct flattener
-{
-  const struct hutch_unpack_opts *opts;
-  int dstfd;
-  size_t layer;
-  struct dir_list dirs;
-  struct link_map links;
-  char **warned;
-  hutch_error_t *err;
-};
-
-static int flatten_dir (struct flattener *fl, int srcfd, int dstfd, const char *rel);
-static int empty_tree (int fd, const char *rel, hutch_error_t *err);
-
-static int
-remove_tree_at (int dirfd, const char *name, const char *rel, hutch_error_t *err)
-{
-  struct stat st;
-
-  if (fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return errno == ENOENT ? 0 : hutch_error_set (err, errno, "look at `%s` in the root", rel);
-  if (S_ISDIR (st.st_mode))
-    {
-      _cleanup_close_ int fd
-          = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd < 0)
-        return hutch_error_set (err, errno, "open `%s` in the root", rel);
-      if (empty_tree (fd, rel, err) < 0)
-        return -1;
-    }
-  if (unlinkat (dirfd, name, S_ISDIR (st.st_mode) ? AT_REMOVEDIR : 0) < 0)
-    return hutch_error_set (err, errno, "remove `%s` from the root", rel);
-  return 0;
-}
-
-static int
-empty_tree (int fd, const char *rel, hutch_error_t *err)
-{
-  int dfd = openat (fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  DIR *d = dfd >= 0 ? fdopendir (dfd) : NULL;
-  struct dirent *de;
-  int r = 0;
-
-  if (d == NULL)
-    {
-      if (dfd >= 0)
-        close (dfd);
-      return hutch_error_set (err, errno, "read directory `%s` in the root", rel);
-    }
-  while (r == 0 && (errno = 0, de = readdir (d)) != NULL)
-    {
-      _cleanup_free_ char *child = NULL;
-      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
-        continue;
-      child = hutch_xasprintf ("%s/%s", rel, de->d_name);
-      r = remove_tree_at (fd, de->d_name, child, err);
-    }
-  if (r == 0 && errno != 0)
-    r = hutch_error_set (err, errno, "read directory `%s` in the root", rel);
-  closedir (d);
-  return r;
-}
-
-static void
-copy_xattrs (struct flattener *fl, int src, int dst, const char *rel)
-{
-  _cleanup_free_ char *names = NULL;
-  ssize_t len = flistxattr (src, NULL, 0);
-  const char *name;
-
-  if (len <= 0)
-    return;
-  names = hutch_xmalloc0 ((size_t)len + 1);
-  len = flistxattr (src, names, (size_t)len);
-  for (name = names; len > 0 && name < names + len; name += strlen (name) + 1)
-    {
-      _cleanup_free_ char *value = NULL;
-      ssize_t size;
-
-      /* The opaque marker is the layer's, not the file's: the flat root
-         has nothing below to hide.  */
-      if (is_overlay_xattr (name))
-        continue;
-      size = fgetxattr (src, name, NULL, 0);
-      if (size < 0)
-        continue;
-      value = hutch_xmalloc0 ((size_t)size + 1);
-      size = fgetxattr (src, name, value, (size_t)size);
-      if (size >= 0)
-        set_xattr (fl->opts, &fl->warned, dst, rel, name, value, (size_t)size);
-    }
-}
-
-static bool
-is_opaque (int fd)
-{
-  char v[2];
-  return (fgetxattr (fd, OPAQUE_XATTR, v, sizeof v) == 1 && v[0] == 'y')
-         || (fgetxattr (fd, "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y');
-}
-
-static int
-copy_data (int src, int dst, const char *rel, hutch_error_t *err)
-{
-  char buf[128 * 1024];
-  bool plain = false;
-
-  for (;;)
-    {
-      ssize_t n;
-
-      if (!plain)
-        {
-          n = copy_file_range (src, NULL, dst, NULL, SIZE_MAX >> 2, 0);
-          if (n < 0
-              && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
-            {
-              plain = true;
-              continue;
-            }
-        }
-      else
-        {
-          n = read (src, buf, sizeof buf);
-          if (n > 0 && hutch_write_all (dst, buf, (size_t)n) < 0)
-            n = -1;
-        }
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return hutch_error_set (err, errno, "copy `%s` into the root", rel);
-      if (n == 0)
-        return 0;
-    }
-}
-
-/* Give NAME in DSTDIR a second name for the file first copied to FIRST.  */
-static int
-link_first (struct flattener *fl, const char *first, int dstdir, const char *name, const char *rel)
-{
-  const char *slash = strrchr (first, '/');
-  _cleanup_free_ char *parent
-      = slash ? hutch_xstrndup (first, (size_t)(slash - first)) : hutch_xstrdup ("");
-  _cleanup_close_ int pfd
-      = open_beneath (fl->dstfd, parent, O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
-
-  if (pfd < 0 || linkat (pfd, slash ? slash + 1 : first, dstdir, name, 0) < 0)
-    return hutch_error_set (fl->err, errno, "hard link `%s` to `%s` in the root", rel, first);
-  return 0;
-}
-
-static int
-flatten_file (struct flattener *fl, int srcdir, int dstdir, const char *name, const char *rel,
-              const struct stat *st)
-{
-  _cleanup_close_ int src = -1, dst = -1;
-  const char *first = st->st_nlink > 1 ? link_map_find (&fl->links, st->st_dev, st->st_ino) : NULL;
-  struct meta m;
-
-  if (first)
-    return link_first (fl, first, dstdir, name, rel);
-  src = openat (srcdir, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
-  if (src < 0)
-    return hutch_error_set (fl->err, errno, "open `%s` in layer %zu", rel, fl->layer);
-  dst = openat (dstdir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
-                0600);
-  if (dst < 0)
-    return hutch_error_set (fl->err, errno, "create `%s` in the root", rel);
-  meta_from_stat (st, &m);
-  if (copy_data (src, dst, rel, fl->err) < 0
-      || set_owner_mode (fl->opts, dst, &m, rel, fl->err) < 0)
-    return -1;
-  copy_xattrs (fl, src, dst, rel);
-  if (set_times (dst, &m, rel, fl->err) < 0)
-    return -1;
-  if (st->st_nlink > 1)
-    link_map_add (&fl->links, st->st_dev, st->st_ino, rel);
-  return 0;
-}
-
-static int
-flatten_special (struct flattener *fl, int srcdir, int dstdir, const char *name, const char *rel,
-                 const struct stat *st)
-{
-  struct meta m;
-
-  meta_from_stat (st, &m);
-  if (S_ISLNK (st->st_mode))
-    {
-      char target[MAX_PATH + 1];
-      ssize_t n = readlinkat (srcdir, name, target, sizeof target);
-
-      if (n < 0 || (size_t)n >= sizeof target)
-        return hutch_error_set (fl->err, n < 0 ? errno : ENAMETOOLONG,
-                                "read symlink `%s` in layer %zu", rel, fl->layer);
-      target[n] = '\0';
-      if (symlinkat (target, dstdir, name) < 0
-          || (fl->opts->chown && fchownat (dstdir, name, m.uid, m.gid, AT_SYMLINK_NOFOLLOW) < 0)
-          || utimensat (dstdir, name, m.times, AT_SYMLINK_NOFOLLOW) < 0)
-        return hutch_error_set (fl->err, errno, "copy symlink `%s` into the root", rel);
-      return 0;
-    }
-  if (S_ISFIFO (st->st_mode))
-    {
-      _cleanup_close_ int src = -1, dst = -1;
-
-      if (mknodat (dstdir, name, S_IFIFO | 0600, 0) < 0)
-        return hutch_error_set (fl->err, errno, "create FIFO `%s` in the root", rel);
-      src = openat (srcdir, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-      dst = openat (dstdir, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-      if (src < 0 || dst < 0)
-        return hutch_error_set (fl->err, errno, "open FIFO `%s`", rel);
-      if (set_owner_mode (fl->opts, dst, &m, rel, fl->err) < 0)
-        return -1;
-      copy_xattrs (fl, src, dst, rel);
-      return set_times (dst, &m, rel, fl->err);
-    }
-  /* hutch_archive_unpack makes no other kind of file.  */
-  warn (fl->opts, "skipped `%s` of layer %zu: a device node or socket", rel, fl->layer);
-  return 0;
-}
-
-static int
-flatten_subdir (struct flattener *fl, int srcdir, int dstdir, const char *name, const char *rel,
-                const struct stat *st)
-{
-  _cleanup_close_ int src = openat (srcdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  _cleanup_close_ int dst = -1;
-  struct stat dst_st;
-  struct meta m;
-
-  if (src < 0)
-    return hutch_error_set (fl->err, errno, "open `%s` in layer %zu", rel, fl->layer);
-  if (fstatat (dstdir, name, &dst_st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (dst_st.st_mode))
-    {
-      dst = openat (dstdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (dst >= 0 && is_opaque (src) && empty_tree (dst, rel, fl->err) < 0)
-        return -1;
-    }
-  else
-    {
-      /* Whatever the layers below had at this name goes: a directory of an
-         upper layer over a non-directory hides it, as in overlayfs.  */
-      if (remove_tree_at (dstdir, name, rel, fl->err) < 0)
-        return -1;
-      if (mkdirat (dstdir, name, 0700) < 0)
-        return hutch_error_set (fl->err, errno, "create directory `%s` in the root", rel);
-      dst = openat (dstdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    }
-  if (dst < 0 || fstat (dst, &dst_st) < 0)
-    return hutch_error_set (fl->err, errno, "open directory `%s` in the root", rel);
-  meta_from_stat (st, &m);
-  dir_list_add (&fl->dirs, rel, &dst_st, &m);
-  copy_xattrs (fl, src, dst, rel);
-  return flatten_dir (fl, src, dst, rel);
-}
-
-static int
-flatten_entry (struct flattener *fl, int srcdir, int dstdir, const char *name, const char *rel)
-{
-  struct stat st;
-
-  if (fstatat (srcdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return hutch_error_set (fl->err, errno, "look at `%s` in layer %zu", rel, fl->layer);
-  /* A whiteout deletes the name from the layers below and is not copied.  */
-  if (is_whiteout (&st))
-    return remove_tree_at (dstdir, name, rel, fl->err);
-  if (S_ISDIR (st.st_mode))
-    return flatten_subdir (fl, srcdir, dstdir, name, rel, &st);
-  if (remove_tree_at (dstdir, name, rel, fl->err) < 0)
-    return -1;
-  if (S_ISREG (st.st_mode))
-    return flatten_file (fl, srcdir, dstdir, name, rel, &st);
-  return flatten_special (fl, srcdir, dstdir, name, rel, &st);
-}
-
-static int
-flatten_dir (struct flattener *fl, int srcfd, int dstfd, const char *rel)
-{
-  int dfd = openat (srcfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  DIR *d = dfd >= 0 ? fdopendir (dfd) : NULL;
-  struct dirent *de;
-  int r = 0;
-
-  if (d == NULL)
-    {
-      if (dfd >= 0)
-        close (dfd);
-      return hutch_error_set (fl->err, errno, "read `%s` in layer %zu", *rel ? rel : ".",
-                              fl->layer);
-    }
-  while (r == 0 && (errno = 0, de = readdir (d)) != NULL)
-    {
-      _cleanup_free_ char *child = NULL;
-
-      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
-        continue;
-      child = *rel ? hutch_xasprintf ("%s/%s", rel, de->d_name) : hutch_xstrdup (de->d_name);
-      r = flatten_entry (fl, srcfd, dstfd, de->d_name, child);
-    }
-  if (r == 0 && errno != 0)
-    r = hutch_error_set (fl->err, errno, "read `%s` in layer %zu", *rel ? rel : ".", fl->layer);
-  closedir (d);
-  return r;
-}
-
-static int
-flatten_layer (struct flattener *fl, int layerfd)
-{
-  _cleanup_close_ int src = openat (layerfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  _cleanup_close_ int dst = openat (fl->dstfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  struct stat st, dst_st;
-  struct meta m;
-
-  if (src < 0 || dst < 0 || fstat (src, &st) < 0 || fstat (dst, &dst_st) < 0)
-    return hutch_error_set (fl->err, errno, "open layer %zu or the root", fl->layer);
-  if (is_opaque (src) && empty_tree (dst, ".", fl->err) < 0)
-    return -1;
-  /* The root takes the metadata of the topmost layer's root, as the
-     overlay's root would.  */
-  meta_from_stat (&st, &m);
-  dir_list_add (&fl->dirs, "", &dst_st, &m);
-  copy_xattrs (fl, src, dst, ".");
-  return flatten_dir (fl, src, dst, "");
-}
-
-int
-hutch_layers_flatten (const int *layerfds, size_t n, int dstfd,
-                      const struct hutch_unpack_opts *opts, hutch_error_t *err)
-{
-  struct flattener fl = { .opts = opts, .dstfd = dstfd, .err = err };
-  int r = 0;
-  size_t i;
-
-  if (opts->whiteouts != HUTCH_WHITEOUT_OVERLAY)
-    return hutch_error_set (err, EINVAL, "flatten layers: unknown whiteout format");
-  for (i = 0; i < n && r == 0; i++)
-    {
-      fl.layer = i;
-      r = flatten_layer (&fl, layerfds[i]);
-      /* Hard links stay within one layer: a file of a later layer never
-         shares an inode with one below.  */
-      link_map_clear (&fl.links);
-    }
-  if (r == 0)
-    r = dir_list_apply (&fl.dirs, dstfd, RESOLVE_NO_SYMLINKS, opts, err);
-  dir_list_clear (&fl.dirs);
-  hutch_strv_free (fl.warned);
-  return r;
-}
