@@ -44,6 +44,10 @@ setup_file() {
     umoci repack --image "$L:wh" "$D/B2"
     # wh must have three layers, the last holding the whiteouts
     [ "$(skopeo inspect "oci:$L:wh" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["Layers"]))')" = 3 ]
+    # a top layer that changes only /etc/group (users come from a lower one)
+    umoci unpack --rootless --image "$L:plain" "$D/B3"
+    echo 'extra:x:77:alice' >> "$D/B3/rootfs/etc/group"
+    umoci repack --image "$L:grp" "$D/B3"
     # a big one, for killing a load midway
     umoci unpack --rootless --image "$L:busybox" "$D/Bbig"
     head -c 48M /dev/urandom > "$D/Bbig/rootfs/big"
@@ -59,8 +63,9 @@ setup_file() {
     skopeo copy -q "oci:$L:wh" "oci-archive:$D/wh.tar:wh:latest"
     skopeo copy -q "oci:$L:wh-lower" "oci-archive:$D/wh-lower.tar:wh-lower:latest"
     skopeo copy -q "oci:$L:big" "docker-archive:$D/big.tar:big:latest"
+    skopeo copy -q "oci:$L:grp" "oci-archive:$D/grp.tar:grp:latest"
     tar -czf "$D/rootfs.tar.gz" -C "$ROOTFS" .
-    rm -rf "$D/Bbig" "$D/B" "$D/B1" "$D/B2"
+    rm -rf "$D/Bbig" "$D/B" "$D/B1" "$D/B2" "$D/B3"
 }
 
 setup() {
@@ -942,4 +947,15 @@ refused_load() {
     run H run ins echo ok
     assert_status 0
     assert_equal "$output" ok
+}
+
+@test "run -u NAME: /etc/group comes from the topmost layer that has it, /etc/passwd from its own" {
+    run "$HUTCH" --root "$STORE" load -i "$BATS_FILE_TMPDIR/grp.tar"
+    assert_status 0
+    run "$HUTCH" --root "$STORE" run -u alice --entrypoint "" grp:latest id -G
+    assert_status 0
+    # 1000 (alice's own), 50 (staff, lower layer), 77 (extra, top layer)
+    for g in 1000 50 77; do
+        printf '%s\n' "$output" | tr ' ' '\n' | grep -qx "$g" || { echo "group $g missing: $output" >&2; return 1; }
+    done
 }
