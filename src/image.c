@@ -388,26 +388,44 @@ import_image (struct hutch_store *s, const char *tarball, const char *name, char
 
 /* ---- load ------------------------------------------------------------- */
 
-/* An archive entry's name, checked: relative, no "..", sane length.  The
-   files are the archive's own blobs and JSON; they are written with the
-   user's ids, but a hostile name must still not leave the directory.  */
+/* An archive entry's name, normalised once and checked: relative (a name
+   that starts with "/" after its "./" prefixes is refused), no "..", no
+   empty or "." components, a sane length.  *RET is "" for the root.  The
+   files are the archive's own blobs and JSON, written with the user's
+   ids, but a hostile name must still not leave the directory.  */
 static int
-safe_entry_name (const char *name, hutch_error_t *err)
+clean_entry_name (const char *name, char **ret, hutch_error_t *err)
 {
   const char *p = name;
-  if (strncmp (p, "./", 2) == 0)
+  size_t len = strlen (name), out = 0;
+  char *buf;
+
+  while (strncmp (p, "./", 2) == 0)
     p += 2;
-  if (*p == '/' || strlen (p) > 1024)
+  if (*p == '/' || len > 1024)
     return hutch_error_set (err, 0, "the archive has an entry with a bad name: `%s`", name);
-  while (p && *p)
+  buf = hutch_xmalloc0 (len + 1);
+  while (*p)
     {
-      if (strncmp (p, "..", 2) == 0 && (p[2] == '/' || p[2] == '\0'))
-        return hutch_error_set (err, 0, "the archive has an entry with `..` in its name: `%s`",
-                                name);
-      p = strchr (p, '/');
-      if (p)
-        p++;
+      const char *end = strchrnul (p, '/');
+      size_t n = (size_t)(end - p);
+      if (n == 2 && p[0] == '.' && p[1] == '.')
+        {
+          free (buf);
+          return hutch_error_set (err, 0, "the archive has an entry with `..` in its name: `%s`",
+                                  name);
+        }
+      if (n > 0 && !(n == 1 && p[0] == '.'))
+        {
+          if (out)
+            buf[out++] = '/';
+          memcpy (buf + out, p, n);
+          out += n;
+        }
+      p = *end ? end + 1 : end;
     }
+  buf[out] = '\0';
+  *ret = buf;
   return 0;
 }
 
@@ -422,19 +440,41 @@ open_beneath (int dirfd, const char *path, int flags, mode_t mode)
   return (int)hutch_openat2 (dirfd, path, &how, sizeof how);
 }
 
+/* The directory that holds the clean name PATH, made as needed one
+   component at a time and never through a symlink: an earlier entry may
+   have been a symlink out of the directory, and mkdirat or symlinkat
+   would follow it.  Returns an fd of the parent; *RET_BASE points into
+   PATH at the last component.  */
 static int
-mkdirs_beneath (int dirfd, const char *path, hutch_error_t *err)
+parent_nofollow (int dirfd, const char *path, const char **ret_base, hutch_error_t *err)
 {
   _cleanup_free_ char *copy = hutch_xstrdup (path);
-  char *p;
-  for (p = copy; (p = strchr (p, '/')) != NULL; p++)
+  int cur = fcntl (dirfd, F_DUPFD_CLOEXEC, 3);
+  char *p = copy, *slash;
+
+  if (cur < 0)
+    return hutch_error_set (err, errno, "dup");
+  while ((slash = strchr (p, '/')) != NULL)
     {
-      *p = '\0';
-      if (*copy && mkdirat (dirfd, copy, 0700) < 0 && errno != EEXIST)
-        return hutch_error_set (err, errno, "create `%s`", copy);
-      *p = '/';
+      int next;
+      *slash = '\0';
+      if (mkdirat (cur, p, 0700) < 0 && errno != EEXIST)
+        {
+          close (cur);
+          return hutch_error_set (err, errno, "create `%s` for the archive's `%s`", p, path);
+        }
+      next = openat (cur, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      close (cur);
+      if (next < 0)
+        return hutch_error_set (err, errno == ELOOP || errno == ENOTDIR ? 0 : errno,
+                                "the archive's entry `%s` goes through `%s`, which is not a "
+                                "directory of the archive; the archive is damaged or hostile",
+                                path, p);
+      cur = next;
+      p = slash + 1;
     }
-  return 0;
+  *ret_base = path + (p - copy);
+  return cur;
 }
 
 static int
@@ -456,47 +496,52 @@ extract_archive (const char *file, int dirfd, hutch_error_t *err)
       const char *name = archive_entry_pathname (e);
       mode_t type = archive_entry_filetype (e);
 
-      if (name == NULL || safe_entry_name (name, err) < 0)
+      _cleanup_free_ char *clean = NULL;
+      _cleanup_close_ int parent = -1;
+      const char *base = NULL;
+
+      if (name == NULL || clean_entry_name (name, &clean, err) < 0)
         goto out;
-      while (strncmp (name, "./", 2) == 0)
-        name += 2;
-      if (*name == '\0')
+      if (*clean == '\0')
         continue;
-      if (mkdirs_beneath (dirfd, name, err) < 0)
+      parent = parent_nofollow (dirfd, clean, &base, err);
+      if (parent < 0)
         goto out;
       if (type == AE_IFDIR)
         {
-          if (mkdirat (dirfd, name, 0700) < 0 && errno != EEXIST)
+          if (mkdirat (parent, base, 0700) < 0 && errno != EEXIST)
             {
-              hutch_error_set (err, errno, "create `%s`", name);
+              hutch_error_set (err, errno, "create `%s`", clean);
               goto out;
             }
         }
       else if (type == AE_IFLNK)
         {
-          /* docker save links repeated layers to the first copy; a link
-             that leads out is refused when it is opened (RESOLVE_BENEATH).  */
+          /* docker save links repeated layers to the first copy.  Only
+             reading follows links, with RESOLVE_BENEATH: one that leads
+             out is refused then.  */
           const char *target = archive_entry_symlink (e);
-          if (target == NULL || symlinkat (target, dirfd, name) < 0)
+          if (target == NULL || symlinkat (target, parent, base) < 0)
             {
-              hutch_error_set (err, errno, "create `%s`", name);
+              hutch_error_set (err, errno, "create `%s`", clean);
               goto out;
             }
         }
       else if (type == AE_IFREG)
         {
-          _cleanup_close_ int fd = open_beneath (dirfd, name, O_WRONLY | O_CREAT | O_EXCL, 0600);
+          _cleanup_close_ int fd
+              = openat (parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
           char buf[1 << 16];
           la_ssize_t n;
           if (fd < 0)
             {
-              hutch_error_set (err, errno, "the archive's entry `%s`", name);
+              hutch_error_set (err, errno, "the archive's entry `%s`", clean);
               goto out;
             }
           while ((n = archive_read_data (a, buf, sizeof buf)) > 0)
             if (hutch_write_all (fd, buf, (size_t)n) < 0)
               {
-                hutch_error_set (err, errno, "write `%s`", name);
+                hutch_error_set (err, errno, "write `%s`", clean);
                 goto out;
               }
           if (n < 0)
@@ -519,12 +564,25 @@ out:
   return r;
 }
 
+/* RESOLVE_BENEATH says EXDEV (or ELOOP) for a link that leaves: say what
+   that means.  */
+static int
+beneath_error (const char *path, hutch_error_t *err)
+{
+  if (errno == EXDEV || errno == ELOOP)
+    return hutch_error_set (err, 0,
+                            "the archive's `%s` is a link that leads outside the archive; the "
+                            "archive is damaged or hostile",
+                            path);
+  return hutch_error_set (err, errno, "the archive's `%s`", path);
+}
+
 static int
 read_beneath (int dirfd, const char *path, char **ret, size_t *ret_len, hutch_error_t *err)
 {
   _cleanup_close_ int fd = open_beneath (dirfd, path, O_RDONLY, 0);
   if (fd < 0)
-    return hutch_error_set (err, errno, "the archive's `%s`", path);
+    return beneath_error (path, err);
   return hutch_read_fd (fd, 64 << 20, ret, ret_len, err);
 }
 
@@ -536,7 +594,7 @@ put_file (struct hutch_store *s, int dirfd, const char *path, const char *expect
   _cleanup_close_ int fd = open_beneath (dirfd, path, O_RDONLY, 0);
   struct stat st;
   if (fd < 0)
-    return hutch_error_set (err, errno, "the archive's `%s`", path);
+    return beneath_error (path, err);
   if (fstat (fd, &st) < 0)
     return hutch_error_set (err, errno, "the archive's `%s`", path);
   if (ret_size)
@@ -591,8 +649,10 @@ finish_image (struct hutch_store *s, struct hutch_image *img, char **lines_out, 
       const char *mt = NULL;
       free (img->layers[i].diff_id);
       img->layers[i].diff_id = hutch_xstrdup (cfg.diff_ids[i]);
-      if (!hutch_store_has_layer (s, cfg.diff_ids[i])
-          && check_diff_id (s, img->layers[i].digest, cfg.diff_ids[i], &mt, err) < 0)
+      /* Checked even when the store has that layer: an archive could
+         pair a known diff_id with another blob, which `save` would then
+         hand on, and an unpack of it would poison the layer.  */
+      if (check_diff_id (s, img->layers[i].digest, cfg.diff_ids[i], &mt, err) < 0)
         {
           hutch_image_config_clear (&cfg);
           return -1;
@@ -875,6 +935,8 @@ load_images (struct hutch_store *s, const char *file, char ***ret_lines, hutch_e
                          "import`",
                          file);
     }
+  if (r == 0 && lines[0] == NULL)
+    r = hutch_error_set (err, 0, "`%s` holds no image", file);
   if (r < 0)
     hutch_error_prefix (err, "load `%s`", file);
   {
@@ -887,13 +949,9 @@ load_images (struct hutch_store *s, const char *file, char ***ret_lines, hutch_e
       hutch_remove_tree (parent, slash + 1, &e);
     hutch_error_clear (&e);
   }
-  if (r < 0)
-    {
-      hutch_strv_free (lines);
-      return -1;
-    }
+  /* What loaded before a failure stays loaded: say so, too.  */
   *ret_lines = lines;
-  return 0;
+  return r < 0 ? -1 : 0;
 }
 
 /* ---- containers' own directories -------------------------------------- */
@@ -1010,12 +1068,15 @@ running_images (struct hutch_store *s, bool clean)
 static int
 collect_garbage (struct hutch_store *s, char ***lines, hutch_error_t *err)
 {
-  _cleanup_strv_ char **unused = NULL, **running = running_images (s, true);
+  _cleanup_strv_ char **unused = NULL, **running = NULL;
   size_t i, removed = 0;
   int r = 0;
 
   if (hutch_store_lock_exclusive (s, true, err) < 0)
     return -1;
+  /* Only now: a container that got ready while we waited for the lock
+     must be seen.  */
+  running = running_images (s, true);
   if (hutch_store_unused_layers (s, &unused, err) < 0)
     {
       r = -1;
@@ -1124,13 +1185,9 @@ hutch_image_remove (struct hutch_store *s, const char *image, bool force, char *
   hutch_image_clear (&removed);
   hutch_image_clear (&img);
   r = collect_garbage (s, &lines, err);
-  if (r < 0)
-    {
-      hutch_strv_free (lines);
-      return -1;
-    }
+  /* What loaded before a failure stays loaded: say so, too.  */
   *ret_lines = lines;
-  return 0;
+  return r < 0 ? -1 : 0;
 }
 
 int
@@ -1293,7 +1350,8 @@ int
 hutch_image_save (struct hutch_store *s, const char *image, const char *file, bool docker,
                   hutch_error_t *err)
 {
-  _cleanup_free_ char *tmp = hutch_xasprintf ("%s.hutch-tmp-%d", file, (int)getpid ());
+  _cleanup_free_ char *tmp = hutch_xasprintf ("%s.hutch-XXXXXX", file);
+  _cleanup_close_ int outfd = -1;
   _cleanup_free_ char *manifest = NULL;
   struct hutch_image img;
   struct hutch_manifest m;
@@ -1312,7 +1370,15 @@ hutch_image_save (struct hutch_store *s, const char *image, const char *file, bo
   archive_write_set_format_pax_restricted (a);
   /* Written under a temporary name and renamed: a failed save leaves no
      half archive under the name the user gave.  */
-  if (archive_write_open_filename (a, tmp) != ARCHIVE_OK)
+  /* A temporary name of our own (O_EXCL, so no one's symlink is followed
+     in a shared directory), renamed at the end.  */
+  outfd = mkostemp (tmp, O_CLOEXEC);
+  if (outfd < 0)
+    {
+      hutch_error_set (err, errno, "create `%s`", tmp);
+      goto out;
+    }
+  if (fchmod (outfd, 0644) < 0 || archive_write_open_fd (a, outfd) != ARCHIVE_OK)
     {
       hutch_error_set (err, 0, "create `%s`: %s", file, archive_error_string (a));
       goto out;
@@ -1432,7 +1498,7 @@ hutch_image_save (struct hutch_store *s, const char *image, const char *file, bo
   r = 0;
 out:
   archive_write_free (a);
-  if (r < 0)
+  if (r < 0 && outfd >= 0)
     unlink (tmp);
   hutch_manifest_clear (&m);
   hutch_image_clear (&img);

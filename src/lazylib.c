@@ -93,6 +93,7 @@ static const char *const archive_syms[] = {
   "archive_write_new",
   "archive_write_open_filename",
   "archive_write_set_format_pax_restricted",
+  "archive_write_open_fd",
 };
 static struct hutch_libarchive la;
 _Static_assert(sizeof la == sizeof archive_syms / sizeof archive_syms[0] * sizeof (void *),

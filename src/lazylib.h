@@ -66,6 +66,7 @@ struct hutch_libarchive
   __typeof__ (archive_write_new) *archive_write_new;
   __typeof__ (archive_write_open_filename) *archive_write_open_filename;
   __typeof__ (archive_write_set_format_pax_restricted) *archive_write_set_format_pax_restricted;
+  __typeof__ (archive_write_open_fd) *archive_write_open_fd;
 };
 /* The loaded library; aborts with a message naming the package when it
    is missing, as for an allocation failure: hutch is not installed right.  */
@@ -136,6 +137,7 @@ const struct hutch_libarchive *hutch_libarchive (void);
 #define archive_write_new(...) (hutch_libarchive ()->archive_write_new (__VA_ARGS__))
 #define archive_write_open_filename(...)                                                           \
   (hutch_libarchive ()->archive_write_open_filename (__VA_ARGS__))
+#define archive_write_open_fd(...) (hutch_libarchive ()->archive_write_open_fd (__VA_ARGS__))
 #define archive_write_set_format_pax_restricted(...)                                               \
   (hutch_libarchive ()->archive_write_set_format_pax_restricted (__VA_ARGS__))
 #endif

@@ -33,7 +33,7 @@ hutch_in_userns (hutch_userns_fn fn, void *arg, hutch_error_t *err)
   struct hutch_idplan plan;
   struct reply rep = { 0 };
   struct sigaction dfl = { 0 }, old_chld;
-  int go[2] = { -1, -1 }, back[2] = { -1, -1 }, st, ret = -1;
+  int go[2] = { -1, -1 }, back[2] = { -1, -1 }, st = 0, ret = -1;
   pid_t child;
   ssize_t n;
   char c = 0;

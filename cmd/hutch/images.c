@@ -338,11 +338,12 @@ cmd_load (int argc, char **argv)
       fprintf (stderr, "hutch load: give the archive with -i FILE; see `hutch load --help`\n");
       return HUTCH_EXIT_ERROR;
     }
-  if (open_store (&s, &err) < 0 || hutch_image_load (s, input, &lines, &err) < 0)
+  if (open_store (&s, &err) < 0)
     return cmd_report (&err);
+  ret = hutch_image_load (s, input, &lines, &err);
   if (!quiet)
     print_lines (lines);
-  return 0;
+  return ret < 0 ? cmd_report (&err) : 0;
 }
 
 static const char save_usage[]

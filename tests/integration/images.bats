@@ -959,3 +959,39 @@ refused_load() {
         printf '%s\n' "$output" | tr ' ' '\n' | grep -qx "$g" || { echo "group $g missing: $output" >&2; return 1; }
     done
 }
+
+@test "load: a name made absolute by ././/, or a path through an earlier symlink, writes nothing outside" {
+    local T=$BATS_TEST_TMPDIR
+    mkdir "$T/victim"
+    $MKTAR tar "$T/evil1.tar" "dir:././/$T/pwned_dir" "sym:././/$T/pwned_link:/etc/shadow"
+    run "$HUTCH" --root "$STORE" load -i "$T/evil1.tar"
+    assert_status 125
+    [ ! -e "$T/pwned_dir" ] && [ ! -L "$T/pwned_link" ]
+    $MKTAR tar "$T/evil2.tar" "sym:out:$T/victim" "dir:out/newdir" "file:out/deep/x/file:data"
+    run "$HUTCH" --root "$STORE" load -i "$T/evil2.tar"
+    assert_status 125
+    assert_output_has "not a directory of the archive"
+    [ -z "$(ls -A "$T/victim")" ]
+}
+
+@test "load: a config that claims a known layer's diff_id for another blob is refused" {
+    local T=$BATS_TEST_TMPDIR d
+    run "$HUTCH" --root "$STORE" import "$BATS_FILE_TMPDIR/rootfs.tar.gz" good:latest
+    assert_status 0
+    d=$("$HUTCH" --root "$STORE" image inspect good:latest | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Layers"][0]["DiffID"])')
+    $MKTAR tar "$T/evil-layer.tar" "file:evil:EVIL"
+    python3 "$BATS_TEST_DIRNAME/mktar.py" oci "$T/evil.tar" evil:latest "$T/evil-layer.tar" --claim-diff-id "$d"
+    run "$HUTCH" --root "$STORE" load -i "$T/evil.tar"
+    assert_status 125
+    assert_output_has "does not match"
+    run "$HUTCH" --root "$STORE" images
+    [[ "$output" != *evil* ]]
+}
+
+@test "load: an archive with no image is an error" {
+    printf '[]' > "$BATS_TEST_TMPDIR/manifest.json"
+    tar -C "$BATS_TEST_TMPDIR" -cf "$BATS_TEST_TMPDIR/empty.tar" manifest.json
+    run "$HUTCH" --root "$STORE" load -i "$BATS_TEST_TMPDIR/empty.tar"
+    assert_status 125
+    assert_output_has "holds no image"
+}

@@ -16,7 +16,8 @@
   mktar.py oci OUT NAME:TAG LAYER.tar... [--config KEY=JSON]...
       an oci-archive of one image whose layers (bottom first) are the given
       uncompressed tarballs; --config sets a key of the image config's
-      "config" object (e.g. --config 'Cmd=["/bin/true"]').
+      "config" object (e.g. --config 'Cmd=["/bin/true"]'); --claim-diff-id
+      DIGEST makes the config claim DIGEST for the first layer (a lie).
 """
 import gzip
 import hashlib
@@ -96,10 +97,13 @@ def blob(t, data):
 
 def make_oci(out, args):
     ref = args[0]
-    layers, conf = [], {}
+    layers, conf, claim = [], {}, None
     i = 1
     while i < len(args):
-        if args[i] == "--config":
+        if args[i] == "--claim-diff-id":
+            claim = args[i + 1]
+            i += 2
+        elif args[i] == "--config":
             k, _, v = args[i + 1].partition("=")
             conf[k] = json.loads(v)
             i += 2
@@ -120,6 +124,8 @@ def make_oci(out, args):
             descs.append({"mediaType": "application/vnd.oci.image.layer.v1.tar",
                           "digest": dg, "size": size})
             diffs.append(dg)
+        if claim:
+            diffs[0] = claim
         config = {"architecture": "amd64", "os": "linux", "config": conf,
                   "rootfs": {"type": "layers", "diff_ids": diffs},
                   "created": "2024-01-01T00:00:00Z"}
