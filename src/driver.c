@@ -143,29 +143,22 @@ out:
 char *
 hutch_find_fuse_overlayfs (char **ret_why)
 {
-  const char *path = getenv ("PATH");
-  _cleanup_free_ char *copy = hutch_xstrdup (path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
-  char *save = NULL, *dir;
+  char *cand = hutch_find_program ("fuse-overlayfs");
 
   *ret_why = NULL;
-  for (dir = strtok_r (copy, ":", &save); dir; dir = strtok_r (NULL, ":", &save))
+  if (cand == NULL)
     {
-      char *cand = hutch_xasprintf ("%s/fuse-overlayfs", *dir ? dir : ".");
-      if (access (cand, X_OK) == 0)
-        {
-          if (access ("/dev/fuse", R_OK | W_OK) < 0)
-            {
-              free (cand);
-              *ret_why = hutch_xstrdup ("/dev/fuse is not usable (ask an administrator to make it "
-                                        "mode 0666)");
-              return NULL;
-            }
-          return cand;
-        }
-      free (cand);
+      *ret_why = hutch_xstrdup ("fuse-overlayfs is not installed (apt install fuse-overlayfs)");
+      return NULL;
     }
-  *ret_why = hutch_xstrdup ("fuse-overlayfs is not installed (apt install fuse-overlayfs)");
-  return NULL;
+  if (access ("/dev/fuse", R_OK | W_OK) < 0)
+    {
+      free (cand);
+      *ret_why = hutch_xstrdup ("/dev/fuse is not usable (ask an administrator to make it "
+                                "mode 0666)");
+      return NULL;
+    }
+  return cand;
 }
 
 int

@@ -297,19 +297,25 @@ hutch_idmap_format (const struct hutch_idmap *map, size_t n)
 int
 hutch_idmap_find_helper (const char *name, char **ret_path, hutch_error_t *err)
 {
-  const char *path = getenv ("PATH");
-  _cleanup_free_ char *copy
-      = hutch_xstrdup (path && *path ? path : "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
-  char *save = NULL, *dir;
+  /* A start asks twice for each helper (to fail early, then to run it):
+     remember what was found and checked.  */
+  static char *found[2];
+  int slot = strcmp (name, "newgidmap") == 0;
+  _cleanup_free_ char *cand = NULL;
 
-  for (dir = strtok_r (copy, ":", &save); dir; dir = strtok_r (NULL, ":", &save))
+  if (found[slot] && strcmp (strrchr (found[slot], '/') + 1, name) == 0)
     {
-      _cleanup_free_ char *cand = hutch_xasprintf ("%s/%s", *dir ? dir : ".", name);
+      *ret_path = hutch_xstrdup (found[slot]);
+      return 0;
+    }
+  cand = hutch_find_program (name);
+  if (cand)
+    {
       struct stat st;
       char xattr[64];
 
-      if (stat (cand, &st) < 0 || !S_ISREG (st.st_mode) || access (cand, X_OK) < 0)
-        continue;
+      if (stat (cand, &st) < 0)
+        return hutch_error_set (err, errno, "%s", cand);
       /* The helper only works when the kernel lets it act for the user in
          the parent namespace: setuid root, or CAP_SETUID/CAP_SETGID as a
          file capability (Fedora, Arch).  A copy without either is the
@@ -322,6 +328,8 @@ hutch_idmap_find_helper (const char *name, char **ret_path, hutch_error_t *err)
                                 "--reinstall uidmap`, or `sudo chmod u+s %s`), or use "
                                 "--userns=single",
                                 name, cand, cand);
+      free (found[slot]);
+      found[slot] = hutch_xstrdup (cand);
       *ret_path = HUTCH_STEAL_PTR (cand);
       return 0;
     }

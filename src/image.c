@@ -429,15 +429,14 @@ clean_entry_name (const char *name, char **ret, hutch_error_t *err)
   return 0;
 }
 
+/* Open a file of the extracted archive for reading: links are followed,
+   but only beneath it (docker save links repeated layers).  */
 static int
-open_beneath (int dirfd, const char *path, int flags, mode_t mode)
+open_beneath (int dirfd, const char *path)
 {
-  struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
-                          .mode = (flags & O_CREAT) ? mode : 0,
-                          .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
   while (strncmp (path, "./", 2) == 0)
     path += 2;
-  return (int)hutch_openat2 (dirfd, path, &how, sizeof how);
+  return hutch_open_resolved (dirfd, path, O_RDONLY, 0, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
 }
 
 /* The directory that holds the clean name PATH, made as needed one
@@ -580,7 +579,7 @@ beneath_error (const char *path, hutch_error_t *err)
 static int
 read_beneath (int dirfd, const char *path, char **ret, size_t *ret_len, hutch_error_t *err)
 {
-  _cleanup_close_ int fd = open_beneath (dirfd, path, O_RDONLY, 0);
+  _cleanup_close_ int fd = open_beneath (dirfd, path);
   if (fd < 0)
     return beneath_error (path, err);
   return hutch_read_fd (fd, 64 << 20, ret, ret_len, err);
@@ -591,7 +590,7 @@ static int
 put_file (struct hutch_store *s, int dirfd, const char *path, const char *expected,
           char **ret_digest, int64_t *ret_size, hutch_error_t *err)
 {
-  _cleanup_close_ int fd = open_beneath (dirfd, path, O_RDONLY, 0);
+  _cleanup_close_ int fd = open_beneath (dirfd, path);
   struct stat st;
   if (fd < 0)
     return beneath_error (path, err);

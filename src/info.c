@@ -307,17 +307,7 @@ hutch_info_collect (struct hutch_info *info)
   add (info, "overlay",
        hutch_xstrdup (fs_known ("overlay") ? "kernel overlayfs available" : "no kernel overlayfs"));
   {
-    const char *path = getenv ("PATH");
-    _cleanup_free_ char *copy = hutch_xstrdup (path ? path : "/usr/bin:/bin");
-    char *save = NULL, *dir, *found = NULL;
-    for (dir = strtok_r (copy, ":", &save); dir && !found; dir = strtok_r (NULL, ":", &save))
-      {
-        char *cand = hutch_xasprintf ("%s/fuse-overlayfs", dir);
-        if (access (cand, X_OK) == 0)
-          found = cand;
-        else
-          free (cand);
-      }
+    char *found = hutch_find_program ("fuse-overlayfs");
     add (info, "fuse-overlayfs", found ? found : hutch_xstrdup ("not found"));
   }
   check_devices (info);

@@ -395,8 +395,7 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec, char **re
         {
           char *both = *ret_warning ? hutch_xasprintf ("%s\nhutch: warning: %s", *ret_warning, w)
                                     : HUTCH_STEAL_PTR (w);
-          if (*ret_warning && both != w)
-            free (*ret_warning);
+          free (*ret_warning);
           *ret_warning = both;
         }
     }

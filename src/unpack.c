@@ -82,18 +82,25 @@ refuse (hutch_error_t *err, const char *entry, const char *fmt, ...)
   return -EINVAL;
 }
 
-void __attribute__ ((format (printf, 2, 3)))
-hutch_layer_warn (const struct hutch_unpack_opts *opts, const char *fmt, ...)
+static void __attribute__ ((format (printf, 2, 0)))
+layer_vwarn (const struct hutch_unpack_opts *opts, const char *fmt, va_list ap)
 {
   _cleanup_free_ char *msg = NULL;
-  va_list ap;
 
   if (opts->warn == NULL)
     return;
-  va_start (ap, fmt);
   msg = hutch_xvasprintf (fmt, ap);
-  va_end (ap);
   opts->warn (opts->warn_data, msg);
+}
+
+void __attribute__ ((format (printf, 2, 3)))
+hutch_layer_warn (const struct hutch_unpack_opts *opts, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  layer_vwarn (opts, fmt, ap);
+  va_end (ap);
 }
 
 /* Warn once per KEY (an xattr name, say): a layer with a thousand labelled
@@ -102,7 +109,6 @@ static void __attribute__ ((format (printf, 4, 5)))
 warn_once (const struct hutch_unpack_opts *opts, char ***warned, const char *key, const char *fmt,
            ...)
 {
-  _cleanup_free_ char *msg = NULL;
   size_t i;
   va_list ap;
 
@@ -110,12 +116,9 @@ warn_once (const struct hutch_unpack_opts *opts, char ***warned, const char *key
     if (strcmp ((*warned)[i], key) == 0)
       return;
   hutch_strv_push (warned, hutch_xstrdup (key));
-  if (opts->warn == NULL)
-    return;
   va_start (ap, fmt);
-  msg = hutch_xvasprintf (fmt, ap);
+  layer_vwarn (opts, fmt, ap);
   va_end (ap);
-  opts->warn (opts->warn_data, msg);
 }
 
 /* Every path under a layer is opened relative to the layer's directory fd with
@@ -128,17 +131,8 @@ warn_once (const struct hutch_unpack_opts *opts, char ***warned, const char *key
 int
 hutch_layer_open_beneath (int dirfd, const char *path, uint64_t flags, uint64_t resolve)
 {
-  struct open_how how = {
-    .flags = flags | O_CLOEXEC,
-    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | resolve,
-  };
-  int fd, tries = 0;
-
-  /* EAGAIN: a rename elsewhere on the system raced with the walk.  */
-  do
-    fd = (int)hutch_openat2 (dirfd, *path ? path : ".", &how, sizeof how);
-  while (fd < 0 && (errno == EINTR || errno == EAGAIN) && ++tries < 64);
-  return fd;
+  return hutch_open_resolved (dirfd, path, (int)flags, 0,
+                              RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | resolve);
 }
 
 static int

@@ -248,25 +248,46 @@ hutch_write_file (const char *path, const char *content, hutch_error_t *err)
 }
 
 int
+hutch_open_resolved (int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve)
+{
+  struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
+                          .mode = (flags & (O_CREAT | __O_TMPFILE)) ? mode : 0,
+                          .resolve = resolve };
+  int fd, tries = 0;
+
+  do
+    fd = (int)hutch_openat2 (dirfd, *path ? path : ".", &how, sizeof how);
+  while (fd < 0 && (errno == EINTR || errno == EAGAIN) && ++tries < 64);
+  return fd;
+}
+
+char *
+hutch_find_program (const char *name)
+{
+  const char *path = getenv ("PATH");
+  _cleanup_free_ char *copy = hutch_xstrdup (
+      path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  char *save = NULL, *dir;
+
+  for (dir = strtok_r (copy, ":", &save); dir; dir = strtok_r (NULL, ":", &save))
+    {
+      char *cand = hutch_xasprintf ("%s/%s", *dir ? dir : ".", name);
+      struct stat st;
+      if (stat (cand, &st) == 0 && S_ISREG (st.st_mode) && access (cand, X_OK) == 0)
+        return cand;
+      free (cand);
+    }
+  return NULL;
+}
+
+int
 hutch_open_in_root (int rootfd, const char *path, int flags, mode_t mode)
 {
-  struct open_how how = {
-    .flags = (uint64_t)(flags | O_CLOEXEC),
-    .mode = (flags & O_CREAT) ? mode : 0,
-    /* Magic links (/proc/self/fd/N, /proc/PID/root) could point anywhere on
-       the host; refuse them along with everything that leaves the root.  */
-    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-  };
-  int fd;
-
+  /* Magic links (/proc/self/fd/N, /proc/PID/root) could point anywhere on
+     the host; refuse them along with everything that leaves the root.  */
   while (*path == '/')
     path++;
-  if (*path == '\0')
-    path = ".";
-  do
-    fd = (int)hutch_openat2 (rootfd, path, &how, sizeof how);
-  while (fd < 0 && (errno == EINTR || errno == EAGAIN));
-  return fd;
+  return hutch_open_resolved (rootfd, path, flags, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
 int

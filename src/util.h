@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -57,6 +58,15 @@ int hutch_read_fd (int fd, size_t max, char **ret_buf, size_t *ret_len, hutch_er
 int hutch_read_file (const char *path, size_t max, char **ret_buf, size_t *ret_len,
                      hutch_error_t *err);
 int hutch_write_file (const char *path, const char *content, hutch_error_t *err);
+
+/* openat2 with RESOLVE flags, O_CLOEXEC added, "" meaning the directory
+   itself, retried (a bounded number of times) on EINTR and on the EAGAIN
+   that a concurrent rename makes it return.  */
+int hutch_open_resolved (int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve);
+
+/* The first regular executable file NAME in $PATH (a standard list when it
+   is unset or empty), or NULL.  */
+char *hutch_find_program (const char *name);
 
 /* Paths inside a container's root are never resolved with the host's view
    of symlinks: they are opened relative to ROOTFD with RESOLVE_IN_ROOT, so an
