@@ -157,8 +157,8 @@ out:
 /* After a failed import or load: the blobs it put into the store belong to
    no image.  Remove every such blob now, if no other hutch uses the store
    (then none can have blobs in flight); otherwise `image prune` will.  */
-static void
-drop_orphan_blobs (struct hutch_store *s)
+void
+hutch_image_drop_orphan_blobs (struct hutch_store *s)
 {
   hutch_error_t e = HUTCH_ERROR_INIT;
   size_t removed = 0;
@@ -1512,7 +1512,7 @@ hutch_image_import (struct hutch_store *s, const char *tarball, const char *name
 {
   if (import_image (s, tarball, name, ret_id, err) == 0)
     return 0;
-  drop_orphan_blobs (s);
+  hutch_image_drop_orphan_blobs (s);
   return -1;
 }
 
@@ -1521,6 +1521,6 @@ hutch_image_load (struct hutch_store *s, const char *file, char ***ret_lines, hu
 {
   if (load_images (s, file, ret_lines, err) == 0)
     return 0;
-  drop_orphan_blobs (s);
+  hutch_image_drop_orphan_blobs (s);
   return -1;
 }

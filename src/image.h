@@ -41,6 +41,10 @@ int hutch_image_save (struct hutch_store *s, const char *image, const char *file
 int hutch_image_unpack_layers (struct hutch_store *s, const struct hutch_image *img,
                                hutch_error_t *err);
 
+/* After a failed import, load or pull: remove the blobs no image uses,
+   when no other hutch has the store open (else `image prune` will).  */
+void hutch_image_drop_orphan_blobs (struct hutch_store *s);
+
 /* Read and parse IMG's config.  */
 int hutch_image_config (struct hutch_store *s, const struct hutch_image *img,
                         struct hutch_image_config *ret, hutch_error_t *err);

@@ -4,6 +4,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <openssl/evp.h>
+#define CURL_DISABLE_TYPECHECK 1
+#include <curl/curl.h>
 
 #include "lazylib.h"
 
@@ -137,4 +139,49 @@ hutch_libcrypto (void)
 {
   pthread_once (&lc_once, load_crypto);
   return &lc;
+}
+
+static const char *const curl_syms[] = {
+  "curl_easy_cleanup",
+  "curl_easy_escape",
+  "curl_easy_getinfo",
+  "curl_easy_init",
+  "curl_easy_setopt",
+  "curl_easy_strerror",
+  "curl_free",
+  "curl_global_init",
+  "curl_multi_add_handle",
+  "curl_multi_cleanup",
+  "curl_multi_info_read",
+  "curl_multi_init",
+  "curl_multi_perform",
+  "curl_multi_poll",
+  "curl_multi_remove_handle",
+  "curl_multi_setopt",
+  "curl_multi_strerror",
+  "curl_slist_append",
+  "curl_slist_free_all",
+  "curl_url",
+  "curl_url_cleanup",
+  "curl_url_get",
+  "curl_url_set",
+  "curl_version_info",
+};
+static struct hutch_libcurl lcurl;
+_Static_assert(sizeof lcurl == sizeof curl_syms / sizeof curl_syms[0] * sizeof (void *),
+               "one function pointer per symbol");
+static pthread_once_t lcurl_once = PTHREAD_ONCE_INIT;
+
+static void
+load_curl (void)
+{
+  static const char *const names[] = { "libcurl.so.4", "libcurl.so", NULL };
+  load (names, curl_syms, (void **)&lcurl, sizeof curl_syms / sizeof curl_syms[0], "libcurl4");
+}
+
+const struct hutch_libcurl *
+hutch_libcurl (void)
+{
+  pthread_once (&lcurl_once, load_curl);
+  return &lcurl;
 }

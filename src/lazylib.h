@@ -2,7 +2,7 @@
 #ifndef HUTCH_LAZYLIB_H
 #define HUTCH_LAZYLIB_H
 
-/* libarchive and libcrypto, loaded with dlopen the first time they are
+/* libarchive, libcrypto and libcurl, loaded with dlopen the first time they are
    needed.  Linked normally they would be mapped into every start of hutch,
    image or not: libarchive alone brings libxml2, ICU and libstdc++, which
    cost about 2 ms of the ~5 ms a `hutch run --rootfs` takes (bench/startup).
@@ -165,6 +165,66 @@ const struct hutch_libcrypto *hutch_libcrypto (void);
 #define EVP_MD_CTX_free(...) (hutch_libcrypto ()->EVP_MD_CTX_free (__VA_ARGS__))
 #define EVP_MD_CTX_new(...) (hutch_libcrypto ()->EVP_MD_CTX_new (__VA_ARGS__))
 #define EVP_sha256(...) (hutch_libcrypto ()->EVP_sha256 (__VA_ARGS__))
+#endif
+
+#ifdef CURLINC_CURL_H
+/* libcurl: include <curl/curl.h> with CURL_DISABLE_TYPECHECK defined (its
+   type-checking macros would stand in the way of these).  */
+struct hutch_libcurl
+{
+  __typeof__ (curl_easy_cleanup) *curl_easy_cleanup;
+  __typeof__ (curl_easy_escape) *curl_easy_escape;
+  __typeof__ (curl_easy_getinfo) *curl_easy_getinfo;
+  __typeof__ (curl_easy_init) *curl_easy_init;
+  __typeof__ (curl_easy_setopt) *curl_easy_setopt;
+  __typeof__ (curl_easy_strerror) *curl_easy_strerror;
+  __typeof__ (curl_free) *curl_free;
+  __typeof__ (curl_global_init) *curl_global_init;
+  __typeof__ (curl_multi_add_handle) *curl_multi_add_handle;
+  __typeof__ (curl_multi_cleanup) *curl_multi_cleanup;
+  __typeof__ (curl_multi_info_read) *curl_multi_info_read;
+  __typeof__ (curl_multi_init) *curl_multi_init;
+  __typeof__ (curl_multi_perform) *curl_multi_perform;
+  __typeof__ (curl_multi_poll) *curl_multi_poll;
+  __typeof__ (curl_multi_remove_handle) *curl_multi_remove_handle;
+  __typeof__ (curl_multi_setopt) *curl_multi_setopt;
+  __typeof__ (curl_multi_strerror) *curl_multi_strerror;
+  __typeof__ (curl_slist_append) *curl_slist_append;
+  __typeof__ (curl_slist_free_all) *curl_slist_free_all;
+  __typeof__ (curl_url) *curl_url;
+  __typeof__ (curl_url_cleanup) *curl_url_cleanup;
+  __typeof__ (curl_url_get) *curl_url_get;
+  __typeof__ (curl_url_set) *curl_url_set;
+  __typeof__ (curl_version_info) *curl_version_info;
+};
+const struct hutch_libcurl *hutch_libcurl (void);
+#define curl_easy_cleanup(...) (hutch_libcurl ()->curl_easy_cleanup (__VA_ARGS__))
+#define curl_easy_escape(...) (hutch_libcurl ()->curl_easy_escape (__VA_ARGS__))
+#undef curl_easy_getinfo /* curl.h's own arity check */
+#define curl_easy_getinfo(...) (hutch_libcurl ()->curl_easy_getinfo (__VA_ARGS__))
+#define curl_easy_init(...) (hutch_libcurl ()->curl_easy_init (__VA_ARGS__))
+#undef curl_easy_setopt /* curl.h's own arity check */
+#define curl_easy_setopt(...) (hutch_libcurl ()->curl_easy_setopt (__VA_ARGS__))
+#define curl_easy_strerror(...) (hutch_libcurl ()->curl_easy_strerror (__VA_ARGS__))
+#define curl_free(...) (hutch_libcurl ()->curl_free (__VA_ARGS__))
+#define curl_global_init(...) (hutch_libcurl ()->curl_global_init (__VA_ARGS__))
+#define curl_multi_add_handle(...) (hutch_libcurl ()->curl_multi_add_handle (__VA_ARGS__))
+#define curl_multi_cleanup(...) (hutch_libcurl ()->curl_multi_cleanup (__VA_ARGS__))
+#define curl_multi_info_read(...) (hutch_libcurl ()->curl_multi_info_read (__VA_ARGS__))
+#define curl_multi_init(...) (hutch_libcurl ()->curl_multi_init (__VA_ARGS__))
+#define curl_multi_perform(...) (hutch_libcurl ()->curl_multi_perform (__VA_ARGS__))
+#define curl_multi_poll(...) (hutch_libcurl ()->curl_multi_poll (__VA_ARGS__))
+#define curl_multi_remove_handle(...) (hutch_libcurl ()->curl_multi_remove_handle (__VA_ARGS__))
+#undef curl_multi_setopt /* curl.h's own arity check */
+#define curl_multi_setopt(...) (hutch_libcurl ()->curl_multi_setopt (__VA_ARGS__))
+#define curl_multi_strerror(...) (hutch_libcurl ()->curl_multi_strerror (__VA_ARGS__))
+#define curl_slist_append(...) (hutch_libcurl ()->curl_slist_append (__VA_ARGS__))
+#define curl_slist_free_all(...) (hutch_libcurl ()->curl_slist_free_all (__VA_ARGS__))
+#define curl_url(...) (hutch_libcurl ()->curl_url (__VA_ARGS__))
+#define curl_url_cleanup(...) (hutch_libcurl ()->curl_url_cleanup (__VA_ARGS__))
+#define curl_url_get(...) (hutch_libcurl ()->curl_url_get (__VA_ARGS__))
+#define curl_url_set(...) (hutch_libcurl ()->curl_url_set (__VA_ARGS__))
+#define curl_version_info(...) (hutch_libcurl ()->curl_version_info (__VA_ARGS__))
 #endif
 
 #endif

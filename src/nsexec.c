@@ -24,18 +24,23 @@ struct reply
 {
   int ret;
   int errnum;
+  char out[HUTCH_USERNS_OUT_MAX];
   char text[4000];
 };
 
-int
-hutch_in_userns (hutch_userns_fn fn, void *arg, hutch_error_t *err)
+struct hutch_userns_job
+{
+  pid_t pid;
+  int back; /* read end: the child's struct reply */
+};
+
+static pid_t
+spawn (hutch_userns_fn fn, hutch_userns_out_fn out_fn, void *arg, int *ret_back, hutch_error_t *err)
 {
   struct hutch_idplan plan;
   struct reply rep = { 0 };
-  struct sigaction dfl = { 0 }, old_chld;
-  int go[2] = { -1, -1 }, back[2] = { -1, -1 }, st = 0, ret = -1;
-  pid_t child;
-  ssize_t n;
+  int go[2] = { -1, -1 }, back[2] = { -1, -1 };
+  pid_t child = -1;
   char c = 0;
 
   if (hutch_idplan_make (HUTCH_USERNS_DEFAULT, &plan, err) < 0)
@@ -45,13 +50,11 @@ hutch_in_userns (hutch_userns_fn fn, void *arg, hutch_error_t *err)
       hutch_error_set (err, errno, "pipe");
       goto out;
     }
-  dfl.sa_handler = SIG_DFL;
-  sigaction (SIGCHLD, &dfl, &old_chld);
   child = (pid_t)syscall (SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, NULL, NULL, 0);
   if (child < 0)
     {
       hutch_userns_diagnose ("/proc/sys", errno, err);
-      goto out_sig;
+      goto out;
     }
   if (child == 0)
     {
@@ -65,6 +68,8 @@ hutch_in_userns (hutch_userns_fn fn, void *arg, hutch_error_t *err)
          user on the host and chown to any mapped id works.  */
       if (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
         rep.ret = hutch_error_set (&e, errno, "become root of the user namespace");
+      else if (out_fn)
+        rep.ret = out_fn (arg, rep.out, sizeof rep.out, &e);
       else
         rep.ret = fn (arg, &e);
       if (rep.ret < 0)
@@ -83,37 +88,21 @@ hutch_in_userns (hutch_userns_fn fn, void *arg, hutch_error_t *err)
   if (hutch_idmap_write (child, plan.use_helpers, plan.deny_setgroups, plan.uid_map, plan.n_uid,
                          plan.gid_map, plan.n_gid, err)
       < 0)
-    {
-      kill (child, SIGKILL);
-      waitpid (child, NULL, 0);
-      goto out_sig;
-    }
+    goto kill;
   c = 'g';
   if (write (go[1], &c, 1) != 1)
     {
       hutch_error_set (err, errno, "start the helper in the user namespace");
-      kill (child, SIGKILL);
-      waitpid (child, NULL, 0);
-      goto out_sig;
+      goto kill;
     }
-  n = hutch_read_all (back[0], &rep, sizeof rep);
-  while (waitpid (child, &st, 0) < 0 && errno == EINTR)
+  *ret_back = back[0];
+  back[0] = -1;
+  goto out;
+kill:
+  kill (child, SIGKILL);
+  while (waitpid (child, NULL, 0) < 0 && errno == EINTR)
     ;
-  if (n != (ssize_t)sizeof rep)
-    {
-      hutch_error_set (err, 0, "the helper in the user namespace died (status %d)", st);
-      goto out_sig;
-    }
-  if (rep.ret < 0)
-    {
-      rep.text[sizeof rep.text - 1] = '\0';
-      hutch_error_set (err, 0, "%s", rep.text);
-      err->errnum = rep.errnum;
-      goto out_sig;
-    }
-  ret = rep.ret;
-out_sig:
-  sigaction (SIGCHLD, &old_chld, NULL);
+  child = -1;
 out:
   if (go[0] >= 0)
     close (go[0]);
@@ -124,6 +113,86 @@ out:
   if (back[1] >= 0)
     close (back[1]);
   hutch_idplan_clear (&plan);
+  return child;
+}
+
+int
+hutch_userns_start (hutch_userns_out_fn fn, void *arg, struct hutch_userns_job **ret,
+                    hutch_error_t *err)
+{
+  int back = -1;
+  pid_t pid = spawn (NULL, fn, arg, &back, err);
+
+  if (pid < 0)
+    return -1;
+  *ret = hutch_xmalloc0 (sizeof **ret);
+  (*ret)->pid = pid;
+  (*ret)->back = back;
+  return 0;
+}
+
+int
+hutch_userns_finish (struct hutch_userns_job *job, char *ret_out, size_t out_len,
+                     hutch_error_t *err)
+{
+  struct reply rep = { 0 };
+  ssize_t n = hutch_read_all (job->back, &rep, sizeof rep);
+  int st = 0, ret = -1;
+
+  while (waitpid (job->pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  close (job->back);
+  free (job);
+  if (n != (ssize_t)sizeof rep)
+    return hutch_error_set (err, 0, "the helper in the user namespace died (status %d)", st);
+  if (rep.ret < 0)
+    {
+      rep.text[sizeof rep.text - 1] = '\0';
+      hutch_error_set (err, 0, "%s", rep.text);
+      err->errnum = rep.errnum;
+      return -1;
+    }
+  ret = rep.ret;
+  if (ret_out && out_len > 0)
+    {
+      rep.out[sizeof rep.out - 1] = '\0';
+      snprintf (ret_out, out_len, "%s", rep.out);
+    }
+  return ret;
+}
+
+void
+hutch_userns_cancel (struct hutch_userns_job *job)
+{
+  if (job == NULL)
+    return;
+  kill (job->pid, SIGKILL);
+  while (waitpid (job->pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+  close (job->back);
+  free (job);
+}
+
+int
+hutch_in_userns (hutch_userns_fn fn, void *arg, hutch_error_t *err)
+{
+  struct sigaction dfl = { 0 }, old_chld;
+  struct hutch_userns_job job = { .back = -1 };
+  int ret;
+
+  /* waitpid needs the child to stay a zombie until reaped.  */
+  dfl.sa_handler = SIG_DFL;
+  sigaction (SIGCHLD, &dfl, &old_chld);
+  job.pid = spawn (fn, NULL, arg, &job.back, err);
+  if (job.pid < 0)
+    ret = -1;
+  else
+    {
+      struct hutch_userns_job *j = hutch_xmalloc0 (sizeof *j);
+      *j = job;
+      ret = hutch_userns_finish (j, NULL, 0, err);
+    }
+  sigaction (SIGCHLD, &old_chld, NULL);
   return ret;
 }
 

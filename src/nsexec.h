@@ -9,6 +9,8 @@
 
 #include "error.h"
 
+#include <stddef.h>
+
 typedef int (*hutch_userns_fn) (void *arg, hutch_error_t *err);
 
 /* Fork a child into a new user namespace (the default map: 0 -> the user,
@@ -17,6 +19,19 @@ typedef int (*hutch_userns_fn) (void *arg, hutch_error_t *err);
    range the namespace maps only the user (as root), and FN must cope with
    files it cannot chown.  */
 int hutch_in_userns (hutch_userns_fn fn, void *arg, hutch_error_t *err);
+
+/* The same, without waiting: FN runs in the child while the caller goes
+   on, and may leave a short text result in OUT (a layer's diff_id).  The
+   caller must not ignore SIGCHLD, and ends each job with exactly one of
+   _finish (wait for it and collect its result) or _cancel (kill it).  */
+#define HUTCH_USERNS_OUT_MAX 256
+struct hutch_userns_job;
+typedef int (*hutch_userns_out_fn) (void *arg, char *out, size_t out_len, hutch_error_t *err);
+int hutch_userns_start (hutch_userns_out_fn fn, void *arg, struct hutch_userns_job **ret,
+                        hutch_error_t *err);
+int hutch_userns_finish (struct hutch_userns_job *job, char *ret_out, size_t out_len,
+                         hutch_error_t *err);
+void hutch_userns_cancel (struct hutch_userns_job *job);
 
 /* Remove PATH and everything below it, from inside such a namespace.  A
    missing PATH is not an error.  */

@@ -74,6 +74,8 @@ hutch_run_options_init (struct hutch_run_options *o)
   o->userns = -1;
   o->storage_driver = -1;
   o->network = HUTCH_NETWORK_DEFAULT;
+  o->pull = HUTCH_PULL_MISSING;
+  o->tls_verify = -1;
 }
 
 void
@@ -92,7 +94,21 @@ hutch_run_options_clear (struct hutch_run_options *o)
   free (o->hostname);
   hutch_strv_free (o->command);
   free (o->init_path);
+  free (o->platform);
+  free (o->authfile);
   memset (o, 0, sizeof *o);
+}
+
+int
+hutch_pull_policy_from_name (const char *name)
+{
+  if (strcmp (name, "missing") == 0)
+    return HUTCH_PULL_MISSING;
+  if (strcmp (name, "always") == 0)
+    return HUTCH_PULL_ALWAYS;
+  if (strcmp (name, "never") == 0)
+    return HUTCH_PULL_NEVER;
+  return -1;
 }
 
 int

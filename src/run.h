@@ -39,7 +39,21 @@ struct hutch_run_options
   int network; /* enum hutch_network */
   char **command;
   char *init_path; /* hutch-init on the host */
+  /* Pulling a missing image (src/pull.h).  */
+  int pull;       /* enum hutch_pull_policy */
+  char *platform; /* --platform or NULL */
+  int tls_verify; /* 1, 0, -1: from the config */
+  char *authfile; /* --authfile or NULL */
+  bool quiet;     /* no pull progress */
 };
+
+enum hutch_pull_policy
+{
+  HUTCH_PULL_MISSING,
+  HUTCH_PULL_ALWAYS,
+  HUTCH_PULL_NEVER,
+};
+int hutch_pull_policy_from_name (const char *name);
 
 void hutch_run_options_init (struct hutch_run_options *o);
 void hutch_run_options_clear (struct hutch_run_options *o);

@@ -10,6 +10,7 @@
 #include "driver.h"
 #include "image.h"
 #include "nsexec.h"
+#include "pull.h"
 #include "run.h"
 #include "util.h"
 
@@ -146,6 +147,30 @@ remember_warning (const char *msg)
   warned = hutch_xstrdup (msg);
 }
 
+/* The image to run: from the store, or pulled first as --pull says.  */
+static int
+find_or_pull (struct hutch_store *s, const struct hutch_run_options *o,
+              const struct hutch_conf *conf, struct hutch_image *ret, hutch_error_t *err)
+{
+  struct hutch_pull_opts po
+      = { .reg = { .tls_verify = o->tls_verify, .authfile = o->authfile, .conf = conf },
+          .platform = o->platform,
+          .quiet = o->quiet };
+  _cleanup_free_ char *id = NULL;
+
+  if (o->pull != HUTCH_PULL_ALWAYS)
+    {
+      if (hutch_pull_find_local (s, o->image, conf, ret, err) == 0)
+        return 0;
+      if (err->errnum != ENOENT || o->pull == HUTCH_PULL_NEVER)
+        return -1;
+      hutch_error_clear (err);
+    }
+  if (hutch_pull (s, o->image, &po, &id, err) < 0)
+    return -1;
+  return hutch_store_find_by_digest (s, id, ret, err);
+}
+
 int
 hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *spec,
                          struct hutch_image_config *ret_cfg, int *ret_passwdfd, int *ret_groupfd,
@@ -155,6 +180,7 @@ hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *s
   _cleanup_store_ struct hutch_store *s = NULL;
   _cleanup_strv_ char **layers = NULL;
   struct hutch_image img;
+  struct hutch_conf conf = { 0 };
   enum hutch_driver_choice driver;
   char *dir = NULL;
   int lockfd = -1, forced;
@@ -168,18 +194,22 @@ hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *s
     return -1;
   if (warned)
     *ret_warning = HUTCH_STEAL_PTR (warned);
-  if (hutch_store_find_image (s, o->image, &img, err) < 0)
+  if (hutch_conf_load (&conf, err) < 0)
+    return -1;
+  if (find_or_pull (s, o, &conf, &img, err) < 0)
     {
-      if (err->errnum == ENOENT)
-        return hutch_error_set (err, 0,
-                                "image `%s` is not in the store (%s); bring it in with `hutch "
-                                "load -i FILE` or `hutch import TARBALL NAME`",
-                                o->image, root);
+      if (err->errnum == ENOENT && o->pull == HUTCH_PULL_NEVER)
+        hutch_error_set (err, 0,
+                         "image `%s` is not in the store (%s) and --pull=never; pull it with "
+                         "`hutch pull %s`, or bring it in with `hutch load -i FILE`",
+                         o->image, root, o->image);
+      hutch_conf_clear (&conf);
       return -1;
     }
   if (hutch_image_unpack_layers (s, &img, err) < 0
       || hutch_image_config (s, &img, ret_cfg, err) < 0)
     {
+      hutch_conf_clear (&conf);
       hutch_image_clear (&img);
       return -1;
     }
@@ -193,19 +223,10 @@ hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *s
 
   scratch = hutch_xasprintf ("%s/tmp", root);
   forced = o->storage_driver;
-  if (forced < 0)
-    {
-      /* storage_driver in the config file, when the command line says nothing */
-      struct hutch_conf conf;
-      if (hutch_conf_load (&conf, err) < 0)
-        {
-          hutch_image_clear (&img);
-          return -1;
-        }
-      if (conf.storage_driver)
-        forced = hutch_storage_from_name (conf.storage_driver);
-      hutch_conf_clear (&conf);
-    }
+  /* storage_driver in the config file, when the command line says nothing */
+  if (forced < 0 && conf.storage_driver)
+    forced = hutch_storage_from_name (conf.storage_driver);
+  hutch_conf_clear (&conf);
   if (choose_driver (root, forced, scratch, &driver, &fuse, &why, err) < 0
       || hutch_container_dir_create (s, img.id, &dir, &lockfd, err) < 0)
     {

@@ -403,6 +403,15 @@ hutch_blob_writer_write (struct hutch_blob_writer *w, const void *buf, size_t le
   return hutch_sha256_update (w->hash, buf, len, err);
 }
 
+int
+hutch_blob_writer_open_reader (struct hutch_blob_writer *w, hutch_error_t *err)
+{
+  int fd = openat (w->s->tmpfd, w->tmpname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "open `%s/tmp/%s`", w->s->root, w->tmpname);
+  return fd;
+}
+
 void
 hutch_blob_writer_abort (struct hutch_blob_writer *w)
 {

@@ -117,6 +117,10 @@ int hutch_blob_writer_write (struct hutch_blob_writer *w, const void *buf, size_
                              hutch_error_t *err);
 int hutch_blob_writer_commit (struct hutch_blob_writer *w, char **ret_digest, hutch_error_t *err);
 void hutch_blob_writer_abort (struct hutch_blob_writer *w);
+/* A second, read-only fd on the file being written (with its own offset),
+   for a reader that follows the writer: unpacking a download as it
+   arrives.  It stays valid after _commit renames the file.  */
+int hutch_blob_writer_open_reader (struct hutch_blob_writer *w, hutch_error_t *err);
 
 /* Read a small blob (manifest, config) whole, verifying its digest.  */
 int hutch_store_read_blob (const struct hutch_store *s, const char *digest, size_t max, char **ret,

@@ -7,6 +7,7 @@
 #include <archive_entry.h>
 #include "lazylib.h"
 
+#include "digest.h"
 #include "syscalls.h"
 #include "util.h"
 
@@ -356,7 +357,59 @@ struct feeder
   bool done, cancelled;
   int errnum;
   char *error;
+  /* The diff_id, when asked for: every decompressed byte goes through it,
+     in the reading thread.  */
+  struct hutch_sha256 *hash;
+  /* A file still being written: see hutch_unpack_opts.wait_more.  */
+  struct growing *growing;
 };
+
+struct growing
+{
+  int fd;
+  int (*wait_more) (void *data);
+  void *data;
+  bool complete;
+  char buf[FEED_SLOT_SIZE];
+};
+
+/* Read a file that a download is still appending to: at its current end,
+   wait for the writer to say there is more, or that it finished (then read
+   what remains once more before reporting the end).  */
+static la_ssize_t
+growing_read (struct archive *a, void *data, const void **ret_buf)
+{
+  struct growing *g = data;
+
+  for (;;)
+    {
+      ssize_t n = read (g->fd, g->buf, sizeof g->buf);
+      int r;
+
+      if (n > 0)
+        {
+          *ret_buf = g->buf;
+          return n;
+        }
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          archive_set_error (a, errno, "read the layer");
+          return -1;
+        }
+      if (g->complete)
+        return 0;
+      r = g->wait_more (g->data);
+      if (r < 0)
+        {
+          archive_set_error (a, -r, "the download of the layer stopped");
+          return -1;
+        }
+      if (r == 0)
+        g->complete = true;
+    }
+}
 
 static void *
 feeder_main (void *data)
@@ -380,6 +433,22 @@ feeder_main (void *data)
       pthread_mutex_unlock (&f->lock);
 
       n = archive_read_data (f->in, f->slot[idx], FEED_SLOT_SIZE);
+
+      if (n > 0 && f->hash)
+        {
+          hutch_error_t e = HUTCH_ERROR_INIT;
+          if (hutch_sha256_update (f->hash, f->slot[idx], (size_t)n, &e) < 0)
+            {
+              pthread_mutex_lock (&f->lock);
+              f->done = true;
+              f->errnum = e.errnum;
+              f->error = hutch_xstrdup (e.msg ? e.msg : "hash the layer");
+              hutch_error_clear (&e);
+              pthread_cond_broadcast (&f->cond);
+              pthread_mutex_unlock (&f->lock);
+              return NULL;
+            }
+        }
 
       pthread_mutex_lock (&f->lock);
       if (n > 0)
@@ -457,13 +526,15 @@ feeder_free (struct feeder *f)
   for (i = 0; i < FEED_SLOTS; i++)
     free (f->slot[i]);
   free (f->error);
+  hutch_sha256_free (f->hash);
+  free (f->growing);
   pthread_cond_destroy (&f->cond);
   pthread_mutex_destroy (&f->lock);
   free (f);
 }
 
 static int
-feeder_start (int fd, struct feeder **ret, hutch_error_t *err)
+feeder_start (int fd, const struct hutch_unpack_opts *opts, struct feeder **ret, hutch_error_t *err)
 {
   struct feeder *f = hutch_xmalloc0 (sizeof *f);
   struct archive_entry *e;
@@ -497,7 +568,21 @@ feeder_start (int fd, struct feeder **ret, hutch_error_t *err)
      zero-length layer (or compressed nothing), which is an empty layer.  */
   archive_read_support_format_raw (f->in);
   archive_read_support_format_empty (f->in);
-  r = archive_read_open_fd (f->in, fd, FEED_SLOT_SIZE);
+  if (opts->diff_id && hutch_sha256_new (&f->hash, err) < 0)
+    {
+      feeder_free (f);
+      return -1;
+    }
+  if (opts->wait_more)
+    {
+      f->growing = hutch_xmalloc0 (sizeof *f->growing);
+      f->growing->fd = fd;
+      f->growing->wait_more = opts->wait_more;
+      f->growing->data = opts->wait_data;
+      r = archive_read_open (f->in, f->growing, NULL, growing_read, NULL);
+    }
+  else
+    r = archive_read_open_fd (f->in, fd, FEED_SLOT_SIZE);
   if (r == ARCHIVE_OK)
     r = archive_read_next_header (f->in, &e);
   if (r == ARCHIVE_EOF)
@@ -1265,6 +1350,21 @@ unpack_all (struct unpacker *u, struct archive *a)
     }
 }
 
+/* The tar reader stops at the end-of-archive blocks; the diff_id covers
+   the whole stream, so read (and hash) what follows them too.  */
+static int
+finish_diff_id (struct unpacker *u, struct archive *a, struct feeder *f)
+{
+  const void *buf;
+  la_ssize_t n;
+
+  while ((n = feeder_read (a, f, &buf)) > 0)
+    ;
+  if (n < 0)
+    return read_error (u, a, NULL);
+  return hutch_sha256_final (f->hash, u->stats.diff_id, u->err);
+}
+
 int
 hutch_archive_unpack (int fd, int dirfd, const struct hutch_unpack_opts *opts,
                       struct hutch_unpack_stats *ret_stats, hutch_error_t *err)
@@ -1276,7 +1376,7 @@ hutch_archive_unpack (int fd, int dirfd, const struct hutch_unpack_opts *opts,
 
   if (opts->whiteouts != HUTCH_WHITEOUT_OVERLAY)
     return hutch_error_set (err, EINVAL, "unpack a layer: unknown whiteout format");
-  if (feeder_start (fd, &f, err) < 0)
+  if (feeder_start (fd, opts, &f, err) < 0)
     return -1;
   a = archive_read_new ();
   if (a == NULL)
@@ -1292,6 +1392,8 @@ hutch_archive_unpack (int fd, int dirfd, const struct hutch_unpack_opts *opts,
     r = read_error (&u, a, NULL);
   else
     r = unpack_all (&u, a);
+  if (r == 0 && f->hash)
+    r = finish_diff_id (&u, a, f);
   archive_read_free (a);
   feeder_free (f);
   if (u.parentfd >= 0)

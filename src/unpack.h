@@ -30,6 +30,15 @@ struct hutch_unpack_opts
      node, an xattr the kernel refuses).  May be NULL.  */
   void (*warn) (void *data, const char *msg);
   void *warn_data;
+  /* FD is a file still being written (a download being unpacked as it
+     arrives): when a read finds no more data, WAIT_MORE (WAIT_DATA) is
+     called and returns 1 once more may have been written, 0 when the file
+     is complete, or a negative errno when the writer gave up.  NULL: FD is
+     complete.  */
+  int (*wait_more) (void *data);
+  void *wait_data;
+  /* Hash the whole uncompressed stream into the stats' diff_id.  */
+  bool diff_id;
 };
 
 struct hutch_unpack_stats
@@ -37,6 +46,8 @@ struct hutch_unpack_stats
   unsigned long entries; /* archive entries read */
   unsigned long bytes;   /* file data written */
   unsigned long skipped; /* entries not created: device nodes, aufs metadata */
+  char diff_id[72];      /* "sha256:<hex>" of the uncompressed layer, when
+                            the options asked for it (HUTCH_DIGEST_BUF_LEN) */
 };
 
 /* Unpack the image layer read from FD (tar, tar+gzip or tar+zstd, detected

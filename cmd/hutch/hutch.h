@@ -21,6 +21,12 @@ int cmd_tag (int argc, char **argv);
 int cmd_import (int argc, char **argv);
 int cmd_load (int argc, char **argv);
 int cmd_save (int argc, char **argv);
+int cmd_pull (int argc, char **argv);
+int cmd_push (int argc, char **argv);
+int cmd_login (int argc, char **argv);
+int cmd_logout (int argc, char **argv);
+/* --tls-verify[=BOOL]: 1, 0, or -1 after a message naming CMD.  */
+int cmd_parse_tls_verify (const char *cmd, const char *v);
 /* Print "hutch: MSG" and return ERR's exit code (125 unless it says otherwise).  */
 int cmd_report (hutch_error_t *err);
 /* The directory of the running hutch binary, to find hutch-init beside it.  */

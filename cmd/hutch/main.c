@@ -18,6 +18,10 @@ static const char usage[]
       "\n"
       "Commands:\n"
       "  run       run a command in a new container\n"
+      "  pull      download an image from a registry\n"
+      "  push      upload an image to a registry\n"
+      "  login     store credentials for a registry\n"
+      "  logout    remove stored credentials\n"
       "  images    list the images in the store\n"
       "  image     manage images: inspect, ls, rm, prune, tag\n"
       "  import    make an image from a root filesystem tarball\n"
@@ -43,9 +47,10 @@ static const struct
   const char *name;
   int (*fn) (int argc, char **argv);
 } commands[] = {
-  { "run", cmd_run },       { "info", cmd_info }, { "images", cmd_images },
-  { "image", cmd_image },   { "rmi", cmd_rmi },   { "tag", cmd_tag },
-  { "import", cmd_import }, { "load", cmd_load }, { "save", cmd_save },
+  { "run", cmd_run },       { "info", cmd_info }, { "images", cmd_images }, { "image", cmd_image },
+  { "rmi", cmd_rmi },       { "tag", cmd_tag },   { "import", cmd_import }, { "load", cmd_load },
+  { "save", cmd_save },     { "pull", cmd_pull }, { "push", cmd_push },     { "login", cmd_login },
+  { "logout", cmd_logout },
 };
 
 int

@@ -3,6 +3,7 @@
 
 #include "hutch.h"
 #include "container.h"
+#include "pull.h"
 #include "run.h"
 #include "util.h"
 
@@ -39,6 +40,11 @@ static const char usage[]
       "      --init                  run hutch-init as PID 1 (reaps zombies, forwards signals)\n"
       "      --userns MODE           default, keep-id or single\n"
       "      --network MODE          none or host\n"
+      "      --pull POLICY           missing (default), always or never: when to pull IMAGE\n"
+      "      --platform OS/ARCH[/VARIANT]  the platform to pull (default: this machine's)\n"
+      "      --tls-verify=BOOL       false: pull over plain HTTP or unverified TLS\n"
+      "      --authfile FILE         the registry credentials file (see hutch-login(1))\n"
+      "  -q, --quiet                 no pull progress\n"
       "  -h, --help                  show this help\n"
       "\n"
       "Defaults: with --rootfs, --userns=default and --network=none; in the host\n"
@@ -55,6 +61,10 @@ enum
   OPT_USERNS,
   OPT_NETWORK,
   OPT_ENTRYPOINT,
+  OPT_PULL,
+  OPT_PLATFORM,
+  OPT_TLS_VERIFY,
+  OPT_AUTHFILE,
 };
 
 static const struct option options[] = {
@@ -73,6 +83,11 @@ static const struct option options[] = {
   { "userns", required_argument, NULL, OPT_USERNS },
   { "network", required_argument, NULL, OPT_NETWORK },
   { "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
+  { "pull", required_argument, NULL, OPT_PULL },
+  { "platform", required_argument, NULL, OPT_PLATFORM },
+  { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },
+  { "authfile", required_argument, NULL, OPT_AUTHFILE },
+  { "quiet", no_argument, NULL, 'q' },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
 };
@@ -107,18 +122,47 @@ cmd_run (int argc, char **argv)
   _cleanup_spec_ struct hutch_spec *spec = NULL;
   _cleanup_free_ char *warning = NULL;
   int c, status = 0, i;
-  bool dashdash;
+  bool dashdash, pull_given = false;
 
   hutch_run_options_init (&o);
   opterr = 0;
   optind = 1;
   /* "+": stop at the first non-option, which starts the command.  */
-  while ((c = getopt_long (argc, argv, "+v:e:w:u:ith", options, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+v:e:w:u:ithq", options, NULL)) != -1)
     {
       switch (c)
         {
         case OPT_ROOTFS:
           set_str (&o.rootfs, optarg);
+          break;
+        case OPT_PULL:
+          pull_given = true;
+          o.pull = hutch_pull_policy_from_name (optarg);
+          if (o.pull < 0)
+            {
+              fprintf (stderr, "hutch: --pull `%s`: expected missing, always or never\n", optarg);
+              hutch_run_options_clear (&o);
+              return HUTCH_EXIT_ERROR;
+            }
+          break;
+        case OPT_PLATFORM:
+          free (o.platform);
+          o.platform = hutch_xstrdup (optarg);
+          break;
+        case OPT_TLS_VERIFY:
+          o.tls_verify = cmd_parse_tls_verify ("run", optarg);
+          if (o.tls_verify < 0)
+            {
+              hutch_run_options_clear (&o);
+              return HUTCH_EXIT_ERROR;
+            }
+          break;
+        case OPT_AUTHFILE:
+          free (o.authfile);
+          o.authfile = hutch_xstrdup (optarg);
+          break;
+        case 'q':
+          o.quiet = true;
           break;
         case OPT_ENTRYPOINT:
           hutch_strv_free (o.entrypoint);
@@ -221,6 +265,22 @@ cmd_run (int argc, char **argv)
       fprintf (stderr, "hutch run: --entrypoint applies to images only; give the command itself\n");
       hutch_run_options_clear (&o);
       return HUTCH_EXIT_ERROR;
+    }
+  if (o.image == NULL && (pull_given || o.platform || o.tls_verify >= 0 || o.authfile || o.quiet))
+    {
+      fprintf (stderr, "hutch run: --pull, --platform, --tls-verify, --authfile and --quiet apply "
+                       "to images only\n");
+      hutch_run_options_clear (&o);
+      return HUTCH_EXIT_ERROR;
+    }
+  if (o.platform)
+    {
+      _cleanup_free_ char *os = NULL, *arch = NULL, *variant = NULL;
+      if (hutch_platform_parse (o.platform, &os, &arch, &variant, &err) < 0)
+        {
+          hutch_run_options_clear (&o);
+          return cmd_report (&err);
+        }
     }
   if (cmd_globals.root)
     o.store_root = hutch_xstrdup (cmd_globals.root);

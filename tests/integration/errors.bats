@@ -100,8 +100,8 @@ assert_hutch_error() {
 }
 
 @test "error: an image that is not in the store" {
-    run "$HUTCH" --root "$BATS_TEST_TMPDIR/store" run alpine true
-    assert_hutch_error "not in the store" "hutch load"
+    run "$HUTCH" --root "$BATS_TEST_TMPDIR/store" run --pull=never alpine true
+    assert_hutch_error "not in the store" "hutch pull"
     run "$HUTCH" --root "$BATS_TEST_TMPDIR/store" run
     assert_status 125
 }

@@ -886,7 +886,7 @@ refused_load() {
 # ---------------------------------------------------------------- errors
 
 @test "errors: unknown image, not an archive, missing files" {
-    run H run nosuchimage
+    run H run --pull=never nosuchimage
     assert_status 125
     assert_output_has "nosuchimage" "hutch load"
     echo "just text" > "$BATS_TEST_TMPDIR/notar"

@@ -792,6 +792,9 @@ test_conf (void)
     { "just words\n", "expected `key = value`" },
     { "root = \"/unclosed\n", "no closing" },
     { "Root = /a\n", "expected `key = value`" },
+    { "unqualified-search-registries = docker.io\n",
+      "did you mean `unqualified_search_registries`" },
+    { "mirrors = a.io\n", "did you mean `mirror.REGISTRY`" },
   };
   size_t i;
   for (i = 0; i < sizeof bad / sizeof *bad; i++)
@@ -811,6 +814,189 @@ test_conf (void)
   }
 }
 
+static bool
+strv_is (const char *const *v, const char *const *want)
+{
+  size_t i;
+  for (i = 0; v && want[i]; i++)
+    if (v[i] == NULL || strcmp (v[i], want[i]) != 0)
+      return false;
+  return v != NULL && v[i] == NULL;
+}
+
+static void
+test_conf_registries (void)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  struct hutch_conf conf;
+  _cleanup_free_ char *user = hutch_xasprintf ("%s/user-reg.conf", base);
+  _cleanup_free_ char *sys = hutch_xasprintf ("%s/system-reg.conf", base);
+
+  /* Defaults: nothing set.  */
+  memset (&conf, 0, sizeof conf);
+  ok (hutch_conf_parse ("# nothing\n", "d.conf", &conf, &err) == 0, "empty file");
+  ok (conf.search_registries == NULL && conf.insecure_registries == NULL && conf.n_mirrors == 0,
+      "no registry key set");
+  {
+    static const char *const want[] = { "docker.io", NULL };
+    ok (strv_is (hutch_conf_search_registries (&conf), want), "search list defaults to docker.io");
+    ok (strv_is (hutch_conf_search_registries (NULL), want), "also for a NULL conf");
+  }
+  ok (!hutch_conf_registry_insecure (&conf, "127.0.0.1:5000"), "no registry is insecure");
+  ok (!hutch_conf_registry_insecure (NULL, "127.0.0.1:5000"), "also for a NULL conf");
+  ok (hutch_conf_mirrors (&conf, "docker.io") == NULL, "no mirrors");
+  ok (hutch_conf_mirrors (NULL, "docker.io") == NULL, "also for a NULL conf");
+  hutch_conf_clear (&conf);
+
+  /* Lists: blanks, commas, both, quotes, comments, order, repeats.  */
+  ok (hutch_conf_parse ("unqualified_search_registries = quay.io docker.io\t"
+                        "registry.example.com:5000\n"
+                        "insecure_registries=127.0.0.1:5000,localhost:5000 , [::1]:5000,\n",
+                        "l.conf", &conf, &err)
+          == 0,
+      "lists parse (%s)", emsg (&err));
+  {
+    static const char *const search[]
+        = { "quay.io", "docker.io", "registry.example.com:5000", NULL };
+    static const char *const insecure[]
+        = { "127.0.0.1:5000", "localhost:5000", "[::1]:5000", NULL };
+    ok (strv_is (hutch_conf_search_registries (&conf), search), "blank-separated, order kept");
+    ok (strv_is ((const char *const *)conf.insecure_registries, insecure),
+        "comma-separated, with and without blanks, trailing comma");
+  }
+  has_str (conf.search_registries_origin, "l.conf:1", "search list origin");
+  has_str (conf.insecure_registries_origin, "l.conf:2", "insecure list origin");
+  ok (hutch_conf_registry_insecure (&conf, "localhost:5000"), "localhost:5000 is insecure");
+  ok (hutch_conf_registry_insecure (&conf, "LocalHost:5000"), "the host's case does not matter");
+  ok (!hutch_conf_registry_insecure (&conf, "localhost:5001"), "another port is not");
+  ok (!hutch_conf_registry_insecure (&conf, "localhost"), "nor the host without its port");
+  ok (hutch_conf_registry_insecure (&conf, "127.0.0.1:5000/hub"),
+      "a mirror endpoint with a path is looked up by its host");
+  hutch_conf_clear (&conf);
+
+  ok (hutch_conf_parse ("unqualified_search_registries = \"quay.io, docker.io\"  # two\n"
+                        "insecure_registries = localhost:5000 localhost:5000 # repeat\n",
+                        "q.conf", &conf, &err)
+          == 0,
+      "quoted list, comment, repeat (%s)", emsg (&err));
+  {
+    static const char *const search[] = { "quay.io", "docker.io", NULL };
+    static const char *const insecure[] = { "localhost:5000", NULL };
+    ok (strv_is (hutch_conf_search_registries (&conf), search), "quoted list split");
+    ok (strv_is ((const char *const *)conf.insecure_registries, insecure), "a repeat is dropped");
+  }
+  hutch_conf_clear (&conf);
+
+  /* docker.io's aliases.  */
+  ok (hutch_conf_parse ("unqualified_search_registries = index.docker.io docker.io\n"
+                        "mirror.index.docker.io = mirror.local:5000\n"
+                        "insecure_registries = registry-1.docker.io\n",
+                        "a.conf", &conf, &err)
+          == 0,
+      "docker.io aliases (%s)", emsg (&err));
+  {
+    static const char *const search[] = { "docker.io", NULL };
+    static const char *const m[] = { "mirror.local:5000", NULL };
+    ok (strv_is (hutch_conf_search_registries (&conf), search),
+        "index.docker.io is docker.io, and then a repeat");
+    ok (strv_is (hutch_conf_mirrors (&conf, "docker.io"), m),
+        "mirror.index.docker.io is docker.io's");
+    ok (strv_is (hutch_conf_mirrors (&conf, "index.docker.io"), m), "and found by its alias");
+    ok (hutch_conf_registry_insecure (&conf, "docker.io"),
+        "insecure registry-1.docker.io is docker.io");
+  }
+  hutch_conf_clear (&conf);
+
+  /* Mirrors, per registry.  */
+  ok (hutch_conf_parse ("mirror.docker.io = mirror.local:5000 127.0.0.1:5001/hub/\n"
+                        "mirror.quay.io=\"quay-cache.example.com\"\n"
+                        "mirror.[::1]:5000 = localhost:6000\n",
+                        "m.conf", &conf, &err)
+          == 0,
+      "mirrors (%s)", emsg (&err));
+  {
+    static const char *const docker[] = { "mirror.local:5000", "127.0.0.1:5001/hub", NULL };
+    static const char *const quay[] = { "quay-cache.example.com", NULL };
+    static const char *const v6[] = { "localhost:6000", NULL };
+    ok (conf.n_mirrors == 3, "three registries have mirrors");
+    ok (strv_is (hutch_conf_mirrors (&conf, "docker.io"), docker),
+        "docker.io's, in order, with a path, trailing / dropped");
+    ok (strv_is (hutch_conf_mirrors (&conf, "quay.io"), quay), "quay.io's, quoted");
+    ok (strv_is (hutch_conf_mirrors (&conf, "[::1]:5000"), v6), "an IPv6 registry's");
+    ok (hutch_conf_mirrors (&conf, "ghcr.io") == NULL, "ghcr.io has none");
+    has_str (conf.mirrors[1].origin, "m.conf:2", "mirror origin");
+  }
+  hutch_conf_clear (&conf);
+
+  /* First file wins, per key and per mirrored registry; a later file is
+     still checked.  */
+  write_text (user, "unqualified_search_registries = quay.io\n"
+                    "mirror.docker.io = user-mirror.local\n");
+  write_text (sys, "unqualified_search_registries = docker.io\n"
+                   "insecure_registries = localhost:5000\n"
+                   "mirror.docker.io = sys-mirror.local\n"
+                   "mirror.quay.io = sys-quay.local\n");
+  {
+    const char *paths[] = { user, sys, NULL };
+    static const char *const search[] = { "quay.io", NULL };
+    static const char *const dm[] = { "user-mirror.local", NULL };
+    static const char *const qm[] = { "sys-quay.local", NULL };
+    ok (hutch_conf_load_files (paths, &conf, &err) == 0, "two files (%s)", emsg (&err));
+    ok (strv_is (hutch_conf_search_registries (&conf), search), "the user's search list wins");
+    has_str (conf.search_registries_origin, "user-reg.conf:1", "and its origin is the user's");
+    ok (hutch_conf_registry_insecure (&conf, "localhost:5000"), "the system file fills the rest");
+    ok (strv_is (hutch_conf_mirrors (&conf, "docker.io"), dm), "the user's docker.io mirror wins");
+    ok (strv_is (hutch_conf_mirrors (&conf, "quay.io"), qm), "quay.io's comes from the system");
+    ok (conf.n_mirrors == 2, "one entry per registry");
+    hutch_conf_clear (&conf);
+  }
+  write_text (sys, "insecure_registries = https://localhost:5000\n");
+  {
+    const char *paths[] = { user, sys, NULL };
+    ok (hutch_conf_load_files (paths, &conf, &err) < 0, "a bad entry in the second file counts");
+    has_str (err.msg, "system-reg.conf:1", "and names it (%s)", emsg (&err));
+    hutch_error_clear (&err);
+  }
+
+  static const struct
+  {
+    const char *text, *why;
+  } bad[] = {
+    { "\n\ninsecure_registries = localhost:5000 https://x.io\n", "t.conf:3: `https://x.io`" },
+    { "unqualified_search_registries = quay.io/org\n", "has a path" },
+    { "unqualified_search_registries = myregistry\n", "t.conf:1: `myregistry`" },
+    { "unqualified_search_registries = quay.io:http\n", "is not a registry" },
+    { "unqualified_search_registries = -bad.io\n", "is not a registry" },
+    { "unqualified_search_registries = quay.io@sha256\n", "tag or a digest" },
+    { "unqualified_search_registries = [\"docker.io\"]\n", "not a TOML array" },
+    { "unqualified_search_registries = , ,\n", "lists no registry" },
+    { "unqualified_search_registries = \"\"\n", "has no value" },
+    { "insecure_registries = a.io\n# x\ninsecure_registries = b.io\n",
+      "t.conf:3: `insecure_registries` is set twice" },
+    { "mirror.docker.io = a.io\nmirror.quay.io = b.io\nmirror.docker.io = c.io\n",
+      "t.conf:3: the mirrors of docker.io are set twice" },
+    { "mirror.docker.io = a.io\nmirror.index.docker.io = c.io\n",
+      "t.conf:2: the mirrors of docker.io are set twice" },
+    { "mirror.docker.io/library = a.io\n", "has a path" },
+    { "mirror.noport = a.io\n", "`noport` in `mirror.noport` is not a registry" },
+    { "mirror. = a.io\n", "is not a registry" },
+    { "mirror.docker.io = a.io:5000/Hub\n", "is not a registry" },
+    { "mirror.docker.io = a.io/hub:tag\n", "tag or a digest" },
+    { "mirror.docker.io = http://a.io\n", "starts with a scheme" },
+    { "mirror.docker.io =\n", "has no value" },
+  };
+  size_t i;
+  for (i = 0; i < sizeof bad / sizeof *bad; i++)
+    {
+      memset (&conf, 0, sizeof conf);
+      ok (hutch_conf_parse (bad[i].text, "t.conf", &conf, &err) < 0,
+          "bad registry config %zu refused", i);
+      has_str (err.msg, bad[i].why, "error says `%s` (%s)", bad[i].why, emsg (&err));
+      hutch_conf_clear (&conf);
+      hutch_error_clear (&err);
+    }
+}
+
 int
 main (void)
 {
@@ -828,6 +1014,7 @@ main (void)
   test_leftovers ();
   test_filesystem ();
   test_conf ();
+  test_conf_registries ();
   {
     int dfd = open ("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     hutch_error_t err = HUTCH_ERROR_INIT;

@@ -1,0 +1,557 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+/* The registry commands: pull, push, login, logout.  */
+
+#include "hutch.h"
+#include "auth.h"
+#include "conffile.h"
+#include "image.h"
+#include "pull.h"
+#include "registry.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+enum
+{
+  OPT_TLS_VERIFY = 300,
+  OPT_CERT_DIR,
+  OPT_AUTHFILE,
+  OPT_CREDS,
+  OPT_PLATFORM,
+  OPT_DIGESTFILE,
+  OPT_PASSWORD_STDIN,
+  OPT_GET_LOGIN,
+};
+
+static void
+warn_line (const char *msg)
+{
+  fprintf (stderr, "hutch: warning: %s\n", msg);
+}
+
+int
+cmd_parse_tls_verify (const char *cmd, const char *v)
+{
+  if (v == NULL || strcmp (v, "true") == 0)
+    return 1;
+  if (strcmp (v, "false") == 0)
+    return 0;
+  fprintf (stderr, "hutch %s: --tls-verify=`%s`: expected true or false\n", cmd, v);
+  return -1;
+}
+
+/* Shared handling of -h and of unknown options, as in images.c.  */
+static int
+next_opt (int argc, char **argv, const char *shortopts, const struct option *opts,
+          const char *usage, int *ret)
+{
+  int c = getopt_long (argc, argv, shortopts, opts, NULL);
+  if (c == 'h')
+    {
+      fputs (usage, stdout);
+      *ret = 0;
+      return 1000;
+    }
+  if (c == '?' || c == ':')
+    {
+      fprintf (stderr, "hutch %s: unknown option or missing value `%s`; see `hutch %s --help`\n",
+               argv[0], argv[optind - 1], argv[0]);
+      *ret = HUTCH_EXIT_ERROR;
+      return 1000;
+    }
+  return c;
+}
+
+static int
+open_store (struct hutch_store **ret, hutch_error_t *err)
+{
+  _cleanup_free_ char *root = hutch_image_store_root (cmd_globals.root, err);
+  if (root == NULL)
+    return -1;
+  return hutch_image_store_open (root, warn_line, ret, err);
+}
+
+/* ---- pull ---------------------------------------------------------------- */
+
+static const char pull_usage[]
+    = "Usage: hutch pull [OPTIONS] IMAGE\n"
+      "\n"
+      "Download IMAGE (NAME[:TAG] or NAME@DIGEST) from its registry into the store.\n"
+      "A short name is looked up in each registry of the search list (hutch.conf:\n"
+      "unqualified_search_registries; default docker.io).  Prints the image id.\n"
+      "\n"
+      "Options:\n"
+      "      --platform OS/ARCH[/VARIANT]  pick from a multi-platform image\n"
+      "                                    (default: this machine's)\n"
+      "      --tls-verify=BOOL    false: allow plain HTTP and unverified TLS\n"
+      "      --cert-dir DIR       CA certificates (*.crt) and client certificate\n"
+      "                           (*.cert with *.key) for TLS\n"
+      "      --authfile FILE      the credentials file (see hutch-login(1))\n"
+      "      --creds USER[:PASS]  credentials for this pull\n"
+      "  -q, --quiet              no progress, only the image id\n"
+      "  -h, --help               show this help\n";
+
+static const struct option pull_opts[] = {
+  { "platform", required_argument, NULL, OPT_PLATFORM },
+  { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },
+  { "cert-dir", required_argument, NULL, OPT_CERT_DIR },
+  { "authfile", required_argument, NULL, OPT_AUTHFILE },
+  { "creds", required_argument, NULL, OPT_CREDS },
+  { "quiet", no_argument, NULL, 'q' },
+  { "help", no_argument, NULL, 'h' },
+  { NULL, 0, NULL, 0 },
+};
+
+int
+cmd_pull (int argc, char **argv)
+{
+  _cleanup_store_ struct hutch_store *s = NULL;
+  _cleanup_free_ char *id = NULL;
+  struct hutch_pull_opts po = { .reg = { .tls_verify = -1 } };
+  struct hutch_conf conf = { 0 };
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  int c, ret = 0;
+
+  opterr = 0;
+  optind = 1;
+  while ((c = next_opt (argc, argv, "qh", pull_opts, pull_usage, &ret)) != -1)
+    switch (c)
+      {
+      case 1000:
+        return ret;
+      case OPT_PLATFORM:
+        po.platform = optarg;
+        break;
+      case OPT_TLS_VERIFY:
+        po.reg.tls_verify = cmd_parse_tls_verify ("pull", optarg);
+        if (po.reg.tls_verify < 0)
+          return HUTCH_EXIT_ERROR;
+        break;
+      case OPT_CERT_DIR:
+        po.reg.cert_dir = optarg;
+        break;
+      case OPT_AUTHFILE:
+        po.reg.authfile = optarg;
+        break;
+      case OPT_CREDS:
+        po.reg.creds = optarg;
+        break;
+      case 'q':
+        po.quiet = true;
+        break;
+      }
+  if (argc - optind != 1)
+    {
+      fprintf (stderr, "hutch pull: expected one IMAGE; see `hutch pull --help`\n");
+      return HUTCH_EXIT_ERROR;
+    }
+  if (po.platform)
+    {
+      _cleanup_free_ char *os = NULL, *arch = NULL, *variant = NULL;
+      if (hutch_platform_parse (po.platform, &os, &arch, &variant, &err) < 0)
+        return cmd_report (&err);
+    }
+  if (hutch_conf_load (&conf, &err) < 0)
+    return cmd_report (&err);
+  po.reg.conf = &conf;
+  if (open_store (&s, &err) < 0 || hutch_pull (s, argv[optind], &po, &id, &err) < 0)
+    {
+      hutch_conf_clear (&conf);
+      return cmd_report (&err);
+    }
+  hutch_conf_clear (&conf);
+  printf ("%s\n", id);
+  return 0;
+}
+
+/* ---- push ---------------------------------------------------------------- */
+
+static const char push_usage[]
+    = "Usage: hutch push [OPTIONS] IMAGE [DESTINATION]\n"
+      "\n"
+      "Upload IMAGE from the store to a registry, under DESTINATION\n"
+      "(REGISTRY/REPOSITORY[:TAG]; default: IMAGE's name).  Blobs the registry has\n"
+      "are not sent again; the manifest goes last.\n"
+      "\n"
+      "Options:\n"
+      "      --tls-verify=BOOL    false: allow plain HTTP and unverified TLS\n"
+      "      --cert-dir DIR       CA certificates (*.crt) and client certificate\n"
+      "                           (*.cert with *.key) for TLS\n"
+      "      --authfile FILE      the credentials file (see hutch-login(1))\n"
+      "      --creds USER[:PASS]  credentials for this push\n"
+      "      --digestfile FILE    write the manifest's digest to FILE\n"
+      "  -q, --quiet              no progress\n"
+      "  -h, --help               show this help\n";
+
+int
+cmd_push (int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },
+    { "cert-dir", required_argument, NULL, OPT_CERT_DIR },
+    { "authfile", required_argument, NULL, OPT_AUTHFILE },
+    { "creds", required_argument, NULL, OPT_CREDS },
+    { "digestfile", required_argument, NULL, OPT_DIGESTFILE },
+    { "quiet", no_argument, NULL, 'q' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  _cleanup_store_ struct hutch_store *s = NULL;
+  struct hutch_push_opts po = { .reg = { .tls_verify = -1 } };
+  struct hutch_conf conf = { 0 };
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  const char *digestfile = NULL;
+  int c, ret = 0, n;
+
+  opterr = 0;
+  optind = 1;
+  while ((c = next_opt (argc, argv, "qh", opts, push_usage, &ret)) != -1)
+    switch (c)
+      {
+      case 1000:
+        return ret;
+      case OPT_TLS_VERIFY:
+        po.reg.tls_verify = cmd_parse_tls_verify ("push", optarg);
+        if (po.reg.tls_verify < 0)
+          return HUTCH_EXIT_ERROR;
+        break;
+      case OPT_CERT_DIR:
+        po.reg.cert_dir = optarg;
+        break;
+      case OPT_AUTHFILE:
+        po.reg.authfile = optarg;
+        break;
+      case OPT_CREDS:
+        po.reg.creds = optarg;
+        break;
+      case OPT_DIGESTFILE:
+        digestfile = optarg;
+        break;
+      case 'q':
+        po.quiet = true;
+        break;
+      }
+  n = argc - optind;
+  if (n < 1 || n > 2)
+    {
+      fprintf (stderr, "hutch push: expected IMAGE and maybe DESTINATION; see `hutch push "
+                       "--help`\n");
+      return HUTCH_EXIT_ERROR;
+    }
+  if (hutch_conf_load (&conf, &err) < 0)
+    return cmd_report (&err);
+  po.reg.conf = &conf;
+  if (open_store (&s, &err) < 0
+      || hutch_push (s, argv[optind], n == 2 ? argv[optind + 1] : NULL, &po, &err) < 0)
+    {
+      hutch_conf_clear (&conf);
+      return cmd_report (&err);
+    }
+  hutch_conf_clear (&conf);
+  if (digestfile)
+    {
+      _cleanup_free_ char *line = hutch_xasprintf ("%s\n", po.ret_digest);
+      int fd = open (digestfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd < 0 || hutch_write_all (fd, line, strlen (line)) < 0)
+        {
+          hutch_error_set (&err, errno, "hutch push: write the digest to `%s`", digestfile);
+          if (fd >= 0)
+            close (fd);
+          free (po.ret_digest);
+          return cmd_report (&err);
+        }
+      close (fd);
+    }
+  free (po.ret_digest);
+  return 0;
+}
+
+/* ---- login, logout ------------------------------------------------------- */
+
+/* Read a line from the terminal, without echo when SECRET.  */
+static char *
+prompt (const char *what, bool secret)
+{
+  FILE *tty = fopen ("/dev/tty", "r+e");
+  struct termios old, raw;
+  char buf[1024];
+  char *out = NULL;
+  bool restore = false;
+
+  if (tty == NULL)
+    return NULL;
+  fprintf (tty, "%s: ", what);
+  fflush (tty);
+  if (secret && tcgetattr (fileno (tty), &old) == 0)
+    {
+      raw = old;
+      raw.c_lflag &= ~(tcflag_t)ECHO;
+      restore = tcsetattr (fileno (tty), TCSAFLUSH, &raw) == 0;
+    }
+  if (fgets (buf, sizeof buf, tty))
+    {
+      buf[strcspn (buf, "\r\n")] = '\0';
+      out = hutch_xstrdup (buf);
+    }
+  if (restore)
+    {
+      tcsetattr (fileno (tty), TCSAFLUSH, &old);
+      fputc ('\n', tty);
+    }
+  explicit_bzero (buf, sizeof buf);
+  fclose (tty);
+  return out;
+}
+
+static const char login_usage[]
+    = "Usage: hutch login [OPTIONS] REGISTRY\n"
+      "\n"
+      "Check a user name and password with REGISTRY and store them for pull and push.\n"
+      "Without -u or -p, asks on the terminal.\n"
+      "\n"
+      "Options:\n"
+      "  -u, --username USER      the user name\n"
+      "  -p, --password PASS      the password (visible to other users in ps: prefer\n"
+      "                           --password-stdin)\n"
+      "      --password-stdin     read the password from standard input\n"
+      "      --authfile FILE      where to store them (default: $REGISTRY_AUTH_FILE,\n"
+      "                           else $XDG_RUNTIME_DIR/containers/auth.json)\n"
+      "      --get-login          print the user name stored for REGISTRY\n"
+      "      --tls-verify=BOOL    false: allow plain HTTP and unverified TLS\n"
+      "      --cert-dir DIR       CA certificates (*.crt) and client certificate\n"
+      "  -h, --help               show this help\n";
+
+static char *
+registry_key (const char *cmd, const char *arg, hutch_error_t *err)
+{
+  char *key = NULL;
+  const char *s = arg;
+
+  if (hutch_str_has_prefix (s, "docker://"))
+    s += strlen ("docker://");
+  if (hutch_auth_normalize_key (s, &key, err) < 0)
+    {
+      hutch_error_prefix (err, "%s `%s`", cmd, arg);
+      return NULL;
+    }
+  return key;
+}
+
+static int
+do_login (const char *key, const char *user, const char *pass,
+          const struct hutch_registry_opts *base, hutch_error_t *err)
+{
+  _cleanup_free_ char *creds = hutch_xasprintf ("%s:%s", user, pass);
+  _cleanup_free_ char *host = hutch_xstrndup (key, strcspn (key, "/"));
+  _cleanup_free_ char *path = NULL;
+  _cleanup_registry_ struct hutch_registry *r = NULL;
+  struct hutch_registry_opts o = *base;
+  int ret;
+
+  o.creds = creds;
+  o.authfile = NULL;
+  ret = hutch_registry_open (host, NULL, NULL, false, &o, &r, err);
+  if (ret == 0)
+    ret = hutch_registry_check_login (r, err);
+  explicit_bzero (creds, strlen (creds));
+  if (ret < 0)
+    return hutch_error_prefix (err, "login to %s", host);
+  if (hutch_auth_store (base->authfile, key, user, pass, &path, err) < 0)
+    return -1;
+  return 0;
+}
+
+int
+cmd_login (int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "username", required_argument, NULL, 'u' },
+    { "password", required_argument, NULL, 'p' },
+    { "password-stdin", no_argument, NULL, OPT_PASSWORD_STDIN },
+    { "authfile", required_argument, NULL, OPT_AUTHFILE },
+    { "get-login", no_argument, NULL, OPT_GET_LOGIN },
+    { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },
+    { "cert-dir", required_argument, NULL, OPT_CERT_DIR },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  struct hutch_registry_opts ro = { .tls_verify = -1 };
+  struct hutch_conf conf = { 0 };
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  _cleanup_free_ char *key = NULL, *user = NULL, *pass = NULL;
+  bool from_stdin = false, get_login = false;
+  int c, ret = 0;
+
+  opterr = 0;
+  optind = 1;
+  while ((c = next_opt (argc, argv, "u:p:h", opts, login_usage, &ret)) != -1)
+    switch (c)
+      {
+      case 1000:
+        return ret;
+      case 'u':
+        free (user);
+        user = hutch_xstrdup (optarg);
+        break;
+      case 'p':
+        free (pass);
+        pass = hutch_xstrdup (optarg);
+        break;
+      case OPT_PASSWORD_STDIN:
+        from_stdin = true;
+        break;
+      case OPT_AUTHFILE:
+        ro.authfile = optarg;
+        break;
+      case OPT_GET_LOGIN:
+        get_login = true;
+        break;
+      case OPT_TLS_VERIFY:
+        ro.tls_verify = cmd_parse_tls_verify ("login", optarg);
+        if (ro.tls_verify < 0)
+          return HUTCH_EXIT_ERROR;
+        break;
+      case OPT_CERT_DIR:
+        ro.cert_dir = optarg;
+        break;
+      }
+  if (argc - optind != 1)
+    {
+      fprintf (stderr, "hutch login: expected one REGISTRY; see `hutch login --help`\n");
+      return HUTCH_EXIT_ERROR;
+    }
+  key = registry_key ("login", argv[optind], &err);
+  if (key == NULL)
+    return cmd_report (&err);
+  if (get_login)
+    {
+      struct hutch_credentials cr;
+      int found = hutch_auth_lookup (ro.authfile, key, NULL, &cr, &err);
+      if (found < 0)
+        return cmd_report (&err);
+      if (found == 0 || cr.username == NULL)
+        {
+          if (found)
+            hutch_credentials_clear (&cr);
+          fprintf (stderr, "hutch login: not logged in to %s\n", key);
+          return HUTCH_EXIT_ERROR;
+        }
+      printf ("%s\n", cr.username);
+      hutch_credentials_clear (&cr);
+      return 0;
+    }
+  if (from_stdin && pass)
+    {
+      fprintf (stderr, "hutch login: -p and --password-stdin do not go together; choose one\n");
+      return HUTCH_EXIT_ERROR;
+    }
+  if (user == NULL)
+    user = isatty (STDIN_FILENO) && !from_stdin ? prompt ("Username", false) : NULL;
+  if (user == NULL || *user == '\0')
+    {
+      fprintf (stderr, "hutch login: no user name; give it with -u USER\n");
+      return HUTCH_EXIT_ERROR;
+    }
+  if (from_stdin)
+    {
+      size_t len;
+      if (hutch_read_fd (STDIN_FILENO, 64 << 10, &pass, &len, &err) < 0)
+        return cmd_report (&err);
+      while (len > 0 && (pass[len - 1] == '\n' || pass[len - 1] == '\r'))
+        pass[--len] = '\0';
+    }
+  else if (pass == NULL && isatty (STDIN_FILENO))
+    pass = prompt ("Password", true);
+  if (pass == NULL || *pass == '\0')
+    {
+      fprintf (stderr, "hutch login: no password; give it on standard input with "
+                       "--password-stdin, or run on a terminal to be asked\n");
+      return HUTCH_EXIT_ERROR;
+    }
+  if (hutch_conf_load (&conf, &err) < 0)
+    return cmd_report (&err);
+  ro.conf = &conf;
+  ret = do_login (key, user, pass, &ro, &err);
+  hutch_conf_clear (&conf);
+  explicit_bzero (pass, strlen (pass));
+  if (ret < 0)
+    return cmd_report (&err);
+  printf ("Login Succeeded!\n");
+  return 0;
+}
+
+static const char logout_usage[]
+    = "Usage: hutch logout [OPTIONS] REGISTRY\n"
+      "       hutch logout [OPTIONS] --all\n"
+      "\n"
+      "Remove the credentials stored for REGISTRY (or all of them).\n"
+      "\n"
+      "Options:\n"
+      "  -a, --all                remove every stored credential\n"
+      "      --authfile FILE      the credentials file (default as for hutch login)\n"
+      "  -h, --help               show this help\n";
+
+int
+cmd_logout (int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "all", no_argument, NULL, 'a' },
+    { "authfile", required_argument, NULL, OPT_AUTHFILE },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  _cleanup_free_ char *key = NULL, *path = NULL;
+  const char *authfile = NULL;
+  bool all = false, found = false;
+  int c, ret = 0;
+
+  opterr = 0;
+  optind = 1;
+  while ((c = next_opt (argc, argv, "ah", opts, logout_usage, &ret)) != -1)
+    switch (c)
+      {
+      case 1000:
+        return ret;
+      case 'a':
+        all = true;
+        break;
+      case OPT_AUTHFILE:
+        authfile = optarg;
+        break;
+      }
+  if (all ? argc - optind != 0 : argc - optind != 1)
+    {
+      fprintf (stderr, "hutch logout: expected one REGISTRY or --all; see `hutch logout "
+                       "--help`\n");
+      return HUTCH_EXIT_ERROR;
+    }
+  if (!all)
+    {
+      key = registry_key ("logout", argv[optind], &err);
+      if (key == NULL)
+        return cmd_report (&err);
+    }
+  if (hutch_auth_remove (authfile, key, &found, &path, &err) < 0)
+    return cmd_report (&err);
+  if (!found)
+    {
+      fprintf (stderr, "hutch logout: not logged in to %s (%s)\n", all ? "any registry" : key,
+               path ? path : "no credentials file");
+      return HUTCH_EXIT_ERROR;
+    }
+  if (all)
+    printf ("Removed login credentials for all registries\n");
+  else
+    printf ("Removed login credentials for %s\n", key);
+  return 0;
+}
