@@ -501,8 +501,8 @@ hutch_manifest_select (const struct hutch_manifest *m, const char *os, const cha
     }
   if (best == NULL)
     return hutch_error_set (err, 0,
-                            "the image has no variant for %s/%s%s%s (it offers: %s); choose "
-                            "another image or tag",
+                            "no image for %s/%s%s%s in this multi-platform image (it offers: "
+                            "%s); choose one of those with --platform, or another image",
                             os, architecture, variant ? "/" : "", variant ? variant : "",
                             *offered ? offered : "nothing runnable");
   *ret = best;

@@ -104,6 +104,18 @@ push_blob (struct hutch_store *s, struct hutch_registry *r, const char *digest, 
   return 0;
 }
 
+/* Whether IMAGE, which found IMG, is its id (or a prefix of it, or a
+   digest) rather than a name.  */
+static bool
+names_by_id (const char *image, const struct hutch_image *img)
+{
+  const char *hex = strchr (img->id, ':');
+
+  if (hutch_str_has_prefix (image, "sha256:"))
+    return true;
+  return hex && strlen (image) >= 4 && hutch_str_has_prefix (hex + 1, image);
+}
+
 int
 hutch_push (struct hutch_store *s, const char *image, const char *dest,
             struct hutch_push_opts *opts, hutch_error_t *err)
@@ -125,14 +137,23 @@ hutch_push (struct hutch_store *s, const char *image, const char *dest,
                                 image);
       return -1;
     }
-  target = dest ? dest : (img.names && img.names[0] ? img.names[0] : NULL);
+  /* Without DEST, the name as the user wrote it (podman's rule); an id
+     stands for the image's name only when it has just one.  */
+  target = dest;
   if (target == NULL)
     {
-      hutch_error_set (err, 0,
-                       "image `%s` has no name to push to; give the destination, as in `hutch "
-                       "push %s REGISTRY/REPOSITORY:TAG`",
-                       image, image);
-      goto out;
+      if (!names_by_id (image, &img))
+        target = image;
+      else if (img.names && img.names[0] && !img.names[1])
+        target = img.names[0];
+      else
+        {
+          hutch_error_set (err, 0,
+                           "`%s` names the image by id, and it has %s; give the destination, "
+                           "as in `hutch push %s REGISTRY/REPOSITORY:TAG`",
+                           image, img.names && img.names[0] ? "several names" : "no name", image);
+          goto out;
+        }
     }
   if (hutch_str_has_prefix (target, "docker://"))
     target += strlen ("docker://");

@@ -543,7 +543,7 @@ cmd_logout (int argc, char **argv)
     }
   if (hutch_auth_remove (authfile, key, &found, &path, &err) < 0)
     return cmd_report (&err);
-  if (!found)
+  if (!found && !all)
     {
       fprintf (stderr, "hutch logout: not logged in to %s (%s)\n", all ? "any registry" : key,
                path ? path : "no credentials file");

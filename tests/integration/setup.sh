@@ -23,10 +23,37 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v umoci >/dev/null 2>&1 || need+=(umoci)
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v fuse-overlayfs >/dev/null 2>&1 || need+=(fuse-overlayfs)
+# registry.bats runs its own registries (docker-registry, with htpasswd
+# files from apache2-utils and a certificate made by openssl)
+command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+need_registry=0
+command -v docker-registry >/dev/null 2>&1 || need_registry=1
+if [ ${#need[@]} -gt 0 ] || [ "$need_registry" = 1 ]; then
+    apt-get update -qq >&2
+fi
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup.sh: installing ${need[*]}" >&2
-    apt-get update -qq >&2
     apt-get install -y -qq "${need[@]}" >&2
+fi
+# The docker-registry package's own service would listen on port 5000 of
+# every interface: the tests want only the program, so the service is
+# neither started (policy-rc.d) nor left enabled.
+if [ "$need_registry" = 1 ]; then
+    echo "setup.sh: installing docker-registry (its service stays off)" >&2
+    policy_rc=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+        chmod 0755 /usr/sbin/policy-rc.d
+        policy_rc=1
+    fi
+    rc=0
+    apt-get install -y -qq docker-registry >&2 || rc=$?
+    [ "$policy_rc" = 1 ] && rm -f /usr/sbin/policy-rc.d
+    [ "$rc" = 0 ] || exit "$rc"
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+        systemctl disable --now docker-registry.service >&2 2>/dev/null || true
+    fi
 fi
 
 # Device nodes as a desktop/server distribution ships them.
@@ -52,6 +79,16 @@ echo group-only > /var/lib/hutch-test-shared/f
 chown -R root:hutchshare /var/lib/hutch-test-shared
 chmod 0750 /var/lib/hutch-test-shared
 chmod 0640 /var/lib/hutch-test-shared/f
+
+# A small file system of hutchtest's, for a store that fills up midway
+# (ENOSPC): 8 MiB of tmpfs.
+small=/var/lib/hutch-test-small
+mkdir -p "$small"
+if ! mountpoint -q "$small"; then
+    mount -t tmpfs -o size=8m,mode=0755 hutch-test-small "$small" ||
+        echo "setup.sh: cannot mount a tmpfs at $small; the ENOSPC test will skip" >&2
+fi
+chown hutchtest: "$small"
 
 touch /etc/subuid /etc/subgid
 chmod 0644 /etc/subuid /etc/subgid
