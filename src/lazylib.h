@@ -176,6 +176,7 @@ struct hutch_libcurl
   __typeof__ (curl_easy_escape) *curl_easy_escape;
   __typeof__ (curl_easy_getinfo) *curl_easy_getinfo;
   __typeof__ (curl_easy_init) *curl_easy_init;
+  __typeof__ (curl_easy_perform) *curl_easy_perform;
   __typeof__ (curl_easy_setopt) *curl_easy_setopt;
   __typeof__ (curl_easy_strerror) *curl_easy_strerror;
   __typeof__ (curl_free) *curl_free;
@@ -189,6 +190,9 @@ struct hutch_libcurl
   __typeof__ (curl_multi_remove_handle) *curl_multi_remove_handle;
   __typeof__ (curl_multi_setopt) *curl_multi_setopt;
   __typeof__ (curl_multi_strerror) *curl_multi_strerror;
+  __typeof__ (curl_share_cleanup) *curl_share_cleanup;
+  __typeof__ (curl_share_init) *curl_share_init;
+  __typeof__ (curl_share_setopt) *curl_share_setopt;
   __typeof__ (curl_slist_append) *curl_slist_append;
   __typeof__ (curl_slist_free_all) *curl_slist_free_all;
   __typeof__ (curl_url) *curl_url;
@@ -203,6 +207,7 @@ const struct hutch_libcurl *hutch_libcurl (void);
 #undef curl_easy_getinfo /* curl.h's own arity check */
 #define curl_easy_getinfo(...) (hutch_libcurl ()->curl_easy_getinfo (__VA_ARGS__))
 #define curl_easy_init(...) (hutch_libcurl ()->curl_easy_init (__VA_ARGS__))
+#define curl_easy_perform(...) (hutch_libcurl ()->curl_easy_perform (__VA_ARGS__))
 #undef curl_easy_setopt /* curl.h's own arity check */
 #define curl_easy_setopt(...) (hutch_libcurl ()->curl_easy_setopt (__VA_ARGS__))
 #define curl_easy_strerror(...) (hutch_libcurl ()->curl_easy_strerror (__VA_ARGS__))
@@ -218,6 +223,10 @@ const struct hutch_libcurl *hutch_libcurl (void);
 #undef curl_multi_setopt /* curl.h's own arity check */
 #define curl_multi_setopt(...) (hutch_libcurl ()->curl_multi_setopt (__VA_ARGS__))
 #define curl_multi_strerror(...) (hutch_libcurl ()->curl_multi_strerror (__VA_ARGS__))
+#define curl_share_cleanup(...) (hutch_libcurl ()->curl_share_cleanup (__VA_ARGS__))
+#define curl_share_init(...) (hutch_libcurl ()->curl_share_init (__VA_ARGS__))
+#undef curl_share_setopt /* curl.h's own arity check */
+#define curl_share_setopt(...) (hutch_libcurl ()->curl_share_setopt (__VA_ARGS__))
 #define curl_slist_append(...) (hutch_libcurl ()->curl_slist_append (__VA_ARGS__))
 #define curl_slist_free_all(...) (hutch_libcurl ()->curl_slist_free_all (__VA_ARGS__))
 #define curl_url(...) (hutch_libcurl ()->curl_url (__VA_ARGS__))

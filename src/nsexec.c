@@ -34,8 +34,41 @@ struct hutch_userns_job
   int back; /* read end: the child's struct reply */
 };
 
+static int
+cmp_int (const void *a, const void *b)
+{
+  int x = *(const int *)a, y = *(const int *)b;
+  return (x > y) - (x < y);
+}
+
+/* In the child: close every fd from 3 up but those in KEEP (N of them).  */
+static void
+close_all_but (int *keep, size_t n)
+{
+  unsigned int from = 3;
+  size_t i;
+
+  qsort (keep, n, sizeof *keep, cmp_int);
+  for (i = 0; i < n; i++)
+    {
+      if (keep[i] < (int)from)
+        continue;
+      if ((unsigned int)keep[i] > from)
+        syscall (SYS_close_range, from, (unsigned int)keep[i] - 1, 0);
+      from = (unsigned int)keep[i] + 1;
+    }
+  syscall (SYS_close_range, from, ~0U, 0);
+}
+
+/* fork, then unshare(CLONE_NEWUSER) in the child: not a raw clone with
+   CLONE_NEWUSER, which would skip the C library's fork handlers, and a
+   lock held by another thread of ours at that moment (libcurl resolves
+   names in threads) would stay held in the child forever.  With KEEP
+   (N_KEEP fds), the child also closes every other fd it inherited: the
+   store's lock, sockets, other downloads' files and pipes.  */
 static pid_t
-spawn (hutch_userns_fn fn, hutch_userns_out_fn out_fn, void *arg, int *ret_back, hutch_error_t *err)
+spawn (hutch_userns_fn fn, hutch_userns_out_fn out_fn, void *arg, const int *keep, size_t n_keep,
+       int *ret_back, hutch_error_t *err)
 {
   struct hutch_idplan plan;
   struct reply rep = { 0 };
@@ -50,19 +83,39 @@ spawn (hutch_userns_fn fn, hutch_userns_out_fn out_fn, void *arg, int *ret_back,
       hutch_error_set (err, errno, "pipe");
       goto out;
     }
-  child = (pid_t)syscall (SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, NULL, NULL, 0);
+  child = fork ();
   if (child < 0)
     {
-      hutch_userns_diagnose ("/proc/sys", errno, err);
+      hutch_error_set (err, errno, "fork");
       goto out;
     }
   if (child == 0)
     {
       hutch_error_t e = HUTCH_ERROR_INIT;
+      char ok = 'u';
+
       close (go[1]);
       close (back[0]);
+      if (keep)
+        {
+          int *k = hutch_xmalloc0 ((n_keep + 2) * sizeof *k);
+          memcpy (k, keep, n_keep * sizeof *k);
+          k[n_keep] = go[0];
+          k[n_keep + 1] = back[1];
+          close_all_but (k, n_keep + 2);
+          free (k);
+        }
       prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-      if (read (go[0], &c, 1) != 1 || c != 'g')
+      if (unshare (CLONE_NEWUSER) < 0)
+        {
+          ok = 'e';
+          rep.ret = -1;
+          rep.errnum = errno;
+          if (write (back[1], &ok, 1) == 1)
+            hutch_write_all (back[1], &rep, sizeof rep);
+          _exit (1);
+        }
+      if (write (back[1], &ok, 1) != 1 || read (go[0], &c, 1) != 1 || c != 'g')
         _exit (1);
       /* Be uid 0 of the namespace, so that what we create belongs to the
          user on the host and chown to any mapped id works.  */
@@ -85,6 +138,14 @@ spawn (hutch_userns_fn fn, hutch_userns_out_fn out_fn, void *arg, int *ret_back,
   go[0] = -1;
   close (back[1]);
   back[1] = -1;
+  if (hutch_read_all (back[0], &c, 1) != 1 || c != 'u')
+    {
+      if (c == 'e' && hutch_read_all (back[0], &rep, sizeof rep) == (ssize_t)sizeof rep)
+        hutch_userns_diagnose ("/proc/sys", rep.errnum, err);
+      else
+        hutch_error_set (err, 0, "the helper in the user namespace died before it started");
+      goto kill;
+    }
   if (hutch_idmap_write (child, plan.use_helpers, plan.deny_setgroups, plan.uid_map, plan.n_uid,
                          plan.gid_map, plan.n_gid, err)
       < 0)
@@ -117,11 +178,11 @@ out:
 }
 
 int
-hutch_userns_start (hutch_userns_out_fn fn, void *arg, struct hutch_userns_job **ret,
-                    hutch_error_t *err)
+hutch_userns_start (hutch_userns_out_fn fn, void *arg, const int *keep, size_t n_keep,
+                    struct hutch_userns_job **ret, hutch_error_t *err)
 {
   int back = -1;
-  pid_t pid = spawn (NULL, fn, arg, &back, err);
+  pid_t pid = spawn (NULL, fn, arg, keep, n_keep, &back, err);
 
   if (pid < 0)
     return -1;
@@ -183,7 +244,7 @@ hutch_in_userns (hutch_userns_fn fn, void *arg, hutch_error_t *err)
   /* waitpid needs the child to stay a zombie until reaped.  */
   dfl.sa_handler = SIG_DFL;
   sigaction (SIGCHLD, &dfl, &old_chld);
-  job.pid = spawn (fn, NULL, arg, &job.back, err);
+  job.pid = spawn (fn, NULL, arg, NULL, 0, &job.back, err);
   if (job.pid < 0)
     ret = -1;
   else

@@ -22,13 +22,14 @@ int hutch_in_userns (hutch_userns_fn fn, void *arg, hutch_error_t *err);
 
 /* The same, without waiting: FN runs in the child while the caller goes
    on, and may leave a short text result in OUT (a layer's diff_id).  The
+   child keeps only stdin, stdout, stderr and the N_KEEP fds of KEEP.  The
    caller must not ignore SIGCHLD, and ends each job with exactly one of
    _finish (wait for it and collect its result) or _cancel (kill it).  */
 #define HUTCH_USERNS_OUT_MAX 256
 struct hutch_userns_job;
 typedef int (*hutch_userns_out_fn) (void *arg, char *out, size_t out_len, hutch_error_t *err);
-int hutch_userns_start (hutch_userns_out_fn fn, void *arg, struct hutch_userns_job **ret,
-                        hutch_error_t *err);
+int hutch_userns_start (hutch_userns_out_fn fn, void *arg, const int *keep, size_t n_keep,
+                        struct hutch_userns_job **ret, hutch_error_t *err);
 int hutch_userns_finish (struct hutch_userns_job *job, char *ret_out, size_t out_len,
                          hutch_error_t *err);
 void hutch_userns_cancel (struct hutch_userns_job *job);

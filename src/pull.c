@@ -249,8 +249,11 @@ start_unpack (struct layer_job *j, hutch_error_t *err)
   if (j->su.efd < 0)
     return hutch_error_set (err, errno, "eventfd");
   j->su.dir = diff;
-  if (hutch_userns_start (stream_unpack_fn, &j->su, &j->job, err) < 0)
-    return hutch_error_prefix (err, "unpack layer %.19s", j->diff_id);
+  {
+    int keep[2] = { j->su.blobfd, j->su.efd };
+    if (hutch_userns_start (stream_unpack_fn, &j->su, keep, 2, &j->job, err) < 0)
+      return hutch_error_prefix (err, "unpack layer %.19s", j->diff_id);
+  }
   /* The child has its own copies; ours of the reading side go.  */
   hutch_closep (&j->su.blobfd);
   j->su.dir = NULL;
@@ -324,13 +327,11 @@ layer_job_abort (struct layer_job *j)
     }
 }
 
-/* After the downloads: the unpacker's diff_id must be the config's, then
-   the layer goes into the store.  */
+/* After the downloads: the unpacker's diff_id must be the config's.  */
 static int
-layer_job_finish (struct layer_job *j, hutch_error_t *err)
+layer_job_check (struct layer_job *j, hutch_error_t *err)
 {
   char diff_id[HUTCH_USERNS_OUT_MAX];
-  enum hutch_layer_commit res;
   struct hutch_userns_job *job = j->job;
 
   if (job == NULL)
@@ -344,6 +345,17 @@ layer_job_finish (struct layer_job *j, hutch_error_t *err)
                             "layer %s unpacks to content with digest %s, which does not match "
                             "the %s that the image's config says; the image is damaged",
                             j->desc->digest, diff_id, j->diff_id);
+  return 0;
+}
+
+/* Then, once every layer checked out, into the store.  */
+static int
+layer_job_commit (struct layer_job *j, hutch_error_t *err)
+{
+  enum hutch_layer_commit res;
+
+  if (j->tmpdir == NULL)
+    return 0;
   if (hutch_store_layer_commit (j->s, j->tmpdir, j->diff_id, &res, err) < 0)
     return -1;
   if (res == HUTCH_LAYER_EXISTED_REMOVE)
@@ -407,7 +419,10 @@ fetch_layers (struct hutch_store *s, struct hutch_registry *r, const struct hutc
   if (n > 0 && hutch_registry_fetch_blobs (r, fetches, n, PARALLEL_LAYERS, err) < 0)
     goto out;
   for (i = 0; i < n; i++)
-    if (layer_job_finish (&jobs[i], err) < 0)
+    if (layer_job_check (&jobs[i], err) < 0)
+      goto out;
+  for (i = 0; i < n; i++)
+    if (layer_job_commit (&jobs[i], err) < 0)
       goto out;
   ret = 0;
 out:
@@ -657,6 +672,9 @@ hutch_pull (struct hutch_store *s, const char *image, const struct hutch_pull_op
     }
   if (candidates (image, opts->reg.conf, &names, err) < 0)
     return -1;
+  /* Loaded here, before the unpackers fork: not by dlopen in a child of a
+     process with threads.  */
+  hutch_unpack_preload ();
   n = hutch_strv_len (names);
   prog = hutch_progress_new (stderr, opts->quiet);
   for (i = 0; i < n; i++)

@@ -60,7 +60,9 @@ struct hutch_registry
   struct challenge chal;
   char **scopes; /* what the token is for */
   char *token;
-  CURLM *multi;
+  CURLM *multi;  /* the parallel blob downloads */
+  CURLSH *share; /* connections, TLS sessions and DNS, shared by every
+                    request of the client */
 };
 
 /* One request and what came back.  */
@@ -72,7 +74,8 @@ struct transfer
   char errbuf[CURL_ERROR_SIZE];
   /* response headers of the last response (after redirects) */
   long status;
-  char *content_type, *www_auth, *location, *docker_digest;
+  char *content_type, *www_auth, *location, *docker_digest, *content_range;
+  bool body_started; /* of the current response */
   /* the body, in memory up to MAX bytes (error bodies up to ERROR_BODY_MAX) */
   char *body;
   size_t len, max;
@@ -95,8 +98,16 @@ curl_init (hutch_error_t *err)
   if (!curl_ready)
     {
       CURLcode c = curl_global_init (CURL_GLOBAL_DEFAULT);
+      const curl_version_info_data *v;
       if (c != CURLE_OK)
         return hutch_error_set (err, 0, "start libcurl: %s", curl_easy_strerror (c));
+      /* Loaded at run time: the library may be older than the headers.
+         7.85 has CURLOPT_PROTOCOLS_STR, and keeps credentials from other
+         hosts, ports and schemes on redirects (CVE-2022-27776).  */
+      v = curl_version_info (CURLVERSION_NOW);
+      if (v == NULL || v->version_num < 0x075500)
+        return hutch_error_set (err, 0, "libcurl %s is too old: hutch needs 7.85 or later",
+                                v ? v->version : "of unknown version");
       curl_ready = true;
     }
   return 0;
@@ -110,7 +121,8 @@ transfer_reset_response (struct transfer *t)
   free (t->www_auth);
   free (t->location);
   free (t->docker_digest);
-  t->content_type = t->www_auth = t->location = t->docker_digest = NULL;
+  free (t->content_range);
+  t->content_type = t->www_auth = t->location = t->docker_digest = t->content_range = NULL;
   free (t->body);
   t->body = NULL;
   t->len = 0;
@@ -168,17 +180,26 @@ on_header (char *line, size_t size, size_t nmemb, void *data)
       free (t->www_auth);
       free (t->location);
       free (t->docker_digest);
-      t->content_type = t->www_auth = t->location = t->docker_digest = NULL;
+      free (t->content_range);
+      t->content_type = t->www_auth = t->location = t->docker_digest = t->content_range = NULL;
       t->status = sp ? strtol (sp + 1, NULL, 10) : 0;
+      t->body_started = false;
       return len;
     }
   take_header (&t->content_type, header_value (line, len, "Content-Type"));
   take_header (&t->location, header_value (line, len, "Location"));
   take_header (&t->docker_digest, header_value (line, len, "Docker-Content-Digest"));
-  /* A registry may offer several challenges; the first Bearer or Basic
-     one is used.  */
+  take_header (&t->content_range, header_value (line, len, "Content-Range"));
+  /* A registry may offer several challenges (Negotiate first, say); the
+     first Bearer or Basic one is used.  */
   if (t->www_auth == NULL)
-    take_header (&t->www_auth, header_value (line, len, "WWW-Authenticate"));
+    {
+      char *v = header_value (line, len, "WWW-Authenticate");
+      if (v && (strncasecmp (v, "Bearer", 6) == 0 || strncasecmp (v, "Basic", 5) == 0))
+        t->www_auth = v;
+      else
+        free (v);
+    }
   return len;
 }
 
@@ -242,11 +263,47 @@ user_agent (void)
   return "hutch/" PACKAGE_VERSION;
 }
 
+/* "scheme://host:port" of URL (the default port filled in), or NULL.  */
+static char *
+origin_of (const char *url)
+{
+  CURLU *u = curl_url ();
+  char *scheme = NULL, *host = NULL, *port = NULL, *out = NULL;
+
+  if (u && curl_url_set (u, CURLUPART_URL, url, 0) == CURLUE_OK
+      && curl_url_get (u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK
+      && curl_url_get (u, CURLUPART_HOST, &host, 0) == CURLUE_OK
+      && curl_url_get (u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+    {
+      char *p;
+      out = hutch_xasprintf ("%s://%s:%s", scheme, host, port);
+      for (p = out; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+          *p = (char)(*p - 'A' + 'a');
+    }
+  curl_free (scheme);
+  curl_free (host);
+  curl_free (port);
+  if (u)
+    curl_url_cleanup (u);
+  return out;
+}
+
+/* Whether URL is on the registry's own origin: the only place our
+   credentials and tokens go.  */
+static bool
+same_origin (const struct hutch_registry *r, const char *url)
+{
+  _cleanup_free_ char *a = origin_of (url), *b = origin_of (r->base);
+  return a && b && strcmp (a, b) == 0;
+}
+
 static int
 transfer_setup (struct transfer *t, struct hutch_registry *r, const char *method, const char *url,
                 bool auth, hutch_error_t *err)
 {
   CURL *h = curl_easy_init ();
+  bool https = hutch_str_has_prefix (r->base, "https://");
 
   memset (t, 0, sizeof *t);
   t->r = r;
@@ -256,6 +313,7 @@ transfer_setup (struct transfer *t, struct hutch_registry *r, const char *method
     return hutch_error_set (err, ENOMEM, "start a libcurl request");
   t->h = h;
   curl_easy_setopt (h, CURLOPT_URL, url);
+  curl_easy_setopt (h, CURLOPT_SHARE, r->share);
   curl_easy_setopt (h, CURLOPT_USERAGENT, user_agent ());
   curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (h, CURLOPT_ERRORBUFFER, t->errbuf);
@@ -263,15 +321,25 @@ transfer_setup (struct transfer *t, struct hutch_registry *r, const char *method
   curl_easy_setopt (h, CURLOPT_HEADERDATA, t);
   curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt (h, CURLOPT_WRITEDATA, t);
-  curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt (h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  /* Redirects of an HTTPS registry stay on HTTPS: a storage service on
+     plain HTTP would let the network change what we download before the
+     digest check, and see it.  */
+  if (curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK
+      || curl_easy_setopt (h, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https")
+             != CURLE_OK
+      || curl_easy_setopt (h, CURLOPT_SSL_VERIFYPEER, r->verify ? 1L : 0L) != CURLE_OK
+      || curl_easy_setopt (h, CURLOPT_SSL_VERIFYHOST, r->verify ? 2L : 0L) != CURLE_OK)
+    return hutch_error_set (err, 0,
+                            "libcurl refuses the protocol or TLS settings hutch needs; install "
+                            "libcurl 7.85 or later built with TLS");
   curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT, 30L);
-  /* A connection that stalls is dropped, then retried: 1 byte/s for 60 s.  */
+  /* A connection that stalls is dropped, then retried: 1 byte/s for 60 s;
+     small requests also end after 5 minutes whatever the speed.  Blob
+     transfers lift that limit.  */
   curl_easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt (h, CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_easy_setopt (h, CURLOPT_TIMEOUT, 300L);
   curl_easy_setopt (h, CURLOPT_PIPEWAIT, 1L);
-  curl_easy_setopt (h, CURLOPT_SSL_VERIFYPEER, r->verify ? 1L : 0L);
-  curl_easy_setopt (h, CURLOPT_SSL_VERIFYHOST, r->verify ? 2L : 0L);
   if (r->ca_blob)
     {
       struct curl_blob blob = { r->ca_blob, r->ca_len, CURL_BLOB_NOCOPY };
@@ -285,8 +353,8 @@ transfer_setup (struct transfer *t, struct hutch_registry *r, const char *method
   if (strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0)
     {
       /* Blob downloads are usually redirected to a storage service.
-         libcurl sends neither our Authorization header nor Basic
-         credentials to another host.  */
+         libcurl (7.83 and later) sends neither our Authorization header
+         nor Basic credentials to another host, port or scheme.  */
       curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 1L);
       curl_easy_setopt (h, CURLOPT_MAXREDIRS, 10L);
       if (strcmp (method, "HEAD") == 0)
@@ -300,12 +368,16 @@ transfer_setup (struct transfer *t, struct hutch_registry *r, const char *method
     }
   else
     curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
-  if (auth)
+  /* Credentials and tokens only for the registry's own origin: an upload
+     Location may name any host.  */
+  if (auth && same_origin (r, url))
     {
       if (r->token)
         {
-          _cleanup_free_ char *hdr = hutch_xasprintf ("Authorization: Bearer %s", r->token);
+          char *hdr = hutch_xasprintf ("Authorization: Bearer %s", r->token);
           t->hdrs = curl_slist_append (t->hdrs, hdr);
+          explicit_bzero (hdr, strlen (hdr));
+          free (hdr);
         }
       else if (r->chal.scheme == AUTH_BASIC && r->have_creds)
         {
@@ -323,38 +395,16 @@ transfer_add_header (struct transfer *t, const char *line)
   t->hdrs = curl_slist_append (t->hdrs, line);
 }
 
-/* Run one transfer on the client's multi handle, so that it shares the
-   connections of the others.  Returns the libcurl result.  */
+/* Run one transfer by itself.  It shares the client's connections through
+   the share handle, and stays out of the multi handle of the parallel
+   downloads, whose completion messages are theirs to read.  Returns the
+   libcurl result.  */
 static CURLcode
 perform (struct hutch_registry *r, struct transfer *t)
 {
-  CURLcode res = CURLE_OK;
-  bool done = false;
-
+  (void)r;
   curl_easy_setopt (t->h, CURLOPT_HTTPHEADER, t->hdrs);
-  if (curl_multi_add_handle (r->multi, t->h) != CURLM_OK)
-    return CURLE_OUT_OF_MEMORY;
-  while (!done)
-    {
-      int running = 0, left = 0;
-      CURLMsg *m;
-
-      if (curl_multi_perform (r->multi, &running) != CURLM_OK)
-        {
-          res = CURLE_OUT_OF_MEMORY;
-          break;
-        }
-      while ((m = curl_multi_info_read (r->multi, &left)) != NULL)
-        if (m->msg == CURLMSG_DONE && m->easy_handle == t->h)
-          {
-            res = m->data.result;
-            done = true;
-          }
-      if (!done && running > 0)
-        curl_multi_poll (r->multi, NULL, 0, 1000, NULL);
-    }
-  curl_multi_remove_handle (r->multi, t->h);
-  return res;
+  return curl_easy_perform (t->h);
 }
 
 /* ---- errors ------------------------------------------------------------- */
@@ -400,6 +450,18 @@ curl_failure (struct hutch_registry *r, struct transfer *t, CURLcode c, hutch_er
   return hutch_error_set (err, 0, "talking to %s: %s", r->base, why);
 }
 
+/* TEXT from a server, fit for a terminal: control characters (escape
+   sequences) become `?`.  */
+static char *
+clean_text (const char *text)
+{
+  char *out = hutch_xstrdup (text), *p;
+  for (p = out; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      *p = '?';
+  return out;
+}
+
 /* The message of a registry's error body ({"errors":[{"code","message"}]}),
    or NULL.  */
 static char *
@@ -420,7 +482,11 @@ error_body_message (const struct transfer *t)
       const char *code = json_string_value (json_object_get (e, "code"));
       const char *msg = json_string_value (json_object_get (e, "message"));
       if (code || msg)
-        out = hutch_xasprintf ("%s%s%s", code ? code : "", code && msg ? ": " : "", msg ? msg : "");
+        {
+          _cleanup_free_ char *raw = hutch_xasprintf ("%s%s%s", code ? code : "",
+                                                      code && msg ? ": " : "", msg ? msg : "");
+          out = clean_text (raw);
+        }
     }
   json_decref (doc);
   return out;
@@ -480,16 +546,15 @@ status_failure (struct hutch_registry *r, struct transfer *t, const char *what, 
 
 /* ---- authentication ----------------------------------------------------- */
 
-/* Parse `Bearer realm="...",service="...",scope="..."` (or Basic).  */
+/* Parse `Bearer realm="...",service="...",scope="..."` (or Basic) into C,
+   a fresh struct; scopes the registry asks for that SCOPES lacks are added
+   to it.  */
 static void
 parse_challenge (const char *h, struct challenge *c, char ***scopes)
 {
   const char *p = h;
 
-  c->scheme = AUTH_NONE;
-  free (c->realm);
-  free (c->service);
-  c->realm = c->service = NULL;
+  memset (c, 0, sizeof *c);
   if (strncasecmp (p, "Bearer", 6) == 0 && (p[6] == ' ' || p[6] == '\0'))
     c->scheme = AUTH_BEARER, p += 6;
   else if (strncasecmp (p, "Basic", 5) == 0 && (p[5] == ' ' || p[5] == '\0'))
@@ -512,11 +577,21 @@ parse_challenge (const char *h, struct challenge *c, char ***scopes)
       p = eq + 1;
       if (*p == '"')
         {
-          const char *end = strchr (p + 1, '"');
-          if (end == NULL)
-            break;
-          val = hutch_xstrndup (p + 1, (size_t)(end - p - 1));
-          p = end + 1;
+          /* A quoted string, with \" and \\ (RFC 9110, 5.6.4).  */
+          size_t n = 0;
+          val = hutch_xmalloc0 (strlen (p) + 1);
+          for (p++; *p && *p != '"'; p++)
+            {
+              if (*p == '\\' && p[1])
+                p++;
+              val[n++] = *p;
+            }
+          if (*p != '"')
+            {
+              free (val);
+              break;
+            }
+          p++;
         }
       else
         {
@@ -549,6 +624,45 @@ parse_challenge (const char *h, struct challenge *c, char ***scopes)
     }
 }
 
+static void
+challenge_clear (struct challenge *c)
+{
+  free (c->realm);
+  free (c->service);
+  memset (c, 0, sizeof *c);
+}
+
+/* Take the challenge of response T, which must come from the registry's
+   own origin (a redirect target's challenge would otherwise choose where
+   our credentials go).  The token service, once known, may not change.  */
+static int
+take_challenge (struct hutch_registry *r, struct transfer *t, bool *ret_taken, hutch_error_t *err)
+{
+  struct challenge nc;
+  char *eff = NULL;
+
+  *ret_taken = false;
+  if (t->www_auth == NULL || curl_easy_getinfo (t->h, CURLINFO_EFFECTIVE_URL, &eff) != CURLE_OK
+      || eff == NULL || !same_origin (r, eff))
+    return 0;
+  parse_challenge (t->www_auth, &nc, &r->scopes);
+  if (nc.scheme == AUTH_NONE)
+    return 0;
+  if (r->chal.realm && nc.realm && strcmp (r->chal.realm, nc.realm) != 0)
+    {
+      _cleanup_free_ char *a = clean_text (r->chal.realm), *b = clean_text (nc.realm);
+      challenge_clear (&nc);
+      return hutch_error_set (err, EPROTO,
+                              "%s named another token service (%s) than before (%s); hutch "
+                              "does not send credentials to it",
+                              r->registry, b, a);
+    }
+  challenge_clear (&r->chal);
+  r->chal = nc;
+  *ret_taken = true;
+  return 0;
+}
+
 static char *
 escape (const char *s)
 {
@@ -575,6 +689,16 @@ fetch_token (struct hutch_registry *r, hutch_error_t *err)
                             "%s asks for a token but names no token service (no realm in "
                             "its WWW-Authenticate header)",
                             r->registry);
+  if (r->verify && hutch_str_has_prefix (r->base, "https://")
+      && !hutch_str_has_prefix (r->chal.realm, "https://"))
+    {
+      _cleanup_free_ char *shown = clean_text (r->chal.realm);
+      return hutch_error_set (err, EPROTO,
+                              "%s sends hutch to the token service %s, which is not HTTPS; "
+                              "hutch does not send credentials or take tokens over plain "
+                              "HTTP (for a test registry: --tls-verify=false)",
+                              r->registry, shown);
+    }
   url = hutch_xasprintf ("%s%s", r->chal.realm, strchr (r->chal.realm, '?') ? "" : "?");
   if (r->chal.service)
     {
@@ -621,40 +745,34 @@ fetch_token (struct hutch_registry *r, hutch_error_t *err)
       hutch_error_set (err, EPROTO, "the token service %s sent no usable token", r->chal.realm);
       goto out;
     }
+  if (r->token)
+    explicit_bzero (r->token, strlen (r->token));
   free (r->token);
   r->token = hutch_xstrdup (tok);
   json_decref (doc);
   ret = 0;
 out:
+  if (t.body)
+    explicit_bzero (t.body, t.len);
   transfer_clear (&t);
   return ret;
 }
 
 /* After a 401: learn what the registry wants, and get it.  Returns 1 when
-   the request is worth repeating.  */
+   the request is worth repeating.  A Bearer token is fetched again each
+   time (tokens expire: Docker Hub's after 5 minutes); the callers repeat a
+   request a bounded number of times.  */
 static int
 answer_challenge (struct hutch_registry *r, struct transfer *t, hutch_error_t *err)
 {
-  char *old_token = r->token;
-  enum
-  {
-    WAS_NONE,
-    WAS_BASIC,
-    WAS_BEARER
-  } before
-      = r->token ? WAS_BEARER : (r->chal.scheme == AUTH_BASIC ? WAS_BASIC : WAS_NONE);
-  size_t nscopes = hutch_strv_len (r->scopes);
+  bool was_basic = r->token == NULL && r->chal.scheme == AUTH_BASIC, taken;
 
-  if (t->www_auth == NULL)
+  if (take_challenge (r, t, &taken, err) < 0)
+    return -1;
+  if (!taken)
     return 0;
-  parse_challenge (t->www_auth, &r->chal, &r->scopes);
   if (r->chal.scheme == AUTH_BASIC)
-    return before == WAS_BASIC || !r->have_creds ? 0 : 1;
-  if (r->chal.scheme != AUTH_BEARER)
-    return 0;
-  /* A token we had and no new scope: the credentials are what is wrong.  */
-  if (before == WAS_BEARER && hutch_strv_len (r->scopes) == nscopes && old_token)
-    return 0;
+    return was_basic || !r->have_creds ? 0 : 1;
   if (fetch_token (r, err) < 0)
     return -1;
   return 1;
@@ -715,7 +833,6 @@ load_cert_dir (struct hutch_registry *r, const char *dir, bool explicit_dir, hut
   struct dirent **names = NULL;
   size_t syslen = 0;
   int n, i, ret = 0;
-  bool any = false;
 
   n = scandir (dir, &names, NULL, alphasort);
   if (n < 0)
@@ -734,7 +851,7 @@ load_cert_dir (struct hutch_registry *r, const char *dir, bool explicit_dir, hut
         {
           _cleanup_free_ char *pem = NULL;
           size_t plen;
-          if (!any)
+          if (r->ca_blob == NULL)
             {
               /* A CA of our own adds to the system's, as with podman.  */
               CURL *h = curl_easy_init ();
@@ -750,7 +867,6 @@ load_cert_dir (struct hutch_registry *r, const char *dir, bool explicit_dir, hut
                 memcpy (r->ca_blob, system, syslen);
               r->ca_blob[syslen] = '\n';
               r->ca_len = syslen + 1;
-              any = true;
             }
           if (hutch_read_file (path, 1 << 20, &pem, &plen, err) < 0)
             {
@@ -845,8 +961,15 @@ probe (struct hutch_registry *r, hutch_error_t *err)
       transfer_clear (&t);
       return -1;
     }
-  if (t.status == 401 && t.www_auth)
-    parse_challenge (t.www_auth, &r->chal, NULL);
+  if (t.status == 401)
+    {
+      bool taken;
+      if (take_challenge (r, &t, &taken, err) < 0)
+        {
+          transfer_clear (&t);
+          return -1;
+        }
+    }
   else if (t.status != 200)
     {
       /* Not a registry, or not one we can talk to.  */
@@ -901,7 +1024,14 @@ hutch_registry_open (const char *registry, const char *endpoint, const char *rep
   else
     r->scopes = hutch_xmalloc0 (sizeof (char *));
   r->multi = curl_multi_init ();
-  if (r->multi == NULL)
+  r->share = curl_share_init ();
+  if (r->share)
+    {
+      curl_share_setopt (r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+      curl_share_setopt (r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+      curl_share_setopt (r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    }
+  if (r->multi == NULL || r->share == NULL)
     {
       hutch_registry_close (r);
       return hutch_error_set (err, ENOMEM, "start libcurl");
@@ -911,7 +1041,9 @@ hutch_registry_open (const char *registry, const char *endpoint, const char *rep
   curl_multi_setopt (r->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
   if (load_certs (r, opts->cert_dir, err) < 0)
     goto fail;
-  if (opts->creds)
+  /* --creds are for the registry named; a mirror gets what is stored for
+     its own host.  */
+  if (opts->creds && endpoint == NULL)
     {
       if (hutch_auth_parse_creds (opts->creds, &r->creds, err) < 0)
         goto fail;
@@ -943,6 +1075,8 @@ hutch_registry_close (struct hutch_registry *r)
     return;
   if (r->multi)
     curl_multi_cleanup (r->multi);
+  if (r->share)
+    curl_share_cleanup (r->share);
   free (r->registry);
   free (r->host);
   free (r->repository);
@@ -951,8 +1085,7 @@ hutch_registry_close (struct hutch_registry *r)
   free (r->client_cert);
   free (r->client_key);
   hutch_credentials_clear (&r->creds);
-  free (r->chal.realm);
-  free (r->chal.service);
+  challenge_clear (&r->chal);
   hutch_strv_free (r->scopes);
   if (r->token)
     explicit_bzero (r->token, strlen (r->token));
@@ -984,7 +1117,7 @@ hutch_registry_check_login (struct hutch_registry *r, hutch_error_t *err)
     {
       /* Docker Hub's /v2/ accepts a token of any scope; others too.  */
       hutch_strv_free (r->scopes);
-      r->scopes = NULL;
+      r->scopes = hutch_xmalloc0 (sizeof (char *));
       if (fetch_token (r, err) < 0)
         return -1;
     }
@@ -1126,6 +1259,27 @@ fetch_on_data (struct transfer *t, const char *buf, size_t len)
 {
   struct fetch_state *fs = t->fs;
 
+  if (!t->body_started)
+    {
+      /* The first bytes of this response: does it start where we are?  */
+      t->body_started = true;
+      fs->skip = 0;
+      if (t->status == 200)
+        fs->skip = fs->received; /* the range was ignored: from byte 0 */
+      else if (t->status == 206)
+        {
+          long long start = -1;
+          if (t->content_range == NULL || sscanf (t->content_range, "bytes %lld-", &start) != 1
+              || start != (long long)fs->received)
+            {
+              fs->failed = hutch_error_set (fs->err, EPROTO,
+                                            "blob %s: the registry resumed the download at "
+                                            "another byte than the %lld asked for",
+                                            fs->f->digest, (long long)fs->received);
+              return -1;
+            }
+        }
+    }
   if (fs->skip > 0)
     {
       size_t n = (int64_t)len < fs->skip ? len : (size_t)fs->skip;
@@ -1163,6 +1317,8 @@ fetch_start (struct hutch_registry *r, struct fetch_state *fs, hutch_error_t *er
   fs->t.fs = fs;
   fs->skip = 0;
   fs->attempts++;
+  /* As long as it moves: the low-speed limit ends a stalled one.  */
+  curl_easy_setopt (fs->t.h, CURLOPT_TIMEOUT, 0L);
   if (fs->received > 0)
     {
       _cleanup_free_ char *range = hutch_xasprintf ("%lld-", (long long)fs->received);
@@ -1171,7 +1327,10 @@ fetch_start (struct hutch_registry *r, struct fetch_state *fs, hutch_error_t *er
   curl_easy_setopt (fs->t.h, CURLOPT_PRIVATE, fs);
   curl_easy_setopt (fs->t.h, CURLOPT_HTTPHEADER, fs->t.hdrs);
   if (curl_multi_add_handle (r->multi, fs->t.h) != CURLM_OK)
-    return hutch_error_set (err, ENOMEM, "start a download");
+    {
+      transfer_clear (&fs->t);
+      return hutch_error_set (err, ENOMEM, "start a download");
+    }
   fs->active = true;
   return 0;
 }
@@ -1199,7 +1358,9 @@ fetch_finished (struct hutch_registry *r, struct fetch_state *fs, CURLcode c, hu
         return 1;
       return status_failure (r, t, what, err);
     }
-  if (c == CURLE_OK && fs->received == fs->f->size)
+  /* Every byte is here (even if the connection then failed): the
+     caller checks the digest.  */
+  if (t->status / 100 == 2 && fs->received == fs->f->size)
     {
       if (fs->f->done && fs->f->done (fs->f->arg, err) < 0)
         return -1;
@@ -1264,14 +1425,17 @@ hutch_registry_fetch_blobs (struct hutch_registry *r, struct hutch_fetch *blobs,
       while ((m = curl_multi_info_read (r->multi, &left)) != NULL)
         {
           struct fetch_state *fs = NULL;
+          CURLcode res;
           int a;
 
           if (m->msg != CURLMSG_DONE)
             continue;
+          /* M is not to be read after the handle is removed.  */
+          res = m->data.result;
           curl_easy_getinfo (m->easy_handle, CURLINFO_PRIVATE, (char **)&fs);
           curl_multi_remove_handle (r->multi, fs->t.h);
           fs->active = false;
-          a = fetch_finished (r, fs, m->data.result, err);
+          a = fetch_finished (r, fs, res, err);
           transfer_clear (&fs->t);
           if (a < 0)
             goto out;
@@ -1342,6 +1506,32 @@ absolute_location (struct hutch_registry *r, const char *location)
   if (u)
     curl_url_cleanup (u);
   return out;
+}
+
+/* Where the next piece of an upload goes.  The registry may name another
+   host (a storage service): transfer_setup sends it no credentials.  From
+   an HTTPS registry it must stay HTTPS.  */
+static char *
+upload_location (struct hutch_registry *r, const char *header, hutch_error_t *err)
+{
+  char *loc = header ? absolute_location (r, header) : NULL;
+
+  if (loc == NULL)
+    {
+      hutch_error_set (err, EPROTO, "the registry's upload location is missing or not a URL");
+      return NULL;
+    }
+  if (hutch_str_has_prefix (r->base, "https://") && !hutch_str_has_prefix (loc, "https://"))
+    {
+      _cleanup_free_ char *shown = clean_text (loc);
+      free (loc);
+      hutch_error_set (err, EPROTO,
+                       "the registry sends the upload to %s, which is not HTTPS; hutch does not "
+                       "send an image over plain HTTP for an HTTPS registry",
+                       shown);
+      return NULL;
+    }
+  return loc;
 }
 
 static int
@@ -1419,6 +1609,7 @@ setup_chunk (struct transfer *t, void *arg, hutch_error_t *err)
       transfer_add_header (t, range);
     }
   curl_easy_setopt (t->h, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt (t->h, CURLOPT_TIMEOUT, 0L); /* a big chunk takes its time */
   curl_easy_setopt (t->h, CURLOPT_READFUNCTION, on_upload);
   curl_easy_setopt (t->h, CURLOPT_READDATA, t);
   curl_easy_setopt (t->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)c->len);
@@ -1450,20 +1641,16 @@ hutch_registry_upload_blob (struct hutch_registry *r, const char *digest, int fd
     chunk = MONOLITHIC_MAX;
   if (start_upload (r, NULL, &t, err) < 0)
     return -1;
-  if (t.status != 202 || t.location == NULL)
+  if (t.status != 202)
     {
-      int rc = t.status == 202 ? hutch_error_set (err, EPROTO,
-                                                  "%s: the registry started an upload without "
-                                                  "saying where (no Location header)",
-                                                  what)
-                               : status_failure (r, &t, what, err);
+      int rc = status_failure (r, &t, what, err);
       transfer_clear (&t);
       return rc;
     }
-  loc = absolute_location (r, t.location);
+  loc = upload_location (r, t.location, err);
   transfer_clear (&t);
   if (loc == NULL)
-    return hutch_error_set (err, EPROTO, "%s: the registry's upload location is not a URL", what);
+    return hutch_error_prefix (err, "%s", what);
 
   if (size > chunk)
     {
@@ -1484,11 +1671,11 @@ hutch_registry_upload_blob (struct hutch_registry *r, const char *digest, int fd
           if (t.location)
             {
               free (loc);
-              loc = absolute_location (r, t.location);
+              loc = upload_location (r, t.location, err);
             }
           transfer_clear (&t);
           if (loc == NULL)
-            return hutch_error_set (err, EPROTO, "%s: bad upload location", what);
+            return hutch_error_prefix (err, "%s", what);
           c.start += c.len;
         }
       {

@@ -1365,6 +1365,12 @@ finish_diff_id (struct unpacker *u, struct archive *a, struct feeder *f)
   return hutch_sha256_final (f->hash, u->stats.diff_id, u->err);
 }
 
+void
+hutch_unpack_preload (void)
+{
+  (void)hutch_libarchive ();
+}
+
 int
 hutch_archive_unpack (int fd, int dirfd, const struct hutch_unpack_opts *opts,
                       struct hutch_unpack_stats *ret_stats, hutch_error_t *err)

@@ -57,6 +57,9 @@ struct hutch_unpack_stats
    names the entry, and nothing is written outside DIRFD.  On failure DIRFD
    holds a partial layer: unpack into a temporary directory and rename it into
    place on success.  RET_STATS (may be NULL) is written on success only.  */
+/* Load libarchive now (it is loaded on first use otherwise).  */
+void hutch_unpack_preload (void);
+
 int hutch_archive_unpack (int fd, int dirfd, const struct hutch_unpack_opts *opts,
                           struct hutch_unpack_stats *ret_stats, hutch_error_t *err);
 

@@ -80,6 +80,68 @@ open_store (struct hutch_store **ret, hutch_error_t *err)
   return hutch_image_store_open (root, warn_line, ret, err);
 }
 
+/* Read a line from the terminal, without echo when SECRET.  */
+static char *
+prompt (const char *what, bool secret)
+{
+  FILE *tty = fopen ("/dev/tty", "r+e");
+  struct termios old, raw;
+  char buf[1024];
+  char *out = NULL;
+  bool restore = false;
+
+  if (tty == NULL)
+    return NULL;
+  /* No stdio buffer holding the secret after we are done.  */
+  setvbuf (tty, NULL, _IONBF, 0);
+  fprintf (tty, "%s: ", what);
+  fflush (tty);
+  if (secret && tcgetattr (fileno (tty), &old) == 0)
+    {
+      raw = old;
+      raw.c_lflag &= ~(tcflag_t)ECHO;
+      restore = tcsetattr (fileno (tty), TCSAFLUSH, &raw) == 0;
+    }
+  if (fgets (buf, sizeof buf, tty))
+    {
+      buf[strcspn (buf, "\r\n")] = '\0';
+      out = hutch_xstrdup (buf);
+    }
+  if (restore)
+    {
+      tcsetattr (fileno (tty), TCSAFLUSH, &old);
+      fputc ('\n', tty);
+    }
+  explicit_bzero (buf, sizeof buf);
+  fclose (tty);
+  return out;
+}
+
+/* --creds USER without a password: ask on the terminal, as podman does.
+   Returns the value to use (CREDS itself, or *RET_OWNED), or NULL after a
+   message.  */
+static const char *
+complete_creds (const char *cmd, const char *creds, char **ret_owned)
+{
+  _cleanup_free_ char *pass = NULL;
+
+  if (creds == NULL || strchr (creds, ':'))
+    return creds;
+  if (isatty (STDIN_FILENO))
+    pass = prompt ("Password", true);
+  if (pass == NULL)
+    {
+      fprintf (stderr,
+               "hutch %s: --creds `%s` has no password; give USER:PASSWORD, or run on a "
+               "terminal to be asked\n",
+               cmd, creds);
+      return NULL;
+    }
+  *ret_owned = hutch_xasprintf ("%s:%s", creds, pass);
+  explicit_bzero (pass, strlen (pass));
+  return *ret_owned;
+}
+
 /* ---- pull ---------------------------------------------------------------- */
 
 static const char pull_usage[]
@@ -115,8 +177,9 @@ int
 cmd_pull (int argc, char **argv)
 {
   _cleanup_store_ struct hutch_store *s = NULL;
-  _cleanup_free_ char *id = NULL;
+  _cleanup_free_ char *id = NULL, *creds = NULL;
   struct hutch_pull_opts po = { .reg = { .tls_verify = -1 } };
+  bool creds_given = false;
   struct hutch_conf conf = { 0 };
   hutch_error_t err = HUTCH_ERROR_INIT;
   int c, ret = 0;
@@ -144,6 +207,7 @@ cmd_pull (int argc, char **argv)
         break;
       case OPT_CREDS:
         po.reg.creds = optarg;
+        creds_given = true;
         break;
       case 'q':
         po.quiet = true;
@@ -160,6 +224,9 @@ cmd_pull (int argc, char **argv)
       if (hutch_platform_parse (po.platform, &os, &arch, &variant, &err) < 0)
         return cmd_report (&err);
     }
+  po.reg.creds = complete_creds ("pull", po.reg.creds, &creds);
+  if (creds_given && po.reg.creds == NULL)
+    return HUTCH_EXIT_ERROR;
   if (hutch_conf_load (&conf, &err) < 0)
     return cmd_report (&err);
   po.reg.conf = &conf;
@@ -210,6 +277,8 @@ cmd_push (int argc, char **argv)
   struct hutch_conf conf = { 0 };
   hutch_error_t err = HUTCH_ERROR_INIT;
   const char *digestfile = NULL;
+  _cleanup_free_ char *creds = NULL;
+  bool creds_given = false;
   int c, ret = 0, n;
 
   opterr = 0;
@@ -232,6 +301,7 @@ cmd_push (int argc, char **argv)
         break;
       case OPT_CREDS:
         po.reg.creds = optarg;
+        creds_given = true;
         break;
       case OPT_DIGESTFILE:
         digestfile = optarg;
@@ -247,6 +317,9 @@ cmd_push (int argc, char **argv)
                        "--help`\n");
       return HUTCH_EXIT_ERROR;
     }
+  po.reg.creds = complete_creds ("push", po.reg.creds, &creds);
+  if (creds_given && po.reg.creds == NULL)
+    return HUTCH_EXIT_ERROR;
   if (hutch_conf_load (&conf, &err) < 0)
     return cmd_report (&err);
   po.reg.conf = &conf;
@@ -276,41 +349,6 @@ cmd_push (int argc, char **argv)
 }
 
 /* ---- login, logout ------------------------------------------------------- */
-
-/* Read a line from the terminal, without echo when SECRET.  */
-static char *
-prompt (const char *what, bool secret)
-{
-  FILE *tty = fopen ("/dev/tty", "r+e");
-  struct termios old, raw;
-  char buf[1024];
-  char *out = NULL;
-  bool restore = false;
-
-  if (tty == NULL)
-    return NULL;
-  fprintf (tty, "%s: ", what);
-  fflush (tty);
-  if (secret && tcgetattr (fileno (tty), &old) == 0)
-    {
-      raw = old;
-      raw.c_lflag &= ~(tcflag_t)ECHO;
-      restore = tcsetattr (fileno (tty), TCSAFLUSH, &raw) == 0;
-    }
-  if (fgets (buf, sizeof buf, tty))
-    {
-      buf[strcspn (buf, "\r\n")] = '\0';
-      out = hutch_xstrdup (buf);
-    }
-  if (restore)
-    {
-      tcsetattr (fileno (tty), TCSAFLUSH, &old);
-      fputc ('\n', tty);
-    }
-  explicit_bzero (buf, sizeof buf);
-  fclose (tty);
-  return out;
-}
 
 static const char login_usage[]
     = "Usage: hutch login [OPTIONS] REGISTRY\n"
