@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -41,6 +42,24 @@ cmp_int (const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
+/* close_range, or one close at a time before Linux 5.9.  */
+static void
+close_between (unsigned int lo, unsigned int hi)
+{
+  struct rlimit rl;
+  unsigned int fd;
+
+  if (syscall (SYS_close_range, lo, hi, 0) == 0)
+    return;
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+      && hi >= (unsigned int)rl.rlim_cur)
+    hi = (unsigned int)rl.rlim_cur - 1;
+  else if (hi > 65535)
+    hi = 65535;
+  for (fd = lo; fd <= hi && fd >= lo; fd++)
+    close ((int)fd);
+}
+
 /* In the child: close every fd from 3 up but those in KEEP (N of them).  */
 static void
 close_all_but (int *keep, size_t n)
@@ -54,10 +73,10 @@ close_all_but (int *keep, size_t n)
       if (keep[i] < (int)from)
         continue;
       if ((unsigned int)keep[i] > from)
-        syscall (SYS_close_range, from, (unsigned int)keep[i] - 1, 0);
+        close_between (from, (unsigned int)keep[i] - 1);
       from = (unsigned int)keep[i] + 1;
     }
-  syscall (SYS_close_range, from, ~0U, 0);
+  close_between (from, ~0U);
 }
 
 /* fork, then unshare(CLONE_NEWUSER) in the child: not a raw clone with
@@ -73,7 +92,7 @@ spawn (hutch_userns_fn fn, hutch_userns_out_fn out_fn, void *arg, const int *kee
   struct hutch_idplan plan;
   struct reply rep = { 0 };
   int go[2] = { -1, -1 }, back[2] = { -1, -1 };
-  pid_t child = -1;
+  pid_t child = -1, parent;
   char c = 0;
 
   if (hutch_idplan_make (HUTCH_USERNS_DEFAULT, &plan, err) < 0)
@@ -83,6 +102,7 @@ spawn (hutch_userns_fn fn, hutch_userns_out_fn out_fn, void *arg, const int *kee
       hutch_error_set (err, errno, "pipe");
       goto out;
     }
+  parent = getpid ();
   child = fork ();
   if (child < 0)
     {
@@ -105,7 +125,9 @@ spawn (hutch_userns_fn fn, hutch_userns_out_fn out_fn, void *arg, const int *kee
           close_all_but (k, n_keep + 2);
           free (k);
         }
-      prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+      /* Dies with hutch, also if hutch died before this line.  */
+      if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != parent)
+        _exit (1);
       if (unshare (CLONE_NEWUSER) < 0)
         {
           ok = 'e';

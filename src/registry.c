@@ -648,7 +648,8 @@ take_challenge (struct hutch_registry *r, struct transfer *t, bool *ret_taken, h
   parse_challenge (t->www_auth, &nc, &r->scopes);
   if (nc.scheme == AUTH_NONE)
     return 0;
-  if (r->chal.realm && nc.realm && strcmp (r->chal.realm, nc.realm) != 0)
+  if (nc.scheme == AUTH_BEARER && r->chal.scheme == AUTH_BEARER && r->chal.realm && nc.realm
+      && strcmp (r->chal.realm, nc.realm) != 0)
     {
       _cleanup_free_ char *a = clean_text (r->chal.realm), *b = clean_text (nc.realm);
       challenge_clear (&nc);
@@ -1115,9 +1116,8 @@ hutch_registry_check_login (struct hutch_registry *r, hutch_error_t *err)
 
   if (r->chal.scheme == AUTH_BEARER)
     {
-      /* Docker Hub's /v2/ accepts a token of any scope; others too.  */
-      hutch_strv_free (r->scopes);
-      r->scopes = hutch_xmalloc0 (sizeof (char *));
+      /* A token for the scopes the /v2/ challenge named, if any: Docker
+         Hub's /v2/ accepts a token of any scope.  */
       if (fetch_token (r, err) < 0)
         return -1;
     }

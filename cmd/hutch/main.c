@@ -57,6 +57,13 @@ int
 cmd_report (hutch_error_t *err)
 {
   int code = err->exit_code ? err->exit_code : HUTCH_EXIT_ERROR;
+  char *p;
+
+  /* Messages quote what registries, images and files said: no control
+     character of theirs reaches the terminal (escape sequences).  */
+  for (p = err->msg; p && *p; p++)
+    if (((unsigned char)*p < 0x20 && *p != '\n') || *p == 0x7f)
+      *p = '?';
   fprintf (stderr, "hutch: %s\n", err->msg ? err->msg : "unknown error");
   hutch_error_clear (err);
   return code;

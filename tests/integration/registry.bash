@@ -25,6 +25,10 @@
 #   reg_mkindex LAYOUT TAG REF=OS/ARCH[/VARIANT]...
 #       adds to the OCI layout LAYOUT an image index tagged TAG whose entries
 #       are the manifests tagged REF, with those platforms
+#   reg_set_diff_id LAYOUT TAG N DIGEST
+#       in the OCI layout LAYOUT, makes the config of the image tagged TAG
+#       claim DIGEST as the diff_id of layer N (0: the bottom one), a lie;
+#       the config, manifest and index.json are rewritten to match
 #
 # Registries are started in setup_file (their variables are exported, so the
 # tests see them) and stopped in teardown_file; proxies are per test.
@@ -289,6 +293,39 @@ top["manifests"] = [d for d in top["manifests"]
 top["manifests"].append({"mediaType": "application/vnd.oci.image.index.v1+json",
                          "digest": "sha256:" + dg, "size": len(data),
                          "annotations": {"org.opencontainers.image.ref.name": tag}})
+with open(os.path.join(layout, "index.json"), "w") as f:
+    json.dump(top, f)
+PY
+}
+
+reg_set_diff_id() {
+    python3 - "$@" <<'PY'
+import hashlib, json, os, sys
+layout, tag, n, digest = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+blobs = os.path.join(layout, "blobs", "sha256")
+
+def read(dg):
+    with open(os.path.join(blobs, dg.split(":", 1)[1]), "rb") as f:
+        return f.read()
+
+def write(data):
+    dg = hashlib.sha256(data).hexdigest()
+    with open(os.path.join(blobs, dg), "wb") as f:
+        f.write(data)
+    return "sha256:" + dg, len(data)
+
+with open(os.path.join(layout, "index.json")) as f:
+    top = json.load(f)
+for d in top["manifests"]:
+    if d.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag:
+        break
+else:
+    sys.exit("reg_set_diff_id: no image tagged " + tag)
+manifest = json.loads(read(d["digest"]))
+config = json.loads(read(manifest["config"]["digest"]))
+config["rootfs"]["diff_ids"][n] = digest
+manifest["config"]["digest"], manifest["config"]["size"] = write(json.dumps(config).encode())
+d["digest"], d["size"] = write(json.dumps(manifest).encode())
 with open(os.path.join(layout, "index.json"), "w") as f:
     json.dump(top, f)
 PY

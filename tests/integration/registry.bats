@@ -1063,3 +1063,222 @@ PY
     assert_status 0
     assert_id "$BB_ID"
 }
+
+# ---- regressions from the security review
+
+# no_auth_in LOG: every request of a regproxy log came without an
+# Authorization header
+no_auth_in() {
+    if grep -v ' auth=none ' "$1" | grep -q .; then
+        echo "requests with credentials in $1:" >&2
+        grep -v ' auth=none ' "$1" >&2
+        return 1
+    fi
+}
+
+# mkimage DIR NAME SIZE-KiB...: an OCI layout DIR/oci holding NAME, one
+# uncompressed layer per SIZE (a file of that many random KiB each)
+mkimage() {
+    local d=$1 name=$2 i=0 size layers=()
+    shift 2
+    mkdir -p "$d"
+    for size in "$@"; do
+        i=$((i + 1))
+        mkdir "$d/t$i"
+        head -c "${size}K" /dev/urandom > "$d/t$i/f$i"
+        $MKTAR tar "$d/l$i.tar" "tree:$d/t$i"
+        layers+=("$d/l$i.tar")
+    done
+    $MKTAR oci "$d/img.tar" "$name" "${layers[@]}" --config 'Cmd=["/bin/true"]'
+    mkdir "$d/oci"
+    tar -xf "$d/img.tar" -C "$d/oci"
+}
+
+@test "a blob redirected to a host that answers 401: its challenge is ignored, it gets no credentials" {
+    local before
+    # the storage host: 401 to everything, with a Bearer challenge whose
+    # realm is its own /evil
+    proxy_start evil "$REG_PLAIN" --evil
+    # htpasswd (Basic) registry, and a token service that wants credentials
+    proxy_start basic "$REG_AUTH" --redirect-blobs "$PROXY_EVIL"
+    proxy_start tok "$REG_PLAIN" --bearer "$AUTH_USER:$AUTH_PASS" --redirect-blobs "$PROXY_EVIL"
+    before=$(store_state)
+    run H pull --tls-verify=false --creds "$AUTH_USER:$AUTH_PASS" "$PROXY_BASIC/test/bb"
+    assert_status 125
+    run H pull --tls-verify=false --creds "$AUTH_USER:$AUTH_PASS" "$PROXY_TOK/test/bb"
+    assert_status 125
+    assert_untouched "$before"
+    # the redirects were followed, with the registry's credentials left behind
+    grep -q "307 redirected to http://$PROXY_EVIL/v2/test/bb/blobs/" "$PROXY_BASIC_LOG"
+    grep -q "307 redirected to http://$PROXY_EVIL/v2/test/bb/blobs/" "$PROXY_TOK_LOG"
+    grep -q '^GET /v2/test/bb/blobs/sha256:' "$PROXY_EVIL_LOG" || {
+        cat "$PROXY_EVIL_LOG" >&2
+        return 1
+    }
+    no_auth_in "$PROXY_EVIL_LOG"
+    # and its token service was not asked at all
+    if grep -q '^[A-Z]* /evil' "$PROXY_EVIL_LOG"; then
+        echo "hutch went to the redirect target's token service:" >&2
+        cat "$PROXY_EVIL_LOG" >&2
+        return 1
+    fi
+}
+
+@test "an upload location on another host gets no credentials" {
+    local R=test/via-$BATS_TEST_NUMBER:v1
+    run H load -i "$BATS_FILE_TMPDIR/bb-oci.tar"
+    assert_status 0
+    # a token service: the other host takes the upload without credentials
+    proxy_start other "$REG_PLAIN"
+    proxy_start tok "$REG_PLAIN" --bearer "$AUTH_USER:$AUTH_PASS" --upload-via "$PROXY_OTHER"
+    run H push --tls-verify=false --creds "$AUTH_USER:$AUTH_PASS" docker.io/test/bb:latest "$PROXY_TOK/$R"
+    assert_status 0
+    assert_equal "$(reg_config_digest "$REG_PLAIN/$R")" "$BB_ID"
+    grep -q "upload sent to $PROXY_OTHER" "$PROXY_TOK_LOG"
+    grep -Eq "^(PATCH|PUT) /v2/test/via-$BATS_TEST_NUMBER/blobs/uploads/" "$PROXY_OTHER_LOG" || {
+        cat "$PROXY_TOK_LOG" "$PROXY_OTHER_LOG" >&2
+        return 1
+    }
+    no_auth_in "$PROXY_OTHER_LOG"
+    # htpasswd: the other host (the same registry behind another port) asks
+    # for Basic credentials and does not get them; the push fails
+    proxy_start other2 "$REG_AUTH"
+    proxy_start basic "$REG_AUTH" --upload-via "$PROXY_OTHER2"
+    run H push --tls-verify=false --creds "$AUTH_USER:$AUTH_PASS" docker.io/test/bb:latest "$PROXY_BASIC/$R"
+    assert_status 125
+    grep -q "upload sent to $PROXY_OTHER2" "$PROXY_BASIC_LOG"
+    grep -Eq "^(PATCH|PUT) /v2/test/via-$BATS_TEST_NUMBER/blobs/uploads/" "$PROXY_OTHER2_LOG" || {
+        cat "$PROXY_BASIC_LOG" "$PROXY_OTHER2_LOG" >&2
+        return 1
+    }
+    no_auth_in "$PROXY_OTHER2_LOG"
+}
+
+@test "--creds are for the registry named, not for its mirrors" {
+    # the mirror is an htpasswd registry (that has test/bb): it would take
+    # the credentials, and serve the image with them
+    proxy_start mirror "$REG_AUTH"
+    conf "mirror.$REG_PLAIN = $PROXY_MIRROR" "insecure_registries = $PROXY_MIRROR $REG_PLAIN"
+    run --separate-stderr H pull --creds "$AUTH_USER:$AUTH_PASS" "$REG_PLAIN/test/bb"
+    assert_status 0
+    assert_id "$BB_ID"
+    grep -Eq '^(GET|HEAD) /v2/test/bb/manifests/' "$PROXY_MIRROR_LOG" || {
+        echo "the mirror was not tried:" >&2
+        cat "$PROXY_MIRROR_LOG" >&2
+        return 1
+    }
+    no_auth_in "$PROXY_MIRROR_LOG"
+    # what is stored for the mirror itself is the mirror's to use
+    write_auth "$XDG_RUNTIME_DIR/containers/auth.json" "$PROXY_MIRROR" "$AUTH_USER:$AUTH_PASS"
+    : > "$PROXY_MIRROR_LOG"
+    STORE=$BATS_TEST_TMPDIR/store2
+    run --separate-stderr H pull --creds nobody:nothing "$REG_PLAIN/test/bb"
+    assert_status 0
+    assert_id "$BB_ID"
+    grep -Eq '^GET /v2/test/bb/manifests/[^ ]* .*auth=basic -> 200' "$PROXY_MIRROR_LOG" || {
+        echo "the mirror did not serve the image with its own credentials:" >&2
+        cat "$PROXY_MIRROR_LOG" >&2
+        return 1
+    }
+}
+
+@test "tokens that expire during a pull of several layers in parallel are fetched again" {
+    local D=$BATS_TEST_TMPDIR/img R=test/ttl-$BATS_TEST_NUMBER:v1 id
+    # 5 layers, 3 at a time at 200 kB/s: the 4th and 5th start after the
+    # token (1 s) has expired, while others are still coming
+    mkimage "$D" ttl 300 500 500 300 300
+    reg_push "oci:$D/oci:ttl" "$REG_PLAIN/$R" --preserve-digests
+    id=$(reg_config_digest "$REG_PLAIN/$R")
+    rm -rf "$D"
+    proxy_start tok "$REG_PLAIN" --bearer anonymous --token-ttl 1 --slow 200000
+    run --separate-stderr timeout 40 "$HUTCH" --root "$STORE" pull --tls-verify=false "$PROXY_TOK/$R"
+    assert_status 0
+    assert_id "$id"
+    grep -q '^GET /v2/test/ttl-[0-9]*/blobs/.* -> 401 bearer challenge (token expired)' "$PROXY_TOK_LOG" || {
+        echo "no blob request with an expired token: the test did not test" >&2
+        cat "$PROXY_TOK_LOG" >&2
+        return 1
+    }
+    [ "$(grep -c 'token issued' "$PROXY_TOK_LOG")" -ge 2 ]
+    assert_equal "$(ls -A "$STORE/layers" | wc -l)" 5
+    assert_empty_dir "$STORE/tmp"
+}
+
+@test "login to a token service whose /v2/ challenge names a scope" {
+    local A=$BATS_TEST_TMPDIR/auth.json
+    proxy_start tok "$REG_PLAIN" --bearer "$AUTH_USER:$AUTH_PASS" --v2-scope 'registry:catalog:*'
+    run H login --tls-verify=false -u "$AUTH_USER" -p "$AUTH_PASS" --authfile "$A" "$PROXY_TOK"
+    assert_status 0
+    assert_output_has "Login Succeeded!"
+    assert_equal "$(authfile_user "$A" "$PROXY_TOK")" "$AUTH_USER:$AUTH_PASS"
+    grep -q 'token issued scope=registry:catalog:\*' "$PROXY_TOK_LOG"
+    run H login --tls-verify=false -u "$AUTH_USER" -p wrong --authfile "$BATS_TEST_TMPDIR/a2.json" "$PROXY_TOK"
+    assert_status 125
+    assert_output_any unauthorized denied
+}
+
+@test "a resumed download from a server that ignores Range (200, the whole blob) succeeds" {
+    proxy_start norange "$REG_PLAIN" --drop-after 100000 --ignore-range
+    run --separate-stderr H pull --tls-verify=false "$PROXY_NORANGE/test/big"
+    assert_status 0
+    assert_id "$BIG_ID"
+    grep -q 'dropped after 100000 bytes' "$PROXY_NORANGE_LOG"
+    grep -Eq '^GET /v2/test/big/blobs/sha256:[0-9a-f]+ range=bytes=[1-9][0-9]*- .*-> 200 range ignored' "$PROXY_NORANGE_LOG" || {
+        echo "no resumed request answered 200:" >&2
+        cat "$PROXY_NORANGE_LOG" >&2
+        return 1
+    }
+    assert_equal "$(ls -A "$STORE/layers" | wc -l)" 2
+    assert_empty_dir "$STORE/tmp"
+    run --separate-stderr H run --entrypoint "" "$PROXY_NORANGE/test/big" sh -c 'wc -c < /big; ls /many | wc -l'
+    assert_status 0
+    assert_equal "$(printf '%s\n' "$output" | tr -d ' ')" "8388608
+300"
+}
+
+@test "a wrong diff_id for the second layer: 'does not match', and no layer is kept" {
+    local D=$BATS_TEST_TMPDIR/img R=$REG_PLAIN/test/lie-$BATS_TEST_NUMBER:v1 before
+    mkimage "$D" lie 16 16 16
+    # layer 2 claims to be layer 3
+    reg_set_diff_id "$D/oci" lie 1 "sha256:$(sha256sum < "$D/l3.tar" | cut -d' ' -f1)"
+    reg_push "oci:$D/oci:lie" "$R" --preserve-digests
+    rm -rf "$D"
+    before=$(store_state)
+    run H pull --tls-verify=false "$R"
+    assert_status 125
+    assert_output_has "does not match"
+    assert_untouched "$before"
+    assert_empty_dir "$STORE/layers"
+}
+
+@test "pull and push --creds USER without a password, stdin not a terminal: exit 125, 'no password'" {
+    local n
+    n=$(access_count "$REG_PLAIN_DIR" "(GET|HEAD) /v2/test/bb/manifests/[^ ]*")
+    run H pull --tls-verify=false --creds "$AUTH_USER" "$REG_PLAIN/test/bb" < /dev/null
+    assert_status 125
+    assert_output_has "no password"
+    # nothing was asked of the registry
+    assert_equal "$(access_count "$REG_PLAIN_DIR" "(GET|HEAD) /v2/test/bb/manifests/[^ ]*")" "$n"
+    run H images -q
+    assert_equal "$output" ""
+    run H load -i "$BATS_FILE_TMPDIR/bb-oci.tar"
+    assert_status 0
+    run H push --tls-verify=false --creds "$AUTH_USER" docker.io/test/bb:latest \
+        "$REG_PLAIN/test/nopass-$BATS_TEST_NUMBER:v1" < /dev/null
+    assert_status 125
+    assert_output_has "no password"
+}
+
+@test "a registry's error message with terminal escape sequences is shown without them" {
+    proxy_start ansi "$REG_PLAIN" --bad-manifest ansi
+    run --separate-stderr H pull --tls-verify=false "$PROXY_ANSI/test/bb"
+    assert_status 125
+    # the message is there, its control characters are not
+    printf '%s\n' "$stderr" | grep -q 'not found' || { printf '%s\n' "$stderr" >&2; return 1; }
+    printf '%s\n' "$stderr" | grep -q 'red' || { printf '%s\n' "$stderr" >&2; return 1; }
+    if printf '%s%s' "$stderr" "$output" | grep -q $'[\e\a\r]'; then
+        echo "control characters reached the terminal:" >&2
+        printf '%s%s' "$stderr" "$output" | od -c | head -20 >&2
+        return 1
+    fi
+}

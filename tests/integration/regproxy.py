@@ -24,8 +24,27 @@ point back at the proxy.  Python's standard library only.
                         which hands out tokens for USER:PASS in basic auth
                         (anonymous: 401); --bearer anonymous gives a token to
                         anyone, as Docker Hub does for public images
-  --bad-manifest json|mediatype
-                        manifests are not JSON, or JSON of an unknown media type
+  --token-ttl SECONDS   with --bearer: a token older than that is refused (401
+                        with the challenge, as for no token), as an expired one
+  --v2-scope SCOPE      with --bearer: the challenge of /v2/ asks for SCOPE too,
+                        and /v2/ takes only tokens issued for SCOPE
+  --bad-manifest json|mediatype|ansi
+                        manifests are not JSON, or JSON of an unknown media type,
+                        or (ansi) a 404 whose error message holds terminal escape
+                        sequences (ESC [31m ...)
+  --ignore-range        blob GETs go upstream without their Range header: the
+                        answer is 200 and the whole blob (with --drop-after: a
+                        server that cannot resume)
+  --redirect-blobs HOST:PORT
+                        blob GETs (once any token checked out) are answered 307
+                        to the same path on http://HOST:PORT
+  --upload-via HOST:PORT
+                        the Location of a POST .../blobs/uploads/ answer names
+                        http://HOST:PORT instead of this proxy (an upload
+                        continued on another host: another regproxy there)
+  --evil                forward nothing: every request gets 401 with a Bearer
+                        challenge whose realm is this proxy's /evil (a storage
+                        host that tries to collect credentials); logged as usual
   --log FILE            one line per request: METHOD PATH range=RANGE
                         auth=none|basic|bearer -> STATUS [what was done]
   --max-life SECONDS    exit after that long, whatever happens (default 3600)
@@ -51,6 +70,7 @@ HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authenticate",
        "expect"}
 BLOB_RE = re.compile(r"^/v2/(.+)/blobs/(sha256:[0-9a-f]{64})$")
 MANIFEST_RE = re.compile(r"^/v2/(.+)/manifests/([^/]+)$")
+UPLOADS_RE = re.compile(r"^/v2/(.+)/blobs/uploads/?$")
 REPO_RE = re.compile(r"^/v2/(.+?)/(manifests|blobs|tags)/")
 
 opts = None
@@ -58,7 +78,7 @@ log_lock = threading.Lock()
 state_lock = threading.Lock()
 dropped = set()          # blobs already cut once
 flip_at = {}             # blob -> absolute offset of the flipped byte
-tokens = set()
+tokens = {}              # token -> (time issued, set of scopes)
 slow_on = True
 
 
@@ -90,6 +110,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def note(self, status, what=""):
         rng = self.headers.get("Range", "-")
+        if opts.ignore_range and rng != "-" and BLOB_RE.match(urllib.parse.urlsplit(self.path).path):
+            what = ("range ignored " + what).strip()
         log("%s %s range=%s auth=%s -> %s%s" % (
             self.command, self.path, rng.replace(" ", ""), self.auth_kind(), status,
             " " + what if what else ""))
@@ -149,18 +171,35 @@ class Handler(http.server.BaseHTTPRequestHandler):
                        [("WWW-Authenticate", 'Basic realm="regproxy"')])
             return
         t = secrets.token_hex(16)
+        scopes = set()
+        for sc in q.get("scope", []):
+            scopes.update(sc.split(" "))
         with state_lock:
-            tokens.add(t)
+            tokens[t] = (time.monotonic(), scopes)
         self.note(200, "token issued scope=%s" % ",".join(q.get("scope", [])))
-        self.reply(200, json.dumps({"token": t, "access_token": t, "expires_in": 300,
+        ttl = int(opts.token_ttl) if opts.token_ttl else 300
+        self.reply(200, json.dumps({"token": t, "access_token": t, "expires_in": max(ttl, 1),
                                     "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}).encode())
 
-    def bearer_ok(self):
+    def bearer_ok(self, path):
+        """Whether the request has a token we gave out; sets self.why."""
         a = self.headers.get("Authorization", "")
+        self.why = "bearer challenge"
         if not a.lower().startswith("bearer "):
             return False
         with state_lock:
-            return a.split(" ", 1)[1].strip() in tokens
+            got = tokens.get(a.split(" ", 1)[1].strip())
+        if got is None:
+            self.why = "bearer challenge (unknown token)"
+            return False
+        issued, scopes = got
+        if opts.token_ttl is not None and time.monotonic() - issued > opts.token_ttl:
+            self.why = "bearer challenge (token expired)"
+            return False
+        if opts.v2_scope and path in ("/v2", "/v2/") and opts.v2_scope not in scopes:
+            self.why = "bearer challenge (token lacks scope %s)" % opts.v2_scope
+            return False
+        return True
 
     def challenge(self):
         port = self.server.server_address[1]
@@ -170,13 +209,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if m:
             action = "pull" if self.command in ("GET", "HEAD") else "pull,push"
             ch += ',scope="repository:%s:%s"' % (m.group(1), action)
-        self.note(401, "bearer challenge")
+        elif opts.v2_scope and path in ("/v2", "/v2/"):
+            ch += ',scope="%s"' % opts.v2_scope
+        self.note(401, getattr(self, "why", "bearer challenge"))
         self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
                    [("WWW-Authenticate", ch)])
 
     # ---- bad manifests
 
     def bad_manifest(self):
+        if opts.bad_manifest == "ansi":
+            msg = "manifest \x1b[31mred\x1b[0m unknown\x07\r\x1b]0;title\x07"
+            body = json.dumps({"errors": [{"code": "MANIFEST_UNKNOWN", "message": msg,
+                                           "detail": msg}]}).encode()
+            self.note(404, "bad manifest (ansi)")
+            self.reply(404, body)
+            return
         if opts.bad_manifest == "json":
             body = b"this is not a manifest {\n"
             ctype = "application/vnd.oci.image.manifest.v1+json"
@@ -188,17 +236,34 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.note(200, "bad manifest (%s)" % opts.bad_manifest)
         self.reply(200, body, [("Docker-Content-Digest", dg), ("Etag", '"%s"' % dg)], ctype)
 
+    # ---- a host that wants credentials it should never get
+
+    def evil(self):
+        port = self.server.server_address[1]
+        ch = ('Bearer realm="http://127.0.0.1:%d/evil",service="evil",'
+              'scope="repository:evil:pull,push"' % port)
+        self.note(401, "evil challenge")
+        self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+                   [("WWW-Authenticate", ch)])
+
     # ---- forwarding
 
     def handle_any(self):
         body = self.read_body()
         path = urllib.parse.urlsplit(self.path).path
+        if opts.evil:
+            return self.evil()
         if path == "/token" and opts.bearer:
             return self.serve_token(body)
-        if opts.bearer and path.startswith("/v2") and not self.bearer_ok():
+        if opts.bearer and path.startswith("/v2") and not self.bearer_ok(path):
             return self.challenge()
         if opts.bad_manifest and self.command in ("GET", "HEAD") and MANIFEST_RE.match(path):
             return self.bad_manifest()
+        if opts.redirect_blobs and self.command in ("GET", "HEAD") and BLOB_RE.match(path):
+            loc = "http://%s%s" % (opts.redirect_blobs, self.path)
+            self.note(307, "redirected to %s" % loc)
+            self.reply(307, b"", [("Location", loc)], "text/plain")
+            return
 
         up = urllib.parse.urlsplit(opts.upstream)
         conn = http.client.HTTPConnection(up.hostname, up.port or 80, timeout=120)
@@ -207,6 +272,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if k.lower() in HOP or k.lower() == "content-length":
                 continue
             if k.lower() == "authorization" and opts.bearer:
+                continue
+            if k.lower() == "range" and opts.ignore_range and BLOB_RE.match(path):
                 continue
             headers[k] = v
         if body or self.command in ("POST", "PUT", "PATCH"):
@@ -224,10 +291,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.relay_blob(resp, m.group(2))
             else:
                 data = resp.read()
+                what = ""
                 self.send_response(resp.status)
                 for k, v in resp.getheaders():
                     if k.lower() in HOP or k.lower() == "content-length":
                         continue
+                    if (k.lower() == "location" and opts.upload_via and self.command == "POST"
+                            and UPLOADS_RE.match(path)):
+                        u = urllib.parse.urlsplit(v)
+                        v = urllib.parse.urlunsplit(("http", opts.upload_via, u.path, u.query, ""))
+                        what = "upload sent to %s" % opts.upload_via
                     self.send_header(k, v)
                 n = resp.getheader("Content-Length")
                 if self.command == "HEAD" and n is not None:
@@ -237,7 +310,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)
-                self.note(resp.status)
+                self.note(resp.status, what)
         finally:
             conn.close()
 
@@ -358,11 +431,19 @@ def main():
     p.add_argument("--flip-byte", action="store_true")
     p.add_argument("--slow", type=int, metavar="BYTES")
     p.add_argument("--bearer", metavar="USER:PASS")
-    p.add_argument("--bad-manifest", choices=["json", "mediatype"])
+    p.add_argument("--token-ttl", type=float, metavar="SECONDS")
+    p.add_argument("--v2-scope", metavar="SCOPE")
+    p.add_argument("--bad-manifest", choices=["json", "mediatype", "ansi"])
+    p.add_argument("--ignore-range", action="store_true")
+    p.add_argument("--redirect-blobs", metavar="HOST:PORT")
+    p.add_argument("--upload-via", metavar="HOST:PORT")
+    p.add_argument("--evil", action="store_true")
     p.add_argument("--max-life", type=float, default=3600)
     opts = p.parse_args()
     if opts.drop_always and opts.drop_after is None:
         p.error("--drop-always needs --drop-after")
+    if (opts.token_ttl is not None or opts.v2_scope) and not opts.bearer:
+        p.error("--token-ttl and --v2-scope need --bearer")
 
     srv = Server(("127.0.0.1", opts.port), Handler)
     port = srv.server_address[1]
