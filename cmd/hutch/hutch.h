@@ -27,6 +27,12 @@ int cmd_login (int argc, char **argv);
 int cmd_logout (int argc, char **argv);
 /* --tls-verify[=BOOL]: 1, 0, or -1 after a message naming CMD.  */
 int cmd_parse_tls_verify (const char *cmd, const char *v);
+struct option;
+/* getopt_long with the shared handling of -h/--help (USAGE on stdout) and
+   of unknown options (a message): returns the option, -1 at the end, or
+   1000 when the caller must return *RET.  */
+int cmd_next_opt (int argc, char **argv, const char *shortopts, const struct option *opts,
+                  const char *usage, int *ret);
 /* Print "hutch: MSG" and return ERR's exit code (125 unless it says otherwise).  */
 int cmd_report (hutch_error_t *err);
 /* The directory of the running hutch binary, to find hutch-init beside it.  */

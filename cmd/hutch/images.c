@@ -39,30 +39,6 @@ print_lines (char **lines)
     printf ("%s\n", lines[i]);
 }
 
-/* Common handling of -h/--help and unknown options for commands whose only
-   options are those in OPTS.  Returns the option, -1 at the end, or 1000
-   when the caller must return *RET.  */
-static int
-next_opt (int argc, char **argv, const char *shortopts, const struct option *opts,
-          const char *usage, int *ret)
-{
-  int c = getopt_long (argc, argv, shortopts, opts, NULL);
-  if (c == 'h')
-    {
-      fputs (usage, stdout);
-      *ret = 0;
-      return 1000;
-    }
-  if (c == '?' || c == ':')
-    {
-      fprintf (stderr, "hutch %s: unknown option or missing value `%s`; see `hutch %s --help`\n",
-               argv[0], argv[optind - 1], argv[0]);
-      *ret = HUTCH_EXIT_ERROR;
-      return 1000;
-    }
-  return c;
-}
-
 static const char images_usage[] = "Usage: hutch images [OPTIONS]\n"
                                    "\n"
                                    "List the images in the store.\n"
@@ -95,7 +71,7 @@ cmd_images (int argc, char **argv)
 
   opterr = 0;
   optind = 1;
-  while ((c = next_opt (argc, argv, "+f:qh", opts, images_usage, &ret)) != -1)
+  while ((c = cmd_next_opt (argc, argv, "+f:qh", opts, images_usage, &ret)) != -1)
     {
       if (c == 1000)
         return ret;
@@ -205,7 +181,7 @@ cmd_rmi (int argc, char **argv)
 
   opterr = 0;
   optind = 1;
-  while ((c = next_opt (argc, argv, "+fh", opts, rmi_usage, &ret)) != -1)
+  while ((c = cmd_next_opt (argc, argv, "+fh", opts, rmi_usage, &ret)) != -1)
     {
       if (c == 1000)
         return ret;
@@ -246,7 +222,7 @@ cmd_tag (int argc, char **argv)
 
   opterr = 0;
   optind = 1;
-  while ((c = next_opt (argc, argv, "+h", opts, tag_usage, &ret)) != -1)
+  while ((c = cmd_next_opt (argc, argv, "+h", opts, tag_usage, &ret)) != -1)
     if (c == 1000)
       return ret;
   if (argc - optind < 2)
@@ -282,7 +258,7 @@ cmd_import (int argc, char **argv)
 
   opterr = 0;
   optind = 1;
-  while ((c = next_opt (argc, argv, "+h", opts, import_usage, &ret)) != -1)
+  while ((c = cmd_next_opt (argc, argv, "+h", opts, import_usage, &ret)) != -1)
     if (c == 1000)
       return ret;
   if (argc - optind != 2)
@@ -324,7 +300,7 @@ cmd_load (int argc, char **argv)
 
   opterr = 0;
   optind = 1;
-  while ((c = next_opt (argc, argv, "+i:qh", opts, load_usage, &ret)) != -1)
+  while ((c = cmd_next_opt (argc, argv, "+i:qh", opts, load_usage, &ret)) != -1)
     {
       if (c == 1000)
         return ret;
@@ -371,7 +347,7 @@ cmd_save (int argc, char **argv)
 
   opterr = 0;
   optind = 1;
-  while ((c = next_opt (argc, argv, "+o:h", opts, save_usage, &ret)) != -1)
+  while ((c = cmd_next_opt (argc, argv, "+o:h", opts, save_usage, &ret)) != -1)
     {
       if (c == 1000)
         return ret;

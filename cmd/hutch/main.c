@@ -5,6 +5,7 @@
 #include "driver.h"
 #include "util.h"
 
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,30 @@ cmd_report (hutch_error_t *err)
   fprintf (stderr, "hutch: %s\n", err->msg ? err->msg : "unknown error");
   hutch_error_clear (err);
   return code;
+}
+
+/* Common handling of -h/--help and unknown options for commands whose only
+   options are those in OPTS.  Returns the option, -1 at the end, or 1000
+   when the caller must return *RET.  */
+int
+cmd_next_opt (int argc, char **argv, const char *shortopts, const struct option *opts,
+              const char *help, int *ret)
+{
+  int c = getopt_long (argc, argv, shortopts, opts, NULL);
+  if (c == 'h')
+    {
+      fputs (help, stdout);
+      *ret = 0;
+      return 1000;
+    }
+  if (c == '?' || c == ':')
+    {
+      fprintf (stderr, "hutch %s: unknown option or missing value `%s`; see `hutch %s --help`\n",
+               argv[0], argv[optind - 1], argv[0]);
+      *ret = HUTCH_EXIT_ERROR;
+      return 1000;
+    }
+  return c;
 }
 
 char *

@@ -49,28 +49,6 @@ cmd_parse_tls_verify (const char *cmd, const char *v)
   return -1;
 }
 
-/* Shared handling of -h and of unknown options, as in images.c.  */
-static int
-next_opt (int argc, char **argv, const char *shortopts, const struct option *opts,
-          const char *usage, int *ret)
-{
-  int c = getopt_long (argc, argv, shortopts, opts, NULL);
-  if (c == 'h')
-    {
-      fputs (usage, stdout);
-      *ret = 0;
-      return 1000;
-    }
-  if (c == '?' || c == ':')
-    {
-      fprintf (stderr, "hutch %s: unknown option or missing value `%s`; see `hutch %s --help`\n",
-               argv[0], argv[optind - 1], argv[0]);
-      *ret = HUTCH_EXIT_ERROR;
-      return 1000;
-    }
-  return c;
-}
-
 static int
 open_store (struct hutch_store **ret, hutch_error_t *err)
 {
@@ -142,6 +120,31 @@ complete_creds (const char *cmd, const char *creds, char **ret_owned)
   return *ret_owned;
 }
 
+/* The options every registry command has: 1 when C was one of them, 0
+   when not, -1 after a message.  */
+static int
+registry_option (const char *cmd, int c, struct hutch_registry_opts *reg, bool *creds_given)
+{
+  switch (c)
+    {
+    case OPT_TLS_VERIFY:
+      reg->tls_verify = cmd_parse_tls_verify (cmd, optarg);
+      return reg->tls_verify < 0 ? -1 : 1;
+    case OPT_CERT_DIR:
+      reg->cert_dir = optarg;
+      return 1;
+    case OPT_AUTHFILE:
+      reg->authfile = optarg;
+      return 1;
+    case OPT_CREDS:
+      reg->creds = optarg;
+      *creds_given = true;
+      return 1;
+    default:
+      return 0;
+    }
+}
+
 /* ---- pull ---------------------------------------------------------------- */
 
 static const char pull_usage[]
@@ -186,33 +189,25 @@ cmd_pull (int argc, char **argv)
 
   opterr = 0;
   optind = 1;
-  while ((c = next_opt (argc, argv, "qh", pull_opts, pull_usage, &ret)) != -1)
-    switch (c)
-      {
-      case 1000:
-        return ret;
-      case OPT_PLATFORM:
-        po.platform = optarg;
-        break;
-      case OPT_TLS_VERIFY:
-        po.reg.tls_verify = cmd_parse_tls_verify ("pull", optarg);
-        if (po.reg.tls_verify < 0)
-          return HUTCH_EXIT_ERROR;
-        break;
-      case OPT_CERT_DIR:
-        po.reg.cert_dir = optarg;
-        break;
-      case OPT_AUTHFILE:
-        po.reg.authfile = optarg;
-        break;
-      case OPT_CREDS:
-        po.reg.creds = optarg;
-        creds_given = true;
-        break;
-      case 'q':
-        po.quiet = true;
-        break;
-      }
+  while ((c = cmd_next_opt (argc, argv, "qh", pull_opts, pull_usage, &ret)) != -1)
+    {
+      int r = registry_option ("pull", c, &po.reg, &creds_given);
+      if (r < 0)
+        return HUTCH_EXIT_ERROR;
+      if (r > 0)
+        continue;
+      switch (c)
+        {
+        case 1000:
+          return ret;
+        case OPT_PLATFORM:
+          po.platform = optarg;
+          break;
+        case 'q':
+          po.quiet = true;
+          break;
+        }
+    }
   if (argc - optind != 1)
     {
       fprintf (stderr, "hutch pull: expected one IMAGE; see `hutch pull --help`\n");
@@ -283,33 +278,25 @@ cmd_push (int argc, char **argv)
 
   opterr = 0;
   optind = 1;
-  while ((c = next_opt (argc, argv, "qh", opts, push_usage, &ret)) != -1)
-    switch (c)
-      {
-      case 1000:
-        return ret;
-      case OPT_TLS_VERIFY:
-        po.reg.tls_verify = cmd_parse_tls_verify ("push", optarg);
-        if (po.reg.tls_verify < 0)
-          return HUTCH_EXIT_ERROR;
-        break;
-      case OPT_CERT_DIR:
-        po.reg.cert_dir = optarg;
-        break;
-      case OPT_AUTHFILE:
-        po.reg.authfile = optarg;
-        break;
-      case OPT_CREDS:
-        po.reg.creds = optarg;
-        creds_given = true;
-        break;
-      case OPT_DIGESTFILE:
-        digestfile = optarg;
-        break;
-      case 'q':
-        po.quiet = true;
-        break;
-      }
+  while ((c = cmd_next_opt (argc, argv, "qh", opts, push_usage, &ret)) != -1)
+    {
+      int r = registry_option ("push", c, &po.reg, &creds_given);
+      if (r < 0)
+        return HUTCH_EXIT_ERROR;
+      if (r > 0)
+        continue;
+      switch (c)
+        {
+        case 1000:
+          return ret;
+        case OPT_DIGESTFILE:
+          digestfile = optarg;
+          break;
+        case 'q':
+          po.quiet = true;
+          break;
+        }
+    }
   n = argc - optind;
   if (n < 1 || n > 2)
     {
@@ -431,7 +418,7 @@ cmd_login (int argc, char **argv)
 
   opterr = 0;
   optind = 1;
-  while ((c = next_opt (argc, argv, "u:p:h", opts, login_usage, &ret)) != -1)
+  while ((c = cmd_next_opt (argc, argv, "u:p:h", opts, login_usage, &ret)) != -1)
     switch (c)
       {
       case 1000:
@@ -555,7 +542,7 @@ cmd_logout (int argc, char **argv)
 
   opterr = 0;
   optind = 1;
-  while ((c = next_opt (argc, argv, "ah", opts, logout_usage, &ret)) != -1)
+  while ((c = cmd_next_opt (argc, argv, "ah", opts, logout_usage, &ret)) != -1)
     switch (c)
       {
       case 1000:
