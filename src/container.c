@@ -6,6 +6,7 @@
    running process: forward signals, copy its terminal, collect its exit.  */
 
 #include "container.h"
+#include "network.h"
 #include "caps.h"
 #include "idmap.h"
 #include "sync.h"
@@ -139,9 +140,10 @@ struct launch
   int sock; /* P's end */
   int sfd;  /* signalfd */
   pid_t a, b;
-  int master;       /* the pty, with -t */
-  sigset_t pending; /* signals that arrived before the exec, to forward after */
-  int abort_signal; /* a terminating signal during setup */
+  int master;                     /* the pty, with -t */
+  sigset_t pending;               /* signals that arrived before the exec, to forward after */
+  int abort_signal;               /* a terminating signal during setup */
+  struct hutch_slirp_proc *slirp; /* the network helper, or NULL */
 };
 
 /* Reap whatever exited; remember B's status.  */
@@ -241,6 +243,19 @@ follow_setup (struct launch *l, hutch_error_t *err)
         armed = true;
       else if (m.type == HUTCH_MSG_ERROR)
         return child_error (&m, err);
+    }
+  /* The network before the command: B waits for GO.  The helper joins
+     B's namespaces (A's are the same but for the PID namespace).  */
+  if (l->spec->extra.slirp)
+    {
+      _cleanup_strv_ char **lines = NULL;
+      size_t i;
+      if (hutch_slirp_start (l->spec->extra.slirp, l->b, &l->slirp, &lines, err) < 0)
+        return -1;
+      /* A port the user left to us is worth saying (hutch port, later).  */
+      for (i = 0; lines && lines[i] && i < l->spec->extra.slirp->n_publish; i++)
+        if (l->spec->extra.slirp->publish[i].host_port == 0)
+          fprintf (stderr, "hutch: published %s\n", lines[i]);
     }
   m = (struct hutch_msg){ .type = HUTCH_MSG_GO };
   if (hutch_msg_send (l->sock, &m, -1) < 0)
@@ -458,6 +473,9 @@ out:
       l.b = -1;
     }
   kill_and_reap (&l.b);
+  /* The network goes with the container, also when it could not start.  */
+  hutch_slirp_stop (l.slirp);
+  l.slirp = NULL;
   if (l.a > 0)
     {
       /* The watchdog ends by itself once B is gone; on a failed start it

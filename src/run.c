@@ -3,6 +3,7 @@
 
 #include "run.h"
 #include "imageconfig.h"
+#include "network.h"
 #include "parse.h"
 #include "user.h"
 #include "util.h"
@@ -96,6 +97,11 @@ hutch_run_options_clear (struct hutch_run_options *o)
   free (o->init_path);
   free (o->platform);
   free (o->authfile);
+  hutch_slirp_free (o->slirp);
+  hutch_strv_free (o->publish);
+  hutch_strv_free (o->dns);
+  hutch_strv_free (o->add_hosts);
+  free (o->slirp_path);
   memset (o, 0, sizeof *o);
 }
 
@@ -124,13 +130,23 @@ hutch_userns_mode_from_name (const char *name)
 }
 
 int
-hutch_network_from_name (const char *name)
+hutch_network_parse (const char *value, int *ret_mode, struct hutch_slirp **ret_slirp,
+                     hutch_error_t *err)
 {
-  if (strcmp (name, "none") == 0)
-    return HUTCH_NETWORK_NONE;
-  if (strcmp (name, "host") == 0)
-    return HUTCH_NETWORK_HOST;
-  return -1;
+  if (strcmp (value, "none") == 0)
+    *ret_mode = HUTCH_NETWORK_NONE;
+  else if (strcmp (value, "host") == 0)
+    *ret_mode = HUTCH_NETWORK_HOST;
+  else
+    {
+      struct hutch_slirp *s;
+      if (hutch_slirp_parse (value, &s, err) < 0)
+        return -1;
+      hutch_slirp_free (*ret_slirp);
+      *ret_slirp = s;
+      *ret_mode = HUTCH_NETWORK_SLIRP;
+    }
+  return 0;
 }
 
 static bool
@@ -231,14 +247,55 @@ add_etc_file (struct hutch_spec *spec, bool sandbox, const char *path, const cha
   free (real);
 }
 
-static void
-add_etc_files (struct hutch_spec *spec, bool sandbox, int network)
+/* TEXT with LINES appended, one per line.  */
+static char *
+with_lines (char *text, char *const *lines, const char *prefix)
+{
+  size_t i;
+  for (i = 0; lines && lines[i]; i++)
+    {
+      char *t = hutch_xasprintf ("%s%s%s%s\n", text,
+                                 *text && text[strlen (text) - 1] != '\n' ? "\n" : "", prefix,
+                                 lines[i]);
+      free (text);
+      text = t;
+    }
+  return text;
+}
+
+static int
+add_etc_files (struct hutch_spec *spec, bool sandbox, int network,
+               const struct hutch_run_options *o, hutch_error_t *err)
 {
   _cleanup_free_ char *hostname = hutch_xasprintf ("%s\n", spec->hostname);
   _cleanup_free_ char *hosts = NULL, *resolv = NULL;
   _cleanup_free_ char *host_hosts = NULL;
+  _cleanup_strv_ char **extra = NULL;
+  size_t i;
 
-  if (network == HUTCH_NETWORK_HOST)
+  for (i = 0; o->add_hosts && o->add_hosts[i]; i++)
+    {
+      char *line;
+      if (hutch_add_host_parse (o->add_hosts[i], &line, err) < 0)
+        return -1;
+      hutch_strv_push (&extra, line);
+    }
+  for (i = 0; o->dns && o->dns[i]; i++)
+    if (hutch_dns_check (o->dns[i], err) < 0)
+      return -1;
+  if (network == HUTCH_NETWORK_SLIRP)
+    {
+      char guest[16], host[16], dns[16];
+      if (hutch_slirp_addresses (spec->extra.slirp, guest, host, dns, err) < 0)
+        return -1;
+      /* The host is reachable as host.containers.internal (podman's name),
+         at the gateway; 127.0.0.1 there only with allow_host_loopback.  */
+      hosts = hutch_xasprintf ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+                               "ip6-loopback\n%s\t%s\n%s\thost.containers.internal\n",
+                               guest, spec->hostname, host);
+      resolv = hutch_xasprintf ("nameserver %s\n", dns);
+    }
+  else if (network == HUTCH_NETWORK_HOST)
     {
       host_hosts = host_file ("/etc/hosts");
       hosts = hutch_xasprintf (
@@ -254,10 +311,18 @@ add_etc_files (struct hutch_spec *spec, bool sandbox, int network)
                                spec->hostname);
       resolv = hutch_xstrdup ("# no network: hutch run --network none\n");
     }
+  hosts = with_lines (hosts, extra, "");
+  if (o->dns)
+    {
+      /* --dns replaces the name servers, as with docker.  */
+      free (resolv);
+      resolv = with_lines (hutch_xstrdup (""), o->dns, "nameserver ");
+    }
   add_etc_file (spec, sandbox, "/etc/hostname", hostname);
   add_etc_file (spec, sandbox, "/etc/hosts", hosts);
   if (resolv)
     add_etc_file (spec, sandbox, "/etc/resolv.conf", resolv);
+  return 0;
 }
 
 static int
@@ -341,6 +406,43 @@ resolved:
 }
 
 static int
+setup_slirp (struct hutch_spec *spec, const struct hutch_run_options *o, hutch_error_t *err)
+{
+  struct hutch_slirp *s = NULL;
+  size_t i, n = hutch_strv_len (o->publish);
+
+  if (o->slirp)
+    {
+      /* A copy, without what hutch_slirp_parse does not set.  */
+      s = hutch_xmalloc0 (sizeof *s);
+      s->mtu = o->slirp->mtu;
+      s->cidr = hutch_xstrdup (o->slirp->cidr);
+      s->allow_host_loopback = o->slirp->allow_host_loopback;
+      s->enable_ipv6 = o->slirp->enable_ipv6;
+    }
+  else if (hutch_slirp_parse ("slirp", &s, err) < 0)
+    return -1;
+  spec->extra.slirp = s;
+  s->helper_path = hutch_xstrdup (o->slirp_path ? o->slirp_path : PKGLIBEXECDIR "/hutch-slirp");
+  s->publish = hutch_xmalloc0 ((n + 1) * sizeof *s->publish);
+  for (i = 0; i < n; i++)
+    {
+      size_t k;
+      if (hutch_publish_parse (o->publish[i], &s->publish[i], err) < 0)
+        return -1;
+      s->n_publish++;
+      for (k = 0; k < i; k++)
+        if (s->publish[k].host_port != 0 && s->publish[k].host_port == s->publish[i].host_port
+            && s->publish[k].udp == s->publish[i].udp
+            && strcmp (s->publish[k].host_ip, s->publish[i].host_ip) == 0)
+          return hutch_error_set (err, 0, "-p `%s`: host port %u/%s is published twice",
+                                  o->publish[i], s->publish[i].host_port,
+                                  s->publish[i].udp ? "udp" : "tcp");
+    }
+  return 0;
+}
+
+static int
 make_spec (const struct hutch_run_options *o, struct hutch_spec *spec, char **ret_warning,
            struct hutch_image_config *cfg, hutch_error_t *err)
 {
@@ -349,9 +451,12 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec, char **re
   struct hutch_idplan plan;
   bool sandbox = o->rootfs == NULL && o->image == NULL;
   int mode = o->userns >= 0 ? o->userns : (sandbox ? HUTCH_USERNS_KEEP_ID : HUTCH_USERNS_DEFAULT);
+  /* Images get their own network through slirp, as with podman; --rootfs
+     none, the host sandbox the host's.  */
   int network = o->network != HUTCH_NETWORK_DEFAULT
                     ? o->network
-                    : (sandbox ? HUTCH_NETWORK_HOST : HUTCH_NETWORK_NONE);
+                    : (sandbox ? HUTCH_NETWORK_HOST
+                               : (o->image ? HUTCH_NETWORK_SLIRP : HUTCH_NETWORK_NONE));
   size_t i;
 
   cwd = getcwd (NULL, 0);
@@ -389,7 +494,14 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec, char **re
      for.  */
   spec->ns[HUTCH_NS_USER] = spec->ns[HUTCH_NS_MOUNT] = spec->ns[HUTCH_NS_PID] = true;
   spec->ns[HUTCH_NS_UTS] = spec->ns[HUTCH_NS_IPC] = spec->ns[HUTCH_NS_CGROUP] = true;
-  spec->ns[HUTCH_NS_NET] = network == HUTCH_NETWORK_NONE;
+  spec->ns[HUTCH_NS_NET] = network == HUTCH_NETWORK_NONE || network == HUTCH_NETWORK_SLIRP;
+  if (network == HUTCH_NETWORK_SLIRP && setup_slirp (spec, o, err) < 0)
+    return -1;
+  if (network != HUTCH_NETWORK_SLIRP && o->publish)
+    return hutch_error_set (err, 0,
+                            "-p publishes ports of the container's own network: it needs "
+                            "--network slirp (with --network host, the container's ports are "
+                            "the host's already)");
 
   if (hutch_idplan_make ((enum hutch_userns_mode)mode, &plan, err) < 0)
     return -1;
@@ -442,7 +554,8 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec, char **re
   standard_mounts (spec, hutch_idmap_contains (spec->gid_mappings, spec->n_gid_mappings, 5));
   if (sandbox && add_sandbox (spec, cwd, err) < 0)
     return -1;
-  add_etc_files (spec, sandbox, network);
+  if (add_etc_files (spec, sandbox, network, o, err) < 0)
+    return -1;
 
   for (i = 0; o->volumes && o->volumes[i]; i++)
     {

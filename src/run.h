@@ -17,6 +17,7 @@ enum hutch_network
   HUTCH_NETWORK_DEFAULT = -1,
   HUTCH_NETWORK_NONE,
   HUTCH_NETWORK_HOST,
+  HUTCH_NETWORK_SLIRP,
 };
 
 struct hutch_run_options
@@ -45,6 +46,12 @@ struct hutch_run_options
   int tls_verify; /* 1, 0, -1: from the config */
   char *authfile; /* --authfile or NULL */
   bool quiet;     /* no pull progress */
+  /* The network (src/network.h).  */
+  struct hutch_slirp *slirp; /* --network slirp[:OPTIONS], parsed */
+  char **publish;            /* -p values */
+  char **dns;                /* --dns */
+  char **add_hosts;          /* --add-host */
+  char *slirp_path;          /* hutch-slirp on the host */
 };
 
 enum hutch_pull_policy
@@ -59,7 +66,9 @@ void hutch_run_options_init (struct hutch_run_options *o);
 void hutch_run_options_clear (struct hutch_run_options *o);
 
 int hutch_userns_mode_from_name (const char *name);
-int hutch_network_from_name (const char *name);
+/* --network VALUE: none, host, or slirp[:OPTIONS] (into *RET_SLIRP).  */
+int hutch_network_parse (const char *value, int *ret_mode, struct hutch_slirp **ret_slirp,
+                         hutch_error_t *err);
 
 /* Build the configuration.  *RET_WARNING (may be NULL) is a line for the
    user, e.g. the fallback to a single id.  */

@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include "spec.h"
+#include "network.h"
 #include "util.h"
 
 #include <errno.h>
@@ -104,6 +105,7 @@ hutch_spec_free (struct hutch_spec *spec)
       free (spec->extra.overlay->fuse_program);
       free (spec->extra.overlay);
     }
+  hutch_slirp_free (spec->extra.slirp);
   free (spec);
 }
 

@@ -91,6 +91,7 @@ struct hutch_spec_extra
   /* The rootfs is a tmpfs assembled from host directories (no image).  */
   bool host_sandbox;
   struct hutch_overlay *overlay; /* NULL unless the root is an overlay */
+  struct hutch_slirp *slirp;     /* the network helper, or NULL (src/network.h) */
   char *container_dir;           /* the container's directory in the store, or NULL */
   int container_lockfd;          /* its lock, held while it runs */
   bool create_cwd;               /* make process.cwd when it is missing */

@@ -39,7 +39,14 @@ static const char usage[]
       "  -t, --tty                   allocate a pseudo-terminal\n"
       "      --init                  run hutch-init as PID 1 (reaps zombies, forwards signals)\n"
       "      --userns MODE           default, keep-id or single\n"
-      "      --network MODE          none or host\n"
+      "      --network MODE          slirp[:OPTIONS] (the default for images), none\n"
+      "                              (the default with --rootfs) or host (the default\n"
+      "                              with `--`); slirp OPTIONS: mtu=N, cidr=A.B.C.D/N,\n"
+      "                              allow_host_loopback=true, enable_ipv6=true\n"
+      "  -p, --publish [IP:][HOSTPORT:]PORT[/udp]  forward a host port to the container's\n"
+      "                              PORT (HOSTPORT left out: a free one, printed)\n"
+      "      --dns IP                the name server inside (repeatable)\n"
+      "      --add-host NAME:IP      a line for /etc/hosts (repeatable)\n"
       "      --pull POLICY           missing (default), always or never: when to pull IMAGE\n"
       "      --platform OS/ARCH[/VARIANT]  the platform to pull (default: this machine's)\n"
       "      --tls-verify=BOOL       false: pull over plain HTTP or unverified TLS\n"
@@ -65,6 +72,8 @@ enum
   OPT_PLATFORM,
   OPT_TLS_VERIFY,
   OPT_AUTHFILE,
+  OPT_DNS,
+  OPT_ADD_HOST,
 };
 
 static const struct option options[] = {
@@ -88,23 +97,34 @@ static const struct option options[] = {
   { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },
   { "authfile", required_argument, NULL, OPT_AUTHFILE },
   { "quiet", no_argument, NULL, 'q' },
+  { "publish", required_argument, NULL, 'p' },
+  { "dns", required_argument, NULL, OPT_DNS },
+  { "add-host", required_argument, NULL, OPT_ADD_HOST },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
 };
 
+/* A helper program: beside the hutch binary (a build tree), else where
+   make install put it.  */
 static char *
-find_init (void)
+find_helper (const char *name)
 {
   _cleanup_free_ char *dir = cmd_self_dir ();
   char *p;
   if (dir)
     {
-      p = hutch_xasprintf ("%s/hutch-init", dir);
+      p = hutch_xasprintf ("%s/%s", dir, name);
       if (access (p, X_OK) == 0)
         return p;
       free (p);
     }
-  return hutch_xstrdup (PKGLIBEXECDIR "/hutch-init");
+  return hutch_xasprintf ("%s/%s", PKGLIBEXECDIR, name);
+}
+
+static char *
+find_init (void)
+{
+  return find_helper ("hutch-init");
 }
 
 static void
@@ -128,7 +148,7 @@ cmd_run (int argc, char **argv)
   opterr = 0;
   optind = 1;
   /* "+": stop at the first non-option, which starts the command.  */
-  while ((c = getopt_long (argc, argv, "+v:e:w:u:ithq", options, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+v:e:w:u:ithqp:", options, NULL)) != -1)
     {
       switch (c)
         {
@@ -214,16 +234,20 @@ cmd_run (int argc, char **argv)
             }
           break;
         case OPT_NETWORK:
-          o.network = hutch_network_from_name (optarg);
-          if (o.network < 0)
+          if (hutch_network_parse (optarg, &o.network, &o.slirp, &err) < 0)
             {
-              fprintf (stderr,
-                       "hutch: --network `%s`: expected none or host (slirp is not "
-                       "available yet)\n",
-                       optarg);
               hutch_run_options_clear (&o);
-              return HUTCH_EXIT_ERROR;
+              return cmd_report (&err);
             }
+          break;
+        case 'p':
+          hutch_strv_push (&o.publish, hutch_xstrdup (optarg));
+          break;
+        case OPT_DNS:
+          hutch_strv_push (&o.dns, hutch_xstrdup (optarg));
+          break;
+        case OPT_ADD_HOST:
+          hutch_strv_push (&o.add_hosts, hutch_xstrdup (optarg));
           break;
         case 'h':
           fputs (usage, stdout);
@@ -289,6 +313,7 @@ cmd_run (int argc, char **argv)
     hutch_strv_push (&o.command, hutch_xstrdup (argv[i]));
   if (o.init)
     o.init_path = find_init ();
+  o.slirp_path = find_helper ("hutch-slirp");
 
   if (hutch_run_make_spec (&o, &spec, &warning, &err) < 0)
     {
