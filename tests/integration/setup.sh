@@ -19,6 +19,11 @@ command -v bats >/dev/null 2>&1 || need+=(bats)
 [ -x /bin/busybox ] || need+=(busybox-static)
 { command -v script && command -v runuser && command -v unshare; } >/dev/null 2>&1 || need+=(util-linux)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# network.bats builds netutil.c static (cc -static) into its image, and
+# looks at the host's listening sockets with ss
+command -v cc >/dev/null 2>&1 || need+=(gcc)
+dpkg -s libc6-dev >/dev/null 2>&1 || need+=(libc6-dev)
+command -v ss >/dev/null 2>&1 || need+=(iproute2)
 # images.bats makes its images with umoci and skopeo, and runs fuse-overlayfs
 command -v umoci >/dev/null 2>&1 || need+=(umoci)
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
