@@ -241,7 +241,13 @@ hutch_publish_parse (const char *value, struct hutch_publish *ret, hutch_error_t
     }
   else
     {
-      if (parse_port ("host port", copy, false, &p.host_port, value, err) < 0)
+      /* HOSTPORT:PORT; an empty or 0 HOSTPORT is a free one.  */
+      if (copy[0] == '[')
+        return hutch_error_set (err, 0,
+                                "-p `%s`: an IPv6 host address needs a host port after it, as "
+                                "in [::1]:8080:80 or [::1]::80",
+                                value);
+      if (parse_port ("host port", copy, true, &p.host_port, value, err) < 0)
         return -1;
       p.host_ip = hutch_xstrdup ("0.0.0.0");
     }
@@ -269,6 +275,10 @@ hutch_add_host_parse (const char *value, char **ret_line, hutch_error_t *err)
                             value);
   name = hutch_xstrndup (value, (size_t)(sep - value));
   ip = sep + 1;
+  for (p = name; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
+          || *p == '-' || *p == '.' || *p == '_'))
+      return hutch_error_set (err, 0, "--add-host `%s`: `%s` is not a host name", value, name);
   if (ip[0] == '[' && ip[strlen (ip) - 1] == ']')
     {
       _cleanup_free_ char *inner = hutch_xstrndup (ip + 1, strlen (ip) - 2);
@@ -279,10 +289,6 @@ hutch_add_host_parse (const char *value, char **ret_line, hutch_error_t *err)
     }
   if (!is_ip (ip))
     return hutch_error_set (err, 0, "--add-host `%s`: `%s` is not an IP address", value, ip);
-  for (p = name; *p; p++)
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
-          || *p == '-' || *p == '.' || *p == '_'))
-      return hutch_error_set (err, 0, "--add-host `%s`: `%s` is not a host name", value, name);
   *ret_line = hutch_xasprintf ("%s\t%s", ip, name);
   return 0;
 }
@@ -410,9 +416,11 @@ hutch_slirp_start (const struct hutch_slirp *s, pid_t pid, struct hutch_slirp_pr
                             s->helper_path);
   /* Opened here, as the user, in the host's view: the helper joins them.  */
   userfd = open (upath, O_RDONLY | O_CLOEXEC);
+  if (userfd < 0)
+    return hutch_error_set (err, errno, "open the user namespace of the container (%s)", upath);
   netfd = open (npath, O_RDONLY | O_CLOEXEC);
-  if (userfd < 0 || netfd < 0)
-    return hutch_error_set (err, errno, "open the namespaces of the container (%s)", npath);
+  if (netfd < 0)
+    return hutch_error_set (err, errno, "open the network namespace of the container (%s)", npath);
   if (pipe2 (ready, O_CLOEXEC) < 0)
     return hutch_error_set (err, errno, "pipe");
 
@@ -454,6 +462,10 @@ hutch_slirp_start (const struct hutch_slirp *s, pid_t pid, struct hutch_slirp_pr
       syscall (SYS_close_range, 6u, ~0u, 0);
       if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != parent)
         _exit (127);
+      /* Out of hutch's process group: a SIGTERM to the group (timeout,
+         systemd, kill -TERM -PGID) is for the container, which hutch
+         forwards it to; the network must stay until the container ends.  */
+      setsid ();
       execv (argv[0], argv);
       _exit (127);
     }

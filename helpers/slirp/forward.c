@@ -48,6 +48,10 @@
 #define UDP_IDLE_MS 60000
 #define UDP_SWEEP_MS 5000
 #define UDP_MAX_FLOWS 256 /* per published port; the oldest goes first */
+/* Open TCP connections, all ports together: each holds two pipes, which
+   count against the user's pipe quota (fs.pipe-user-pages-soft), and six
+   fds.  Past it the listeners rest, as at EMFILE.  */
+#define TCP_MAX_CONNS 512
 #define DGRAM_MAX 65536
 
 enum kind
@@ -118,6 +122,7 @@ struct hs_forward
   size_t n_flows;
   int64_t resume_at, next_sweep;
   size_t pipe_total; /* bytes of pipe buffers asked for by open connections */
+  size_t n_conns;    /* open TCP connections */
   unsigned char *buf;
 };
 
@@ -273,6 +278,7 @@ close_reset (int fd)
 static void
 conn_close (struct hs_forward *f, struct conn *c, bool reset)
 {
+  f->n_conns--;
   if (reset)
     {
       close_reset (c->a);
@@ -424,6 +430,7 @@ conn_new (struct hs_forward *f, int a, int b)
       close_reset (b);
       return;
     }
+  f->n_conns++; /* conn_close counts it down */
   c->a = a;
   c->b = b;
   c->connecting = true;
@@ -444,8 +451,14 @@ tcp_accept (struct hs_forward *f, struct listener *l)
 {
   for (int i = 0; i < BATCH; i++)
     {
-      int a = accept4 (l->p->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), b = -1, r;
+      int a, b = -1, r;
 
+      if (f->n_conns >= TCP_MAX_CONNS)
+        {
+          pause_listeners (f);
+          return;
+        }
+      a = accept4 (l->p->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (a < 0)
         {
           if (errno == EINTR || errno == ECONNABORTED)

@@ -401,6 +401,7 @@ struct loop
 {
   Slirp *slirp;
   int tapfd;
+  bool allow_host_loopback;
   bool tap_gone;
   struct timer *timers;
   struct pollfd *pfd;
@@ -644,6 +645,41 @@ run_timers (struct loop *l, int64_t now)
   while (fired);
 }
 
+/* Whether a frame from the container is for the host's loopback (or
+   "this host", 0.0.0.0 and ::): libslirp's disable_host_loopback only
+   stops the gateway alias 10.0.2.2, and would connect a frame sent to
+   127.0.0.1 itself (the container holds CAP_NET_RAW and can write any
+   frame) to the host's 127.0.0.1.  Only IPv4 and IPv6 frames reach
+   libslirp's sockets; ARP and the rest are harmless.  VLAN-tagged frames
+   are dropped: libslirp does not speak 802.1Q.  */
+static bool
+to_host_loopback (const uint8_t *f, size_t n)
+{
+  static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+  unsigned type;
+
+  if (n < 14)
+    return false;
+  type = (unsigned)f[12] << 8 | f[13];
+  if (type == 0x8100 || type == 0x88a8)
+    return true;
+  if (type == 0x0800 && n >= 14 + 20)
+    {
+      const uint8_t *dst = f + 14 + 16;
+      return dst[0] == 127 || dst[0] == 0;
+    }
+  if (type == 0x86dd && n >= 14 + 40)
+    {
+      const uint8_t *dst = f + 14 + 24;
+      static const uint8_t zero[15] = { 0 };
+      if (memcmp (dst, zero, 15) == 0 && (dst[15] == 0 || dst[15] == 1))
+        return true; /* :: and ::1 */
+      if (memcmp (dst, v4mapped, 12) == 0 && (dst[12] == 127 || dst[12] == 0))
+        return true; /* ::ffff:127.x and ::ffff:0.x */
+    }
+  return false;
+}
+
 /* Frames from the container, a batch at a time.  Returns false when the
    device is gone.  */
 static bool
@@ -658,6 +694,8 @@ read_tap (struct loop *l, uint8_t *buf)
         return true;
       if (n <= 0)
         return false;
+      if (!l->allow_host_loopback && to_host_loopback (buf, (size_t)n))
+        continue;
       slirp_input (l->slirp, buf, (int)n);
     }
   return true;
@@ -836,11 +874,17 @@ setup_fds (const struct hs_options *o)
   fcntl (o->ready_fd, F_SETFD, FD_CLOEXEC);
   fcntl (o->userns_fd, F_SETFD, FD_CLOEXEC);
   fcntl (o->netns_fd, F_SETFD, FD_CLOEXEC);
-  /* Six fds per forwarded connection.  */
-  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+  /* Six fds per forwarded connection, one per libslirp socket: room for
+     them, but a bound, so that a container opening sockets without end
+     cannot hold the user's whole hard limit.  */
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0)
     {
-      rl.rlim_cur = rl.rlim_max;
-      setrlimit (RLIMIT_NOFILE, &rl);
+      rlim_t want = rl.rlim_max < 16384 ? rl.rlim_max : 16384;
+      if (rl.rlim_cur < want)
+        {
+          rl.rlim_cur = want;
+          setrlimit (RLIMIT_NOFILE, &rl);
+        }
     }
 }
 
@@ -888,6 +932,7 @@ main (int argc, char **argv)
   close (o.netns_fd);
 
   l.tapfd = tapfd;
+  l.allow_host_loopback = o.allow_host_loopback;
   /* Before the sandbox: glib seeds libslirp's random numbers from
      /dev/urandom, which the sandbox does not show.  No frame has been read
      yet.  */

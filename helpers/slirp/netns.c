@@ -184,6 +184,11 @@ create_tap (unsigned *ret_index, struct hs_error *err)
   struct ifreq ifr;
   int fd = open ("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 
+  if (fd < 0 && (errno == EACCES || errno == EPERM))
+    return hs_error_set (err, errno,
+                         "cannot open /dev/net/tun for the container's network; an "
+                         "administrator can make it mode 0666, as distributions ship it "
+                         "(chmod 0666 /dev/net/tun), or run the container with --network none");
   if (fd < 0)
     return hs_error_set (err, errno,
                          "cannot open /dev/net/tun for the container's network; an "

@@ -257,6 +257,23 @@ no_holders() { [ -z "$(holders "$1")" ]; }
     [ "$status" -ne 0 ]
 }
 
+@test "a raw frame to 127.0.0.1, 0.0.0.0 or 10.0.2.2 does not reach the host's loopback (CAP_NET_RAW)" {
+    need_netutil
+    local port
+    # a listener on the host's 127.0.0.1: a SYN-ACK would mean it was reached
+    server port python3 "$NETHOST_PY" http-server "$BATS_TEST_TMPDIR"
+    for dst in 127.0.0.1 0.0.0.0 10.0.2.2; do
+        run H run net netutil raw-syn "$dst" "$port"
+        assert_status 0
+        [ "$output" != syn-ack ] || fail_now "a raw SYN to $dst reached the host's 127.0.0.1:$port"
+    done
+    # with allow_host_loopback, 10.0.2.2 is the host's loopback: the same
+    # frame gets its SYN-ACK (the test can tell)
+    run H run --network slirp:allow_host_loopback=true net netutil raw-syn 10.0.2.2 "$port"
+    assert_status 0
+    assert_equal "$output" syn-ack
+}
+
 @test "UDP from the container: an echo server on the host's 127.0.0.1 through 10.0.2.2" {
     need_netutil
     local port

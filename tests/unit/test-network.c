@@ -63,6 +63,9 @@ main (void)
   publish_good ("127.0.0.1::80", "127.0.0.1", 0, 80, false);
   publish_good ("[::1]:8080:80", "::1", 8080, 80, false);
   publish_good ("5353:53/udp", "0.0.0.0", 5353, 53, true);
+  publish_good (":80", "0.0.0.0", 0, 80, false);
+  publish_good ("0:80", "0.0.0.0", 0, 80, false);
+  publish_bad ("[::1]:80", "IPv6 host address");
   publish_bad ("8080:0", "not a port");
   publish_bad ("70000:80", "not a port");
   publish_bad ("8080:80/sctp", "tcp or udp");
@@ -111,6 +114,9 @@ main (void)
   has_str (err.msg, "not an IP", "message");
   hutch_error_clear (&err);
   ok (hutch_add_host_parse ("a b:1.2.3.4", &line, &err) < 0, "--add-host with a blank in NAME");
+  hutch_error_clear (&err);
+  ok (hutch_add_host_parse ("evil\n6.6.6.6 github.com:[::1]", &line, &err) < 0,
+      "--add-host: a newline in NAME is refused, also with a bracketed IPv6 address");
   hutch_error_clear (&err);
   ok (hutch_dns_check ("1.1.1.1", &err) == 0, "--dns 1.1.1.1");
   ok (hutch_dns_check ("dns.example", &err) < 0, "--dns with a name is refused");
