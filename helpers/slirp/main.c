@@ -43,8 +43,12 @@
    without it.  `hutch-slirp --check-sandbox` enters it and shows that it
    holds.
 
-   libslirp itself keeps the container off the host's loopback (10.0.2.2
-   is 127.0.0.1 only with --allow-host-loopback).  Published ports are
+   The host's loopback: libslirp maps 10.0.2.2 to 127.0.0.1 only with
+   --allow-host-loopback, but it would connect a frame addressed to
+   127.0.0.1 (or 0.0.0.0, ::1) itself, which container root can write
+   with CAP_NET_RAW; read_tap drops those frames before libslirp sees
+   them.  DNS to .3 is forwarded to the host's name servers, also when
+   they listen on the host's loopback (systemd-resolved).  Published ports are
    connected to 127.0.0.1 inside the container by the connector, so they
    never pass through libslirp.
 
