@@ -380,6 +380,26 @@ serve_http() {
         fail_now "expected a listener on 0.0.0.0:$port: $output"
 }
 
+@test "a SIGTERM to hutch's process group (timeout, systemd) leaves the network up while the container runs" {
+    local port pid
+    port=$(free_port)
+    # hutch as the leader of a process group of its own, as under timeout(1)
+    BG_OUT=$(mktemp "$BATS_TEST_TMPDIR/hutch.XXXXXX")
+    bg "$BG_OUT" setsid "$HUTCH" --root "$NSTORE" run -p "127.0.0.1:$port:80" net \
+        sh -c "mkdir /www && echo still-here > /www/t && exec httpd -f -p 80 -h /www"
+    pid=$BG
+    run nethost get "$port" /t
+    assert_status 0
+    # hutch forwards the SIGTERM to PID 1 (httpd ignores it, as a PID 1
+    # without a handler does); the helper must not take it for itself
+    kill -TERM -- "-$pid"
+    sleep 0.5
+    still_running "$pid" "$BG_OUT"
+    run nethost get "$port" /t
+    assert_status 0
+    assert_equal "$output" still-here
+}
+
 @test "-p: 8 MiB through a TCP echo server in the container come back intact, half-close included" {
     need_netutil
     local port
