@@ -475,6 +475,9 @@ probe (const struct hs_options *o)
   check (p == MAP_FAILED && errno == EPERM, "no executable mappings");
   check (fails_with (prctl (PR_SET_DUMPABLE, 1, 0, 0, 0), EPERM), "no prctl");
   check (fails_with (kill (getppid (), 0), EPERM), "no kill");
+  /* abort () is allowed its SIGABRT to this process, to no other.  */
+  check (fails_with ((int)syscall (SYS_tgkill, getppid (), getppid (), SIGABRT), EPERM),
+         "no SIGABRT to another process");
 }
 
 static bool

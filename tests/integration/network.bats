@@ -594,6 +594,16 @@ bad_option() {
     [[ $output != *RAN* ]] || fail_now "the command ran: $output"
 }
 
+@test "hutch-slirp --check-sandbox: its confinement holds" {
+    local helper
+    helper=$(dirname "$HUTCH")/hutch-slirp
+    run "$helper" --check-sandbox
+    assert_status 0
+    [[ $output != *"not ok"* ]] || fail_now "a check failed: $output"
+    [[ $output == *"ok "*"no SIGABRT to another process"* ]] || fail_now "check missing: $output"
+    [[ $output == *"ok "*"no effective capabilities"* ]]
+}
+
 @test "bad network options: exit 125 naming the option" {
     bad_option mtu --network slirp:mtu=1
     bad_option mtu --network slirp:mtu=65522
