@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <pwd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,23 +167,6 @@ base64_decode (const char *in, char **ret, size_t *ret_len, hutch_error_t *err)
 
 /* ---- where the files are ---------------------------------------------- */
 
-/* $HOME when it is the user's own directory; otherwise (sudo -u, su and
-   runuser keep another user's HOME) the home in the password database.  */
-static const char *
-home_dir (void)
-{
-  const char *h = getenv ("HOME");
-  struct passwd *pw;
-  struct stat st;
-
-  if (h && *h == '/' && stat (h, &st) == 0 && st.st_uid == geteuid ())
-    return h;
-  pw = getpwuid (geteuid ());
-  if (pw && pw->pw_dir && *pw->pw_dir)
-    return pw->pw_dir;
-  return h && *h == '/' ? h : "/";
-}
-
 /* $XDG_RUNTIME_DIR/containers/auth.json, or NULL.  Over ssh, su or in a
    batch job the variable is often unset or names another user's directory:
    reading there would fail with EACCES on every pull, and writing there
@@ -209,7 +191,7 @@ config_auth_file (void)
 
   if (x && *x == '/')
     return hutch_xasprintf ("%s/containers/auth.json", x);
-  return hutch_xasprintf ("%s/.config/containers/auth.json", home_dir ());
+  return hutch_xasprintf ("%s/.config/containers/auth.json", hutch_home_dir ());
 }
 
 static char *
@@ -219,7 +201,7 @@ docker_auth_file (void)
 
   if (x && *x)
     return hutch_xasprintf ("%s/config.json", x);
-  return hutch_xasprintf ("%s/.docker/config.json", home_dir ());
+  return hutch_xasprintf ("%s/.docker/config.json", hutch_home_dir ());
 }
 
 char *

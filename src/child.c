@@ -41,34 +41,6 @@
 #endif
 
 static int
-cmp_int (const void *a, const void *b)
-{
-  return *(const int *)a - *(const int *)b;
-}
-
-/* Close every fd but KEEP (and 0-2): whatever the user's shell left open
-   must not reach the container, not even as /proc/self/fd/N during setup,
-   where a magic link to a host directory would lead out of the root (the
-   CVE-2024-21626 class).  */
-static void
-close_all_but (int *keep, size_t n)
-{
-  unsigned int next = 3;
-  size_t i;
-
-  qsort (keep, n, sizeof *keep, cmp_int);
-  for (i = 0; i < n; i++)
-    {
-      if (keep[i] < (int)next)
-        continue;
-      if ((unsigned int)keep[i] > next)
-        hutch_close_range (next, (unsigned int)keep[i] - 1, 0);
-      next = (unsigned int)keep[i] + 1;
-    }
-  hutch_close_range (next, ~0U, 0);
-}
-
-static int
 loopback_up (hutch_error_t *err)
 {
   _cleanup_close_ int s = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -295,7 +267,10 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
   int keep[2] = { c->sock, c->initfd >= 0 ? c->initfd : c->sock };
   int cwdfd = -1, i;
 
-  close_all_but (keep, 2);
+  /* Whatever the user's shell left open must not reach the container, not
+     even as /proc/self/fd/N during setup, where a magic link to a host
+     directory would lead out of the root (the CVE-2024-21626 class).  */
+  hutch_close_all_but (keep, 2);
   /* B is P's child (CLONE_PARENT): die with it.  The round trip below
      proves P was still alive after the signal was armed.  */
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
@@ -527,7 +502,7 @@ hutch_child_main (struct hutch_child_ctx *c)
   prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
   {
     int keep[2] = { c->watchfd, pidfd };
-    close_all_but (keep, 2);
+    hutch_close_all_but (keep, 2);
   }
   watchdog (spec, c->watchfd, pidfd, fuse);
 }

@@ -45,29 +45,13 @@ problem (struct hutch_info *info, char *text)
   hutch_strv_push (&info->problems, text);
 }
 
-/* $HOME, when it is the user's own directory; otherwise (sudo -u, su,
-   runuser keep another user's HOME) the home in the password database.  */
-static const char *
-home_dir (void)
-{
-  const char *h = getenv ("HOME");
-  struct passwd *pw;
-  struct stat st;
-  if (h && *h == '/' && stat (h, &st) == 0 && st.st_uid == geteuid ())
-    return h;
-  pw = getpwuid (geteuid ());
-  if (pw && pw->pw_dir && *pw->pw_dir)
-    return pw->pw_dir;
-  return h && *h == '/' ? h : "/";
-}
-
 char *
 hutch_data_dir (void)
 {
   const char *x = getenv ("XDG_DATA_HOME");
   if (x && *x == '/')
     return hutch_xasprintf ("%s/hutch", x);
-  return hutch_xasprintf ("%s/.local/share/hutch", home_dir ());
+  return hutch_xasprintf ("%s/.local/share/hutch", hutch_home_dir ());
 }
 
 char *
@@ -89,7 +73,7 @@ hutch_config_file (void)
   const char *x = getenv ("XDG_CONFIG_HOME");
   if (x && *x == '/')
     return hutch_xasprintf ("%s/hutch/hutch.conf", x);
-  return hutch_xasprintf ("%s/.config/hutch/hutch.conf", home_dir ());
+  return hutch_xasprintf ("%s/.config/hutch/hutch.conf", hutch_home_dir ());
 }
 
 static char *

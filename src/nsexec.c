@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -34,50 +33,6 @@ struct hutch_userns_job
   pid_t pid;
   int back; /* read end: the child's struct reply */
 };
-
-static int
-cmp_int (const void *a, const void *b)
-{
-  int x = *(const int *)a, y = *(const int *)b;
-  return (x > y) - (x < y);
-}
-
-/* close_range, or one close at a time before Linux 5.9.  */
-static void
-close_between (unsigned int lo, unsigned int hi)
-{
-  struct rlimit rl;
-  unsigned int fd;
-
-  if (syscall (SYS_close_range, lo, hi, 0) == 0)
-    return;
-  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
-      && hi >= (unsigned int)rl.rlim_cur)
-    hi = (unsigned int)rl.rlim_cur - 1;
-  else if (hi > 65535)
-    hi = 65535;
-  for (fd = lo; fd <= hi && fd >= lo; fd++)
-    close ((int)fd);
-}
-
-/* In the child: close every fd from 3 up but those in KEEP (N of them).  */
-static void
-close_all_but (int *keep, size_t n)
-{
-  unsigned int from = 3;
-  size_t i;
-
-  qsort (keep, n, sizeof *keep, cmp_int);
-  for (i = 0; i < n; i++)
-    {
-      if (keep[i] < (int)from)
-        continue;
-      if ((unsigned int)keep[i] > from)
-        close_between (from, (unsigned int)keep[i] - 1);
-      from = (unsigned int)keep[i] + 1;
-    }
-  close_between (from, ~0U);
-}
 
 /* fork, then unshare(CLONE_NEWUSER) in the child: not a raw clone with
    CLONE_NEWUSER, which would skip the C library's fork handlers, and a
@@ -122,7 +77,7 @@ spawn (hutch_userns_fn fn, hutch_userns_out_fn out_fn, void *arg, const int *kee
           memcpy (k, keep, n_keep * sizeof *k);
           k[n_keep] = go[0];
           k[n_keep + 1] = back[1];
-          close_all_but (k, n_keep + 2);
+          hutch_close_all_but (k, n_keep + 2);
           free (k);
         }
       /* Dies with hutch, also if hutch died before this line.  */

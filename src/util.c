@@ -7,10 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -431,4 +433,62 @@ bool
 hutch_str_has_prefix (const char *s, const char *prefix)
 {
   return strncmp (s, prefix, strlen (prefix)) == 0;
+}
+
+const char *
+hutch_home_dir (void)
+{
+  const char *h = getenv ("HOME");
+  struct passwd *pw;
+  struct stat st;
+
+  if (h && *h == '/' && stat (h, &st) == 0 && st.st_uid == geteuid ())
+    return h;
+  pw = getpwuid (geteuid ());
+  if (pw && pw->pw_dir && *pw->pw_dir)
+    return pw->pw_dir;
+  return h && *h == '/' ? h : "/";
+}
+
+/* close_range, or one close at a time before Linux 5.9.  */
+static void
+close_between (unsigned int lo, unsigned int hi)
+{
+  struct rlimit rl;
+  unsigned int fd;
+
+  if (hutch_close_range (lo, hi, 0) == 0)
+    return;
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+      && hi >= (unsigned int)rl.rlim_cur)
+    hi = (unsigned int)rl.rlim_cur - 1;
+  else if (hi > 65535)
+    hi = 65535;
+  for (fd = lo; fd <= hi && fd >= lo; fd++)
+    close ((int)fd);
+}
+
+static int
+cmp_int (const void *a, const void *b)
+{
+  int x = *(const int *)a, y = *(const int *)b;
+  return (x > y) - (x < y);
+}
+
+void
+hutch_close_all_but (int *keep, size_t n)
+{
+  unsigned int next = 3;
+  size_t i;
+
+  qsort (keep, n, sizeof *keep, cmp_int);
+  for (i = 0; i < n; i++)
+    {
+      if (keep[i] < (int)next)
+        continue;
+      if ((unsigned int)keep[i] > next)
+        close_between (next, (unsigned int)keep[i] - 1);
+      next = (unsigned int)keep[i] + 1;
+    }
+  close_between (next, ~0U);
 }

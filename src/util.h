@@ -87,4 +87,13 @@ int hutch_random_hex (char *buf, size_t len);
 
 bool hutch_str_has_prefix (const char *s, const char *prefix);
 
+/* $HOME when it is the user's own directory; otherwise (sudo -u, su and
+   runuser keep another user's HOME) the home in the password database.  */
+const char *hutch_home_dir (void);
+
+/* Close every fd from 3 up but the N fds of KEEP (sorted in place), with
+   close_range, or one by one before Linux 5.9.  Only async-signal-safe
+   calls: for a child between fork and exec.  */
+void hutch_close_all_but (int *keep, size_t n);
+
 #endif
