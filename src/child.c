@@ -7,6 +7,7 @@
    namespace, with that namespace's capabilities only.  */
 
 #include "caps.h"
+#include "cgroup.h"
 #include "mount.h"
 #include "nsexec.h"
 #include "sync.h"
@@ -16,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/sched.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -38,6 +40,9 @@
 #endif
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
 #endif
 
 static int
@@ -264,17 +269,35 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
 {
   hutch_error_t err = HUTCH_ERROR_INIT;
   struct hutch_msg m = { 0 };
-  int keep[2] = { c->sock, c->initfd >= 0 ? c->initfd : c->sock };
+  int keep[3] = { c->sock, c->initfd >= 0 ? c->initfd : c->sock,
+                  c->spec->extra.cgroupfd >= 0 ? c->spec->extra.cgroupfd : c->sock };
   int cwdfd = -1, i;
 
   /* Whatever the user's shell left open must not reach the container, not
      even as /proc/self/fd/N during setup, where a magic link to a host
      directory would lead out of the root (the CVE-2024-21626 class).  */
-  hutch_close_all_but (keep, 2);
+  hutch_close_all_but (keep, 3);
   /* B is P's child (CLONE_PARENT): die with it.  The round trip below
      proves P was still alive after the signal was armed.  */
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
     _exit (HUTCH_EXIT_ERROR);
+  /* Into the container's cgroup before anything of the container runs
+     (clone3 may have put us there already), then a cgroup namespace
+     whose root is that cgroup: the container sees itself as `/` and
+     cannot name, let alone write, the cgroups above.  The host's cgroup
+     directory fd goes before anything of the container's is opened.  */
+  if (c->spec->extra.cgroupfd >= 0)
+    {
+      if (!c->in_cgroup && hutch_cgroup_join (c->spec->extra.cgroupfd, &err) < 0)
+        hutch_msg_fail (c->sock, &err);
+      close (c->spec->extra.cgroupfd);
+      c->spec->extra.cgroupfd = -1;
+    }
+  if (c->spec->ns[HUTCH_NS_CGROUP] && unshare (CLONE_NEWCGROUP) < 0)
+    {
+      hutch_error_set (&err, errno, "create the container's cgroup namespace");
+      hutch_msg_fail (c->sock, &err);
+    }
   m.type = HUTCH_MSG_ARMED;
   if (hutch_msg_send (c->sock, &m, -1) < 0 || hutch_msg_recv (c->sock, &m, NULL) != 1
       || m.type != HUTCH_MSG_GO)
@@ -318,8 +341,10 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
    process changes its credentials (su-exec, gosu, a setuid program
    without no_new_privs); the watchdog holds whatever B does.  */
 static void __attribute__ ((noreturn))
-watchdog (const struct hutch_spec *spec, int watchfd, int pidfd, pid_t fuse)
+watchdog (const struct hutch_spec *spec, int watchfd, int pidfd, pid_t fuse, int cgparentfd)
 {
+  bool p_died = false;
+
   for (;;)
     {
       struct pollfd pfd[2] = { { pidfd, POLLIN, 0 }, { watchfd, POLLIN, 0 } };
@@ -334,8 +359,18 @@ watchdog (const struct hutch_spec *spec, int watchfd, int pidfd, pid_t fuse)
       if (pfd[1].revents)
         {
           syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+          p_died = true;
           break;
         }
+    }
+  /* hutch removes the container's cgroup after reading its OOM count;
+     when hutch died, nobody else will.  Through fds opened before the
+     pivot_root, which moved our root too when we share B's mount
+     namespace.  */
+  if (p_died && cgparentfd >= 0)
+    {
+      const char *name = strrchr (spec->extra.cgroup_path, '/');
+      hutch_cgroup_remove_at (cgparentfd, name ? name + 1 : spec->extra.cgroup_path);
     }
   /* The fuse-overlayfs process serves the container's root and lives in
      its mount namespace, which it would keep alive: it ends here.  */
@@ -433,8 +468,8 @@ hutch_child_main (struct hutch_child_ctx *c)
   hutch_error_t err = HUTCH_ERROR_INIT;
   struct hutch_spec *spec = c->spec;
   struct hutch_msg m = { 0 };
-  int flags = 0, pidfd;
-  pid_t b, fuse = -1;
+  int flags = 0, pidfd, cgparentfd = -1;
+  pid_t b = -1, fuse = -1;
 
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != c->parent)
     _exit (HUTCH_EXIT_ERROR);
@@ -449,8 +484,7 @@ hutch_child_main (struct hutch_child_ctx *c)
     flags |= CLONE_NEWIPC;
   if (spec->ns[HUTCH_NS_NET])
     flags |= CLONE_NEWNET;
-  if (spec->ns[HUTCH_NS_CGROUP])
-    flags |= CLONE_NEWCGROUP;
+  /* The cgroup namespace is B's own, made once B is in its cgroup.  */
   if (unshare (flags) < 0)
     {
       hutch_error_set (&err, errno, "create the container's namespaces");
@@ -473,7 +507,25 @@ hutch_child_main (struct hutch_child_ctx *c)
       hutch_error_set (&err, errno, "create the PID namespace");
       hutch_msg_fail (c->sock, &err);
     }
-  b = (pid_t)syscall (SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+  if (spec->extra.cgroupfd >= 0)
+    {
+      /* Straight into the container's cgroup (Linux 5.7): B never runs a
+         moment in ours, and the move cannot fail halfway.  */
+      struct clone_args args = { .flags = CLONE_PARENT | CLONE_INTO_CGROUP,
+                                 .exit_signal = SIGCHLD,
+                                 .cgroup = (uint64_t)spec->extra.cgroupfd };
+      b = (pid_t)syscall (SYS_clone3, &args, sizeof args);
+      if (b >= 0)
+        c->in_cgroup = true;
+      else if (errno != ENOSYS && errno != E2BIG && errno != EINVAL)
+        {
+          hutch_error_set (&err, errno, "start the container's process in its cgroup %s",
+                           spec->extra.cgroup_path);
+          hutch_msg_fail (c->sock, &err);
+        }
+    }
+  if (!c->in_cgroup)
+    b = (pid_t)syscall (SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
   if (b < 0)
     {
       hutch_error_set (&err, errno, "clone the container's process");
@@ -500,9 +552,11 @@ hutch_child_main (struct hutch_child_ctx *c)
   /* From here on the watch pipe, not the parent-death signal, tells us
      that P died: we must outlive P to act on it.  */
   prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  if (spec->extra.cgroupfd >= 0)
+    cgparentfd = openat (spec->extra.cgroupfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   {
-    int keep[2] = { c->watchfd, pidfd };
-    hutch_close_all_but (keep, 2);
+    int keep[3] = { c->watchfd, pidfd, cgparentfd >= 0 ? cgparentfd : pidfd };
+    hutch_close_all_but (keep, 3);
   }
-  watchdog (spec, c->watchfd, pidfd, fuse);
+  watchdog (spec, c->watchfd, pidfd, fuse, cgparentfd);
 }

@@ -8,6 +8,7 @@
 #include "container.h"
 #include "network.h"
 #include "caps.h"
+#include "cgroup.h"
 #include "idmap.h"
 #include "sync.h"
 #include "terminal.h"
@@ -345,6 +346,7 @@ int
 hutch_container_run (struct hutch_spec *spec, int *ret_status, hutch_error_t *err)
 {
   struct hutch_terminal_state term = { 0 };
+  struct hutch_cgroup_run cgrun = { 0 };
   _cleanup_close_ int initfd = -1, sfd = -1;
   struct hutch_child_ctx c = { 0 };
   struct launch l = { 0 };
@@ -371,6 +373,11 @@ hutch_container_run (struct hutch_spec *spec, int *ret_status, hutch_error_t *er
                                 spec->extra.init_path);
     }
 
+  /* The container's cgroup, with its limits written, before any of its
+     processes exists.  */
+  if (hutch_cgroup_setup (spec, &cgrun, NULL, err) < 0)
+    return -1;
+
   /* An inherited SIGCHLD = SIG_IGN would make the kernel reap our children
      behind our back.  */
   dfl.sa_handler = SIG_DFL;
@@ -384,7 +391,11 @@ hutch_container_run (struct hutch_spec *spec, int *ret_status, hutch_error_t *er
   sigaddset (&mask, SIGCHLD);
   sigaddset (&mask, SIGPIPE);
   if (sigprocmask (SIG_BLOCK, &mask, &c.oldmask) < 0)
-    return hutch_error_set (err, errno, "sigprocmask");
+    {
+      hutch_error_set (err, errno, "sigprocmask");
+      hutch_cgroup_teardown (spec, &cgrun);
+      return -1;
+    }
   sfd = signalfd (-1, &mask, SFD_CLOEXEC);
   if (sfd < 0)
     {
@@ -486,6 +497,16 @@ out:
         ;
       l.a = -1;
     }
+  /* Everything of the container is gone: its cgroup goes too.  The OOM
+     killer's work is worth saying, the exit code (137) alone does not.  */
+  {
+    uint64_t ooms = hutch_cgroup_teardown (spec, &cgrun);
+    if (ooms > 0 && ret == 0)
+      fprintf (stderr,
+               "hutch: the container ran out of memory: the kernel's OOM killer ended %llu "
+               "process%s (memory.events oom_kill)\n",
+               (unsigned long long)ooms, ooms == 1 ? "" : "es");
+  }
   if (l.master >= 0)
     close (l.master);
   if (sp[0] >= 0)

@@ -2,6 +2,8 @@
 #include <config.h>
 
 #include "info.h"
+#include "cgroup.h"
+#include "sdscope.h"
 #include "container.h"
 #include "driver.h"
 #include "idmap.h"
@@ -189,53 +191,40 @@ check_ids (struct hutch_info *info)
 static void
 check_cgroups (struct hutch_info *info)
 {
-  _cleanup_free_ char *mi = NULL, *self = NULL;
+  struct hutch_cgroup_host h;
   hutch_error_t e = HUTCH_ERROR_INIT;
-  char *mount2 = NULL, *line, *save = NULL;
-  bool v1 = false;
 
-  if (hutch_read_file ("/proc/self/mountinfo", 1 << 20, &mi, NULL, &e) < 0)
+  if (hutch_cgroup_probe (&h, &e) < 0)
     {
+      add (info, "cgroups", hutch_xasprintf ("unknown (%s)", e.msg));
       hutch_error_clear (&e);
       return;
     }
-  for (line = strtok_r (mi, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+  if (h.mount == NULL)
+    add (info, "cgroups", hutch_xasprintf ("%s: no limits possible", h.why_not));
+  else
     {
-      char *sep = strstr (line, " - ");
-      char mp[4096], fstype[64];
-      if (sep == NULL || sscanf (line, "%*s %*s %*s %*s %4095s", mp) != 1
-          || sscanf (sep + 3, "%63s", fstype) != 1)
-        continue;
-      if (strcmp (fstype, "cgroup2") == 0 && mount2 == NULL)
-        mount2 = hutch_xstrdup (mp);
-      else if (strcmp (fstype, "cgroup") == 0)
-        v1 = true;
+      add (info, "cgroups",
+           hutch_xasprintf ("%s, cgroup2 at %s", h.v1 ? "hybrid (v1 and v2)" : "v2", h.mount));
+      if (h.own)
+        add (info, "cgroup",
+             hutch_xasprintf ("%s (%s)", h.own_rel,
+                              h.delegated ? "delegated to you" : "not delegated"));
+      if (h.delegated)
+        add (info, "cgroup controllers",
+             hutch_xstrdup (*h.controllers ? h.controllers : "none (no limits possible)"));
+      else
+        add (info, "cgroup controllers",
+             hutch_xasprintf ("none: %s%s", h.why_not,
+                              hutch_sdscope_available ()
+                                  ? "; hutch run asks the systemd user manager for a delegated "
+                                    "scope"
+                                  : "; containers share hutch's cgroup and limits are refused"));
     }
-  if (mount2 == NULL)
-    {
-      add (info, "cgroups", hutch_xstrdup (v1 ? "v1 only: no limits possible" : "none mounted"));
-      return;
-    }
-  add (info, "cgroups",
-       hutch_xasprintf ("%s, cgroup2 at %s", v1 ? "hybrid (v1 and v2)" : "v2", mount2));
-  if (hutch_read_file ("/proc/self/cgroup", 1 << 16, &self, NULL, &e) == 0)
-    {
-      char *p = strstr (self, "0::");
-      if (p)
-        {
-          char *end = strchr (p, '\n');
-          _cleanup_free_ char *rel
-              = hutch_xstrndup (p + 3, end ? (size_t)(end - p - 3) : strlen (p + 3));
-          _cleanup_free_ char *procs = hutch_xasprintf ("%s%s/cgroup.procs", mount2, rel);
-          struct stat st;
-          bool deleg
-              = stat (procs, &st) == 0 && st.st_uid == geteuid () && access (procs, W_OK) == 0;
-          add (info, "cgroup",
-               hutch_xasprintf ("%s (%s)", rel, deleg ? "delegated to you" : "not delegated"));
-        }
-    }
-  hutch_error_clear (&e);
-  free (mount2);
+  if (h.v1_controllers)
+    add (info, "cgroup v1 controllers",
+         hutch_xasprintf ("%s (not usable for unprivileged limits)", h.v1_controllers));
+  hutch_cgroup_host_clear (&h);
 }
 
 static bool

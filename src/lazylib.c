@@ -6,40 +6,79 @@
 #include <openssl/evp.h>
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
+#ifdef HAVE_SD_BUS
+#include <systemd/sd-bus.h>
+#endif
 
 #include "lazylib.h"
+#include "error.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
-static void __attribute__ ((noreturn)) missing (const char *what, const char *package)
+/* Why a library could not be loaded: what was missing and dlerror's text.  */
+struct load_failure
 {
-  fprintf (stderr, "hutch: cannot load %s (%s); install the %s package\n", what, dlerror (),
+  const char *what;
+  char why[512];
+};
+
+static void __attribute__ ((noreturn)) missing (const struct load_failure *f, const char *package)
+{
+  fprintf (stderr, "hutch: cannot load %s (%s); install the %s package\n", f->what, f->why,
            package);
   abort ();
 }
 
-/* Load the first of NAMES that exists and resolve COUNT symbols into SLOTS.  */
-static void
-load (const char *const *names, const char *const *syms, void **slots, size_t count,
-      const char *package)
+/* Load the first of NAMES that exists and resolve COUNT symbols into SLOTS.
+   Returns 0, or -1 with F filled (and nothing left loaded).  */
+static int
+try_load (const char *const *names, const char *const *syms, void **slots, size_t count,
+          struct load_failure *f)
 {
+  const char *e;
   void *lib = NULL;
   size_t i;
 
   for (i = 0; names[i] && lib == NULL; i++)
     lib = dlopen (names[i], RTLD_NOW | RTLD_LOCAL);
-  if (lib == NULL)
-    missing (names[0], package);
-  for (i = 0; i < count; i++)
+  f->what = names[0];
+  for (i = 0; lib != NULL && i < count; i++)
     {
       slots[i] = dlsym (lib, syms[i]);
       if (slots[i] == NULL)
-        missing (syms[i], package);
+        {
+          f->what = syms[i];
+          break;
+        }
     }
+  if (lib != NULL && i == count)
+    return 0;
+  e = dlerror ();
+  snprintf (f->why, sizeof f->why, "%s", e ? e : "unknown error");
+  if (lib != NULL)
+    {
+      memset (slots, 0, count * sizeof *slots);
+      dlclose (lib);
+    }
+  return -1;
+}
+
+/* The same for the libraries that hutch cannot do without: a missing one
+   aborts, as an allocation failure would, since hutch is not installed
+   right.  */
+static void
+load (const char *const *names, const char *const *syms, void **slots, size_t count,
+      const char *package)
+{
+  struct load_failure f;
+
+  if (try_load (names, syms, slots, count, &f) < 0)
+    missing (&f, package);
 }
 
 static const char *const archive_syms[] = {
@@ -168,3 +207,60 @@ hutch_libcurl (void)
   pthread_once (&lcurl_once, load_curl);
   return &lcurl;
 }
+
+#ifdef HAVE_SD_BUS
+static const char *const systemd_syms[] = {
+  "sd_bus_call",
+  "sd_bus_close",
+  "sd_bus_error_free",
+  "sd_bus_get_fd",
+  "sd_bus_is_ready",
+  "sd_bus_match_signal_async",
+  "sd_bus_message_append",
+  "sd_bus_message_new_method_call",
+  "sd_bus_message_read",
+  "sd_bus_message_unref",
+  "sd_bus_new",
+  "sd_bus_open_user",
+  "sd_bus_process",
+  "sd_bus_set_address",
+  "sd_bus_start",
+  "sd_bus_unref",
+  "sd_bus_wait",
+};
+static struct hutch_libsystemd lsd;
+_Static_assert(sizeof lsd == sizeof systemd_syms / sizeof systemd_syms[0] * sizeof (void *),
+               "one function pointer per symbol");
+static pthread_once_t lsd_once = PTHREAD_ONCE_INIT;
+static int lsd_status;
+static struct load_failure lsd_failure;
+
+static void
+load_systemd (void)
+{
+  static const char *const names[] = { "libsystemd.so.0", NULL };
+  lsd_status = try_load (names, systemd_syms, (void **)&lsd,
+                         sizeof systemd_syms / sizeof systemd_syms[0], &lsd_failure);
+}
+
+int
+hutch_libsystemd_load (hutch_error_t *err)
+{
+  pthread_once (&lsd_once, load_systemd);
+  if (lsd_status == 0)
+    return 0;
+  hutch_error_set (err, 0,
+                   "cannot load %s (%s); install the libsystemd0 package (systemd 239 or later)",
+                   lsd_failure.what, lsd_failure.why);
+  return -1;
+}
+
+const struct hutch_libsystemd *
+hutch_libsystemd (void)
+{
+  pthread_once (&lsd_once, load_systemd);
+  if (lsd_status < 0)
+    missing (&lsd_failure, "libsystemd0");
+  return &lsd;
+}
+#endif

@@ -2,11 +2,12 @@
 #ifndef HUTCH_LAZYLIB_H
 #define HUTCH_LAZYLIB_H
 
-/* libarchive, libcrypto and libcurl, loaded with dlopen the first time they are
-   needed.  Linked normally they would be mapped into every start of hutch,
-   image or not: libarchive alone brings libxml2, ICU and libstdc++, which
-   cost about 2 ms of the ~5 ms a `hutch run --rootfs` takes (bench/startup).
-   Include this after <archive.h>, <archive_entry.h> or <openssl/evp.h>:
+/* libarchive, libcrypto, libcurl and libsystemd, loaded with dlopen the first
+   time they are needed.  Linked normally they would be mapped into every
+   start of hutch, image or not: libarchive alone brings libxml2, ICU and
+   libstdc++, which cost about 2 ms of the ~5 ms a `hutch run --rootfs`
+   takes (bench/startup).  Include this after <archive.h>,
+   <archive_entry.h>, <openssl/evp.h>, <curl/curl.h> or <systemd/sd-bus.h>:
    each call below then goes through the loaded library, with the
    prototype of the real header (checked by the compiler through
    __typeof__).  */
@@ -234,6 +235,61 @@ const struct hutch_libcurl *hutch_libcurl (void);
 #define curl_url_get(...) (hutch_libcurl ()->curl_url_get (__VA_ARGS__))
 #define curl_url_set(...) (hutch_libcurl ()->curl_url_set (__VA_ARGS__))
 #define curl_version_info(...) (hutch_libcurl ()->curl_version_info (__VA_ARGS__))
+#endif
+
+#ifdef foosdbushfoo
+/* libsystemd's sd-bus, for one question to the user's systemd manager
+   (src/sdscope.c) when hutch's cgroup is not delegated.  Linked, it would
+   bring its compression and crypto libraries into every start.  Unlike the
+   others it is optional: call hutch_libsystemd_load() first, which reports a
+   missing library as an error; the calls below abort if it was not loaded.
+   Do not use sd-bus.h's _cleanup_ helpers (sd_bus_unrefp...): they call the
+   real symbols, which are not linked.  */
+struct hutch_libsystemd
+{
+  __typeof__ (sd_bus_call) *sd_bus_call;
+  __typeof__ (sd_bus_close) *sd_bus_close;
+  __typeof__ (sd_bus_error_free) *sd_bus_error_free;
+  __typeof__ (sd_bus_get_fd) *sd_bus_get_fd;
+  __typeof__ (sd_bus_is_ready) *sd_bus_is_ready;
+  __typeof__ (sd_bus_match_signal_async) *sd_bus_match_signal_async;
+  __typeof__ (sd_bus_message_append) *sd_bus_message_append;
+  __typeof__ (sd_bus_message_new_method_call) *sd_bus_message_new_method_call;
+  __typeof__ (sd_bus_message_read) *sd_bus_message_read;
+  __typeof__ (sd_bus_message_unref) *sd_bus_message_unref;
+  __typeof__ (sd_bus_new) *sd_bus_new;
+  __typeof__ (sd_bus_open_user) *sd_bus_open_user;
+  __typeof__ (sd_bus_process) *sd_bus_process;
+  __typeof__ (sd_bus_set_address) *sd_bus_set_address;
+  __typeof__ (sd_bus_start) *sd_bus_start;
+  __typeof__ (sd_bus_unref) *sd_bus_unref;
+  __typeof__ (sd_bus_wait) *sd_bus_wait;
+};
+struct hutch_error;
+/* Load libsystemd.so.0 (once).  Returns 0, or -1 with ERR saying why it
+   cannot be loaded and which package to install.  */
+int hutch_libsystemd_load (struct hutch_error *err);
+/* The loaded library; aborts when hutch_libsystemd_load() failed.  */
+const struct hutch_libsystemd *hutch_libsystemd (void);
+#define sd_bus_call(...) (hutch_libsystemd ()->sd_bus_call (__VA_ARGS__))
+#define sd_bus_close(...) (hutch_libsystemd ()->sd_bus_close (__VA_ARGS__))
+#define sd_bus_error_free(...) (hutch_libsystemd ()->sd_bus_error_free (__VA_ARGS__))
+#define sd_bus_get_fd(...) (hutch_libsystemd ()->sd_bus_get_fd (__VA_ARGS__))
+#define sd_bus_is_ready(...) (hutch_libsystemd ()->sd_bus_is_ready (__VA_ARGS__))
+#define sd_bus_match_signal_async(...)                                                             \
+  (hutch_libsystemd ()->sd_bus_match_signal_async (__VA_ARGS__))
+#define sd_bus_message_append(...) (hutch_libsystemd ()->sd_bus_message_append (__VA_ARGS__))
+#define sd_bus_message_new_method_call(...)                                                        \
+  (hutch_libsystemd ()->sd_bus_message_new_method_call (__VA_ARGS__))
+#define sd_bus_message_read(...) (hutch_libsystemd ()->sd_bus_message_read (__VA_ARGS__))
+#define sd_bus_message_unref(...) (hutch_libsystemd ()->sd_bus_message_unref (__VA_ARGS__))
+#define sd_bus_new(...) (hutch_libsystemd ()->sd_bus_new (__VA_ARGS__))
+#define sd_bus_open_user(...) (hutch_libsystemd ()->sd_bus_open_user (__VA_ARGS__))
+#define sd_bus_process(...) (hutch_libsystemd ()->sd_bus_process (__VA_ARGS__))
+#define sd_bus_set_address(...) (hutch_libsystemd ()->sd_bus_set_address (__VA_ARGS__))
+#define sd_bus_start(...) (hutch_libsystemd ()->sd_bus_start (__VA_ARGS__))
+#define sd_bus_unref(...) (hutch_libsystemd ()->sd_bus_unref (__VA_ARGS__))
+#define sd_bus_wait(...) (hutch_libsystemd ()->sd_bus_wait (__VA_ARGS__))
 #endif
 
 #endif

@@ -102,6 +102,7 @@ hutch_run_options_clear (struct hutch_run_options *o)
   hutch_strv_free (o->dns);
   hutch_strv_free (o->add_hosts);
   free (o->slirp_path);
+  hutch_limits_clear (&o->limits);
   memset (o, 0, sizeof *o);
 }
 
@@ -176,6 +177,9 @@ standard_mounts (struct hutch_spec *spec, bool gid5_mapped)
                         "nosuid,noexec,nodev,mode=1777,size=65536k");
   hutch_spec_add_mount (spec, "/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev");
   hutch_spec_add_mount (spec, "/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro");
+  /* A cgroup2 mount made in the container's cgroup namespace shows the
+     container's own cgroup as its root; read-only, as Docker has it.  */
+  hutch_spec_add_mount (spec, "/sys/fs/cgroup", "cgroup", "cgroup", "nosuid,noexec,nodev,ro");
 }
 
 static int
@@ -495,6 +499,15 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec, char **re
   spec->ns[HUTCH_NS_USER] = spec->ns[HUTCH_NS_MOUNT] = spec->ns[HUTCH_NS_PID] = true;
   spec->ns[HUTCH_NS_UTS] = spec->ns[HUTCH_NS_IPC] = spec->ns[HUTCH_NS_CGROUP] = true;
   spec->ns[HUTCH_NS_NET] = network == HUTCH_NETWORK_NONE || network == HUTCH_NETWORK_SLIRP;
+  /* Limits: checked here, before anything is pulled or made; whether the
+     host can apply them is the launcher's question (src/cgroup.c).  */
+  if (hutch_limits_to_spec (&o->limits, spec, err) < 0)
+    return -1;
+  spec->extra.cgroups_disabled = o->cgroups_disabled;
+  if (o->cgroups_disabled && hutch_limits_any (&o->limits))
+    return hutch_error_set (err, 0,
+                            "--cgroups=disabled leaves the container without a cgroup of its "
+                            "own, so limits cannot be applied; drop one or the other");
   if (network == HUTCH_NETWORK_SLIRP && setup_slirp (spec, o, err) < 0)
     return -1;
   if (network != HUTCH_NETWORK_SLIRP && o->publish)

@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "idmap.h"
+#include "resources.h"
 #include "spec.h"
 
 #include <stdbool.h>
@@ -52,6 +53,9 @@ struct hutch_run_options
   char **dns;                /* --dns */
   char **add_hosts;          /* --add-host */
   char *slirp_path;          /* hutch-slirp on the host */
+  /* Limits (src/resources.h) and --cgroups=disabled.  */
+  struct hutch_limits limits;
+  bool cgroups_disabled;
 };
 
 enum hutch_pull_policy

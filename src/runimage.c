@@ -236,6 +236,8 @@ hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *s
   hutch_image_clear (&img);
   spec->extra.container_dir = dir;
   spec->extra.container_lockfd = lockfd;
+  /* The container's cgroup carries the id of its directory in the store.  */
+  spec->extra.cgroup_name = hutch_xstrdup (strrchr (dir, '/') + 1);
   spec->root_path = hutch_xasprintf ("%s/merged", dir);
 
   if (driver == HUTCH_STORAGE_VFS)

@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include "spec.h"
+#include "resources.h"
 #include "network.h"
 #include "util.h"
 
@@ -43,6 +44,7 @@ hutch_spec_new (void)
   spec->env = hutch_xmalloc0 (sizeof (char *));
   spec->cwd = hutch_xstrdup ("/");
   spec->extra.container_lockfd = -1;
+  spec->extra.cgroupfd = -1;
   return spec;
 }
 
@@ -80,6 +82,16 @@ hutch_spec_free (struct hutch_spec *spec)
   free (spec->gid_mappings);
   hutch_strv_free (spec->masked_paths);
   hutch_strv_free (spec->readonly_paths);
+  for (i = 0; i < spec->n_resources; i++)
+    {
+      free (spec->resources[i].file);
+      free (spec->resources[i].value);
+    }
+  free (spec->resources);
+  free (spec->extra.cgroup_name);
+  free (spec->extra.cgroup_path);
+  if (spec->extra.cgroupfd >= 0)
+    close (spec->extra.cgroupfd);
   free (spec->extra.init_path);
   for (i = 0; i < spec->extra.n_files; i++)
     {
@@ -157,6 +169,28 @@ hutch_spec_add_symlink (struct hutch_spec *spec, const char *path, const char *t
   l = &spec->extra.symlinks[spec->extra.n_symlinks++];
   l->path = hutch_xstrdup (path);
   l->target = hutch_xstrdup (target);
+}
+
+void
+hutch_spec_add_resource (struct hutch_spec *spec, const char *file, char *value, bool implied)
+{
+  struct hutch_resource *r;
+  size_t i;
+
+  for (i = 0; i < spec->n_resources; i++)
+    if (strcmp (spec->resources[i].file, file) == 0)
+      {
+        free (spec->resources[i].value);
+        spec->resources[i].value = value;
+        spec->resources[i].implied = implied;
+        return;
+      }
+  spec->resources
+      = hutch_xrealloc (spec->resources, (spec->n_resources + 1) * sizeof *spec->resources);
+  r = &spec->resources[spec->n_resources++];
+  r->file = hutch_xstrdup (file);
+  r->value = value;
+  r->implied = implied;
 }
 
 static ssize_t
@@ -498,11 +532,13 @@ parse_linux (json_t *lx, struct hutch_spec *spec, hutch_error_t *err)
     return hutch_error_set (err, 0,
                             "linux.rootfsPropagation other than rslave is not supported yet");
 
+  if (hutch_resources_from_oci (json_object_get (lx, "resources"), spec, err) < 0)
+    return -1;
+
   /* Not yet implemented: refuse rather than run without what was asked.  */
   {
-    static const char *const refused[]
-        = { "seccomp",  "resources",   "cgroupsPath", "devices",    "sysctl",
-            "intelRdt", "personality", "mountLabel",  "timeOffsets" };
+    static const char *const refused[] = { "seccomp",  "cgroupsPath", "devices",    "sysctl",
+                                           "intelRdt", "personality", "mountLabel", "timeOffsets" };
     for (i = 0; i < sizeof refused / sizeof refused[0]; i++)
       {
         v = json_object_get (lx, refused[i]);

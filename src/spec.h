@@ -29,6 +29,16 @@ struct hutch_mount
   char **options; /* NULL-terminated, as in the spec: "ro", "nosuid", "rbind", "mode=755" */
 };
 
+/* linux.resources, as the cgroup v2 files and values to write (the form of
+   linux.resources.unified).  IMPLIED settings were not asked for (Docker's
+   default swap): they are skipped where the kernel lacks the file.  */
+struct hutch_resource
+{
+  char *file;
+  char *value;
+  bool implied;
+};
+
 struct hutch_rlimit
 {
   int resource;
@@ -97,6 +107,11 @@ struct hutch_spec_extra
   bool create_cwd;               /* make process.cwd when it is missing */
   bool keep_groups;              /* leave the supplementary groups as they are (keep-id) */
   unsigned short rows, cols;     /* initial terminal size, 0 when unknown */
+  bool cgroups_disabled;         /* --cgroups=disabled: no cgroup of its own */
+  char *cgroup_name;             /* the container's cgroup name, or NULL for a random one */
+  /* Set by the launcher (src/cgroup.c) for the container's processes.  */
+  char *cgroup_path; /* host path of the container's cgroup, or NULL */
+  int cgroupfd;      /* its directory, or -1 */
 };
 
 struct hutch_spec
@@ -132,6 +147,8 @@ struct hutch_spec
   size_t n_uid_mappings, n_gid_mappings;
   char **masked_paths;
   char **readonly_paths;
+  struct hutch_resource *resources;
+  size_t n_resources;
 
   struct hutch_spec_extra extra;
 };
@@ -150,6 +167,8 @@ int hutch_spec_load (const char *bundle, struct hutch_spec **ret_spec, hutch_err
 
 void hutch_spec_add_mount (struct hutch_spec *spec, const char *destination, const char *type,
                            const char *source, const char *options);
+/* Set FILE to VALUE (owned), replacing an earlier value of FILE.  */
+void hutch_spec_add_resource (struct hutch_spec *spec, const char *file, char *value, bool implied);
 void hutch_spec_add_symlink (struct hutch_spec *spec, const char *path, const char *target);
 void hutch_spec_add_file (struct hutch_spec *spec, const char *destination, const char *content);
 /* Replace or add KEY=VALUE in the environment.  */

@@ -48,9 +48,10 @@ void hutch_msg_fail (int sock, hutch_error_t *err) __attribute__ ((noreturn));
 struct hutch_child_ctx
 {
   struct hutch_spec *spec;
-  int sock;    /* the children's end of the socket */
-  int watchfd; /* read end of a pipe whose write end only P holds */
-  int initfd;  /* hutch-init, opened in the host's view, or -1 */
+  int sock;       /* the children's end of the socket */
+  int watchfd;    /* read end of a pipe whose write end only P holds */
+  int initfd;     /* hutch-init, opened in the host's view, or -1 */
+  bool in_cgroup; /* B was cloned into spec->extra.cgroupfd */
   pid_t parent;
   sigset_t oldmask;
 };

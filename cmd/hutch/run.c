@@ -52,6 +52,19 @@ static const char usage[]
       "      --tls-verify=BOOL       false: pull over plain HTTP or unverified TLS\n"
       "      --authfile FILE         the registry credentials file (see hutch-login(1))\n"
       "  -q, --quiet                 no pull progress\n"
+      "  -m, --memory SIZE           memory limit (e.g. 256m; units b, k, m, g)\n"
+      "      --memory-reservation SIZE  soft memory limit (memory.low)\n"
+      "      --memory-swap SIZE      memory and swap together (-1: swap unlimited;\n"
+      "                              default: as much swap as --memory)\n"
+      "      --pids-limit N          at most N processes (-1: no limit)\n"
+      "      --cpus N                CPU time of N CPUs (e.g. 0.5)\n"
+      "  -c, --cpu-shares N          relative CPU weight, 2 to 262144 (default 1024)\n"
+      "      --cpuset-cpus LIST      CPUs allowed (e.g. 0-3,5)\n"
+      "      --cpuset-mems LIST      memory nodes allowed\n"
+      "      --blkio-weight N        relative I/O weight, 10 to 1000\n"
+      "      --cgroup-conf KEY=VALUE write VALUE to the cgroup v2 file KEY (repeatable)\n"
+      "      --cgroups MODE          enabled (default: a cgroup of its own when one is\n"
+      "                              delegated to you) or disabled\n"
       "  -h, --help                  show this help\n"
       "\n"
       "Defaults: with --rootfs, --userns=default and --network=none; in the host\n"
@@ -74,6 +87,15 @@ enum
   OPT_AUTHFILE,
   OPT_DNS,
   OPT_ADD_HOST,
+  OPT_MEMORY_RESERVATION,
+  OPT_MEMORY_SWAP,
+  OPT_PIDS_LIMIT,
+  OPT_CPUS,
+  OPT_CPUSET_CPUS,
+  OPT_CPUSET_MEMS,
+  OPT_BLKIO_WEIGHT,
+  OPT_CGROUP_CONF,
+  OPT_CGROUPS,
 };
 
 static const struct option options[] = {
@@ -100,6 +122,17 @@ static const struct option options[] = {
   { "publish", required_argument, NULL, 'p' },
   { "dns", required_argument, NULL, OPT_DNS },
   { "add-host", required_argument, NULL, OPT_ADD_HOST },
+  { "memory", required_argument, NULL, 'm' },
+  { "memory-reservation", required_argument, NULL, OPT_MEMORY_RESERVATION },
+  { "memory-swap", required_argument, NULL, OPT_MEMORY_SWAP },
+  { "pids-limit", required_argument, NULL, OPT_PIDS_LIMIT },
+  { "cpus", required_argument, NULL, OPT_CPUS },
+  { "cpu-shares", required_argument, NULL, 'c' },
+  { "cpuset-cpus", required_argument, NULL, OPT_CPUSET_CPUS },
+  { "cpuset-mems", required_argument, NULL, OPT_CPUSET_MEMS },
+  { "blkio-weight", required_argument, NULL, OPT_BLKIO_WEIGHT },
+  { "cgroup-conf", required_argument, NULL, OPT_CGROUP_CONF },
+  { "cgroups", required_argument, NULL, OPT_CGROUPS },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
 };
@@ -148,7 +181,7 @@ cmd_run (int argc, char **argv)
   opterr = 0;
   optind = 1;
   /* "+": stop at the first non-option, which starts the command.  */
-  while ((c = getopt_long (argc, argv, "+v:e:w:u:ithqp:", options, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+v:e:w:u:ithqp:m:c:", options, NULL)) != -1)
     {
       switch (c)
         {
@@ -248,6 +281,45 @@ cmd_run (int argc, char **argv)
           break;
         case OPT_ADD_HOST:
           hutch_strv_push (&o.add_hosts, hutch_xstrdup (optarg));
+          break;
+        case 'm':
+          set_str (&o.limits.memory, optarg);
+          break;
+        case OPT_MEMORY_RESERVATION:
+          set_str (&o.limits.memory_reservation, optarg);
+          break;
+        case OPT_MEMORY_SWAP:
+          set_str (&o.limits.memory_swap, optarg);
+          break;
+        case OPT_PIDS_LIMIT:
+          set_str (&o.limits.pids_limit, optarg);
+          break;
+        case OPT_CPUS:
+          set_str (&o.limits.cpus, optarg);
+          break;
+        case 'c':
+          set_str (&o.limits.cpu_shares, optarg);
+          break;
+        case OPT_CPUSET_CPUS:
+          set_str (&o.limits.cpuset_cpus, optarg);
+          break;
+        case OPT_CPUSET_MEMS:
+          set_str (&o.limits.cpuset_mems, optarg);
+          break;
+        case OPT_BLKIO_WEIGHT:
+          set_str (&o.limits.blkio_weight, optarg);
+          break;
+        case OPT_CGROUP_CONF:
+          hutch_strv_push (&o.limits.conf, hutch_xstrdup (optarg));
+          break;
+        case OPT_CGROUPS:
+          if (strcmp (optarg, "enabled") != 0 && strcmp (optarg, "disabled") != 0)
+            {
+              fprintf (stderr, "hutch: --cgroups `%s`: expected enabled or disabled\n", optarg);
+              hutch_run_options_clear (&o);
+              return HUTCH_EXIT_ERROR;
+            }
+          o.cgroups_disabled = strcmp (optarg, "disabled") == 0;
           break;
         case 'h':
           fputs (usage, stdout);

@@ -147,6 +147,28 @@ has_exactly hutchsmall 10 || drop_ranges hutchsmall
 has_exactly hutchtest 65536 || give_range hutchtest 200000 65536
 has_exactly hutchsmall 10 || give_range hutchsmall 300000 10
 
+# A cgroup v2 subtree delegated to hutchtest the way systemd delegates one
+# (Delegate=yes) and the kernel defines it: the user owns the directory and
+# its cgroup.procs, cgroup.threads and cgroup.subtree_control.  run starts
+# hutchtest's tests in it (cgroup.bats); its path goes to
+# /run/hutch-test/cgroup.  Other test users stay where they are: not
+# delegated.
+mkdir -p /run/hutch-test
+rm -f /run/hutch-test/cgroup
+cg2=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' \
+    /proc/self/mountinfo | head -n 1)
+if [ -n "$cg2" ] && [ -w "$cg2" ]; then
+    deleg=$cg2/hutch-test.slice/hutchtest.service
+    mkdir -p "$deleg"
+    # what killed tests left behind (an empty cgroup is removed, a busy one stays)
+    find "$deleg" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null || true
+    chown hutchtest: "$deleg" "$deleg/cgroup.procs" "$deleg/cgroup.subtree_control"
+    [ -e "$deleg/cgroup.threads" ] && chown hutchtest: "$deleg/cgroup.threads"
+    echo "$deleg" > /run/hutch-test/cgroup
+else
+    echo "setup.sh: no writable cgroup2 mount: the cgroup tests will skip" >&2
+fi
+
 echo "setup.sh: host ready:" >&2
 grep -E '^(hutchtest|hutchsmall|hutchnosub):' /etc/subuid | sed 's/^/  subuid /' >&2
 grep -E '^(hutchtest|hutchsmall|hutchnosub):' /etc/subgid | sed 's/^/  subgid /' >&2
