@@ -618,6 +618,38 @@ populated (int dfd)
   return ev && strstr (ev, "populated 1");
 }
 
+/* Wait (at most MS milliseconds) until nothing runs in DFD's cgroup: the
+   kernel signals each change of cgroup.events to poll() as POLLPRI, so the
+   wait ends as soon as the last process has left.  */
+static void
+wait_empty (int dfd, int ms)
+{
+  _cleanup_close_ int fd = openat (dfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+  struct timespec t0, t;
+
+  if (fd < 0)
+    return;
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  for (;;)
+    {
+      char buf[256];
+      ssize_t n = pread (fd, buf, sizeof buf - 1, 0);
+      struct pollfd pfd = { fd, POLLPRI, 0 };
+      long left;
+      if (n <= 0)
+        return;
+      buf[n] = '\0';
+      if (strstr (buf, "populated 1") == NULL)
+        return;
+      clock_gettime (CLOCK_MONOTONIC, &t);
+      left = ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+      if (left <= 0)
+        return;
+      if (poll (&pfd, 1, (int)left) < 0 && errno != EINTR)
+        return;
+    }
+}
+
 /* rmdir NAME in DFD and the cgroups the container made below it.  */
 static void
 remove_child (int dfd, const char *name)
@@ -648,8 +680,7 @@ hutch_cgroup_remove_at (int parentfd, const char *name)
         kill_tree (fd);
         sleep_ms (10);
       }
-  for (k = 0; k < 500 && populated (fd); k++)
-    sleep_ms (10);
+  wait_empty (fd, 5000);
   remove_child (parentfd, name);
 }
 
