@@ -297,8 +297,12 @@ supervise (struct launch *l, int *ret_status, hutch_error_t *err)
   struct hutch_terminal_copy tc;
   int st = 0, sig;
 
+  /* The setup's loop reads the signalfd too, and drops SIGCHLD: a command
+     that ends at once (`true`) may be gone already, with no SIGCHLD left
+     to wake the loop below.  */
+  reap (l, &st);
   /* What arrived during the setup goes first.  */
-  for (sig = 1; sig < NSIG; sig++)
+  for (sig = 1; sig < NSIG && l->b > 0; sig++)
     if (sigismember (&l->pending, sig) == 1 && !(sig == SIGWINCH && l->master >= 0))
       kill (l->b, sig);
 
