@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -134,6 +135,33 @@ read_knob (const char *dir, const char *file)
   return text;
 }
 
+/* Below a systemd user manager (.../user@UID.service/...) every cgroup
+   belongs to the user, but only units with Delegate=yes are the user's to
+   change: systemd marks them with the user.delegate attribute (systemd
+   252).  True when PATH is such a cgroup that neither it nor an ancestor
+   below user@UID.service is marked.  */
+static bool
+systemd_managed (const char *path)
+{
+  _cleanup_free_ char *p = hutch_xstrdup (path);
+  char *mgr = strstr (p, "/user@"), *end, *slash;
+  char v[8];
+
+  if (mgr == NULL || (end = strstr (mgr, ".service/")) == NULL)
+    return false;
+  end += strlen (".service");
+  for (;;)
+    {
+      ssize_t n = getxattr (p, "user.delegate", v, sizeof v - 1);
+      if (n > 0 && v[0] == '1')
+        return false;
+      slash = strrchr (p, '/');
+      if (slash == NULL || slash <= end)
+        return true;
+      *slash = '\0';
+    }
+}
+
 int
 hutch_cgroup_probe (struct hutch_cgroup_host *h, hutch_error_t *err)
 {
@@ -182,6 +210,12 @@ hutch_cgroup_probe (struct hutch_cgroup_host *h, hutch_error_t *err)
   if (h->controllers == NULL)
     h->controllers = hutch_xstrdup ("");
   /* cgroup.threads came with Linux 4.14.  */
+  /* The real root has no cgroup.events; in a cgroup namespace "/" may be
+     any cgroup.  */
+  {
+    _cleanup_free_ char *ev = hutch_xasprintf ("%s/cgroup.events", h->own);
+    h->is_root = access (ev, F_OK) < 0;
+  }
   h->delegated = owned (h->own, NULL, uid, false) && owned (h->own, "cgroup.procs", uid, false)
                  && owned (h->own, "cgroup.subtree_control", uid, false)
                  && owned (h->own, "cgroup.threads", uid, true);
@@ -189,6 +223,14 @@ hutch_cgroup_probe (struct hutch_cgroup_host *h, hutch_error_t *err)
     h->why_not = hutch_xasprintf ("your cgroup %s is not delegated to you (it, its cgroup.procs "
                                   "or its cgroup.subtree_control belongs to another user)",
                                   h->own);
+  else if (systemd_managed (h->own))
+    {
+      h->delegated = false;
+      h->why_not = hutch_xasprintf ("your cgroup %s belongs to your systemd user manager, which "
+                                    "did not delegate it (no user.delegate attribute): it is not "
+                                    "hutch's to change",
+                                    h->own);
+    }
   return 0;
 }
 
@@ -235,6 +277,21 @@ write_knob (const char *dir, const char *file, const char *value, hutch_error_t 
   return 0;
 }
 
+/* The leaves of launchers that were killed (SIGKILL leaves no time to
+   move back): rmdir removes only empty ones, a live launcher's stays.  */
+static void
+remove_stale_leaves (const char *base)
+{
+  DIR *d = opendir (base);
+  struct dirent *de;
+  if (d == NULL)
+    return;
+  while ((de = readdir (d)) != NULL)
+    if (hutch_str_has_prefix (de->d_name, "hutch-launcher-"))
+      unlinkat (dirfd (d), de->d_name, AT_REMOVEDIR);
+  closedir (d);
+}
+
 /* Move ourselves out of BASE into a leaf of our own, so that BASE may
    enable controllers for its children.  Only when we are alone in BASE.  */
 static int
@@ -254,6 +311,7 @@ move_to_leaf (struct hutch_cgroup_run *run, hutch_error_t *err)
                             "--scope -p Delegate=yes hutch run ...`, or move the other processes "
                             "into a child cgroup",
                             run->base);
+  remove_stale_leaves (run->base);
   run->leaf = hutch_xasprintf ("%s/hutch-launcher-%ld", run->base, (long)getpid ());
   /* Another hutch cleaning up stale leaves may remove ours between the
      mkdir and the move: try again.  */
@@ -335,7 +393,7 @@ enable_controllers (struct hutch_spec *spec, const struct hutch_cgroup_host *h,
   if (!missing)
     return 0;
   /* The root cgroup is exempt from the no-internal-process rule.  */
-  if (strcmp (h->own_rel, "/") != 0 && move_to_leaf (run, err) < 0)
+  if (!h->is_root && move_to_leaf (run, err) < 0)
     return -1;
   for (i = 0; need[i]; i++)
     {
@@ -522,7 +580,7 @@ hutch_cgroup_setup (struct hutch_spec *spec, struct hutch_cgroup_run *run, char 
   ret = 0;
 out:
   if (ret < 0)
-    hutch_cgroup_teardown (spec, run);
+    hutch_cgroup_teardown (spec, run, NULL);
   hutch_cgroup_host_clear (&h);
   return ret;
 }
@@ -651,16 +709,36 @@ wait_empty (int dfd, int ms)
 }
 
 /* rmdir NAME in DFD and the cgroups the container made below it.  */
+/* A container with a writable cgroup mount (config.json) can make a
+   deep tree of cgroups; removal goes this deep and no deeper, with two
+   fds a level.  */
+#define MAX_REMOVE_DEPTH 32
+
+static void
+remove_child_at_depth (int dfd, const char *name, int depth)
+{
+  _cleanup_close_ int fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d;
+  struct dirent *de;
+
+  if (fd >= 0 && depth < MAX_REMOVE_DEPTH
+      && (d = fdopendir (openat (fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC))) != NULL)
+    {
+      while ((de = readdir (d)) != NULL)
+        if (de->d_type == DT_DIR && strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+          remove_child_at_depth (dirfd (d), de->d_name, depth + 1);
+      closedir (d);
+    }
+  unlinkat (dfd, name, AT_REMOVEDIR);
+}
+
 static void
 remove_child (int dfd, const char *name)
 {
-  _cleanup_close_ int fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   int k;
-
-  if (fd >= 0)
-    each_child (fd, remove_child);
-  /* A process that was just killed leaves the cgroup a moment later.  */
-  for (k = 0; k < 200 && unlinkat (dfd, name, AT_REMOVEDIR) < 0 && errno == EBUSY; k++)
+  remove_child_at_depth (dfd, name, 0);
+  /* The last process may leave a moment after cgroup.events said so.  */
+  for (k = 0; k < 100 && unlinkat (dfd, name, AT_REMOVEDIR) < 0 && errno == EBUSY; k++)
     sleep_ms (5);
 }
 
@@ -675,11 +753,17 @@ hutch_cgroup_remove_at (int parentfd, const char *name)
   /* cgroup.kill (Linux 5.14) kills everything below at once, also what
      forks meanwhile; the loop is for older kernels.  */
   if (populated (fd) && write_at (fd, "cgroup.kill", "1") < 0)
-    for (k = 0; k < 50 && populated (fd); k++)
-      {
-        kill_tree (fd);
-        sleep_ms (10);
-      }
+    {
+      /* Frozen first (Linux 5.2): a frozen process cannot exit, so the
+         pids read from cgroup.procs stay theirs until SIGKILL, which a
+         frozen process still takes.  */
+      write_at (fd, "cgroup.freeze", "1");
+      for (k = 0; k < 50 && populated (fd); k++)
+        {
+          kill_tree (fd);
+          sleep_ms (10);
+        }
+    }
   wait_empty (fd, 5000);
   remove_child (parentfd, name);
 }
@@ -693,7 +777,7 @@ oom_kills (const char *path)
 }
 
 uint64_t
-hutch_cgroup_teardown (struct hutch_spec *spec, struct hutch_cgroup_run *run)
+hutch_cgroup_teardown (struct hutch_spec *spec, struct hutch_cgroup_run *run, char **ret_warning)
 {
   uint64_t ooms = 0;
   size_t i;
@@ -707,6 +791,12 @@ hutch_cgroup_teardown (struct hutch_spec *spec, struct hutch_cgroup_run *run)
     {
       ooms = oom_kills (spec->extra.cgroup_path);
       hutch_cgroup_remove_at (AT_FDCWD, spec->extra.cgroup_path);
+      if (ret_warning && access (spec->extra.cgroup_path, F_OK) == 0)
+        *ret_warning = hutch_xasprintf (
+            "the container's cgroup %s could not be removed (the container left cgroups in it "
+            "too deep to remove, or processes that would not die); remove it with `find %s "
+            "-depth -type d -exec rmdir {} +`",
+            spec->extra.cgroup_path, spec->extra.cgroup_path);
       free (spec->extra.cgroup_path);
       spec->extra.cgroup_path = NULL;
     }

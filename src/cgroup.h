@@ -23,6 +23,7 @@ struct hutch_cgroup_host
   char *v1_controllers; /* the controllers v1 holds, space-separated, or NULL */
   char *own;            /* absolute path of the cgroup we run in, or NULL */
   char *own_rel;        /* the same as /proc/self/cgroup shows it */
+  bool is_root;         /* OWN is the hierarchy's real root */
   bool delegated;       /* we may create children and move processes there */
   char *why_not;        /* when not delegated: why, as a sentence */
   char *controllers;    /* cgroup.controllers of OWN: what children can get */
@@ -49,8 +50,10 @@ int hutch_cgroup_setup (struct hutch_spec *spec, struct hutch_cgroup_run *run, c
                         hutch_error_t *err);
 
 /* After the container: kill what is left in its cgroup, remove it, undo
-   RUN.  Returns the number of OOM kills memory.events counted.  */
-uint64_t hutch_cgroup_teardown (struct hutch_spec *spec, struct hutch_cgroup_run *run);
+   RUN.  Returns the number of OOM kills memory.events counted; sets
+   *RET_WARNING (may be NULL) when the cgroup could not be removed.  */
+uint64_t hutch_cgroup_teardown (struct hutch_spec *spec, struct hutch_cgroup_run *run,
+                                char **ret_warning);
 
 /* In the container's first process, before anything else: move the
    calling process into the cgroup CGROUPFD (when clone3 could not place

@@ -286,14 +286,19 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
      whose root is that cgroup: the container sees itself as `/` and
      cannot name, let alone write, the cgroups above.  The host's cgroup
      directory fd goes before anything of the container's is opened.  */
-  if (c->spec->extra.cgroupfd >= 0)
+  bool own_cgroup = c->spec->extra.cgroupfd >= 0;
+  if (own_cgroup)
     {
       if (!c->in_cgroup && hutch_cgroup_join (c->spec->extra.cgroupfd, &err) < 0)
         hutch_msg_fail (c->sock, &err);
       close (c->spec->extra.cgroupfd);
       c->spec->extra.cgroupfd = -1;
     }
-  if (c->spec->ns[HUTCH_NS_CGROUP] && unshare (CLONE_NEWCGROUP) < 0)
+  /* A container with a cgroup of its own always gets the namespace, also
+     when a config.json leaves it out: without it, a cgroup mount inside
+     would show (and with CAP_SYS_ADMIN, let it write) the user's whole
+     delegated tree.  */
+  if ((c->spec->ns[HUTCH_NS_CGROUP] || own_cgroup) && unshare (CLONE_NEWCGROUP) < 0)
     {
       hutch_error_set (&err, errno, "create the container's cgroup namespace");
       hutch_msg_fail (c->sock, &err);
@@ -355,7 +360,13 @@ watchdog (const struct hutch_spec *spec, int watchfd, int pidfd, pid_t fuse, int
           break;
         }
       if (pfd[0].revents)
-        break; /* B is gone: nothing to watch */
+        {
+          /* B is gone: nothing to watch.  When P died at the same moment
+             (B's parent-death signal), the cgroup is ours to remove.  */
+          struct pollfd w = { watchfd, POLLIN, 0 };
+          p_died = poll (&w, 1, 0) > 0;
+          break;
+        }
       if (pfd[1].revents)
         {
           syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
@@ -475,6 +486,15 @@ hutch_child_main (struct hutch_child_ctx *c)
     _exit (HUTCH_EXIT_ERROR);
   if (hutch_msg_recv (c->sock, &m, NULL) != 1 || m.type != HUTCH_MSG_MAPS_OK)
     _exit (HUTCH_EXIT_ERROR);
+  /* The watchdog-to-be in a session of its own: a signal to hutch's
+     process group (timeout(1), a shell's job control) must not end it
+     with hutch, or nobody is left to remove the container's cgroup.  Its
+     parent directory, kept from now on: should hutch die before B exists,
+     B fails its handshake and the watchdog still cleans up.  */
+  setsid ();
+  prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  if (spec->extra.cgroupfd >= 0)
+    cgparentfd = openat (spec->extra.cgroupfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
   if (spec->ns[HUTCH_NS_MOUNT])
     flags |= CLONE_NEWNS;
@@ -511,15 +531,19 @@ hutch_child_main (struct hutch_child_ctx *c)
     {
       /* Straight into the container's cgroup (Linux 5.7): B never runs a
          moment in ours, and the move cannot fail halfway.  */
-      struct clone_args args = { .flags = CLONE_PARENT | CLONE_INTO_CGROUP,
-                                 .exit_signal = SIGCHLD,
-                                 .cgroup = (uint64_t)spec->extra.cgroupfd };
+      /* exit_signal stays 0: with CLONE_PARENT the kernel takes ours
+         (SIGCHLD) and refuses any other.  Kernels before 5.7 do not know
+         the cgroup field (E2BIG), before 5.3 clone3 at all (ENOSYS).  */
+      struct clone_args args
+          = { .flags = CLONE_PARENT | CLONE_INTO_CGROUP, .cgroup = (uint64_t)spec->extra.cgroupfd };
       b = (pid_t)syscall (SYS_clone3, &args, sizeof args);
       if (b >= 0)
         c->in_cgroup = true;
-      else if (errno != ENOSYS && errno != E2BIG && errno != EINVAL)
+      else if (errno != ENOSYS && errno != E2BIG)
         {
-          hutch_error_set (&err, errno, "start the container's process in its cgroup %s",
+          hutch_error_set (&err, errno,
+                           "start the container's process in its cgroup %s (the kernel refused "
+                           "clone3 into it; is the cgroup still there, and not threaded?)",
                            spec->extra.cgroup_path);
           hutch_msg_fail (c->sock, &err);
         }
@@ -549,11 +573,8 @@ hutch_child_main (struct hutch_child_ctx *c)
       kill (b, SIGKILL);
       _exit (HUTCH_EXIT_ERROR);
     }
-  /* From here on the watch pipe, not the parent-death signal, tells us
+  /* The watch pipe, not the parent-death signal (cleared above), tells us
      that P died: we must outlive P to act on it.  */
-  prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  if (spec->extra.cgroupfd >= 0)
-    cgparentfd = openat (spec->extra.cgroupfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   {
     int keep[3] = { c->watchfd, pidfd, cgparentfd >= 0 ? cgparentfd : pidfd };
     hutch_close_all_but (keep, 3);

@@ -397,7 +397,7 @@ hutch_container_run (struct hutch_spec *spec, int *ret_status, hutch_error_t *er
   if (sigprocmask (SIG_BLOCK, &mask, &c.oldmask) < 0)
     {
       hutch_error_set (err, errno, "sigprocmask");
-      hutch_cgroup_teardown (spec, &cgrun);
+      hutch_cgroup_teardown (spec, &cgrun, NULL);
       return -1;
     }
   sfd = signalfd (-1, &mask, SFD_CLOEXEC);
@@ -504,7 +504,10 @@ out:
   /* Everything of the container is gone: its cgroup goes too.  The OOM
      killer's work is worth saying, the exit code (137) alone does not.  */
   {
-    uint64_t ooms = hutch_cgroup_teardown (spec, &cgrun);
+    _cleanup_free_ char *warning = NULL;
+    uint64_t ooms = hutch_cgroup_teardown (spec, &cgrun, &warning);
+    if (warning)
+      fprintf (stderr, "hutch: warning: %s\n", warning);
     if (ooms > 0 && ret == 0)
       fprintf (stderr,
                "hutch: the container ran out of memory: the kernel's OOM killer ended %llu "

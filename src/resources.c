@@ -83,14 +83,68 @@ hutch_parse_bytes (const char *s, int64_t *ret)
   return 0;
 }
 
+/* ln(x) for x > 0 and e^x, enough for the mapping below without linking
+   libm into every start of hutch.  */
+static double
+ln (double x)
+{
+  double y, y2, term, sum = 0;
+  int k = 0, i;
+  while (x > 2)
+    {
+      x /= 2;
+      k++;
+    }
+  while (x < 1)
+    {
+      x *= 2;
+      k--;
+    }
+  /* ln x = 2 atanh((x-1)/(x+1)), |y| <= 1/3 here */
+  y = (x - 1) / (x + 1);
+  y2 = y * y;
+  term = y;
+  for (i = 1; i < 60; i += 2)
+    {
+      sum += term / i;
+      term *= y2;
+    }
+  return 2 * sum + k * 0.69314718055994530942;
+}
+
+static double
+expo (double x)
+{
+  double r, term = 1, sum = 1;
+  int k = (int)(x / 0.69314718055994530942), i;
+  r = x - k * 0.69314718055994530942;
+  for (i = 1; i < 30; i++)
+    {
+      term *= r / i;
+      sum += term;
+    }
+  while (k-- > 0)
+    sum *= 2;
+  return sum;
+}
+
 uint64_t
 hutch_cpu_shares_to_weight (uint64_t shares)
 {
-  if (shares < 2)
-    shares = 2;
-  if (shares > 262144)
-    shares = 262144;
-  return 1 + ((shares - 2) * 9999) / 262142;
+  double l, e, w;
+  if (shares <= 2)
+    return 1;
+  if (shares >= 262144)
+    return 10000;
+  /* The mapping crun and runc use since 2024: a parabola in log space
+     through (2, 1), (1024, 100) and (262144, 10000), so that Docker's
+     default of 1024 gives cgroup v2's default weight of 100 (the older
+     straight line gave 39).  */
+  l = ln ((double)shares) / 0.69314718055994530942;
+  e = (l * l + 125 * l) / 612.0 - 7.0 / 34.0;
+  w = expo (e * 2.30258509299404568402);
+  /* ceil, without the float noise at exact powers of ten */
+  return (uint64_t)(w - 1e-9) + 1;
 }
 
 uint64_t
@@ -124,10 +178,16 @@ hutch_cgroup_key_check (const char *key, hutch_error_t *err)
                             "e.g. memory.high=1G",
                             key);
   for (i = 0; i < n; i++)
-    if (!(islower ((unsigned char)key[i]) || isdigit ((unsigned char)key[i]) || key[i] == '.'
-          || key[i] == '_'))
-      return hutch_error_set (err, 0, "`%s` is not a cgroup file name (only a-z, 0-9, `.`, `_`)",
-                              key);
+    {
+      /* hugetlb.2MB.max: capitals after the controller's name */
+      bool upper = isupper ((unsigned char)key[i]) && strchr (key, '.') < key + i;
+      if (!(islower ((unsigned char)key[i]) || upper || isdigit ((unsigned char)key[i])
+            || key[i] == '.' || key[i] == '_'))
+        return hutch_error_set (err, 0,
+                                "`%s` is not a cgroup file name (a lower-case controller, then "
+                                "letters, digits, `.` and `_`)",
+                                key);
+    }
   if (hutch_str_has_prefix (key, "cgroup."))
     {
       for (i = 0; i < sizeof allowed_core / sizeof allowed_core[0]; i++)
@@ -181,10 +241,10 @@ memory_to_spec (const struct hutch_limits *l, struct hutch_spec *spec, hutch_err
                                 l->memory_reservation, l->memory);
       hutch_spec_add_resource (spec, "memory.low", hutch_xasprintf ("%lld", (long long)res), false);
     }
-  if (l->memory_swap)
+  if (l->memory_swap && strcmp (l->memory_swap, "0") != 0)
     {
       /* Docker's --memory-swap is memory and swap together; v2 limits the
-         swap alone.  -1 is "swap without limit".  */
+         swap alone.  -1 is "swap without limit", 0 the default.  */
       if (mem < 0)
         return hutch_error_set (err, 0,
                                 "--memory-swap needs --memory: it is the limit of memory and "
@@ -225,7 +285,7 @@ cpu_to_spec (const struct hutch_limits *l, struct hutch_spec *spec, hutch_error_
         return hutch_error_set (err, 0, "--cpus `%s`: give a number of CPUs, e.g. 0.5 or 2",
                                 l->cpus);
       if (v == 0)
-        hutch_spec_add_resource (spec, "cpu.max", hutch_xasprintf ("max %d", CPU_PERIOD), false);
+        ; /* Docker's "no limit": nothing to write, no controller needed */
       else
         {
           uint64_t quota = (uint64_t)(v * CPU_PERIOD + 0.5);
@@ -242,14 +302,16 @@ cpu_to_spec (const struct hutch_limits *l, struct hutch_spec *spec, hutch_error_
   if (l->cpu_shares)
     {
       unsigned int shares;
-      if (hutch_parse_u32 (l->cpu_shares, &shares) < 0 || shares < 2 || shares > 262144)
+      if (hutch_parse_u32 (l->cpu_shares, &shares) < 0 || shares == 1 || shares > 262144)
         return hutch_error_set (err, 0,
                                 "--cpu-shares `%s`: give a relative weight from 2 to 262144 "
-                                "(1024 is the default)",
+                                "(1024 is the default; 0 leaves it)",
                                 l->cpu_shares);
-      hutch_spec_add_resource (
-          spec, "cpu.weight",
-          hutch_xasprintf ("%llu", (unsigned long long)hutch_cpu_shares_to_weight (shares)), false);
+      if (shares)
+        hutch_spec_add_resource (
+            spec, "cpu.weight",
+            hutch_xasprintf ("%llu", (unsigned long long)hutch_cpu_shares_to_weight (shares)),
+            false);
     }
   return 0;
 }
@@ -292,8 +354,9 @@ hutch_limits_to_spec (const struct hutch_limits *l, struct hutch_spec *spec, hut
                                 "--pids-limit `%s`: give a number of processes (-1 or 0: "
                                 "no limit)",
                                 l->pids_limit);
-      hutch_spec_add_resource (spec, "pids.max",
-                               n <= 0 ? hutch_xstrdup ("max") : hutch_xasprintf ("%lld", n), false);
+      /* -1 and 0 are Docker's "no limit", which a new cgroup has */
+      if (n > 0)
+        hutch_spec_add_resource (spec, "pids.max", hutch_xasprintf ("%lld", n), false);
     }
   if (cpu_to_spec (l, spec, err) < 0)
     return -1;
@@ -303,13 +366,16 @@ hutch_limits_to_spec (const struct hutch_limits *l, struct hutch_spec *spec, hut
   if (l->blkio_weight)
     {
       unsigned int w;
-      if (hutch_parse_u32 (l->blkio_weight, &w) < 0 || w < 10 || w > 1000)
-        return hutch_error_set (err, 0, "--blkio-weight `%s`: give a weight from 10 to 1000",
+      if (hutch_parse_u32 (l->blkio_weight, &w) < 0 || (w != 0 && w < 10) || w > 1000)
+        return hutch_error_set (err, 0,
+                                "--blkio-weight `%s`: give a weight from 10 to 1000 (0 leaves it)",
                                 l->blkio_weight);
-      hutch_spec_add_resource (
-          spec, "io.weight",
-          hutch_xasprintf ("default %llu", (unsigned long long)hutch_blkio_weight_to_io_weight (w)),
-          false);
+      if (w)
+        hutch_spec_add_resource (
+            spec, "io.weight",
+            hutch_xasprintf ("default %llu",
+                             (unsigned long long)hutch_blkio_weight_to_io_weight (w)),
+            false);
     }
   for (i = 0; l->conf && l->conf[i]; i++)
     {
@@ -379,6 +445,10 @@ oci_memory (json_t *m, struct hutch_spec *spec, hutch_error_t *err)
       || get_int (m, "reservation", "memory", &has_res, &res, err) < 0
       || get_int (m, "swap", "memory", &has_swap, &swap, err) < 0)
     return -1;
+  /* As in runc, 0 means "not set" throughout.  */
+  has_limit = has_limit && limit != 0;
+  has_res = has_res && res != 0;
+  has_swap = has_swap && swap != 0;
   if (has_limit)
     hutch_spec_add_resource (
         spec, "memory.max",
@@ -417,12 +487,14 @@ oci_cpu (json_t *c, struct hutch_spec *spec, hutch_error_t *err)
       || get_int (c, "quota", "cpu", &has_quota, &quota, err) < 0
       || get_int (c, "period", "cpu", &has_period, &period, err) < 0)
     return -1;
+  if (has_shares && (shares < 0 || shares == 1 || shares > 262144))
+    return hutch_error_set (err, 0, "linux.resources.cpu.shares must be from 2 to 262144");
   if (has_shares && shares > 0)
     hutch_spec_add_resource (
         spec, "cpu.weight",
         hutch_xasprintf ("%llu", (unsigned long long)hutch_cpu_shares_to_weight ((uint64_t)shares)),
         false);
-  if (has_quota || has_period)
+  if ((has_quota && quota != 0) || (has_period && period != 0))
     {
       if (period <= 0)
         period = CPU_PERIOD;
@@ -525,7 +597,7 @@ hutch_resources_from_oci (void *json_resources, struct hutch_spec *spec, hutch_e
       bool has;
       if (refuse_others (v, "pids", pk, err) < 0 || get_int (v, "limit", "pids", &has, &n, err) < 0)
         return -1;
-      if (has)
+      if (has && n != 0)
         hutch_spec_add_resource (
             spec, "pids.max",
             n <= 0 ? hutch_xstrdup ("max") : hutch_xasprintf ("%lld", (long long)n), false);
@@ -539,7 +611,9 @@ hutch_resources_from_oci (void *json_resources, struct hutch_spec *spec, hutch_e
       if (refuse_others (v, "blockIO", bk, err) < 0
           || get_int (v, "weight", "blockIO", &has, &w, err) < 0)
         return -1;
-      if (has && w > 0)
+      if (has && w != 0 && (w < 10 || w > 1000))
+        return hutch_error_set (err, 0, "linux.resources.blockIO.weight must be from 10 to 1000");
+      if (has && w != 0)
         hutch_spec_add_resource (
             spec, "io.weight",
             hutch_xasprintf ("default %llu",
@@ -559,6 +633,9 @@ hutch_resources_from_oci (void *json_resources, struct hutch_spec *spec, hutch_e
           return hutch_error_set (err, 0, "linux.resources.unified.%s must be a string", key);
         if (hutch_cgroup_key_check (key, err) < 0)
           return hutch_error_prefix (err, "linux.resources.unified");
+        if (strchr (json_string_value (val), '\n'))
+          return hutch_error_set (err, 0, "linux.resources.unified.%s: the value holds a newline",
+                                  key);
         hutch_spec_add_resource (spec, key, hutch_xstrdup (json_string_value (val)), false);
       }
     }

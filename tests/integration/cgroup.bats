@@ -125,6 +125,29 @@ my_cgroup() {
     [ -z "$(pids_of_cmdline 'sleep 4321')" ]
 }
 
+@test "hutch killed with SIGKILL, ten times: never a cgroup left (the watchdog sees hutch gone with B)" {
+    need_deleg
+    local out=$BATS_TEST_TMPDIR/out i
+    for i in $(seq 1 10); do
+        : > "$out"
+        "$HUTCH" run --rootfs "$ROOTFS" -- sh -c 'echo up; exec sleep 4321' > "$out" 2>&1 &
+        HPID=$!
+        wait_for grep -q up "$out"
+        kill -KILL "$HPID"
+        wait "$HPID" || true
+        HPID=
+        wait_for no_cgroups || { echo "round $i: $(hutch_cgroups "$D")" >&2; return 1; }
+    done
+}
+
+@test "hutch's process group killed (timeout -s KILL): the watchdog, in a session of its own, still cleans up" {
+    need_deleg
+    run timeout -s KILL 2 "$HUTCH" run --rootfs "$ROOTFS" -- sleep 4321
+    [ "$status" -eq 137 ]
+    wait_for no_cgroups
+    [ -z "$(pids_of_cmdline 'sleep 4321')" ]
+}
+
 @test "a failed start leaves no cgroup" {
     need_deleg
     run -127 "$HUTCH" run --rootfs "$ROOTFS" -- /no/such/program
@@ -233,6 +256,60 @@ status 0"
 EOF
     [ ! -e "$marker" ]
     [ -z "$D" ] || [ -z "$(hutch_cgroups "$D")" ]
+}
+
+# oci_bundle DIR NAMESPACES CGROUP_MOUNT_OPTIONS ARGS_JSON: a bundle over $ROOTFS
+oci_bundle() {
+    mkdir -p "$1"
+    ln -sfn "$ROOTFS" "$1/rootfs"
+    python3 - "$@" "$MY_UID" "$MY_GID" <<'PY'
+import json, sys
+d, nss, opts, args, uid, gid = sys.argv[1:7]
+cfg = {
+    "ociVersion": "1.0.2",
+    "process": {"user": {"uid": 0, "gid": 0}, "args": json.loads(args), "cwd": "/",
+                "env": ["PATH=/bin:/usr/bin"]},
+    "root": {"path": "rootfs"},
+    "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+               {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+                "options": opts.split(",")}],
+    "linux": {"namespaces": [{"type": t} for t in nss.split(",")],
+              "uidMappings": [{"containerID": 0, "hostID": int(uid), "size": 1}],
+              "gidMappings": [{"containerID": 0, "hostID": int(gid), "size": 1}]},
+}
+json.dump(cfg, open(d + "/config.json", "w"))
+PY
+}
+
+@test "config.json without a cgroup namespace: the container still gets one (never the user's tree)" {
+    need_deleg
+    local b=$BATS_TEST_TMPDIR/b
+    oci_bundle "$b" user,mount,pid ro '["sh", "-c", "grep ^0:: /proc/self/cgroup; ls /sys/fs/cgroup | grep -c hutch-; true"]'
+    run "$HUTCH_OCI" run --bundle "$b" nocg
+    assert_status 0
+    assert_equal "$output" "0::/
+0"
+    [ -z "$(hutch_cgroups "$D")" ]
+}
+
+@test "a container that fills a writable cgroup mount with nested cgroups: removed, or a warning naming the rest" {
+    need_deleg
+    local b=$BATS_TEST_TMPDIR/b left
+    oci_bundle "$b" user,mount,pid,cgroup rw '["sh", "-c", "cd /sys/fs/cgroup && for i in $(seq 1 10); do mkdir d && cd d || exit 1; done"]'
+    run "$HUTCH_OCI" run --bundle "$b" nest10
+    assert_status 0
+    [[ $output != *warning* ]]
+    [ -z "$(hutch_cgroups "$D")" ]
+    # deeper than hutch goes: it stops and says what is left and how to remove it
+    oci_bundle "$b" user,mount,pid,cgroup rw '["sh", "-c", "cd /sys/fs/cgroup && for i in $(seq 1 40); do mkdir d && cd d || exit 1; done"]'
+    run "$HUTCH_OCI" run --bundle "$b" nest40
+    assert_status 0
+    assert_output_has "hutch: warning: the container's cgroup $D/hutch-"
+    assert_output_has "could not be removed"
+    left=$(hutch_cgroups "$D")
+    [ -n "$left" ]
+    find "$left" -depth -type d -exec rmdir {} +
+    [ -z "$(hutch_cgroups "$D")" ]
 }
 
 @test "config.json: linux.resources is read, what cannot be honoured is refused" {

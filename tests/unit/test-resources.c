@@ -119,7 +119,9 @@ main (void)
 
   /* Docker's conversions, as runc and crun make them.  */
   ok (hutch_cpu_shares_to_weight (2) == 1, "shares 2 -> weight 1");
-  ok (hutch_cpu_shares_to_weight (1024) == 39, "shares 1024 -> weight 39");
+  ok (hutch_cpu_shares_to_weight (1024) == 100, "shares 1024 -> weight 100 (v2's default)");
+  ok (hutch_cpu_shares_to_weight (512) == 59, "shares 512 -> weight 59");
+  ok (hutch_cpu_shares_to_weight (4096) == 303, "shares 4096 -> weight 303");
   ok (hutch_cpu_shares_to_weight (262144) == 10000, "shares 262144 -> weight 10000");
   ok (hutch_blkio_weight_to_io_weight (10) == 1, "blkio 10 -> io 1");
   ok (hutch_blkio_weight_to_io_weight (1000) == 10000, "blkio 1000 -> io 10000");
@@ -164,7 +166,7 @@ main (void)
   ok (spec != NULL, "the other options (%s)", err.msg ? err.msg : "");
   check_file (spec, "pids.max", "100");
   check_file (spec, "cpu.max", "50000 100000");
-  check_file (spec, "cpu.weight", "20");
+  check_file (spec, "cpu.weight", "59");
   check_file (spec, "cpuset.cpus", "0-1,3");
   check_file (spec, "cpuset.mems", "0");
   check_file (spec, "io.weight", "default 2930");
@@ -174,11 +176,32 @@ main (void)
   hutch_spec_free (spec);
   hutch_limits_clear (&l);
 
+  /* Docker's zeros (and -1 for pids) leave the default: nothing written,
+     no controller needed.  */
   l.pids_limit = hutch_xstrdup ("-1");
   l.cpus = hutch_xstrdup ("0");
+  l.cpu_shares = hutch_xstrdup ("0");
+  l.blkio_weight = hutch_xstrdup ("0");
+  l.memory = hutch_xstrdup ("64m");
+  l.memory_swap = hutch_xstrdup ("0");
   spec = limits (&l, &err);
-  check_file (spec, "pids.max", "max");
-  check_file (spec, "cpu.max", "max 100000");
+  ok (spec && spec->n_resources == 2, "zeros write nothing (%zu settings)",
+      spec ? spec->n_resources : 0);
+  check_file (spec, "pids.max", NULL);
+  check_file (spec, "cpu.max", NULL);
+  check_file (spec, "cpu.weight", NULL);
+  check_file (spec, "io.weight", NULL);
+  check_file (spec, "memory.swap.max", "67108864");
+  hutch_spec_free (spec);
+  hutch_limits_clear (&l);
+  l.pids_limit = hutch_xstrdup ("0");
+  spec = limits (&l, &err);
+  ok (spec && spec->n_resources == 0, "--pids-limit 0 writes nothing");
+  hutch_spec_free (spec);
+  hutch_limits_clear (&l);
+  hutch_strv_push (&l.conf, hutch_xstrdup ("hugetlb.2MB.max=0"));
+  spec = limits (&l, &err);
+  check_file (spec, "hugetlb.2MB.max", "0");
   hutch_spec_free (spec);
   hutch_limits_clear (&l);
 
@@ -260,7 +283,7 @@ main (void)
   check_file (spec, "memory.low", "33554432");
   check_file (spec, "memory.swap.max", "33554432");
   check_file (spec, "pids.max", "32");
-  check_file (spec, "cpu.weight", "39");
+  check_file (spec, "cpu.weight", "100");
   check_file (spec, "cpu.max", "50000 200000");
   check_file (spec, "cpuset.cpus", "0");
   check_file (spec, "cpuset.mems", "0");
@@ -269,10 +292,20 @@ main (void)
   hutch_spec_free (spec);
   hutch_error_clear (&err);
 
-  spec = oci ("{\"memory\": {\"limit\": -1, \"swap\": -1}, \"pids\": {\"limit\": 0}}", &err);
+  spec = oci ("{\"memory\": {\"limit\": -1, \"swap\": -1}, \"pids\": {\"limit\": -1}}", &err);
   check_file (spec, "memory.max", "max");
   check_file (spec, "memory.swap.max", "max");
   check_file (spec, "pids.max", "max");
+  hutch_spec_free (spec);
+  hutch_error_clear (&err);
+
+  /* runc's zeros: not set */
+  spec = oci ("{\"memory\": {\"limit\": 0, \"reservation\": 0, \"swap\": 0}, \"pids\": "
+              "{\"limit\": 0}, \"cpu\": {\"shares\": 0, \"quota\": 0, \"period\": 0}, "
+              "\"blockIO\": {\"weight\": 0}}",
+              &err);
+  ok (spec && spec->n_resources == 0, "config.json zeros write nothing (%s)",
+      err.msg ? err.msg : "");
   hutch_spec_free (spec);
   hutch_error_clear (&err);
 
@@ -295,6 +328,10 @@ main (void)
   oci_bad ("{\"unified\": {\"memory.max\": 5}}",
            "linux.resources.unified.memory.max must be a string");
   oci_bad ("[]", "linux.resources must be an object");
+  oci_bad ("{\"blockIO\": {\"weight\": 5000}}", "blockIO.weight must be from 10 to 1000");
+  oci_bad ("{\"cpu\": {\"shares\": 1}}", "cpu.shares must be from 2 to 262144");
+  oci_bad ("{\"unified\": {\"memory.high\": \"1\\n2\"}}", "the value holds a newline");
+  oci_bad ("{\"unified\": {\"Memory.high\": \"1\"}}", "is not a cgroup file name");
 
   return tap_done ();
 }
