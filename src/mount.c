@@ -347,10 +347,14 @@ make_devices (struct hutch_rootfs *rfs, hutch_error_t *err)
   return 0;
 }
 
-/* Generated files (/etc/hostname, /etc/hosts, ...) live in a tmpfs that is
-   never attached anywhere: each file is cloned from it onto its place, so
-   nothing is written to the host and all of it vanishes with the mount
-   namespace, even when hutch is killed.  */
+/* Generated files (/etc/hostname, /etc/hosts, ...) live in a tmpfs of
+   their own: each file is cloned from it onto its place, so nothing is
+   written to the host and all of it vanishes with the mount namespace, even
+   when hutch is killed.  Before Linux 6.15 open_tree cannot clone from a
+   mount that is attached nowhere (EINVAL), so the tmpfs is attached for the
+   moment on top of "/" of our own mount namespace (where no path reaches
+   it: lookups start below it, at the process's root) and detached again
+   once the files are cloned.  */
 static int
 make_files (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
 {
@@ -368,6 +372,8 @@ make_files (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error
                            MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
   if (scratch < 0)
     return hutch_error_set (err, errno, "mount a tmpfs for the container's generated files");
+  if (hutch_move_mount (scratch, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    return hutch_error_set (err, errno, "attach the tmpfs for the container's generated files");
 
   for (i = 0; i < spec->extra.n_files; i++)
     {
@@ -389,6 +395,12 @@ make_files (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error
       if (attach (clone, rfs->rootfd, f->destination, true, err) < 0)
         return -1;
     }
+  {
+    char p[64];
+    snprintf (p, sizeof p, "/proc/self/fd/%d", scratch);
+    if (umount2 (p, MNT_DETACH) < 0)
+      return hutch_error_set (err, errno, "detach the tmpfs of the container's generated files");
+  }
   return 0;
 }
 
@@ -461,49 +473,134 @@ mask_paths (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error
 
 /* Kernel overlayfs, mounted as root of the user namespace (Linux 5.11+):
    `userxattr` makes it keep its own metadata in user.overlay.* xattrs,
-   which is also where the layers' opaque markers are.  */
-static int
-mount_overlay (const struct hutch_overlay *ov, hutch_error_t *err)
+   which is also where the layers' opaque markers are.
+
+   fsconfig takes strings of at most 255 bytes, and before Linux 6.8 the
+   layers only as one ':'-joined "lowerdir" (6.1 accepts "lowerdir+" from
+   fsconfig and refuses it only at FSCONFIG_CMD_CREATE).  So every
+   directory is named by a short /proc/self/fd/N of an O_PATH fd: about a
+   dozen layers fit in one "lowerdir"; more need "lowerdir+".  */
+struct overlay_fds
 {
-  _cleanup_close_ int fsfd = hutch_fsopen ("overlay", FSOPEN_CLOEXEC);
+  int *fds;
+  size_t n;
+};
+
+static void
+overlay_fds_clear (struct overlay_fds *o)
+{
+  size_t i;
+  for (i = 0; i < o->n; i++)
+    if (o->fds[i] >= 0)
+      close (o->fds[i]);
+  free (o->fds);
+  o->fds = NULL;
+  o->n = 0;
+}
+
+/* "/proc/self/fd/N" of an O_PATH fd of DIR, kept open in O.  */
+static char *
+short_name (struct overlay_fds *o, const char *dir, hutch_error_t *err)
+{
+  int fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      hutch_error_set (err, errno, "overlay: open `%s`", dir);
+      return NULL;
+    }
+  o->fds = hutch_xrealloc (o->fds, (o->n + 1) * sizeof (int));
+  o->fds[o->n++] = fd;
+  return hutch_xasprintf ("/proc/self/fd/%d", fd);
+}
+
+static int
+overlay_context (const struct hutch_overlay *ov, char **lower, bool one_by_one, hutch_error_t *err)
+{
+  int fsfd = hutch_fsopen ("overlay", FSOPEN_CLOEXEC);
   _cleanup_free_ char *joined = NULL;
   size_t i;
-  int mnt;
 
   if (fsfd < 0)
     return hutch_error_set (err, errno, "overlay filesystem unavailable");
   if (hutch_fsconfig (fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
-    return hutch_error_set (err, errno,
-                            "overlay: the kernel does not mount overlayfs in a user namespace "
-                            "(Linux 5.11 or later is needed); use --storage-driver=fuse-overlayfs");
-  /* "lowerdir+" (Linux 6.8) takes one layer at a time, with no limit on
-     the total length; older kernels take them joined by ':'.  */
-  for (i = 0; ov->lower[i]; i++)
-    if (hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, "lowerdir+", ov->lower[i], 0) < 0)
-      break;
-  if (ov->lower[i] != NULL)
     {
-      if (i > 0)
-        return hutch_error_set (err, errno, "overlay: layer `%s`", ov->lower[i]);
-      joined = hutch_xstrdup ("");
-      for (i = 0; ov->lower[i]; i++)
+      close (fsfd);
+      return hutch_error_set (err, errno,
+                              "overlay: the kernel does not mount overlayfs in a user namespace "
+                              "(Linux 5.11 or later is needed); use "
+                              "--storage-driver=fuse-overlayfs");
+    }
+  joined = hutch_xstrdup ("");
+  for (i = 0; lower[i]; i++)
+    {
+      char *next = hutch_xasprintf ("%s%s%s", joined, i ? ":" : "", lower[i]);
+      free (joined);
+      joined = next;
+      if (one_by_one && hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, "lowerdir+", lower[i], 0) < 0)
         {
-          char *next = hutch_xasprintf ("%s%s%s", joined, i ? ":" : "", ov->lower[i]);
-          free (joined);
-          joined = next;
+          close (fsfd);
+          return hutch_error_set (err, errno, "overlay: layer `%s`", ov->lower[i]);
         }
-      if (hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, "lowerdir", joined, 0) < 0)
-        return hutch_error_set (err, errno, "overlay: the image's layers");
+    }
+  if (!one_by_one && hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, "lowerdir", joined, 0) < 0)
+    {
+      close (fsfd);
+      return hutch_error_set (err, errno, "overlay: the image's layers");
+    }
+  return fsfd;
+}
+
+static int
+mount_overlay (const struct hutch_overlay *ov, hutch_error_t *err)
+{
+  struct overlay_fds o = { 0 };
+  _cleanup_strv_ char **lower = hutch_xmalloc0 (sizeof (char *));
+  _cleanup_free_ char *upper = NULL, *work = NULL;
+  size_t i, len = 0;
+  int fsfd = -1, mnt = -1;
+
+  for (i = 0; ov->lower[i]; i++)
+    {
+      char *n = short_name (&o, ov->lower[i], err);
+      if (n == NULL)
+        goto out;
+      len += strlen (n) + 1;
+      hutch_strv_push (&lower, n);
     }
   if (ov->upper
-      && (hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, "upperdir", ov->upper, 0) < 0
-          || hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, "workdir", ov->work, 0) < 0))
-    return hutch_error_set (err, errno, "overlay: the container's upper directory `%s`", ov->upper);
+      && ((upper = short_name (&o, ov->upper, err)) == NULL
+          || (work = short_name (&o, ov->work, err)) == NULL))
+    goto out;
+  /* One string when it fits (every kernel), else one layer at a time.  */
+  fsfd = overlay_context (ov, lower, len > 255, err);
+  if (fsfd < 0)
+    goto out;
+  if (upper
+      && (hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0
+          || hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0))
+    {
+      hutch_error_set (err, errno, "overlay: the container's upper directory `%s`", ov->upper);
+      goto out;
+    }
   if (hutch_fsconfig (fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-    return hutch_error_set (err, errno, "mount the overlay root filesystem");
+    {
+      if (errno == EINVAL && len > 255)
+        hutch_error_set (err, errno,
+                         "mount the overlay root filesystem: the image has %zu layers, more than "
+                         "this kernel's overlayfs takes through the new mount API (Linux 6.8 "
+                         "takes any number); use --storage-driver=fuse-overlayfs",
+                         i);
+      else
+        hutch_error_set (err, errno, "mount the overlay root filesystem");
+      goto out;
+    }
   mnt = hutch_fsmount (fsfd, FSMOUNT_CLOEXEC, 0);
   if (mnt < 0)
-    return hutch_error_set (err, errno, "mount the overlay root filesystem");
+    hutch_error_set (err, errno, "mount the overlay root filesystem");
+out:
+  if (fsfd >= 0)
+    close (fsfd);
+  overlay_fds_clear (&o);
   return mnt;
 }
 
