@@ -1,0 +1,240 @@
+#!/bin/bash
+# Stage 2 of the test VM: PID 1 on the host's root (shared read-only over
+# 9p, with a tmpfs overlay on top), after the initramfs's switch_root.
+#
+# Sets the VM up like a systemd machine where user@UID.service has been
+# started for the test user (pure cgroup v2, a delegated subtree with
+# controllers), runs the bats files as that user, writes the TAP and the
+# exit status to the "out" share and powers off.
+#
+# Reads its settings from vm.conf in the harness's directory (written by
+# tests/vm/run): VM_USER, VM_FILES, VM_ROOTFS, VM_TEST_TIMEOUT.
+#
+# PID 1 must never exit (the kernel would panic): every path ends in
+# power_off.
+set -u
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
+umask 022
+
+# this script is $dir/tests/stage2.sh
+dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out=/mnt/out
+bb=/bin/busybox
+
+# log MESSAGE: progress on the console (the host keeps it in console.log),
+# with the time since boot
+log() {
+    local up
+    read -r up _ < /proc/uptime
+    echo "stage2 [$up]: $*" > /dev/console
+}
+
+power_off() {
+    sync
+    umount "$out" 2>/dev/null
+    # busybox's poweroff -f calls reboot(2) directly (the host's
+    # /sbin/poweroff would want systemd); sysrq is the fallback.
+    $bb poweroff -f
+    echo o > /proc/sysrq-trigger
+    sleep 10
+}
+
+# fail MESSAGE: tell the host why there are no results, and stop
+fail() {
+    log "FAILED: $*"
+    if mountpoint -q "$out" 2>/dev/null; then
+        echo "$*" > "$out/error"
+    fi
+    power_off
+}
+
+# ---- the usual mounts ----------------------------------------------------
+mount -t proc -o nosuid,nodev,noexec proc /proc || fail "mount /proc"
+mount -t sysfs -o nosuid,nodev,noexec sysfs /sys || fail "mount /sys"
+mount -t devtmpfs -o nosuid,mode=0755 devtmpfs /dev || fail "mount /dev"
+# the links udev/systemd make (bash's <(...) needs /dev/fd)
+ln -sfn /proc/self/fd /dev/fd
+ln -sfn /proc/self/fd/0 /dev/stdin
+ln -sfn /proc/self/fd/1 /dev/stdout
+ln -sfn /proc/self/fd/2 /dev/stderr
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o nosuid,noexec,gid=5,mode=0620,ptmxmode=0666 devpts /dev/pts || fail "mount /dev/pts"
+mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs /dev/shm || fail "mount /dev/shm"
+mount -t tmpfs -o nosuid,nodev,mode=0755 tmpfs /run || fail "mount /run"
+
+# /tmp: the VM's own ext4 on the scratch disk (/dev/vda, a sparse file in
+# the harness's directory), as /tmp is on ext4 on a default Debian.  The
+# tests' stores go under it (TMPDIR), so it must be a file system a store
+# can be on: not the overlay we run on (no overlay upper on an overlay), and
+# not a tmpfs on this kernel (tmpfs has user.* xattrs, which hutch's
+# overlay driver needs, only since Linux 6.6).
+# The harness's directory is on the host's /tmp, though: keep it at the
+# same path on top of the new /tmp, so that every path the host wrote into
+# vm.conf holds.
+modprobe virtio_blk || fail "modprobe virtio_blk"
+modprobe ext4 || fail "modprobe ext4"
+for _ in $(seq 1 50); do
+    [ -b /dev/vda ] && break
+    sleep 0.1
+done
+[ -b /dev/vda ] || fail "no scratch disk /dev/vda"
+mkdir -p /run/harness
+mount --bind "$dir" /run/harness || fail "bind $dir"
+mount -t ext4 -o nosuid,nodev /dev/vda /tmp || fail "mount the scratch disk on /tmp"
+chmod 1777 /tmp
+mkdir -p "$dir"
+mount --move /run/harness "$dir" || fail "move $dir back"
+rmdir /run/harness
+
+# Pure cgroup v2, mounted as systemd mounts it: nsdelegate makes cgroup
+# namespaces delegation boundaries, memory_recursiveprot is systemd's default.
+# /sys/fs/cgroup is a directory of the fresh sysfs, so nothing of v1 is there.
+mount -t cgroup2 -o nosuid,nodev,noexec,nsdelegate,memory_recursiveprot \
+    cgroup2 /sys/fs/cgroup || fail "mount cgroup2 on /sys/fs/cgroup"
+
+# The results share from the host, uncached so that every write reaches
+# the host at once (the host follows the TAP as it is written).
+mkdir -p "$out"
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none out "$out" ||
+    fail "mount the out share"
+
+. "$dir/vm.conf" || fail "cannot read $dir/vm.conf"
+log "up; running ${VM_FILES[*]} as $VM_USER"
+
+$bb hostname hutch-vm
+# The loopback interface: tests talk to servers on 127.0.0.1.
+ip link set lo up 2>/dev/null || $bb ip link set lo up || fail "cannot bring lo up"
+
+# /dev/fuse and /dev/net/tun (fuse-overlayfs, slirp) as a distribution
+# ships them: usable by every user.  The host's /lib/modules is on the
+# shared root, so the host's modprobe finds the modules.
+for m in fuse tun; do
+    modprobe "$m" 2>/dev/null || log "modprobe $m failed"
+done
+for dev in /dev/fuse /dev/net/tun; do
+    [ -e "$dev" ] && chmod 0666 "$dev"
+done
+
+# ---- the test user ---------------------------------------------------------
+uid=$(id -u "$VM_USER") || fail "no user $VM_USER"
+gid=$(id -g "$VM_USER")
+home=$(getent passwd "$VM_USER" | cut -d: -f6)
+
+# what pam_systemd/logind would make
+runtime=/run/user/$uid
+mkdir -p "$runtime"
+chown "$uid:$gid" "$runtime"
+chmod 0700 "$runtime"
+
+# a TMPDIR of the user's on the VM's tmpfs: bats puts BATS_TEST_TMPDIR (and
+# so the tests' stores) under it
+utmp=/tmp/$VM_USER
+mkdir -p "$utmp"
+chown "$uid:$gid" "$utmp"
+chmod 0700 "$utmp"
+
+# ---- cgroup delegation, as systemd does it for user@UID.service ----------
+# Every controller the kernel offers is enabled from the root down to
+# user-UID.slice, so that they are all in user@UID.service's
+# cgroup.controllers.  The service's cgroup D (and the files that make it
+# delegated, per the kernel's cgroup-v2.rst "Delegation") is given to
+# the user, who decides what to enable in D's own subtree_control: nothing
+# is enabled there.
+cg=/sys/fs/cgroup
+
+# enable_all CGROUP: enable every controller CGROUP has for its children
+enable_all() {
+    local c
+    for c in $(cat "$1/cgroup.controllers"); do
+        echo "+$c" > "$1/cgroup.subtree_control" || fail "cannot enable $c in $1"
+    done
+}
+
+enable_all "$cg"
+mkdir -p "$cg/user.slice"
+enable_all "$cg/user.slice"
+mkdir -p "$cg/user.slice/user-$uid.slice"
+enable_all "$cg/user.slice/user-$uid.slice"
+D=$cg/user.slice/user-$uid.slice/user@$uid.service
+mkdir -p "$D"
+
+# delegate CGROUP: give CGROUP to the user the way systemd's Delegate=yes does:
+# the owner of the directory and its three files, and (systemd 252) the
+# user.delegate attribute that tells the user it may change the cgroup
+delegate() {
+    chown "$uid:$gid" "$1" "$1/cgroup.procs" "$1/cgroup.threads" \
+        "$1/cgroup.subtree_control" || fail "cannot delegate $1"
+    python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.delegate", b"1")' "$1" ||
+        fail "cannot mark $1 delegated"
+}
+delegate "$D"
+# the scope the tests run in (as a delegated scope of the user's would be);
+# D itself keeps no process, so that the user can enable controllers in it
+mkdir -p "$D/tests.scope"
+delegate "$D/tests.scope"
+log "delegated $D: $(cat "$D/cgroup.controllers")"
+
+# ---- run the tests ------------------------------------------------------
+cd "$dir" || fail "cd $dir"
+log "starting bats"
+read -r up _ < /proc/uptime
+echo "$up" > "$out/started"
+(
+    # Into the scope before anything of the user's runs, and then become
+    # the user with setpriv, which execs: runuser would stay behind as a
+    # root process in the scope, and a root process in a user's cgroup
+    # makes the user's writes there fail (enabling cpuset in D moves
+    # every process of D's subtree, which needs the right to change the
+    # scheduling of each: EPERM for another user's).
+    echo "$BASHPID" > "$D/tests.scope/cgroup.procs" || exit 125
+    exec setpriv --reuid="$uid" --regid="$gid" --init-groups -- env -i \
+        HOME="$home" USER="$VM_USER" LOGNAME="$VM_USER" SHELL=/bin/bash \
+        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        LANG=C.UTF-8 TMPDIR="$utmp" XDG_RUNTIME_DIR="$runtime" \
+        HUTCH="$dir/bin/hutch" HUTCH_OCI="$dir/bin/hutch-oci" \
+        HUTCH_INIT_DIR="$dir/bin" ROOTFS="$VM_ROOTFS" \
+        MKROOTFS="$dir/tests/mkrootfs.sh" \
+        BATS_TEST_TIMEOUT="$VM_TEST_TIMEOUT" \
+        HUTCH_CGROUP_DELEGATED="$D" \
+        bats --tap "${VM_FILES[@]/#/$dir/tests/}"
+) < /dev/null > "$out/tap" 2> "$out/stderr" &
+bats_pid=$!
+
+# all_reported: bats has printed its plan and as many results
+all_reported() {
+    local plan n
+    plan=$(sed -n '1s/^1\.\.\([0-9][0-9]*\).*/\1/p' "$out/tap")
+    [ -n "$plan" ] || return 1
+    n=$(grep -c -E '^(not )?ok ' "$out/tap")
+    [ "$n" -ge "$plan" ]
+}
+
+# bats waits for whatever holds its output; a process that a test left
+# behind (a container whose hutch was killed, say) would hold the VM until
+# the host's timeout.  So once every result is in, bats gets $linger
+# seconds (teardown_file and the like) to exit; after that, what is left
+# in the delegated cgroup is listed in out/leftovers and killed.
+linger=60
+reported_at=
+while kill -0 "$bats_pid" 2>/dev/null; do
+    if [ -z "$reported_at" ] && all_reported; then
+        reported_at=$SECONDS
+    fi
+    if [ -n "$reported_at" ] && [ $((SECONDS - reported_at)) -ge "$linger" ]; then
+        log "bats still runs ${linger} s after its last result: killing what is left in $D"
+        pids=$(find "$D" -name cgroup.procs -exec cat {} + | tr '\n' ',')
+        ps -o pid,user,cgroup:100,args -p "${pids%,}" > "$out/leftovers" 2>&1
+        echo 1 > "$D/cgroup.kill" ||
+            for p in ${pids//,/ }; do kill -KILL "$p"; done
+        break
+    fi
+    sleep 1
+done
+wait "$bats_pid"
+status=$?
+log "bats exited with $status"
+# the kernel's log, for debugging (OOM kills, 9p or overlay warnings...)
+dmesg > "$out/dmesg" 2>&1
+echo "$status" > "$out/status"
+power_off
