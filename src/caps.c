@@ -4,9 +4,11 @@
 #include "caps.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -142,4 +144,132 @@ hutch_caps_apply (const struct hutch_spec *spec, hutch_error_t *err)
 out:
   cap_free (caps);
   return r;
+}
+
+/* Docker's default set: what container root keeps (in the container's own
+   user namespace only).  */
+static const char *const default_caps[] = { "CAP_CHOWN",
+                                            "CAP_DAC_OVERRIDE",
+                                            "CAP_FSETID",
+                                            "CAP_FOWNER",
+                                            "CAP_MKNOD",
+                                            "CAP_NET_RAW",
+                                            "CAP_SETGID",
+                                            "CAP_SETUID",
+                                            "CAP_SETFCAP",
+                                            "CAP_SETPCAP",
+                                            "CAP_NET_BIND_SERVICE",
+                                            "CAP_SYS_CHROOT",
+                                            "CAP_KILL",
+                                            "CAP_AUDIT_WRITE",
+                                            NULL };
+
+/* "chown", "CAP_CHOWN", "Cap_Chown" -> the capability; "all" -> -2.  */
+static int
+cap_parse (const char *option, const char *name, cap_value_t *ret, hutch_error_t *err)
+{
+  _cleanup_free_ char *full = NULL;
+  size_t i;
+
+  if (strcasecmp (name, "all") == 0)
+    {
+      *ret = -2;
+      return 0;
+    }
+  full = strncasecmp (name, "cap_", 4) == 0 ? hutch_xstrdup (name)
+                                            : hutch_xasprintf ("cap_%s", name);
+  for (i = 0; full[i]; i++)
+    full[i] = (char)tolower ((unsigned char)full[i]);
+  if (cap_from_name (full, ret) < 0 || *ret < 0)
+    return hutch_error_set (err, 0,
+                            "%s `%s`: unknown capability; give a name such as NET_ADMIN or "
+                            "CAP_NET_ADMIN (see capabilities(7)), or ALL",
+                            option, name);
+  return 0;
+}
+
+static void
+push_name (char ***list, cap_value_t cap)
+{
+  char *n = cap_to_name (cap);
+  char *up = hutch_xstrdup (n);
+  size_t i;
+  for (i = 0; up[i]; i++)
+    up[i] = (char)toupper ((unsigned char)up[i]);
+  cap_free (n);
+  hutch_strv_push (list, up);
+}
+
+int
+hutch_caps_plan (struct hutch_spec *spec, char *const *add, char *const *drop, bool privileged,
+                 hutch_error_t *err)
+{
+  cap_value_t last = (cap_value_t)cap_max_bits () - 1, cap, v;
+  bool set[64] = { false }, added[64] = { false };
+  size_t i;
+
+  if (last > 63)
+    last = 63;
+  if (privileged)
+    for (cap = 0; cap <= last; cap++)
+      set[cap] = true;
+  else
+    for (i = 0; default_caps[i]; i++)
+      if (cap_from_name (default_caps[i], &v) == 0 && v <= last)
+        set[v] = true;
+  /* As Docker: ALL in --cap-drop empties the set before the additions;
+     otherwise the additions come first and the drops win.  */
+  for (i = 0; drop && drop[i]; i++)
+    {
+      if (cap_parse ("--cap-drop", drop[i], &v, err) < 0)
+        return -1;
+      if (v == -2)
+        memset (set, 0, sizeof set);
+    }
+  for (i = 0; add && add[i]; i++)
+    {
+      if (cap_parse ("--cap-add", add[i], &v, err) < 0)
+        return -1;
+      for (cap = 0; cap <= last; cap++)
+        if (v == -2 || v == cap)
+          set[cap] = added[cap] = true;
+    }
+  for (i = 0; drop && drop[i]; i++)
+    {
+      cap_parse ("--cap-drop", drop[i], &v, err);
+      if (v >= 0 && v <= last && !added[v])
+        set[v] = false;
+    }
+
+  spec->has_caps = true;
+  hutch_strv_free (spec->cap_bounding);
+  hutch_strv_free (spec->cap_effective);
+  hutch_strv_free (spec->cap_permitted);
+  hutch_strv_free (spec->cap_inheritable);
+  hutch_strv_free (spec->cap_ambient);
+  spec->cap_bounding = hutch_xmalloc0 (sizeof (char *));
+  spec->cap_effective = hutch_xmalloc0 (sizeof (char *));
+  spec->cap_permitted = hutch_xmalloc0 (sizeof (char *));
+  spec->cap_inheritable = hutch_xmalloc0 (sizeof (char *));
+  spec->cap_ambient = hutch_xmalloc0 (sizeof (char *));
+  for (cap = 0; cap <= last; cap++)
+    {
+      if (!set[cap])
+        continue;
+      push_name (&spec->cap_bounding, cap);
+      /* Root holds the set.  Another user holds, as with Docker, only what
+         was added for it, through the ambient set, which survives its
+         execve; the rest stays in the bounding set.  */
+      if (spec->uid == 0 || added[cap])
+        {
+          push_name (&spec->cap_effective, cap);
+          push_name (&spec->cap_permitted, cap);
+          if (spec->uid != 0)
+            {
+              push_name (&spec->cap_inheritable, cap);
+              push_name (&spec->cap_ambient, cap);
+            }
+        }
+    }
+  return 0;
 }

@@ -14,4 +14,10 @@ int hutch_caps_apply (const struct hutch_spec *spec, hutch_error_t *err);
 /* Check every name in SPEC's capability lists.  */
 int hutch_caps_validate (const struct hutch_spec *spec, hutch_error_t *err);
 
+/* The capability lists of SPEC (for the user spec->uid): Docker's default
+   set, or every capability with PRIVILEGED, then ADD and DROP (names with
+   or without CAP_, any case, or ALL), as Docker combines them.  */
+int hutch_caps_plan (struct hutch_spec *spec, char *const *add, char *const *drop, bool privileged,
+                     hutch_error_t *err);
+
 #endif

@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include "run.h"
+#include "caps.h"
 #include "imageconfig.h"
 #include "network.h"
 #include "parse.h"
@@ -25,54 +26,32 @@ extern char **environ;
 static const char *const sandbox_dirs[]
     = { "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/var" };
 
-/* Docker's default capability set: no CAP_SYS_ADMIN, so the container
-   cannot mount, and so cannot undo a read-only volume or root with a
-   remount (the flags of mounts made in its own user namespace are not
-   locked against their owner).  */
-static const char *const default_caps[] = { "CAP_CHOWN",
-                                            "CAP_DAC_OVERRIDE",
-                                            "CAP_FSETID",
-                                            "CAP_FOWNER",
-                                            "CAP_MKNOD",
-                                            "CAP_NET_RAW",
-                                            "CAP_SETGID",
-                                            "CAP_SETUID",
-                                            "CAP_SETFCAP",
-                                            "CAP_SETPCAP",
-                                            "CAP_NET_BIND_SERVICE",
-                                            "CAP_SYS_CHROOT",
-                                            "CAP_KILL",
-                                            "CAP_AUDIT_WRITE",
-                                            NULL };
-
-static void
-set_default_caps (struct hutch_spec *spec)
-{
-  size_t i;
-  spec->has_caps = true;
-  spec->cap_bounding = hutch_xmalloc0 (sizeof (char *));
-  spec->cap_effective = hutch_xmalloc0 (sizeof (char *));
-  spec->cap_permitted = hutch_xmalloc0 (sizeof (char *));
-  spec->cap_inheritable = hutch_xmalloc0 (sizeof (char *));
-  spec->cap_ambient = hutch_xmalloc0 (sizeof (char *));
-  for (i = 0; default_caps[i]; i++)
-    {
-      hutch_strv_push (&spec->cap_bounding, hutch_xstrdup (default_caps[i]));
-      /* A non-root user keeps them only in the bounding set, as Docker
-         does: its own effective set stays empty.  */
-      if (spec->uid == 0)
-        {
-          hutch_strv_push (&spec->cap_effective, hutch_xstrdup (default_caps[i]));
-          hutch_strv_push (&spec->cap_permitted, hutch_xstrdup (default_caps[i]));
-        }
-    }
-}
+/* Docker's masked and read-only paths: kernel memory, keys, timers and
+   hardware details under /proc and /sys, and the kernel knobs under
+   /proc/sys.  Most are closed to the user already; some leak facts about
+   the host (/proc/timer_list, /proc/sched_debug).  */
+static const char *const masked[] = { "/proc/asound",
+                                      "/proc/acpi",
+                                      "/proc/interrupts",
+                                      "/proc/kcore",
+                                      "/proc/keys",
+                                      "/proc/latency_stats",
+                                      "/proc/timer_list",
+                                      "/proc/timer_stats",
+                                      "/proc/sched_debug",
+                                      "/proc/scsi",
+                                      "/sys/firmware",
+                                      "/sys/devices/virtual/powercap",
+                                      NULL };
+static const char *const readonly[]
+    = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL };
 
 void
 hutch_run_options_init (struct hutch_run_options *o)
 {
   memset (o, 0, sizeof *o);
   o->userns = -1;
+  o->no_new_privileges = -1;
   o->storage_driver = -1;
   o->network = HUTCH_NETWORK_DEFAULT;
   o->pull = HUTCH_PULL_MISSING;
@@ -103,6 +82,8 @@ hutch_run_options_clear (struct hutch_run_options *o)
   hutch_strv_free (o->add_hosts);
   free (o->slirp_path);
   hutch_limits_clear (&o->limits);
+  hutch_strv_free (o->cap_add);
+  hutch_strv_free (o->cap_drop);
   memset (o, 0, sizeof *o);
 }
 
@@ -164,7 +145,7 @@ valid_hostname (const char *h)
 }
 
 static void
-standard_mounts (struct hutch_spec *spec, bool gid5_mapped)
+standard_mounts (struct hutch_spec *spec, bool gid5_mapped, bool privileged)
 {
   hutch_spec_add_mount (spec, "/proc", "proc", "proc", "nosuid,noexec,nodev");
   hutch_spec_add_mount (spec, "/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k");
@@ -176,10 +157,14 @@ standard_mounts (struct hutch_spec *spec, bool gid5_mapped)
   hutch_spec_add_mount (spec, "/dev/shm", "tmpfs", "shm",
                         "nosuid,noexec,nodev,mode=1777,size=65536k");
   hutch_spec_add_mount (spec, "/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev");
-  hutch_spec_add_mount (spec, "/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro");
+  /* With --privileged (as Docker) /sys and the cgroup mount are writable:
+     the container's root can then write what its user namespace owns.  */
+  hutch_spec_add_mount (spec, "/sys", "sysfs", "sysfs",
+                        privileged ? "nosuid,noexec,nodev" : "nosuid,noexec,nodev,ro");
   /* A cgroup2 mount made in the container's cgroup namespace shows the
      container's own cgroup as its root; read-only, as Docker has it.  */
-  hutch_spec_add_mount (spec, "/sys/fs/cgroup", "cgroup", "cgroup", "nosuid,noexec,nodev,ro");
+  hutch_spec_add_mount (spec, "/sys/fs/cgroup", "cgroup", "cgroup",
+                        privileged ? "nosuid,noexec,nodev" : "nosuid,noexec,nodev,ro");
 }
 
 static int
@@ -564,7 +549,8 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec, char **re
       spec->hostname = hutch_xstrdup (id);
     }
 
-  standard_mounts (spec, hutch_idmap_contains (spec->gid_mappings, spec->n_gid_mappings, 5));
+  standard_mounts (spec, hutch_idmap_contains (spec->gid_mappings, spec->n_gid_mappings, 5),
+                   o->privileged);
   if (sandbox && add_sandbox (spec, cwd, err) < 0)
     return -1;
   if (add_etc_files (spec, sandbox, network, o, err) < 0)
@@ -663,8 +649,19 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec, char **re
   spec->extra.init = o->init;
   if (o->init)
     spec->extra.init_path = hutch_xstrdup (o->init_path);
-  spec->no_new_privileges = true;
-  set_default_caps (spec);
+  /* Docker's defaults, which --privileged lifts: the default capability
+     set (no CAP_SYS_ADMIN, so the container cannot mount, and so cannot
+     undo a read-only volume or root with a remount: the flags of mounts
+     made in its own user namespace are not locked against their owner),
+     and the masked and read-only paths.  */
+  spec->no_new_privileges = o->no_new_privileges != 0;
+  if (hutch_caps_plan (spec, o->cap_add, o->cap_drop, o->privileged, err) < 0)
+    return -1;
+  if (!o->privileged)
+    {
+      spec->masked_paths = hutch_strv_dup ((char **)masked);
+      spec->readonly_paths = hutch_strv_dup ((char **)readonly);
+    }
   return 0;
 }
 

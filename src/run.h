@@ -56,6 +56,10 @@ struct hutch_run_options
   /* Limits (src/resources.h) and --cgroups=disabled.  */
   struct hutch_limits limits;
   bool cgroups_disabled;
+  /* Security (src/caps.h).  */
+  char **cap_add, **cap_drop;
+  bool privileged;
+  int no_new_privileges; /* 1, 0, or -1 for the default (on) */
 };
 
 enum hutch_pull_policy

@@ -65,6 +65,13 @@ static const char usage[]
       "      --cgroup-conf KEY=VALUE write VALUE to the cgroup v2 file KEY (repeatable)\n"
       "      --cgroups MODE          enabled (default: a cgroup of its own when one is\n"
       "                              delegated to you) or disabled\n"
+      "      --cap-add CAP           add a capability (e.g. NET_ADMIN, or ALL) to\n"
+      "                              Docker's default set (repeatable)\n"
+      "      --cap-drop CAP          drop a capability, or ALL (repeatable)\n"
+      "      --privileged            every capability of the user namespace, /proc and\n"
+      "                              /sys unmasked and /sys writable (still no more\n"
+      "                              than you have on the host)\n"
+      "      --security-opt OPT      no-new-privileges[=true|false] (default true)\n"
       "  -h, --help                  show this help\n"
       "\n"
       "Defaults: with --rootfs, --userns=default and --network=none; in the host\n"
@@ -96,6 +103,10 @@ enum
   OPT_BLKIO_WEIGHT,
   OPT_CGROUP_CONF,
   OPT_CGROUPS,
+  OPT_CAP_ADD,
+  OPT_CAP_DROP,
+  OPT_PRIVILEGED,
+  OPT_SECURITY_OPT,
 };
 
 static const struct option options[] = {
@@ -133,6 +144,10 @@ static const struct option options[] = {
   { "blkio-weight", required_argument, NULL, OPT_BLKIO_WEIGHT },
   { "cgroup-conf", required_argument, NULL, OPT_CGROUP_CONF },
   { "cgroups", required_argument, NULL, OPT_CGROUPS },
+  { "cap-add", required_argument, NULL, OPT_CAP_ADD },
+  { "cap-drop", required_argument, NULL, OPT_CAP_DROP },
+  { "privileged", no_argument, NULL, OPT_PRIVILEGED },
+  { "security-opt", required_argument, NULL, OPT_SECURITY_OPT },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
 };
@@ -320,6 +335,34 @@ cmd_run (int argc, char **argv)
               return HUTCH_EXIT_ERROR;
             }
           o.cgroups_disabled = strcmp (optarg, "disabled") == 0;
+          break;
+        case OPT_CAP_ADD:
+          hutch_strv_push (&o.cap_add, hutch_xstrdup (optarg));
+          break;
+        case OPT_CAP_DROP:
+          hutch_strv_push (&o.cap_drop, hutch_xstrdup (optarg));
+          break;
+        case OPT_PRIVILEGED:
+          o.privileged = true;
+          break;
+        case OPT_SECURITY_OPT:
+          if (strcmp (optarg, "no-new-privileges") == 0
+              || strcmp (optarg, "no-new-privileges=true") == 0
+              || strcmp (optarg, "no-new-privileges:true") == 0)
+            o.no_new_privileges = 1;
+          else if (strcmp (optarg, "no-new-privileges=false") == 0
+                   || strcmp (optarg, "no-new-privileges:false") == 0)
+            o.no_new_privileges = 0;
+          else
+            {
+              fprintf (stderr,
+                       "hutch: --security-opt `%s`: hutch knows no-new-privileges[=true|false] "
+                       "only (a seccomp filter is not implemented yet; SELinux and AppArmor "
+                       "labels are not supported)\n",
+                       optarg);
+              hutch_run_options_clear (&o);
+              return HUTCH_EXIT_ERROR;
+            }
           break;
         case 'h':
           fputs (usage, stdout);

@@ -32,6 +32,86 @@ teardown() {
     assert_output_has "NoNewPrivs:	1"
 }
 
+@test "--cap-drop ALL leaves nothing; --cap-drop CHOWN takes chown away" {
+    run "$HUTCH" run --cap-drop ALL --rootfs "$ROOTFS" grep -E '^Cap(Eff|Prm|Bnd):' /proc/self/status
+    assert_status 0
+    assert_output_has "CapEff:	0000000000000000" "CapPrm:	0000000000000000" "CapBnd:	0000000000000000"
+    run "$HUTCH" run --cap-drop chown --rootfs "$(fresh_rootfs)" sh -c 'grep ^CapEff: /proc/self/status; touch /f; chown 5 /f && echo chowned'
+    assert_output_has "CapEff:	00000000a80425fa"
+    [[ $output != *chowned* ]]
+    # ALL in --cap-drop, then what --cap-add names
+    run "$HUTCH" run --cap-drop ALL --cap-add CAP_KILL --rootfs "$ROOTFS" grep ^CapEff: /proc/self/status
+    assert_equal "$output" "CapEff:	0000000000000020"
+}
+
+@test "--cap-add SYS_ADMIN: root inside may mount (in its own namespaces only)" {
+    run "$HUTCH" run --cap-add sys_admin --rootfs "$ROOTFS" sh -c 'grep ^CapEff: /proc/self/status; mkdir -p /tmp/m && mount -t tmpfs none /tmp/m && echo mounted'
+    assert_status 0
+    assert_output_has "CapEff:	00000000a82425fb" "mounted"
+}
+
+@test "a non-root user gets added capabilities through the ambient set, and only those" {
+    run "$HUTCH" run --cap-add NET_BIND_SERVICE -u 1000 --rootfs "$ROOTFS" grep -E '^Cap(Eff|Amb|Bnd):' /proc/self/status
+    assert_status 0
+    assert_output_has "CapEff:	0000000000000400" "CapAmb:	0000000000000400" "CapBnd:	00000000a80425fb"
+}
+
+@test "--privileged: every capability, nothing masked, /sys writable; nothing more on the host" {
+    local last mask
+    last=$(cat /proc/sys/kernel/cap_last_cap)
+    mask=$(printf '%016x' $(( (1 << (last + 1)) - 1 )))
+    run "$HUTCH" run --privileged --rootfs "$ROOTFS" sh -c '
+        grep -E "^Cap(Eff|Bnd):" /proc/self/status
+        grep -cE " /proc/(keys|sys|timer_list) " /proc/self/mountinfo
+        grep " /sys " /proc/self/mountinfo | cut -d" " -f6'
+    assert_status 0
+    assert_output_has "CapEff:	$mask" "CapBnd:	$mask"
+    assert_equal "${lines[2]}" 0
+    [[ ${lines[3]} == rw* ]]
+    # the capabilities are the user namespace's: the host's hostname and
+    # clock stay out of reach
+    # (busybox's date -s says "can't set date" and exits 0)
+    run "$HUTCH" run --privileged --rootfs "$ROOTFS" sh -c 'date -s 2001-01-01 >/dev/null 2>&1; date +%Y; hostname other 2>/dev/null; true'
+    assert_status 0
+    assert_equal "$output" "$(date +%Y)"
+    [ "$(date +%Y)" -ge 2024 ]
+    [ "$(hostname)" != other ]
+}
+
+@test "masked and read-only paths by default, as Docker" {
+    run "$HUTCH" run --rootfs "$ROOTFS" sh -c '
+        for p in /proc/keys /proc/timer_list /proc/sched_debug /proc/interrupts; do
+            [ -e $p ] || continue
+            [ -s $p ] && echo "$p readable"
+        done
+        ls /sys/firmware | wc -l
+        grep " /proc/sys " /proc/self/mountinfo | cut -d" " -f6
+        { echo 1 > /proc/sys/net/ipv4/ip_forward; } 2>/dev/null && echo wrote-proc-sys
+        true'
+    assert_status 0
+    assert_equal "$output" "0
+ro,nosuid,nodev,noexec,relatime"
+}
+
+@test "no_new_privs can be turned off; other --security-opt values are refused" {
+    run "$HUTCH" run --security-opt no-new-privileges=false --rootfs "$ROOTFS" grep '^NoNewPrivs:' /proc/self/status
+    assert_status 0
+    assert_equal "$output" "NoNewPrivs:	0"
+    run "$HUTCH" run --security-opt no-new-privileges --rootfs "$ROOTFS" grep '^NoNewPrivs:' /proc/self/status
+    assert_equal "$output" "NoNewPrivs:	1"
+    local opt
+    for opt in seccomp=unconfined label=disable apparmor=unconfined no-new-privileges=maybe; do
+        run "$HUTCH" run --security-opt "$opt" --rootfs "$ROOTFS" true
+        assert_status 125
+        assert_output_has "--security-opt \`$opt\`"
+    done
+    run "$HUTCH" run --cap-add NO_SUCH_CAP --rootfs "$ROOTFS" true
+    assert_status 125
+    assert_output_has "--cap-add \`NO_SUCH_CAP\`: unknown capability"
+    run "$HUTCH" run --cap-drop '' --rootfs "$ROOTFS" true
+    assert_status 125
+}
+
 @test "a read-only volume cannot be remounted read-write" {
     mkdir "$BATS_TEST_TMPDIR/vol"
     echo original > "$BATS_TEST_TMPDIR/vol/file"
