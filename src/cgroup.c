@@ -137,9 +137,11 @@ read_knob (const char *dir, const char *file)
 
 /* Below a systemd user manager (.../user@UID.service/...) every cgroup
    belongs to the user, but only units with Delegate=yes are the user's to
-   change: systemd marks them with the user.delegate attribute (systemd
-   252).  True when PATH is such a cgroup that neither it nor an ancestor
-   below user@UID.service is marked.  */
+   change.  Newer systemd marks those with the user.delegate attribute; the
+   user manager of systemd 252 (Debian 12) marks nothing, so an unmarked
+   cgroup there may be a delegated scope or a terminal's.  True when PATH
+   is below user@UID.service and neither it nor an ancestor below that is
+   marked: hutch then prefers a scope of its own, when it can ask for one.  */
 static bool
 systemd_managed (const char *path)
 {
@@ -223,14 +225,8 @@ hutch_cgroup_probe (struct hutch_cgroup_host *h, hutch_error_t *err)
     h->why_not = hutch_xasprintf ("your cgroup %s is not delegated to you (it, its cgroup.procs "
                                   "or its cgroup.subtree_control belongs to another user)",
                                   h->own);
-  else if (systemd_managed (h->own))
-    {
-      h->delegated = false;
-      h->why_not = hutch_xasprintf ("your cgroup %s belongs to your systemd user manager, which "
-                                    "did not delegate it (no user.delegate attribute): it is not "
-                                    "hutch's to change",
-                                    h->own);
-    }
+  else
+    h->systemd_managed = systemd_managed (h->own);
   return 0;
 }
 
@@ -458,6 +454,10 @@ enter_scope (const struct hutch_cgroup_host *h, struct hutch_cgroup_host *ret, h
     return -1;
   if (!ret->delegated)
     return hutch_error_set (err, 0, "systemd made the scope %s, but %s", unit, ret->why_not);
+  /* Asked for with Delegate=yes: ours to change.  Marked, as newer
+     systemd marks it, so that a hutch started inside (nested) sees it.  */
+  ret->systemd_managed = false;
+  (void)!setxattr (ret->own, "user.delegate", "1", 1, 0); /* best effort (Linux 5.7+) */
   return 0;
 }
 
@@ -489,9 +489,11 @@ hutch_cgroup_setup (struct hutch_spec *spec, struct hutch_cgroup_run *run, char 
   if (hutch_cgroup_probe (&h, err) < 0)
     return -1;
   need = needed_controllers (spec);
-  if (h.own && !h.delegated && hutch_sdscope_available ())
+  if (h.own && (!h.delegated || h.systemd_managed) && hutch_sdscope_available ())
     {
-      /* Not delegated here: ask the user's systemd for a scope that is.  */
+      /* Not delegated here (or maybe not: systemd manages it): ask the
+         user's systemd for a scope that is.  systemd moves us, so once it
+         answered, we are in the scope whatever follows.  */
       struct hutch_cgroup_host s = { 0 };
       hutch_error_t e = HUTCH_ERROR_INIT;
       if (enter_scope (&h, &s, &e) == 0)
@@ -500,7 +502,7 @@ hutch_cgroup_setup (struct hutch_spec *spec, struct hutch_cgroup_run *run, char 
           h = s;
           scoped = true;
         }
-      else
+      else if (!h.delegated)
         {
           char *w = hutch_xasprintf ("%s; a systemd scope was not possible either: %s", h.why_not,
                                      e.msg);
@@ -508,7 +510,23 @@ hutch_cgroup_setup (struct hutch_spec *spec, struct hutch_cgroup_run *run, char 
           h.why_not = w;
           hutch_cgroup_host_clear (&s);
         }
+      else
+        hutch_cgroup_host_clear (&s);
       hutch_error_clear (&e);
+      /* Where are we now?  (systemd may have moved us before it failed.)  */
+      if (!scoped)
+        {
+          struct hutch_cgroup_host again = { 0 };
+          if (hutch_cgroup_probe (&again, &e) == 0 && again.own && h.own
+              && strcmp (again.own, h.own) != 0)
+            {
+              hutch_cgroup_host_clear (&h);
+              h = again;
+            }
+          else
+            hutch_cgroup_host_clear (&again);
+          hutch_error_clear (&e);
+        }
     }
   if (h.own == NULL || !h.delegated)
     {
@@ -530,8 +548,12 @@ hutch_cgroup_setup (struct hutch_spec *spec, struct hutch_cgroup_run *run, char 
          systemd holds the shell too): a scope of our own then.  */
       struct hutch_cgroup_host s = { 0 };
       hutch_error_t e = HUTCH_ERROR_INIT;
-      if (scoped || run->leaf || !hutch_sdscope_available () || enter_scope (&h, &s, &e) < 0)
+      if (scoped || run->leaf || !hutch_sdscope_available ())
+        goto out;
+      if (enter_scope (&h, &s, &e) < 0)
         {
+          hutch_error_append (err, "; a systemd scope of its own was not possible either: %s",
+                              e.msg);
           hutch_error_clear (&e);
           hutch_cgroup_host_clear (&s);
           goto out;

@@ -25,6 +25,8 @@ struct hutch_cgroup_host
   char *own_rel;        /* the same as /proc/self/cgroup shows it */
   bool is_root;         /* OWN is the hierarchy's real root */
   bool delegated;       /* we may create children and move processes there */
+  bool systemd_managed; /* delegated by ownership, but under a systemd user manager
+                          without its delegation mark: a scope of its own is better */
   char *why_not;        /* when not delegated: why, as a sentence */
   char *controllers;    /* cgroup.controllers of OWN: what children can get */
 };

@@ -209,8 +209,17 @@ check_cgroups (struct hutch_info *info)
       if (h.own)
         add (info, "cgroup",
              hutch_xasprintf ("%s (%s)", h.own_rel,
-                              h.delegated ? "delegated to you" : "not delegated"));
-      if (h.delegated)
+                              !h.delegated ? "not delegated"
+                              : h.systemd_managed
+                                  ? "yours, but your systemd user manager's: not delegated to "
+                                    "hutch unless it is a Delegate=yes unit"
+                                  : "delegated to you"));
+      if (h.delegated && h.systemd_managed && hutch_sdscope_available ())
+        add (info, "cgroup controllers",
+             hutch_xasprintf ("hutch run asks the systemd user manager for a delegated scope "
+                              "(here: %s)",
+                              *h.controllers ? h.controllers : "none"));
+      else if (h.delegated)
         add (info, "cgroup controllers",
              hutch_xstrdup (*h.controllers ? h.controllers : "none (no limits possible)"));
       else

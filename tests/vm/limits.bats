@@ -119,9 +119,10 @@ assert_clean() {
     local pct throttled
     pct=$(sed -n 1p <<< "$output")
     throttled=$(awk '$1 == "nr_throttled" { print $2 }' <<< "$output")
-    # 20000 us per 100000 us: between 10 and 30 % on a busy TCG VM, far
-    # from the ~100 % of an unlimited loop
-    [ "$pct" -ge 10 ] && [ "$pct" -le 30 ]
+    # 20000 us per 100000 us: at most about 20 %, far from the ~100 % of an
+    # unlimited loop (a starved VM may give it less: no lower bound but the
+    # throttling, which shows the loop ran into the quota)
+    [ "$pct" -ge 1 ] && [ "$pct" -le 30 ]
     [ "$throttled" -gt 10 ]
     assert_clean
 }
@@ -244,18 +245,18 @@ PY
     [ -z "$(find "$D/tests.scope" -mindepth 1 -maxdepth 1 -type d)" ]
 }
 
-@test "a cgroup below the user's systemd manager without Delegate=yes is not hutch's to change" {
-    # as a desktop terminal's scope is: the user owns it, systemd manages it
+@test "a cgroup of the user's below user@UID.service without a delegation mark, no manager to ask: used" {
+    # systemd 252 marks no Delegate=yes unit (no user.delegate): with no user
+    # manager to ask for a scope (none runs here), the cgroup the user owns
+    # is used, hutch alone in it.  (tests/vm/scope.bats: with a manager.)
     mkdir -p "$S"
-    run bash -c 'echo $BASHPID > "$1/cgroup.procs" && exec "$2" run --memory 64m --rootfs "$3" -- true' _ "$S" "$HUTCH" "$R"
+    run bash -c 'echo $BASHPID > "$1/cgroup.procs" && exec "$2" run --memory 64m --rootfs "$3" -- cat /sys/fs/cgroup/memory.max' _ "$S" "$HUTCH" "$R"
     echo "$output"
-    [ "$status" -eq 125 ]
-    [[ $output == *"belongs to your systemd user manager, which did not delegate it"* ]]
-    [ -z "$(leftovers)" ]
-    # without limits the container runs, in hutch's cgroup
-    run bash -c 'echo $BASHPID > "$1/cgroup.procs" && exec "$2" run --rootfs "$3" -- cat /proc/self/cgroup' _ "$S" "$HUTCH" "$R"
     [ "$status" -eq 0 ]
-    [ -z "$(leftovers)" ]
+    [ "$output" = 67108864 ]
+    assert_clean
+    run bash -c 'echo $BASHPID > "$1/cgroup.procs" && exec "$2" info' _ "$S" "$HUTCH"
+    [[ $output == *"not delegated to hutch unless it is a Delegate=yes unit"* ]]
 }
 
 @test "a controller that is not delegated: exit 125 naming it" {

@@ -176,63 +176,181 @@ delegate "$D/tests.scope"
 log "delegated $D: $(cat "$D/cgroup.controllers")"
 
 # ---- run the tests ------------------------------------------------------
+# Two runs of bats, one TAP stream.  The files in manager_files need a
+# systemd user manager for the user (scope.bats: hutch asking it for a
+# delegated scope); the others must run without one (limits.bats checks
+# what hutch does where no manager is reachable, and a manager would
+# change D's subtree_control under them).  So the other files run first,
+# then `systemd --user` is started in D/init.scope as the user, the
+# manager's files run, and the manager is stopped.  The plan, printed
+# first, counts both runs; the second run's results are renumbered after
+# the first's.
+manager_files=(scope.bats)
+files1=() files2=()
+for f in "${VM_FILES[@]}"; do
+    if [[ " ${manager_files[*]} " == *" $f "* ]]; then
+        files2+=("$f")
+    else
+        files1+=("$f")
+    fi
+done
+# count FILE...: the number of tests in those files
+count() {
+    [ $# -gt 0 ] || { echo 0; return; }
+    bats --count "${@/#/$dir/tests/}"
+}
+n1=$(count "${files1[@]}") || fail "bats --count ${files1[*]}"
+n2=$(count "${files2[@]}") || fail "bats --count ${files2[*]}"
+
 cd "$dir" || fail "cd $dir"
 log "starting bats"
 read -r up _ < /proc/uptime
 echo "$up" > "$out/started"
-(
-    # Into the scope before anything of the user's runs, and then become
-    # the user with setpriv, which execs: runuser would stay behind as a
-    # root process in the scope, and a root process in a user's cgroup
-    # makes the user's writes there fail (enabling cpuset in D moves
-    # every process of D's subtree, which needs the right to change the
-    # scheduling of each: EPERM for another user's).
-    echo "$BASHPID" > "$D/tests.scope/cgroup.procs" || exit 125
-    exec setpriv --reuid="$uid" --regid="$gid" --init-groups -- env -i \
-        HOME="$home" USER="$VM_USER" LOGNAME="$VM_USER" SHELL=/bin/bash \
-        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-        LANG=C.UTF-8 TMPDIR="$utmp" XDG_RUNTIME_DIR="$runtime" \
-        HUTCH="$dir/bin/hutch" HUTCH_OCI="$dir/bin/hutch-oci" \
-        HUTCH_INIT_DIR="$dir/bin" ROOTFS="$VM_ROOTFS" \
-        MKROOTFS="$dir/tests/mkrootfs.sh" \
-        BATS_TEST_TIMEOUT="$VM_TEST_TIMEOUT" \
-        HUTCH_CGROUP_DELEGATED="$D" \
-        bats --tap "${VM_FILES[@]/#/$dir/tests/}"
-) < /dev/null > "$out/tap" 2> "$out/stderr" &
-bats_pid=$!
+echo "1..$((n1 + n2))" > "$out/tap"
+: > "$out/stderr"
 
-# all_reported: bats has printed its plan and as many results
-all_reported() {
-    local plan n
-    plan=$(sed -n '1s/^1\.\.\([0-9][0-9]*\).*/\1/p' "$out/tap")
-    [ -n "$plan" ] || return 1
-    n=$(grep -c -E '^(not )?ok ' "$out/tap")
-    [ "$n" -ge "$plan" ]
+# renumber OFFSET: bats's TAP on stdin without its plan, each result's
+# number raised by OFFSET
+renumber() {
+    local line plan=
+    while IFS= read -r line; do
+        if [ -z "$plan" ] && [[ $line =~ ^1\.\.[0-9]+ ]]; then
+            plan=1
+            continue
+        fi
+        if [[ $line =~ ^(not )?ok\ ([0-9]+)(.*)$ ]]; then
+            line="${BASH_REMATCH[1]}ok $((BASH_REMATCH[2] + $1))${BASH_REMATCH[3]}"
+        fi
+        printf '%s\n' "$line"
+    done
 }
 
-# bats waits for whatever holds its output; a process that a test left
-# behind (a container whose hutch was killed, say) would hold the VM until
-# the host's timeout.  So once every result is in, bats gets $linger
-# seconds (teardown_file and the like) to exit; after that, what is left
-# in the delegated cgroup is listed in out/leftovers and killed.
-linger=60
-reported_at=
-while kill -0 "$bats_pid" 2>/dev/null; do
-    if [ -z "$reported_at" ] && all_reported; then
-        reported_at=$SECONDS
+# all_reported N: out/tap has N results
+all_reported() {
+    [ "$(grep -c -E '^(not )?ok ' "$out/tap")" -ge "$1" ]
+}
+
+# run_bats OFFSET FILE...: bats on FILE... as the user in D/tests.scope,
+# its TAP appended to out/tap after OFFSET results; returns bats's status
+run_bats() {
+    local offset=$1 bats_pid reported_at= linger=60 pids end
+    shift
+    end=$((offset + $(count "$@")))
+    {
+        (
+            # Into the scope before anything of the user's runs, and then
+            # become the user with setpriv, which execs: runuser would stay
+            # behind as a root process in the scope, and a root process in
+            # a user's cgroup makes the user's writes there fail (enabling
+            # cpuset in D moves every process of D's subtree, which needs
+            # the right to change the scheduling of each: EPERM for another
+            # user's).
+            echo "$BASHPID" > "$D/tests.scope/cgroup.procs" || exit 125
+            exec setpriv --reuid="$uid" --regid="$gid" --init-groups -- env -i \
+                HOME="$home" USER="$VM_USER" LOGNAME="$VM_USER" SHELL=/bin/bash \
+                PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+                LANG=C.UTF-8 TMPDIR="$utmp" XDG_RUNTIME_DIR="$runtime" \
+                HUTCH="$dir/bin/hutch" HUTCH_OCI="$dir/bin/hutch-oci" \
+                HUTCH_INIT_DIR="$dir/bin" ROOTFS="$VM_ROOTFS" \
+                MKROOTFS="$dir/tests/mkrootfs.sh" \
+                BATS_TEST_TIMEOUT="$VM_TEST_TIMEOUT" \
+                HUTCH_CGROUP_DELEGATED="$D" \
+                bats --tap "${@/#/$dir/tests/}"
+        ) < /dev/null 2>> "$out/stderr" | renumber "$offset" >> "$out/tap"
+        exit "${PIPESTATUS[0]}"
+    } &
+    bats_pid=$!
+
+    # bats waits for whatever holds its output; a process that a test left
+    # behind (a container whose hutch was killed, say) would hold the VM
+    # until the host's timeout.  So once every result is in, bats gets
+    # $linger seconds (teardown_file and the like) to exit; after that,
+    # what is left in the delegated cgroup is listed in out/leftovers and
+    # killed.
+    while kill -0 "$bats_pid" 2>/dev/null; do
+        if [ -z "$reported_at" ] && all_reported "$end"; then
+            reported_at=$SECONDS
+        fi
+        if [ -n "$reported_at" ] && [ $((SECONDS - reported_at)) -ge "$linger" ]; then
+            log "bats still runs ${linger} s after its last result: killing what is left in $D"
+            pids=$(find "$D" -name cgroup.procs -exec cat {} + | tr '\n' ',')
+            ps -o pid,user,cgroup:100,args -p "${pids%,}" >> "$out/leftovers" 2>&1
+            echo 1 > "$D/cgroup.kill" ||
+                for p in ${pids//,/ }; do kill -KILL "$p"; done
+            break
+        fi
+        sleep 1
+    done
+    wait "$bats_pid"
+}
+
+# ---- the user's systemd manager, for manager_files ------------------------
+# systemd --user as user@UID.service runs it: as the user, in D/init.scope,
+# with XDG_RUNTIME_DIR.  It refuses to run on a machine not booted with
+# systemd: /run/systemd/system is how it tells.  It is started only now, so
+# the first run never sees it (nor this directory).
+manager_pid=
+start_manager() {
+    local i
+    mkdir -p /run/systemd/system
+    mkdir -p "$D/init.scope"
+    chown "$uid:$gid" "$D/init.scope" "$D/init.scope/cgroup.procs" \
+        "$D/init.scope/cgroup.threads" "$D/init.scope/cgroup.subtree_control"
+    (
+        echo "$BASHPID" > "$D/init.scope/cgroup.procs" || exit 125
+        cd "$home" || exit 125
+        exec setpriv --reuid="$uid" --regid="$gid" --init-groups -- env -i \
+            HOME="$home" USER="$VM_USER" LOGNAME="$VM_USER" SHELL=/bin/bash \
+            PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+            LANG=C.UTF-8 XDG_RUNTIME_DIR="$runtime" \
+            SYSTEMD_LOG_TARGET=console SYSTEMD_LOG_LEVEL=info \
+            /lib/systemd/systemd --user
+    ) < /dev/null > "$out/systemd-user.log" 2>&1 &
+    manager_pid=$!
+    for i in $(seq 1 300); do
+        [ -S "$runtime/systemd/private" ] && break
+        kill -0 "$manager_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ -S "$runtime/systemd/private" ]; then
+        log "systemd --user is up (pid $manager_pid)"
+    else
+        log "systemd --user did not come up (out/systemd-user.log)"
     fi
-    if [ -n "$reported_at" ] && [ $((SECONDS - reported_at)) -ge "$linger" ]; then
-        log "bats still runs ${linger} s after its last result: killing what is left in $D"
-        pids=$(find "$D" -name cgroup.procs -exec cat {} + | tr '\n' ',')
-        ps -o pid,user,cgroup:100,args -p "${pids%,}" > "$out/leftovers" 2>&1
-        echo 1 > "$D/cgroup.kill" ||
-            for p in ${pids//,/ }; do kill -KILL "$p"; done
-        break
+}
+
+stop_manager() {
+    local i
+    [ -n "$manager_pid" ] || return 0
+    kill -TERM "$manager_pid" 2>/dev/null
+    for i in $(seq 1 300); do
+        kill -0 "$manager_pid" 2>/dev/null || break
+        # a zombie is gone as far as we care
+        [ "$(awk '{ print $3 }' "/proc/$manager_pid/stat" 2>/dev/null)" = Z ] && break
+        sleep 0.1
+    done
+    if kill -0 "$manager_pid" 2>/dev/null &&
+        [ "$(awk '{ print $3 }' "/proc/$manager_pid/stat" 2>/dev/null)" != Z ]; then
+        log "systemd --user did not stop within 30 s of SIGTERM: killing it"
+        kill -KILL "$manager_pid" 2>/dev/null
     fi
-    sleep 1
-done
-wait "$bats_pid"
-status=$?
+    wait "$manager_pid"
+    log "systemd --user exited with $?"
+    manager_pid=
+}
+
+status=0
+if [ ${#files1[@]} -gt 0 ]; then
+    run_bats 0 "${files1[@]}" || status=$?
+fi
+if [ ${#files2[@]} -gt 0 ] && [ ! -s "$out/leftovers" ]; then
+    start_manager
+    log "running ${files2[*]} with the user's systemd manager"
+    s2=0
+    run_bats "$n1" "${files2[@]}" || s2=$?
+    [ "$status" != 0 ] || status=$s2
+    stop_manager
+fi
 log "bats exited with $status"
 # the kernel's log, for debugging (OOM kills, 9p or overlay warnings...)
 dmesg > "$out/dmesg" 2>&1
