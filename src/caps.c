@@ -13,6 +13,22 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+/* libcap's cap_from_name reads a leading name and ignores what follows
+   ("net_raw,kill" is NET_RAW): a name counts only when it is exactly the
+   name libcap gives back for its value.  */
+static bool
+exact_cap (const char *name, cap_value_t *ret)
+{
+  char *back;
+  bool ok;
+  if (cap_from_name (name, ret) < 0 || *ret < 0)
+    return false;
+  back = cap_to_name (*ret);
+  ok = back && strcasecmp (back, name) == 0;
+  cap_free (back);
+  return ok;
+}
+
 /* A name libcap knows but the running kernel does not (a newer capability)
    is skipped, as runc and crun do: asking for it cannot grant anything.  */
 static int
@@ -20,7 +36,7 @@ cap_lookup (const char *name, cap_value_t *ret, bool *ret_known_to_kernel, hutch
 {
   cap_value_t v = 0;
   *ret_known_to_kernel = false;
-  if (cap_from_name (name, &v) < 0)
+  if (!exact_cap (name, &v))
     return hutch_error_set (err, 0, "unknown capability `%s`", name);
   *ret = v;
   *ret_known_to_kernel = v <= (cap_value_t)cap_max_bits () - 1;
@@ -180,10 +196,10 @@ cap_parse (const char *option, const char *name, cap_value_t *ret, hutch_error_t
                                             : hutch_xasprintf ("cap_%s", name);
   for (i = 0; full[i]; i++)
     full[i] = (char)tolower ((unsigned char)full[i]);
-  if (cap_from_name (full, ret) < 0 || *ret < 0)
+  if (!exact_cap (full, ret))
     return hutch_error_set (err, 0,
-                            "%s `%s`: unknown capability; give a name such as NET_ADMIN or "
-                            "CAP_NET_ADMIN (see capabilities(7)), or ALL",
+                            "%s `%s`: unknown capability; give names such as NET_ADMIN or "
+                            "CAP_NET_ADMIN (see capabilities(7)), or ALL, separated by commas",
                             option, name);
   return 0;
 }
@@ -200,10 +216,31 @@ push_name (char ***list, cap_value_t cap)
   hutch_strv_push (list, up);
 }
 
-int
-hutch_caps_plan (struct hutch_spec *spec, char *const *add, char *const *drop, bool privileged,
-                 hutch_error_t *err)
+/* "a,b" and "a" "b" alike, as podman takes them.  */
+static char **
+split_commas (char *const *v)
 {
+  char **out = hutch_xmalloc0 (sizeof (char *));
+  size_t i;
+  for (i = 0; v && v[i]; i++)
+    {
+      const char *p = v[i], *c;
+      do
+        {
+          c = strchr (p, ',');
+          hutch_strv_push (&out, c ? hutch_xstrndup (p, (size_t)(c - p)) : hutch_xstrdup (p));
+          p = c ? c + 1 : NULL;
+        }
+      while (p);
+    }
+  return out;
+}
+
+int
+hutch_caps_plan (struct hutch_spec *spec, char *const *add_opts, char *const *drop_opts,
+                 bool privileged, hutch_error_t *err)
+{
+  _cleanup_strv_ char **add = split_commas (add_opts), **drop = split_commas (drop_opts);
   cap_value_t last = (cap_value_t)cap_max_bits () - 1, cap, v;
   bool set[64] = { false }, added[64] = { false };
   size_t i;
@@ -218,7 +255,8 @@ hutch_caps_plan (struct hutch_spec *spec, char *const *add, char *const *drop, b
       if (cap_from_name (default_caps[i], &v) == 0 && v <= last)
         set[v] = true;
   /* As Docker: ALL in --cap-drop empties the set before the additions;
-     otherwise the additions come first and the drops win.  */
+     ALL in --cap-add is every capability but the dropped ones; a
+     capability named in both is kept.  */
   for (i = 0; drop && drop[i]; i++)
     {
       if (cap_parse ("--cap-drop", drop[i], &v, err) < 0)
@@ -231,7 +269,9 @@ hutch_caps_plan (struct hutch_spec *spec, char *const *add, char *const *drop, b
       if (cap_parse ("--cap-add", add[i], &v, err) < 0)
         return -1;
       for (cap = 0; cap <= last; cap++)
-        if (v == -2 || v == cap)
+        if (v == -2)
+          set[cap] = true;
+        else if (v == cap)
           set[cap] = added[cap] = true;
     }
   for (i = 0; drop && drop[i]; i++)

@@ -454,6 +454,17 @@ enter_scope (const struct hutch_cgroup_host *h, struct hutch_cgroup_host *ret, h
     return -1;
   if (!ret->delegated)
     return hutch_error_set (err, 0, "systemd made the scope %s, but %s", unit, ret->why_not);
+  /* Only the scope we asked for is trusted (and marked): an answer of
+     "done" that left us elsewhere came from something else.  */
+  {
+    _cleanup_free_ char *tail = hutch_xasprintf ("/%s", unit);
+    size_t n = strlen (ret->own_rel), t = strlen (tail);
+    if (n < t || strcmp (ret->own_rel + n - t, tail) != 0)
+      return hutch_error_set (err, 0,
+                              "the user's systemd manager said %s started, but hutch is "
+                              "in %s",
+                              unit, ret->own_rel);
+  }
   /* Asked for with Delegate=yes: ours to change.  Marked, as newer
      systemd marks it, so that a hutch started inside (nested) sees it.  */
   ret->systemd_managed = false;

@@ -393,6 +393,20 @@ hutch_sdscope_enter (const char *unit, hutch_error_t *err)
     }
   if (wait_ready (bus, deadline, err) < 0)
     goto out;
+  /* The bus daemon (or the manager) is ours: another user's socket, named
+     by a stray $DBUS_SESSION_BUS_ADDRESS, is not asked anything.  */
+  {
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt (sd_bus_get_fd (bus), SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0
+        || cred.uid != getuid ())
+      {
+        hutch_error_set (err, 0,
+                         "the user bus at hand belongs to another user: not asking it for a "
+                         "scope (check $DBUS_SESSION_BUS_ADDRESS and $XDG_RUNTIME_DIR)");
+        goto out;
+      }
+  }
   if (start_unit (bus, unit, left_usec (deadline), &job, err) < 0)
     goto out;
   w.job = job;

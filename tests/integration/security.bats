@@ -42,6 +42,15 @@ teardown() {
     # ALL in --cap-drop, then what --cap-add names
     run "$HUTCH" run --cap-drop ALL --cap-add CAP_KILL --rootfs "$ROOTFS" grep ^CapEff: /proc/self/status
     assert_equal "$output" "CapEff:	0000000000000020"
+    # ALL in --cap-add, but not what --cap-drop names (SYS_ADMIN is bit 21)
+    local last all
+    last=$(cat /proc/sys/kernel/cap_last_cap)
+    all=$(( (1 << (last + 1)) - 1 ))
+    run "$HUTCH" run --cap-add ALL --cap-drop SYS_ADMIN --rootfs "$ROOTFS" grep ^CapEff: /proc/self/status
+    assert_equal "$output" "CapEff:	$(printf '%016x' $(( all & ~(1 << 21) )))"
+    # comma lists, as podman takes them: NET_RAW (13) and KILL (5) go
+    run "$HUTCH" run --cap-drop net_raw,kill --rootfs "$ROOTFS" grep ^CapEff: /proc/self/status
+    assert_equal "$output" "CapEff:	00000000a80405db"
 }
 
 @test "--cap-add SYS_ADMIN: root inside may mount (in its own namespaces only)" {
@@ -110,6 +119,13 @@ ro,nosuid,nodev,noexec,relatime"
     assert_output_has "--cap-add \`NO_SUCH_CAP\`: unknown capability"
     run "$HUTCH" run --cap-drop '' --rootfs "$ROOTFS" true
     assert_status 125
+    # libcap reads a leading name and ignores the rest: hutch does not
+    local bad
+    for bad in "sys_admin=ep" "net_admin;" "NET_RAW SETUID" "net_raw,"; do
+        run "$HUTCH" run --cap-drop "$bad" --rootfs "$ROOTFS" true
+        assert_status 125
+        assert_output_has "unknown capability"
+    done
 }
 
 @test "a read-only volume cannot be remounted read-write" {
