@@ -23,6 +23,15 @@ teardown() {
     for p in $(pids_of_cmdline 'sleep 4321'); do
         kill -KILL "$p" 2>/dev/null || true
     done
+    # a store holds files of subordinate ids: emptied through hutch
+    if [ -d "${STORE:-}" ]; then
+        local id
+        for id in $("$HUTCH" --root "$STORE" images -q 2>/dev/null); do
+            "$HUTCH" --root "$STORE" rmi -f "$id" > /dev/null 2>&1 || true
+        done
+        "$HUTCH" --root "$STORE" image prune > /dev/null 2>&1 || true
+        rm -rf "$STORE"
+    fi
 }
 
 need_deleg() {

@@ -38,6 +38,15 @@ teardown() {
         kill -KILL "$HPID" 2>/dev/null || true
         wait "$HPID" 2>/dev/null || true
     fi
+    # a store holds files of subordinate ids: emptied through hutch
+    if [ -d "${STORE:-}" ]; then
+        local id
+        for id in $("$HUTCH" --root "$STORE" images -q 2>/dev/null); do
+            "$HUTCH" --root "$STORE" rmi -f "$id" > /dev/null 2>&1 || true
+        done
+        "$HUTCH" --root "$STORE" image prune > /dev/null 2>&1 || true
+        rm -rf "$STORE"
+    fi
     # a scope is removed by systemd once empty; here by us
     if [ -d "$S" ]; then
         find "$S" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null || true
