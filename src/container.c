@@ -22,11 +22,55 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* hutch-init runs as the container's PID 1, where the container's root
+   can reach it as /proc/1/exe.  Were that the file on the host, a process
+   inside could keep it open and write to it once nothing runs it any more
+   (the class of CVE-2019-5736), and the user's next container would run
+   its code.  So PID 1 runs a copy in a sealed memfd: /proc/1/exe leads to
+   that copy, which no one can change.  Returns the memfd, or -1 with
+   errno.  */
+static int
+sealed_copy (const char *path)
+{
+  _cleanup_close_ int src = open (path, O_RDONLY | O_CLOEXEC);
+  int fd, e;
+  struct stat st;
+  off_t off = 0;
+
+  if (src < 0 || fstat (src, &st) < 0)
+    return -1;
+  fd = memfd_create ("hutch-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0)
+    return -1;
+  while (off < st.st_size)
+    {
+      ssize_t n = sendfile (fd, src, &off, (size_t)(st.st_size - off));
+      if (n <= 0)
+        {
+          e = n < 0 ? errno : EIO;
+          close (fd);
+          errno = e;
+          return -1;
+        }
+    }
+  if (fcntl (fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+    {
+      e = errno;
+      close (fd);
+      errno = e;
+      return -1;
+    }
+  return fd;
+}
 
 static bool
 is_own_single (const struct hutch_idmap *map, size_t n, unsigned int own)
@@ -371,7 +415,7 @@ hutch_container_run (struct hutch_spec *spec, int *ret_status, hutch_error_t *er
     return -1;
   if (spec->extra.init)
     {
-      initfd = open (spec->extra.init_path, O_RDONLY | O_CLOEXEC);
+      initfd = sealed_copy (spec->extra.init_path);
       if (initfd < 0)
         return hutch_error_set (err, errno, "open hutch-init `%s` (reinstall hutch)",
                                 spec->extra.init_path);

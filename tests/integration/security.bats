@@ -255,3 +255,18 @@ ro,nosuid,nodev,noexec,relatime"
     assert_status 0
     assert_output_has group-only
 }
+
+@test "/proc/1/exe with --init leads to a sealed copy of hutch-init, not the host's file (CVE-2019-5736 class)" {
+    local init=$HUTCH_INIT_DIR/hutch-init before after
+    before=$(sha256sum < "$init")
+    run "$HUTCH" run --init --cap-add SYS_PTRACE --rootfs "$ROOTFS" sh -c '
+        readlink /proc/1/exe
+        { echo pwned > /proc/1/exe; } 2>/dev/null && echo wrote
+        { exec 3< /proc/1/exe; } 2>/dev/null && { echo pwned >> /proc/self/fd/3; } 2>/dev/null && echo wrote-through-fd
+        true'
+    assert_status 0
+    assert_equal "${lines[0]}" "/memfd:hutch-init (deleted)"
+    [[ $output != *wrote* ]]
+    after=$(sha256sum < "$init")
+    [ "$before" = "$after" ]
+}
