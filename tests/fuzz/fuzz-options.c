@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <config.h>
 
+#include <stdlib.h>
+#include <string.h>
+
+#include "caps.h"
 #include "fuzz.h"
 #include "parse.h"
+#include "resources.h"
+#include "spec.h"
 #include "util.h"
 
 int
@@ -34,6 +40,27 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       free (a);
       free (b);
     }
+  /* Limits and capabilities as typed: every option takes the same text.  */
+  {
+    struct hutch_limits l = { 0 };
+    struct hutch_spec *spec = hutch_spec_new ();
+    char *one[2] = { text, NULL };
+    int64_t n;
+    if (hutch_parse_bytes (text, &n) == 0 && n < 0)
+      abort ();
+    hutch_error_clear (&err);
+    if (hutch_cgroup_key_check (text, &err) == 0 && (strchr (text, '/') || text[0] == '.'))
+      abort (); /* a key never leaves the container's cgroup directory */
+    hutch_error_clear (&err);
+    l.memory = l.memory_reservation = l.memory_swap = l.pids_limit = text;
+    l.cpus = l.cpu_shares = l.cpuset_cpus = l.cpuset_mems = l.blkio_weight = text;
+    l.conf = one;
+    if (hutch_limits_to_spec (&l, spec, &err) < 0)
+      hutch_error_clear (&err);
+    if (hutch_caps_plan (spec, one, one, false, &err) < 0)
+      hutch_error_clear (&err);
+    hutch_spec_free (spec);
+  }
   hutch_error_clear (&err);
   free (text);
   return 0;
