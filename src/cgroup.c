@@ -118,18 +118,34 @@ owned (const char *dir, const char *file, uid_t uid, bool may_miss)
 }
 
 static char *
+read_at (int dfd, const char *file)
+{
+  _cleanup_close_ int fd = openat (dfd, file, O_RDONLY | O_CLOEXEC);
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  char *text = NULL;
+  if (fd < 0)
+    return NULL;
+  if (hutch_read_fd (fd, 1 << 20, &text, NULL, &e) < 0)
+    hutch_error_clear (&e);
+  return text;
+}
+
+static int
+write_at (int dfd, const char *file, const char *value)
+{
+  _cleanup_close_ int fd = openat (dfd, file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || hutch_write_all (fd, value, strlen (value)) < 0)
+    return -1;
+  return 0;
+}
+
+/* FILE of the cgroup DIR, without its trailing newlines, or NULL.  */
+static char *
 read_knob (const char *dir, const char *file)
 {
   _cleanup_free_ char *p = hutch_xasprintf ("%s/%s", dir, file);
-  hutch_error_t e = HUTCH_ERROR_INIT;
-  char *text = NULL;
-  size_t n;
-  if (hutch_read_file (p, 1 << 20, &text, NULL, &e) < 0)
-    {
-      hutch_error_clear (&e);
-      return NULL;
-    }
-  n = strlen (text);
+  char *text = read_at (AT_FDCWD, p);
+  size_t n = text ? strlen (text) : 0;
   while (n && text[n - 1] == '\n')
     text[--n] = '\0';
   return text;
@@ -267,8 +283,7 @@ static int
 write_knob (const char *dir, const char *file, const char *value, hutch_error_t *err)
 {
   _cleanup_free_ char *p = hutch_xasprintf ("%s/%s", dir, file);
-  _cleanup_close_ int fd = open (p, O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || hutch_write_all (fd, value, strlen (value)) < 0)
+  if (write_at (AT_FDCWD, p, value) < 0)
     return hutch_error_set (err, errno, "write `%s` to %s", value, p);
   return 0;
 }
@@ -630,28 +645,6 @@ hutch_cgroup_join (int cgroupfd, hutch_error_t *err)
       return hutch_error_set (err, e, "move the container's process into its cgroup");
     }
   close (fd);
-  return 0;
-}
-
-static char *
-read_at (int dfd, const char *file)
-{
-  _cleanup_close_ int fd = openat (dfd, file, O_RDONLY | O_CLOEXEC);
-  hutch_error_t e = HUTCH_ERROR_INIT;
-  char *text = NULL;
-  if (fd < 0)
-    return NULL;
-  if (hutch_read_fd (fd, 1 << 20, &text, NULL, &e) < 0)
-    hutch_error_clear (&e);
-  return text;
-}
-
-static int
-write_at (int dfd, const char *file, const char *value)
-{
-  _cleanup_close_ int fd = openat (dfd, file, O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || hutch_write_all (fd, value, strlen (value)) < 0)
-    return -1;
   return 0;
 }
 
