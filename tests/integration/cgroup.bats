@@ -24,14 +24,8 @@ teardown() {
         kill -KILL "$p" 2>/dev/null || true
     done
     # a store holds files of subordinate ids: emptied through hutch
-    if [ -d "${STORE:-}" ]; then
-        local id
-        for id in $("$HUTCH" --root "$STORE" images -q 2>/dev/null); do
-            "$HUTCH" --root "$STORE" rmi -f "$id" > /dev/null 2>&1 || true
-        done
-        "$HUTCH" --root "$STORE" image prune > /dev/null 2>&1 || true
-        rm -rf "$STORE"
-    fi
+    empty_store "$STORE"
+    rm -rf "$STORE"
 }
 
 need_deleg() {

@@ -62,6 +62,18 @@ fresh_rootfs() {
     echo "$d"
 }
 
+# empty_store DIR: remove every image of the store DIR through hutch, and
+# prune it: its layers hold files of subordinate ids that the user cannot
+# delete directly.  The caller removes DIR itself.
+empty_store() {
+    local id
+    [ -d "$1" ] || return 0
+    for id in $("$HUTCH" --root "$1" images -q 2>/dev/null); do
+        "$HUTCH" --root "$1" rmi -f "$id" >/dev/null 2>&1 || true
+    done
+    "$HUTCH" --root "$1" image prune >/dev/null 2>&1 || true
+}
+
 # wait_for CMD...: retry CMD for up to ~10 s
 wait_for() {
     local i

@@ -89,10 +89,7 @@ teardown() {
     local st rc=0
     for st in "$BATS_TEST_TMPDIR"/store*; do
         [ -d "$st" ] || continue
-        for id in $("$HUTCH" --root "$st" images -q 2>/dev/null); do
-            "$HUTCH" --root "$st" rmi -f "$id" >/dev/null 2>&1 || true
-        done
-        "$HUTCH" --root "$st" image prune >/dev/null 2>&1 || true
+        empty_store "$st"
         if ! rm -rf "$st" 2> "$BATS_TEST_TMPDIR/rm.err"; then
             echo "TEARDOWN: rm -rf $st failed after rmi and prune: the store holds files the user cannot delete" >&2
             head -20 "$BATS_TEST_TMPDIR/rm.err" >&2

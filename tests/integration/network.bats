@@ -38,11 +38,7 @@ setup_file() {
 }
 
 teardown_file() {
-    local id
-    for id in $("$HUTCH" --root "$NSTORE" images -q 2>/dev/null); do
-        "$HUTCH" --root "$NSTORE" rmi -f "$id" >/dev/null 2>&1 || true
-    done
-    "$HUTCH" --root "$NSTORE" image prune >/dev/null 2>&1 || true
+    empty_store "$NSTORE"
     rm -rf "$NSTORE"
 }
 

@@ -13,6 +13,9 @@ bats_require_minimum_version 1.5.0
 
 D=$HUTCH_CGROUP_DELEGATED
 
+# tests/integration's helpers (run copies them in): empty_store
+load helpers
+
 setup_file() {
     local c
     # D holds no process (the tests run in D/tests.scope): its children may
@@ -39,14 +42,8 @@ teardown() {
         wait "$HPID" 2>/dev/null || true
     fi
     # a store holds files of subordinate ids: emptied through hutch
-    if [ -d "${STORE:-}" ]; then
-        local id
-        for id in $("$HUTCH" --root "$STORE" images -q 2>/dev/null); do
-            "$HUTCH" --root "$STORE" rmi -f "$id" > /dev/null 2>&1 || true
-        done
-        "$HUTCH" --root "$STORE" image prune > /dev/null 2>&1 || true
-        rm -rf "$STORE"
-    fi
+    empty_store "$STORE"
+    rm -rf "$STORE"
     # a scope is removed by systemd once empty; here by us
     if [ -d "$S" ]; then
         find "$S" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null || true
