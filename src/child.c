@@ -12,6 +12,7 @@
 #include "nsexec.h"
 #include "sync.h"
 #include "syscalls.h"
+#include "sysfilter.h"
 #include "util.h"
 
 #include <errno.h>
@@ -252,6 +253,14 @@ child_b_setup (struct hutch_child_ctx *c, int *ret_cwdfd, hutch_error_t *err)
        push input into the user's terminal with TIOCSTI (CVE-2017-5226).  */
     return hutch_error_set (err, errno, "setsid");
 
+  /* Installing a filter takes no_new_privs or CAP_SYS_ADMIN.  Without
+     no_new_privs (asked for with no-new-privileges=false), the capability
+     is gone after set_user, so the filter comes now and the steps below
+     run under it (as runc does): a profile must then allow setgroups,
+     setresuid, capset, prctl, fchdir, close_range, rt_sigprocmask, sendmsg
+     and execve, which the default one does.  */
+  if (spec->seccomp && !spec->no_new_privileges && hutch_seccomp_install (spec->seccomp, err) < 0)
+    return -1;
   if (set_user (spec, err) < 0)
     return -1;
   /* A change of uid or gid clears the parent-death signal: arm it again.
@@ -320,6 +329,11 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
     }
   for (i = 1; i < NSIG; i++)
     signal (i, SIG_DFL);
+  /* The filter, last: only the message to P, the signal mask and exec run
+     under it.  */
+  if (c->spec->seccomp && c->spec->no_new_privileges
+      && hutch_seccomp_install (c->spec->seccomp, &err) < 0)
+    hutch_msg_fail (c->sock, &err);
   m = (struct hutch_msg){ .type = HUTCH_MSG_EXECING };
   hutch_msg_send (c->sock, &m, -1);
   sigprocmask (SIG_SETMASK, &c->oldmask, NULL);

@@ -3,9 +3,11 @@
 
 #include "run.h"
 #include "caps.h"
+#include "image.h"
 #include "imageconfig.h"
 #include "network.h"
 #include "parse.h"
+#include "sysfilter.h"
 #include "user.h"
 #include "util.h"
 
@@ -64,6 +66,7 @@ hutch_run_options_clear (struct hutch_run_options *o)
   free (o->rootfs);
   free (o->image);
   free (o->store_root);
+  free (o->seccomp);
   hutch_strv_free (o->entrypoint);
   hutch_strv_free (o->volumes);
   hutch_strv_free (o->tmpfs);
@@ -431,6 +434,29 @@ setup_slirp (struct hutch_spec *spec, const struct hutch_run_options *o, hutch_e
   return 0;
 }
 
+/* The seccomp filter, after the capabilities (its rules follow the
+   bounding set): hutch's default unless --privileged, a profile file, or
+   none with seccomp=unconfined.  An explicit profile applies with
+   --privileged too: it was asked for.  Built filters are cached in the
+   store when it exists (src/sysfilter.c says why that is safe).  */
+static int
+make_seccomp (const struct hutch_run_options *o, struct hutch_spec *spec, hutch_error_t *err)
+{
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  _cleanup_free_ char *root = NULL, *cache = NULL;
+  struct stat st;
+
+  if (o->seccomp ? strcmp (o->seccomp, "unconfined") == 0 : o->privileged)
+    return 0;
+  root = hutch_image_store_root (o->store_root, &e);
+  hutch_error_clear (&e);
+  if (root && stat (root, &st) == 0 && S_ISDIR (st.st_mode))
+    cache = hutch_xasprintf ("%s/cache", root);
+  if (o->seccomp)
+    return hutch_seccomp_from_file (o->seccomp, spec, cache, &spec->seccomp, err);
+  return hutch_seccomp_default (spec, cache, &spec->seccomp, err);
+}
+
 static int
 make_spec (const struct hutch_run_options *o, struct hutch_spec *spec, char **ret_warning,
            struct hutch_image_config *cfg, hutch_error_t *err)
@@ -662,7 +688,7 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec, char **re
       spec->masked_paths = hutch_strv_dup ((char **)masked);
       spec->readonly_paths = hutch_strv_dup ((char **)readonly);
     }
-  return 0;
+  return make_seccomp (o, spec, err);
 }
 
 int

@@ -60,6 +60,7 @@ struct hutch_run_options
   char **cap_add, **cap_drop;
   bool privileged;
   int no_new_privileges; /* 1, 0, or -1 for the default (on) */
+  char *seccomp;         /* --security-opt seccomp=: a profile file, "unconfined", or NULL */
 };
 
 enum hutch_pull_policy

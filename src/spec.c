@@ -3,6 +3,7 @@
 
 #include "spec.h"
 #include "resources.h"
+#include "sysfilter.h"
 #include "network.h"
 #include "util.h"
 
@@ -88,6 +89,7 @@ hutch_spec_free (struct hutch_spec *spec)
       free (spec->resources[i].value);
     }
   free (spec->resources);
+  hutch_seccomp_free (spec->seccomp);
   free (spec->extra.cgroup_name);
   free (spec->extra.cgroup_path);
   if (spec->extra.cgroupfd >= 0)
@@ -535,10 +537,17 @@ parse_linux (json_t *lx, struct hutch_spec *spec, hutch_error_t *err)
   if (hutch_resources_from_oci (json_object_get (lx, "resources"), spec, err) < 0)
     return -1;
 
+  /* process was read before linux: the filter's capability rules know the
+     bounding set.  */
+  v = json_object_get (lx, "seccomp");
+  if (v && !json_is_null (v) && !(json_is_object (v) && json_object_size (v) == 0)
+      && hutch_seccomp_from_json (v, "linux.seccomp", spec, &spec->seccomp, err) < 0)
+    return -1;
+
   /* Not yet implemented: refuse rather than run without what was asked.  */
   {
-    static const char *const refused[] = { "seccomp",  "cgroupsPath", "devices",    "sysctl",
-                                           "intelRdt", "personality", "mountLabel", "timeOffsets" };
+    static const char *const refused[] = { "cgroupsPath", "devices",    "sysctl",     "intelRdt",
+                                           "personality", "mountLabel", "timeOffsets" };
     for (i = 0; i < sizeof refused / sizeof refused[0]; i++)
       {
         v = json_object_get (lx, refused[i]);

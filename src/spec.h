@@ -149,6 +149,7 @@ struct hutch_spec
   char **readonly_paths;
   struct hutch_resource *resources;
   size_t n_resources;
+  struct hutch_seccomp *seccomp; /* built BPF (src/sysfilter.h), or NULL for none */
 
   struct hutch_spec_extra extra;
 };

@@ -69,9 +69,12 @@ static const char usage[]
       "                              Docker's default set (repeatable)\n"
       "      --cap-drop CAP          drop a capability, or ALL (repeatable)\n"
       "      --privileged            every capability of the user namespace, /proc and\n"
-      "                              /sys unmasked and /sys writable (still no more\n"
-      "                              than you have on the host)\n"
-      "      --security-opt OPT      no-new-privileges[=true|false] (default true)\n"
+      "                              /sys unmasked and /sys writable, no seccomp filter\n"
+      "                              (still no more than you have on the host)\n"
+      "      --security-opt OPT      no-new-privileges[=true|false] (default true);\n"
+      "                              seccomp=FILE (a Docker or OCI JSON profile) or\n"
+      "                              seccomp=unconfined (no filter; default: hutch's\n"
+      "                              profile, close to Docker's)\n"
       "  -h, --help                  show this help\n"
       "\n"
       "Defaults: with --rootfs, --userns=default and --network=none; in the host\n"
@@ -353,12 +356,18 @@ cmd_run (int argc, char **argv)
           else if (strcmp (optarg, "no-new-privileges=false") == 0
                    || strcmp (optarg, "no-new-privileges:false") == 0)
             o.no_new_privileges = 0;
+          else if ((strncmp (optarg, "seccomp=", 8) == 0 || strncmp (optarg, "seccomp:", 8) == 0)
+                   && optarg[8] != '\0')
+            {
+              free (o.seccomp);
+              o.seccomp = hutch_xstrdup (optarg + 8);
+            }
           else
             {
               fprintf (stderr,
                        "hutch: --security-opt `%s`: hutch knows no-new-privileges[=true|false] "
-                       "only (a seccomp filter is not implemented yet; SELinux and AppArmor "
-                       "labels are not supported)\n",
+                       "and seccomp=FILE|unconfined (SELinux and AppArmor labels are not "
+                       "supported)\n",
                        optarg);
               hutch_run_options_clear (&o);
               return HUTCH_EXIT_ERROR;
