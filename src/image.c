@@ -51,22 +51,9 @@ hutch_image_store_open (const char *root, void (*warn) (const char *msg), struct
   char *const *left;
   size_t i;
 
-  if (mkdir (root, 0700) < 0 && errno != EEXIST)
-    {
-      /* create the parents too: ~/.local/share may not exist yet */
-      _cleanup_free_ char *copy = hutch_xstrdup (root);
-      char *p;
-      for (p = copy + 1; *p; p++)
-        if (*p == '/')
-          {
-            *p = '\0';
-            if (mkdir (copy, 0700) < 0 && errno != EEXIST)
-              return hutch_error_set (err, errno, "create the image store `%s`", copy);
-            *p = '/';
-          }
-      if (mkdir (root, 0700) < 0 && errno != EEXIST)
-        return hutch_error_set (err, errno, "create the image store `%s`", root);
-    }
+  /* the parents too: ~/.local/share may not exist yet */
+  if (hutch_mkdir_p (root, 0700, err) < 0)
+    return hutch_error_prefix (err, "create the image store");
   /* Warn once per store, not at every command: a marker remembers it.  */
   if (warn && hutch_store_check_filesystem (root, &warning, err) == 0 && warning)
     {

@@ -438,19 +438,19 @@ setup_slirp (struct hutch_spec *spec, const struct hutch_run_options *o, hutch_e
    bounding set): hutch's default unless --privileged, a profile file, or
    none with seccomp=unconfined.  An explicit profile applies with
    --privileged too: it was asked for.  Built filters are cached in the
-   store when it exists (src/sysfilter.c says why that is safe).  */
+   store, which is made for it when missing (src/sysfilter.c says why the
+   cache is safe).  */
 static int
 make_seccomp (const struct hutch_run_options *o, struct hutch_spec *spec, hutch_error_t *err)
 {
   hutch_error_t e = HUTCH_ERROR_INIT;
   _cleanup_free_ char *root = NULL, *cache = NULL;
-  struct stat st;
 
   if (o->seccomp ? strcmp (o->seccomp, "unconfined") == 0 : o->privileged)
     return 0;
   root = hutch_image_store_root (o->store_root, &e);
   hutch_error_clear (&e);
-  if (root && stat (root, &st) == 0 && S_ISDIR (st.st_mode))
+  if (root)
     cache = hutch_xasprintf ("%s/cache", root);
   if (o->seccomp)
     return hutch_seccomp_from_file (o->seccomp, spec, cache, &spec->seccomp, err);

@@ -242,12 +242,16 @@ cache_write (const char *dir, const char *key, const struct hutch_seccomp *f)
 {
   _cleanup_free_ char *path = cache_path (dir, key), *tmp = NULL;
   struct cache_header h = { .key_len = (uint32_t)strlen (key), .insns = f->len, .flags = f->flags };
+  hutch_error_t e = HUTCH_ERROR_INIT;
   int fd;
   bool ok;
 
   memcpy (h.magic, CACHE_MAGIC, 8);
-  if (mkdir (dir, 0700) < 0 && errno != EEXIST)
-    return;
+  if (hutch_mkdir_p (dir, 0700, &e) < 0)
+    {
+      hutch_error_clear (&e);
+      return;
+    }
   tmp = hutch_xasprintf ("%s.%d.tmp", path, (int)getpid ());
   fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)

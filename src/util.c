@@ -492,3 +492,25 @@ hutch_close_all_but (int *keep, size_t n)
     }
   close_between (next, ~0U);
 }
+
+int
+hutch_mkdir_p (const char *path, mode_t mode, hutch_error_t *err)
+{
+  _cleanup_free_ char *copy = NULL;
+  char *p;
+
+  if (mkdir (path, mode) == 0 || errno == EEXIST)
+    return 0;
+  copy = hutch_xstrdup (path);
+  for (p = copy + 1; *p; p++)
+    if (*p == '/')
+      {
+        *p = '\0';
+        if (mkdir (copy, mode) < 0 && errno != EEXIST)
+          return hutch_error_set (err, errno, "`%s`", copy);
+        *p = '/';
+      }
+  if (mkdir (path, mode) < 0 && errno != EEXIST)
+    return hutch_error_set (err, errno, "`%s`", path);
+  return 0;
+}

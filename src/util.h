@@ -72,6 +72,8 @@ char *hutch_find_program (const char *name);
    of symlinks: they are opened relative to ROOTFD with RESOLVE_IN_ROOT, so an
    absolute symlink or a ".." in the image stays inside the root.  */
 int hutch_open_in_root (int rootfd, const char *path, int flags, mode_t mode);
+/* mkdir -p PATH: missing directories are made with MODE.  */
+int hutch_mkdir_p (const char *path, mode_t mode, hutch_error_t *err);
 /* Create PATH's directories inside ROOTFD (like mkdir -p), each step
    resolved in the root.  Returns an O_PATH fd of the last directory.  */
 int hutch_mkdir_in_root (int rootfd, const char *path, mode_t mode, hutch_error_t *err);
