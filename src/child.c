@@ -231,6 +231,17 @@ child_b_setup (struct hutch_child_ctx *c, int *ret_cwdfd, hutch_error_t *err)
   if (*ret_cwdfd < 0)
     return hutch_error_set (err, errno, "working directory `%s` in the container", spec->cwd);
 
+  /* Keyrings are not namespaced: without a session keyring of its own the
+     container would inherit the caller's (pam_keyinit's, kinit's tickets)
+     and, with keyctl allowed (seccomp=unconfined, --privileged), read it.
+     A new anonymous one goes away with the container's processes.  A
+     kernel without keys (ENOSYS) has nothing to leak.  */
+  if (syscall (SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0 && errno != ENOSYS)
+    return hutch_error_set (err, errno,
+                            errno == EDQUOT
+                                ? "create the container's session keyring (your quota of keys "
+                                  "is used up: raise the sysctl kernel.keys.maxkeys)"
+                                : "create the container's session keyring");
   if (spec->ns[HUTCH_NS_UTS] && spec->hostname
       && sethostname (spec->hostname, strlen (spec->hostname)) < 0)
     return hutch_error_set (err, errno, "set the hostname");
@@ -339,14 +350,15 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
     }
   for (i = 1; i < NSIG; i++)
     signal (i, SIG_DFL);
-  /* The filter, last: only the message to P, the signal mask and exec run
-     under it.  */
-  if (c->spec->seccomp && c->spec->no_new_privileges
-      && hutch_seccomp_install (c->spec->seccomp, &err) < 0)
-    hutch_msg_fail (c->sock, &err);
   m = (struct hutch_msg){ .type = HUTCH_MSG_EXECING };
   hutch_msg_send (c->sock, &m, -1);
   sigprocmask (SIG_SETMASK, &c->oldmask, NULL);
+  /* The filter, last, so that only exec runs under it (and the search of
+     PATH).  P keeps reading after EXECING: a failure here, or exec's,
+     still reaches it as an error.  */
+  if (c->spec->seccomp && c->spec->no_new_privileges
+      && hutch_seccomp_install (c->spec->seccomp, &err) < 0)
+    hutch_msg_fail (c->sock, &err);
 
   if (c->spec->extra.init)
     {

@@ -14,9 +14,13 @@
    - namespaces: clone and unshare with a CLONE_NEW* flag, clone3 (whose
      flags a filter cannot read: ENOSYS, so that the C library falls back
      to clone), setns, and the mount calls, unless CAP_SYS_ADMIN is kept;
+   - sockets of AF_ALG and AF_VSOCK;
    - calls that only make sense with a capability the container does not
      have by default: they are allowed when it is kept (--cap-add), as in
-     Docker's profile.
+     Docker's profile, with one difference: pivot_root comes with
+     CAP_SYS_ADMIN (runtimes nested in a container need it).  swapon,
+     swapoff, userfaultfd, migrate_pages and move_pages are refused with
+     any capability set, as in Docker's.
 
    Inside a user namespace the kernel refuses most of these anyway (module
    loading, reboot of the host, setting the clock need capabilities in the
@@ -49,6 +53,8 @@ static const char *const allowed[] = { "_llseek",
                                        "chmod",
                                        "chown",
                                        "chown32",
+                                       "clock_adjtime",
+                                       "clock_adjtime64",
                                        "clock_getres",
                                        "clock_getres_time64",
                                        "clock_gettime",
@@ -112,7 +118,6 @@ static const char *const allowed[] = { "_llseek",
                                        "futex_waitv",
                                        "futex_wake",
                                        "futimesat",
-                                       "get_mempolicy",
                                        "get_robust_list",
                                        "get_thread_area",
                                        "getcpu",
@@ -183,7 +188,6 @@ static const char *const allowed[] = { "_llseek",
                                        "lstat64",
                                        "madvise",
                                        "map_shadow_stack",
-                                       "mbind",
                                        "membarrier",
                                        "memfd_create",
                                        "mincore",
@@ -240,6 +244,8 @@ static const char *const allowed[] = { "_llseek",
                                        "process_mrelease",
                                        "pselect6",
                                        "pselect6_time64",
+                                       "process_vm_readv",
+                                       "process_vm_writev",
                                        "ptrace",
                                        "pwrite64",
                                        "pwritev",
@@ -295,7 +301,6 @@ static const char *const allowed[] = { "_llseek",
                                        "sendmmsg",
                                        "sendmsg",
                                        "sendto",
-                                       "set_mempolicy",
                                        "set_robust_list",
                                        "set_thread_area",
                                        "set_tid_address",
@@ -340,7 +345,6 @@ static const char *const allowed[] = { "_llseek",
                                        "sigprocmask",
                                        "sigreturn",
                                        "sigsuspend",
-                                       "socket",
                                        "socketcall",
                                        "socketpair",
                                        "splice",
@@ -400,11 +404,13 @@ struct cap_rule
   const char *const *names;
 };
 
+/* pivot_root is not in Docker's list: hutch allows it with CAP_SYS_ADMIN,
+   for container runtimes inside a container (a namespaced operation).  */
 static const char *const with_sys_admin[]
-    = { "fanotify_init", "fsconfig",      "fsmount",    "fsopen",    "fspick",     "lookup_dcookie",
-        "mount",         "mount_setattr", "move_mount", "open_tree", "pivot_root", "quotactl",
-        "quotactl_fd",   "setns",         "swapoff",    "swapon",    "umount",     "umount2",
-        "unshare",       "clone",         "clone3",     NULL };
+    = { "fanotify_init",  "fsconfig", "fsmount",       "fsopen",     "fspick",
+        "lookup_dcookie", "mount",    "mount_setattr", "move_mount", "open_tree",
+        "pivot_root",     "quotactl", "quotactl_fd",   "setns",      "umount",
+        "umount2",        "unshare",  "clone",         "clone3",     NULL };
 static const char *const with_bpf[] = { "bpf", NULL };
 static const char *const with_perfmon[] = { "perf_event_open", NULL };
 static const char *const with_sys_boot[] = { "reboot", NULL };
@@ -412,20 +418,13 @@ static const char *const with_sys_chroot[] = { "chroot", NULL };
 static const char *const with_sys_module[]
     = { "delete_module", "finit_module", "init_module", NULL };
 static const char *const with_sys_pacct[] = { "acct", NULL };
-static const char *const with_sys_ptrace[]
-    = { "kcmp",        "pidfd_getfd", "process_madvise", "process_vm_readv", "process_vm_writev",
-        "userfaultfd", NULL };
+static const char *const with_sys_ptrace[] = { "kcmp", "pidfd_getfd", "process_madvise", NULL };
 static const char *const with_sys_rawio[] = { "ioperm", "iopl", NULL };
-static const char *const with_sys_time[] = { "clock_adjtime",
-                                             "clock_adjtime64",
-                                             "clock_settime",
-                                             "clock_settime64",
-                                             "settimeofday",
-                                             "stime",
-                                             NULL };
+static const char *const with_sys_time[]
+    = { "clock_settime", "clock_settime64", "settimeofday", "stime", NULL };
 static const char *const with_sys_tty_config[] = { "vhangup", NULL };
 static const char *const with_sys_nice[]
-    = { "migrate_pages", "move_pages", "set_mempolicy_home_node", NULL };
+    = { "get_mempolicy", "mbind", "set_mempolicy", "set_mempolicy_home_node", NULL };
 static const char *const with_dac_read_search[] = { "open_by_handle_at", NULL };
 static const char *const with_syslog[] = { "syslog", NULL };
 
@@ -454,6 +453,13 @@ static const struct cap_rule cap_rules[] = {
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
+
+/* Address families whose sockets reach past the container: AF_ALG (the
+   kernel's crypto API, a large attack surface) and AF_VSOCK (not
+   namespaced: the hypervisor and the host's vsock services), as Docker.
+   i386's socketcall carries the family in memory a filter cannot read.  */
+#define AF_ALG_ 38
+#define AF_VSOCK_ 40
 
 /* personality(2) values that change nothing a sandbox relies on: Linux,
    32-bit Linux, the 2.6 uname (UNAME26) of both, and the query.  */
@@ -493,10 +499,23 @@ hutch_sc_default_rules (scmp_filter_ctx ctx, const struct hutch_spec *spec, hutc
         return -1;
     }
 
+  {
+    const struct scmp_arg_cmp fam[]
+        = { SCMP_A0 (SCMP_CMP_LT, AF_ALG_), SCMP_A0 (SCMP_CMP_EQ, AF_ALG_ + 1),
+            SCMP_A0 (SCMP_CMP_GT, AF_VSOCK_) };
+    for (i = 0; i < sizeof fam / sizeof fam[0]; i++)
+      if (hutch_sc_add (ctx, def, "socket", SCMP_ACT_ALLOW, 1, &fam[i], err) < 0)
+        return -1;
+  }
+
   if (!sys_admin)
     {
-      /* Threads and processes, but no new namespace.  */
-      struct scmp_arg_cmp c = SCMP_A0 (SCMP_CMP_MASKED_EQ, NS_FLAGS, 0);
+      /* Threads and processes, but no new namespace.  clone's flags are its
+         second argument on s390.  */
+      bool s390
+          = seccomp_arch_native () == SCMP_ARCH_S390X || seccomp_arch_native () == SCMP_ARCH_S390;
+      struct scmp_arg_cmp c = s390 ? SCMP_A1 (SCMP_CMP_MASKED_EQ, NS_FLAGS, 0)
+                                   : SCMP_A0 (SCMP_CMP_MASKED_EQ, NS_FLAGS, 0);
       struct scmp_arg_cmp u = SCMP_A0 (SCMP_CMP_MASKED_EQ, NS_FLAGS | CLONE_NEWTIME, 0);
       if (hutch_sc_add (ctx, def, "clone", SCMP_ACT_ALLOW, 1, &c, err) < 0
           || hutch_sc_add (ctx, def, "unshare", SCMP_ACT_ALLOW, 1, &u, err) < 0

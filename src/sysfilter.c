@@ -14,6 +14,7 @@
 #include "spec.h"
 #include "util.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -93,7 +94,9 @@ new_ctx (uint32_t def_action, hutch_error_t *err)
   scmp_filter_ctx ctx = seccomp_init (def_action);
   if (ctx == NULL)
     {
-      hutch_error_set (err, EINVAL, "seccomp: cannot make a filter with this default action");
+      hutch_error_set (err, EINVAL,
+                       "seccomp: libseccomp cannot make a filter with the default action %#x",
+                       def_action);
       return NULL;
     }
   /* hutch sets no_new_privs itself, when asked (it can be turned off); a
@@ -108,13 +111,118 @@ new_ctx (uint32_t def_action, hutch_error_t *err)
   return ctx;
 }
 
-/* The BPF of CTX, through a memfd (libseccomp 2.5 exports to an fd).  */
+/* ---- ENOSYS for calls newer than libseccomp --------------------------- */
+
+/* A call the filter does not name gets the default action, EPERM in most
+   profiles.  For a call newer than libseccomp's tables that is wrong: the
+   C library falls back to an older call on ENOSYS only (glibc's fchmodat
+   tries fchmodat2 first, for one), and the kernel itself would have said
+   ENOSYS.  So, as runc does, numbers above the highest one libseccomp
+   knows for an architecture get ENOSYS, from a few instructions put in
+   front of libseccomp's program (jumps in BPF are relative: the program
+   behind them is unchanged).  */
+#define X32_SYSCALL_BIT 0x40000000u
+#define STUB_MAX 32
+
+static uint32_t
+highest_known (uint32_t arch)
+{
+  uint32_t nr, max = 0;
+  for (nr = 0; nr < 1024; nr++)
+    {
+      char *name = seccomp_syscall_resolve_num_arch (
+          arch, (int)(arch == SCMP_ARCH_X32 ? (nr | X32_SYSCALL_BIT) : nr));
+      if (name)
+        max = nr;
+      free (name);
+    }
+  return max;
+}
+
+/* The stub for the architectures of CTX; returns its length.  */
+static unsigned int
+enosys_stub (scmp_filter_ctx ctx, struct sock_filter stub[STUB_MAX])
+{
+  static const uint32_t arches[]
+      = { SCMP_ARCH_X86_64, SCMP_ARCH_X86,  SCMP_ARCH_AARCH64, SCMP_ARCH_ARM,
+          SCMP_ARCH_S390X,  SCMP_ARCH_S390, SCMP_ARCH_PPC64LE, SCMP_ARCH_RISCV64 };
+  struct
+  {
+    uint32_t arch, max, x32max;
+  } have[8];
+  unsigned int n = 0, i, k = 0, block, end, enosys;
+  bool x32 = seccomp_arch_exist (ctx, SCMP_ARCH_X32) == 0;
+
+  for (i = 0; i < sizeof arches / sizeof arches[0]; i++)
+    if (seccomp_arch_exist (ctx, arches[i]) == 0)
+      {
+        have[n].arch = arches[i];
+        have[n].max = highest_known (arches[i]);
+        have[n].x32max = arches[i] == SCMP_ARCH_X86_64 && x32 ? highest_known (SCMP_ARCH_X32) : 0;
+        n++;
+      }
+  if (n == 0)
+    return 0;
+  /* layout: load arch; one JEQ per arch; JA end; per arch: load nr,
+     [JSET x32 bit], JGT max, [JGT x32 max]; RET ENOSYS; end */
+  block = 1 + n + 1;
+  for (i = 0; i < n; i++)
+    block += have[i].x32max ? 4 : 2;
+  enosys = block;
+  end = enosys + 1;
+  stub[k++] = (struct sock_filter)BPF_STMT (BPF_LD | BPF_W | BPF_ABS, 4); /* seccomp_data.arch */
+  block = 1 + n + 1;
+  for (i = 0; i < n; i++)
+    {
+      stub[k] = (struct sock_filter)BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, have[i].arch,
+                                              (unsigned char)(block - (k + 1)), 0);
+      k++;
+      block += have[i].x32max ? 4 : 2;
+    }
+  stub[k] = (struct sock_filter)BPF_STMT (BPF_JMP | BPF_JA, end - (k + 1));
+  k++;
+  for (i = 0; i < n; i++)
+    {
+      stub[k++] = (struct sock_filter)BPF_STMT (BPF_LD | BPF_W | BPF_ABS, 0); /* .nr */
+      if (have[i].x32max)
+        {
+          /* x32 calls carry a bit of their own: they go to the last test */
+          stub[k]
+              = (struct sock_filter)BPF_JUMP (BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT, 1, 0);
+          k++;
+          stub[k] = (struct sock_filter)BPF_JUMP (BPF_JMP | BPF_JGT | BPF_K, have[i].max,
+                                                  (unsigned char)(enosys - (k + 1)),
+                                                  (unsigned char)(end - (k + 1)));
+          k++;
+          stub[k] = (struct sock_filter)BPF_JUMP (
+              BPF_JMP | BPF_JGT | BPF_K, X32_SYSCALL_BIT | have[i].x32max,
+              (unsigned char)(enosys - (k + 1)), (unsigned char)(end - (k + 1)));
+          k++;
+        }
+      else
+        {
+          stub[k] = (struct sock_filter)BPF_JUMP (BPF_JMP | BPF_JGT | BPF_K, have[i].max,
+                                                  (unsigned char)(enosys - (k + 1)),
+                                                  (unsigned char)(end - (k + 1)));
+          k++;
+        }
+    }
+  stub[k++] = (struct sock_filter)BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
+  return k;
+}
+
+/* The BPF of CTX, through a memfd (libseccomp 2.5 exports to an fd), after
+   the ENOSYS stub when the default action refuses.  */
 static int
-export_bpf (scmp_filter_ctx ctx, unsigned int flags, struct hutch_seccomp **ret, hutch_error_t *err)
+export_bpf (scmp_filter_ctx ctx, uint32_t def_action, unsigned int flags,
+            struct hutch_seccomp **ret, hutch_error_t *err)
 {
   _cleanup_close_ int fd = memfd_create ("hutch-seccomp", MFD_CLOEXEC);
+  struct sock_filter stub[STUB_MAX];
+  unsigned int n_stub = 0;
   struct hutch_seccomp *f;
   off_t size;
+  size_t n;
   int r;
 
   if (fd < 0)
@@ -126,16 +234,20 @@ export_bpf (scmp_filter_ctx ctx, unsigned int flags, struct hutch_seccomp **ret,
   if (size <= 0 || size % sizeof (struct sock_filter) != 0)
     return hutch_error_set (err, EINVAL, "seccomp: libseccomp wrote a filter of %lld bytes",
                             (long long)size);
-  if ((size_t)size / sizeof (struct sock_filter) > BPF_MAXINSNS)
+  if (def_action != SCMP_ACT_ALLOW && def_action != SCMP_ACT_LOG)
+    n_stub = enosys_stub (ctx, stub);
+  n = (size_t)size / sizeof (struct sock_filter) + n_stub;
+  if (n > BPF_MAXINSNS)
     return hutch_error_set (err, E2BIG,
-                            "seccomp: the profile needs %lld BPF instructions, more than the "
+                            "seccomp: the profile needs %zu BPF instructions, more than the "
                             "kernel's limit of %d; make it shorter",
-                            (long long)(size / (off_t)sizeof (struct sock_filter)), BPF_MAXINSNS);
+                            n, BPF_MAXINSNS);
   f = hutch_xmalloc0 (sizeof *f);
-  f->insns = hutch_xmalloc0 ((size_t)size);
-  f->len = (unsigned short)(size / (off_t)sizeof (struct sock_filter));
+  f->insns = hutch_xmalloc0 (n * sizeof (struct sock_filter));
+  f->len = (unsigned short)n;
   f->flags = flags;
-  if (pread (fd, f->insns, (size_t)size, 0) != size)
+  memcpy (f->insns, stub, n_stub * sizeof (struct sock_filter));
+  if (pread (fd, f->insns + n_stub, (size_t)size, 0) != size)
     {
       hutch_seccomp_free (f);
       return hutch_error_set (err, errno ? errno : EIO, "seccomp: cannot read the filter back");
@@ -149,32 +261,72 @@ export_bpf (scmp_filter_ctx ctx, unsigned int flags, struct hutch_seccomp **ret,
 /* libseccomp takes about 10 ms to turn the default profile into BPF, twice
    what the rest of a container's start costs; the result depends only on
    what the key below holds, so it is kept in the user's store and read
-   back in microseconds.  The key names the hutch binary (device, inode,
-   mtime, size: a rebuilt hutch has a new one), libseccomp's version, the
-   kernel (minKernel in profiles), the bounding set and the profile's text;
-   it is stored whole in the file and compared on reading, so the file name
-   (a hash of it) only has to find the file.  The cache is the user's own:
-   whoever can write it can also write the user's images, so it guards
-   against staleness, not against the user.  */
-#define CACHE_MAGIC "HUTCHBPF"
+   back in microseconds.  The key names the hutch binary and the libseccomp
+   library (device, inode, mtime, size: a rebuilt hutch or an updated
+   library, even one that kept its version number, has a new one), the
+   kernel (minKernel in profiles), the bounding set, where the profile came
+   from and its text; it is stored whole in the file and compared on
+   reading, so the file name (a hash of it) only has to find the file.  A
+   checksum over everything catches a file damaged by a crash; the file is
+   used only when it is the user's and nobody else can write it.  The user
+   can write it, as the user's images: the cache guards against staleness
+   and damage, not against the user.  */
+#define CACHE_MAGIC "HUTCHBP2"
 
 struct cache_header
 {
   char magic[8];
   uint32_t key_len, insns, flags, reserved;
+  uint64_t sum; /* FNV-1a of the header (sum 0), key and instructions */
 };
 
+static uint64_t
+fnv1a (uint64_t h, const void *data, size_t len)
+{
+  const unsigned char *p = data;
+  size_t i;
+  for (i = 0; i < len; i++)
+    h = (h ^ p[i]) * 0x100000001b3ULL;
+  return h;
+}
+
+#define FNV_START 0xcbf29ce484222325ULL
+
+static uint64_t
+cache_sum (struct cache_header h, const char *key, const struct sock_filter *insns)
+{
+  h.sum = 0;
+  return fnv1a (fnv1a (fnv1a (FNV_START, &h, sizeof h), key, h.key_len), insns,
+                h.insns * sizeof (struct sock_filter));
+}
+
+/* "dev:ino:mtime:size" of PATH, or NULL.  */
 static char *
-cache_key (const struct hutch_spec *spec, const char *profile, size_t profile_len)
+file_identity (const char *path)
+{
+  struct stat st;
+  if (path == NULL || stat (path, &st) < 0)
+    return NULL;
+  return hutch_xasprintf ("%llu:%llu:%lld.%09ld:%lld", (unsigned long long)st.st_dev,
+                          (unsigned long long)st.st_ino, (long long)st.st_mtim.tv_sec,
+                          st.st_mtim.tv_nsec, (long long)st.st_size);
+}
+
+static char *
+cache_key (const struct hutch_spec *spec, const char *source, const char *profile,
+           size_t profile_len)
 {
   const struct scmp_version *v = seccomp_version ();
-  _cleanup_free_ char *caps = NULL;
+  _cleanup_free_ char *caps = NULL, *exe = file_identity ("/proc/self/exe"), *lib = NULL;
   struct utsname u;
-  struct stat st;
+  Dl_info dl;
   char *key, **c;
   size_t head;
 
-  if (stat ("/proc/self/exe", &st) < 0 || uname (&u) < 0 || v == NULL)
+  /* the library that builds the filter: a static link names hutch again */
+  if (dladdr ((void *)seccomp_init, &dl) != 0)
+    lib = file_identity (dl.dli_fname);
+  if (exe == NULL || lib == NULL || uname (&u) < 0 || v == NULL)
     return NULL;
   caps = hutch_xstrdup (spec->has_caps ? "" : "all");
   for (c = spec->cap_bounding; spec->has_caps && c && *c; c++)
@@ -183,11 +335,10 @@ cache_key (const struct hutch_spec *spec, const char *profile, size_t profile_le
       free (caps);
       caps = more;
     }
-  key = hutch_xasprintf ("exe %llu:%llu:%lld.%09ld:%lld\nlibseccomp %u.%u.%u\nkernel %s %s\n"
-                         "caps %s\nprofile %zu\n",
-                         (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
-                         (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (long long)st.st_size,
-                         v->major, v->minor, v->micro, u.release, u.machine, caps, profile_len);
+  key = hutch_xasprintf ("exe %s\nlibseccomp %u.%u.%u %s\nkernel %s %s\ncaps %s\n"
+                         "source %s\nprofile %zu\n",
+                         exe, v->major, v->minor, v->micro, lib, u.release, u.machine, caps, source,
+                         profile_len);
   head = strlen (key);
   key = hutch_xrealloc (key, head + profile_len + 1);
   memcpy (key + head, profile, profile_len);
@@ -195,27 +346,31 @@ cache_key (const struct hutch_spec *spec, const char *profile, size_t profile_le
   return key;
 }
 
-/* FNV-1a, for the file name only.  */
 static char *
 cache_path (const char *dir, const char *key)
 {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (; *key; key++)
-    h = (h ^ (unsigned char)*key) * 0x100000001b3ULL;
-  return hutch_xasprintf ("%s/seccomp-%016llx.bpf", dir, (unsigned long long)h);
+  return hutch_xasprintf ("%s/seccomp-%016llx.bpf", dir,
+                          (unsigned long long)fnv1a (FNV_START, key, strlen (key)));
 }
 
 static struct hutch_seccomp *
 cache_read (const char *dir, const char *key)
 {
   _cleanup_free_ char *path = cache_path (dir, key), *buf = NULL;
+  _cleanup_close_ int fd = -1;
   size_t key_len = strlen (key), len;
+  const struct sock_filter *insns;
   struct cache_header h;
   struct hutch_seccomp *f;
   hutch_error_t e = HUTCH_ERROR_INIT;
+  struct stat st;
 
-  if (hutch_read_file (path, sizeof h + key_len + BPF_MAXINSNS * sizeof (struct sock_filter), &buf,
-                       &len, &e)
+  fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 || fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || st.st_uid != geteuid ()
+      || (st.st_mode & 0022) != 0)
+    return NULL;
+  if (hutch_read_fd (fd, sizeof h + key_len + BPF_MAXINSNS * sizeof (struct sock_filter), &buf,
+                     &len, &e)
       < 0)
     {
       hutch_error_clear (&e);
@@ -224,15 +379,17 @@ cache_read (const char *dir, const char *key)
   if (len < sizeof h)
     return NULL;
   memcpy (&h, buf, sizeof h);
+  insns = (const struct sock_filter *)(buf + sizeof h + key_len);
   if (memcmp (h.magic, CACHE_MAGIC, 8) != 0 || h.key_len != key_len || h.insns == 0
       || h.insns > BPF_MAXINSNS || len != sizeof h + key_len + h.insns * sizeof (struct sock_filter)
-      || memcmp (buf + sizeof h, key, key_len) != 0)
+      || memcmp (buf + sizeof h, key, key_len) != 0 || cache_sum (h, key, insns) != h.sum
+      || insns[h.insns - 1].code != (BPF_RET | BPF_K))
     return NULL;
   f = hutch_xmalloc0 (sizeof *f);
   f->len = (unsigned short)h.insns;
   f->flags = h.flags;
   f->insns = hutch_xmalloc0 (h.insns * sizeof (struct sock_filter));
-  memcpy (f->insns, buf + sizeof h + key_len, h.insns * sizeof (struct sock_filter));
+  memcpy (f->insns, insns, h.insns * sizeof (struct sock_filter));
   return f;
 }
 
@@ -247,6 +404,7 @@ cache_write (const char *dir, const char *key, const struct hutch_seccomp *f)
   bool ok;
 
   memcpy (h.magic, CACHE_MAGIC, 8);
+  h.sum = cache_sum (h, key, f->insns);
   if (hutch_mkdir_p (dir, 0700, &e) < 0)
     {
       hutch_error_clear (&e);
@@ -256,8 +414,11 @@ cache_write (const char *dir, const char *key, const struct hutch_seccomp *f)
   fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     return;
+  /* synced before the rename: a crash leaves the old file or the whole
+     new one */
   ok = hutch_write_all (fd, &h, sizeof h) == 0 && hutch_write_all (fd, key, h.key_len) == 0
-       && hutch_write_all (fd, f->insns, f->len * sizeof (struct sock_filter)) == 0;
+       && hutch_write_all (fd, f->insns, f->len * sizeof (struct sock_filter)) == 0
+       && fsync (fd) == 0;
   close (fd);
   if (!ok || rename (tmp, path) < 0)
     unlink (tmp);
@@ -267,12 +428,16 @@ int
 hutch_seccomp_default (const struct hutch_spec *spec, const char *cache_dir,
                        struct hutch_seccomp **ret, hutch_error_t *err)
 {
-  _cleanup_free_ char *key = cache_dir ? cache_key (spec, "default", 7) : NULL;
+  _cleanup_free_ char *key = cache_dir ? cache_key (spec, "default", "", 0) : NULL;
+  struct hutch_seccomp *cached = key ? cache_read (cache_dir, key) : NULL;
   scmp_filter_ctx ctx;
   int r;
 
-  if (key && (*ret = cache_read (cache_dir, key)) != NULL)
-    return 0;
+  if (cached)
+    {
+      *ret = cached;
+      return 0;
+    }
   ctx = new_ctx (SCMP_ACT_ERRNO (EPERM), err);
   if (ctx == NULL)
     return -1;
@@ -280,7 +445,7 @@ hutch_seccomp_default (const struct hutch_spec *spec, const char *cache_dir,
   if (r == 0)
     r = hutch_sc_default_rules (ctx, spec, err);
   if (r == 0)
-    r = export_bpf (ctx, 0, ret, err);
+    r = export_bpf (ctx, SCMP_ACT_ERRNO (EPERM), 0, ret, err);
   seccomp_release (ctx);
   if (r < 0)
     return hutch_error_prefix (err, "hutch's default seccomp profile");
@@ -310,13 +475,15 @@ go_arch_name (void)
     case SCMP_ARCH_X86_64:
       return "amd64";
     case SCMP_ARCH_X86:
-      return "386";
+      return "x86";
     case SCMP_ARCH_AARCH64:
       return "arm64";
     case SCMP_ARCH_ARM:
       return "arm";
     case SCMP_ARCH_PPC64LE:
       return "ppc64le";
+    case SCMP_ARCH_PPC64:
+      return "ppc64";
     case SCMP_ARCH_S390X:
       return "s390x";
     case SCMP_ARCH_RISCV64:
@@ -343,30 +510,86 @@ check_keys (json_t *obj, const char *const *keys, const char *path, const char *
       if (strcmp (key, keys[i]) == 0)
         break;
     if (keys[i] == NULL)
-      return hutch_error_set (err, 0, "%s: %s: unknown key `%s`", what, path, key);
+      {
+        _cleanup_free_ char *known = hutch_xstrdup (keys[0]);
+        for (i = 1; keys[i]; i++)
+          {
+            char *more = hutch_xasprintf ("%s, %s", known, keys[i]);
+            free (known);
+            known = more;
+          }
+        return hutch_error_set (err, 0, "%s: %s: unknown key `%s` (known: %s)", what, path, key,
+                                known);
+      }
   }
+  return 0;
+}
+
+/* V, when present, must be a list of strings.  */
+static int
+check_strings (const struct profile_ctx *p, json_t *v, const char *path, const char *field,
+               hutch_error_t *err)
+{
+  size_t i;
+  if (v == NULL || json_is_null (v))
+    return 0;
+  if (!json_is_array (v))
+    return hutch_error_set (err, 0, "%s: %s.%s must be a list of strings", p->what, path, field);
+  for (i = 0; i < json_array_size (v); i++)
+    if (!json_is_string (json_array_get (v, i)))
+      return hutch_error_set (err, 0, "%s: %s.%s[%zu] must be a string", p->what, path, field, i);
+  return 0;
+}
+
+/* An errno as a number (errnoRet) or a name (podman's "errno": "EPERM").
+ *RET is left alone when neither is there.  */
+static int
+parse_errno (const struct profile_ctx *p, json_t *num, json_t *name, const char *path,
+             const char *num_field, const char *name_field, unsigned int *ret, hutch_error_t *err)
+{
+  bool have_num = num && !json_is_null (num), have_name = name && !json_is_null (name);
+  unsigned int e = 0;
+  int i;
+
+  if (have_num)
+    {
+      if (!json_is_integer (num) || json_integer_value (num) < 0 || json_integer_value (num) > 4095)
+        return hutch_error_set (err, 0, "%s: %s%s must be a number from 0 to 4095", p->what, path,
+                                num_field);
+      e = (unsigned int)json_integer_value (num);
+    }
+  if (have_name)
+    {
+      const char *s = json_string_value (name);
+      for (i = 1; s && i < 4096; i++)
+        {
+          const char *n = strerrorname_np (i);
+          if (n && strcmp (n, s) == 0)
+            break;
+        }
+      if (s == NULL || i == 4096)
+        return hutch_error_set (err, 0, "%s: %s%s: `%s` is not an errno name such as \"EPERM\"",
+                                p->what, path, name_field, s ? s : "(not a string)");
+      if (have_num && e != (unsigned int)i)
+        return hutch_error_set (err, 0, "%s: %s%s (%s) and %s%s (%u) disagree; keep one", p->what,
+                                path, name_field, s, path, num_field, e);
+      e = (unsigned int)i;
+    }
+  if (have_num || have_name)
+    *ret = e;
   return 0;
 }
 
 /* An action name and its errno (errnoRet, or DEF_ERRNO when absent).  */
 static int
-parse_action (const struct profile_ctx *p, json_t *v, json_t *errno_ret, unsigned int def_errno,
-              const char *path, uint32_t *ret, hutch_error_t *err)
+parse_action (const struct profile_ctx *p, json_t *v, unsigned int e, const char *path,
+              uint32_t *ret, hutch_error_t *err)
 {
   const char *s = json_string_value (v);
-  unsigned int e = def_errno;
 
   if (s == NULL)
     return hutch_error_set (err, 0, "%s: %s must be a string such as \"SCMP_ACT_ERRNO\"", p->what,
                             path);
-  if (errno_ret && !json_is_null (errno_ret))
-    {
-      if (!json_is_integer (errno_ret) || json_integer_value (errno_ret) < 0
-          || json_integer_value (errno_ret) > 4095)
-        return hutch_error_set (err, 0, "%s: the errnoRet of %s must be a number from 0 to 4095",
-                                p->what, path);
-      e = (unsigned int)json_integer_value (errno_ret);
-    }
   if (strcmp (s, "SCMP_ACT_ALLOW") == 0)
     *ret = SCMP_ACT_ALLOW;
   else if (strcmp (s, "SCMP_ACT_ERRNO") == 0)
@@ -399,9 +622,9 @@ static int
 parse_u64 (const struct profile_ctx *p, json_t *v, const char *path, scmp_datum_t *ret,
            hutch_error_t *err)
 {
-  /* jansson holds integers as long long: values with the top bit set
-     (masks such as 0xffffffffffffffff) come in as negative numbers, which
-     is the same 64 bits.  */
+  /* jansson holds integers as long long and refuses larger numbers: a
+     value with the top bit set (0xffffffffffffffff) is written as the
+     negative number with the same 64 bits (-1).  */
   if (!json_is_integer (v))
     return hutch_error_set (err, 0, "%s: %s must be an integer", p->what, path);
   *ret = (scmp_datum_t)json_integer_value (v);
@@ -496,56 +719,54 @@ static int
 entry_applies (const struct profile_ctx *p, json_t *entry, const char *path, bool *ret,
                hutch_error_t *err)
 {
-  static const char *const inc_keys[] = { "caps", "arches", "minKernel", NULL };
-  static const char *const exc_keys[] = { "caps", "arches", NULL };
-  json_t *inc = json_object_get (entry, "includes"), *exc = json_object_get (entry, "excludes");
-  json_t *v;
-  size_t i;
-  char *sub;
+  static const char *const keys[] = { "caps", "arches", "minKernel", NULL };
+  static const char *const side[] = { "includes", "excludes" };
+  size_t k, i;
 
   *ret = true;
-  if (inc)
+  for (k = 0; k < 2; k++)
     {
-      sub = hutch_xasprintf ("%s.includes", path);
-      i = check_keys (inc, inc_keys, sub, p->what, err) < 0;
-      free (sub);
-      if (i)
+      json_t *o = json_object_get (entry, side[k]), *caps, *arches, *min;
+      _cleanup_free_ char *sub = hutch_xasprintf ("%s.%s", path, side[k]);
+      bool all_caps = true, any_cap = false, arch_listed, new_enough = true;
+
+      if (o == NULL || json_is_null (o))
+        continue;
+      caps = json_object_get (o, "caps");
+      arches = json_object_get (o, "arches");
+      min = json_object_get (o, "minKernel");
+      if (check_keys (o, keys, sub, p->what, err) < 0
+          || check_strings (p, caps, sub, "caps", err) < 0
+          || check_strings (p, arches, sub, "arches", err) < 0)
         return -1;
-      /* every capability listed */
-      json_array_foreach (json_object_get (inc, "caps"), i,
-                          v) if (!json_is_string (v)
-                                 || !hutch_sc_has_cap (p->spec, json_string_value (v))) *ret
-          = false;
-      if (json_array_size (json_object_get (inc, "arches")) > 0
-          && !in_string_array (json_object_get (inc, "arches"), p->native))
-        *ret = false;
-      v = json_object_get (inc, "minKernel");
-      if (v && !json_is_null (v))
+      for (i = 0; i < json_array_size (caps); i++)
         {
-          bool ok = true;
-          if (!json_is_string (v))
-            return hutch_error_set (err, 0, "%s: %s.includes.minKernel must be a string", p->what,
-                                    path);
-          if (kernel_at_least (p, json_string_value (v), path, &ok, err) < 0)
+          bool has = hutch_sc_has_cap (p->spec, json_string_value (json_array_get (caps, i)));
+          all_caps = all_caps && has;
+          any_cap = any_cap || has;
+        }
+      arch_listed = in_string_array (arches, p->native);
+      if (min && !json_is_null (min))
+        {
+          if (!json_is_string (min))
+            return hutch_error_set (err, 0, "%s: %s.minKernel must be a string", p->what, sub);
+          if (kernel_at_least (p, json_string_value (min), sub, &new_enough, err) < 0)
             return -1;
-          if (!ok)
+        }
+      if (k == 0)
+        {
+          /* every capability listed, the architecture if any is listed,
+             a kernel at least that new */
+          if (!all_caps || (json_array_size (arches) > 0 && !arch_listed) || !new_enough)
             *ret = false;
         }
-    }
-  if (exc)
-    {
-      sub = hutch_xasprintf ("%s.excludes", path);
-      i = check_keys (exc, exc_keys, sub, p->what, err) < 0;
-      free (sub);
-      if (i)
-        return -1;
-      /* none of the capabilities listed */
-      json_array_foreach (json_object_get (exc, "caps"), i,
-                          v) if (json_is_string (v)
-                                 && hutch_sc_has_cap (p->spec, json_string_value (v))) *ret
-          = false;
-      if (in_string_array (json_object_get (exc, "arches"), p->native))
-        *ret = false;
+      else
+        {
+          /* none of the capabilities, not the architecture, an older
+             kernel */
+          if (any_cap || arch_listed || (min && !json_is_null (min) && new_enough))
+            *ret = false;
+        }
     }
   return 0;
 }
@@ -572,25 +793,30 @@ add_entry_names (const struct profile_ctx *p, json_t *names, const char *path, u
 }
 
 static int
-parse_entry (const struct profile_ctx *p, json_t *entry, size_t idx, unsigned int def_errno,
-             hutch_error_t *err)
+parse_entry (const struct profile_ctx *p, json_t *entry, size_t idx, hutch_error_t *err)
 {
-  static const char *const keys[]
-      = { "names", "name", "action", "errnoRet", "args", "comment", "includes", "excludes", NULL };
+  static const char *const keys[] = { "names", "name",    "action",   "errnoRet", "errno",
+                                      "args",  "comment", "includes", "excludes", NULL };
   char path[48];
-  json_t *names, *args, *a;
-  struct scmp_arg_cmp cmp[6];
+  json_t *names, *args;
+  _cleanup_free_ struct scmp_arg_cmp *cmp = NULL;
+  unsigned int e = EPERM; /* as Docker, for SCMP_ACT_ERRNO without one */
   uint32_t action;
   size_t i, j, n;
   bool applies, repeated = false;
 
   snprintf (path, sizeof path, "syscalls[%zu]", idx);
-  if (check_keys (entry, keys, path, p->what, err) < 0)
+  if (check_keys (entry, keys, path, p->what, err) < 0
+      || parse_errno (p, json_object_get (entry, "errnoRet"), json_object_get (entry, "errno"),
+                      path, ".errnoRet", ".errno", &e, err)
+             < 0)
     return -1;
-  if (parse_action (p, json_object_get (entry, "action"), json_object_get (entry, "errnoRet"),
-                    def_errno, path, &action, err)
-      < 0)
-    return -1;
+  {
+    char sub[64];
+    snprintf (sub, sizeof sub, "%s.action", path);
+    if (parse_action (p, json_object_get (entry, "action"), e, sub, &action, err) < 0)
+      return -1;
+  }
   names = json_object_get (entry, "names");
   if (names && json_object_get (entry, "name"))
     return hutch_error_set (err, 0, "%s: %s has both `names` and `name`; keep one", p->what, path);
@@ -602,23 +828,24 @@ parse_entry (const struct profile_ctx *p, json_t *entry, size_t idx, unsigned in
   if (args && !json_is_null (args) && !json_is_array (args))
     return hutch_error_set (err, 0, "%s: %s.args must be a list", p->what, path);
   n = json_array_size (args);
-  if (n > 6)
-    return hutch_error_set (err, 0, "%s: %s.args: at most 6 conditions (one per argument)", p->what,
-                            path);
-  json_array_foreach (args, i, a)
-  {
-    char sub[64];
-    snprintf (sub, sizeof sub, "%s.args[%zu]", path, i);
-    if (parse_arg (p, a, sub, &cmp[i], err) < 0)
-      return -1;
-    for (j = 0; j < i; j++)
-      if (cmp[j].arg == cmp[i].arg)
-        repeated = true;
-  }
+  if (n > 64)
+    return hutch_error_set (err, 0, "%s: %s.args: more than 64 conditions", p->what, path);
+  cmp = hutch_xmalloc0 ((n + 1) * sizeof *cmp);
+  for (i = 0; i < n; i++)
+    {
+      char sub[64];
+      snprintf (sub, sizeof sub, "%s.args[%zu]", path, i);
+      if (parse_arg (p, json_array_get (args, i), sub, &cmp[i], err) < 0)
+        return -1;
+      for (j = 0; j < i; j++)
+        if (cmp[j].arg == cmp[i].arg)
+          repeated = true;
+    }
   if (entry_applies (p, entry, path, &applies, err) < 0)
     return -1;
   if (!applies)
     return 0;
+  /* Distinct arguments (so at most six): one rule, the conditions ANDed.  */
   if (!repeated)
     return add_entry_names (p, names, path, action, (unsigned int)n, cmp, err);
   /* Conditions on one argument cannot be ANDed by libseccomp; as Docker
@@ -629,26 +856,35 @@ parse_entry (const struct profile_ctx *p, json_t *entry, size_t idx, unsigned in
   return 0;
 }
 
-static int
-arch_token (const struct profile_ctx *p, json_t *v, const char *path, uint32_t *ret,
-            hutch_error_t *err)
+static uint32_t
+arch_of (const char *s)
 {
-  const char *s = json_string_value (v);
   char lower[32];
   size_t i;
 
-  if (s == NULL)
-    return hutch_error_set (err, 0, "%s: %s must be a string such as \"SCMP_ARCH_X86_64\"", p->what,
-                            path);
   if (strncmp (s, "SCMP_ARCH_", 10) == 0)
     s += 10;
   for (i = 0; s[i] && i < sizeof lower - 1; i++)
     lower[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] - 'A' + 'a' : s[i]);
   lower[i] = '\0';
-  *ret = seccomp_arch_resolve_name (lower);
+  return seccomp_arch_resolve_name (lower);
+}
+
+static int
+arch_token (const struct profile_ctx *p, json_t *v, const char *path, uint32_t *ret,
+            hutch_error_t *err)
+{
+  const char *s = json_string_value (v);
+  const struct scmp_version *ver = seccomp_version ();
+
+  if (s == NULL)
+    return hutch_error_set (err, 0, "%s: %s must be a string such as \"SCMP_ARCH_X86_64\"", p->what,
+                            path);
+  *ret = arch_of (s);
   if (*ret == 0)
-    return hutch_error_set (err, 0, "%s: %s: unknown architecture `%s`", p->what, path,
-                            json_string_value (v));
+    return hutch_error_set (err, 0,
+                            "%s: %s: architecture `%s` is unknown to this libseccomp (%u.%u.%u)",
+                            p->what, path, s, ver->major, ver->minor, ver->micro);
   return 0;
 }
 
@@ -679,33 +915,41 @@ parse_arches (const struct profile_ctx *p, json_t *profile, hutch_error_t *err)
 
   if (arches && !json_is_null (arches) && !json_is_array (arches))
     return hutch_error_set (err, 0, "%s: architectures must be a list", p->what);
-  json_array_foreach (arches, i, v)
-  {
-    snprintf (path, sizeof path, "architectures[%zu]", i);
-    if (add_arch (p, v, path, err) < 0)
-      return -1;
-  }
-  if (map && !json_is_null (map) && !json_is_array (map))
-    return hutch_error_set (err, 0, "%s: archMap must be a list", p->what);
-  json_array_foreach (map, i, m)
-  {
-    static const char *const keys[] = { "architecture", "subArchitectures", NULL };
-    uint32_t arch;
-    snprintf (path, sizeof path, "archMap[%zu]", i);
-    if (check_keys (m, keys, path, p->what, err) < 0)
-      return -1;
-    snprintf (path, sizeof path, "archMap[%zu].architecture", i);
-    if (arch_token (p, json_object_get (m, "architecture"), path, &arch, err) < 0)
-      return -1;
-    if (arch != seccomp_arch_native ())
-      continue;
-    json_array_foreach (json_object_get (m, "subArchitectures"), j, v)
+  for (i = 0; i < json_array_size (arches); i++)
     {
-      snprintf (path, sizeof path, "archMap[%zu].subArchitectures[%zu]", i, j);
-      if (add_arch (p, v, path, err) < 0)
+      snprintf (path, sizeof path, "architectures[%zu]", i);
+      if (add_arch (p, json_array_get (arches, i), path, err) < 0)
         return -1;
     }
-  }
+  if (map && !json_is_null (map) && !json_is_array (map))
+    return hutch_error_set (err, 0, "%s: archMap must be a list", p->what);
+  for (i = 0; i < json_array_size (map); i++)
+    {
+      static const char *const keys[] = { "architecture", "subArchitectures", NULL };
+      const char *name;
+      m = json_array_get (map, i);
+      snprintf (path, sizeof path, "archMap[%zu]", i);
+      if (check_keys (m, keys, path, p->what, err) < 0
+          || check_strings (p, json_object_get (m, "subArchitectures"), path, "subArchitectures",
+                            err)
+                 < 0)
+        return -1;
+      name = json_string_value (json_object_get (m, "architecture"));
+      if (name == NULL)
+        return hutch_error_set (err, 0, "%s: %s.architecture must be a string", p->what, path);
+      /* Only this machine's entry counts.  libseccomp knows its own
+         architecture, so a name it does not know (a newer port, such as
+         LoongArch for libseccomp 2.5) is another machine's.  */
+      if (arch_of (name) != seccomp_arch_native ())
+        continue;
+      v = json_object_get (m, "subArchitectures");
+      for (j = 0; j < json_array_size (v); j++)
+        {
+          snprintf (path, sizeof path, "archMap[%zu].subArchitectures[%zu]", i, j);
+          if (add_arch (p, json_array_get (v, j), path, err) < 0)
+            return -1;
+        }
+    }
   return 0;
 }
 
@@ -741,8 +985,8 @@ hutch_seccomp_from_json (json_t *profile, const char *what, const struct hutch_s
                          struct hutch_seccomp **ret, hutch_error_t *err)
 {
   static const char *const keys[]
-      = { "defaultAction", "defaultErrnoRet", "architectures",    "archMap", "flags",
-          "syscalls",      "listenerPath",    "listenerMetadata", NULL };
+      = { "defaultAction", "defaultErrnoRet", "defaultErrno", "architectures",    "archMap",
+          "flags",         "syscalls",        "listenerPath", "listenerMetadata", NULL };
   struct profile_ctx p = { .what = what, .spec = spec, .native = go_arch_name () };
   json_t *syscalls, *v;
   unsigned int flags, def_errno = EPERM;
@@ -755,18 +999,16 @@ hutch_seccomp_from_json (json_t *profile, const char *what, const struct hutch_s
   if (json_is_string (v) && json_string_value (v)[0] != '\0')
     return hutch_error_set (err, 0, "%s: listenerPath: seccomp agents are not supported by hutch",
                             what);
-  v = json_object_get (profile, "defaultErrnoRet");
-  if (v && !json_is_null (v))
-    {
-      if (!json_is_integer (v) || json_integer_value (v) < 0 || json_integer_value (v) > 4095)
-        return hutch_error_set (err, 0, "%s: defaultErrnoRet must be a number from 0 to 4095",
-                                what);
-      def_errno = (unsigned int)json_integer_value (v);
-    }
+  /* podman's format names errnos ("defaultErrno": "ENOSYS") */
+  if (parse_errno (&p, json_object_get (profile, "defaultErrnoRet"),
+                   json_object_get (profile, "defaultErrno"), "", "defaultErrnoRet", "defaultErrno",
+                   &def_errno, err)
+      < 0)
+    return -1;
   if (json_object_get (profile, "defaultAction") == NULL)
     return hutch_error_set (err, 0, "%s: defaultAction is missing (e.g. \"SCMP_ACT_ERRNO\")", what);
-  if (parse_action (&p, json_object_get (profile, "defaultAction"), NULL, def_errno,
-                    "defaultAction", &p.def_action, err)
+  if (parse_action (&p, json_object_get (profile, "defaultAction"), def_errno, "defaultAction",
+                    &p.def_action, err)
       < 0)
     return -1;
   if (parse_flags (&p, json_object_get (profile, "flags"), &flags, err) < 0)
@@ -781,8 +1023,10 @@ hutch_seccomp_from_json (json_t *profile, const char *what, const struct hutch_s
     return hutch_error_prefix (err, "%s", what);
   if (parse_arches (&p, profile, err) < 0)
     goto out;
-  json_array_foreach (syscalls, i, v) if (parse_entry (&p, v, i, EPERM, err) < 0) goto out;
-  r = export_bpf (p.ctx, flags, ret, err);
+  for (i = 0; i < json_array_size (syscalls); i++)
+    if (parse_entry (&p, json_array_get (syscalls, i), i, err) < 0)
+      goto out;
+  r = export_bpf (p.ctx, p.def_action, flags, ret, err);
   if (r < 0)
     hutch_error_prefix (err, "%s", what);
 out:
@@ -795,6 +1039,7 @@ hutch_seccomp_from_file (const char *path, const struct hutch_spec *spec, const 
                          struct hutch_seccomp **ret, hutch_error_t *err)
 {
   _cleanup_free_ char *text = NULL, *what = NULL, *key = NULL;
+  struct hutch_seccomp *cached;
   json_error_t jerr;
   json_t *root;
   size_t len;
@@ -802,14 +1047,22 @@ hutch_seccomp_from_file (const char *path, const struct hutch_spec *spec, const 
 
   if (hutch_read_file (path, PROFILE_MAX, &text, &len, err) < 0)
     return hutch_error_prefix (err, "seccomp profile");
-  key = cache_dir ? cache_key (spec, text, len) : NULL;
-  if (key && (*ret = cache_read (cache_dir, key)) != NULL)
-    return 0;
+  key = cache_dir ? cache_key (spec, "file", text, len) : NULL;
+  cached = key ? cache_read (cache_dir, key) : NULL;
+  if (cached)
+    {
+      *ret = cached;
+      return 0;
+    }
   what = hutch_xasprintf ("seccomp profile %s", path);
   root = json_loadb (text, len, JSON_REJECT_DUPLICATES, &jerr);
   if (root == NULL)
-    return hutch_error_set (err, 0, "%s is not valid JSON: line %d, column %d: %s", what, jerr.line,
-                            jerr.column, jerr.text);
+    return hutch_error_set (err, 0, "%s is not valid JSON: line %d, column %d: %s%s", what,
+                            jerr.line, jerr.column, jerr.text,
+                            strstr (jerr.text, "too big integer")
+                                ? " (write a value above 9223372036854775807 as the negative "
+                                  "number with the same 64 bits, e.g. -1 for 0xffffffffffffffff)"
+                                : "");
   r = hutch_seccomp_from_json (root, what, spec, ret, err);
   json_decref (root);
   if (r == 0 && key)
@@ -830,8 +1083,12 @@ hutch_seccomp_install (const struct hutch_seccomp *filter, hutch_error_t *err)
                                 "CAP_SYS_ADMIN");
       if (errno == EINVAL && filter->flags)
         return hutch_error_set (err, errno,
-                                "cannot install the seccomp filter: the kernel refuses its flags");
-      return hutch_error_set (err, errno, "cannot install the seccomp filter");
+                                "cannot install the seccomp filter: the kernel refuses its flags "
+                                "(SECCOMP_FILTER_FLAG_*); remove them from the profile");
+      return hutch_error_set (err, errno,
+                              "cannot install the seccomp filter (a kernel without "
+                              "CONFIG_SECCOMP_FILTER?); --security-opt seccomp=unconfined runs "
+                              "without one");
     }
   return 0;
 }

@@ -82,15 +82,19 @@ personality ok"
     done
 }
 
-@test "default: clone3 is ENOSYS (the C library falls back), processes, threads and chroot work" {
-    run probe -- clone3 clone-plain unshare-fs personality-linux32 chroot getpid
+@test "default: clone3 and calls newer than libseccomp are ENOSYS (the C library falls back); processes, threads, chroot, AF_UNIX work; AF_VSOCK not" {
+    run probe -- clone3 nr1000 clone-plain unshare-fs personality-linux32 chroot getpid socket-unix socket-vsock socket-alg
     assert_status 0
     assert_equal "$output" "clone3 ENOSYS
+nr1000 ENOSYS
 clone-plain ok
 unshare-fs ok
 personality-linux32 ok
 chroot ok
-getpid ok"
+getpid ok
+socket-unix ok
+socket-vsock EPERM
+socket-alg EPERM"
     # a shell pipeline, a subshell and a background job under the filter
     run H --rootfs "$SROOT" sh -c 'echo a | tr a b; (echo c); sleep 0 & wait; echo done'
     assert_status 0
@@ -107,10 +111,14 @@ clone-user ok
 clone3 EINVAL
 setns EBADF
 keyctl EPERM"
-    run probe --cap-add SYS_PTRACE -- userfaultfd unshare-user
+    run probe --cap-add SYS_PTRACE -- kcmp userfaultfd unshare-user
     assert_status 0
-    assert_equal "$output" "userfaultfd ok
+    # userfaultfd stays refused with any capability, as in Docker's profile
+    assert_equal "$output" "kcmp ok
+userfaultfd EPERM
 unshare-user EPERM"
+    run probe -- kcmp
+    assert_equal "$output" "kcmp EPERM"
 }
 
 @test "--privileged installs no filter; seccomp=unconfined neither" {
@@ -243,5 +251,5 @@ getpid ok"
     sed -i 's/"SCMP_ACT_ERRNO", "errnoRet": 1/"SCMP_ACT_ERRNO", "errnoRet": "one"/' "$b/config.json"
     run "$HUTCH_OCI" run --bundle "$b" ocisc2
     assert_status 125
-    assert_output_has "linux.seccomp: the errnoRet of syscalls[0] must be a number"
+    assert_output_has "linux.seccomp: syscalls[0].errnoRet must be a number"
 }

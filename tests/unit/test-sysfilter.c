@@ -73,6 +73,33 @@ c_personality_uname26 (void)
   return personality (0x20000) < 0 ? -1 : 0;
 }
 static long
+c_unknown (void)
+{
+  /* far above any call a kernel has today */
+  return syscall (1000);
+}
+static long
+c_unknown_x32 (void)
+{
+  return syscall (0x40000000L | 1000);
+}
+static long
+c_vsock (void)
+{
+  long fd = syscall (SYS_socket, 40 /* AF_VSOCK */, 1 /* SOCK_STREAM */, 0);
+  if (fd >= 0)
+    close ((int)fd);
+  return fd;
+}
+static long
+c_unix (void)
+{
+  long fd = syscall (SYS_socket, 1 /* AF_UNIX */, 1 /* SOCK_STREAM */, 0);
+  if (fd >= 0)
+    close ((int)fd);
+  return fd;
+}
+static long
 c_mount (void)
 {
   /* EINVAL or ENOENT from the kernel (no such type); EPERM from a filter or
@@ -198,6 +225,10 @@ test_default (void)
   ok (under (f, c_personality_query) == 0, "default: personality(0xffffffff) (a query) is allowed");
   ok (under (f, c_personality_uname26) == 0, "default: personality(UNAME26) is allowed");
   ok (under (f, c_mount) == EPERM, "default: mount is EPERM without CAP_SYS_ADMIN");
+  ok (under (f, c_unknown) == ENOSYS, "default: a call newer than libseccomp's tables is ENOSYS");
+  ok (under (f, c_unknown_x32) == ENOSYS, "default: the same through the x32 ABI");
+  ok (under (f, c_vsock) == EPERM, "default: AF_VSOCK sockets are EPERM");
+  ok (under (f, c_unix) == 0, "default: AF_UNIX sockets work");
 
   ok (hutch_seccomp_default (admin, NULL, &fa, &err) == 0 && fa, "default with CAP_SYS_ADMIN");
   if (fa)
@@ -250,6 +281,40 @@ test_json (void)
       ok (under (f, c_getppid) == 0, "the allowed call works");
       ok (under (f, c_keyctl) == ENOSYS, "defaultErrnoRet 38 (ENOSYS) for the rest");
     }
+  hutch_seccomp_free (f);
+
+  /* podman's names for errnos; a newer call than libseccomp knows */
+  f = json_profile ("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrno\": \"EACCES\", "
+                    "\"syscalls\": [{\"names\": [\"exit\", \"exit_group\", \"getppid\"], "
+                    "\"action\": \"SCMP_ACT_ALLOW\"}, {\"names\": [\"keyctl\"], "
+                    "\"action\": \"SCMP_ACT_ERRNO\", \"errno\": \"ENOKEY\"}]}",
+                    spec, &err);
+  ok (f != NULL, "podman's defaultErrno and errno: %s", f ? "built" : err.msg);
+  if (f)
+    {
+      ok (under (f, c_keyctl) == ENOKEY, "errno \"ENOKEY\" comes back");
+      ok (under (f, c_clone3) == EACCES, "defaultErrno \"EACCES\" for the rest");
+      ok (under (f, c_unknown) == ENOSYS, "a call newer than libseccomp's tables: ENOSYS");
+    }
+  hutch_seccomp_free (f);
+
+  /* Docker's archMap names architectures this libseccomp may not know */
+  f = json_profile ("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"archMap\": [{\"architecture\": "
+                    "\"SCMP_ARCH_LOONGARCH64\", \"subArchitectures\": []}, {\"architecture\": "
+                    "\"SCMP_ARCH_X86_64\", \"subArchitectures\": [\"SCMP_ARCH_X86\"]}]}",
+                    spec, &err);
+  ok (f != NULL, "an archMap entry of an unknown architecture is another machine's: %s",
+      f ? "built" : err.msg);
+  hutch_seccomp_free (f);
+
+  f = json_profile ("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": ["
+                    "{\"names\": [\"getppid\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 11,"
+                    " \"excludes\": {\"minKernel\": \"3.0\"}},"
+                    "{\"names\": [\"keyctl\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 12,"
+                    " \"excludes\": {\"minKernel\": \"99.0\"}}]}",
+                    spec, &err);
+  ok (f && under (f, c_getppid) == 0 && under (f, c_keyctl) == 12,
+      "excludes.minKernel: applies on older kernels only");
   hutch_seccomp_free (f);
 
   /* args: one rule, conditions ANDed; two on one argument: ORed */
@@ -364,11 +429,26 @@ test_refusals (void)
            "\"action\": \"SCMP_ACT_ERRNO\", \"includes\": {\"minKernel\": \"five\"}}]}",
            "minKernel `five`");
   refused ("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"architectures\": [\"SCMP_ARCH_PDP11\"]}",
-           "unknown architecture `SCMP_ARCH_PDP11`");
+           "architecture `SCMP_ARCH_PDP11` is unknown to this libseccomp");
   refused ("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"flags\": [\"SECCOMP_FILTER_FLAG_FAST\"]}",
            "SECCOMP_FILTER_FLAG_FAST");
   refused ("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": {}}", "syscalls must be a list");
   refused ("[1, 2]", "must be a JSON object");
+  refused ("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"mount\"], "
+           "\"action\": \"SCMP_ACT_ERRNO\", \"includes\": {\"caps\": \"CAP_SYS_ADMIN\"}}]}",
+           "syscalls[0].includes.caps must be a list of strings");
+  refused ("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"mount\"], "
+           "\"action\": \"SCMP_ACT_ERRNO\", \"excludes\": {\"arches\": [1]}}]}",
+           "syscalls[0].excludes.arches[0] must be a string");
+  refused ("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"archMap\": [{\"architecture\": "
+           "\"SCMP_ARCH_X86_64\", \"subArchitectures\": \"SCMP_ARCH_X86\"}]}",
+           "archMap[0].subArchitectures must be a list");
+  refused ("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrno\": \"EWHATEVER\"}",
+           "`EWHATEVER` is not an errno name");
+  refused ("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"], "
+           "\"action\": \"SCMP_ACT_ERRNO\", \"errno\": \"EPERM\", \"errnoRet\": 13}]}",
+           "disagree");
+  refused ("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"color\": 1}", "(known: defaultAction");
 }
 
 static void
@@ -402,6 +482,33 @@ test_files_and_cache (void)
       "another bounding set: another filter");
   ok (c && under (c, c_keyctl) == EPERM && under (b, c_unshare_user) == EPERM,
       "filters read back work");
+
+  /* a damaged cache file is never used: flip one byte of each file's
+     instructions (an allow-all filter would pass keyctl through) */
+  {
+    _cleanup_free_ char *cmd
+        = hutch_xasprintf ("for f in '%s'/seccomp-*.bpf; do printf '\\377' | dd of=\"$f\" bs=1 "
+                           "seek=$(( $(stat -c %%s \"$f\") - 20 )) conv=notrunc status=none; done",
+                           cache);
+    struct hutch_seccomp *d = NULL, *fresh = NULL;
+    ok (system (cmd) == 0, "damage the cache files");
+    ok (hutch_seccomp_default (spec, cache, &d, &err) == 0
+            && hutch_seccomp_default (spec, NULL, &fresh, &err) == 0 && d->len == fresh->len
+            && memcmp (d->insns, fresh->insns, d->len * sizeof (struct sock_filter)) == 0,
+        "a damaged cache file is rebuilt: the filter is built afresh");
+    hutch_seccomp_free (d);
+    hutch_seccomp_free (fresh);
+  }
+
+  /* a profile file whose text is "default" is not the default profile */
+  {
+    struct hutch_seccomp *d = file_profile ("default", spec, cache, &err);
+    ok (d == NULL && err.msg && strstr (err.msg, "not valid JSON"),
+        "a file holding `default` is read as JSON, not taken from the cache: %s",
+        err.msg ? err.msg : "(accepted)");
+    hutch_seccomp_free (d);
+    hutch_error_clear (&err);
+  }
   hutch_seccomp_free (a);
   hutch_seccomp_free (b);
   hutch_seccomp_free (c);
