@@ -18,7 +18,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -270,6 +273,26 @@ check_devices (struct hutch_info *info)
     }
 }
 
+/* Whether the kernel takes seccomp filters that return an errno, which
+   every profile hutch builds needs.  */
+static void
+check_seccomp (struct hutch_info *info)
+{
+  const struct scmp_version *v = seccomp_version ();
+  uint32_t action = SECCOMP_RET_ERRNO;
+  bool ok = syscall (SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0;
+
+  add (
+      info, "seccomp",
+      ok ? hutch_xasprintf ("filters available (libseccomp %u.%u.%u)", v->major, v->minor, v->micro)
+         : hutch_xasprintf ("no filters: %s", strerror (errno)));
+  if (!ok)
+    problem (info, hutch_xstrdup ("the kernel takes no seccomp filters, so containers cannot get "
+                                  "hutch's default one; fix: a kernel with "
+                                  "CONFIG_SECCOMP_FILTER, or --security-opt seccomp=unconfined "
+                                  "for each container"));
+}
+
 void
 hutch_info_collect (struct hutch_info *info)
 {
@@ -293,6 +316,7 @@ hutch_info_collect (struct hutch_info *info)
     add (info, "fuse-overlayfs", found ? found : hutch_xstrdup ("not found"));
   }
   check_devices (info);
+  check_seccomp (info);
   add (info, "data dir", hutch_data_dir ());
   add (info, "runtime dir", hutch_runtime_dir ());
   add (info, "config file", hutch_config_file ());

@@ -14,6 +14,7 @@
 #include "spec.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <linux/filter.h>
@@ -27,6 +28,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Profiles are tens of KiB; Docker's default is about 20.  */
@@ -393,6 +395,33 @@ cache_read (const char *dir, const char *key)
   return f;
 }
 
+/* Old entries go when a new one is written: files not rewritten for 30
+   days (other hutch builds, other bounding sets, edited profiles), and the
+   temporary files of a crash more than an hour ago.  A file still in use
+   is simply built and written again.  */
+static void
+cache_prune (const char *dir)
+{
+  DIR *d = opendir (dir);
+  struct dirent *e;
+  time_t now = time (NULL);
+
+  if (d == NULL)
+    return;
+  while ((e = readdir (d)) != NULL)
+    {
+      struct stat st;
+      size_t len = strlen (e->d_name);
+      bool tmp = len > 4 && strcmp (e->d_name + len - 4, ".tmp") == 0;
+      if (strncmp (e->d_name, "seccomp-", 8) != 0
+          || fstatat (dirfd (d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG (st.st_mode))
+        continue;
+      if (now - st.st_mtime > (tmp ? 3600 : 30 * 86400))
+        unlinkat (dirfd (d), e->d_name, 0);
+    }
+  closedir (d);
+}
+
 /* Best effort: a cache that cannot be written costs time, nothing else.  */
 static void
 cache_write (const char *dir, const char *key, const struct hutch_seccomp *f)
@@ -422,6 +451,8 @@ cache_write (const char *dir, const char *key, const struct hutch_seccomp *f)
   close (fd);
   if (!ok || rename (tmp, path) < 0)
     unlink (tmp);
+  else
+    cache_prune (dir);
 }
 
 int

@@ -51,3 +51,15 @@ load helpers
     assert_status 0
     assert_output_has bundle
 }
+
+@test "hutch info: seccomp filters, and the fix when the kernel takes none" {
+    run "$HUTCH" info
+    assert_status 0
+    assert_output_has "seccomp: filters available (libseccomp "
+    # a kernel without seccomp filters, as hutch info sees it: a filter
+    # around it that makes seccomp(2) fail
+    local p=$BATS_TEST_TMPDIR/noseccomp.json
+    printf '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["seccomp"], "action": "SCMP_ACT_ERRNO", "errnoRet": 22}]}' > "$p"
+    run "$HUTCH" --root "$BATS_TEST_TMPDIR/store" run --security-opt "seccomp=$p" -- "$HUTCH" info
+    assert_output_has "seccomp: no filters" "problem: the kernel takes no seccomp filters" "fix:" "seccomp=unconfined"
+}

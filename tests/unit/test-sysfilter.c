@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- calls made under a filter ---------------------------------------- */
@@ -498,6 +499,31 @@ test_files_and_cache (void)
         "a damaged cache file is rebuilt: the filter is built afresh");
     hutch_seccomp_free (d);
     hutch_seccomp_free (fresh);
+  }
+
+  /* writing a new entry removes entries not rewritten for 30 days */
+  {
+    _cleanup_free_ char *old = hutch_xasprintf ("%s/seccomp-0000000000000000.bpf", cache);
+    _cleanup_free_ char *tmp = hutch_xasprintf ("%s/seccomp-0000000000000001.bpf.1.tmp", cache);
+    _cleanup_free_ char *young = hutch_xasprintf ("%s/seccomp-0000000000000002.bpf", cache);
+    struct timespec times[2] = { { time (NULL) - 40 * 86400, 0 }, { time (NULL) - 40 * 86400, 0 } };
+    struct timespec hour[2] = { { time (NULL) - 7200, 0 }, { time (NULL) - 7200, 0 } };
+    const char *const sys_nice[] = { "CAP_SYS_NICE", NULL };
+    struct hutch_spec *nice_spec = spec_with (sys_nice);
+    struct hutch_seccomp *d = NULL;
+    int fd1 = open (old, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    int fd2 = open (tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    int fd3 = open (young, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd1 < 0 || fd2 < 0 || fd3 < 0 || futimens (fd1, times) < 0 || futimens (fd2, hour) < 0)
+      abort ();
+    close (fd1);
+    close (fd2);
+    close (fd3);
+    ok (hutch_seccomp_default (nice_spec, cache, &d, &err) == 0, "a new cache entry");
+    ok (access (old, F_OK) < 0 && access (tmp, F_OK) < 0 && access (young, F_OK) == 0,
+        "entries older than 30 days and leftovers of a crash are removed, recent ones kept");
+    hutch_seccomp_free (d);
+    hutch_spec_free (nice_spec);
   }
 
   /* a profile file whose text is "default" is not the default profile */
