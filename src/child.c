@@ -16,7 +16,6 @@
 #include "util.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/sched.h>
@@ -282,14 +281,10 @@ child_b_setup (struct hutch_child_ctx *c, int *ret_cwdfd, hutch_error_t *err)
   if (fchdir (*ret_cwdfd) < 0)
     return hutch_error_set (err, errno, "working directory `%s`", spec->cwd);
   /* A second wall behind the resolution in the root (the CVE-2024-21626
-     class): the kernel names a directory outside the root "(unreachable)"
-     and glibc turns that into ENOENT.  */
-  {
-    char here[PATH_MAX];
-    if (getcwd (here, sizeof here) != NULL ? here[0] != '/' : errno != ENAMETOOLONG)
-      return hutch_error_set (err, 0, "the working directory `%s` is outside the container's root",
-                              spec->cwd);
-  }
+     class).  */
+  if (!hutch_cwd_in_root ())
+    return hutch_error_set (err, 0, "the working directory `%s` is outside the container's root",
+                            spec->cwd);
   if (spec->no_new_privileges && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return hutch_error_set (err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
   return 0;

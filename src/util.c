@@ -514,3 +514,13 @@ hutch_mkdir_p (const char *path, mode_t mode, hutch_error_t *err)
     return hutch_error_set (err, errno, "`%s`", path);
   return 0;
 }
+
+bool
+hutch_cwd_in_root (void)
+{
+  char here[PATH_MAX];
+  if (getcwd (here, sizeof here) != NULL)
+    return here[0] == '/';
+  /* a path too long for the buffer is still a path */
+  return errno == ENAMETOOLONG;
+}

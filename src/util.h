@@ -72,6 +72,10 @@ char *hutch_find_program (const char *name);
    of symlinks: they are opened relative to ROOTFD with RESOLVE_IN_ROOT, so an
    absolute symlink or a ".." in the image stays inside the root.  */
 int hutch_open_in_root (int rootfd, const char *path, int flags, mode_t mode);
+/* Whether the working directory is inside the process's root: the kernel
+   names a directory outside it "(unreachable)/...", which glibc's getcwd
+   turns into ENOENT.  */
+bool hutch_cwd_in_root (void);
 /* mkdir -p PATH: missing directories are made with MODE.  */
 int hutch_mkdir_p (const char *path, mode_t mode, hutch_error_t *err);
 /* Create PATH's directories inside ROOTFD (like mkdir -p), each step
