@@ -361,7 +361,6 @@ cache_read (const char *dir, const char *key)
   _cleanup_free_ char *path = cache_path (dir, key), *buf = NULL;
   _cleanup_close_ int fd = -1;
   size_t key_len = strlen (key), len;
-  const struct sock_filter *insns;
   struct cache_header h;
   struct hutch_seccomp *f;
   hutch_error_t e = HUTCH_ERROR_INIT;
@@ -381,17 +380,21 @@ cache_read (const char *dir, const char *key)
   if (len < sizeof h)
     return NULL;
   memcpy (&h, buf, sizeof h);
-  insns = (const struct sock_filter *)(buf + sizeof h + key_len);
   if (memcmp (h.magic, CACHE_MAGIC, 8) != 0 || h.key_len != key_len || h.insns == 0
       || h.insns > BPF_MAXINSNS || len != sizeof h + key_len + h.insns * sizeof (struct sock_filter)
-      || memcmp (buf + sizeof h, key, key_len) != 0 || cache_sum (h, key, insns) != h.sum
-      || insns[h.insns - 1].code != (BPF_RET | BPF_K))
+      || memcmp (buf + sizeof h, key, key_len) != 0)
     return NULL;
+  /* copied out first: behind the key, the instructions are not aligned */
   f = hutch_xmalloc0 (sizeof *f);
   f->len = (unsigned short)h.insns;
   f->flags = h.flags;
   f->insns = hutch_xmalloc0 (h.insns * sizeof (struct sock_filter));
-  memcpy (f->insns, insns, h.insns * sizeof (struct sock_filter));
+  memcpy (f->insns, buf + sizeof h + key_len, h.insns * sizeof (struct sock_filter));
+  if (cache_sum (h, key, f->insns) != h.sum || f->insns[h.insns - 1].code != (BPF_RET | BPF_K))
+    {
+      hutch_seccomp_free (f);
+      return NULL;
+    }
   return f;
 }
 

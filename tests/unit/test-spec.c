@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include "spec.h"
+#include "sysfilter.h"
 #include "tap.h"
 #include "util.h"
 
@@ -72,11 +73,21 @@ main (void)
       "empty args are refused");
   ok (parse ("{\"process\": {\"args\": [\"x\"]}, \"root\": {\"path\": \"/r\"},"
              "\"linux\": {\"namespaces\": [{\"type\": \"user\"}], \"seccomp\": {\"defaultAction\": "
-             "\"SCMP_ACT_ALLOW\"}}}",
+             "\"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": "
+             "\"SCMP_ACT_ALLOW\"}]}}}",
+             &spec, &err)
+              == 0
+          && spec->seccomp != NULL && spec->seccomp->len > 0,
+      "linux.seccomp is built into a filter");
+  hutch_spec_free (spec);
+  spec = NULL;
+  ok (parse ("{\"process\": {\"args\": [\"x\"]}, \"root\": {\"path\": \"/r\"},"
+             "\"linux\": {\"namespaces\": [{\"type\": \"user\"}], \"seccomp\": {\"defaultAction\": "
+             "\"SCMP_ACT_SOMETIMES\"}}}",
              &spec, &err)
           < 0,
-      "seccomp is refused, not ignored");
-  has_str (err.msg, "seccomp", "the error names seccomp");
+      "a bad linux.seccomp is refused, not ignored");
+  has_str (err.msg, "linux.seccomp", "the error names linux.seccomp");
   ok (parse ("{\"process\": {\"args\": [\"x\"]}, \"root\": {\"path\": \"/r\"},"
              "\"linux\": {\"namespaces\": [{\"type\": \"user\"}, {\"type\": \"network\", \"path\": "
              "\"/proc/1/ns/net\"}]}}",
