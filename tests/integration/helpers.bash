@@ -74,6 +74,22 @@ empty_store() {
     "$HUTCH" --root "$1" image prune >/dev/null 2>&1 || true
 }
 
+# fail_now MESSAGE...: print MESSAGE on stderr and fail
+fail_now() {
+    echo "$*" >&2
+    return 1
+}
+
+# kill_bgpids: kill and reap the background processes a test put in its
+# BGPIDS array (for teardown)
+kill_bgpids() {
+    local p
+    for p in "${BGPIDS[@]}"; do
+        kill -KILL "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+}
+
 # wait_for CMD...: retry CMD for up to ~10 s
 wait_for() {
     local i

@@ -78,10 +78,7 @@ setup() {
 # delete entirely: no file of a subordinate id is left behind.
 teardown() {
     local p id
-    for p in "${BGPIDS[@]}"; do
-        kill -KILL "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
+    kill_bgpids
     for p in $(pids_of_cmdline 'sleep 1234\.5'); do
         kill -KILL "$p" 2>/dev/null || true
     done

@@ -49,16 +49,7 @@ setup() {
 }
 
 teardown() {
-    local p
-    for p in "${BGPIDS[@]}"; do
-        kill -KILL "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
-}
-
-fail_now() {
-    echo "$*" >&2
-    return 1
+    kill_bgpids
 }
 
 need_netutil() {

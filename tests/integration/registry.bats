@@ -135,10 +135,7 @@ setup() {
 
 teardown() {
     local p id st rc=0
-    for p in "${BGPIDS[@]}"; do
-        kill -KILL "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
+    kill_bgpids
     proxy_stop_all
     for st in "$BATS_TEST_TMPDIR"/store*; do
         [ -d "$st" ] || continue

@@ -25,11 +25,7 @@ setup() {
 }
 
 teardown() {
-    local p
-    for p in "${BGPIDS[@]}"; do
-        kill -KILL "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
+    kill_bgpids
 }
 
 @test "host files not bound in: no route reaches them (.., /proc/*/root, cwd, fd, a search of every file)" {

@@ -19,11 +19,7 @@ setup() {
 }
 
 teardown() {
-    local p
-    for p in "${BGPIDS[@]}"; do
-        kill -KILL "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
+    kill_bgpids
 }
 
 # host_sleeper: start a process of the user's own on the host; its pid is SLEEPER

@@ -2,36 +2,22 @@
 # The seccomp filter (issue 7): hutch's default profile, Docker and OCI
 # profiles, seccomp=unconfined, --privileged, the cache of built filters.
 #
-# /bin/sysprobe (sysprobe.c, built static here) calls system calls with
+# /bin/sysprobe (sysprobe.c, built static by sec_setup_file) calls system calls with
 # harmless arguments and prints "NAME ERRNO" or "NAME ok": a call the filter
 # stops says EPERM (or ENOSYS for clone3), and the same call with
 # seccomp=unconfined says what the kernel says, which shows the filter is
 # the cause.
 
 load helpers
+load common
 
 setup_file() {
-    local D=$BATS_FILE_TMPDIR
-    export SROOT=$D/rootfs SSTORE=$D/store SPROBE_MISSING=
-    cp -a "$ROOTFS" "$SROOT"
-    mkdir -p "$SSTORE"
-    if ! command -v cc >/dev/null; then
-        SPROBE_MISSING="no C compiler (cc) to build sysprobe.c (apt install gcc libc6-dev)"
-    elif ! cc -static -O2 -o "$SROOT/bin/sysprobe" "$BATS_TEST_DIRNAME/sysprobe.c" 2> "$D/cc.err"; then
-        SPROBE_MISSING="cc -static sysprobe.c failed: $(head -c 300 "$D/cc.err")"
-    fi
+    sec_setup_file sysprobe
 }
 
 setup() {
-    [ -z "$SPROBE_MISSING" ] || fail_now "sysprobe is not in the rootfs: $SPROBE_MISSING"
+    need_helpers
 }
-
-fail_now() {
-    echo "$*" >&2
-    return 1
-}
-
-H() { "$HUTCH" --root "$SSTORE" run "$@"; }
 
 # probe [HUTCH OPTIONS...] -- NAME...: sysprobe's lines
 probe() {
@@ -41,11 +27,11 @@ probe() {
         shift
     done
     shift
-    H "${opts[@]}" --rootfs "$SROOT" sysprobe "$@"
+    hrun "${opts[@]}" --rootfs "$SROOTFS" sysprobe "$@"
 }
 
 @test "default: /proc/self/status shows Seccomp 2 (one filter) and NoNewPrivs 1" {
-    run H --rootfs "$SROOT" grep -E '^(Seccomp|Seccomp_filters|NoNewPrivs):' /proc/self/status
+    run hrun --rootfs "$SROOTFS" grep -E '^(Seccomp|Seccomp_filters|NoNewPrivs):' /proc/self/status
     assert_status 0
     assert_equal "$(printf '%s\n' "$output" | tr -d '\t' | sort | tr '\n' ' ')" \
         "NoNewPrivs:1 Seccomp:2 Seccomp_filters:1 "
@@ -96,7 +82,7 @@ socket-unix ok
 socket-vsock EPERM
 socket-alg EPERM"
     # a shell pipeline, a subshell and a background job under the filter
-    run H --rootfs "$SROOT" sh -c 'echo a | tr a b; (echo c); sleep 0 & wait; echo done'
+    run hrun --rootfs "$SROOTFS" sh -c 'echo a | tr a b; (echo c); sleep 0 & wait; echo done'
     assert_status 0
     assert_equal "$output" "b
 c
@@ -122,20 +108,20 @@ unshare-user EPERM"
 }
 
 @test "--privileged installs no filter; seccomp=unconfined neither" {
-    run H --privileged --rootfs "$SROOT" grep '^Seccomp:' /proc/self/status
+    run hrun --privileged --rootfs "$SROOTFS" grep '^Seccomp:' /proc/self/status
     assert_status 0
     assert_equal "$output" "Seccomp:	0"
-    run H --security-opt seccomp=unconfined --rootfs "$SROOT" grep '^Seccomp:' /proc/self/status
+    run hrun --security-opt seccomp=unconfined --rootfs "$SROOTFS" grep '^Seccomp:' /proc/self/status
     assert_status 0
     assert_equal "$output" "Seccomp:	0"
 }
 
 @test "no-new-privileges=false: the filter still comes (before the user change), also for -u 1000" {
-    run H --security-opt no-new-privileges=false --rootfs "$SROOT" grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status
+    run hrun --security-opt no-new-privileges=false --rootfs "$SROOTFS" grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status
     assert_status 0
     assert_equal "$(printf '%s\n' "$output" | tr -d '\t' | tr '\n' ' ')" "NoNewPrivs:0 Seccomp:2 "
     need_subids
-    run H --security-opt no-new-privileges=false -u 1000:1000 --rootfs "$SROOT" sh -c 'id -u; sysprobe keyctl'
+    run hrun --security-opt no-new-privileges=false -u 1000:1000 --rootfs "$SROOTFS" sh -c 'id -u; sysprobe keyctl'
     assert_status 0
     assert_equal "$output" "1000
 keyctl EPERM"
@@ -156,19 +142,19 @@ keyctl EPERM"
   ]
 }
 JSON
-    run H --security-opt "seccomp=$p" --rootfs "$SROOT" sh -c 'mkdir /tmp/x; sysprobe keyctl personality-linux32 getpid'
+    run hrun --security-opt "seccomp=$p" --rootfs "$SROOTFS" sh -c 'mkdir /tmp/x; sysprobe keyctl personality-linux32 getpid'
     assert_status 0
     assert_output_has "Permission denied"
     assert_output_has "keyctl ENOKEY"
     assert_output_has "personality-linux32 EPERM"
     assert_output_has "getpid ok"
     # includes.caps follows the container's capabilities
-    run H --cap-add SYS_ADMIN --security-opt "seccomp:$p" --rootfs "$SROOT" sysprobe getpid
+    run hrun --cap-add SYS_ADMIN --security-opt "seccomp:$p" --rootfs "$SROOTFS" sysprobe getpid
     assert_status 0
     assert_equal "$output" "getpid EDOM"
     # a relative path is the caller's
     cd "$BATS_TEST_TMPDIR"
-    run H --privileged --security-opt seccomp=profile.json --rootfs "$SROOT" sysprobe personality-linux32
+    run hrun --privileged --security-opt seccomp=profile.json --rootfs "$SROOTFS" sysprobe personality-linux32
     assert_status 0
     assert_equal "$output" "personality-linux32 EPERM"
 }
@@ -176,7 +162,7 @@ JSON
 @test "a profile with a syntax error is refused with its line and column; nothing runs" {
     local p=$BATS_TEST_TMPDIR/bad.json
     printf '{\n  "defaultAction": "SCMP_ACT_ALLOW",\n  "syscalls": [\n    {"names": ["read"] "action": "SCMP_ACT_ALLOW"}\n  ]\n}\n' > "$p"
-    run H --security-opt "seccomp=$p" --rootfs "$SROOT" echo RAN
+    run hrun --security-opt "seccomp=$p" --rootfs "$SROOTFS" echo RAN
     assert_status 125
     assert_output_has "seccomp profile $p is not valid JSON: line 4, column"
     [[ $output != *RAN* ]] || fail_now "the command ran: $output"
@@ -195,7 +181,7 @@ JSON
         op:"syscalls[0].args[0].op: \`SCMP_CMP_LIKE\`" missing:"No such file"; do
         want=${f#*:}
         f=${f%%:*}
-        run H --security-opt "seccomp=$d/$f.json" --rootfs "$SROOT" echo RAN
+        run hrun --security-opt "seccomp=$d/$f.json" --rootfs "$SROOTFS" echo RAN
         assert_status 125
         assert_output_has "$want"
         [[ $output != *RAN* ]] || fail_now "the command ran with $f.json: $output"
@@ -205,18 +191,18 @@ JSON
 @test "built filters are cached in the store; a damaged cache file is rebuilt, never trusted" {
     local store=$BATS_TEST_TMPDIR/store f
     mkdir "$store"
-    run "$HUTCH" --root "$store" run --rootfs "$SROOT" sysprobe keyctl
+    run "$HUTCH" --root "$store" run --rootfs "$SROOTFS" sysprobe keyctl
     assert_equal "$output" "keyctl EPERM"
     f=$(ls "$store"/cache/seccomp-*.bpf)
     [ -f "$f" ] || fail_now "no cache file in $store/cache"
     [ "$(stat -c %a "$store/cache")" = 700 ] || fail_now "the cache directory is not 0700"
     # a cached filter that allows everything must not be used: damage it
     head -c 40 "$f" > "$f.new" && mv "$f.new" "$f"
-    run "$HUTCH" --root "$store" run --rootfs "$SROOT" sysprobe keyctl
+    run "$HUTCH" --root "$store" run --rootfs "$SROOTFS" sysprobe keyctl
     assert_equal "$output" "keyctl EPERM"
     [ "$(stat -c %s "$f")" -gt 40 ] || fail_now "the damaged cache file was not rewritten"
     # another bounding set, another filter
-    run "$HUTCH" --root "$store" run --cap-add SYS_ADMIN --rootfs "$SROOT" sysprobe unshare-user
+    run "$HUTCH" --root "$store" run --cap-add SYS_ADMIN --rootfs "$SROOTFS" sysprobe unshare-user
     assert_equal "$output" "unshare-user ok"
     [ "$(ls "$store"/cache/seccomp-*.bpf | wc -l)" = 2 ] || fail_now "expected two cache files"
 }
@@ -224,7 +210,7 @@ JSON
 @test "hutch-oci: linux.seccomp is installed" {
     local b=$BATS_TEST_TMPDIR/bundle
     mkdir -p "$b"
-    cp -a "$SROOT" "$b/rootfs"
+    cp -a "$SROOTFS" "$b/rootfs"
     cat > "$b/config.json" <<JSON
 {
   "ociVersion": "1.0.2",
@@ -257,7 +243,7 @@ getpid ok"
 @test "the profile podman installs (/usr/share/containers/seccomp.json) is accepted and applied" {
     local p=/usr/share/containers/seccomp.json
     [ -r "$p" ] || skip "$p is not installed (apt install golang-github-containers-common or podman)"
-    run H --security-opt "seccomp=$p" --rootfs "$SROOT" sh -c 'grep "^Seccomp:" /proc/self/status; sysprobe nr1000 open_by_handle_at getpid'
+    run hrun --security-opt "seccomp=$p" --rootfs "$SROOTFS" sh -c 'grep "^Seccomp:" /proc/self/status; sysprobe nr1000 open_by_handle_at getpid'
     assert_status 0
     # open_by_handle_at needs CAP_DAC_READ_SEARCH in podman's profile (the
     # kernel would say EFAULT); unknown calls are ENOSYS
