@@ -7,8 +7,9 @@
    What is left out, and why (each is also a test in tests/security):
    - the kernel keyring (keyctl, add_key, request_key): not namespaced
      enough to share between containers of one user;
-   - kexec_load, kexec_file_load, the obsolete and unimplemented calls
-     (_sysctl, uselib, ustat, sysfs, nfsservctl, vm86, create_module, ...),
+   - kexec_load, kexec_file_load, the obsolete calls and those no kernel
+     implements any more (_sysctl, uselib, ustat, sysfs, nfsservctl, vm86,
+     create_module, ...),
      io_uring (a large attack surface, as Docker decided in 2023), and
      modify_ldt;
    - namespaces: clone and unshare with a CLONE_NEW* flag, clone3 (whose

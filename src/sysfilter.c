@@ -124,7 +124,15 @@ new_ctx (uint32_t def_action, hutch_error_t *err)
    front of libseccomp's program (jumps in BPF are relative: the program
    behind them is unchanged).  */
 #define X32_SYSCALL_BIT 0x40000000u
-#define STUB_MAX 32
+
+/* The architectures the prefix knows, and its longest length: a load of
+   the architecture, a test and two to four instructions per architecture,
+   a jump past them, and the ENOSYS return.  */
+static const uint32_t prefix_arches[]
+    = { SCMP_ARCH_X86_64, SCMP_ARCH_X86,  SCMP_ARCH_AARCH64, SCMP_ARCH_ARM,
+        SCMP_ARCH_S390X,  SCMP_ARCH_S390, SCMP_ARCH_PPC64LE, SCMP_ARCH_RISCV64 };
+#define N_PREFIX_ARCHES (sizeof prefix_arches / sizeof prefix_arches[0])
+#define PREFIX_MAX (1 + N_PREFIX_ARCHES + 1 + 2 * N_PREFIX_ARCHES + 2 + 1)
 
 static uint32_t
 highest_known (uint32_t arch)
@@ -141,87 +149,80 @@ highest_known (uint32_t arch)
   return max;
 }
 
-/* The stub for the architectures of CTX; returns its length.  */
+/* The prefix for the architectures of CTX; returns its length.
+   Layout: load the architecture; one JEQ per architecture to its block;
+   JA past everything; per block: load the number, [JSET the x32 bit to
+   the x32 test], JGT the highest native number, [JGT the highest x32
+   one]; RET ENOSYS.  */
 static unsigned int
-enosys_stub (scmp_filter_ctx ctx, struct sock_filter stub[STUB_MAX])
+enosys_prefix (scmp_filter_ctx ctx, struct sock_filter prefix[PREFIX_MAX])
 {
-  static const uint32_t arches[]
-      = { SCMP_ARCH_X86_64, SCMP_ARCH_X86,  SCMP_ARCH_AARCH64, SCMP_ARCH_ARM,
-          SCMP_ARCH_S390X,  SCMP_ARCH_S390, SCMP_ARCH_PPC64LE, SCMP_ARCH_RISCV64 };
   struct
   {
     uint32_t arch, max, x32max;
-  } have[8];
-  unsigned int n = 0, i, k = 0, block, end, enosys;
+    unsigned int start;
+  } have[N_PREFIX_ARCHES];
+  unsigned int n = 0, i, k = 0, at, enosys, end;
   bool x32 = seccomp_arch_exist (ctx, SCMP_ARCH_X32) == 0;
 
-  for (i = 0; i < sizeof arches / sizeof arches[0]; i++)
-    if (seccomp_arch_exist (ctx, arches[i]) == 0)
+  for (i = 0; i < N_PREFIX_ARCHES; i++)
+    if (seccomp_arch_exist (ctx, prefix_arches[i]) == 0)
       {
-        have[n].arch = arches[i];
-        have[n].max = highest_known (arches[i]);
-        have[n].x32max = arches[i] == SCMP_ARCH_X86_64 && x32 ? highest_known (SCMP_ARCH_X32) : 0;
+        have[n].arch = prefix_arches[i];
+        have[n].max = highest_known (prefix_arches[i]);
+        have[n].x32max
+            = prefix_arches[i] == SCMP_ARCH_X86_64 && x32 ? highest_known (SCMP_ARCH_X32) : 0;
         n++;
       }
   if (n == 0)
     return 0;
-  /* layout: load arch; one JEQ per arch; JA end; per arch: load nr,
-     [JSET x32 bit], JGT max, [JGT x32 max]; RET ENOSYS; end */
-  block = 1 + n + 1;
-  for (i = 0; i < n; i++)
-    block += have[i].x32max ? 4 : 2;
-  enosys = block;
-  end = enosys + 1;
-  stub[k++] = (struct sock_filter)BPF_STMT (BPF_LD | BPF_W | BPF_ABS, 4); /* seccomp_data.arch */
-  block = 1 + n + 1;
+  at = 1 + n + 1;
   for (i = 0; i < n; i++)
     {
-      stub[k] = (struct sock_filter)BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, have[i].arch,
-                                              (unsigned char)(block - (k + 1)), 0);
-      k++;
-      block += have[i].x32max ? 4 : 2;
+      have[i].start = at;
+      at += have[i].x32max ? 4 : 2;
     }
-  stub[k] = (struct sock_filter)BPF_STMT (BPF_JMP | BPF_JA, end - (k + 1));
+  enosys = at;
+  end = enosys + 1;
+
+  prefix[k++] = (struct sock_filter)BPF_STMT (BPF_LD | BPF_W | BPF_ABS, 4); /* .arch */
+  for (i = 0; i < n; i++, k++)
+    prefix[k] = (struct sock_filter)BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, have[i].arch,
+                                              (unsigned char)(have[i].start - (k + 1)), 0);
+  prefix[k] = (struct sock_filter)BPF_STMT (BPF_JMP | BPF_JA, end - (k + 1));
   k++;
   for (i = 0; i < n; i++)
     {
-      stub[k++] = (struct sock_filter)BPF_STMT (BPF_LD | BPF_W | BPF_ABS, 0); /* .nr */
+      prefix[k++] = (struct sock_filter)BPF_STMT (BPF_LD | BPF_W | BPF_ABS, 0); /* .nr */
+      /* x32 calls carry a bit of their own: they skip the native test */
+      if (have[i].x32max)
+        prefix[k++]
+            = (struct sock_filter)BPF_JUMP (BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT, 1, 0);
+      prefix[k] = (struct sock_filter)BPF_JUMP (BPF_JMP | BPF_JGT | BPF_K, have[i].max,
+                                                (unsigned char)(enosys - (k + 1)),
+                                                (unsigned char)(end - (k + 1)));
+      k++;
       if (have[i].x32max)
         {
-          /* x32 calls carry a bit of their own: they go to the last test */
-          stub[k]
-              = (struct sock_filter)BPF_JUMP (BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT, 1, 0);
-          k++;
-          stub[k] = (struct sock_filter)BPF_JUMP (BPF_JMP | BPF_JGT | BPF_K, have[i].max,
-                                                  (unsigned char)(enosys - (k + 1)),
-                                                  (unsigned char)(end - (k + 1)));
-          k++;
-          stub[k] = (struct sock_filter)BPF_JUMP (
+          prefix[k] = (struct sock_filter)BPF_JUMP (
               BPF_JMP | BPF_JGT | BPF_K, X32_SYSCALL_BIT | have[i].x32max,
               (unsigned char)(enosys - (k + 1)), (unsigned char)(end - (k + 1)));
           k++;
         }
-      else
-        {
-          stub[k] = (struct sock_filter)BPF_JUMP (BPF_JMP | BPF_JGT | BPF_K, have[i].max,
-                                                  (unsigned char)(enosys - (k + 1)),
-                                                  (unsigned char)(end - (k + 1)));
-          k++;
-        }
     }
-  stub[k++] = (struct sock_filter)BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
+  prefix[k++] = (struct sock_filter)BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
   return k;
 }
 
 /* The BPF of CTX, through a memfd (libseccomp 2.5 exports to an fd), after
-   the ENOSYS stub when the default action refuses.  */
+   the ENOSYS prefix when the default action refuses.  */
 static int
 export_bpf (scmp_filter_ctx ctx, uint32_t def_action, unsigned int flags,
             struct hutch_seccomp **ret, hutch_error_t *err)
 {
   _cleanup_close_ int fd = memfd_create ("hutch-seccomp", MFD_CLOEXEC);
-  struct sock_filter stub[STUB_MAX];
-  unsigned int n_stub = 0;
+  struct sock_filter prefix[PREFIX_MAX];
+  unsigned int n_prefix = 0;
   struct hutch_seccomp *f;
   off_t size;
   size_t n;
@@ -237,8 +238,8 @@ export_bpf (scmp_filter_ctx ctx, uint32_t def_action, unsigned int flags,
     return hutch_error_set (err, EINVAL, "seccomp: libseccomp wrote a filter of %lld bytes",
                             (long long)size);
   if (def_action != SCMP_ACT_ALLOW && def_action != SCMP_ACT_LOG)
-    n_stub = enosys_stub (ctx, stub);
-  n = (size_t)size / sizeof (struct sock_filter) + n_stub;
+    n_prefix = enosys_prefix (ctx, prefix);
+  n = (size_t)size / sizeof (struct sock_filter) + n_prefix;
   if (n > BPF_MAXINSNS)
     return hutch_error_set (err, E2BIG,
                             "seccomp: the profile needs %zu BPF instructions, more than the "
@@ -248,8 +249,8 @@ export_bpf (scmp_filter_ctx ctx, uint32_t def_action, unsigned int flags,
   f->insns = hutch_xmalloc0 (n * sizeof (struct sock_filter));
   f->len = (unsigned short)n;
   f->flags = flags;
-  memcpy (f->insns, stub, n_stub * sizeof (struct sock_filter));
-  if (pread (fd, f->insns + n_stub, (size_t)size, 0) != size)
+  memcpy (f->insns, prefix, n_prefix * sizeof (struct sock_filter));
+  if (pread (fd, f->insns + n_prefix, (size_t)size, 0) != size)
     {
       hutch_seccomp_free (f);
       return hutch_error_set (err, errno ? errno : EIO, "seccomp: cannot read the filter back");
