@@ -76,7 +76,8 @@ my_cgroup() {
     [ "$(sed -n 2p "$out")" = "1" ]
     # PID 1 of the container ignores SIGTERM: end it by its pid
     kill -KILL "$pid"
-    wait "$HPID" || true
+    # hutch ends with its container: bounded, so that a hang fails here
+    wait_exit "$HPID"
     HPID=
     [ ! -e "$cg" ]
     [ -z "$(hutch_cgroups "$D")" ]
@@ -96,7 +97,7 @@ my_cgroup() {
     [[ $id =~ ^[0-9a-f]{16}$ ]]
     [ -d "$STORE/containers/$id" ]
     kill -KILL "$(cat "${lines[0]}/cgroup.procs")"
-    wait "$HPID" || true
+    wait_exit "$HPID"
     HPID=
     [ -z "$(hutch_cgroups "$D")" ]
 }

@@ -40,6 +40,19 @@ def read_until(fd, needle, timeout=15.0):
     raise SystemExit("timed out waiting for %r; got %r" % (needle, buf))
 
 
+def wait_bounded(pid, seconds):
+    """The wait status of PID, or None (and PID killed) after SECONDS."""
+    end = time.time() + seconds
+    while time.time() < end:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return status
+        time.sleep(0.05)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    return None
+
+
 def main():
     hutch, rootfs = sys.argv[1], sys.argv[2]
     go_r, go_w = os.pipe()
@@ -73,7 +86,10 @@ def main():
         return 1
 
     os.write(master, b"exit 7\n")
-    _, status = os.waitpid(pid, 0)
+    status = wait_bounded(pid, 15.0)
+    if status is None:
+        print("hutch did not exit within 15 s of the shell's exit")
+        return 1
     after = termios.tcgetattr(master)
     code = os.waitstatus_to_exitcode(status)
     print("exit code %d" % code)

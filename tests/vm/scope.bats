@@ -17,6 +17,9 @@ bats_require_minimum_version 1.5.0
 
 D=$HUTCH_CGROUP_DELEGATED
 
+# tests/integration's helpers (run copies them in): wait_exit
+load helpers
+
 setup_file() {
     # stage2.sh started the manager before this file; without it every
     # test here would say nothing
@@ -130,8 +133,10 @@ wait_gone() {
     [ -z "$(find "$N" -mindepth 1 -type d)" ]
 
     touch "$o/go"
-    local st=0
-    wait "$HPID" || st=$?
+    local st
+    # bounded: a hutch that does not end with its container fails here
+    wait_exit "$HPID" 60
+    st=$WAIT_STATUS
     HPID=
     cat "$o/log"
     [ "$st" -eq 0 ]

@@ -260,6 +260,11 @@ run_bats() {
         exit "${PIPESTATUS[0]}"
     } &
     bats_pid=$!
+    # Each test's time limit (BATS_TEST_TIMEOUT): the watchdog kills what a
+    # hung test left running, with its kernel stacks on out/stderr (we are
+    # root here), and the run goes on (tests/watchdog says why bats's own
+    # limit is not enough).
+    python3 "$dir/tests/watchdog" "$bats_pid" > /dev/null 2>> "$out/stderr" &
 
     # bats waits for whatever holds its output; a process that a test left
     # behind (a container whose hutch was killed, say) would hold the VM
