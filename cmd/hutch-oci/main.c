@@ -5,10 +5,11 @@
    Slurm and containerd.  Only `run` exists so far; it shares every line
    below the front end with `hutch run`.  */
 
-#include "container.h"
-#include "error.h"
-#include "spec.h"
-#include "util.h"
+#include "runtime/container.h"
+#include "base/error.h"
+#include "runtime/spec.h"
+#include "base/util.h"
+#include "common/output.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -29,15 +30,6 @@ static const char usage[]
       "  --bundle DIR   the bundle: DIR/config.json and its root (default: .)\n"
       "\n"
       "See hutch-oci(1).\n";
-
-static int
-report (hutch_error_t *err)
-{
-  int code = err->exit_code ? err->exit_code : HUTCH_EXIT_ERROR;
-  fprintf (stderr, "hutch-oci: %s\n", err->msg ? err->msg : "unknown error");
-  hutch_error_clear (err);
-  return code;
-}
 
 static bool
 valid_id (const char *id)
@@ -102,28 +94,29 @@ cmd_run (int argc, char **argv)
       if (getcwd (buf, sizeof buf) == NULL)
         {
           hutch_error_set (&err, 0, "getcwd failed");
-          return report (&err);
+          return cmd_report (&err);
         }
       bundle = rel ? hutch_xasprintf ("%s/%s", buf, rel) : hutch_xstrdup (buf);
     }
   if (hutch_spec_load (bundle, &spec, &err) < 0)
-    return report (&err);
+    return cmd_report (&err);
   /* An OCI runtime passes its standard input through, as runc run does.  */
   spec->extra.interactive = true;
   /* Relative bind sources are relative to the bundle, as in runc.  */
   if (chdir (bundle) < 0)
     {
       hutch_error_set (&err, 0, "cannot enter the bundle `%s`", bundle);
-      return report (&err);
+      return cmd_report (&err);
     }
   if (hutch_container_run (spec, &status, &err) < 0)
-    return report (&err);
+    return cmd_report (&err);
   return status;
 }
 
 int
 main (int argc, char **argv)
 {
+  cmd_output_init ("hutch-oci", false);
   if (argc < 2)
     {
       fputs (usage, stderr);

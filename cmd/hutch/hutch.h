@@ -2,7 +2,8 @@
 #ifndef HUTCH_CMD_H
 #define HUTCH_CMD_H
 
-#include "error.h"
+#include "base/error.h"
+#include "common/output.h"
 
 /* Global options, given before the command.  */
 struct cmd_globals
@@ -33,8 +34,6 @@ struct option;
    1000 when the caller must return *RET.  */
 int cmd_next_opt (int argc, char **argv, const char *shortopts, const struct option *opts,
                   const char *usage, int *ret);
-/* Print "hutch: MSG" and return ERR's exit code (125 unless it says otherwise).  */
-int cmd_report (hutch_error_t *err);
 /* The directory of the running hutch binary, to find hutch-init beside it.  */
 char *cmd_self_dir (void);
 

@@ -4,9 +4,9 @@
 /* The image commands: images, image, rmi, tag, import, load, save.  */
 
 #include "hutch.h"
-#include "image.h"
-#include "reference.h"
-#include "util.h"
+#include "image/image.h"
+#include "image/reference.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -15,21 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static void
-warn_line (const char *msg)
-{
-  fprintf (stderr, "hutch: warning: %s\n", msg);
-}
-
-static int
-open_store (struct hutch_store **ret, hutch_error_t *err)
-{
-  _cleanup_free_ char *root = hutch_image_store_root (cmd_globals.root, err);
-  if (root == NULL)
-    return -1;
-  return hutch_image_store_open (root, warn_line, ret, err);
-}
 
 static void
 print_lines (char **lines)
@@ -98,7 +83,8 @@ cmd_images (int argc, char **argv)
       fprintf (stderr, "hutch images: -q and --format json do not go together; choose one\n");
       return HUTCH_EXIT_ERROR;
     }
-  if (open_store (&s, &err) < 0 || hutch_store_list_images (s, &imgs, &n, &err) < 0)
+  if (hutch_image_store_open (cmd_globals.root, &s, &err) < 0
+      || hutch_store_list_images (s, &imgs, &n, &err) < 0)
     return cmd_report (&err);
   if (json)
     {
@@ -193,7 +179,7 @@ cmd_rmi (int argc, char **argv)
       fprintf (stderr, "hutch rmi: name the images to remove; see `hutch rmi --help`\n");
       return HUTCH_EXIT_ERROR;
     }
-  if (open_store (&s, &err) < 0)
+  if (hutch_image_store_open (cmd_globals.root, &s, &err) < 0)
     return cmd_report (&err);
   for (i = optind; i < argc; i++)
     {
@@ -230,7 +216,7 @@ cmd_tag (int argc, char **argv)
       fprintf (stderr, "hutch tag: expected IMAGE and at least one NAME; see `hutch tag --help`\n");
       return HUTCH_EXIT_ERROR;
     }
-  if (open_store (&s, &err) < 0)
+  if (hutch_image_store_open (cmd_globals.root, &s, &err) < 0)
     return cmd_report (&err);
   for (i = optind + 1; i < argc; i++)
     if (hutch_store_tag (s, argv[optind], argv[i], &err) < 0)
@@ -266,7 +252,7 @@ cmd_import (int argc, char **argv)
       fprintf (stderr, "hutch import: expected TARBALL and NAME; see `hutch import --help`\n");
       return HUTCH_EXIT_ERROR;
     }
-  if (open_store (&s, &err) < 0
+  if (hutch_image_store_open (cmd_globals.root, &s, &err) < 0
       || hutch_image_import (s, argv[optind], argv[optind + 1], &id, &err) < 0)
     return cmd_report (&err);
   printf ("%s\n", id);
@@ -314,7 +300,7 @@ cmd_load (int argc, char **argv)
       fprintf (stderr, "hutch load: give the archive with -i FILE; see `hutch load --help`\n");
       return HUTCH_EXIT_ERROR;
     }
-  if (open_store (&s, &err) < 0)
+  if (hutch_image_store_open (cmd_globals.root, &s, &err) < 0)
     return cmd_report (&err);
   ret = hutch_image_load (s, input, &lines, &err);
   if (!quiet)
@@ -371,7 +357,8 @@ cmd_save (int argc, char **argv)
       fprintf (stderr, "hutch save: expected -o FILE and one IMAGE; see `hutch save --help`\n");
       return HUTCH_EXIT_ERROR;
     }
-  if (open_store (&s, &err) < 0 || hutch_image_save (s, argv[optind], output, docker, &err) < 0)
+  if (hutch_image_store_open (cmd_globals.root, &s, &err) < 0
+      || hutch_image_save (s, argv[optind], output, docker, &err) < 0)
     return cmd_report (&err);
   return 0;
 }
@@ -411,7 +398,7 @@ image_inspect (int argc, char **argv)
       json_decref (arr);
       return HUTCH_EXIT_ERROR;
     }
-  if (open_store (&s, &err) < 0)
+  if (hutch_image_store_open (cmd_globals.root, &s, &err) < 0)
     {
       json_decref (arr);
       return cmd_report (&err);
@@ -493,7 +480,8 @@ cmd_image (int argc, char **argv)
           fprintf (stderr, "hutch image prune: unexpected argument `%s`\n", argv[2]);
           return HUTCH_EXIT_ERROR;
         }
-      if (open_store (&s, &err) < 0 || hutch_image_prune (s, &lines, &err) < 0)
+      if (hutch_image_store_open (cmd_globals.root, &s, &err) < 0
+          || hutch_image_prune (s, &lines, &err) < 0)
         return cmd_report (&err);
       print_lines (lines);
       return 0;

@@ -2,10 +2,10 @@
 #include <config.h>
 
 #include "hutch.h"
-#include "conffile.h"
-#include "driver.h"
-#include "image.h"
-#include "info.h"
+#include "image/conffile.h"
+#include "image/driver.h"
+#include "image/image.h"
+#include "front/info.h"
 
 #include <stdlib.h>
 

@@ -2,8 +2,8 @@
 #include <config.h>
 
 #include "hutch.h"
-#include "driver.h"
-#include "util.h"
+#include "image/driver.h"
+#include "base/util.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -54,22 +54,6 @@ static const struct
   { "logout", cmd_logout },
 };
 
-int
-cmd_report (hutch_error_t *err)
-{
-  int code = err->exit_code ? err->exit_code : HUTCH_EXIT_ERROR;
-  char *p;
-
-  /* Messages quote what registries, images and files said: no control
-     character of theirs reaches the terminal (escape sequences).  */
-  for (p = err->msg; p && *p; p++)
-    if (((unsigned char)*p < 0x20 && *p != '\n') || *p == 0x7f)
-      *p = '?';
-  fprintf (stderr, "hutch: %s\n", err->msg ? err->msg : "unknown error");
-  hutch_error_clear (err);
-  return code;
-}
-
 /* Common handling of -h/--help and unknown options for commands whose only
    options are those in OPTS.  Returns the option, -1 at the end, or 1000
    when the caller must return *RET.  */
@@ -116,6 +100,7 @@ main (int argc, char **argv)
   size_t k;
   int i = 1;
 
+  cmd_output_init ("hutch", true);
   /* Global options, before the command.  */
   while (i < argc && argv[i][0] == '-')
     {

@@ -4,12 +4,12 @@
 /* The registry commands: pull, push, login, logout.  */
 
 #include "hutch.h"
-#include "auth.h"
-#include "conffile.h"
-#include "image.h"
-#include "pull.h"
-#include "registry.h"
-#include "util.h"
+#include "registry/auth.h"
+#include "image/conffile.h"
+#include "image/image.h"
+#include "registry/pull.h"
+#include "registry/registry.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,12 +32,6 @@ enum
   OPT_GET_LOGIN,
 };
 
-static void
-warn_line (const char *msg)
-{
-  fprintf (stderr, "hutch: warning: %s\n", msg);
-}
-
 int
 cmd_parse_tls_verify (const char *cmd, const char *v)
 {
@@ -47,15 +41,6 @@ cmd_parse_tls_verify (const char *cmd, const char *v)
     return 0;
   fprintf (stderr, "hutch %s: --tls-verify=`%s`: expected true or false\n", cmd, v);
   return -1;
-}
-
-static int
-open_store (struct hutch_store **ret, hutch_error_t *err)
-{
-  _cleanup_free_ char *root = hutch_image_store_root (cmd_globals.root, err);
-  if (root == NULL)
-    return -1;
-  return hutch_image_store_open (root, warn_line, ret, err);
 }
 
 /* Read a line from the terminal, without echo when SECRET.  */
@@ -225,7 +210,8 @@ cmd_pull (int argc, char **argv)
   if (hutch_conf_load (&conf, &err) < 0)
     return cmd_report (&err);
   po.reg.conf = &conf;
-  if (open_store (&s, &err) < 0 || hutch_pull (s, argv[optind], &po, &id, &err) < 0)
+  if (hutch_image_store_open (cmd_globals.root, &s, &err) < 0
+      || hutch_pull (s, argv[optind], &po, &id, &err) < 0)
     {
       hutch_conf_clear (&conf);
       return cmd_report (&err);
@@ -310,7 +296,7 @@ cmd_push (int argc, char **argv)
   if (hutch_conf_load (&conf, &err) < 0)
     return cmd_report (&err);
   po.reg.conf = &conf;
-  if (open_store (&s, &err) < 0
+  if (hutch_image_store_open (cmd_globals.root, &s, &err) < 0
       || hutch_push (s, argv[optind], n == 2 ? argv[optind + 1] : NULL, &po, &err) < 0)
     {
       hutch_conf_clear (&conf);

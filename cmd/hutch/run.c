@@ -2,10 +2,11 @@
 #include <config.h>
 
 #include "hutch.h"
-#include "container.h"
-#include "pull.h"
-#include "run.h"
-#include "util.h"
+#include "base/log.h"
+#include "runtime/container.h"
+#include "registry/pull.h"
+#include "front/run.h"
+#include "base/util.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -191,7 +192,6 @@ cmd_run (int argc, char **argv)
   struct hutch_run_options o;
   hutch_error_t err = HUTCH_ERROR_INIT;
   _cleanup_spec_ struct hutch_spec *spec = NULL;
-  _cleanup_free_ char *warning = NULL;
   int c, status = 0, i;
   bool dashdash, pull_given = false;
 
@@ -439,21 +439,19 @@ cmd_run (int argc, char **argv)
     o.init_path = find_init ();
   o.slirp_path = find_helper ("hutch-slirp");
 
-  if (hutch_run_make_spec (&o, &spec, &warning, &err) < 0)
+  if (hutch_run_make_spec (&o, &spec, &err) < 0)
     {
       hutch_run_options_clear (&o);
       return cmd_report (&err);
     }
   hutch_run_options_clear (&o);
-  if (warning)
-    fprintf (stderr, "hutch: warning: %s\n", warning);
   if (hutch_container_run (spec, &status, &err) < 0)
     status = cmd_report (&err);
   {
     hutch_error_t e = HUTCH_ERROR_INIT;
     hutch_run_cleanup (spec, &e);
     if (e.msg)
-      fprintf (stderr, "hutch: warning: %s\n", e.msg);
+      hutch_log (HUTCH_LOG_WARNING, "%s", e.msg);
     hutch_error_clear (&e);
   }
   return status;

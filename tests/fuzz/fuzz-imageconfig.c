@@ -2,7 +2,7 @@
 #include <config.h>
 
 #include "fuzz.h"
-#include "imageconfig.h"
+#include "image/imageconfig.h"
 
 /* Configs, manifests and indexes come from registries and archives: each
    input is tried as all of them.  */

@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "caps.h"
+#include "runtime/caps.h"
 #include "fuzz.h"
-#include "parse.h"
-#include "resources.h"
-#include "spec.h"
-#include "util.h"
+#include "base/parse.h"
+#include "runtime/resources.h"
+#include "runtime/spec.h"
+#include "base/util.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

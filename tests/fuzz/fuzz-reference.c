@@ -2,7 +2,7 @@
 #include <config.h>
 
 #include "fuzz.h"
-#include "reference.h"
+#include "image/reference.h"
 
 /* Image names come from users, Containerfiles, archives' manifests and
    registries.  A parsed reference must format back to a name that parses

@@ -2,9 +2,9 @@
 #include <config.h>
 
 #include "fuzz.h"
-#include "spec.h"
-#include "sysfilter.h"
-#include "util.h"
+#include "runtime/spec.h"
+#include "runtime/sysfilter.h"
+#include "base/util.h"
 
 /* A seccomp profile (--security-opt seccomp=FILE, linux.seccomp), built
    into BPF for a container with Docker's default capabilities and for one

@@ -2,7 +2,7 @@
 #include <config.h>
 
 #include "fuzz.h"
-#include "spec.h"
+#include "runtime/spec.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

@@ -85,6 +85,22 @@ chown -R root:hutchshare /var/lib/hutch-test-shared
 chmod 0750 /var/lib/hutch-test-shared
 chmod 0640 /var/lib/hutch-test-shared/f
 
+# The trust rule for hutch's directories (paths.bats, trust.small.bats):
+# a scratch directory of another user's that everyone can write to, as on
+# a shared server, and hutchsmall's fallback runtime directory
+# /tmp/hutch-UID made first by another user (squatted).
+others=/var/lib/hutch-test-others
+mkdir -p "$others"
+chown hutchnosub: "$others"
+chmod 0777 "$others"
+squat=/tmp/hutch-$(id -u hutchsmall)
+if [ ! -d "$squat" ] || [ -L "$squat" ] || [ "$(stat -c %U "$squat")" != hutchnosub ]; then
+    rm -rf "$squat"
+    mkdir "$squat"
+fi
+chown hutchnosub: "$squat"
+chmod 0777 "$squat"
+
 # A small file system of hutchtest's, for a store that fills up midway
 # (ENOSPC): 8 MiB of tmpfs.
 small=/var/lib/hutch-test-small

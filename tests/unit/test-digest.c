@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <config.h>
 
-#include "digest.h"
+#include "base/digest.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <fcntl.h>
 #include <stdlib.h>

@@ -4,10 +4,10 @@
 /* Limits as users type them and as config.json has them, turned into
    cgroup v2 files.  */
 
-#include "resources.h"
-#include "spec.h"
+#include "runtime/resources.h"
+#include "runtime/spec.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

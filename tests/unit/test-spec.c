@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <config.h>
 
-#include "spec.h"
-#include "sysfilter.h"
+#include "runtime/spec.h"
+#include "runtime/sysfilter.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 static const char good[]
     = "{\"ociVersion\": \"1.0.2\",\n"

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <config.h>
 
-#include "conffile.h"
-#include "digest.h"
-#include "store.h"
+#include "image/conffile.h"
+#include "base/digest.h"
+#include "image/store.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -5,10 +5,10 @@
    what the BPF does: each filter is installed in a child process, which
    makes one call and exits with the errno it got.  */
 
-#include "spec.h"
-#include "sysfilter.h"
+#include "runtime/spec.h"
+#include "runtime/sysfilter.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <config.h>
 
-#include "unpack.h"
+#include "image/unpack.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <archive.h>
 #include <archive_entry.h>

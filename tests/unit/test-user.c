@@ -2,8 +2,8 @@
 #include <config.h>
 
 #include "tap.h"
-#include "user.h"
-#include "util.h"
+#include "front/user.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 

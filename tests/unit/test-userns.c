@@ -6,9 +6,9 @@
    on this host, and max_user_namespaces = 0 is also checked for real by
    the integration tests.  */
 
-#include "container.h"
+#include "runtime/container.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
 /* Helpers of util.c that guard the container's setup.  */
 
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <sched.h>
 #include <stdio.h>

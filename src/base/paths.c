@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+/* Where hutch keeps things, and the one rule for trusting a directory.
+
+   Why a trust rule at all: hutch's store holds images.json, the layers
+   every container's root is made of, and the seccomp filter cache.  If
+   another user can write to the store, or rename one of the directories
+   above it, they can replace those files, and the victim's next container
+   runs what they chose (seen: `hutch --root /shared/scratch/x/hutch` in a
+   0777 directory of another user's listed a forged image).  So every
+   directory hutch writes to, and every directory above it, must be the
+   user's or root's and writable by no one else; /tmp and its like
+   (root's, sticky) are fine, since the sticky bit keeps others from
+   renaming what is ours in them.  */
+
+#include "base/paths.h"
+#include "base/util.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *
+hutch_paths_home (void)
+{
+  const char *h = getenv ("HOME");
+  struct passwd *pw;
+  struct stat st;
+
+  if (h && *h == '/' && stat (h, &st) == 0 && st.st_uid == geteuid ())
+    return h;
+  pw = getpwuid (geteuid ());
+  if (pw && pw->pw_dir && *pw->pw_dir)
+    return pw->pw_dir;
+  return h && *h == '/' ? h : "/";
+}
+
+char *
+hutch_paths_config_home (void)
+{
+  const char *x = getenv ("XDG_CONFIG_HOME");
+  if (x && *x == '/')
+    return hutch_xstrdup (x);
+  return hutch_xasprintf ("%s/.config", hutch_paths_home ());
+}
+
+char *
+hutch_paths_data_dir (void)
+{
+  const char *x = getenv ("XDG_DATA_HOME");
+  if (x && *x == '/')
+    return hutch_xasprintf ("%s/hutch", x);
+  return hutch_xasprintf ("%s/.local/share/hutch", hutch_paths_home ());
+}
+
+char *
+hutch_paths_config_file (void)
+{
+  _cleanup_free_ char *c = hutch_paths_config_home ();
+  return hutch_xasprintf ("%s/hutch/hutch.conf", c);
+}
+
+const char *
+hutch_paths_xdg_runtime (void)
+{
+  const char *x = getenv ("XDG_RUNTIME_DIR");
+  struct stat st;
+
+  if (x && *x == '/' && stat (x, &st) == 0 && S_ISDIR (st.st_mode) && st.st_uid == geteuid ()
+      && (st.st_mode & 077) == 0)
+    return x;
+  return NULL;
+}
+
+char *
+hutch_paths_runtime_dir (void)
+{
+  const char *x = hutch_paths_xdg_runtime ();
+  if (x)
+    return hutch_xasprintf ("%s/hutch", x);
+  return hutch_xasprintf ("/tmp/hutch-%u", (unsigned)geteuid ());
+}
+
+/* Is GID the user's own group, with no one else in it (Debian's user
+   private groups: alice's home is often 0775 with group alice)?  */
+static bool
+private_group (gid_t gid)
+{
+  struct passwd *pw = getpwuid (geteuid ());
+  struct group *gr;
+  size_t i;
+
+  if (gid != getegid () || pw == NULL || (gr = getgrgid (gid)) == NULL)
+    return false;
+  if (strcmp (gr->gr_name, pw->pw_name) != 0)
+    return false;
+  for (i = 0; gr->gr_mem && gr->gr_mem[i]; i++)
+    if (strcmp (gr->gr_mem[i], pw->pw_name) != 0)
+      return false;
+  return true;
+}
+
+static char *
+owner_name (uid_t uid)
+{
+  struct passwd *pw = getpwuid (uid);
+  return pw ? hutch_xasprintf ("%s (uid %u)", pw->pw_name, (unsigned)uid)
+            : hutch_xasprintf ("uid %u", (unsigned)uid);
+}
+
+/* One directory DIR of the chain above TARGET.  */
+static int
+check_dir (const char *dir, const struct stat *st, const char *target, const char *what,
+           hutch_error_t *err)
+{
+  bool root_sticky = st->st_uid == 0 && (st->st_mode & S_ISVTX);
+  const char *fix = "choose a directory of your own below directories that only you and root "
+                    "can write to (--root DIR, or `root = DIR` in hutch.conf)";
+
+  if (!S_ISDIR (st->st_mode))
+    return hutch_error_set (err, ENOTDIR, "%s `%s`: `%s` is not a directory", what, target, dir);
+  if (st->st_uid != geteuid () && st->st_uid != 0)
+    {
+      _cleanup_free_ char *who = owner_name (st->st_uid);
+      return hutch_error_set (err, 0,
+                              "%s `%s` is not safe: `%s` belongs to %s, who could replace what "
+                              "hutch keeps there; %s",
+                              what, target, dir, who, fix);
+    }
+  if ((st->st_mode & S_IWOTH) && !root_sticky)
+    return hutch_error_set (err, 0,
+                            "%s `%s` is not safe: every user can write to `%s` (mode %04o) and "
+                            "rename what is in it; `chmod o-w %s`%s, or %s",
+                            what, target, dir, (unsigned)(st->st_mode & 07777), dir,
+                            st->st_uid == 0 ? " (as root)" : "", fix);
+  if ((st->st_mode & S_IWGRP) && !root_sticky && !private_group (st->st_gid))
+    {
+      struct group *gr = getgrgid (st->st_gid);
+      _cleanup_free_ char *grp
+          = gr ? hutch_xstrdup (gr->gr_name) : hutch_xasprintf ("%u", (unsigned)st->st_gid);
+      return hutch_error_set (err, 0,
+                              "%s `%s` is not safe: group %s can write to `%s` (mode %04o) and "
+                              "rename what is in it; `chmod g-w %s`%s, or %s",
+                              what, target, dir, grp, (unsigned)(st->st_mode & 07777), dir,
+                              st->st_uid == 0 ? " (as root)" : "", fix);
+    }
+  return 0;
+}
+
+/* Check ABS (absolute) and each directory above it.  FOLLOW: stat, for
+   the resolved path; else lstat, and symbolic links along the written path
+   are passed over (their own directory is what protects them).  Missing
+   ones are passed over too: hutch creates them, as the user, 0700.  */
+static int
+check_chain (const char *abs, bool follow, const char *target, const char *what, hutch_error_t *err)
+{
+  _cleanup_free_ char *p = hutch_xstrdup (abs);
+
+  for (;;)
+    {
+      struct stat st;
+      char *slash;
+      int r = follow ? stat (p, &st) : lstat (p, &st);
+
+      if (r == 0 && !S_ISLNK (st.st_mode))
+        {
+          if (check_dir (p, &st, target, what, err) < 0)
+            return -1;
+        }
+      else if (r < 0 && errno != ENOENT)
+        return hutch_error_set (err, errno, "%s `%s`: cannot look at `%s`", what, target, p);
+      if (strcmp (p, "/") == 0)
+        return 0;
+      slash = strrchr (p, '/');
+      if (slash == p)
+        p[1] = '\0';
+      else
+        *slash = '\0';
+    }
+}
+
+int
+hutch_paths_check_trusted (const char *path, const char *what, hutch_error_t *err)
+{
+  _cleanup_free_ char *abs = NULL, *existing = NULL, *resolved = NULL;
+  char *slash;
+
+  if (path[0] == '/')
+    abs = hutch_xstrdup (path);
+  else
+    {
+      char cwd[PATH_MAX];
+      if (getcwd (cwd, sizeof cwd) == NULL)
+        return hutch_error_set (err, errno, "%s `%s`: getcwd", what, path);
+      abs = hutch_xasprintf ("%s/%s", strcmp (cwd, "/") == 0 ? "" : cwd, path);
+    }
+  /* trailing slashes would make an empty last component */
+  while (strlen (abs) > 1 && abs[strlen (abs) - 1] == '/')
+    abs[strlen (abs) - 1] = '\0';
+  if (check_chain (abs, false, path, what, err) < 0)
+    return -1;
+
+  /* What it resolves to: the longest part that exists, through its links.  */
+  existing = hutch_xstrdup (abs);
+  while ((resolved = realpath (existing, NULL)) == NULL)
+    {
+      if (errno != ENOENT && errno != ENOTDIR)
+        return hutch_error_set (err, errno, "%s `%s`: cannot resolve `%s`", what, path, existing);
+      slash = strrchr (existing, '/');
+      if (slash == existing)
+        {
+          existing[1] = '\0';
+          continue;
+        }
+      *slash = '\0';
+    }
+  return check_chain (resolved, true, path, what, err);
+}

@@ -1,0 +1,511 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+#include "base/util.h"
+#include "base/syscalls.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void __attribute__ ((noreturn)) oom (void)
+{
+  static const char msg[] = "hutch: out of memory\n";
+  if (write (2, msg, sizeof msg - 1) < 0)
+    abort ();
+  abort ();
+}
+
+void *
+hutch_xmalloc0 (size_t size)
+{
+  void *p = calloc (1, size ? size : 1);
+  if (p == NULL)
+    oom ();
+  return p;
+}
+
+void *
+hutch_xrealloc (void *ptr, size_t size)
+{
+  void *p = realloc (ptr, size ? size : 1);
+  if (p == NULL)
+    oom ();
+  return p;
+}
+
+char *
+hutch_xstrdup (const char *s)
+{
+  char *p = strdup (s);
+  if (p == NULL)
+    oom ();
+  return p;
+}
+
+char *
+hutch_xstrndup (const char *s, size_t n)
+{
+  char *p = strndup (s, n);
+  if (p == NULL)
+    oom ();
+  return p;
+}
+
+char *
+hutch_xvasprintf (const char *fmt, va_list ap)
+{
+  char *p;
+  if (vasprintf (&p, fmt, ap) < 0)
+    oom ();
+  return p;
+}
+
+char *
+hutch_xasprintf (const char *fmt, ...)
+{
+  va_list ap;
+  char *p;
+  va_start (ap, fmt);
+  p = hutch_xvasprintf (fmt, ap);
+  va_end (ap);
+  return p;
+}
+
+void
+hutch_freep (void *p)
+{
+  free (*(void **)p);
+}
+
+void
+hutch_closep (int *fd)
+{
+  if (*fd >= 0)
+    {
+      int saved = errno;
+      close (*fd);
+      errno = saved;
+    }
+}
+
+void
+hutch_fclosep (FILE **f)
+{
+  if (*f)
+    fclose (*f);
+}
+
+size_t
+hutch_strv_len (char *const *v)
+{
+  size_t n = 0;
+  while (v && v[n])
+    n++;
+  return n;
+}
+
+void
+hutch_strv_push (char ***v, char *owned)
+{
+  size_t n = hutch_strv_len (*v);
+  *v = hutch_xrealloc (*v, (n + 2) * sizeof (char *));
+  (*v)[n] = owned;
+  (*v)[n + 1] = NULL;
+}
+
+char **
+hutch_strv_dup (char *const *v)
+{
+  size_t n = hutch_strv_len (v), i;
+  char **r = hutch_xmalloc0 ((n + 1) * sizeof (char *));
+  for (i = 0; i < n; i++)
+    r[i] = hutch_xstrdup (v[i]);
+  return r;
+}
+
+void
+hutch_strv_free (char **v)
+{
+  size_t i;
+  for (i = 0; v && v[i]; i++)
+    free (v[i]);
+  free (v);
+}
+
+void
+hutch_strv_freep (char ***v)
+{
+  hutch_strv_free (*v);
+}
+
+int
+hutch_write_all (int fd, const void *buf, size_t len)
+{
+  const char *p = buf;
+  while (len > 0)
+    {
+      ssize_t r = write (fd, p, len);
+      if (r < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return -errno;
+        }
+      p += r;
+      len -= (size_t)r;
+    }
+  return 0;
+}
+
+ssize_t
+hutch_read_all (int fd, void *buf, size_t len)
+{
+  char *p = buf;
+  size_t got = 0;
+  while (got < len)
+    {
+      ssize_t r = read (fd, p + got, len - got);
+      if (r < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return -errno;
+        }
+      if (r == 0)
+        break;
+      got += (size_t)r;
+    }
+  return (ssize_t)got;
+}
+
+int
+hutch_read_fd (int fd, size_t max, char **ret_buf, size_t *ret_len, hutch_error_t *err)
+{
+  size_t cap = 4096, len = 0;
+  char *buf = hutch_xmalloc0 (cap + 1);
+
+  for (;;)
+    {
+      ssize_t r;
+      if (len == cap)
+        {
+          if (cap >= max)
+            {
+              free (buf);
+              return hutch_error_set (err, EFBIG, "file larger than %zu bytes", max);
+            }
+          cap *= 2;
+          buf = hutch_xrealloc (buf, cap + 1);
+        }
+      r = read (fd, buf + len, cap - len);
+      if (r < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          free (buf);
+          return hutch_error_set (err, errno, "read");
+        }
+      if (r == 0)
+        break;
+      len += (size_t)r;
+    }
+  buf[len] = '\0';
+  *ret_buf = buf;
+  if (ret_len)
+    *ret_len = len;
+  return 0;
+}
+
+int
+hutch_read_file (const char *path, size_t max, char **ret_buf, size_t *ret_len, hutch_error_t *err)
+{
+  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "open `%s`", path);
+  if (hutch_read_fd (fd, max, ret_buf, ret_len, err) < 0)
+    return hutch_error_prefix (err, "`%s`", path);
+  return 0;
+}
+
+int
+hutch_write_file (const char *path, const char *content, hutch_error_t *err)
+{
+  _cleanup_close_ int fd = open (path, O_WRONLY | O_CLOEXEC | O_TRUNC);
+  int r;
+  if (fd < 0)
+    return hutch_error_set (err, errno, "open `%s`", path);
+  r = hutch_write_all (fd, content, strlen (content));
+  if (r < 0)
+    return hutch_error_set (err, -r, "write `%s`", path);
+  return 0;
+}
+
+int
+hutch_open_resolved (int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve)
+{
+  struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
+                          .mode = (flags & (O_CREAT | __O_TMPFILE)) ? mode : 0,
+                          .resolve = resolve };
+  int fd, tries = 0;
+
+  do
+    fd = (int)hutch_openat2 (dirfd, *path ? path : ".", &how, sizeof how);
+  while (fd < 0 && (errno == EINTR || errno == EAGAIN) && ++tries < 64);
+  return fd;
+}
+
+char *
+hutch_find_program (const char *name)
+{
+  const char *path = getenv ("PATH");
+  _cleanup_free_ char *copy = hutch_xstrdup (
+      path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  char *save = NULL, *dir;
+
+  for (dir = strtok_r (copy, ":", &save); dir; dir = strtok_r (NULL, ":", &save))
+    {
+      char *cand = hutch_xasprintf ("%s/%s", *dir ? dir : ".", name);
+      struct stat st;
+      if (stat (cand, &st) == 0 && S_ISREG (st.st_mode) && access (cand, X_OK) == 0)
+        return cand;
+      free (cand);
+    }
+  return NULL;
+}
+
+int
+hutch_open_in_root (int rootfd, const char *path, int flags, mode_t mode)
+{
+  /* Magic links (/proc/self/fd/N, /proc/PID/root) could point anywhere on
+     the host; refuse them along with everything that leaves the root.  */
+  while (*path == '/')
+    path++;
+  return hutch_open_resolved (rootfd, path, flags, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+}
+
+int
+hutch_mkdir_in_root (int rootfd, const char *path, mode_t mode, hutch_error_t *err)
+{
+  _cleanup_free_ char *copy = hutch_xstrdup (path);
+  _cleanup_close_ int dirfd = hutch_open_in_root (rootfd, "/", O_PATH | O_DIRECTORY, 0);
+  char *save = NULL, *comp;
+
+  if (dirfd < 0)
+    return hutch_error_set (err, errno, "open the container's root");
+
+  /* Walk one component at a time: each one is opened relative to the
+     previous directory with RESOLVE_IN_ROOT semantics relative to the root,
+     so a symlink component is followed inside the root only.  */
+  for (comp = strtok_r (copy, "/", &save); comp; comp = strtok_r (NULL, "/", &save))
+    {
+      _cleanup_free_ char *sofar = NULL;
+      int next;
+
+      sofar = hutch_xstrndup (path, (size_t)(comp - copy) + strlen (comp));
+      next = hutch_open_in_root (rootfd, sofar, O_PATH | O_DIRECTORY, 0);
+      if (next < 0 && errno == ENOENT)
+        {
+          if (mkdirat (dirfd, comp, mode) < 0 && errno != EEXIST)
+            return hutch_error_set (err, errno, "create directory `%s` in the container", sofar);
+          next = hutch_open_in_root (rootfd, sofar, O_PATH | O_DIRECTORY, 0);
+        }
+      if (next < 0)
+        return hutch_error_set (err, errno, "open directory `%s` in the container", sofar);
+      close (dirfd);
+      dirfd = next;
+    }
+  return HUTCH_STEAL_FD (dirfd);
+}
+
+int
+hutch_mountpoint_in_root (int rootfd, const char *path, bool is_file, hutch_error_t *err)
+{
+  _cleanup_free_ char *cur = hutch_xstrdup (path);
+  int hops;
+
+  /* A dangling symlink (an image's /etc/resolv.conf pointing into an empty
+     /run) is followed, inside the root, to where its target would be; at
+     most a few hops, as the kernel would.  */
+  for (hops = 0; hops < 8; hops++)
+    {
+      _cleanup_free_ char *parent = NULL;
+      _cleanup_close_ int parentfd = -1, dfd = -1;
+      const char *slash, *base;
+      char target[4096];
+      struct stat st;
+      ssize_t n;
+      int fd;
+
+      fd = hutch_open_in_root (rootfd, cur, O_PATH, 0);
+      if (fd >= 0)
+        return fd;
+      if (errno != ENOENT)
+        return hutch_error_set (err, errno, "open mount point `%s` in the container", path);
+
+      slash = strrchr (cur, '/');
+      base = slash ? slash + 1 : cur;
+      parent = slash ? hutch_xstrndup (cur, (size_t)(slash - cur)) : hutch_xstrdup ("/");
+      if (*base == '\0')
+        return hutch_error_set (err, EINVAL, "mount point `%s` has no name", path);
+      parentfd = hutch_mkdir_in_root (rootfd, *parent ? parent : "/", 0755, err);
+      if (parentfd < 0)
+        return parentfd;
+      /* parentfd is an O_PATH fd: reopen it as a real directory for *at().  */
+      dfd = openat (parentfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd < 0)
+        return hutch_error_set (err, errno, "open `%s` in the container", parent);
+
+      if (fstatat (dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK (st.st_mode))
+        {
+          n = readlinkat (dfd, base, target, sizeof target - 1);
+          if (n <= 0)
+            return hutch_error_set (err, errno, "read symlink `%s` in the container", cur);
+          target[n] = '\0';
+          {
+            char *next = target[0] == '/' ? hutch_xstrdup (target)
+                                          : hutch_xasprintf ("%s/%s", parent, target);
+            free (cur);
+            cur = next;
+          }
+          continue;
+        }
+      if (is_file)
+        {
+          int f = openat (dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+          if (f < 0 && errno != EEXIST)
+            return hutch_error_set (err, errno, "create mount point `%s` in the container", path);
+          if (f >= 0)
+            close (f);
+        }
+      else if (mkdirat (dfd, base, 0755) < 0 && errno != EEXIST)
+        return hutch_error_set (err, errno, "create mount point `%s` in the container", path);
+      fd = hutch_open_in_root (rootfd, cur, O_PATH, 0);
+      if (fd < 0)
+        return hutch_error_set (err, errno, "open mount point `%s` in the container", path);
+      return fd;
+    }
+  return hutch_error_set (err, ELOOP, "mount point `%s` in the container", path);
+}
+
+int
+hutch_parse_u32 (const char *s, unsigned int *ret)
+{
+  char *end;
+  unsigned long v;
+
+  if (s == NULL || *s < '0' || *s > '9')
+    return -EINVAL;
+  errno = 0;
+  v = strtoul (s, &end, 10);
+  if (errno != 0 || *end != '\0' || v > UINT32_MAX)
+    return -EINVAL;
+  *ret = (unsigned int)v;
+  return 0;
+}
+
+int
+hutch_random_hex (char *buf, size_t len)
+{
+  static const char hex[] = "0123456789abcdef";
+  unsigned char raw[64];
+  size_t i, n = (len + 1) / 2;
+
+  if (n > sizeof raw)
+    return -EINVAL;
+  if (getrandom (raw, n, 0) != (ssize_t)n)
+    return -errno;
+  for (i = 0; i < len; i++)
+    buf[i] = hex[(raw[i / 2] >> ((i % 2) ? 0 : 4)) & 0xf];
+  buf[len] = '\0';
+  return 0;
+}
+
+bool
+hutch_str_has_prefix (const char *s, const char *prefix)
+{
+  return strncmp (s, prefix, strlen (prefix)) == 0;
+}
+
+/* close_range, or one close at a time before Linux 5.9.  */
+static void
+close_between (unsigned int lo, unsigned int hi)
+{
+  struct rlimit rl;
+  unsigned int fd;
+
+  if (hutch_close_range (lo, hi, 0) == 0)
+    return;
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+      && hi >= (unsigned int)rl.rlim_cur)
+    hi = (unsigned int)rl.rlim_cur - 1;
+  else if (hi > 65535)
+    hi = 65535;
+  for (fd = lo; fd <= hi && fd >= lo; fd++)
+    close ((int)fd);
+}
+
+static int
+cmp_int (const void *a, const void *b)
+{
+  int x = *(const int *)a, y = *(const int *)b;
+  return (x > y) - (x < y);
+}
+
+void
+hutch_close_all_but (int *keep, size_t n)
+{
+  unsigned int next = 3;
+  size_t i;
+
+  qsort (keep, n, sizeof *keep, cmp_int);
+  for (i = 0; i < n; i++)
+    {
+      if (keep[i] < (int)next)
+        continue;
+      if ((unsigned int)keep[i] > next)
+        close_between (next, (unsigned int)keep[i] - 1);
+      next = (unsigned int)keep[i] + 1;
+    }
+  close_between (next, ~0U);
+}
+
+int
+hutch_mkdir_p (const char *path, mode_t mode, hutch_error_t *err)
+{
+  _cleanup_free_ char *copy = NULL;
+  char *p;
+
+  if (mkdir (path, mode) == 0 || errno == EEXIST)
+    return 0;
+  copy = hutch_xstrdup (path);
+  for (p = copy + 1; *p; p++)
+    if (*p == '/')
+      {
+        *p = '\0';
+        if (mkdir (copy, mode) < 0 && errno != EEXIST)
+          return hutch_error_set (err, errno, "`%s`", copy);
+        *p = '/';
+      }
+  if (mkdir (path, mode) < 0 && errno != EEXIST)
+    return hutch_error_set (err, errno, "`%s`", path);
+  return 0;
+}
+
+bool
+hutch_cwd_in_root (void)
+{
+  char here[PATH_MAX];
+  if (getcwd (here, sizeof here) != NULL)
+    return here[0] == '/';
+  /* a path too long for the buffer is still a path */
+  return errno == ENAMETOOLONG;
+}

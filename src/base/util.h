@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef HUTCH_UTIL_H
+#define HUTCH_UTIL_H
+
+#include "base/error.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* Allocation failure is not an error a container launcher can recover from
+   with anything better than a clear abort.  */
+void *hutch_xmalloc0 (size_t size);
+void *hutch_xrealloc (void *ptr, size_t size);
+char *hutch_xstrdup (const char *s);
+char *hutch_xstrndup (const char *s, size_t n);
+char *hutch_xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+char *hutch_xvasprintf (const char *fmt, va_list ap) __attribute__ ((format (printf, 1, 0)));
+
+void hutch_freep (void *p);
+void hutch_closep (int *fd);
+void hutch_fclosep (FILE **f);
+void hutch_strv_freep (char ***v);
+
+#define _cleanup_free_ __attribute__ ((cleanup (hutch_freep)))
+#define _cleanup_close_ __attribute__ ((cleanup (hutch_closep)))
+#define _cleanup_fclose_ __attribute__ ((cleanup (hutch_fclosep)))
+#define _cleanup_strv_ __attribute__ ((cleanup (hutch_strv_freep)))
+
+/* Take ownership out of a cleanup variable.  */
+#define HUTCH_STEAL_PTR(p)                                                                         \
+  ({                                                                                               \
+    __typeof__ (p) _tmp = (p);                                                                     \
+    (p) = NULL;                                                                                    \
+    _tmp;                                                                                          \
+  })
+#define HUTCH_STEAL_FD(fd)                                                                         \
+  ({                                                                                               \
+    int _tmp = (fd);                                                                               \
+    (fd) = -1;                                                                                     \
+    _tmp;                                                                                          \
+  })
+
+/* NULL-terminated string vectors.  */
+size_t hutch_strv_len (char *const *v);
+void hutch_strv_push (char ***v, char *owned);
+char **hutch_strv_dup (char *const *v);
+void hutch_strv_free (char **v);
+
+/* I/O that retries on EINTR and short transfers.  */
+int hutch_write_all (int fd, const void *buf, size_t len);
+ssize_t hutch_read_all (int fd, void *buf, size_t len);
+/* Read a whole fd (at most MAX bytes) into a NUL-terminated buffer.  */
+int hutch_read_fd (int fd, size_t max, char **ret_buf, size_t *ret_len, hutch_error_t *err);
+int hutch_read_file (const char *path, size_t max, char **ret_buf, size_t *ret_len,
+                     hutch_error_t *err);
+int hutch_write_file (const char *path, const char *content, hutch_error_t *err);
+
+/* openat2 with RESOLVE flags, O_CLOEXEC added, "" meaning the directory
+   itself, retried (a bounded number of times) on EINTR and on the EAGAIN
+   that a concurrent rename makes it return.  */
+int hutch_open_resolved (int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve);
+
+/* The first regular executable file NAME in $PATH (a standard list when it
+   is unset or empty), or NULL.  */
+char *hutch_find_program (const char *name);
+
+/* Paths inside a container's root are never resolved with the host's view
+   of symlinks: they are opened relative to ROOTFD with RESOLVE_IN_ROOT, so an
+   absolute symlink or a ".." in the image stays inside the root.  */
+int hutch_open_in_root (int rootfd, const char *path, int flags, mode_t mode);
+/* Whether the working directory is inside the process's root: the kernel
+   names a directory outside it "(unreachable)/...", which glibc's getcwd
+   turns into ENOENT.  */
+bool hutch_cwd_in_root (void);
+/* mkdir -p PATH: missing directories are made with MODE.  */
+int hutch_mkdir_p (const char *path, mode_t mode, hutch_error_t *err);
+/* Create PATH's directories inside ROOTFD (like mkdir -p), each step
+   resolved in the root.  Returns an O_PATH fd of the last directory.  */
+int hutch_mkdir_in_root (int rootfd, const char *path, mode_t mode, hutch_error_t *err);
+/* Make sure a mount point exists at PATH: a directory, or an empty regular
+   file when IS_FILE.  Returns an O_PATH fd of it, resolved in the root.  */
+int hutch_mountpoint_in_root (int rootfd, const char *path, bool is_file, hutch_error_t *err);
+
+/* Parse a decimal unsigned number that must fit in 32 bits.  */
+int hutch_parse_u32 (const char *s, unsigned int *ret);
+
+/* A random lower-case hex string of LEN characters.  */
+int hutch_random_hex (char *buf, size_t len);
+
+bool hutch_str_has_prefix (const char *s, const char *prefix);
+
+/* $HOME when it is the user's own directory; otherwise (sudo -u, su and
+   runuser keep another user's HOME) the home in the password database.  */
+
+/* Close every fd from 3 up but the N fds of KEEP (sorted in place), with
+   close_range, or one by one before Linux 5.9.  Only async-signal-safe
+   calls: for a child between fork and exec.  */
+void hutch_close_all_but (int *keep, size_t n);
+
+#endif

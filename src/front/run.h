@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef HUTCH_RUN_H
+#define HUTCH_RUN_H
+
+/* `hutch run`'s options, turned into an OCI runtime configuration.  The CLI
+   only fills this structure; every decision lives here so that it can be
+   tested and reused by later front ends.  */
+
+#include "base/error.h"
+#include "runtime/idmap.h"
+#include "runtime/resources.h"
+#include "runtime/spec.h"
+
+#include <stdbool.h>
+
+enum hutch_network
+{
+  HUTCH_NETWORK_DEFAULT = -1,
+  HUTCH_NETWORK_NONE,
+  HUTCH_NETWORK_HOST,
+  HUTCH_NETWORK_SLIRP,
+};
+
+struct hutch_run_options
+{
+  char *rootfs;       /* NULL: an image, or the host sandbox */
+  char *image;        /* an image from the store, or NULL */
+  char *store_root;   /* --root, or NULL */
+  int storage_driver; /* enum hutch_driver_choice, or -1 to probe */
+  char **entrypoint;  /* --entrypoint split into words (empty: none), or NULL */
+  bool read_only;
+  char **volumes;
+  char **tmpfs;
+  char **env;
+  char **env_files;
+  char *workdir;
+  char *user;
+  char *hostname;
+  bool interactive, tty, init;
+  int userns;  /* enum hutch_userns_mode, or -1 for the mode's default */
+  int network; /* enum hutch_network */
+  char **command;
+  char *init_path; /* hutch-init on the host */
+  /* Pulling a missing image (src/pull.h).  */
+  int pull;       /* enum hutch_pull_policy */
+  char *platform; /* --platform or NULL */
+  int tls_verify; /* 1, 0, -1: from the config */
+  char *authfile; /* --authfile or NULL */
+  bool quiet;     /* no pull progress */
+  /* The network (src/network.h).  */
+  struct hutch_slirp *slirp; /* --network slirp[:OPTIONS], parsed */
+  char **publish;            /* -p values */
+  char **dns;                /* --dns */
+  char **add_hosts;          /* --add-host */
+  char *slirp_path;          /* hutch-slirp on the host */
+  /* Limits (src/resources.h) and --cgroups=disabled.  */
+  struct hutch_limits limits;
+  bool cgroups_disabled;
+  /* Security (src/caps.h).  */
+  char **cap_add, **cap_drop;
+  bool privileged;
+  int no_new_privileges; /* 1, 0, or -1 for the default (on) */
+  char *seccomp;         /* --security-opt seccomp=: a profile file, "unconfined", or NULL */
+};
+
+enum hutch_pull_policy
+{
+  HUTCH_PULL_MISSING,
+  HUTCH_PULL_ALWAYS,
+  HUTCH_PULL_NEVER,
+};
+int hutch_pull_policy_from_name (const char *name);
+
+void hutch_run_options_init (struct hutch_run_options *o);
+void hutch_run_options_clear (struct hutch_run_options *o);
+
+int hutch_userns_mode_from_name (const char *name);
+/* --network VALUE: none, host, or slirp[:OPTIONS] (into *RET_SLIRP).  */
+int hutch_network_parse (const char *value, int *ret_mode, struct hutch_slirp **ret_slirp,
+                         hutch_error_t *err);
+
+/* Build the configuration.  What the user should know on the way (the
+   fallback to a single id, say) goes to the log sink.  */
+int hutch_run_make_spec (const struct hutch_run_options *o, struct hutch_spec **ret_spec,
+                         hutch_error_t *err);
+
+struct hutch_image_config;
+/* The image branch of hutch_run_make_spec (src/runimage.c).  */
+int hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *spec,
+                             struct hutch_image_config *ret_cfg, int *ret_passwdfd,
+                             int *ret_groupfd, hutch_error_t *err);
+/* After the container ended: remove its directory in the store.  */
+void hutch_run_cleanup (struct hutch_spec *spec, hutch_error_t *err);
+
+#endif

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+/* `hutch run IMAGE`: the image's layers become the container's root (an
+   overlay with a directory of the container's own on top), and its config
+   gives the defaults of the process.  */
+
+#include "image/unpack.h"
+#include "image/conffile.h"
+#include "image/driver.h"
+#include "image/image.h"
+#include "runtime/nsexec.h"
+#include "registry/pull.h"
+#include "front/run.h"
+#include "base/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <stdio.h>
+#include <unistd.h>
+
+struct flatten_job
+{
+  char **layers; /* bottom first */
+  const char *dst;
+};
+
+static int
+flatten_in_userns (void *arg, hutch_error_t *err)
+{
+  struct flatten_job *job = arg;
+  struct hutch_unpack_opts opts = { .whiteouts = HUTCH_WHITEOUT_OVERLAY, .chown = true };
+  size_t n = hutch_strv_len (job->layers), i;
+  int *fds = hutch_xmalloc0 ((n + 1) * sizeof (int)), dst, r = -1;
+
+  for (i = 0; i < n; i++)
+    fds[i] = -1;
+  dst = open (job->dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dst < 0)
+    {
+      hutch_error_set (err, errno, "open `%s`", job->dst);
+      goto out;
+    }
+  for (i = 0; i < n; i++)
+    {
+      fds[i] = open (job->layers[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fds[i] < 0)
+        {
+          hutch_error_set (err, errno, "open layer `%s`", job->layers[i]);
+          goto out;
+        }
+    }
+  r = hutch_layers_flatten (fds, n, dst, &opts, err);
+out:
+  for (i = 0; i < n; i++)
+    if (fds[i] >= 0)
+      close (fds[i]);
+  free (fds);
+  if (dst >= 0)
+    close (dst);
+  return r;
+}
+
+/* The topmost layer that has PATH, or that hides it with a whiteout; for
+   reading /etc/passwd and /etc/group of an image that is not mounted on
+   the host.  Returns an O_PATH fd of that layer, or -1.  */
+static int
+layer_with (char **layers_bottom_first, const char *path)
+{
+  size_t n = hutch_strv_len (layers_bottom_first);
+  while (n-- > 0)
+    {
+      _cleanup_close_ int dir = open (layers_bottom_first[n], O_PATH | O_DIRECTORY | O_CLOEXEC);
+      int fd;
+      struct stat st;
+      if (dir < 0)
+        continue;
+      fd = hutch_open_in_root (dir, path, O_PATH | O_NOFOLLOW, 0);
+      if (fd < 0)
+        continue;
+      if (fstat (fd, &st) == 0 && S_ISCHR (st.st_mode) && st.st_rdev == makedev (0, 0))
+        {
+          close (fd);
+          return -1; /* deleted by this layer */
+        }
+      close (fd);
+      return HUTCH_STEAL_FD (dir);
+    }
+  return -1;
+}
+
+/* The probe's answer does not change while the kernel stays the same:
+   remember it in the store (ROOT/.storage-probe: "RELEASE DRIVER"), so
+   that a start does not pay for a probe mount.  --storage-driver and the
+   config file bypass it; `hutch info` always probes afresh.  */
+static int
+choose_driver (const char *root, int forced, const char *scratch, enum hutch_driver_choice *ret,
+               char **ret_fuse, char **ret_why, hutch_error_t *err)
+{
+  _cleanup_free_ char *cache = hutch_xasprintf ("%s/.storage-probe", root), *text = NULL;
+  struct utsname u;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  char want[300];
+
+  if (forced >= 0 || uname (&u) < 0)
+    return hutch_storage_choose (forced, scratch, ret, ret_fuse, ret_why, err);
+  snprintf (want, sizeof want, "%s overlay\n", u.release);
+  if (hutch_read_file (cache, 4096, &text, NULL, &e) == 0 && strcmp (text, want) == 0)
+    {
+      *ret = HUTCH_STORAGE_OVERLAY;
+      *ret_fuse = NULL;
+      *ret_why = hutch_xstrdup ("kernel overlayfs (probed before with this kernel)");
+      return 0;
+    }
+  hutch_error_clear (&e);
+  if (hutch_storage_choose (forced, scratch, ret, ret_fuse, ret_why, err) < 0)
+    return -1;
+  /* Only a working kernel overlay is remembered: the fallbacks are
+     probed again, in case the administrator fixes something.  */
+  if (*ret == HUTCH_STORAGE_OVERLAY)
+    {
+      _cleanup_free_ char *tmp = hutch_xasprintf ("%s.%d", cache, (int)getpid ());
+      int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (fd >= 0)
+        {
+          int w = hutch_write_all (fd, want, strlen (want));
+          if (close (fd) == 0 && w == 0)
+            rename (tmp, cache);
+          else
+            unlink (tmp);
+        }
+    }
+  return 0;
+}
+
+/* The image to run: from the store, or pulled first as --pull says.  */
+static int
+find_or_pull (struct hutch_store *s, const struct hutch_run_options *o,
+              const struct hutch_conf *conf, struct hutch_image *ret, hutch_error_t *err)
+{
+  struct hutch_pull_opts po
+      = { .reg = { .tls_verify = o->tls_verify, .authfile = o->authfile, .conf = conf },
+          .platform = o->platform,
+          .quiet = o->quiet };
+  _cleanup_free_ char *id = NULL;
+
+  if (o->pull != HUTCH_PULL_ALWAYS)
+    {
+      if (hutch_pull_find_local (s, o->image, conf, ret, err) == 0)
+        return 0;
+      if (err->errnum != ENOENT || o->pull == HUTCH_PULL_NEVER)
+        return -1;
+      hutch_error_clear (err);
+    }
+  if (hutch_pull (s, o->image, &po, &id, err) < 0)
+    return -1;
+  return hutch_store_find_by_digest (s, id, ret, err);
+}
+
+int
+hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *spec,
+                         struct hutch_image_config *ret_cfg, int *ret_passwdfd, int *ret_groupfd,
+                         hutch_error_t *err)
+{
+  _cleanup_free_ char *root = NULL, *why = NULL, *fuse = NULL, *scratch = NULL;
+  _cleanup_store_ struct hutch_store *s = NULL;
+  _cleanup_strv_ char **layers = NULL;
+  struct hutch_image img;
+  struct hutch_conf conf = { 0 };
+  enum hutch_driver_choice driver;
+  char *dir = NULL;
+  int lockfd = -1, forced;
+  size_t i;
+
+  *ret_passwdfd = *ret_groupfd = -1;
+  if (hutch_image_store_open (o->store_root, &s, err) < 0)
+    return -1;
+  root = hutch_image_store_root (o->store_root, err);
+  if (root == NULL)
+    return -1;
+  if (hutch_conf_load (&conf, err) < 0)
+    return -1;
+  if (find_or_pull (s, o, &conf, &img, err) < 0)
+    {
+      if (err->errnum == ENOENT && o->pull == HUTCH_PULL_NEVER)
+        hutch_error_set (err, 0,
+                         "image `%s` is not in the store (%s) and --pull=never; pull it with "
+                         "`hutch pull %s`, or bring it in with `hutch load -i FILE`",
+                         o->image, root, o->image);
+      hutch_conf_clear (&conf);
+      return -1;
+    }
+  if (hutch_image_unpack_layers (s, &img, err) < 0
+      || hutch_image_config (s, &img, ret_cfg, err) < 0)
+    {
+      hutch_conf_clear (&conf);
+      hutch_image_clear (&img);
+      return -1;
+    }
+  for (i = 0; i < img.n_layers; i++)
+    {
+      _cleanup_free_ char *l = hutch_store_layer_path (s, img.layers[i].diff_id);
+      hutch_strv_push (&layers, hutch_xasprintf ("%s/diff", l)); /* see unpack_layer */
+    }
+  if (layers == NULL)
+    layers = hutch_xmalloc0 (sizeof (char *));
+
+  scratch = hutch_xasprintf ("%s/tmp", root);
+  forced = o->storage_driver;
+  /* storage_driver in the config file, when the command line says nothing */
+  if (forced < 0 && conf.storage_driver)
+    forced = hutch_storage_from_name (conf.storage_driver);
+  hutch_conf_clear (&conf);
+  if (choose_driver (root, forced, scratch, &driver, &fuse, &why, err) < 0
+      || hutch_container_dir_create (s, img.id, &dir, &lockfd, err) < 0)
+    {
+      hutch_image_clear (&img);
+      return -1;
+    }
+  hutch_image_clear (&img);
+  spec->extra.container_dir = dir;
+  spec->extra.container_lockfd = lockfd;
+  /* The container's cgroup carries the id of its directory in the store.  */
+  spec->extra.cgroup_name = hutch_xstrdup (strrchr (dir, '/') + 1);
+  spec->root_path = hutch_xasprintf ("%s/merged", dir);
+
+  if (driver == HUTCH_STORAGE_VFS)
+    {
+      struct flatten_job job = { layers, spec->root_path };
+      if (hutch_in_userns (flatten_in_userns, &job, err) < 0)
+        return hutch_error_prefix (err, "copy the image (vfs storage driver)");
+    }
+  else
+    {
+      struct hutch_overlay *ov = hutch_xmalloc0 (sizeof *ov);
+      size_t n = hutch_strv_len (layers);
+      ov->driver = driver == HUTCH_STORAGE_OVERLAY ? HUTCH_DRIVER_OVERLAY : HUTCH_DRIVER_FUSE;
+      ov->lower = hutch_xmalloc0 ((n + 1) * sizeof (char *));
+      for (i = 0; i < n; i++)
+        ov->lower[i] = hutch_xstrdup (layers[n - 1 - i]); /* topmost first */
+      /* Even with --read-only there is an upper directory: the mount
+         points of /etc/hostname, --tmpfs and -v go there, and the root
+         is made read-only once they exist (as Docker does).  A read-only
+         overlay without one would also need at least two layers.  */
+      ov->upper = hutch_xasprintf ("%s/upper", dir);
+      ov->work = hutch_xasprintf ("%s/work", dir);
+      ov->mountpoint = hutch_xstrdup (spec->root_path);
+      ov->fuse_program = HUTCH_STEAL_PTR (fuse);
+      spec->extra.overlay = ov;
+    }
+  *ret_passwdfd = layer_with (layers, "etc/passwd");
+  *ret_groupfd = layer_with (layers, "etc/group");
+  return 0;
+}
+
+void
+hutch_run_cleanup (struct hutch_spec *spec, hutch_error_t *err)
+{
+  if (spec->extra.container_dir == NULL)
+    return;
+  hutch_container_dir_remove (spec->extra.container_dir, spec->extra.container_lockfd, err);
+  free (spec->extra.container_dir);
+  spec->extra.container_dir = NULL;
+  spec->extra.container_lockfd = -1;
+}

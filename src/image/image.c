@@ -1,0 +1,1512 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+#include "image/image.h"
+#include "image/unpack.h"
+
+#include <archive.h>
+#include "image/conffile.h"
+#include "base/digest.h"
+#include "runtime/nsexec.h"
+#include "image/reference.h"
+#include "base/syscalls.h"
+#include "base/log.h"
+#include "base/paths.h"
+#include "base/util.h"
+
+#include <archive_entry.h>
+#include "base/lazylib.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+char *
+hutch_image_store_root (const char *cli_root, hutch_error_t *err)
+{
+  struct hutch_conf conf;
+  char *root;
+
+  if (cli_root)
+    return hutch_xstrdup (cli_root);
+  if (hutch_conf_load (&conf, err) < 0)
+    return NULL;
+  root = conf.root ? hutch_xstrdup (conf.root) : hutch_paths_data_dir ();
+  hutch_conf_clear (&conf);
+  return root;
+}
+
+int
+hutch_image_store_open (const char *cli_root, struct hutch_store **ret, hutch_error_t *err)
+{
+  _cleanup_free_ char *warning = NULL, *root = NULL;
+  struct hutch_store *s;
+  char *const *left;
+  size_t i;
+
+  root = hutch_image_store_root (cli_root, err);
+  if (root == NULL)
+    return -1;
+  /* Another user who can write here could forge images.json or a layer
+     that the user's next container is made of.  */
+  if (hutch_paths_check_trusted (root, "the image store", err) < 0)
+    return -1;
+  /* the parents too: ~/.local/share may not exist yet */
+  if (hutch_mkdir_p (root, 0700, err) < 0)
+    return hutch_error_prefix (err, "create the image store");
+  /* Warn once per store, not at every command: a marker remembers it.  */
+  if (hutch_store_check_filesystem (root, &warning, err) == 0 && warning)
+    {
+      _cleanup_free_ char *marker = hutch_xasprintf ("%s/.network-fs-warned", root);
+      int fd = open (marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd >= 0)
+        {
+          close (fd);
+          hutch_log (HUTCH_LOG_WARNING, "%s", warning);
+        }
+    }
+  hutch_error_clear (err);
+  if (hutch_store_open (root, &s, err) < 0)
+    return -1;
+  /* What a killed hutch left that only the user namespace can delete.  */
+  left = hutch_store_leftovers (s);
+  for (i = 0; left && left[i]; i++)
+    {
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      if (hutch_userns_remove (left[i], &e) < 0)
+        hutch_log (HUTCH_LOG_WARNING, "%s", e.msg);
+      hutch_error_clear (&e);
+    }
+  *ret = s;
+  return 0;
+}
+
+/* ---- digests of layers ------------------------------------------------ */
+
+/* The diff_id of a layer blob: the digest of its uncompressed tar.
+   libarchive's "raw" format hands out the decompressed stream as is.  */
+static int
+layer_diff_id (int fd, char ret[HUTCH_DIGEST_BUF_LEN], const char **ret_media_type,
+               hutch_error_t *err)
+{
+  _cleanup_sha256_ struct hutch_sha256 *h = NULL;
+  struct archive *a = archive_read_new ();
+  struct archive_entry *entry;
+  char buf[1 << 16];
+  la_ssize_t n;
+  int r = -1;
+
+  if (lseek (fd, 0, SEEK_SET) < 0)
+    return hutch_error_set (err, errno, "rewind the layer");
+  if (hutch_sha256_new (&h, err) < 0)
+    goto out;
+  archive_read_support_filter_all (a);
+  archive_read_support_format_raw (a);
+  if (archive_read_open_fd (a, fd, 1 << 16) != ARCHIVE_OK
+      || archive_read_next_header (a, &entry) != ARCHIVE_OK)
+    {
+      hutch_error_set (err, 0, "the layer cannot be read: %s", archive_error_string (a));
+      goto out;
+    }
+  while ((n = archive_read_data (a, buf, sizeof buf)) > 0)
+    if (hutch_sha256_update (h, buf, (size_t)n, err) < 0)
+      goto out;
+  if (n < 0)
+    {
+      hutch_error_set (err, 0, "the layer is damaged or truncated: %s", archive_error_string (a));
+      goto out;
+    }
+  if (ret_media_type)
+    switch (archive_filter_code (a, 0))
+      {
+      case ARCHIVE_FILTER_GZIP:
+        *ret_media_type = HUTCH_MT_OCI_LAYER_GZIP;
+        break;
+      case ARCHIVE_FILTER_ZSTD:
+        *ret_media_type = HUTCH_MT_OCI_LAYER_ZSTD;
+        break;
+      case ARCHIVE_FILTER_NONE:
+        *ret_media_type = HUTCH_MT_OCI_LAYER;
+        break;
+      default:
+        hutch_error_set (err, 0, "the layer is compressed with %s; use gzip, zstd or none",
+                         archive_filter_name (a, 0));
+        goto out;
+      }
+  if (hutch_sha256_final (h, ret, err) < 0)
+    goto out;
+  r = 0;
+out:
+  archive_read_free (a);
+  return r;
+}
+
+/* After a failed import or load: the blobs it put into the store belong to
+   no image.  Remove every such blob now, if no other hutch uses the store
+   (then none can have blobs in flight); otherwise `image prune` will.  */
+void
+hutch_image_drop_orphan_blobs (struct hutch_store *s)
+{
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  size_t removed = 0;
+
+  if (hutch_store_lock_exclusive (s, false, &e) == 0)
+    {
+      hutch_store_remove_unused_blobs (s, &removed, &e);
+      hutch_error_clear (&e);
+      hutch_store_unlock_exclusive (s, &e);
+    }
+  hutch_error_clear (&e);
+}
+
+/* ---- unpacking, inside the user namespace ----------------------------- */
+
+struct unpack_job
+{
+  int blobfd;
+  const char *dir;
+};
+
+static int
+unpack_in_userns (void *arg, hutch_error_t *err)
+{
+  struct unpack_job *job = arg;
+  struct hutch_unpack_opts opts = { .whiteouts = HUTCH_WHITEOUT_OVERLAY, .chown = true };
+  _cleanup_close_ int dirfd = open (job->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (dirfd < 0)
+    return hutch_error_set (err, errno, "open `%s`", job->dir);
+  /* Without a subordinate range only our own id exists: keep files ours.  */
+  {
+    _cleanup_free_ char *map = NULL;
+    hutch_error_t e = HUTCH_ERROR_INIT;
+    if (hutch_read_file ("/proc/self/uid_map", 65536, &map, NULL, &e) == 0)
+      opts.chown = strchr (map, '\n') != strrchr (map, '\n');
+    hutch_error_clear (&e);
+  }
+  return hutch_archive_unpack (job->blobfd, dirfd, &opts, NULL, err);
+}
+
+static int
+unpack_layer (struct hutch_store *s, const struct hutch_store_layer *l, hutch_error_t *err)
+{
+  _cleanup_free_ char *blob = hutch_store_blob_path (s, l->digest), *tmp = NULL, *diff = NULL;
+  _cleanup_close_ int fd = -1;
+  struct unpack_job job;
+  enum hutch_layer_commit res;
+
+  if (hutch_store_has_layer (s, l->diff_id))
+    return 0;
+  fd = open (blob, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "layer %s is missing from the store; load the image again",
+                            l->digest);
+  if (hutch_store_layer_begin (s, &tmp, err) < 0)
+    return -1;
+  /* The layer's files go into LAYER/diff: their root may belong to any
+     id of the image, while LAYER itself stays the user's, so that the
+     store can rename it into place and away without the namespace.  */
+  diff = hutch_xasprintf ("%s/diff", tmp);
+  if (mkdir (diff, 0755) < 0)
+    return hutch_error_set (err, errno, "create `%s`", diff);
+  job.blobfd = fd;
+  job.dir = diff;
+  if (hutch_in_userns (unpack_in_userns, &job, err) < 0)
+    {
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      hutch_userns_remove (tmp, &e);
+      hutch_error_clear (&e);
+      return hutch_error_prefix (err, "unpack layer %.19s", l->diff_id);
+    }
+  if (hutch_store_layer_commit (s, tmp, l->diff_id, &res, err) < 0)
+    return -1;
+  if (res == HUTCH_LAYER_EXISTED_REMOVE)
+    hutch_userns_remove (tmp, err);
+  hutch_error_clear (err);
+  return 0;
+}
+
+int
+hutch_image_unpack_layers (struct hutch_store *s, const struct hutch_image *img, hutch_error_t *err)
+{
+  size_t i;
+  for (i = 0; i < img->n_layers; i++)
+    if (unpack_layer (s, &img->layers[i], err) < 0)
+      return -1;
+  return 0;
+}
+
+int
+hutch_image_config (struct hutch_store *s, const struct hutch_image *img,
+                    struct hutch_image_config *ret, hutch_error_t *err)
+{
+  _cleanup_free_ char *path = hutch_store_blob_path (s, img->config_digest), *text = NULL;
+  size_t len;
+
+  /* Read without hashing again: the digest was verified when the blob
+     entered the store, and hashing here would load libcrypto into every
+     `hutch run IMAGE` (hutch_store_read_blob is for blobs from outside).  */
+  if (hutch_read_file (path, 16 << 20, &text, &len, err) < 0)
+    return hutch_error_prefix (err, "the config of image %s", img->id);
+  return hutch_image_config_parse (text, len, ret, err);
+}
+
+/* ---- putting an image together ---------------------------------------- */
+
+static char *
+now_rfc3339 (void)
+{
+  char buf[64];
+  time_t t = time (NULL);
+  struct tm tm;
+  gmtime_r (&t, &tm);
+  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return hutch_xstrdup (buf);
+}
+
+static int
+put_json_blob (struct hutch_store *s, json_t *doc, char **ret_digest, int64_t *ret_size,
+               hutch_error_t *err)
+{
+  struct hutch_blob_writer *w;
+  _cleanup_free_ char *text = json_dumps (doc, JSON_COMPACT);
+  size_t len;
+
+  if (text == NULL)
+    return hutch_error_set (err, ENOMEM, "encode JSON");
+  len = strlen (text);
+  if (hutch_store_blob_begin (s, NULL, &w, err) < 0)
+    return -1;
+  if (hutch_blob_writer_write (w, text, len, err) < 0)
+    {
+      hutch_blob_writer_abort (w);
+      return -1;
+    }
+  if (ret_size)
+    *ret_size = (int64_t)len;
+  return hutch_blob_writer_commit (w, ret_digest, err);
+}
+
+static json_t *
+descriptor_json (const char *media_type, const char *digest, int64_t size)
+{
+  return json_pack ("{s:s, s:s, s:I}", "mediaType", media_type, "digest", digest, "size",
+                    (json_int_t)size);
+}
+
+static int
+import_image (struct hutch_store *s, const char *tarball, const char *name, char **ret_id,
+              hutch_error_t *err)
+{
+  _cleanup_close_ int fd = open (tarball, O_RDONLY | O_CLOEXEC);
+  _cleanup_free_ char *blob = NULL, *config = NULL, *manifest = NULL, *created = now_rfc3339 ();
+  _cleanup_free_ char *full = NULL;
+  char diff_id[HUTCH_DIGEST_BUF_LEN];
+  const char *media_type = NULL, *os, *arch, *variant;
+  struct hutch_store_layer layer;
+  struct hutch_image img;
+  char *names[2] = { NULL, NULL };
+  json_t *cfg, *man;
+  int64_t csize = 0, lsize;
+  struct stat st;
+  int r;
+
+  if (fd < 0)
+    return hutch_error_set (err, errno, "open `%s`", tarball);
+  if (hutch_reference_normalize (name, &full, err) < 0)
+    return -1;
+  if (layer_diff_id (fd, diff_id, &media_type, err) < 0)
+    return hutch_error_prefix (err, "`%s`", tarball);
+  if (fstat (fd, &st) < 0 || lseek (fd, 0, SEEK_SET) < 0)
+    return hutch_error_set (err, errno, "read `%s`", tarball);
+  lsize = st.st_size;
+  if (hutch_store_put_blob (s, fd, NULL, &blob, err) < 0)
+    return -1;
+
+  hutch_host_platform (&os, &arch, &variant);
+  cfg = json_pack ("{s:s, s:s, s:s, s:{s:[s]}, s:{s:s, s:[s]}, s:[{s:s, s:s}]}", "created", created,
+                   "architecture", arch, "os", os, "config", "Env",
+                   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "rootfs",
+                   "type", "layers", "diff_ids", diff_id, "history", "created", created,
+                   "created_by", "hutch import");
+  if (variant)
+    json_object_set_new (cfg, "variant", json_string (variant));
+  r = put_json_blob (s, cfg, &config, &csize, err);
+  json_decref (cfg);
+  if (r < 0)
+    return -1;
+  man = json_pack ("{s:i, s:s, s:o, s:[o]}", "schemaVersion", 2, "mediaType", HUTCH_MT_OCI_MANIFEST,
+                   "config", descriptor_json (HUTCH_MT_OCI_CONFIG, config, csize), "layers",
+                   descriptor_json (media_type, blob, lsize));
+  r = put_json_blob (s, man, &manifest, NULL, err);
+  json_decref (man);
+  if (r < 0)
+    return -1;
+
+  memset (&img, 0, sizeof img);
+  layer.digest = blob;
+  layer.diff_id = diff_id;
+  layer.media_type = (char *)media_type;
+  layer.size = lsize;
+  names[0] = full;
+  img.id = config;
+  img.config_digest = config;
+  img.manifest_digest = manifest;
+  img.names = names;
+  img.layers = &layer;
+  img.n_layers = 1;
+  img.created = created;
+  if (hutch_image_unpack_layers (s, &img, err) < 0)
+    return -1;
+  if (hutch_store_add_image (s, &img, err) < 0)
+    return -1;
+  if (ret_id)
+    *ret_id = hutch_xstrdup (config);
+  return 0;
+}
+
+/* ---- load ------------------------------------------------------------- */
+
+/* An archive entry's name, normalised once and checked: relative (a name
+   that starts with "/" after its "./" prefixes is refused), no "..", no
+   empty or "." components, a sane length.  *RET is "" for the root.  The
+   files are the archive's own blobs and JSON, written with the user's
+   ids, but a hostile name must still not leave the directory.  */
+static int
+clean_entry_name (const char *name, char **ret, hutch_error_t *err)
+{
+  const char *p = name;
+  size_t len = strlen (name), out = 0;
+  char *buf;
+
+  while (strncmp (p, "./", 2) == 0)
+    p += 2;
+  if (*p == '/' || len > 1024)
+    return hutch_error_set (err, 0, "the archive has an entry with a bad name: `%s`", name);
+  buf = hutch_xmalloc0 (len + 1);
+  while (*p)
+    {
+      const char *end = strchrnul (p, '/');
+      size_t n = (size_t)(end - p);
+      if (n == 2 && p[0] == '.' && p[1] == '.')
+        {
+          free (buf);
+          return hutch_error_set (err, 0, "the archive has an entry with `..` in its name: `%s`",
+                                  name);
+        }
+      if (n > 0 && !(n == 1 && p[0] == '.'))
+        {
+          if (out)
+            buf[out++] = '/';
+          memcpy (buf + out, p, n);
+          out += n;
+        }
+      p = *end ? end + 1 : end;
+    }
+  buf[out] = '\0';
+  *ret = buf;
+  return 0;
+}
+
+/* Open a file of the extracted archive for reading: links are followed,
+   but only beneath it (docker save links repeated layers).  */
+static int
+open_beneath (int dirfd, const char *path)
+{
+  while (strncmp (path, "./", 2) == 0)
+    path += 2;
+  return hutch_open_resolved (dirfd, path, O_RDONLY, 0, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+}
+
+/* The directory that holds the clean name PATH, made as needed one
+   component at a time and never through a symlink: an earlier entry may
+   have been a symlink out of the directory, and mkdirat or symlinkat
+   would follow it.  Returns an fd of the parent; *RET_BASE points into
+   PATH at the last component.  */
+static int
+parent_nofollow (int dirfd, const char *path, const char **ret_base, hutch_error_t *err)
+{
+  _cleanup_free_ char *copy = hutch_xstrdup (path);
+  int cur = fcntl (dirfd, F_DUPFD_CLOEXEC, 3);
+  char *p = copy, *slash;
+
+  if (cur < 0)
+    return hutch_error_set (err, errno, "dup");
+  while ((slash = strchr (p, '/')) != NULL)
+    {
+      int next;
+      *slash = '\0';
+      if (mkdirat (cur, p, 0700) < 0 && errno != EEXIST)
+        {
+          close (cur);
+          return hutch_error_set (err, errno, "create `%s` for the archive's `%s`", p, path);
+        }
+      next = openat (cur, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      close (cur);
+      if (next < 0)
+        return hutch_error_set (err, errno == ELOOP || errno == ENOTDIR ? 0 : errno,
+                                "the archive's entry `%s` goes through `%s`, which is not a "
+                                "directory of the archive; the archive is damaged or hostile",
+                                path, p);
+      cur = next;
+      p = slash + 1;
+    }
+  *ret_base = path + (p - copy);
+  return cur;
+}
+
+static int
+extract_archive (const char *file, int dirfd, hutch_error_t *err)
+{
+  struct archive *a = archive_read_new ();
+  struct archive_entry *e;
+  int r = -1, rc;
+
+  archive_read_support_filter_all (a);
+  archive_read_support_format_tar (a);
+  if (archive_read_open_filename (a, file, 1 << 16) != ARCHIVE_OK)
+    {
+      hutch_error_set (err, 0, "`%s` cannot be read: %s", file, archive_error_string (a));
+      goto out;
+    }
+  while ((rc = archive_read_next_header (a, &e)) == ARCHIVE_OK)
+    {
+      const char *name = archive_entry_pathname (e);
+      mode_t type = archive_entry_filetype (e);
+
+      _cleanup_free_ char *clean = NULL;
+      _cleanup_close_ int parent = -1;
+      const char *base = NULL;
+
+      if (name == NULL || clean_entry_name (name, &clean, err) < 0)
+        goto out;
+      if (*clean == '\0')
+        continue;
+      parent = parent_nofollow (dirfd, clean, &base, err);
+      if (parent < 0)
+        goto out;
+      if (type == AE_IFDIR)
+        {
+          if (mkdirat (parent, base, 0700) < 0 && errno != EEXIST)
+            {
+              hutch_error_set (err, errno, "create `%s`", clean);
+              goto out;
+            }
+        }
+      else if (type == AE_IFLNK)
+        {
+          /* docker save links repeated layers to the first copy.  Only
+             reading follows links, with RESOLVE_BENEATH: one that leads
+             out is refused then.  */
+          const char *target = archive_entry_symlink (e);
+          if (target == NULL || symlinkat (target, parent, base) < 0)
+            {
+              hutch_error_set (err, errno, "create `%s`", clean);
+              goto out;
+            }
+        }
+      else if (type == AE_IFREG)
+        {
+          _cleanup_close_ int fd
+              = openat (parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+          char buf[1 << 16];
+          la_ssize_t n;
+          if (fd < 0)
+            {
+              hutch_error_set (err, errno, "the archive's entry `%s`", clean);
+              goto out;
+            }
+          while ((n = archive_read_data (a, buf, sizeof buf)) > 0)
+            if (hutch_write_all (fd, buf, (size_t)n) < 0)
+              {
+                hutch_error_set (err, errno, "write `%s`", clean);
+                goto out;
+              }
+          if (n < 0)
+            {
+              hutch_error_set (err, 0, "`%s` is damaged or truncated: %s", file,
+                               archive_error_string (a));
+              goto out;
+            }
+        }
+      /* other entry types mean nothing in an image archive */
+    }
+  if (rc != ARCHIVE_EOF)
+    {
+      hutch_error_set (err, 0, "`%s` is damaged or truncated: %s", file, archive_error_string (a));
+      goto out;
+    }
+  r = 0;
+out:
+  archive_read_free (a);
+  return r;
+}
+
+/* RESOLVE_BENEATH says EXDEV (or ELOOP) for a link that leaves: say what
+   that means.  */
+static int
+beneath_error (const char *path, hutch_error_t *err)
+{
+  if (errno == EXDEV || errno == ELOOP)
+    return hutch_error_set (err, 0,
+                            "the archive's `%s` is a link that leads outside the archive; the "
+                            "archive is damaged or hostile",
+                            path);
+  return hutch_error_set (err, errno, "the archive's `%s`", path);
+}
+
+static int
+read_beneath (int dirfd, const char *path, char **ret, size_t *ret_len, hutch_error_t *err)
+{
+  _cleanup_close_ int fd = open_beneath (dirfd, path);
+  if (fd < 0)
+    return beneath_error (path, err);
+  return hutch_read_fd (fd, 64 << 20, ret, ret_len, err);
+}
+
+/* Put the file PATH of the extracted archive into the store.  */
+static int
+put_file (struct hutch_store *s, int dirfd, const char *path, const char *expected,
+          char **ret_digest, int64_t *ret_size, hutch_error_t *err)
+{
+  _cleanup_close_ int fd = open_beneath (dirfd, path);
+  struct stat st;
+  if (fd < 0)
+    return beneath_error (path, err);
+  if (fstat (fd, &st) < 0)
+    return hutch_error_set (err, errno, "the archive's `%s`", path);
+  if (ret_size)
+    *ret_size = st.st_size;
+  if (hutch_store_put_blob (s, fd, expected, ret_digest, err) < 0)
+    return hutch_error_prefix (err, "the archive's `%s`", path);
+  return 0;
+}
+
+/* Check a layer blob against the diff_id its config promises.  */
+static int
+check_diff_id (struct hutch_store *s, const char *blob, const char *diff_id,
+               const char **ret_media_type, hutch_error_t *err)
+{
+  _cleanup_free_ char *path = hutch_store_blob_path (s, blob);
+  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
+  char got[HUTCH_DIGEST_BUF_LEN];
+
+  if (fd < 0)
+    return hutch_error_set (err, errno, "open layer %s", blob);
+  if (layer_diff_id (fd, got, ret_media_type, err) < 0)
+    return hutch_error_prefix (err, "layer %s", blob);
+  if (strcmp (got, diff_id) != 0)
+    return hutch_error_set (err, 0,
+                            "layer %s does not match the image's config: its content is %s, "
+                            "the config says %s; the archive is damaged",
+                            blob, got, diff_id);
+  return 0;
+}
+
+/* Finish an image whose blobs are in the store: check its layers against
+   its config, unpack them, add it to the index.  */
+static int
+finish_image (struct hutch_store *s, struct hutch_image *img, char **lines_out, hutch_error_t *err)
+{
+  struct hutch_image_config cfg;
+  size_t i, n;
+
+  if (hutch_image_config (s, img, &cfg, err) < 0)
+    return -1;
+  n = hutch_strv_len (cfg.diff_ids);
+  if (n != img->n_layers)
+    {
+      hutch_image_config_clear (&cfg);
+      return hutch_error_set (err, 0,
+                              "the image's config lists %zu layers but its manifest %zu; the "
+                              "archive is damaged",
+                              n, img->n_layers);
+    }
+  for (i = 0; i < n; i++)
+    {
+      const char *mt = NULL;
+      free (img->layers[i].diff_id);
+      img->layers[i].diff_id = hutch_xstrdup (cfg.diff_ids[i]);
+      /* Checked even when the store has that layer: an archive could
+         pair a known diff_id with another blob, which `save` would then
+         hand on, and an unpack of it would poison the layer.  */
+      if (check_diff_id (s, img->layers[i].digest, cfg.diff_ids[i], &mt, err) < 0)
+        {
+          hutch_image_config_clear (&cfg);
+          return -1;
+        }
+    }
+  img->created = cfg.created ? hutch_xstrdup (cfg.created) : NULL;
+  hutch_image_config_clear (&cfg);
+  if (hutch_image_unpack_layers (s, img, err) < 0)
+    return -1;
+  if (hutch_store_add_image (s, img, err) < 0)
+    return -1;
+  *lines_out = img->names && img->names[0] ? hutch_xasprintf ("Loaded image: %s", img->names[0])
+                                           : hutch_xasprintf ("Loaded image ID: %s", img->id);
+  return 0;
+}
+
+/* What load_* allocated in an image it builds (names and ids are
+   borrowed).  */
+static void
+free_built_image (struct hutch_image *img)
+{
+  size_t i;
+  for (i = 0; i < img->n_layers; i++)
+    {
+      free (img->layers[i].media_type);
+      free (img->layers[i].digest);
+      free (img->layers[i].diff_id);
+    }
+  free (img->layers);
+  free (img->created);
+}
+
+static int
+load_oci_manifest (struct hutch_store *s, int dirfd, const struct hutch_descriptor *d,
+                   const char *name, char ***lines, hutch_error_t *err)
+{
+  _cleanup_free_ char *text = NULL, *path = NULL, *digest = NULL;
+  struct hutch_manifest m;
+  struct hutch_image img;
+  const char *hex;
+  size_t len, i;
+  char *line = NULL;
+  char *names[2] = { (char *)name, NULL };
+  int r = -1;
+
+  if (hutch_digest_parse (d->digest, &hex, err) < 0)
+    return -1;
+  path = hutch_xasprintf ("blobs/sha256/%s", hex);
+  if (read_beneath (dirfd, path, &text, &len, err) < 0)
+    return -1;
+  if (hutch_manifest_parse (text, len, d->media_type, &m, err) < 0)
+    return -1;
+  if (m.kind == HUTCH_MANIFEST_INDEX)
+    {
+      const char *os, *arch, *variant;
+      const struct hutch_descriptor *pick;
+      hutch_host_platform (&os, &arch, &variant);
+      r = hutch_manifest_select (&m, os, arch, variant, &pick, err);
+      if (r == 0)
+        r = load_oci_manifest (s, dirfd, pick, name, lines, err);
+      hutch_manifest_clear (&m);
+      return r;
+    }
+  if (put_file (s, dirfd, path, d->digest, &digest, NULL, err) < 0)
+    goto out;
+  memset (&img, 0, sizeof img);
+  img.manifest_digest = digest;
+  img.config_digest = img.id = m.config.digest;
+  img.names = name ? names : NULL;
+  {
+    _cleanup_free_ char *cpath = NULL, *cdig = NULL;
+    if (hutch_digest_parse (m.config.digest, &hex, err) < 0)
+      goto out;
+    cpath = hutch_xasprintf ("blobs/sha256/%s", hex);
+    if (put_file (s, dirfd, cpath, m.config.digest, &cdig, NULL, err) < 0)
+      goto out;
+  }
+  img.layers = hutch_xmalloc0 ((m.n_layers + 1) * sizeof *img.layers);
+  img.n_layers = m.n_layers;
+  for (i = 0; i < m.n_layers; i++)
+    {
+      _cleanup_free_ char *lpath = NULL;
+      img.layers[i].media_type = hutch_xstrdup (m.layers[i].media_type);
+      img.layers[i].size = m.layers[i].size;
+      if (hutch_digest_parse (m.layers[i].digest, &hex, err) < 0)
+        break;
+      lpath = hutch_xasprintf ("blobs/sha256/%s", hex);
+      if (hutch_store_has_blob (s, m.layers[i].digest))
+        img.layers[i].digest = hutch_xstrdup (m.layers[i].digest);
+      else if (put_file (s, dirfd, lpath, m.layers[i].digest, &img.layers[i].digest, NULL, err) < 0)
+        break;
+    }
+  if (i == m.n_layers && finish_image (s, &img, &line, err) == 0)
+    {
+      hutch_strv_push (lines, line);
+      r = 0;
+    }
+  free_built_image (&img);
+out:
+  hutch_manifest_clear (&m);
+  return r;
+}
+
+static int
+load_oci (struct hutch_store *s, int dirfd, char ***lines, hutch_error_t *err)
+{
+  _cleanup_free_ char *text = NULL;
+  struct hutch_manifest idx;
+  size_t len, i;
+  int r = 0;
+
+  if (read_beneath (dirfd, "index.json", &text, &len, err) < 0)
+    return -1;
+  if (hutch_manifest_parse (text, len, HUTCH_MT_OCI_INDEX, &idx, err) < 0)
+    return hutch_error_prefix (err, "the archive's index.json");
+  for (i = 0; i < idx.n_manifests && r == 0; i++)
+    {
+      _cleanup_free_ char *name = NULL;
+      const char *ref = idx.manifests[i].ref_name;
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      /* A full name ("docker.io/library/busybox:latest", or
+         "busybox:latest") names the image; a bare tag ("latest") does
+         not say which repository, and the image is loaded without a name.  */
+      if (ref && strchr (ref, ':') == NULL && strchr (ref, '/') == NULL
+          && strchr (ref, '@') == NULL)
+        ref = NULL;
+      if (ref && hutch_reference_normalize (ref, &name, &e) < 0)
+        name = NULL;
+      hutch_error_clear (&e);
+      r = load_oci_manifest (s, dirfd, &idx.manifests[i], name, lines, err);
+    }
+  hutch_manifest_clear (&idx);
+  return r;
+}
+
+static int
+load_docker (struct hutch_store *s, int dirfd, char ***lines, hutch_error_t *err)
+{
+  _cleanup_free_ char *text = NULL;
+  json_error_t jerr;
+  json_t *root, *entry;
+  size_t len, i;
+  int r = -1;
+
+  if (read_beneath (dirfd, "manifest.json", &text, &len, err) < 0)
+    return -1;
+  root = json_loadb (text, len, 0, &jerr);
+  if (!json_is_array (root))
+    {
+      json_decref (root);
+      return hutch_error_set (err, 0,
+                              "the archive's manifest.json is not a docker-archive manifest");
+    }
+  json_array_foreach (root, i, entry)
+  {
+    const char *config = json_string_value (json_object_get (entry, "Config"));
+    json_t *tags = json_object_get (entry, "RepoTags"), *layers = json_object_get (entry, "Layers");
+    _cleanup_strv_ char **names = NULL;
+    _cleanup_free_ char *cdigest = NULL, *mdigest = NULL;
+    struct hutch_image img;
+    json_t *man, *mlayers, *t;
+    int64_t csize = 0;
+    size_t k;
+    char *line = NULL;
+    int bad = 0;
+
+    if (config == NULL || !json_is_array (layers))
+      {
+        hutch_error_set (err, 0, "the archive's manifest.json entry %zu has no Config or Layers",
+                         i);
+        goto out;
+      }
+    if (put_file (s, dirfd, config, NULL, &cdigest, &csize, err) < 0)
+      goto out;
+    names = hutch_xmalloc0 (sizeof (char *));
+    json_array_foreach (tags, k, t)
+    {
+      char *full = NULL;
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      if (json_is_string (t) && hutch_reference_normalize (json_string_value (t), &full, &e) == 0)
+        hutch_strv_push (&names, full);
+      hutch_error_clear (&e);
+    }
+    memset (&img, 0, sizeof img);
+    img.id = img.config_digest = cdigest;
+    img.names = names;
+    img.n_layers = json_array_size (layers);
+    img.layers = hutch_xmalloc0 ((img.n_layers + 1) * sizeof *img.layers);
+    mlayers = json_array ();
+    for (k = 0; k < img.n_layers && !bad; k++)
+      {
+        const char *lp = json_string_value (json_array_get (layers, k));
+        const char *mt = NULL;
+        if (lp == NULL
+            || put_file (s, dirfd, lp, NULL, &img.layers[k].digest, &img.layers[k].size, err) < 0)
+          {
+            if (lp == NULL)
+              hutch_error_set (err, 0,
+                               "the archive's manifest.json names a layer that is not a string");
+            bad = 1;
+            break;
+          }
+        {
+          _cleanup_free_ char *bp = hutch_store_blob_path (s, img.layers[k].digest);
+          _cleanup_close_ int fd = open (bp, O_RDONLY | O_CLOEXEC);
+          char dd[HUTCH_DIGEST_BUF_LEN];
+          if (fd < 0 || layer_diff_id (fd, dd, &mt, err) < 0)
+            {
+              if (fd < 0)
+                hutch_error_set (err, errno, "open layer %s", img.layers[k].digest);
+              bad = 1;
+              break;
+            }
+        }
+        img.layers[k].media_type = hutch_xstrdup (mt);
+        json_array_append_new (mlayers,
+                               descriptor_json (mt, img.layers[k].digest, img.layers[k].size));
+      }
+    if (!bad)
+      {
+        /* docker-archive has no manifest: make the OCI one `save` needs.  */
+        man = json_pack ("{s:i, s:s, s:o, s:o}", "schemaVersion", 2, "mediaType",
+                         HUTCH_MT_OCI_MANIFEST, "config",
+                         descriptor_json (HUTCH_MT_OCI_CONFIG, cdigest, csize), "layers", mlayers);
+        mlayers = NULL;
+        if (put_json_blob (s, man, &mdigest, NULL, err) < 0)
+          bad = 1;
+        json_decref (man);
+        img.manifest_digest = mdigest;
+      }
+    json_decref (mlayers);
+    if (!bad && finish_image (s, &img, &line, err) == 0)
+      hutch_strv_push (lines, line);
+    else
+      bad = 1;
+    free_built_image (&img);
+    if (bad)
+      goto out;
+  }
+  r = 0;
+out:
+  json_decref (root);
+  return r;
+}
+
+static int
+load_images (struct hutch_store *s, const char *file, char ***ret_lines, hutch_error_t *err)
+{
+  _cleanup_free_ char *tmp = NULL, *base = NULL;
+  _cleanup_close_ int dirfd = -1;
+  char **lines = hutch_xmalloc0 (sizeof (char *));
+  struct stat st;
+  int r = -1;
+
+  if (stat (file, &st) < 0)
+    {
+      hutch_strv_free (lines);
+      return hutch_error_set (err, errno, "`%s`", file);
+    }
+  base = hutch_xasprintf ("%s/tmp/load-%d-XXXXXX", hutch_store_root (s), (int)getpid ());
+  tmp = mkdtemp (base) ? hutch_xstrdup (base) : NULL;
+  if (tmp == NULL)
+    {
+      hutch_strv_free (lines);
+      return hutch_error_set (err, errno, "create a temporary directory in the store");
+    }
+  dirfd = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    hutch_error_set (err, errno, "open `%s`", tmp);
+  else if (extract_archive (file, dirfd, err) == 0)
+    {
+      if (faccessat (dirfd, "index.json", F_OK, 0) == 0)
+        r = load_oci (s, dirfd, &lines, err);
+      else if (faccessat (dirfd, "manifest.json", F_OK, 0) == 0)
+        r = load_docker (s, dirfd, &lines, err);
+      else
+        hutch_error_set (err, 0,
+                         "`%s` is neither an oci-archive (no index.json) nor a docker-archive "
+                         "(no manifest.json); for a plain root filesystem tarball use `hutch "
+                         "import`",
+                         file);
+    }
+  if (r == 0 && lines[0] == NULL)
+    r = hutch_error_set (err, 0, "`%s` holds no image", file);
+  if (r < 0)
+    hutch_error_prefix (err, "load `%s`", file);
+  {
+    hutch_error_t e = HUTCH_ERROR_INIT;
+    const char *slash = strrchr (tmp, '/');
+    _cleanup_close_ int parent = -1;
+    _cleanup_free_ char *pdir = hutch_xstrndup (tmp, (size_t)(slash - tmp));
+    parent = open (pdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (parent >= 0)
+      hutch_remove_tree (parent, slash + 1, &e);
+    hutch_error_clear (&e);
+  }
+  /* What loaded before a failure stays loaded: say so, too.  */
+  *ret_lines = lines;
+  return r < 0 ? -1 : 0;
+}
+
+/* ---- containers' own directories -------------------------------------- */
+
+/* ROOT/containers/ID holds a running container's upper and work
+   directories.  Its `lock` is flock'ed by the hutch that runs it: a
+   directory whose lock is free belongs to a hutch that is gone.  */
+int
+hutch_container_dir_create (struct hutch_store *s, const char *image_id, char **ret_dir,
+                            int *ret_lockfd, hutch_error_t *err)
+{
+  _cleanup_free_ char *base = hutch_xasprintf ("%s/containers", hutch_store_root (s));
+  _cleanup_free_ char *dir = NULL, *lock = NULL;
+  char id[17];
+  int fd, i;
+  static const char *const subdirs[] = { "upper", "work", "merged" };
+
+  if (mkdir (base, 0700) < 0 && errno != EEXIST)
+    return hutch_error_set (err, errno, "create `%s`", base);
+  if (hutch_random_hex (id, 16) < 0)
+    return hutch_error_set (err, errno, "getrandom");
+  dir = hutch_xasprintf ("%s/%s", base, id);
+  if (mkdir (dir, 0700) < 0)
+    return hutch_error_set (err, errno, "create `%s`", dir);
+  lock = hutch_xasprintf ("%s/lock", dir);
+  fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 || flock (fd, LOCK_EX) < 0)
+    {
+      hutch_error_set (err, errno, "lock `%s`", lock);
+      if (fd >= 0)
+        close (fd);
+      return -1;
+    }
+  if (image_id && hutch_write_all (fd, image_id, strlen (image_id)) < 0)
+    {
+      close (fd);
+      return hutch_error_set (err, errno, "write `%s`", lock);
+    }
+  for (i = 0; i < 3; i++)
+    {
+      _cleanup_free_ char *p = hutch_xasprintf ("%s/%s", dir, subdirs[i]);
+      if (mkdir (p, 0755) < 0)
+        {
+          close (fd);
+          return hutch_error_set (err, errno, "create `%s`", p);
+        }
+    }
+  *ret_dir = HUTCH_STEAL_PTR (dir);
+  *ret_lockfd = fd;
+  return 0;
+}
+
+int
+hutch_container_dir_remove (const char *dir, int lockfd, hutch_error_t *err)
+{
+  struct stat st;
+  int r = 0;
+  /* The container's watchdog removes it (src/child.c); what is left after
+     a failed start holds files of subordinate ids: remove them from a
+     user namespace.  */
+  if (lstat (dir, &st) == 0)
+    r = hutch_userns_remove (dir, err);
+  if (lockfd >= 0)
+    close (lockfd);
+  return r;
+}
+
+/* Image ids of running containers (their lock is held), and remove the
+   directories of containers whose hutch is gone.  */
+static char **
+running_images (struct hutch_store *s, bool clean)
+{
+  _cleanup_free_ char *base = hutch_xasprintf ("%s/containers", hutch_store_root (s));
+  char **ids = hutch_xmalloc0 (sizeof (char *));
+  DIR *d = opendir (base);
+  struct dirent *de;
+
+  if (d == NULL)
+    return ids;
+  while ((de = readdir (d)) != NULL)
+    {
+      _cleanup_free_ char *dir = NULL, *lock = NULL, *text = NULL;
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      int fd;
+
+      if (de->d_name[0] == '.')
+        continue;
+      dir = hutch_xasprintf ("%s/%s", base, de->d_name);
+      lock = hutch_xasprintf ("%s/lock", dir);
+      fd = open (lock, O_RDONLY | O_CLOEXEC);
+      if (fd >= 0 && flock (fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+        {
+          if (hutch_read_fd (fd, 4096, &text, NULL, &e) == 0 && *text)
+            hutch_strv_push (&ids, HUTCH_STEAL_PTR (text));
+        }
+      else if (clean)
+        {
+          /* A directory without its lock file may be one that another
+             hutch is creating right now: leave young ones alone.  */
+          struct stat st;
+          if (fd >= 0 || (stat (dir, &st) == 0 && time (NULL) - st.st_mtime > 60))
+            hutch_userns_remove (dir, &e);
+        }
+      hutch_error_clear (&e);
+      if (fd >= 0)
+        close (fd);
+    }
+  closedir (d);
+  return ids;
+}
+
+/* ---- removal ---------------------------------------------------------- */
+
+static int
+collect_garbage (struct hutch_store *s, char ***lines, hutch_error_t *err)
+{
+  _cleanup_strv_ char **unused = NULL, **running = NULL;
+  size_t i, removed = 0;
+  int r = 0;
+
+  if (hutch_store_lock_exclusive (s, true, err) < 0)
+    return -1;
+  /* Only now: a container that got ready while we waited for the lock
+     must be seen.  */
+  running = running_images (s, true);
+  if (hutch_store_unused_layers (s, &unused, err) < 0)
+    {
+      r = -1;
+      goto out;
+    }
+  for (i = 0; unused && unused[i]; i++)
+    {
+      _cleanup_free_ char *path = NULL;
+      /* A running container of a removed image (rmi -f) still reads its
+         layers: its own record names the image, so keep every layer while
+         any container runs an image no longer in the index.  */
+      if (running[0] != NULL)
+        {
+          struct hutch_image img;
+          size_t k;
+          bool keep = false;
+          for (k = 0; running[k]; k++)
+            {
+              hutch_error_t e = HUTCH_ERROR_INIT;
+              if (hutch_store_find_image (s, running[k], &img, &e) < 0)
+                keep = true;
+              else
+                hutch_image_clear (&img);
+              hutch_error_clear (&e);
+            }
+          if (keep)
+            break;
+        }
+      if (hutch_store_detach_layer (s, unused[i], &path, err) < 0
+          || hutch_userns_remove (path, err) < 0)
+        {
+          r = -1;
+          goto out;
+        }
+      hutch_strv_push (lines, hutch_xasprintf ("Deleted layer: %s", unused[i]));
+    }
+  if (hutch_store_remove_unused_blobs (s, &removed, err) < 0)
+    r = -1;
+out:
+  {
+    hutch_error_t e = HUTCH_ERROR_INIT;
+    hutch_store_unlock_exclusive (s, &e);
+    hutch_error_clear (&e);
+  }
+  return r;
+}
+
+int
+hutch_image_remove (struct hutch_store *s, const char *image, bool force, char ***ret_lines,
+                    hutch_error_t *err)
+{
+  _cleanup_strv_ char **running = running_images (s, false);
+  char **lines = hutch_xmalloc0 (sizeof (char *));
+  struct hutch_image img, removed;
+  _cleanup_free_ char *full = NULL;
+  size_t k;
+  int r;
+
+  if (hutch_store_find_image (s, image, &img, err) < 0)
+    {
+      hutch_strv_free (lines);
+      if (err->errnum == ENOENT)
+        return hutch_error_set_exit (err, HUTCH_EXIT_ERROR, ENOENT,
+                                     "image `%s` is not in the store; "
+                                     "`hutch images` lists what is",
+                                     image);
+      return -1;
+    }
+  /* A name of an image that has others only loses that name.  */
+  {
+    hutch_error_t e = HUTCH_ERROR_INIT;
+    if (hutch_reference_normalize (image, &full, &e) == 0 && hutch_strv_len (img.names) > 1)
+      for (k = 0; img.names[k]; k++)
+        if (strcmp (img.names[k], full) == 0)
+          {
+            hutch_image_clear (&img);
+            if (hutch_store_untag (s, full, err) < 0)
+              {
+                hutch_strv_free (lines);
+                return -1;
+              }
+            hutch_strv_push (&lines, hutch_xasprintf ("Untagged: %s", full));
+            *ret_lines = lines;
+            return 0;
+          }
+    hutch_error_clear (&e);
+  }
+  for (k = 0; running[k]; k++)
+    if (strcmp (running[k], img.id) == 0 && !force)
+      {
+        hutch_error_set (err, 0, "image `%s` is used by a running container; stop it, or use -f",
+                         image);
+        hutch_image_clear (&img);
+        hutch_strv_free (lines);
+        return -1;
+      }
+  if (hutch_store_remove_image (s, img.id, &removed, err) < 0)
+    {
+      hutch_image_clear (&img);
+      hutch_strv_free (lines);
+      return -1;
+    }
+  for (k = 0; removed.names && removed.names[k]; k++)
+    hutch_strv_push (&lines, hutch_xasprintf ("Untagged: %s", removed.names[k]));
+  hutch_strv_push (&lines, hutch_xasprintf ("Deleted: %s", removed.id));
+  hutch_image_clear (&removed);
+  hutch_image_clear (&img);
+  r = collect_garbage (s, &lines, err);
+  /* What loaded before a failure stays loaded: say so, too.  */
+  *ret_lines = lines;
+  return r < 0 ? -1 : 0;
+}
+
+int
+hutch_image_prune (struct hutch_store *s, char ***ret_lines, hutch_error_t *err)
+{
+  char **lines = hutch_xmalloc0 (sizeof (char *));
+  if (collect_garbage (s, &lines, err) < 0)
+    {
+      hutch_strv_free (lines);
+      return -1;
+    }
+  *ret_lines = lines;
+  return 0;
+}
+
+/* ---- save ------------------------------------------------------------- */
+
+static int
+tar_add_fd (struct archive *a, const char *name, int fd, hutch_error_t *err)
+{
+  struct archive_entry *e = archive_entry_new ();
+  struct stat st;
+  char buf[1 << 16];
+  ssize_t n;
+  int r = -1;
+
+  if (fstat (fd, &st) < 0)
+    {
+      hutch_error_set (err, errno, "stat `%s`", name);
+      goto out;
+    }
+  archive_entry_set_pathname (e, name);
+  archive_entry_set_size (e, st.st_size);
+  archive_entry_set_filetype (e, AE_IFREG);
+  archive_entry_set_perm (e, 0644);
+  archive_entry_set_mtime (e, st.st_mtime, 0);
+  if (archive_write_header (a, e) != ARCHIVE_OK)
+    {
+      hutch_error_set (err, 0, "write `%s`: %s", name, archive_error_string (a));
+      goto out;
+    }
+  if (lseek (fd, 0, SEEK_SET) < 0)
+    {
+      hutch_error_set (err, errno, "read `%s`", name);
+      goto out;
+    }
+  while ((n = read (fd, buf, sizeof buf)) > 0)
+    if (archive_write_data (a, buf, (size_t)n) != n)
+      {
+        hutch_error_set (err, 0, "write `%s`: %s", name, archive_error_string (a));
+        goto out;
+      }
+  if (n < 0)
+    {
+      hutch_error_set (err, errno, "read `%s`", name);
+      goto out;
+    }
+  r = 0;
+out:
+  archive_entry_free (e);
+  return r;
+}
+
+static int
+tar_add_text (struct archive *a, const char *name, const char *text, hutch_error_t *err)
+{
+  struct archive_entry *e = archive_entry_new ();
+  size_t len = strlen (text);
+  int r = 0;
+
+  archive_entry_set_pathname (e, name);
+  archive_entry_set_size (e, (la_int64_t)len);
+  archive_entry_set_filetype (e, AE_IFREG);
+  archive_entry_set_perm (e, 0644);
+  archive_entry_set_mtime (e, time (NULL), 0);
+  if (archive_write_header (a, e) != ARCHIVE_OK
+      || archive_write_data (a, text, len) != (la_ssize_t)len)
+    r = hutch_error_set (err, 0, "write `%s`: %s", name, archive_error_string (a));
+  archive_entry_free (e);
+  return r;
+}
+
+static int
+tar_add_dir (struct archive *a, const char *name, hutch_error_t *err)
+{
+  struct archive_entry *e = archive_entry_new ();
+  int r = 0;
+
+  archive_entry_set_pathname (e, name);
+  archive_entry_set_size (e, 0);
+  archive_entry_set_filetype (e, AE_IFDIR);
+  archive_entry_set_perm (e, 0755);
+  archive_entry_set_mtime (e, time (NULL), 0);
+  if (archive_write_header (a, e) != ARCHIVE_OK)
+    r = hutch_error_set (err, 0, "write `%s`: %s", name, archive_error_string (a));
+  archive_entry_free (e);
+  return r;
+}
+
+static int
+tar_add_blob (struct hutch_store *s, struct archive *a, const char *name, const char *digest,
+              hutch_error_t *err)
+{
+  _cleanup_free_ char *path = hutch_store_blob_path (s, digest);
+  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "blob %s is missing from the store", digest);
+  return tar_add_fd (a, name, fd, err);
+}
+
+/* docker-archive layers are plain tars: decompress a blob into a temporary
+   file of the store (unlinked at once).  */
+static int
+decompressed_layer (struct hutch_store *s, const char *digest, int *ret_fd, hutch_error_t *err)
+{
+  _cleanup_free_ char *path = hutch_store_blob_path (s, digest);
+  _cleanup_free_ char *tmpl = hutch_xasprintf ("%s/tmp/save-XXXXXX", hutch_store_root (s));
+  struct archive *a = archive_read_new ();
+  struct archive_entry *e;
+  char buf[1 << 16];
+  la_ssize_t n;
+  int out = -1, r = -1;
+
+  archive_read_support_filter_all (a);
+  archive_read_support_format_raw (a);
+  out = mkostemp (tmpl, O_CLOEXEC);
+  if (out < 0)
+    {
+      hutch_error_set (err, errno, "create a temporary file in the store");
+      goto done;
+    }
+  unlink (tmpl);
+  if (archive_read_open_filename (a, path, 1 << 16) != ARCHIVE_OK
+      || archive_read_next_header (a, &e) != ARCHIVE_OK)
+    {
+      hutch_error_set (err, 0, "layer %s: %s", digest, archive_error_string (a));
+      goto done;
+    }
+  while ((n = archive_read_data (a, buf, sizeof buf)) > 0)
+    if (hutch_write_all (out, buf, (size_t)n) < 0)
+      {
+        hutch_error_set (err, errno, "write a temporary file in the store");
+        goto done;
+      }
+  if (n < 0)
+    {
+      hutch_error_set (err, 0, "layer %s: %s", digest, archive_error_string (a));
+      goto done;
+    }
+  *ret_fd = HUTCH_STEAL_FD (out);
+  r = 0;
+done:
+  if (out >= 0)
+    close (out);
+  archive_read_free (a);
+  return r;
+}
+
+int
+hutch_image_save (struct hutch_store *s, const char *image, const char *file, bool docker,
+                  hutch_error_t *err)
+{
+  _cleanup_free_ char *tmp = hutch_xasprintf ("%s.hutch-XXXXXX", file);
+  _cleanup_close_ int outfd = -1;
+  _cleanup_free_ char *manifest = NULL;
+  struct hutch_image img;
+  struct hutch_manifest m;
+  struct archive *a;
+  size_t len, i;
+  int r = -1;
+
+  if (hutch_store_find_image (s, image, &img, err) < 0)
+    {
+      if (err->errnum == ENOENT)
+        hutch_error_set (err, 0, "image `%s` is not in the store", image);
+      return -1;
+    }
+  memset (&m, 0, sizeof m);
+  a = archive_write_new ();
+  archive_write_set_format_pax_restricted (a);
+  /* Written under a temporary name and renamed: a failed save leaves no
+     half archive under the name the user gave.  */
+  /* A temporary name of our own (O_EXCL, so no one's symlink is followed
+     in a shared directory), renamed at the end.  */
+  outfd = mkostemp (tmp, O_CLOEXEC);
+  if (outfd < 0)
+    {
+      hutch_error_set (err, errno, "create `%s`", tmp);
+      goto out;
+    }
+  if (fchmod (outfd, 0644) < 0 || archive_write_open_fd (a, outfd) != ARCHIVE_OK)
+    {
+      hutch_error_set (err, 0, "create `%s`: %s", file, archive_error_string (a));
+      goto out;
+    }
+  if (docker)
+    {
+      json_t *tags = json_array (), *layers = json_array (), *man;
+      char *text;
+      const char *chex = strchr (img.config_digest, ':') + 1;
+      _cleanup_free_ char *cname = hutch_xasprintf ("%s.json", chex);
+
+      for (i = 0; img.names && img.names[i]; i++)
+        {
+          struct hutch_reference ref;
+          hutch_error_t e = HUTCH_ERROR_INIT;
+          if (hutch_reference_parse (img.names[i], &ref, &e) == 0 && ref.tag)
+            {
+              char *fam = hutch_reference_familiar (&ref);
+              json_array_append_new (tags, json_string (fam));
+              free (fam);
+            }
+          hutch_reference_clear (&ref);
+          hutch_error_clear (&e);
+        }
+      if (tar_add_blob (s, a, cname, img.config_digest, err) < 0)
+        {
+          json_decref (tags);
+          json_decref (layers);
+          goto out;
+        }
+      for (i = 0; i < img.n_layers; i++)
+        {
+          const char *dhex = strchr (img.layers[i].diff_id, ':') + 1;
+          _cleanup_free_ char *lname = hutch_xasprintf ("%s/layer.tar", dhex);
+          _cleanup_close_ int fd = -1;
+          if (decompressed_layer (s, img.layers[i].digest, &fd, err) < 0
+              || tar_add_fd (a, lname, fd, err) < 0)
+            {
+              json_decref (tags);
+              json_decref (layers);
+              goto out;
+            }
+          json_array_append_new (layers, json_string (lname));
+        }
+      man = json_pack ("[{s:s, s:o, s:o}]", "Config", cname, "RepoTags", tags, "Layers", layers);
+      text = json_dumps (man, JSON_COMPACT);
+      json_decref (man);
+      r = tar_add_text (a, "manifest.json", text, err);
+      free (text);
+      if (r < 0)
+        goto out;
+      r = -1;
+    }
+  else
+    {
+      json_t *index, *desc;
+      char *text;
+      const char *mhex;
+      _cleanup_free_ char *mname = NULL;
+
+      if (img.manifest_digest == NULL)
+        {
+          hutch_error_set (err, 0,
+                           "image `%s` has no manifest in the store; use --format "
+                           "docker-archive",
+                           image);
+          goto out;
+        }
+      if (hutch_store_read_blob (s, img.manifest_digest, 16 << 20, &manifest, &len, err) < 0
+          || hutch_manifest_parse (manifest, len, NULL, &m, err) < 0)
+        goto out;
+      mhex = strchr (img.manifest_digest, ':') + 1;
+      mname = hutch_xasprintf ("blobs/sha256/%s", mhex);
+      /* Readers such as skopeo need the directories as entries of their own.  */
+      if (tar_add_dir (a, "blobs/", err) < 0 || tar_add_dir (a, "blobs/sha256/", err) < 0
+          || tar_add_text (a, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", err) < 0
+          || tar_add_blob (s, a, mname, img.manifest_digest, err) < 0)
+        goto out;
+      {
+        _cleanup_free_ char *cn
+            = hutch_xasprintf ("blobs/sha256/%s", strchr (img.config_digest, ':') + 1);
+        if (tar_add_blob (s, a, cn, img.config_digest, err) < 0)
+          goto out;
+      }
+      for (i = 0; i < img.n_layers; i++)
+        {
+          _cleanup_free_ char *ln
+              = hutch_xasprintf ("blobs/sha256/%s", strchr (img.layers[i].digest, ':') + 1);
+          if (tar_add_blob (s, a, ln, img.layers[i].digest, err) < 0)
+            goto out;
+        }
+      desc = json_pack ("{s:s, s:s, s:I}", "mediaType", m.media_type, "digest", img.manifest_digest,
+                        "size", (json_int_t)len);
+      if (img.names && img.names[0])
+        json_object_set_new (
+            desc, "annotations",
+            json_pack ("{s:s}", "org.opencontainers.image.ref.name", img.names[0]));
+      index = json_pack ("{s:i, s:[o]}", "schemaVersion", 2, "manifests", desc);
+      text = json_dumps (index, JSON_COMPACT);
+      json_decref (index);
+      r = tar_add_text (a, "index.json", text, err);
+      free (text);
+      if (r < 0)
+        goto out;
+      r = -1;
+    }
+  if (archive_write_close (a) != ARCHIVE_OK)
+    {
+      hutch_error_set (err, 0, "write `%s`: %s", file, archive_error_string (a));
+      goto out;
+    }
+  if (rename (tmp, file) < 0)
+    {
+      hutch_error_set (err, errno, "rename `%s` to `%s`", tmp, file);
+      goto out;
+    }
+  r = 0;
+out:
+  archive_write_free (a);
+  if (r < 0 && outfd >= 0)
+    unlink (tmp);
+  hutch_manifest_clear (&m);
+  hutch_image_clear (&img);
+  return r;
+}
+
+/* ---- what fails leaves no blobs --------------------------------------- */
+
+int
+hutch_image_import (struct hutch_store *s, const char *tarball, const char *name, char **ret_id,
+                    hutch_error_t *err)
+{
+  if (import_image (s, tarball, name, ret_id, err) == 0)
+    return 0;
+  hutch_image_drop_orphan_blobs (s);
+  return -1;
+}
+
+int
+hutch_image_load (struct hutch_store *s, const char *file, char ***ret_lines, hutch_error_t *err)
+{
+  if (load_images (s, file, ret_lines, err) == 0)
+    return 0;
+  hutch_image_drop_orphan_blobs (s);
+  return -1;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef HUTCH_IMAGE_H
+#define HUTCH_IMAGE_H
+
+/* Images in the store: bringing them in (import, load), unpacking their
+   layers inside the user namespace, removing them, and turning one into a
+   container's root filesystem.  Store layout and locking: src/store.h.  */
+
+#include "base/error.h"
+#include "image/imageconfig.h"
+#include "runtime/spec.h"
+#include "image/store.h"
+
+#include <stdbool.h>
+
+/* The store root: --root, else `root` from the config file, else
+   $XDG_DATA_HOME/hutch.  */
+char *hutch_image_store_root (const char *cli_root, hutch_error_t *err);
+
+/* Open the store that hutch_image_store_root names for CLI_ROOT: refused
+   when another user could change it (hutch_paths_check_trusted), created
+   when missing, with a warning (once) when it sits on a network file
+   system, and what a killed hutch left there that belongs to subordinate
+   ids removed.  The one way the store is opened.  */
+int hutch_image_store_open (const char *cli_root, struct hutch_store **ret, hutch_error_t *err);
+
+/* A plain root filesystem tarball (alpine's minirootfs) as a one-layer
+   image named NAME.  RET_ID gets the image id.  */
+int hutch_image_import (struct hutch_store *s, const char *tarball, const char *name, char **ret_id,
+                        hutch_error_t *err);
+
+/* docker-archive or oci-archive (gzip-compressed or not), as docker save,
+   podman save and skopeo write.  RET_NAMES gets one line per image loaded.  */
+int hutch_image_load (struct hutch_store *s, const char *file, char ***ret_lines,
+                      hutch_error_t *err);
+
+/* Write IMAGE as an oci-archive (or a docker-archive when DOCKER).  */
+int hutch_image_save (struct hutch_store *s, const char *image, const char *file, bool docker,
+                      hutch_error_t *err);
+
+/* Unpack every layer of IMG that the store lacks, inside the user
+   namespace.  A layer's files are in ROOT/layers/<hex>/diff.  */
+int hutch_image_unpack_layers (struct hutch_store *s, const struct hutch_image *img,
+                               hutch_error_t *err);
+
+/* After a failed import, load or pull: remove the blobs no image uses,
+   when no other hutch has the store open (else `image prune` will).  */
+void hutch_image_drop_orphan_blobs (struct hutch_store *s);
+
+/* Read and parse IMG's config.  */
+int hutch_image_config (struct hutch_store *s, const struct hutch_image *img,
+                        struct hutch_image_config *ret, hutch_error_t *err);
+
+/* Remove IMAGE (a name removes only that name while others remain, as
+   docker rmi does), then the layers and blobs no image uses.  FORCE removes
+   an image that a running container uses.  */
+int hutch_image_remove (struct hutch_store *s, const char *image, bool force, char ***ret_lines,
+                        hutch_error_t *err);
+/* Remove layers and blobs no image uses, and leftovers of containers whose
+   hutch is gone.  */
+int hutch_image_prune (struct hutch_store *s, char ***ret_lines, hutch_error_t *err);
+
+/* A container's own directory in the store (upper, work, merged), locked
+   while it runs; RET_DIR is its path.  */
+int hutch_container_dir_create (struct hutch_store *s, const char *image_id, char **ret_dir,
+                                int *ret_lockfd, hutch_error_t *err);
+int hutch_container_dir_remove (const char *dir, int lockfd, hutch_error_t *err);
+
+#endif

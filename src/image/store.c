@@ -1,0 +1,731 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+#include "image/store.h"
+#include "image/store-private.h"
+#include "base/digest.h"
+#include "base/paths.h"
+#include "base/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+struct hutch_blob_writer
+{
+  struct hutch_store *s;
+  int fd;
+  char *tmpname;
+  char *expected;
+  struct hutch_sha256 *hash;
+};
+
+static char *
+xstrdup_null (const char *s)
+{
+  return s ? hutch_xstrdup (s) : NULL;
+}
+
+/* Per-process temporary names: the pid says who made it (for a human
+   looking at tmp/), the random part keeps names unique across pid
+   namespaces and hosts sharing the store.  Liveness is never judged from
+   the pid: see cleanup_tmp.  */
+char *
+hutch_store_tmp_name (const char *kind)
+{
+  char rnd[17];
+  if (hutch_random_hex (rnd, 16) < 0)
+    snprintf (rnd, sizeof rnd, "%016lx", (unsigned long)random ());
+  rnd[16] = '\0';
+  return hutch_xasprintf ("%s-%ld-%s", kind, (long)getpid (), rnd);
+}
+
+int
+hutch_store_flock (int fd, int op)
+{
+  int r;
+  do
+    r = flock (fd, op);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : 0;
+}
+
+int
+hutch_store_fsync_dir (int dfd)
+{
+  /* Make a rename durable; some file systems refuse fsync on a directory
+     (EINVAL), which then has nothing more to offer.  */
+  if (fsync (dfd) < 0 && errno != EINVAL && errno != EROFS)
+    return -errno;
+  return 0;
+}
+
+/* ---- removing trees ------------------------------------------------- */
+
+static int
+remove_tree_at (int dfd, const char *name, int depth)
+{
+  _cleanup_close_ int fd = -1;
+  DIR *d;
+  struct dirent *de;
+  int r = 0;
+
+  if (unlinkat (dfd, name, 0) == 0 || errno == ENOENT)
+    return 0;
+  if (errno != EISDIR && errno != EPERM)
+    return -errno;
+  if (depth > 256)
+    return -ELOOP;
+  fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == EACCES)
+    {
+      /* A read-only directory of ours (a layer's 0555 /proc): make it
+         usable, which only its owner can.  */
+      if (fchmodat (dfd, name, 0700, 0) == 0)
+        fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+  if (fd < 0)
+    return errno == ENOTDIR ? -EPERM : -errno;
+  {
+    struct stat st;
+    if (fstat (fd, &st) == 0 && st.st_uid == geteuid () && (st.st_mode & 0700) != 0700)
+      fchmod (fd, st.st_mode | 0700);
+  }
+  d = fdopendir (fd);
+  if (d == NULL)
+    return -errno;
+  fd = -1;
+  while ((de = readdir (d)) != NULL)
+    {
+      int q;
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      q = remove_tree_at (dirfd (d), de->d_name, depth + 1);
+      if (q < 0 && r == 0)
+        r = q;
+    }
+  closedir (d);
+  if (r < 0)
+    return r;
+  if (unlinkat (dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return -errno;
+  return 0;
+}
+
+int
+hutch_remove_tree (int dfd, const char *name, hutch_error_t *err)
+{
+  int r = remove_tree_at (dfd, name, 0);
+  if (r < 0)
+    return hutch_error_set (err, -r, "remove `%s`", name);
+  return 0;
+}
+
+/* ---- opening -------------------------------------------------------- */
+
+static int
+mkdir_p (const char *path, hutch_error_t *err)
+{
+  _cleanup_free_ char *copy = hutch_xstrdup (path);
+  char *p;
+
+  for (p = copy + 1;; p++)
+    if (*p == '/' || *p == '\0')
+      {
+        char c = *p;
+        *p = '\0';
+        if (mkdir (copy, 0700) < 0 && errno != EEXIST)
+          return hutch_error_set (err, errno, "create the image store directory `%s`", copy);
+        if (c == '\0')
+          return 0;
+        *p = c;
+      }
+}
+
+static int
+open_subdir (int parent, const char *name, const char *root, hutch_error_t *err)
+{
+  int fd;
+  if (mkdirat (parent, name, 0700) < 0 && errno != EEXIST)
+    return hutch_error_set (err, errno, "create `%s/%s`", root, name);
+  fd = openat (parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "open `%s/%s`", root, name);
+  return fd;
+}
+
+/* Called with store.lock exclusive: no other process has the store open,
+   so everything in tmp/ belongs to a dead process.  This is safer than
+   judging by the pid in the name: a pid is reused, means nothing in
+   another pid namespace, and nothing on another host sharing the store.
+   The price: leftovers stay until a moment when the store is idle.  */
+static void
+cleanup_tmp (struct hutch_store *s)
+{
+  _cleanup_close_ int fd = openat (s->tmpfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d;
+  struct dirent *de;
+
+  if (fd < 0)
+    return;
+  d = fdopendir (fd);
+  if (d == NULL)
+    return;
+  fd = -1;
+  s->leftovers = hutch_xmalloc0 (sizeof (char *));
+  while ((de = readdir (d)) != NULL)
+    {
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      if (remove_tree_at (s->tmpfd, de->d_name, 0) < 0)
+        hutch_strv_push (&s->leftovers, hutch_xasprintf ("%s/tmp/%s", s->root, de->d_name));
+    }
+  closedir (d);
+}
+
+int
+hutch_store_open (const char *root, struct hutch_store **ret, hutch_error_t *err)
+{
+  struct hutch_store *s;
+  char real[PATH_MAX];
+  int r;
+
+  if (root == NULL || *root == '\0')
+    return hutch_error_set (err, EINVAL, "no image store directory given");
+  if (mkdir_p (root, err) < 0)
+    return hutch_error_append (err, "choose another place with `hutch --root DIR` or `root = DIR` "
+                                    "in hutch.conf");
+  if (realpath (root, real) == NULL)
+    return hutch_error_set (err, errno, "resolve the image store directory `%s`", root);
+
+  s = hutch_xmalloc0 (sizeof *s);
+  s->rootfd = s->blobsfd = s->layersfd = s->tmpfd = s->lockfd = -1;
+  s->root = hutch_xstrdup (real);
+  s->rootfd = open (s->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (s->rootfd < 0)
+    {
+      r = hutch_error_set (err, errno, "open the image store `%s`", s->root);
+      goto fail;
+    }
+  {
+    _cleanup_close_ int blobs = open_subdir (s->rootfd, "blobs", s->root, err);
+    if (blobs < 0)
+      {
+        r = blobs;
+        goto fail;
+      }
+    s->blobsfd = open_subdir (blobs, "sha256", s->root, err);
+  }
+  if (s->blobsfd < 0 || (s->layersfd = open_subdir (s->rootfd, "layers", s->root, err)) < 0
+      || (s->tmpfd = open_subdir (s->rootfd, "tmp", s->root, err)) < 0)
+    {
+      r = -1;
+      goto fail;
+    }
+  s->lockfd = openat (s->rootfd, "store.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (s->lockfd < 0)
+    {
+      r = hutch_error_set (err, errno, "open `%s/store.lock`", s->root);
+      goto fail;
+    }
+
+  /* Exclusive first, without waiting: it succeeds only when nobody else
+     uses the store, the one moment tmp/ can be emptied safely.  Then
+     shared, which flock converts to (the conversion is not atomic, but we
+     have nothing in flight yet).  */
+  r = hutch_store_flock (s->lockfd, LOCK_EX | LOCK_NB);
+  if (r == 0)
+    cleanup_tmp (s);
+  else if (r != -EWOULDBLOCK)
+    {
+      r = hutch_error_set (err, -r, "lock `%s/store.lock`", s->root);
+      goto fail;
+    }
+  r = hutch_store_flock (s->lockfd, LOCK_SH);
+  if (r < 0)
+    {
+      r = hutch_error_set (err, -r, "lock `%s/store.lock`", s->root);
+      hutch_error_append (err, "file locks must work where the store is; on NFS without a "
+                               "lock daemon, move it with `hutch --root DIR`");
+      goto fail;
+    }
+  if (s->leftovers == NULL)
+    s->leftovers = hutch_xmalloc0 (sizeof (char *));
+  *ret = s;
+  return 0;
+
+fail:
+  hutch_store_close (s);
+  return r;
+}
+
+void
+hutch_store_close (struct hutch_store *s)
+{
+  if (s == NULL)
+    return;
+  hutch_closep (&s->blobsfd);
+  hutch_closep (&s->layersfd);
+  hutch_closep (&s->tmpfd);
+  hutch_closep (&s->rootfd);
+  hutch_closep (&s->lockfd); /* releases the flock */
+  hutch_strv_free (s->leftovers);
+  free (s->root);
+  free (s);
+}
+
+void
+hutch_store_closep (struct hutch_store **s)
+{
+  hutch_store_close (*s);
+}
+
+const char *
+hutch_store_root (const struct hutch_store *s)
+{
+  return s->root;
+}
+
+char *const *
+hutch_store_leftovers (const struct hutch_store *s)
+{
+  return s->leftovers;
+}
+
+int
+hutch_store_lock_exclusive (struct hutch_store *s, bool wait, hutch_error_t *err)
+{
+  int r;
+  if (s->exclusive)
+    return 0;
+  r = hutch_store_flock (s->lockfd, LOCK_EX | (wait ? 0 : LOCK_NB));
+  if (r == -EWOULDBLOCK)
+    {
+      /* Failed conversions may have dropped the shared lock: take it back.  */
+      hutch_store_flock (s->lockfd, LOCK_SH);
+      return hutch_error_set (err, EWOULDBLOCK,
+                              "the image store `%s` is in use by another hutch process; try again "
+                              "when it has finished",
+                              s->root);
+    }
+  if (r < 0)
+    return hutch_error_set (err, -r, "lock `%s/store.lock`", s->root);
+  s->exclusive = true;
+  return 0;
+}
+
+int
+hutch_store_unlock_exclusive (struct hutch_store *s, hutch_error_t *err)
+{
+  int r;
+  if (!s->exclusive)
+    return 0;
+  r = hutch_store_flock (s->lockfd, LOCK_SH);
+  if (r < 0)
+    return hutch_error_set (err, -r, "lock `%s/store.lock`", s->root);
+  s->exclusive = false;
+  return 0;
+}
+
+int
+hutch_store_need_exclusive (struct hutch_store *s, const char *what, hutch_error_t *err)
+{
+  if (!s->exclusive)
+    return hutch_error_set (err, EBUSY,
+                            "internal error: %s needs the image store locked exclusively", what);
+  return 0;
+}
+
+/* ---- blobs ---------------------------------------------------------- */
+
+char *
+hutch_store_blob_path (const struct hutch_store *s, const char *digest)
+{
+  return hutch_xasprintf ("%s/blobs/sha256/%s", s->root, digest + 7);
+}
+
+bool
+hutch_store_has_blob (const struct hutch_store *s, const char *digest)
+{
+  struct stat st;
+  return hutch_digest_valid (digest)
+         && fstatat (s->blobsfd, digest + 7, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (st.st_mode);
+}
+
+int
+hutch_store_blob_begin (struct hutch_store *s, const char *expected_digest,
+                        struct hutch_blob_writer **ret, hutch_error_t *err)
+{
+  struct hutch_blob_writer *w;
+
+  if (expected_digest && hutch_digest_parse (expected_digest, NULL, err) < 0)
+    return -1;
+  w = hutch_xmalloc0 (sizeof *w);
+  w->s = s;
+  w->expected = xstrdup_null (expected_digest);
+  w->tmpname = hutch_store_tmp_name ("blob");
+  if (hutch_sha256_new (&w->hash, err) < 0)
+    {
+      w->fd = -1;
+      hutch_blob_writer_abort (w);
+      return -1;
+    }
+  w->fd = openat (s->tmpfd, w->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (w->fd < 0)
+    {
+      int r = hutch_error_set (err, errno, "create a temporary file in `%s/tmp`", s->root);
+      free (w->tmpname);
+      w->tmpname = NULL;
+      hutch_blob_writer_abort (w);
+      return r;
+    }
+  *ret = w;
+  return 0;
+}
+
+int
+hutch_blob_writer_write (struct hutch_blob_writer *w, const void *buf, size_t len,
+                         hutch_error_t *err)
+{
+  int r = hutch_write_all (w->fd, buf, len);
+  if (r < 0)
+    return hutch_error_set (err, -r, "write to `%s/tmp/%s`", w->s->root, w->tmpname);
+  return hutch_sha256_update (w->hash, buf, len, err);
+}
+
+int
+hutch_blob_writer_open_reader (struct hutch_blob_writer *w, hutch_error_t *err)
+{
+  int fd = openat (w->s->tmpfd, w->tmpname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "open `%s/tmp/%s`", w->s->root, w->tmpname);
+  return fd;
+}
+
+void
+hutch_blob_writer_abort (struct hutch_blob_writer *w)
+{
+  if (w == NULL)
+    return;
+  hutch_closep (&w->fd);
+  if (w->tmpname)
+    unlinkat (w->s->tmpfd, w->tmpname, 0);
+  free (w->tmpname);
+  free (w->expected);
+  hutch_sha256_free (w->hash);
+  free (w);
+}
+
+int
+hutch_blob_writer_commit (struct hutch_blob_writer *w, char **ret_digest, hutch_error_t *err)
+{
+  char digest[HUTCH_DIGEST_BUF_LEN];
+  int r;
+
+  if (hutch_sha256_final (w->hash, digest, err) < 0)
+    goto fail;
+  if (w->expected && strcmp (w->expected, digest) != 0)
+    {
+      hutch_error_set (err, 0,
+                       "digest mismatch: expected %s but the data hashes to %s; the download "
+                       "or the file is damaged or was changed, and nothing was stored",
+                       w->expected, digest);
+      goto fail;
+    }
+  /* Data before name: after a crash a blob's name must not point at a
+     file whose content never reached the disk.  */
+  if (fsync (w->fd) < 0)
+    {
+      hutch_error_set (err, errno, "flush `%s/tmp/%s` to disk", w->s->root, w->tmpname);
+      goto fail;
+    }
+  if (renameat (w->s->tmpfd, w->tmpname, w->s->blobsfd, digest + 7) < 0)
+    {
+      hutch_error_set (err, errno, "move blob %s into `%s/blobs/sha256`", digest, w->s->root);
+      goto fail;
+    }
+  free (w->tmpname);
+  w->tmpname = NULL; /* renamed: nothing to unlink */
+  r = hutch_store_fsync_dir (w->s->blobsfd);
+  if (r < 0)
+    {
+      hutch_error_set (err, -r, "flush `%s/blobs/sha256` to disk", w->s->root);
+      goto fail;
+    }
+  if (ret_digest)
+    *ret_digest = hutch_xstrdup (digest);
+  hutch_blob_writer_abort (w);
+  return 0;
+
+fail:
+  hutch_blob_writer_abort (w);
+  return -1;
+}
+
+int
+hutch_store_put_blob (struct hutch_store *s, int fd, const char *expected_digest, char **ret_digest,
+                      hutch_error_t *err)
+{
+  struct hutch_blob_writer *w = NULL;
+  _cleanup_free_ char *buf = NULL;
+
+  if (hutch_store_blob_begin (s, expected_digest, &w, err) < 0)
+    return -1;
+  buf = hutch_xmalloc0 (1 << 17);
+  for (;;)
+    {
+      ssize_t n = read (fd, buf, 1 << 17);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int r = hutch_error_set (err, errno, "read the blob to store");
+          hutch_blob_writer_abort (w);
+          return r;
+        }
+      if (n == 0)
+        break;
+      if (hutch_blob_writer_write (w, buf, (size_t)n, err) < 0)
+        {
+          hutch_blob_writer_abort (w);
+          return -1;
+        }
+    }
+  return hutch_blob_writer_commit (w, ret_digest, err);
+}
+
+int
+hutch_store_read_blob (const struct hutch_store *s, const char *digest, size_t max, char **ret,
+                       size_t *ret_len, hutch_error_t *err)
+{
+  _cleanup_close_ int fd = -1;
+  _cleanup_free_ char *buf = NULL;
+  char got[HUTCH_DIGEST_BUF_LEN];
+  size_t len;
+
+  if (hutch_digest_parse (digest, NULL, err) < 0)
+    return -1;
+  fd = openat (s->blobsfd, digest + 7, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "blob %s in the image store `%s`", digest, s->root);
+  if (hutch_read_fd (fd, max, &buf, &len, err) < 0)
+    return hutch_error_prefix (err, "blob %s", digest);
+  if (hutch_digest_buffer (buf, len, got, err) < 0)
+    return -1;
+  if (strcmp (got, digest) != 0)
+    return hutch_error_set (err, 0,
+                            "blob %s in the image store `%s` is damaged (its content hashes to "
+                            "%s); remove the image with `hutch rmi` and pull or load it again",
+                            digest, s->root, got);
+  *ret = HUTCH_STEAL_PTR (buf);
+  if (ret_len)
+    *ret_len = len;
+  return 0;
+}
+
+/* ---- layers --------------------------------------------------------- */
+
+char *
+hutch_store_layer_path (const struct hutch_store *s, const char *diff_id)
+{
+  return hutch_xasprintf ("%s/layers/%s", s->root, diff_id + 7);
+}
+
+bool
+hutch_store_has_layer (const struct hutch_store *s, const char *diff_id)
+{
+  struct stat st;
+  return hutch_digest_valid (diff_id)
+         && fstatat (s->layersfd, diff_id + 7, &st, AT_SYMLINK_NOFOLLOW) == 0
+         && S_ISDIR (st.st_mode);
+}
+
+int
+hutch_store_layer_begin (struct hutch_store *s, char **ret_tmpdir, hutch_error_t *err)
+{
+  _cleanup_free_ char *name = hutch_store_tmp_name ("layer");
+  if (mkdirat (s->tmpfd, name, 0755) < 0)
+    return hutch_error_set (err, errno, "create a directory in `%s/tmp`", s->root);
+  *ret_tmpdir = hutch_xasprintf ("%s/tmp/%s", s->root, name);
+  return 0;
+}
+
+/* The name of TMPDIR inside ROOT/tmp, or NULL when it is elsewhere.  */
+static const char *
+tmp_child (const struct hutch_store *s, const char *path)
+{
+  size_t n = strlen (s->root);
+  const char *base;
+  if (strncmp (path, s->root, n) != 0 || strncmp (path + n, "/tmp/", 5) != 0)
+    return NULL;
+  base = path + n + 5;
+  if (*base == '\0' || strchr (base, '/') || strcmp (base, "..") == 0 || strcmp (base, ".") == 0)
+    return NULL;
+  return base;
+}
+
+int
+hutch_store_layer_commit (struct hutch_store *s, const char *tmpdir, const char *diff_id,
+                          enum hutch_layer_commit *ret_result, hutch_error_t *err)
+{
+  const char *base = tmp_child (s, tmpdir);
+  const char *hex;
+  int r;
+
+  if (hutch_digest_parse (diff_id, &hex, err) < 0)
+    return hutch_error_prefix (err, "layer diff_id");
+  if (base == NULL)
+    return hutch_error_set (err, EINVAL,
+                            "internal error: layer directory `%s` is not from "
+                            "hutch_store_layer_begin",
+                            tmpdir);
+
+  /* Everything unpacked must be on disk before the layer's name appears:
+     one syncfs instead of an fsync per file, which would cost more than
+     the unpack.  */
+  {
+    _cleanup_close_ int fd
+        = openat (s->tmpfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+      return hutch_error_set (err, errno, "open `%s`", tmpdir);
+    if (syncfs (fd) < 0)
+      return hutch_error_set (err, errno, "flush `%s` to disk", tmpdir);
+  }
+
+  r = renameat2 (s->tmpfd, base, s->layersfd, hex, RENAME_NOREPLACE);
+  if (r < 0 && (errno == EINVAL || errno == ENOSYS))
+    {
+      /* No RENAME_NOREPLACE here (NFS, old kernels): a plain rename fails
+         on a non-empty directory, and replaces an empty one, which is the
+         same empty layer.  */
+      struct stat st;
+      if (fstatat (s->layersfd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        {
+          errno = EEXIST;
+          r = -1;
+        }
+      else
+        r = renameat (s->tmpfd, base, s->layersfd, hex);
+    }
+  if (r < 0 && (errno == EEXIST || errno == ENOTEMPTY))
+    {
+      /* Another process committed the same layer first: its copy is as
+         good as ours.  */
+      *ret_result = remove_tree_at (s->tmpfd, base, 0) == 0 ? HUTCH_LAYER_EXISTED
+                                                            : HUTCH_LAYER_EXISTED_REMOVE;
+      return 0;
+    }
+  if (r < 0)
+    return hutch_error_set (err, errno, "move `%s` to `%s/layers/%s`", tmpdir, s->root, hex);
+  r = hutch_store_fsync_dir (s->layersfd);
+  if (r < 0)
+    return hutch_error_set (err, -r, "flush `%s/layers` to disk", s->root);
+  *ret_result = HUTCH_LAYER_COMMITTED;
+  return 0;
+}
+
+/* ---- file systems --------------------------------------------------- */
+
+static const char *
+network_fs_name (long type)
+{
+  /* Those not in <linux/magic.h> are from the file systems' own sources
+     (Lustre's LL_SUPER_MAGIC, GPFS's, BeeGFS's, PanFS's, OrangeFS's).  */
+  static const struct
+  {
+    unsigned long magic;
+    const char *name;
+  } table[] = {
+    { NFS_SUPER_MAGIC, "NFS" },
+    { 0x0BD00BD0, "Lustre" },
+    { 0x47504653, "GPFS (IBM Storage Scale)" },
+    { 0x19830326, "BeeGFS" },
+    { CEPH_SUPER_MAGIC, "CephFS" },
+    { CIFS_SUPER_MAGIC, "CIFS" },
+    { SMB2_SUPER_MAGIC, "SMB" },
+    { SMB_SUPER_MAGIC, "SMB" },
+    { AFS_SUPER_MAGIC, "AFS" },
+    { AFS_FS_MAGIC, "AFS" },
+    { 0xAAD7AAEA, "PanFS" },
+    { 0x20030528, "OrangeFS" },
+  };
+  size_t i;
+  for (i = 0; i < sizeof table / sizeof *table; i++)
+    if ((unsigned long)(unsigned int)type == table[i].magic)
+      return table[i].name;
+  return NULL;
+}
+
+/* A local, disk-backed, writable directory to suggest instead.  */
+static char *
+suggest_local (void)
+{
+  static const char *const candidates[] = { "/local", "/scratch", "/localscratch", "/var/tmp" };
+  struct passwd *pw = getpwuid (geteuid ());
+  size_t i;
+
+  for (i = 0; i < sizeof candidates / sizeof *candidates; i++)
+    {
+      struct statfs sf;
+      if (statfs (candidates[i], &sf) == 0 && network_fs_name ((long)sf.f_type) == NULL
+          && (unsigned long)sf.f_type != TMPFS_MAGIC && access (candidates[i], W_OK | X_OK) == 0)
+        return hutch_xasprintf ("%s/%s/hutch", candidates[i], pw ? pw->pw_name : "$USER");
+    }
+  return NULL;
+}
+
+char *
+hutch_store_filesystem_warning (const char *path, long f_type)
+{
+  _cleanup_free_ char *better = NULL, *conf = NULL;
+  const char *fs = network_fs_name (f_type);
+  const char *where;
+
+  if (fs == NULL)
+    return NULL;
+  better = suggest_local ();
+  where = better ? better : "/path/on/a/local/disk";
+  conf = hutch_paths_config_file ();
+  return hutch_xasprintf ("the image store `%s` is on %s, a network file system, where overlay "
+                          "mounts and files owned by subordinate ids do not work reliably and "
+                          "containers start slowly; put it on a local disk of this machine with "
+                          "`hutch --root %s`, or `root = %s` in %s (not on a tmpfs such as /tmp "
+                          "or $XDG_RUNTIME_DIR: that is memory, and is cleaned)",
+                          path, fs, where, where, conf);
+}
+
+int
+hutch_store_check_filesystem (const char *path, char **ret_warning, hutch_error_t *err)
+{
+  _cleanup_free_ char *p = hutch_xstrdup (path);
+  struct statfs sf;
+
+  /* The store may not exist yet: look at where it would be created.  */
+  while (statfs (p, &sf) < 0)
+    {
+      char *slash;
+      if (errno != ENOENT && errno != ENOTDIR)
+        return hutch_error_set (err, errno, "statfs `%s`", p);
+      slash = strrchr (p, '/');
+      if (slash == NULL || slash == p)
+        {
+          strcpy (p, slash ? "/" : ".");
+          if (statfs (p, &sf) < 0)
+            return hutch_error_set (err, errno, "statfs `%s`", p);
+          break;
+        }
+      *slash = '\0';
+    }
+  *ret_warning = hutch_store_filesystem_warning (path, (long)sf.f_type);
+  return 0;
+}

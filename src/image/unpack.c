@@ -1,0 +1,1433 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+#include "image/unpack-private.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include "base/lazylib.h"
+
+#include "base/digest.h"
+#include "base/syscalls.h"
+#include "base/log.h"
+#include "base/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+/* Why not archive_write_disk: it works on paths from the current directory
+   and checks them with lstat before use, so a symlink an earlier entry planted
+   can still redirect a later chmod or utime (CVE-2021-31566), and its checks
+   cannot be scoped to a directory fd.  Everything below is done with *at()
+   calls relative to fds that the kernel resolved beneath the layer's
+   directory.  */
+
+/* Decompressed data goes from the reading thread to the unpacking one in a
+   ring of a few large buffers.  */
+#define FEED_SLOTS 4
+#define FEED_SLOT_SIZE (1024 * 1024)
+
+/* A name from the archive as a message may show it: cut to a readable length,
+   control characters escaped, so that a hostile name cannot send escape
+   sequences to the user's terminal through an error message.  Keeps errno,
+   as error paths call it before reporting errno.  */
+static char *
+shown (const char *name)
+{
+  size_t i, n = strlen (name), max = n > 160 ? 160 : n;
+  int saved = errno;
+  char *out = hutch_xmalloc0 (max * 4 + 4), *p = out;
+
+  for (i = 0; i < max; i++)
+    {
+      unsigned char c = (unsigned char)name[i];
+      if (c < 0x20 || c == 0x7f)
+        p += sprintf (p, "\\x%02x", c);
+      else
+        *p++ = (char)c;
+    }
+  if (n > max)
+    p = stpcpy (p, "...");
+  *p = '\0';
+  errno = saved;
+  return out;
+}
+
+/* Refuse the layer because of ENTRY.  Returns -EINVAL; the message carries no
+   errno text since the layer, not the system, is at fault.  */
+static int __attribute__ ((format (printf, 3, 4)))
+refuse (hutch_error_t *err, const char *entry, const char *fmt, ...)
+{
+  _cleanup_free_ char *name = shown (entry);
+  _cleanup_free_ char *why = NULL;
+  va_list ap;
+
+  va_start (ap, fmt);
+  why = hutch_xvasprintf (fmt, ap);
+  va_end (ap);
+  hutch_error_set (err, 0,
+                   "layer entry `%s`: %s; refusing the layer (the image is broken, or made to "
+                   "attack the host)",
+                   name, why);
+  err->errnum = EINVAL;
+  return -EINVAL;
+}
+
+static void __attribute__ ((format (printf, 2, 0)))
+layer_vwarn (const struct hutch_unpack_opts *opts, const char *fmt, va_list ap)
+{
+  _cleanup_free_ char *msg = NULL;
+
+  msg = hutch_xvasprintf (fmt, ap);
+  if (opts->warn)
+    opts->warn (opts->warn_data, msg);
+  else
+    hutch_log (HUTCH_LOG_WARNING, "%s", msg);
+}
+
+void __attribute__ ((format (printf, 2, 3)))
+hutch_layer_warn (const struct hutch_unpack_opts *opts, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  layer_vwarn (opts, fmt, ap);
+  va_end (ap);
+}
+
+/* Warn once per KEY (an xattr name, say): a layer with a thousand labelled
+   files would otherwise bury the one message that matters.  */
+static void __attribute__ ((format (printf, 4, 5)))
+warn_once (const struct hutch_unpack_opts *opts, char ***warned, const char *key, const char *fmt,
+           ...)
+{
+  size_t i;
+  va_list ap;
+
+  for (i = 0; *warned && (*warned)[i]; i++)
+    if (strcmp ((*warned)[i], key) == 0)
+      return;
+  hutch_strv_push (warned, hutch_xstrdup (key));
+  va_start (ap, fmt);
+  layer_vwarn (opts, fmt, ap);
+  va_end (ap);
+}
+
+/* Every path under a layer is opened relative to the layer's directory fd with
+   RESOLVE_BENEATH: the kernel refuses (EXDEV) a walk that would leave it,
+   through `..` or through a symlink, absolute or relative, that an earlier
+   entry of the same layer planted.  Checking the names alone cannot stop
+   that, since the layer makes the symlink itself (CVE-2014-6407,
+   CVE-2014-9356 in docker's unpacking).  Magic links (/proc/self/fd/N) are
+   refused as well: they jump wherever they point, beneath or not.  */
+int
+hutch_layer_open_beneath (int dirfd, const char *path, uint64_t flags, uint64_t resolve)
+{
+  return hutch_open_resolved (dirfd, path, (int)flags, 0,
+                              RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | resolve);
+}
+
+static int
+pwrite_all (int fd, const char *buf, size_t len, off_t off)
+{
+  while (len > 0)
+    {
+      ssize_t r = pwrite (fd, buf, len, off);
+      if (r < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return -1;
+        }
+      buf += r;
+      off += r;
+      len -= (size_t)r;
+    }
+  return 0;
+}
+
+bool
+hutch_layer_is_whiteout (const struct stat *st)
+{
+  return S_ISCHR (st->st_mode) && st->st_rdev == makedev (0, 0);
+}
+
+/* overlayfs and fuse-overlayfs keep their own state in these xattrs (opaque,
+   redirect, origin, metacopy, ...): one planted by a layer would make the
+   overlay show what the layer does not contain, e.g. redirect a directory to
+   another layer's.  Whiteouts and opaque directories come from `.wh.` entries
+   only.  */
+bool
+hutch_layer_is_overlay_xattr (const char *name)
+{
+  return hutch_str_has_prefix (name, "user.overlay.")
+         || hutch_str_has_prefix (name, "trusted.overlay.")
+         || hutch_str_has_prefix (name, "user.fuseoverlayfs.")
+         || hutch_str_has_prefix (name, "trusted.fuseoverlayfs.");
+}
+
+void
+hutch_layer_set_xattr (const struct hutch_unpack_opts *opts, char ***warned, int fd,
+                       const char *path, const char *name, const void *value, size_t size)
+{
+  _cleanup_free_ char *sname = NULL, *spath = NULL;
+
+  if (!hutch_layer_is_overlay_xattr (name) && fsetxattr (fd, name, value, size, 0) == 0)
+    return;
+  sname = shown (name);
+  spath = shown (path);
+  if (hutch_layer_is_overlay_xattr (name))
+    warn_once (opts, warned, name,
+               "dropped xattr `%s` of `%s` (and any other file): it is overlayfs's own metadata "
+               "and would change how the layer is read",
+               sname, spath);
+  else
+    warn_once (opts, warned, name,
+               "cannot set xattr `%s` on `%s` (%s); it is dropped there and on any other file",
+               sname, spath, strerror (errno));
+}
+
+/* Owner, then mode: chown(2) clears the setuid and setgid bits (and
+   security.capability) of a file, so the mode goes second and xattrs after
+   it.  Times come last of all (set_times), as writing the data changed
+   them.  */
+int
+hutch_layer_set_owner_mode (const struct hutch_unpack_opts *opts, int fd, const struct meta *m,
+                            const char *path, hutch_error_t *err)
+{
+  if (opts->chown && fchown (fd, m->uid, m->gid) < 0)
+    {
+      _cleanup_free_ char *s = shown (path);
+      return hutch_error_set (err, errno,
+                              "give `%s` its owner %u:%u (is the layer unpacked inside a user "
+                              "namespace with the full subordinate id mapping?)",
+                              s, (unsigned)m->uid, (unsigned)m->gid);
+    }
+  if (fchmod (fd, m->perm) < 0)
+    {
+      _cleanup_free_ char *s = shown (path);
+      return hutch_error_set (err, errno, "set the mode of `%s` in the layer", s);
+    }
+  return 0;
+}
+
+int
+hutch_layer_set_times (int fd, const struct meta *m, const char *path, hutch_error_t *err)
+{
+  if (futimens (fd, m->times) < 0)
+    {
+      _cleanup_free_ char *s = shown (path);
+      return hutch_error_set (err, errno, "set the times of `%s` in the layer", s);
+    }
+  return 0;
+}
+
+void
+hutch_layer_meta_from_stat (const struct stat *st, struct meta *m)
+{
+  m->perm = st->st_mode & 07777;
+  m->uid = st->st_uid;
+  m->gid = st->st_gid;
+  m->times[0] = st->st_atim;
+  m->times[1] = st->st_mtim;
+}
+
+void
+hutch_layer_dir_list_add (struct dir_list *l, const char *path, const struct stat *st,
+                          const struct meta *m)
+{
+  struct dir_meta *d;
+  const char *p;
+
+  if (l->n == l->cap)
+    {
+      l->cap = l->cap ? l->cap * 2 : 256;
+      l->v = hutch_xrealloc (l->v, l->cap * sizeof *l->v);
+    }
+  d = &l->v[l->n];
+  memset (d, 0, sizeof *d);
+  d->path = hutch_xstrdup (path);
+  d->dev = st->st_dev;
+  d->ino = st->st_ino;
+  d->meta = *m;
+  d->depth = *path ? 1 : 0;
+  for (p = path; *p; p++)
+    d->depth += *p == '/';
+  d->seq = l->n++;
+}
+
+void
+hutch_layer_dir_list_clear (struct dir_list *l)
+{
+  size_t i;
+  for (i = 0; i < l->n; i++)
+    free (l->v[i].path);
+  free (l->v);
+  memset (l, 0, sizeof *l);
+}
+
+static int
+cmp_inode (const void *a, const void *b)
+{
+  const struct dir_meta *x = a, *y = b;
+  if (x->dev != y->dev)
+    return x->dev < y->dev ? -1 : 1;
+  if (x->ino != y->ino)
+    return x->ino < y->ino ? -1 : 1;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Deepest first, so that a parent made read-only (or unsearchable) does not
+   stop the caller from reaching its children.  */
+static int
+cmp_depth (const void *a, const void *b)
+{
+  const struct dir_meta *x = a, *y = b;
+  if (x->depth != y->depth)
+    return x->depth > y->depth ? -1 : 1;
+  return x->seq > y->seq ? -1 : x->seq < y->seq;
+}
+
+/* Apply the recorded directory metadata.  A directory named twice (a layer
+   that repeats an entry, or several layers when flattening) gets what was
+   recorded last.  Each is reopened beneath ROOTFD (with RESOLVE extra flags)
+   and must still be the inode recorded, or it is skipped: a later entry
+   replaced it, and its metadata must not land on whatever is there now.  */
+int
+hutch_layer_dir_list_apply (struct dir_list *l, int rootfd, uint64_t resolve,
+                            const struct hutch_unpack_opts *opts, hutch_error_t *err)
+{
+  size_t i;
+
+  if (l->n == 0)
+    return 0; /* qsort's array must not be NULL, even when empty */
+  qsort (l->v, l->n, sizeof *l->v, cmp_inode);
+  for (i = 0; i + 1 < l->n; i++)
+    l->v[i].stale = l->v[i].dev == l->v[i + 1].dev && l->v[i].ino == l->v[i + 1].ino;
+  qsort (l->v, l->n, sizeof *l->v, cmp_depth);
+  for (i = 0; i < l->n; i++)
+    {
+      struct dir_meta *d = &l->v[i];
+      _cleanup_close_ int fd = -1;
+      struct stat st;
+
+      if (d->stale)
+        continue;
+      fd = hutch_layer_open_beneath (rootfd, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, resolve);
+      if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
+        continue;
+      if (fd < 0 || fstat (fd, &st) < 0)
+        {
+          _cleanup_free_ char *s = shown (d->path);
+          return hutch_error_set (err, errno, "open directory `%s` in the layer", s);
+        }
+      if (st.st_dev != d->dev || st.st_ino != d->ino)
+        continue;
+      if (hutch_layer_set_owner_mode (opts, fd, &d->meta, d->path, err) < 0
+          || hutch_layer_set_times (fd, &d->meta, d->path, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* The reading side: FD is read and decompressed in a thread of its own, so
+   that inflating (one core) and creating files (mostly the kernel, another
+   core) overlap, as they do when `tar -xzf` runs gzip in a second process.
+   The unpacking side reads plain tar through feeder_read.  */
+struct feeder
+{
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  pthread_t thread;
+  bool started;
+  struct archive *in;
+  char *slot[FEED_SLOTS];
+  size_t len[FEED_SLOTS];
+  unsigned head, count; /* filled slots: head .. head+count-1 (mod FEED_SLOTS) */
+  bool held;            /* the slot at head is lent to libarchive */
+  bool done, cancelled;
+  int errnum;
+  char *error;
+  /* The diff_id, when asked for: every decompressed byte goes through it,
+     in the reading thread.  */
+  struct hutch_sha256 *hash;
+  /* A file still being written: see hutch_unpack_opts.wait_more.  */
+  struct growing *growing;
+};
+
+struct growing
+{
+  int fd;
+  int (*wait_more) (void *data);
+  void *data;
+  bool complete;
+  char buf[FEED_SLOT_SIZE];
+};
+
+/* Read a file that a download is still appending to: at its current end,
+   wait for the writer to say there is more, or that it finished (then read
+   what remains once more before reporting the end).  */
+static la_ssize_t
+growing_read (struct archive *a, void *data, const void **ret_buf)
+{
+  struct growing *g = data;
+
+  for (;;)
+    {
+      ssize_t n = read (g->fd, g->buf, sizeof g->buf);
+      int r;
+
+      if (n > 0)
+        {
+          *ret_buf = g->buf;
+          return n;
+        }
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          archive_set_error (a, errno, "read the layer");
+          return -1;
+        }
+      if (g->complete)
+        return 0;
+      r = g->wait_more (g->data);
+      if (r < 0)
+        {
+          archive_set_error (a, -r, "the download of the layer stopped");
+          return -1;
+        }
+      if (r == 0)
+        g->complete = true;
+    }
+}
+
+static void *
+feeder_main (void *data)
+{
+  struct feeder *f = data;
+
+  for (;;)
+    {
+      unsigned idx;
+      la_ssize_t n;
+
+      pthread_mutex_lock (&f->lock);
+      while (f->count == FEED_SLOTS && !f->cancelled)
+        pthread_cond_wait (&f->cond, &f->lock);
+      if (f->cancelled)
+        {
+          pthread_mutex_unlock (&f->lock);
+          return NULL;
+        }
+      idx = (f->head + f->count) % FEED_SLOTS;
+      pthread_mutex_unlock (&f->lock);
+
+      n = archive_read_data (f->in, f->slot[idx], FEED_SLOT_SIZE);
+
+      if (n > 0 && f->hash)
+        {
+          hutch_error_t e = HUTCH_ERROR_INIT;
+          if (hutch_sha256_update (f->hash, f->slot[idx], (size_t)n, &e) < 0)
+            {
+              pthread_mutex_lock (&f->lock);
+              f->done = true;
+              f->errnum = e.errnum;
+              f->error = hutch_xstrdup (e.msg ? e.msg : "hash the layer");
+              hutch_error_clear (&e);
+              pthread_cond_broadcast (&f->cond);
+              pthread_mutex_unlock (&f->lock);
+              return NULL;
+            }
+        }
+
+      pthread_mutex_lock (&f->lock);
+      if (n > 0)
+        {
+          f->len[idx] = (size_t)n;
+          f->count++;
+        }
+      else
+        {
+          f->done = true;
+          if (n < 0)
+            {
+              const char *msg = archive_error_string (f->in);
+              f->errnum = archive_errno (f->in);
+              f->error = hutch_xstrdup (msg ? msg : "decompression failed");
+            }
+        }
+      pthread_cond_broadcast (&f->cond);
+      pthread_mutex_unlock (&f->lock);
+      if (n <= 0)
+        return NULL;
+    }
+}
+
+/* libarchive's read callback: the buffer returned stays valid until the next
+   call, which gives it back.  */
+static la_ssize_t
+feeder_read (struct archive *a, void *data, const void **ret_buf)
+{
+  struct feeder *f = data;
+  la_ssize_t n = 0;
+
+  pthread_mutex_lock (&f->lock);
+  if (f->held)
+    {
+      f->head = (f->head + 1) % FEED_SLOTS;
+      f->count--;
+      f->held = false;
+      pthread_cond_broadcast (&f->cond);
+    }
+  while (f->count == 0 && !f->done)
+    pthread_cond_wait (&f->cond, &f->lock);
+  if (f->count > 0)
+    {
+      *ret_buf = f->slot[f->head];
+      n = (la_ssize_t)f->len[f->head];
+      f->held = true;
+    }
+  else if (f->error)
+    {
+      archive_set_error (a, f->errnum ? f->errnum : -1 /* libarchive's ARCHIVE_ERRNO_MISC */, "%s",
+                         f->error);
+      n = -1;
+    }
+  pthread_mutex_unlock (&f->lock);
+  return n;
+}
+
+static void
+feeder_free (struct feeder *f)
+{
+  unsigned i;
+
+  if (f == NULL)
+    return;
+  if (f->started)
+    {
+      pthread_mutex_lock (&f->lock);
+      f->cancelled = true;
+      pthread_cond_broadcast (&f->cond);
+      pthread_mutex_unlock (&f->lock);
+      pthread_join (f->thread, NULL);
+    }
+  archive_read_free (f->in);
+  for (i = 0; i < FEED_SLOTS; i++)
+    free (f->slot[i]);
+  free (f->error);
+  hutch_sha256_free (f->hash);
+  free (f->growing);
+  pthread_cond_destroy (&f->cond);
+  pthread_mutex_destroy (&f->lock);
+  free (f);
+}
+
+static int
+feeder_start (int fd, const struct hutch_unpack_opts *opts, struct feeder **ret, hutch_error_t *err)
+{
+  struct feeder *f = hutch_xmalloc0 (sizeof *f);
+  struct archive_entry *e;
+  sigset_t all, old;
+  unsigned i;
+  int r;
+
+  pthread_mutex_init (&f->lock, NULL);
+  pthread_cond_init (&f->cond, NULL);
+  f->in = archive_read_new ();
+  if (f->in == NULL)
+    {
+      free (f);
+      return hutch_error_set (err, ENOMEM, "start libarchive");
+    }
+  /* In-process decompressors only: archive_read_support_filter_all would add
+     filters that run external programs (lrzip, lzop, grzip, and gzip or zstd
+     themselves when libarchive lacks the library, which ARCHIVE_WARN
+     reports), and a layer must never make us execute anything (CVE-2014-9357:
+     docker ran xz on an image's layer from inside that image).  */
+  if (archive_read_support_filter_gzip (f->in) != ARCHIVE_OK
+      || archive_read_support_filter_zstd (f->in) != ARCHIVE_OK)
+    {
+      feeder_free (f);
+      return hutch_error_set (err, 0,
+                              "libarchive %s lacks built-in gzip or zstd support; install a "
+                              "libarchive built with zlib and libzstd",
+                              archive_version_string ());
+    }
+  /* "raw" hands over the decompressed bytes as they are; "empty" takes a
+     zero-length layer (or compressed nothing), which is an empty layer.  */
+  archive_read_support_format_raw (f->in);
+  archive_read_support_format_empty (f->in);
+  if (opts->diff_id && hutch_sha256_new (&f->hash, err) < 0)
+    {
+      feeder_free (f);
+      return -1;
+    }
+  if (opts->wait_more)
+    {
+      f->growing = hutch_xmalloc0 (sizeof *f->growing);
+      f->growing->fd = fd;
+      f->growing->wait_more = opts->wait_more;
+      f->growing->data = opts->wait_data;
+      r = archive_read_open (f->in, f->growing, NULL, growing_read, NULL);
+    }
+  else
+    r = archive_read_open_fd (f->in, fd, FEED_SLOT_SIZE);
+  if (r == ARCHIVE_OK)
+    r = archive_read_next_header (f->in, &e);
+  if (r == ARCHIVE_EOF)
+    {
+      f->done = true;
+      *ret = f;
+      return 0;
+    }
+  if (r != ARCHIVE_OK)
+    {
+      int errnum = archive_errno (f->in);
+      hutch_error_set (err, errnum > 0 && errnum != EILSEQ ? errnum : 0, "read the layer: %s",
+                       archive_error_string (f->in));
+      feeder_free (f);
+      return -1;
+    }
+  for (i = 0; i < FEED_SLOTS; i++)
+    f->slot[i] = hutch_xmalloc0 (FEED_SLOT_SIZE);
+  /* The thread starts with every signal blocked, so that signals meant for
+     the process (SIGTERM to the unpacking child, say) reach the thread that
+     the caller expects, not the decompressor.  */
+  sigfillset (&all);
+  pthread_sigmask (SIG_SETMASK, &all, &old);
+  r = pthread_create (&f->thread, NULL, feeder_main, f);
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  if (r != 0)
+    {
+      feeder_free (f);
+      return hutch_error_set (err, r, "start the layer's reading thread");
+    }
+  f->started = true;
+  *ret = f;
+  return 0;
+}
+
+struct unpacker
+{
+  int dirfd;
+  const struct hutch_unpack_opts *opts;
+  struct hutch_unpack_stats stats;
+  /* The last parent directory opened, for the next entry in the same one.  */
+  char *parent;
+  int parentfd;
+  struct dir_list dirs;
+  char **warned;
+  unsigned long devices;
+  char *first_device;
+  hutch_error_t *err;
+};
+
+/* Check an entry's name (or a hard link's target: WHAT says which) and return
+   its canonical form relative to the layer's root: no leading "./", no "." or
+   empty components, no trailing slash; "" is the root itself.  */
+static int
+clean_name (const char *entry, const char *what, const char *name, char **ret, hutch_error_t *err)
+{
+  size_t len = strlen (name), out = 0;
+  const char *p;
+  char *buf;
+
+  if (len == 0)
+    return refuse (err, entry, "%s is empty", what);
+  if (len > MAX_PATH)
+    return refuse (err, entry, "%s is %zu bytes long, more than the %d Linux allows", what, len,
+                   MAX_PATH);
+  /* An absolute name is how a naive extractor writes to the host's /etc.
+     Layers hold names relative to their root ("./x" or "x"); rather than
+     quietly make "/x" relative, refuse it so that such a layer is noticed.  */
+  if (name[0] == '/' && name[strspn (name, "/")] != '\0')
+    return refuse (err, entry, "%s is absolute; names in a layer are relative to its root", what);
+  /* "/" alone is the layer's root directory, as `umoci insert ... /`
+     writes it (docker and podman take it so): the same as "./".  */
+  if (name[0] == '/')
+    {
+      *ret = hutch_xstrdup ("");
+      return 0;
+    }
+  buf = hutch_xmalloc0 (len + 1);
+  for (p = name; *p;)
+    {
+      const char *end = strchrnul (p, '/');
+      size_t n = (size_t)(end - p);
+
+      /* `..` climbs out of the layer (CVE-2016-6321 in GNU tar is one of many
+         extractors caught by it).  Refused even where it would stay inside,
+         "a/../b": no honest layer needs it.  */
+      if (n == 2 && p[0] == '.' && p[1] == '.')
+        {
+          free (buf);
+          return refuse (err, entry, "%s has a `..` component, which could reach outside the layer",
+                         what);
+        }
+      if (n > MAX_COMPONENT)
+        {
+          free (buf);
+          return refuse (err, entry,
+                         "%s has a component of %zu bytes, more than the %d Linux allows", what, n,
+                         MAX_COMPONENT);
+        }
+      if (n > 0 && !(n == 1 && p[0] == '.'))
+        {
+          if (out > 0)
+            buf[out++] = '/';
+          memcpy (buf + out, p, n);
+          out += n;
+        }
+      p = *end ? end + 1 : end;
+    }
+  buf[out] = '\0';
+  *ret = buf;
+  return 0;
+}
+
+/* aufs kept its own bookkeeping in `.wh..wh.*` files and directories
+   (.wh..wh.plnk, .wh..wh.aufs); docker skips them, and so do we.  The opaque
+   marker is the one such name with a meaning.  */
+static bool
+is_aufs_meta (const char *path)
+{
+  const char *p = path;
+
+  for (;;)
+    {
+      const char *end = strchrnul (p, '/');
+      if (hutch_str_has_prefix (p, WHITEOUT_META_PREFIX)
+          && !(*end == '\0' && strcmp (p, WHITEOUT_OPAQUE) == 0))
+        return true;
+      if (*end == '\0')
+        return false;
+      p = end + 1;
+    }
+}
+
+/* An entry's metadata from the archive.  */
+static int
+entry_meta (struct archive_entry *e, const char *entry, struct meta *m, hutch_error_t *err)
+{
+  la_int64_t uid = archive_entry_uid (e), gid = archive_entry_gid (e);
+  int i;
+
+  /* (uid_t)-1 means "leave unchanged" to chown(2), and there is nothing
+     above it.  */
+  if (uid < 0 || uid >= UINT32_MAX || gid < 0 || gid >= UINT32_MAX)
+    return refuse (err, entry, "its owner %lld:%lld is not a valid uid:gid", (long long)uid,
+                   (long long)gid);
+  m->uid = (uid_t)uid;
+  m->gid = (gid_t)gid;
+  m->perm = archive_entry_perm (e) & 07777;
+  m->times[1].tv_sec = archive_entry_mtime (e);
+  m->times[1].tv_nsec = archive_entry_mtime_is_set (e) ? archive_entry_mtime_nsec (e) : UTIME_OMIT;
+  m->times[0] = m->times[1];
+  if (archive_entry_atime_is_set (e))
+    {
+      m->times[0].tv_sec = archive_entry_atime (e);
+      m->times[0].tv_nsec = archive_entry_atime_nsec (e);
+    }
+  for (i = 0; i < 2; i++)
+    if (m->times[i].tv_nsec != UTIME_OMIT
+        && (m->times[i].tv_nsec < 0 || m->times[i].tv_nsec >= 1000000000))
+      m->times[i].tv_nsec = 0;
+  return 0;
+}
+
+static void
+set_entry_xattrs (struct unpacker *u, int fd, struct archive_entry *e, const char *path)
+{
+  const char *name;
+  const void *value;
+  size_t size;
+
+  if (archive_entry_xattr_reset (e) == 0)
+    return;
+  while (archive_entry_xattr_next (e, &name, &value, &size) == ARCHIVE_OK)
+    hutch_layer_set_xattr (u->opts, &u->warned, fd, path, name, value, size);
+}
+
+/* Metadata of a file or FIFO, through an fd of it.  */
+static int
+apply_entry_meta (struct unpacker *u, int fd, struct archive_entry *e, const char *entry,
+                  const char *path)
+{
+  struct meta m;
+
+  if (entry_meta (e, entry, &m, u->err) < 0
+      || hutch_layer_set_owner_mode (u->opts, fd, &m, path, u->err) < 0)
+    return -1;
+  set_entry_xattrs (u, fd, e, path);
+  return hutch_layer_set_times (fd, &m, path, u->err);
+}
+
+static void
+forget_parent (struct unpacker *u)
+{
+  /* The fd stays open until the next lookup replaces it: the caller may be
+     using it.  */
+  free (u->parent);
+  u->parent = NULL;
+}
+
+static int
+set_opaque (int fd, const char *path, hutch_error_t *err)
+{
+  _cleanup_close_ int dfd = openat (fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (dfd >= 0 && fsetxattr (dfd, OPAQUE_XATTR, "y", 1, 0) == 0)
+    return 0;
+  {
+    _cleanup_free_ char *s = shown (*path ? path : ".");
+    return hutch_error_set (err, errno,
+                            "mark directory `%s` of the layer opaque (xattr " OPAQUE_XATTR ")%s", s,
+                            errno == ENOTSUP ? "; put the store on a filesystem with user "
+                                               "xattrs (ext4, xfs, btrfs; tmpfs since Linux 6.6)"
+                                             : "");
+  }
+}
+
+/* WHAT: "its directory" or "its hard link target's directory".  */
+static int
+parent_error (struct unpacker *u, const char *entry, const char *what, const char *parent,
+              int errnum)
+{
+  _cleanup_free_ char *s = shown (parent);
+
+  if (errnum == EXDEV)
+    return refuse (u->err, entry,
+                   "%s `%s` leads out of the layer through a symlink, and what is written "
+                   "there would land outside it",
+                   what, s);
+  if (errnum == ELOOP)
+    return refuse (u->err, entry, "%s `%s` goes through too many symlinks", what, s);
+  return hutch_error_set (u->err, errnum, "open directory `%s` in the layer", s);
+}
+
+/* Create the missing directories of PARENT (as tar does for an entry whose
+   directory has no entry of its own), each step opened beneath the layer.  */
+static int
+make_parents (struct unpacker *u, const char *entry, const char *parent)
+{
+  _cleanup_close_ int cur = -1; /* the prefix walked so far; -1: the root */
+  size_t i = 0, len = strlen (parent);
+
+  while (i < len)
+    {
+      size_t end = i;
+      _cleanup_free_ char *prefix = NULL, *comp = NULL;
+      int at = cur >= 0 ? cur : u->dirfd, next;
+      struct stat st;
+
+      while (end < len && parent[end] != '/')
+        end++;
+      prefix = hutch_xstrndup (parent, end);
+      comp = hutch_xstrndup (parent + i, end - i);
+      i = end + 1;
+      next = hutch_layer_open_beneath (u->dirfd, prefix, O_PATH | O_DIRECTORY, 0);
+      if (next < 0 && errno != ENOENT && errno != ENOTDIR)
+        return parent_error (u, entry, "its directory", prefix, errno);
+      if (next < 0)
+        {
+          bool opaque = false;
+          _cleanup_free_ char *s = shown (prefix);
+
+          if (fstatat (at, comp, &st, AT_SYMLINK_NOFOLLOW) == 0)
+            {
+              if (S_ISLNK (st.st_mode))
+                return refuse (u->err, entry,
+                               "its directory `%s` is a symlink that leads to no directory "
+                               "in the layer",
+                               s);
+              if (!hutch_layer_is_whiteout (&st))
+                return refuse (u->err, entry, "its directory `%s` is not a directory", s);
+              /* The layer deleted this directory of the layers below and now
+                 puts entries in it without a directory entry: the directory
+                 is new, so the old contents stay hidden, as overlayfs does
+                 for a directory deleted and made again.  */
+              if (unlinkat (at, comp, 0) < 0)
+                return hutch_error_set (u->err, errno, "remove whiteout `%s` in the layer", s);
+              forget_parent (u);
+              opaque = true;
+            }
+          else if (errno != ENOENT)
+            return hutch_error_set (u->err, errno, "look at `%s` in the layer", s);
+          if (mkdirat (at, comp, 0755) < 0)
+            return hutch_error_set (u->err, errno, "create directory `%s` in the layer", s);
+          next = openat (at, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (next < 0)
+            return hutch_error_set (u->err, errno, "open directory `%s` in the layer", s);
+          if (opaque && set_opaque (next, prefix, u->err) < 0)
+            {
+              close (next);
+              return -1;
+            }
+        }
+      if (cur >= 0)
+        close (cur);
+      cur = next;
+    }
+  return HUTCH_STEAL_FD (cur);
+}
+
+/* The directory an entry goes in, as an O_PATH fd owned by U.  */
+static int
+get_parent (struct unpacker *u, const char *entry, const char *parent)
+{
+  int fd;
+
+  if (u->parent && strcmp (u->parent, parent) == 0)
+    return u->parentfd;
+  fd = hutch_layer_open_beneath (u->dirfd, parent, O_PATH | O_DIRECTORY, 0);
+  if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+    fd = make_parents (u, entry, parent);
+  else if (fd < 0)
+    return parent_error (u, entry, "its directory", parent, errno);
+  if (fd < 0)
+    return fd;
+  forget_parent (u);
+  if (u->parentfd >= 0)
+    close (u->parentfd);
+  u->parent = hutch_xstrdup (parent);
+  u->parentfd = fd;
+  return fd;
+}
+
+/* Remove what an earlier entry of this layer left at BASE, so that the new
+   entry is created afresh: opening the existing name would write through a
+   symlink to wherever it points, or into the other names of a hard link
+   (CVE-2014-6407).  */
+static int
+remove_existing (struct unpacker *u, int parentfd, const char *base, const char *entry)
+{
+  struct stat st;
+  _cleanup_free_ char *s = NULL;
+
+  if (fstatat (parentfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    {
+      if (errno == ENOENT)
+        return 0;
+      s = shown (entry);
+      return hutch_error_set (u->err, errno, "look at `%s` in the layer", s);
+    }
+  /* Removing a name can change where a cached path leads (a symlink
+     replaced by a directory).  */
+  forget_parent (u);
+  if (unlinkat (parentfd, base, S_ISDIR (st.st_mode) ? AT_REMOVEDIR : 0) == 0)
+    return 0;
+  s = shown (entry);
+  if (errno == ENOTEMPTY || errno == EEXIST)
+    return hutch_error_set (u->err, 0,
+                            "layer entry `%s` replaces a directory of the same layer that is not "
+                            "empty; the layer is malformed",
+                            s);
+  return hutch_error_set (u->err, errno, "remove `%s` in the layer to replace it", s);
+}
+
+/* What to create at a name: a regular file, a symlink, a FIFO, or (type 0) a
+   hard link.  */
+struct node
+{
+  mode_t type;
+  const char *target;
+  int link_dirfd;
+  const char *link_name;
+};
+
+static int
+make_node (int parentfd, const char *base, const struct node *node)
+{
+  switch (node->type)
+    {
+    case S_IFREG:
+      return openat (parentfd, base,
+                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+    case S_IFLNK:
+      return symlinkat (node->target, parentfd, base);
+    case S_IFIFO:
+      return mknodat (parentfd, base, S_IFIFO | 0600, 0);
+    default:
+      /* No AT_SYMLINK_FOLLOW: a hard link to a symlink links the symlink
+         itself, never what it points to.  */
+      return linkat (node->link_dirfd, node->link_name, parentfd, base, 0);
+    }
+}
+
+/* Create NODE at BASE, replacing an entry of the same name as tar does.
+   Returns an fd for a regular file, 0 otherwise.  */
+static int
+create_node (struct unpacker *u, int parentfd, const char *base, const char *entry,
+             const struct node *node)
+{
+  int r = make_node (parentfd, base, node);
+  _cleanup_free_ char *s = NULL, *t = NULL;
+
+  if (r < 0 && errno == EEXIST)
+    {
+      if (remove_existing (u, parentfd, base, entry) < 0)
+        return -1;
+      r = make_node (parentfd, base, node);
+    }
+  if (r >= 0)
+    return r;
+  s = shown (entry);
+  if (node->type == 0)
+    {
+      struct stat st;
+      int errnum = errno;
+
+      t = shown (node->link_name);
+      if (errnum == ENOENT)
+        return refuse (u->err, entry,
+                       "its hard link target `%s` is not an earlier entry of the layer", t);
+      /* EPERM is also what fs.protected_hardlinks answers for a file that is
+         not ours; say "directory" only when it is one.  */
+      if (errnum == EPERM
+          && fstatat (node->link_dirfd, node->link_name, &st, AT_SYMLINK_NOFOLLOW) == 0
+          && S_ISDIR (st.st_mode))
+        return refuse (u->err, entry, "it is a hard link to `%s`, a directory", t);
+      errno = errnum;
+    }
+  return hutch_error_set (u->err, errno, "create `%s` in the layer", s);
+}
+
+static int
+read_error (struct unpacker *u, struct archive *a, const char *entry)
+{
+  const char *msg = archive_error_string (a);
+  int errnum = archive_errno (a);
+
+  if (msg == NULL)
+    msg = "unknown error";
+  /* libarchive reports a malformed archive as EILSEQ (ARCHIVE_ERRNO_FILE_FORMAT)
+     with a message of its own, which "Invalid or incomplete multibyte or wide
+     character" would only obscure; other errno values are the system's.  */
+  if (errnum == EILSEQ || errnum < 0)
+    errnum = 0;
+  if (entry)
+    {
+      _cleanup_free_ char *s = shown (entry);
+      return hutch_error_set (u->err, errnum, "read layer entry `%s`: %s", s, msg);
+    }
+  hutch_error_set (u->err, errnum, "read the layer: %s", msg);
+  return hutch_error_append (u->err, "a layer must be a tar archive, plain or compressed with "
+                                     "gzip or zstd, and complete");
+}
+
+static int
+write_data (struct unpacker *u, struct archive *a, struct archive_entry *e, int fd,
+            const char *entry)
+{
+  la_int64_t end = 0, size = archive_entry_size_is_set (e) ? archive_entry_size (e) : 0;
+
+  for (;;)
+    {
+      const void *buf;
+      size_t len;
+      la_int64_t off;
+      int r = archive_read_data_block (a, &buf, &len, &off);
+
+      if (r == ARCHIVE_EOF)
+        break;
+      if (r < ARCHIVE_WARN)
+        return read_error (u, a, entry);
+      if (pwrite_all (fd, buf, len, (off_t)off) < 0)
+        {
+          _cleanup_free_ char *s = shown (entry);
+          return hutch_error_set (u->err, errno, "write `%s` in the layer", s);
+        }
+      u->stats.bytes += len;
+      if (off + (la_int64_t)len > end)
+        end = off + (la_int64_t)len;
+    }
+  /* A sparse file's last hole is in no data block: extend to the size the
+     header gives.  */
+  if (size > end && ftruncate (fd, (off_t)size) < 0)
+    {
+      _cleanup_free_ char *s = shown (entry);
+      return hutch_error_set (u->err, errno, "extend `%s` in the layer", s);
+    }
+  return 0;
+}
+
+static int
+unpack_file (struct unpacker *u, struct archive *a, struct archive_entry *e, const char *entry,
+             int parentfd, const char *path, const char *base)
+{
+  struct node node = { .type = S_IFREG };
+  _cleanup_close_ int fd = create_node (u, parentfd, base, entry, &node);
+
+  if (fd < 0 || write_data (u, a, e, fd, entry) < 0)
+    return -1;
+  return apply_entry_meta (u, fd, e, entry, path);
+}
+
+static int
+unpack_fifo (struct unpacker *u, struct archive_entry *e, const char *entry, int parentfd,
+             const char *path, const char *base)
+{
+  struct node node = { .type = S_IFIFO };
+  _cleanup_close_ int fd = -1;
+
+  if (create_node (u, parentfd, base, entry, &node) < 0)
+    return -1;
+  /* O_NONBLOCK: opening a FIFO for reading does not wait for a writer.  */
+  fd = openat (parentfd, base, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    {
+      _cleanup_free_ char *s = shown (entry);
+      return hutch_error_set (u->err, errno, "open FIFO `%s` in the layer", s);
+    }
+  return apply_entry_meta (u, fd, e, entry, path);
+}
+
+static int
+unpack_symlink (struct unpacker *u, struct archive_entry *e, const char *entry, int parentfd,
+                const char *path, const char *base)
+{
+  const char *target = archive_entry_symlink (e);
+  struct node node = { .type = S_IFLNK, .target = target };
+  _cleanup_free_ char *s = NULL;
+  struct meta m;
+
+  /* The target is stored, never followed here (every walk is
+     RESOLVE_BENEATH), so an absolute target or a `..` is fine: it means a
+     path in the container.  */
+  if (target == NULL || *target == '\0')
+    return refuse (u->err, entry, "it is a symlink with an empty target");
+  if (strlen (target) > MAX_PATH)
+    return refuse (u->err, entry, "its symlink target is longer than the %d bytes Linux allows",
+                   MAX_PATH);
+  if (entry_meta (e, entry, &m, u->err) < 0 || create_node (u, parentfd, base, entry, &node) < 0)
+    return -1;
+  s = shown (path);
+  if (u->opts->chown && fchownat (parentfd, base, m.uid, m.gid, AT_SYMLINK_NOFOLLOW) < 0)
+    return hutch_error_set (u->err, errno, "give symlink `%s` its owner %u:%u", s, (unsigned)m.uid,
+                            (unsigned)m.gid);
+  if (utimensat (parentfd, base, m.times, AT_SYMLINK_NOFOLLOW) < 0)
+    return hutch_error_set (u->err, errno, "set the times of symlink `%s`", s);
+  /* Linux has no fd-based way to set a symlink's xattrs before 6.13
+     (setxattrat), and user.* ones are not allowed on symlinks anyway.  */
+  if (archive_entry_xattr_count (e) > 0)
+    warn_once (u->opts, &u->warned, "\001symlink-xattrs",
+               "xattrs of symlink `%s` (and any other) are not kept", s);
+  return 0;
+}
+
+static int
+unpack_hardlink (struct unpacker *u, const char *entry, const char *raw_target, int parentfd,
+                 const char *path, const char *base)
+{
+  _cleanup_free_ char *st = shown (raw_target), *what = NULL, *target = NULL, *tparent = NULL;
+  _cleanup_close_ int tparentfd = -1;
+  struct node node = { .type = 0 };
+  const char *slash;
+
+  what = hutch_xasprintf ("its hard link target `%s`", st);
+  if (clean_name (entry, what, raw_target, &target, u->err) < 0)
+    return -1;
+  if (*target == '\0')
+    return refuse (u->err, entry, "it is a hard link to the layer's root directory");
+  if (strcmp (target, path) == 0)
+    return 0;
+  slash = strrchr (target, '/');
+  tparent = slash ? hutch_xstrndup (target, (size_t)(slash - target)) : hutch_xstrdup ("");
+  /* The target's directory is resolved like an entry's: a hard link reached
+     through a symlink that leaves the layer would give a host file (say
+     /etc/shadow) a second name inside the layer, writable from the container
+     (CVE-2014-6407).  */
+  tparentfd = hutch_layer_open_beneath (u->dirfd, tparent, O_PATH | O_DIRECTORY, 0);
+  if (tparentfd < 0 && (errno == ENOENT || errno == ENOTDIR))
+    return refuse (u->err, entry, "its hard link target `%s` is not an earlier entry of the layer",
+                   st);
+  if (tparentfd < 0)
+    return parent_error (u, entry, "its hard link target's directory", tparent, errno);
+  node.link_dirfd = tparentfd;
+  node.link_name = slash ? slash + 1 : target;
+  return create_node (u, parentfd, base, entry, &node) < 0 ? -1 : 0;
+}
+
+/* Record a directory's metadata for later and set its xattrs now.  */
+static int
+defer_dir (struct unpacker *u, struct archive_entry *e, int fd, const char *entry, const char *path)
+{
+  struct meta m;
+  struct stat st;
+
+  if (entry_meta (e, entry, &m, u->err) < 0)
+    return -1;
+  if (fstat (fd, &st) < 0)
+    return hutch_error_set (u->err, errno, "stat a directory of the layer");
+  hutch_layer_dir_list_add (&u->dirs, path, &st, &m);
+  set_entry_xattrs (u, fd, e, path);
+  return 0;
+}
+
+static int
+unpack_dir (struct unpacker *u, struct archive_entry *e, const char *entry, int parentfd,
+            const char *path, const char *base)
+{
+  _cleanup_close_ int fd = -1;
+  _cleanup_free_ char *s = shown (path);
+  bool opaque = false;
+  struct stat st;
+
+  /* 0700 until dir_list_apply gives the real mode.  */
+  if (mkdirat (parentfd, base, 0700) < 0)
+    {
+      if (errno != EEXIST || fstatat (parentfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return hutch_error_set (u->err, errno, "create directory `%s` in the layer", s);
+      /* A symlink of the same name is replaced, not followed, like any
+         other entry.  */
+      if (!S_ISDIR (st.st_mode))
+        {
+          /* The layer deleted (.wh.NAME) a directory of the layers below
+             and made it anew: hide the old contents.  */
+          opaque = hutch_layer_is_whiteout (&st);
+          if (remove_existing (u, parentfd, base, entry) < 0)
+            return -1;
+          if (mkdirat (parentfd, base, 0700) < 0)
+            return hutch_error_set (u->err, errno, "create directory `%s` in the layer", s);
+        }
+    }
+  fd = openat (parentfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return hutch_error_set (u->err, errno, "open directory `%s` in the layer", s);
+  if (opaque && set_opaque (fd, path, u->err) < 0)
+    return -1;
+  return defer_dir (u, e, fd, entry, path);
+}
+
+/* `.wh.NAME` and `.wh..wh..opq`, in the overlay format.  */
+static int
+unpack_whiteout (struct unpacker *u, const char *entry, int parentfd, const char *parent,
+                 const char *base)
+{
+  const char *victim = base + strlen (WHITEOUT_PREFIX);
+  _cleanup_free_ char *path = NULL, *s = NULL;
+  _cleanup_close_ int fd = -1;
+  struct stat st;
+
+  if (strcmp (base, WHITEOUT_OPAQUE) == 0)
+    return set_opaque (parentfd, parent, u->err);
+  /* `.wh.`, `.wh..` and `.wh...` would whiteout nothing, the directory itself
+     or its parent; whatever a reader of the layer made of them, it would not
+     be a file of the directory.  */
+  if (*victim == '\0' || strcmp (victim, ".") == 0 || strcmp (victim, "..") == 0)
+    return refuse (u->err, entry, "it is a whiteout of `%s`, which is no name in its directory",
+                   victim);
+  path = *parent ? hutch_xasprintf ("%s/%s", parent, victim) : hutch_xstrdup (victim);
+  s = shown (path);
+  if (mknodat (parentfd, victim, S_IFCHR, makedev (0, 0)) == 0)
+    return 0;
+  if (errno != EEXIST)
+    return hutch_error_set (u->err, errno, "create whiteout `%s` (a 0/0 character device)%s", s,
+                            errno == EPERM ? "; Linux allows it unprivileged since 5.8" : "");
+  /* The name is an entry of this very layer.  A whiteout only hides the
+     layers below (OCI image spec), so the layer's own entry stays; when it
+     is a directory, the lower directory's contents must not show through it
+     (the layer deleted that directory and made it anew): opaque.  */
+  if (fstatat (parentfd, victim, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return hutch_error_set (u->err, errno, "look at `%s` in the layer", s);
+  if (!S_ISDIR (st.st_mode))
+    return 0;
+  fd = openat (parentfd, victim, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return hutch_error_set (u->err, errno, "open directory `%s` in the layer", s);
+  return set_opaque (fd, path, u->err);
+}
+
+static int
+unpack_root (struct unpacker *u, struct archive_entry *e, const char *entry)
+{
+  _cleanup_close_ int fd = -1;
+
+  if (archive_entry_hardlink (e) || archive_entry_filetype (e) != AE_IFDIR)
+    return refuse (u->err, entry, "it names the layer's root, but is not a directory");
+  fd = openat (u->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return hutch_error_set (u->err, errno, "open the layer's directory");
+  return defer_dir (u, e, fd, entry, "");
+}
+
+static void
+skip_device (struct unpacker *u, const char *path)
+{
+  u->stats.skipped++;
+  if (u->devices++ == 0)
+    u->first_device = hutch_xstrdup (path);
+}
+
+static int
+unpack_entry (struct unpacker *u, struct archive *a, struct archive_entry *e)
+{
+  const char *entry = archive_entry_pathname (e), *base, *slash, *hardlink;
+  _cleanup_free_ char *path = NULL, *parent = NULL;
+  int parentfd;
+
+  /* libarchive ends a name at its first NUL (a pax `path` record may hold
+     one), so a name with a NUL arrives here cut short and is checked as
+     such: what follows the NUL is never seen by anything.  */
+  if (entry == NULL)
+    return refuse (u->err, "", "it has no name that can be read");
+  if (clean_name (entry, "its name", entry, &path, u->err) < 0)
+    return -1;
+  if (is_aufs_meta (path))
+    {
+      u->stats.skipped++;
+      return 0;
+    }
+  if (*path == '\0')
+    return unpack_root (u, e, entry);
+  slash = strrchr (path, '/');
+  parent = slash ? hutch_xstrndup (path, (size_t)(slash - path)) : hutch_xstrdup ("");
+  base = slash ? slash + 1 : path;
+  parentfd = get_parent (u, entry, parent);
+  if (parentfd < 0)
+    return -1;
+  if (hutch_str_has_prefix (base, WHITEOUT_PREFIX))
+    return unpack_whiteout (u, entry, parentfd, parent, base);
+  hardlink = archive_entry_hardlink (e);
+  if (hardlink)
+    return unpack_hardlink (u, entry, hardlink, parentfd, path, base);
+  switch (archive_entry_filetype (e))
+    {
+    case AE_IFDIR:
+      return unpack_dir (u, e, entry, parentfd, path, base);
+    case AE_IFREG:
+      return unpack_file (u, a, e, entry, parentfd, path, base);
+    case AE_IFLNK:
+      return unpack_symlink (u, e, entry, parentfd, path, base);
+    case AE_IFIFO:
+      return unpack_fifo (u, e, entry, parentfd, path, base);
+    case AE_IFCHR:
+    case AE_IFBLK:
+      /* Never created, even when we could (real root): a device node in an
+         image would give the container the host's disks or memory, and a
+         user namespace cannot make one anyway.  Containers get their /dev
+         from hutch.  */
+      skip_device (u, path);
+      return 0;
+    default:
+      {
+        _cleanup_free_ char *s = shown (path);
+        u->stats.skipped++;
+        hutch_layer_warn (u->opts, "skipped layer entry `%s`: a socket or an unknown file type", s);
+        return 0;
+      }
+    }
+}
+
+static int
+unpack_all (struct unpacker *u, struct archive *a)
+{
+  for (;;)
+    {
+      struct archive_entry *e;
+      int r = archive_read_next_header (a, &e);
+
+      if (r == ARCHIVE_EOF)
+        return 0;
+      if (r == ARCHIVE_WARN)
+        hutch_layer_warn (u->opts, "reading the layer: %s", archive_error_string (a));
+      else if (r != ARCHIVE_OK)
+        return read_error (u, a, NULL);
+      u->stats.entries++;
+      if (unpack_entry (u, a, e) < 0)
+        return -1;
+    }
+}
+
+/* The tar reader stops at the end-of-archive blocks; the diff_id covers
+   the whole stream, so read (and hash) what follows them too.  */
+static int
+finish_diff_id (struct unpacker *u, struct archive *a, struct feeder *f)
+{
+  const void *buf;
+  la_ssize_t n;
+
+  while ((n = feeder_read (a, f, &buf)) > 0)
+    ;
+  if (n < 0)
+    return read_error (u, a, NULL);
+  return hutch_sha256_final (f->hash, u->stats.diff_id, u->err);
+}
+
+void
+hutch_unpack_preload (void)
+{
+  (void)hutch_libarchive ();
+}
+
+int
+hutch_archive_unpack (int fd, int dirfd, const struct hutch_unpack_opts *opts,
+                      struct hutch_unpack_stats *ret_stats, hutch_error_t *err)
+{
+  struct unpacker u = { .dirfd = dirfd, .opts = opts, .parentfd = -1, .err = err };
+  struct feeder *f = NULL;
+  struct archive *a;
+  int r;
+
+  if (opts->whiteouts != HUTCH_WHITEOUT_OVERLAY)
+    return hutch_error_set (err, EINVAL, "unpack a layer: unknown whiteout format");
+  if (feeder_start (fd, opts, &f, err) < 0)
+    return -1;
+  a = archive_read_new ();
+  if (a == NULL)
+    {
+      feeder_free (f);
+      return hutch_error_set (err, ENOMEM, "start libarchive");
+    }
+  /* "tar" reads ustar, pax and GNU tar; "empty" a layer with no entry at all.
+     No decompression here: the feeder did it.  */
+  archive_read_support_format_tar (a);
+  archive_read_support_format_empty (a);
+  if (archive_read_open (a, f, NULL, feeder_read, NULL) != ARCHIVE_OK)
+    r = read_error (&u, a, NULL);
+  else
+    r = unpack_all (&u, a);
+  if (r == 0 && f->hash)
+    r = finish_diff_id (&u, a, f);
+  archive_read_free (a);
+  feeder_free (f);
+  if (u.parentfd >= 0)
+    close (u.parentfd);
+  free (u.parent);
+  if (r == 0)
+    r = hutch_layer_dir_list_apply (&u.dirs, dirfd, 0, opts, err);
+  if (r == 0 && u.devices > 0)
+    {
+      _cleanup_free_ char *s = shown (u.first_device);
+      hutch_layer_warn (
+          opts,
+          "skipped %lu device node%s of the layer (`%s`%s): a container gets its /dev from "
+          "hutch",
+          u.devices, u.devices > 1 ? "s" : "", s, u.devices > 1 ? ", ..." : "");
+    }
+  hutch_layer_dir_list_clear (&u.dirs);
+  hutch_strv_free (u.warned);
+  free (u.first_device);
+  if (r < 0)
+    return r;
+  if (ret_stats)
+    *ret_stats = u.stats;
+  return 0;
+}
+
+/* Flattening.  Source layers are trusted to be hutch_archive_unpack's output,
+   but the destination is still walked with *at() calls and O_NOFOLLOW on
+   every step, so that no symlink in it is ever followed.  */

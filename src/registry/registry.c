@@ -1,0 +1,1740 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+#define CURL_DISABLE_TYPECHECK 1
+#include <curl/curl.h>
+#include "base/lazylib.h"
+
+#include "registry/auth.h"
+#include "base/digest.h"
+#include "registry/registry.h"
+#include "base/paths.h"
+#include "base/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* What a registry's answer may carry that we act on.  */
+#define MANIFEST_MAX (4 << 20)
+#define TOKEN_MAX (1 << 20)
+#define ERROR_BODY_MAX 4096
+/* A single PUT up to this size; above it, PATCH chunks.  */
+#define MONOLITHIC_MAX (32 << 20)
+
+static const char manifest_accept[] = "Accept: application/vnd.oci.image.index.v1+json, "
+                                      "application/vnd.oci.image.manifest.v1+json, "
+                                      "application/vnd.docker.distribution.manifest.list.v2+json, "
+                                      "application/vnd.docker.distribution.manifest.v2+json";
+
+struct challenge
+{
+  enum
+  {
+    AUTH_NONE,
+    AUTH_BASIC,
+    AUTH_BEARER,
+  } scheme;
+  char *realm;
+  char *service;
+};
+
+struct hutch_registry
+{
+  char *registry;   /* as in references: "docker.io" */
+  char *host;       /* what is connected to: "registry-1.docker.io" */
+  char *repository; /* with a mirror's prefix */
+  char *base;       /* "https://host" */
+  bool push;
+  bool verify;
+  char *ca_blob; /* PEM: the system's CAs and the cert dir's */
+  size_t ca_len;
+  char *client_cert, *client_key;
+  struct hutch_credentials creds;
+  bool have_creds;
+  struct challenge chal;
+  char **scopes; /* what the token is for */
+  char *token;
+  CURLM *multi;  /* the parallel blob downloads */
+  CURLSH *share; /* connections, TLS sessions and DNS, shared by every
+                    request of the client */
+};
+
+/* One request and what came back.  */
+struct transfer
+{
+  struct hutch_registry *r;
+  CURL *h;
+  struct curl_slist *hdrs;
+  char errbuf[CURL_ERROR_SIZE];
+  /* response headers of the last response (after redirects) */
+  long status;
+  char *content_type, *www_auth, *location, *docker_digest, *content_range;
+  bool body_started; /* of the current response */
+  /* the body, in memory up to MAX bytes (error bodies up to ERROR_BODY_MAX) */
+  char *body;
+  size_t len, max;
+  bool too_big;
+  /* or, for blob downloads, to a callback: see struct fetch_state */
+  struct fetch_state *fs;
+  /* upload source */
+  int upfd;
+  int64_t up_left;
+  void (*up_progress) (void *arg, int64_t sent);
+  void *up_arg;
+  int64_t up_sent;
+};
+
+static bool curl_ready;
+
+static int
+curl_init (hutch_error_t *err)
+{
+  if (!curl_ready)
+    {
+      CURLcode c = curl_global_init (CURL_GLOBAL_DEFAULT);
+      const curl_version_info_data *v;
+      if (c != CURLE_OK)
+        return hutch_error_set (err, 0, "start libcurl: %s", curl_easy_strerror (c));
+      /* Loaded at run time: the library may be older than the headers.
+         7.85 has CURLOPT_PROTOCOLS_STR, and keeps credentials from other
+         hosts, ports and schemes on redirects (CVE-2022-27776).  */
+      v = curl_version_info (CURLVERSION_NOW);
+      if (v == NULL || v->version_num < 0x075500)
+        return hutch_error_set (err, 0, "libcurl %s is too old: hutch needs 7.85 or later",
+                                v ? v->version : "of unknown version");
+      curl_ready = true;
+    }
+  return 0;
+}
+
+static void
+transfer_reset_response (struct transfer *t)
+{
+  t->status = 0;
+  free (t->content_type);
+  free (t->www_auth);
+  free (t->location);
+  free (t->docker_digest);
+  free (t->content_range);
+  t->content_type = t->www_auth = t->location = t->docker_digest = t->content_range = NULL;
+  free (t->body);
+  t->body = NULL;
+  t->len = 0;
+  t->too_big = false;
+}
+
+static void
+transfer_clear (struct transfer *t)
+{
+  transfer_reset_response (t);
+  if (t->h)
+    curl_easy_cleanup (t->h);
+  t->h = NULL;
+  curl_slist_free_all (t->hdrs);
+  t->hdrs = NULL;
+}
+
+static char *
+header_value (const char *line, size_t len, const char *name)
+{
+  size_t n = strlen (name);
+  const char *v, *end = line + len;
+
+  if (len <= n || strncasecmp (line, name, n) != 0 || line[n] != ':')
+    return NULL;
+  v = line + n + 1;
+  while (v < end && (*v == ' ' || *v == '\t'))
+    v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+    end--;
+  return hutch_xstrndup (v, (size_t)(end - v));
+}
+
+static void
+take_header (char **slot, char *value)
+{
+  if (value == NULL)
+    return;
+  free (*slot);
+  *slot = value;
+}
+
+static size_t
+on_header (char *line, size_t size, size_t nmemb, void *data)
+{
+  struct transfer *t = data;
+  size_t len = size * nmemb;
+
+  /* Each response (a redirect, a 100 Continue) starts with its status
+     line: keep only the headers of the last one.  */
+  if (len > 5 && strncmp (line, "HTTP/", 5) == 0)
+    {
+      const char *sp = memchr (line, ' ', len);
+      free (t->content_type);
+      free (t->www_auth);
+      free (t->location);
+      free (t->docker_digest);
+      free (t->content_range);
+      t->content_type = t->www_auth = t->location = t->docker_digest = t->content_range = NULL;
+      t->status = sp ? strtol (sp + 1, NULL, 10) : 0;
+      t->body_started = false;
+      return len;
+    }
+  take_header (&t->content_type, header_value (line, len, "Content-Type"));
+  take_header (&t->location, header_value (line, len, "Location"));
+  take_header (&t->docker_digest, header_value (line, len, "Docker-Content-Digest"));
+  take_header (&t->content_range, header_value (line, len, "Content-Range"));
+  /* A registry may offer several challenges (Negotiate first, say); the
+     first Bearer or Basic one is used.  */
+  if (t->www_auth == NULL)
+    {
+      char *v = header_value (line, len, "WWW-Authenticate");
+      if (v && (strncasecmp (v, "Bearer", 6) == 0 || strncasecmp (v, "Basic", 5) == 0))
+        t->www_auth = v;
+      else
+        free (v);
+    }
+  return len;
+}
+
+static int fetch_on_data (struct transfer *t, const char *buf, size_t len);
+
+static size_t
+on_body (char *buf, size_t size, size_t nmemb, void *data)
+{
+  struct transfer *t = data;
+  size_t len = size * nmemb, max;
+
+  if (t->fs && t->status / 100 == 2)
+    return fetch_on_data (t, buf, len) < 0 ? 0 : len;
+  max = t->status / 100 == 2 ? t->max : ERROR_BODY_MAX;
+  if (t->len + len > max)
+    {
+      /* Keep the start of an error body for the message; an oversized
+         document is an error of its own.  */
+      if (t->status / 100 == 2)
+        {
+          t->too_big = true;
+          return 0;
+        }
+      len = max - t->len;
+    }
+  t->body = hutch_xrealloc (t->body, t->len + len + 1);
+  memcpy (t->body + t->len, buf, len);
+  t->len += len;
+  t->body[t->len] = '\0';
+  return size * nmemb;
+}
+
+static size_t
+on_upload (char *buf, size_t size, size_t nmemb, void *data)
+{
+  struct transfer *t = data;
+  size_t want = size * nmemb;
+  ssize_t n;
+
+  if ((int64_t)want > t->up_left)
+    want = (size_t)t->up_left;
+  if (want == 0)
+    return 0;
+  do
+    n = read (t->upfd, buf, want);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0)
+    return CURL_READFUNC_ABORT;
+  t->up_left -= n;
+  t->up_sent += n;
+  if (t->up_progress)
+    t->up_progress (t->up_arg, t->up_sent);
+  return (size_t)n;
+}
+
+/* ---- setting up a request ----------------------------------------------- */
+
+static const char *
+user_agent (void)
+{
+  return "hutch/" PACKAGE_VERSION;
+}
+
+/* "scheme://host:port" of URL (the default port filled in), or NULL.  */
+static char *
+origin_of (const char *url)
+{
+  CURLU *u = curl_url ();
+  char *scheme = NULL, *host = NULL, *port = NULL, *out = NULL;
+
+  if (u && curl_url_set (u, CURLUPART_URL, url, 0) == CURLUE_OK
+      && curl_url_get (u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK
+      && curl_url_get (u, CURLUPART_HOST, &host, 0) == CURLUE_OK
+      && curl_url_get (u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+    {
+      char *p;
+      out = hutch_xasprintf ("%s://%s:%s", scheme, host, port);
+      for (p = out; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+          *p = (char)(*p - 'A' + 'a');
+    }
+  curl_free (scheme);
+  curl_free (host);
+  curl_free (port);
+  if (u)
+    curl_url_cleanup (u);
+  return out;
+}
+
+/* Whether URL is on the registry's own origin: the only place our
+   credentials and tokens go.  */
+static bool
+same_origin (const struct hutch_registry *r, const char *url)
+{
+  _cleanup_free_ char *a = origin_of (url), *b = origin_of (r->base);
+  return a && b && strcmp (a, b) == 0;
+}
+
+static int
+transfer_setup (struct transfer *t, struct hutch_registry *r, const char *method, const char *url,
+                bool auth, hutch_error_t *err)
+{
+  CURL *h = curl_easy_init ();
+  bool https = hutch_str_has_prefix (r->base, "https://");
+
+  memset (t, 0, sizeof *t);
+  t->r = r;
+  t->upfd = -1;
+  t->max = MANIFEST_MAX;
+  if (h == NULL)
+    return hutch_error_set (err, ENOMEM, "start a libcurl request");
+  t->h = h;
+  curl_easy_setopt (h, CURLOPT_URL, url);
+  curl_easy_setopt (h, CURLOPT_SHARE, r->share);
+  curl_easy_setopt (h, CURLOPT_USERAGENT, user_agent ());
+  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (h, CURLOPT_ERRORBUFFER, t->errbuf);
+  curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt (h, CURLOPT_HEADERDATA, t);
+  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt (h, CURLOPT_WRITEDATA, t);
+  /* Redirects of an HTTPS registry stay on HTTPS: a storage service on
+     plain HTTP would let the network change what we download before the
+     digest check, and see it.  */
+  if (curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK
+      || curl_easy_setopt (h, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https")
+             != CURLE_OK
+      || curl_easy_setopt (h, CURLOPT_SSL_VERIFYPEER, r->verify ? 1L : 0L) != CURLE_OK
+      || curl_easy_setopt (h, CURLOPT_SSL_VERIFYHOST, r->verify ? 2L : 0L) != CURLE_OK)
+    return hutch_error_set (err, 0,
+                            "libcurl refuses the protocol or TLS settings hutch needs; install "
+                            "libcurl 7.85 or later built with TLS");
+  curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT, 30L);
+  /* A connection that stalls is dropped, then retried: 1 byte/s for 60 s;
+     small requests also end after 5 minutes whatever the speed.  Blob
+     transfers lift that limit.  */
+  curl_easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt (h, CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_easy_setopt (h, CURLOPT_TIMEOUT, 300L);
+  curl_easy_setopt (h, CURLOPT_PIPEWAIT, 1L);
+  if (r->ca_blob)
+    {
+      struct curl_blob blob = { r->ca_blob, r->ca_len, CURL_BLOB_NOCOPY };
+      curl_easy_setopt (h, CURLOPT_CAINFO_BLOB, &blob);
+    }
+  if (r->client_cert)
+    {
+      curl_easy_setopt (h, CURLOPT_SSLCERT, r->client_cert);
+      curl_easy_setopt (h, CURLOPT_SSLKEY, r->client_key);
+    }
+  if (strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0)
+    {
+      /* Blob downloads are usually redirected to a storage service.
+         libcurl (7.83 and later) sends neither our Authorization header
+         nor Basic credentials to another host, port or scheme.  */
+      curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 1L);
+      curl_easy_setopt (h, CURLOPT_MAXREDIRS, 10L);
+      if (strcmp (method, "HEAD") == 0)
+        curl_easy_setopt (h, CURLOPT_NOBODY, 1L);
+    }
+  else if (strcmp (method, "POST") == 0)
+    {
+      curl_easy_setopt (h, CURLOPT_POST, 1L);
+      curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE, 0L);
+      curl_easy_setopt (h, CURLOPT_POSTFIELDS, "");
+    }
+  else
+    curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
+  /* Credentials and tokens only for the registry's own origin: an upload
+     Location may name any host.  */
+  if (auth && same_origin (r, url))
+    {
+      if (r->token)
+        {
+          char *hdr = hutch_xasprintf ("Authorization: Bearer %s", r->token);
+          t->hdrs = curl_slist_append (t->hdrs, hdr);
+          explicit_bzero (hdr, strlen (hdr));
+          free (hdr);
+        }
+      else if (r->chal.scheme == AUTH_BASIC && r->have_creds)
+        {
+          curl_easy_setopt (h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+          curl_easy_setopt (h, CURLOPT_USERNAME, r->creds.username);
+          curl_easy_setopt (h, CURLOPT_PASSWORD, r->creds.password ? r->creds.password : "");
+        }
+    }
+  return 0;
+}
+
+static void
+transfer_add_header (struct transfer *t, const char *line)
+{
+  t->hdrs = curl_slist_append (t->hdrs, line);
+}
+
+/* Run one transfer by itself.  It shares the client's connections through
+   the share handle, and stays out of the multi handle of the parallel
+   downloads, whose completion messages are theirs to read.  Returns the
+   libcurl result.  */
+static CURLcode
+perform (struct hutch_registry *r, struct transfer *t)
+{
+  (void)r;
+  curl_easy_setopt (t->h, CURLOPT_HTTPHEADER, t->hdrs);
+  return curl_easy_perform (t->h);
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+static bool
+tls_failure (CURLcode c)
+{
+  switch (c)
+    {
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+      return true;
+    default:
+      return false;
+    }
+}
+
+static int
+curl_failure (struct hutch_registry *r, struct transfer *t, CURLcode c, hutch_error_t *err)
+{
+  const char *why = t->errbuf[0] ? t->errbuf : curl_easy_strerror (c);
+
+  if (tls_failure (c))
+    return hutch_error_set (err, 0,
+                            "TLS connection to %s failed: %s; for a registry with a certificate "
+                            "of its own CA, put the CA certificate in a directory as NAME.crt "
+                            "and pass --cert-dir DIR; for a local registry without TLS or with "
+                            "a self-signed certificate, use --tls-verify=false or list it in "
+                            "insecure_registries in hutch.conf",
+                            r->host, why);
+  if (c == CURLE_COULDNT_RESOLVE_HOST)
+    return hutch_error_set (err, 0, "cannot resolve %s: %s; check the registry's name", r->host,
+                            why);
+  if (c == CURLE_COULDNT_CONNECT)
+    return hutch_error_set (err, 0, "cannot connect to %s: %s; is the registry running?", r->base,
+                            why);
+  return hutch_error_set (err, 0, "talking to %s: %s", r->base, why);
+}
+
+/* TEXT from a server, fit for a terminal: control characters (escape
+   sequences) become `?`.  */
+static char *
+clean_text (const char *text)
+{
+  char *out = hutch_xstrdup (text), *p;
+  for (p = out; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      *p = '?';
+  return out;
+}
+
+/* The message of a registry's error body ({"errors":[{"code","message"}]}),
+   or NULL.  */
+static char *
+error_body_message (const struct transfer *t)
+{
+  json_t *doc, *errors, *e;
+  char *out = NULL;
+
+  if (t->body == NULL || t->len == 0)
+    return NULL;
+  doc = json_loadb (t->body, t->len, 0, NULL);
+  if (doc == NULL)
+    return NULL;
+  errors = json_object_get (doc, "errors");
+  e = json_array_get (errors, 0);
+  if (json_is_object (e))
+    {
+      const char *code = json_string_value (json_object_get (e, "code"));
+      const char *msg = json_string_value (json_object_get (e, "message"));
+      if (code || msg)
+        {
+          _cleanup_free_ char *raw = hutch_xasprintf ("%s%s%s", code ? code : "",
+                                                      code && msg ? ": " : "", msg ? msg : "");
+          out = clean_text (raw);
+        }
+    }
+  json_decref (doc);
+  return out;
+}
+
+/* The errno a caller can act on (ENOENT: try elsewhere, pull), without
+   its text in the message, which says more already.  */
+static int
+set_quiet_errno (hutch_error_t *err, int errnum)
+{
+  err->errnum = errnum;
+  return -errnum;
+}
+
+static int
+status_failure (struct hutch_registry *r, struct transfer *t, const char *what, hutch_error_t *err)
+{
+  _cleanup_free_ char *detail = error_body_message (t);
+  _cleanup_free_ char *said = detail ? hutch_xasprintf (": %s", detail) : hutch_xstrdup ("");
+
+  switch (t->status)
+    {
+    case 401:
+      if (r->have_creds)
+        hutch_error_set (err, 0,
+                         "%s: %s refused the credentials of `%s`%s%s (401 unauthorized%s); "
+                         "check them with `hutch login %s`",
+                         what, r->registry, r->creds.username, r->creds.origin ? " from " : "",
+                         r->creds.origin ? r->creds.origin : "", said, r->registry);
+      else
+        hutch_error_set (err, 0,
+                         "%s: %s requires authentication (401 unauthorized%s); log in with "
+                         "`hutch login %s` or pass --creds USER:PASSWORD",
+                         what, r->registry, said, r->registry);
+      return set_quiet_errno (err, EACCES);
+    case 403:
+      hutch_error_set (err, 0,
+                       "%s: access to %s/%s denied (403%s); check that your account may use it "
+                       "(`hutch login %s`)",
+                       what, r->registry, r->repository, said, r->registry);
+      return set_quiet_errno (err, EACCES);
+    case 404:
+      hutch_error_set (err, 0, "%s not found in %s/%s (404%s)", what, r->registry, r->repository,
+                       said);
+      return set_quiet_errno (err, ENOENT);
+    case 429:
+      hutch_error_set (err, 0,
+                       "%s: %s says too many requests (429%s); wait and try again, or log in "
+                       "for a higher limit",
+                       what, r->registry, said);
+      return set_quiet_errno (err, EAGAIN);
+    default:
+      hutch_error_set (err, 0, "%s: %s answered HTTP %ld%s", what, r->base, t->status, said);
+      return set_quiet_errno (err, EPROTO);
+    }
+}
+
+/* ---- authentication ----------------------------------------------------- */
+
+/* Parse `Bearer realm="...",service="...",scope="..."` (or Basic) into C,
+   a fresh struct; scopes the registry asks for that SCOPES lacks are added
+   to it.  */
+static void
+parse_challenge (const char *h, struct challenge *c, char ***scopes)
+{
+  const char *p = h;
+
+  memset (c, 0, sizeof *c);
+  if (strncasecmp (p, "Bearer", 6) == 0 && (p[6] == ' ' || p[6] == '\0'))
+    c->scheme = AUTH_BEARER, p += 6;
+  else if (strncasecmp (p, "Basic", 5) == 0 && (p[5] == ' ' || p[5] == '\0'))
+    c->scheme = AUTH_BASIC, p += 5;
+  else
+    return;
+  while (*p)
+    {
+      const char *k, *eq;
+      _cleanup_free_ char *key = NULL;
+      char *val;
+
+      while (*p == ' ' || *p == ',')
+        p++;
+      k = p;
+      eq = strchr (p, '=');
+      if (eq == NULL)
+        break;
+      key = hutch_xstrndup (k, (size_t)(eq - k));
+      p = eq + 1;
+      if (*p == '"')
+        {
+          /* A quoted string, with \" and \\ (RFC 9110, 5.6.4).  */
+          size_t n = 0;
+          val = hutch_xmalloc0 (strlen (p) + 1);
+          for (p++; *p && *p != '"'; p++)
+            {
+              if (*p == '\\' && p[1])
+                p++;
+              val[n++] = *p;
+            }
+          if (*p != '"')
+            {
+              free (val);
+              break;
+            }
+          p++;
+        }
+      else
+        {
+          size_t n = strcspn (p, ",");
+          val = hutch_xstrndup (p, n);
+          p += n;
+        }
+      if (strcasecmp (key, "realm") == 0)
+        take_header (&c->realm, val);
+      else if (strcasecmp (key, "service") == 0)
+        take_header (&c->service, val);
+      else if (strcasecmp (key, "scope") == 0 && scopes)
+        {
+          /* Scopes the registry asks for that we lack (a cross-repository
+             mount needs pull on the other repository).  */
+          char *sp, *save = NULL;
+          for (sp = strtok_r (val, " ", &save); sp; sp = strtok_r (NULL, " ", &save))
+            {
+              size_t i;
+              bool have = false;
+              for (i = 0; (*scopes)[i]; i++)
+                have = have || strcmp ((*scopes)[i], sp) == 0;
+              if (!have)
+                hutch_strv_push (scopes, hutch_xstrdup (sp));
+            }
+          free (val);
+        }
+      else
+        free (val);
+    }
+}
+
+static void
+challenge_clear (struct challenge *c)
+{
+  free (c->realm);
+  free (c->service);
+  memset (c, 0, sizeof *c);
+}
+
+/* Take the challenge of response T, which must come from the registry's
+   own origin (a redirect target's challenge would otherwise choose where
+   our credentials go).  The token service, once known, may not change.  */
+static int
+take_challenge (struct hutch_registry *r, struct transfer *t, bool *ret_taken, hutch_error_t *err)
+{
+  struct challenge nc;
+  char *eff = NULL;
+
+  *ret_taken = false;
+  if (t->www_auth == NULL || curl_easy_getinfo (t->h, CURLINFO_EFFECTIVE_URL, &eff) != CURLE_OK
+      || eff == NULL || !same_origin (r, eff))
+    return 0;
+  parse_challenge (t->www_auth, &nc, &r->scopes);
+  if (nc.scheme == AUTH_NONE)
+    return 0;
+  if (nc.scheme == AUTH_BEARER && r->chal.scheme == AUTH_BEARER && r->chal.realm && nc.realm
+      && strcmp (r->chal.realm, nc.realm) != 0)
+    {
+      _cleanup_free_ char *a = clean_text (r->chal.realm), *b = clean_text (nc.realm);
+      challenge_clear (&nc);
+      return hutch_error_set (err, EPROTO,
+                              "%s named another token service (%s) than before (%s); hutch "
+                              "does not send credentials to it",
+                              r->registry, b, a);
+    }
+  challenge_clear (&r->chal);
+  r->chal = nc;
+  *ret_taken = true;
+  return 0;
+}
+
+static char *
+escape (const char *s)
+{
+  char *e = curl_easy_escape (NULL, s, 0);
+  char *out = hutch_xstrdup (e ? e : "");
+  curl_free (e);
+  return out;
+}
+
+/* Get a token from the challenge's realm for the client's scopes.  */
+static int
+fetch_token (struct hutch_registry *r, hutch_error_t *err)
+{
+  _cleanup_free_ char *url = NULL;
+  struct transfer t;
+  json_t *doc;
+  const char *tok;
+  CURLcode c;
+  size_t i;
+  int ret = -1;
+
+  if (r->chal.realm == NULL)
+    return hutch_error_set (err, EPROTO,
+                            "%s asks for a token but names no token service (no realm in "
+                            "its WWW-Authenticate header)",
+                            r->registry);
+  if (r->verify && hutch_str_has_prefix (r->base, "https://")
+      && !hutch_str_has_prefix (r->chal.realm, "https://"))
+    {
+      _cleanup_free_ char *shown = clean_text (r->chal.realm);
+      return hutch_error_set (err, EPROTO,
+                              "%s sends hutch to the token service %s, which is not HTTPS; "
+                              "hutch does not send credentials or take tokens over plain "
+                              "HTTP (for a test registry: --tls-verify=false)",
+                              r->registry, shown);
+    }
+  url = hutch_xasprintf ("%s%s", r->chal.realm, strchr (r->chal.realm, '?') ? "" : "?");
+  if (r->chal.service)
+    {
+      _cleanup_free_ char *e = escape (r->chal.service);
+      char *u = hutch_xasprintf ("%s%sservice=%s", url, url[strlen (url) - 1] == '?' ? "" : "&", e);
+      free (url);
+      url = u;
+    }
+  for (i = 0; r->scopes && r->scopes[i]; i++)
+    {
+      _cleanup_free_ char *e = escape (r->scopes[i]);
+      char *u = hutch_xasprintf ("%s%sscope=%s", url, url[strlen (url) - 1] == '?' ? "" : "&", e);
+      free (url);
+      url = u;
+    }
+  if (transfer_setup (&t, r, "GET", url, false, err) < 0)
+    return -1;
+  t.max = TOKEN_MAX;
+  if (r->have_creds)
+    {
+      curl_easy_setopt (t.h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+      curl_easy_setopt (t.h, CURLOPT_USERNAME, r->creds.username);
+      curl_easy_setopt (t.h, CURLOPT_PASSWORD, r->creds.password ? r->creds.password : "");
+    }
+  c = perform (r, &t);
+  if (c != CURLE_OK)
+    {
+      curl_failure (r, &t, c, err);
+      hutch_error_prefix (err, "get a token from %s", r->chal.realm);
+      goto out;
+    }
+  if (t.status != 200)
+    {
+      status_failure (r, &t, "get an access token", err);
+      goto out;
+    }
+  doc = json_loadb (t.body ? t.body : "", t.len, 0, NULL);
+  tok = json_string_value (json_object_get (doc, "token"));
+  if (tok == NULL)
+    tok = json_string_value (json_object_get (doc, "access_token"));
+  if (tok == NULL || *tok == '\0' || strpbrk (tok, "\r\n"))
+    {
+      json_decref (doc);
+      hutch_error_set (err, EPROTO, "the token service %s sent no usable token", r->chal.realm);
+      goto out;
+    }
+  if (r->token)
+    explicit_bzero (r->token, strlen (r->token));
+  free (r->token);
+  r->token = hutch_xstrdup (tok);
+  json_decref (doc);
+  ret = 0;
+out:
+  if (t.body)
+    explicit_bzero (t.body, t.len);
+  transfer_clear (&t);
+  return ret;
+}
+
+/* After a 401: learn what the registry wants, and get it.  Returns 1 when
+   the request is worth repeating.  A Bearer token is fetched again each
+   time (tokens expire: Docker Hub's after 5 minutes); the callers repeat a
+   request a bounded number of times.  */
+static int
+answer_challenge (struct hutch_registry *r, struct transfer *t, hutch_error_t *err)
+{
+  bool was_basic = r->token == NULL && r->chal.scheme == AUTH_BASIC, taken;
+
+  if (take_challenge (r, t, &taken, err) < 0)
+    return -1;
+  if (!taken)
+    return 0;
+  if (r->chal.scheme == AUTH_BASIC)
+    return was_basic || !r->have_creds ? 0 : 1;
+  if (fetch_token (r, err) < 0)
+    return -1;
+  return 1;
+}
+
+/* Perform a transfer set up by SETUP, answering one authentication
+   challenge.  Returns 0 with T holding the final response (any status),
+   or -1 for a transport failure.  */
+typedef int (*setup_fn) (struct transfer *t, void *arg, hutch_error_t *err);
+
+static int
+request (struct hutch_registry *r, const char *method, const char *url, setup_fn setup, void *arg,
+         struct transfer *t, hutch_error_t *err)
+{
+  int attempt;
+
+  for (attempt = 0;; attempt++)
+    {
+      CURLcode c;
+      int a;
+
+      if (transfer_setup (t, r, method, url, true, err) < 0)
+        return -1;
+      if (setup && setup (t, arg, err) < 0)
+        {
+          transfer_clear (t);
+          return -1;
+        }
+      c = perform (r, t);
+      if (c != CURLE_OK && !(t->too_big && c == CURLE_WRITE_ERROR))
+        {
+          curl_failure (r, t, c, err);
+          transfer_clear (t);
+          return -1;
+        }
+      if (t->status != 401 || attempt > 0)
+        return 0;
+      a = answer_challenge (r, t, err);
+      if (a < 0)
+        {
+          transfer_clear (t);
+          return -1;
+        }
+      if (a == 0)
+        return 0;
+      transfer_clear (t);
+    }
+}
+
+/* ---- opening a client --------------------------------------------------- */
+
+/* The system's CA bundle and every DIR/NAME.crt, as one PEM blob; the client
+   certificate DIR/NAME.cert with DIR/NAME.key.  */
+static int
+load_cert_dir (struct hutch_registry *r, const char *dir, bool explicit_dir, hutch_error_t *err)
+{
+  _cleanup_free_ char *system = NULL;
+  struct dirent **names = NULL;
+  size_t syslen = 0;
+  int n, i, ret = 0;
+
+  n = scandir (dir, &names, NULL, alphasort);
+  if (n < 0)
+    {
+      if (explicit_dir)
+        return hutch_error_set (err, errno, "--cert-dir `%s`", dir);
+      return 0;
+    }
+  for (i = 0; i < n && ret == 0; i++)
+    {
+      const char *name = names[i]->d_name;
+      size_t len = strlen (name);
+      _cleanup_free_ char *path = hutch_xasprintf ("%s/%s", dir, name);
+
+      if (len > 4 && strcmp (name + len - 4, ".crt") == 0)
+        {
+          _cleanup_free_ char *pem = NULL;
+          size_t plen;
+          if (r->ca_blob == NULL)
+            {
+              /* A CA of our own adds to the system's, as with podman.  */
+              CURL *h = curl_easy_init ();
+              char *cainfo = NULL;
+              hutch_error_t e = HUTCH_ERROR_INIT;
+              if (h && curl_easy_getinfo (h, CURLINFO_CAINFO, &cainfo) == CURLE_OK && cainfo)
+                hutch_read_file (cainfo, 16 << 20, &system, &syslen, &e);
+              hutch_error_clear (&e);
+              if (h)
+                curl_easy_cleanup (h);
+              r->ca_blob = hutch_xmalloc0 (syslen + 2);
+              if (system)
+                memcpy (r->ca_blob, system, syslen);
+              r->ca_blob[syslen] = '\n';
+              r->ca_len = syslen + 1;
+            }
+          if (hutch_read_file (path, 1 << 20, &pem, &plen, err) < 0)
+            {
+              ret = hutch_error_prefix (err, "read CA certificate");
+              break;
+            }
+          r->ca_blob = hutch_xrealloc (r->ca_blob, r->ca_len + plen + 2);
+          memcpy (r->ca_blob + r->ca_len, pem, plen);
+          r->ca_len += plen;
+          r->ca_blob[r->ca_len++] = '\n';
+        }
+      else if (len > 5 && strcmp (name + len - 5, ".cert") == 0)
+        {
+          _cleanup_free_ char *key = hutch_xasprintf ("%s/%.*s.key", dir, (int)(len - 5), name);
+          if (access (key, R_OK) < 0)
+            ret = hutch_error_set (err, 0,
+                                   "client certificate `%s` has no key `%s`; put the key next to "
+                                   "it",
+                                   path, key);
+          else
+            {
+              free (r->client_cert);
+              free (r->client_key);
+              r->client_cert = hutch_xstrdup (path);
+              r->client_key = hutch_xstrdup (key);
+            }
+        }
+    }
+  for (i = 0; i < n; i++)
+    free (names[i]);
+  free (names);
+  return ret;
+}
+
+static int
+load_certs (struct hutch_registry *r, const char *cert_dir, hutch_error_t *err)
+{
+  _cleanup_free_ char *user = NULL, *config = NULL;
+  const char *const dirs[] = { "/etc/containers/certs.d", "/etc/docker/certs.d" };
+  size_t i;
+
+  if (cert_dir)
+    return load_cert_dir (r, cert_dir, true, err);
+  /* podman's and docker's places, per registry host[:port].  */
+  config = hutch_paths_config_home ();
+  user = hutch_xasprintf ("%s/containers/certs.d/%s", config, r->host);
+  if (load_cert_dir (r, user, false, err) < 0)
+    return -1;
+  for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+    {
+      _cleanup_free_ char *d = hutch_xasprintf ("%s/%s", dirs[i], r->host);
+      if (load_cert_dir (r, d, false, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+probe (struct hutch_registry *r, hutch_error_t *err)
+{
+  _cleanup_free_ char *url = hutch_xasprintf ("%s/v2/", r->base);
+  struct transfer t;
+  CURLcode c;
+
+  if (transfer_setup (&t, r, "GET", url, false, err) < 0)
+    return -1;
+  c = perform (r, &t);
+  if (c != CURLE_OK && !r->verify && hutch_str_has_prefix (r->base, "https://"))
+    {
+      /* Verification is off for this registry: it may not speak TLS at
+         all.  Try plain HTTP, as podman does for insecure registries.  */
+      _cleanup_free_ char *plain = hutch_xasprintf ("http://%s", r->base + strlen ("https://"));
+      transfer_clear (&t);
+      free (url);
+      url = hutch_xasprintf ("%s/v2/", plain);
+      if (transfer_setup (&t, r, "GET", url, false, err) < 0)
+        return -1;
+      c = perform (r, &t);
+      if (c == CURLE_OK)
+        {
+          free (r->base);
+          r->base = plain;
+          plain = NULL;
+        }
+    }
+  if (c != CURLE_OK)
+    {
+      curl_failure (r, &t, c, err);
+      transfer_clear (&t);
+      return -1;
+    }
+  if (t.status == 401)
+    {
+      bool taken;
+      if (take_challenge (r, &t, &taken, err) < 0)
+        {
+          transfer_clear (&t);
+          return -1;
+        }
+    }
+  else if (t.status != 200)
+    {
+      /* Not a registry, or not one we can talk to.  */
+      int ret = t.status == 404 ? hutch_error_set (err, 0,
+                                                   "%s does not offer the registry API (GET "
+                                                   "/v2/ answered 404); check the registry's "
+                                                   "name and port",
+                                                   r->base)
+                                : status_failure (r, &t, "probe the registry", err);
+      transfer_clear (&t);
+      return ret;
+    }
+  transfer_clear (&t);
+  return 0;
+}
+
+int
+hutch_registry_open (const char *registry, const char *endpoint, const char *repository, bool push,
+                     const struct hutch_registry_opts *opts, struct hutch_registry **ret,
+                     hutch_error_t *err)
+{
+  struct hutch_registry *r;
+  const char *host = endpoint ? endpoint : registry;
+  const char *slash = strchr (host, '/');
+  int found;
+
+  if (curl_init (err) < 0)
+    return -1;
+  r = hutch_xmalloc0 (sizeof *r);
+  r->registry = hutch_xstrdup (registry);
+  r->host = slash ? hutch_xstrndup (host, (size_t)(slash - host)) : hutch_xstrdup (host);
+  /* A mirror "host/prefix" holds the registry's repositories under
+     prefix/ (containers-registries.conf(5)).  */
+  if (repository == NULL)
+    r->repository = hutch_xstrdup ("");
+  else
+    r->repository
+        = slash ? hutch_xasprintf ("%s/%s", slash + 1, repository) : hutch_xstrdup (repository);
+  if (strcmp (r->host, "docker.io") == 0)
+    {
+      free (r->host);
+      r->host = hutch_xstrdup ("registry-1.docker.io");
+    }
+  r->base = hutch_xasprintf ("https://%s", r->host);
+  r->push = push;
+  r->verify = opts->tls_verify >= 0
+                  ? opts->tls_verify != 0
+                  : !(opts->conf && hutch_conf_registry_insecure (opts->conf, host));
+  if (repository)
+    hutch_strv_push (&r->scopes, hutch_xasprintf ("repository:%s:%s", r->repository,
+                                                  push ? "pull,push" : "pull"));
+  else
+    r->scopes = hutch_xmalloc0 (sizeof (char *));
+  r->multi = curl_multi_init ();
+  r->share = curl_share_init ();
+  if (r->share)
+    {
+      curl_share_setopt (r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+      curl_share_setopt (r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+      curl_share_setopt (r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    }
+  if (r->multi == NULL || r->share == NULL)
+    {
+      hutch_registry_close (r);
+      return hutch_error_set (err, ENOMEM, "start libcurl");
+    }
+  /* HTTP/2 where offered: the parallel downloads then share one
+     connection.  */
+  curl_multi_setopt (r->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  if (load_certs (r, opts->cert_dir, err) < 0)
+    goto fail;
+  /* --creds are for the registry named; a mirror gets what is stored for
+     its own host.  */
+  if (opts->creds && endpoint == NULL)
+    {
+      if (hutch_auth_parse_creds (opts->creds, &r->creds, err) < 0)
+        goto fail;
+      r->have_creds = true;
+    }
+  else
+    {
+      const char *key = endpoint ? r->host : registry;
+      found = hutch_auth_lookup (opts->authfile, key, endpoint ? NULL : repository, &r->creds, err);
+      if (found < 0)
+        goto fail;
+      /* An entry with only an identity token (docker login to Docker
+         Hub with a browser) is not usable here: anonymous.  */
+      r->have_creds = found > 0 && r->creds.username != NULL;
+    }
+  if (probe (r, err) < 0)
+    goto fail;
+  *ret = r;
+  return 0;
+fail:
+  hutch_registry_close (r);
+  return -1;
+}
+
+void
+hutch_registry_close (struct hutch_registry *r)
+{
+  if (r == NULL)
+    return;
+  if (r->multi)
+    curl_multi_cleanup (r->multi);
+  if (r->share)
+    curl_share_cleanup (r->share);
+  free (r->registry);
+  free (r->host);
+  free (r->repository);
+  free (r->base);
+  free (r->ca_blob);
+  free (r->client_cert);
+  free (r->client_key);
+  hutch_credentials_clear (&r->creds);
+  challenge_clear (&r->chal);
+  hutch_strv_free (r->scopes);
+  if (r->token)
+    explicit_bzero (r->token, strlen (r->token));
+  free (r->token);
+  free (r);
+}
+
+void
+hutch_registry_closep (struct hutch_registry **r)
+{
+  hutch_registry_close (*r);
+  *r = NULL;
+}
+
+const char *
+hutch_registry_url (const struct hutch_registry *r)
+{
+  return r->base;
+}
+
+int
+hutch_registry_check_login (struct hutch_registry *r, hutch_error_t *err)
+{
+  _cleanup_free_ char *url = hutch_xasprintf ("%s/v2/", r->base);
+  struct transfer t;
+  int ret;
+
+  if (r->chal.scheme == AUTH_BEARER)
+    {
+      /* A token for the scopes the /v2/ challenge named, if any: Docker
+         Hub's /v2/ accepts a token of any scope.  */
+      if (fetch_token (r, err) < 0)
+        return -1;
+    }
+  if (request (r, "GET", url, NULL, NULL, &t, err) < 0)
+    return -1;
+  ret = t.status == 200 ? 0 : status_failure (r, &t, "log in", err);
+  transfer_clear (&t);
+  return ret;
+}
+
+/* ---- manifests and small blobs ------------------------------------------ */
+
+static int
+accept_manifests (struct transfer *t, void *arg, hutch_error_t *err)
+{
+  transfer_add_header (t, manifest_accept);
+  return 0;
+}
+
+static int
+check_body_digest (const char *body, size_t len, const char *want, char *got, hutch_error_t *err)
+{
+  if (hutch_digest_buffer (body, len, got, err) < 0)
+    return -1;
+  if (want && strcmp (want, got) != 0)
+    return hutch_error_set (err, 0,
+                            "the registry sent data whose digest %s does not match the %s "
+                            "asked for; nothing was stored",
+                            got, want);
+  return 0;
+}
+
+int
+hutch_registry_get_manifest (struct hutch_registry *r, const char *reference, char **ret_body,
+                             size_t *ret_len, char **ret_media_type, char **ret_digest,
+                             hutch_error_t *err)
+{
+  _cleanup_free_ char *url
+      = hutch_xasprintf ("%s/v2/%s/manifests/%s", r->base, r->repository, reference);
+  _cleanup_free_ char *what = hutch_str_has_prefix (reference, "sha256:")
+                                  ? hutch_xasprintf ("manifest %s", reference)
+                                  : hutch_xasprintf ("tag `%s`", reference);
+  char got[HUTCH_DIGEST_BUF_LEN];
+  bool by_digest = hutch_str_has_prefix (reference, "sha256:");
+  struct transfer t;
+  int ret = -1;
+
+  if (request (r, "GET", url, accept_manifests, NULL, &t, err) < 0)
+    return -1;
+  if (t.too_big)
+    {
+      hutch_error_set (err, EFBIG, "%s of %s/%s is larger than %d MiB; that is no image manifest",
+                       what, r->registry, r->repository, MANIFEST_MAX >> 20);
+      goto out;
+    }
+  if (t.status != 200)
+    {
+      status_failure (r, &t, what, err);
+      goto out;
+    }
+  if (check_body_digest (t.body ? t.body : "", t.len, by_digest ? reference : NULL, got, err) < 0)
+    goto out;
+  *ret_body = t.body ? t.body : hutch_xstrdup ("");
+  t.body = NULL;
+  *ret_len = t.len;
+  if (ret_media_type)
+    {
+      /* "application/vnd...+json; charset=utf-8" -> the type alone.  */
+      char *ct = t.content_type;
+      if (ct)
+        ct[strcspn (ct, "; ")] = '\0';
+      *ret_media_type = ct && *ct ? hutch_xstrdup (ct) : NULL;
+    }
+  if (ret_digest)
+    *ret_digest = hutch_xstrdup (got);
+  ret = 0;
+out:
+  transfer_clear (&t);
+  return ret;
+}
+
+static int
+set_max (struct transfer *t, void *arg, hutch_error_t *err)
+{
+  t->max = *(size_t *)arg;
+  return 0;
+}
+
+int
+hutch_registry_get_blob (struct hutch_registry *r, const char *digest, size_t max, char **ret_body,
+                         size_t *ret_len, hutch_error_t *err)
+{
+  _cleanup_free_ char *url = hutch_xasprintf ("%s/v2/%s/blobs/%s", r->base, r->repository, digest);
+  _cleanup_free_ char *what = hutch_xasprintf ("blob %s", digest);
+  char got[HUTCH_DIGEST_BUF_LEN];
+  struct transfer t;
+  int ret = -1;
+
+  if (request (r, "GET", url, set_max, &max, &t, err) < 0)
+    return -1;
+  if (t.too_big)
+    {
+      hutch_error_set (err, EFBIG, "%s is larger than expected", what);
+      goto out;
+    }
+  if (t.status != 200)
+    {
+      status_failure (r, &t, what, err);
+      goto out;
+    }
+  if (check_body_digest (t.body ? t.body : "", t.len, digest, got, err) < 0)
+    goto out;
+  *ret_body = t.body ? t.body : hutch_xstrdup ("");
+  t.body = NULL;
+  *ret_len = t.len;
+  ret = 0;
+out:
+  transfer_clear (&t);
+  return ret;
+}
+
+/* ---- parallel blob downloads -------------------------------------------- */
+
+struct fetch_state
+{
+  struct hutch_fetch *f;
+  int64_t received; /* bytes handed to the caller */
+  int64_t skip;     /* bytes of this response already handed over (a
+                       server that ignored our Range header) */
+  unsigned attempts;
+  bool active, done;
+  struct transfer t;
+  hutch_error_t *err; /* set when a callback failed */
+  int failed;
+};
+
+static int
+fetch_on_data (struct transfer *t, const char *buf, size_t len)
+{
+  struct fetch_state *fs = t->fs;
+
+  if (!t->body_started)
+    {
+      /* The first bytes of this response: does it start where we are?  */
+      t->body_started = true;
+      fs->skip = 0;
+      if (t->status == 200)
+        fs->skip = fs->received; /* the range was ignored: from byte 0 */
+      else if (t->status == 206)
+        {
+          long long start = -1;
+          if (t->content_range == NULL || sscanf (t->content_range, "bytes %lld-", &start) != 1
+              || start != (long long)fs->received)
+            {
+              fs->failed = hutch_error_set (fs->err, EPROTO,
+                                            "blob %s: the registry resumed the download at "
+                                            "another byte than the %lld asked for",
+                                            fs->f->digest, (long long)fs->received);
+              return -1;
+            }
+        }
+    }
+  if (fs->skip > 0)
+    {
+      size_t n = (int64_t)len < fs->skip ? len : (size_t)fs->skip;
+      buf += n;
+      len -= n;
+      fs->skip -= (int64_t)n;
+      if (len == 0)
+        return 0;
+    }
+  if (fs->received + (int64_t)len > fs->f->size)
+    {
+      fs->failed = hutch_error_set (fs->err, EPROTO,
+                                    "blob %s is larger than the %lld bytes its manifest says; "
+                                    "the registry sent something else",
+                                    fs->f->digest, (long long)fs->f->size);
+      return -1;
+    }
+  if (fs->f->data (fs->f->arg, buf, len, fs->err) < 0)
+    {
+      fs->failed = -1;
+      return -1;
+    }
+  fs->received += (int64_t)len;
+  return 0;
+}
+
+static int
+fetch_start (struct hutch_registry *r, struct fetch_state *fs, hutch_error_t *err)
+{
+  _cleanup_free_ char *url
+      = hutch_xasprintf ("%s/v2/%s/blobs/%s", r->base, r->repository, fs->f->digest);
+
+  if (transfer_setup (&fs->t, r, "GET", url, true, err) < 0)
+    return -1;
+  fs->t.fs = fs;
+  fs->skip = 0;
+  fs->attempts++;
+  /* As long as it moves: the low-speed limit ends a stalled one.  */
+  curl_easy_setopt (fs->t.h, CURLOPT_TIMEOUT, 0L);
+  if (fs->received > 0)
+    {
+      _cleanup_free_ char *range = hutch_xasprintf ("%lld-", (long long)fs->received);
+      curl_easy_setopt (fs->t.h, CURLOPT_RANGE, range);
+    }
+  curl_easy_setopt (fs->t.h, CURLOPT_PRIVATE, fs);
+  curl_easy_setopt (fs->t.h, CURLOPT_HTTPHEADER, fs->t.hdrs);
+  if (curl_multi_add_handle (r->multi, fs->t.h) != CURLM_OK)
+    {
+      transfer_clear (&fs->t);
+      return hutch_error_set (err, ENOMEM, "start a download");
+    }
+  fs->active = true;
+  return 0;
+}
+
+/* A transfer ended: done, retry, or fail.  Returns 1 to retry.  */
+static int
+fetch_finished (struct hutch_registry *r, struct fetch_state *fs, CURLcode c, hutch_error_t *err)
+{
+  struct transfer *t = &fs->t;
+  _cleanup_free_ char *what = hutch_xasprintf ("blob %s", fs->f->digest);
+
+  if (fs->failed)
+    return -1; /* the callback's error is in ERR already */
+  if (c == CURLE_OK && t->status == 401 && fs->attempts < HUTCH_REGISTRY_ATTEMPTS)
+    {
+      /* A token that expired during a long pull.  */
+      int a = answer_challenge (r, t, err);
+      if (a <= 0)
+        return a < 0 ? -1 : status_failure (r, t, what, err);
+      return 1;
+    }
+  if (c == CURLE_OK && t->status / 100 != 2)
+    {
+      if (t->status >= 500 && fs->attempts < HUTCH_REGISTRY_ATTEMPTS)
+        return 1;
+      return status_failure (r, t, what, err);
+    }
+  /* Every byte is here (even if the connection then failed): the
+     caller checks the digest.  */
+  if (t->status / 100 == 2 && fs->received == fs->f->size)
+    {
+      if (fs->f->done && fs->f->done (fs->f->arg, err) < 0)
+        return -1;
+      fs->done = true;
+      return 0;
+    }
+  if (tls_failure (c))
+    return curl_failure (r, t, c, err);
+  /* Cut short (the connection dropped, or the server closed early):
+     go on from the byte reached.  */
+  if (fs->attempts < HUTCH_REGISTRY_ATTEMPTS)
+    return 1;
+  if (c != CURLE_OK)
+    {
+      curl_failure (r, t, c, err);
+      return hutch_error_prefix (err,
+                                 "the download of %s was truncated at %lld of %lld bytes, "
+                                 "%d attempts made",
+                                 what, (long long)fs->received, (long long)fs->f->size,
+                                 HUTCH_REGISTRY_ATTEMPTS);
+    }
+  return hutch_error_set (err, EPROTO,
+                          "the download of %s was truncated at %lld of %lld bytes, %d attempts "
+                          "made; the registry or a proxy keeps cutting the connection",
+                          what, (long long)fs->received, (long long)fs->f->size,
+                          HUTCH_REGISTRY_ATTEMPTS);
+}
+
+int
+hutch_registry_fetch_blobs (struct hutch_registry *r, struct hutch_fetch *blobs, size_t n,
+                            unsigned parallel, hutch_error_t *err)
+{
+  struct fetch_state *st = hutch_xmalloc0 (n * sizeof *st + 1);
+  size_t i, next = 0, finished = 0;
+  unsigned active = 0;
+  int ret = -1;
+
+  for (i = 0; i < n; i++)
+    {
+      st[i].f = &blobs[i];
+      st[i].err = err;
+    }
+  if (parallel == 0)
+    parallel = 1;
+  while (finished < n)
+    {
+      int running = 0, left = 0;
+      CURLMsg *m;
+
+      while (active < parallel && next < n)
+        {
+          if (fetch_start (r, &st[next], err) < 0)
+            goto out;
+          next++;
+          active++;
+        }
+      if (curl_multi_perform (r->multi, &running) != CURLM_OK)
+        {
+          hutch_error_set (err, ENOMEM, "libcurl failed");
+          goto out;
+        }
+      while ((m = curl_multi_info_read (r->multi, &left)) != NULL)
+        {
+          struct fetch_state *fs = NULL;
+          CURLcode res;
+          int a;
+
+          if (m->msg != CURLMSG_DONE)
+            continue;
+          /* M is not to be read after the handle is removed.  */
+          res = m->data.result;
+          curl_easy_getinfo (m->easy_handle, CURLINFO_PRIVATE, (char **)&fs);
+          curl_multi_remove_handle (r->multi, fs->t.h);
+          fs->active = false;
+          a = fetch_finished (r, fs, res, err);
+          transfer_clear (&fs->t);
+          if (a < 0)
+            goto out;
+          if (a > 0)
+            {
+              /* A short pause before the next attempt, longer each time.  */
+              usleep (100000u * fs->attempts);
+              if (fetch_start (r, fs, err) < 0)
+                goto out;
+              continue;
+            }
+          active--;
+          finished++;
+        }
+      if (finished < n && running > 0)
+        curl_multi_poll (r->multi, NULL, 0, 1000, NULL);
+    }
+  ret = 0;
+out:
+  for (i = 0; i < n; i++)
+    if (st[i].active)
+      {
+        curl_multi_remove_handle (r->multi, st[i].t.h);
+        transfer_clear (&st[i].t);
+      }
+  free (st);
+  return ret;
+}
+
+/* ---- push --------------------------------------------------------------- */
+
+int
+hutch_registry_has_blob (struct hutch_registry *r, const char *digest, bool *ret,
+                         hutch_error_t *err)
+{
+  _cleanup_free_ char *url = hutch_xasprintf ("%s/v2/%s/blobs/%s", r->base, r->repository, digest);
+  _cleanup_free_ char *what = hutch_xasprintf ("check for blob %s", digest);
+  struct transfer t;
+  int rc = 0;
+
+  if (request (r, "HEAD", url, NULL, NULL, &t, err) < 0)
+    return -1;
+  if (t.status == 200)
+    *ret = true;
+  else if (t.status == 404)
+    *ret = false;
+  else
+    rc = status_failure (r, &t, what, err);
+  transfer_clear (&t);
+  return rc;
+}
+
+/* The Location of an upload session, made absolute.  */
+static char *
+absolute_location (struct hutch_registry *r, const char *location)
+{
+  CURLU *u = curl_url ();
+  char *full = NULL, *out = NULL;
+  _cleanup_free_ char *base = hutch_xasprintf ("%s/v2/", r->base);
+
+  if (u && curl_url_set (u, CURLUPART_URL, base, 0) == CURLUE_OK
+      && curl_url_set (u, CURLUPART_URL, location, 0) == CURLUE_OK
+      && curl_url_get (u, CURLUPART_URL, &full, 0) == CURLUE_OK)
+    {
+      out = hutch_xstrdup (full);
+      curl_free (full);
+    }
+  if (u)
+    curl_url_cleanup (u);
+  return out;
+}
+
+/* Where the next piece of an upload goes.  The registry may name another
+   host (a storage service): transfer_setup sends it no credentials.  From
+   an HTTPS registry it must stay HTTPS.  */
+static char *
+upload_location (struct hutch_registry *r, const char *header, hutch_error_t *err)
+{
+  char *loc = header ? absolute_location (r, header) : NULL;
+
+  if (loc == NULL)
+    {
+      hutch_error_set (err, EPROTO, "the registry's upload location is missing or not a URL");
+      return NULL;
+    }
+  if (hutch_str_has_prefix (r->base, "https://") && !hutch_str_has_prefix (loc, "https://"))
+    {
+      _cleanup_free_ char *shown = clean_text (loc);
+      free (loc);
+      hutch_error_set (err, EPROTO,
+                       "the registry sends the upload to %s, which is not HTTPS; hutch does not "
+                       "send an image over plain HTTP for an HTTPS registry",
+                       shown);
+      return NULL;
+    }
+  return loc;
+}
+
+static int
+start_upload (struct hutch_registry *r, const char *query, struct transfer *t, hutch_error_t *err)
+{
+  _cleanup_free_ char *url
+      = hutch_xasprintf ("%s/v2/%s/blobs/uploads/%s", r->base, r->repository, query ? query : "");
+  return request (r, "POST", url, NULL, NULL, t, err);
+}
+
+int
+hutch_registry_mount_blob (struct hutch_registry *r, const char *digest, const char *from,
+                           bool *ret, hutch_error_t *err)
+{
+  _cleanup_free_ char *efrom = escape (from);
+  _cleanup_free_ char *query = hutch_xasprintf ("?mount=%s&from=%s", digest, efrom);
+  _cleanup_free_ char *scope = hutch_xasprintf ("repository:%s:pull", from);
+  struct transfer t;
+  size_t i;
+  bool have = false;
+
+  /* The token must also allow pulling from the other repository.  */
+  for (i = 0; r->scopes[i]; i++)
+    have = have || strcmp (r->scopes[i], scope) == 0;
+  if (!have && r->token)
+    {
+      hutch_strv_push (&r->scopes, hutch_xstrdup (scope));
+      if (fetch_token (r, err) < 0)
+        {
+          /* No access there: upload instead.  */
+          hutch_error_clear (err);
+          *ret = false;
+          return 0;
+        }
+    }
+  if (start_upload (r, query, &t, err) < 0)
+    return -1;
+  *ret = t.status == 201;
+  transfer_clear (&t);
+  return 0;
+}
+
+struct chunk
+{
+  int fd;
+  int64_t start, len, total;
+  void (*progress) (void *arg, int64_t sent);
+  void *arg;
+  int64_t sent_before;
+};
+
+static void
+chunk_progress (void *arg, int64_t sent)
+{
+  struct chunk *c = arg;
+  if (c->progress)
+    c->progress (c->arg, c->sent_before + sent);
+}
+
+static int
+setup_chunk (struct transfer *t, void *arg, hutch_error_t *err)
+{
+  struct chunk *c = arg;
+  _cleanup_free_ char *range = NULL;
+
+  if (lseek (c->fd, c->start, SEEK_SET) < 0)
+    return hutch_error_set (err, errno, "seek in the blob");
+  transfer_add_header (t, "Content-Type: application/octet-stream");
+  /* No waiting for a "100 Continue" that some servers never send.  */
+  transfer_add_header (t, "Expect:");
+  if (c->len < c->total)
+    {
+      range = hutch_xasprintf ("Content-Range: %lld-%lld", (long long)c->start,
+                               (long long)(c->start + c->len - 1));
+      transfer_add_header (t, range);
+    }
+  curl_easy_setopt (t->h, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt (t->h, CURLOPT_TIMEOUT, 0L); /* a big chunk takes its time */
+  curl_easy_setopt (t->h, CURLOPT_READFUNCTION, on_upload);
+  curl_easy_setopt (t->h, CURLOPT_READDATA, t);
+  curl_easy_setopt (t->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)c->len);
+  t->upfd = c->fd;
+  t->up_left = c->len;
+  t->up_sent = 0;
+  t->up_progress = chunk_progress;
+  t->up_arg = c;
+  return 0;
+}
+
+static char *
+with_digest (const char *location, const char *digest)
+{
+  return hutch_xasprintf ("%s%sdigest=%s", location, strchr (location, '?') ? "&" : "?", digest);
+}
+
+int
+hutch_registry_upload_blob (struct hutch_registry *r, const char *digest, int fd, int64_t size,
+                            int64_t chunk, void (*progress) (void *arg, int64_t sent),
+                            void *progress_arg, hutch_error_t *err)
+{
+  _cleanup_free_ char *what = hutch_xasprintf ("upload blob %s", digest);
+  _cleanup_free_ char *loc = NULL;
+  struct chunk c = { .fd = fd, .total = size, .progress = progress, .arg = progress_arg };
+  struct transfer t;
+
+  if (chunk <= 0)
+    chunk = MONOLITHIC_MAX;
+  if (start_upload (r, NULL, &t, err) < 0)
+    return -1;
+  if (t.status != 202)
+    {
+      int rc = status_failure (r, &t, what, err);
+      transfer_clear (&t);
+      return rc;
+    }
+  loc = upload_location (r, t.location, err);
+  transfer_clear (&t);
+  if (loc == NULL)
+    return hutch_error_prefix (err, "%s", what);
+
+  if (size > chunk)
+    {
+      /* Chunked: PATCH each piece; the registry answers each with the
+         location of the next.  */
+      while (c.start < size)
+        {
+          c.len = size - c.start < chunk ? size - c.start : chunk;
+          c.sent_before = c.start;
+          if (request (r, "PATCH", loc, setup_chunk, &c, &t, err) < 0)
+            return hutch_error_prefix (err, "%s", what);
+          if (t.status != 202)
+            {
+              int rc = status_failure (r, &t, what, err);
+              transfer_clear (&t);
+              return rc;
+            }
+          if (t.location)
+            {
+              free (loc);
+              loc = upload_location (r, t.location, err);
+            }
+          transfer_clear (&t);
+          if (loc == NULL)
+            return hutch_error_prefix (err, "%s", what);
+          c.start += c.len;
+        }
+      {
+        _cleanup_free_ char *url = with_digest (loc, digest);
+        struct chunk none = { .fd = fd, .start = size, .len = 0, .total = 0 };
+        if (request (r, "PUT", url, setup_chunk, &none, &t, err) < 0)
+          return hutch_error_prefix (err, "%s", what);
+      }
+    }
+  else
+    {
+      /* Monolithic: the whole blob in the closing PUT.  */
+      _cleanup_free_ char *url = with_digest (loc, digest);
+      c.len = size;
+      if (request (r, "PUT", url, setup_chunk, &c, &t, err) < 0)
+        return hutch_error_prefix (err, "%s", what);
+    }
+  if (t.status != 201)
+    {
+      int rc = status_failure (r, &t, what, err);
+      transfer_clear (&t);
+      return rc;
+    }
+  transfer_clear (&t);
+  return 0;
+}
+
+struct manifest_body
+{
+  const char *body;
+  size_t len;
+  const char *media_type;
+};
+
+static int
+setup_manifest (struct transfer *t, void *arg, hutch_error_t *err)
+{
+  struct manifest_body *m = arg;
+  _cleanup_free_ char *ct = hutch_xasprintf ("Content-Type: %s", m->media_type);
+
+  transfer_add_header (t, ct);
+  curl_easy_setopt (t->h, CURLOPT_POSTFIELDS, m->body);
+  curl_easy_setopt (t->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)m->len);
+  return 0;
+}
+
+int
+hutch_registry_put_manifest (struct hutch_registry *r, const char *reference, const char *body,
+                             size_t len, const char *media_type, hutch_error_t *err)
+{
+  _cleanup_free_ char *url
+      = hutch_xasprintf ("%s/v2/%s/manifests/%s", r->base, r->repository, reference);
+  _cleanup_free_ char *what = hutch_xasprintf ("push manifest %s", reference);
+  struct manifest_body m = { body, len, media_type };
+  struct transfer t;
+  int rc = 0;
+
+  if (request (r, "PUT", url, setup_manifest, &m, &t, err) < 0)
+    return -1;
+  if (t.status != 201 && t.status != 200)
+    rc = status_failure (r, &t, what, err);
+  transfer_clear (&t);
+  return rc;
+}

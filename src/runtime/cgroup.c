@@ -1,0 +1,851 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+/* cgroup v2 for an unprivileged launcher.  The kernel's delegation model
+   (Documentation/admin-guide/cgroup-v2.rst, "Delegation"): a user to whom
+   a cgroup is delegated owns its directory, cgroup.procs, cgroup.threads
+   and cgroup.subtree_control, and may then create children, enable the
+   controllers the cgroup has for them, and move its own processes between
+   cgroups of that subtree.  Nothing here needs or uses privilege: every
+   write is checked by the kernel against the file's owner.
+
+   Layout, when hutch's own cgroup B is delegated:
+     B/                      hutch's cgroup (a scope or a delegated unit)
+       hutch-launcher-PID/   hutch itself, when B needed controllers
+       hutch-ID/             the container (its cgroup namespace's root)
+   A cgroup whose subtree_control enables a controller may hold no process
+   ("no internal processes"), so hutch moves itself into a leaf before it
+   enables one in B, and only when it is alone in B: other processes of the
+   user are never moved.  */
+
+#include "runtime/cgroup.h"
+#include "runtime/resources.h"
+#include "runtime/sdscope.h"
+#include "runtime/spec.h"
+#include "base/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const known_v1[]
+    = { "cpu",     "cpuacct", "cpuset",   "memory",     "pids",    "blkio", "devices",
+        "freezer", "net_cls", "net_prio", "perf_event", "hugetlb", "rdma",  "misc" };
+
+static const char delegation_fix[]
+    = "run hutch in a cgroup delegated to you: `systemd-run --user --scope -p Delegate=yes "
+      "hutch run ...` where a systemd user manager runs (`loginctl enable-linger USER` starts "
+      "one for ssh sessions), a Slurm job step with cgroup/v2, or a cgroup an administrator "
+      "delegated with `chown USER DIR DIR/cgroup.procs DIR/cgroup.threads "
+      "DIR/cgroup.subtree_control`";
+
+void
+hutch_cgroup_host_clear (struct hutch_cgroup_host *h)
+{
+  free (h->mount);
+  free (h->v1_controllers);
+  free (h->own);
+  free (h->own_rel);
+  free (h->why_not);
+  free (h->controllers);
+  memset (h, 0, sizeof *h);
+}
+
+static void
+add_v1 (struct hutch_cgroup_host *h, const char *opts)
+{
+  _cleanup_free_ char *copy = hutch_xstrdup (opts);
+  char *save = NULL, *o;
+  size_t i;
+  for (o = strtok_r (copy, ",", &save); o; o = strtok_r (NULL, ",", &save))
+    for (i = 0; i < sizeof known_v1 / sizeof known_v1[0]; i++)
+      if (strcmp (o, known_v1[i]) == 0)
+        {
+          char *n = hutch_xasprintf ("%s%s%s", h->v1_controllers ? h->v1_controllers : "",
+                                     h->v1_controllers ? " " : "", o);
+          free (h->v1_controllers);
+          h->v1_controllers = n;
+        }
+}
+
+/* The cgroup2 mount (its mount point and root) and the v1 hierarchies.  */
+static int
+read_mounts (struct hutch_cgroup_host *h, char **ret_root, hutch_error_t *err)
+{
+  _cleanup_free_ char *mi = NULL;
+  char *line, *save = NULL;
+
+  if (hutch_read_file ("/proc/self/mountinfo", 1 << 22, &mi, NULL, err) < 0)
+    return -1;
+  for (line = strtok_r (mi, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    {
+      char *sep = strstr (line, " - ");
+      char root[4096], mp[4096], fstype[64], opts[1024];
+      if (sep == NULL || sscanf (line, "%*s %*s %*s %4095s %4095s", root, mp) != 2
+          || sscanf (sep + 3, "%63s %*s %1023s", fstype, opts) != 2)
+        continue;
+      if (strcmp (fstype, "cgroup2") == 0 && h->mount == NULL)
+        {
+          h->mount = hutch_xstrdup (mp);
+          *ret_root = hutch_xstrdup (root);
+        }
+      else if (strcmp (fstype, "cgroup") == 0)
+        {
+          h->v1 = true;
+          add_v1 (h, opts);
+        }
+    }
+  return 0;
+}
+
+static bool
+owned (const char *dir, const char *file, uid_t uid, bool may_miss)
+{
+  _cleanup_free_ char *p = file ? hutch_xasprintf ("%s/%s", dir, file) : hutch_xstrdup (dir);
+  struct stat st;
+  if (stat (p, &st) < 0)
+    return may_miss && errno == ENOENT;
+  return st.st_uid == uid && access (p, W_OK) == 0;
+}
+
+static char *
+read_at (int dfd, const char *file)
+{
+  _cleanup_close_ int fd = openat (dfd, file, O_RDONLY | O_CLOEXEC);
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  char *text = NULL;
+  if (fd < 0)
+    return NULL;
+  if (hutch_read_fd (fd, 1 << 20, &text, NULL, &e) < 0)
+    hutch_error_clear (&e);
+  return text;
+}
+
+static int
+write_at (int dfd, const char *file, const char *value)
+{
+  _cleanup_close_ int fd = openat (dfd, file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || hutch_write_all (fd, value, strlen (value)) < 0)
+    return -1;
+  return 0;
+}
+
+/* FILE of the cgroup DIR, without its trailing newlines, or NULL.  */
+static char *
+read_knob (const char *dir, const char *file)
+{
+  _cleanup_free_ char *p = hutch_xasprintf ("%s/%s", dir, file);
+  char *text = read_at (AT_FDCWD, p);
+  size_t n = text ? strlen (text) : 0;
+  while (n && text[n - 1] == '\n')
+    text[--n] = '\0';
+  return text;
+}
+
+/* Below a systemd user manager (.../user@UID.service/...) every cgroup
+   belongs to the user, but only units with Delegate=yes are the user's to
+   change.  Newer systemd marks those with the user.delegate attribute; the
+   user manager of systemd 252 (Debian 12) marks nothing, so an unmarked
+   cgroup there may be a delegated scope or a terminal's.  True when PATH
+   is below user@UID.service and neither it nor an ancestor below that is
+   marked: hutch then prefers a scope of its own, when it can ask for one.  */
+static bool
+systemd_managed (const char *path)
+{
+  _cleanup_free_ char *p = hutch_xstrdup (path);
+  char *mgr = strstr (p, "/user@"), *end, *slash;
+  char v[8];
+
+  if (mgr == NULL || (end = strstr (mgr, ".service/")) == NULL)
+    return false;
+  end += strlen (".service");
+  for (;;)
+    {
+      ssize_t n = getxattr (p, "user.delegate", v, sizeof v - 1);
+      if (n > 0 && v[0] == '1')
+        return false;
+      slash = strrchr (p, '/');
+      if (slash == NULL || slash <= end)
+        return true;
+      *slash = '\0';
+    }
+}
+
+int
+hutch_cgroup_probe (struct hutch_cgroup_host *h, hutch_error_t *err)
+{
+  _cleanup_free_ char *root = NULL, *self = NULL;
+  char *p, *end;
+  uid_t uid = geteuid ();
+
+  memset (h, 0, sizeof *h);
+  if (read_mounts (h, &root, err) < 0)
+    return -1;
+  if (h->mount == NULL)
+    {
+      h->why_not = hutch_xstrdup (h->v1 ? "this host mounts only cgroup v1, which cannot be "
+                                          "delegated to unprivileged users"
+                                        : "no cgroup filesystem is mounted");
+      return 0;
+    }
+  if (hutch_read_file ("/proc/self/cgroup", 1 << 16, &self, NULL, err) < 0)
+    return -1;
+  p = strncmp (self, "0::", 3) == 0 ? self : strstr (self, "\n0::");
+  if (p == NULL)
+    {
+      h->why_not = hutch_xstrdup ("/proc/self/cgroup names no cgroup v2 path");
+      return 0;
+    }
+  p += *p == '\n' ? 4 : 3;
+  end = strchr (p, '\n');
+  if (end)
+    *end = '\0';
+  h->own_rel = hutch_xstrdup (p);
+  /* The mount may show a subtree (its root in mountinfo): our path is
+     relative to the cgroup namespace, like that root.  */
+  if (strcmp (root, "/") != 0)
+    {
+      size_t n = strlen (root);
+      if (strncmp (p, root, n) != 0 || (p[n] != '/' && p[n] != '\0'))
+        {
+          h->why_not
+              = hutch_xasprintf ("our cgroup %s is outside what %s shows (%s)", p, h->mount, root);
+          return 0;
+        }
+      p += n;
+    }
+  h->own = hutch_xasprintf ("%s%s", h->mount, strcmp (p, "/") == 0 ? "" : p);
+  h->controllers = read_knob (h->own, "cgroup.controllers");
+  if (h->controllers == NULL)
+    h->controllers = hutch_xstrdup ("");
+  /* cgroup.threads came with Linux 4.14.  */
+  /* The real root has no cgroup.events; in a cgroup namespace "/" may be
+     any cgroup.  */
+  {
+    _cleanup_free_ char *ev = hutch_xasprintf ("%s/cgroup.events", h->own);
+    h->is_root = access (ev, F_OK) < 0;
+  }
+  h->delegated = owned (h->own, NULL, uid, false) && owned (h->own, "cgroup.procs", uid, false)
+                 && owned (h->own, "cgroup.subtree_control", uid, false)
+                 && owned (h->own, "cgroup.threads", uid, true);
+  if (!h->delegated)
+    h->why_not = hutch_xasprintf ("your cgroup %s is not delegated to you (it, its cgroup.procs "
+                                  "or its cgroup.subtree_control belongs to another user)",
+                                  h->own);
+  else
+    h->systemd_managed = systemd_managed (h->own);
+  return 0;
+}
+
+static bool
+word_in (const char *list, const char *word)
+{
+  size_t n = strlen (word);
+  const char *p;
+  for (p = list; p && (p = strstr (p, word)) != NULL; p += n)
+    if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0' || p[n] == '\n'))
+      return true;
+  return false;
+}
+
+/* The controllers SPEC's limits need, without repetition.  */
+static char **
+needed_controllers (const struct hutch_spec *spec)
+{
+  char **v = hutch_xmalloc0 (sizeof (char *));
+  size_t i, k;
+  for (i = 0; i < spec->n_resources; i++)
+    {
+      char *c = hutch_cgroup_key_controller (spec->resources[i].file);
+      bool dup = false;
+      if (c == NULL)
+        continue;
+      for (k = 0; v[k]; k++)
+        dup = dup || strcmp (v[k], c) == 0;
+      if (dup)
+        free (c);
+      else
+        hutch_strv_push (&v, c);
+    }
+  return v;
+}
+
+static int
+write_knob (const char *dir, const char *file, const char *value, hutch_error_t *err)
+{
+  _cleanup_free_ char *p = hutch_xasprintf ("%s/%s", dir, file);
+  if (write_at (AT_FDCWD, p, value) < 0)
+    return hutch_error_set (err, errno, "write `%s` to %s", value, p);
+  return 0;
+}
+
+/* The leaves of launchers that were killed (SIGKILL leaves no time to
+   move back): rmdir removes only empty ones, a live launcher's stays.  */
+static void
+remove_stale_leaves (const char *base)
+{
+  DIR *d = opendir (base);
+  struct dirent *de;
+  if (d == NULL)
+    return;
+  while ((de = readdir (d)) != NULL)
+    if (hutch_str_has_prefix (de->d_name, "hutch-launcher-"))
+      unlinkat (dirfd (d), de->d_name, AT_REMOVEDIR);
+  closedir (d);
+}
+
+/* Move ourselves out of BASE into a leaf of our own, so that BASE may
+   enable controllers for its children.  Only when we are alone in BASE.  */
+static int
+move_to_leaf (struct hutch_cgroup_run *run, hutch_error_t *err)
+{
+  _cleanup_free_ char *procs = read_knob (run->base, "cgroup.procs");
+  char me[32];
+  int tries;
+
+  snprintf (me, sizeof me, "%ld", (long)getpid ());
+  if (procs == NULL || strcmp (procs, me) != 0)
+    return hutch_error_set (err, 0,
+                            "cannot enable controllers in %s: it holds other processes than "
+                            "hutch, and the kernel enables controllers only for cgroups without "
+                            "processes (hutch does not move processes that are not its own); "
+                            "fix: start hutch in a cgroup of its own, e.g. `systemd-run --user "
+                            "--scope -p Delegate=yes hutch run ...`, or move the other processes "
+                            "into a child cgroup",
+                            run->base);
+  remove_stale_leaves (run->base);
+  run->leaf = hutch_xasprintf ("%s/hutch-launcher-%ld", run->base, (long)getpid ());
+  /* Another hutch cleaning up stale leaves may remove ours between the
+     mkdir and the move: try again.  */
+  for (tries = 0; tries < 3; tries++)
+    {
+      if (mkdir (run->leaf, 0755) < 0 && errno != EEXIST)
+        return hutch_error_set (err, errno, "create the cgroup %s", run->leaf);
+      if (write_knob (run->leaf, "cgroup.procs", "0", err) == 0)
+        return 0;
+      if (err->errnum != -ENOENT && err->errnum != ENOENT)
+        break;
+      hutch_error_clear (err);
+    }
+  rmdir (run->leaf);
+  free (run->leaf);
+  run->leaf = NULL;
+  return hutch_error_prefix (err, "move hutch into a cgroup of its own");
+}
+
+static char *
+controller_fix (const struct hutch_cgroup_host *h, const char *c)
+{
+  if (h->v1_controllers && word_in (h->v1_controllers, strcmp (c, "io") == 0 ? "blkio" : c))
+    return hutch_xasprintf ("this host mounts cgroups in hybrid mode and the %s controller is "
+                            "held by cgroup v1, which cannot be delegated to unprivileged users; "
+                            "fix: boot with systemd.unified_cgroup_hierarchy=1 (pure cgroup v2), "
+                            "or run without the limits that need %s",
+                            c, c);
+  return hutch_xasprintf ("fix: ask an administrator to delegate it (with systemd: a drop-in "
+                          "/etc/systemd/system/user@.service.d/delegate.conf holding "
+                          "`[Service]` and `Delegate=cpu cpuset io memory pids`), or run without "
+                          "the limits that need %s",
+                          c);
+}
+
+/* The files of SPEC that need controller C, for messages.  */
+static char *
+files_needing (const struct hutch_spec *spec, const char *c)
+{
+  char *s = hutch_xstrdup ("");
+  size_t i;
+  for (i = 0; i < spec->n_resources; i++)
+    {
+      _cleanup_free_ char *k = hutch_cgroup_key_controller (spec->resources[i].file);
+      if (k && strcmp (k, c) == 0 && !spec->resources[i].implied)
+        {
+          char *n = hutch_xasprintf ("%s%s%s", s, *s ? ", " : "", spec->resources[i].file);
+          free (s);
+          s = n;
+        }
+    }
+  return s;
+}
+
+/* Make sure BASE's children get every controller in NEED.  */
+static int
+enable_controllers (struct hutch_spec *spec, const struct hutch_cgroup_host *h,
+                    struct hutch_cgroup_run *run, char **need, hutch_error_t *err)
+{
+  _cleanup_free_ char *active = read_knob (run->base, "cgroup.subtree_control");
+  size_t i;
+  bool missing = false;
+
+  for (i = 0; need[i]; i++)
+    {
+      if (!word_in (h->controllers, need[i]))
+        {
+          _cleanup_free_ char *files = files_needing (spec, need[i]);
+          _cleanup_free_ char *fix = controller_fix (h, need[i]);
+          return hutch_error_set (err, 0,
+                                  "the %s controller is not available in your cgroup %s (its "
+                                  "cgroup.controllers lists: %s), so %s cannot be set; %s",
+                                  need[i], run->base, *h->controllers ? h->controllers : "none",
+                                  *files ? files : need[i], fix);
+        }
+      if (!word_in (active, need[i]))
+        missing = true;
+    }
+  if (!missing)
+    return 0;
+  /* The root cgroup is exempt from the no-internal-process rule.  */
+  if (!h->is_root && move_to_leaf (run, err) < 0)
+    return -1;
+  for (i = 0; need[i]; i++)
+    {
+      _cleanup_free_ char *w = NULL;
+      if (word_in (active, need[i]))
+        continue;
+      w = hutch_xasprintf ("+%s", need[i]);
+      if (write_knob (run->base, "cgroup.subtree_control", w, err) < 0)
+        return hutch_error_prefix (err, "enable the %s controller", need[i]);
+      hutch_strv_push (&run->enabled, hutch_xstrdup (need[i]));
+    }
+  return 0;
+}
+
+static int
+write_resources (const struct hutch_spec *spec, int fd, const char *path, hutch_error_t *err)
+{
+  size_t i;
+  for (i = 0; i < spec->n_resources; i++)
+    {
+      const struct hutch_resource *r = &spec->resources[i];
+      _cleanup_close_ int kfd = openat (fd, r->file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+      if (kfd < 0 && errno == ENOENT && r->implied)
+        continue;
+      if (kfd < 0)
+        {
+          if (errno == ENOENT)
+            return hutch_error_set (err, 0,
+                                    "the kernel has no cgroup file %s (in %s): it does not "
+                                    "support this setting%s",
+                                    r->file, path,
+                                    strcmp (r->file, "memory.swap.max") == 0
+                                        ? " (swap accounting is off: the kernel was booted "
+                                          "without swapaccount, or has no swap support)"
+                                        : "");
+          return hutch_error_set (err, errno, "open %s/%s", path, r->file);
+        }
+      if (hutch_write_all (kfd, r->value, strlen (r->value)) < 0)
+        return hutch_error_set (err, errno, "the kernel refused %s = `%s`", r->file, r->value);
+    }
+  return 0;
+}
+
+static void
+sleep_ms (long ms)
+{
+  struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+  while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
+    ;
+}
+
+static int
+enter_scope (const struct hutch_cgroup_host *h, struct hutch_cgroup_host *ret, hutch_error_t *err)
+{
+  _cleanup_free_ char *unit = hutch_xasprintf ("hutch-%ld.scope", (long)getpid ());
+  (void)h;
+  /* systemd, not hutch, moves the process (into a cgroup the user may not
+     write to yet); the unit is ours and goes away when we do.  */
+  if (hutch_sdscope_enter (unit, err) < 0)
+    return -1;
+  if (hutch_cgroup_probe (ret, err) < 0)
+    return -1;
+  if (!ret->delegated)
+    return hutch_error_set (err, 0, "systemd made the scope %s, but %s", unit, ret->why_not);
+  /* Only the scope we asked for is trusted (and marked): an answer of
+     "done" that left us elsewhere came from something else.  */
+  {
+    _cleanup_free_ char *tail = hutch_xasprintf ("/%s", unit);
+    size_t n = strlen (ret->own_rel), t = strlen (tail);
+    if (n < t || strcmp (ret->own_rel + n - t, tail) != 0)
+      return hutch_error_set (err, 0,
+                              "the user's systemd manager said %s started, but hutch is "
+                              "in %s",
+                              unit, ret->own_rel);
+  }
+  /* Asked for with Delegate=yes: ours to change.  Marked, as newer
+     systemd marks it, so that a hutch started inside (nested) sees it.  */
+  ret->systemd_managed = false;
+  (void)!setxattr (ret->own, "user.delegate", "1", 1, 0); /* best effort (Linux 5.7+) */
+  return 0;
+}
+
+int
+hutch_cgroup_setup (struct hutch_spec *spec, struct hutch_cgroup_run *run, char **ret_note,
+                    hutch_error_t *err)
+{
+  struct hutch_cgroup_host h = { 0 };
+  _cleanup_strv_ char **need = NULL;
+  _cleanup_free_ char *path = NULL;
+  bool limits = false, scoped = false;
+  size_t i;
+  int fd = -1, ret = -1;
+  char id[17];
+
+  memset (run, 0, sizeof *run);
+  for (i = 0; i < spec->n_resources; i++)
+    limits = limits || !spec->resources[i].implied;
+  if (spec->extra.cgroups_disabled)
+    {
+      if (limits)
+        return hutch_error_set (err, 0,
+                                "--cgroups=disabled leaves the container without a cgroup of "
+                                "its own, so its limits (%s) cannot be applied; drop one or "
+                                "the other",
+                                spec->resources[0].file);
+      return 0;
+    }
+  if (hutch_cgroup_probe (&h, err) < 0)
+    return -1;
+  need = needed_controllers (spec);
+  if (h.own && (!h.delegated || h.systemd_managed) && hutch_sdscope_available ())
+    {
+      /* Not delegated here (or maybe not: systemd manages it): ask the
+         user's systemd for a scope that is.  systemd moves us, so once it
+         answered, we are in the scope whatever follows.  */
+      struct hutch_cgroup_host s = { 0 };
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      if (enter_scope (&h, &s, &e) == 0)
+        {
+          hutch_cgroup_host_clear (&h);
+          h = s;
+          scoped = true;
+        }
+      else if (!h.delegated)
+        {
+          char *w = hutch_xasprintf ("%s; a systemd scope was not possible either: %s", h.why_not,
+                                     e.msg);
+          free (h.why_not);
+          h.why_not = w;
+          hutch_cgroup_host_clear (&s);
+        }
+      else
+        hutch_cgroup_host_clear (&s);
+      hutch_error_clear (&e);
+      /* Where are we now?  (systemd may have moved us before it failed.)  */
+      if (!scoped)
+        {
+          struct hutch_cgroup_host again = { 0 };
+          if (hutch_cgroup_probe (&again, &e) == 0 && again.own && h.own
+              && strcmp (again.own, h.own) != 0)
+            {
+              hutch_cgroup_host_clear (&h);
+              h = again;
+            }
+          else
+            hutch_cgroup_host_clear (&again);
+          hutch_error_clear (&e);
+        }
+    }
+  if (h.own == NULL || !h.delegated)
+    {
+      if (limits)
+        {
+          hutch_error_set (err, 0, "cannot apply the limits (%s): %s; fix: %s",
+                           spec->resources[0].file, h.why_not, delegation_fix);
+          goto out;
+        }
+      if (ret_note)
+        *ret_note = HUTCH_STEAL_PTR (h.why_not);
+      ret = 0;
+      goto out;
+    }
+  run->base = hutch_xstrdup (h.own);
+  if (need[0] && enable_controllers (spec, &h, run, need, err) < 0)
+    {
+      /* Our cgroup is ours but shared (a terminal's scope under the user's
+         systemd holds the shell too): a scope of our own then.  */
+      struct hutch_cgroup_host s = { 0 };
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      if (scoped || run->leaf || !hutch_sdscope_available ())
+        goto out;
+      if (enter_scope (&h, &s, &e) < 0)
+        {
+          hutch_error_append (err, "; a systemd scope of its own was not possible either: %s",
+                              e.msg);
+          hutch_error_clear (&e);
+          hutch_cgroup_host_clear (&s);
+          goto out;
+        }
+      hutch_error_clear (err);
+      hutch_cgroup_host_clear (&h);
+      h = s;
+      scoped = true;
+      free (run->base);
+      run->base = hutch_xstrdup (h.own);
+      if (enable_controllers (spec, &h, run, need, err) < 0)
+        goto out;
+    }
+
+  if (spec->extra.cgroup_name)
+    path = hutch_xasprintf ("%s/hutch-%s", run->base, spec->extra.cgroup_name);
+  else
+    {
+      if (hutch_random_hex (id, 16) < 0)
+        {
+          hutch_error_set (err, errno, "getrandom");
+          goto out;
+        }
+      path = hutch_xasprintf ("%s/hutch-%s", run->base, id);
+    }
+  if (mkdir (path, 0755) < 0)
+    {
+      hutch_error_set (err, errno, "create the container's cgroup %s", path);
+      goto out;
+    }
+  fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      hutch_error_set (err, errno, "open %s", path);
+      rmdir (path);
+      goto out;
+    }
+  if (write_resources (spec, fd, path, err) < 0)
+    {
+      close (fd);
+      rmdir (path);
+      goto out;
+    }
+  spec->extra.cgroup_path = HUTCH_STEAL_PTR (path);
+  spec->extra.cgroupfd = fd;
+  ret = 0;
+out:
+  if (ret < 0)
+    hutch_cgroup_teardown (spec, run, NULL);
+  hutch_cgroup_host_clear (&h);
+  return ret;
+}
+
+int
+hutch_cgroup_join (int cgroupfd, hutch_error_t *err)
+{
+  int fd = openat (cgroupfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || hutch_write_all (fd, "0", 1) < 0)
+    {
+      int e = errno;
+      if (fd >= 0)
+        close (fd);
+      return hutch_error_set (err, e, "move the container's process into its cgroup");
+    }
+  close (fd);
+  return 0;
+}
+
+/* Call FN on each child cgroup of DFD.  */
+static void
+each_child (int dfd, void (*fn) (int dfd, const char *name))
+{
+  int fd = openat (dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+  struct dirent *de;
+
+  if (d == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return;
+    }
+  while ((de = readdir (d)) != NULL)
+    if (de->d_type == DT_DIR && strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+      fn (dirfd (d), de->d_name);
+  closedir (d);
+}
+
+/* Kill every process in DFD and below, for kernels without cgroup.kill
+   (before 5.14).  */
+static void kill_tree (int dfd);
+
+static void
+kill_child (int dfd, const char *name)
+{
+  _cleanup_close_ int fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0)
+    kill_tree (fd);
+}
+
+static void
+kill_tree (int dfd)
+{
+  _cleanup_free_ char *procs = read_at (dfd, "cgroup.procs");
+  char *p, *save = NULL;
+
+  for (p = procs ? strtok_r (procs, "\n", &save) : NULL; p; p = strtok_r (NULL, "\n", &save))
+    {
+      long pid = strtol (p, NULL, 10);
+      if (pid > 0)
+        kill ((pid_t)pid, SIGKILL);
+    }
+  each_child (dfd, kill_child);
+}
+
+static bool
+populated (int dfd)
+{
+  _cleanup_free_ char *ev = read_at (dfd, "cgroup.events");
+  return ev && strstr (ev, "populated 1");
+}
+
+/* Wait (at most MS milliseconds) until nothing runs in DFD's cgroup: the
+   kernel signals each change of cgroup.events to poll() as POLLPRI, so the
+   wait ends as soon as the last process has left.  */
+static void
+wait_empty (int dfd, int ms)
+{
+  _cleanup_close_ int fd = openat (dfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+  struct timespec t0, t;
+
+  if (fd < 0)
+    return;
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  for (;;)
+    {
+      char buf[256];
+      ssize_t n = pread (fd, buf, sizeof buf - 1, 0);
+      struct pollfd pfd = { fd, POLLPRI, 0 };
+      long left;
+      if (n <= 0)
+        return;
+      buf[n] = '\0';
+      if (strstr (buf, "populated 1") == NULL)
+        return;
+      clock_gettime (CLOCK_MONOTONIC, &t);
+      left = ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+      if (left <= 0)
+        return;
+      if (poll (&pfd, 1, (int)left) < 0 && errno != EINTR)
+        return;
+    }
+}
+
+/* rmdir NAME in DFD and the cgroups the container made below it.  */
+/* A container with a writable cgroup mount (config.json) can make a
+   deep tree of cgroups; removal goes this deep and no deeper, with two
+   fds a level.  */
+#define MAX_REMOVE_DEPTH 32
+
+static void
+remove_child_at_depth (int dfd, const char *name, int depth)
+{
+  _cleanup_close_ int fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d;
+  struct dirent *de;
+
+  if (fd >= 0 && depth < MAX_REMOVE_DEPTH
+      && (d = fdopendir (openat (fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC))) != NULL)
+    {
+      while ((de = readdir (d)) != NULL)
+        if (de->d_type == DT_DIR && strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+          remove_child_at_depth (dirfd (d), de->d_name, depth + 1);
+      closedir (d);
+    }
+  unlinkat (dfd, name, AT_REMOVEDIR);
+}
+
+static void
+remove_child (int dfd, const char *name)
+{
+  int k;
+  remove_child_at_depth (dfd, name, 0);
+  /* The last process may leave a moment after cgroup.events said so.  */
+  for (k = 0; k < 100 && unlinkat (dfd, name, AT_REMOVEDIR) < 0 && errno == EBUSY; k++)
+    sleep_ms (5);
+}
+
+void
+hutch_cgroup_remove_at (int parentfd, const char *name)
+{
+  _cleanup_close_ int fd = openat (parentfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int k;
+
+  if (fd < 0)
+    return;
+  /* cgroup.kill (Linux 5.14) kills everything below at once, also what
+     forks meanwhile; the loop is for older kernels.  */
+  if (populated (fd) && write_at (fd, "cgroup.kill", "1") < 0)
+    {
+      /* Frozen first (Linux 5.2): a frozen process cannot exit, so the
+         pids read from cgroup.procs stay theirs until SIGKILL, which a
+         frozen process still takes.  */
+      write_at (fd, "cgroup.freeze", "1");
+      for (k = 0; k < 50 && populated (fd); k++)
+        {
+          kill_tree (fd);
+          sleep_ms (10);
+        }
+    }
+  wait_empty (fd, 5000);
+  remove_child (parentfd, name);
+}
+
+static uint64_t
+oom_kills (const char *path)
+{
+  _cleanup_free_ char *ev = read_knob (path, "memory.events");
+  const char *p = ev ? strstr (ev, "oom_kill ") : NULL;
+  return p ? strtoull (p + 9, NULL, 10) : 0;
+}
+
+uint64_t
+hutch_cgroup_teardown (struct hutch_spec *spec, struct hutch_cgroup_run *run, char **ret_warning)
+{
+  uint64_t ooms = 0;
+  size_t i;
+
+  if (spec->extra.cgroupfd >= 0)
+    {
+      close (spec->extra.cgroupfd);
+      spec->extra.cgroupfd = -1;
+    }
+  if (spec->extra.cgroup_path)
+    {
+      ooms = oom_kills (spec->extra.cgroup_path);
+      hutch_cgroup_remove_at (AT_FDCWD, spec->extra.cgroup_path);
+      if (ret_warning && access (spec->extra.cgroup_path, F_OK) == 0)
+        *ret_warning = hutch_xasprintf (
+            "the container's cgroup %s could not be removed (the container left cgroups in it "
+            "too deep to remove, or processes that would not die); remove it with `find %s "
+            "-depth -type d -exec rmdir {} +`",
+            spec->extra.cgroup_path, spec->extra.cgroup_path);
+      free (spec->extra.cgroup_path);
+      spec->extra.cgroup_path = NULL;
+    }
+  if (run->leaf)
+    {
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      /* Leave the user's cgroup as we found it: controllers off again, and
+         hutch back where it was.  Best effort: systemd removes a scope
+         with what it holds anyway.  */
+      for (i = 0; run->enabled && run->enabled[i]; i++)
+        {
+          _cleanup_free_ char *w = hutch_xasprintf ("-%s", run->enabled[i]);
+          if (write_knob (run->base, "cgroup.subtree_control", w, &e) < 0)
+            hutch_error_clear (&e);
+        }
+      if (write_knob (run->base, "cgroup.procs", "0", &e) < 0)
+        hutch_error_clear (&e);
+      else
+        rmdir (run->leaf);
+    }
+  free (run->base);
+  free (run->leaf);
+  hutch_strv_free (run->enabled);
+  memset (run, 0, sizeof *run);
+  return ooms;
+}

@@ -1,0 +1,784 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+#include "runtime/mount.h"
+#include "base/syscalls.h"
+#include "base/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Devices a container gets when its /dev is a fresh tmpfs.  An unprivileged
+   user namespace may not mknod, so they are bind mounts of the host's own
+   nodes, which grant nothing the user does not already have.  */
+static const char *const default_devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
+#define N_DEVICES (sizeof default_devices / sizeof default_devices[0])
+
+struct mount_opts
+{
+  unsigned long long attr_set, attr_clr, propagation;
+  bool recursive; /* rbind */
+  char **data;    /* filesystem options for fsconfig: "mode=755", "newinstance" */
+};
+
+static void
+mount_opts_clear (struct mount_opts *o)
+{
+  hutch_strv_free (o->data);
+  o->data = NULL;
+}
+
+static int
+parse_mount_options (const struct hutch_mount *m, struct mount_opts *o, hutch_error_t *err)
+{
+  static const struct
+  {
+    const char *name;
+    unsigned long long set, clr;
+  } flags[] = {
+    { "ro", MOUNT_ATTR_RDONLY, 0 },
+    { "rw", 0, MOUNT_ATTR_RDONLY },
+    { "nosuid", MOUNT_ATTR_NOSUID, 0 },
+    { "suid", 0, MOUNT_ATTR_NOSUID },
+    { "nodev", MOUNT_ATTR_NODEV, 0 },
+    { "dev", 0, MOUNT_ATTR_NODEV },
+    { "noexec", MOUNT_ATTR_NOEXEC, 0 },
+    { "exec", 0, MOUNT_ATTR_NOEXEC },
+    { "relatime", 0, 0 },
+    { "noatime", 0x10 /* MOUNT_ATTR_NOATIME */, 0x70 },
+    { "strictatime", 0x20 /* MOUNT_ATTR_STRICTATIME */, 0x70 },
+    { "nodiratime", 0x80 /* MOUNT_ATTR_NODIRATIME */, 0 },
+  };
+  static const struct
+  {
+    const char *name;
+    unsigned long long prop;
+  } props[] = {
+    { "private", MS_PRIVATE },       { "rprivate", MS_PRIVATE },       { "slave", MS_SLAVE },
+    { "rslave", MS_SLAVE },          { "shared", MS_SHARED },          { "rshared", MS_SHARED },
+    { "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE },
+  };
+  bool is_bind = strcmp (m->type, "bind") == 0;
+  size_t i, k;
+
+  memset (o, 0, sizeof *o);
+  o->data = hutch_xmalloc0 (sizeof (char *));
+  for (i = 0; m->options && m->options[i]; i++)
+    {
+      const char *opt = m->options[i];
+      bool known = false;
+
+      if (strcmp (opt, "bind") == 0 || strcmp (opt, "rbind") == 0)
+        {
+          if (!is_bind)
+            {
+              mount_opts_clear (o);
+              return hutch_error_set (err, 0, "mount %s: option `%s` needs type bind",
+                                      m->destination, opt);
+            }
+          o->recursive = opt[0] == 'r';
+          continue;
+        }
+      for (k = 0; k < sizeof flags / sizeof flags[0]; k++)
+        if (strcmp (opt, flags[k].name) == 0)
+          {
+            o->attr_set = (o->attr_set & ~flags[k].clr) | flags[k].set;
+            o->attr_clr |= flags[k].clr & ~flags[k].set;
+            known = true;
+          }
+      for (k = 0; k < sizeof props / sizeof props[0]; k++)
+        if (strcmp (opt, props[k].name) == 0)
+          {
+            o->propagation = props[k].prop;
+            known = true;
+          }
+      if (known)
+        continue;
+      if (is_bind)
+        {
+          mount_opts_clear (o);
+          return hutch_error_set (err, 0, "mount %s: unknown bind mount option `%s`",
+                                  m->destination, opt);
+        }
+      hutch_strv_push (&o->data, hutch_xstrdup (opt));
+    }
+  /* Only clear what is not also being set; "rw" on a fresh mount is a no-op.  */
+  o->attr_clr &= ~o->attr_set;
+  return 0;
+}
+
+static int
+set_attrs (int mntfd, const struct mount_opts *o, bool recursive, const char *what,
+           hutch_error_t *err)
+{
+  struct mount_attr attr = { 0 };
+
+  attr.attr_set = o->attr_set;
+  attr.attr_clr
+      = o->attr_clr
+        & (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | 0x80);
+  if (o->attr_set & 0x70)
+    attr.attr_clr |= 0x70; /* MOUNT_ATTR__ATIME must be cleared to change it */
+  attr.propagation = o->propagation;
+  if (attr.attr_set == 0 && attr.attr_clr == 0 && attr.propagation == 0)
+    return 0;
+  if (hutch_mount_setattr (mntfd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr) < 0)
+    return hutch_error_set (err, errno, "set the flags of mount %s", what);
+  return 0;
+}
+
+static int
+clone_tree (int dirfd, const char *path, bool recursive, const char *what, hutch_error_t *err)
+{
+  int fd = hutch_open_tree (dirfd, path,
+                            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0)
+                                | (*path ? 0 : AT_EMPTY_PATH));
+  if (fd < 0)
+    {
+      if (errno == ENOSYS)
+        return hutch_error_set (
+            err, errno,
+            "this kernel lacks the new mount API (open_tree); hutch needs Linux 5.12 or later");
+      return hutch_error_set (err, errno, "%s", what);
+    }
+  return fd;
+}
+
+int
+hutch_rootfs_prepare (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
+{
+  size_t i;
+
+  memset (rfs, 0, sizeof *rfs);
+  rfs->rootfd = -1;
+  rfs->nullfd = -1;
+  for (i = 0; i < N_DEVICES; i++)
+    rfs->devfds[i] = -1;
+  rfs->srcfds = hutch_xmalloc0 ((spec->n_mounts + 1) * sizeof (int));
+  for (i = 0; i < spec->n_mounts; i++)
+    rfs->srcfds[i] = -1;
+
+  rfs->nullfd = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  if (rfs->nullfd < 0)
+    return hutch_error_set (err, errno, "open /dev/null");
+
+  for (i = 0; i < spec->n_mounts; i++)
+    {
+      const struct hutch_mount *m = &spec->mounts[i];
+      struct mount_opts o;
+      struct stat st;
+      int fd;
+
+      if (strcmp (m->type, "bind") != 0)
+        continue;
+      if (parse_mount_options (m, &o, err) < 0)
+        return -1;
+      if (stat (m->source, &st) < 0)
+        {
+          mount_opts_clear (&o);
+          return hutch_error_set (err, errno, "bind mount source `%s` (for %s)", m->source,
+                                  m->destination);
+        }
+      fd = clone_tree (AT_FDCWD, m->source, o.recursive, m->source, err);
+      if (fd < 0)
+        {
+          mount_opts_clear (&o);
+          return hutch_error_prefix (err, "bind mount %s", m->destination);
+        }
+      rfs->srcfds[i] = fd;
+      /* Flags go on the detached copy, recursively for rbind, so that a
+         read-only volume is read-only from its first moment in the
+         container, submounts included.  */
+      o.propagation = 0; /* only possible once attached: see hutch_rootfs_build */
+      if (set_attrs (fd, &o, o.recursive, m->destination, err) < 0)
+        {
+          mount_opts_clear (&o);
+          return -1;
+        }
+      mount_opts_clear (&o);
+    }
+
+  for (i = 0; i < spec->n_mounts; i++)
+    if (strcmp (spec->mounts[i].destination, "/dev") == 0)
+      {
+        size_t d;
+        for (d = 0; d < N_DEVICES; d++)
+          {
+            _cleanup_free_ char *p = hutch_xasprintf ("/dev/%s", default_devices[d]);
+            rfs->devfds[d] = clone_tree (AT_FDCWD, p, false, p, err);
+            if (rfs->devfds[d] < 0)
+              return hutch_error_prefix (err, "bind the host's device");
+          }
+        break;
+      }
+  return 0;
+}
+
+static int
+mount_fs (const struct hutch_mount *m, int tgtfd, hutch_error_t *err)
+{
+  _cleanup_close_ int fsfd = -1, mntfd = -1;
+  struct mount_opts o;
+  const char *type = m->type;
+  size_t i;
+  int r = -1;
+
+  if (parse_mount_options (m, &o, err) < 0)
+    return -1;
+  if (strcmp (type, "cgroup") == 0)
+    type = "cgroup2";
+  fsfd = hutch_fsopen (type, FSOPEN_CLOEXEC);
+  if (fsfd < 0)
+    {
+      hutch_error_set (err, errno, "mount %s (%s): unknown or unavailable filesystem type",
+                       m->destination, type);
+      goto out;
+    }
+  if (m->source && *m->source
+      && hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, "source", m->source, 0) < 0)
+    {
+      hutch_error_set (err, errno, "mount %s: source `%s`", m->destination, m->source);
+      goto out;
+    }
+  for (i = 0; o.data[i]; i++)
+    {
+      char *eq = strchr (o.data[i], '=');
+      int rc;
+      if (eq)
+        {
+          *eq = '\0';
+          rc = hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, o.data[i], eq + 1, 0);
+          *eq = '=';
+        }
+      else
+        rc = hutch_fsconfig (fsfd, FSCONFIG_SET_FLAG, o.data[i], NULL, 0);
+      if (rc < 0)
+        {
+          hutch_error_set (err, errno, "mount %s (%s): option `%s`", m->destination, type,
+                           o.data[i]);
+          goto out;
+        }
+    }
+  if (hutch_fsconfig (fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+    {
+      hutch_error_set (err, errno, "mount %s (%s)", m->destination, type);
+      goto out;
+    }
+  mntfd = hutch_fsmount (fsfd, FSMOUNT_CLOEXEC,
+                         (unsigned int)(o.attr_set
+                                        & (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
+                                           | MOUNT_ATTR_NOEXEC | 0xf0)));
+  if (mntfd < 0)
+    {
+      hutch_error_set (err, errno, "mount %s (%s)", m->destination, type);
+      goto out;
+    }
+  if (hutch_move_mount (mntfd, "", tgtfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+      < 0)
+    {
+      hutch_error_set (err, errno, "attach mount %s", m->destination);
+      goto out;
+    }
+  r = 0;
+out:
+  mount_opts_clear (&o);
+  return r;
+}
+
+/* sysfs may only be mounted by the owner of the network namespace; with the
+   host's network there is none of ours, so bind the host's /sys read-only
+   instead (submounts included), as runc and crun do.  */
+static int
+bind_host_readonly (const char *src, int tgtfd, const char *what, hutch_error_t *err)
+{
+  _cleanup_close_ int fd = clone_tree (AT_FDCWD, src, true, src, err);
+  struct mount_opts o = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
+                                      | MOUNT_ATTR_NOEXEC };
+  if (fd < 0)
+    return -1;
+  if (set_attrs (fd, &o, true, what, err) < 0)
+    return -1;
+  if (hutch_move_mount (fd, "", tgtfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    return hutch_error_set (err, errno, "attach mount %s", what);
+  return 0;
+}
+
+static int
+attach (int srcfd, int rootfd, const char *dest, bool is_file, hutch_error_t *err)
+{
+  _cleanup_close_ int tgtfd = hutch_mountpoint_in_root (rootfd, dest, is_file, err);
+  if (tgtfd < 0)
+    return -1;
+  if (hutch_move_mount (srcfd, "", tgtfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+      < 0)
+    return hutch_error_set (err, errno, "mount on %s", dest);
+  return 0;
+}
+
+static int
+make_devices (struct hutch_rootfs *rfs, hutch_error_t *err)
+{
+  static const char *const links[][2] = {
+    { "/dev/fd", "/proc/self/fd" },       { "/dev/stdin", "/proc/self/fd/0" },
+    { "/dev/stdout", "/proc/self/fd/1" }, { "/dev/stderr", "/proc/self/fd/2" },
+    { "/dev/ptmx", "pts/ptmx" },          { "/dev/core", "/proc/kcore" },
+  };
+  _cleanup_close_ int devfd = hutch_open_in_root (rfs->rootfd, "/dev", O_RDONLY | O_DIRECTORY, 0);
+  size_t i;
+
+  if (devfd < 0)
+    return hutch_error_set (err, errno, "open /dev in the container");
+  for (i = 0; i < N_DEVICES; i++)
+    {
+      _cleanup_free_ char *p = hutch_xasprintf ("/dev/%s", default_devices[i]);
+      if (rfs->devfds[i] < 0)
+        continue;
+      if (attach (rfs->devfds[i], rfs->rootfd, p, true, err) < 0)
+        return -1;
+    }
+  for (i = 0; i < sizeof links / sizeof links[0]; i++)
+    if (symlinkat (links[i][1], devfd, links[i][0] + 5) < 0 && errno != EEXIST)
+      return hutch_error_set (err, errno, "create symlink %s", links[i][0]);
+  return 0;
+}
+
+/* Generated files (/etc/hostname, /etc/hosts, ...) live in a tmpfs of
+   their own: each file is cloned from it onto its place, so nothing is
+   written to the host and all of it vanishes with the mount namespace, even
+   when hutch is killed.  Before Linux 6.15 open_tree cannot clone from a
+   mount that is attached nowhere (EINVAL), so the tmpfs is attached for the
+   moment on top of "/" of our own mount namespace (where no path reaches
+   it: lookups start below it, at the process's root) and detached again
+   once the files are cloned.  */
+static int
+make_files (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
+{
+  _cleanup_close_ int fsfd = -1, scratch = -1;
+  size_t i;
+
+  if (spec->extra.n_files == 0)
+    return 0;
+  fsfd = hutch_fsopen ("tmpfs", FSOPEN_CLOEXEC);
+  if (fsfd < 0 || hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0
+      || hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, "size", "1m", 0) < 0
+      || hutch_fsconfig (fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+    return hutch_error_set (err, errno, "create a tmpfs for the container's generated files");
+  scratch = hutch_fsmount (fsfd, FSMOUNT_CLOEXEC,
+                           MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+  if (scratch < 0)
+    return hutch_error_set (err, errno, "mount a tmpfs for the container's generated files");
+  if (hutch_move_mount (scratch, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    return hutch_error_set (err, errno, "attach the tmpfs for the container's generated files");
+
+  for (i = 0; i < spec->extra.n_files; i++)
+    {
+      const struct hutch_file *f = &spec->extra.files[i];
+      char name[32];
+      _cleanup_close_ int fd = -1, clone = -1;
+      int r;
+
+      snprintf (name, sizeof name, "f%zu", i);
+      fd = openat (scratch, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (fd < 0)
+        return hutch_error_set (err, errno, "create %s", f->destination);
+      r = hutch_write_all (fd, f->content, strlen (f->content));
+      if (r < 0)
+        return hutch_error_set (err, -r, "write %s", f->destination);
+      clone = clone_tree (scratch, name, false, f->destination, err);
+      if (clone < 0)
+        return -1;
+      if (attach (clone, rfs->rootfd, f->destination, true, err) < 0)
+        return -1;
+    }
+  {
+    char p[64];
+    snprintf (p, sizeof p, "/proc/self/fd/%d", scratch);
+    if (umount2 (p, MNT_DETACH) < 0)
+      return hutch_error_set (err, errno, "detach the tmpfs of the container's generated files");
+  }
+  return 0;
+}
+
+static int
+mask_paths (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
+{
+  size_t i;
+
+  for (i = 0; spec->masked_paths && spec->masked_paths[i]; i++)
+    {
+      const char *p = spec->masked_paths[i];
+      _cleanup_close_ int tgt = hutch_open_in_root (rfs->rootfd, p, O_PATH, 0);
+      struct stat st;
+
+      if (tgt < 0)
+        {
+          if (errno == ENOENT)
+            continue;
+          return hutch_error_set (err, errno, "mask %s", p);
+        }
+      if (fstat (tgt, &st) < 0)
+        return hutch_error_set (err, errno, "mask %s", p);
+      if (S_ISDIR (st.st_mode))
+        {
+          struct hutch_mount m = { (char *)p, (char *)"tmpfs", (char *)"tmpfs", NULL };
+          char *opts[] = { (char *)"ro",
+                           (char *)"nosuid",
+                           (char *)"nodev",
+                           (char *)"noexec",
+                           (char *)"size=0",
+                           (char *)"mode=0555",
+                           NULL };
+          m.options = opts;
+          if (mount_fs (&m, tgt, err) < 0)
+            return hutch_error_prefix (err, "mask %s", p);
+        }
+      else
+        {
+          _cleanup_close_ int nul = clone_tree (rfs->nullfd, "", false, "/dev/null", err);
+          if (nul < 0)
+            return -1;
+          if (hutch_move_mount (nul, "", tgt, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+              < 0)
+            return hutch_error_set (err, errno, "mask %s", p);
+        }
+    }
+  for (i = 0; spec->readonly_paths && spec->readonly_paths[i]; i++)
+    {
+      const char *p = spec->readonly_paths[i];
+      _cleanup_close_ int tgt = hutch_open_in_root (rfs->rootfd, p, O_PATH, 0);
+      _cleanup_close_ int copy = -1;
+      struct mount_opts o
+          = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+
+      if (tgt < 0)
+        {
+          if (errno == ENOENT)
+            continue;
+          return hutch_error_set (err, errno, "make %s read-only", p);
+        }
+      copy = clone_tree (tgt, "", true, p, err);
+      if (copy < 0 || set_attrs (copy, &o, true, p, err) < 0)
+        return -1;
+      if (hutch_move_mount (copy, "", tgt, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+          < 0)
+        return hutch_error_set (err, errno, "make %s read-only", p);
+    }
+  return 0;
+}
+
+/* Kernel overlayfs, mounted as root of the user namespace (Linux 5.11+):
+   `userxattr` makes it keep its own metadata in user.overlay.* xattrs,
+   which is also where the layers' opaque markers are.
+
+   fsconfig takes strings of at most 255 bytes, and before Linux 6.8 the
+   layers only as one ':'-joined "lowerdir" (6.1 accepts "lowerdir+" from
+   fsconfig and refuses it only at FSCONFIG_CMD_CREATE).  So every
+   directory is named by a short /proc/self/fd/N of an O_PATH fd: about a
+   dozen layers fit in one "lowerdir"; more need "lowerdir+".  */
+struct overlay_fds
+{
+  int *fds;
+  size_t n;
+};
+
+static void
+overlay_fds_clear (struct overlay_fds *o)
+{
+  size_t i;
+  for (i = 0; i < o->n; i++)
+    if (o->fds[i] >= 0)
+      close (o->fds[i]);
+  free (o->fds);
+  o->fds = NULL;
+  o->n = 0;
+}
+
+/* "/proc/self/fd/N" of an O_PATH fd of DIR, kept open in O.  */
+static char *
+short_name (struct overlay_fds *o, const char *dir, hutch_error_t *err)
+{
+  int fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      hutch_error_set (err, errno, "overlay: open `%s`", dir);
+      return NULL;
+    }
+  o->fds = hutch_xrealloc (o->fds, (o->n + 1) * sizeof (int));
+  o->fds[o->n++] = fd;
+  return hutch_xasprintf ("/proc/self/fd/%d", fd);
+}
+
+static int
+overlay_context (const struct hutch_overlay *ov, char **lower, bool one_by_one, hutch_error_t *err)
+{
+  int fsfd = hutch_fsopen ("overlay", FSOPEN_CLOEXEC);
+  _cleanup_free_ char *joined = NULL;
+  size_t i;
+
+  if (fsfd < 0)
+    return hutch_error_set (err, errno, "overlay filesystem unavailable");
+  if (hutch_fsconfig (fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
+    {
+      close (fsfd);
+      return hutch_error_set (err, errno,
+                              "overlay: the kernel does not mount overlayfs in a user namespace "
+                              "(Linux 5.11 or later is needed); use "
+                              "--storage-driver=fuse-overlayfs");
+    }
+  joined = hutch_xstrdup ("");
+  for (i = 0; lower[i]; i++)
+    {
+      char *next = hutch_xasprintf ("%s%s%s", joined, i ? ":" : "", lower[i]);
+      free (joined);
+      joined = next;
+      if (one_by_one && hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, "lowerdir+", lower[i], 0) < 0)
+        {
+          close (fsfd);
+          return hutch_error_set (err, errno, "overlay: layer `%s`", ov->lower[i]);
+        }
+    }
+  if (!one_by_one && hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, "lowerdir", joined, 0) < 0)
+    {
+      close (fsfd);
+      return hutch_error_set (err, errno, "overlay: the image's layers");
+    }
+  return fsfd;
+}
+
+static int
+mount_overlay (const struct hutch_overlay *ov, hutch_error_t *err)
+{
+  struct overlay_fds o = { 0 };
+  _cleanup_strv_ char **lower = hutch_xmalloc0 (sizeof (char *));
+  _cleanup_free_ char *upper = NULL, *work = NULL;
+  size_t i, len = 0;
+  int fsfd = -1, mnt = -1;
+
+  for (i = 0; ov->lower[i]; i++)
+    {
+      char *n = short_name (&o, ov->lower[i], err);
+      if (n == NULL)
+        goto out;
+      len += strlen (n) + 1;
+      hutch_strv_push (&lower, n);
+    }
+  if (ov->upper
+      && ((upper = short_name (&o, ov->upper, err)) == NULL
+          || (work = short_name (&o, ov->work, err)) == NULL))
+    goto out;
+  /* One string when it fits (every kernel), else one layer at a time.  */
+  fsfd = overlay_context (ov, lower, len > 255, err);
+  if (fsfd < 0)
+    goto out;
+  if (upper
+      && (hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0
+          || hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0))
+    {
+      hutch_error_set (err, errno, "overlay: the container's upper directory `%s`", ov->upper);
+      goto out;
+    }
+  if (hutch_fsconfig (fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+    {
+      if (errno == EINVAL && len > 255)
+        hutch_error_set (err, errno,
+                         "mount the overlay root filesystem: the image has %zu layers, more than "
+                         "this kernel's overlayfs takes through the new mount API (Linux 6.8 "
+                         "takes any number); use --storage-driver=fuse-overlayfs",
+                         i);
+      else
+        hutch_error_set (err, errno, "mount the overlay root filesystem");
+      goto out;
+    }
+  mnt = hutch_fsmount (fsfd, FSMOUNT_CLOEXEC, 0);
+  if (mnt < 0)
+    hutch_error_set (err, errno, "mount the overlay root filesystem");
+out:
+  if (fsfd >= 0)
+    close (fsfd);
+  overlay_fds_clear (&o);
+  return mnt;
+}
+
+int
+hutch_rootfs_build (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
+{
+  bool have_dev = false;
+  size_t i;
+
+  if (spec->extra.overlay && spec->extra.overlay->driver == HUTCH_DRIVER_OVERLAY)
+    {
+      rfs->rootfd = mount_overlay (spec->extra.overlay, err);
+      if (rfs->rootfd < 0)
+        return -1;
+    }
+  else if (spec->extra.host_sandbox)
+    {
+      _cleanup_close_ int fsfd = hutch_fsopen ("tmpfs", FSOPEN_CLOEXEC);
+      if (fsfd < 0 || hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0
+          || hutch_fsconfig (fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+        return hutch_error_set (err, errno, "create the sandbox's root tmpfs");
+      rfs->rootfd = hutch_fsmount (fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+      if (rfs->rootfd < 0)
+        return hutch_error_set (err, errno, "mount the sandbox's root tmpfs");
+    }
+  else
+    {
+      struct stat st;
+      if (stat (spec->root_path, &st) < 0)
+        return hutch_error_set (err, errno, "root filesystem `%s`", spec->root_path);
+      if (!S_ISDIR (st.st_mode))
+        return hutch_error_set (err, ENOTDIR, "root filesystem `%s`", spec->root_path);
+      rfs->rootfd = clone_tree (AT_FDCWD, spec->root_path, true, spec->root_path, err);
+      if (rfs->rootfd < 0)
+        return hutch_error_prefix (err, "root filesystem");
+    }
+  /* Submounts can only be attached under a mount that is in our mount
+     namespace, so give the new root a place: /tmp of this private
+     namespace (or another directory where /tmp is missing or a symlink).
+     Everything from the host's view was opened already, so covering it
+     hides nothing we need; the host's own /tmp is untouched.  */
+  {
+    static const char *const places[] = { "/tmp", "/mnt", "/var/tmp", "/root", "/" };
+    const char *place = "/";
+    size_t k;
+    struct stat st;
+    for (k = 0; k < sizeof places / sizeof places[0]; k++)
+      if (lstat (places[k], &st) == 0 && S_ISDIR (st.st_mode))
+        {
+          place = places[k];
+          break;
+        }
+    if (hutch_move_mount (rfs->rootfd, "", AT_FDCWD, place, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+      return hutch_error_set (err, errno, "attach the container's root on %s", place);
+  }
+
+  for (i = 0; i < spec->extra.n_symlinks; i++)
+    {
+      const struct hutch_symlink *l = &spec->extra.symlinks[i];
+      const char *slash = strrchr (l->path, '/');
+      _cleanup_free_ char *parent = hutch_xstrndup (l->path, slash ? (size_t)(slash - l->path) : 0);
+      _cleanup_close_ int pfd
+          = hutch_mkdir_in_root (rfs->rootfd, *parent ? parent : "/", 0755, err);
+      if (pfd < 0)
+        return -1;
+      if (symlinkat (l->target, pfd, slash ? slash + 1 : l->path) < 0 && errno != EEXIST)
+        return hutch_error_set (err, errno, "create symlink %s", l->path);
+    }
+
+  for (i = 0; i < spec->n_mounts; i++)
+    {
+      const struct hutch_mount *m = &spec->mounts[i];
+      _cleanup_close_ int tgt = -1;
+
+      if (strcmp (m->destination, "/dev") == 0)
+        have_dev = true;
+      if (rfs->srcfds[i] >= 0)
+        {
+          struct stat st;
+          if (fstat (rfs->srcfds[i], &st) < 0)
+            return hutch_error_set (err, errno, "bind mount %s", m->destination);
+          if (attach (rfs->srcfds[i], rfs->rootfd, m->destination, !S_ISDIR (st.st_mode), err) < 0)
+            return hutch_error_prefix (err, "bind mount `%s`", m->source);
+          {
+            struct mount_opts o;
+            int r;
+            if (parse_mount_options (m, &o, err) < 0)
+              return -1;
+            r = 0;
+            if (o.propagation)
+              {
+                struct mount_attr attr = { .propagation = o.propagation };
+                r = hutch_mount_setattr (rfs->srcfds[i], "",
+                                         AT_EMPTY_PATH | (o.recursive ? AT_RECURSIVE : 0), &attr);
+              }
+            mount_opts_clear (&o);
+            if (r < 0)
+              return hutch_error_set (err, errno, "set the propagation of mount %s",
+                                      m->destination);
+          }
+          continue;
+        }
+      tgt = hutch_mountpoint_in_root (rfs->rootfd, m->destination, false, err);
+      if (tgt < 0)
+        return -1;
+      if (mount_fs (m, tgt, err) < 0)
+        {
+          bool sys = strcmp (m->type, "sysfs") == 0;
+          bool cg = strcmp (m->type, "cgroup") == 0 || strcmp (m->type, "cgroup2") == 0;
+          if ((sys || cg)
+              && (err->errnum == EPERM || err->errnum == EACCES || err->errnum == EBUSY))
+            {
+              hutch_error_clear (err);
+              if (bind_host_readonly (sys ? "/sys" : "/sys/fs/cgroup", tgt, m->destination, err)
+                  < 0)
+                return -1;
+              continue;
+            }
+          return -1;
+        }
+    }
+
+  if (have_dev && make_devices (rfs, err) < 0)
+    return -1;
+  if (make_files (spec, rfs, err) < 0)
+    return -1;
+  if (spec->extra.create_cwd)
+    {
+      int fd = hutch_mkdir_in_root (rfs->rootfd, spec->cwd, 0755, err);
+      if (fd < 0)
+        return hutch_error_prefix (err, "working directory");
+      close (fd);
+    }
+  if (mask_paths (spec, rfs, err) < 0)
+    return -1;
+  if (spec->root_readonly)
+    {
+      struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+      if (hutch_mount_setattr (rfs->rootfd, "", AT_EMPTY_PATH, &attr) < 0)
+        return hutch_error_set (err, errno, "make the root filesystem read-only");
+    }
+  return 0;
+}
+
+int
+hutch_rootfs_pivot (struct hutch_rootfs *rfs, hutch_error_t *err)
+{
+  /* pivot_root(".", ".") stacks the old root on top of the new one; the
+     detach that follows removes it, so no path to the host's tree is left
+     (a chroot would leave one: the kernel refuses user namespaces to a
+     chrooted process for that reason).  */
+  if (fchdir (rfs->rootfd) < 0)
+    return hutch_error_set (err, errno, "enter the new root");
+  if (hutch_pivot_root (".", ".") < 0)
+    return hutch_error_set (err, errno, "pivot_root");
+  if (umount2 (".", MNT_DETACH) < 0)
+    return hutch_error_set (err, errno, "detach the old root");
+  if (chdir ("/") < 0)
+    return hutch_error_set (err, errno, "chdir /");
+  return 0;
+}
+
+void
+hutch_rootfs_close (struct hutch_rootfs *rfs, size_t n_mounts)
+{
+  size_t i;
+  if (rfs->srcfds)
+    for (i = 0; i < n_mounts; i++)
+      if (rfs->srcfds[i] >= 0)
+        close (rfs->srcfds[i]);
+  free (rfs->srcfds);
+  rfs->srcfds = NULL;
+  for (i = 0; i < N_DEVICES; i++)
+    if (rfs->devfds[i] >= 0)
+      close (rfs->devfds[i]);
+  if (rfs->rootfd >= 0)
+    close (rfs->rootfd);
+  if (rfs->nullfd >= 0)
+    close (rfs->nullfd);
+  rfs->rootfd = rfs->nullfd = -1;
+}

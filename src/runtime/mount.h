@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef HUTCH_MOUNT_H
+#define HUTCH_MOUNT_H
+
+/* Building the container's root filesystem inside its new mount namespace.
+   Every mount is made through file descriptors with the new mount API:
+   sources are opened (open_tree) in the host's view before anything is
+   covered, targets are opened with RESOLVE_IN_ROOT, and the two are joined
+   with move_mount, so no path is looked up twice and a symlink swapped in
+   between cannot redirect a mount (the CVE-2021-30465 class).  */
+
+#include "base/error.h"
+#include "runtime/spec.h"
+
+struct hutch_rootfs
+{
+  int rootfd;  /* the new root's mount, once attached */
+  int *srcfds; /* per spec mount: a detached clone of a bind source, or -1 */
+  int devfds[8];
+  int nullfd; /* the host's /dev/null, for stdin and masked files */
+};
+
+/* Capture everything that must be looked up in the host's view: bind
+   sources and the device nodes.  Runs in the new mount namespace, before
+   hutch_rootfs_build covers anything.  */
+int hutch_rootfs_prepare (const struct hutch_spec *spec, struct hutch_rootfs *rfs,
+                          hutch_error_t *err);
+/* Attach the root, make every mount of SPEC in order, add the devices,
+   generated files, masked and read-only paths.  */
+int hutch_rootfs_build (const struct hutch_spec *spec, struct hutch_rootfs *rfs,
+                        hutch_error_t *err);
+/* pivot_root into the new root and detach the old one.  */
+int hutch_rootfs_pivot (struct hutch_rootfs *rfs, hutch_error_t *err);
+void hutch_rootfs_close (struct hutch_rootfs *rfs, size_t n_mounts);
+
+#endif

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+#include "runtime/nsexec.h"
+#include "runtime/container.h"
+#include "runtime/idmap.h"
+#include "base/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct reply
+{
+  int ret;
+  int errnum;
+  char out[HUTCH_USERNS_OUT_MAX];
+  char text[4000];
+};
+
+struct hutch_userns_job
+{
+  pid_t pid;
+  int back; /* read end: the child's struct reply */
+};
+
+/* fork, then unshare(CLONE_NEWUSER) in the child: not a raw clone with
+   CLONE_NEWUSER, which would skip the C library's fork handlers, and a
+   lock held by another thread of ours at that moment (libcurl resolves
+   names in threads) would stay held in the child forever.  With KEEP
+   (N_KEEP fds), the child also closes every other fd it inherited: the
+   store's lock, sockets, other downloads' files and pipes.  */
+static pid_t
+spawn (hutch_userns_fn fn, hutch_userns_out_fn out_fn, void *arg, const int *keep, size_t n_keep,
+       int *ret_back, hutch_error_t *err)
+{
+  struct hutch_idplan plan;
+  struct reply rep = { 0 };
+  int go[2] = { -1, -1 }, back[2] = { -1, -1 };
+  pid_t child = -1, parent;
+  char c = 0;
+
+  if (hutch_idplan_make (HUTCH_USERNS_DEFAULT, &plan, err) < 0)
+    return -1;
+  if (pipe2 (go, O_CLOEXEC) < 0 || pipe2 (back, O_CLOEXEC) < 0)
+    {
+      hutch_error_set (err, errno, "pipe");
+      goto out;
+    }
+  parent = getpid ();
+  child = fork ();
+  if (child < 0)
+    {
+      hutch_error_set (err, errno, "fork");
+      goto out;
+    }
+  if (child == 0)
+    {
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      char ok = 'u';
+
+      close (go[1]);
+      close (back[0]);
+      if (keep)
+        {
+          int *k = hutch_xmalloc0 ((n_keep + 2) * sizeof *k);
+          memcpy (k, keep, n_keep * sizeof *k);
+          k[n_keep] = go[0];
+          k[n_keep + 1] = back[1];
+          hutch_close_all_but (k, n_keep + 2);
+          free (k);
+        }
+      /* Dies with hutch, also if hutch died before this line.  */
+      if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != parent)
+        _exit (1);
+      if (unshare (CLONE_NEWUSER) < 0)
+        {
+          ok = 'e';
+          rep.ret = -1;
+          rep.errnum = errno;
+          if (write (back[1], &ok, 1) == 1)
+            hutch_write_all (back[1], &rep, sizeof rep);
+          _exit (1);
+        }
+      if (write (back[1], &ok, 1) != 1 || read (go[0], &c, 1) != 1 || c != 'g')
+        _exit (1);
+      /* Be uid 0 of the namespace, so that what we create belongs to the
+         user on the host and chown to any mapped id works.  */
+      if (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
+        rep.ret = hutch_error_set (&e, errno, "become root of the user namespace");
+      else if (out_fn)
+        rep.ret = out_fn (arg, rep.out, sizeof rep.out, &e);
+      else
+        rep.ret = fn (arg, &e);
+      if (rep.ret < 0)
+        {
+          rep.errnum = e.errnum;
+          snprintf (rep.text, sizeof rep.text, "%s", e.msg ? e.msg : "unknown error");
+        }
+      if (hutch_write_all (back[1], &rep, sizeof rep) < 0)
+        _exit (1);
+      _exit (0);
+    }
+  close (go[0]);
+  go[0] = -1;
+  close (back[1]);
+  back[1] = -1;
+  if (hutch_read_all (back[0], &c, 1) != 1 || c != 'u')
+    {
+      if (c == 'e' && hutch_read_all (back[0], &rep, sizeof rep) == (ssize_t)sizeof rep)
+        hutch_userns_diagnose ("/proc/sys", rep.errnum, err);
+      else
+        hutch_error_set (err, 0, "the helper in the user namespace died before it started");
+      goto kill;
+    }
+  if (hutch_idmap_write (child, plan.use_helpers, plan.deny_setgroups, plan.uid_map, plan.n_uid,
+                         plan.gid_map, plan.n_gid, err)
+      < 0)
+    goto kill;
+  c = 'g';
+  if (write (go[1], &c, 1) != 1)
+    {
+      hutch_error_set (err, errno, "start the helper in the user namespace");
+      goto kill;
+    }
+  *ret_back = back[0];
+  back[0] = -1;
+  goto out;
+kill:
+  kill (child, SIGKILL);
+  while (waitpid (child, NULL, 0) < 0 && errno == EINTR)
+    ;
+  child = -1;
+out:
+  if (go[0] >= 0)
+    close (go[0]);
+  if (go[1] >= 0)
+    close (go[1]);
+  if (back[0] >= 0)
+    close (back[0]);
+  if (back[1] >= 0)
+    close (back[1]);
+  hutch_idplan_clear (&plan);
+  return child;
+}
+
+int
+hutch_userns_start (hutch_userns_out_fn fn, void *arg, const int *keep, size_t n_keep,
+                    struct hutch_userns_job **ret, hutch_error_t *err)
+{
+  int back = -1;
+  pid_t pid = spawn (NULL, fn, arg, keep, n_keep, &back, err);
+
+  if (pid < 0)
+    return -1;
+  *ret = hutch_xmalloc0 (sizeof **ret);
+  (*ret)->pid = pid;
+  (*ret)->back = back;
+  return 0;
+}
+
+int
+hutch_userns_finish (struct hutch_userns_job *job, char *ret_out, size_t out_len,
+                     hutch_error_t *err)
+{
+  struct reply rep = { 0 };
+  ssize_t n = hutch_read_all (job->back, &rep, sizeof rep);
+  int st = 0, ret = -1;
+
+  while (waitpid (job->pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  close (job->back);
+  free (job);
+  if (n != (ssize_t)sizeof rep)
+    return hutch_error_set (err, 0, "the helper in the user namespace died (status %d)", st);
+  if (rep.ret < 0)
+    {
+      rep.text[sizeof rep.text - 1] = '\0';
+      hutch_error_set (err, 0, "%s", rep.text);
+      err->errnum = rep.errnum;
+      return -1;
+    }
+  ret = rep.ret;
+  if (ret_out && out_len > 0)
+    {
+      rep.out[sizeof rep.out - 1] = '\0';
+      snprintf (ret_out, out_len, "%s", rep.out);
+    }
+  return ret;
+}
+
+void
+hutch_userns_cancel (struct hutch_userns_job *job)
+{
+  if (job == NULL)
+    return;
+  kill (job->pid, SIGKILL);
+  while (waitpid (job->pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+  close (job->back);
+  free (job);
+}
+
+int
+hutch_in_userns (hutch_userns_fn fn, void *arg, hutch_error_t *err)
+{
+  struct sigaction dfl = { 0 }, old_chld;
+  struct hutch_userns_job job = { .back = -1 };
+  int ret;
+
+  /* waitpid needs the child to stay a zombie until reaped.  */
+  dfl.sa_handler = SIG_DFL;
+  sigaction (SIGCHLD, &dfl, &old_chld);
+  job.pid = spawn (fn, NULL, arg, NULL, 0, &job.back, err);
+  if (job.pid < 0)
+    ret = -1;
+  else
+    {
+      struct hutch_userns_job *j = hutch_xmalloc0 (sizeof *j);
+      *j = job;
+      ret = hutch_userns_finish (j, NULL, 0, err);
+    }
+  sigaction (SIGCHLD, &old_chld, NULL);
+  return ret;
+}
+
+/* Remove everything inside DIRFD, without following symlinks.  */
+static int
+empty_dir (int dirfd, const char *what, hutch_error_t *err)
+{
+  DIR *d = fdopendir (dirfd);
+  struct dirent *de;
+  int r = 0;
+
+  if (d == NULL)
+    {
+      close (dirfd);
+      return hutch_error_set (err, errno, "open `%s`", what);
+    }
+  while ((de = readdir (d)) != NULL)
+    {
+      struct stat st;
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      if (fstatat (dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        continue;
+      if (S_ISDIR (st.st_mode))
+        {
+          int sub = openat (dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (sub < 0 && errno == EACCES)
+            {
+              /* A directory without search permission for its owner:
+                 we own it in the namespace, so open it up.  */
+              fchmodat (dirfd, de->d_name, 0700, 0);
+              sub = openat (dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            }
+          if (sub < 0 || empty_dir (sub, de->d_name, err) < 0)
+            {
+              r = sub < 0 ? hutch_error_set (err, errno, "open `%s`", de->d_name) : -1;
+              break;
+            }
+          if (unlinkat (dirfd, de->d_name, AT_REMOVEDIR) < 0)
+            {
+              r = hutch_error_set (err, errno, "remove `%s`", de->d_name);
+              break;
+            }
+        }
+      else if (unlinkat (dirfd, de->d_name, 0) < 0)
+        {
+          r = hutch_error_set (err, errno, "remove `%s`", de->d_name);
+          break;
+        }
+    }
+  closedir (d);
+  return r;
+}
+
+static int
+remove_tree_fn (void *arg, hutch_error_t *err)
+{
+  const char *path = arg;
+  int fd;
+
+  fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    {
+      if (errno == ENOENT)
+        return 0;
+      if (errno == ENOTDIR || errno == ELOOP)
+        return unlink (path) < 0 ? hutch_error_set (err, errno, "remove `%s`", path) : 0;
+      return hutch_error_set (err, errno, "open `%s`", path);
+    }
+  if (empty_dir (fd, path, err) < 0)
+    return hutch_error_prefix (err, "remove `%s`", path);
+  if (rmdir (path) < 0 && errno != ENOENT)
+    return hutch_error_set (err, errno, "remove `%s`", path);
+  return 0;
+}
+
+int
+hutch_remove_tree_here (const char *path, hutch_error_t *err)
+{
+  return remove_tree_fn ((void *)path, err);
+}
+
+int
+hutch_userns_remove (const char *path, hutch_error_t *err)
+{
+  struct stat st;
+  if (lstat (path, &st) < 0 && errno == ENOENT)
+    return 0;
+  return hutch_in_userns (remove_tree_fn, (void *)path, err);
+}

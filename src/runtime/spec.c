@@ -1,0 +1,654 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+#include "runtime/spec.h"
+#include "runtime/resources.h"
+#include "runtime/sysfilter.h"
+#include "runtime/network.h"
+#include "base/util.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+static const char *const ns_names[HUTCH_NS_COUNT] = {
+  [HUTCH_NS_USER] = "user",     [HUTCH_NS_MOUNT] = "mount", [HUTCH_NS_PID] = "pid",
+  [HUTCH_NS_UTS] = "uts",       [HUTCH_NS_IPC] = "ipc",     [HUTCH_NS_NET] = "network",
+  [HUTCH_NS_CGROUP] = "cgroup",
+};
+
+int
+hutch_ns_from_name (const char *name)
+{
+  int i;
+  for (i = 0; i < HUTCH_NS_COUNT; i++)
+    if (strcmp (name, ns_names[i]) == 0)
+      return i;
+  return -1;
+}
+
+const char *
+hutch_ns_name (int ns)
+{
+  return ns >= 0 && ns < HUTCH_NS_COUNT ? ns_names[ns] : "?";
+}
+
+struct hutch_spec *
+hutch_spec_new (void)
+{
+  struct hutch_spec *spec = hutch_xmalloc0 (sizeof *spec);
+  spec->args = hutch_xmalloc0 (sizeof (char *));
+  spec->env = hutch_xmalloc0 (sizeof (char *));
+  spec->cwd = hutch_xstrdup ("/");
+  spec->extra.container_lockfd = -1;
+  spec->extra.cgroupfd = -1;
+  return spec;
+}
+
+void
+hutch_spec_free (struct hutch_spec *spec)
+{
+  size_t i;
+  int n;
+
+  if (spec == NULL)
+    return;
+  free (spec->additional_gids);
+  hutch_strv_free (spec->args);
+  hutch_strv_free (spec->env);
+  free (spec->cwd);
+  free (spec->rlimits);
+  hutch_strv_free (spec->cap_bounding);
+  hutch_strv_free (spec->cap_effective);
+  hutch_strv_free (spec->cap_permitted);
+  hutch_strv_free (spec->cap_inheritable);
+  hutch_strv_free (spec->cap_ambient);
+  free (spec->root_path);
+  free (spec->hostname);
+  for (i = 0; i < spec->n_mounts; i++)
+    {
+      free (spec->mounts[i].destination);
+      free (spec->mounts[i].type);
+      free (spec->mounts[i].source);
+      hutch_strv_free (spec->mounts[i].options);
+    }
+  free (spec->mounts);
+  for (n = 0; n < HUTCH_NS_COUNT; n++)
+    free (spec->ns_path[n]);
+  free (spec->uid_mappings);
+  free (spec->gid_mappings);
+  hutch_strv_free (spec->masked_paths);
+  hutch_strv_free (spec->readonly_paths);
+  for (i = 0; i < spec->n_resources; i++)
+    {
+      free (spec->resources[i].file);
+      free (spec->resources[i].value);
+    }
+  free (spec->resources);
+  hutch_seccomp_free (spec->seccomp);
+  free (spec->extra.cgroup_name);
+  free (spec->extra.cgroup_path);
+  if (spec->extra.cgroupfd >= 0)
+    close (spec->extra.cgroupfd);
+  free (spec->extra.init_path);
+  for (i = 0; i < spec->extra.n_files; i++)
+    {
+      free (spec->extra.files[i].destination);
+      free (spec->extra.files[i].content);
+    }
+  free (spec->extra.files);
+  for (i = 0; i < spec->extra.n_symlinks; i++)
+    {
+      free (spec->extra.symlinks[i].path);
+      free (spec->extra.symlinks[i].target);
+    }
+  free (spec->extra.symlinks);
+  free (spec->extra.container_dir);
+  if (spec->extra.container_lockfd >= 0)
+    close (spec->extra.container_lockfd);
+  if (spec->extra.overlay)
+    {
+      hutch_strv_free (spec->extra.overlay->lower);
+      free (spec->extra.overlay->upper);
+      free (spec->extra.overlay->work);
+      free (spec->extra.overlay->mountpoint);
+      free (spec->extra.overlay->fuse_program);
+      free (spec->extra.overlay);
+    }
+  hutch_slirp_free (spec->extra.slirp);
+  free (spec);
+}
+
+void
+hutch_spec_freep (struct hutch_spec **spec)
+{
+  hutch_spec_free (*spec);
+}
+
+void
+hutch_spec_add_mount (struct hutch_spec *spec, const char *destination, const char *type,
+                      const char *source, const char *options)
+{
+  struct hutch_mount *m;
+  char *opts, *save = NULL, *o;
+
+  spec->mounts = hutch_xrealloc (spec->mounts, (spec->n_mounts + 1) * sizeof *spec->mounts);
+  m = &spec->mounts[spec->n_mounts++];
+  memset (m, 0, sizeof *m);
+  m->destination = hutch_xstrdup (destination);
+  m->type = hutch_xstrdup (type);
+  m->source = hutch_xstrdup (source ? source : type);
+  m->options = hutch_xmalloc0 (sizeof (char *));
+  if (options == NULL)
+    return;
+  opts = hutch_xstrdup (options);
+  for (o = strtok_r (opts, ",", &save); o; o = strtok_r (NULL, ",", &save))
+    hutch_strv_push (&m->options, hutch_xstrdup (o));
+  free (opts);
+}
+
+void
+hutch_spec_add_file (struct hutch_spec *spec, const char *destination, const char *content)
+{
+  struct hutch_file *f;
+  spec->extra.files
+      = hutch_xrealloc (spec->extra.files, (spec->extra.n_files + 1) * sizeof *spec->extra.files);
+  f = &spec->extra.files[spec->extra.n_files++];
+  f->destination = hutch_xstrdup (destination);
+  f->content = hutch_xstrdup (content);
+}
+
+void
+hutch_spec_add_symlink (struct hutch_spec *spec, const char *path, const char *target)
+{
+  struct hutch_symlink *l;
+  spec->extra.symlinks = hutch_xrealloc (spec->extra.symlinks, (spec->extra.n_symlinks + 1)
+                                                                   * sizeof *spec->extra.symlinks);
+  l = &spec->extra.symlinks[spec->extra.n_symlinks++];
+  l->path = hutch_xstrdup (path);
+  l->target = hutch_xstrdup (target);
+}
+
+void
+hutch_spec_add_resource (struct hutch_spec *spec, const char *file, char *value, bool implied)
+{
+  struct hutch_resource *r;
+  size_t i;
+
+  for (i = 0; i < spec->n_resources; i++)
+    if (strcmp (spec->resources[i].file, file) == 0)
+      {
+        free (spec->resources[i].value);
+        spec->resources[i].value = value;
+        spec->resources[i].implied = implied;
+        return;
+      }
+  spec->resources
+      = hutch_xrealloc (spec->resources, (spec->n_resources + 1) * sizeof *spec->resources);
+  r = &spec->resources[spec->n_resources++];
+  r->file = hutch_xstrdup (file);
+  r->value = value;
+  r->implied = implied;
+}
+
+static ssize_t
+env_find (char **env, const char *key, size_t keylen)
+{
+  size_t i;
+  for (i = 0; env && env[i]; i++)
+    if (strncmp (env[i], key, keylen) == 0 && env[i][keylen] == '=')
+      return (ssize_t)i;
+  return -1;
+}
+
+void
+hutch_spec_setenv (struct hutch_spec *spec, const char *key_value)
+{
+  const char *eq = strchr (key_value, '=');
+  size_t keylen = eq ? (size_t)(eq - key_value) : strlen (key_value);
+  ssize_t i = env_find (spec->env, key_value, keylen);
+
+  if (i >= 0)
+    {
+      free (spec->env[i]);
+      spec->env[i] = hutch_xstrdup (key_value);
+    }
+  else
+    hutch_strv_push (&spec->env, hutch_xstrdup (key_value));
+}
+
+const char *
+hutch_spec_getenv (const struct hutch_spec *spec, const char *key)
+{
+  size_t keylen = strlen (key);
+  ssize_t i = env_find (spec->env, key, keylen);
+  return i >= 0 ? spec->env[i] + keylen + 1 : NULL;
+}
+
+/* ---- config.json ------------------------------------------------------ */
+
+static int
+get_strv (json_t *arr, const char *what, char ***ret, hutch_error_t *err)
+{
+  char **v = hutch_xmalloc0 (sizeof (char *));
+  size_t i;
+  json_t *item;
+
+  if (arr == NULL || json_is_null (arr))
+    {
+      *ret = v;
+      return 0;
+    }
+  if (!json_is_array (arr))
+    {
+      free (v);
+      return hutch_error_set (err, 0, "%s must be an array of strings", what);
+    }
+  json_array_foreach (arr, i, item)
+  {
+    if (!json_is_string (item))
+      {
+        hutch_strv_free (v);
+        return hutch_error_set (err, 0, "%s[%zu] must be a string", what, i);
+      }
+    hutch_strv_push (&v, hutch_xstrdup (json_string_value (item)));
+  }
+  *ret = v;
+  return 0;
+}
+
+static int
+get_u32 (json_t *v, const char *what, unsigned int *ret, hutch_error_t *err)
+{
+  json_int_t n;
+  if (!json_is_integer (v))
+    return hutch_error_set (err, 0, "%s must be an integer", what);
+  n = json_integer_value (v);
+  if (n < 0 || n > (json_int_t)UINT32_MAX)
+    return hutch_error_set (err, 0, "%s is out of range: %lld", what, (long long)n);
+  *ret = (unsigned int)n;
+  return 0;
+}
+
+static int
+parse_idmaps (json_t *arr, const char *what, struct hutch_idmap **ret, size_t *ret_n,
+              hutch_error_t *err)
+{
+  size_t i;
+  json_t *item;
+
+  if (arr == NULL)
+    return 0;
+  if (!json_is_array (arr))
+    return hutch_error_set (err, 0, "linux.%s must be an array", what);
+  *ret = hutch_xmalloc0 ((json_array_size (arr) + 1) * sizeof **ret);
+  json_array_foreach (arr, i, item)
+  {
+    struct hutch_idmap *m = &(*ret)[i];
+    if (get_u32 (json_object_get (item, "containerID"), "containerID", &m->container_id, err) < 0
+        || get_u32 (json_object_get (item, "hostID"), "hostID", &m->host_id, err) < 0
+        || get_u32 (json_object_get (item, "size"), "size", &m->size, err) < 0)
+      return hutch_error_prefix (err, "linux.%s[%zu]", what, i);
+  }
+  *ret_n = json_array_size (arr);
+  return 0;
+}
+
+static const struct
+{
+  const char *name;
+  int resource;
+} rlimit_names[] = {
+  { "RLIMIT_AS", RLIMIT_AS },
+  { "RLIMIT_CORE", RLIMIT_CORE },
+  { "RLIMIT_CPU", RLIMIT_CPU },
+  { "RLIMIT_DATA", RLIMIT_DATA },
+  { "RLIMIT_FSIZE", RLIMIT_FSIZE },
+  { "RLIMIT_LOCKS", RLIMIT_LOCKS },
+  { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
+  { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
+  { "RLIMIT_NICE", RLIMIT_NICE },
+  { "RLIMIT_NOFILE", RLIMIT_NOFILE },
+  { "RLIMIT_NPROC", RLIMIT_NPROC },
+  { "RLIMIT_RSS", RLIMIT_RSS },
+  { "RLIMIT_RTPRIO", RLIMIT_RTPRIO },
+  { "RLIMIT_RTTIME", RLIMIT_RTTIME },
+  { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
+  { "RLIMIT_STACK", RLIMIT_STACK },
+};
+
+static int
+parse_process (json_t *proc, struct hutch_spec *spec, hutch_error_t *err)
+{
+  json_t *v, *user, *caps, *rl;
+  size_t i;
+
+  if (!json_is_object (proc))
+    return hutch_error_set (err, 0, "`process` must be an object");
+
+  spec->terminal = json_is_true (json_object_get (proc, "terminal"));
+  hutch_strv_free (spec->args);
+  spec->args = NULL;
+  if (get_strv (json_object_get (proc, "args"), "process.args", &spec->args, err) < 0)
+    return -1;
+  if (spec->args[0] == NULL)
+    return hutch_error_set (err, 0, "process.args is empty: name the program to run");
+  hutch_strv_free (spec->env);
+  spec->env = NULL;
+  if (get_strv (json_object_get (proc, "env"), "process.env", &spec->env, err) < 0)
+    return -1;
+  v = json_object_get (proc, "cwd");
+  if (v != NULL)
+    {
+      if (!json_is_string (v) || json_string_value (v)[0] != '/')
+        return hutch_error_set (err, 0, "process.cwd must be an absolute path");
+      free (spec->cwd);
+      spec->cwd = hutch_xstrdup (json_string_value (v));
+    }
+  spec->no_new_privileges = json_is_true (json_object_get (proc, "noNewPrivileges"));
+
+  user = json_object_get (proc, "user");
+  if (user != NULL)
+    {
+      json_t *gids = json_object_get (user, "additionalGids"), *g;
+      if (json_object_get (user, "uid")
+          && get_u32 (json_object_get (user, "uid"), "process.user.uid", &spec->uid, err) < 0)
+        return -1;
+      if (json_object_get (user, "gid")
+          && get_u32 (json_object_get (user, "gid"), "process.user.gid", &spec->gid, err) < 0)
+        return -1;
+      if (json_object_get (user, "umask"))
+        return hutch_error_set (err, 0, "process.user.umask is not supported yet; remove it");
+      if (json_is_array (gids))
+        {
+          spec->additional_gids = hutch_xmalloc0 ((json_array_size (gids) + 1) * sizeof (unsigned));
+          json_array_foreach (gids, i, g) if (get_u32 (g, "process.user.additionalGids[]",
+                                                       &spec->additional_gids[i], err)
+                                              < 0) return -1;
+          spec->n_additional_gids = json_array_size (gids);
+        }
+    }
+
+  caps = json_object_get (proc, "capabilities");
+  if (caps != NULL)
+    {
+      spec->has_caps = true;
+      if (get_strv (json_object_get (caps, "bounding"), "capabilities.bounding",
+                    &spec->cap_bounding, err)
+              < 0
+          || get_strv (json_object_get (caps, "effective"), "capabilities.effective",
+                       &spec->cap_effective, err)
+                 < 0
+          || get_strv (json_object_get (caps, "permitted"), "capabilities.permitted",
+                       &spec->cap_permitted, err)
+                 < 0
+          || get_strv (json_object_get (caps, "inheritable"), "capabilities.inheritable",
+                       &spec->cap_inheritable, err)
+                 < 0
+          || get_strv (json_object_get (caps, "ambient"), "capabilities.ambient",
+                       &spec->cap_ambient, err)
+                 < 0)
+        return -1;
+    }
+
+  rl = json_object_get (proc, "rlimits");
+  if (json_is_array (rl))
+    {
+      json_t *r;
+      spec->rlimits = hutch_xmalloc0 ((json_array_size (rl) + 1) * sizeof *spec->rlimits);
+      json_array_foreach (rl, i, r)
+      {
+        const char *type = json_string_value (json_object_get (r, "type"));
+        size_t k;
+        int found = -1;
+        for (k = 0; type && k < sizeof rlimit_names / sizeof rlimit_names[0]; k++)
+          if (strcmp (type, rlimit_names[k].name) == 0)
+            found = rlimit_names[k].resource;
+        if (found < 0)
+          return hutch_error_set (err, 0, "process.rlimits[%zu]: unknown type `%s`", i,
+                                  type ? type : "(none)");
+        if (!json_is_integer (json_object_get (r, "soft"))
+            || !json_is_integer (json_object_get (r, "hard")))
+          return hutch_error_set (err, 0, "process.rlimits[%zu]: soft and hard must be integers",
+                                  i);
+        spec->rlimits[i].resource = found;
+        spec->rlimits[i].soft
+            = (unsigned long long)json_integer_value (json_object_get (r, "soft"));
+        spec->rlimits[i].hard
+            = (unsigned long long)json_integer_value (json_object_get (r, "hard"));
+      }
+      spec->n_rlimits = json_array_size (rl);
+    }
+
+  /* Security and scheduling knobs hutch cannot honour yet are refused, not
+     ignored: a user who asked for them would otherwise run unprotected.  */
+  {
+    static const char *const refused[] = { "apparmorProfile", "selinuxLabel", "oomScoreAdj",
+                                           "ioPriority",      "scheduler",    "execCPUAffinity" };
+    for (i = 0; i < sizeof refused / sizeof refused[0]; i++)
+      {
+        v = json_object_get (proc, refused[i]);
+        if (v && !(json_is_string (v) && json_string_value (v)[0] == '\0'))
+          return hutch_error_set (
+              err, 0, "process.%s is not supported by hutch yet; remove it from config.json",
+              refused[i]);
+      }
+  }
+  return 0;
+}
+
+static int
+parse_mounts (json_t *arr, struct hutch_spec *spec, hutch_error_t *err)
+{
+  size_t i;
+  json_t *m;
+
+  if (arr == NULL)
+    return 0;
+  if (!json_is_array (arr))
+    return hutch_error_set (err, 0, "`mounts` must be an array");
+  json_array_foreach (arr, i, m)
+  {
+    const char *dst = json_string_value (json_object_get (m, "destination"));
+    const char *type = json_string_value (json_object_get (m, "type"));
+    const char *src = json_string_value (json_object_get (m, "source"));
+    char **opts = NULL;
+    struct hutch_mount *mm;
+
+    if (dst == NULL || dst[0] != '/')
+      return hutch_error_set (err, 0, "mounts[%zu].destination must be an absolute path", i);
+    if (get_strv (json_object_get (m, "options"), "mounts[].options", &opts, err) < 0)
+      return -1;
+    /* The OCI spec lets a bind be spelled as type "none" with a bind option.  */
+    if (type == NULL || strcmp (type, "none") == 0)
+      {
+        size_t k;
+        for (k = 0; opts[k]; k++)
+          if (strcmp (opts[k], "bind") == 0 || strcmp (opts[k], "rbind") == 0)
+            type = "bind";
+      }
+    if (type == NULL)
+      {
+        hutch_strv_free (opts);
+        return hutch_error_set (err, 0, "mounts[%zu] (%s) has no type", i, dst);
+      }
+    hutch_spec_add_mount (spec, dst, type, src, NULL);
+    mm = &spec->mounts[spec->n_mounts - 1];
+    hutch_strv_free (mm->options);
+    mm->options = opts;
+  }
+  return 0;
+}
+
+static int
+parse_linux (json_t *lx, struct hutch_spec *spec, hutch_error_t *err)
+{
+  json_t *nss, *n, *v;
+  size_t i;
+
+  if (lx == NULL)
+    return 0;
+  nss = json_object_get (lx, "namespaces");
+  json_array_foreach (nss, i, n)
+  {
+    const char *type = json_string_value (json_object_get (n, "type"));
+    const char *path = json_string_value (json_object_get (n, "path"));
+    int ns = type ? hutch_ns_from_name (type) : -1;
+    if (ns < 0)
+      return hutch_error_set (err, 0, "linux.namespaces[%zu]: unknown type `%s`", i,
+                              type ? type : "(none)");
+    if (path && *path)
+      return hutch_error_set (
+          err, 0,
+          "linux.namespaces[%zu]: joining an existing %s namespace (`%s`) is not "
+          "supported by hutch yet",
+          i, type, path);
+    spec->ns[ns] = true;
+  }
+  if (parse_idmaps (json_object_get (lx, "uidMappings"), "uidMappings", &spec->uid_mappings,
+                    &spec->n_uid_mappings, err)
+          < 0
+      || parse_idmaps (json_object_get (lx, "gidMappings"), "gidMappings", &spec->gid_mappings,
+                       &spec->n_gid_mappings, err)
+             < 0)
+    return -1;
+  hutch_strv_free (spec->masked_paths);
+  hutch_strv_free (spec->readonly_paths);
+  spec->masked_paths = spec->readonly_paths = NULL;
+  if (get_strv (json_object_get (lx, "maskedPaths"), "linux.maskedPaths", &spec->masked_paths, err)
+          < 0
+      || get_strv (json_object_get (lx, "readonlyPaths"), "linux.readonlyPaths",
+                   &spec->readonly_paths, err)
+             < 0)
+    return -1;
+
+  v = json_object_get (lx, "rootfsPropagation");
+  if (v
+      && !(json_is_string (v)
+           && (strcmp (json_string_value (v), "") == 0
+               || strcmp (json_string_value (v), "rslave") == 0)))
+    return hutch_error_set (err, 0,
+                            "linux.rootfsPropagation other than rslave is not supported yet");
+
+  if (hutch_resources_from_oci (json_object_get (lx, "resources"), spec, err) < 0)
+    return -1;
+
+  /* process was read before linux: the filter's capability rules know the
+     bounding set.  */
+  v = json_object_get (lx, "seccomp");
+  if (v && !json_is_null (v) && !(json_is_object (v) && json_object_size (v) == 0)
+      && hutch_seccomp_from_json (v, "linux.seccomp", spec, &spec->seccomp, err) < 0)
+    return -1;
+
+  /* Not yet implemented: refuse rather than run without what was asked.  */
+  {
+    static const char *const refused[] = { "cgroupsPath", "devices",    "sysctl",     "intelRdt",
+                                           "personality", "mountLabel", "timeOffsets" };
+    for (i = 0; i < sizeof refused / sizeof refused[0]; i++)
+      {
+        v = json_object_get (lx, refused[i]);
+        if (v && !json_is_null (v) && !(json_is_object (v) && json_object_size (v) == 0)
+            && !(json_is_array (v) && json_array_size (v) == 0)
+            && !(json_is_string (v) && json_string_value (v)[0] == '\0'))
+          return hutch_error_set (
+              err, 0, "linux.%s is not supported by hutch yet; remove it from config.json",
+              refused[i]);
+      }
+  }
+  return 0;
+}
+
+int
+hutch_spec_parse_json (const char *text, const char *bundle, struct hutch_spec **ret_spec,
+                       hutch_error_t *err)
+{
+  _cleanup_spec_ struct hutch_spec *spec = hutch_spec_new ();
+  json_error_t jerr;
+  json_t *root, *v;
+  int ret = -1;
+
+  root = json_loads (text, JSON_REJECT_DUPLICATES, &jerr);
+  if (root == NULL)
+    return hutch_error_set (err, 0, "config.json is not valid JSON: line %d, column %d: %s",
+                            jerr.line, jerr.column, jerr.text);
+  if (!json_is_object (root))
+    {
+      hutch_error_set (err, 0, "config.json must hold a JSON object");
+      goto out;
+    }
+
+  v = json_object_get (root, "process");
+  if (v == NULL)
+    {
+      hutch_error_set (err, 0, "config.json has no `process`: nothing to run");
+      goto out;
+    }
+  if (parse_process (v, spec, err) < 0)
+    goto out;
+
+  v = json_object_get (root, "root");
+  if (!json_is_string (json_object_get (v, "path")))
+    {
+      hutch_error_set (err, 0, "config.json has no root.path");
+      goto out;
+    }
+  {
+    const char *p = json_string_value (json_object_get (v, "path"));
+    spec->root_path = (p[0] == '/' || bundle == NULL) ? hutch_xstrdup (p)
+                                                      : hutch_xasprintf ("%s/%s", bundle, p);
+  }
+  spec->root_readonly = json_is_true (json_object_get (v, "readonly"));
+
+  v = json_object_get (root, "hostname");
+  if (json_is_string (v) && json_string_value (v)[0])
+    spec->hostname = hutch_xstrdup (json_string_value (v));
+  v = json_object_get (root, "domainname");
+  if (json_is_string (v) && json_string_value (v)[0])
+    {
+      hutch_error_set (err, 0,
+                       "`domainname` is not supported by hutch yet; remove it from config.json");
+      goto out;
+    }
+
+  if (parse_mounts (json_object_get (root, "mounts"), spec, err) < 0)
+    goto out;
+  if (parse_linux (json_object_get (root, "linux"), spec, err) < 0)
+    goto out;
+
+  v = json_object_get (root, "hooks");
+  if (v && json_is_object (v) && json_object_size (v) > 0)
+    {
+      hutch_error_set (err, 0,
+                       "`hooks` are not supported by hutch yet; remove them from config.json");
+      goto out;
+    }
+  if (!spec->ns[HUTCH_NS_USER] && getuid () != 0)
+    {
+      hutch_error_set (err, 0,
+                       "config.json does not ask for a user namespace, which an unprivileged user "
+                       "needs; add {\"type\": \"user\"} to linux.namespaces");
+      goto out;
+    }
+  *ret_spec = HUTCH_STEAL_PTR (spec);
+  ret = 0;
+out:
+  json_decref (root);
+  return ret;
+}
+
+int
+hutch_spec_load (const char *bundle, struct hutch_spec **ret_spec, hutch_error_t *err)
+{
+  _cleanup_free_ char *path = hutch_xasprintf ("%s/config.json", bundle);
+  _cleanup_free_ char *text = NULL;
+
+  if (hutch_read_file (path, 16 << 20, &text, NULL, err) < 0)
+    return -1;
+  if (hutch_spec_parse_json (text, bundle, ret_spec, err) < 0)
+    return hutch_error_prefix (err, "%s", path);
+  return 0;
+}

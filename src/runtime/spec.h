@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef HUTCH_SPEC_H
+#define HUTCH_SPEC_H
+
+/* The internal contract: an OCI runtime-spec configuration in memory.  Both
+   front ends produce one (hutch run from its options, hutch-oci from a
+   bundle's config.json) and libhutch runs it.  Field names follow the OCI
+   runtime spec; what hutch adds on top lives in `struct hutch_spec_extra`
+   and never comes from config.json.  */
+
+#include "base/error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct hutch_idmap
+{
+  unsigned int container_id;
+  unsigned int host_id;
+  unsigned int size;
+};
+
+struct hutch_mount
+{
+  char *destination;
+  char *type;     /* "bind", "proc", "tmpfs", "devpts", "mqueue", "sysfs", ... */
+  char *source;   /* host path for binds */
+  char **options; /* NULL-terminated, as in the spec: "ro", "nosuid", "rbind", "mode=755" */
+};
+
+/* linux.resources, as the cgroup v2 files and values to write (the form of
+   linux.resources.unified).  IMPLIED settings were not asked for (Docker's
+   default swap): they are skipped where the kernel lacks the file.  */
+struct hutch_resource
+{
+  char *file;
+  char *value;
+  bool implied;
+};
+
+struct hutch_rlimit
+{
+  int resource;
+  unsigned long long soft, hard;
+};
+
+enum hutch_ns
+{
+  HUTCH_NS_USER,
+  HUTCH_NS_MOUNT,
+  HUTCH_NS_PID,
+  HUTCH_NS_UTS,
+  HUTCH_NS_IPC,
+  HUTCH_NS_NET,
+  HUTCH_NS_CGROUP,
+  HUTCH_NS_COUNT
+};
+
+/* A generated file bound read-only (or read-write) into the container, made
+   in a private tmpfs that vanishes with the container's mount namespace.  */
+struct hutch_file
+{
+  char *destination;
+  char *content;
+};
+
+struct hutch_symlink
+{
+  char *path;
+  char *target;
+};
+
+enum hutch_storage_driver
+{
+  HUTCH_DRIVER_NONE,    /* root.path is a plain directory */
+  HUTCH_DRIVER_OVERLAY, /* kernel overlayfs, mounted inside the user namespace */
+  HUTCH_DRIVER_FUSE,    /* fuse-overlayfs, run inside the user namespace */
+};
+
+/* An overlay root: mounted by the container's own processes, since only a
+   process inside the user namespace may mount it without privileges.  */
+struct hutch_overlay
+{
+  enum hutch_storage_driver driver;
+  char **lower; /* topmost first, as overlayfs takes them */
+  char *upper, *work;
+  char *mountpoint; /* fuse-overlayfs: where it mounts (root.path) */
+  char *fuse_program;
+};
+
+struct hutch_spec_extra
+{
+  bool init;        /* run hutch-init as PID 1 */
+  bool interactive; /* keep stdin attached */
+  char *init_path;  /* host path of hutch-init */
+  struct hutch_file *files;
+  size_t n_files;
+  struct hutch_symlink *symlinks; /* made in the root before the mounts */
+  size_t n_symlinks;
+  /* The rootfs is a tmpfs assembled from host directories (no image).  */
+  bool host_sandbox;
+  struct hutch_overlay *overlay; /* NULL unless the root is an overlay */
+  struct hutch_slirp *slirp;     /* the network helper, or NULL (src/network.h) */
+  char *container_dir;           /* the container's directory in the store, or NULL */
+  int container_lockfd;          /* its lock, held while it runs */
+  bool create_cwd;               /* make process.cwd when it is missing */
+  bool keep_groups;              /* leave the supplementary groups as they are (keep-id) */
+  unsigned short rows, cols;     /* initial terminal size, 0 when unknown */
+  bool cgroups_disabled;         /* --cgroups=disabled: no cgroup of its own */
+  char *cgroup_name;             /* the container's cgroup name, or NULL for a random one */
+  /* Set by the launcher (src/cgroup.c) for the container's processes.  */
+  char *cgroup_path; /* host path of the container's cgroup, or NULL */
+  int cgroupfd;      /* its directory, or -1 */
+};
+
+struct hutch_spec
+{
+  /* process */
+  bool terminal;
+  unsigned int uid, gid;
+  unsigned int *additional_gids;
+  size_t n_additional_gids;
+  char **args;
+  char **env;
+  char *cwd;
+  bool no_new_privileges;
+  struct hutch_rlimit *rlimits;
+  size_t n_rlimits;
+  /* capabilities: NULL means "leave the user namespace's set alone".  Each
+     is a NULL-terminated list of names such as "CAP_CHOWN".  */
+  bool has_caps;
+  char **cap_bounding, **cap_effective, **cap_permitted, **cap_inheritable, **cap_ambient;
+
+  /* root */
+  char *root_path;
+  bool root_readonly;
+
+  char *hostname;
+  struct hutch_mount *mounts;
+  size_t n_mounts;
+
+  /* linux */
+  bool ns[HUTCH_NS_COUNT];
+  char *ns_path[HUTCH_NS_COUNT]; /* join an existing namespace: not supported yet */
+  struct hutch_idmap *uid_mappings, *gid_mappings;
+  size_t n_uid_mappings, n_gid_mappings;
+  char **masked_paths;
+  char **readonly_paths;
+  struct hutch_resource *resources;
+  size_t n_resources;
+  struct hutch_seccomp *seccomp; /* built BPF (src/sysfilter.h), or NULL for none */
+
+  struct hutch_spec_extra extra;
+};
+
+struct hutch_spec *hutch_spec_new (void);
+void hutch_spec_free (struct hutch_spec *spec);
+void hutch_spec_freep (struct hutch_spec **spec);
+#define _cleanup_spec_ __attribute__ ((cleanup (hutch_spec_freep)))
+
+/* Parse an OCI config.json text.  Paths relative to BUNDLE (root.path) are
+   made absolute.  Syntax errors name the line and column; fields hutch
+   cannot honour yet are refused, never ignored.  */
+int hutch_spec_parse_json (const char *text, const char *bundle, struct hutch_spec **ret_spec,
+                           hutch_error_t *err);
+int hutch_spec_load (const char *bundle, struct hutch_spec **ret_spec, hutch_error_t *err);
+
+void hutch_spec_add_mount (struct hutch_spec *spec, const char *destination, const char *type,
+                           const char *source, const char *options);
+/* Set FILE to VALUE (owned), replacing an earlier value of FILE.  */
+void hutch_spec_add_resource (struct hutch_spec *spec, const char *file, char *value, bool implied);
+void hutch_spec_add_symlink (struct hutch_spec *spec, const char *path, const char *target);
+void hutch_spec_add_file (struct hutch_spec *spec, const char *destination, const char *content);
+/* Replace or add KEY=VALUE in the environment.  */
+void hutch_spec_setenv (struct hutch_spec *spec, const char *key_value);
+const char *hutch_spec_getenv (const struct hutch_spec *spec, const char *key);
+
+int hutch_ns_from_name (const char *name);
+const char *hutch_ns_name (int ns);
+
+#endif

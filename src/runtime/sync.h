@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef HUTCH_SYNC_H
+#define HUTCH_SYNC_H
+
+/* The launcher (P) and its children talk over one SOCK_SEQPACKET pair.
+
+   P clones A with CLONE_NEWUSER only and writes A's id maps.  A creates
+   the other namespaces, clones B with CLONE_PARENT (so B, PID 1 of the new
+   PID namespace, is P's own child), reports B's pid and stays behind as a
+   watchdog.  B builds the root and executes the process; the socket is
+   close-on-exec, so P reads end-of-file once the exec happened.  */
+
+#include "base/error.h"
+#include "runtime/spec.h"
+
+#include <signal.h>
+#include <sys/types.h>
+
+enum hutch_msg_type
+{
+  HUTCH_MSG_MAPS_OK = 1, /* P -> A: the maps are written */
+  HUTCH_MSG_PID,         /* A -> P: B's pid */
+  HUTCH_MSG_ARMED,       /* B -> P: PR_SET_PDEATHSIG is set */
+  HUTCH_MSG_GO,          /* P -> B: still alive, carry on */
+  HUTCH_MSG_PTY,         /* B -> P: the terminal's master (SCM_RIGHTS) */
+  HUTCH_MSG_EXECING,     /* B -> P: setup is done, exec follows */
+  HUTCH_MSG_ERROR,       /* A or B -> P: setup failed */
+};
+
+struct hutch_msg
+{
+  int type;
+  int pid;
+  int errnum;
+  int exit_code;
+  char text[3800];
+};
+
+/* Send M, with FD attached when FD >= 0.  */
+int hutch_msg_send (int sock, const struct hutch_msg *m, int fd);
+/* Returns 1 for a message, 0 at end-of-file, -1 on error.  A received fd
+   is stored in *RET_FD (closed when RET_FD is NULL).  */
+int hutch_msg_recv (int sock, struct hutch_msg *m, int *ret_fd);
+/* Report ERR to P and _exit with its exit code.  */
+void hutch_msg_fail (int sock, hutch_error_t *err) __attribute__ ((noreturn));
+
+/* What the children need from P.  */
+struct hutch_child_ctx
+{
+  struct hutch_spec *spec;
+  int sock;       /* the children's end of the socket */
+  int watchfd;    /* read end of a pipe whose write end only P holds */
+  int initfd;     /* hutch-init, opened in the host's view, or -1 */
+  bool in_cgroup; /* B was cloned into spec->extra.cgroupfd */
+  pid_t parent;
+  sigset_t oldmask;
+};
+
+/* A's body (never returns).  */
+void hutch_child_main (struct hutch_child_ctx *c) __attribute__ ((noreturn));
+
+#endif
