@@ -18,6 +18,8 @@ cmd_scrub (char *s)
       *s = '?';
 }
 
+/* The library's messages say "hutch: " in both front ends (what users and
+   scripts have read so far); errors name the command that failed.  */
 static void
 sink (enum hutch_log_level level, const char *msg, void *data)
 {
@@ -26,7 +28,7 @@ sink (enum hutch_log_level level, const char *msg, void *data)
   if (level == HUTCH_LOG_DEBUG)
     return;
   cmd_scrub (text);
-  fprintf (stderr, "%s: %s%s\n", prog_name, level == HUTCH_LOG_WARNING ? "warning: " : "", text);
+  fprintf (stderr, "hutch: %s%s\n", level == HUTCH_LOG_WARNING ? "warning: " : "", text);
 }
 
 void

@@ -18,6 +18,7 @@
 #include "base/util.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -114,18 +115,43 @@ owner_name (uid_t uid)
             : hutch_xasprintf ("uid %u", (unsigned)uid);
 }
 
+/* Is UID the overflow uid of a user namespace we run in (not the initial
+   one)?  There, directories of ids the namespace does not map (root's,
+   above all: /, /tmp, /home) show as that uid, "nobody": trusting them as
+   root's is all that can be done from inside, and what the namespace's
+   creator could change, it could change anyway.  */
+static bool
+unmapped_in_userns (uid_t uid)
+{
+  _cleanup_free_ char *map = NULL, *ov = NULL;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  unsigned long a, b, n;
+  bool initial;
+
+  if (hutch_read_file ("/proc/sys/kernel/overflowuid", 64, &ov, NULL, &e) < 0
+      || strtoul (ov, NULL, 10) != (unsigned long)uid
+      || hutch_read_file ("/proc/self/uid_map", 4096, &map, NULL, &e) < 0)
+    {
+      hutch_error_clear (&e);
+      return false;
+    }
+  initial = sscanf (map, " %lu %lu %lu", &a, &b, &n) == 3 && a == 0 && b == 0 && n == 4294967295UL;
+  return !initial;
+}
+
 /* One directory DIR of the chain above TARGET.  */
 static int
 check_dir (const char *dir, const struct stat *st, const char *target, const char *what,
            hutch_error_t *err)
 {
-  bool root_sticky = st->st_uid == 0 && (st->st_mode & S_ISVTX);
+  bool rootish = st->st_uid == 0 || unmapped_in_userns (st->st_uid);
+  bool root_sticky = rootish && (st->st_mode & S_ISVTX);
   const char *fix = "choose a directory of your own below directories that only you and root "
                     "can write to (--root DIR, or `root = DIR` in hutch.conf)";
 
   if (!S_ISDIR (st->st_mode))
     return hutch_error_set (err, ENOTDIR, "%s `%s`: `%s` is not a directory", what, target, dir);
-  if (st->st_uid != geteuid () && st->st_uid != 0)
+  if (st->st_uid != geteuid () && !rootish)
     {
       _cleanup_free_ char *who = owner_name (st->st_uid);
       return hutch_error_set (err, 0,
@@ -147,7 +173,7 @@ check_dir (const char *dir, const struct stat *st, const char *target, const cha
       return hutch_error_set (err, 0,
                               "%s `%s` is not safe: group %s can write to `%s` (mode %04o) and "
                               "rename what is in it; `chmod g-w %s`%s, or %s",
-                              what, target, dir, grp, (unsigned)(st->st_mode & 07777), dir,
+                              what, target, grp, dir, (unsigned)(st->st_mode & 07777), dir,
                               st->st_uid == 0 ? " (as root)" : "", fix);
     }
   return 0;
