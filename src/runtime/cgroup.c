@@ -379,7 +379,7 @@ files_needing (const struct hutch_spec *spec, const char *c)
 
 /* Make sure BASE's children get every controller in NEED.  */
 static int
-enable_controllers (struct hutch_spec *spec, const struct hutch_cgroup_host *h,
+enable_controllers (const struct hutch_spec *spec, const struct hutch_cgroup_host *h,
                     struct hutch_cgroup_run *run, char **need, hutch_error_t *err)
 {
   _cleanup_free_ char *active = read_knob (run->base, "cgroup.subtree_control");
@@ -487,19 +487,126 @@ enter_scope (const struct hutch_cgroup_host *h, struct hutch_cgroup_host *ret, h
   return 0;
 }
 
+/* Where hutch is, and whether that is delegated; where it is not (or
+   systemd manages it, so maybe not), a transient systemd scope that is.
+   systemd moves us, so once it answered we are in the scope whatever
+   follows.  *RET_SCOPED: H is such a scope.  */
+static void
+find_delegated (struct hutch_cgroup_host *h, bool *ret_scoped)
+{
+  struct hutch_cgroup_host s = { 0 }, again = { 0 };
+  hutch_error_t e = HUTCH_ERROR_INIT;
+
+  *ret_scoped = false;
+  if (!(h->own && (!h->delegated || h->systemd_managed) && hutch_sdscope_available ()))
+    return;
+  if (enter_scope (h, &s, &e) == 0)
+    {
+      hutch_cgroup_host_clear (h);
+      *h = s;
+      *ret_scoped = true;
+      return;
+    }
+  if (!h->delegated)
+    {
+      char *w
+          = hutch_xasprintf ("%s; a systemd scope was not possible either: %s", h->why_not, e.msg);
+      free (h->why_not);
+      h->why_not = w;
+    }
+  hutch_cgroup_host_clear (&s);
+  hutch_error_clear (&e);
+  /* Where are we now?  (systemd may have moved us before it failed.)  */
+  if (hutch_cgroup_probe (&again, &e) == 0 && again.own && h->own
+      && strcmp (again.own, h->own) != 0)
+    {
+      hutch_cgroup_host_clear (h);
+      *h = again;
+    }
+  else
+    hutch_cgroup_host_clear (&again);
+  hutch_error_clear (&e);
+}
+
+/* Enable NEED in RUN->base.  Where our cgroup is ours but shared (a
+   terminal's scope under the user's systemd holds the shell too), a scope
+   of our own, and the controllers there.  */
+static int
+enable_or_scope (const struct hutch_spec *spec, struct hutch_cgroup_host *h,
+                 struct hutch_cgroup_run *run, char **need, bool scoped, hutch_error_t *err)
+{
+  struct hutch_cgroup_host s = { 0 };
+  hutch_error_t e = HUTCH_ERROR_INIT;
+
+  if (need[0] == NULL || enable_controllers (spec, h, run, need, err) == 0)
+    return 0;
+  if (scoped || run->leaf || !hutch_sdscope_available ())
+    return -1;
+  if (enter_scope (h, &s, &e) < 0)
+    {
+      hutch_error_append (err, "; a systemd scope of its own was not possible either: %s", e.msg);
+      hutch_error_clear (&e);
+      hutch_cgroup_host_clear (&s);
+      return -1;
+    }
+  hutch_error_clear (err);
+  hutch_cgroup_host_clear (h);
+  *h = s;
+  free (run->base);
+  run->base = hutch_xstrdup (h->own);
+  return enable_controllers (spec, h, run, need, err);
+}
+
+/* BASE/hutch-NAME (or a random name), with SPEC's limits written; its
+   path and an fd of it into RUN.  */
+static int
+make_container_cgroup (const struct hutch_spec *spec, struct hutch_cgroup_run *run,
+                       hutch_error_t *err)
+{
+  _cleanup_free_ char *path = NULL;
+  char id[17];
+  int fd;
+
+  if (spec->extra.cgroup_name)
+    path = hutch_xasprintf ("%s/hutch-%s", run->base, spec->extra.cgroup_name);
+  else
+    {
+      if (hutch_random_hex (id, 16) < 0)
+        return hutch_error_set (err, errno, "getrandom");
+      path = hutch_xasprintf ("%s/hutch-%s", run->base, id);
+    }
+  if (mkdir (path, 0755) < 0)
+    return hutch_error_set (err, errno, "create the container's cgroup %s", path);
+  fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      hutch_error_set (err, errno, "open %s", path);
+      rmdir (path);
+      return -1;
+    }
+  if (write_resources (spec, fd, path, err) < 0)
+    {
+      close (fd);
+      rmdir (path);
+      return -1;
+    }
+  run->path = HUTCH_STEAL_PTR (path);
+  run->fd = fd;
+  return 0;
+}
+
 int
-hutch_cgroup_setup (struct hutch_spec *spec, struct hutch_cgroup_run *run, char **ret_note,
+hutch_cgroup_setup (const struct hutch_spec *spec, struct hutch_cgroup_run *run, char **ret_note,
                     hutch_error_t *err)
 {
   struct hutch_cgroup_host h = { 0 };
   _cleanup_strv_ char **need = NULL;
-  _cleanup_free_ char *path = NULL;
-  bool limits = false, scoped = false;
+  bool limits = false, scoped;
   size_t i;
-  int fd = -1, ret = -1;
-  char id[17];
+  int ret = -1;
 
   memset (run, 0, sizeof *run);
+  run->fd = -1;
   for (i = 0; i < spec->n_resources; i++)
     limits = limits || !spec->resources[i].implied;
   if (spec->extra.cgroups_disabled)
@@ -515,45 +622,7 @@ hutch_cgroup_setup (struct hutch_spec *spec, struct hutch_cgroup_run *run, char 
   if (hutch_cgroup_probe (&h, err) < 0)
     return -1;
   need = needed_controllers (spec);
-  if (h.own && (!h.delegated || h.systemd_managed) && hutch_sdscope_available ())
-    {
-      /* Not delegated here (or maybe not: systemd manages it): ask the
-         user's systemd for a scope that is.  systemd moves us, so once it
-         answered, we are in the scope whatever follows.  */
-      struct hutch_cgroup_host s = { 0 };
-      hutch_error_t e = HUTCH_ERROR_INIT;
-      if (enter_scope (&h, &s, &e) == 0)
-        {
-          hutch_cgroup_host_clear (&h);
-          h = s;
-          scoped = true;
-        }
-      else if (!h.delegated)
-        {
-          char *w = hutch_xasprintf ("%s; a systemd scope was not possible either: %s", h.why_not,
-                                     e.msg);
-          free (h.why_not);
-          h.why_not = w;
-          hutch_cgroup_host_clear (&s);
-        }
-      else
-        hutch_cgroup_host_clear (&s);
-      hutch_error_clear (&e);
-      /* Where are we now?  (systemd may have moved us before it failed.)  */
-      if (!scoped)
-        {
-          struct hutch_cgroup_host again = { 0 };
-          if (hutch_cgroup_probe (&again, &e) == 0 && again.own && h.own
-              && strcmp (again.own, h.own) != 0)
-            {
-              hutch_cgroup_host_clear (&h);
-              h = again;
-            }
-          else
-            hutch_cgroup_host_clear (&again);
-          hutch_error_clear (&e);
-        }
-    }
+  find_delegated (&h, &scoped);
   if (h.own == NULL || !h.delegated)
     {
       if (limits)
@@ -568,67 +637,13 @@ hutch_cgroup_setup (struct hutch_spec *spec, struct hutch_cgroup_run *run, char 
       goto out;
     }
   run->base = hutch_xstrdup (h.own);
-  if (need[0] && enable_controllers (spec, &h, run, need, err) < 0)
-    {
-      /* Our cgroup is ours but shared (a terminal's scope under the user's
-         systemd holds the shell too): a scope of our own then.  */
-      struct hutch_cgroup_host s = { 0 };
-      hutch_error_t e = HUTCH_ERROR_INIT;
-      if (scoped || run->leaf || !hutch_sdscope_available ())
-        goto out;
-      if (enter_scope (&h, &s, &e) < 0)
-        {
-          hutch_error_append (err, "; a systemd scope of its own was not possible either: %s",
-                              e.msg);
-          hutch_error_clear (&e);
-          hutch_cgroup_host_clear (&s);
-          goto out;
-        }
-      hutch_error_clear (err);
-      hutch_cgroup_host_clear (&h);
-      h = s;
-      scoped = true;
-      free (run->base);
-      run->base = hutch_xstrdup (h.own);
-      if (enable_controllers (spec, &h, run, need, err) < 0)
-        goto out;
-    }
-
-  if (spec->extra.cgroup_name)
-    path = hutch_xasprintf ("%s/hutch-%s", run->base, spec->extra.cgroup_name);
-  else
-    {
-      if (hutch_random_hex (id, 16) < 0)
-        {
-          hutch_error_set (err, errno, "getrandom");
-          goto out;
-        }
-      path = hutch_xasprintf ("%s/hutch-%s", run->base, id);
-    }
-  if (mkdir (path, 0755) < 0)
-    {
-      hutch_error_set (err, errno, "create the container's cgroup %s", path);
-      goto out;
-    }
-  fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    {
-      hutch_error_set (err, errno, "open %s", path);
-      rmdir (path);
-      goto out;
-    }
-  if (write_resources (spec, fd, path, err) < 0)
-    {
-      close (fd);
-      rmdir (path);
-      goto out;
-    }
-  spec->extra.cgroup_path = HUTCH_STEAL_PTR (path);
-  spec->extra.cgroupfd = fd;
+  if (enable_or_scope (spec, &h, run, need, scoped, err) < 0
+      || make_container_cgroup (spec, run, err) < 0)
+    goto out;
   ret = 0;
 out:
   if (ret < 0)
-    hutch_cgroup_teardown (spec, run, NULL);
+    hutch_cgroup_teardown (run, NULL);
   hutch_cgroup_host_clear (&h);
   return ret;
 }
@@ -803,28 +818,28 @@ oom_kills (const char *path)
 }
 
 uint64_t
-hutch_cgroup_teardown (struct hutch_spec *spec, struct hutch_cgroup_run *run, char **ret_warning)
+hutch_cgroup_teardown (struct hutch_cgroup_run *run, char **ret_warning)
 {
   uint64_t ooms = 0;
   size_t i;
 
-  if (spec->extra.cgroupfd >= 0)
+  if (run->fd >= 0)
     {
-      close (spec->extra.cgroupfd);
-      spec->extra.cgroupfd = -1;
+      close (run->fd);
+      run->fd = -1;
     }
-  if (spec->extra.cgroup_path)
+  if (run->path)
     {
-      ooms = oom_kills (spec->extra.cgroup_path);
-      hutch_cgroup_remove_at (AT_FDCWD, spec->extra.cgroup_path);
-      if (ret_warning && access (spec->extra.cgroup_path, F_OK) == 0)
+      ooms = oom_kills (run->path);
+      hutch_cgroup_remove_at (AT_FDCWD, run->path);
+      if (ret_warning && access (run->path, F_OK) == 0)
         *ret_warning = hutch_xasprintf (
             "the container's cgroup %s could not be removed (the container left cgroups in it "
             "too deep to remove, or processes that would not die); remove it with `find %s "
             "-depth -type d -exec rmdir {} +`",
-            spec->extra.cgroup_path, spec->extra.cgroup_path);
-      free (spec->extra.cgroup_path);
-      spec->extra.cgroup_path = NULL;
+            run->path, run->path);
+      free (run->path);
+      run->path = NULL;
     }
   if (run->leaf)
     {
@@ -847,5 +862,6 @@ hutch_cgroup_teardown (struct hutch_spec *spec, struct hutch_cgroup_run *run, ch
   free (run->leaf);
   hutch_strv_free (run->enabled);
   memset (run, 0, sizeof *run);
+  run->fd = -1;
   return ooms;
 }

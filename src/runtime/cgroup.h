@@ -40,22 +40,28 @@ struct hutch_cgroup_run
   char *base;     /* the delegated cgroup the container's cgroup is in */
   char *leaf;     /* the leaf hutch moved itself into, or NULL */
   char **enabled; /* controllers hutch enabled in BASE's subtree_control */
+  char *path;     /* the container's own cgroup (host path), or NULL */
+  int fd;         /* its directory, or -1 */
 };
 
+#define HUTCH_CGROUP_RUN_INIT                                                                      \
+  {                                                                                                \
+    .fd = -1                                                                                       \
+  }
+
 /* Give the container its own cgroup under a delegated subtree, with the
-   controllers its limits need and spec->resources written; sets
-   spec->extra.cgroup_path and cgroupfd.  Without delegation and without
+   controllers its limits need and spec->resources written; sets RUN's
+   path and fd.  RUN starts as HUTCH_CGROUP_RUN_INIT.  Without delegation and without
    limits: nothing (the container shares hutch's cgroup), *RET_NOTE says
    why (may be NULL).  Asking for a limit without delegation fails with how
    to get it.  */
-int hutch_cgroup_setup (struct hutch_spec *spec, struct hutch_cgroup_run *run, char **ret_note,
-                        hutch_error_t *err);
+int hutch_cgroup_setup (const struct hutch_spec *spec, struct hutch_cgroup_run *run,
+                        char **ret_note, hutch_error_t *err);
 
 /* After the container: kill what is left in its cgroup, remove it, undo
    RUN.  Returns the number of OOM kills memory.events counted; sets
    *RET_WARNING (may be NULL) when the cgroup could not be removed.  */
-uint64_t hutch_cgroup_teardown (struct hutch_spec *spec, struct hutch_cgroup_run *run,
-                                char **ret_warning);
+uint64_t hutch_cgroup_teardown (struct hutch_cgroup_run *run, char **ret_warning);
 
 /* In the container's first process, before anything else: move the
    calling process into the cgroup CGROUPFD (when clone3 could not place

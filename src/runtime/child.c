@@ -129,10 +129,10 @@ open_terminal (struct hutch_child_ctx *c, hutch_error_t *err)
   slave = ioctl (master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0)
     return hutch_error_set (err, errno, "open the terminal's slave");
-  if (c->spec->extra.rows && c->spec->extra.cols)
+  if (c->rows && c->cols)
     {
-      ws.ws_row = c->spec->extra.rows;
-      ws.ws_col = c->spec->extra.cols;
+      ws.ws_row = c->rows;
+      ws.ws_col = c->cols;
       ioctl (slave, TIOCSWINSZ, &ws);
     }
   if (setsid () < 0)
@@ -185,13 +185,13 @@ exec_program (const struct hutch_spec *spec, char **argv, hutch_error_t *err)
                                "`%s`: executable file not found in $PATH in the container", prog);
 }
 
+/* B's root: a mount namespace of its own, the root filesystem built and
+   pivoted into, and the working directory opened inside it.  */
 static int
-child_b_setup (struct hutch_child_ctx *c, int *ret_cwdfd, hutch_error_t *err)
+b_root (const struct hutch_spec *spec, int *ret_cwdfd, hutch_error_t *err)
 {
-  struct hutch_spec *spec = c->spec;
   struct hutch_rootfs rfs;
   _cleanup_close_ int rootfd = -1;
-  size_t i;
   int r;
 
   if (!spec->ns[HUTCH_NS_MOUNT])
@@ -229,6 +229,15 @@ child_b_setup (struct hutch_child_ctx *c, int *ret_cwdfd, hutch_error_t *err)
   *ret_cwdfd = hutch_open_in_root (rootfd, spec->cwd, O_PATH | O_DIRECTORY, 0);
   if (*ret_cwdfd < 0)
     return hutch_error_set (err, errno, "working directory `%s` in the container", spec->cwd);
+  return 0;
+}
+
+/* What the kernel keeps per process or namespace and does not isolate by
+   itself: the keyring, the hostname, lo, the rlimits.  */
+static int
+b_kernel_state (const struct hutch_spec *spec, hutch_error_t *err)
+{
+  size_t i;
 
   /* Keyrings are not namespaced: without a session keyring of its own the
      container would inherit the caller's (pam_keyinit's, kinit's tickets)
@@ -253,6 +262,16 @@ child_b_setup (struct hutch_child_ctx *c, int *ret_cwdfd, hutch_error_t *err)
       if (setrlimit (spec->rlimits[i].resource, &rl) < 0)
         return hutch_error_set (err, errno, "set rlimit %d", spec->rlimits[i].resource);
     }
+  return 0;
+}
+
+/* Last: the terminal or a session of its own, the filter when it must
+   come before the change of user, the user, the parent-death signal again,
+   the working directory, no_new_privs.  */
+static int
+b_become_process (struct hutch_child_ctx *c, int cwdfd, hutch_error_t *err)
+{
+  const struct hutch_spec *spec = c->spec;
 
   if (spec->terminal)
     {
@@ -278,7 +297,7 @@ child_b_setup (struct hutch_child_ctx *c, int *ret_cwdfd, hutch_error_t *err)
      Should P have died in between, A (the watchdog) kills us.  */
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
     return hutch_error_set (err, errno, "prctl(PR_SET_PDEATHSIG)");
-  if (fchdir (*ret_cwdfd) < 0)
+  if (fchdir (cwdfd) < 0)
     return hutch_error_set (err, errno, "working directory `%s`", spec->cwd);
   /* A second wall behind the resolution in the root (the CVE-2024-21626
      class).  */
@@ -290,12 +309,20 @@ child_b_setup (struct hutch_child_ctx *c, int *ret_cwdfd, hutch_error_t *err)
   return 0;
 }
 
+static int
+child_b_setup (struct hutch_child_ctx *c, int *ret_cwdfd, hutch_error_t *err)
+{
+  if (b_root (c->spec, ret_cwdfd, err) < 0 || b_kernel_state (c->spec, err) < 0)
+    return -1;
+  return b_become_process (c, *ret_cwdfd, err);
+}
+
 static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
 {
   hutch_error_t err = HUTCH_ERROR_INIT;
   struct hutch_msg m = { 0 };
-  int keep[3] = { c->sock, c->initfd >= 0 ? c->initfd : c->sock,
-                  c->spec->extra.cgroupfd >= 0 ? c->spec->extra.cgroupfd : c->sock };
+  int keep[3]
+      = { c->sock, c->initfd >= 0 ? c->initfd : c->sock, c->cgroupfd >= 0 ? c->cgroupfd : c->sock };
   int cwdfd = -1, i;
 
   /* Whatever the user's shell left open must not reach the container, not
@@ -311,13 +338,13 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
      whose root is that cgroup: the container sees itself as `/` and
      cannot name, let alone write, the cgroups above.  The host's cgroup
      directory fd goes before anything of the container's is opened.  */
-  bool own_cgroup = c->spec->extra.cgroupfd >= 0;
+  bool own_cgroup = c->cgroupfd >= 0;
   if (own_cgroup)
     {
-      if (!c->in_cgroup && hutch_cgroup_join (c->spec->extra.cgroupfd, &err) < 0)
+      if (!c->in_cgroup && hutch_cgroup_join (c->cgroupfd, &err) < 0)
         hutch_msg_fail (c->sock, &err);
-      close (c->spec->extra.cgroupfd);
-      c->spec->extra.cgroupfd = -1;
+      close (c->cgroupfd);
+      c->cgroupfd = -1;
     }
   /* A container with a cgroup of its own always gets the namespace, also
      when a config.json leaves it out: without it, a cgroup mount inside
@@ -377,8 +404,10 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
    process changes its credentials (su-exec, gosu, a setuid program
    without no_new_privs); the watchdog holds whatever B does.  */
 static void __attribute__ ((noreturn))
-watchdog (const struct hutch_spec *spec, int watchfd, int pidfd, pid_t fuse, int cgparentfd)
+watchdog (const struct hutch_child_ctx *c, int pidfd, pid_t fuse, int cgparentfd)
 {
+  const struct hutch_spec *spec = c->spec;
+  int watchfd = c->watchfd;
   bool p_died = false;
 
   for (;;)
@@ -411,8 +440,8 @@ watchdog (const struct hutch_spec *spec, int watchfd, int pidfd, pid_t fuse, int
      namespace.  */
   if (p_died && cgparentfd >= 0)
     {
-      const char *name = strrchr (spec->extra.cgroup_path, '/');
-      hutch_cgroup_remove_at (cgparentfd, name ? name + 1 : spec->extra.cgroup_path);
+      const char *name = strrchr (c->cgroup_path, '/');
+      hutch_cgroup_remove_at (cgparentfd, name ? name + 1 : c->cgroup_path);
     }
   /* The fuse-overlayfs process serves the container's root and lives in
      its mount namespace, which it would keep alive: it ends here.  */
@@ -504,28 +533,17 @@ start_fuse (const struct hutch_overlay *ov, hutch_error_t *err)
   return hutch_error_set (err, ETIMEDOUT, "fuse-overlayfs did not mount the root filesystem");
 }
 
-void
-hutch_child_main (struct hutch_child_ctx *c)
+/* A's namespaces (all but the cgroup namespace, which is B's own once B
+   is in its cgroup, and the PID namespace, which only B's children see),
+   and fuse-overlayfs in them when the root needs it: its pid, or -1.
+   Failures end A after telling P.  */
+static pid_t
+a_namespaces (struct hutch_child_ctx *c)
 {
   hutch_error_t err = HUTCH_ERROR_INIT;
-  struct hutch_spec *spec = c->spec;
-  struct hutch_msg m = { 0 };
-  int flags = 0, pidfd, cgparentfd = -1;
-  pid_t b = -1, fuse = -1;
-
-  if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != c->parent)
-    _exit (HUTCH_EXIT_ERROR);
-  if (hutch_msg_recv (c->sock, &m, NULL) != 1 || m.type != HUTCH_MSG_MAPS_OK)
-    _exit (HUTCH_EXIT_ERROR);
-  /* The watchdog-to-be in a session of its own: a signal to hutch's
-     process group (timeout(1), a shell's job control) must not end it
-     with hutch, or nobody is left to remove the container's cgroup.  Its
-     parent directory, kept from now on: should hutch die before B exists,
-     B fails its handshake and the watchdog still cleans up.  */
-  setsid ();
-  prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  if (spec->extra.cgroupfd >= 0)
-    cgparentfd = openat (spec->extra.cgroupfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const struct hutch_spec *spec = c->spec;
+  pid_t fuse = -1;
+  int flags = 0;
 
   if (spec->ns[HUTCH_NS_MOUNT])
     flags |= CLONE_NEWNS;
@@ -558,7 +576,18 @@ hutch_child_main (struct hutch_child_ctx *c)
       hutch_error_set (&err, errno, "create the PID namespace");
       hutch_msg_fail (c->sock, &err);
     }
-  if (spec->extra.cgroupfd >= 0)
+  return fuse;
+}
+
+/* B, as P's child (CLONE_PARENT), in the container's cgroup when it has
+   one.  Returns B's pid in A, 0 in B; failures end A after telling P.  */
+static pid_t
+clone_b (struct hutch_child_ctx *c)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  pid_t b = -1;
+
+  if (c->cgroupfd >= 0)
     {
       /* Straight into the container's cgroup (Linux 5.7): B never runs a
          moment in ours, and the move cannot fail halfway.  */
@@ -566,7 +595,7 @@ hutch_child_main (struct hutch_child_ctx *c)
          (SIGCHLD) and refuses any other.  Kernels before 5.7 do not know
          the cgroup field (E2BIG), before 5.3 clone3 at all (ENOSYS).  */
       struct clone_args args
-          = { .flags = CLONE_PARENT | CLONE_INTO_CGROUP, .cgroup = (uint64_t)spec->extra.cgroupfd };
+          = { .flags = CLONE_PARENT | CLONE_INTO_CGROUP, .cgroup = (uint64_t)c->cgroupfd };
       b = (pid_t)syscall (SYS_clone3, &args, sizeof args);
       if (b >= 0)
         c->in_cgroup = true;
@@ -575,7 +604,7 @@ hutch_child_main (struct hutch_child_ctx *c)
           hutch_error_set (&err, errno,
                            "start the container's process in its cgroup %s (the kernel refused "
                            "clone3 into it; is the cgroup still there, and not threaded?)",
-                           spec->extra.cgroup_path);
+                           c->cgroup_path);
           hutch_msg_fail (c->sock, &err);
         }
     }
@@ -586,6 +615,32 @@ hutch_child_main (struct hutch_child_ctx *c)
       hutch_error_set (&err, errno, "clone the container's process");
       hutch_msg_fail (c->sock, &err);
     }
+  return b;
+}
+
+void
+hutch_child_main (struct hutch_child_ctx *c)
+{
+  struct hutch_msg m = { 0 };
+  int pidfd, cgparentfd = -1;
+  pid_t b, fuse;
+
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != c->parent)
+    _exit (HUTCH_EXIT_ERROR);
+  if (hutch_msg_recv (c->sock, &m, NULL) != 1 || m.type != HUTCH_MSG_MAPS_OK)
+    _exit (HUTCH_EXIT_ERROR);
+  /* The watchdog-to-be in a session of its own: a signal to hutch's
+     process group (timeout(1), a shell's job control) must not end it
+     with hutch, or nobody is left to remove the container's cgroup.  Its
+     parent directory, kept from now on: should hutch die before B exists,
+     B fails its handshake and the watchdog still cleans up.  */
+  setsid ();
+  prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  if (c->cgroupfd >= 0)
+    cgparentfd = openat (c->cgroupfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  fuse = a_namespaces (c);
+  b = clone_b (c);
   if (b == 0)
     {
       close (c->watchfd);
@@ -610,5 +665,5 @@ hutch_child_main (struct hutch_child_ctx *c)
     int keep[3] = { c->watchfd, pidfd, cgparentfd >= 0 ? cgparentfd : pidfd };
     hutch_close_all_but (keep, 3);
   }
-  watchdog (spec, c->watchfd, pidfd, fuse, cgparentfd);
+  watchdog (c, pidfd, fuse, cgparentfd);
 }

@@ -180,39 +180,50 @@ is_terminating (int sig)
   return sig == SIGHUP || sig == SIGINT || sig == SIGQUIT || sig == SIGTERM;
 }
 
-struct launch
+/* One container's runtime state, apart from its spec (which nothing here
+   changes): what the launcher holds between create and delete.  Today the
+   launcher is the process that created it; a monitor can hold it later,
+   since nothing in it depends on who called create.  */
+struct hutch_container
 {
-  struct hutch_spec *spec;
-  int sock; /* P's end */
-  int sfd;  /* signalfd */
+  const struct hutch_spec *spec;
+  enum hutch_container_status status;
+  int sock;    /* our end of the socket to A and B */
+  int watch_w; /* the write end of the watch pipe: A notices our death by it */
+  int sfd;     /* signalfd */
+  int initfd;  /* hutch-init's sealed copy, or -1 */
   pid_t a, b;
   int master;                     /* the pty, with -t */
   sigset_t pending;               /* signals that arrived before the exec, to forward after */
   int abort_signal;               /* a terminating signal during setup */
   struct hutch_slirp_proc *slirp; /* the network helper, or NULL */
+  struct hutch_cgroup_run cgrun;
+  int wait_status; /* B's, once stopped */
+  bool waited;     /* hutch_container_wait saw B end */
+  bool signals_taken;
+  sigset_t oldmask;
+  struct sigaction old_chld;
 };
 
 /* Reap whatever exited; remember B's status.  */
-static bool
-reap (struct launch *l, int *ret_status)
+static void
+reap (struct hutch_container *c)
 {
-  bool b_done = false;
   for (;;)
     {
       int st;
       pid_t p = waitpid (-1, &st, WNOHANG);
       if (p <= 0)
         break;
-      if (p == l->a)
-        l->a = -1;
-      else if (p == l->b)
+      if (p == c->a)
+        c->a = -1;
+      else if (p == c->b)
         {
-          l->b = -1;
-          *ret_status = st;
-          b_done = true;
+          c->b = -1;
+          c->wait_status = st;
+          c->status = HUTCH_CONTAINER_STOPPED;
         }
     }
-  return b_done;
 }
 
 /* Wait for the next message during setup while still listening to
@@ -220,11 +231,11 @@ reap (struct launch *l, int *ret_status)
    yet to receive it), the others are kept for after the exec.  Returns as
    hutch_msg_recv, or -2 when aborted.  */
 static int
-setup_recv (struct launch *l, struct hutch_msg *m, int *ret_fd)
+setup_recv (struct hutch_container *c, struct hutch_msg *m, int *ret_fd)
 {
   for (;;)
     {
-      struct pollfd pfd[2] = { { l->sock, POLLIN, 0 }, { l->sfd, POLLIN, 0 } };
+      struct pollfd pfd[2] = { { c->sock, POLLIN, 0 }, { c->sfd, POLLIN, 0 } };
       if (poll (pfd, 2, -1) < 0)
         {
           if (errno == EINTR)
@@ -234,20 +245,31 @@ setup_recv (struct launch *l, struct hutch_msg *m, int *ret_fd)
       if (pfd[1].revents & POLLIN)
         {
           struct signalfd_siginfo si;
-          if (read (l->sfd, &si, sizeof si) == (ssize_t)sizeof si && si.ssi_signo != SIGCHLD
+          if (read (c->sfd, &si, sizeof si) == (ssize_t)sizeof si && si.ssi_signo != SIGCHLD
               && si.ssi_signo != SIGPIPE)
             {
               if (is_terminating ((int)si.ssi_signo))
                 {
-                  l->abort_signal = (int)si.ssi_signo;
+                  c->abort_signal = (int)si.ssi_signo;
                   return -2;
                 }
-              sigaddset (&l->pending, (int)si.ssi_signo);
+              sigaddset (&c->pending, (int)si.ssi_signo);
             }
         }
       if (pfd[0].revents)
-        return hutch_msg_recv (l->sock, m, ret_fd);
+        return hutch_msg_recv (c->sock, m, ret_fd);
     }
+}
+
+/* A terminating signal during setup: the error that says so, with the
+   exit code a shell gives a process that signal ended (hutch_container_run
+   ends quietly with it).  */
+static int
+aborted (struct hutch_container *c, hutch_error_t *err)
+{
+  return hutch_error_set_exit (err, 128 + c->abort_signal, EINTR,
+                               "the container's start was interrupted by signal %d",
+                               c->abort_signal);
 }
 
 static int
@@ -268,63 +290,72 @@ child_error (struct hutch_msg *m, hutch_error_t *err)
   return -1;
 }
 
-/* Follow the setup until the exec.  Returns 0 when the process runs.  */
+/* Follow the setup until B waits for GO: B's pid (from A) and B's ARMED,
+   in either order; then the network, which joins B's namespaces.  */
 static int
-follow_setup (struct launch *l, hutch_error_t *err)
+follow_until_armed (struct hutch_container *c, hutch_error_t *err)
 {
   struct hutch_msg m;
-  bool armed = false, execing = false;
+  bool armed = false;
 
-  /* B's pid (from A) and B's ARMED, in either order.  */
-  while (l->b < 0 || !armed)
+  while (c->b < 0 || !armed)
     {
-      int r = setup_recv (l, &m, NULL);
+      int r = setup_recv (c, &m, NULL);
       if (r == -2)
-        return -1;
+        return aborted (c, err);
       if (r <= 0)
         return hutch_error_set (err, 0, "the container's process ended during setup");
       if (m.type == HUTCH_MSG_PID)
-        l->b = m.pid;
+        c->b = m.pid;
       else if (m.type == HUTCH_MSG_ARMED)
         armed = true;
       else if (m.type == HUTCH_MSG_ERROR)
         return child_error (&m, err);
     }
-  /* The network before the command: B waits for GO.  The helper joins
-     B's namespaces (A's are the same but for the PID namespace).  */
-  if (l->spec->extra.slirp)
+  /* The helper joins B's namespaces (A's are the same but for the PID
+     namespace).  */
+  if (c->spec->extra.slirp)
     {
       _cleanup_strv_ char **lines = NULL;
       size_t i;
-      if (hutch_slirp_start (l->spec->extra.slirp, l->b, &l->slirp, &lines, err) < 0)
+      if (hutch_slirp_start (c->spec->extra.slirp, c->b, &c->slirp, &lines, err) < 0)
         return -1;
       /* A port the user left to us is worth saying (hutch port, later).  */
-      for (i = 0; lines && lines[i] && i < l->spec->extra.slirp->n_publish; i++)
-        if (l->spec->extra.slirp->publish[i].host_port == 0)
+      for (i = 0; lines && lines[i] && i < c->spec->extra.slirp->n_publish; i++)
+        if (c->spec->extra.slirp->publish[i].host_port == 0)
           hutch_log (HUTCH_LOG_INFO, "published %s", lines[i]);
     }
-  m = (struct hutch_msg){ .type = HUTCH_MSG_GO };
-  if (hutch_msg_send (l->sock, &m, -1) < 0)
-    return hutch_error_set (err, errno, "talk to the container's process");
+  return 0;
+}
 
+/* GO, then follow until the exec: the socket is close-on-exec, so its
+   end says that the process runs.  */
+static int
+go_and_follow (struct hutch_container *c, hutch_error_t *err)
+{
+  struct hutch_msg m = { .type = HUTCH_MSG_GO };
+  bool execing = false;
+
+  if (hutch_msg_send (c->sock, &m, -1) < 0)
+    return hutch_error_set (err, errno, "talk to the container's process");
   for (;;)
     {
-      int fd = -1, r = setup_recv (l, &m, &fd);
+      int fd = -1, r = setup_recv (c, &m, &fd);
       if (r == -2)
-        return -1;
+        return aborted (c, err);
       if (r < 0)
         return hutch_error_set (err, errno, "read from the container's process");
       if (r == 0)
         {
           if (execing)
-            return 0; /* the socket was close-on-exec: the process runs */
+            return 0;
           return hutch_error_set (err, 0, "the container's process died during setup");
         }
       if (m.type == HUTCH_MSG_PTY && fd >= 0)
         {
-          if (l->master >= 0)
-            close (l->master);
-          l->master = fd;
+          if (c->master >= 0)
+            close (c->master);
+          c->master = fd;
           continue;
         }
       if (fd >= 0)
@@ -336,240 +367,356 @@ follow_setup (struct launch *l, hutch_error_t *err)
     }
 }
 
+/* Forward signals and copy the terminal until B has ended.  */
 static int
-supervise (struct launch *l, int *ret_status, hutch_error_t *err)
+supervise (struct hutch_container *c, hutch_error_t *err)
 {
   struct hutch_terminal_copy tc;
-  int st = 0, sig;
+  int sig;
 
   /* The setup's loop reads the signalfd too, and drops SIGCHLD: a command
      that ends at once (`true`) may be gone already, with no SIGCHLD left
      to wake the loop below.  */
-  reap (l, &st);
+  reap (c);
   /* What arrived during the setup goes first.  */
-  for (sig = 1; sig < NSIG && l->b > 0; sig++)
-    if (sigismember (&l->pending, sig) == 1 && !(sig == SIGWINCH && l->master >= 0))
-      kill (l->b, sig);
+  for (sig = 1; sig < NSIG && c->b > 0; sig++)
+    if (sigismember (&c->pending, sig) == 1 && !(sig == SIGWINCH && c->master >= 0))
+      kill (c->b, sig);
 
-  hutch_terminal_copy_init (&tc, l->master, l->spec->extra.interactive);
-  while (l->b > 0)
+  hutch_terminal_copy_init (&tc, c->master, c->spec->extra.interactive);
+  while (c->b > 0)
     {
       struct pollfd pfd[4];
       int n = 0, k;
 
-      pfd[n++] = (struct pollfd){ l->sfd, POLLIN, 0 };
+      pfd[n++] = (struct pollfd){ c->sfd, POLLIN, 0 };
       n += hutch_terminal_copy_pollfds (&tc, &pfd[n]);
       if (poll (pfd, (nfds_t)n, -1) < 0)
         {
           if (errno == EINTR)
             continue;
+          hutch_terminal_copy_clear (&tc);
           return hutch_error_set (err, errno, "poll");
         }
       if (pfd[0].revents & POLLIN)
         {
           struct signalfd_siginfo si;
-          if (read (l->sfd, &si, sizeof si) == (ssize_t)sizeof si)
+          if (read (c->sfd, &si, sizeof si) == (ssize_t)sizeof si)
             {
               if (si.ssi_signo == SIGCHLD)
-                reap (l, &st);
+                reap (c);
               else if (si.ssi_signo == SIGPIPE)
                 ;
-              else if (si.ssi_signo == SIGWINCH && l->master >= 0)
-                hutch_terminal_resize (l->master);
+              else if (si.ssi_signo == SIGWINCH && c->master >= 0)
+                hutch_terminal_resize (c->master);
               else
-                kill (l->b, (int)si.ssi_signo);
+                kill (c->b, (int)si.ssi_signo);
             }
         }
       for (k = 1; k < n; k++)
         if (pfd[k].revents)
           hutch_terminal_copy_event (&tc, &pfd[k]);
     }
-  if (l->master >= 0)
+  if (c->master >= 0)
     hutch_terminal_copy_drain (&tc);
   hutch_terminal_copy_clear (&tc);
-  *ret_status = status_to_code (st);
   return 0;
 }
 
-int
-hutch_container_run (struct hutch_spec *spec, int *ret_status, hutch_error_t *err)
+/* Signals are taken through a signalfd: blocked before any child exists,
+   so that none is lost between clone and the loop.  An inherited SIGCHLD
+   = SIG_IGN would make the kernel reap our children behind our back.  */
+static int
+take_signals (struct hutch_container *c, hutch_error_t *err)
 {
-  struct hutch_terminal_state term = { 0 };
-  struct hutch_cgroup_run cgrun = { 0 };
-  _cleanup_close_ int initfd = -1, sfd = -1;
-  struct hutch_child_ctx c = { 0 };
-  struct launch l = { 0 };
-  struct sigaction dfl = { 0 }, old_chld;
+  struct sigaction dfl = { 0 };
   sigset_t mask;
-  int sp[2] = { -1, -1 }, watch[2] = { -1, -1 }, ret = -1, cflags;
   size_t i;
 
-  l.spec = spec;
-  l.a = l.b = -1;
-  l.master = -1;
-  sigemptyset (&l.pending);
-  if (spec->args == NULL || spec->args[0] == NULL)
-    return hutch_error_set (err, 0, "no command to run");
-  if (check_ids_mapped (spec, err) < 0)
-    return -1;
-  if (hutch_caps_validate (spec, err) < 0)
-    return -1;
-  if (spec->extra.init)
-    {
-      initfd = sealed_copy (spec->extra.init_path);
-      if (initfd < 0)
-        return hutch_error_set (err, errno, "open hutch-init `%s` (reinstall hutch)",
-                                spec->extra.init_path);
-    }
-
-  /* The container's cgroup, with its limits written, before any of its
-     processes exists.  */
-  if (hutch_cgroup_setup (spec, &cgrun, NULL, err) < 0)
-    return -1;
-
-  /* An inherited SIGCHLD = SIG_IGN would make the kernel reap our children
-     behind our back.  */
   dfl.sa_handler = SIG_DFL;
-  sigaction (SIGCHLD, &dfl, &old_chld);
-
-  /* Signals are taken through a signalfd: block them before any child
-     exists, so that none is lost between clone and the loop.  */
+  sigaction (SIGCHLD, &dfl, &c->old_chld);
   sigemptyset (&mask);
   for (i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
     sigaddset (&mask, forwarded[i]);
   sigaddset (&mask, SIGCHLD);
   sigaddset (&mask, SIGPIPE);
-  if (sigprocmask (SIG_BLOCK, &mask, &c.oldmask) < 0)
+  if (sigprocmask (SIG_BLOCK, &mask, &c->oldmask) < 0)
     {
-      hutch_error_set (err, errno, "sigprocmask");
-      hutch_cgroup_teardown (spec, &cgrun, NULL);
-      return -1;
+      int e = errno;
+      sigaction (SIGCHLD, &c->old_chld, NULL);
+      return hutch_error_set (err, e, "sigprocmask");
     }
-  sfd = signalfd (-1, &mask, SFD_CLOEXEC);
-  if (sfd < 0)
+  c->signals_taken = true;
+  c->sfd = signalfd (-1, &mask, SFD_CLOEXEC);
+  if (c->sfd < 0)
+    return hutch_error_set (err, errno, "signalfd");
+  return 0;
+}
+
+/* Clone A (with the user namespace, when the spec has one), write its id
+   maps and let it go on: A makes the other namespaces, B, and the root.  */
+static int
+clone_first (struct hutch_container *c, hutch_error_t *err)
+{
+  struct hutch_child_ctx ctx = { 0 };
+  struct hutch_msg m = { .type = HUTCH_MSG_MAPS_OK };
+  int sp[2], watch[2], cflags, e;
+
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+    return hutch_error_set (err, errno, "socketpair");
+  if (pipe2 (watch, O_CLOEXEC) < 0)
     {
-      hutch_error_set (err, errno, "signalfd");
-      goto out;
+      e = errno;
+      close (sp[0]);
+      close (sp[1]);
+      return hutch_error_set (err, e, "pipe");
     }
-  l.sfd = sfd;
-  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0
-      || pipe2 (watch, O_CLOEXEC) < 0)
-    {
-      hutch_error_set (err, errno, "socketpair");
-      goto out;
-    }
-  if (spec->terminal && isatty (0))
+  c->sock = sp[0];
+  c->watch_w = watch[1];
+
+  ctx.spec = c->spec;
+  ctx.cgroupfd = c->cgrun.fd;
+  ctx.cgroup_path = c->cgrun.path;
+  if (c->spec->terminal && isatty (0))
     {
       struct winsize ws;
       if (ioctl (0, TIOCGWINSZ, &ws) == 0)
         {
-          spec->extra.rows = ws.ws_row;
-          spec->extra.cols = ws.ws_col;
+          ctx.rows = ws.ws_row;
+          ctx.cols = ws.ws_col;
         }
     }
-
-  c.spec = spec;
-  c.sock = sp[1];
-  c.watchfd = watch[0];
-  c.initfd = initfd;
-  c.parent = getpid ();
-  cflags = spec->ns[HUTCH_NS_USER] ? CLONE_NEWUSER : 0;
-  l.a = (pid_t)syscall (SYS_clone, cflags | SIGCHLD, 0, NULL, NULL, 0);
-  if (l.a < 0)
-    {
-      int e = errno;
-      if (cflags)
-        hutch_userns_diagnose ("/proc/sys", e, err);
-      else
-        hutch_error_set (err, e, "clone");
-      goto out;
-    }
-  if (l.a == 0)
+  ctx.sock = sp[1];
+  ctx.watchfd = watch[0];
+  ctx.initfd = c->initfd;
+  ctx.parent = getpid ();
+  ctx.oldmask = c->oldmask;
+  cflags = c->spec->ns[HUTCH_NS_USER] ? CLONE_NEWUSER : 0;
+  c->a = (pid_t)syscall (SYS_clone, cflags | SIGCHLD, 0, NULL, NULL, 0);
+  e = errno;
+  if (c->a == 0)
     {
       close (sp[0]);
       close (watch[1]);
-      hutch_child_main (&c);
+      hutch_child_main (&ctx);
     }
   close (sp[1]);
-  sp[1] = -1;
   close (watch[0]);
-  watch[0] = -1;
-  l.sock = sp[0];
+  if (c->a < 0)
+    {
+      if (cflags)
+        return hutch_userns_diagnose ("/proc/sys", e, err);
+      return hutch_error_set (err, e, "clone");
+    }
+  if (c->spec->ns[HUTCH_NS_USER] && write_maps (c->spec, c->a, err) < 0)
+    return -1;
+  if (hutch_msg_send (c->sock, &m, -1) < 0)
+    return hutch_error_set (err, errno, "talk to the container's first process");
+  return 0;
+}
 
-  if (spec->ns[HUTCH_NS_USER] && write_maps (spec, l.a, err) < 0)
-    goto out;
-  {
-    struct hutch_msg m = { .type = HUTCH_MSG_MAPS_OK };
-    if (hutch_msg_send (sp[0], &m, -1) < 0)
-      {
-        hutch_error_set (err, errno, "talk to the container's first process");
-        goto out;
-      }
-  }
-  if (follow_setup (&l, err) < 0)
-    goto out;
+int
+hutch_container_create (const struct hutch_spec *spec, struct hutch_container **ret,
+                        hutch_error_t *err)
+{
+  struct hutch_container *c;
 
+  if (spec->args == NULL || spec->args[0] == NULL)
+    return hutch_error_set (err, 0, "no command to run");
+  if (check_ids_mapped (spec, err) < 0 || hutch_caps_validate (spec, err) < 0)
+    return -1;
+  c = hutch_xmalloc0 (sizeof *c);
+  c->spec = spec;
+  c->status = HUTCH_CONTAINER_CREATING;
+  c->sock = c->watch_w = c->sfd = c->initfd = c->master = -1;
+  c->a = c->b = -1;
+  c->cgrun = (struct hutch_cgroup_run)HUTCH_CGROUP_RUN_INIT;
+  sigemptyset (&c->pending);
+  if (spec->extra.init)
+    {
+      c->initfd = sealed_copy (spec->extra.init_path);
+      if (c->initfd < 0)
+        {
+          hutch_error_set (err, errno, "open hutch-init `%s` (reinstall hutch)",
+                           spec->extra.init_path);
+          goto fail;
+        }
+    }
+  /* The container's cgroup, with its limits written, before any of its
+     processes exists.  */
+  if (hutch_cgroup_setup (spec, &c->cgrun, NULL, err) < 0 || take_signals (c, err) < 0
+      || clone_first (c, err) < 0 || follow_until_armed (c, err) < 0)
+    goto fail;
+  c->status = HUTCH_CONTAINER_CREATED;
+  *ret = c;
+  return 0;
+
+fail:
+  hutch_container_delete (c);
+  return -1;
+}
+
+int
+hutch_container_start (struct hutch_container *c, hutch_error_t *err)
+{
+  if (c->status != HUTCH_CONTAINER_CREATED)
+    return hutch_error_set (err, 0, "the container is %s, not created",
+                            hutch_container_status_name (c->status));
+  if (go_and_follow (c, err) < 0)
+    {
+      if (c->b > 0 && err->exit_code != HUTCH_EXIT_ERROR && err->exit_code != 0
+          && c->abort_signal == 0)
+        {
+          /* B reported an exec failure and exits with that code: reap it.  */
+          int st;
+          while (waitpid (c->b, &st, 0) < 0 && errno == EINTR)
+            ;
+          c->b = -1;
+        }
+      c->status = HUTCH_CONTAINER_STOPPED;
+      return -1;
+    }
+  c->status = HUTCH_CONTAINER_RUNNING;
+  return 0;
+}
+
+int
+hutch_container_wait (struct hutch_container *c, int *ret_status, hutch_error_t *err)
+{
+  struct hutch_terminal_state term = { 0 };
+  int r;
+
+  if (c->status != HUTCH_CONTAINER_RUNNING && c->status != HUTCH_CONTAINER_STOPPED)
+    return hutch_error_set (err, 0, "the container is %s: start it first",
+                            hutch_container_status_name (c->status));
   /* Raw mode only when the user types into the container; with -t alone,
      ^C stays a signal to hutch, which forwards it.  */
-  if (l.master >= 0 && spec->extra.interactive)
+  if (c->master >= 0 && c->spec->extra.interactive)
     hutch_terminal_enter_raw (&term);
-  ret = supervise (&l, ret_status, err);
+  r = supervise (c, err);
   hutch_terminal_restore (&term);
+  if (r < 0)
+    return -1;
+  c->waited = true;
+  *ret_status = status_to_code (c->wait_status);
+  return 0;
+}
 
-out:
-  if (ret < 0 && l.abort_signal)
+int
+hutch_container_kill (struct hutch_container *c, int sig, hutch_error_t *err)
+{
+  if (c->b <= 0)
+    return hutch_error_set (err, ESRCH, "the container is %s: no process to signal",
+                            hutch_container_status_name (c->status));
+  if (kill (c->b, sig) < 0)
+    return hutch_error_set (err, errno, "send signal %d to the container's process", sig);
+  return 0;
+}
+
+void
+hutch_container_state (const struct hutch_container *c, struct hutch_container_state *ret)
+{
+  ret->status = c->status;
+  ret->pid = c->b;
+  ret->cgroup_path = c->cgrun.path;
+}
+
+const char *
+hutch_container_status_name (enum hutch_container_status s)
+{
+  switch (s)
     {
-      /* Interrupted during setup: end quietly, as the process would have.  */
-      hutch_error_clear (err);
-      *ret_status = 128 + l.abort_signal;
-      ret = 0;
+    case HUTCH_CONTAINER_CREATING:
+      return "creating";
+    case HUTCH_CONTAINER_CREATED:
+      return "created";
+    case HUTCH_CONTAINER_RUNNING:
+      return "running";
+    case HUTCH_CONTAINER_STOPPED:
+      return "stopped";
     }
-  if (l.b > 0 && err->exit_code != HUTCH_EXIT_ERROR && err->exit_code != 0)
-    {
-      int st;
-      /* B reported an exec failure and exits with that code: reap it.  */
-      while (waitpid (l.b, &st, 0) < 0 && errno == EINTR)
-        ;
-      l.b = -1;
-    }
-  kill_and_reap (&l.b);
+  return "unknown";
+}
+
+void
+hutch_container_delete (struct hutch_container *c)
+{
+  bool ran = c->waited;
+  _cleanup_free_ char *warning = NULL;
+  uint64_t ooms;
+
+  kill_and_reap (&c->b);
   /* The network goes with the container, also when it could not start.  */
-  hutch_slirp_stop (l.slirp);
-  l.slirp = NULL;
-  if (l.a > 0)
+  hutch_slirp_stop (c->slirp);
+  c->slirp = NULL;
+  /* A process that waits for GO, or for a message of ours, sees the
+     socket end.  */
+  if (c->sock >= 0)
+    close (c->sock);
+  c->sock = -1;
+  if (c->a > 0)
     {
-      /* The watchdog ends by itself once B is gone; on a failed start it
-         may still wait for B's pid, so make sure.  */
-      if (ret < 0)
-        kill (l.a, SIGKILL);
-      while (waitpid (l.a, NULL, 0) < 0 && errno == EINTR)
+      /* The watchdog ends by itself once B is gone; when the container
+         never ran, it may still wait for a B it never saw.  */
+      if (!ran)
+        kill (c->a, SIGKILL);
+      while (waitpid (c->a, NULL, 0) < 0 && errno == EINTR)
         ;
-      l.a = -1;
+      c->a = -1;
     }
   /* Everything of the container is gone: its cgroup goes too.  The OOM
      killer's work is worth saying, the exit code (137) alone does not.  */
-  {
-    _cleanup_free_ char *warning = NULL;
-    uint64_t ooms = hutch_cgroup_teardown (spec, &cgrun, &warning);
-    if (warning)
-      hutch_log (HUTCH_LOG_WARNING, "%s", warning);
-    if (ooms > 0 && ret == 0)
-      hutch_log (HUTCH_LOG_INFO,
-                 "the container ran out of memory: the kernel's OOM killer ended %llu "
-                 "process%s (memory.events oom_kill)",
-                 (unsigned long long)ooms, ooms == 1 ? "" : "es");
-  }
-  if (l.master >= 0)
-    close (l.master);
-  if (sp[0] >= 0)
-    close (sp[0]);
-  if (sp[1] >= 0)
-    close (sp[1]);
-  if (watch[0] >= 0)
-    close (watch[0]);
-  if (watch[1] >= 0)
-    close (watch[1]);
-  sigprocmask (SIG_SETMASK, &c.oldmask, NULL);
-  sigaction (SIGCHLD, &old_chld, NULL);
-  return ret;
+  ooms = hutch_cgroup_teardown (&c->cgrun, &warning);
+  if (warning)
+    hutch_log (HUTCH_LOG_WARNING, "%s", warning);
+  if (ooms > 0 && ran)
+    hutch_log (HUTCH_LOG_INFO,
+               "the container ran out of memory: the kernel's OOM killer ended %llu "
+               "process%s (memory.events oom_kill)",
+               (unsigned long long)ooms, ooms == 1 ? "" : "es");
+  if (c->master >= 0)
+    close (c->master);
+  if (c->watch_w >= 0)
+    close (c->watch_w);
+  if (c->sfd >= 0)
+    close (c->sfd);
+  if (c->initfd >= 0)
+    close (c->initfd);
+  if (c->signals_taken)
+    {
+      sigprocmask (SIG_SETMASK, &c->oldmask, NULL);
+      sigaction (SIGCHLD, &c->old_chld, NULL);
+    }
+  free (c);
+}
+
+int
+hutch_container_run (const struct hutch_spec *spec, int *ret_status, hutch_error_t *err)
+{
+  struct hutch_container *c = NULL;
+  int r;
+
+  if (hutch_container_create (spec, &c, err) < 0)
+    {
+      /* Interrupted during setup: end quietly, as the process would
+         have.  */
+      if (err->errnum == EINTR && err->exit_code > 128)
+        {
+          *ret_status = err->exit_code;
+          hutch_error_clear (err);
+          return 0;
+        }
+      return -1;
+    }
+  r = hutch_container_start (c, err);
+  if (r == 0)
+    r = hutch_container_wait (c, ret_status, err);
+  else if (c->abort_signal)
+    {
+      *ret_status = err->exit_code;
+      hutch_error_clear (err);
+      r = 0;
+    }
+  hutch_container_delete (c);
+  return r;
 }

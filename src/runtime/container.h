@@ -5,13 +5,60 @@
 #include "base/error.h"
 #include "runtime/spec.h"
 
-/* Run SPEC in the foreground: create the namespaces (the user namespace
-   first), write the id maps, build the root, execute the process, forward
-   signals, copy a terminal, wait.  On success *RET_STATUS is what the
-   front end should exit with: the process's code, or 128+N for a signal.
-   On failure err->exit_code says 125 (hutch), 126 (cannot execute) or 127
+#include <sys/types.h>
+
+/* A container's life in steps, on a spec that nothing here changes (it
+   must outlive the container object):
+
+     create  the namespaces (the user namespace first), the id maps, the
+             cgroup with its limits, the root, the network; the first
+             process then waits before its exec
+     start   let it exec
+     wait    forward signals, copy a terminal, until it ends
+     kill    send it a signal
+     delete  kill what is left, end the network, remove the cgroup, free
+
+   The calling process is the container's parent and keeps a signalfd and
+   the watchdog's pipe from create to delete: it is what the container
+   dies with.  A small monitor process can hold that part later; the
+   steps stay the same.  */
+struct hutch_container;
+
+enum hutch_container_status
+{
+  HUTCH_CONTAINER_CREATING,
+  HUTCH_CONTAINER_CREATED,
+  HUTCH_CONTAINER_RUNNING,
+  HUTCH_CONTAINER_STOPPED,
+};
+
+struct hutch_container_state
+{
+  enum hutch_container_status status;
+  pid_t pid;               /* the container's first process (host pid), or -1 */
+  const char *cgroup_path; /* its own cgroup, or NULL */
+};
+
+/* On failure err->exit_code says 125 (hutch) or, for a terminating signal
+   to the caller during the setup, 128+N (errnum EINTR); nothing is left.  */
+int hutch_container_create (const struct hutch_spec *spec, struct hutch_container **ret,
+                            hutch_error_t *err);
+/* On failure err->exit_code says 125, 126 (cannot execute) or 127 (not
+   found); the container is then stopped and can only be deleted.  */
+int hutch_container_start (struct hutch_container *c, hutch_error_t *err);
+/* *RET_STATUS: the process's exit code, or 128+N for a signal.  */
+int hutch_container_wait (struct hutch_container *c, int *ret_status, hutch_error_t *err);
+int hutch_container_kill (struct hutch_container *c, int sig, hutch_error_t *err);
+void hutch_container_state (const struct hutch_container *c, struct hutch_container_state *ret);
+const char *hutch_container_status_name (enum hutch_container_status s);
+void hutch_container_delete (struct hutch_container *c);
+
+/* Run SPEC in the foreground: create, start, wait, delete.  On success
+   *RET_STATUS is what the front end should exit with: the process's code,
+   or 128+N for a signal (also one that came during the setup).  On
+   failure err->exit_code says 125 (hutch), 126 (cannot execute) or 127
    (not found).  */
-int hutch_container_run (struct hutch_spec *spec, int *ret_status, hutch_error_t *err);
+int hutch_container_run (const struct hutch_spec *spec, int *ret_status, hutch_error_t *err);
 
 /* Explain why creating a user namespace failed with ERRNUM, reading the
    knobs under PROCSYS ("/proc/sys" on a real host).  Always returns < 0.  */

@@ -45,7 +45,6 @@ hutch_spec_new (void)
   spec->env = hutch_xmalloc0 (sizeof (char *));
   spec->cwd = hutch_xstrdup ("/");
   spec->extra.container_lockfd = -1;
-  spec->extra.cgroupfd = -1;
   return spec;
 }
 
@@ -91,9 +90,6 @@ hutch_spec_free (struct hutch_spec *spec)
   free (spec->resources);
   hutch_seccomp_free (spec->seccomp);
   free (spec->extra.cgroup_name);
-  free (spec->extra.cgroup_path);
-  if (spec->extra.cgroupfd >= 0)
-    close (spec->extra.cgroupfd);
   free (spec->extra.init_path);
   for (i = 0; i < spec->extra.n_files; i++)
     {

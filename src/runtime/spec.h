@@ -106,12 +106,8 @@ struct hutch_spec_extra
   int container_lockfd;          /* its lock, held while it runs */
   bool create_cwd;               /* make process.cwd when it is missing */
   bool keep_groups;              /* leave the supplementary groups as they are (keep-id) */
-  unsigned short rows, cols;     /* initial terminal size, 0 when unknown */
   bool cgroups_disabled;         /* --cgroups=disabled: no cgroup of its own */
   char *cgroup_name;             /* the container's cgroup name, or NULL for a random one */
-  /* Set by the launcher (src/cgroup.c) for the container's processes.  */
-  char *cgroup_path; /* host path of the container's cgroup, or NULL */
-  int cgroupfd;      /* its directory, or -1 */
 };
 
 struct hutch_spec

@@ -45,13 +45,18 @@ int hutch_msg_recv (int sock, struct hutch_msg *m, int *ret_fd);
 void hutch_msg_fail (int sock, hutch_error_t *err) __attribute__ ((noreturn));
 
 /* What the children need from P.  */
+/* What the launcher hands its children: the spec (never changed after
+   create) and this run's own state.  */
 struct hutch_child_ctx
 {
-  struct hutch_spec *spec;
-  int sock;       /* the children's end of the socket */
-  int watchfd;    /* read end of a pipe whose write end only P holds */
-  int initfd;     /* hutch-init, opened in the host's view, or -1 */
-  bool in_cgroup; /* B was cloned into spec->extra.cgroupfd */
+  const struct hutch_spec *spec;
+  int cgroupfd;              /* the container's cgroup, or -1 */
+  const char *cgroup_path;   /* its host path, or NULL */
+  unsigned short rows, cols; /* the terminal's size at start, 0 when unknown */
+  int sock;                  /* the children's end of the socket */
+  int watchfd;               /* read end of a pipe whose write end only P holds */
+  int initfd;                /* hutch-init, opened in the host's view, or -1 */
+  bool in_cgroup;            /* B was cloned into CGROUPFD */
   pid_t parent;
   sigset_t oldmask;
 };

@@ -452,6 +452,32 @@ try_read_only() {
     }
 }
 
+@test "SIGTERM while the container is still being set up (fuse-overlayfs starting): hutch ends with 143 and leaves nothing" {
+    driver_usable fuse-overlayfs || skip "$SKIP_WHY"
+    load_bb
+    # a fuse-overlayfs that takes 3 s to start: the signal comes while A
+    # waits for it, before hutch knows the container's process (the start
+    # used to wait forever there: for A, which waited for B, which waited
+    # for hutch's GO)
+    mkdir "$BATS_TEST_TMPDIR/bin"
+    printf '#!/bin/sh\nsleep 3\nexec %s "$@"\n' "$(command -v fuse-overlayfs)" > "$BATS_TEST_TMPDIR/bin/fuse-overlayfs"
+    chmod +x "$BATS_TEST_TMPDIR/bin/fuse-overlayfs"
+    # hutch itself in the background ($! is hutch, not a subshell)
+    PATH="$BATS_TEST_TMPDIR/bin:$PATH" "$HUTCH" --root "$STORE" --storage-driver fuse-overlayfs \
+        run --network none --entrypoint "" busybox echo ran > "$BATS_TEST_TMPDIR/out" 2>&1 &
+    local p=$!
+    BGPIDS=("$p")
+    wait_for has_cmdline "sleep 3"
+    kill -TERM "$p"
+    wait_exit "$p" 20
+    BGPIDS=()
+    cat "$BATS_TEST_TMPDIR/out"
+    assert_equal "$WAIT_STATUS" 143
+    [ "$(cat "$BATS_TEST_TMPDIR/out")" = "" ]
+    wait_for no_cmdline "fuse-overlayfs .*$STORE/containers/.*"
+    wait_for no_cmdline "sleep 3"
+}
+
 @test "storage driver vfs: / is no overlay" {
     load_bb
     run H --storage-driver vfs run --entrypoint "" busybox awk '$2 == "/" { print $3 }' /proc/mounts
