@@ -40,6 +40,79 @@ short_id (const char *id)
   return hutch_xstrndup (hex ? hex + 1 : id, 12);
 }
 
+/* --format json: one object per image, for scripts; Size is the sum of
+   its layers' sizes.  */
+static void
+print_images_json (const struct hutch_image *imgs, size_t n)
+{
+  json_t *arr = json_array ();
+  char *text;
+  size_t i, k;
+
+  for (i = 0; i < n; i++)
+    {
+      json_t *names = json_array ();
+      int64_t size = 0;
+      for (k = 0; imgs[i].names && imgs[i].names[k]; k++)
+        json_array_append_new (names, json_string (imgs[i].names[k]));
+      for (k = 0; k < imgs[i].n_layers; k++)
+        size += imgs[i].layers[k].size;
+      json_array_append_new (arr, json_pack ("{s:s, s:o, s:s?, s:s?, s:I, s:I}", "Id", imgs[i].id,
+                                             "Names", names, "Digest", imgs[i].manifest_digest,
+                                             "Created", imgs[i].created, "Size", (json_int_t)size,
+                                             "Added", (json_int_t)imgs[i].added));
+    }
+  text = json_dumps (arr, JSON_INDENT (2));
+  printf ("%s\n", text);
+  free (text);
+  json_decref (arr);
+}
+
+/* The table's rows for IMG: one per name, or one of <none> for an image
+   without names; a name that does not parse shows as <none> too.  */
+static void
+print_image_rows (const struct hutch_image *img, const char *id)
+{
+  size_t k;
+
+  for (k = 0; k == 0 || (img->names && img->names[k]); k++)
+    {
+      const char *name = img->names ? img->names[k] : NULL;
+      struct hutch_reference ref;
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      if (name && hutch_reference_parse (name, &ref, &e) == 0)
+        {
+          _cleanup_free_ char *repo = hutch_reference_name (&ref);
+          printf ("%-40s %-20s %-12s %s\n", repo, ref.tag ? ref.tag : "<none>", id,
+                  img->created ? img->created : "");
+          hutch_reference_clear (&ref);
+        }
+      else
+        printf ("%-40s %-20s %-12s %s\n", "<none>", "<none>", id, img->created ? img->created : "");
+      hutch_error_clear (&e);
+      if (name == NULL)
+        break;
+    }
+}
+
+/* The table, or with -q only the short ids, one per image.  */
+static void
+print_images_table (const struct hutch_image *imgs, size_t n, bool quiet)
+{
+  size_t i;
+
+  if (!quiet)
+    printf ("%-40s %-20s %-12s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED");
+  for (i = 0; i < n; i++)
+    {
+      _cleanup_free_ char *id = short_id (imgs[i].id);
+      if (quiet)
+        printf ("%s\n", id);
+      else
+        print_image_rows (&imgs[i], id);
+    }
+}
+
 int
 cmd_images (int argc, char **argv)
 {
@@ -50,7 +123,7 @@ cmd_images (int argc, char **argv)
   _cleanup_store_ struct hutch_store *s = NULL;
   hutch_error_t err = HUTCH_ERROR_INIT;
   struct hutch_image *imgs = NULL;
-  size_t n = 0, i, k;
+  size_t n = 0;
   bool json = false, quiet = false;
   int c, ret = 0;
 
@@ -87,60 +160,9 @@ cmd_images (int argc, char **argv)
       || hutch_store_list_images (s, &imgs, &n, &err) < 0)
     return cmd_report (&err);
   if (json)
-    {
-      json_t *arr = json_array ();
-      char *text;
-      for (i = 0; i < n; i++)
-        {
-          json_t *names = json_array ();
-          int64_t size = 0;
-          for (k = 0; imgs[i].names && imgs[i].names[k]; k++)
-            json_array_append_new (names, json_string (imgs[i].names[k]));
-          for (k = 0; k < imgs[i].n_layers; k++)
-            size += imgs[i].layers[k].size;
-          json_array_append_new (
-              arr, json_pack ("{s:s, s:o, s:s?, s:s?, s:I, s:I}", "Id", imgs[i].id, "Names", names,
-                              "Digest", imgs[i].manifest_digest, "Created", imgs[i].created, "Size",
-                              (json_int_t)size, "Added", (json_int_t)imgs[i].added));
-        }
-      text = json_dumps (arr, JSON_INDENT (2));
-      printf ("%s\n", text);
-      free (text);
-      json_decref (arr);
-    }
+    print_images_json (imgs, n);
   else
-    {
-      if (!quiet)
-        printf ("%-40s %-20s %-12s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED");
-      for (i = 0; i < n; i++)
-        {
-          _cleanup_free_ char *id = short_id (imgs[i].id);
-          if (quiet)
-            {
-              printf ("%s\n", id);
-              continue;
-            }
-          for (k = 0; k == 0 || (imgs[i].names && imgs[i].names[k]); k++)
-            {
-              const char *name = imgs[i].names ? imgs[i].names[k] : NULL;
-              struct hutch_reference ref;
-              hutch_error_t e = HUTCH_ERROR_INIT;
-              if (name && hutch_reference_parse (name, &ref, &e) == 0)
-                {
-                  _cleanup_free_ char *repo = hutch_reference_name (&ref);
-                  printf ("%-40s %-20s %-12s %s\n", repo, ref.tag ? ref.tag : "<none>", id,
-                          imgs[i].created ? imgs[i].created : "");
-                  hutch_reference_clear (&ref);
-                }
-              else
-                printf ("%-40s %-20s %-12s %s\n", "<none>", "<none>", id,
-                        imgs[i].created ? imgs[i].created : "");
-              hutch_error_clear (&e);
-              if (name == NULL)
-                break;
-            }
-        }
-    }
+    print_images_table (imgs, n, quiet);
   hutch_image_list_free (imgs, n);
   return 0;
 }

@@ -130,7 +130,81 @@ registry_option (const char *cmd, int c, struct hutch_registry_opts *reg, bool *
     }
 }
 
-/* ---- pull ---------------------------------------------------------------- */
+/* ---- pull, push ---------------------------------------------------------- */
+
+/* pull and push take the same options but one: the registry options, -q
+   and -h, and one of their own (pull's --platform, push's --digestfile).
+   They read them with one loop, transfer_options, and get ready to reach
+   the registry with one transfer_setup.  */
+
+/* The rows of their option tables that they share; left to clang-format,
+   the macro would lose its row per line.  */
+/* clang-format off */
+#define TRANSFER_OPTIONS                                         \
+  { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },    \
+  { "cert-dir", required_argument, NULL, OPT_CERT_DIR },        \
+  { "authfile", required_argument, NULL, OPT_AUTHFILE },        \
+  { "creds", required_argument, NULL, OPT_CREDS },              \
+  { "quiet", no_argument, NULL, 'q' },                          \
+  { "help", no_argument, NULL, 'h' }
+/* clang-format on */
+
+struct transfer_args
+{
+  struct hutch_registry_opts reg;
+  bool creds_given; /* --creds, even when it came out NULL */
+  bool quiet;
+  const char *own; /* the value of the command's own option, or NULL */
+};
+
+/* The options of `hutch CMD` (pull or push), whose own option is OWN_OPT
+   in OPTS.  Returns true when the operands are next, false when the
+   command must return *RET (after --help or a message).  */
+static bool
+transfer_options (const char *cmd, int argc, char **argv, const struct option *opts,
+                  const char *usage, int own_opt, struct transfer_args *t, int *ret)
+{
+  int c;
+
+  opterr = 0;
+  optind = 1;
+  while ((c = cmd_next_opt (argc, argv, "qh", opts, usage, ret)) != -1)
+    {
+      int r = registry_option (cmd, c, &t->reg, &t->creds_given);
+      if (r < 0)
+        {
+          *ret = HUTCH_EXIT_ERROR;
+          return false;
+        }
+      if (r > 0)
+        continue;
+      if (c == 1000)
+        return false;
+      if (c == 'q')
+        t->quiet = true;
+      else if (c == own_opt)
+        t->own = optarg;
+    }
+  return true;
+}
+
+/* After the operands were checked: --creds completed (asked for on the
+   terminal when it has no password) and the config file loaded into
+   *CONF, which T's registry options then use.  Returns 0, or the exit
+   code after a message.  */
+static int
+transfer_setup (const char *cmd, struct transfer_args *t, char **ret_creds, struct hutch_conf *conf)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+
+  t->reg.creds = complete_creds (cmd, t->reg.creds, ret_creds);
+  if (t->creds_given && t->reg.creds == NULL)
+    return HUTCH_EXIT_ERROR;
+  if (hutch_conf_load (conf, &err) < 0)
+    return cmd_report (&err);
+  t->reg.conf = conf;
+  return 0;
+}
 
 static const char pull_usage[]
     = "Usage: hutch pull [OPTIONS] IMAGE\n"
@@ -152,12 +226,7 @@ static const char pull_usage[]
 
 static const struct option pull_opts[] = {
   { "platform", required_argument, NULL, OPT_PLATFORM },
-  { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },
-  { "cert-dir", required_argument, NULL, OPT_CERT_DIR },
-  { "authfile", required_argument, NULL, OPT_AUTHFILE },
-  { "creds", required_argument, NULL, OPT_CREDS },
-  { "quiet", no_argument, NULL, 'q' },
-  { "help", no_argument, NULL, 'h' },
+  TRANSFER_OPTIONS,
   { NULL, 0, NULL, 0 },
 };
 
@@ -166,50 +235,29 @@ cmd_pull (int argc, char **argv)
 {
   _cleanup_store_ struct hutch_store *s = NULL;
   _cleanup_free_ char *id = NULL, *creds = NULL;
-  struct hutch_pull_opts po = { .reg = { .tls_verify = -1 } };
-  bool creds_given = false;
+  struct transfer_args t = { .reg = { .tls_verify = -1 } };
+  struct hutch_pull_opts po;
   struct hutch_conf conf = { 0 };
   hutch_error_t err = HUTCH_ERROR_INIT;
-  int c, ret = 0;
+  int ret = 0;
 
-  opterr = 0;
-  optind = 1;
-  while ((c = cmd_next_opt (argc, argv, "qh", pull_opts, pull_usage, &ret)) != -1)
-    {
-      int r = registry_option ("pull", c, &po.reg, &creds_given);
-      if (r < 0)
-        return HUTCH_EXIT_ERROR;
-      if (r > 0)
-        continue;
-      switch (c)
-        {
-        case 1000:
-          return ret;
-        case OPT_PLATFORM:
-          po.platform = optarg;
-          break;
-        case 'q':
-          po.quiet = true;
-          break;
-        }
-    }
+  if (!transfer_options ("pull", argc, argv, pull_opts, pull_usage, OPT_PLATFORM, &t, &ret))
+    return ret;
   if (argc - optind != 1)
     {
       fprintf (stderr, "hutch pull: expected one IMAGE; see `hutch pull --help`\n");
       return HUTCH_EXIT_ERROR;
     }
-  if (po.platform)
+  if (t.own)
     {
       _cleanup_free_ char *os = NULL, *arch = NULL, *variant = NULL;
-      if (hutch_platform_parse (po.platform, &os, &arch, &variant, &err) < 0)
+      if (hutch_platform_parse (t.own, &os, &arch, &variant, &err) < 0)
         return cmd_report (&err);
     }
-  po.reg.creds = complete_creds ("pull", po.reg.creds, &creds);
-  if (creds_given && po.reg.creds == NULL)
-    return HUTCH_EXIT_ERROR;
-  if (hutch_conf_load (&conf, &err) < 0)
-    return cmd_report (&err);
-  po.reg.conf = &conf;
+  ret = transfer_setup ("pull", &t, &creds, &conf);
+  if (ret != 0)
+    return ret;
+  po = (struct hutch_pull_opts){ .reg = t.reg, .platform = t.own, .quiet = t.quiet };
   if (hutch_image_store_open (cmd_globals.root, &s, &err) < 0
       || hutch_pull (s, argv[optind], &po, &id, &err) < 0)
     {
@@ -220,8 +268,6 @@ cmd_pull (int argc, char **argv)
   printf ("%s\n", id);
   return 0;
 }
-
-/* ---- push ---------------------------------------------------------------- */
 
 static const char push_usage[]
     = "Usage: hutch push [OPTIONS] IMAGE [DESTINATION]\n"
@@ -240,49 +286,44 @@ static const char push_usage[]
       "  -q, --quiet              no progress\n"
       "  -h, --help               show this help\n";
 
+static const struct option push_opts[] = {
+  { "digestfile", required_argument, NULL, OPT_DIGESTFILE },
+  TRANSFER_OPTIONS,
+  { NULL, 0, NULL, 0 },
+};
+
+/* --digestfile: the pushed manifest's digest, on a line of its own.  */
+static int
+write_digest (const char *path, const char *digest)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  _cleanup_free_ char *line = hutch_xasprintf ("%s\n", digest);
+  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+  if (fd < 0 || hutch_write_all (fd, line, strlen (line)) < 0)
+    {
+      hutch_error_set (&err, errno, "hutch push: write the digest to `%s`", path);
+      if (fd >= 0)
+        close (fd);
+      return cmd_report (&err);
+    }
+  close (fd);
+  return 0;
+}
+
 int
 cmd_push (int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },
-    { "cert-dir", required_argument, NULL, OPT_CERT_DIR },
-    { "authfile", required_argument, NULL, OPT_AUTHFILE },
-    { "creds", required_argument, NULL, OPT_CREDS },
-    { "digestfile", required_argument, NULL, OPT_DIGESTFILE },
-    { "quiet", no_argument, NULL, 'q' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
   _cleanup_store_ struct hutch_store *s = NULL;
-  struct hutch_push_opts po = { .reg = { .tls_verify = -1 } };
+  _cleanup_free_ char *creds = NULL;
+  struct transfer_args t = { .reg = { .tls_verify = -1 } };
+  struct hutch_push_opts po;
   struct hutch_conf conf = { 0 };
   hutch_error_t err = HUTCH_ERROR_INIT;
-  const char *digestfile = NULL;
-  _cleanup_free_ char *creds = NULL;
-  bool creds_given = false;
-  int c, ret = 0, n;
+  int ret = 0, n;
 
-  opterr = 0;
-  optind = 1;
-  while ((c = cmd_next_opt (argc, argv, "qh", opts, push_usage, &ret)) != -1)
-    {
-      int r = registry_option ("push", c, &po.reg, &creds_given);
-      if (r < 0)
-        return HUTCH_EXIT_ERROR;
-      if (r > 0)
-        continue;
-      switch (c)
-        {
-        case 1000:
-          return ret;
-        case OPT_DIGESTFILE:
-          digestfile = optarg;
-          break;
-        case 'q':
-          po.quiet = true;
-          break;
-        }
-    }
+  if (!transfer_options ("push", argc, argv, push_opts, push_usage, OPT_DIGESTFILE, &t, &ret))
+    return ret;
   n = argc - optind;
   if (n < 1 || n > 2)
     {
@@ -290,12 +331,10 @@ cmd_push (int argc, char **argv)
                        "--help`\n");
       return HUTCH_EXIT_ERROR;
     }
-  po.reg.creds = complete_creds ("push", po.reg.creds, &creds);
-  if (creds_given && po.reg.creds == NULL)
-    return HUTCH_EXIT_ERROR;
-  if (hutch_conf_load (&conf, &err) < 0)
-    return cmd_report (&err);
-  po.reg.conf = &conf;
+  ret = transfer_setup ("push", &t, &creds, &conf);
+  if (ret != 0)
+    return ret;
+  po = (struct hutch_push_opts){ .reg = t.reg, .quiet = t.quiet };
   if (hutch_image_store_open (cmd_globals.root, &s, &err) < 0
       || hutch_push (s, argv[optind], n == 2 ? argv[optind + 1] : NULL, &po, &err) < 0)
     {
@@ -303,22 +342,10 @@ cmd_push (int argc, char **argv)
       return cmd_report (&err);
     }
   hutch_conf_clear (&conf);
-  if (digestfile)
-    {
-      _cleanup_free_ char *line = hutch_xasprintf ("%s\n", po.ret_digest);
-      int fd = open (digestfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (fd < 0 || hutch_write_all (fd, line, strlen (line)) < 0)
-        {
-          hutch_error_set (&err, errno, "hutch push: write the digest to `%s`", digestfile);
-          if (fd >= 0)
-            close (fd);
-          free (po.ret_digest);
-          return cmd_report (&err);
-        }
-      close (fd);
-    }
+  if (t.own)
+    ret = write_digest (t.own, po.ret_digest);
   free (po.ret_digest);
-  return 0;
+  return ret;
 }
 
 /* ---- login, logout ------------------------------------------------------- */
@@ -381,60 +408,148 @@ do_login (const char *key, const char *user, const char *pass,
   return 0;
 }
 
-int
-cmd_login (int argc, char **argv)
+static const struct option login_opts[] = {
+  { "username", required_argument, NULL, 'u' },
+  { "password", required_argument, NULL, 'p' },
+  { "password-stdin", no_argument, NULL, OPT_PASSWORD_STDIN },
+  { "authfile", required_argument, NULL, OPT_AUTHFILE },
+  { "get-login", no_argument, NULL, OPT_GET_LOGIN },
+  { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },
+  { "cert-dir", required_argument, NULL, OPT_CERT_DIR },
+  { "help", no_argument, NULL, 'h' },
+  { NULL, 0, NULL, 0 },
+};
+
+struct login_args
 {
-  static const struct option opts[] = {
-    { "username", required_argument, NULL, 'u' },
-    { "password", required_argument, NULL, 'p' },
-    { "password-stdin", no_argument, NULL, OPT_PASSWORD_STDIN },
-    { "authfile", required_argument, NULL, OPT_AUTHFILE },
-    { "get-login", no_argument, NULL, OPT_GET_LOGIN },
-    { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },
-    { "cert-dir", required_argument, NULL, OPT_CERT_DIR },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
-  struct hutch_registry_opts ro = { .tls_verify = -1 };
-  struct hutch_conf conf = { 0 };
-  hutch_error_t err = HUTCH_ERROR_INIT;
-  _cleanup_free_ char *key = NULL, *user = NULL, *pass = NULL;
-  bool from_stdin = false, get_login = false;
-  int c, ret = 0;
+  struct hutch_registry_opts ro; /* --authfile, --tls-verify, --cert-dir */
+  char *user, *pass;             /* owned; the password wiped after use */
+  bool from_stdin, get_login;
+};
+
+static void
+login_args_clear (struct login_args *a)
+{
+  free (a->user);
+  free (a->pass);
+}
+
+/* Returns true when the operands are next, false when the command must
+   return *RET (after --help or a message).  */
+static bool
+login_options (int argc, char **argv, struct login_args *a, int *ret)
+{
+  bool creds_given = false; /* login has no --creds */
+  int c;
 
   opterr = 0;
   optind = 1;
-  while ((c = cmd_next_opt (argc, argv, "u:p:h", opts, login_usage, &ret)) != -1)
-    switch (c)
-      {
-      case 1000:
-        return ret;
-      case 'u':
-        free (user);
-        user = hutch_xstrdup (optarg);
-        break;
-      case 'p':
-        free (pass);
-        pass = hutch_xstrdup (optarg);
-        break;
-      case OPT_PASSWORD_STDIN:
-        from_stdin = true;
-        break;
-      case OPT_AUTHFILE:
-        ro.authfile = optarg;
-        break;
-      case OPT_GET_LOGIN:
-        get_login = true;
-        break;
-      case OPT_TLS_VERIFY:
-        ro.tls_verify = cmd_parse_tls_verify ("login", optarg);
-        if (ro.tls_verify < 0)
-          return HUTCH_EXIT_ERROR;
-        break;
-      case OPT_CERT_DIR:
-        ro.cert_dir = optarg;
-        break;
-      }
+  while ((c = cmd_next_opt (argc, argv, "u:p:h", login_opts, login_usage, ret)) != -1)
+    {
+      int r = registry_option ("login", c, &a->ro, &creds_given);
+      if (r < 0)
+        {
+          *ret = HUTCH_EXIT_ERROR;
+          return false;
+        }
+      if (r > 0)
+        continue;
+      switch (c)
+        {
+        case 1000:
+          return false;
+        case 'u':
+          free (a->user);
+          a->user = hutch_xstrdup (optarg);
+          break;
+        case 'p':
+          free (a->pass);
+          a->pass = hutch_xstrdup (optarg);
+          break;
+        case OPT_PASSWORD_STDIN:
+          a->from_stdin = true;
+          break;
+        case OPT_GET_LOGIN:
+          a->get_login = true;
+          break;
+        }
+    }
+  return true;
+}
+
+/* --get-login: the user name stored for KEY.  Returns the exit code.  */
+static int
+print_login (const char *authfile, const char *key)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  struct hutch_credentials cr;
+  int found = hutch_auth_lookup (authfile, key, NULL, &cr, &err);
+
+  if (found < 0)
+    return cmd_report (&err);
+  if (found == 0 || cr.username == NULL)
+    {
+      if (found)
+        hutch_credentials_clear (&cr);
+      fprintf (stderr, "hutch login: not logged in to %s\n", key);
+      return HUTCH_EXIT_ERROR;
+    }
+  printf ("%s\n", cr.username);
+  hutch_credentials_clear (&cr);
+  return 0;
+}
+
+/* The user name and the password: given, read from standard input
+   (--password-stdin, without its line end), or asked on the terminal.
+   The user name is not asked for with --password-stdin: standard input
+   is the password's then.  Returns 0, or the exit code after a message.  */
+static int
+login_credentials (struct login_args *a)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+
+  if (a->from_stdin && a->pass)
+    {
+      fprintf (stderr, "hutch login: -p and --password-stdin do not go together; choose one\n");
+      return HUTCH_EXIT_ERROR;
+    }
+  if (a->user == NULL)
+    a->user = isatty (STDIN_FILENO) && !a->from_stdin ? prompt ("Username", false) : NULL;
+  if (a->user == NULL || *a->user == '\0')
+    {
+      fprintf (stderr, "hutch login: no user name; give it with -u USER\n");
+      return HUTCH_EXIT_ERROR;
+    }
+  if (a->from_stdin)
+    {
+      size_t len;
+      if (hutch_read_fd (STDIN_FILENO, 64 << 10, &a->pass, &len, &err) < 0)
+        return cmd_report (&err);
+      while (len > 0 && (a->pass[len - 1] == '\n' || a->pass[len - 1] == '\r'))
+        a->pass[--len] = '\0';
+    }
+  else if (a->pass == NULL && isatty (STDIN_FILENO))
+    a->pass = prompt ("Password", true);
+  if (a->pass == NULL || *a->pass == '\0')
+    {
+      fprintf (stderr, "hutch login: no password; give it on standard input with "
+                       "--password-stdin, or run on a terminal to be asked\n");
+      return HUTCH_EXIT_ERROR;
+    }
+  return 0;
+}
+
+int
+cmd_login (int argc, char **argv)
+{
+  __attribute__ ((cleanup (login_args_clear))) struct login_args a = { .ro = { .tls_verify = -1 } };
+  struct hutch_conf conf = { 0 };
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  _cleanup_free_ char *key = NULL;
+  int ret = 0;
+
+  if (!login_options (argc, argv, &a, &ret))
+    return ret;
   if (argc - optind != 1)
     {
       fprintf (stderr, "hutch login: expected one REGISTRY; see `hutch login --help`\n");
@@ -443,57 +558,17 @@ cmd_login (int argc, char **argv)
   key = registry_key ("login", argv[optind], &err);
   if (key == NULL)
     return cmd_report (&err);
-  if (get_login)
-    {
-      struct hutch_credentials cr;
-      int found = hutch_auth_lookup (ro.authfile, key, NULL, &cr, &err);
-      if (found < 0)
-        return cmd_report (&err);
-      if (found == 0 || cr.username == NULL)
-        {
-          if (found)
-            hutch_credentials_clear (&cr);
-          fprintf (stderr, "hutch login: not logged in to %s\n", key);
-          return HUTCH_EXIT_ERROR;
-        }
-      printf ("%s\n", cr.username);
-      hutch_credentials_clear (&cr);
-      return 0;
-    }
-  if (from_stdin && pass)
-    {
-      fprintf (stderr, "hutch login: -p and --password-stdin do not go together; choose one\n");
-      return HUTCH_EXIT_ERROR;
-    }
-  if (user == NULL)
-    user = isatty (STDIN_FILENO) && !from_stdin ? prompt ("Username", false) : NULL;
-  if (user == NULL || *user == '\0')
-    {
-      fprintf (stderr, "hutch login: no user name; give it with -u USER\n");
-      return HUTCH_EXIT_ERROR;
-    }
-  if (from_stdin)
-    {
-      size_t len;
-      if (hutch_read_fd (STDIN_FILENO, 64 << 10, &pass, &len, &err) < 0)
-        return cmd_report (&err);
-      while (len > 0 && (pass[len - 1] == '\n' || pass[len - 1] == '\r'))
-        pass[--len] = '\0';
-    }
-  else if (pass == NULL && isatty (STDIN_FILENO))
-    pass = prompt ("Password", true);
-  if (pass == NULL || *pass == '\0')
-    {
-      fprintf (stderr, "hutch login: no password; give it on standard input with "
-                       "--password-stdin, or run on a terminal to be asked\n");
-      return HUTCH_EXIT_ERROR;
-    }
+  if (a.get_login)
+    return print_login (a.ro.authfile, key);
+  ret = login_credentials (&a);
+  if (ret != 0)
+    return ret;
   if (hutch_conf_load (&conf, &err) < 0)
     return cmd_report (&err);
-  ro.conf = &conf;
-  ret = do_login (key, user, pass, &ro, &err);
+  a.ro.conf = &conf;
+  ret = do_login (key, a.user, a.pass, &a.ro, &err);
   hutch_conf_clear (&conf);
-  explicit_bzero (pass, strlen (pass));
+  explicit_bzero (a.pass, strlen (a.pass));
   if (ret < 0)
     return cmd_report (&err);
   printf ("Login Succeeded!\n");

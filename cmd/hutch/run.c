@@ -9,6 +9,7 @@
 #include "base/util.h"
 
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,273 +187,288 @@ set_str (char **dst, const char *v)
   *dst = hutch_xstrdup (v);
 }
 
-int
-cmd_run (int argc, char **argv)
-{
-  struct hutch_run_options o;
-  hutch_error_t err = HUTCH_ERROR_INIT;
-  _cleanup_spec_ struct hutch_spec *spec = NULL;
-  int c, status = 0, i;
-  bool dashdash, pull_given = false;
+/* Keeps going through the option loop; any other value of an option
+   handler is the exit code of `hutch run` (0 after --help).  */
+#define RUN_NEXT (-1)
 
-  hutch_run_options_init (&o);
-  opterr = 0;
-  optind = 1;
-  /* "+": stop at the first non-option, which starts the command.  */
-  while ((c = getopt_long (argc, argv, "+v:e:w:u:ithqp:m:c:", options, NULL)) != -1)
+/* Most options only store what they are given: a string (the last one
+   wins), a list (each one adds an item) or a flag.  They are described by
+   where their value goes, so that the option loop spells out only the
+   options that check or parse their value.  */
+enum stored_kind
+{
+  STORE_STR,
+  STORE_LIST,
+  STORE_FLAG,
+};
+
+#define FIELD(member) offsetof (struct hutch_run_options, member)
+
+static const struct stored_option
+{
+  int opt;
+  enum stored_kind kind;
+  size_t offset;
+} stored_options[] = {
+  { OPT_ROOTFS, STORE_STR, FIELD (rootfs) },
+  { OPT_PLATFORM, STORE_STR, FIELD (platform) },
+  { OPT_AUTHFILE, STORE_STR, FIELD (authfile) },
+  { 'q', STORE_FLAG, FIELD (quiet) },
+  { OPT_READ_ONLY, STORE_FLAG, FIELD (read_only) },
+  { 'v', STORE_LIST, FIELD (volumes) },
+  { OPT_TMPFS, STORE_LIST, FIELD (tmpfs) },
+  { 'e', STORE_LIST, FIELD (env) },
+  { OPT_ENV_FILE, STORE_LIST, FIELD (env_files) },
+  { 'w', STORE_STR, FIELD (workdir) },
+  { 'u', STORE_STR, FIELD (user) },
+  { OPT_HOSTNAME, STORE_STR, FIELD (hostname) },
+  { 'i', STORE_FLAG, FIELD (interactive) },
+  { 't', STORE_FLAG, FIELD (tty) },
+  { OPT_INIT, STORE_FLAG, FIELD (init) },
+  { 'p', STORE_LIST, FIELD (publish) },
+  { OPT_DNS, STORE_LIST, FIELD (dns) },
+  { OPT_ADD_HOST, STORE_LIST, FIELD (add_hosts) },
+  { 'm', STORE_STR, FIELD (limits.memory) },
+  { OPT_MEMORY_RESERVATION, STORE_STR, FIELD (limits.memory_reservation) },
+  { OPT_MEMORY_SWAP, STORE_STR, FIELD (limits.memory_swap) },
+  { OPT_PIDS_LIMIT, STORE_STR, FIELD (limits.pids_limit) },
+  { OPT_CPUS, STORE_STR, FIELD (limits.cpus) },
+  { 'c', STORE_STR, FIELD (limits.cpu_shares) },
+  { OPT_CPUSET_CPUS, STORE_STR, FIELD (limits.cpuset_cpus) },
+  { OPT_CPUSET_MEMS, STORE_STR, FIELD (limits.cpuset_mems) },
+  { OPT_BLKIO_WEIGHT, STORE_STR, FIELD (limits.blkio_weight) },
+  { OPT_CGROUP_CONF, STORE_LIST, FIELD (limits.conf) },
+  { OPT_CAP_ADD, STORE_LIST, FIELD (cap_add) },
+  { OPT_CAP_DROP, STORE_LIST, FIELD (cap_drop) },
+  { OPT_PRIVILEGED, STORE_FLAG, FIELD (privileged) },
+};
+
+#undef FIELD
+
+/* Store optarg for C when stored_options has it; false when it does not.  */
+static bool
+store_option (struct hutch_run_options *o, int c)
+{
+  size_t i;
+
+  for (i = 0; i < sizeof stored_options / sizeof stored_options[0]; i++)
     {
-      switch (c)
+      const struct stored_option *so = &stored_options[i];
+      void *field = (char *)o + so->offset;
+
+      if (so->opt != c)
+        continue;
+      switch (so->kind)
         {
-        case OPT_ROOTFS:
-          set_str (&o.rootfs, optarg);
+        case STORE_STR:
+          set_str (field, optarg);
           break;
-        case OPT_PULL:
-          pull_given = true;
-          o.pull = hutch_pull_policy_from_name (optarg);
-          if (o.pull < 0)
-            {
-              fprintf (stderr, "hutch: --pull `%s`: expected missing, always or never\n", optarg);
-              hutch_run_options_clear (&o);
-              return HUTCH_EXIT_ERROR;
-            }
+        case STORE_LIST:
+          hutch_strv_push (field, hutch_xstrdup (optarg));
           break;
-        case OPT_PLATFORM:
-          free (o.platform);
-          o.platform = hutch_xstrdup (optarg);
+        case STORE_FLAG:
+          *(bool *)field = true;
           break;
-        case OPT_TLS_VERIFY:
-          o.tls_verify = cmd_parse_tls_verify ("run", optarg);
-          if (o.tls_verify < 0)
-            {
-              hutch_run_options_clear (&o);
-              return HUTCH_EXIT_ERROR;
-            }
-          break;
-        case OPT_AUTHFILE:
-          free (o.authfile);
-          o.authfile = hutch_xstrdup (optarg);
-          break;
-        case 'q':
-          o.quiet = true;
-          break;
-        case OPT_ENTRYPOINT:
-          hutch_strv_free (o.entrypoint);
-          o.entrypoint = hutch_xmalloc0 (sizeof (char *));
-          if (*optarg)
-            hutch_strv_push (&o.entrypoint, hutch_xstrdup (optarg));
-          break;
-        case OPT_READ_ONLY:
-          o.read_only = true;
-          break;
-        case 'v':
-          hutch_strv_push (&o.volumes, hutch_xstrdup (optarg));
-          break;
-        case OPT_TMPFS:
-          hutch_strv_push (&o.tmpfs, hutch_xstrdup (optarg));
-          break;
-        case 'e':
-          hutch_strv_push (&o.env, hutch_xstrdup (optarg));
-          break;
-        case OPT_ENV_FILE:
-          hutch_strv_push (&o.env_files, hutch_xstrdup (optarg));
-          break;
-        case 'w':
-          set_str (&o.workdir, optarg);
-          break;
-        case 'u':
-          set_str (&o.user, optarg);
-          break;
-        case OPT_HOSTNAME:
-          set_str (&o.hostname, optarg);
-          break;
-        case 'i':
-          o.interactive = true;
-          break;
-        case 't':
-          o.tty = true;
-          break;
-        case OPT_INIT:
-          o.init = true;
-          break;
-        case OPT_USERNS:
-          o.userns = hutch_userns_mode_from_name (optarg);
-          if (o.userns < 0)
-            {
-              fprintf (stderr, "hutch: --userns `%s`: expected default, keep-id or single\n",
-                       optarg);
-              hutch_run_options_clear (&o);
-              return HUTCH_EXIT_ERROR;
-            }
-          break;
-        case OPT_NETWORK:
-          if (hutch_network_parse (optarg, &o.network, &o.slirp, &err) < 0)
-            {
-              hutch_run_options_clear (&o);
-              return cmd_report (&err);
-            }
-          break;
-        case 'p':
-          hutch_strv_push (&o.publish, hutch_xstrdup (optarg));
-          break;
-        case OPT_DNS:
-          hutch_strv_push (&o.dns, hutch_xstrdup (optarg));
-          break;
-        case OPT_ADD_HOST:
-          hutch_strv_push (&o.add_hosts, hutch_xstrdup (optarg));
-          break;
-        case 'm':
-          set_str (&o.limits.memory, optarg);
-          break;
-        case OPT_MEMORY_RESERVATION:
-          set_str (&o.limits.memory_reservation, optarg);
-          break;
-        case OPT_MEMORY_SWAP:
-          set_str (&o.limits.memory_swap, optarg);
-          break;
-        case OPT_PIDS_LIMIT:
-          set_str (&o.limits.pids_limit, optarg);
-          break;
-        case OPT_CPUS:
-          set_str (&o.limits.cpus, optarg);
-          break;
-        case 'c':
-          set_str (&o.limits.cpu_shares, optarg);
-          break;
-        case OPT_CPUSET_CPUS:
-          set_str (&o.limits.cpuset_cpus, optarg);
-          break;
-        case OPT_CPUSET_MEMS:
-          set_str (&o.limits.cpuset_mems, optarg);
-          break;
-        case OPT_BLKIO_WEIGHT:
-          set_str (&o.limits.blkio_weight, optarg);
-          break;
-        case OPT_CGROUP_CONF:
-          hutch_strv_push (&o.limits.conf, hutch_xstrdup (optarg));
-          break;
-        case OPT_CGROUPS:
-          if (strcmp (optarg, "enabled") != 0 && strcmp (optarg, "disabled") != 0)
-            {
-              fprintf (stderr, "hutch: --cgroups `%s`: expected enabled or disabled\n", optarg);
-              hutch_run_options_clear (&o);
-              return HUTCH_EXIT_ERROR;
-            }
-          o.cgroups_disabled = strcmp (optarg, "disabled") == 0;
-          break;
-        case OPT_CAP_ADD:
-          hutch_strv_push (&o.cap_add, hutch_xstrdup (optarg));
-          break;
-        case OPT_CAP_DROP:
-          hutch_strv_push (&o.cap_drop, hutch_xstrdup (optarg));
-          break;
-        case OPT_PRIVILEGED:
-          o.privileged = true;
-          break;
-        case OPT_SECURITY_OPT:
-          if (strcmp (optarg, "no-new-privileges") == 0
-              || strcmp (optarg, "no-new-privileges=true") == 0
-              || strcmp (optarg, "no-new-privileges:true") == 0)
-            o.no_new_privileges = 1;
-          else if (strcmp (optarg, "no-new-privileges=false") == 0
-                   || strcmp (optarg, "no-new-privileges:false") == 0)
-            o.no_new_privileges = 0;
-          else if ((strncmp (optarg, "seccomp=", 8) == 0 || strncmp (optarg, "seccomp:", 8) == 0)
-                   && optarg[8] != '\0')
-            {
-              free (o.seccomp);
-              o.seccomp = hutch_xstrdup (optarg + 8);
-            }
-          else
-            {
-              fprintf (stderr,
-                       "hutch: --security-opt `%s`: hutch knows no-new-privileges[=true|false] "
-                       "and seccomp=FILE|unconfined (SELinux and AppArmor labels are not "
-                       "supported)\n",
-                       optarg);
-              hutch_run_options_clear (&o);
-              return HUTCH_EXIT_ERROR;
-            }
-          break;
-        case 'h':
-          fputs (usage, stdout);
-          hutch_run_options_clear (&o);
-          return 0;
-        case ':':
-          fprintf (stderr, "hutch run: option `%s` needs a value; see `hutch run --help`\n",
-                   argv[optind - 1]);
-          hutch_run_options_clear (&o);
-          return HUTCH_EXIT_ERROR;
-        default:
-          fprintf (stderr, "hutch run: unknown option `%s`; see `hutch run --help`\n",
-                   argv[optind - 1]);
-          hutch_run_options_clear (&o);
+        }
+      return true;
+    }
+  return false;
+}
+
+/* --security-opt: the options hutch knows, and a message that names the
+   ones people bring from Docker and hutch does not have.  */
+static int
+security_opt (struct hutch_run_options *o, const char *v)
+{
+  if (strcmp (v, "no-new-privileges") == 0 || strcmp (v, "no-new-privileges=true") == 0
+      || strcmp (v, "no-new-privileges:true") == 0)
+    o->no_new_privileges = 1;
+  else if (strcmp (v, "no-new-privileges=false") == 0 || strcmp (v, "no-new-privileges:false") == 0)
+    o->no_new_privileges = 0;
+  else if ((strncmp (v, "seccomp=", 8) == 0 || strncmp (v, "seccomp:", 8) == 0) && v[8] != '\0')
+    set_str (&o->seccomp, v + 8);
+  else
+    {
+      fprintf (stderr,
+               "hutch: --security-opt `%s`: hutch knows no-new-privileges[=true|false] "
+               "and seccomp=FILE|unconfined (SELinux and AppArmor labels are not "
+               "supported)\n",
+               v);
+      return HUTCH_EXIT_ERROR;
+    }
+  return RUN_NEXT;
+}
+
+/* The options whose value is checked as it is read, so that a bad one is
+   reported before anything else is looked at; and --help and the
+   option errors.  */
+static int
+checked_option (struct hutch_run_options *o, int c, char **argv, bool *pull_given)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+
+  switch (c)
+    {
+    case OPT_PULL:
+      *pull_given = true;
+      o->pull = hutch_pull_policy_from_name (optarg);
+      if (o->pull < 0)
+        {
+          fprintf (stderr, "hutch: --pull `%s`: expected missing, always or never\n", optarg);
           return HUTCH_EXIT_ERROR;
         }
+      return RUN_NEXT;
+    case OPT_TLS_VERIFY:
+      o->tls_verify = cmd_parse_tls_verify ("run", optarg);
+      return o->tls_verify < 0 ? HUTCH_EXIT_ERROR : RUN_NEXT;
+    case OPT_ENTRYPOINT:
+      /* One word, or none at all for "": an empty list, not NULL, says
+         that the image's entrypoint is dropped.  */
+      hutch_strv_free (o->entrypoint);
+      o->entrypoint = hutch_xmalloc0 (sizeof (char *));
+      if (*optarg)
+        hutch_strv_push (&o->entrypoint, hutch_xstrdup (optarg));
+      return RUN_NEXT;
+    case OPT_USERNS:
+      o->userns = hutch_userns_mode_from_name (optarg);
+      if (o->userns < 0)
+        {
+          fprintf (stderr, "hutch: --userns `%s`: expected default, keep-id or single\n", optarg);
+          return HUTCH_EXIT_ERROR;
+        }
+      return RUN_NEXT;
+    case OPT_NETWORK:
+      if (hutch_network_parse (optarg, &o->network, &o->slirp, &err) < 0)
+        return cmd_report (&err);
+      return RUN_NEXT;
+    case OPT_CGROUPS:
+      if (strcmp (optarg, "enabled") != 0 && strcmp (optarg, "disabled") != 0)
+        {
+          fprintf (stderr, "hutch: --cgroups `%s`: expected enabled or disabled\n", optarg);
+          return HUTCH_EXIT_ERROR;
+        }
+      o->cgroups_disabled = strcmp (optarg, "disabled") == 0;
+      return RUN_NEXT;
+    case OPT_SECURITY_OPT:
+      return security_opt (o, optarg);
+    case 'h':
+      fputs (usage, stdout);
+      return 0;
+    case ':':
+      fprintf (stderr, "hutch run: option `%s` needs a value; see `hutch run --help`\n",
+               argv[optind - 1]);
+      return HUTCH_EXIT_ERROR;
+    default:
+      fprintf (stderr, "hutch run: unknown option `%s`; see `hutch run --help`\n",
+               argv[optind - 1]);
+      return HUTCH_EXIT_ERROR;
     }
-  dashdash = optind > 1 && strcmp (argv[optind - 1], "--") == 0;
-  if (o.rootfs == NULL && !dashdash)
+}
+
+/* What is left after the options: IMAGE (unless --rootfs or `--` say
+   there is none) and the command; and the checks of the options that
+   only make sense with an image, now that it is known whether there is
+   one.  */
+static int
+run_operands (struct hutch_run_options *o, int argc, char **argv, bool pull_given)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  bool dashdash = optind > 1 && strcmp (argv[optind - 1], "--") == 0;
+  int i;
+
+  if (o->rootfs == NULL && !dashdash)
     {
       if (optind >= argc)
         {
           fprintf (stderr,
                    "hutch run: nothing to run: give an IMAGE, --rootfs DIR, or `-- COMMAND`; "
                    "see `hutch run --help`\n");
-          hutch_run_options_clear (&o);
           return HUTCH_EXIT_ERROR;
         }
-      o.image = hutch_xstrdup (argv[optind++]);
+      o->image = hutch_xstrdup (argv[optind++]);
     }
-  else if (o.rootfs == NULL && optind >= argc)
+  else if (o->rootfs == NULL && optind >= argc)
     {
       fprintf (stderr, "hutch run: give the command to run after `--`\n");
-      hutch_run_options_clear (&o);
       return HUTCH_EXIT_ERROR;
     }
-  if (o.entrypoint && o.image == NULL)
+  if (o->entrypoint && o->image == NULL)
     {
       fprintf (stderr, "hutch run: --entrypoint applies to images only; give the command itself\n");
-      hutch_run_options_clear (&o);
       return HUTCH_EXIT_ERROR;
     }
-  if (o.image == NULL && (pull_given || o.platform || o.tls_verify >= 0 || o.authfile || o.quiet))
+  if (o->image == NULL
+      && (pull_given || o->platform || o->tls_verify >= 0 || o->authfile || o->quiet))
     {
       fprintf (stderr, "hutch run: --pull, --platform, --tls-verify, --authfile and --quiet apply "
                        "to images only\n");
-      hutch_run_options_clear (&o);
       return HUTCH_EXIT_ERROR;
     }
-  if (o.platform)
+  if (o->platform)
     {
       _cleanup_free_ char *os = NULL, *arch = NULL, *variant = NULL;
-      if (hutch_platform_parse (o.platform, &os, &arch, &variant, &err) < 0)
-        {
-          hutch_run_options_clear (&o);
-          return cmd_report (&err);
-        }
+      if (hutch_platform_parse (o->platform, &os, &arch, &variant, &err) < 0)
+        return cmd_report (&err);
+    }
+  for (i = optind; i < argc; i++)
+    hutch_strv_push (&o->command, hutch_xstrdup (argv[i]));
+  return RUN_NEXT;
+}
+
+/* Build the container from O (which this clears, as the container does
+   not need it) and run it: the exit code is the container's, or hutch's
+   own when it could not be made.  */
+static int
+run_container (struct hutch_run_options *o)
+{
+  _cleanup_spec_ struct hutch_spec *spec = NULL;
+  hutch_error_t err = HUTCH_ERROR_INIT, e = HUTCH_ERROR_INIT;
+  int status = 0;
+
+  if (hutch_run_make_spec (o, &spec, &err) < 0)
+    {
+      hutch_run_options_clear (o);
+      return cmd_report (&err);
+    }
+  hutch_run_options_clear (o);
+  if (hutch_container_run (spec, &status, &err) < 0)
+    status = cmd_report (&err);
+  /* The container's directory in the store goes even when the run
+     failed; failing to remove it does not change the exit code.  */
+  hutch_run_cleanup (spec, &e);
+  if (e.msg)
+    hutch_log (HUTCH_LOG_WARNING, "%s", e.msg);
+  hutch_error_clear (&e);
+  return status;
+}
+
+int
+cmd_run (int argc, char **argv)
+{
+  struct hutch_run_options o;
+  bool pull_given = false;
+  int c, r = RUN_NEXT;
+
+  hutch_run_options_init (&o);
+  opterr = 0;
+  optind = 1;
+  /* "+": stop at the first non-option, which starts the command.  */
+  while (r == RUN_NEXT
+         && (c = getopt_long (argc, argv, "+v:e:w:u:ithqp:m:c:", options, NULL)) != -1)
+    if (!store_option (&o, c))
+      r = checked_option (&o, c, argv, &pull_given);
+  if (r == RUN_NEXT)
+    r = run_operands (&o, argc, argv, pull_given);
+  if (r != RUN_NEXT)
+    {
+      hutch_run_options_clear (&o);
+      return r;
     }
   if (cmd_globals.root)
     o.store_root = hutch_xstrdup (cmd_globals.root);
   o.storage_driver = cmd_globals.storage_driver;
-  for (i = optind; i < argc; i++)
-    hutch_strv_push (&o.command, hutch_xstrdup (argv[i]));
   if (o.init)
     o.init_path = find_init ();
   o.slirp_path = find_helper ("hutch-slirp");
-
-  if (hutch_run_make_spec (&o, &spec, &err) < 0)
-    {
-      hutch_run_options_clear (&o);
-      return cmd_report (&err);
-    }
-  hutch_run_options_clear (&o);
-  if (hutch_container_run (spec, &status, &err) < 0)
-    status = cmd_report (&err);
-  {
-    hutch_error_t e = HUTCH_ERROR_INIT;
-    hutch_run_cleanup (spec, &e);
-    if (e.msg)
-      hutch_log (HUTCH_LOG_WARNING, "%s", e.msg);
-    hutch_error_clear (&e);
-  }
-  return status;
+  return run_container (&o);
 }

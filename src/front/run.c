@@ -460,27 +460,14 @@ make_seccomp (const struct hutch_run_options *o, struct hutch_spec *spec, hutch_
   return hutch_seccomp_default (spec, cache, &spec->seccomp, err);
 }
 
+/* The root: an image's is made later (hutch_run_image_prepare), once the
+   id maps are known; --rootfs must be a directory, checked here so that
+   the message names the option (a relative one is taken from the current
+   directory); the host sandbox builds on `/`.  */
 static int
-make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
-           struct hutch_image_config *cfg, hutch_error_t *err)
+set_root (const struct hutch_run_options *o, struct hutch_spec *spec, bool sandbox, const char *cwd,
+          hutch_error_t *err)
 {
-  _cleanup_free_ char *cwd = NULL, *home = NULL;
-  _cleanup_close_ int userfd = -1, groupfd = -1;
-  struct hutch_idplan plan;
-  bool sandbox = o->rootfs == NULL && o->image == NULL;
-  int mode = o->userns >= 0 ? o->userns : (sandbox ? HUTCH_USERNS_KEEP_ID : HUTCH_USERNS_DEFAULT);
-  /* Images get their own network through slirp, as with podman; --rootfs
-     none, the host sandbox the host's.  */
-  int network = o->network != HUTCH_NETWORK_DEFAULT
-                    ? o->network
-                    : (sandbox ? HUTCH_NETWORK_HOST
-                               : (o->image ? HUTCH_NETWORK_SLIRP : HUTCH_NETWORK_NONE));
-  size_t i;
-
-  cwd = getcwd (NULL, 0);
-  if (cwd == NULL)
-    return hutch_error_set (err, errno, "getcwd");
-
   if (o->image)
     ; /* below, once the id maps are known */
   else if (!sandbox)
@@ -507,7 +494,15 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
     spec->root_path = hutch_xstrdup ("/");
   spec->root_readonly = o->read_only;
   spec->extra.host_sandbox = sandbox;
+  return 0;
+}
 
+/* Namespaces, limits and the network: the options among them that can be
+   wrong are checked before an image is pulled or a directory made.  */
+static int
+set_namespaces (const struct hutch_run_options *o, struct hutch_spec *spec, int network,
+                hutch_error_t *err)
+{
   /* Namespaces: all of them, the network one unless the host's is asked
      for.  */
   spec->ns[HUTCH_NS_USER] = spec->ns[HUTCH_NS_MOUNT] = spec->ns[HUTCH_NS_PID] = true;
@@ -529,8 +524,17 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
                             "-p publishes ports of the container's own network: it needs "
                             "--network slirp (with --network host, the container's ports are "
                             "the host's already)");
+  return 0;
+}
 
-  if (hutch_idplan_make ((enum hutch_userns_mode)mode, &plan, err) < 0)
+/* The id maps for *MODE; *MODE becomes the mode the plan settled on (a
+   fallback to a single id, say, which the user is told about).  */
+static int
+map_ids (struct hutch_spec *spec, int *mode, hutch_error_t *err)
+{
+  struct hutch_idplan plan;
+
+  if (hutch_idplan_make ((enum hutch_userns_mode) * mode, &plan, err) < 0)
     return -1;
   if (plan.warning)
     hutch_log (HUTCH_LOG_WARNING, "%s", plan.warning);
@@ -538,23 +542,15 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
   spec->n_uid_mappings = plan.n_uid;
   spec->gid_mappings = HUTCH_STEAL_PTR (plan.gid_map);
   spec->n_gid_mappings = plan.n_gid;
-  mode = plan.mode;
+  *mode = plan.mode;
   hutch_idplan_clear (&plan);
+  return 0;
+}
 
-  if (o->image)
-    {
-      if (hutch_run_image_prepare (o, spec, cfg, &userfd, &groupfd, err) < 0)
-        return -1;
-    }
-  if (resolve_user (spec, o, o->user ? o->user : (cfg->user && *cfg->user ? cfg->user : NULL),
-                    userfd, groupfd, mode == HUTCH_USERNS_KEEP_ID && o->user == NULL, &home, err)
-      < 0)
-    return -1;
-  /* keep-id as oneself: keep one's own supplementary groups, so that
-     group-shared directories (a project's, on a cluster) stay reachable.  */
-  spec->extra.keep_groups = mode == HUTCH_USERNS_KEEP_ID && o->user == NULL;
-
-  /* Hostname: given, or 12 random hex digits like a Docker short id.  */
+/* Hostname: given, or 12 random hex digits like a Docker short id.  */
+static int
+set_hostname (const struct hutch_run_options *o, struct hutch_spec *spec, hutch_error_t *err)
+{
   if (o->hostname)
     {
       if (!valid_hostname (o->hostname))
@@ -569,13 +565,16 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
         return hutch_error_set (err, errno, "getrandom");
       spec->hostname = hutch_xstrdup (id);
     }
+  return 0;
+}
 
-  standard_mounts (spec, hutch_idmap_contains (spec->gid_mappings, spec->n_gid_mappings, 5),
-                   o->privileged);
-  if (sandbox && add_sandbox (spec, cwd, err) < 0)
-    return -1;
-  if (add_etc_files (spec, sandbox, network, o, err) < 0)
-    return -1;
+/* -v and --tmpfs.  A volume's source must exist: the launcher would
+   otherwise fail later, inside the namespaces, with a vaguer message.  */
+static int
+add_user_mounts (const struct hutch_run_options *o, struct hutch_spec *spec, const char *cwd,
+                 hutch_error_t *err)
+{
+  size_t i;
 
   for (i = 0; o->volumes && o->volumes[i]; i++)
     {
@@ -604,9 +603,19 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
       all = hutch_xasprintf ("nosuid,nodev%s%s", opts ? "," : "", opts ? opts : "");
       hutch_spec_add_mount (spec, dest, "tmpfs", "tmpfs", all);
     }
+  return 0;
+}
 
-  /* Environment: the sandbox keeps the user's own, as bwrap does; a root
-     filesystem starts clean, as Docker does.  */
+/* Environment: the sandbox keeps the user's own, as bwrap does; a root
+   filesystem starts clean, as Docker does.  -e and --env-file come last,
+   so that they win.  */
+static int
+set_environment (const struct hutch_run_options *o, struct hutch_spec *spec,
+                 const struct hutch_image_config *cfg, bool sandbox, const char *home,
+                 hutch_error_t *err)
+{
+  size_t i;
+
   if (sandbox)
     for (i = 0; environ && environ[i]; i++)
       hutch_spec_setenv (spec, environ[i]);
@@ -626,10 +635,18 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
   hutch_spec_setenv (spec, "container=hutch");
   if (o->tty && hutch_spec_getenv (spec, "TERM") == NULL)
     hutch_spec_setenv (spec, "TERM=xterm");
-  if (add_env (spec, o, err) < 0)
-    return -1;
+  return add_env (spec, o, err);
+}
 
-  /* Process.  */
+/* The process: its arguments, its working directory, and how it is
+   attached (terminal, stdin, hutch-init as PID 1).  */
+static int
+set_process (const struct hutch_run_options *o, struct hutch_spec *spec,
+             const struct hutch_image_config *cfg, bool sandbox, const char *cwd,
+             hutch_error_t *err)
+{
+  size_t i;
+
   hutch_strv_free (spec->args);
   spec->args = NULL;
   if (o->image)
@@ -670,11 +687,18 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
   spec->extra.init = o->init;
   if (o->init)
     spec->extra.init_path = hutch_xstrdup (o->init_path);
-  /* Docker's defaults, which --privileged lifts: the default capability
-     set (no CAP_SYS_ADMIN, so the container cannot mount, and so cannot
-     undo a read-only volume or root with a remount: the flags of mounts
-     made in its own user namespace are not locked against their owner),
-     and the masked and read-only paths.  */
+  return 0;
+}
+
+/* Docker's defaults, which --privileged lifts: the default capability set
+   (no CAP_SYS_ADMIN, so the container cannot mount, and so cannot undo a
+   read-only volume or root with a remount: the flags of mounts made in its
+   own user namespace are not locked against their owner), and the masked
+   and read-only paths; then the seccomp filter, which follows the
+   capabilities.  */
+static int
+set_security (const struct hutch_run_options *o, struct hutch_spec *spec, hutch_error_t *err)
+{
   spec->no_new_privileges = o->no_new_privileges != 0;
   if (hutch_caps_plan (spec, o->cap_add, o->cap_drop, o->privileged, err) < 0)
     return -1;
@@ -684,6 +708,53 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
       spec->readonly_paths = hutch_strv_dup ((char **)readonly);
     }
   return make_seccomp (o, spec, err);
+}
+
+/* The steps run in this order because each needs what the one before
+   made (the user needs the id maps and the image's files, the
+   environment the hostname and the user's home), and the cheap checks of
+   the options come before an image is pulled.  */
+static int
+make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
+           struct hutch_image_config *cfg, hutch_error_t *err)
+{
+  _cleanup_free_ char *cwd = NULL, *home = NULL;
+  _cleanup_close_ int userfd = -1, groupfd = -1;
+  bool sandbox = o->rootfs == NULL && o->image == NULL;
+  int mode = o->userns >= 0 ? o->userns : (sandbox ? HUTCH_USERNS_KEEP_ID : HUTCH_USERNS_DEFAULT);
+  /* Images get their own network through slirp, as with podman; --rootfs
+     none, the host sandbox the host's.  */
+  int network = o->network != HUTCH_NETWORK_DEFAULT
+                    ? o->network
+                    : (sandbox ? HUTCH_NETWORK_HOST
+                               : (o->image ? HUTCH_NETWORK_SLIRP : HUTCH_NETWORK_NONE));
+
+  cwd = getcwd (NULL, 0);
+  if (cwd == NULL)
+    return hutch_error_set (err, errno, "getcwd");
+  if (set_root (o, spec, sandbox, cwd, err) < 0 || set_namespaces (o, spec, network, err) < 0
+      || map_ids (spec, &mode, err) < 0)
+    return -1;
+  if (o->image && hutch_run_image_prepare (o, spec, cfg, &userfd, &groupfd, err) < 0)
+    return -1;
+  if (resolve_user (spec, o, o->user ? o->user : (cfg->user && *cfg->user ? cfg->user : NULL),
+                    userfd, groupfd, mode == HUTCH_USERNS_KEEP_ID && o->user == NULL, &home, err)
+      < 0)
+    return -1;
+  /* keep-id as oneself: keep one's own supplementary groups, so that
+     group-shared directories (a project's, on a cluster) stay reachable.  */
+  spec->extra.keep_groups = mode == HUTCH_USERNS_KEEP_ID && o->user == NULL;
+  if (set_hostname (o, spec, err) < 0)
+    return -1;
+  standard_mounts (spec, hutch_idmap_contains (spec->gid_mappings, spec->n_gid_mappings, 5),
+                   o->privileged);
+  if (sandbox && add_sandbox (spec, cwd, err) < 0)
+    return -1;
+  if (add_etc_files (spec, sandbox, network, o, err) < 0 || add_user_mounts (o, spec, cwd, err) < 0
+      || set_environment (o, spec, cfg, sandbox, home, err) < 0
+      || set_process (o, spec, cfg, sandbox, cwd, err) < 0)
+    return -1;
+  return set_security (o, spec, err);
 }
 
 int

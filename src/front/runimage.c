@@ -162,6 +162,83 @@ find_or_pull (struct hutch_store *s, const struct hutch_run_options *o,
   return hutch_store_find_by_digest (s, id, ret, err);
 }
 
+/* The image, found or pulled, with its layers unpacked and its config
+   read.  On failure nothing is left to clear in *RET_IMG.  */
+static int
+load_image (struct hutch_store *s, const struct hutch_run_options *o, const struct hutch_conf *conf,
+            const char *root, struct hutch_image *ret_img, struct hutch_image_config *ret_cfg,
+            hutch_error_t *err)
+{
+  if (find_or_pull (s, o, conf, ret_img, err) < 0)
+    {
+      if (err->errnum == ENOENT && o->pull == HUTCH_PULL_NEVER)
+        hutch_error_set (err, 0,
+                         "image `%s` is not in the store (%s) and --pull=never; pull it with "
+                         "`hutch pull %s`, or bring it in with `hutch load -i FILE`",
+                         o->image, root, o->image);
+      return -1;
+    }
+  if (hutch_image_unpack_layers (s, ret_img, err) < 0
+      || hutch_image_config (s, ret_img, ret_cfg, err) < 0)
+    {
+      hutch_image_clear (ret_img);
+      return -1;
+    }
+  return 0;
+}
+
+/* The directories of IMG's layers, bottom first; an empty list, not NULL,
+   for an image without layers.  */
+static char **
+layer_dirs (struct hutch_store *s, const struct hutch_image *img)
+{
+  char **layers = NULL;
+  size_t i;
+
+  for (i = 0; i < img->n_layers; i++)
+    {
+      _cleanup_free_ char *l = hutch_store_layer_path (s, img->layers[i].diff_id);
+      hutch_strv_push (&layers, hutch_xasprintf ("%s/diff", l)); /* see unpack_layer */
+    }
+  if (layers == NULL)
+    layers = hutch_xmalloc0 (sizeof (char *));
+  return layers;
+}
+
+/* The container's root at SPEC's root_path, over LAYERS: a copy made now
+   (vfs), or an overlay that the launcher mounts (kernel or FUSE, whose
+   program *FUSE names; taken).  */
+static int
+make_root (struct hutch_spec *spec, enum hutch_driver_choice driver, char **layers, const char *dir,
+           char **fuse, hutch_error_t *err)
+{
+  struct hutch_overlay *ov;
+  size_t n = hutch_strv_len (layers), i;
+
+  if (driver == HUTCH_STORAGE_VFS)
+    {
+      struct flatten_job job = { layers, spec->root_path };
+      if (hutch_in_userns (flatten_in_userns, &job, err) < 0)
+        return hutch_error_prefix (err, "copy the image (vfs storage driver)");
+      return 0;
+    }
+  ov = hutch_xmalloc0 (sizeof *ov);
+  ov->driver = driver == HUTCH_STORAGE_OVERLAY ? HUTCH_DRIVER_OVERLAY : HUTCH_DRIVER_FUSE;
+  ov->lower = hutch_xmalloc0 ((n + 1) * sizeof (char *));
+  for (i = 0; i < n; i++)
+    ov->lower[i] = hutch_xstrdup (layers[n - 1 - i]); /* topmost first */
+  /* Even with --read-only there is an upper directory: the mount
+     points of /etc/hostname, --tmpfs and -v go there, and the root
+     is made read-only once they exist (as Docker does).  A read-only
+     overlay without one would also need at least two layers.  */
+  ov->upper = hutch_xasprintf ("%s/upper", dir);
+  ov->work = hutch_xasprintf ("%s/work", dir);
+  ov->mountpoint = hutch_xstrdup (spec->root_path);
+  ov->fuse_program = HUTCH_STEAL_PTR (*fuse);
+  spec->extra.overlay = ov;
+  return 0;
+}
+
 int
 hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *spec,
                          struct hutch_image_config *ret_cfg, int *ret_passwdfd, int *ret_groupfd,
@@ -175,7 +252,6 @@ hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *s
   enum hutch_driver_choice driver;
   char *dir = NULL;
   int lockfd = -1, forced;
-  size_t i;
 
   *ret_passwdfd = *ret_groupfd = -1;
   if (hutch_image_store_open (o->store_root, &s, err) < 0)
@@ -185,30 +261,12 @@ hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *s
     return -1;
   if (hutch_conf_load (&conf, err) < 0)
     return -1;
-  if (find_or_pull (s, o, &conf, &img, err) < 0)
+  if (load_image (s, o, &conf, root, &img, ret_cfg, err) < 0)
     {
-      if (err->errnum == ENOENT && o->pull == HUTCH_PULL_NEVER)
-        hutch_error_set (err, 0,
-                         "image `%s` is not in the store (%s) and --pull=never; pull it with "
-                         "`hutch pull %s`, or bring it in with `hutch load -i FILE`",
-                         o->image, root, o->image);
       hutch_conf_clear (&conf);
       return -1;
     }
-  if (hutch_image_unpack_layers (s, &img, err) < 0
-      || hutch_image_config (s, &img, ret_cfg, err) < 0)
-    {
-      hutch_conf_clear (&conf);
-      hutch_image_clear (&img);
-      return -1;
-    }
-  for (i = 0; i < img.n_layers; i++)
-    {
-      _cleanup_free_ char *l = hutch_store_layer_path (s, img.layers[i].diff_id);
-      hutch_strv_push (&layers, hutch_xasprintf ("%s/diff", l)); /* see unpack_layer */
-    }
-  if (layers == NULL)
-    layers = hutch_xmalloc0 (sizeof (char *));
+  layers = layer_dirs (s, &img);
 
   scratch = hutch_xasprintf ("%s/tmp", root);
   forced = o->storage_driver;
@@ -228,31 +286,8 @@ hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *s
   /* The container's cgroup carries the id of its directory in the store.  */
   spec->extra.cgroup_name = hutch_xstrdup (strrchr (dir, '/') + 1);
   spec->root_path = hutch_xasprintf ("%s/merged", dir);
-
-  if (driver == HUTCH_STORAGE_VFS)
-    {
-      struct flatten_job job = { layers, spec->root_path };
-      if (hutch_in_userns (flatten_in_userns, &job, err) < 0)
-        return hutch_error_prefix (err, "copy the image (vfs storage driver)");
-    }
-  else
-    {
-      struct hutch_overlay *ov = hutch_xmalloc0 (sizeof *ov);
-      size_t n = hutch_strv_len (layers);
-      ov->driver = driver == HUTCH_STORAGE_OVERLAY ? HUTCH_DRIVER_OVERLAY : HUTCH_DRIVER_FUSE;
-      ov->lower = hutch_xmalloc0 ((n + 1) * sizeof (char *));
-      for (i = 0; i < n; i++)
-        ov->lower[i] = hutch_xstrdup (layers[n - 1 - i]); /* topmost first */
-      /* Even with --read-only there is an upper directory: the mount
-         points of /etc/hostname, --tmpfs and -v go there, and the root
-         is made read-only once they exist (as Docker does).  A read-only
-         overlay without one would also need at least two layers.  */
-      ov->upper = hutch_xasprintf ("%s/upper", dir);
-      ov->work = hutch_xasprintf ("%s/work", dir);
-      ov->mountpoint = hutch_xstrdup (spec->root_path);
-      ov->fuse_program = HUTCH_STEAL_PTR (fuse);
-      spec->extra.overlay = ov;
-    }
+  if (make_root (spec, driver, layers, dir, &fuse, err) < 0)
+    return -1;
   *ret_passwdfd = layer_with (layers, "etc/passwd");
   *ret_groupfd = layer_with (layers, "etc/group");
   return 0;
