@@ -670,18 +670,23 @@ set_process (const struct hutch_run_options *o, struct hutch_spec *spec,
     spec->args = hutch_strv_dup (o->command);
   else
     hutch_strv_push (&spec->args, hutch_xstrdup ("/bin/sh"));
-  free (spec->cwd);
+  /* The old cwd is freed only once the new one is known good: the spec
+     is freed on the way out of an error, cwd with it.  */
   if (o->workdir || (o->image && cfg->working_dir && *cfg->working_dir))
     {
       const char *w = o->workdir ? o->workdir : cfg->working_dir;
       if (w[0] != '/')
         return hutch_error_set (err, 0, "%s `%s` must be an absolute path",
                                 o->workdir ? "--workdir" : "the image's WorkingDir", w);
+      free (spec->cwd);
       spec->cwd = hutch_xstrdup (w);
       spec->extra.create_cwd = !o->read_only;
     }
   else
-    spec->cwd = hutch_xstrdup (sandbox ? cwd : "/");
+    {
+      free (spec->cwd);
+      spec->cwd = hutch_xstrdup (sandbox ? cwd : "/");
+    }
   spec->terminal = o->tty;
   spec->extra.interactive = o->interactive;
   spec->extra.init = o->init;
