@@ -198,8 +198,10 @@ struct hutch_container
   int abort_signal;               /* a terminating signal during setup */
   struct hutch_slirp_proc *slirp; /* the network helper, or NULL */
   struct hutch_cgroup_run cgrun;
-  int wait_status; /* B's, once stopped */
-  bool waited;     /* hutch_container_wait saw B end */
+  int wait_status;   /* B's, once stopped */
+  bool b_seen;       /* A told us B's pid */
+  bool start_failed; /* B never ran the command: only delete is left */
+  bool waited;       /* hutch_container_wait saw B end */
   bool signals_taken;
   sigset_t oldmask;
   struct sigaction old_chld;
@@ -306,7 +308,10 @@ follow_until_armed (struct hutch_container *c, hutch_error_t *err)
       if (r <= 0)
         return hutch_error_set (err, 0, "the container's process ended during setup");
       if (m.type == HUTCH_MSG_PID)
-        c->b = m.pid;
+        {
+          c->b = m.pid;
+          c->b_seen = true;
+        }
       else if (m.type == HUTCH_MSG_ARMED)
         armed = true;
       else if (m.type == HUTCH_MSG_ERROR)
@@ -573,6 +578,7 @@ hutch_container_start (struct hutch_container *c, hutch_error_t *err)
             ;
           c->b = -1;
         }
+      c->start_failed = true;
       c->status = HUTCH_CONTAINER_STOPPED;
       return -1;
     }
@@ -586,6 +592,8 @@ hutch_container_wait (struct hutch_container *c, int *ret_status, hutch_error_t 
   struct hutch_terminal_state term = { 0 };
   int r;
 
+  if (c->start_failed)
+    return hutch_error_set (err, 0, "the container's start failed: there is nothing to wait for");
   if (c->status != HUTCH_CONTAINER_RUNNING && c->status != HUTCH_CONTAINER_STOPPED)
     return hutch_error_set (err, 0, "the container is %s: start it first",
                             hutch_container_status_name (c->status));
@@ -638,6 +646,25 @@ hutch_container_status_name (enum hutch_container_status s)
   return "unknown";
 }
 
+/* B's pid from a PID message still queued on the socket, or -1.  */
+static pid_t
+late_pid (struct hutch_container *c)
+{
+  struct pollfd pfd = { c->sock, POLLIN, 0 };
+  struct hutch_msg m;
+  int fd = -1;
+
+  while (c->sock >= 0 && poll (&pfd, 1, 0) > 0 && hutch_msg_recv (c->sock, &m, &fd) > 0)
+    {
+      if (fd >= 0)
+        close (fd);
+      fd = -1;
+      if (m.type == HUTCH_MSG_PID)
+        return m.pid;
+    }
+  return -1;
+}
+
 void
 hutch_container_delete (struct hutch_container *c)
 {
@@ -645,6 +672,14 @@ hutch_container_delete (struct hutch_container *c)
   _cleanup_free_ char *warning = NULL;
   uint64_t ooms;
 
+  /* Interrupted before A told us B's pid: A may be about to, or may have
+     (the message unread behind the signal).  A goes first, then what it
+     said, so that B (our child) is killed and reaped, not left behind.  */
+  if (!c->b_seen && c->a > 0)
+    {
+      kill_and_reap (&c->a);
+      c->b = late_pid (c);
+    }
   kill_and_reap (&c->b);
   /* The network goes with the container, also when it could not start.  */
   hutch_slirp_stop (c->slirp);
@@ -654,12 +689,10 @@ hutch_container_delete (struct hutch_container *c)
   if (c->sock >= 0)
     close (c->sock);
   c->sock = -1;
+  /* Once it has seen B, the watchdog ends by itself when B is gone, after
+     its own cleanup (the container's directory, fuse-overlayfs).  */
   if (c->a > 0)
     {
-      /* The watchdog ends by itself once B is gone; when the container
-         never ran, it may still wait for a B it never saw.  */
-      if (!ran)
-        kill (c->a, SIGKILL);
       while (waitpid (c->a, NULL, 0) < 0 && errno == EINTR)
         ;
       c->a = -1;

@@ -21,7 +21,9 @@
    The calling process is the container's parent and keeps a signalfd and
    the watchdog's pipe from create to delete: it is what the container
    dies with.  A small monitor process can hold that part later; the
-   steps stay the same.  */
+   steps stay the same.  One container a process at a time: create blocks
+   the signals it forwards and delete restores the mask, and the children
+   are reaped with waitpid (-1), which would take another container's.  */
 struct hutch_container;
 
 enum hutch_container_status

@@ -44,7 +44,6 @@ int hutch_msg_recv (int sock, struct hutch_msg *m, int *ret_fd);
 /* Report ERR to P and _exit with its exit code.  */
 void hutch_msg_fail (int sock, hutch_error_t *err) __attribute__ ((noreturn));
 
-/* What the children need from P.  */
 /* What the launcher hands its children: the spec (never changed after
    create) and this run's own state.  */
 struct hutch_child_ctx

@@ -105,3 +105,12 @@ assert_hutch_error() {
     run "$HUTCH" --root "$BATS_TEST_TMPDIR/store" run
     assert_status 125
 }
+
+@test "error: a relative --workdir is refused, in the host sandbox and with --rootfs (it used to abort with a double free)" {
+    run "$HUTCH" run -w rel -- true
+    assert_status 125
+    assert_output_has "--workdir \`rel\` must be an absolute path"
+    run "$HUTCH" run -w rel --rootfs "$ROOTFS" true
+    assert_status 125
+    assert_output_has "must be an absolute path"
+}
