@@ -73,6 +73,19 @@ hutch_pivot_root (const char *new_root, const char *put_old)
   return (int)syscall (SYS_pivot_root, new_root, put_old);
 }
 
+/* fchmodat2 (Linux 6.6) is the first chmod by name that can refuse to
+   follow a symlink in the kernel; the number is the same on every
+   architecture.  */
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+
+static inline int
+hutch_fchmodat2 (int dfd, const char *path, mode_t mode, unsigned int flags)
+{
+  return (int)syscall (SYS_fchmodat2, dfd, path, mode, flags);
+}
+
 static inline int
 hutch_close_range (unsigned int first, unsigned int last, unsigned int flags)
 {

@@ -249,20 +249,6 @@ hutch_write_file (const char *path, const char *content, hutch_error_t *err)
   return 0;
 }
 
-int
-hutch_open_resolved (int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve)
-{
-  struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
-                          .mode = (flags & (O_CREAT | __O_TMPFILE)) ? mode : 0,
-                          .resolve = resolve };
-  int fd, tries = 0;
-
-  do
-    fd = (int)hutch_openat2 (dirfd, *path ? path : ".", &how, sizeof how);
-  while (fd < 0 && (errno == EINTR || errno == EAGAIN) && ++tries < 64);
-  return fd;
-}
-
 char *
 hutch_find_program (const char *name)
 {
@@ -280,120 +266,6 @@ hutch_find_program (const char *name)
       free (cand);
     }
   return NULL;
-}
-
-int
-hutch_open_in_root (int rootfd, const char *path, int flags, mode_t mode)
-{
-  /* Magic links (/proc/self/fd/N, /proc/PID/root) could point anywhere on
-     the host; refuse them along with everything that leaves the root.  */
-  while (*path == '/')
-    path++;
-  return hutch_open_resolved (rootfd, path, flags, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-}
-
-int
-hutch_mkdir_in_root (int rootfd, const char *path, mode_t mode, hutch_error_t *err)
-{
-  _cleanup_free_ char *copy = hutch_xstrdup (path);
-  _cleanup_close_ int dirfd = hutch_open_in_root (rootfd, "/", O_PATH | O_DIRECTORY, 0);
-  char *save = NULL, *comp;
-
-  if (dirfd < 0)
-    return hutch_error_set (err, errno, "open the container's root");
-
-  /* Walk one component at a time: each one is opened relative to the
-     previous directory with RESOLVE_IN_ROOT semantics relative to the root,
-     so a symlink component is followed inside the root only.  */
-  for (comp = strtok_r (copy, "/", &save); comp; comp = strtok_r (NULL, "/", &save))
-    {
-      _cleanup_free_ char *sofar = NULL;
-      int next;
-
-      sofar = hutch_xstrndup (path, (size_t)(comp - copy) + strlen (comp));
-      next = hutch_open_in_root (rootfd, sofar, O_PATH | O_DIRECTORY, 0);
-      if (next < 0 && errno == ENOENT)
-        {
-          if (mkdirat (dirfd, comp, mode) < 0 && errno != EEXIST)
-            return hutch_error_set (err, errno, "create directory `%s` in the container", sofar);
-          next = hutch_open_in_root (rootfd, sofar, O_PATH | O_DIRECTORY, 0);
-        }
-      if (next < 0)
-        return hutch_error_set (err, errno, "open directory `%s` in the container", sofar);
-      close (dirfd);
-      dirfd = next;
-    }
-  return HUTCH_STEAL_FD (dirfd);
-}
-
-int
-hutch_mountpoint_in_root (int rootfd, const char *path, bool is_file, hutch_error_t *err)
-{
-  _cleanup_free_ char *cur = hutch_xstrdup (path);
-  int hops;
-
-  /* A dangling symlink (an image's /etc/resolv.conf pointing into an empty
-     /run) is followed, inside the root, to where its target would be; at
-     most a few hops, as the kernel would.  */
-  for (hops = 0; hops < 8; hops++)
-    {
-      _cleanup_free_ char *parent = NULL;
-      _cleanup_close_ int parentfd = -1, dfd = -1;
-      const char *slash, *base;
-      char target[4096];
-      struct stat st;
-      ssize_t n;
-      int fd;
-
-      fd = hutch_open_in_root (rootfd, cur, O_PATH, 0);
-      if (fd >= 0)
-        return fd;
-      if (errno != ENOENT)
-        return hutch_error_set (err, errno, "open mount point `%s` in the container", path);
-
-      slash = strrchr (cur, '/');
-      base = slash ? slash + 1 : cur;
-      parent = slash ? hutch_xstrndup (cur, (size_t)(slash - cur)) : hutch_xstrdup ("/");
-      if (*base == '\0')
-        return hutch_error_set (err, EINVAL, "mount point `%s` has no name", path);
-      parentfd = hutch_mkdir_in_root (rootfd, *parent ? parent : "/", 0755, err);
-      if (parentfd < 0)
-        return parentfd;
-      /* parentfd is an O_PATH fd: reopen it as a real directory for *at().  */
-      dfd = openat (parentfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (dfd < 0)
-        return hutch_error_set (err, errno, "open `%s` in the container", parent);
-
-      if (fstatat (dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK (st.st_mode))
-        {
-          n = readlinkat (dfd, base, target, sizeof target - 1);
-          if (n <= 0)
-            return hutch_error_set (err, errno, "read symlink `%s` in the container", cur);
-          target[n] = '\0';
-          {
-            char *next = target[0] == '/' ? hutch_xstrdup (target)
-                                          : hutch_xasprintf ("%s/%s", parent, target);
-            free (cur);
-            cur = next;
-          }
-          continue;
-        }
-      if (is_file)
-        {
-          int f = openat (dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-          if (f < 0 && errno != EEXIST)
-            return hutch_error_set (err, errno, "create mount point `%s` in the container", path);
-          if (f >= 0)
-            close (f);
-        }
-      else if (mkdirat (dfd, base, 0755) < 0 && errno != EEXIST)
-        return hutch_error_set (err, errno, "create mount point `%s` in the container", path);
-      fd = hutch_open_in_root (rootfd, cur, O_PATH, 0);
-      if (fd < 0)
-        return hutch_error_set (err, errno, "open mount point `%s` in the container", path);
-      return fd;
-    }
-  return hutch_error_set (err, ELOOP, "mount point `%s` in the container", path);
 }
 
 int
@@ -476,28 +348,6 @@ hutch_close_all_but (int *keep, size_t n)
       next = (unsigned int)keep[i] + 1;
     }
   close_between (next, ~0U);
-}
-
-int
-hutch_mkdir_p (const char *path, mode_t mode, hutch_error_t *err)
-{
-  _cleanup_free_ char *copy = NULL;
-  char *p;
-
-  if (mkdir (path, mode) == 0 || errno == EEXIST)
-    return 0;
-  copy = hutch_xstrdup (path);
-  for (p = copy + 1; *p; p++)
-    if (*p == '/')
-      {
-        *p = '\0';
-        if (mkdir (copy, mode) < 0 && errno != EEXIST)
-          return hutch_error_set (err, errno, "`%s`", copy);
-        *p = '/';
-      }
-  if (mkdir (path, mode) < 0 && errno != EEXIST)
-    return hutch_error_set (err, errno, "`%s`", path);
-  return 0;
 }
 
 bool

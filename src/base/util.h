@@ -59,32 +59,14 @@ int hutch_read_file (const char *path, size_t max, char **ret_buf, size_t *ret_l
                      hutch_error_t *err);
 int hutch_write_file (const char *path, const char *content, hutch_error_t *err);
 
-/* openat2 with RESOLVE flags, O_CLOEXEC added, "" meaning the directory
-   itself, retried (a bounded number of times) on EINTR and on the EAGAIN
-   that a concurrent rename makes it return.  */
-int hutch_open_resolved (int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve);
-
 /* The first regular executable file NAME in $PATH (a standard list when it
    is unset or empty), or NULL.  */
 char *hutch_find_program (const char *name);
 
-/* Paths inside a container's root are never resolved with the host's view
-   of symlinks: they are opened relative to ROOTFD with RESOLVE_IN_ROOT, so an
-   absolute symlink or a ".." in the image stays inside the root.  */
-int hutch_open_in_root (int rootfd, const char *path, int flags, mode_t mode);
 /* Whether the working directory is inside the process's root: the kernel
    names a directory outside it "(unreachable)/...", which glibc's getcwd
    turns into ENOENT.  */
 bool hutch_cwd_in_root (void);
-/* mkdir -p PATH: missing directories are made with MODE.  */
-int hutch_mkdir_p (const char *path, mode_t mode, hutch_error_t *err);
-/* Create PATH's directories inside ROOTFD (like mkdir -p), each step
-   resolved in the root.  Returns an O_PATH fd of the last directory.  */
-int hutch_mkdir_in_root (int rootfd, const char *path, mode_t mode, hutch_error_t *err);
-/* Make sure a mount point exists at PATH: a directory, or an empty regular
-   file when IS_FILE.  Returns an O_PATH fd of it, resolved in the root.  */
-int hutch_mountpoint_in_root (int rootfd, const char *path, bool is_file, hutch_error_t *err);
-
 /* Parse a decimal unsigned number that must fit in 32 bits.  */
 int hutch_parse_u32 (const char *s, unsigned int *ret);
 

@@ -13,6 +13,7 @@
 #include "registry/pull.h"
 #include "front/run.h"
 #include "base/util.h"
+#include "base/walk.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -80,7 +81,7 @@ layer_with (char **layers_bottom_first, const char *path)
       struct stat st;
       if (dir < 0)
         continue;
-      fd = hutch_open_in_root (dir, path, O_PATH | O_NOFOLLOW, 0);
+      fd = hutch_walk_open_in_root (dir, path, O_PATH | O_NOFOLLOW, 0);
       if (fd < 0)
         continue;
       if (fstat (fd, &st) == 0 && S_ISCHR (st.st_mode) && st.st_rdev == makedev (0, 0))

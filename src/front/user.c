@@ -3,6 +3,7 @@
 
 #include "front/user.h"
 #include "base/util.h"
+#include "base/walk.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -116,7 +117,7 @@ read_in_root (int rootfd, const char *path)
 {
   /* O_NONBLOCK and the check for a regular file: a FIFO planted at
      /etc/passwd must not hang hutch.  */
-  _cleanup_close_ int fd = hutch_open_in_root (rootfd, path, O_RDONLY | O_NONBLOCK, 0);
+  _cleanup_close_ int fd = hutch_walk_open_in_root (rootfd, path, O_RDONLY | O_NONBLOCK, 0);
   hutch_error_t e = HUTCH_ERROR_INIT;
   struct stat st;
   char *text = NULL;

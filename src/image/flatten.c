@@ -7,6 +7,7 @@
 #include "image/unpack-private.h"
 #include "base/syscalls.h"
 #include "base/util.h"
+#include "base/walk.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -94,55 +95,25 @@ struct flattener
 };
 
 static int flatten_dir (struct flattener *fl, int srcfd, int dstfd, const char *rel);
-static int empty_tree (int fd, const char *rel, hutch_error_t *err);
 
+/* Whatever the layers below had at NAME in DSTDIR goes; no symlink in the
+   destination is followed (base/walk.c).  */
 static int
-remove_tree_at (int dirfd, const char *name, const char *rel, hutch_error_t *err)
+remove_below (struct flattener *fl, int dstdir, const char *name, const char *rel)
 {
-  struct stat st;
-
-  if (fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return errno == ENOENT ? 0 : hutch_error_set (err, errno, "look at `%s` in the root", rel);
-  if (S_ISDIR (st.st_mode))
-    {
-      _cleanup_close_ int fd
-          = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd < 0)
-        return hutch_error_set (err, errno, "open `%s` in the root", rel);
-      if (empty_tree (fd, rel, err) < 0)
-        return -1;
-    }
-  if (unlinkat (dirfd, name, S_ISDIR (st.st_mode) ? AT_REMOVEDIR : 0) < 0)
-    return hutch_error_set (err, errno, "remove `%s` from the root", rel);
+  if (hutch_walk_remove_tree (dstdir, name, fl->err) < 0)
+    return hutch_error_prefix (fl->err, "replace `%s` in the root", rel);
   return 0;
 }
 
+/* An opaque directory of an upper layer hides what the layers below had
+   in it.  */
 static int
-empty_tree (int fd, const char *rel, hutch_error_t *err)
+empty_below (struct flattener *fl, int dstfd, const char *rel)
 {
-  int dfd = openat (fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  DIR *d = dfd >= 0 ? fdopendir (dfd) : NULL;
-  struct dirent *de;
-  int r = 0;
-
-  if (d == NULL)
-    {
-      if (dfd >= 0)
-        close (dfd);
-      return hutch_error_set (err, errno, "read directory `%s` in the root", rel);
-    }
-  while (r == 0 && (errno = 0, de = readdir (d)) != NULL)
-    {
-      _cleanup_free_ char *child = NULL;
-      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
-        continue;
-      child = hutch_xasprintf ("%s/%s", rel, de->d_name);
-      r = remove_tree_at (fd, de->d_name, child, err);
-    }
-  if (r == 0 && errno != 0)
-    r = hutch_error_set (err, errno, "read directory `%s` in the root", rel);
-  closedir (d);
-  return r;
+  if (hutch_walk_empty_dir (dstfd, fl->err) < 0)
+    return hutch_error_prefix (fl->err, "empty `%s` in the root", *rel ? rel : ".");
+  return 0;
 }
 
 static void
@@ -226,7 +197,7 @@ link_first (struct flattener *fl, const char *first, int dstdir, const char *nam
   _cleanup_free_ char *parent
       = slash ? hutch_xstrndup (first, (size_t)(slash - first)) : hutch_xstrdup ("");
   _cleanup_close_ int pfd
-      = hutch_layer_open_beneath (fl->dstfd, parent, O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
+      = hutch_walk_open_beneath (fl->dstfd, parent, O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
 
   if (pfd < 0 || linkat (pfd, slash ? slash + 1 : first, dstdir, name, 0) < 0)
     return hutch_error_set (fl->err, errno, "hard link `%s` to `%s` in the root", rel, first);
@@ -318,14 +289,14 @@ flatten_subdir (struct flattener *fl, int srcdir, int dstdir, const char *name, 
   if (fstatat (dstdir, name, &dst_st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (dst_st.st_mode))
     {
       dst = openat (dstdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (dst >= 0 && is_opaque (src) && empty_tree (dst, rel, fl->err) < 0)
+      if (dst >= 0 && is_opaque (src) && empty_below (fl, dst, rel) < 0)
         return -1;
     }
   else
     {
       /* Whatever the layers below had at this name goes: a directory of an
          upper layer over a non-directory hides it, as in overlayfs.  */
-      if (remove_tree_at (dstdir, name, rel, fl->err) < 0)
+      if (remove_below (fl, dstdir, name, rel) < 0)
         return -1;
       if (mkdirat (dstdir, name, 0700) < 0)
         return hutch_error_set (fl->err, errno, "create directory `%s` in the root", rel);
@@ -348,10 +319,10 @@ flatten_entry (struct flattener *fl, int srcdir, int dstdir, const char *name, c
     return hutch_error_set (fl->err, errno, "look at `%s` in layer %zu", rel, fl->layer);
   /* A whiteout deletes the name from the layers below and is not copied.  */
   if (hutch_layer_is_whiteout (&st))
-    return remove_tree_at (dstdir, name, rel, fl->err);
+    return remove_below (fl, dstdir, name, rel);
   if (S_ISDIR (st.st_mode))
     return flatten_subdir (fl, srcdir, dstdir, name, rel, &st);
-  if (remove_tree_at (dstdir, name, rel, fl->err) < 0)
+  if (remove_below (fl, dstdir, name, rel) < 0)
     return -1;
   if (S_ISREG (st.st_mode))
     return flatten_file (fl, srcdir, dstdir, name, rel, &st);
@@ -398,7 +369,7 @@ flatten_layer (struct flattener *fl, int layerfd)
 
   if (src < 0 || dst < 0 || fstat (src, &st) < 0 || fstat (dst, &dst_st) < 0)
     return hutch_error_set (fl->err, errno, "open layer %zu or the root", fl->layer);
-  if (is_opaque (src) && empty_tree (dst, ".", fl->err) < 0)
+  if (is_opaque (src) && empty_below (fl, dst, "") < 0)
     return -1;
   /* The root takes the metadata of the topmost layer's root, as the
      overlay's root would.  */

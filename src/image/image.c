@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/paths.h"
 #include "base/util.h"
+#include "base/walk.h"
 
 #include <archive_entry.h>
 #include "base/lazylib.h"
@@ -59,8 +60,8 @@ hutch_image_store_open (const char *cli_root, struct hutch_store **ret, hutch_er
   if (hutch_paths_check_trusted (root, "the image store", err) < 0)
     return -1;
   /* the parents too: ~/.local/share may not exist yet */
-  if (hutch_mkdir_p (root, 0700, err) < 0)
-    return hutch_error_prefix (err, "create the image store");
+  if (hutch_walk_mkdir_p (root, 0700, err) < 0)
+    return hutch_error_prefix (err, "the image store");
   /* Warn once per store, not at every command: a marker remembers it.  */
   if (hutch_store_check_filesystem (root, &warning, err) == 0 && warning)
     {
@@ -374,45 +375,26 @@ import_image (struct hutch_store *s, const char *tarball, const char *name, char
 
 /* ---- load ------------------------------------------------------------- */
 
-/* An archive entry's name, normalised once and checked: relative (a name
-   that starts with "/" after its "./" prefixes is refused), no "..", no
-   empty or "." components, a sane length.  *RET is "" for the root.  The
-   files are the archive's own blobs and JSON, written with the user's
-   ids, but a hostile name must still not leave the directory.  */
+/* An archive entry's name, normalised and checked by the one name cleaner
+   (base/walk.c): relative, no "..", a sane length.  *RET is "" for the
+   root.  The files are the archive's own blobs and JSON, written with the
+   user's ids, but a hostile name must still not leave the directory.  */
 static int
 clean_entry_name (const char *name, char **ret, hutch_error_t *err)
 {
-  const char *p = name;
-  size_t len = strlen (name), out = 0;
-  char *buf;
+  _cleanup_free_ char *s = NULL;
 
-  while (strncmp (p, "./", 2) == 0)
-    p += 2;
-  if (*p == '/' || len > 1024)
-    return hutch_error_set (err, 0, "the archive has an entry with a bad name: `%s`", name);
-  buf = hutch_xmalloc0 (len + 1);
-  while (*p)
+  switch (hutch_walk_clean_name (name, ret, NULL))
     {
-      const char *end = strchrnul (p, '/');
-      size_t n = (size_t)(end - p);
-      if (n == 2 && p[0] == '.' && p[1] == '.')
-        {
-          free (buf);
-          return hutch_error_set (err, 0, "the archive has an entry with `..` in its name: `%s`",
-                                  name);
-        }
-      if (n > 0 && !(n == 1 && p[0] == '.'))
-        {
-          if (out)
-            buf[out++] = '/';
-          memcpy (buf + out, p, n);
-          out += n;
-        }
-      p = *end ? end + 1 : end;
+    case HUTCH_WALK_NAME_OK:
+      return 0;
+    case HUTCH_WALK_NAME_DOTDOT:
+      s = hutch_walk_shown (name);
+      return hutch_error_set (err, 0, "the archive has an entry with `..` in its name: `%s`", s);
+    default:
+      s = hutch_walk_shown (name);
+      return hutch_error_set (err, 0, "the archive has an entry with a bad name: `%s`", s);
     }
-  buf[out] = '\0';
-  *ret = buf;
-  return 0;
 }
 
 /* Open a file of the extracted archive for reading: links are followed,
@@ -420,46 +402,44 @@ clean_entry_name (const char *name, char **ret, hutch_error_t *err)
 static int
 open_beneath (int dirfd, const char *path)
 {
-  while (strncmp (path, "./", 2) == 0)
-    path += 2;
-  return hutch_open_resolved (dirfd, path, O_RDONLY, 0, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+  return hutch_walk_open_beneath (dirfd, path, O_RDONLY, 0);
+}
+
+/* The archive's directories are its own: a link on the way to an entry
+   was planted by an earlier entry, and leads nowhere an entry belongs.  */
+static int
+archive_dir_error (void *data, const char *prefix, int errnum, hutch_error_t *err)
+{
+  const char *path = data;
+  _cleanup_free_ char *s = hutch_walk_shown (path), *p = hutch_walk_shown (prefix);
+
+  return hutch_error_set (err, errnum == ELOOP || errnum == ENOTDIR || errnum == EXDEV ? 0 : errnum,
+                          "the archive's entry `%s` goes through `%s`, which is not a "
+                          "directory of the archive; the archive is damaged or hostile",
+                          s, p);
 }
 
 /* The directory that holds the clean name PATH, made as needed one
-   component at a time and never through a symlink: an earlier entry may
-   have been a symlink out of the directory, and mkdirat or symlinkat
-   would follow it.  Returns an fd of the parent; *RET_BASE points into
-   PATH at the last component.  */
+   component at a time and never through a symlink
+   (RESOLVE_NO_SYMLINKS): an earlier entry may have been a symlink out of
+   the directory, and mkdirat or symlinkat would follow it.  Returns an
+   O_PATH fd of the parent; *RET_BASE points into PATH at the last
+   component.  */
 static int
 parent_nofollow (int dirfd, const char *path, const char **ret_base, hutch_error_t *err)
 {
-  _cleanup_free_ char *copy = hutch_xstrdup (path);
-  int cur = fcntl (dirfd, F_DUPFD_CLOEXEC, 3);
-  char *p = copy, *slash;
+  static const struct hutch_walk_mkdir_ops ops
+      = { .where = "the archive", .open_error = archive_dir_error };
+  const char *slash = strrchr (path, '/');
+  _cleanup_free_ char *parent = slash ? hutch_xstrndup (path, (size_t)(slash - path)) : NULL;
+  int fd;
 
-  if (cur < 0)
-    return hutch_error_set (err, errno, "dup");
-  while ((slash = strchr (p, '/')) != NULL)
-    {
-      int next;
-      *slash = '\0';
-      if (mkdirat (cur, p, 0700) < 0 && errno != EEXIST)
-        {
-          close (cur);
-          return hutch_error_set (err, errno, "create `%s` for the archive's `%s`", p, path);
-        }
-      next = openat (cur, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      close (cur);
-      if (next < 0)
-        return hutch_error_set (err, errno == ELOOP || errno == ENOTDIR ? 0 : errno,
-                                "the archive's entry `%s` goes through `%s`, which is not a "
-                                "directory of the archive; the archive is damaged or hostile",
-                                path, p);
-      cur = next;
-      p = slash + 1;
-    }
-  *ret_base = path + (p - copy);
-  return cur;
+  fd = hutch_walk_mkdir (dirfd, parent ? parent : "", 0700, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
+                         &ops, (void *)path, err);
+  if (fd < 0)
+    return fd;
+  *ret_base = slash ? slash + 1 : path;
+  return fd;
 }
 
 static int
@@ -931,7 +911,7 @@ load_images (struct hutch_store *s, const char *file, char ***ret_lines, hutch_e
     _cleanup_free_ char *pdir = hutch_xstrndup (tmp, (size_t)(slash - tmp));
     parent = open (pdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (parent >= 0)
-      hutch_remove_tree (parent, slash + 1, &e);
+      hutch_walk_remove_tree (parent, slash + 1, &e);
     hutch_error_clear (&e);
   }
   /* What loaded before a failure stays loaded: say so, too.  */

@@ -6,6 +6,7 @@
 #include "base/digest.h"
 #include "base/paths.h"
 #include "base/util.h"
+#include "base/walk.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -70,87 +71,7 @@ hutch_store_fsync_dir (int dfd)
   return 0;
 }
 
-/* ---- removing trees ------------------------------------------------- */
-
-static int
-remove_tree_at (int dfd, const char *name, int depth)
-{
-  _cleanup_close_ int fd = -1;
-  DIR *d;
-  struct dirent *de;
-  int r = 0;
-
-  if (unlinkat (dfd, name, 0) == 0 || errno == ENOENT)
-    return 0;
-  if (errno != EISDIR && errno != EPERM)
-    return -errno;
-  if (depth > 256)
-    return -ELOOP;
-  fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 && errno == EACCES)
-    {
-      /* A read-only directory of ours (a layer's 0555 /proc): make it
-         usable, which only its owner can.  */
-      if (fchmodat (dfd, name, 0700, 0) == 0)
-        fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    }
-  if (fd < 0)
-    return errno == ENOTDIR ? -EPERM : -errno;
-  {
-    struct stat st;
-    if (fstat (fd, &st) == 0 && st.st_uid == geteuid () && (st.st_mode & 0700) != 0700)
-      fchmod (fd, st.st_mode | 0700);
-  }
-  d = fdopendir (fd);
-  if (d == NULL)
-    return -errno;
-  fd = -1;
-  while ((de = readdir (d)) != NULL)
-    {
-      int q;
-      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
-        continue;
-      q = remove_tree_at (dirfd (d), de->d_name, depth + 1);
-      if (q < 0 && r == 0)
-        r = q;
-    }
-  closedir (d);
-  if (r < 0)
-    return r;
-  if (unlinkat (dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return -errno;
-  return 0;
-}
-
-int
-hutch_remove_tree (int dfd, const char *name, hutch_error_t *err)
-{
-  int r = remove_tree_at (dfd, name, 0);
-  if (r < 0)
-    return hutch_error_set (err, -r, "remove `%s`", name);
-  return 0;
-}
-
 /* ---- opening -------------------------------------------------------- */
-
-static int
-mkdir_p (const char *path, hutch_error_t *err)
-{
-  _cleanup_free_ char *copy = hutch_xstrdup (path);
-  char *p;
-
-  for (p = copy + 1;; p++)
-    if (*p == '/' || *p == '\0')
-      {
-        char c = *p;
-        *p = '\0';
-        if (mkdir (copy, 0700) < 0 && errno != EEXIST)
-          return hutch_error_set (err, errno, "create the image store directory `%s`", copy);
-        if (c == '\0')
-          return 0;
-        *p = c;
-      }
-}
 
 static int
 open_subdir (int parent, const char *name, const char *root, hutch_error_t *err)
@@ -187,8 +108,10 @@ cleanup_tmp (struct hutch_store *s)
     {
       if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
         continue;
-      if (remove_tree_at (s->tmpfd, de->d_name, 0) < 0)
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      if (hutch_walk_remove_tree (s->tmpfd, de->d_name, &e) < 0)
         hutch_strv_push (&s->leftovers, hutch_xasprintf ("%s/tmp/%s", s->root, de->d_name));
+      hutch_error_clear (&e);
     }
   closedir (d);
 }
@@ -202,9 +125,13 @@ hutch_store_open (const char *root, struct hutch_store **ret, hutch_error_t *err
 
   if (root == NULL || *root == '\0')
     return hutch_error_set (err, EINVAL, "no image store directory given");
-  if (mkdir_p (root, err) < 0)
-    return hutch_error_append (err, "choose another place with `hutch --root DIR` or `root = DIR` "
-                                    "in hutch.conf");
+  if (hutch_walk_mkdir_p (root, 0700, err) < 0)
+    {
+      hutch_error_prefix (err, "the image store");
+      return hutch_error_append (err,
+                                 "choose another place with `hutch --root DIR` or `root = DIR` "
+                                 "in hutch.conf");
+    }
   if (realpath (root, real) == NULL)
     return hutch_error_set (err, errno, "resolve the image store directory `%s`", root);
 
@@ -621,8 +548,10 @@ hutch_store_layer_commit (struct hutch_store *s, const char *tmpdir, const char 
     {
       /* Another process committed the same layer first: its copy is as
          good as ours.  */
-      *ret_result = remove_tree_at (s->tmpfd, base, 0) == 0 ? HUTCH_LAYER_EXISTED
-                                                            : HUTCH_LAYER_EXISTED_REMOVE;
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      *ret_result = hutch_walk_remove_tree (s->tmpfd, base, &e) == 0 ? HUTCH_LAYER_EXISTED
+                                                                     : HUTCH_LAYER_EXISTED_REMOVE;
+      hutch_error_clear (&e);
       return 0;
     }
   if (r < 0)

@@ -209,9 +209,4 @@ int hutch_store_check_filesystem (const char *path, char **ret_warning, hutch_er
    or NULL when it is not a network file system.  */
 char *hutch_store_filesystem_warning (const char *path, long f_type);
 
-/* Delete NAME under DIRFD recursively, without following symlinks; a
-   directory of ours without write permission is made writable first.
-   Usable inside a user namespace too.  */
-int hutch_remove_tree (int dirfd, const char *name, hutch_error_t *err);
-
 #endif

@@ -7,6 +7,7 @@
    setting of directories' metadata.  Not for other files.  */
 
 #include "image/unpack.h"
+#include "base/walk.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,8 +19,8 @@
    less its NUL).  A longer name could not be created anyway; refusing it up
    front gives a clear error, and bounds what a hostile layer makes us
    allocate and print.  */
-#define MAX_COMPONENT 255
-#define MAX_PATH 4095
+#define MAX_COMPONENT HUTCH_WALK_MAX_COMPONENT
+#define MAX_PATH HUTCH_WALK_MAX_PATH
 
 #define WHITEOUT_PREFIX ".wh."
 #define WHITEOUT_META_PREFIX ".wh..wh."
@@ -57,7 +58,6 @@ struct dir_list
 
 void __attribute__ ((format (printf, 2, 3)))
 hutch_layer_warn (const struct hutch_unpack_opts *opts, const char *fmt, ...);
-int hutch_layer_open_beneath (int dirfd, const char *path, uint64_t flags, uint64_t resolve);
 bool hutch_layer_is_whiteout (const struct stat *st);
 bool hutch_layer_is_overlay_xattr (const char *name);
 void hutch_layer_set_xattr (const struct hutch_unpack_opts *opts, char ***warned, int fd,

@@ -11,6 +11,7 @@
 #include "base/syscalls.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "base/walk.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -38,38 +39,12 @@
 #define FEED_SLOTS 4
 #define FEED_SLOT_SIZE (1024 * 1024)
 
-/* A name from the archive as a message may show it: cut to a readable length,
-   control characters escaped, so that a hostile name cannot send escape
-   sequences to the user's terminal through an error message.  Keeps errno,
-   as error paths call it before reporting errno.  */
-static char *
-shown (const char *name)
-{
-  size_t i, n = strlen (name), max = n > 160 ? 160 : n;
-  int saved = errno;
-  char *out = hutch_xmalloc0 (max * 4 + 4), *p = out;
-
-  for (i = 0; i < max; i++)
-    {
-      unsigned char c = (unsigned char)name[i];
-      if (c < 0x20 || c == 0x7f)
-        p += sprintf (p, "\\x%02x", c);
-      else
-        *p++ = (char)c;
-    }
-  if (n > max)
-    p = stpcpy (p, "...");
-  *p = '\0';
-  errno = saved;
-  return out;
-}
-
 /* Refuse the layer because of ENTRY.  Returns -EINVAL; the message carries no
    errno text since the layer, not the system, is at fault.  */
 static int __attribute__ ((format (printf, 3, 4)))
 refuse (hutch_error_t *err, const char *entry, const char *fmt, ...)
 {
-  _cleanup_free_ char *name = shown (entry);
+  _cleanup_free_ char *name = hutch_walk_shown (entry);
   _cleanup_free_ char *why = NULL;
   va_list ap;
 
@@ -124,20 +99,6 @@ warn_once (const struct hutch_unpack_opts *opts, char ***warned, const char *key
   va_end (ap);
 }
 
-/* Every path under a layer is opened relative to the layer's directory fd with
-   RESOLVE_BENEATH: the kernel refuses (EXDEV) a walk that would leave it,
-   through `..` or through a symlink, absolute or relative, that an earlier
-   entry of the same layer planted.  Checking the names alone cannot stop
-   that, since the layer makes the symlink itself (CVE-2014-6407,
-   CVE-2014-9356 in docker's unpacking).  Magic links (/proc/self/fd/N) are
-   refused as well: they jump wherever they point, beneath or not.  */
-int
-hutch_layer_open_beneath (int dirfd, const char *path, uint64_t flags, uint64_t resolve)
-{
-  return hutch_open_resolved (dirfd, path, (int)flags, 0,
-                              RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | resolve);
-}
-
 static int
 pwrite_all (int fd, const char *buf, size_t len, off_t off)
 {
@@ -185,8 +146,8 @@ hutch_layer_set_xattr (const struct hutch_unpack_opts *opts, char ***warned, int
 
   if (!hutch_layer_is_overlay_xattr (name) && fsetxattr (fd, name, value, size, 0) == 0)
     return;
-  sname = shown (name);
-  spath = shown (path);
+  sname = hutch_walk_shown (name);
+  spath = hutch_walk_shown (path);
   if (hutch_layer_is_overlay_xattr (name))
     warn_once (opts, warned, name,
                "dropped xattr `%s` of `%s` (and any other file): it is overlayfs's own metadata "
@@ -208,7 +169,7 @@ hutch_layer_set_owner_mode (const struct hutch_unpack_opts *opts, int fd, const 
 {
   if (opts->chown && fchown (fd, m->uid, m->gid) < 0)
     {
-      _cleanup_free_ char *s = shown (path);
+      _cleanup_free_ char *s = hutch_walk_shown (path);
       return hutch_error_set (err, errno,
                               "give `%s` its owner %u:%u (is the layer unpacked inside a user "
                               "namespace with the full subordinate id mapping?)",
@@ -216,7 +177,7 @@ hutch_layer_set_owner_mode (const struct hutch_unpack_opts *opts, int fd, const 
     }
   if (fchmod (fd, m->perm) < 0)
     {
-      _cleanup_free_ char *s = shown (path);
+      _cleanup_free_ char *s = hutch_walk_shown (path);
       return hutch_error_set (err, errno, "set the mode of `%s` in the layer", s);
     }
   return 0;
@@ -227,7 +188,7 @@ hutch_layer_set_times (int fd, const struct meta *m, const char *path, hutch_err
 {
   if (futimens (fd, m->times) < 0)
     {
-      _cleanup_free_ char *s = shown (path);
+      _cleanup_free_ char *s = hutch_walk_shown (path);
       return hutch_error_set (err, errno, "set the times of `%s` in the layer", s);
     }
   return 0;
@@ -324,12 +285,12 @@ hutch_layer_dir_list_apply (struct dir_list *l, int rootfd, uint64_t resolve,
 
       if (d->stale)
         continue;
-      fd = hutch_layer_open_beneath (rootfd, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, resolve);
+      fd = hutch_walk_open_beneath (rootfd, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, resolve);
       if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
         continue;
       if (fd < 0 || fstat (fd, &st) < 0)
         {
-          _cleanup_free_ char *s = shown (d->path);
+          _cleanup_free_ char *s = hutch_walk_shown (d->path);
           return hutch_error_set (err, errno, "open directory `%s` in the layer", s);
         }
       if (st.st_dev != d->dev || st.st_ino != d->ino)
@@ -637,65 +598,32 @@ struct unpacker
 
 /* Check an entry's name (or a hard link's target: WHAT says which) and return
    its canonical form relative to the layer's root: no leading "./", no "." or
-   empty components, no trailing slash; "" is the root itself.  */
+   empty components, no trailing slash; "" is the root itself.  The checks
+   are the one name cleaner's (base/walk.c); the words are the layer's.  */
 static int
 clean_name (const char *entry, const char *what, const char *name, char **ret, hutch_error_t *err)
 {
-  size_t len = strlen (name), out = 0;
-  const char *p;
-  char *buf;
+  size_t len;
 
-  if (len == 0)
-    return refuse (err, entry, "%s is empty", what);
-  if (len > MAX_PATH)
-    return refuse (err, entry, "%s is %zu bytes long, more than the %d Linux allows", what, len,
-                   MAX_PATH);
-  /* An absolute name is how a naive extractor writes to the host's /etc.
-     Layers hold names relative to their root ("./x" or "x"); rather than
-     quietly make "/x" relative, refuse it so that such a layer is noticed.  */
-  if (name[0] == '/' && name[strspn (name, "/")] != '\0')
-    return refuse (err, entry, "%s is absolute; names in a layer are relative to its root", what);
-  /* "/" alone is the layer's root directory, as `umoci insert ... /`
-     writes it (docker and podman take it so): the same as "./".  */
-  if (name[0] == '/')
+  switch (hutch_walk_clean_name (name, ret, &len))
     {
-      *ret = hutch_xstrdup ("");
+    case HUTCH_WALK_NAME_OK:
       return 0;
+    case HUTCH_WALK_NAME_EMPTY:
+      return refuse (err, entry, "%s is empty", what);
+    case HUTCH_WALK_NAME_TOO_LONG:
+      return refuse (err, entry, "%s is %zu bytes long, more than the %d Linux allows", what, len,
+                     MAX_PATH);
+    case HUTCH_WALK_NAME_ABSOLUTE:
+      return refuse (err, entry, "%s is absolute; names in a layer are relative to its root", what);
+    case HUTCH_WALK_NAME_DOTDOT:
+      return refuse (err, entry, "%s has a `..` component, which could reach outside the layer",
+                     what);
+    case HUTCH_WALK_NAME_COMPONENT_TOO_LONG:
+    default:
+      return refuse (err, entry, "%s has a component of %zu bytes, more than the %d Linux allows",
+                     what, len, MAX_COMPONENT);
     }
-  buf = hutch_xmalloc0 (len + 1);
-  for (p = name; *p;)
-    {
-      const char *end = strchrnul (p, '/');
-      size_t n = (size_t)(end - p);
-
-      /* `..` climbs out of the layer (CVE-2016-6321 in GNU tar is one of many
-         extractors caught by it).  Refused even where it would stay inside,
-         "a/../b": no honest layer needs it.  */
-      if (n == 2 && p[0] == '.' && p[1] == '.')
-        {
-          free (buf);
-          return refuse (err, entry, "%s has a `..` component, which could reach outside the layer",
-                         what);
-        }
-      if (n > MAX_COMPONENT)
-        {
-          free (buf);
-          return refuse (err, entry,
-                         "%s has a component of %zu bytes, more than the %d Linux allows", what, n,
-                         MAX_COMPONENT);
-        }
-      if (n > 0 && !(n == 1 && p[0] == '.'))
-        {
-          if (out > 0)
-            buf[out++] = '/';
-          memcpy (buf + out, p, n);
-          out += n;
-        }
-      p = *end ? end + 1 : end;
-    }
-  buf[out] = '\0';
-  *ret = buf;
-  return 0;
 }
 
 /* aufs kept its own bookkeeping in `.wh..wh.*` files and directories
@@ -792,7 +720,7 @@ set_opaque (int fd, const char *path, hutch_error_t *err)
   if (dfd >= 0 && fsetxattr (dfd, OPAQUE_XATTR, "y", 1, 0) == 0)
     return 0;
   {
-    _cleanup_free_ char *s = shown (*path ? path : ".");
+    _cleanup_free_ char *s = hutch_walk_shown (*path ? path : ".");
     return hutch_error_set (err, errno,
                             "mark directory `%s` of the layer opaque (xattr " OPAQUE_XATTR ")%s", s,
                             errno == ENOTSUP ? "; put the store on a filesystem with user "
@@ -806,7 +734,7 @@ static int
 parent_error (struct unpacker *u, const char *entry, const char *what, const char *parent,
               int errnum)
 {
-  _cleanup_free_ char *s = shown (parent);
+  _cleanup_free_ char *s = hutch_walk_shown (parent);
 
   if (errnum == EXDEV)
     return refuse (u->err, entry,
@@ -818,70 +746,70 @@ parent_error (struct unpacker *u, const char *entry, const char *what, const cha
   return hutch_error_set (u->err, errnum, "open directory `%s` in the layer", s);
 }
 
+/* What make_parents' walk needs to know of the entry.  */
+struct parents_walk
+{
+  struct unpacker *u;
+  const char *entry;
+  bool opaque; /* the directory being made replaces a whiteout */
+};
+
+static int
+parents_open_error (void *data, const char *prefix, int errnum, hutch_error_t *err)
+{
+  struct parents_walk *w = data;
+
+  (void)err; /* parent_error fills the unpacker's, the same one */
+  return parent_error (w->u, w->entry, "its directory", prefix, errnum);
+}
+
+static int
+parents_in_the_way (void *data, int dirfd, const char *name, const char *prefix,
+                    const struct stat *st, hutch_error_t *err)
+{
+  struct parents_walk *w = data;
+  _cleanup_free_ char *s = hutch_walk_shown (prefix);
+
+  if (S_ISLNK (st->st_mode))
+    return refuse (err, w->entry,
+                   "its directory `%s` is a symlink that leads to no directory in the layer", s);
+  if (!hutch_layer_is_whiteout (st))
+    return refuse (err, w->entry, "its directory `%s` is not a directory", s);
+  /* The layer deleted this directory of the layers below and now puts
+     entries in it without a directory entry: the directory is new, so the
+     old contents stay hidden, as overlayfs does for a directory deleted and
+     made again.  */
+  if (unlinkat (dirfd, name, 0) < 0)
+    return hutch_error_set (err, errno, "remove whiteout `%s` in the layer", s);
+  forget_parent (w->u);
+  w->opaque = true;
+  return 0;
+}
+
+static int
+parents_made (void *data, int fd, const char *prefix, hutch_error_t *err)
+{
+  struct parents_walk *w = data;
+
+  if (!w->opaque)
+    return 0;
+  w->opaque = false;
+  return set_opaque (fd, prefix, err);
+}
+
 /* Create the missing directories of PARENT (as tar does for an entry whose
-   directory has no entry of its own), each step opened beneath the layer.  */
+   directory has no entry of its own), each step opened beneath the layer
+   (base/walk.c).  */
 static int
 make_parents (struct unpacker *u, const char *entry, const char *parent)
 {
-  _cleanup_close_ int cur = -1; /* the prefix walked so far; -1: the root */
-  size_t i = 0, len = strlen (parent);
+  static const struct hutch_walk_mkdir_ops ops = { .where = "the layer",
+                                                   .open_error = parents_open_error,
+                                                   .in_the_way = parents_in_the_way,
+                                                   .made = parents_made };
+  struct parents_walk w = { .u = u, .entry = entry };
 
-  while (i < len)
-    {
-      size_t end = i;
-      _cleanup_free_ char *prefix = NULL, *comp = NULL;
-      int at = cur >= 0 ? cur : u->dirfd, next;
-      struct stat st;
-
-      while (end < len && parent[end] != '/')
-        end++;
-      prefix = hutch_xstrndup (parent, end);
-      comp = hutch_xstrndup (parent + i, end - i);
-      i = end + 1;
-      next = hutch_layer_open_beneath (u->dirfd, prefix, O_PATH | O_DIRECTORY, 0);
-      if (next < 0 && errno != ENOENT && errno != ENOTDIR)
-        return parent_error (u, entry, "its directory", prefix, errno);
-      if (next < 0)
-        {
-          bool opaque = false;
-          _cleanup_free_ char *s = shown (prefix);
-
-          if (fstatat (at, comp, &st, AT_SYMLINK_NOFOLLOW) == 0)
-            {
-              if (S_ISLNK (st.st_mode))
-                return refuse (u->err, entry,
-                               "its directory `%s` is a symlink that leads to no directory "
-                               "in the layer",
-                               s);
-              if (!hutch_layer_is_whiteout (&st))
-                return refuse (u->err, entry, "its directory `%s` is not a directory", s);
-              /* The layer deleted this directory of the layers below and now
-                 puts entries in it without a directory entry: the directory
-                 is new, so the old contents stay hidden, as overlayfs does
-                 for a directory deleted and made again.  */
-              if (unlinkat (at, comp, 0) < 0)
-                return hutch_error_set (u->err, errno, "remove whiteout `%s` in the layer", s);
-              forget_parent (u);
-              opaque = true;
-            }
-          else if (errno != ENOENT)
-            return hutch_error_set (u->err, errno, "look at `%s` in the layer", s);
-          if (mkdirat (at, comp, 0755) < 0)
-            return hutch_error_set (u->err, errno, "create directory `%s` in the layer", s);
-          next = openat (at, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-          if (next < 0)
-            return hutch_error_set (u->err, errno, "open directory `%s` in the layer", s);
-          if (opaque && set_opaque (next, prefix, u->err) < 0)
-            {
-              close (next);
-              return -1;
-            }
-        }
-      if (cur >= 0)
-        close (cur);
-      cur = next;
-    }
-  return HUTCH_STEAL_FD (cur);
+  return hutch_walk_mkdir (u->dirfd, parent, 0755, RESOLVE_BENEATH, &ops, &w, u->err);
 }
 
 /* The directory an entry goes in, as an O_PATH fd owned by U.  */
@@ -892,7 +820,7 @@ get_parent (struct unpacker *u, const char *entry, const char *parent)
 
   if (u->parent && strcmp (u->parent, parent) == 0)
     return u->parentfd;
-  fd = hutch_layer_open_beneath (u->dirfd, parent, O_PATH | O_DIRECTORY, 0);
+  fd = hutch_walk_open_beneath (u->dirfd, parent, O_PATH | O_DIRECTORY, 0);
   if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
     fd = make_parents (u, entry, parent);
   else if (fd < 0)
@@ -921,7 +849,7 @@ remove_existing (struct unpacker *u, int parentfd, const char *base, const char 
     {
       if (errno == ENOENT)
         return 0;
-      s = shown (entry);
+      s = hutch_walk_shown (entry);
       return hutch_error_set (u->err, errno, "look at `%s` in the layer", s);
     }
   /* Removing a name can change where a cached path leads (a symlink
@@ -929,7 +857,7 @@ remove_existing (struct unpacker *u, int parentfd, const char *base, const char 
   forget_parent (u);
   if (unlinkat (parentfd, base, S_ISDIR (st.st_mode) ? AT_REMOVEDIR : 0) == 0)
     return 0;
-  s = shown (entry);
+  s = hutch_walk_shown (entry);
   if (errno == ENOTEMPTY || errno == EEXIST)
     return hutch_error_set (u->err, 0,
                             "layer entry `%s` replaces a directory of the same layer that is not "
@@ -984,13 +912,13 @@ create_node (struct unpacker *u, int parentfd, const char *base, const char *ent
     }
   if (r >= 0)
     return r;
-  s = shown (entry);
+  s = hutch_walk_shown (entry);
   if (node->type == 0)
     {
       struct stat st;
       int errnum = errno;
 
-      t = shown (node->link_name);
+      t = hutch_walk_shown (node->link_name);
       if (errnum == ENOENT)
         return refuse (u->err, entry,
                        "its hard link target `%s` is not an earlier entry of the layer", t);
@@ -1020,7 +948,7 @@ read_error (struct unpacker *u, struct archive *a, const char *entry)
     errnum = 0;
   if (entry)
     {
-      _cleanup_free_ char *s = shown (entry);
+      _cleanup_free_ char *s = hutch_walk_shown (entry);
       return hutch_error_set (u->err, errnum, "read layer entry `%s`: %s", s, msg);
     }
   hutch_error_set (u->err, errnum, "read the layer: %s", msg);
@@ -1047,7 +975,7 @@ write_data (struct unpacker *u, struct archive *a, struct archive_entry *e, int 
         return read_error (u, a, entry);
       if (pwrite_all (fd, buf, len, (off_t)off) < 0)
         {
-          _cleanup_free_ char *s = shown (entry);
+          _cleanup_free_ char *s = hutch_walk_shown (entry);
           return hutch_error_set (u->err, errno, "write `%s` in the layer", s);
         }
       u->stats.bytes += len;
@@ -1058,7 +986,7 @@ write_data (struct unpacker *u, struct archive *a, struct archive_entry *e, int 
      header gives.  */
   if (size > end && ftruncate (fd, (off_t)size) < 0)
     {
-      _cleanup_free_ char *s = shown (entry);
+      _cleanup_free_ char *s = hutch_walk_shown (entry);
       return hutch_error_set (u->err, errno, "extend `%s` in the layer", s);
     }
   return 0;
@@ -1089,7 +1017,7 @@ unpack_fifo (struct unpacker *u, struct archive_entry *e, const char *entry, int
   fd = openat (parentfd, base, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     {
-      _cleanup_free_ char *s = shown (entry);
+      _cleanup_free_ char *s = hutch_walk_shown (entry);
       return hutch_error_set (u->err, errno, "open FIFO `%s` in the layer", s);
     }
   return apply_entry_meta (u, fd, e, entry, path);
@@ -1114,7 +1042,7 @@ unpack_symlink (struct unpacker *u, struct archive_entry *e, const char *entry, 
                    MAX_PATH);
   if (entry_meta (e, entry, &m, u->err) < 0 || create_node (u, parentfd, base, entry, &node) < 0)
     return -1;
-  s = shown (path);
+  s = hutch_walk_shown (path);
   if (u->opts->chown && fchownat (parentfd, base, m.uid, m.gid, AT_SYMLINK_NOFOLLOW) < 0)
     return hutch_error_set (u->err, errno, "give symlink `%s` its owner %u:%u", s, (unsigned)m.uid,
                             (unsigned)m.gid);
@@ -1132,7 +1060,8 @@ static int
 unpack_hardlink (struct unpacker *u, const char *entry, const char *raw_target, int parentfd,
                  const char *path, const char *base)
 {
-  _cleanup_free_ char *st = shown (raw_target), *what = NULL, *target = NULL, *tparent = NULL;
+  _cleanup_free_ char *st = hutch_walk_shown (raw_target), *what = NULL, *target = NULL,
+                      *tparent = NULL;
   _cleanup_close_ int tparentfd = -1;
   struct node node = { .type = 0 };
   const char *slash;
@@ -1150,7 +1079,7 @@ unpack_hardlink (struct unpacker *u, const char *entry, const char *raw_target, 
      through a symlink that leaves the layer would give a host file (say
      /etc/shadow) a second name inside the layer, writable from the container
      (CVE-2014-6407).  */
-  tparentfd = hutch_layer_open_beneath (u->dirfd, tparent, O_PATH | O_DIRECTORY, 0);
+  tparentfd = hutch_walk_open_beneath (u->dirfd, tparent, O_PATH | O_DIRECTORY, 0);
   if (tparentfd < 0 && (errno == ENOENT || errno == ENOTDIR))
     return refuse (u->err, entry, "its hard link target `%s` is not an earlier entry of the layer",
                    st);
@@ -1182,7 +1111,7 @@ unpack_dir (struct unpacker *u, struct archive_entry *e, const char *entry, int 
             const char *path, const char *base)
 {
   _cleanup_close_ int fd = -1;
-  _cleanup_free_ char *s = shown (path);
+  _cleanup_free_ char *s = hutch_walk_shown (path);
   bool opaque = false;
   struct stat st;
 
@@ -1231,7 +1160,7 @@ unpack_whiteout (struct unpacker *u, const char *entry, int parentfd, const char
     return refuse (u->err, entry, "it is a whiteout of `%s`, which is no name in its directory",
                    victim);
   path = *parent ? hutch_xasprintf ("%s/%s", parent, victim) : hutch_xstrdup (victim);
-  s = shown (path);
+  s = hutch_walk_shown (path);
   if (mknodat (parentfd, victim, S_IFCHR, makedev (0, 0)) == 0)
     return 0;
   if (errno != EEXIST)
@@ -1324,7 +1253,7 @@ unpack_entry (struct unpacker *u, struct archive *a, struct archive_entry *e)
       return 0;
     default:
       {
-        _cleanup_free_ char *s = shown (path);
+        _cleanup_free_ char *s = hutch_walk_shown (path);
         u->stats.skipped++;
         hutch_layer_warn (u->opts, "skipped layer entry `%s`: a socket or an unknown file type", s);
         return 0;
@@ -1411,7 +1340,7 @@ hutch_archive_unpack (int fd, int dirfd, const struct hutch_unpack_opts *opts,
     r = hutch_layer_dir_list_apply (&u.dirs, dirfd, 0, opts, err);
   if (r == 0 && u.devices > 0)
     {
-      _cleanup_free_ char *s = shown (u.first_device);
+      _cleanup_free_ char *s = hutch_walk_shown (u.first_device);
       hutch_layer_warn (
           opts,
           "skipped %lu device node%s of the layer (`%s`%s): a container gets its /dev from "

@@ -4,6 +4,7 @@
 #include "registry/auth.h"
 #include "base/paths.h"
 #include "base/util.h"
+#include "base/walk.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -616,29 +617,6 @@ hutch_auth_lookup (const char *authfile, const char *registry, const char *repos
 
 /* ---- writing ---------------------------------------------------------- */
 
-/* Create DIR and its missing parents with MODE; existing ones are left as
-   they are.  */
-static int
-mkdir_p (const char *dir, mode_t mode, hutch_error_t *err)
-{
-  _cleanup_free_ char *copy = hutch_xstrdup (dir);
-  char *p, c;
-  struct stat st;
-
-  for (p = copy + 1;; p++)
-    {
-      if (*p != '/' && *p != '\0')
-        continue;
-      c = *p;
-      *p = '\0';
-      if (stat (copy, &st) < 0 && mkdir (copy, mode) < 0 && errno != EEXIST)
-        return hutch_error_set (err, errno, "create the directory `%s`", copy);
-      *p = c;
-      if (c == '\0')
-        return 0;
-    }
-}
-
 /* Serialise read-modify-write between two hutch login at once.  The lock
    is on the directory: the file itself is replaced by a rename (a lock on
    it would be on the old inode), and a lock file would be left next to the
@@ -740,7 +718,7 @@ change_file (const char *path, bool create, auth_change_fn fn, void *data, hutch
   if (*base == '\0' || strcmp (base, ".") == 0 || strcmp (base, "..") == 0)
     return hutch_error_set (err, EISDIR, "the credentials file `%s` names a directory", path);
 
-  if (create && mkdir_p (dir, 0700, err) < 0)
+  if (create && hutch_walk_mkdir_p (dir, 0700, err) < 0)
     return -1;
   dirfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0)

@@ -14,6 +14,7 @@
 #include "base/syscalls.h"
 #include "runtime/sysfilter.h"
 #include "base/util.h"
+#include "base/walk.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -226,7 +227,7 @@ b_root (const struct hutch_spec *spec, int *ret_cwdfd, hutch_error_t *err)
   rootfd = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
     return hutch_error_set (err, errno, "open the new root");
-  *ret_cwdfd = hutch_open_in_root (rootfd, spec->cwd, O_PATH | O_DIRECTORY, 0);
+  *ret_cwdfd = hutch_walk_open_in_root (rootfd, spec->cwd, O_PATH | O_DIRECTORY, 0);
   if (*ret_cwdfd < 0)
     return hutch_error_set (err, errno, "working directory `%s` in the container", spec->cwd);
   return 0;
@@ -460,7 +461,7 @@ watchdog (const struct hutch_child_ctx *c, int pidfd, pid_t fuse, int cgparentfd
       hutch_error_t e = HUTCH_ERROR_INIT;
       if (spec->extra.overlay && spec->extra.overlay->mountpoint)
         umount2 (spec->extra.overlay->mountpoint, MNT_DETACH);
-      hutch_remove_tree_here (spec->extra.container_dir, &e);
+      hutch_walk_remove_path (spec->extra.container_dir, &e);
       hutch_error_clear (&e);
     }
   _exit (0);

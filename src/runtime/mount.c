@@ -4,6 +4,7 @@
 #include "runtime/mount.h"
 #include "base/syscalls.h"
 #include "base/util.h"
+#include "base/walk.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -311,7 +312,7 @@ bind_host_readonly (const char *src, int tgtfd, const char *what, hutch_error_t 
 static int
 attach (int srcfd, int rootfd, const char *dest, bool is_file, hutch_error_t *err)
 {
-  _cleanup_close_ int tgtfd = hutch_mountpoint_in_root (rootfd, dest, is_file, err);
+  _cleanup_close_ int tgtfd = hutch_walk_mountpoint_in_root (rootfd, dest, is_file, err);
   if (tgtfd < 0)
     return -1;
   if (hutch_move_mount (srcfd, "", tgtfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
@@ -328,7 +329,8 @@ make_devices (struct hutch_rootfs *rfs, hutch_error_t *err)
     { "/dev/stdout", "/proc/self/fd/1" }, { "/dev/stderr", "/proc/self/fd/2" },
     { "/dev/ptmx", "pts/ptmx" },          { "/dev/core", "/proc/kcore" },
   };
-  _cleanup_close_ int devfd = hutch_open_in_root (rfs->rootfd, "/dev", O_RDONLY | O_DIRECTORY, 0);
+  _cleanup_close_ int devfd
+      = hutch_walk_open_in_root (rfs->rootfd, "/dev", O_RDONLY | O_DIRECTORY, 0);
   size_t i;
 
   if (devfd < 0)
@@ -412,7 +414,7 @@ mask_paths (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error
   for (i = 0; spec->masked_paths && spec->masked_paths[i]; i++)
     {
       const char *p = spec->masked_paths[i];
-      _cleanup_close_ int tgt = hutch_open_in_root (rfs->rootfd, p, O_PATH, 0);
+      _cleanup_close_ int tgt = hutch_walk_open_in_root (rfs->rootfd, p, O_PATH, 0);
       struct stat st;
 
       if (tgt < 0)
@@ -450,7 +452,7 @@ mask_paths (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error
   for (i = 0; spec->readonly_paths && spec->readonly_paths[i]; i++)
     {
       const char *p = spec->readonly_paths[i];
-      _cleanup_close_ int tgt = hutch_open_in_root (rfs->rootfd, p, O_PATH, 0);
+      _cleanup_close_ int tgt = hutch_walk_open_in_root (rfs->rootfd, p, O_PATH, 0);
       _cleanup_close_ int copy = -1;
       struct mount_opts o
           = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
@@ -663,7 +665,7 @@ hutch_rootfs_build (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hut
       const char *slash = strrchr (l->path, '/');
       _cleanup_free_ char *parent = hutch_xstrndup (l->path, slash ? (size_t)(slash - l->path) : 0);
       _cleanup_close_ int pfd
-          = hutch_mkdir_in_root (rfs->rootfd, *parent ? parent : "/", 0755, err);
+          = hutch_walk_mkdir_in_root (rfs->rootfd, *parent ? parent : "/", 0755, err);
       if (pfd < 0)
         return -1;
       if (symlinkat (l->target, pfd, slash ? slash + 1 : l->path) < 0 && errno != EEXIST)
@@ -703,7 +705,7 @@ hutch_rootfs_build (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hut
           }
           continue;
         }
-      tgt = hutch_mountpoint_in_root (rfs->rootfd, m->destination, false, err);
+      tgt = hutch_walk_mountpoint_in_root (rfs->rootfd, m->destination, false, err);
       if (tgt < 0)
         return -1;
       if (mount_fs (m, tgt, err) < 0)
@@ -729,7 +731,7 @@ hutch_rootfs_build (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hut
     return -1;
   if (spec->extra.create_cwd)
     {
-      int fd = hutch_mkdir_in_root (rfs->rootfd, spec->cwd, 0755, err);
+      int fd = hutch_walk_mkdir_in_root (rfs->rootfd, spec->cwd, 0755, err);
       if (fd < 0)
         return hutch_error_prefix (err, "working directory");
       close (fd);

@@ -5,8 +5,8 @@
 #include "runtime/container.h"
 #include "runtime/idmap.h"
 #include "base/util.h"
+#include "base/walk.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -234,83 +234,10 @@ hutch_in_userns (hutch_userns_fn fn, void *arg, hutch_error_t *err)
   return ret;
 }
 
-/* Remove everything inside DIRFD, without following symlinks.  */
-static int
-empty_dir (int dirfd, const char *what, hutch_error_t *err)
-{
-  DIR *d = fdopendir (dirfd);
-  struct dirent *de;
-  int r = 0;
-
-  if (d == NULL)
-    {
-      close (dirfd);
-      return hutch_error_set (err, errno, "open `%s`", what);
-    }
-  while ((de = readdir (d)) != NULL)
-    {
-      struct stat st;
-      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
-        continue;
-      if (fstatat (dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        continue;
-      if (S_ISDIR (st.st_mode))
-        {
-          int sub = openat (dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-          if (sub < 0 && errno == EACCES)
-            {
-              /* A directory without search permission for its owner:
-                 we own it in the namespace, so open it up.  */
-              fchmodat (dirfd, de->d_name, 0700, 0);
-              sub = openat (dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            }
-          if (sub < 0 || empty_dir (sub, de->d_name, err) < 0)
-            {
-              r = sub < 0 ? hutch_error_set (err, errno, "open `%s`", de->d_name) : -1;
-              break;
-            }
-          if (unlinkat (dirfd, de->d_name, AT_REMOVEDIR) < 0)
-            {
-              r = hutch_error_set (err, errno, "remove `%s`", de->d_name);
-              break;
-            }
-        }
-      else if (unlinkat (dirfd, de->d_name, 0) < 0)
-        {
-          r = hutch_error_set (err, errno, "remove `%s`", de->d_name);
-          break;
-        }
-    }
-  closedir (d);
-  return r;
-}
-
 static int
 remove_tree_fn (void *arg, hutch_error_t *err)
 {
-  const char *path = arg;
-  int fd;
-
-  fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    {
-      if (errno == ENOENT)
-        return 0;
-      if (errno == ENOTDIR || errno == ELOOP)
-        return unlink (path) < 0 ? hutch_error_set (err, errno, "remove `%s`", path) : 0;
-      return hutch_error_set (err, errno, "open `%s`", path);
-    }
-  if (empty_dir (fd, path, err) < 0)
-    return hutch_error_prefix (err, "remove `%s`", path);
-  if (rmdir (path) < 0 && errno != ENOENT)
-    return hutch_error_set (err, errno, "remove `%s`", path);
-  return 0;
-}
-
-int
-hutch_remove_tree_here (const char *path, hutch_error_t *err)
-{
-  return remove_tree_fn ((void *)path, err);
+  return hutch_walk_remove_path (arg, err);
 }
 
 int

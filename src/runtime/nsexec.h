@@ -38,7 +38,4 @@ void hutch_userns_cancel (struct hutch_userns_job *job);
    missing PATH is not an error.  */
 int hutch_userns_remove (const char *path, hutch_error_t *err);
 
-/* The same, for a caller that already is root of such a namespace.  */
-int hutch_remove_tree_here (const char *path, hutch_error_t *err);
-
 #endif

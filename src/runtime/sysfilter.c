@@ -13,6 +13,7 @@
 #include "runtime/sysfilter-private.h"
 #include "runtime/spec.h"
 #include "base/util.h"
+#include "base/walk.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -438,7 +439,7 @@ cache_write (const char *dir, const char *key, const struct hutch_seccomp *f)
 
   memcpy (h.magic, CACHE_MAGIC, 8);
   h.sum = cache_sum (h, key, f->insns);
-  if (hutch_mkdir_p (dir, 0700, &e) < 0)
+  if (hutch_walk_mkdir_p (dir, 0700, &e) < 0)
     {
       hutch_error_clear (&e);
       return;

@@ -6,6 +6,7 @@
 #include "image/store.h"
 #include "tap.h"
 #include "base/util.h"
+#include "base/walk.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -593,7 +594,7 @@ test_layers (void)
         else
           {
             int dfd = open ("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (hutch_remove_tree (dfd, path + 1, &err) < 0)
+            if (hutch_walk_remove_tree (dfd, path + 1, &err) < 0)
               bad++;
             close (dfd);
           }
@@ -1018,7 +1019,7 @@ main (void)
   {
     int dfd = open ("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     hutch_error_t err = HUTCH_ERROR_INIT;
-    hutch_remove_tree (dfd, base + 5, &err);
+    hutch_walk_remove_tree (dfd, base + 5, &err);
     close (dfd);
   }
   free (root);
