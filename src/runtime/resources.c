@@ -553,33 +553,101 @@ oci_devices (json_t *arr, hutch_error_t *err)
   return 0;
 }
 
-int
-hutch_resources_from_oci (void *json_resources, struct hutch_spec *spec, hutch_error_t *err)
+static int
+oci_pids (json_t *v, struct hutch_spec *spec, hutch_error_t *err)
+{
+  static const char *const pk[] = { "limit", NULL };
+  json_int_t n = 0;
+  bool has;
+  if (refuse_others (v, "pids", pk, err) < 0 || get_int (v, "limit", "pids", &has, &n, err) < 0)
+    return -1;
+  if (has && n != 0)
+    hutch_spec_add_resource (
+        spec, "pids.max", n <= 0 ? hutch_xstrdup ("max") : hutch_xasprintf ("%lld", (long long)n),
+        false);
+  return 0;
+}
+
+static int
+oci_blockio (json_t *v, struct hutch_spec *spec, hutch_error_t *err)
+{
+  static const char *const bk[] = { "weight", NULL };
+  json_int_t w = 0;
+  bool has;
+  if (refuse_others (v, "blockIO", bk, err) < 0
+      || get_int (v, "weight", "blockIO", &has, &w, err) < 0)
+    return -1;
+  if (has && w != 0 && (w < 10 || w > 1000))
+    return hutch_error_set (err, 0, "linux.resources.blockIO.weight must be from 10 to 1000");
+  if (has && w != 0)
+    hutch_spec_add_resource (
+        spec, "io.weight",
+        hutch_xasprintf ("default %llu",
+                         (unsigned long long)hutch_blkio_weight_to_io_weight ((uint64_t)w)),
+        false);
+  return 0;
+}
+
+/* linux.resources.unified: raw cgroup v2 files.  Each key is checked by
+   hutch_cgroup_key_check and a value may not hold a newline, so that one
+   entry cannot write a second file or a second line.  */
+static int
+oci_unified (json_t *v, struct hutch_spec *spec, hutch_error_t *err)
+{
+  const char *key;
+  json_t *val;
+  if (!json_is_object (v))
+    return hutch_error_set (err, 0, "linux.resources.unified must be an object");
+  json_object_foreach (v, key, val)
+  {
+    if (!json_is_string (val))
+      return hutch_error_set (err, 0, "linux.resources.unified.%s must be a string", key);
+    if (hutch_cgroup_key_check (key, err) < 0)
+      return hutch_error_prefix (err, "linux.resources.unified");
+    if (strchr (json_string_value (val), '\n'))
+      return hutch_error_set (err, 0, "linux.resources.unified.%s: the value holds a newline", key);
+    hutch_spec_add_resource (spec, key, hutch_xstrdup (json_string_value (val)), false);
+  }
+  return 0;
+}
+
+/* A resource hutch does not know is refused, not ignored, unless it is
+   empty: a limit the user asked for would otherwise silently not apply.  */
+static int
+refuse_unknown_resources (json_t *res, hutch_error_t *err)
 {
   static const char *const known[]
       = { "memory", "pids", "cpu", "blockIO", "unified", "devices", NULL };
+  const char *key;
+  json_t *v;
+
+  json_object_foreach (res, key, v)
+  {
+    size_t i;
+    bool ok = json_is_null (v) || (json_is_object (v) && json_object_size (v) == 0)
+              || (json_is_array (v) && json_array_size (v) == 0);
+    for (i = 0; !ok && known[i]; i++)
+      ok = strcmp (key, known[i]) == 0;
+    if (!ok)
+      return hutch_error_set (err, 0,
+                              "linux.resources.%s is not supported by hutch; remove it from "
+                              "config.json",
+                              key);
+  }
+  return 0;
+}
+
+int
+hutch_resources_from_oci (void *json_resources, struct hutch_spec *spec, hutch_error_t *err)
+{
   json_t *res = json_resources, *v;
 
   if (res == NULL || json_is_null (res))
     return 0;
   if (!json_is_object (res))
     return hutch_error_set (err, 0, "linux.resources must be an object");
-  {
-    const char *key;
-    json_object_foreach (res, key, v)
-    {
-      size_t i;
-      bool ok = json_is_null (v) || (json_is_object (v) && json_object_size (v) == 0)
-                || (json_is_array (v) && json_array_size (v) == 0);
-      for (i = 0; !ok && known[i]; i++)
-        ok = strcmp (key, known[i]) == 0;
-      if (!ok)
-        return hutch_error_set (err, 0,
-                                "linux.resources.%s is not supported by hutch; remove it from "
-                                "config.json",
-                                key);
-    }
-  }
+  if (refuse_unknown_resources (res, err) < 0)
+    return -1;
   v = json_object_get (res, "devices");
   if (v && !json_is_null (v) && oci_devices (v, err) < 0)
     return -1;
@@ -590,54 +658,13 @@ hutch_resources_from_oci (void *json_resources, struct hutch_spec *spec, hutch_e
   if (json_is_object (v) && oci_cpu (v, spec, err) < 0)
     return -1;
   v = json_object_get (res, "pids");
-  if (json_is_object (v))
-    {
-      static const char *const pk[] = { "limit", NULL };
-      json_int_t n = 0;
-      bool has;
-      if (refuse_others (v, "pids", pk, err) < 0 || get_int (v, "limit", "pids", &has, &n, err) < 0)
-        return -1;
-      if (has && n != 0)
-        hutch_spec_add_resource (
-            spec, "pids.max",
-            n <= 0 ? hutch_xstrdup ("max") : hutch_xasprintf ("%lld", (long long)n), false);
-    }
+  if (json_is_object (v) && oci_pids (v, spec, err) < 0)
+    return -1;
   v = json_object_get (res, "blockIO");
-  if (json_is_object (v))
-    {
-      static const char *const bk[] = { "weight", NULL };
-      json_int_t w = 0;
-      bool has;
-      if (refuse_others (v, "blockIO", bk, err) < 0
-          || get_int (v, "weight", "blockIO", &has, &w, err) < 0)
-        return -1;
-      if (has && w != 0 && (w < 10 || w > 1000))
-        return hutch_error_set (err, 0, "linux.resources.blockIO.weight must be from 10 to 1000");
-      if (has && w != 0)
-        hutch_spec_add_resource (
-            spec, "io.weight",
-            hutch_xasprintf ("default %llu",
-                             (unsigned long long)hutch_blkio_weight_to_io_weight ((uint64_t)w)),
-            false);
-    }
+  if (json_is_object (v) && oci_blockio (v, spec, err) < 0)
+    return -1;
   v = json_object_get (res, "unified");
-  if (v && !json_is_null (v))
-    {
-      const char *key;
-      json_t *val;
-      if (!json_is_object (v))
-        return hutch_error_set (err, 0, "linux.resources.unified must be an object");
-      json_object_foreach (v, key, val)
-      {
-        if (!json_is_string (val))
-          return hutch_error_set (err, 0, "linux.resources.unified.%s must be a string", key);
-        if (hutch_cgroup_key_check (key, err) < 0)
-          return hutch_error_prefix (err, "linux.resources.unified");
-        if (strchr (json_string_value (val), '\n'))
-          return hutch_error_set (err, 0, "linux.resources.unified.%s: the value holds a newline",
-                                  key);
-        hutch_spec_add_resource (spec, key, hutch_xstrdup (json_string_value (val)), false);
-      }
-    }
+  if (v && !json_is_null (v) && oci_unified (v, spec, err) < 0)
+    return -1;
   return 0;
 }

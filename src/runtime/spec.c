@@ -294,6 +294,54 @@ parse_idmaps (json_t *arr, const char *what, struct hutch_idmap **ret, size_t *r
   return 0;
 }
 
+static int
+parse_process_user (json_t *user, struct hutch_spec *spec, hutch_error_t *err)
+{
+  json_t *gids = json_object_get (user, "additionalGids"), *g;
+  size_t i;
+
+  if (json_object_get (user, "uid")
+      && get_u32 (json_object_get (user, "uid"), "process.user.uid", &spec->uid, err) < 0)
+    return -1;
+  if (json_object_get (user, "gid")
+      && get_u32 (json_object_get (user, "gid"), "process.user.gid", &spec->gid, err) < 0)
+    return -1;
+  if (json_object_get (user, "umask"))
+    return hutch_error_set (err, 0, "process.user.umask is not supported yet; remove it");
+  if (json_is_array (gids))
+    {
+      spec->additional_gids = hutch_xmalloc0 ((json_array_size (gids) + 1) * sizeof (unsigned));
+      json_array_foreach (gids, i, g) if (get_u32 (g, "process.user.additionalGids[]",
+                                                   &spec->additional_gids[i], err)
+                                          < 0) return -1;
+      spec->n_additional_gids = json_array_size (gids);
+    }
+  return 0;
+}
+
+static int
+parse_process_caps (json_t *caps, struct hutch_spec *spec, hutch_error_t *err)
+{
+  spec->has_caps = true;
+  if (get_strv (json_object_get (caps, "bounding"), "capabilities.bounding", &spec->cap_bounding,
+                err)
+          < 0
+      || get_strv (json_object_get (caps, "effective"), "capabilities.effective",
+                   &spec->cap_effective, err)
+             < 0
+      || get_strv (json_object_get (caps, "permitted"), "capabilities.permitted",
+                   &spec->cap_permitted, err)
+             < 0
+      || get_strv (json_object_get (caps, "inheritable"), "capabilities.inheritable",
+                   &spec->cap_inheritable, err)
+             < 0
+      || get_strv (json_object_get (caps, "ambient"), "capabilities.ambient", &spec->cap_ambient,
+                   err)
+             < 0)
+    return -1;
+  return 0;
+}
+
 static const struct
 {
   const char *name;
@@ -317,11 +365,60 @@ static const struct
   { "RLIMIT_STACK", RLIMIT_STACK },
 };
 
+/* RL is a JSON array; anything else was already skipped by the caller.  */
+static int
+parse_process_rlimits (json_t *rl, struct hutch_spec *spec, hutch_error_t *err)
+{
+  json_t *r;
+  size_t i;
+
+  spec->rlimits = hutch_xmalloc0 ((json_array_size (rl) + 1) * sizeof *spec->rlimits);
+  json_array_foreach (rl, i, r)
+  {
+    const char *type = json_string_value (json_object_get (r, "type"));
+    size_t k;
+    int found = -1;
+    for (k = 0; type && k < sizeof rlimit_names / sizeof rlimit_names[0]; k++)
+      if (strcmp (type, rlimit_names[k].name) == 0)
+        found = rlimit_names[k].resource;
+    if (found < 0)
+      return hutch_error_set (err, 0, "process.rlimits[%zu]: unknown type `%s`", i,
+                              type ? type : "(none)");
+    if (!json_is_integer (json_object_get (r, "soft"))
+        || !json_is_integer (json_object_get (r, "hard")))
+      return hutch_error_set (err, 0, "process.rlimits[%zu]: soft and hard must be integers", i);
+    spec->rlimits[i].resource = found;
+    spec->rlimits[i].soft = (unsigned long long)json_integer_value (json_object_get (r, "soft"));
+    spec->rlimits[i].hard = (unsigned long long)json_integer_value (json_object_get (r, "hard"));
+  }
+  spec->n_rlimits = json_array_size (rl);
+  return 0;
+}
+
+/* Security and scheduling knobs hutch cannot honour yet are refused, not
+   ignored: a user who asked for them would otherwise run unprotected.  */
+static int
+refuse_unsupported_process (json_t *proc, hutch_error_t *err)
+{
+  static const char *const refused[] = { "apparmorProfile", "selinuxLabel", "oomScoreAdj",
+                                         "ioPriority",      "scheduler",    "execCPUAffinity" };
+  size_t i;
+
+  for (i = 0; i < sizeof refused / sizeof refused[0]; i++)
+    {
+      json_t *v = json_object_get (proc, refused[i]);
+      if (v && !(json_is_string (v) && json_string_value (v)[0] == '\0'))
+        return hutch_error_set (
+            err, 0, "process.%s is not supported by hutch yet; remove it from config.json",
+            refused[i]);
+    }
+  return 0;
+}
+
 static int
 parse_process (json_t *proc, struct hutch_spec *spec, hutch_error_t *err)
 {
   json_t *v, *user, *caps, *rl;
-  size_t i;
 
   if (!json_is_object (proc))
     return hutch_error_set (err, 0, "`process` must be an object");
@@ -348,93 +445,18 @@ parse_process (json_t *proc, struct hutch_spec *spec, hutch_error_t *err)
   spec->no_new_privileges = json_is_true (json_object_get (proc, "noNewPrivileges"));
 
   user = json_object_get (proc, "user");
-  if (user != NULL)
-    {
-      json_t *gids = json_object_get (user, "additionalGids"), *g;
-      if (json_object_get (user, "uid")
-          && get_u32 (json_object_get (user, "uid"), "process.user.uid", &spec->uid, err) < 0)
-        return -1;
-      if (json_object_get (user, "gid")
-          && get_u32 (json_object_get (user, "gid"), "process.user.gid", &spec->gid, err) < 0)
-        return -1;
-      if (json_object_get (user, "umask"))
-        return hutch_error_set (err, 0, "process.user.umask is not supported yet; remove it");
-      if (json_is_array (gids))
-        {
-          spec->additional_gids = hutch_xmalloc0 ((json_array_size (gids) + 1) * sizeof (unsigned));
-          json_array_foreach (gids, i, g) if (get_u32 (g, "process.user.additionalGids[]",
-                                                       &spec->additional_gids[i], err)
-                                              < 0) return -1;
-          spec->n_additional_gids = json_array_size (gids);
-        }
-    }
+  if (user != NULL && parse_process_user (user, spec, err) < 0)
+    return -1;
 
   caps = json_object_get (proc, "capabilities");
-  if (caps != NULL)
-    {
-      spec->has_caps = true;
-      if (get_strv (json_object_get (caps, "bounding"), "capabilities.bounding",
-                    &spec->cap_bounding, err)
-              < 0
-          || get_strv (json_object_get (caps, "effective"), "capabilities.effective",
-                       &spec->cap_effective, err)
-                 < 0
-          || get_strv (json_object_get (caps, "permitted"), "capabilities.permitted",
-                       &spec->cap_permitted, err)
-                 < 0
-          || get_strv (json_object_get (caps, "inheritable"), "capabilities.inheritable",
-                       &spec->cap_inheritable, err)
-                 < 0
-          || get_strv (json_object_get (caps, "ambient"), "capabilities.ambient",
-                       &spec->cap_ambient, err)
-                 < 0)
-        return -1;
-    }
+  if (caps != NULL && parse_process_caps (caps, spec, err) < 0)
+    return -1;
 
   rl = json_object_get (proc, "rlimits");
-  if (json_is_array (rl))
-    {
-      json_t *r;
-      spec->rlimits = hutch_xmalloc0 ((json_array_size (rl) + 1) * sizeof *spec->rlimits);
-      json_array_foreach (rl, i, r)
-      {
-        const char *type = json_string_value (json_object_get (r, "type"));
-        size_t k;
-        int found = -1;
-        for (k = 0; type && k < sizeof rlimit_names / sizeof rlimit_names[0]; k++)
-          if (strcmp (type, rlimit_names[k].name) == 0)
-            found = rlimit_names[k].resource;
-        if (found < 0)
-          return hutch_error_set (err, 0, "process.rlimits[%zu]: unknown type `%s`", i,
-                                  type ? type : "(none)");
-        if (!json_is_integer (json_object_get (r, "soft"))
-            || !json_is_integer (json_object_get (r, "hard")))
-          return hutch_error_set (err, 0, "process.rlimits[%zu]: soft and hard must be integers",
-                                  i);
-        spec->rlimits[i].resource = found;
-        spec->rlimits[i].soft
-            = (unsigned long long)json_integer_value (json_object_get (r, "soft"));
-        spec->rlimits[i].hard
-            = (unsigned long long)json_integer_value (json_object_get (r, "hard"));
-      }
-      spec->n_rlimits = json_array_size (rl);
-    }
+  if (json_is_array (rl) && parse_process_rlimits (rl, spec, err) < 0)
+    return -1;
 
-  /* Security and scheduling knobs hutch cannot honour yet are refused, not
-     ignored: a user who asked for them would otherwise run unprotected.  */
-  {
-    static const char *const refused[] = { "apparmorProfile", "selinuxLabel", "oomScoreAdj",
-                                           "ioPriority",      "scheduler",    "execCPUAffinity" };
-    for (i = 0; i < sizeof refused / sizeof refused[0]; i++)
-      {
-        v = json_object_get (proc, refused[i]);
-        if (v && !(json_is_string (v) && json_string_value (v)[0] == '\0'))
-          return hutch_error_set (
-              err, 0, "process.%s is not supported by hutch yet; remove it from config.json",
-              refused[i]);
-      }
-  }
-  return 0;
+  return refuse_unsupported_process (proc, err);
 }
 
 static int
