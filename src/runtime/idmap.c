@@ -491,6 +491,68 @@ identity_of_self (const char *file, struct hutch_idmap **ret, size_t *ret_n, hut
   return 0;
 }
 
+/* The plan when hutch runs as root: no helpers, and either one id or the
+   identity of every id this namespace has.  */
+static int
+idplan_for_root (enum hutch_userns_mode mode, struct hutch_idplan *plan, hutch_error_t *err)
+{
+  plan->use_helpers = false;
+  if (mode == HUTCH_USERNS_SINGLE)
+    {
+      hutch_idmap_compute (mode, 0, NULL, 0, &plan->uid_map, &plan->n_uid);
+      hutch_idmap_compute (mode, 0, NULL, 0, &plan->gid_map, &plan->n_gid);
+      plan->deny_setgroups = true;
+      return 0;
+    }
+  if (identity_of_self ("/proc/self/uid_map", &plan->uid_map, &plan->n_uid, err) < 0
+      || identity_of_self ("/proc/self/gid_map", &plan->gid_map, &plan->n_gid, err) < 0)
+    return -1;
+  return 0;
+}
+
+/* The user has no subordinate uid range (NO_UIDS) or no gid range: warn,
+   and map only the user's own id.  Returns true when the plan is complete
+   (keep-id), false when the caller goes on in PLAN->mode, now single.  */
+static bool
+idplan_fall_back (const char *name, uid_t uid, gid_t gid, bool no_uids, struct hutch_idplan *plan)
+{
+  const char *who = name ? name : "you";
+  plan->fell_back = true;
+  plan->warning = hutch_xasprintf (
+      "no subordinate %s range for %s in %s, so only your own id is mapped (%s); "
+      "for the full range ask an administrator to run `usermod --add-subuids "
+      "100000-165535 --add-subgids 100000-165535 %s`",
+      no_uids ? "uid" : "gid", who, no_uids ? "/etc/subuid" : "/etc/subgid",
+      plan->mode == HUTCH_USERNS_KEEP_ID ? "as itself" : "as root", name ? name : "USER");
+  if (plan->mode == HUTCH_USERNS_KEEP_ID)
+    {
+      /* keep-id without a range: the own id maps to itself and
+         nothing else exists inside.  */
+      plan->uid_map = hutch_xmalloc0 (sizeof *plan->uid_map);
+      plan->uid_map[0] = (struct hutch_idmap){ uid, uid, 1 };
+      plan->gid_map = hutch_xmalloc0 (sizeof *plan->gid_map);
+      plan->gid_map[0] = (struct hutch_idmap){ gid, gid, 1 };
+      plan->n_uid = plan->n_gid = 1;
+      plan->deny_setgroups = true;
+      plan->use_helpers = false;
+      return true;
+    }
+  plan->mode = HUTCH_USERNS_SINGLE;
+  return false;
+}
+
+/* Find the helpers now, before any namespace exists, so that a
+   missing one is reported without a half-made container.  */
+static int
+idplan_find_helpers (hutch_error_t *err)
+{
+  _cleanup_free_ char *p1 = NULL, *p2 = NULL;
+  if (hutch_idmap_find_helper ("newuidmap", &p1, err) < 0
+      || hutch_idmap_find_helper ("newgidmap", &p2, err) < 0)
+    return -1;
+  return 0;
+}
+
 int
 hutch_idplan_make (enum hutch_userns_mode mode, struct hutch_idplan *plan, hutch_error_t *err)
 {
@@ -506,20 +568,7 @@ hutch_idplan_make (enum hutch_userns_mode mode, struct hutch_idplan *plan, hutch
   plan->mode = mode;
 
   if (uid == 0)
-    {
-      plan->use_helpers = false;
-      if (mode == HUTCH_USERNS_SINGLE)
-        {
-          hutch_idmap_compute (mode, 0, NULL, 0, &plan->uid_map, &plan->n_uid);
-          hutch_idmap_compute (mode, 0, NULL, 0, &plan->gid_map, &plan->n_gid);
-          plan->deny_setgroups = true;
-          return 0;
-        }
-      if (identity_of_self ("/proc/self/uid_map", &plan->uid_map, &plan->n_uid, err) < 0
-          || identity_of_self ("/proc/self/gid_map", &plan->gid_map, &plan->n_gid, err) < 0)
-        return -1;
-      return 0;
-    }
+    return idplan_for_root (mode, plan, err);
 
   pw = getpwuid (uid);
   name = pw ? pw->pw_name : NULL;
@@ -531,30 +580,12 @@ hutch_idplan_make (enum hutch_userns_mode mode, struct hutch_idplan *plan, hutch
         goto out;
       if (nur == 0 || ngr == 0)
         {
-          const char *who = name ? name : "you";
-          plan->fell_back = true;
-          plan->warning = hutch_xasprintf (
-              "no subordinate %s range for %s in %s, so only your own id is mapped (%s); "
-              "for the full range ask an administrator to run `usermod --add-subuids "
-              "100000-165535 --add-subgids 100000-165535 %s`",
-              nur == 0 ? "uid" : "gid", who, nur == 0 ? "/etc/subuid" : "/etc/subgid",
-              mode == HUTCH_USERNS_KEEP_ID ? "as itself" : "as root", name ? name : "USER");
-          if (mode == HUTCH_USERNS_KEEP_ID)
+          if (idplan_fall_back (name, uid, gid, nur == 0, plan))
             {
-              /* keep-id without a range: the own id maps to itself and
-                 nothing else exists inside.  */
-              plan->uid_map = hutch_xmalloc0 (sizeof *plan->uid_map);
-              plan->uid_map[0] = (struct hutch_idmap){ uid, uid, 1 };
-              plan->gid_map = hutch_xmalloc0 (sizeof *plan->gid_map);
-              plan->gid_map[0] = (struct hutch_idmap){ gid, gid, 1 };
-              plan->n_uid = plan->n_gid = 1;
-              plan->deny_setgroups = true;
-              plan->use_helpers = false;
               ret = 0;
               goto out;
             }
-          mode = HUTCH_USERNS_SINGLE;
-          plan->mode = mode;
+          mode = plan->mode;
         }
     }
 
@@ -562,15 +593,8 @@ hutch_idplan_make (enum hutch_userns_mode mode, struct hutch_idplan *plan, hutch
   hutch_idmap_compute (mode, gid, gr, ngr, &plan->gid_map, &plan->n_gid);
   plan->use_helpers = mode != HUTCH_USERNS_SINGLE;
   plan->deny_setgroups = mode == HUTCH_USERNS_SINGLE;
-  if (plan->use_helpers)
-    {
-      /* Find the helpers now, before any namespace exists, so that a
-         missing one is reported without a half-made container.  */
-      _cleanup_free_ char *p1 = NULL, *p2 = NULL;
-      if (hutch_idmap_find_helper ("newuidmap", &p1, err) < 0
-          || hutch_idmap_find_helper ("newgidmap", &p2, err) < 0)
-        goto out;
-    }
+  if (plan->use_helpers && idplan_find_helpers (err) < 0)
+    goto out;
   ret = 0;
 out:
   free (ur);

@@ -195,7 +195,7 @@ hutch_rootfs_prepare (const struct hutch_spec *spec, struct hutch_rootfs *rfs, h
       /* Flags go on the detached copy, recursively for rbind, so that a
          read-only volume is read-only from its first moment in the
          container, submounts included.  */
-      o.propagation = 0; /* only possible once attached: see hutch_rootfs_build */
+      o.propagation = 0; /* only possible once attached: see attach_bind_mount */
       if (set_attrs (fd, &o, o.recursive, m->destination, err) < 0)
         {
           mount_opts_clear (&o);
@@ -606,12 +606,12 @@ out:
   return mnt;
 }
 
-int
-hutch_rootfs_build (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
+/* Create the container's root as a detached mount and store it in
+   RFS->rootfd: an overlay of the image's layers, an empty tmpfs for a host
+   sandbox, or a private copy of the bundle's root.path.  */
+static int
+open_root (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
 {
-  bool have_dev = false;
-  size_t i;
-
   if (spec->extra.overlay && spec->extra.overlay->driver == HUTCH_DRIVER_OVERLAY)
     {
       rfs->rootfd = mount_overlay (spec->extra.overlay, err);
@@ -639,25 +639,36 @@ hutch_rootfs_build (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hut
       if (rfs->rootfd < 0)
         return hutch_error_prefix (err, "root filesystem");
     }
-  /* Submounts can only be attached under a mount that is in our mount
-     namespace, so give the new root a place: /tmp of this private
-     namespace (or another directory where /tmp is missing or a symlink).
-     Everything from the host's view was opened already, so covering it
-     hides nothing we need; the host's own /tmp is untouched.  */
-  {
-    static const char *const places[] = { "/tmp", "/mnt", "/var/tmp", "/root", "/" };
-    const char *place = "/";
-    size_t k;
-    struct stat st;
-    for (k = 0; k < sizeof places / sizeof places[0]; k++)
-      if (lstat (places[k], &st) == 0 && S_ISDIR (st.st_mode))
-        {
-          place = places[k];
-          break;
-        }
-    if (hutch_move_mount (rfs->rootfd, "", AT_FDCWD, place, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-      return hutch_error_set (err, errno, "attach the container's root on %s", place);
-  }
+  return 0;
+}
+
+/* Submounts can only be attached under a mount that is in our mount
+   namespace, so give the new root a place: /tmp of this private
+   namespace (or another directory where /tmp is missing or a symlink).
+   Everything from the host's view was opened already, so covering it
+   hides nothing we need; the host's own /tmp is untouched.  */
+static int
+attach_root (struct hutch_rootfs *rfs, hutch_error_t *err)
+{
+  static const char *const places[] = { "/tmp", "/mnt", "/var/tmp", "/root", "/" };
+  const char *place = "/";
+  size_t k;
+  struct stat st;
+  for (k = 0; k < sizeof places / sizeof places[0]; k++)
+    if (lstat (places[k], &st) == 0 && S_ISDIR (st.st_mode))
+      {
+        place = places[k];
+        break;
+      }
+  if (hutch_move_mount (rfs->rootfd, "", AT_FDCWD, place, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    return hutch_error_set (err, errno, "attach the container's root on %s", place);
+  return 0;
+}
+
+static int
+make_symlinks (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
+{
+  size_t i;
 
   for (i = 0; i < spec->extra.n_symlinks; i++)
     {
@@ -671,59 +682,108 @@ hutch_rootfs_build (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hut
       if (symlinkat (l->target, pfd, slash ? slash + 1 : l->path) < 0 && errno != EEXIST)
         return hutch_error_set (err, errno, "create symlink %s", l->path);
     }
+  return 0;
+}
+
+/* Attach bind mount I, which hutch_rootfs_prepare cloned detached and gave
+   its flags, then give it its propagation, which a mount only takes once
+   attached.  */
+static int
+attach_bind_mount (const struct hutch_mount *m, size_t i, struct hutch_rootfs *rfs,
+                   hutch_error_t *err)
+{
+  struct stat st;
+  struct mount_opts o;
+  int r;
+
+  if (fstat (rfs->srcfds[i], &st) < 0)
+    return hutch_error_set (err, errno, "bind mount %s", m->destination);
+  if (attach (rfs->srcfds[i], rfs->rootfd, m->destination, !S_ISDIR (st.st_mode), err) < 0)
+    return hutch_error_prefix (err, "bind mount `%s`", m->source);
+  if (parse_mount_options (m, &o, err) < 0)
+    return -1;
+  r = 0;
+  if (o.propagation)
+    {
+      struct mount_attr attr = { .propagation = o.propagation };
+      r = hutch_mount_setattr (rfs->srcfds[i], "", AT_EMPTY_PATH | (o.recursive ? AT_RECURSIVE : 0),
+                               &attr);
+    }
+  mount_opts_clear (&o);
+  if (r < 0)
+    return hutch_error_set (err, errno, "set the propagation of mount %s", m->destination);
+  return 0;
+}
+
+/* Mount a new filesystem of M's type on its destination.  Where the kernel
+   refuses a fresh sysfs or cgroup in this namespace, the host's is bound
+   read-only instead.  */
+static int
+mount_new_fs (const struct hutch_mount *m, struct hutch_rootfs *rfs, hutch_error_t *err)
+{
+  _cleanup_close_ int tgt = hutch_walk_mountpoint_in_root (rfs->rootfd, m->destination, false, err);
+
+  if (tgt < 0)
+    return -1;
+  if (mount_fs (m, tgt, err) < 0)
+    {
+      bool sys = strcmp (m->type, "sysfs") == 0;
+      bool cg = strcmp (m->type, "cgroup") == 0 || strcmp (m->type, "cgroup2") == 0;
+      if ((sys || cg) && (err->errnum == EPERM || err->errnum == EACCES || err->errnum == EBUSY))
+        {
+          hutch_error_clear (err);
+          if (bind_host_readonly (sys ? "/sys" : "/sys/fs/cgroup", tgt, m->destination, err) < 0)
+            return -1;
+          return 0;
+        }
+      return -1;
+    }
+  return 0;
+}
+
+/* The spec's mounts, in the spec's order: a later mount may cover an
+   earlier one, as the spec's author meant.  */
+static int
+make_mounts (const struct hutch_spec *spec, struct hutch_rootfs *rfs, bool *ret_have_dev,
+             hutch_error_t *err)
+{
+  bool have_dev = false;
+  size_t i;
+  int r;
 
   for (i = 0; i < spec->n_mounts; i++)
     {
       const struct hutch_mount *m = &spec->mounts[i];
-      _cleanup_close_ int tgt = -1;
 
       if (strcmp (m->destination, "/dev") == 0)
         have_dev = true;
-      if (rfs->srcfds[i] >= 0)
-        {
-          struct stat st;
-          if (fstat (rfs->srcfds[i], &st) < 0)
-            return hutch_error_set (err, errno, "bind mount %s", m->destination);
-          if (attach (rfs->srcfds[i], rfs->rootfd, m->destination, !S_ISDIR (st.st_mode), err) < 0)
-            return hutch_error_prefix (err, "bind mount `%s`", m->source);
-          {
-            struct mount_opts o;
-            int r;
-            if (parse_mount_options (m, &o, err) < 0)
-              return -1;
-            r = 0;
-            if (o.propagation)
-              {
-                struct mount_attr attr = { .propagation = o.propagation };
-                r = hutch_mount_setattr (rfs->srcfds[i], "",
-                                         AT_EMPTY_PATH | (o.recursive ? AT_RECURSIVE : 0), &attr);
-              }
-            mount_opts_clear (&o);
-            if (r < 0)
-              return hutch_error_set (err, errno, "set the propagation of mount %s",
-                                      m->destination);
-          }
-          continue;
-        }
-      tgt = hutch_walk_mountpoint_in_root (rfs->rootfd, m->destination, false, err);
-      if (tgt < 0)
-        return -1;
-      if (mount_fs (m, tgt, err) < 0)
-        {
-          bool sys = strcmp (m->type, "sysfs") == 0;
-          bool cg = strcmp (m->type, "cgroup") == 0 || strcmp (m->type, "cgroup2") == 0;
-          if ((sys || cg)
-              && (err->errnum == EPERM || err->errnum == EACCES || err->errnum == EBUSY))
-            {
-              hutch_error_clear (err);
-              if (bind_host_readonly (sys ? "/sys" : "/sys/fs/cgroup", tgt, m->destination, err)
-                  < 0)
-                return -1;
-              continue;
-            }
-          return -1;
-        }
+      r = rfs->srcfds[i] >= 0 ? attach_bind_mount (m, i, rfs, err) : mount_new_fs (m, rfs, err);
+      if (r < 0)
+        return r;
     }
+  *ret_have_dev = have_dev;
+  return 0;
+}
+
+int
+hutch_rootfs_build (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
+{
+  bool have_dev = false;
+  int r;
+
+  /* Each step's -errno is passed on as it is: child.c returns it.  */
+  r = open_root (spec, rfs, err);
+  if (r < 0)
+    return r;
+  r = attach_root (rfs, err);
+  if (r < 0)
+    return r;
+  r = make_symlinks (spec, rfs, err);
+  if (r < 0)
+    return r;
+  r = make_mounts (spec, rfs, &have_dev, err);
+  if (r < 0)
+    return r;
 
   if (have_dev && make_devices (rfs, err) < 0)
     return -1;

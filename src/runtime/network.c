@@ -396,33 +396,13 @@ read_ready (int fd, pid_t pid, char ***ret_lines, hutch_error_t *err)
   return hutch_error_set (err, 0, "hutch-slirp ended before it set up the network");
 }
 
-int
-hutch_slirp_start (const struct hutch_slirp *s, pid_t pid, struct hutch_slirp_proc **ret,
-                   char ***ret_lines, hutch_error_t *err)
+/* The helper's command line: the namespaces and the ready pipe come as
+   fds 3, 4 and 5 (see slirp_exec_child).  */
+static char **
+slirp_argv (const struct hutch_slirp *s)
 {
-  _cleanup_free_ char *upath = hutch_xasprintf ("/proc/%d/ns/user", (int)pid);
-  _cleanup_free_ char *npath = hutch_xasprintf ("/proc/%d/ns/net", (int)pid);
-  _cleanup_close_ int userfd = -1, netfd = -1;
-  _cleanup_strv_ char **argv = NULL, **lines = NULL;
-  int ready[2] = { -1, -1 };
-  pid_t parent = getpid (), child;
+  char **argv = NULL;
   size_t i;
-  int pidfd, st;
-
-  if (access (s->helper_path, X_OK) < 0)
-    return hutch_error_set (err, errno,
-                            "the network helper `%s` cannot be run; reinstall hutch, or use "
-                            "--network none",
-                            s->helper_path);
-  /* Opened here, as the user, in the host's view: the helper joins them.  */
-  userfd = open (upath, O_RDONLY | O_CLOEXEC);
-  if (userfd < 0)
-    return hutch_error_set (err, errno, "open the user namespace of the container (%s)", upath);
-  netfd = open (npath, O_RDONLY | O_CLOEXEC);
-  if (netfd < 0)
-    return hutch_error_set (err, errno, "open the network namespace of the container (%s)", npath);
-  if (pipe2 (ready, O_CLOEXEC) < 0)
-    return hutch_error_set (err, errno, "pipe");
 
   hutch_strv_push (&argv, hutch_xstrdup (s->helper_path));
   hutch_strv_push (&argv, hutch_xstrdup ("--userns-fd=3"));
@@ -442,6 +422,77 @@ hutch_slirp_start (const struct hutch_slirp *s, pid_t pid, struct hutch_slirp_pr
                                                p->host_ip, v6 ? "]" : "", p->host_port,
                                                p->container_port, p->udp ? "udp" : "tcp"));
     }
+  return argv;
+}
+
+/* In the forked child: put the fds in place and exec the helper.  */
+static void __attribute__ ((noreturn))
+slirp_exec_child (int userfd, int netfd, int ready_w, pid_t parent, char **argv)
+{
+  /* Only async-signal-safe calls here.  The helper dies with hutch:
+     armed before the exec, and checked against a parent that died
+     first.  */
+  int u = fcntl (userfd, F_DUPFD, 10), n = fcntl (netfd, F_DUPFD, 10),
+      r = fcntl (ready_w, F_DUPFD, 10);
+  if (u < 0 || n < 0 || r < 0 || dup2 (u, 3) < 0 || dup2 (n, 4) < 0 || dup2 (r, 5) < 0)
+    _exit (127);
+  syscall (SYS_close_range, 6u, ~0u, 0);
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != parent)
+    _exit (127);
+  /* Out of hutch's process group: a SIGTERM to the group (timeout,
+     systemd, kill -TERM -PGID) is for the container, which hutch
+     forwards it to; the network must stay until the container ends.  */
+  setsid ();
+  execv (argv[0], argv);
+  _exit (127);
+}
+
+/* A helper that failed to set up the network: kill it, through its pidfd
+   when there is one, and reap it.  */
+static void
+slirp_kill (pid_t child, int pidfd)
+{
+  int st;
+
+  if (pidfd >= 0)
+    {
+      syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+      close (pidfd);
+    }
+  else
+    kill (child, SIGKILL);
+  while (waitpid (child, &st, 0) < 0 && errno == EINTR)
+    ;
+}
+
+int
+hutch_slirp_start (const struct hutch_slirp *s, pid_t pid, struct hutch_slirp_proc **ret,
+                   char ***ret_lines, hutch_error_t *err)
+{
+  _cleanup_free_ char *upath = hutch_xasprintf ("/proc/%d/ns/user", (int)pid);
+  _cleanup_free_ char *npath = hutch_xasprintf ("/proc/%d/ns/net", (int)pid);
+  _cleanup_close_ int userfd = -1, netfd = -1;
+  _cleanup_strv_ char **argv = NULL, **lines = NULL;
+  int ready[2] = { -1, -1 };
+  pid_t parent = getpid (), child;
+  int pidfd;
+
+  if (access (s->helper_path, X_OK) < 0)
+    return hutch_error_set (err, errno,
+                            "the network helper `%s` cannot be run; reinstall hutch, or use "
+                            "--network none",
+                            s->helper_path);
+  /* Opened here, as the user, in the host's view: the helper joins them.  */
+  userfd = open (upath, O_RDONLY | O_CLOEXEC);
+  if (userfd < 0)
+    return hutch_error_set (err, errno, "open the user namespace of the container (%s)", upath);
+  netfd = open (npath, O_RDONLY | O_CLOEXEC);
+  if (netfd < 0)
+    return hutch_error_set (err, errno, "open the network namespace of the container (%s)", npath);
+  if (pipe2 (ready, O_CLOEXEC) < 0)
+    return hutch_error_set (err, errno, "pipe");
+
+  argv = slirp_argv (s);
 
   child = fork ();
   if (child < 0)
@@ -451,38 +502,13 @@ hutch_slirp_start (const struct hutch_slirp *s, pid_t pid, struct hutch_slirp_pr
       return hutch_error_set (err, errno, "fork");
     }
   if (child == 0)
-    {
-      /* Only async-signal-safe calls here.  The helper dies with hutch:
-         armed before the exec, and checked against a parent that died
-         first.  */
-      int u = fcntl (userfd, F_DUPFD, 10), n = fcntl (netfd, F_DUPFD, 10),
-          r = fcntl (ready[1], F_DUPFD, 10);
-      if (u < 0 || n < 0 || r < 0 || dup2 (u, 3) < 0 || dup2 (n, 4) < 0 || dup2 (r, 5) < 0)
-        _exit (127);
-      syscall (SYS_close_range, 6u, ~0u, 0);
-      if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != parent)
-        _exit (127);
-      /* Out of hutch's process group: a SIGTERM to the group (timeout,
-         systemd, kill -TERM -PGID) is for the container, which hutch
-         forwards it to; the network must stay until the container ends.  */
-      setsid ();
-      execv (argv[0], argv);
-      _exit (127);
-    }
+    slirp_exec_child (userfd, netfd, ready[1], parent, argv);
   close (ready[1]);
   pidfd = (int)syscall (SYS_pidfd_open, child, 0);
   if (read_ready (ready[0], child, &lines, err) < 0)
     {
       close (ready[0]);
-      if (pidfd >= 0)
-        {
-          syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-          close (pidfd);
-        }
-      else
-        kill (child, SIGKILL);
-      while (waitpid (child, &st, 0) < 0 && errno == EINTR)
-        ;
+      slirp_kill (child, pidfd);
       return -1;
     }
   close (ready[0]);
