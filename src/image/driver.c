@@ -55,15 +55,93 @@ probe_child (const char *l, const char *u, const char *w)
   return 0;
 }
 
+/* Only the own ids, written directly: the probe needs no helper.  A write
+   that fails is left to show in the child's mount attempt.  */
+static void
+probe_map_own_ids (pid_t pid)
+{
+  static const char *const files[] = { "setgroups", "uid_map", "gid_map" };
+  char map[64];
+  char path[64];
+  int k;
+  for (k = 0; k < 3; k++)
+    {
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      if (k == 0)
+        snprintf (map, sizeof map, "deny");
+      else
+        snprintf (map, sizeof map, "0 %u 1\n", (unsigned)(k == 1 ? geteuid () : getegid ()));
+      snprintf (path, sizeof path, "/proc/%d/%s", pid, files[k]);
+      if (hutch_write_file (path, map, &e) < 0)
+        hutch_error_clear (&e);
+    }
+}
+
+/* Start probe_child in a new user and mount namespace, held on GO until
+   its ids are mapped, and wait for its verdict: 1 when the overlay
+   mounted, else 0 and *RET_WHY.  Closes GO's read end and sets it to -1;
+   the caller closes the rest.  */
+static int
+probe_run (const char *l, const char *u, const char *w, int go[2], char **ret_why)
+{
+  int st, r;
+  pid_t pid;
+  char c;
+
+  pid = (pid_t)syscall (SYS_clone, CLONE_NEWUSER | CLONE_NEWNS | SIGCHLD, 0, NULL, NULL, 0);
+  if (pid < 0)
+    {
+      *ret_why = hutch_xasprintf ("no user namespace: %s", strerror (errno));
+      return 0;
+    }
+  if (pid == 0)
+    {
+      close (go[1]);
+      if (read (go[0], &c, 1) != 1)
+        _exit (EPIPE);
+      _exit (probe_child (l, u, w));
+    }
+  close (go[0]);
+  go[0] = -1;
+  probe_map_own_ids (pid);
+  c = 'g';
+  if (write (go[1], &c, 1) != 1)
+    {
+      /* the child is gone; its status says why */
+    }
+  while (waitpid (pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  r = WIFEXITED (st) && WEXITSTATUS (st) == 0;
+  if (!r)
+    *ret_why = hutch_xasprintf ("kernel overlayfs cannot be mounted in a user namespace here (%s)",
+                                WIFEXITED (st) ? strerror (WEXITSTATUS (st)) : "probe killed");
+  return r;
+}
+
+/* Remove the probe's directories, those that were made (NULL for a path
+   not yet named).  */
+static void
+probe_remove_dirs (const char *dir, const char *l, const char *u, const char *w)
+{
+  if (w)
+    {
+      _cleanup_free_ char *wi = hutch_xasprintf ("%s/work", w);
+      rmdir (wi); /* overlayfs makes work/work */
+      rmdir (w);
+    }
+  if (u)
+    rmdir (u);
+  if (l)
+    rmdir (l);
+  rmdir (dir);
+}
+
 int
 hutch_probe_kernel_overlay (const char *scratch, char **ret_why, hutch_error_t *err)
 {
   _cleanup_free_ char *dir = hutch_xasprintf ("%s/overlay-probe.XXXXXX", scratch);
   _cleanup_free_ char *l = NULL, *u = NULL, *w = NULL;
-  char map[64];
-  int st, r = -1, go[2] = { -1, -1 };
-  pid_t pid;
-  char c;
+  int r = -1, go[2] = { -1, -1 };
 
   *ret_why = NULL;
   if (mkdtemp (dir) == NULL)
@@ -77,66 +155,13 @@ hutch_probe_kernel_overlay (const char *scratch, char **ret_why, hutch_error_t *
       hutch_error_set (err, errno, "prepare the overlay probe in `%s`", dir);
       goto out;
     }
-  pid = (pid_t)syscall (SYS_clone, CLONE_NEWUSER | CLONE_NEWNS | SIGCHLD, 0, NULL, NULL, 0);
-  if (pid < 0)
-    {
-      *ret_why = hutch_xasprintf ("no user namespace: %s", strerror (errno));
-      r = 0;
-      goto out;
-    }
-  if (pid == 0)
-    {
-      close (go[1]);
-      if (read (go[0], &c, 1) != 1)
-        _exit (EPIPE);
-      _exit (probe_child (l, u, w));
-    }
-  close (go[0]);
-  go[0] = -1;
-  /* Only the own ids, written directly: the probe needs no helper.  */
-  {
-    static const char *const files[] = { "setgroups", "uid_map", "gid_map" };
-    char path[64];
-    int k;
-    for (k = 0; k < 3; k++)
-      {
-        hutch_error_t e = HUTCH_ERROR_INIT;
-        if (k == 0)
-          snprintf (map, sizeof map, "deny");
-        else
-          snprintf (map, sizeof map, "0 %u 1\n", (unsigned)(k == 1 ? geteuid () : getegid ()));
-        snprintf (path, sizeof path, "/proc/%d/%s", pid, files[k]);
-        if (hutch_write_file (path, map, &e) < 0)
-          hutch_error_clear (&e);
-      }
-  }
-  c = 'g';
-  if (write (go[1], &c, 1) != 1)
-    {
-      /* the child is gone; its status says why */
-    }
-  while (waitpid (pid, &st, 0) < 0 && errno == EINTR)
-    ;
-  r = WIFEXITED (st) && WEXITSTATUS (st) == 0;
-  if (!r)
-    *ret_why = hutch_xasprintf ("kernel overlayfs cannot be mounted in a user namespace here (%s)",
-                                WIFEXITED (st) ? strerror (WEXITSTATUS (st)) : "probe killed");
+  r = probe_run (l, u, w, go, ret_why);
 out:
   if (go[0] >= 0)
     close (go[0]);
   if (go[1] >= 0)
     close (go[1]);
-  if (w)
-    {
-      _cleanup_free_ char *wi = hutch_xasprintf ("%s/work", w);
-      rmdir (wi); /* overlayfs makes work/work */
-      rmdir (w);
-    }
-  if (u)
-    rmdir (u);
-  if (l)
-    rmdir (l);
-  rmdir (dir);
+  probe_remove_dirs (dir, l, u, w);
   return r;
 }
 

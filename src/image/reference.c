@@ -181,21 +181,19 @@ all_hex64 (const char *s)
   return n == 64 && s[n] == '\0';
 }
 
-int
-hutch_reference_parse (const char *s, struct hutch_reference *ret, hutch_error_t *err)
+/* Refusals that need only the text: nothing at all, white space or
+   control characters, an image id where a name was expected.  */
+static int
+check_reference_text (const char *s, hutch_error_t *err)
 {
-  _cleanup_free_ char *name = NULL, *tag = NULL, *digest = NULL, *registry = NULL;
-  _cleanup_free_ char *repository = NULL;
-  const char *at, *slash, *colon, *lastslash;
-  bool short_name;
-  int r;
+  const char *p;
 
   if (s == NULL || *s == '\0')
     return hutch_error_set (err, 0,
                             "empty image reference; give a name such as `alpine` or "
                             "`quay.io/org/app:tag`");
-  for (at = s; *at; at++)
-    if (isspace ((unsigned char)*at) || iscntrl ((unsigned char)*at))
+  for (p = s; *p; p++)
+    if (isspace ((unsigned char)*p) || iscntrl ((unsigned char)*p))
       return hutch_error_set (err, 0,
                               "invalid image reference `%s`: it contains white space or "
                               "control characters",
@@ -205,6 +203,18 @@ hutch_reference_parse (const char *s, struct hutch_reference *ret, hutch_error_t
                             "invalid image reference `%s`: a 64-digit hex string is an image id, "
                             "not a name",
                             s);
+  return 0;
+}
+
+/* Take S apart from the right: `@DIGEST`, then `:TAG` after the last
+   slash (a colon before it belongs to a registry's port).  RET_TAG and
+   RET_DIGEST are NULL when S has none.  */
+static int
+split_digest_and_tag (const char *s, char **ret_name, char **ret_tag, char **ret_digest,
+                      hutch_error_t *err)
+{
+  _cleanup_free_ char *name = NULL, *tag = NULL, *digest = NULL;
+  const char *at, *colon, *lastslash;
 
   at = strchr (s, '@');
   if (at)
@@ -229,10 +239,22 @@ hutch_reference_parse (const char *s, struct hutch_reference *ret, hutch_error_t
     }
   if (*name == '\0')
     return hutch_error_set (err, 0, "invalid image reference `%s`: no repository name", s);
+  *ret_name = HUTCH_STEAL_PTR (name);
+  *ret_tag = HUTCH_STEAL_PTR (tag);
+  *ret_digest = HUTCH_STEAL_PTR (digest);
+  return 0;
+}
 
-  /* docker's splitDockerDomain: the first component is a registry only
-     when it cannot be a repository name component.  */
-  slash = strchr (name, '/');
+/* docker's splitDockerDomain: the first component is a registry only
+   when it cannot be a repository name component.  */
+static int
+split_domain (const char *s, const char *name, char **ret_registry, char **ret_repository,
+              bool *ret_short_name, hutch_error_t *err)
+{
+  _cleanup_free_ char *registry = NULL, *repository = NULL;
+  const char *slash = strchr (name, '/');
+  bool short_name;
+
   if (slash == NULL
       || (strcspn (name, ".:") >= (size_t)(slash - name) && strncmp (name, "localhost/", 10) != 0
           && !has_upper (name, (size_t)(slash - name))))
@@ -257,6 +279,29 @@ hutch_reference_parse (const char *s, struct hutch_reference *ret, hutch_error_t
           registry = hutch_xstrdup (HUTCH_DEFAULT_REGISTRY);
         }
     }
+  *ret_registry = HUTCH_STEAL_PTR (registry);
+  *ret_repository = HUTCH_STEAL_PTR (repository);
+  *ret_short_name = short_name;
+  return 0;
+}
+
+int
+hutch_reference_parse (const char *s, struct hutch_reference *ret, hutch_error_t *err)
+{
+  _cleanup_free_ char *name = NULL, *tag = NULL, *digest = NULL, *registry = NULL;
+  _cleanup_free_ char *repository = NULL;
+  bool short_name = false;
+  int r;
+
+  r = check_reference_text (s, err);
+  if (r < 0)
+    return r;
+  r = split_digest_and_tag (s, &name, &tag, &digest, err);
+  if (r < 0)
+    return r;
+  r = split_domain (s, name, &registry, &repository, &short_name, err);
+  if (r < 0)
+    return r;
   if (*repository == '\0')
     return hutch_error_set (err, 0, "invalid image reference `%s`: no repository after `%s/`", s,
                             registry);
