@@ -117,6 +117,87 @@ names_by_id (const char *image, const struct hutch_image *img)
   return hex && strlen (image) >= 4 && hutch_str_has_prefix (hex + 1, image);
 }
 
+/* Where to push IMAGE (which found IMG) when the user named DEST or not.
+   Without DEST, the name as the user wrote it (podman's rule); an id
+   stands for the image's name only when it has just one.  */
+static int
+push_target (const char *image, const char *dest, const struct hutch_image *img,
+             const char **ret_target, hutch_error_t *err)
+{
+  const char *target = dest;
+
+  if (target == NULL)
+    {
+      if (!names_by_id (image, img))
+        target = image;
+      else if (img->names && img->names[0] && !img->names[1])
+        target = img->names[0];
+      else
+        return hutch_error_set (err, 0,
+                                "`%s` names the image by id, and it has %s; give the destination, "
+                                "as in `hutch push %s REGISTRY/REPOSITORY:TAG`",
+                                image, img->names && img->names[0] ? "several names" : "no name",
+                                image);
+    }
+  if (hutch_str_has_prefix (target, "docker://"))
+    target += strlen ("docker://");
+  *ret_target = target;
+  return 0;
+}
+
+/* Read IMG's manifest from the store into *BODY and *LEN, and parse it
+   into M, which must be an image manifest (an index is not pushed).  The
+   caller frees *BODY and clears M, also on failure.  */
+static int
+load_manifest (struct hutch_store *s, const char *image, const struct hutch_image *img,
+               const char *full, char **body, size_t *len, struct hutch_manifest *m,
+               hutch_error_t *err)
+{
+  if (img->manifest_digest == NULL
+      || hutch_store_read_blob (s, img->manifest_digest, MANIFEST_MAX, body, len, err) < 0)
+    {
+      if (img->manifest_digest == NULL)
+        hutch_error_set (err, 0, "image `%s` has no manifest in the store", image);
+      hutch_error_prefix (err, "push %s", full);
+      return -1;
+    }
+  if (hutch_manifest_parse (*body, *len, NULL, m, err) < 0 || m->kind != HUTCH_MANIFEST_IMAGE)
+    {
+      if (m->kind != HUTCH_MANIFEST_IMAGE)
+        hutch_error_set (err, 0, "the stored manifest of `%s` is not an image manifest", image);
+      hutch_error_prefix (err, "push %s", full);
+      return -1;
+    }
+  return 0;
+}
+
+/* Layers, then the config, the manifest last: a registry checks that
+   what a manifest names is there.  */
+static int
+push_contents (struct hutch_store *s, struct hutch_registry *r, const struct hutch_manifest *m,
+               const char *body, size_t len, const struct hutch_reference *ref, const char *from,
+               struct hutch_progress *prog, hutch_error_t *err)
+{
+  size_t i;
+
+  for (i = 0; i < m->n_layers; i++)
+    {
+      size_t k;
+      bool dup = false;
+      for (k = 0; k < i; k++)
+        dup = dup || strcmp (m->layers[k].digest, m->layers[i].digest) == 0;
+      if (!dup && push_blob (s, r, m->layers[i].digest, m->layers[i].size, from, prog, err) < 0)
+        return -1;
+    }
+  if (push_blob (s, r, m->config.digest, m->config.size, NULL, prog, err) < 0)
+    return -1;
+  if (hutch_registry_put_manifest (r, ref->digest ? ref->digest : ref->tag, body, len,
+                                   m->media_type, err)
+      < 0)
+    return -1;
+  return 0;
+}
+
 int
 hutch_push (struct hutch_store *s, const char *image, const char *dest,
             struct hutch_push_opts *opts, hutch_error_t *err)
@@ -127,8 +208,8 @@ hutch_push (struct hutch_store *s, const char *image, const char *dest,
   struct hutch_reference ref = { 0 };
   struct hutch_manifest m = { 0 };
   struct hutch_progress *prog = NULL;
-  const char *target;
-  size_t len, i;
+  const char *target = NULL;
+  size_t len;
   int ret = -1;
 
   if (hutch_store_find_image (s, image, &img, err) < 0)
@@ -138,44 +219,13 @@ hutch_push (struct hutch_store *s, const char *image, const char *dest,
                                 image);
       return -1;
     }
-  /* Without DEST, the name as the user wrote it (podman's rule); an id
-     stands for the image's name only when it has just one.  */
-  target = dest;
-  if (target == NULL)
-    {
-      if (!names_by_id (image, &img))
-        target = image;
-      else if (img.names && img.names[0] && !img.names[1])
-        target = img.names[0];
-      else
-        {
-          hutch_error_set (err, 0,
-                           "`%s` names the image by id, and it has %s; give the destination, "
-                           "as in `hutch push %s REGISTRY/REPOSITORY:TAG`",
-                           image, img.names && img.names[0] ? "several names" : "no name", image);
-          goto out;
-        }
-    }
-  if (hutch_str_has_prefix (target, "docker://"))
-    target += strlen ("docker://");
+  if (push_target (image, dest, &img, &target, err) < 0)
+    goto out;
   if (hutch_reference_parse (target, &ref, err) < 0)
     goto out;
   full = hutch_reference_format (&ref);
-  if (img.manifest_digest == NULL
-      || hutch_store_read_blob (s, img.manifest_digest, MANIFEST_MAX, &body, &len, err) < 0)
-    {
-      if (img.manifest_digest == NULL)
-        hutch_error_set (err, 0, "image `%s` has no manifest in the store", image);
-      hutch_error_prefix (err, "push %s", full);
-      goto out;
-    }
-  if (hutch_manifest_parse (body, len, NULL, &m, err) < 0 || m.kind != HUTCH_MANIFEST_IMAGE)
-    {
-      if (m.kind != HUTCH_MANIFEST_IMAGE)
-        hutch_error_set (err, 0, "the stored manifest of `%s` is not an image manifest", image);
-      hutch_error_prefix (err, "push %s", full);
-      goto out;
-    }
+  if (load_manifest (s, image, &img, full, &body, &len, &m, err) < 0)
+    goto out;
   if (ref.digest && strcmp (ref.digest, img.manifest_digest) != 0)
     {
       hutch_error_set (err, 0,
@@ -192,29 +242,14 @@ hutch_push (struct hutch_store *s, const char *image, const char *dest,
   prog = hutch_progress_new (hutch_log_progress_stream (), opts->quiet);
   hutch_progress_say (prog, "Pushing %s to %s", full, hutch_registry_url (r));
   from = mount_source (&img, &ref);
-  /* Layers, then the config, the manifest last: a registry checks that
-     what a manifest names is there.  */
-  for (i = 0; i < m.n_layers; i++)
+  if (push_contents (s, r, &m, body, len, &ref, from, prog, err) < 0)
     {
-      size_t k;
-      bool dup = false;
-      for (k = 0; k < i; k++)
-        dup = dup || strcmp (m.layers[k].digest, m.layers[i].digest) == 0;
-      if (!dup && push_blob (s, r, m.layers[i].digest, m.layers[i].size, from, prog, err) < 0)
-        goto fail;
+      hutch_error_prefix (err, "push %s", full);
+      goto out;
     }
-  if (push_blob (s, r, m.config.digest, m.config.size, NULL, prog, err) < 0)
-    goto fail;
-  if (hutch_registry_put_manifest (r, ref.digest ? ref.digest : ref.tag, body, len, m.media_type,
-                                   err)
-      < 0)
-    goto fail;
   hutch_progress_say (prog, "Pushed %s (manifest %s)", full, img.manifest_digest);
   opts->ret_digest = hutch_xstrdup (img.manifest_digest);
   ret = 0;
-  goto out;
-fail:
-  hutch_error_prefix (err, "push %s", full);
 out:
   hutch_progress_free (prog);
   hutch_manifest_clear (&m);

@@ -299,6 +299,68 @@ same_origin (const struct hutch_registry *r, const char *url)
   return a && b && strcmp (a, b) == 0;
 }
 
+/* The trust a TLS connection needs beyond the system's: a CA the user
+   named for this registry and a client certificate.  */
+static void
+transfer_set_tls_files (CURL *h, const struct hutch_registry *r)
+{
+  if (r->ca_blob)
+    {
+      struct curl_blob blob = { r->ca_blob, r->ca_len, CURL_BLOB_NOCOPY };
+      curl_easy_setopt (h, CURLOPT_CAINFO_BLOB, &blob);
+    }
+  if (r->client_cert)
+    {
+      curl_easy_setopt (h, CURLOPT_SSLCERT, r->client_cert);
+      curl_easy_setopt (h, CURLOPT_SSLKEY, r->client_key);
+    }
+}
+
+static void
+transfer_set_method (CURL *h, const char *method)
+{
+  if (strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0)
+    {
+      /* Blob downloads are usually redirected to a storage service.
+         libcurl (7.83 and later) sends neither our Authorization header
+         nor Basic credentials to another host, port or scheme.  */
+      curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 1L);
+      curl_easy_setopt (h, CURLOPT_MAXREDIRS, 10L);
+      if (strcmp (method, "HEAD") == 0)
+        curl_easy_setopt (h, CURLOPT_NOBODY, 1L);
+    }
+  else if (strcmp (method, "POST") == 0)
+    {
+      curl_easy_setopt (h, CURLOPT_POST, 1L);
+      curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE, 0L);
+      curl_easy_setopt (h, CURLOPT_POSTFIELDS, "");
+    }
+  else
+    curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
+}
+
+/* Credentials and tokens only for the registry's own origin: an upload
+   Location may name any host.  */
+static void
+transfer_set_auth (struct transfer *t, const struct hutch_registry *r, const char *url)
+{
+  if (!same_origin (r, url))
+    return;
+  if (r->token)
+    {
+      char *hdr = hutch_xasprintf ("Authorization: Bearer %s", r->token);
+      t->hdrs = curl_slist_append (t->hdrs, hdr);
+      explicit_bzero (hdr, strlen (hdr));
+      free (hdr);
+    }
+  else if (r->chal.scheme == AUTH_BASIC && r->have_creds)
+    {
+      curl_easy_setopt (t->h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+      curl_easy_setopt (t->h, CURLOPT_USERNAME, r->creds.username);
+      curl_easy_setopt (t->h, CURLOPT_PASSWORD, r->creds.password ? r->creds.password : "");
+    }
+}
+
 static int
 transfer_setup (struct transfer *t, struct hutch_registry *r, const char *method, const char *url,
                 bool auth, hutch_error_t *err)
@@ -341,52 +403,10 @@ transfer_setup (struct transfer *t, struct hutch_registry *r, const char *method
   curl_easy_setopt (h, CURLOPT_LOW_SPEED_TIME, 60L);
   curl_easy_setopt (h, CURLOPT_TIMEOUT, 300L);
   curl_easy_setopt (h, CURLOPT_PIPEWAIT, 1L);
-  if (r->ca_blob)
-    {
-      struct curl_blob blob = { r->ca_blob, r->ca_len, CURL_BLOB_NOCOPY };
-      curl_easy_setopt (h, CURLOPT_CAINFO_BLOB, &blob);
-    }
-  if (r->client_cert)
-    {
-      curl_easy_setopt (h, CURLOPT_SSLCERT, r->client_cert);
-      curl_easy_setopt (h, CURLOPT_SSLKEY, r->client_key);
-    }
-  if (strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0)
-    {
-      /* Blob downloads are usually redirected to a storage service.
-         libcurl (7.83 and later) sends neither our Authorization header
-         nor Basic credentials to another host, port or scheme.  */
-      curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 1L);
-      curl_easy_setopt (h, CURLOPT_MAXREDIRS, 10L);
-      if (strcmp (method, "HEAD") == 0)
-        curl_easy_setopt (h, CURLOPT_NOBODY, 1L);
-    }
-  else if (strcmp (method, "POST") == 0)
-    {
-      curl_easy_setopt (h, CURLOPT_POST, 1L);
-      curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE, 0L);
-      curl_easy_setopt (h, CURLOPT_POSTFIELDS, "");
-    }
-  else
-    curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
-  /* Credentials and tokens only for the registry's own origin: an upload
-     Location may name any host.  */
-  if (auth && same_origin (r, url))
-    {
-      if (r->token)
-        {
-          char *hdr = hutch_xasprintf ("Authorization: Bearer %s", r->token);
-          t->hdrs = curl_slist_append (t->hdrs, hdr);
-          explicit_bzero (hdr, strlen (hdr));
-          free (hdr);
-        }
-      else if (r->chal.scheme == AUTH_BASIC && r->have_creds)
-        {
-          curl_easy_setopt (h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-          curl_easy_setopt (h, CURLOPT_USERNAME, r->creds.username);
-          curl_easy_setopt (h, CURLOPT_PASSWORD, r->creds.password ? r->creds.password : "");
-        }
-    }
+  transfer_set_tls_files (h, r);
+  transfer_set_method (h, method);
+  if (auth)
+    transfer_set_auth (t, r, url);
   return 0;
 }
 
@@ -674,18 +694,12 @@ escape (const char *s)
   return out;
 }
 
-/* Get a token from the challenge's realm for the client's scopes.  */
+/* The token service must be named, and be HTTPS when the registry is and
+   TLS is verified: credentials go to it, and the token it sends back
+   opens the registry.  */
 static int
-fetch_token (struct hutch_registry *r, hutch_error_t *err)
+check_token_service (const struct hutch_registry *r, hutch_error_t *err)
 {
-  _cleanup_free_ char *url = NULL;
-  struct transfer t;
-  json_t *doc;
-  const char *tok;
-  CURLcode c;
-  size_t i;
-  int ret = -1;
-
   if (r->chal.realm == NULL)
     return hutch_error_set (err, EPROTO,
                             "%s asks for a token but names no token service (no realm in "
@@ -701,7 +715,16 @@ fetch_token (struct hutch_registry *r, hutch_error_t *err)
                               "HTTP (for a test registry: --tls-verify=false)",
                               r->registry, shown);
     }
-  url = hutch_xasprintf ("%s%s", r->chal.realm, strchr (r->chal.realm, '?') ? "" : "?");
+  return 0;
+}
+
+/* REALM?service=SERVICE&scope=SCOPE..., each value escaped.  */
+static char *
+token_url (const struct hutch_registry *r)
+{
+  char *url = hutch_xasprintf ("%s%s", r->chal.realm, strchr (r->chal.realm, '?') ? "" : "?");
+  size_t i;
+
   if (r->chal.service)
     {
       _cleanup_free_ char *e = escape (r->chal.service);
@@ -716,6 +739,48 @@ fetch_token (struct hutch_registry *r, hutch_error_t *err)
       free (url);
       url = u;
     }
+  return url;
+}
+
+/* Take the token from the token service's answer T into R->token, wiping
+   the one it replaces.  A token is sent in a header: one that holds a line
+   break could add headers of its own.  */
+static int
+take_token (struct hutch_registry *r, const struct transfer *t, hutch_error_t *err)
+{
+  json_t *doc = json_loadb (t->body ? t->body : "", t->len, 0, NULL);
+  const char *tok = json_string_value (json_object_get (doc, "token"));
+
+  if (tok == NULL)
+    tok = json_string_value (json_object_get (doc, "access_token"));
+  if (tok == NULL || *tok == '\0' || strpbrk (tok, "\r\n"))
+    {
+      json_decref (doc);
+      return hutch_error_set (err, EPROTO, "the token service %s sent no usable token",
+                              r->chal.realm);
+    }
+  if (r->token)
+    explicit_bzero (r->token, strlen (r->token));
+  free (r->token);
+  r->token = hutch_xstrdup (tok);
+  json_decref (doc);
+  return 0;
+}
+
+/* Get a token from the challenge's realm for the client's scopes.  */
+static int
+fetch_token (struct hutch_registry *r, hutch_error_t *err)
+{
+  _cleanup_free_ char *url = NULL;
+  struct transfer t;
+  CURLcode c;
+  int ret;
+
+  ret = check_token_service (r, err);
+  if (ret < 0)
+    return ret;
+  ret = -1;
+  url = token_url (r);
   if (transfer_setup (&t, r, "GET", url, false, err) < 0)
     return -1;
   t.max = TOKEN_MAX;
@@ -737,21 +802,8 @@ fetch_token (struct hutch_registry *r, hutch_error_t *err)
       status_failure (r, &t, "get an access token", err);
       goto out;
     }
-  doc = json_loadb (t.body ? t.body : "", t.len, 0, NULL);
-  tok = json_string_value (json_object_get (doc, "token"));
-  if (tok == NULL)
-    tok = json_string_value (json_object_get (doc, "access_token"));
-  if (tok == NULL || *tok == '\0' || strpbrk (tok, "\r\n"))
-    {
-      json_decref (doc);
-      hutch_error_set (err, EPROTO, "the token service %s sent no usable token", r->chal.realm);
-      goto out;
-    }
-  if (r->token)
-    explicit_bzero (r->token, strlen (r->token));
-  free (r->token);
-  r->token = hutch_xstrdup (tok);
-  json_decref (doc);
+  if (take_token (r, &t, err) < 0)
+    goto out;
   ret = 0;
 out:
   if (t.body)
