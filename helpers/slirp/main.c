@@ -313,6 +313,32 @@ static const struct option long_options[] = {
   { NULL, 0, NULL, 0 },
 };
 
+/* One more --publish SPEC.  */
+static int
+add_publish (struct hs_options *o, const char *spec, struct hs_error *err)
+{
+  struct hs_publish *p = realloc (o->publish, (o->n_publish + 1) * sizeof *p);
+  if (p == NULL)
+    return hs_error_set (err, ENOMEM, "--publish");
+  o->publish = p;
+  if (parse_publish (spec, &p[o->n_publish], err) < 0)
+    return -1;
+  o->n_publish++;
+  return 0;
+}
+
+/* What the options must say together, once all are read; --check-sandbox
+   needs none of it.  */
+static int
+check_options (const struct hs_options *o, struct hs_error *err)
+{
+  if (o->userns_fd < 0 || o->netns_fd < 0 || o->ready_fd < 0)
+    return hs_error_set (err, 0, "--userns-fd, --netns-fd and --ready-fd are required");
+  if (o->enable_ipv6 && o->mtu < 1280)
+    return hs_error_set (err, 0, "--mtu %u: IPv6 needs an MTU of 1280 or more", o->mtu);
+  return 0;
+}
+
 /* Returns 1 to go on, 0 to exit with success (--help, --version), -1 on an
    error (in ERR).  */
 static int
@@ -353,16 +379,9 @@ parse_options (int argc, char **argv, struct hs_options *o, bool *check, struct 
         o->enable_ipv6 = true;
         break;
       case OPT_PUBLISH:
-        {
-          struct hs_publish *p = realloc (o->publish, (o->n_publish + 1) * sizeof *p);
-          if (p == NULL)
-            return hs_error_set (err, ENOMEM, "--publish");
-          o->publish = p;
-          if (parse_publish (optarg, &p[o->n_publish], err) < 0)
-            return -1;
-          o->n_publish++;
-          break;
-        }
+        if (add_publish (o, optarg, err) < 0)
+          return -1;
+        break;
       case OPT_RESOLV:
         o->resolv_conf = optarg;
         break;
@@ -383,10 +402,8 @@ parse_options (int argc, char **argv, struct hs_options *o, bool *check, struct 
     return hs_error_set (err, 0, "unexpected argument `%s`; see --help", argv[optind]);
   if (*check)
     return 1;
-  if (o->userns_fd < 0 || o->netns_fd < 0 || o->ready_fd < 0)
-    return hs_error_set (err, 0, "--userns-fd, --netns-fd and --ready-fd are required");
-  if (o->enable_ipv6 && o->mtu < 1280)
-    return hs_error_set (err, 0, "--mtu %u: IPv6 needs an MTU of 1280 or more", o->mtu);
+  if (check_options (o, err) < 0)
+    return -1;
   return 1;
 }
 
