@@ -8,6 +8,7 @@
 #include "registry/auth.h"
 #include "base/digest.h"
 #include "registry/registry.h"
+#include "registry/registry-private.h"
 #include "base/paths.h"
 #include "base/util.h"
 
@@ -21,75 +22,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* What a registry's answer may carry that we act on.  */
-#define MANIFEST_MAX (4 << 20)
-#define TOKEN_MAX (1 << 20)
-#define ERROR_BODY_MAX 4096
-/* A single PUT up to this size; above it, PATCH chunks.  */
-#define MONOLITHIC_MAX (32 << 20)
-
 static const char manifest_accept[] = "Accept: application/vnd.oci.image.index.v1+json, "
                                       "application/vnd.oci.image.manifest.v1+json, "
                                       "application/vnd.docker.distribution.manifest.list.v2+json, "
                                       "application/vnd.docker.distribution.manifest.v2+json";
-
-struct challenge
-{
-  enum
-  {
-    AUTH_NONE,
-    AUTH_BASIC,
-    AUTH_BEARER,
-  } scheme;
-  char *realm;
-  char *service;
-};
-
-struct hutch_registry
-{
-  char *registry;   /* as in references: "docker.io" */
-  char *host;       /* what is connected to: "registry-1.docker.io" */
-  char *repository; /* with a mirror's prefix */
-  char *base;       /* "https://host" */
-  bool push;
-  bool verify;
-  char *ca_blob; /* PEM: the system's CAs and the cert dir's */
-  size_t ca_len;
-  char *client_cert, *client_key;
-  struct hutch_credentials creds;
-  bool have_creds;
-  struct challenge chal;
-  char **scopes; /* what the token is for */
-  char *token;
-  CURLM *multi;  /* the parallel blob downloads */
-  CURLSH *share; /* connections, TLS sessions and DNS, shared by every
-                    request of the client */
-};
-
-/* One request and what came back.  */
-struct transfer
-{
-  struct hutch_registry *r;
-  CURL *h;
-  struct curl_slist *hdrs;
-  char errbuf[CURL_ERROR_SIZE];
-  /* response headers of the last response (after redirects) */
-  long status;
-  char *content_type, *www_auth, *location, *docker_digest, *content_range;
-  bool body_started; /* of the current response */
-  /* the body, in memory up to MAX bytes (error bodies up to ERROR_BODY_MAX) */
-  char *body;
-  size_t len, max;
-  bool too_big;
-  /* or, for blob downloads, to a callback: see struct fetch_state */
-  struct fetch_state *fs;
-  /* upload source */
-  int upfd;
-  int64_t up_left;
-  void (*up_progress) (void *arg, int64_t sent);
-  void *up_arg;
-  int64_t up_sent;
-};
 
 static bool curl_ready;
 
@@ -130,8 +66,8 @@ transfer_reset_response (struct transfer *t)
   t->too_big = false;
 }
 
-static void
-transfer_clear (struct transfer *t)
+void
+hutch_reg_transfer_clear (struct transfer *t)
 {
   transfer_reset_response (t);
   if (t->h)
@@ -204,8 +140,6 @@ on_header (char *line, size_t size, size_t nmemb, void *data)
   return len;
 }
 
-static int fetch_on_data (struct transfer *t, const char *buf, size_t len);
-
 static size_t
 on_body (char *buf, size_t size, size_t nmemb, void *data)
 {
@@ -213,7 +147,7 @@ on_body (char *buf, size_t size, size_t nmemb, void *data)
   size_t len = size * nmemb, max;
 
   if (t->fs && t->status / 100 == 2)
-    return fetch_on_data (t, buf, len) < 0 ? 0 : len;
+    return hutch_reg_fetch_on_data (t, buf, len) < 0 ? 0 : len;
   max = t->status / 100 == 2 ? t->max : ERROR_BODY_MAX;
   if (t->len + len > max)
     {
@@ -231,29 +165,6 @@ on_body (char *buf, size_t size, size_t nmemb, void *data)
   t->len += len;
   t->body[t->len] = '\0';
   return size * nmemb;
-}
-
-static size_t
-on_upload (char *buf, size_t size, size_t nmemb, void *data)
-{
-  struct transfer *t = data;
-  size_t want = size * nmemb;
-  ssize_t n;
-
-  if ((int64_t)want > t->up_left)
-    want = (size_t)t->up_left;
-  if (want == 0)
-    return 0;
-  do
-    n = read (t->upfd, buf, want);
-  while (n < 0 && errno == EINTR);
-  if (n <= 0)
-    return CURL_READFUNC_ABORT;
-  t->up_left -= n;
-  t->up_sent += n;
-  if (t->up_progress)
-    t->up_progress (t->up_arg, t->up_sent);
-  return (size_t)n;
 }
 
 /* ---- setting up a request ----------------------------------------------- */
@@ -361,9 +272,9 @@ transfer_set_auth (struct transfer *t, const struct hutch_registry *r, const cha
     }
 }
 
-static int
-transfer_setup (struct transfer *t, struct hutch_registry *r, const char *method, const char *url,
-                bool auth, hutch_error_t *err)
+int
+hutch_reg_transfer_setup (struct transfer *t, struct hutch_registry *r, const char *method,
+                          const char *url, bool auth, hutch_error_t *err)
 {
   CURL *h = curl_easy_init ();
   bool https = hutch_str_has_prefix (r->base, "https://");
@@ -410,8 +321,8 @@ transfer_setup (struct transfer *t, struct hutch_registry *r, const char *method
   return 0;
 }
 
-static void
-transfer_add_header (struct transfer *t, const char *line)
+void
+hutch_reg_transfer_add_header (struct transfer *t, const char *line)
 {
   t->hdrs = curl_slist_append (t->hdrs, line);
 }
@@ -430,8 +341,8 @@ perform (struct hutch_registry *r, struct transfer *t)
 
 /* ---- errors ------------------------------------------------------------- */
 
-static bool
-tls_failure (CURLcode c)
+bool
+hutch_reg_tls_failure (CURLcode c)
 {
   switch (c)
     {
@@ -449,12 +360,13 @@ tls_failure (CURLcode c)
     }
 }
 
-static int
-curl_failure (struct hutch_registry *r, struct transfer *t, CURLcode c, hutch_error_t *err)
+int
+hutch_reg_curl_failure (struct hutch_registry *r, struct transfer *t, CURLcode c,
+                        hutch_error_t *err)
 {
   const char *why = t->errbuf[0] ? t->errbuf : curl_easy_strerror (c);
 
-  if (tls_failure (c))
+  if (hutch_reg_tls_failure (c))
     return hutch_error_set (err, 0,
                             "TLS connection to %s failed: %s; for a registry with a certificate "
                             "of its own CA, put the CA certificate in a directory as NAME.crt "
@@ -473,8 +385,8 @@ curl_failure (struct hutch_registry *r, struct transfer *t, CURLcode c, hutch_er
 
 /* TEXT from a server, fit for a terminal: control characters (escape
    sequences) become `?`.  */
-static char *
-clean_text (const char *text)
+char *
+hutch_reg_clean_text (const char *text)
 {
   char *out = hutch_xstrdup (text), *p;
   for (p = out; *p; p++)
@@ -506,7 +418,7 @@ error_body_message (const struct transfer *t)
         {
           _cleanup_free_ char *raw = hutch_xasprintf ("%s%s%s", code ? code : "",
                                                       code && msg ? ": " : "", msg ? msg : "");
-          out = clean_text (raw);
+          out = hutch_reg_clean_text (raw);
         }
     }
   json_decref (doc);
@@ -522,8 +434,9 @@ set_quiet_errno (hutch_error_t *err, int errnum)
   return -errnum;
 }
 
-static int
-status_failure (struct hutch_registry *r, struct transfer *t, const char *what, hutch_error_t *err)
+int
+hutch_reg_status_failure (struct hutch_registry *r, struct transfer *t, const char *what,
+                          hutch_error_t *err)
 {
   _cleanup_free_ char *detail = error_body_message (t);
   _cleanup_free_ char *said = detail ? hutch_xasprintf (": %s", detail) : hutch_xstrdup ("");
@@ -672,7 +585,8 @@ take_challenge (struct hutch_registry *r, struct transfer *t, bool *ret_taken, h
   if (nc.scheme == AUTH_BEARER && r->chal.scheme == AUTH_BEARER && r->chal.realm && nc.realm
       && strcmp (r->chal.realm, nc.realm) != 0)
     {
-      _cleanup_free_ char *a = clean_text (r->chal.realm), *b = clean_text (nc.realm);
+      _cleanup_free_ char *a = hutch_reg_clean_text (r->chal.realm),
+                          *b = hutch_reg_clean_text (nc.realm);
       challenge_clear (&nc);
       return hutch_error_set (err, EPROTO,
                               "%s named another token service (%s) than before (%s); hutch "
@@ -685,8 +599,8 @@ take_challenge (struct hutch_registry *r, struct transfer *t, bool *ret_taken, h
   return 0;
 }
 
-static char *
-escape (const char *s)
+char *
+hutch_reg_escape (const char *s)
 {
   char *e = curl_easy_escape (NULL, s, 0);
   char *out = hutch_xstrdup (e ? e : "");
@@ -708,7 +622,7 @@ check_token_service (const struct hutch_registry *r, hutch_error_t *err)
   if (r->verify && hutch_str_has_prefix (r->base, "https://")
       && !hutch_str_has_prefix (r->chal.realm, "https://"))
     {
-      _cleanup_free_ char *shown = clean_text (r->chal.realm);
+      _cleanup_free_ char *shown = hutch_reg_clean_text (r->chal.realm);
       return hutch_error_set (err, EPROTO,
                               "%s sends hutch to the token service %s, which is not HTTPS; "
                               "hutch does not send credentials or take tokens over plain "
@@ -727,14 +641,14 @@ token_url (const struct hutch_registry *r)
 
   if (r->chal.service)
     {
-      _cleanup_free_ char *e = escape (r->chal.service);
+      _cleanup_free_ char *e = hutch_reg_escape (r->chal.service);
       char *u = hutch_xasprintf ("%s%sservice=%s", url, url[strlen (url) - 1] == '?' ? "" : "&", e);
       free (url);
       url = u;
     }
   for (i = 0; r->scopes && r->scopes[i]; i++)
     {
-      _cleanup_free_ char *e = escape (r->scopes[i]);
+      _cleanup_free_ char *e = hutch_reg_escape (r->scopes[i]);
       char *u = hutch_xasprintf ("%s%sscope=%s", url, url[strlen (url) - 1] == '?' ? "" : "&", e);
       free (url);
       url = u;
@@ -768,8 +682,8 @@ take_token (struct hutch_registry *r, const struct transfer *t, hutch_error_t *e
 }
 
 /* Get a token from the challenge's realm for the client's scopes.  */
-static int
-fetch_token (struct hutch_registry *r, hutch_error_t *err)
+int
+hutch_reg_fetch_token (struct hutch_registry *r, hutch_error_t *err)
 {
   _cleanup_free_ char *url = NULL;
   struct transfer t;
@@ -781,7 +695,7 @@ fetch_token (struct hutch_registry *r, hutch_error_t *err)
     return ret;
   ret = -1;
   url = token_url (r);
-  if (transfer_setup (&t, r, "GET", url, false, err) < 0)
+  if (hutch_reg_transfer_setup (&t, r, "GET", url, false, err) < 0)
     return -1;
   t.max = TOKEN_MAX;
   if (r->have_creds)
@@ -793,13 +707,13 @@ fetch_token (struct hutch_registry *r, hutch_error_t *err)
   c = perform (r, &t);
   if (c != CURLE_OK)
     {
-      curl_failure (r, &t, c, err);
+      hutch_reg_curl_failure (r, &t, c, err);
       hutch_error_prefix (err, "get a token from %s", r->chal.realm);
       goto out;
     }
   if (t.status != 200)
     {
-      status_failure (r, &t, "get an access token", err);
+      hutch_reg_status_failure (r, &t, "get an access token", err);
       goto out;
     }
   if (take_token (r, &t, err) < 0)
@@ -808,7 +722,7 @@ fetch_token (struct hutch_registry *r, hutch_error_t *err)
 out:
   if (t.body)
     explicit_bzero (t.body, t.len);
-  transfer_clear (&t);
+  hutch_reg_transfer_clear (&t);
   return ret;
 }
 
@@ -816,8 +730,8 @@ out:
    the request is worth repeating.  A Bearer token is fetched again each
    time (tokens expire: Docker Hub's after 5 minutes); the callers repeat a
    request a bounded number of times.  */
-static int
-answer_challenge (struct hutch_registry *r, struct transfer *t, hutch_error_t *err)
+int
+hutch_reg_answer_challenge (struct hutch_registry *r, struct transfer *t, hutch_error_t *err)
 {
   bool was_basic = r->token == NULL && r->chal.scheme == AUTH_BASIC, taken;
 
@@ -827,7 +741,7 @@ answer_challenge (struct hutch_registry *r, struct transfer *t, hutch_error_t *e
     return 0;
   if (r->chal.scheme == AUTH_BASIC)
     return was_basic || !r->have_creds ? 0 : 1;
-  if (fetch_token (r, err) < 0)
+  if (hutch_reg_fetch_token (r, err) < 0)
     return -1;
   return 1;
 }
@@ -835,11 +749,10 @@ answer_challenge (struct hutch_registry *r, struct transfer *t, hutch_error_t *e
 /* Perform a transfer set up by SETUP, answering one authentication
    challenge.  Returns 0 with T holding the final response (any status),
    or -1 for a transport failure.  */
-typedef int (*setup_fn) (struct transfer *t, void *arg, hutch_error_t *err);
 
-static int
-request (struct hutch_registry *r, const char *method, const char *url, setup_fn setup, void *arg,
-         struct transfer *t, hutch_error_t *err)
+int
+hutch_reg_request (struct hutch_registry *r, const char *method, const char *url,
+                   hutch_reg_setup_fn setup, void *arg, struct transfer *t, hutch_error_t *err)
 {
   int attempt;
 
@@ -848,31 +761,31 @@ request (struct hutch_registry *r, const char *method, const char *url, setup_fn
       CURLcode c;
       int a;
 
-      if (transfer_setup (t, r, method, url, true, err) < 0)
+      if (hutch_reg_transfer_setup (t, r, method, url, true, err) < 0)
         return -1;
       if (setup && setup (t, arg, err) < 0)
         {
-          transfer_clear (t);
+          hutch_reg_transfer_clear (t);
           return -1;
         }
       c = perform (r, t);
       if (c != CURLE_OK && !(t->too_big && c == CURLE_WRITE_ERROR))
         {
-          curl_failure (r, t, c, err);
-          transfer_clear (t);
+          hutch_reg_curl_failure (r, t, c, err);
+          hutch_reg_transfer_clear (t);
           return -1;
         }
       if (t->status != 401 || attempt > 0)
         return 0;
-      a = answer_challenge (r, t, err);
+      a = hutch_reg_answer_challenge (r, t, err);
       if (a < 0)
         {
-          transfer_clear (t);
+          hutch_reg_transfer_clear (t);
           return -1;
         }
       if (a == 0)
         return 0;
-      transfer_clear (t);
+      hutch_reg_transfer_clear (t);
     }
 }
 
@@ -985,7 +898,7 @@ probe (struct hutch_registry *r, hutch_error_t *err)
   struct transfer t;
   CURLcode c;
 
-  if (transfer_setup (&t, r, "GET", url, false, err) < 0)
+  if (hutch_reg_transfer_setup (&t, r, "GET", url, false, err) < 0)
     return -1;
   c = perform (r, &t);
   if (c != CURLE_OK && !r->verify && hutch_str_has_prefix (r->base, "https://"))
@@ -993,10 +906,10 @@ probe (struct hutch_registry *r, hutch_error_t *err)
       /* Verification is off for this registry: it may not speak TLS at
          all.  Try plain HTTP, as podman does for insecure registries.  */
       _cleanup_free_ char *plain = hutch_xasprintf ("http://%s", r->base + strlen ("https://"));
-      transfer_clear (&t);
+      hutch_reg_transfer_clear (&t);
       free (url);
       url = hutch_xasprintf ("%s/v2/", plain);
-      if (transfer_setup (&t, r, "GET", url, false, err) < 0)
+      if (hutch_reg_transfer_setup (&t, r, "GET", url, false, err) < 0)
         return -1;
       c = perform (r, &t);
       if (c == CURLE_OK)
@@ -1008,8 +921,8 @@ probe (struct hutch_registry *r, hutch_error_t *err)
     }
   if (c != CURLE_OK)
     {
-      curl_failure (r, &t, c, err);
-      transfer_clear (&t);
+      hutch_reg_curl_failure (r, &t, c, err);
+      hutch_reg_transfer_clear (&t);
       return -1;
     }
   if (t.status == 401)
@@ -1017,7 +930,7 @@ probe (struct hutch_registry *r, hutch_error_t *err)
       bool taken;
       if (take_challenge (r, &t, &taken, err) < 0)
         {
-          transfer_clear (&t);
+          hutch_reg_transfer_clear (&t);
           return -1;
         }
     }
@@ -1029,11 +942,11 @@ probe (struct hutch_registry *r, hutch_error_t *err)
                                                    "/v2/ answered 404); check the registry's "
                                                    "name and port",
                                                    r->base)
-                                : status_failure (r, &t, "probe the registry", err);
-      transfer_clear (&t);
+                                : hutch_reg_status_failure (r, &t, "probe the registry", err);
+      hutch_reg_transfer_clear (&t);
       return ret;
     }
-  transfer_clear (&t);
+  hutch_reg_transfer_clear (&t);
   return 0;
 }
 
@@ -1168,13 +1081,13 @@ hutch_registry_check_login (struct hutch_registry *r, hutch_error_t *err)
     {
       /* A token for the scopes the /v2/ challenge named, if any: Docker
          Hub's /v2/ accepts a token of any scope.  */
-      if (fetch_token (r, err) < 0)
+      if (hutch_reg_fetch_token (r, err) < 0)
         return -1;
     }
-  if (request (r, "GET", url, NULL, NULL, &t, err) < 0)
+  if (hutch_reg_request (r, "GET", url, NULL, NULL, &t, err) < 0)
     return -1;
-  ret = t.status == 200 ? 0 : status_failure (r, &t, "log in", err);
-  transfer_clear (&t);
+  ret = t.status == 200 ? 0 : hutch_reg_status_failure (r, &t, "log in", err);
+  hutch_reg_transfer_clear (&t);
   return ret;
 }
 
@@ -1183,7 +1096,7 @@ hutch_registry_check_login (struct hutch_registry *r, hutch_error_t *err)
 static int
 accept_manifests (struct transfer *t, void *arg, hutch_error_t *err)
 {
-  transfer_add_header (t, manifest_accept);
+  hutch_reg_transfer_add_header (t, manifest_accept);
   return 0;
 }
 
@@ -1215,7 +1128,7 @@ hutch_registry_get_manifest (struct hutch_registry *r, const char *reference, ch
   struct transfer t;
   int ret = -1;
 
-  if (request (r, "GET", url, accept_manifests, NULL, &t, err) < 0)
+  if (hutch_reg_request (r, "GET", url, accept_manifests, NULL, &t, err) < 0)
     return -1;
   if (t.too_big)
     {
@@ -1225,7 +1138,7 @@ hutch_registry_get_manifest (struct hutch_registry *r, const char *reference, ch
     }
   if (t.status != 200)
     {
-      status_failure (r, &t, what, err);
+      hutch_reg_status_failure (r, &t, what, err);
       goto out;
     }
   if (check_body_digest (t.body ? t.body : "", t.len, by_digest ? reference : NULL, got, err) < 0)
@@ -1245,7 +1158,7 @@ hutch_registry_get_manifest (struct hutch_registry *r, const char *reference, ch
     *ret_digest = hutch_xstrdup (got);
   ret = 0;
 out:
-  transfer_clear (&t);
+  hutch_reg_transfer_clear (&t);
   return ret;
 }
 
@@ -1266,7 +1179,7 @@ hutch_registry_get_blob (struct hutch_registry *r, const char *digest, size_t ma
   struct transfer t;
   int ret = -1;
 
-  if (request (r, "GET", url, set_max, &max, &t, err) < 0)
+  if (hutch_reg_request (r, "GET", url, set_max, &max, &t, err) < 0)
     return -1;
   if (t.too_big)
     {
@@ -1275,7 +1188,7 @@ hutch_registry_get_blob (struct hutch_registry *r, const char *digest, size_t ma
     }
   if (t.status != 200)
     {
-      status_failure (r, &t, what, err);
+      hutch_reg_status_failure (r, &t, what, err);
       goto out;
     }
   if (check_body_digest (t.body ? t.body : "", t.len, digest, got, err) < 0)
@@ -1285,508 +1198,6 @@ hutch_registry_get_blob (struct hutch_registry *r, const char *digest, size_t ma
   *ret_len = t.len;
   ret = 0;
 out:
-  transfer_clear (&t);
+  hutch_reg_transfer_clear (&t);
   return ret;
-}
-
-/* ---- parallel blob downloads -------------------------------------------- */
-
-struct fetch_state
-{
-  struct hutch_fetch *f;
-  int64_t received; /* bytes handed to the caller */
-  int64_t skip;     /* bytes of this response already handed over (a
-                       server that ignored our Range header) */
-  unsigned attempts;
-  bool active, done;
-  struct transfer t;
-  hutch_error_t *err; /* set when a callback failed */
-  int failed;
-};
-
-static int
-fetch_on_data (struct transfer *t, const char *buf, size_t len)
-{
-  struct fetch_state *fs = t->fs;
-
-  if (!t->body_started)
-    {
-      /* The first bytes of this response: does it start where we are?  */
-      t->body_started = true;
-      fs->skip = 0;
-      if (t->status == 200)
-        fs->skip = fs->received; /* the range was ignored: from byte 0 */
-      else if (t->status == 206)
-        {
-          long long start = -1;
-          if (t->content_range == NULL || sscanf (t->content_range, "bytes %lld-", &start) != 1
-              || start != (long long)fs->received)
-            {
-              fs->failed = hutch_error_set (fs->err, EPROTO,
-                                            "blob %s: the registry resumed the download at "
-                                            "another byte than the %lld asked for",
-                                            fs->f->digest, (long long)fs->received);
-              return -1;
-            }
-        }
-    }
-  if (fs->skip > 0)
-    {
-      size_t n = (int64_t)len < fs->skip ? len : (size_t)fs->skip;
-      buf += n;
-      len -= n;
-      fs->skip -= (int64_t)n;
-      if (len == 0)
-        return 0;
-    }
-  if (fs->received + (int64_t)len > fs->f->size)
-    {
-      fs->failed = hutch_error_set (fs->err, EPROTO,
-                                    "blob %s is larger than the %lld bytes its manifest says; "
-                                    "the registry sent something else",
-                                    fs->f->digest, (long long)fs->f->size);
-      return -1;
-    }
-  if (fs->f->data (fs->f->arg, buf, len, fs->err) < 0)
-    {
-      fs->failed = -1;
-      return -1;
-    }
-  fs->received += (int64_t)len;
-  return 0;
-}
-
-static int
-fetch_start (struct hutch_registry *r, struct fetch_state *fs, hutch_error_t *err)
-{
-  _cleanup_free_ char *url
-      = hutch_xasprintf ("%s/v2/%s/blobs/%s", r->base, r->repository, fs->f->digest);
-
-  if (transfer_setup (&fs->t, r, "GET", url, true, err) < 0)
-    return -1;
-  fs->t.fs = fs;
-  fs->skip = 0;
-  fs->attempts++;
-  /* As long as it moves: the low-speed limit ends a stalled one.  */
-  curl_easy_setopt (fs->t.h, CURLOPT_TIMEOUT, 0L);
-  if (fs->received > 0)
-    {
-      _cleanup_free_ char *range = hutch_xasprintf ("%lld-", (long long)fs->received);
-      curl_easy_setopt (fs->t.h, CURLOPT_RANGE, range);
-    }
-  curl_easy_setopt (fs->t.h, CURLOPT_PRIVATE, fs);
-  curl_easy_setopt (fs->t.h, CURLOPT_HTTPHEADER, fs->t.hdrs);
-  if (curl_multi_add_handle (r->multi, fs->t.h) != CURLM_OK)
-    {
-      transfer_clear (&fs->t);
-      return hutch_error_set (err, ENOMEM, "start a download");
-    }
-  fs->active = true;
-  return 0;
-}
-
-/* A transfer ended: done, retry, or fail.  Returns 1 to retry.  */
-static int
-fetch_finished (struct hutch_registry *r, struct fetch_state *fs, CURLcode c, hutch_error_t *err)
-{
-  struct transfer *t = &fs->t;
-  _cleanup_free_ char *what = hutch_xasprintf ("blob %s", fs->f->digest);
-
-  if (fs->failed)
-    return -1; /* the callback's error is in ERR already */
-  if (c == CURLE_OK && t->status == 401 && fs->attempts < HUTCH_REGISTRY_ATTEMPTS)
-    {
-      /* A token that expired during a long pull.  */
-      int a = answer_challenge (r, t, err);
-      if (a <= 0)
-        return a < 0 ? -1 : status_failure (r, t, what, err);
-      return 1;
-    }
-  if (c == CURLE_OK && t->status / 100 != 2)
-    {
-      if (t->status >= 500 && fs->attempts < HUTCH_REGISTRY_ATTEMPTS)
-        return 1;
-      return status_failure (r, t, what, err);
-    }
-  /* Every byte is here (even if the connection then failed): the
-     caller checks the digest.  */
-  if (t->status / 100 == 2 && fs->received == fs->f->size)
-    {
-      if (fs->f->done && fs->f->done (fs->f->arg, err) < 0)
-        return -1;
-      fs->done = true;
-      return 0;
-    }
-  if (tls_failure (c))
-    return curl_failure (r, t, c, err);
-  /* Cut short (the connection dropped, or the server closed early):
-     go on from the byte reached.  */
-  if (fs->attempts < HUTCH_REGISTRY_ATTEMPTS)
-    return 1;
-  if (c != CURLE_OK)
-    {
-      curl_failure (r, t, c, err);
-      return hutch_error_prefix (err,
-                                 "the download of %s was truncated at %lld of %lld bytes, "
-                                 "%d attempts made",
-                                 what, (long long)fs->received, (long long)fs->f->size,
-                                 HUTCH_REGISTRY_ATTEMPTS);
-    }
-  return hutch_error_set (err, EPROTO,
-                          "the download of %s was truncated at %lld of %lld bytes, %d attempts "
-                          "made; the registry or a proxy keeps cutting the connection",
-                          what, (long long)fs->received, (long long)fs->f->size,
-                          HUTCH_REGISTRY_ATTEMPTS);
-}
-
-int
-hutch_registry_fetch_blobs (struct hutch_registry *r, struct hutch_fetch *blobs, size_t n,
-                            unsigned parallel, hutch_error_t *err)
-{
-  struct fetch_state *st = hutch_xmalloc0 (n * sizeof *st + 1);
-  size_t i, next = 0, finished = 0;
-  unsigned active = 0;
-  int ret = -1;
-
-  for (i = 0; i < n; i++)
-    {
-      st[i].f = &blobs[i];
-      st[i].err = err;
-    }
-  if (parallel == 0)
-    parallel = 1;
-  while (finished < n)
-    {
-      int running = 0, left = 0;
-      CURLMsg *m;
-
-      while (active < parallel && next < n)
-        {
-          if (fetch_start (r, &st[next], err) < 0)
-            goto out;
-          next++;
-          active++;
-        }
-      if (curl_multi_perform (r->multi, &running) != CURLM_OK)
-        {
-          hutch_error_set (err, ENOMEM, "libcurl failed");
-          goto out;
-        }
-      while ((m = curl_multi_info_read (r->multi, &left)) != NULL)
-        {
-          struct fetch_state *fs = NULL;
-          CURLcode res;
-          int a;
-
-          if (m->msg != CURLMSG_DONE)
-            continue;
-          /* M is not to be read after the handle is removed.  */
-          res = m->data.result;
-          curl_easy_getinfo (m->easy_handle, CURLINFO_PRIVATE, (char **)&fs);
-          curl_multi_remove_handle (r->multi, fs->t.h);
-          fs->active = false;
-          a = fetch_finished (r, fs, res, err);
-          transfer_clear (&fs->t);
-          if (a < 0)
-            goto out;
-          if (a > 0)
-            {
-              /* A short pause before the next attempt, longer each time.  */
-              usleep (100000u * fs->attempts);
-              if (fetch_start (r, fs, err) < 0)
-                goto out;
-              continue;
-            }
-          active--;
-          finished++;
-        }
-      if (finished < n && running > 0)
-        curl_multi_poll (r->multi, NULL, 0, 1000, NULL);
-    }
-  ret = 0;
-out:
-  for (i = 0; i < n; i++)
-    if (st[i].active)
-      {
-        curl_multi_remove_handle (r->multi, st[i].t.h);
-        transfer_clear (&st[i].t);
-      }
-  free (st);
-  return ret;
-}
-
-/* ---- push --------------------------------------------------------------- */
-
-int
-hutch_registry_has_blob (struct hutch_registry *r, const char *digest, bool *ret,
-                         hutch_error_t *err)
-{
-  _cleanup_free_ char *url = hutch_xasprintf ("%s/v2/%s/blobs/%s", r->base, r->repository, digest);
-  _cleanup_free_ char *what = hutch_xasprintf ("check for blob %s", digest);
-  struct transfer t;
-  int rc = 0;
-
-  if (request (r, "HEAD", url, NULL, NULL, &t, err) < 0)
-    return -1;
-  if (t.status == 200)
-    *ret = true;
-  else if (t.status == 404)
-    *ret = false;
-  else
-    rc = status_failure (r, &t, what, err);
-  transfer_clear (&t);
-  return rc;
-}
-
-/* The Location of an upload session, made absolute.  */
-static char *
-absolute_location (struct hutch_registry *r, const char *location)
-{
-  CURLU *u = curl_url ();
-  char *full = NULL, *out = NULL;
-  _cleanup_free_ char *base = hutch_xasprintf ("%s/v2/", r->base);
-
-  if (u && curl_url_set (u, CURLUPART_URL, base, 0) == CURLUE_OK
-      && curl_url_set (u, CURLUPART_URL, location, 0) == CURLUE_OK
-      && curl_url_get (u, CURLUPART_URL, &full, 0) == CURLUE_OK)
-    {
-      out = hutch_xstrdup (full);
-      curl_free (full);
-    }
-  if (u)
-    curl_url_cleanup (u);
-  return out;
-}
-
-/* Where the next piece of an upload goes.  The registry may name another
-   host (a storage service): transfer_setup sends it no credentials.  From
-   an HTTPS registry it must stay HTTPS.  */
-static char *
-upload_location (struct hutch_registry *r, const char *header, hutch_error_t *err)
-{
-  char *loc = header ? absolute_location (r, header) : NULL;
-
-  if (loc == NULL)
-    {
-      hutch_error_set (err, EPROTO, "the registry's upload location is missing or not a URL");
-      return NULL;
-    }
-  if (hutch_str_has_prefix (r->base, "https://") && !hutch_str_has_prefix (loc, "https://"))
-    {
-      _cleanup_free_ char *shown = clean_text (loc);
-      free (loc);
-      hutch_error_set (err, EPROTO,
-                       "the registry sends the upload to %s, which is not HTTPS; hutch does not "
-                       "send an image over plain HTTP for an HTTPS registry",
-                       shown);
-      return NULL;
-    }
-  return loc;
-}
-
-static int
-start_upload (struct hutch_registry *r, const char *query, struct transfer *t, hutch_error_t *err)
-{
-  _cleanup_free_ char *url
-      = hutch_xasprintf ("%s/v2/%s/blobs/uploads/%s", r->base, r->repository, query ? query : "");
-  return request (r, "POST", url, NULL, NULL, t, err);
-}
-
-int
-hutch_registry_mount_blob (struct hutch_registry *r, const char *digest, const char *from,
-                           bool *ret, hutch_error_t *err)
-{
-  _cleanup_free_ char *efrom = escape (from);
-  _cleanup_free_ char *query = hutch_xasprintf ("?mount=%s&from=%s", digest, efrom);
-  _cleanup_free_ char *scope = hutch_xasprintf ("repository:%s:pull", from);
-  struct transfer t;
-  size_t i;
-  bool have = false;
-
-  /* The token must also allow pulling from the other repository.  */
-  for (i = 0; r->scopes[i]; i++)
-    have = have || strcmp (r->scopes[i], scope) == 0;
-  if (!have && r->token)
-    {
-      hutch_strv_push (&r->scopes, hutch_xstrdup (scope));
-      if (fetch_token (r, err) < 0)
-        {
-          /* No access there: upload instead.  */
-          hutch_error_clear (err);
-          *ret = false;
-          return 0;
-        }
-    }
-  if (start_upload (r, query, &t, err) < 0)
-    return -1;
-  *ret = t.status == 201;
-  transfer_clear (&t);
-  return 0;
-}
-
-struct chunk
-{
-  int fd;
-  int64_t start, len, total;
-  void (*progress) (void *arg, int64_t sent);
-  void *arg;
-  int64_t sent_before;
-};
-
-static void
-chunk_progress (void *arg, int64_t sent)
-{
-  struct chunk *c = arg;
-  if (c->progress)
-    c->progress (c->arg, c->sent_before + sent);
-}
-
-static int
-setup_chunk (struct transfer *t, void *arg, hutch_error_t *err)
-{
-  struct chunk *c = arg;
-  _cleanup_free_ char *range = NULL;
-
-  if (lseek (c->fd, c->start, SEEK_SET) < 0)
-    return hutch_error_set (err, errno, "seek in the blob");
-  transfer_add_header (t, "Content-Type: application/octet-stream");
-  /* No waiting for a "100 Continue" that some servers never send.  */
-  transfer_add_header (t, "Expect:");
-  if (c->len < c->total)
-    {
-      range = hutch_xasprintf ("Content-Range: %lld-%lld", (long long)c->start,
-                               (long long)(c->start + c->len - 1));
-      transfer_add_header (t, range);
-    }
-  curl_easy_setopt (t->h, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt (t->h, CURLOPT_TIMEOUT, 0L); /* a big chunk takes its time */
-  curl_easy_setopt (t->h, CURLOPT_READFUNCTION, on_upload);
-  curl_easy_setopt (t->h, CURLOPT_READDATA, t);
-  curl_easy_setopt (t->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)c->len);
-  t->upfd = c->fd;
-  t->up_left = c->len;
-  t->up_sent = 0;
-  t->up_progress = chunk_progress;
-  t->up_arg = c;
-  return 0;
-}
-
-static char *
-with_digest (const char *location, const char *digest)
-{
-  return hutch_xasprintf ("%s%sdigest=%s", location, strchr (location, '?') ? "&" : "?", digest);
-}
-
-int
-hutch_registry_upload_blob (struct hutch_registry *r, const char *digest, int fd, int64_t size,
-                            int64_t chunk, void (*progress) (void *arg, int64_t sent),
-                            void *progress_arg, hutch_error_t *err)
-{
-  _cleanup_free_ char *what = hutch_xasprintf ("upload blob %s", digest);
-  _cleanup_free_ char *loc = NULL;
-  struct chunk c = { .fd = fd, .total = size, .progress = progress, .arg = progress_arg };
-  struct transfer t;
-
-  if (chunk <= 0)
-    chunk = MONOLITHIC_MAX;
-  if (start_upload (r, NULL, &t, err) < 0)
-    return -1;
-  if (t.status != 202)
-    {
-      int rc = status_failure (r, &t, what, err);
-      transfer_clear (&t);
-      return rc;
-    }
-  loc = upload_location (r, t.location, err);
-  transfer_clear (&t);
-  if (loc == NULL)
-    return hutch_error_prefix (err, "%s", what);
-
-  if (size > chunk)
-    {
-      /* Chunked: PATCH each piece; the registry answers each with the
-         location of the next.  */
-      while (c.start < size)
-        {
-          c.len = size - c.start < chunk ? size - c.start : chunk;
-          c.sent_before = c.start;
-          if (request (r, "PATCH", loc, setup_chunk, &c, &t, err) < 0)
-            return hutch_error_prefix (err, "%s", what);
-          if (t.status != 202)
-            {
-              int rc = status_failure (r, &t, what, err);
-              transfer_clear (&t);
-              return rc;
-            }
-          if (t.location)
-            {
-              free (loc);
-              loc = upload_location (r, t.location, err);
-            }
-          transfer_clear (&t);
-          if (loc == NULL)
-            return hutch_error_prefix (err, "%s", what);
-          c.start += c.len;
-        }
-      {
-        _cleanup_free_ char *url = with_digest (loc, digest);
-        struct chunk none = { .fd = fd, .start = size, .len = 0, .total = 0 };
-        if (request (r, "PUT", url, setup_chunk, &none, &t, err) < 0)
-          return hutch_error_prefix (err, "%s", what);
-      }
-    }
-  else
-    {
-      /* Monolithic: the whole blob in the closing PUT.  */
-      _cleanup_free_ char *url = with_digest (loc, digest);
-      c.len = size;
-      if (request (r, "PUT", url, setup_chunk, &c, &t, err) < 0)
-        return hutch_error_prefix (err, "%s", what);
-    }
-  if (t.status != 201)
-    {
-      int rc = status_failure (r, &t, what, err);
-      transfer_clear (&t);
-      return rc;
-    }
-  transfer_clear (&t);
-  return 0;
-}
-
-struct manifest_body
-{
-  const char *body;
-  size_t len;
-  const char *media_type;
-};
-
-static int
-setup_manifest (struct transfer *t, void *arg, hutch_error_t *err)
-{
-  struct manifest_body *m = arg;
-  _cleanup_free_ char *ct = hutch_xasprintf ("Content-Type: %s", m->media_type);
-
-  transfer_add_header (t, ct);
-  curl_easy_setopt (t->h, CURLOPT_POSTFIELDS, m->body);
-  curl_easy_setopt (t->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)m->len);
-  return 0;
-}
-
-int
-hutch_registry_put_manifest (struct hutch_registry *r, const char *reference, const char *body,
-                             size_t len, const char *media_type, hutch_error_t *err)
-{
-  _cleanup_free_ char *url
-      = hutch_xasprintf ("%s/v2/%s/manifests/%s", r->base, r->repository, reference);
-  _cleanup_free_ char *what = hutch_xasprintf ("push manifest %s", reference);
-  struct manifest_body m = { body, len, media_type };
-  struct transfer t;
-  int rc = 0;
-
-  if (request (r, "PUT", url, setup_manifest, &m, &t, err) < 0)
-    return -1;
-  if (t.status != 201 && t.status != 200)
-    rc = status_failure (r, &t, what, err);
-  transfer_clear (&t);
-  return rc;
 }
