@@ -442,6 +442,69 @@ parent_nofollow (int dirfd, const char *path, const char **ret_base, hutch_error
   return fd;
 }
 
+/* Copy the regular entry at the read position of A (of FILE) to the new
+   file BASE in PARENT; CLEAN is its name for messages.  */
+static int
+extract_file (struct archive *a, const char *file, int parent, const char *base, const char *clean,
+              hutch_error_t *err)
+{
+  _cleanup_close_ int fd
+      = openat (parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  char buf[1 << 16];
+  la_ssize_t n;
+  if (fd < 0)
+    return hutch_error_set (err, errno, "the archive's entry `%s`", clean);
+  while ((n = archive_read_data (a, buf, sizeof buf)) > 0)
+    if (hutch_write_all (fd, buf, (size_t)n) < 0)
+      return hutch_error_set (err, errno, "write `%s`", clean);
+  if (n < 0)
+    return hutch_error_set (err, 0, "`%s` is damaged or truncated: %s", file,
+                            archive_error_string (a));
+  return 0;
+}
+
+/* Create the entry E of A (of FILE) under DIRFD: a directory, a symlink or
+   a regular file; other types are skipped.  */
+static int
+extract_entry (struct archive *a, struct archive_entry *e, const char *file, int dirfd,
+               hutch_error_t *err)
+{
+  const char *name = archive_entry_pathname (e);
+  mode_t type = archive_entry_filetype (e);
+
+  _cleanup_free_ char *clean = NULL;
+  _cleanup_close_ int parent = -1;
+  const char *base = NULL;
+
+  if (name == NULL || clean_entry_name (name, &clean, err) < 0)
+    return -1;
+  if (*clean == '\0')
+    return 0;
+  parent = parent_nofollow (dirfd, clean, &base, err);
+  if (parent < 0)
+    return -1;
+  if (type == AE_IFDIR)
+    {
+      if (mkdirat (parent, base, 0700) < 0 && errno != EEXIST)
+        return hutch_error_set (err, errno, "create `%s`", clean);
+    }
+  else if (type == AE_IFLNK)
+    {
+      /* docker save links repeated layers to the first copy.  Only
+         reading follows links, with RESOLVE_BENEATH: one that leads
+         out is refused then.  */
+      const char *target = archive_entry_symlink (e);
+      if (target == NULL || symlinkat (target, parent, base) < 0)
+        return hutch_error_set (err, errno, "create `%s`", clean);
+    }
+  else if (type == AE_IFREG)
+    return extract_file (a, file, parent, base, clean, err);
+  /* other entry types mean nothing in an image archive */
+  return 0;
+}
+
+/* Extract the image archive FILE under DIRFD, every entry through the
+   checks of extract_entry.  */
 static int
 extract_archive (const char *file, int dirfd, hutch_error_t *err)
 {
@@ -457,67 +520,8 @@ extract_archive (const char *file, int dirfd, hutch_error_t *err)
       goto out;
     }
   while ((rc = archive_read_next_header (a, &e)) == ARCHIVE_OK)
-    {
-      const char *name = archive_entry_pathname (e);
-      mode_t type = archive_entry_filetype (e);
-
-      _cleanup_free_ char *clean = NULL;
-      _cleanup_close_ int parent = -1;
-      const char *base = NULL;
-
-      if (name == NULL || clean_entry_name (name, &clean, err) < 0)
-        goto out;
-      if (*clean == '\0')
-        continue;
-      parent = parent_nofollow (dirfd, clean, &base, err);
-      if (parent < 0)
-        goto out;
-      if (type == AE_IFDIR)
-        {
-          if (mkdirat (parent, base, 0700) < 0 && errno != EEXIST)
-            {
-              hutch_error_set (err, errno, "create `%s`", clean);
-              goto out;
-            }
-        }
-      else if (type == AE_IFLNK)
-        {
-          /* docker save links repeated layers to the first copy.  Only
-             reading follows links, with RESOLVE_BENEATH: one that leads
-             out is refused then.  */
-          const char *target = archive_entry_symlink (e);
-          if (target == NULL || symlinkat (target, parent, base) < 0)
-            {
-              hutch_error_set (err, errno, "create `%s`", clean);
-              goto out;
-            }
-        }
-      else if (type == AE_IFREG)
-        {
-          _cleanup_close_ int fd
-              = openat (parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-          char buf[1 << 16];
-          la_ssize_t n;
-          if (fd < 0)
-            {
-              hutch_error_set (err, errno, "the archive's entry `%s`", clean);
-              goto out;
-            }
-          while ((n = archive_read_data (a, buf, sizeof buf)) > 0)
-            if (hutch_write_all (fd, buf, (size_t)n) < 0)
-              {
-                hutch_error_set (err, errno, "write `%s`", clean);
-                goto out;
-              }
-          if (n < 0)
-            {
-              hutch_error_set (err, 0, "`%s` is damaged or truncated: %s", file,
-                               archive_error_string (a));
-              goto out;
-            }
-        }
-      /* other entry types mean nothing in an image archive */
-    }
+    if (extract_entry (a, e, file, dirfd, err) < 0)
+      goto out;
   if (rc != ARCHIVE_EOF)
     {
       hutch_error_set (err, 0, "`%s` is damaged or truncated: %s", file, archive_error_string (a));
@@ -753,6 +757,124 @@ load_oci (struct hutch_store *s, int dirfd, char ***lines, hutch_error_t *err)
   return r;
 }
 
+/* The full names of a docker-archive entry's RepoTags; tags that do not
+   parse are left out.  */
+static char **
+docker_names (json_t *tags)
+{
+  char **names = hutch_xmalloc0 (sizeof (char *));
+  json_t *t;
+  size_t k;
+
+  json_array_foreach (tags, k, t)
+  {
+    char *full = NULL;
+    hutch_error_t e = HUTCH_ERROR_INIT;
+    if (json_is_string (t) && hutch_reference_normalize (json_string_value (t), &full, &e) == 0)
+      hutch_strv_push (&names, full);
+    hutch_error_clear (&e);
+  }
+  return names;
+}
+
+/* Put the layer file LP of the extracted archive into the store as L, and
+   find its media type (*RET_MT) from its content, which docker-archive
+   does not name.  */
+static int
+docker_layer (struct hutch_store *s, int dirfd, const char *lp, struct hutch_store_layer *l,
+              const char **ret_mt, hutch_error_t *err)
+{
+  if (lp == NULL || put_file (s, dirfd, lp, NULL, &l->digest, &l->size, err) < 0)
+    {
+      if (lp == NULL)
+        hutch_error_set (err, 0, "the archive's manifest.json names a layer that is not a string");
+      return -1;
+    }
+  {
+    _cleanup_free_ char *bp = hutch_store_blob_path (s, l->digest);
+    _cleanup_close_ int fd = open (bp, O_RDONLY | O_CLOEXEC);
+    char dd[HUTCH_DIGEST_BUF_LEN];
+    if (fd < 0 || layer_diff_id (fd, dd, ret_mt, err) < 0)
+      {
+        if (fd < 0)
+          hutch_error_set (err, errno, "open layer %s", l->digest);
+        return -1;
+      }
+  }
+  return 0;
+}
+
+/* Every layer of LAYERS (IMG->n_layers paths) into the store and into
+   IMG, with its descriptor appended to MLAYERS.  */
+static int
+docker_layers (struct hutch_store *s, int dirfd, json_t *layers, struct hutch_image *img,
+               json_t *mlayers, hutch_error_t *err)
+{
+  size_t k;
+
+  for (k = 0; k < img->n_layers; k++)
+    {
+      const char *lp = json_string_value (json_array_get (layers, k));
+      const char *mt = NULL;
+      if (docker_layer (s, dirfd, lp, &img->layers[k], &mt, err) < 0)
+        return -1;
+      img->layers[k].media_type = hutch_xstrdup (mt);
+      json_array_append_new (mlayers,
+                             descriptor_json (mt, img->layers[k].digest, img->layers[k].size));
+    }
+  return 0;
+}
+
+/* Load the image of ENTRY, the Ith of the archive's manifest.json.  */
+static int
+load_docker_entry (struct hutch_store *s, int dirfd, json_t *entry, size_t i, char ***lines,
+                   hutch_error_t *err)
+{
+  const char *config = json_string_value (json_object_get (entry, "Config"));
+  json_t *tags = json_object_get (entry, "RepoTags"), *layers = json_object_get (entry, "Layers");
+  _cleanup_strv_ char **names = NULL;
+  _cleanup_free_ char *cdigest = NULL, *mdigest = NULL;
+  struct hutch_image img;
+  json_t *man, *mlayers;
+  int64_t csize = 0;
+  char *line = NULL;
+  int bad = 0;
+
+  if (config == NULL || !json_is_array (layers))
+    return hutch_error_set (err, 0, "the archive's manifest.json entry %zu has no Config or Layers",
+                            i);
+  if (put_file (s, dirfd, config, NULL, &cdigest, &csize, err) < 0)
+    return -1;
+  names = docker_names (tags);
+  memset (&img, 0, sizeof img);
+  img.id = img.config_digest = cdigest;
+  img.names = names;
+  img.n_layers = json_array_size (layers);
+  img.layers = hutch_xmalloc0 ((img.n_layers + 1) * sizeof *img.layers);
+  mlayers = json_array ();
+  if (docker_layers (s, dirfd, layers, &img, mlayers, err) < 0)
+    bad = 1;
+  if (!bad)
+    {
+      /* docker-archive has no manifest: make the OCI one `save` needs.  */
+      man = json_pack ("{s:i, s:s, s:o, s:o}", "schemaVersion", 2, "mediaType",
+                       HUTCH_MT_OCI_MANIFEST, "config",
+                       descriptor_json (HUTCH_MT_OCI_CONFIG, cdigest, csize), "layers", mlayers);
+      mlayers = NULL;
+      if (put_json_blob (s, man, &mdigest, NULL, err) < 0)
+        bad = 1;
+      json_decref (man);
+      img.manifest_digest = mdigest;
+    }
+  json_decref (mlayers);
+  if (!bad && finish_image (s, &img, &line, err) == 0)
+    hutch_strv_push (lines, line);
+  else
+    bad = 1;
+  free_built_image (&img);
+  return bad ? -1 : 0;
+}
+
 static int
 load_docker (struct hutch_store *s, int dirfd, char ***lines, hutch_error_t *err)
 {
@@ -773,88 +895,7 @@ load_docker (struct hutch_store *s, int dirfd, char ***lines, hutch_error_t *err
     }
   json_array_foreach (root, i, entry)
   {
-    const char *config = json_string_value (json_object_get (entry, "Config"));
-    json_t *tags = json_object_get (entry, "RepoTags"), *layers = json_object_get (entry, "Layers");
-    _cleanup_strv_ char **names = NULL;
-    _cleanup_free_ char *cdigest = NULL, *mdigest = NULL;
-    struct hutch_image img;
-    json_t *man, *mlayers, *t;
-    int64_t csize = 0;
-    size_t k;
-    char *line = NULL;
-    int bad = 0;
-
-    if (config == NULL || !json_is_array (layers))
-      {
-        hutch_error_set (err, 0, "the archive's manifest.json entry %zu has no Config or Layers",
-                         i);
-        goto out;
-      }
-    if (put_file (s, dirfd, config, NULL, &cdigest, &csize, err) < 0)
-      goto out;
-    names = hutch_xmalloc0 (sizeof (char *));
-    json_array_foreach (tags, k, t)
-    {
-      char *full = NULL;
-      hutch_error_t e = HUTCH_ERROR_INIT;
-      if (json_is_string (t) && hutch_reference_normalize (json_string_value (t), &full, &e) == 0)
-        hutch_strv_push (&names, full);
-      hutch_error_clear (&e);
-    }
-    memset (&img, 0, sizeof img);
-    img.id = img.config_digest = cdigest;
-    img.names = names;
-    img.n_layers = json_array_size (layers);
-    img.layers = hutch_xmalloc0 ((img.n_layers + 1) * sizeof *img.layers);
-    mlayers = json_array ();
-    for (k = 0; k < img.n_layers && !bad; k++)
-      {
-        const char *lp = json_string_value (json_array_get (layers, k));
-        const char *mt = NULL;
-        if (lp == NULL
-            || put_file (s, dirfd, lp, NULL, &img.layers[k].digest, &img.layers[k].size, err) < 0)
-          {
-            if (lp == NULL)
-              hutch_error_set (err, 0,
-                               "the archive's manifest.json names a layer that is not a string");
-            bad = 1;
-            break;
-          }
-        {
-          _cleanup_free_ char *bp = hutch_store_blob_path (s, img.layers[k].digest);
-          _cleanup_close_ int fd = open (bp, O_RDONLY | O_CLOEXEC);
-          char dd[HUTCH_DIGEST_BUF_LEN];
-          if (fd < 0 || layer_diff_id (fd, dd, &mt, err) < 0)
-            {
-              if (fd < 0)
-                hutch_error_set (err, errno, "open layer %s", img.layers[k].digest);
-              bad = 1;
-              break;
-            }
-        }
-        img.layers[k].media_type = hutch_xstrdup (mt);
-        json_array_append_new (mlayers,
-                               descriptor_json (mt, img.layers[k].digest, img.layers[k].size));
-      }
-    if (!bad)
-      {
-        /* docker-archive has no manifest: make the OCI one `save` needs.  */
-        man = json_pack ("{s:i, s:s, s:o, s:o}", "schemaVersion", 2, "mediaType",
-                         HUTCH_MT_OCI_MANIFEST, "config",
-                         descriptor_json (HUTCH_MT_OCI_CONFIG, cdigest, csize), "layers", mlayers);
-        mlayers = NULL;
-        if (put_json_blob (s, man, &mdigest, NULL, err) < 0)
-          bad = 1;
-        json_decref (man);
-        img.manifest_digest = mdigest;
-      }
-    json_decref (mlayers);
-    if (!bad && finish_image (s, &img, &line, err) == 0)
-      hutch_strv_push (lines, line);
-    else
-      bad = 1;
-    free_built_image (&img);
-    if (bad)
+    if (load_docker_entry (s, dirfd, entry, i, lines, err) < 0)
       goto out;
   }
   r = 0;
@@ -1311,6 +1352,126 @@ done:
   return r;
 }
 
+/* Append to TAGS the docker-archive RepoTags of IMG: its names that have
+   a tag, in their familiar form ("alpine:latest").  */
+static void
+docker_repo_tags (json_t *tags, const struct hutch_image *img)
+{
+  size_t i;
+
+  for (i = 0; img->names && img->names[i]; i++)
+    {
+      struct hutch_reference ref;
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      if (hutch_reference_parse (img->names[i], &ref, &e) == 0 && ref.tag)
+        {
+          char *fam = hutch_reference_familiar (&ref);
+          json_array_append_new (tags, json_string (fam));
+          free (fam);
+        }
+      hutch_reference_clear (&ref);
+      hutch_error_clear (&e);
+    }
+}
+
+/* IMG into A as a docker-archive: its config, each layer decompressed
+   into ID/layer.tar, and manifest.json.  */
+static int
+save_docker (struct hutch_store *s, struct archive *a, const struct hutch_image *img,
+             hutch_error_t *err)
+{
+  json_t *tags = json_array (), *layers = json_array (), *man;
+  char *text;
+  const char *chex = strchr (img->config_digest, ':') + 1;
+  _cleanup_free_ char *cname = hutch_xasprintf ("%s.json", chex);
+  size_t i;
+  int r;
+
+  docker_repo_tags (tags, img);
+  if (tar_add_blob (s, a, cname, img->config_digest, err) < 0)
+    {
+      json_decref (tags);
+      json_decref (layers);
+      return -1;
+    }
+  for (i = 0; i < img->n_layers; i++)
+    {
+      const char *dhex = strchr (img->layers[i].diff_id, ':') + 1;
+      _cleanup_free_ char *lname = hutch_xasprintf ("%s/layer.tar", dhex);
+      _cleanup_close_ int fd = -1;
+      if (decompressed_layer (s, img->layers[i].digest, &fd, err) < 0
+          || tar_add_fd (a, lname, fd, err) < 0)
+        {
+          json_decref (tags);
+          json_decref (layers);
+          return -1;
+        }
+      json_array_append_new (layers, json_string (lname));
+    }
+  man = json_pack ("[{s:s, s:o, s:o}]", "Config", cname, "RepoTags", tags, "Layers", layers);
+  text = json_dumps (man, JSON_COMPACT);
+  json_decref (man);
+  r = tar_add_text (a, "manifest.json", text, err);
+  free (text);
+  return r;
+}
+
+/* The blobs of IMG (manifest, config, layers) into A under blobs/sha256/,
+   after the layout's directories and oci-layout.  */
+static int
+oci_add_blobs (struct hutch_store *s, struct archive *a, const struct hutch_image *img,
+               hutch_error_t *err)
+{
+  const char *mhex = strchr (img->manifest_digest, ':') + 1;
+  _cleanup_free_ char *mname = hutch_xasprintf ("blobs/sha256/%s", mhex);
+  size_t i;
+
+  /* Readers such as skopeo need the directories as entries of their own.  */
+  if (tar_add_dir (a, "blobs/", err) < 0 || tar_add_dir (a, "blobs/sha256/", err) < 0
+      || tar_add_text (a, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", err) < 0
+      || tar_add_blob (s, a, mname, img->manifest_digest, err) < 0)
+    return -1;
+  {
+    _cleanup_free_ char *cn
+        = hutch_xasprintf ("blobs/sha256/%s", strchr (img->config_digest, ':') + 1);
+    if (tar_add_blob (s, a, cn, img->config_digest, err) < 0)
+      return -1;
+  }
+  for (i = 0; i < img->n_layers; i++)
+    {
+      _cleanup_free_ char *ln
+          = hutch_xasprintf ("blobs/sha256/%s", strchr (img->layers[i].digest, ':') + 1);
+      if (tar_add_blob (s, a, ln, img->layers[i].digest, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* IMG into A as an oci-archive: its blobs, then index.json naming its
+   manifest (of media type MEDIA_TYPE, LEN bytes) and its first name.  */
+static int
+save_oci (struct hutch_store *s, struct archive *a, const struct hutch_image *img,
+          const char *media_type, size_t len, hutch_error_t *err)
+{
+  json_t *index, *desc;
+  char *text;
+  int r;
+
+  if (oci_add_blobs (s, a, img, err) < 0)
+    return -1;
+  desc = json_pack ("{s:s, s:s, s:I}", "mediaType", media_type, "digest", img->manifest_digest,
+                    "size", (json_int_t)len);
+  if (img->names && img->names[0])
+    json_object_set_new (desc, "annotations",
+                         json_pack ("{s:s}", "org.opencontainers.image.ref.name", img->names[0]));
+  index = json_pack ("{s:i, s:[o]}", "schemaVersion", 2, "manifests", desc);
+  text = json_dumps (index, JSON_COMPACT);
+  json_decref (index);
+  r = tar_add_text (a, "index.json", text, err);
+  free (text);
+  return r;
+}
+
 int
 hutch_image_save (struct hutch_store *s, const char *image, const char *file, bool docker,
                   hutch_error_t *err)
@@ -1321,7 +1482,7 @@ hutch_image_save (struct hutch_store *s, const char *image, const char *file, bo
   struct hutch_image img;
   struct hutch_manifest m;
   struct archive *a;
-  size_t len, i;
+  size_t len;
   int r = -1;
 
   if (hutch_store_find_image (s, image, &img, err) < 0)
@@ -1350,60 +1511,11 @@ hutch_image_save (struct hutch_store *s, const char *image, const char *file, bo
     }
   if (docker)
     {
-      json_t *tags = json_array (), *layers = json_array (), *man;
-      char *text;
-      const char *chex = strchr (img.config_digest, ':') + 1;
-      _cleanup_free_ char *cname = hutch_xasprintf ("%s.json", chex);
-
-      for (i = 0; img.names && img.names[i]; i++)
-        {
-          struct hutch_reference ref;
-          hutch_error_t e = HUTCH_ERROR_INIT;
-          if (hutch_reference_parse (img.names[i], &ref, &e) == 0 && ref.tag)
-            {
-              char *fam = hutch_reference_familiar (&ref);
-              json_array_append_new (tags, json_string (fam));
-              free (fam);
-            }
-          hutch_reference_clear (&ref);
-          hutch_error_clear (&e);
-        }
-      if (tar_add_blob (s, a, cname, img.config_digest, err) < 0)
-        {
-          json_decref (tags);
-          json_decref (layers);
-          goto out;
-        }
-      for (i = 0; i < img.n_layers; i++)
-        {
-          const char *dhex = strchr (img.layers[i].diff_id, ':') + 1;
-          _cleanup_free_ char *lname = hutch_xasprintf ("%s/layer.tar", dhex);
-          _cleanup_close_ int fd = -1;
-          if (decompressed_layer (s, img.layers[i].digest, &fd, err) < 0
-              || tar_add_fd (a, lname, fd, err) < 0)
-            {
-              json_decref (tags);
-              json_decref (layers);
-              goto out;
-            }
-          json_array_append_new (layers, json_string (lname));
-        }
-      man = json_pack ("[{s:s, s:o, s:o}]", "Config", cname, "RepoTags", tags, "Layers", layers);
-      text = json_dumps (man, JSON_COMPACT);
-      json_decref (man);
-      r = tar_add_text (a, "manifest.json", text, err);
-      free (text);
-      if (r < 0)
+      if (save_docker (s, a, &img, err) < 0)
         goto out;
-      r = -1;
     }
   else
     {
-      json_t *index, *desc;
-      char *text;
-      const char *mhex;
-      _cleanup_free_ char *mname = NULL;
-
       if (img.manifest_digest == NULL)
         {
           hutch_error_set (err, 0,
@@ -1413,42 +1525,9 @@ hutch_image_save (struct hutch_store *s, const char *image, const char *file, bo
           goto out;
         }
       if (hutch_store_read_blob (s, img.manifest_digest, 16 << 20, &manifest, &len, err) < 0
-          || hutch_manifest_parse (manifest, len, NULL, &m, err) < 0)
+          || hutch_manifest_parse (manifest, len, NULL, &m, err) < 0
+          || save_oci (s, a, &img, m.media_type, len, err) < 0)
         goto out;
-      mhex = strchr (img.manifest_digest, ':') + 1;
-      mname = hutch_xasprintf ("blobs/sha256/%s", mhex);
-      /* Readers such as skopeo need the directories as entries of their own.  */
-      if (tar_add_dir (a, "blobs/", err) < 0 || tar_add_dir (a, "blobs/sha256/", err) < 0
-          || tar_add_text (a, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", err) < 0
-          || tar_add_blob (s, a, mname, img.manifest_digest, err) < 0)
-        goto out;
-      {
-        _cleanup_free_ char *cn
-            = hutch_xasprintf ("blobs/sha256/%s", strchr (img.config_digest, ':') + 1);
-        if (tar_add_blob (s, a, cn, img.config_digest, err) < 0)
-          goto out;
-      }
-      for (i = 0; i < img.n_layers; i++)
-        {
-          _cleanup_free_ char *ln
-              = hutch_xasprintf ("blobs/sha256/%s", strchr (img.layers[i].digest, ':') + 1);
-          if (tar_add_blob (s, a, ln, img.layers[i].digest, err) < 0)
-            goto out;
-        }
-      desc = json_pack ("{s:s, s:s, s:I}", "mediaType", m.media_type, "digest", img.manifest_digest,
-                        "size", (json_int_t)len);
-      if (img.names && img.names[0])
-        json_object_set_new (
-            desc, "annotations",
-            json_pack ("{s:s}", "org.opencontainers.image.ref.name", img.names[0]));
-      index = json_pack ("{s:i, s:[o]}", "schemaVersion", 2, "manifests", desc);
-      text = json_dumps (index, JSON_COMPACT);
-      json_decref (index);
-      r = tar_add_text (a, "index.json", text, err);
-      free (text);
-      if (r < 0)
-        goto out;
-      r = -1;
     }
   if (archive_write_close (a) != ARCHIVE_OK)
     {

@@ -496,13 +496,57 @@ feeder_free (struct feeder *f)
   free (f);
 }
 
+/* Open F's input on FD (through growing_read when the download is still
+   writing it) and read the one "raw" header.  Returns libarchive's status:
+   ARCHIVE_EOF for an empty layer.  */
+static int
+feeder_open (struct feeder *f, int fd, const struct hutch_unpack_opts *opts)
+{
+  struct archive_entry *e;
+  int r;
+
+  if (opts->wait_more)
+    {
+      f->growing = hutch_xmalloc0 (sizeof *f->growing);
+      f->growing->fd = fd;
+      f->growing->wait_more = opts->wait_more;
+      f->growing->data = opts->wait_data;
+      r = archive_read_open (f->in, f->growing, NULL, growing_read, NULL);
+    }
+  else
+    r = archive_read_open_fd (f->in, fd, FEED_SLOT_SIZE);
+  if (r == ARCHIVE_OK)
+    r = archive_read_next_header (f->in, &e);
+  return r;
+}
+
+/* Give F its slots and start its reading thread.  Returns pthread_create's
+   result: 0, or an errno value.  */
+static int
+feeder_start_thread (struct feeder *f)
+{
+  sigset_t all, old;
+  unsigned i;
+  int r;
+
+  for (i = 0; i < FEED_SLOTS; i++)
+    f->slot[i] = hutch_xmalloc0 (FEED_SLOT_SIZE);
+  /* The thread starts with every signal blocked, so that signals meant for
+     the process (SIGTERM to the unpacking child, say) reach the thread that
+     the caller expects, not the decompressor.  */
+  sigfillset (&all);
+  pthread_sigmask (SIG_SETMASK, &all, &old);
+  r = pthread_create (&f->thread, NULL, feeder_main, f);
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  return r;
+}
+
+/* A feeder that decompresses FD; an empty layer gives one that is done at
+   once and has no thread.  */
 static int
 feeder_start (int fd, const struct hutch_unpack_opts *opts, struct feeder **ret, hutch_error_t *err)
 {
   struct feeder *f = hutch_xmalloc0 (sizeof *f);
-  struct archive_entry *e;
-  sigset_t all, old;
-  unsigned i;
   int r;
 
   pthread_mutex_init (&f->lock, NULL);
@@ -536,18 +580,7 @@ feeder_start (int fd, const struct hutch_unpack_opts *opts, struct feeder **ret,
       feeder_free (f);
       return -1;
     }
-  if (opts->wait_more)
-    {
-      f->growing = hutch_xmalloc0 (sizeof *f->growing);
-      f->growing->fd = fd;
-      f->growing->wait_more = opts->wait_more;
-      f->growing->data = opts->wait_data;
-      r = archive_read_open (f->in, f->growing, NULL, growing_read, NULL);
-    }
-  else
-    r = archive_read_open_fd (f->in, fd, FEED_SLOT_SIZE);
-  if (r == ARCHIVE_OK)
-    r = archive_read_next_header (f->in, &e);
+  r = feeder_open (f, fd, opts);
   if (r == ARCHIVE_EOF)
     {
       f->done = true;
@@ -562,15 +595,7 @@ feeder_start (int fd, const struct hutch_unpack_opts *opts, struct feeder **ret,
       feeder_free (f);
       return -1;
     }
-  for (i = 0; i < FEED_SLOTS; i++)
-    f->slot[i] = hutch_xmalloc0 (FEED_SLOT_SIZE);
-  /* The thread starts with every signal blocked, so that signals meant for
-     the process (SIGTERM to the unpacking child, say) reach the thread that
-     the caller expects, not the decompressor.  */
-  sigfillset (&all);
-  pthread_sigmask (SIG_SETMASK, &all, &old);
-  r = pthread_create (&f->thread, NULL, feeder_main, f);
-  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  r = feeder_start_thread (f);
   if (r != 0)
     {
       feeder_free (f);

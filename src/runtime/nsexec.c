@@ -34,6 +34,101 @@ struct hutch_userns_job
   int back; /* read end: the child's struct reply */
 };
 
+/* In the child of spawn: with KEEP, close every fd it inherited but KEEP
+   and its own two pipe ends (the store's lock, sockets, other downloads'
+   files and pipes must not live on in the namespace).  */
+static void
+child_close_inherited (const int *keep, size_t n_keep, int go, int back)
+{
+  int *k;
+
+  if (keep == NULL)
+    return;
+  k = hutch_xmalloc0 ((n_keep + 2) * sizeof *k);
+  memcpy (k, keep, n_keep * sizeof *k);
+  k[n_keep] = go;
+  k[n_keep + 1] = back;
+  hutch_close_all_but (k, n_keep + 2);
+  free (k);
+}
+
+/* The child of spawn, between fork and _exit: enter a new user namespace,
+   say so on BACK ('u', or 'e' and the reply with errno), wait on GO for
+   the parent to write the maps ('g'), then run FN (or OUT_FN) as root of
+   the namespace and send its reply on BACK.  */
+static void __attribute__ ((noreturn))
+spawn_child (hutch_userns_fn fn, hutch_userns_out_fn out_fn, void *arg, const int *keep,
+             size_t n_keep, const int go[2], const int back[2], pid_t parent)
+{
+  struct reply rep = { 0 };
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  char ok = 'u', c = 0;
+
+  close (go[1]);
+  close (back[0]);
+  child_close_inherited (keep, n_keep, go[0], back[1]);
+  /* Dies with hutch, also if hutch died before this line.  */
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != parent)
+    _exit (1);
+  if (unshare (CLONE_NEWUSER) < 0)
+    {
+      ok = 'e';
+      rep.ret = -1;
+      rep.errnum = errno;
+      if (write (back[1], &ok, 1) == 1)
+        hutch_write_all (back[1], &rep, sizeof rep);
+      _exit (1);
+    }
+  if (write (back[1], &ok, 1) != 1 || read (go[0], &c, 1) != 1 || c != 'g')
+    _exit (1);
+  /* Be uid 0 of the namespace, so that what we create belongs to the
+     user on the host and chown to any mapped id works.  */
+  if (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
+    rep.ret = hutch_error_set (&e, errno, "become root of the user namespace");
+  else if (out_fn)
+    rep.ret = out_fn (arg, rep.out, sizeof rep.out, &e);
+  else
+    rep.ret = fn (arg, &e);
+  if (rep.ret < 0)
+    {
+      rep.errnum = e.errnum;
+      snprintf (rep.text, sizeof rep.text, "%s", e.msg ? e.msg : "unknown error");
+    }
+  if (hutch_write_all (back[1], &rep, sizeof rep) < 0)
+    _exit (1);
+  _exit (0);
+}
+
+/* The parent's side of spawn's handshake: wait on BACK for CHILD to be in
+   its new namespace, write its id maps from PLAN, and let it go on GO.  On
+   failure CHILD is still alive: the caller kills it.  */
+static int
+spawn_map_child (pid_t child, const struct hutch_idplan *plan, int go, int back, hutch_error_t *err)
+{
+  struct reply rep = { 0 };
+  char c = 0;
+
+  if (hutch_read_all (back, &c, 1) != 1 || c != 'u')
+    {
+      if (c == 'e' && hutch_read_all (back, &rep, sizeof rep) == (ssize_t)sizeof rep)
+        hutch_userns_diagnose ("/proc/sys", rep.errnum, err);
+      else
+        hutch_error_set (err, 0, "the helper in the user namespace died before it started");
+      return -1;
+    }
+  if (hutch_idmap_write (child, plan->use_helpers, plan->deny_setgroups, plan->uid_map, plan->n_uid,
+                         plan->gid_map, plan->n_gid, err)
+      < 0)
+    return -1;
+  c = 'g';
+  if (write (go, &c, 1) != 1)
+    {
+      hutch_error_set (err, errno, "start the helper in the user namespace");
+      return -1;
+    }
+  return 0;
+}
+
 /* fork, then unshare(CLONE_NEWUSER) in the child: not a raw clone with
    CLONE_NEWUSER, which would skip the C library's fork handlers, and a
    lock held by another thread of ours at that moment (libcurl resolves
@@ -45,10 +140,8 @@ spawn (hutch_userns_fn fn, hutch_userns_out_fn out_fn, void *arg, const int *kee
        int *ret_back, hutch_error_t *err)
 {
   struct hutch_idplan plan;
-  struct reply rep = { 0 };
   int go[2] = { -1, -1 }, back[2] = { -1, -1 };
   pid_t child = -1, parent;
-  char c = 0;
 
   if (hutch_idplan_make (HUTCH_USERNS_DEFAULT, &plan, err) < 0)
     return -1;
@@ -65,74 +158,13 @@ spawn (hutch_userns_fn fn, hutch_userns_out_fn out_fn, void *arg, const int *kee
       goto out;
     }
   if (child == 0)
-    {
-      hutch_error_t e = HUTCH_ERROR_INIT;
-      char ok = 'u';
-
-      close (go[1]);
-      close (back[0]);
-      if (keep)
-        {
-          int *k = hutch_xmalloc0 ((n_keep + 2) * sizeof *k);
-          memcpy (k, keep, n_keep * sizeof *k);
-          k[n_keep] = go[0];
-          k[n_keep + 1] = back[1];
-          hutch_close_all_but (k, n_keep + 2);
-          free (k);
-        }
-      /* Dies with hutch, also if hutch died before this line.  */
-      if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != parent)
-        _exit (1);
-      if (unshare (CLONE_NEWUSER) < 0)
-        {
-          ok = 'e';
-          rep.ret = -1;
-          rep.errnum = errno;
-          if (write (back[1], &ok, 1) == 1)
-            hutch_write_all (back[1], &rep, sizeof rep);
-          _exit (1);
-        }
-      if (write (back[1], &ok, 1) != 1 || read (go[0], &c, 1) != 1 || c != 'g')
-        _exit (1);
-      /* Be uid 0 of the namespace, so that what we create belongs to the
-         user on the host and chown to any mapped id works.  */
-      if (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
-        rep.ret = hutch_error_set (&e, errno, "become root of the user namespace");
-      else if (out_fn)
-        rep.ret = out_fn (arg, rep.out, sizeof rep.out, &e);
-      else
-        rep.ret = fn (arg, &e);
-      if (rep.ret < 0)
-        {
-          rep.errnum = e.errnum;
-          snprintf (rep.text, sizeof rep.text, "%s", e.msg ? e.msg : "unknown error");
-        }
-      if (hutch_write_all (back[1], &rep, sizeof rep) < 0)
-        _exit (1);
-      _exit (0);
-    }
+    spawn_child (fn, out_fn, arg, keep, n_keep, go, back, parent);
   close (go[0]);
   go[0] = -1;
   close (back[1]);
   back[1] = -1;
-  if (hutch_read_all (back[0], &c, 1) != 1 || c != 'u')
-    {
-      if (c == 'e' && hutch_read_all (back[0], &rep, sizeof rep) == (ssize_t)sizeof rep)
-        hutch_userns_diagnose ("/proc/sys", rep.errnum, err);
-      else
-        hutch_error_set (err, 0, "the helper in the user namespace died before it started");
-      goto kill;
-    }
-  if (hutch_idmap_write (child, plan.use_helpers, plan.deny_setgroups, plan.uid_map, plan.n_uid,
-                         plan.gid_map, plan.n_gid, err)
-      < 0)
+  if (spawn_map_child (child, &plan, go[1], back[0], err) < 0)
     goto kill;
-  c = 'g';
-  if (write (go[1], &c, 1) != 1)
-    {
-      hutch_error_set (err, errno, "start the helper in the user namespace");
-      goto kill;
-    }
   *ret_back = back[0];
   back[0] = -1;
   goto out;
