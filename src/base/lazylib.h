@@ -52,8 +52,9 @@ struct hutch_libarchive
   __typeof__ (archive_read_open) *archive_read_open;
   __typeof__ (archive_read_open_fd) *archive_read_open_fd;
   __typeof__ (archive_read_open_filename) *archive_read_open_filename;
-  __typeof__ (archive_read_support_filter_all) *archive_read_support_filter_all;
+  __typeof__ (archive_read_support_filter_bzip2) *archive_read_support_filter_bzip2;
   __typeof__ (archive_read_support_filter_gzip) *archive_read_support_filter_gzip;
+  __typeof__ (archive_read_support_filter_xz) *archive_read_support_filter_xz;
   __typeof__ (archive_read_support_filter_zstd) *archive_read_support_filter_zstd;
   __typeof__ (archive_read_support_format_empty) *archive_read_support_format_empty;
   __typeof__ (archive_read_support_format_raw) *archive_read_support_format_raw;
@@ -117,8 +118,10 @@ const struct hutch_libarchive *hutch_libarchive (void);
 #define archive_read_open_fd(...) (hutch_libarchive ()->archive_read_open_fd (__VA_ARGS__))
 #define archive_read_open_filename(...)                                                            \
   (hutch_libarchive ()->archive_read_open_filename (__VA_ARGS__))
-#define archive_read_support_filter_all(...)                                                       \
-  (hutch_libarchive ()->archive_read_support_filter_all (__VA_ARGS__))
+#define archive_read_support_filter_bzip2(...)                                                     \
+  (hutch_libarchive ()->archive_read_support_filter_bzip2 (__VA_ARGS__))
+#define archive_read_support_filter_xz(...)                                                        \
+  (hutch_libarchive ()->archive_read_support_filter_xz (__VA_ARGS__))
 #define archive_read_support_filter_gzip(...)                                                      \
   (hutch_libarchive ()->archive_read_support_filter_gzip (__VA_ARGS__))
 #define archive_read_support_filter_zstd(...)                                                      \

@@ -106,9 +106,8 @@ layer_diff_id (int fd, char ret[HUTCH_DIGEST_BUF_LEN], const char **ret_media_ty
 
   if (lseek (fd, 0, SEEK_SET) < 0)
     return hutch_error_set (err, errno, "rewind the layer");
-  if (hutch_sha256_new (&h, err) < 0)
+  if (hutch_sha256_new (&h, err) < 0 || hutch_archive_filters (a, false, err) < 0)
     goto out;
-  archive_read_support_filter_all (a);
   archive_read_support_format_raw (a);
   if (archive_read_open_fd (a, fd, 1 << 16) != ARCHIVE_OK
       || archive_read_next_header (a, &entry) != ARCHIVE_OK)
@@ -512,7 +511,8 @@ extract_archive (const char *file, int dirfd, hutch_error_t *err)
   struct archive_entry *e;
   int r = -1, rc;
 
-  archive_read_support_filter_all (a);
+  if (hutch_archive_filters (a, true, err) < 0)
+    goto out;
   archive_read_support_format_tar (a);
   if (archive_read_open_filename (a, file, 1 << 16) != ARCHIVE_OK)
     {
@@ -1317,7 +1317,8 @@ decompressed_layer (struct hutch_store *s, const char *digest, int *ret_fd, hutc
   la_ssize_t n;
   int out = -1, r = -1;
 
-  archive_read_support_filter_all (a);
+  if (hutch_archive_filters (a, false, err) < 0)
+    goto done;
   archive_read_support_format_raw (a);
   out = mkostemp (tmpl, O_CLOEXEC);
   if (out < 0)

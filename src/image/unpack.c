@@ -374,6 +374,31 @@ growing_read (struct archive *a, void *data, const void **ret_buf)
     }
 }
 
+/* In-process decompressors only: archive_read_support_filter_all would add
+   filters that run external programs (lrzip, lzop, grzip, and gzip or zstd
+   themselves when libarchive lacks the library, which ARCHIVE_WARN
+   reports), and an image must never make us execute anything
+   (CVE-2014-9357: docker ran xz on an image's layer from inside that
+   image).  */
+int
+hutch_archive_filters (struct archive *a, bool archives, hutch_error_t *err)
+{
+  if (archive_read_support_filter_gzip (a) != ARCHIVE_OK
+      || archive_read_support_filter_zstd (a) != ARCHIVE_OK)
+    return hutch_error_set (err, 0,
+                            "libarchive %s lacks built-in gzip or zstd support; install a "
+                            "libarchive built with zlib and libzstd",
+                            archive_version_string ());
+  if (archives
+      && (archive_read_support_filter_xz (a) != ARCHIVE_OK
+          || archive_read_support_filter_bzip2 (a) != ARCHIVE_OK))
+    return hutch_error_set (err, 0,
+                            "libarchive %s lacks built-in xz or bzip2 support; install a "
+                            "libarchive built with liblzma and libbz2",
+                            archive_version_string ());
+  return 0;
+}
+
 static void *
 feeder_main (void *data)
 {
@@ -557,19 +582,10 @@ feeder_start (int fd, const struct hutch_unpack_opts *opts, struct feeder **ret,
       free (f);
       return hutch_error_set (err, ENOMEM, "start libarchive");
     }
-  /* In-process decompressors only: archive_read_support_filter_all would add
-     filters that run external programs (lrzip, lzop, grzip, and gzip or zstd
-     themselves when libarchive lacks the library, which ARCHIVE_WARN
-     reports), and a layer must never make us execute anything (CVE-2014-9357:
-     docker ran xz on an image's layer from inside that image).  */
-  if (archive_read_support_filter_gzip (f->in) != ARCHIVE_OK
-      || archive_read_support_filter_zstd (f->in) != ARCHIVE_OK)
+  if (hutch_archive_filters (f->in, false, err) < 0)
     {
       feeder_free (f);
-      return hutch_error_set (err, 0,
-                              "libarchive %s lacks built-in gzip or zstd support; install a "
-                              "libarchive built with zlib and libzstd",
-                              archive_version_string ());
+      return -1;
     }
   /* "raw" hands over the decompressed bytes as they are; "empty" takes a
      zero-length layer (or compressed nothing), which is an empty layer.  */

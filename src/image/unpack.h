@@ -60,6 +60,13 @@ struct hutch_unpack_stats
 /* Load libarchive now (it is loaded on first use otherwise).  */
 void hutch_unpack_preload (void);
 
+struct archive;
+/* Register with A the decompressors libarchive runs in its own process,
+   never one that runs a program: gzip and zstd (an image's layers), and
+   with ARCHIVES xz and bzip2 too (`docker save | xz`).  Fails when
+   libarchive would need a program for one of them.  */
+int hutch_archive_filters (struct archive *a, bool archives, hutch_error_t *err);
+
 int hutch_archive_unpack (int fd, int dirfd, const struct hutch_unpack_opts *opts,
                           struct hutch_unpack_stats *ret_stats, hutch_error_t *err);
 

@@ -478,6 +478,24 @@ try_read_only() {
     wait_for no_cmdline "sleep 3"
 }
 
+@test "load: an archive that needs an external decompressor is refused, and nothing is executed (the CVE-2014-9357 class)" {
+    # lrzip has no library: libarchive runs the program for it.  A fake
+    # one in PATH says whether it ran.
+    mkdir "$BATS_TEST_TMPDIR/bin"
+    printf '#!/bin/sh\ntouch %s/ran\nexit 1\n' "$BATS_TEST_TMPDIR" > "$BATS_TEST_TMPDIR/bin/lrzip"
+    chmod +x "$BATS_TEST_TMPDIR/bin/lrzip"
+    { printf 'LRZI\000\006'; head -c 200 /dev/zero; } > "$BATS_TEST_TMPDIR/evil.tar"
+    PATH="$BATS_TEST_TMPDIR/bin:$PATH" run H load -i "$BATS_TEST_TMPDIR/evil.tar"
+    assert_status 125
+    assert_output_has "cannot be read"
+    [ ! -e "$BATS_TEST_TMPDIR/ran" ]
+    # xz and bzip2 (in libarchive itself) still load
+    command -v xz >/dev/null || skip "xz is not installed"
+    xz -c "$D/bb-docker.tar" > "$BATS_TEST_TMPDIR/bb.tar.xz"
+    run H load -i "$BATS_TEST_TMPDIR/bb.tar.xz"
+    assert_status 0
+}
+
 @test "storage driver vfs: / is no overlay" {
     load_bb
     run H --storage-driver vfs run --entrypoint "" busybox awk '$2 == "/" { print $3 }' /proc/mounts
