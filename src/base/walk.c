@@ -370,6 +370,13 @@ struct remover
 {
   hutch_error_t *err;
   int r; /* the first failure's return value, or 0 */
+  /* Directories deeper than HUTCH_WALK_MAX_DEPTH are moved up into TOPFD
+     (renameat: the same file system, no link followed) under a name of
+     their own and removed from there afterwards, so that no tree is too
+     deep to remove while the fds held stay bounded.  */
+  int topfd;
+  char **deferred;
+  unsigned int n_moved;
 };
 
 static int
@@ -399,7 +406,8 @@ remove_failed (struct remover *rm, int errnum, const char *what, const struct fr
     if (errnum == ELOOP)
       {
         rm->r = hutch_error_set (rm->err, 0,
-                                 "%s `%s`: it is more than %d directories deep; remove it by hand",
+                                 "%s `%s`: it is more than %d directories deep, and cannot be "
+                                 "moved up to be removed from there",
                                  what, s, HUTCH_WALK_MAX_DEPTH);
         rm->err->errnum = ELOOP;
         rm->r = -ELOOP;
@@ -429,10 +437,20 @@ chmod_nofollow (int dirfd, const char *name, mode_t mode)
 /* A directory to empty, opened relative to its parent's fd and never
    through a symlink (O_NOFOLLOW), so that the walk stays in the tree
    whatever the tree holds.  */
+/* RESOLVE_NO_XDEV: a mount point in the tree (a volume, a bind mount
+   inside a container's directory) is not entered, so that nothing of
+   another file system is removed through it (EXDEV).  */
+static int
+open_child_dir (int dirfd, const char *name)
+{
+  return hutch_walk_open (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0,
+                          RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV);
+}
+
 static int
 open_dir_to_remove (int dirfd, const char *name)
 {
-  int fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = open_child_dir (dirfd, name);
   struct stat st;
 
   if (fd < 0 && errno == EACCES)
@@ -444,7 +462,7 @@ open_dir_to_remove (int dirfd, const char *name)
           errno = EACCES;
           return -1;
         }
-      fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      fd = open_child_dir (dirfd, name);
     }
   /* Its entries can only be removed with write and search permission: a
      read-only directory of ours (a layer's 0555 /proc) is opened up through
@@ -457,20 +475,20 @@ open_dir_to_remove (int dirfd, const char *name)
 static int remove_entry (struct remover *rm, int dirfd, const char *name, const struct frame *f,
                          int depth);
 
-/* Remove the entries of the directory FD (which stays open, and ours).  */
+/* Remove the entries of the directory FD, which this takes (one fd a
+   level: the directory stream is made of FD itself).  */
 static int
 empty_entries (struct remover *rm, int fd, const struct frame *f, int depth)
 {
-  int dfd = openat (fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  DIR *d = dfd >= 0 ? fdopendir (dfd) : NULL;
+  DIR *d = fdopendir (fd);
   struct dirent *de;
   int r = 0;
 
   if (d == NULL)
     {
-      if (dfd >= 0)
-        close (dfd);
-      return remove_failed (rm, errno, "read directory", f);
+      int errnum = errno;
+      close (fd);
+      return remove_failed (rm, errnum, "read directory", f);
     }
   while ((errno = 0, de = readdir (d)) != NULL)
     {
@@ -478,13 +496,27 @@ empty_entries (struct remover *rm, int fd, const struct frame *f, int depth)
       if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
         continue;
       /* Past a failure, go on: remove what can be removed.  */
-      if (remove_entry (rm, fd, de->d_name, &child, depth + 1) < 0 && r == 0)
+      if (remove_entry (rm, dirfd (d), de->d_name, &child, depth + 1) < 0 && r == 0)
         r = -1;
     }
   if (errno != 0)
     r = remove_failed (rm, errno, "read directory", f);
   closedir (d);
   return r;
+}
+
+/* NAME in DIRFD is as deep as a removal goes with fds: move it up, to be
+   removed from the top afterwards.  */
+static int
+move_up (struct remover *rm, int dirfd, const char *name, const struct frame *f)
+{
+  char buf[64];
+
+  snprintf (buf, sizeof buf, ".hutch-deep-%ld-%u", (long)getpid (), rm->n_moved++);
+  if (rm->topfd < 0 || renameat (dirfd, name, rm->topfd, buf) < 0)
+    return remove_failed (rm, rm->topfd < 0 ? ELOOP : errno, "remove", f);
+  hutch_strv_push (&rm->deferred, hutch_xstrdup (buf));
+  return 0;
 }
 
 static int
@@ -496,43 +528,72 @@ remove_entry (struct remover *rm, int dirfd, const char *name, const struct fram
      points to; most entries are no directories, so try that first.  */
   if (unlinkat (dirfd, name, 0) == 0 || errno == ENOENT)
     return 0;
+  /* A mount point of this mount namespace: EBUSY, whatever it is.  */
+  if (errno == EBUSY)
+    return remove_failed (rm, EBUSY, "remove the mount point", f);
   /* Linux says EISDIR for a directory, POSIX EPERM.  */
   if (errno != EISDIR && errno != EPERM)
     return remove_failed (rm, errno, "remove", f);
   if (depth > HUTCH_WALK_MAX_DEPTH)
-    return remove_failed (rm, ELOOP, "remove", f);
+    return move_up (rm, dirfd, name, f);
   fd = open_dir_to_remove (dirfd, name);
   if (fd < 0)
     {
       /* Not a directory after all: the EPERM was the answer.  */
       int errnum = errno;
+      if (errnum == EXDEV)
+        return remove_failed (rm, EBUSY, "remove the mount point", f);
       return errnum == ENOTDIR ? remove_failed (rm, EPERM, "remove", f)
                                : remove_failed (rm, errnum, "open directory", f);
     }
-  if (empty_entries (rm, fd, f, depth) < 0)
+  if (empty_entries (rm, HUTCH_STEAL_FD (fd), f, depth) < 0)
     return -1;
   if (unlinkat (dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
     return remove_failed (rm, errno, "remove", f);
   return 0;
 }
 
+/* What move_up put aside, until nothing is left (each may put aside more
+   of its own).  */
+static void
+remove_deferred (struct remover *rm)
+{
+  while (rm->deferred && rm->deferred[0])
+    {
+      char **batch = rm->deferred;
+      size_t i;
+      rm->deferred = NULL;
+      for (i = 0; batch[i]; i++)
+        {
+          struct frame top = { NULL, batch[i] };
+          remove_entry (rm, rm->topfd, batch[i], &top, 0);
+        }
+      hutch_strv_free (batch);
+    }
+}
+
 int
 hutch_walk_remove_tree (int dirfd, const char *name, hutch_error_t *err)
 {
-  struct remover rm = { .err = err };
+  struct remover rm = { .err = err, .topfd = dirfd };
   struct frame top = { NULL, name };
 
   remove_entry (&rm, dirfd, name, &top, 0);
+  remove_deferred (&rm);
   return rm.r;
 }
 
 int
 hutch_walk_empty_dir (int dirfd, hutch_error_t *err)
 {
-  struct remover rm = { .err = err };
+  struct remover rm = { .err = err, .topfd = dirfd };
   struct frame top = { NULL, "." };
+  int fd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-  empty_entries (&rm, dirfd, &top, 0);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "read directory");
+  empty_entries (&rm, fd, &top, 0);
+  remove_deferred (&rm);
   return rm.r;
 }
 
@@ -541,7 +602,7 @@ hutch_walk_remove_path (const char *path, hutch_error_t *err)
 {
   _cleanup_free_ char *copy = hutch_xstrdup (path);
   _cleanup_close_ int dirfd = -1;
-  struct remover rm = { .err = err };
+  struct remover rm = { .err = err, .topfd = -1 };
   struct frame top = { NULL, path };
   size_t len = strlen (copy);
   const char *base, *dir;
@@ -565,6 +626,8 @@ hutch_walk_remove_path (const char *path, hutch_error_t *err)
   dirfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0)
     return errno == ENOENT ? 0 : hutch_error_set (err, errno, "remove `%s`", path);
+  rm.topfd = dirfd;
   remove_entry (&rm, dirfd, base, &top, 0);
+  remove_deferred (&rm);
   return rm.r;
 }

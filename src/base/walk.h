@@ -31,8 +31,10 @@
    less its NUL).  */
 #define HUTCH_WALK_MAX_COMPONENT 255
 #define HUTCH_WALK_MAX_PATH 4095
-/* How deep hutch_walk_remove_tree goes: each level holds a directory
-   stream (an fd), so a hostile tree must not be able to exhaust them.  */
+/* How deep hutch_walk_remove_tree goes down at once: each level holds a
+   directory stream (one fd), so a hostile tree must not be able to
+   exhaust them.  A deeper directory is moved up (renameat) and removed
+   from there.  */
 #define HUTCH_WALK_MAX_DEPTH 256
 
 /* ---- resolving ---------------------------------------------------------- */
@@ -108,7 +110,10 @@ int hutch_walk_mkdir_p (const char *path, mode_t mode, hutch_error_t *err);
    relative to its parent's fd, and its entries removed with unlinkat.
    Directories of ours without rwx for us are opened up first.  A missing
    NAME is no error.  It goes on past a failure, to remove what it can, and
-   reports the first one.  Deeper than HUTCH_WALK_MAX_DEPTH: ELOOP.  */
+   reports the first one.  A mount point in the tree is not entered (EBUSY,
+   naming it).  Deeper than HUTCH_WALK_MAX_DEPTH, a directory is moved up
+   into DIRFD under a name of its own and removed from there: any depth is
+   removed with a bounded number of fds.  */
 int hutch_walk_remove_tree (int dirfd, const char *name, hutch_error_t *err);
 
 /* Remove everything inside the directory DIRFD (it stays), the same way.  */

@@ -383,6 +383,15 @@ clean_entry_name (const char *name, char **ret, hutch_error_t *err)
 {
   _cleanup_free_ char *s = NULL;
 
+  /* Layers may have names up to PATH_MAX; the manifest and blob names of
+     an image archive are short, and every entry's parents are resolved
+     from the top (quadratic in the depth): 1024 is plenty.  */
+  if (strlen (name) > 1024)
+    {
+      s = hutch_walk_shown (name);
+      return hutch_error_set (err, 0, "the archive has an entry with too long a name: `%.64s...`",
+                              s);
+    }
   switch (hutch_walk_clean_name (name, ret, NULL))
     {
     case HUTCH_WALK_NAME_OK:

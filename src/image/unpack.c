@@ -792,7 +792,7 @@ struct parents_walk
 {
   struct unpacker *u;
   const char *entry;
-  bool opaque; /* the directory being made replaces a whiteout */
+  char *opaque; /* the directory to make opaque (it replaces a whiteout), or NULL */
 };
 
 static int
@@ -823,7 +823,10 @@ parents_in_the_way (void *data, int dirfd, const char *name, const char *prefix,
   if (unlinkat (dirfd, name, 0) < 0)
     return hutch_error_set (err, errno, "remove whiteout `%s` in the layer", s);
   forget_parent (w->u);
-  w->opaque = true;
+  /* by name: should the mkdir that follows find the name taken after all,
+     no later directory of the walk may take the mark  */
+  free (w->opaque);
+  w->opaque = hutch_xstrdup (prefix);
   return 0;
 }
 
@@ -831,10 +834,10 @@ static int
 parents_made (void *data, int fd, const char *prefix, hutch_error_t *err)
 {
   struct parents_walk *w = data;
+  _cleanup_free_ char *marked = HUTCH_STEAL_PTR (w->opaque);
 
-  if (!w->opaque)
+  if (marked == NULL || strcmp (marked, prefix) != 0)
     return 0;
-  w->opaque = false;
   return set_opaque (fd, prefix, err);
 }
 
@@ -849,8 +852,10 @@ make_parents (struct unpacker *u, const char *entry, const char *parent)
                                                    .in_the_way = parents_in_the_way,
                                                    .made = parents_made };
   struct parents_walk w = { .u = u, .entry = entry };
+  int r = hutch_walk_mkdir (u->dirfd, parent, 0755, RESOLVE_BENEATH, &ops, &w, u->err);
 
-  return hutch_walk_mkdir (u->dirfd, parent, 0755, RESOLVE_BENEATH, &ops, &w, u->err);
+  free (w.opaque);
+  return r;
 }
 
 /* The directory an entry goes in, as an O_PATH fd owned by U.  */

@@ -12,6 +12,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -248,14 +252,105 @@ test_deep (void)
       err.msg ? err.msg : "");
   hutch_error_clear (&err);
 
-  make_deep ("deeper", HUTCH_WALK_MAX_DEPTH + 10);
+  /* three times the depth a removal holds fds for: moved up and removed
+     from the top, nothing left beside it */
+  make_deep ("deeper", 3 * HUTCH_WALK_MAX_DEPTH + 5);
   r = hutch_walk_remove_tree (rootfd, "deeper", &err);
-  ok (r == -ELOOP && err.errnum == ELOOP && strstr (err.msg, "directories deep") != NULL,
-      "remove: deeper than the bound fails with ELOOP (%s)", err.msg ? err.msg : "");
+  ok (r == 0 && !exists (deeper), "remove: a tree %d directories deep is removed too (%s)",
+      3 * HUTCH_WALK_MAX_DEPTH + 5, err.msg ? err.msg : "");
   hutch_error_clear (&err);
-  cmd = hutch_xasprintf ("rm -rf '%s'", deeper);
-  if (system (cmd) != 0)
-    printf ("# could not remove %s\n", deeper);
+  cmd = hutch_xasprintf ("ls -A '%s' | grep -q hutch-deep", root);
+  ok (system (cmd) != 0, "remove: nothing that was moved up is left");
+  if (exists (deeper))
+    {
+      free (cmd);
+      cmd = hutch_xasprintf ("rm -rf '%s'", deeper);
+      if (system (cmd) != 0)
+        printf ("# could not remove %s\n", deeper);
+    }
+}
+
+/* One fd a level: a tree as deep as the bound is removed with 300 fds
+   (two a level needed 512).  */
+static void
+test_fds (void)
+{
+  _cleanup_free_ char *deep = hutch_xasprintf ("%s/fds", root);
+  pid_t pid;
+  int st = 0;
+
+  make_deep ("fds", HUTCH_WALK_MAX_DEPTH);
+  pid = fork ();
+  if (pid == 0)
+    {
+      hutch_error_t err = HUTCH_ERROR_INIT;
+      struct rlimit rl = { 300, 300 };
+      if (setrlimit (RLIMIT_NOFILE, &rl) < 0)
+        _exit (2);
+      _exit (hutch_walk_remove_tree (rootfd, "fds", &err) == 0 ? 0 : 1);
+    }
+  waitpid (pid, &st, 0);
+  ok (WIFEXITED (st) && WEXITSTATUS (st) == 0 && !exists (deep),
+      "remove: %d levels with at most 300 fds open", HUTCH_WALK_MAX_DEPTH);
+}
+
+/* A mount point inside the tree is not entered: what is mounted there
+   stays, and the failure names it.  Needs a mount namespace (root, or a
+   user namespace): skipped without one.  */
+static void
+test_mount_point (void)
+{
+  int pipefd[2];
+  pid_t pid;
+  char res[8] = "";
+  ssize_t n;
+  int st;
+
+  if (pipe (pipefd) < 0)
+    abort ();
+  pid = fork ();
+  if (pid == 0)
+    {
+      hutch_error_t err = HUTCH_ERROR_INIT;
+      _cleanup_free_ char *mnt = hutch_xasprintf ("%s/m/vol", root);
+      _cleanup_free_ char *kept = hutch_xasprintf ("%s/m/vol/kept", root);
+      const char *verdict;
+      int r, nsroot = -1;
+      close (pipefd[0]);
+      /* the root opened again in the new mount namespace: an fd from
+         before it would walk the old namespace's mounts, where vol is
+         none */
+      if (unshare (CLONE_NEWNS) < 0 || mount ("", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0
+          || (nsroot = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0
+          || mkdirat (nsroot, "m", 0755) < 0 || mkdir (mnt, 0755) < 0
+          || mount ("t", mnt, "tmpfs", 0, NULL) < 0 || mknod (kept, S_IFREG | 0644, 0) < 0)
+        verdict = "skip";
+      else
+        {
+          r = hutch_walk_remove_tree (nsroot, "m", &err);
+          verdict
+              = r < 0 && err.msg && strstr (err.msg, "mount point") && exists (kept) ? "ok" : "bad";
+          umount2 (mnt, MNT_DETACH);
+          hutch_error_clear (&err);
+          hutch_walk_remove_tree (nsroot, "m", &err);
+        }
+      if (write (pipefd[1], verdict, strlen (verdict)) < 0)
+        _exit (1);
+      _exit (0);
+    }
+  close (pipefd[1]);
+  n = read (pipefd[0], res, sizeof res - 1);
+  close (pipefd[0]);
+  waitpid (pid, &st, 0);
+  res[n > 0 ? n : 0] = '\0';
+  if (strcmp (res, "skip") == 0)
+    {
+      tap_n++;
+      printf ("ok %d - # SKIP remove: a mount point is not entered (no mount namespace here)\n",
+              tap_n);
+    }
+  else
+    ok (strcmp (res, "ok") == 0, "remove: a mount point is not entered, and is named");
 }
 
 static void
@@ -335,6 +430,8 @@ main (void)
   test_remove ();
   test_remove_unreadable ();
   test_deep ();
+  test_fds ();
+  test_mount_point ();
 
   close (rootfd);
   cmd = hutch_xasprintf ("rm -rf '%s'", top);
