@@ -405,7 +405,7 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
    process changes its credentials (su-exec, gosu, a setuid program
    without no_new_privs); the watchdog holds whatever B does.  */
 static void __attribute__ ((noreturn))
-watchdog (const struct hutch_child_ctx *c, int pidfd, pid_t fuse, int cgparentfd)
+watchdog (const struct hutch_child_ctx *c, int pidfd, pid_t fuse, int cgparentfd, int dirparentfd)
 {
   const struct hutch_spec *spec = c->spec;
   int watchfd = c->watchfd;
@@ -456,12 +456,16 @@ watchdog (const struct hutch_child_ctx *c, int pidfd, pid_t fuse, int cgparentfd
      subordinate ids: we are root of the namespace that maps them, so the
      removal costs nothing here, where hutch would need a namespace of its
      own.  hutch removes what is left, should we fail.  */
-  if (spec->extra.container_dir)
+  /* Through the fd of its parent, opened before B's pivot_root: when we
+     share B's mount namespace, that moved our root too, and the path would
+     be looked up in the container's root, through its symlinks.  */
+  if (spec->extra.container_dir && dirparentfd >= 0)
     {
       hutch_error_t e = HUTCH_ERROR_INIT;
+      const char *name = strrchr (spec->extra.container_dir, '/');
       if (spec->extra.overlay && spec->extra.overlay->mountpoint)
-        umount2 (spec->extra.overlay->mountpoint, MNT_DETACH);
-      hutch_walk_remove_path (spec->extra.container_dir, &e);
+        umount2 (spec->extra.overlay->mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
+      hutch_walk_remove_tree (dirparentfd, name ? name + 1 : spec->extra.container_dir, &e);
       hutch_error_clear (&e);
     }
   _exit (0);
@@ -623,7 +627,7 @@ void
 hutch_child_main (struct hutch_child_ctx *c)
 {
   struct hutch_msg m = { 0 };
-  int pidfd, cgparentfd = -1;
+  int pidfd, cgparentfd = -1, dirparentfd = -1;
   pid_t b, fuse;
 
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != c->parent)
@@ -639,6 +643,18 @@ hutch_child_main (struct hutch_child_ctx *c)
   prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
   if (c->cgroupfd >= 0)
     cgparentfd = openat (c->cgroupfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  /* The container's directory's parent (STORE/containers), in the host's
+     view, for the watchdog's removal.  */
+  if (c->spec->extra.container_dir)
+    {
+      _cleanup_free_ char *parent = hutch_xstrdup (c->spec->extra.container_dir);
+      char *slash = strrchr (parent, '/');
+      if (slash && slash != parent)
+        {
+          *slash = '\0';
+          dirparentfd = open (parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        }
+    }
 
   fuse = a_namespaces (c);
   b = clone_b (c);
@@ -663,8 +679,9 @@ hutch_child_main (struct hutch_child_ctx *c)
   /* The watch pipe, not the parent-death signal (cleared above), tells us
      that P died: we must outlive P to act on it.  */
   {
-    int keep[3] = { c->watchfd, pidfd, cgparentfd >= 0 ? cgparentfd : pidfd };
-    hutch_close_all_but (keep, 3);
+    int keep[4] = { c->watchfd, pidfd, cgparentfd >= 0 ? cgparentfd : pidfd,
+                    dirparentfd >= 0 ? dirparentfd : pidfd };
+    hutch_close_all_but (keep, 4);
   }
-  watchdog (c, pidfd, fuse, cgparentfd);
+  watchdog (c, pidfd, fuse, cgparentfd, dirparentfd);
 }
