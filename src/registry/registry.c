@@ -50,16 +50,23 @@ curl_init (hutch_error_t *err)
   return 0;
 }
 
+/* Forget the response headers kept so far.  */
 static void
-transfer_reset_response (struct transfer *t)
+clear_headers (struct transfer *t)
 {
-  t->status = 0;
   free (t->content_type);
   free (t->www_auth);
   free (t->location);
   free (t->docker_digest);
   free (t->content_range);
   t->content_type = t->www_auth = t->location = t->docker_digest = t->content_range = NULL;
+}
+
+static void
+transfer_reset_response (struct transfer *t)
+{
+  t->status = 0;
+  clear_headers (t);
   free (t->body);
   t->body = NULL;
   t->len = 0;
@@ -113,12 +120,7 @@ on_header (char *line, size_t size, size_t nmemb, void *data)
   if (len > 5 && strncmp (line, "HTTP/", 5) == 0)
     {
       const char *sp = memchr (line, ' ', len);
-      free (t->content_type);
-      free (t->www_auth);
-      free (t->location);
-      free (t->docker_digest);
-      free (t->content_range);
-      t->content_type = t->www_auth = t->location = t->docker_digest = t->content_range = NULL;
+      clear_headers (t);
       t->status = sp ? strtol (sp + 1, NULL, 10) : 0;
       t->body_started = false;
       return len;
