@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "runtime/spec.h"
 #include "base/util.h"
+#include "common/options.h"
 #include "common/output.h"
 
 #include <getopt.h>
@@ -60,7 +61,7 @@ cmd_run (int argc, char **argv)
 
   opterr = 0;
   optind = 1;
-  while ((c = getopt_long (argc, argv, "+b:h", options, NULL)) != -1)
+  while ((c = cmd_getopt (argc, argv, "+b:h", options)) != -1)
     switch (c)
       {
       case 'b':

@@ -3,6 +3,7 @@
 #define HUTCH_CMD_H
 
 #include "base/error.h"
+#include "common/options.h"
 #include "common/output.h"
 
 /* Global options, given before the command.  */

@@ -61,7 +61,7 @@ int
 cmd_next_opt (int argc, char **argv, const char *shortopts, const struct option *opts,
               const char *help, int *ret)
 {
-  int c = getopt_long (argc, argv, shortopts, opts, NULL);
+  int c = cmd_getopt (argc, argv, shortopts, opts);
   if (c == 'h')
     {
       fputs (help, stdout);

@@ -453,8 +453,7 @@ cmd_run (int argc, char **argv)
   opterr = 0;
   optind = 1;
   /* "+": stop at the first non-option, which starts the command.  */
-  while (r == RUN_NEXT
-         && (c = getopt_long (argc, argv, "+v:e:w:u:ithqp:m:c:", options, NULL)) != -1)
+  while (r == RUN_NEXT && (c = cmd_getopt (argc, argv, "+v:e:w:u:ithqp:m:c:", options)) != -1)
     if (!store_option (&o, c))
       r = checked_option (&o, c, argv, &pull_given);
   if (r == RUN_NEXT)

@@ -140,3 +140,9 @@ PY
     assert_output_has "CapEff:	0000000020000420" "NoNewPrivs:	1" "ro-root"
     assert_equal "$(printf '%s\n' "$output" | awk 'NF == 3 && $1 == 0 { print $2 }')" "$MY_UID"
 }
+
+@test "hutch-oci takes long options by their whole name only" {
+    run "$HUTCH_OCI" run --bund "$BATS_TEST_TMPDIR" c1
+    [ "$status" -eq 125 ]
+    [[ $output == *"unknown option \`--bund\`"* ]]
+}

@@ -166,3 +166,25 @@ load helpers
     # must not create the mount point outside the rootfs
     [ -z "$(ls -A "$outside")" ]
 }
+
+@test "long options are taken by their whole name only (no getopt prefixes): run, images, pull" {
+    local a
+    # --priv would have been --privileged, --pid=host --pids-limit host
+    for a in --priv --pid=host --tls-ver; do
+        run "$HUTCH" run "$a" --rootfs "$ROOTFS" true
+        assert_status 125
+        assert_output_has "unknown option \`$a\`"
+    done
+    run "$HUTCH" run --pid host --rootfs "$ROOTFS" true
+    assert_status 125
+    assert_output_has "unknown option \`--pid\`"
+    run "$HUTCH" images --quie
+    assert_status 125
+    assert_output_has "\`--quie\`"
+    run "$HUTCH" pull --qu busybox
+    assert_status 125
+    assert_output_has "\`--qu\`"
+    # the whole names still work
+    run "$HUTCH" run --privileged --read-only --rootfs "$ROOTFS" true
+    assert_status 0
+}
