@@ -19,18 +19,47 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[]
-    = "Usage: hutch-oci [--help] [--version] run [--bundle DIR] ID\n"
-      "\n"
-      "An OCI runtime command line (as runc and crun) backed by hutch.\n"
-      "\n"
-      "Commands:\n"
-      "  run        create and run the container of bundle DIR, wait for it\n"
-      "\n"
-      "Options of run:\n"
-      "  --bundle DIR   the bundle: DIR/config.json and its root (default: .)\n"
-      "\n"
-      "See hutch-oci(1).\n";
+static int cmd_run (int argc, char **argv);
+
+static const struct cmd_opt run_opts[] = {
+  { "bundle", 'b', required_argument, "DIR",
+    "the bundle: DIR/config.json and its root (default: .)", CMD_VALUE_DIR },
+  { 0 },
+};
+
+static const struct cmd_def run_def = {
+  .name = "run",
+  .summary = "create and run the container of bundle DIR, wait for it",
+  .usage = "Usage: hutch-oci run [--bundle DIR] ID\n"
+           "\n"
+           "Create and run the container ID of bundle DIR, and wait for it: the exit code\n"
+           "is the container's.\n",
+  .opts = run_opts,
+  .fn = cmd_run,
+  .flags = CMD_PERMUTE,
+};
+
+static const struct cmd_def *const commands[] = { &run_def, NULL };
+
+enum
+{
+  OPT_VERSION = 256,
+};
+
+static const struct cmd_opt global_opts[] = {
+  { "version", OPT_VERSION, no_argument, NULL, "show the version", NULL },
+  { 0 },
+};
+
+static const struct cmd_def oci_def = {
+  .name = "hutch-oci",
+  .usage = "Usage: hutch-oci [GLOBAL OPTIONS] COMMAND [OPTIONS] ID\n"
+           "\n"
+           "An OCI runtime command line (as runc and crun) backed by hutch.\n",
+  .opts = global_opts,
+  .epilogue = "`hutch-oci COMMAND --help` describes a command; see hutch-oci(1).\n",
+  .subs = commands,
+};
 
 static bool
 valid_id (const char *id)
@@ -48,38 +77,24 @@ valid_id (const char *id)
 static int
 cmd_run (int argc, char **argv)
 {
-  static const struct option options[] = {
-    { "bundle", required_argument, NULL, 'b' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
   hutch_error_t err = HUTCH_ERROR_INIT;
   _cleanup_spec_ struct hutch_spec *spec = NULL;
   _cleanup_free_ char *bundle = NULL;
   char buf[PATH_MAX];
   int c, status = 0;
 
-  opterr = 0;
   optind = 1;
-  while ((c = cmd_getopt (argc, argv, "+b:h", options)) != -1)
-    switch (c)
-      {
-      case 'b':
-        free (bundle);
-        bundle = hutch_xstrdup (optarg);
-        break;
-      case 'h':
-        fputs (usage, stdout);
-        return 0;
-      default:
-        fprintf (stderr, "hutch-oci run: unknown option `%s`; see `hutch-oci --help`\n",
-                 argv[optind - 1]);
-        return HUTCH_EXIT_ERROR;
-      }
+  while ((c = cmd_opt_next ("hutch-oci", &run_def, argc, argv, &status)) != -1)
+    {
+      if (c == CMD_OPT_EXIT)
+        return status;
+      free (bundle);
+      bundle = hutch_xstrdup (optarg);
+    }
   if (optind != argc - 1)
     {
       fprintf (stderr,
-               "hutch-oci run: expected exactly one container ID; see `hutch-oci --help`\n");
+               "hutch-oci run: expected exactly one container ID; see `hutch-oci run --help`\n");
       return HUTCH_EXIT_ERROR;
     }
   if (!valid_id (argv[optind]))
@@ -117,26 +132,32 @@ cmd_run (int argc, char **argv)
 int
 main (int argc, char **argv)
 {
+  const struct cmd_def *def;
+  int c, ret = 0;
+
   cmd_output_init ("hutch-oci", false);
-  if (argc < 2)
+  argv[0] = (char *)"hutch-oci";
+  optind = 1;
+  while ((c = cmd_opt_next ("hutch-oci", &oci_def, argc, argv, &ret)) != -1)
     {
-      fputs (usage, stderr);
+      if (c == CMD_OPT_EXIT)
+        return ret;
+      printf ("hutch-oci version %s\nspec: 1.0.2\n", PACKAGE_VERSION);
+      return 0;
+    }
+  if (optind >= argc)
+    {
+      cmd_help (&oci_def, stderr);
       return HUTCH_EXIT_ERROR;
     }
-  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
+  def = cmd_find_sub (&oci_def, argv[optind]);
+  if (def == NULL)
     {
-      fputs (usage, stdout);
-      return 0;
+      fprintf (stderr,
+               "hutch-oci: unknown command `%s` (only `run` exists so far); see `hutch-oci "
+               "--help`\n",
+               argv[optind]);
+      return HUTCH_EXIT_ERROR;
     }
-  if (strcmp (argv[1], "--version") == 0)
-    {
-      printf ("hutch-oci %s\nspec: 1.0.2\n", PACKAGE_VERSION);
-      return 0;
-    }
-  if (strcmp (argv[1], "run") == 0)
-    return cmd_run (argc - 1, argv + 1);
-  fprintf (stderr,
-           "hutch-oci: unknown command `%s` (only `run` exists so far); see `hutch-oci --help`\n",
-           argv[1]);
-  return HUTCH_EXIT_ERROR;
+  return def->fn (argc - optind, argv + optind);
 }

@@ -14,27 +14,39 @@ struct cmd_globals
 };
 extern struct cmd_globals cmd_globals;
 
-int cmd_run (int argc, char **argv);
-int cmd_info (int argc, char **argv);
-int cmd_images (int argc, char **argv);
-int cmd_image (int argc, char **argv);
-int cmd_rmi (int argc, char **argv);
-int cmd_tag (int argc, char **argv);
-int cmd_import (int argc, char **argv);
-int cmd_load (int argc, char **argv);
-int cmd_save (int argc, char **argv);
-int cmd_pull (int argc, char **argv);
-int cmd_push (int argc, char **argv);
-int cmd_login (int argc, char **argv);
-int cmd_logout (int argc, char **argv);
+/* The commands' tables (common/options.h): their options, --help and
+   completion, and the function that runs each.  */
+extern const struct cmd_def cmd_run_def, cmd_info_def, cmd_images_def, cmd_image_def, cmd_rmi_def,
+    cmd_tag_def, cmd_import_def, cmd_load_def, cmd_save_def, cmd_pull_def, cmd_push_def,
+    cmd_login_def, cmd_logout_def;
+
+/* The options every registry command has, in each one's table.  */
+enum
+{
+  CMD_OPT_TLS_VERIFY = 900,
+  CMD_OPT_CERT_DIR,
+  CMD_OPT_AUTHFILE,
+};
+/* clang-format off */
+#define CMD_TLS_OPTIONS                                                                   \
+  { "tls-verify", CMD_OPT_TLS_VERIFY, optional_argument, "BOOL",                          \
+    "false: allow plain HTTP and unverified TLS", "true false" },                         \
+  { "cert-dir", CMD_OPT_CERT_DIR, required_argument, "DIR",                               \
+    "CA certificates (*.crt) and client certificate\n(*.cert with *.key) for TLS",        \
+    CMD_VALUE_DIR }
+/* clang-format on */
+
+/* The platforms offered for completion (any other may be given).  */
+#define CMD_PLATFORMS                                                                              \
+  "linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6 linux/386 linux/ppc64le linux/s390x "         \
+  "linux/riscv64"
+
 /* --tls-verify[=BOOL]: 1, 0, or -1 after a message naming CMD.  */
 int cmd_parse_tls_verify (const char *cmd, const char *v);
-struct option;
-/* getopt_long with the shared handling of -h/--help (USAGE on stdout) and
-   of unknown options (a message): returns the option, -1 at the end, or
-   1000 when the caller must return *RET.  */
-int cmd_next_opt (int argc, char **argv, const char *shortopts, const struct option *opts,
-                  const char *usage, int *ret);
+/* The next option of a command of hutch by DEF's table (see cmd_opt_next):
+   the option, -1 at the end, or 1000 when the caller must return *RET
+   (after --help, or an option error it reported).  */
+int cmd_next_opt (const struct cmd_def *def, int argc, char **argv, int *ret);
 /* The directory of the running hutch binary, to find hutch-init beside it.  */
 char *cmd_self_dir (void);
 

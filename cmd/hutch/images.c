@@ -16,6 +16,179 @@
 #include <string.h>
 #include <time.h>
 
+static int cmd_images (int argc, char **argv);
+static int cmd_rmi (int argc, char **argv);
+static int cmd_tag (int argc, char **argv);
+static int cmd_import (int argc, char **argv);
+static int cmd_load (int argc, char **argv);
+static int cmd_save (int argc, char **argv);
+static int cmd_image (int argc, char **argv);
+static int image_inspect (int argc, char **argv);
+static int image_prune (int argc, char **argv);
+
+enum
+{
+  OPT_FORMAT = 256,
+};
+
+static const struct cmd_opt images_opts[] = {
+  { "format", 'f', required_argument, "FORMAT", "table (default) or json", "table json" },
+  { "quiet", 'q', no_argument, NULL, "only the image ids", NULL },
+  { 0 },
+};
+
+const struct cmd_def cmd_images_def = {
+  .name = "images",
+  .summary = "list the images in the store",
+  .usage = "Usage: hutch images [OPTIONS]\n\nList the images in the store.\n",
+  .opts = images_opts,
+  .fn = cmd_images,
+};
+
+static const struct cmd_opt rmi_opts[] = {
+  { "force", 'f', no_argument, NULL, "remove even an image a running container uses", NULL },
+  { 0 },
+};
+
+const struct cmd_def cmd_rmi_def = {
+  .name = "rmi",
+  .summary = "remove images",
+  .usage = "Usage: hutch rmi [OPTIONS] IMAGE...\n"
+           "\n"
+           "Remove images from the store, and the layers no image uses any more.\n",
+  .opts = rmi_opts,
+  .operands = CMD_VALUE_IMAGE,
+  .fn = cmd_rmi,
+  .flags = CMD_PERMUTE,
+};
+
+const struct cmd_def cmd_tag_def = {
+  .name = "tag",
+  .summary = "give an image another name",
+  .usage = "Usage: hutch tag IMAGE NAME[:TAG]...\n\nGive IMAGE more names.\n",
+  .operands = CMD_VALUE_IMAGE,
+  .fn = cmd_tag,
+};
+
+const struct cmd_def cmd_import_def = {
+  .name = "import",
+  .summary = "make an image from a root filesystem tarball",
+  .usage = "Usage: hutch import [OPTIONS] TARBALL NAME[:TAG]\n"
+           "\n"
+           "Make a one-layer image from a root filesystem tarball (tar, tar.gz or tar.zst),\n"
+           "such as Alpine's minirootfs.\n",
+  .operands = CMD_VALUE_FILE,
+  .fn = cmd_import,
+};
+
+static const struct cmd_opt load_opts[] = {
+  { "input", 'i', required_argument, "FILE", "the archive", CMD_VALUE_FILE },
+  { "quiet", 'q', no_argument, NULL, "print nothing", NULL },
+  { 0 },
+};
+
+const struct cmd_def cmd_load_def = {
+  .name = "load",
+  .summary = "load images from a docker-archive or oci-archive",
+  .usage = "Usage: hutch load [-q] -i FILE\n"
+           "\n"
+           "Load the images of a docker-archive or an oci-archive (gzip-compressed or not),\n"
+           "as docker save, podman save and skopeo copy write them.\n",
+  .opts = load_opts,
+  .fn = cmd_load,
+};
+
+static const struct cmd_opt save_opts[] = {
+  { "output", 'o', required_argument, "FILE", "the archive to write", CMD_VALUE_FILE },
+  { "format", OPT_FORMAT, required_argument, "FORMAT", "oci-archive (default) or docker-archive",
+    "oci-archive docker-archive" },
+  { 0 },
+};
+
+const struct cmd_def cmd_save_def = {
+  .name = "save",
+  .summary = "save an image to an oci-archive or docker-archive",
+  .usage = "Usage: hutch save [OPTIONS] -o FILE IMAGE\n"
+           "\n"
+           "Write IMAGE to an archive that docker load, podman load and skopeo read.\n",
+  .opts = save_opts,
+  .operands = CMD_VALUE_IMAGE,
+  .fn = cmd_save,
+  .flags = CMD_PERMUTE,
+};
+
+/* `hutch image SUBCOMMAND`: its own inspect and prune; ls, rm and tag are
+   the top-level commands under other names (their messages name those).  */
+static const struct cmd_def image_inspect_def = {
+  .name = "inspect",
+  .summary = "print the images' records and configs as JSON",
+  .usage = "Usage: hutch image inspect IMAGE...\n"
+           "\n"
+           "Print the images' records and configs as JSON.\n",
+  .operands = CMD_VALUE_IMAGE,
+  .fn = image_inspect,
+  .flags = CMD_PERMUTE,
+};
+
+static const struct cmd_def image_ls_def = {
+  .name = "ls",
+  .summary = "list images (as hutch images)",
+  .usage = "Usage: hutch image ls [OPTIONS]\n\nList the images in the store (as hutch images).\n",
+  .opts = images_opts,
+  .fn = cmd_images,
+};
+
+static const struct cmd_def image_list_def = {
+  .name = "list",
+  .summary = "list images (as hutch images)",
+  .usage = "Usage: hutch image list [OPTIONS]\n\nList the images in the store (as hutch images).\n",
+  .opts = images_opts,
+  .fn = cmd_images,
+  .flags = CMD_HIDDEN,
+};
+
+static const struct cmd_def image_rm_def = {
+  .name = "rm",
+  .summary = "remove images (as hutch rmi)",
+  .usage = "Usage: hutch image rm [OPTIONS] IMAGE...\n"
+           "\n"
+           "Remove images from the store, and the layers no image uses any more (as hutch rmi).\n",
+  .opts = rmi_opts,
+  .operands = CMD_VALUE_IMAGE,
+  .fn = cmd_rmi,
+  .flags = CMD_PERMUTE,
+};
+
+static const struct cmd_def image_prune_def = {
+  .name = "prune",
+  .summary = "remove layers and blobs no image uses, and what killed containers left behind",
+  .usage = "Usage: hutch image prune\n"
+           "\n"
+           "Remove the layers and blobs no image uses, and what killed containers left behind.\n",
+  .fn = image_prune,
+};
+
+static const struct cmd_def image_tag_def = {
+  .name = "tag",
+  .summary = "give an image more names (as hutch tag)",
+  .usage = "Usage: hutch image tag IMAGE NAME[:TAG]...\n\nGive IMAGE more names (as hutch tag).\n",
+  .operands = CMD_VALUE_IMAGE,
+  .fn = cmd_tag,
+};
+
+static const struct cmd_def *const image_subs[] = {
+  &image_inspect_def, &image_ls_def, &image_list_def, &image_rm_def, &image_prune_def,
+  &image_tag_def,     NULL,
+};
+
+const struct cmd_def cmd_image_def = {
+  .name = "image",
+  .summary = "manage images: inspect, ls, rm, prune, tag",
+  .usage = "Usage: hutch image COMMAND [ARGS...]\n\nManage the images in the store.\n",
+  .fn = cmd_image,
+  .subs = image_subs,
+};
+
 static void
 print_lines (char **lines)
 {
@@ -23,15 +196,6 @@ print_lines (char **lines)
   for (i = 0; lines && lines[i]; i++)
     printf ("%s\n", lines[i]);
 }
-
-static const char images_usage[] = "Usage: hutch images [OPTIONS]\n"
-                                   "\n"
-                                   "List the images in the store.\n"
-                                   "\n"
-                                   "Options:\n"
-                                   "      --format FORMAT   table (default) or json\n"
-                                   "  -q, --quiet           only the image ids\n"
-                                   "  -h, --help            show this help\n";
 
 static char *
 short_id (const char *id)
@@ -113,13 +277,9 @@ print_images_table (const struct hutch_image *imgs, size_t n, bool quiet)
     }
 }
 
-int
+static int
 cmd_images (int argc, char **argv)
 {
-  static const struct option opts[] = { { "format", required_argument, NULL, 'f' },
-                                        { "quiet", no_argument, NULL, 'q' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
   _cleanup_store_ struct hutch_store *s = NULL;
   hutch_error_t err = HUTCH_ERROR_INIT;
   struct hutch_image *imgs = NULL;
@@ -127,9 +287,8 @@ cmd_images (int argc, char **argv)
   bool json = false, quiet = false;
   int c, ret = 0;
 
-  opterr = 0;
   optind = 1;
-  while ((c = cmd_next_opt (argc, argv, "+f:qh", opts, images_usage, &ret)) != -1)
+  while ((c = cmd_next_opt (&cmd_images_def, argc, argv, &ret)) != -1)
     {
       if (c == 1000)
         return ret;
@@ -167,29 +326,16 @@ cmd_images (int argc, char **argv)
   return 0;
 }
 
-static const char rmi_usage[] = "Usage: hutch rmi [OPTIONS] IMAGE...\n"
-                                "\n"
-                                "Remove images from the store, and the layers no image uses any "
-                                "more.\n"
-                                "\n"
-                                "Options:\n"
-                                "  -f, --force    remove even an image a running container uses\n"
-                                "  -h, --help     show this help\n";
-
-int
+static int
 cmd_rmi (int argc, char **argv)
 {
-  static const struct option opts[] = { { "force", no_argument, NULL, 'f' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
   _cleanup_store_ struct hutch_store *s = NULL;
   hutch_error_t err = HUTCH_ERROR_INIT;
   bool force = false;
   int c, ret = 0, i;
 
-  opterr = 0;
   optind = 1;
-  while ((c = cmd_next_opt (argc, argv, "+fh", opts, rmi_usage, &ret)) != -1)
+  while ((c = cmd_next_opt (&cmd_rmi_def, argc, argv, &ret)) != -1)
     {
       if (c == 1000)
         return ret;
@@ -213,24 +359,15 @@ cmd_rmi (int argc, char **argv)
   return ret;
 }
 
-static const char tag_usage[] = "Usage: hutch tag IMAGE NAME[:TAG]...\n"
-                                "\n"
-                                "Give IMAGE more names.\n"
-                                "\n"
-                                "Options:\n"
-                                "  -h, --help     show this help\n";
-
-int
+static int
 cmd_tag (int argc, char **argv)
 {
-  static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
   _cleanup_store_ struct hutch_store *s = NULL;
   hutch_error_t err = HUTCH_ERROR_INIT;
   int c, ret = 0, i;
 
-  opterr = 0;
   optind = 1;
-  while ((c = cmd_next_opt (argc, argv, "+h", opts, tag_usage, &ret)) != -1)
+  while ((c = cmd_next_opt (&cmd_tag_def, argc, argv, &ret)) != -1)
     if (c == 1000)
       return ret;
   if (argc - optind < 2)
@@ -246,27 +383,16 @@ cmd_tag (int argc, char **argv)
   return 0;
 }
 
-static const char import_usage[]
-    = "Usage: hutch import [OPTIONS] TARBALL NAME[:TAG]\n"
-      "\n"
-      "Make a one-layer image from a root filesystem tarball (tar, tar.gz or tar.zst),\n"
-      "such as Alpine's minirootfs.\n"
-      "\n"
-      "Options:\n"
-      "  -h, --help     show this help\n";
-
-int
+static int
 cmd_import (int argc, char **argv)
 {
-  static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
   _cleanup_store_ struct hutch_store *s = NULL;
   _cleanup_free_ char *id = NULL;
   hutch_error_t err = HUTCH_ERROR_INIT;
   int c, ret = 0;
 
-  opterr = 0;
   optind = 1;
-  while ((c = cmd_next_opt (argc, argv, "+h", opts, import_usage, &ret)) != -1)
+  while ((c = cmd_next_opt (&cmd_import_def, argc, argv, &ret)) != -1)
     if (c == 1000)
       return ret;
   if (argc - optind != 2)
@@ -281,24 +407,9 @@ cmd_import (int argc, char **argv)
   return 0;
 }
 
-static const char load_usage[]
-    = "Usage: hutch load [-q] -i FILE\n"
-      "\n"
-      "Load the images of a docker-archive or an oci-archive (gzip-compressed or not),\n"
-      "as docker save, podman save and skopeo copy write them.\n"
-      "\n"
-      "Options:\n"
-      "  -i, --input FILE   the archive\n"
-      "  -q, --quiet        print nothing\n"
-      "  -h, --help         show this help\n";
-
-int
+static int
 cmd_load (int argc, char **argv)
 {
-  static const struct option opts[] = { { "input", required_argument, NULL, 'i' },
-                                        { "quiet", no_argument, NULL, 'q' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
   _cleanup_store_ struct hutch_store *s = NULL;
   _cleanup_strv_ char **lines = NULL;
   hutch_error_t err = HUTCH_ERROR_INIT;
@@ -306,9 +417,8 @@ cmd_load (int argc, char **argv)
   bool quiet = false;
   int c, ret = 0;
 
-  opterr = 0;
   optind = 1;
-  while ((c = cmd_next_opt (argc, argv, "+i:qh", opts, load_usage, &ret)) != -1)
+  while ((c = cmd_next_opt (&cmd_load_def, argc, argv, &ret)) != -1)
     {
       if (c == 1000)
         return ret;
@@ -330,38 +440,23 @@ cmd_load (int argc, char **argv)
   return ret < 0 ? cmd_report (&err) : 0;
 }
 
-static const char save_usage[]
-    = "Usage: hutch save [OPTIONS] -o FILE IMAGE\n"
-      "\n"
-      "Write IMAGE to an archive that docker load, podman load and skopeo read.\n"
-      "\n"
-      "Options:\n"
-      "  -o, --output FILE      the archive to write\n"
-      "      --format FORMAT    oci-archive (default) or docker-archive\n"
-      "  -h, --help             show this help\n";
-
-int
+static int
 cmd_save (int argc, char **argv)
 {
-  static const struct option opts[] = { { "output", required_argument, NULL, 'o' },
-                                        { "format", required_argument, NULL, 'F' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
   _cleanup_store_ struct hutch_store *s = NULL;
   hutch_error_t err = HUTCH_ERROR_INIT;
   const char *output = NULL;
   bool docker = false;
   int c, ret = 0;
 
-  opterr = 0;
   optind = 1;
-  while ((c = cmd_next_opt (argc, argv, "+o:h", opts, save_usage, &ret)) != -1)
+  while ((c = cmd_next_opt (&cmd_save_def, argc, argv, &ret)) != -1)
     {
       if (c == 1000)
         return ret;
       if (c == 'o')
         output = optarg;
-      else if (c == 'F')
+      else if (c == OPT_FORMAT)
         {
           if (strcmp (optarg, "docker-archive") == 0)
             docker = true;
@@ -385,47 +480,31 @@ cmd_save (int argc, char **argv)
   return 0;
 }
 
-static const char image_usage[]
-    = "Usage: hutch image COMMAND [ARGS...]\n"
-      "\n"
-      "Commands:\n"
-      "  inspect IMAGE...   print the images' records and configs as JSON\n"
-      "  ls                 list images (as hutch images)\n"
-      "  rm IMAGE...        remove images (as hutch rmi)\n"
-      "  prune              remove layers and blobs no image uses, and what killed\n"
-      "                     containers left behind\n"
-      "  tag IMAGE NAME...  give an image more names (as hutch tag)\n"
-      "\n"
-      "Options:\n"
-      "  -h, --help         show this help\n";
-
 static int
 image_inspect (int argc, char **argv)
 {
   _cleanup_store_ struct hutch_store *s = NULL;
   hutch_error_t err = HUTCH_ERROR_INIT;
-  json_t *arr = json_array ();
+  json_t *arr;
   char *text;
-  int i;
+  int c, ret = 0, i;
 
-  if (argc >= 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
+  optind = 1;
+  while ((c = cmd_next_opt (&image_inspect_def, argc, argv, &ret)) != -1)
+    if (c == 1000)
+      return ret;
+  if (optind >= argc)
     {
-      fputs (image_usage, stdout);
-      json_decref (arr);
-      return 0;
-    }
-  if (argc < 2)
-    {
-      fprintf (stderr, "hutch image inspect: name the images; see `hutch image --help`\n");
-      json_decref (arr);
+      fprintf (stderr, "hutch image inspect: name the images; see `hutch image inspect --help`\n");
       return HUTCH_EXIT_ERROR;
     }
+  arr = json_array ();
   if (hutch_image_store_open (cmd_globals.root, &s, &err) < 0)
     {
       json_decref (arr);
       return cmd_report (&err);
     }
-  for (i = 1; i < argc; i++)
+  for (i = optind; i < argc; i++)
     {
       struct hutch_image img;
       _cleanup_free_ char *cfg = NULL;
@@ -463,51 +542,61 @@ image_inspect (int argc, char **argv)
   return 0;
 }
 
-int
-cmd_image (int argc, char **argv)
+/* `hutch image prune`: no options but --help.  */
+static int
+image_prune (int argc, char **argv)
 {
   _cleanup_store_ struct hutch_store *s = NULL;
   _cleanup_strv_ char **lines = NULL;
   hutch_error_t err = HUTCH_ERROR_INIT;
+  int c, ret = 0;
 
-  if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
+  optind = 1;
+  while ((c = cmd_next_opt (&image_prune_def, argc, argv, &ret)) != -1)
+    if (c == 1000)
+      return ret;
+  if (optind < argc)
     {
-      fputs (image_usage, argc < 2 ? stderr : stdout);
-      return argc < 2 ? HUTCH_EXIT_ERROR : 0;
+      fprintf (stderr, "hutch image prune: unexpected argument `%s`\n", argv[optind]);
+      return HUTCH_EXIT_ERROR;
     }
-  if (strcmp (argv[1], "inspect") == 0)
-    return image_inspect (argc - 1, argv + 1);
-  /* The subcommands are the top-level commands: messages name those.  */
-  if (strcmp (argv[1], "ls") == 0 || strcmp (argv[1], "list") == 0)
+  if (hutch_image_store_open (cmd_globals.root, &s, &err) < 0
+      || hutch_image_prune (s, &lines, &err) < 0)
+    return cmd_report (&err);
+  print_lines (lines);
+  return 0;
+}
+
+static int
+cmd_image (int argc, char **argv)
+{
+  const struct cmd_def *sub;
+  int c, ret = 0;
+
+  optind = 1;
+  while ((c = cmd_next_opt (&cmd_image_def, argc, argv, &ret)) != -1)
+    if (c == 1000)
+      return ret;
+  if (optind >= argc)
     {
-      argv[1] = (char *)"images";
-      return cmd_images (argc - 1, argv + 1);
+      cmd_help (&cmd_image_def, stderr);
+      return HUTCH_EXIT_ERROR;
     }
-  if (strcmp (argv[1], "rm") == 0)
+  sub = cmd_find_sub (&cmd_image_def, argv[optind]);
+  if (sub == NULL)
     {
-      argv[1] = (char *)"rmi";
-      return cmd_rmi (argc - 1, argv + 1);
+      fprintf (stderr, "hutch image: unknown command `%s`; see `hutch image --help`\n",
+               argv[optind]);
+      return HUTCH_EXIT_ERROR;
     }
-  if (strcmp (argv[1], "tag") == 0)
-    return cmd_tag (argc - 1, argv + 1);
-  if (strcmp (argv[1], "prune") == 0)
-    {
-      if (argc > 2 && (strcmp (argv[2], "--help") == 0 || strcmp (argv[2], "-h") == 0))
-        {
-          fputs (image_usage, stdout);
-          return 0;
-        }
-      if (argc > 2)
-        {
-          fprintf (stderr, "hutch image prune: unexpected argument `%s`\n", argv[2]);
-          return HUTCH_EXIT_ERROR;
-        }
-      if (hutch_image_store_open (cmd_globals.root, &s, &err) < 0
-          || hutch_image_prune (s, &lines, &err) < 0)
-        return cmd_report (&err);
-      print_lines (lines);
-      return 0;
-    }
-  fprintf (stderr, "hutch image: unknown command `%s`; see `hutch image --help`\n", argv[1]);
-  return HUTCH_EXIT_ERROR;
+  /* ls, rm and tag are the top-level commands: messages name those.  */
+  if (sub->fn == cmd_images)
+    argv[optind] = (char *)"images";
+  else if (sub->fn == cmd_rmi)
+    argv[optind] = (char *)"rmi";
+  else if (sub->fn == image_inspect)
+    argv[optind] = (char *)"image inspect";
+  else if (sub->fn == image_prune)
+    argv[optind] = (char *)"image prune";
+  return sub->fn (argc - optind, argv + optind);
 }

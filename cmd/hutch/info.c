@@ -12,32 +12,35 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char usage[]
-    = "Usage: hutch info [OPTIONS]\n"
-      "\n"
-      "Show what hutch finds on this host: kernel, user namespaces, the id-mapping\n"
-      "helpers and your subordinate ranges, cgroups, overlay support, /dev/fuse,\n"
-      "/dev/net/tun and the directories in use.  Each problem is printed with its\n"
-      "fix.  Exits 0 when containers can run, 1 when they cannot.\n"
-      "\n"
-      "Options:\n"
-      "  -h, --help     show this help\n";
+static int cmd_info (int argc, char **argv);
 
-int
+const struct cmd_def cmd_info_def = {
+  .name = "info",
+  .summary = "show what hutch finds on this host",
+  .usage = "Usage: hutch info [OPTIONS]\n"
+           "\n"
+           "Show what hutch finds on this host: kernel, user namespaces, the id-mapping\n"
+           "helpers and your subordinate ranges, cgroups, overlay support, /dev/fuse,\n"
+           "/dev/net/tun and the directories in use.  Each problem is printed with its\n"
+           "fix.  Exits 0 when containers can run, 1 when they cannot.\n",
+  .fn = cmd_info,
+};
+
+static int
 cmd_info (int argc, char **argv)
 {
   struct hutch_info info;
   size_t i;
-  int ok;
+  int ok, c, ret = 0;
 
-  if (argc > 1)
+  optind = 1;
+  while ((c = cmd_next_opt (&cmd_info_def, argc, argv, &ret)) != -1)
+    if (c == 1000)
+      return ret;
+  if (optind < argc)
     {
-      if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
-        {
-          fputs (usage, stdout);
-          return 0;
-        }
-      fprintf (stderr, "hutch info: unknown argument `%s`; see `hutch info --help`\n", argv[1]);
+      fprintf (stderr, "hutch info: unexpected argument `%s`; see `hutch info --help`\n",
+               argv[optind]);
       return HUTCH_EXIT_ERROR;
     }
   hutch_info_collect (&info);

@@ -12,70 +12,148 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[]
-    = "Usage: hutch [GLOBAL OPTIONS] COMMAND [ARGS...]\n"
-      "\n"
-      "Run Linux containers as an unprivileged user: no root, no daemon.\n"
-      "\n"
-      "Commands:\n"
-      "  run       run a command in a new container\n"
-      "  pull      download an image from a registry\n"
-      "  push      upload an image to a registry\n"
-      "  login     store credentials for a registry\n"
-      "  logout    remove stored credentials\n"
-      "  images    list the images in the store\n"
-      "  image     manage images: inspect, ls, rm, prune, tag\n"
-      "  import    make an image from a root filesystem tarball\n"
-      "  load      load images from a docker-archive or oci-archive\n"
-      "  save      save an image to an oci-archive or docker-archive\n"
-      "  rmi       remove images\n"
-      "  tag       give an image another name\n"
-      "  info      show what hutch finds on this host\n"
-      "  help      show the help of a command\n"
-      "\n"
-      "Global options:\n"
-      "      --root DIR             the image store (default: $XDG_DATA_HOME/hutch)\n"
-      "      --storage-driver NAME  overlay, fuse-overlayfs or vfs (default: probed)\n"
-      "  -h, --help                 show this help\n"
-      "      --version              show the version\n"
-      "\n"
-      "`hutch COMMAND --help` describes a command; see also hutch(1).\n";
+static int cmd_completion (int argc, char **argv);
+static int cmd_help_command (int argc, char **argv);
+
+static const struct cmd_def completion_def = {
+  .name = "completion",
+  .summary = "print the shell completion script for bash, zsh or fish",
+  .usage = "Usage: hutch completion SHELL\n"
+           "\n"
+           "Print the completion script of SHELL (bash, zsh or fish), made from the same\n"
+           "tables as each command's --help.  `make install` installs all three; to try\n"
+           "one in the running shell:  source <(hutch completion bash)\n",
+  .operands = "bash zsh fish",
+  .fn = cmd_completion,
+};
+
+static const struct cmd_def help_def = {
+  .name = "help",
+  .summary = "show the help of a command",
+  .usage = "Usage: hutch help [COMMAND [SUBCOMMAND]]\n\nShow the help of COMMAND, or hutch's.\n",
+  .operands = CMD_VALUE_COMMAND,
+  .fn = cmd_help_command,
+};
+
+static const struct cmd_def *const commands[] = {
+  &cmd_run_def,   &cmd_pull_def,   &cmd_push_def, &cmd_login_def, &cmd_logout_def, &cmd_images_def,
+  &cmd_image_def, &cmd_import_def, &cmd_load_def, &cmd_save_def,  &cmd_rmi_def,    &cmd_tag_def,
+  &cmd_info_def,  &completion_def, &help_def,     NULL,
+};
+
+enum
+{
+  OPT_ROOT = 256,
+  OPT_STORAGE_DRIVER,
+  OPT_VERSION,
+};
+
+static const struct cmd_opt global_opts[] = {
+  { "root", OPT_ROOT, required_argument, "DIR", "the image store (default: $XDG_DATA_HOME/hutch)",
+    CMD_VALUE_DIR },
+  { "storage-driver", OPT_STORAGE_DRIVER, required_argument, "NAME",
+    "overlay, fuse-overlayfs or vfs (default: probed)", "overlay fuse-overlayfs vfs" },
+  { "version", OPT_VERSION, no_argument, NULL, "show the version", NULL },
+  { 0 },
+};
+
+static const struct cmd_def hutch_def = {
+  .name = "hutch",
+  .usage = "Usage: hutch [GLOBAL OPTIONS] COMMAND [ARGS...]\n"
+           "\n"
+           "Run Linux containers as an unprivileged user: no root, no daemon.\n",
+  .opts = global_opts,
+  .epilogue = "`hutch COMMAND --help` describes a command; see also hutch(1).\n",
+  .subs = commands,
+};
 
 struct cmd_globals cmd_globals = { NULL, -1 };
 
-static const struct
-{
-  const char *name;
-  int (*fn) (int argc, char **argv);
-} commands[] = {
-  { "run", cmd_run },       { "info", cmd_info }, { "images", cmd_images }, { "image", cmd_image },
-  { "rmi", cmd_rmi },       { "tag", cmd_tag },   { "import", cmd_import }, { "load", cmd_load },
-  { "save", cmd_save },     { "pull", cmd_pull }, { "push", cmd_push },     { "login", cmd_login },
-  { "logout", cmd_logout },
-};
-
-/* Common handling of -h/--help and unknown options for commands whose only
-   options are those in OPTS.  Returns the option, -1 at the end, or 1000
-   when the caller must return *RET.  */
 int
-cmd_next_opt (int argc, char **argv, const char *shortopts, const struct option *opts,
-              const char *help, int *ret)
+cmd_next_opt (const struct cmd_def *def, int argc, char **argv, int *ret)
 {
-  int c = cmd_getopt (argc, argv, shortopts, opts);
-  if (c == 'h')
+  int c = cmd_opt_next ("hutch", def, argc, argv, ret);
+  return c == CMD_OPT_EXIT ? 1000 : c;
+}
+
+static int
+cmd_completion (int argc, char **argv)
+{
+  int c, ret = 0;
+
+  optind = 1;
+  while ((c = cmd_next_opt (&completion_def, argc, argv, &ret)) != -1)
+    if (c == 1000)
+      return ret;
+  if (argc - optind != 1 || cmd_complete_script (argv[optind], "hutch", &hutch_def, stdout) < 0)
     {
-      fputs (help, stdout);
-      *ret = 0;
-      return 1000;
+      fprintf (stderr, "hutch completion: expected one SHELL: bash, zsh or fish\n");
+      return HUTCH_EXIT_ERROR;
     }
-  if (c == '?' || c == ':')
+  return 0;
+}
+
+/* `hutch help [COMMAND [SUBCOMMAND]]`: that command's --help.  */
+static int
+cmd_help_command (int argc, char **argv)
+{
+  const struct cmd_def *def = &hutch_def, *sub;
+  int i;
+
+  for (i = 1; i < argc; i++)
     {
-      fprintf (stderr, "hutch %s: unknown option or missing value `%s`; see `hutch %s --help`\n",
-               argv[0], argv[optind - 1], argv[0]);
-      *ret = HUTCH_EXIT_ERROR;
-      return 1000;
+      if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
+        def = def == &hutch_def ? &help_def : def;
+      else if ((sub = cmd_find_sub (def, argv[i])) != NULL)
+        def = sub;
+      else
+        {
+          fprintf (stderr, "hutch help: unknown command `%s`; see `hutch --help`\n", argv[i]);
+          return HUTCH_EXIT_ERROR;
+        }
     }
-  return c;
+  cmd_help (def, stdout);
+  return 0;
+}
+
+/* The global options, before the command: 0 to go on, or the exit code.  */
+static int
+global_options (int argc, char **argv, int *ret)
+{
+  int c;
+
+  optind = 1;
+  while ((c = cmd_opt_next ("hutch", &hutch_def, argc, argv, ret)) != -1)
+    switch (c)
+      {
+      case CMD_OPT_EXIT:
+        return 1;
+      case OPT_VERSION:
+        printf ("hutch %s\n", PACKAGE_VERSION);
+        *ret = 0;
+        return 1;
+      case OPT_ROOT:
+        if (*optarg == '\0')
+          {
+            fprintf (stderr, "hutch: --root needs a directory; see `hutch --help`\n");
+            *ret = HUTCH_EXIT_ERROR;
+            return 1;
+          }
+        cmd_globals.root = optarg;
+        break;
+      case OPT_STORAGE_DRIVER:
+        cmd_globals.storage_driver = hutch_storage_from_name (optarg);
+        if (cmd_globals.storage_driver < 0)
+          {
+            fprintf (stderr,
+                     "hutch: --storage-driver `%s`: expected overlay, fuse-overlayfs or vfs\n",
+                     optarg);
+            *ret = HUTCH_EXIT_ERROR;
+            return 1;
+          }
+        break;
+      }
+  return 0;
 }
 
 char *
@@ -97,76 +175,24 @@ cmd_self_dir (void)
 int
 main (int argc, char **argv)
 {
-  size_t k;
-  int i = 1;
+  const struct cmd_def *def;
+  int ret = 0;
 
   cmd_output_init ("hutch", true);
-  /* Global options, before the command.  */
-  while (i < argc && argv[i][0] == '-')
+  /* The global options' messages name no command: argv[0] is "hutch".  */
+  argv[0] = (char *)"hutch";
+  if (global_options (argc, argv, &ret) != 0)
+    return ret;
+  if (optind >= argc)
     {
-      const char *a = argv[i];
-      if (strcmp (a, "--help") == 0 || strcmp (a, "-h") == 0)
-        {
-          fputs (usage, stdout);
-          return 0;
-        }
-      if (strcmp (a, "--version") == 0)
-        {
-          printf ("hutch %s\n", PACKAGE_VERSION);
-          return 0;
-        }
-      if (strcmp (a, "--root") == 0 || strncmp (a, "--root=", 7) == 0)
-        {
-          const char *v = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
-          if (v == NULL || *v == '\0')
-            {
-              fprintf (stderr, "hutch: --root needs a directory; see `hutch --help`\n");
-              return HUTCH_EXIT_ERROR;
-            }
-          cmd_globals.root = v;
-        }
-      else if (strcmp (a, "--storage-driver") == 0 || strncmp (a, "--storage-driver=", 17) == 0)
-        {
-          const char *v = a[16] == '=' ? a + 17 : (i + 1 < argc ? argv[++i] : NULL);
-          cmd_globals.storage_driver = v ? hutch_storage_from_name (v) : -1;
-          if (cmd_globals.storage_driver < 0)
-            {
-              fprintf (stderr,
-                       "hutch: --storage-driver `%s`: expected overlay, fuse-overlayfs or "
-                       "vfs\n",
-                       v ? v : "");
-              return HUTCH_EXIT_ERROR;
-            }
-        }
-      else
-        {
-          fprintf (stderr, "hutch: unknown option `%s`; see `hutch --help`\n", a);
-          return HUTCH_EXIT_ERROR;
-        }
-      i++;
-    }
-  if (i >= argc)
-    {
-      fputs (usage, stderr);
+      cmd_help (&hutch_def, stderr);
       return HUTCH_EXIT_ERROR;
     }
-  if (strcmp (argv[i], "help") == 0)
+  def = cmd_find_sub (&hutch_def, argv[optind]);
+  if (def == NULL)
     {
-      char *h[] = { i + 1 < argc ? argv[i + 1] : NULL, (char *)"--help", NULL };
-      if (h[0] == NULL)
-        {
-          fputs (usage, stdout);
-          return 0;
-        }
-      for (k = 0; k < sizeof commands / sizeof commands[0]; k++)
-        if (strcmp (h[0], commands[k].name) == 0)
-          return commands[k].fn (2, h);
-      fprintf (stderr, "hutch: unknown command `%s`; see `hutch --help`\n", h[0]);
+      fprintf (stderr, "hutch: unknown command `%s`; see `hutch --help`\n", argv[optind]);
       return HUTCH_EXIT_ERROR;
     }
-  for (k = 0; k < sizeof commands / sizeof commands[0]; k++)
-    if (strcmp (argv[i], commands[k].name) == 0)
-      return commands[k].fn (argc - i, argv + i);
-  fprintf (stderr, "hutch: unknown command `%s`; see `hutch --help`\n", argv[i]);
-  return HUTCH_EXIT_ERROR;
+  return def->fn (argc - optind, argv + optind);
 }

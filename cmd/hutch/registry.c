@@ -22,10 +22,7 @@
 
 enum
 {
-  OPT_TLS_VERIFY = 300,
-  OPT_CERT_DIR,
-  OPT_AUTHFILE,
-  OPT_CREDS,
+  OPT_CREDS = 256,
   OPT_PLATFORM,
   OPT_DIGESTFILE,
   OPT_PASSWORD_STDIN,
@@ -112,13 +109,13 @@ registry_option (const char *cmd, int c, struct hutch_registry_opts *reg, bool *
 {
   switch (c)
     {
-    case OPT_TLS_VERIFY:
+    case CMD_OPT_TLS_VERIFY:
       reg->tls_verify = cmd_parse_tls_verify (cmd, optarg);
       return reg->tls_verify < 0 ? -1 : 1;
-    case OPT_CERT_DIR:
+    case CMD_OPT_CERT_DIR:
       reg->cert_dir = optarg;
       return 1;
-    case OPT_AUTHFILE:
+    case CMD_OPT_AUTHFILE:
       reg->authfile = optarg;
       return 1;
     case OPT_CREDS:
@@ -140,13 +137,12 @@ registry_option (const char *cmd, int c, struct hutch_registry_opts *reg, bool *
 /* The rows of their option tables that they share; left to clang-format,
    the macro would lose its row per line.  */
 /* clang-format off */
-#define TRANSFER_OPTIONS                                         \
-  { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },    \
-  { "cert-dir", required_argument, NULL, OPT_CERT_DIR },        \
-  { "authfile", required_argument, NULL, OPT_AUTHFILE },        \
-  { "creds", required_argument, NULL, OPT_CREDS },              \
-  { "quiet", no_argument, NULL, 'q' },                          \
-  { "help", no_argument, NULL, 'h' }
+#define TRANSFER_OPTIONS(what)                                                    \
+  CMD_TLS_OPTIONS,                                                                \
+  { "authfile", CMD_OPT_AUTHFILE, required_argument, "FILE",                      \
+    "the credentials file (see hutch-login(1))", CMD_VALUE_FILE },                \
+  { "creds", OPT_CREDS, required_argument, "USER[:PASS]",                         \
+    "credentials for this " what, NULL }
 /* clang-format on */
 
 struct transfer_args
@@ -161,14 +157,13 @@ struct transfer_args
    in OPTS.  Returns true when the operands are next, false when the
    command must return *RET (after --help or a message).  */
 static bool
-transfer_options (const char *cmd, int argc, char **argv, const struct option *opts,
-                  const char *usage, int own_opt, struct transfer_args *t, int *ret)
+transfer_options (const char *cmd, int argc, char **argv, const struct cmd_def *def, int own_opt,
+                  struct transfer_args *t, int *ret)
 {
   int c;
 
-  opterr = 0;
   optind = 1;
-  while ((c = cmd_next_opt (argc, argv, "qh", opts, usage, ret)) != -1)
+  while ((c = cmd_next_opt (def, argc, argv, ret)) != -1)
     {
       int r = registry_option (cmd, c, &t->reg, &t->creds_given);
       if (r < 0)
@@ -206,31 +201,30 @@ transfer_setup (const char *cmd, struct transfer_args *t, char **ret_creds, stru
   return 0;
 }
 
-static const char pull_usage[]
-    = "Usage: hutch pull [OPTIONS] IMAGE\n"
-      "\n"
-      "Download IMAGE (NAME[:TAG] or NAME@DIGEST) from its registry into the store.\n"
-      "A short name is looked up in each registry of the search list (hutch.conf:\n"
-      "unqualified_search_registries; default docker.io).  Prints the image id.\n"
-      "\n"
-      "Options:\n"
-      "      --platform OS/ARCH[/VARIANT]  pick from a multi-platform image\n"
-      "                                    (default: this machine's)\n"
-      "      --tls-verify=BOOL    false: allow plain HTTP and unverified TLS\n"
-      "      --cert-dir DIR       CA certificates (*.crt) and client certificate\n"
-      "                           (*.cert with *.key) for TLS\n"
-      "      --authfile FILE      the credentials file (see hutch-login(1))\n"
-      "      --creds USER[:PASS]  credentials for this pull\n"
-      "  -q, --quiet              no progress, only the image id\n"
-      "  -h, --help               show this help\n";
+static int cmd_pull (int argc, char **argv);
 
-static const struct option pull_opts[] = {
-  { "platform", required_argument, NULL, OPT_PLATFORM },
-  TRANSFER_OPTIONS,
-  { NULL, 0, NULL, 0 },
+static const struct cmd_opt pull_opts[] = {
+  { "platform", OPT_PLATFORM, required_argument, "OS/ARCH[/VARIANT]",
+    "pick from a multi-platform image\n(default: this machine's)", CMD_PLATFORMS },
+  TRANSFER_OPTIONS ("pull"),
+  { "quiet", 'q', no_argument, NULL, "no progress, only the image id", NULL },
+  { 0 },
 };
 
-int
+const struct cmd_def cmd_pull_def = {
+  .name = "pull",
+  .summary = "download an image from a registry",
+  .usage = "Usage: hutch pull [OPTIONS] IMAGE\n"
+           "\n"
+           "Download IMAGE (NAME[:TAG] or NAME@DIGEST) from its registry into the store.\n"
+           "A short name is looked up in each registry of the search list (hutch.conf:\n"
+           "unqualified_search_registries; default docker.io).  Prints the image id.\n",
+  .opts = pull_opts,
+  .fn = cmd_pull,
+  .flags = CMD_PERMUTE,
+};
+
+static int
 cmd_pull (int argc, char **argv)
 {
   _cleanup_store_ struct hutch_store *s = NULL;
@@ -241,7 +235,7 @@ cmd_pull (int argc, char **argv)
   hutch_error_t err = HUTCH_ERROR_INIT;
   int ret = 0;
 
-  if (!transfer_options ("pull", argc, argv, pull_opts, pull_usage, OPT_PLATFORM, &t, &ret))
+  if (!transfer_options ("pull", argc, argv, &cmd_pull_def, OPT_PLATFORM, &t, &ret))
     return ret;
   if (argc - optind != 1)
     {
@@ -269,27 +263,28 @@ cmd_pull (int argc, char **argv)
   return 0;
 }
 
-static const char push_usage[]
-    = "Usage: hutch push [OPTIONS] IMAGE [DESTINATION]\n"
-      "\n"
-      "Upload IMAGE from the store to a registry, under DESTINATION\n"
-      "(REGISTRY/REPOSITORY[:TAG]; default: IMAGE's name).  Blobs the registry has\n"
-      "are not sent again; the manifest goes last.\n"
-      "\n"
-      "Options:\n"
-      "      --tls-verify=BOOL    false: allow plain HTTP and unverified TLS\n"
-      "      --cert-dir DIR       CA certificates (*.crt) and client certificate\n"
-      "                           (*.cert with *.key) for TLS\n"
-      "      --authfile FILE      the credentials file (see hutch-login(1))\n"
-      "      --creds USER[:PASS]  credentials for this push\n"
-      "      --digestfile FILE    write the manifest's digest to FILE\n"
-      "  -q, --quiet              no progress\n"
-      "  -h, --help               show this help\n";
+static int cmd_push (int argc, char **argv);
 
-static const struct option push_opts[] = {
-  { "digestfile", required_argument, NULL, OPT_DIGESTFILE },
-  TRANSFER_OPTIONS,
-  { NULL, 0, NULL, 0 },
+static const struct cmd_opt push_opts[] = {
+  TRANSFER_OPTIONS ("push"),
+  { "digestfile", OPT_DIGESTFILE, required_argument, "FILE", "write the manifest's digest to FILE",
+    CMD_VALUE_FILE },
+  { "quiet", 'q', no_argument, NULL, "no progress", NULL },
+  { 0 },
+};
+
+const struct cmd_def cmd_push_def = {
+  .name = "push",
+  .summary = "upload an image to a registry",
+  .usage = "Usage: hutch push [OPTIONS] IMAGE [DESTINATION]\n"
+           "\n"
+           "Upload IMAGE from the store to a registry, under DESTINATION\n"
+           "(REGISTRY/REPOSITORY[:TAG]; default: IMAGE's name).  Blobs the registry has\n"
+           "are not sent again; the manifest goes last.\n",
+  .opts = push_opts,
+  .operands = CMD_VALUE_IMAGE,
+  .fn = cmd_push,
+  .flags = CMD_PERMUTE,
 };
 
 /* --digestfile: the pushed manifest's digest, on a line of its own.  */
@@ -311,7 +306,7 @@ write_digest (const char *path, const char *digest)
   return 0;
 }
 
-int
+static int
 cmd_push (int argc, char **argv)
 {
   _cleanup_store_ struct hutch_store *s = NULL;
@@ -322,7 +317,7 @@ cmd_push (int argc, char **argv)
   hutch_error_t err = HUTCH_ERROR_INIT;
   int ret = 0, n;
 
-  if (!transfer_options ("push", argc, argv, push_opts, push_usage, OPT_DIGESTFILE, &t, &ret))
+  if (!transfer_options ("push", argc, argv, &cmd_push_def, OPT_DIGESTFILE, &t, &ret))
     return ret;
   n = argc - optind;
   if (n < 1 || n > 2)
@@ -349,24 +344,6 @@ cmd_push (int argc, char **argv)
 }
 
 /* ---- login, logout ------------------------------------------------------- */
-
-static const char login_usage[]
-    = "Usage: hutch login [OPTIONS] REGISTRY\n"
-      "\n"
-      "Check a user name and password with REGISTRY and store them for pull and push.\n"
-      "Without -u or -p, asks on the terminal.\n"
-      "\n"
-      "Options:\n"
-      "  -u, --username USER      the user name\n"
-      "  -p, --password PASS      the password (visible to other users in ps: prefer\n"
-      "                           --password-stdin)\n"
-      "      --password-stdin     read the password from standard input\n"
-      "      --authfile FILE      where to store them (default: $REGISTRY_AUTH_FILE,\n"
-      "                           else $XDG_RUNTIME_DIR/containers/auth.json)\n"
-      "      --get-login          print the user name stored for REGISTRY\n"
-      "      --tls-verify=BOOL    false: allow plain HTTP and unverified TLS\n"
-      "      --cert-dir DIR       CA certificates (*.crt) and client certificate\n"
-      "  -h, --help               show this help\n";
 
 static char *
 registry_key (const char *cmd, const char *arg, hutch_error_t *err)
@@ -408,16 +385,34 @@ do_login (const char *key, const char *user, const char *pass,
   return 0;
 }
 
-static const struct option login_opts[] = {
-  { "username", required_argument, NULL, 'u' },
-  { "password", required_argument, NULL, 'p' },
-  { "password-stdin", no_argument, NULL, OPT_PASSWORD_STDIN },
-  { "authfile", required_argument, NULL, OPT_AUTHFILE },
-  { "get-login", no_argument, NULL, OPT_GET_LOGIN },
-  { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },
-  { "cert-dir", required_argument, NULL, OPT_CERT_DIR },
-  { "help", no_argument, NULL, 'h' },
-  { NULL, 0, NULL, 0 },
+static int cmd_login (int argc, char **argv);
+
+static const struct cmd_opt login_opts[] = {
+  { "username", 'u', required_argument, "USER", "the user name", NULL },
+  { "password", 'p', required_argument, "PASS",
+    "the password (visible to other users in ps: prefer\n--password-stdin)", NULL },
+  { "password-stdin", OPT_PASSWORD_STDIN, no_argument, NULL,
+    "read the password from standard input", NULL },
+  { "authfile", CMD_OPT_AUTHFILE, required_argument, "FILE",
+    "where to store them (default: $REGISTRY_AUTH_FILE,\nelse "
+    "$XDG_RUNTIME_DIR/containers/auth.json)",
+    CMD_VALUE_FILE },
+  { "get-login", OPT_GET_LOGIN, no_argument, NULL, "print the user name stored for REGISTRY",
+    NULL },
+  CMD_TLS_OPTIONS,
+  { 0 },
+};
+
+const struct cmd_def cmd_login_def = {
+  .name = "login",
+  .summary = "store credentials for a registry",
+  .usage = "Usage: hutch login [OPTIONS] REGISTRY\n"
+           "\n"
+           "Check a user name and password with REGISTRY and store them for pull and push.\n"
+           "Without -u or -p, asks on the terminal.\n",
+  .opts = login_opts,
+  .fn = cmd_login,
+  .flags = CMD_PERMUTE,
 };
 
 struct login_args
@@ -442,9 +437,8 @@ login_options (int argc, char **argv, struct login_args *a, int *ret)
   bool creds_given = false; /* login has no --creds */
   int c;
 
-  opterr = 0;
   optind = 1;
-  while ((c = cmd_next_opt (argc, argv, "u:p:h", login_opts, login_usage, ret)) != -1)
+  while ((c = cmd_next_opt (&cmd_login_def, argc, argv, ret)) != -1)
     {
       int r = registry_option ("login", c, &a->ro, &creds_given);
       if (r < 0)
@@ -539,7 +533,7 @@ login_credentials (struct login_args *a)
   return 0;
 }
 
-int
+static int
 cmd_login (int argc, char **argv)
 {
   __attribute__ ((cleanup (login_args_clear))) struct login_args a = { .ro = { .tls_verify = -1 } };
@@ -575,35 +569,38 @@ cmd_login (int argc, char **argv)
   return 0;
 }
 
-static const char logout_usage[]
-    = "Usage: hutch logout [OPTIONS] REGISTRY\n"
-      "       hutch logout [OPTIONS] --all\n"
-      "\n"
-      "Remove the credentials stored for REGISTRY (or all of them).\n"
-      "\n"
-      "Options:\n"
-      "  -a, --all                remove every stored credential\n"
-      "      --authfile FILE      the credentials file (default as for hutch login)\n"
-      "  -h, --help               show this help\n";
+static int cmd_logout (int argc, char **argv);
 
-int
+static const struct cmd_opt logout_opts[] = {
+  { "all", 'a', no_argument, NULL, "remove every stored credential", NULL },
+  { "authfile", CMD_OPT_AUTHFILE, required_argument, "FILE",
+    "the credentials file (default as for hutch login)", CMD_VALUE_FILE },
+  { 0 },
+};
+
+const struct cmd_def cmd_logout_def = {
+  .name = "logout",
+  .summary = "remove stored credentials",
+  .usage = "Usage: hutch logout [OPTIONS] REGISTRY\n"
+           "       hutch logout [OPTIONS] --all\n"
+           "\n"
+           "Remove the credentials stored for REGISTRY (or all of them).\n",
+  .opts = logout_opts,
+  .fn = cmd_logout,
+  .flags = CMD_PERMUTE,
+};
+
+static int
 cmd_logout (int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "all", no_argument, NULL, 'a' },
-    { "authfile", required_argument, NULL, OPT_AUTHFILE },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
   hutch_error_t err = HUTCH_ERROR_INIT;
   _cleanup_free_ char *key = NULL, *path = NULL;
   const char *authfile = NULL;
   bool all = false, found = false;
   int c, ret = 0;
 
-  opterr = 0;
   optind = 1;
-  while ((c = cmd_next_opt (argc, argv, "ah", opts, logout_usage, &ret)) != -1)
+  while ((c = cmd_next_opt (&cmd_logout_def, argc, argv, &ret)) != -1)
     switch (c)
       {
       case 1000:
@@ -611,7 +608,7 @@ cmd_logout (int argc, char **argv)
       case 'a':
         all = true;
         break;
-      case OPT_AUTHFILE:
+      case CMD_OPT_AUTHFILE:
         authfile = optarg;
         break;
       }

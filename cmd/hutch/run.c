@@ -15,73 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[]
-    = "Usage: hutch run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
-      "       hutch run [OPTIONS] --rootfs DIR [COMMAND [ARG...]]\n"
-      "       hutch run [OPTIONS] -- COMMAND [ARG...]\n"
-      "\n"
-      "Run COMMAND in a new rootless container: on a copy-on-write root over IMAGE's\n"
-      "layers from the store (its Entrypoint, Cmd, Env, WorkingDir and User apply),\n"
-      "on the directory DIR (--rootfs), or, with `--` and neither, in a sandbox made\n"
-      "from the host's own system directories (read-only) and the current directory\n"
-      "(read-write).\n"
-      "\n"
-      "Options:\n"
-      "      --rootfs DIR            use DIR as the root filesystem (changes are written to it)\n"
-      "      --read-only             mount the root filesystem read-only\n"
-      "      --entrypoint CMD        run CMD instead of the image's entrypoint (\"\" for none)\n"
-      "  -v, --volume SRC:DST[:OPTS] bind SRC at DST; OPTS: ro or rw\n"
-      "      --tmpfs DST[:OPTS]      mount a tmpfs at DST (OPTS e.g. size=64m,mode=1777)\n"
-      "  -e, --env KEY[=VALUE]       set a variable (KEY alone copies the host's value)\n"
-      "      --env-file FILE         read KEY=VALUE lines from FILE\n"
-      "  -w, --workdir DIR           working directory inside (created if missing)\n"
-      "  -u, --user USER[:GROUP]     run as USER (name or uid) and GROUP (name or gid)\n"
-      "      --hostname NAME         the container's hostname (default: a random id)\n"
-      "  -i, --interactive           keep stdin attached\n"
-      "  -t, --tty                   allocate a pseudo-terminal\n"
-      "      --init                  run hutch-init as PID 1 (reaps zombies, forwards signals)\n"
-      "      --userns MODE           default, keep-id or single\n"
-      "      --network MODE          slirp[:OPTIONS] (the default for images), none\n"
-      "                              (the default with --rootfs) or host (the default\n"
-      "                              with `--`); slirp OPTIONS: mtu=N, cidr=A.B.C.D/N,\n"
-      "                              allow_host_loopback=true, enable_ipv6=true\n"
-      "  -p, --publish [IP:][HOSTPORT:]PORT[/udp]  forward a host port to the container's\n"
-      "                              PORT (HOSTPORT left out: a free one, printed)\n"
-      "      --dns IP                the name server inside (repeatable)\n"
-      "      --add-host NAME:IP      a line for /etc/hosts (repeatable)\n"
-      "      --pull POLICY           missing (default), always or never: when to pull IMAGE\n"
-      "      --platform OS/ARCH[/VARIANT]  the platform to pull (default: this machine's)\n"
-      "      --tls-verify=BOOL       false: pull over plain HTTP or unverified TLS\n"
-      "      --authfile FILE         the registry credentials file (see hutch-login(1))\n"
-      "  -q, --quiet                 no pull progress\n"
-      "  -m, --memory SIZE           memory limit (e.g. 256m; units b, k, m, g)\n"
-      "      --memory-reservation SIZE  soft memory limit (memory.low)\n"
-      "      --memory-swap SIZE      memory and swap together (-1: swap unlimited;\n"
-      "                              default: as much swap as --memory)\n"
-      "      --pids-limit N          at most N processes (-1: no limit)\n"
-      "      --cpus N                CPU time of N CPUs (e.g. 0.5)\n"
-      "  -c, --cpu-shares N          relative CPU weight, 2 to 262144 (default 1024)\n"
-      "      --cpuset-cpus LIST      CPUs allowed (e.g. 0-3,5)\n"
-      "      --cpuset-mems LIST      memory nodes allowed\n"
-      "      --blkio-weight N        relative I/O weight, 10 to 1000\n"
-      "      --cgroup-conf KEY=VALUE write VALUE to the cgroup v2 file KEY (repeatable)\n"
-      "      --cgroups MODE          enabled (default: a cgroup of its own when one is\n"
-      "                              delegated to you) or disabled\n"
-      "      --cap-add CAP           add a capability (e.g. NET_ADMIN, or ALL) to\n"
-      "                              Docker's default set (repeatable)\n"
-      "      --cap-drop CAP          drop a capability, or ALL (repeatable)\n"
-      "      --privileged            every capability of the user namespace, /proc and\n"
-      "                              /sys unmasked and /sys writable, no seccomp filter\n"
-      "                              (still no more than you have on the host)\n"
-      "      --security-opt OPT      no-new-privileges[=true|false] (default true);\n"
-      "                              seccomp=FILE (a Docker or OCI JSON profile) or\n"
-      "                              seccomp=unconfined (no filter; default: hutch's\n"
-      "                              profile, close to Docker's)\n"
-      "  -h, --help                  show this help\n"
-      "\n"
-      "Defaults: with --rootfs, --userns=default and --network=none; in the host\n"
-      "sandbox, --userns=keep-id and --network=host.  See hutch-run(1).\n";
-
 enum
 {
   OPT_ROOTFS = 256,
@@ -114,59 +47,126 @@ enum
   OPT_SECURITY_OPT,
 };
 
-static const struct option options[] = {
-  { "rootfs", required_argument, NULL, OPT_ROOTFS },
-  { "read-only", no_argument, NULL, OPT_READ_ONLY },
-  { "volume", required_argument, NULL, 'v' },
-  { "tmpfs", required_argument, NULL, OPT_TMPFS },
-  { "env", required_argument, NULL, 'e' },
-  { "env-file", required_argument, NULL, OPT_ENV_FILE },
-  { "workdir", required_argument, NULL, 'w' },
-  { "user", required_argument, NULL, 'u' },
-  { "hostname", required_argument, NULL, OPT_HOSTNAME },
-  { "interactive", no_argument, NULL, 'i' },
-  { "tty", no_argument, NULL, 't' },
-  { "init", no_argument, NULL, OPT_INIT },
-  { "userns", required_argument, NULL, OPT_USERNS },
-  { "network", required_argument, NULL, OPT_NETWORK },
-  { "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
-  { "pull", required_argument, NULL, OPT_PULL },
-  { "platform", required_argument, NULL, OPT_PLATFORM },
-  { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },
-  { "authfile", required_argument, NULL, OPT_AUTHFILE },
-  { "quiet", no_argument, NULL, 'q' },
-  { "publish", required_argument, NULL, 'p' },
-  { "dns", required_argument, NULL, OPT_DNS },
-  { "add-host", required_argument, NULL, OPT_ADD_HOST },
-  { "memory", required_argument, NULL, 'm' },
-  { "memory-reservation", required_argument, NULL, OPT_MEMORY_RESERVATION },
-  { "memory-swap", required_argument, NULL, OPT_MEMORY_SWAP },
-  { "pids-limit", required_argument, NULL, OPT_PIDS_LIMIT },
-  { "cpus", required_argument, NULL, OPT_CPUS },
-  { "cpu-shares", required_argument, NULL, 'c' },
-  { "cpuset-cpus", required_argument, NULL, OPT_CPUSET_CPUS },
-  { "cpuset-mems", required_argument, NULL, OPT_CPUSET_MEMS },
-  { "blkio-weight", required_argument, NULL, OPT_BLKIO_WEIGHT },
-  { "cgroup-conf", required_argument, NULL, OPT_CGROUP_CONF },
-  { "cgroups", required_argument, NULL, OPT_CGROUPS },
-  { "cap-add", required_argument, NULL, OPT_CAP_ADD },
-  { "cap-drop", required_argument, NULL, OPT_CAP_DROP },
-  { "privileged", no_argument, NULL, OPT_PRIVILEGED },
-  { "security-opt", required_argument, NULL, OPT_SECURITY_OPT },
-  { "help", no_argument, NULL, 'h' },
-  { NULL, 0, NULL, 0 },
+static int cmd_run (int argc, char **argv);
+
+/* Capability names for completion (a value may also be any other).  */
+#define CMD_CAPS                                                                                   \
+  "ALL AUDIT_WRITE CHOWN DAC_OVERRIDE FOWNER FSETID KILL MKNOD NET_ADMIN NET_BIND_SERVICE "        \
+  "NET_RAW SETFCAP SETGID SETPCAP SETUID SYS_ADMIN SYS_CHROOT SYS_PTRACE SYS_RESOURCE SYS_TIME"
+
+static const struct cmd_opt options[] = {
+  { "rootfs", OPT_ROOTFS, required_argument, "DIR",
+    "use DIR as the root filesystem (changes are written to it)", CMD_VALUE_DIR },
+  { "read-only", OPT_READ_ONLY, no_argument, NULL, "mount the root filesystem read-only", NULL },
+  { "volume", 'v', required_argument, "SRC:DST[:OPTS]", "bind SRC at DST; OPTS: ro or rw",
+    CMD_VALUE_FILE },
+  { "tmpfs", OPT_TMPFS, required_argument, "DST[:OPTS]",
+    "mount a tmpfs at DST (OPTS e.g. size=64m,mode=1777)", NULL },
+  { "env", 'e', required_argument, "KEY[=VALUE]",
+    "set a variable (KEY alone copies the host's value)", NULL },
+  { "env-file", OPT_ENV_FILE, required_argument, "FILE", "read KEY=VALUE lines from FILE",
+    CMD_VALUE_FILE },
+  { "workdir", 'w', required_argument, "DIR", "working directory inside (created if missing)",
+    NULL },
+  { "user", 'u', required_argument, "USER[:GROUP]",
+    "run as USER (name or uid) and GROUP (name or gid)", NULL },
+  { "hostname", OPT_HOSTNAME, required_argument, "NAME",
+    "the container's hostname (default: a random id)", NULL },
+  { "interactive", 'i', no_argument, NULL, "keep stdin attached", NULL },
+  { "tty", 't', no_argument, NULL, "allocate a pseudo-terminal", NULL },
+  { "init", OPT_INIT, no_argument, NULL,
+    "run hutch-init as PID 1 (reaps zombies, forwards signals)", NULL },
+  { "userns", OPT_USERNS, required_argument, "MODE", "default, keep-id or single",
+    "default keep-id single" },
+  { "network", OPT_NETWORK, required_argument, "MODE",
+    "slirp[:OPTIONS] (the default for images), none\n(the default with --rootfs) or host (the "
+    "default\nwith `--`); slirp OPTIONS: mtu=N, cidr=A.B.C.D/N,\nallow_host_loopback=true, "
+    "enable_ipv6=true",
+    "slirp none host" },
+  { "entrypoint", OPT_ENTRYPOINT, required_argument, "CMD",
+    "run CMD instead of the image's entrypoint (\"\" for none)", NULL },
+  { "pull", OPT_PULL, required_argument, "POLICY",
+    "missing (default), always or never: when to pull IMAGE", "missing always never" },
+  { "platform", OPT_PLATFORM, required_argument, "OS/ARCH[/VARIANT]",
+    "the platform to pull (default: this machine's)", CMD_PLATFORMS },
+  { "tls-verify", OPT_TLS_VERIFY, optional_argument, "BOOL",
+    "false: pull over plain HTTP or unverified TLS", "true false" },
+  { "authfile", OPT_AUTHFILE, required_argument, "FILE",
+    "the registry credentials file (see hutch-login(1))", CMD_VALUE_FILE },
+  { "quiet", 'q', no_argument, NULL, "no pull progress", NULL },
+  { "publish", 'p', required_argument, "[IP:][HOSTPORT:]PORT[/udp]",
+    "forward a host port to the container's\nPORT (HOSTPORT left out: a free one, printed)", NULL },
+  { "dns", OPT_DNS, required_argument, "IP", "the name server inside (repeatable)", NULL },
+  { "add-host", OPT_ADD_HOST, required_argument, "NAME:IP", "a line for /etc/hosts (repeatable)",
+    NULL },
+  { "memory", 'm', required_argument, "SIZE", "memory limit (e.g. 256m; units b, k, m, g)", NULL },
+  { "memory-reservation", OPT_MEMORY_RESERVATION, required_argument, "SIZE",
+    "soft memory limit (memory.low)", NULL },
+  { "memory-swap", OPT_MEMORY_SWAP, required_argument, "SIZE",
+    "memory and swap together (-1: swap unlimited;\ndefault: as much swap as --memory)", NULL },
+  { "pids-limit", OPT_PIDS_LIMIT, required_argument, "N", "at most N processes (-1: no limit)",
+    NULL },
+  { "cpus", OPT_CPUS, required_argument, "N", "CPU time of N CPUs (e.g. 0.5)", NULL },
+  { "cpu-shares", 'c', required_argument, "N", "relative CPU weight, 2 to 262144 (default 1024)",
+    NULL },
+  { "cpuset-cpus", OPT_CPUSET_CPUS, required_argument, "LIST", "CPUs allowed (e.g. 0-3,5)", NULL },
+  { "cpuset-mems", OPT_CPUSET_MEMS, required_argument, "LIST", "memory nodes allowed", NULL },
+  { "blkio-weight", OPT_BLKIO_WEIGHT, required_argument, "N", "relative I/O weight, 10 to 1000",
+    NULL },
+  { "cgroup-conf", OPT_CGROUP_CONF, required_argument, "KEY=VALUE",
+    "write VALUE to the cgroup v2 file KEY (repeatable)", NULL },
+  { "cgroups", OPT_CGROUPS, required_argument, "MODE",
+    "enabled (default: a cgroup of its own when one is\ndelegated to you) or disabled",
+    "enabled disabled" },
+  { "cap-add", OPT_CAP_ADD, required_argument, "CAP",
+    "add a capability (e.g. NET_ADMIN, or ALL) to\nDocker's default set (repeatable)", CMD_CAPS },
+  { "cap-drop", OPT_CAP_DROP, required_argument, "CAP", "drop a capability, or ALL (repeatable)",
+    CMD_CAPS },
+  { "privileged", OPT_PRIVILEGED, no_argument, NULL,
+    "every capability of the user namespace, /proc and\n/sys unmasked and /sys writable, no "
+    "seccomp filter\n(still no more than you have on the host)",
+    NULL },
+  { "security-opt", OPT_SECURITY_OPT, required_argument, "OPT",
+    "no-new-privileges[=true|false] (default true);\nseccomp=FILE (a Docker or OCI JSON profile) "
+    "or\nseccomp=unconfined (no filter; default: hutch's\nprofile, close to Docker's)",
+    "no-new-privileges no-new-privileges=false seccomp=unconfined seccomp=" },
+  { 0 },
 };
 
-/* A helper program: beside the hutch binary (a build tree), else where
-   make install put it.  */
+const struct cmd_def cmd_run_def = {
+  .name = "run",
+  .summary = "run a command in a new container",
+  .usage = "Usage: hutch run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
+           "       hutch run [OPTIONS] --rootfs DIR [COMMAND [ARG...]]\n"
+           "       hutch run [OPTIONS] -- COMMAND [ARG...]\n"
+           "\n"
+           "Run COMMAND in a new rootless container: on a copy-on-write root over IMAGE's\n"
+           "layers from the store (its Entrypoint, Cmd, Env, WorkingDir and User apply),\n"
+           "on the directory DIR (--rootfs), or, with `--` and neither, in a sandbox made\n"
+           "from the host's own system directories (read-only) and the current directory\n"
+           "(read-write).\n",
+  .opts = options,
+  .epilogue = "Defaults: with --rootfs, --userns=default and --network=none; in the host\n"
+              "sandbox, --userns=keep-id and --network=host.  See hutch-run(1).\n",
+  .operands = CMD_VALUE_IMAGE,
+  .fn = cmd_run,
+};
+
+/* A helper program: beside the hutch binary (a build tree), in
+   ../libexec/hutch from it (an installed tree, wherever it was moved to:
+   `make install DESTDIR=...`, a copy under ~/.local), else where make
+   install put it.  */
 static char *
 find_helper (const char *name)
 {
   _cleanup_free_ char *dir = cmd_self_dir ();
+  const char *const rel[] = { "", "/../libexec/hutch" };
+  size_t i;
   char *p;
-  if (dir)
+
+  for (i = 0; dir && i < sizeof rel / sizeof rel[0]; i++)
     {
-      p = hutch_xasprintf ("%s/%s", dir, name);
+      p = hutch_xasprintf ("%s%s/%s", dir, rel[i], name);
       if (access (p, X_OK) == 0)
         return p;
       free (p);
@@ -351,17 +351,8 @@ checked_option (struct hutch_run_options *o, int c, char **argv, bool *pull_give
       return RUN_NEXT;
     case OPT_SECURITY_OPT:
       return security_opt (o, optarg);
-    case 'h':
-      fputs (usage, stdout);
-      return 0;
-    case ':':
-      fprintf (stderr, "hutch run: option `%s` needs a value; see `hutch run --help`\n",
-               argv[optind - 1]);
-      return HUTCH_EXIT_ERROR;
     default:
-      fprintf (stderr, "hutch run: unknown option `%s`; see `hutch run --help`\n",
-               argv[optind - 1]);
-      return HUTCH_EXIT_ERROR;
+      return RUN_NEXT;
     }
 }
 
@@ -442,7 +433,7 @@ run_container (struct hutch_run_options *o)
   return status;
 }
 
-int
+static int
 cmd_run (int argc, char **argv)
 {
   struct hutch_run_options o;
@@ -453,8 +444,10 @@ cmd_run (int argc, char **argv)
   opterr = 0;
   optind = 1;
   /* "+": stop at the first non-option, which starts the command.  */
-  while (r == RUN_NEXT && (c = cmd_getopt (argc, argv, "+v:e:w:u:ithqp:m:c:", options)) != -1)
-    if (!store_option (&o, c))
+  while (r == RUN_NEXT && (c = cmd_next_opt (&cmd_run_def, argc, argv, &r)) != -1)
+    if (c == 1000)
+      break;
+    else if (!store_option (&o, c))
       r = checked_option (&o, c, argv, &pull_given);
   if (r == RUN_NEXT)
     r = run_operands (&o, argc, argv, pull_given);

@@ -28,6 +28,9 @@ command -v ss >/dev/null 2>&1 || need+=(iproute2)
 command -v umoci >/dev/null 2>&1 || need+=(umoci)
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v fuse-overlayfs >/dev/null 2>&1 || need+=(fuse-overlayfs)
+# completion.bats runs the completion scripts in zsh and fish
+command -v zsh >/dev/null 2>&1 || need+=(zsh)
+command -v fish >/dev/null 2>&1 || need+=(fish)
 # registry.bats runs its own registries (docker-registry, with htpasswd
 # files from apache2-utils and a certificate made by openssl)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
