@@ -61,6 +61,8 @@ help_options() {
     # the value of an option that takes one is not taken for the image
     run bash_complete hutch run -v /x:/y --net
     [ "$output" = --network ]
+    run bash_complete hutch run --network = host --tls-verify = false --pri
+    [ "$output" = --privileged ]
     # after run's IMAGE comes the container's command: no hutch options
     run bash_complete hutch run IMAGE --priv
     [ -z "$output" ]
