@@ -62,7 +62,10 @@ hutch_image_store_open (const char *cli_root, struct hutch_store **ret, hutch_er
   /* the parents too: ~/.local/share may not exist yet */
   if (hutch_walk_mkdir_p (root, 0700, err) < 0)
     return hutch_error_prefix (err, "the image store");
-  /* Warn once per store, not at every command: a marker remembers it.  */
+  /* Warn once per store, not at every command: a marker remembers it
+     (its name is from when only network file systems were warned about;
+     a store in memory loses it with its images, and is warned about
+     again when made anew).  */
   if (hutch_store_check_filesystem (root, &warning, err) == 0 && warning)
     {
       _cleanup_free_ char *marker = hutch_xasprintf ("%s/.network-fs-warned", root);
