@@ -579,12 +579,39 @@ PY
     run H pull --tls-verify=false "$REG_AUTH/test/bb"
     assert_status 125
     assert_output_any unauthorized denied
-    assert_output_has "hutch login"
+    # plain HTTP, reached by --tls-verify=false: the login needs it too
+    assert_output_has "\`hutch login --tls-verify=false $REG_AUTH\`" "plain HTTP" "--creds"
     assert_untouched "$before"
     run H pull --tls-verify=false --creds "$AUTH_USER:wrong" "$REG_AUTH/test/bb"
     assert_status 125
     assert_output_any unauthorized denied
+    assert_output_has "check them with \`hutch login --tls-verify=false $REG_AUTH\`"
     assert_untouched "$before"
+}
+
+@test "htpasswd registry over plain HTTP: the login the 401 names is the one that works" {
+    local A=$BATS_TEST_TMPDIR/auth.json
+    # without the option, hutch login tries HTTPS and fails
+    run H login -u "$AUTH_USER" -p "$AUTH_PASS" --authfile "$A" "$REG_AUTH"
+    assert_status 125
+    assert_output_has "--tls-verify=false"
+    run H login --tls-verify=false -u "$AUTH_USER" -p "$AUTH_PASS" --authfile "$A" "$REG_AUTH"
+    assert_status 0
+    run --separate-stderr H pull --tls-verify=false --authfile "$A" "$REG_AUTH/test/bb"
+    assert_status 0
+    assert_id "$BB_ID"
+    # listed in insecure_registries, the registry needs no option anywhere:
+    # the hint says a plain hutch login, and that works
+    conf "insecure_registries = $REG_AUTH"
+    STORE=$BATS_TEST_TMPDIR/store2
+    run H pull "$REG_AUTH/test/bb"
+    assert_status 125
+    assert_output_has "log in with \`hutch login $REG_AUTH\`"
+    if printf '%s\n' "$output" | grep -qF -- "--tls-verify=false"; then
+        fail_now "the hint names --tls-verify=false, which is not needed here: $output"
+    fi
+    run H login -u "$AUTH_USER" -p "$AUTH_PASS" --authfile "$BATS_TEST_TMPDIR/auth2.json" "$REG_AUTH"
+    assert_status 0
 }
 
 @test "htpasswd registry: --creds" {
