@@ -332,6 +332,69 @@ try_read_only() {
     fi
 }
 
+# native_arch: this machine's architecture as images name it (Go's names)
+native_arch() {
+    case $(uname -m) in
+        x86_64) echo amd64 ;;
+        aarch64) echo arm64 ;;
+        *) echo unknown ;;
+    esac
+}
+
+@test "run: an image of another platform in the store is not run unless named, nor pulled without --platform" {
+    local native other id
+    native=$(native_arch)
+    [ "$native" != unknown ] || skip "no test of another platform on $(uname -m)"
+    other=$([ "$native" = amd64 ] && echo arm64 || echo amd64)
+    # the host's busybox, in an image whose config says the other architecture
+    $MKTAR tar "$BATS_TEST_TMPDIR/l.tar" "tree:$ROOTFS"
+    $MKTAR oci "$BATS_TEST_TMPDIR/f.tar" foreign:1 "$BATS_TEST_TMPDIR/l.tar" \
+        --platform "linux/$other" --config 'Cmd=["/bin/echo","ran"]'
+    run H load -i "$BATS_TEST_TMPDIR/f.tar"
+    assert_status 0
+    # for this machine by default: refused, with both ways out, and not pulled
+    run H run foreign:1
+    assert_status 125
+    assert_output_has "image \`foreign:1\` in the store is for linux/$other, not for linux/$native (this machine's)" \
+        "\`hutch pull foreign:1\`" "--pull=always" "--platform linux/$other" "emulator for $other"
+    # named as it is, it runs (it is the host's busybox in disguise)
+    run H run --platform "linux/$other" foreign:1
+    assert_status 0
+    assert_equal "$output" ran
+    # --platform of this machine and --pull=never: the pull that gets it
+    run H run --pull=never --platform "linux/$native" foreign:1
+    assert_status 125
+    assert_output_has "for linux/$other, not for linux/$native (--platform), and --pull=never" \
+        "\`hutch pull --platform linux/$native foreign:1\`"
+    # an id is of one image, of one platform: nothing to pull
+    id=$(H images -q)
+    run H run --platform "linux/$native" "$id"
+    assert_status 125
+    assert_output_has "image \`$id\` is for linux/$other" "an id or a digest names one image" \
+        "--platform linux/$other"
+    # with --platform, a name is pulled for it: here from a registry that is
+    # not there, and the message says what the store had
+    run H tag foreign:1 127.0.0.1:1/test/foreign:1
+    assert_status 0
+    run H run --platform "linux/$native" 127.0.0.1:1/test/foreign:1
+    assert_status 125
+    assert_output_has "image \`127.0.0.1:1/test/foreign:1\` in the store is for linux/$other, not for linux/$native (--platform), and pulling the one for linux/$native failed" \
+        "127.0.0.1:1"
+    run H run --platform "linux/$other" 127.0.0.1:1/test/foreign:1
+    assert_status 0
+    assert_equal "$output" ran
+    assert_equal "$(H images -q)" "$id"
+    # a config that says uname's name for this machine (x86_64, aarch64) is
+    # this machine's
+    $MKTAR oci "$BATS_TEST_TMPDIR/u.tar" uname:1 "$BATS_TEST_TMPDIR/l.tar" \
+        --platform "linux/$(uname -m)" --config 'Cmd=["/bin/echo","native"]'
+    run H load -i "$BATS_TEST_TMPDIR/u.tar"
+    assert_status 0
+    run H run uname:1
+    assert_status 0
+    assert_equal "$output" native
+}
+
 @test "run --read-only on an image: the root cannot be written, --tmpfs can, with every driver" {
     load_bb
     run H load -i "$D/wh.tar"
