@@ -232,6 +232,58 @@ assert "docker.io/library/busybox:latest" in imgs[0]["Names"], imgs
 assert imgs[0]["Id"].startswith("sha256:"), imgs'
 }
 
+@test "images: a human CREATED (N/A without a time) and the SIZE of the layer blobs" {
+    local l=$BATS_TEST_TMPDIR/l.tar
+    # one small file: Python's tarfile pads the archive to 10240 bytes
+    $MKTAR tar "$l" file:hello:hi
+    [ "$(stat -c %s "$l")" = 10240 ]
+    $MKTAR oci "$BATS_TEST_TMPDIR/a.tar" days:1 "$l" --created "$(date -u -d '-3 days' +%Y-%m-%dT%H:%M:%SZ)"
+    $MKTAR oci "$BATS_TEST_TMPDIR/b.tar" hours:1 "$l" --created "$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M:%S.123456789+00:00)"
+    $MKTAR oci "$BATS_TEST_TMPDIR/c.tar" never:1 "$l" --created none
+    local f
+    for f in a b c; do
+        run H load -i "$BATS_TEST_TMPDIR/$f.tar"
+        assert_status 0
+    done
+    run H images
+    assert_status 0
+    printf '%s\n' "${lines[0]}" | grep -Eq '^REPOSITORY +TAG +IMAGE ID +CREATED +SIZE$' || {
+        echo "the header: ${lines[0]}" >&2
+        return 1
+    }
+    has_row() {
+        printf '%s\n' "$output" | grep -Eq "^docker.io/library/$1 +1 +[0-9a-f]{12} +$2 +10.2 kB\$" || {
+            echo "no row for $1 with \"$2\" and 10.2 kB:" >&2
+            printf '%s\n' "$output" >&2
+            return 1
+        }
+    }
+    has_row days "3 days ago"
+    has_row hours "2 hours ago"
+    has_row never "N/A"
+    # scripts keep the bytes and the time as written
+    run H images --format json
+    assert_status 0
+    printf '%s\n' "$output" | python3 -c '
+import json, sys
+imgs = {i["Names"][0]: i for i in json.load(sys.stdin)}
+assert all(i["Size"] == 10240 for i in imgs.values()), imgs
+assert imgs["docker.io/library/never:1"]["Created"] is None, imgs
+assert imgs["docker.io/library/days:1"]["Created"].endswith("Z"), imgs'
+    run H images -q
+    assert_status 0
+    assert_equal "${#lines[@]}" 3
+    printf '%s\n' "$output" | grep -Evq '^[0-9a-f]{12}$' && { printf '%s\n' "$output" >&2; return 1; }
+    # an import is from now
+    run H import "$D/rootfs.tar.gz" fresh
+    assert_status 0
+    run H images
+    printf '%s\n' "$output" | grep -Eq '^docker.io/library/fresh +latest +[0-9a-f]{12} +(Less than a second|[0-9]+ seconds?) ago +[0-9.]+ [kM]B$' || {
+        printf '%s\n' "$output" >&2
+        return 1
+    }
+}
+
 @test "image inspect shows the config" {
     load_bb
     run H image inspect busybox
