@@ -4,6 +4,7 @@
 /* The image commands: images, image, rmi, tag, import, load, save.  */
 
 #include "hutch.h"
+#include "image/change.h"
 #include "image/image.h"
 #include "image/reference.h"
 #include "base/units.h"
@@ -278,35 +279,48 @@ cmd_tag (int argc, char **argv)
 }
 
 static const char import_usage[]
-    = "Usage: hutch import [OPTIONS] TARBALL NAME[:TAG]\n"
+    = "Usage: hutch import [OPTIONS] TARBALL|- NAME[:TAG]\n"
       "\n"
       "Make a one-layer image from a root filesystem tarball (tar, tar.gz or tar.zst),\n"
-      "such as Alpine's minirootfs.\n"
+      "such as Alpine's minirootfs; - reads it from standard input.\n"
       "\n"
       "Options:\n"
-      "  -h, --help     show this help\n";
+      "  -c, --change INSTRUCTION  set the image's config with a Dockerfile instruction:\n"
+      "                            CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER or WORKDIR\n"
+      "                            (repeatable)\n"
+      "  -h, --help                show this help\n";
 
 int
 cmd_import (int argc, char **argv)
 {
-  static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+  static const struct option opts[] = { { "change", required_argument, NULL, 'c' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
   _cleanup_store_ struct hutch_store *s = NULL;
   _cleanup_free_ char *id = NULL;
+  _cleanup_strv_ char **changes = NULL;
   hutch_error_t err = HUTCH_ERROR_INIT;
   int c, ret = 0;
 
   opterr = 0;
   optind = 1;
-  while ((c = cmd_next_opt (argc, argv, "+h", opts, import_usage, &ret)) != -1)
-    if (c == 1000)
-      return ret;
+  while ((c = cmd_next_opt (argc, argv, "+c:h", opts, import_usage, &ret)) != -1)
+    {
+      if (c == 1000)
+        return ret;
+      if (c == 'c')
+        hutch_strv_push (&changes, hutch_xstrdup (optarg));
+    }
   if (argc - optind != 2)
     {
       fprintf (stderr, "hutch import: expected TARBALL and NAME; see `hutch import --help`\n");
       return HUTCH_EXIT_ERROR;
     }
+  /* Before the store is opened and the tarball read.  */
+  if (hutch_image_check_changes (changes, &err) < 0)
+    return cmd_report (&err);
   if (hutch_image_store_open (cmd_globals.root, &s, &err) < 0
-      || hutch_image_import (s, argv[optind], argv[optind + 1], &id, &err) < 0)
+      || hutch_image_import (s, argv[optind], argv[optind + 1], changes, &id, &err) < 0)
     return cmd_report (&err);
   printf ("%s\n", id);
   return 0;

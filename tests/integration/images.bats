@@ -486,6 +486,71 @@ native_arch() {
     assert_equal "$output" ok
 }
 
+@test "import - reads the tarball from standard input; --change and -c set its config" {
+    run bash -c 'gzip -dc "$1" | "$HUTCH" --root "$2" import \
+        -c "CMD [\"/bin/sh\", \"-c\", \"echo \$GREETING from \$(pwd) as \$(id -u)\"]" \
+        --change "ENV GREETING=\"hello there\" OTHER=\$PATH" \
+        -c "env LEGACY a b  c" -c "WORKDIR /srv" -c "WORKDIR app" -c "USER 1000:1000" \
+        -c "EXPOSE 8080 53/udp" -c "LABEL org.example.k=v \"with space\"=\"v 2\"" \
+        - changed:1' _ "$D/rootfs.tar.gz" "$STORE"
+    assert_status 0
+    [[ "$output" == sha256:* ]] || { echo "not an id: $output" >&2; return 1; }
+    run H run changed:1
+    assert_status 0
+    assert_equal "$output" "hello there from /srv/app as 1000"
+    run H run changed:1 sh -c 'echo "$LEGACY|$OTHER"'
+    assert_equal "$output" "a b  c|/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    run H image inspect changed:1
+    printf '%s\n' "$output" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)[0]["Config"]["config"]
+assert c["ExposedPorts"] == {"8080/tcp": {}, "53/udp": {}}, c
+assert c["Labels"] == {"org.example.k": "v", "with space": "v 2"}, c
+assert c["WorkingDir"] == "/srv/app" and c["User"] == "1000:1000", c
+assert c["Env"][0].startswith("PATH="), c'
+    # the shell form of ENTRYPOINT, as docker writes it
+    run H import -c 'ENTRYPOINT echo shell form' "$D/rootfs.tar.gz" shellform
+    assert_status 0
+    run H run shellform
+    assert_status 0
+    assert_equal "$output" "shell form"
+    run H image inspect shellform
+    printf '%s\n' "$output" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)[0]["Config"]["config"]
+assert c["Entrypoint"] == ["/bin/sh", "-c", "echo shell form"], c'
+}
+
+@test "import: an instruction --change does not take is refused before anything is read (125)" {
+    local c
+    for c in 'VOLUME /data' 'RUN rm -rf /' 'ONBUILD CMD x' 'HEALTHCHECK NONE' ''; do
+        # standard input never ends: reading it would hang
+        run timeout 20 "$HUTCH" --root "$STORE" import -c "$c" - bad < /dev/zero
+        assert_status 125
+        assert_output_has "--change" "CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER and WORKDIR"
+    done
+    run H import --change 'VOLUME /data' "$D/rootfs.tar.gz" bad
+    assert_status 125
+    assert_output_has "\`VOLUME\` is not an instruction"
+    for c in 'CMD [1, 2]' 'ENV' 'ENV =x' 'EXPOSE 70000' 'EXPOSE 80/icmp' 'ENV A="open' 'USER' 'WORKDIR'; do
+        run timeout 20 "$HUTCH" --root "$STORE" import -c "$c" - bad < /dev/zero
+        assert_status 125
+        assert_output_has "--change \`$c\`"
+    done
+    [ ! -e "$STORE" ] || { echo "a refused --change made the store:" >&2; ls -la "$STORE" >&2; return 1; }
+    # an empty standard input, and a terminal, are errors that say so
+    run H import - empty < /dev/null
+    assert_status 125
+    assert_output_has "standard input is empty"
+    if command -v script >/dev/null; then
+        run script -qec "$HUTCH --root $STORE import - tty" /dev/null
+        assert_output_has "terminal" "pipe it in"
+    fi
+    run H images -q
+    assert_equal "$output" ""
+    assert_empty_dir "$STORE/tmp"
+}
+
 # ---------------------------------------------------------------- copy-on-write
 
 @test "changes in a container are invisible to the next one and to the layers" {
