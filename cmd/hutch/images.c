@@ -4,8 +4,10 @@
 /* The image commands: images, image, rmi, tag, import, load, save.  */
 
 #include "hutch.h"
+#include "image/change.h"
 #include "image/image.h"
 #include "image/reference.h"
+#include "base/units.h"
 #include "base/util.h"
 
 #include <errno.h>
@@ -70,13 +72,23 @@ const struct cmd_def cmd_tag_def = {
   .fn = cmd_tag,
 };
 
+static const struct cmd_opt import_opts[] = {
+  { "change", 'c', required_argument, "INSTRUCTION",
+    "set the image's config with a Dockerfile instruction:\nCMD, ENTRYPOINT, ENV, EXPOSE, LABEL, "
+    "USER "
+    "or WORKDIR\n(repeatable)",
+    NULL },
+  { 0 },
+};
+
 const struct cmd_def cmd_import_def = {
   .name = "import",
   .summary = "make an image from a root filesystem tarball",
-  .usage = "Usage: hutch import [OPTIONS] TARBALL NAME[:TAG]\n"
+  .usage = "Usage: hutch import [OPTIONS] TARBALL|- NAME[:TAG]\n"
            "\n"
            "Make a one-layer image from a root filesystem tarball (tar, tar.gz or tar.zst),\n"
-           "such as Alpine's minirootfs.\n",
+           "such as Alpine's minirootfs; - reads it from standard input.\n",
+  .opts = import_opts,
   .operands = CMD_VALUE_FILE,
   .fn = cmd_import,
 };
@@ -204,6 +216,34 @@ short_id (const char *id)
   return hutch_xstrndup (hex ? hex + 1 : id, 12);
 }
 
+/* The sum of IMG's layer blobs as stored (compressed as shipped): what
+   the index records.  The unpacked size that podman shows is not
+   recorded, and measuring the layers' files would walk every tree.  */
+static int64_t
+image_size (const struct hutch_image *img)
+{
+  int64_t size = 0;
+  size_t k;
+
+  for (k = 0; k < img->n_layers; k++)
+    size += img->layers[k].size;
+  return size;
+}
+
+/* The CREATED column: "3 days ago", as podman and docker write it, or
+   N/A when the config says no time (or one this cannot read).  */
+static char *
+created_since (const struct hutch_image *img, time_t now)
+{
+  _cleanup_free_ char *ago = NULL;
+  time_t t;
+
+  if (!hutch_parse_rfc3339 (img->created, &t))
+    return hutch_xstrdup ("N/A");
+  ago = hutch_human_duration ((int64_t)(now - t));
+  return hutch_xasprintf ("%s ago", ago);
+}
+
 /* --format json: one object per image, for scripts; Size is the sum of
    its layers' sizes.  */
 static void
@@ -216,11 +256,9 @@ print_images_json (const struct hutch_image *imgs, size_t n)
   for (i = 0; i < n; i++)
     {
       json_t *names = json_array ();
-      int64_t size = 0;
+      int64_t size = image_size (&imgs[i]);
       for (k = 0; imgs[i].names && imgs[i].names[k]; k++)
         json_array_append_new (names, json_string (imgs[i].names[k]));
-      for (k = 0; k < imgs[i].n_layers; k++)
-        size += imgs[i].layers[k].size;
       json_array_append_new (arr, json_pack ("{s:s, s:o, s:s?, s:s?, s:I, s:I}", "Id", imgs[i].id,
                                              "Names", names, "Digest", imgs[i].manifest_digest,
                                              "Created", imgs[i].created, "Size", (json_int_t)size,
@@ -234,9 +272,13 @@ print_images_json (const struct hutch_image *imgs, size_t n)
 
 /* The table's rows for IMG: one per name, or one of <none> for an image
    without names; a name that does not parse shows as <none> too.  */
+#define ROW_FORMAT "%-40s %-20s %-12s %-22s %s\n"
+
 static void
-print_image_rows (const struct hutch_image *img, const char *id)
+print_image_rows (const struct hutch_image *img, const char *id, time_t now)
 {
+  _cleanup_free_ char *created = created_since (img, now);
+  _cleanup_free_ char *size = hutch_human_size (image_size (img));
   size_t k;
 
   for (k = 0; k == 0 || (img->names && img->names[k]); k++)
@@ -247,12 +289,11 @@ print_image_rows (const struct hutch_image *img, const char *id)
       if (name && hutch_reference_parse (name, &ref, &e) == 0)
         {
           _cleanup_free_ char *repo = hutch_reference_name (&ref);
-          printf ("%-40s %-20s %-12s %s\n", repo, ref.tag ? ref.tag : "<none>", id,
-                  img->created ? img->created : "");
+          printf (ROW_FORMAT, repo, ref.tag ? ref.tag : "<none>", id, created, size);
           hutch_reference_clear (&ref);
         }
       else
-        printf ("%-40s %-20s %-12s %s\n", "<none>", "<none>", id, img->created ? img->created : "");
+        printf (ROW_FORMAT, "<none>", "<none>", id, created, size);
       hutch_error_clear (&e);
       if (name == NULL)
         break;
@@ -263,17 +304,18 @@ print_image_rows (const struct hutch_image *img, const char *id)
 static void
 print_images_table (const struct hutch_image *imgs, size_t n, bool quiet)
 {
+  time_t now = time (NULL);
   size_t i;
 
   if (!quiet)
-    printf ("%-40s %-20s %-12s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED");
+    printf (ROW_FORMAT, "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
   for (i = 0; i < n; i++)
     {
       _cleanup_free_ char *id = short_id (imgs[i].id);
       if (quiet)
         printf ("%s\n", id);
       else
-        print_image_rows (&imgs[i], id);
+        print_image_rows (&imgs[i], id, now);
     }
 }
 
@@ -388,20 +430,28 @@ cmd_import (int argc, char **argv)
 {
   _cleanup_store_ struct hutch_store *s = NULL;
   _cleanup_free_ char *id = NULL;
+  _cleanup_strv_ char **changes = NULL;
   hutch_error_t err = HUTCH_ERROR_INIT;
   int c, ret = 0;
 
   optind = 1;
   while ((c = cmd_next_opt (&cmd_import_def, argc, argv, &ret)) != -1)
-    if (c == 1000)
-      return ret;
+    {
+      if (c == 1000)
+        return ret;
+      if (c == 'c')
+        hutch_strv_push (&changes, hutch_xstrdup (optarg));
+    }
   if (argc - optind != 2)
     {
       fprintf (stderr, "hutch import: expected TARBALL and NAME; see `hutch import --help`\n");
       return HUTCH_EXIT_ERROR;
     }
+  /* Before the store is opened and the tarball read.  */
+  if (hutch_image_check_changes (changes, &err) < 0)
+    return cmd_report (&err);
   if (hutch_image_store_open (cmd_globals.root, &s, &err) < 0
-      || hutch_image_import (s, argv[optind], argv[optind + 1], &id, &err) < 0)
+      || hutch_image_import (s, argv[optind], argv[optind + 1], changes, &id, &err) < 0)
     return cmd_report (&err);
   printf ("%s\n", id);
   return 0;

@@ -139,38 +139,135 @@ choose_driver (const char *root, int forced, const char *scratch, enum hutch_dri
   return 0;
 }
 
-/* The image to run: from the store, or pulled first as --pull says.  */
+/* Whether WHAT, as the user wrote it, names IMG by its id or by a digest:
+   such a name is of one image, of one platform, and cannot be pulled for
+   another.  */
+static bool
+named_by_id (const char *what, const struct hutch_image *img)
+{
+  const char *hex = strchr (img->id, ':');
+  size_t n = strlen (what);
+
+  if (hutch_str_has_prefix (what, "sha256:") || strchr (what, '@'))
+    return true;
+  hex = hex ? hex + 1 : img->id;
+  return n >= 4 && strspn (what, "0123456789abcdef") == n && strncmp (hex, what, n) == 0;
+}
+
+/* The stored image IMG (config CFG) is not for the platform WANT: with
+   --platform and a name that can be pulled, pulling the right one is
+   the way (returns 1, with *RET_WHY saying what was found); otherwise an
+   error that says how to get the right one, or to take this one as it
+   is.  The default platform pulls nothing by itself: the image under
+   that name was put there on purpose (pulled or loaded for another
+   platform), and pulling would take the name from it.  */
+static int
+stored_platform_differs (const struct hutch_run_options *o, const struct hutch_image *img,
+                         const struct hutch_image_config *cfg,
+                         const struct hutch_platform_want *want, char **ret_why, hutch_error_t *err)
+{
+  _cleanup_free_ char *take = NULL, *wanted = NULL;
+  _cleanup_free_ char *which = hutch_platform_describe (cfg, want, &take);
+  bool by_id = named_by_id (o->image, img);
+
+  wanted = hutch_platform_format (want->os, want->architecture, want->variant);
+  if (by_id)
+    return hutch_error_set (err, 0,
+                            "image `%s` is %s; an id or a digest names one image, of one "
+                            "platform: pull the one for %s by its repository's name, or take "
+                            "this one as it is: %s",
+                            o->image, which, wanted, take);
+  if (!want->given)
+    return hutch_error_set (err, 0,
+                            "image `%s` in the store is %s; get this machine's with `hutch pull "
+                            "%s` (or run with --pull=always), or take this one as it is: %s",
+                            o->image, which, o->image, take);
+  if (o->pull == HUTCH_PULL_NEVER)
+    return hutch_error_set (err, 0,
+                            "image `%s` in the store is %s, and --pull=never; get the one for %s "
+                            "with `hutch pull --platform %s %s`, or take this one as it is: %s",
+                            o->image, which, wanted, wanted, o->image, take);
+  *ret_why = hutch_xasprintf ("image `%s` in the store is %s, and pulling the one for %s failed",
+                              o->image, which, wanted);
+  return 1;
+}
+
+/* The image in the store, when it is there for the platform WANT: 0 with
+   *RET and *RET_CFG, 1 when it must be pulled (*RET_WHY: why, when an
+   image of another platform was found), -1 on error.  */
+static int
+find_local (struct hutch_store *s, const struct hutch_run_options *o, const struct hutch_conf *conf,
+            const struct hutch_platform_want *want, struct hutch_image *ret,
+            struct hutch_image_config *ret_cfg, char **ret_why, hutch_error_t *err)
+{
+  int r;
+
+  if (o->pull == HUTCH_PULL_ALWAYS)
+    return 1;
+  if (hutch_pull_find_local (s, o->image, conf, ret, err) < 0)
+    {
+      if (err->errnum != ENOENT || o->pull == HUTCH_PULL_NEVER)
+        return -1;
+      hutch_error_clear (err);
+      return 1;
+    }
+  if (hutch_image_config (s, ret, ret_cfg, err) < 0)
+    {
+      hutch_image_clear (ret);
+      return -1;
+    }
+  if (hutch_platform_matches (ret_cfg->os, ret_cfg->architecture, ret_cfg->variant, want->os,
+                              want->architecture, want->variant))
+    return 0;
+  r = stored_platform_differs (o, ret, ret_cfg, want, ret_why, err);
+  hutch_image_clear (ret);
+  hutch_image_config_clear (ret_cfg);
+  return r;
+}
+
+/* The image to run and its config: from the store, or pulled first as
+   --pull says, and always for the platform asked (--platform, or this
+   machine's): never another one without a word.  */
 static int
 find_or_pull (struct hutch_store *s, const struct hutch_run_options *o,
-              const struct hutch_conf *conf, struct hutch_image *ret, hutch_error_t *err)
+              const struct hutch_conf *conf, struct hutch_image *ret,
+              struct hutch_image_config *ret_cfg, hutch_error_t *err)
 {
   struct hutch_pull_opts po
       = { .reg = { .tls_verify = o->tls_verify, .authfile = o->authfile, .conf = conf },
           .platform = o->platform,
-          .quiet = o->quiet };
-  _cleanup_free_ char *id = NULL;
+          .quiet = o->quiet,
+          .strict_platform = true };
+  struct hutch_platform_want want;
+  _cleanup_free_ char *id = NULL, *why = NULL;
+  int r;
 
-  if (o->pull != HUTCH_PULL_ALWAYS)
-    {
-      if (hutch_pull_find_local (s, o->image, conf, ret, err) == 0)
-        return 0;
-      if (err->errnum != ENOENT || o->pull == HUTCH_PULL_NEVER)
-        return -1;
-      hutch_error_clear (err);
-    }
-  if (hutch_pull (s, o->image, &po, &id, err) < 0)
+  if (hutch_platform_resolve (o->platform, &want, err) < 0)
     return -1;
-  return hutch_store_find_by_digest (s, id, ret, err);
+  r = find_local (s, o, conf, &want, ret, ret_cfg, &why, err);
+  hutch_platform_want_clear (&want);
+  if (r <= 0)
+    return r;
+  if (hutch_pull (s, o->image, &po, &id, err) < 0)
+    return why ? hutch_error_prefix (err, "%s", why) : -1;
+  if (hutch_store_find_by_digest (s, id, ret, err) < 0)
+    return -1;
+  if (hutch_image_config (s, ret, ret_cfg, err) < 0)
+    {
+      hutch_image_clear (ret);
+      return -1;
+    }
+  return 0;
 }
 
 /* The image, found or pulled, with its layers unpacked and its config
-   read.  On failure nothing is left to clear in *RET_IMG.  */
+   read.  On failure nothing is left to clear in *RET_IMG or *RET_CFG.  */
 static int
 load_image (struct hutch_store *s, const struct hutch_run_options *o, const struct hutch_conf *conf,
             const char *root, struct hutch_image *ret_img, struct hutch_image_config *ret_cfg,
             hutch_error_t *err)
 {
-  if (find_or_pull (s, o, conf, ret_img, err) < 0)
+  if (find_or_pull (s, o, conf, ret_img, ret_cfg, err) < 0)
     {
       if (err->errnum == ENOENT && o->pull == HUTCH_PULL_NEVER)
         hutch_error_set (err, 0,
@@ -179,10 +276,10 @@ load_image (struct hutch_store *s, const struct hutch_run_options *o, const stru
                          o->image, root, o->image);
       return -1;
     }
-  if (hutch_image_unpack_layers (s, ret_img, err) < 0
-      || hutch_image_config (s, ret_img, ret_cfg, err) < 0)
+  if (hutch_image_unpack_layers (s, ret_img, err) < 0)
     {
       hutch_image_clear (ret_img);
+      hutch_image_config_clear (ret_cfg);
       return -1;
     }
   return 0;

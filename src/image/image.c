@@ -3,6 +3,7 @@
 
 #include "image/image.h"
 #include "image/unpack.h"
+#include "image/change.h"
 
 #include <archive.h>
 #include "image/conffile.h"
@@ -62,7 +63,10 @@ hutch_image_store_open (const char *cli_root, struct hutch_store **ret, hutch_er
   /* the parents too: ~/.local/share may not exist yet */
   if (hutch_walk_mkdir_p (root, 0700, err) < 0)
     return hutch_error_prefix (err, "the image store");
-  /* Warn once per store, not at every command: a marker remembers it.  */
+  /* Warn once per store, not at every command: a marker remembers it
+     (its name is from when only network file systems were warned about;
+     a store in memory loses it with its images, and is warned about
+     again when made anew).  */
   if (hutch_store_check_filesystem (root, &warning, err) == 0 && warning)
     {
       _cleanup_free_ char *marker = hutch_xasprintf ("%s/.network-fs-warned", root);
@@ -301,75 +305,136 @@ descriptor_json (const char *media_type, const char *digest, int64_t size)
                     (json_int_t)size);
 }
 
+/* The tarball of an import into the store as a blob: from FD, read once
+   (standard input cannot be read twice), then its diff_id and compression
+   from the stored copy.  */
 static int
-import_image (struct hutch_store *s, const char *tarball, const char *name, char **ret_id,
-              hutch_error_t *err)
+import_layer (struct hutch_store *s, int fd, const char *shown, struct hutch_store_layer *ret,
+              char ret_diff_id[HUTCH_DIGEST_BUF_LEN], hutch_error_t *err)
 {
-  _cleanup_close_ int fd = open (tarball, O_RDONLY | O_CLOEXEC);
-  _cleanup_free_ char *blob = NULL, *config = NULL, *manifest = NULL, *created = now_rfc3339 ();
-  _cleanup_free_ char *full = NULL;
+  _cleanup_free_ char *path = NULL;
+  _cleanup_close_ int blobfd = -1;
+  const char *media_type = NULL;
+  struct stat st;
+
+  if (hutch_store_put_blob (s, fd, NULL, &ret->digest, err) < 0)
+    return hutch_error_prefix (err, "%s", shown);
+  path = hutch_store_blob_path (s, ret->digest);
+  blobfd = open (path, O_RDONLY | O_CLOEXEC);
+  if (blobfd < 0 || fstat (blobfd, &st) < 0)
+    return hutch_error_set (err, errno, "read `%s`", path);
+  if (st.st_size == 0)
+    return hutch_error_set (err, 0, "%s is empty; give a tar archive of a root filesystem", shown);
+  if (layer_diff_id (blobfd, ret_diff_id, &media_type, err) < 0)
+    return hutch_error_prefix (err, "%s", shown);
+  ret->diff_id = ret_diff_id;
+  ret->media_type = (char *)media_type;
+  ret->size = st.st_size;
+  return 0;
+}
+
+/* The config of an import: this machine's platform, the time, PATH, and
+   what CONFIG (the "config" object, taken) says.  */
+static json_t *
+import_config (json_t *config, const char *created, const char *diff_id)
+{
+  const char *os, *arch, *variant;
+  json_t *cfg;
+
+  hutch_host_platform (&os, &arch, &variant);
+  cfg = json_pack ("{s:s, s:s, s:s, s:o, s:{s:s, s:[s]}, s:[{s:s, s:s}]}", "created", created,
+                   "architecture", arch, "os", os, "config", config, "rootfs", "type", "layers",
+                   "diff_ids", diff_id, "history", "created", created, "created_by",
+                   "hutch import");
+  if (variant)
+    json_object_set_new (cfg, "variant", json_string (variant));
+  return cfg;
+}
+
+/* FD of the tarball, "-" being standard input (a copy, so that the
+   cleanup does not close fd 0).  */
+static int
+open_tarball (const char *tarball, hutch_error_t *err)
+{
+  int fd;
+
+  if (strcmp (tarball, "-") != 0)
+    {
+      fd = open (tarball, O_RDONLY | O_CLOEXEC);
+      return fd < 0 ? hutch_error_set (err, errno, "open `%s`", tarball) : fd;
+    }
+  if (isatty (STDIN_FILENO))
+    return hutch_error_set (err, 0,
+                            "the tarball is to come from standard input, which is a terminal; "
+                            "pipe it in, as in `tar -C DIR -c . | hutch import - NAME`");
+  fd = fcntl (STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+  return fd < 0 ? hutch_error_set (err, errno, "standard input") : fd;
+}
+
+static int
+import_image (struct hutch_store *s, const char *tarball, const char *name, char *const *changes,
+              char **ret_id, hutch_error_t *err)
+{
+  _cleanup_free_ char *config = NULL, *manifest = NULL, *created = now_rfc3339 ();
+  _cleanup_free_ char *full = NULL, *shown = NULL;
+  _cleanup_close_ int fd = -1;
   char diff_id[HUTCH_DIGEST_BUF_LEN];
-  const char *media_type = NULL, *os, *arch, *variant;
-  struct hutch_store_layer layer;
+  struct hutch_store_layer layer = { 0 };
   struct hutch_image img;
   char *names[2] = { NULL, NULL };
   json_t *cfg, *man;
-  int64_t csize = 0, lsize;
-  struct stat st;
+  int64_t csize = 0;
   int r;
 
-  if (fd < 0)
-    return hutch_error_set (err, errno, "open `%s`", tarball);
   if (hutch_reference_normalize (name, &full, err) < 0)
     return -1;
-  if (layer_diff_id (fd, diff_id, &media_type, err) < 0)
-    return hutch_error_prefix (err, "`%s`", tarball);
-  if (fstat (fd, &st) < 0 || lseek (fd, 0, SEEK_SET) < 0)
-    return hutch_error_set (err, errno, "read `%s`", tarball);
-  lsize = st.st_size;
-  if (hutch_store_put_blob (s, fd, NULL, &blob, err) < 0)
-    return -1;
-
-  hutch_host_platform (&os, &arch, &variant);
-  cfg = json_pack ("{s:s, s:s, s:s, s:{s:[s]}, s:{s:s, s:[s]}, s:[{s:s, s:s}]}", "created", created,
-                   "architecture", arch, "os", os, "config", "Env",
-                   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "rootfs",
-                   "type", "layers", "diff_ids", diff_id, "history", "created", created,
-                   "created_by", "hutch import");
-  if (variant)
-    json_object_set_new (cfg, "variant", json_string (variant));
+  /* The changes first: a bad one costs no read of the tarball.  */
+  cfg = json_pack ("{s:[s]}", "Env",
+                   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  if (hutch_image_apply_changes (cfg, changes, err) < 0)
+    {
+      json_decref (cfg);
+      return -1;
+    }
+  shown = strcmp (tarball, "-") == 0 ? hutch_xstrdup ("standard input")
+                                     : hutch_xasprintf ("`%s`", tarball);
+  fd = open_tarball (tarball, err);
+  if (fd < 0 || import_layer (s, fd, shown, &layer, diff_id, err) < 0)
+    {
+      json_decref (cfg);
+      free (layer.digest);
+      return -1;
+    }
+  cfg = import_config (cfg, created, diff_id);
   r = put_json_blob (s, cfg, &config, &csize, err);
   json_decref (cfg);
-  if (r < 0)
-    return -1;
-  man = json_pack ("{s:i, s:s, s:o, s:[o]}", "schemaVersion", 2, "mediaType", HUTCH_MT_OCI_MANIFEST,
-                   "config", descriptor_json (HUTCH_MT_OCI_CONFIG, config, csize), "layers",
-                   descriptor_json (media_type, blob, lsize));
-  r = put_json_blob (s, man, &manifest, NULL, err);
-  json_decref (man);
-  if (r < 0)
-    return -1;
-
+  if (r == 0)
+    {
+      man = json_pack ("{s:i, s:s, s:o, s:[o]}", "schemaVersion", 2, "mediaType",
+                       HUTCH_MT_OCI_MANIFEST, "config",
+                       descriptor_json (HUTCH_MT_OCI_CONFIG, config, csize), "layers",
+                       descriptor_json (layer.media_type, layer.digest, layer.size));
+      r = put_json_blob (s, man, &manifest, NULL, err);
+      json_decref (man);
+    }
   memset (&img, 0, sizeof img);
-  layer.digest = blob;
-  layer.diff_id = diff_id;
-  layer.media_type = (char *)media_type;
-  layer.size = lsize;
   names[0] = full;
-  img.id = config;
-  img.config_digest = config;
+  img.id = img.config_digest = config;
   img.manifest_digest = manifest;
   img.names = names;
   img.layers = &layer;
   img.n_layers = 1;
   img.created = created;
-  if (hutch_image_unpack_layers (s, &img, err) < 0)
-    return -1;
-  if (hutch_store_add_image (s, &img, err) < 0)
-    return -1;
-  if (ret_id)
-    *ret_id = hutch_xstrdup (config);
-  return 0;
+  if (r == 0 && hutch_image_unpack_layers (s, &img, err) == 0
+      && hutch_store_add_image (s, &img, err) == 0)
+    {
+      if (ret_id)
+        *ret_id = hutch_xstrdup (config);
+    }
+  else
+    r = -1;
+  free (layer.digest);
+  return r;
 }
 
 /* ---- load ------------------------------------------------------------- */
@@ -1221,10 +1286,10 @@ hutch_image_prune (struct hutch_store *s, char ***ret_lines, hutch_error_t *err)
 /* ---- what fails leaves no blobs --------------------------------------- */
 
 int
-hutch_image_import (struct hutch_store *s, const char *tarball, const char *name, char **ret_id,
-                    hutch_error_t *err)
+hutch_image_import (struct hutch_store *s, const char *tarball, const char *name,
+                    char *const *changes, char **ret_id, hutch_error_t *err)
 {
-  if (import_image (s, tarball, name, ret_id, err) == 0)
+  if (import_image (s, tarball, name, changes, ret_id, err) == 0)
     return 0;
   hutch_image_drop_orphan_blobs (s);
   return -1;

@@ -24,10 +24,12 @@ char *hutch_image_store_root (const char *cli_root, hutch_error_t *err);
    ids removed.  The one way the store is opened.  */
 int hutch_image_store_open (const char *cli_root, struct hutch_store **ret, hutch_error_t *err);
 
-/* A plain root filesystem tarball (alpine's minirootfs) as a one-layer
-   image named NAME.  RET_ID gets the image id.  */
-int hutch_image_import (struct hutch_store *s, const char *tarball, const char *name, char **ret_id,
-                        hutch_error_t *err);
+/* A plain root filesystem tarball (alpine's minirootfs; "-": standard
+   input) as a one-layer image named NAME, its config set by CHANGES
+   (Dockerfile instructions: image/change.h; NULL for none).  RET_ID gets
+   the image id.  */
+int hutch_image_import (struct hutch_store *s, const char *tarball, const char *name,
+                        char *const *changes, char **ret_id, hutch_error_t *err);
 
 /* docker-archive or oci-archive (gzip-compressed or not), as docker save,
    podman save and skopeo write.  RET_NAMES gets one line per image loaded.  */

@@ -542,3 +542,46 @@ hutch_host_platform (const char **ret_os, const char **ret_architecture, const c
   *ret_architecture = "unknown";
 #endif
 }
+
+char *
+hutch_platform_format (const char *os, const char *architecture, const char *variant)
+{
+  return hutch_xasprintf ("%s/%s%s%s", os ? os : "?", architecture ? architecture : "?",
+                          variant ? "/" : "", variant ? variant : "");
+}
+
+/* ARCH as Go's GOARCH names it: configs written by other tools than
+   docker and buildah sometimes carry uname's or a distribution's name.  */
+static const char *
+go_arch (const char *arch)
+{
+  static const struct
+  {
+    const char *alias, *name;
+  } table[] = {
+    { "x86_64", "amd64" }, { "x86-64", "amd64" }, { "aarch64", "arm64" },
+    { "i386", "386" },     { "i486", "386" },     { "i586", "386" },
+    { "i686", "386" },     { "armhf", "arm" },    { "armel", "arm" },
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof table / sizeof table[0]; i++)
+    if (strcmp (arch, table[i].alias) == 0)
+      return table[i].name;
+  return arch;
+}
+
+bool
+hutch_platform_matches (const char *os, const char *architecture, const char *variant,
+                        const char *want_os, const char *want_architecture,
+                        const char *want_variant)
+{
+  if (os && *os && want_os && strcmp (os, want_os) != 0)
+    return false;
+  if (architecture && *architecture && want_architecture
+      && strcmp (go_arch (architecture), go_arch (want_architecture)) != 0)
+    return false;
+  if (variant && *variant && want_variant && strcmp (variant, want_variant) != 0)
+    return false;
+  return true;
+}

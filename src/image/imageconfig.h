@@ -131,4 +131,16 @@ int hutch_manifest_select (const struct hutch_manifest *m, const char *os, const
 void hutch_host_platform (const char **ret_os, const char **ret_architecture,
                           const char **ret_variant);
 
+/* "OS/ARCH" or "OS/ARCH/VARIANT"; a part not known shows as "?".  */
+char *hutch_platform_format (const char *os, const char *architecture, const char *variant);
+
+/* Whether an image whose config says OS/ARCHITECTURE/VARIANT is one for
+   WANT_OS/WANT_ARCHITECTURE/WANT_VARIANT.  What a config does not say
+   matches anything; variants are compared only when both are known (an
+   index entry's arm64 often has "v8", a config's seldom), and the names
+   uname and distributions use (x86_64, aarch64, i686) are Go's.  */
+bool hutch_platform_matches (const char *os, const char *architecture, const char *variant,
+                             const char *want_os, const char *want_architecture,
+                             const char *want_variant);
+
 #endif

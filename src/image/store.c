@@ -613,6 +613,30 @@ suggest_local (void)
   return NULL;
 }
 
+/* A store in memory (a tmpfs, such as /tmp on many distributions,
+   /dev/shm or $XDG_RUNTIME_DIR) works, but is gone at the next boot: the
+   user should know before relying on it.  */
+static char *
+memory_fs_warning (const char *path, long type)
+{
+  _cleanup_free_ char *better = NULL, *conf = NULL;
+  const char *where;
+
+  if ((unsigned long)(unsigned int)type != TMPFS_MAGIC
+      && (unsigned long)(unsigned int)type != RAMFS_MAGIC)
+    return NULL;
+  better = suggest_local ();
+  where = better ? better : "/path/on/a/local/disk";
+  conf = hutch_paths_config_file ();
+  return hutch_xasprintf ("the image store `%s` is on a %s, in memory: its images and layers "
+                          "vanish when the machine restarts, and take memory that containers "
+                          "could use; to keep them, put the store on a disk with `hutch --root "
+                          "%s`, or `root = %s` in %s",
+                          path,
+                          (unsigned long)(unsigned int)type == TMPFS_MAGIC ? "tmpfs" : "ramfs",
+                          where, where, conf);
+}
+
 char *
 hutch_store_filesystem_warning (const char *path, long f_type)
 {
@@ -621,7 +645,7 @@ hutch_store_filesystem_warning (const char *path, long f_type)
   const char *where;
 
   if (fs == NULL)
-    return NULL;
+    return memory_fs_warning (path, f_type);
   better = suggest_local ();
   where = better ? better : "/path/on/a/local/disk";
   conf = hutch_paths_config_file ();

@@ -202,11 +202,12 @@ int hutch_store_remove_image (struct hutch_store *s, const char *what,
 /* ---- helpers -------------------------------------------------------- */
 
 /* Warn when PATH (or its nearest existing parent) is on NFS, Lustre, GPFS
-   or another network file system: *RET_WARNING is a message naming a
-   better place, or NULL when the file system is fine.  */
+   or another network file system, or in memory (tmpfs, ramfs: the images
+   vanish at reboot): *RET_WARNING is a message naming a better place, or
+   NULL when the file system is fine.  */
 int hutch_store_check_filesystem (const char *path, char **ret_warning, hutch_error_t *err);
 /* The warning for a file system of type F_TYPE (statfs's magic number),
-   or NULL when it is not a network file system.  */
+   or NULL when it is neither a network nor a memory file system.  */
 char *hutch_store_filesystem_warning (const char *path, long f_type);
 
 #endif

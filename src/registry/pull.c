@@ -68,6 +68,57 @@ hutch_platform_parse (const char *s, char **ret_os, char **ret_arch, char **ret_
   return 0;
 }
 
+int
+hutch_platform_resolve (const char *platform, struct hutch_platform_want *ret, hutch_error_t *err)
+{
+  memset (ret, 0, sizeof *ret);
+  if (platform)
+    {
+      ret->given = true;
+      return hutch_platform_parse (platform, &ret->os, &ret->architecture, &ret->variant, err);
+    }
+  {
+    const char *o, *a, *v;
+    hutch_host_platform (&o, &a, &v);
+    ret->os = hutch_xstrdup (o);
+    ret->architecture = hutch_xstrdup (a);
+    ret->variant = v ? hutch_xstrdup (v) : NULL;
+  }
+  return 0;
+}
+
+void
+hutch_platform_want_clear (struct hutch_platform_want *w)
+{
+  free (w->os);
+  free (w->architecture);
+  free (w->variant);
+  memset (w, 0, sizeof *w);
+}
+
+char *
+hutch_platform_describe (const struct hutch_image_config *cfg,
+                         const struct hutch_platform_want *want, char **ret_take)
+{
+  _cleanup_free_ char *have = hutch_platform_format (cfg->os, cfg->architecture, cfg->variant),
+                      *wanted = hutch_platform_format (want->os, want->architecture, want->variant);
+  const char *hos, *harch, *hvariant;
+  bool native;
+
+  /* Naming the image's own platform is the way to run it anyway; on
+     another architecture than the host's that takes an emulator.  */
+  hutch_host_platform (&hos, &harch, &hvariant);
+  native = hutch_platform_matches (cfg->os, cfg->architecture, cfg->variant, hos, harch, hvariant);
+  *ret_take = hutch_xasprintf ("--platform %s%s%s%s", have,
+                               native ? "" : " (running it needs an emulator for ",
+                               native ? "" : cfg->architecture,
+                               native ? ""
+                                      : " registered in binfmt_misc, such as "
+                                        "qemu-user-static's)");
+  return hutch_xasprintf ("for %s, not for %s (%s)", have, wanted,
+                          want->given ? "--platform" : "this machine's");
+}
+
 /* The references to try for IMAGE: itself, or for a short name one per
    registry of the search list ("alpine" on quay.io is quay.io/alpine:
    "library/" is Docker Hub's alone).  */
@@ -471,9 +522,35 @@ get_config (struct hutch_store *s, struct hutch_registry *r, const struct hutch_
 }
 
 /* Everything after the image manifest is known.  */
+/* An image manifest (not an index) names no platform: its config says
+   which one it is for.  With STRICT, another one than asked fails the pull
+   before any layer is downloaded; otherwise it is said.  */
+static int
+check_platform (const char *name, const struct hutch_image_config *cfg,
+                const struct hutch_pull_opts *opts, const struct hutch_platform_want *want,
+                hutch_error_t *err)
+{
+  _cleanup_free_ char *which = NULL, *take = NULL;
+
+  if (hutch_platform_matches (cfg->os, cfg->architecture, cfg->variant, want->os,
+                              want->architecture, want->variant))
+    return 0;
+  which = hutch_platform_describe (cfg, want, &take);
+  if (opts->strict_platform || want->given)
+    return hutch_error_set (err, 0,
+                            "the registry's image is %s; to take it as it is, name its "
+                            "platform: %s",
+                            which, take);
+  if (!opts->quiet)
+    hutch_log (HUTCH_LOG_WARNING, "`%s` is an image %s; `hutch run` takes it only with %s", name,
+               which, take);
+  return 0;
+}
+
 static int
 pull_image (struct hutch_store *s, struct hutch_registry *r, const char *name,
             const struct hutch_manifest *m, const char *mdigest, const char *mbody, size_t mlen,
+            const struct hutch_pull_opts *opts, const struct hutch_platform_want *want,
             struct hutch_progress *prog, char **ret_id, hutch_error_t *err)
 {
   struct hutch_image_config cfg = { 0 };
@@ -486,6 +563,8 @@ pull_image (struct hutch_store *s, struct hutch_registry *r, const char *name,
     return -1;
   if (get_config (s, r, &m->config, &cfg, err) < 0)
     return -1;
+  if (check_platform (name, &cfg, opts, want, err) < 0)
+    goto out;
   n = hutch_strv_len (cfg.diff_ids);
   if (n != m->n_layers)
     {
@@ -568,9 +647,10 @@ open_and_get (const struct hutch_reference *ref, const struct hutch_pull_opts *o
 
 static int
 pull_reference (struct hutch_store *s, const char *name, const struct hutch_pull_opts *opts,
-                const char *os, const char *arch, const char *variant, struct hutch_progress *prog,
-                char **ret_id, hutch_error_t *err)
+                const struct hutch_platform_want *want, struct hutch_progress *prog, char **ret_id,
+                hutch_error_t *err)
 {
+  const char *os = want->os, *arch = want->architecture, *variant = want->variant;
   struct hutch_reference ref;
   _cleanup_registry_ struct hutch_registry *r = NULL;
   _cleanup_free_ char *body = NULL, *mt = NULL, *digest = NULL, *full = NULL;
@@ -625,7 +705,7 @@ pull_reference (struct hutch_store *s, const char *name, const struct hutch_pull
           goto out;
         }
     }
-  if (pull_image (s, r, full, &m, digest, body, len, prog, ret_id, err) < 0)
+  if (pull_image (s, r, full, &m, digest, body, len, opts, want, prog, ret_id, err) < 0)
     {
       hutch_error_prefix (err, "pull %s", full);
       goto out;
@@ -644,27 +724,19 @@ hutch_pull (struct hutch_store *s, const char *image, const struct hutch_pull_op
             char **ret_id, hutch_error_t *err)
 {
   _cleanup_strv_ char **names = NULL;
-  _cleanup_free_ char *os = NULL, *arch = NULL, *variant = NULL, *tried = NULL;
+  _cleanup_free_ char *tried = NULL;
+  struct hutch_platform_want want;
   struct hutch_progress *prog;
   size_t i, n;
   int ret = -1;
 
   image = strip_transport (image);
-  if (opts->platform)
+  if (hutch_platform_resolve (opts->platform, &want, err) < 0
+      || candidates (image, opts->reg.conf, &names, err) < 0)
     {
-      if (hutch_platform_parse (opts->platform, &os, &arch, &variant, err) < 0)
-        return -1;
+      hutch_platform_want_clear (&want);
+      return -1;
     }
-  else
-    {
-      const char *o, *a, *v;
-      hutch_host_platform (&o, &a, &v);
-      os = hutch_xstrdup (o);
-      arch = hutch_xstrdup (a);
-      variant = v ? hutch_xstrdup (v) : NULL;
-    }
-  if (candidates (image, opts->reg.conf, &names, err) < 0)
-    return -1;
   /* Loaded here, before the unpackers fork: not by dlopen in a child of a
      process with threads.  */
   hutch_unpack_preload ();
@@ -672,7 +744,7 @@ hutch_pull (struct hutch_store *s, const char *image, const struct hutch_pull_op
   prog = hutch_progress_new (hutch_log_progress_stream (), opts->quiet);
   for (i = 0; i < n; i++)
     {
-      ret = pull_reference (s, names[i], opts, os, arch, variant, prog, ret_id, err);
+      ret = pull_reference (s, names[i], opts, &want, prog, ret_id, err);
       if (ret == 0 || n == 1)
         break;
       /* A short name: the next registry of the search list may have it.  */
@@ -683,6 +755,7 @@ hutch_pull (struct hutch_store *s, const char *image, const struct hutch_pull_op
       }
     }
   hutch_progress_free (prog);
+  hutch_platform_want_clear (&want);
   if (ret < 0 && n > 1)
     hutch_error_set (err, ENOENT,
                      "`%s` was not found in any registry of the search list "

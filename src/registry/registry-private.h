@@ -42,7 +42,8 @@ struct hutch_registry
   char *base;       /* "https://host" */
   bool push;
   bool verify;
-  char *ca_blob; /* PEM: the system's CAs and the cert dir's */
+  bool verify_off_by_option; /* --tls-verify=false, not insecure_registries */
+  char *ca_blob;             /* PEM: the system's CAs and the cert dir's */
   size_t ca_len;
   char *client_cert, *client_key;
   struct hutch_credentials creds;

@@ -436,6 +436,36 @@ set_quiet_errno (hutch_error_t *err, int errnum)
   return -errnum;
 }
 
+/* 401: the credentials were refused, or none were sent; the fix is a
+   `hutch login` that can reach the registry.  One reached over plain HTTP
+   by --tls-verify=false is probed over HTTPS by a plain `hutch login`,
+   which then fails: the login needs the option too (insecure_registries
+   in hutch.conf serves both, and needs nothing more).  */
+static int
+unauthorized (struct hutch_registry *r, const char *what, const char *said, hutch_error_t *err)
+{
+  bool plain = hutch_str_has_prefix (r->base, "http://") && r->verify_off_by_option;
+  _cleanup_free_ char *login
+      = hutch_xasprintf ("`hutch login%s %s`%s", plain ? " --tls-verify=false" : "", r->registry,
+                         plain ? " (the registry speaks plain HTTP, which `hutch login` reaches "
+                                 "only with --tls-verify=false or when insecure_registries in "
+                                 "hutch.conf lists it; the password then travels unencrypted)"
+                               : "");
+
+  if (r->have_creds)
+    hutch_error_set (err, 0,
+                     "%s: %s refused the credentials of `%s`%s%s (401 unauthorized%s); check "
+                     "them with %s",
+                     what, r->registry, r->creds.username, r->creds.origin ? " from " : "",
+                     r->creds.origin ? r->creds.origin : "", said, login);
+  else
+    hutch_error_set (err, 0,
+                     "%s: %s requires authentication (401 unauthorized%s); log in with %s "
+                     "(pull and push also take --creds USER:PASSWORD)",
+                     what, r->registry, said, login);
+  return set_quiet_errno (err, EACCES);
+}
+
 int
 hutch_reg_status_failure (struct hutch_registry *r, struct transfer *t, const char *what,
                           hutch_error_t *err)
@@ -446,18 +476,7 @@ hutch_reg_status_failure (struct hutch_registry *r, struct transfer *t, const ch
   switch (t->status)
     {
     case 401:
-      if (r->have_creds)
-        hutch_error_set (err, 0,
-                         "%s: %s refused the credentials of `%s`%s%s (401 unauthorized%s); "
-                         "check them with `hutch login %s`",
-                         what, r->registry, r->creds.username, r->creds.origin ? " from " : "",
-                         r->creds.origin ? r->creds.origin : "", said, r->registry);
-      else
-        hutch_error_set (err, 0,
-                         "%s: %s requires authentication (401 unauthorized%s); log in with "
-                         "`hutch login %s` or pass --creds USER:PASSWORD",
-                         what, r->registry, said, r->registry);
-      return set_quiet_errno (err, EACCES);
+      return unauthorized (r, what, said, err);
     case 403:
       hutch_error_set (err, 0,
                        "%s: access to %s/%s denied (403%s); check that your account may use it "
@@ -984,6 +1003,7 @@ hutch_registry_open (const char *registry, const char *endpoint, const char *rep
   r->verify = opts->tls_verify >= 0
                   ? opts->tls_verify != 0
                   : !(opts->conf && hutch_conf_registry_insecure (opts->conf, host));
+  r->verify_off_by_option = opts->tls_verify == 0;
   if (repository)
     hutch_strv_push (&r->scopes, hutch_xasprintf ("repository:%s:%s", r->repository,
                                                   push ? "pull,push" : "pull"));

@@ -232,6 +232,58 @@ assert "docker.io/library/busybox:latest" in imgs[0]["Names"], imgs
 assert imgs[0]["Id"].startswith("sha256:"), imgs'
 }
 
+@test "images: a human CREATED (N/A without a time) and the SIZE of the layer blobs" {
+    local l=$BATS_TEST_TMPDIR/l.tar
+    # one small file: Python's tarfile pads the archive to 10240 bytes
+    $MKTAR tar "$l" file:hello:hi
+    [ "$(stat -c %s "$l")" = 10240 ]
+    $MKTAR oci "$BATS_TEST_TMPDIR/a.tar" days:1 "$l" --created "$(date -u -d '-3 days' +%Y-%m-%dT%H:%M:%SZ)"
+    $MKTAR oci "$BATS_TEST_TMPDIR/b.tar" hours:1 "$l" --created "$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M:%S.123456789+00:00)"
+    $MKTAR oci "$BATS_TEST_TMPDIR/c.tar" never:1 "$l" --created none
+    local f
+    for f in a b c; do
+        run H load -i "$BATS_TEST_TMPDIR/$f.tar"
+        assert_status 0
+    done
+    run H images
+    assert_status 0
+    printf '%s\n' "${lines[0]}" | grep -Eq '^REPOSITORY +TAG +IMAGE ID +CREATED +SIZE$' || {
+        echo "the header: ${lines[0]}" >&2
+        return 1
+    }
+    has_row() {
+        printf '%s\n' "$output" | grep -Eq "^docker.io/library/$1 +1 +[0-9a-f]{12} +$2 +10.2 kB\$" || {
+            echo "no row for $1 with \"$2\" and 10.2 kB:" >&2
+            printf '%s\n' "$output" >&2
+            return 1
+        }
+    }
+    has_row days "3 days ago"
+    has_row hours "2 hours ago"
+    has_row never "N/A"
+    # scripts keep the bytes and the time as written
+    run H images --format json
+    assert_status 0
+    printf '%s\n' "$output" | python3 -c '
+import json, sys
+imgs = {i["Names"][0]: i for i in json.load(sys.stdin)}
+assert all(i["Size"] == 10240 for i in imgs.values()), imgs
+assert imgs["docker.io/library/never:1"]["Created"] is None, imgs
+assert imgs["docker.io/library/days:1"]["Created"].endswith("Z"), imgs'
+    run H images -q
+    assert_status 0
+    assert_equal "${#lines[@]}" 3
+    printf '%s\n' "$output" | grep -Evq '^[0-9a-f]{12}$' && { printf '%s\n' "$output" >&2; return 1; }
+    # an import is from now
+    run H import "$D/rootfs.tar.gz" fresh
+    assert_status 0
+    run H images
+    printf '%s\n' "$output" | grep -Eq '^docker.io/library/fresh +latest +[0-9a-f]{12} +(Less than a second|[0-9]+ seconds?) ago +[0-9.]+ [kM]B$' || {
+        printf '%s\n' "$output" >&2
+        return 1
+    }
+}
+
 @test "image inspect shows the config" {
     load_bb
     run H image inspect busybox
@@ -332,6 +384,69 @@ try_read_only() {
     fi
 }
 
+# native_arch: this machine's architecture as images name it (Go's names)
+native_arch() {
+    case $(uname -m) in
+        x86_64) echo amd64 ;;
+        aarch64) echo arm64 ;;
+        *) echo unknown ;;
+    esac
+}
+
+@test "run: an image of another platform in the store is not run unless named, nor pulled without --platform" {
+    local native other id
+    native=$(native_arch)
+    [ "$native" != unknown ] || skip "no test of another platform on $(uname -m)"
+    other=$([ "$native" = amd64 ] && echo arm64 || echo amd64)
+    # the host's busybox, in an image whose config says the other architecture
+    $MKTAR tar "$BATS_TEST_TMPDIR/l.tar" "tree:$ROOTFS"
+    $MKTAR oci "$BATS_TEST_TMPDIR/f.tar" foreign:1 "$BATS_TEST_TMPDIR/l.tar" \
+        --platform "linux/$other" --config 'Cmd=["/bin/echo","ran"]'
+    run H load -i "$BATS_TEST_TMPDIR/f.tar"
+    assert_status 0
+    # for this machine by default: refused, with both ways out, and not pulled
+    run H run foreign:1
+    assert_status 125
+    assert_output_has "image \`foreign:1\` in the store is for linux/$other, not for linux/$native (this machine's)" \
+        "\`hutch pull foreign:1\`" "--pull=always" "--platform linux/$other" "emulator for $other"
+    # named as it is, it runs (it is the host's busybox in disguise)
+    run H run --platform "linux/$other" foreign:1
+    assert_status 0
+    assert_equal "$output" ran
+    # --platform of this machine and --pull=never: the pull that gets it
+    run H run --pull=never --platform "linux/$native" foreign:1
+    assert_status 125
+    assert_output_has "for linux/$other, not for linux/$native (--platform), and --pull=never" \
+        "\`hutch pull --platform linux/$native foreign:1\`"
+    # an id is of one image, of one platform: nothing to pull
+    id=$(H images -q)
+    run H run --platform "linux/$native" "$id"
+    assert_status 125
+    assert_output_has "image \`$id\` is for linux/$other" "an id or a digest names one image" \
+        "--platform linux/$other"
+    # with --platform, a name is pulled for it: here from a registry that is
+    # not there, and the message says what the store had
+    run H tag foreign:1 127.0.0.1:1/test/foreign:1
+    assert_status 0
+    run H run --platform "linux/$native" 127.0.0.1:1/test/foreign:1
+    assert_status 125
+    assert_output_has "image \`127.0.0.1:1/test/foreign:1\` in the store is for linux/$other, not for linux/$native (--platform), and pulling the one for linux/$native failed" \
+        "127.0.0.1:1"
+    run H run --platform "linux/$other" 127.0.0.1:1/test/foreign:1
+    assert_status 0
+    assert_equal "$output" ran
+    assert_equal "$(H images -q)" "$id"
+    # a config that says uname's name for this machine (x86_64, aarch64) is
+    # this machine's
+    $MKTAR oci "$BATS_TEST_TMPDIR/u.tar" uname:1 "$BATS_TEST_TMPDIR/l.tar" \
+        --platform "linux/$(uname -m)" --config 'Cmd=["/bin/echo","native"]'
+    run H load -i "$BATS_TEST_TMPDIR/u.tar"
+    assert_status 0
+    run H run uname:1
+    assert_status 0
+    assert_equal "$output" native
+}
+
 @test "run --read-only on an image: the root cannot be written, --tmpfs can, with every driver" {
     load_bb
     run H load -i "$D/wh.tar"
@@ -369,6 +484,71 @@ try_read_only() {
     run H run other echo ok
     assert_status 0
     assert_equal "$output" ok
+}
+
+@test "import - reads the tarball from standard input; --change and -c set its config" {
+    run bash -c 'gzip -dc "$1" | "$HUTCH" --root "$2" import \
+        -c "CMD [\"/bin/sh\", \"-c\", \"echo \$GREETING from \$(pwd) as \$(id -u)\"]" \
+        --change "ENV GREETING=\"hello there\" OTHER=\$PATH" \
+        -c "env LEGACY a b  c" -c "WORKDIR /srv" -c "WORKDIR app" -c "USER 1000:1000" \
+        -c "EXPOSE 8080 53/udp" -c "LABEL org.example.k=v \"with space\"=\"v 2\"" \
+        - changed:1' _ "$D/rootfs.tar.gz" "$STORE"
+    assert_status 0
+    [[ "$output" == sha256:* ]] || { echo "not an id: $output" >&2; return 1; }
+    run H run changed:1
+    assert_status 0
+    assert_equal "$output" "hello there from /srv/app as 1000"
+    run H run changed:1 sh -c 'echo "$LEGACY|$OTHER"'
+    assert_equal "$output" "a b  c|/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    run H image inspect changed:1
+    printf '%s\n' "$output" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)[0]["Config"]["config"]
+assert c["ExposedPorts"] == {"8080/tcp": {}, "53/udp": {}}, c
+assert c["Labels"] == {"org.example.k": "v", "with space": "v 2"}, c
+assert c["WorkingDir"] == "/srv/app" and c["User"] == "1000:1000", c
+assert c["Env"][0].startswith("PATH="), c'
+    # the shell form of ENTRYPOINT, as docker writes it
+    run H import -c 'ENTRYPOINT echo shell form' "$D/rootfs.tar.gz" shellform
+    assert_status 0
+    run H run shellform
+    assert_status 0
+    assert_equal "$output" "shell form"
+    run H image inspect shellform
+    printf '%s\n' "$output" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)[0]["Config"]["config"]
+assert c["Entrypoint"] == ["/bin/sh", "-c", "echo shell form"], c'
+}
+
+@test "import: an instruction --change does not take is refused before anything is read (125)" {
+    local c
+    for c in 'VOLUME /data' 'RUN rm -rf /' 'ONBUILD CMD x' 'HEALTHCHECK NONE' ''; do
+        # standard input never ends: reading it would hang
+        run timeout 20 "$HUTCH" --root "$STORE" import -c "$c" - bad < /dev/zero
+        assert_status 125
+        assert_output_has "--change" "CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER and WORKDIR"
+    done
+    run H import --change 'VOLUME /data' "$D/rootfs.tar.gz" bad
+    assert_status 125
+    assert_output_has "\`VOLUME\` is not an instruction"
+    for c in 'CMD [1, 2]' 'ENV' 'ENV =x' 'EXPOSE 70000' 'EXPOSE 80/icmp' 'ENV A="open' 'USER' 'WORKDIR'; do
+        run timeout 20 "$HUTCH" --root "$STORE" import -c "$c" - bad < /dev/zero
+        assert_status 125
+        assert_output_has "--change \`$c\`"
+    done
+    [ ! -e "$STORE" ] || { echo "a refused --change made the store:" >&2; ls -la "$STORE" >&2; return 1; }
+    # an empty standard input, and a terminal, are errors that say so
+    run H import - empty < /dev/null
+    assert_status 125
+    assert_output_has "standard input is empty"
+    if command -v script >/dev/null; then
+        run script -qec "$HUTCH --root $STORE import - tty" /dev/null
+        assert_output_has "terminal" "pipe it in"
+    fi
+    run H images -q
+    assert_equal "$output" ""
+    assert_empty_dir "$STORE/tmp"
 }
 
 # ---------------------------------------------------------------- copy-on-write

@@ -17,7 +17,10 @@
       an oci-archive of one image whose layers (bottom first) are the given
       uncompressed tarballs; --config sets a key of the image config's
       "config" object (e.g. --config 'Cmd=["/bin/true"]'); --claim-diff-id
-      DIGEST makes the config claim DIGEST for the first layer (a lie).
+      DIGEST makes the config claim DIGEST for the first layer (a lie);
+      --platform OS/ARCH[/VARIANT] sets the config's platform (default
+      linux/amd64) and --created TIME its creation time (RFC 3339, default
+      2024-01-01T00:00:00Z; "none" leaves it out).
 """
 import gzip
 import hashlib
@@ -98,10 +101,17 @@ def blob(t, data):
 def make_oci(out, args):
     ref = args[0]
     layers, conf, claim = [], {}, None
+    platform, created = "linux/amd64", "2024-01-01T00:00:00Z"
     i = 1
     while i < len(args):
         if args[i] == "--claim-diff-id":
             claim = args[i + 1]
+            i += 2
+        elif args[i] == "--platform":
+            platform = args[i + 1]
+            i += 2
+        elif args[i] == "--created":
+            created = args[i + 1]
             i += 2
         elif args[i] == "--config":
             k, _, v = args[i + 1].partition("=")
@@ -126,9 +136,13 @@ def make_oci(out, args):
             diffs.append(dg)
         if claim:
             diffs[0] = claim
-        config = {"architecture": "amd64", "os": "linux", "config": conf,
-                  "rootfs": {"type": "layers", "diff_ids": diffs},
-                  "created": "2024-01-01T00:00:00Z"}
+        parts = platform.split("/")
+        config = {"architecture": parts[1], "os": parts[0], "config": conf,
+                  "rootfs": {"type": "layers", "diff_ids": diffs}}
+        if len(parts) > 2:
+            config["variant"] = parts[2]
+        if created != "none":
+            config["created"] = created
         cdg, csize = blob(t, json.dumps(config).encode())
         manifest = {"schemaVersion": 2,
                     "mediaType": "application/vnd.oci.image.manifest.v1+json",

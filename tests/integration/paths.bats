@@ -65,6 +65,29 @@ teardown() {
     [ "$(stat -c %a "$TMPSTORE")" = 700 ]
 }
 
+@test "a store in memory (a tmpfs) is warned about once: its images vanish at reboot" {
+    [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] || skip "/dev/shm is not a tmpfs here"
+    [ "$(stat -c %U:%a /dev/shm)" = root:1777 ] || skip "/dev/shm is not root's and sticky here"
+    TMPSTORE=/dev/shm/hutch-paths-test-$$-$BATS_TEST_NUMBER
+    run --separate-stderr "$HUTCH" --root "$TMPSTORE" images
+    assert_status 0
+    printf '%s\n' "$stderr" | grep -qF "hutch: warning: the image store \`$TMPSTORE\` is on a tmpfs, in memory: its images and layers vanish when the machine restarts" ||
+        fail_now "no warning about the tmpfs: $stderr"
+    printf '%s\n' "$stderr" | grep -qF "hutch --root" || fail_now "the warning names no fix: $stderr"
+    # once per store
+    run --separate-stderr "$HUTCH" --root "$TMPSTORE" images
+    assert_status 0
+    assert_equal "$stderr" ""
+    run "$HUTCH" --root "$TMPSTORE" info
+    assert_output_has "problem: the image store \`$TMPSTORE\` is on a tmpfs"
+    # a store on disk is not warned about
+    [ "$(stat -f -c %T "$T")" != tmpfs ] || skip "the test's own directory is on a tmpfs"
+    run --separate-stderr "$HUTCH" --root "$T/store" images
+    assert_status 0
+    assert_equal "$stderr" ""
+    empty_store "$T/store"
+}
+
 @test "hutch info names the unsafe store as a problem, with the fix" {
     [ -d "$OTHERS" ] || skip "setup.sh did not make $OTHERS"
     run "$HUTCH" --root "$OTHERS/y" info

@@ -501,6 +501,82 @@ listed() {
     assert_equal "$output" amd64
 }
 
+# other_arch: an architecture of the test index that is not this machine's
+other_arch() {
+    [ "$(native_arch)" = amd64 ] && echo arm64 || echo amd64
+}
+
+@test "run: a stored image of another platform is not run, nor replaced, without --platform; with it, the right one is pulled" {
+    local native other n
+    native=$(native_arch)
+    [ "$native" != unknown ] || skip "the test index has no image for $(uname -m)"
+    other=$(other_arch)
+    run --separate-stderr H pull --tls-verify=false --platform "linux/$other" "$REG_PLAIN/test/multi"
+    assert_status 0
+    assert_equal "$(layer_file arch)" "$other"
+    n=$(access_count "$REG_PLAIN_DIR" "(GET|HEAD) /v2/test/multi/manifests/[^ ]*")
+    run H run --tls-verify=false "$REG_PLAIN/test/multi"
+    assert_status 125
+    assert_output_has "in the store is for linux/$other, not for linux/$native (this machine's)" \
+        "\`hutch pull $REG_PLAIN/test/multi\`" "--platform linux/$other"
+    assert_equal "$(access_count "$REG_PLAIN_DIR" "(GET|HEAD) /v2/test/multi/manifests/[^ ]*")" "$n"
+    # named, the stored one runs (its busybox is this machine's)
+    run --separate-stderr H run -q --platform "linux/$other" "$REG_PLAIN/test/multi"
+    assert_status 0
+    assert_equal "$output" "$other"
+    # --platform of this machine: the missing platform is pulled (the
+    # default, --pull=missing), and the name moves to it
+    run --separate-stderr H run -q --tls-verify=false --platform "linux/$native" "$REG_PLAIN/test/multi"
+    assert_status 0
+    assert_equal "$output" "$native"
+    assert_equal "$(image_field "$REG_PLAIN/test/multi" 'i["Config"]["architecture"]')" "$native"
+    run H images
+    printf '%s\n' "$output" | grep -Eq '^<none> +<none> +[0-9a-f]{12} ' || fail_now "the other image went: $output"
+    run --separate-stderr H run -q "$REG_PLAIN/test/multi"
+    assert_status 0
+    assert_equal "$output" "$native"
+}
+
+@test "a registry's single-platform image for another platform: pull warns, pull --platform and run refuse before the layers" {
+    local native other R before l
+    native=$(native_arch)
+    [ "$native" != unknown ] || skip "the test images are for amd64 and arm64 only"
+    other=$(other_arch)
+    R=$REG_PLAIN/test/only-$other-$BATS_TEST_NUMBER
+    reg_push "oci:$BATS_FILE_TMPDIR/L:$other" "$R:latest"
+    before=$(store_state)
+    run H pull --tls-verify=false --platform "linux/$native" "$R"
+    assert_status 125
+    assert_output_has "the registry's image is for linux/$other, not for linux/$native (--platform)" \
+        "name its platform: --platform linux/$other"
+    assert_untouched "$before"
+    run H run --tls-verify=false "$R"
+    assert_status 125
+    assert_output_has "the registry's image is for linux/$other, not for linux/$native (this machine's)"
+    assert_untouched "$before"
+    run H run --pull=always --tls-verify=false --platform "linux/$native" "$R"
+    assert_status 125
+    assert_untouched "$before"
+    # refused after the config, before any layer
+    for l in $(reg_layer_digests "$R"); do
+        assert_equal "$(access_count "$REG_PLAIN_DIR" "GET /v2/${R#*/}/blobs/$l")" 0
+    done
+    # hutch pull takes it as it is, and says what it is
+    run --separate-stderr H pull --tls-verify=false "$R"
+    assert_status 0
+    printf '%s\n' "$stderr" | grep -qF "is an image for linux/$other, not for linux/$native (this machine's); \`hutch run\` takes it only with --platform linux/$other" ||
+        fail_now "no warning: $stderr"
+    run --separate-stderr H pull -q --tls-verify=false "$R"
+    assert_status 0
+    assert_equal "$stderr" ""
+    run H run "$R"
+    assert_status 125
+    assert_output_has "in the store is for linux/$other"
+    run --separate-stderr H run --platform "linux/$other" "$R"
+    assert_status 0
+    assert_equal "$output" "$other"
+}
+
 # ---------------------------------------------------------------- HTTP, TLS
 
 @test "plain HTTP: refused by default, allowed by --tls-verify=false or insecure_registries" {
@@ -579,12 +655,39 @@ PY
     run H pull --tls-verify=false "$REG_AUTH/test/bb"
     assert_status 125
     assert_output_any unauthorized denied
-    assert_output_has "hutch login"
+    # plain HTTP, reached by --tls-verify=false: the login needs it too
+    assert_output_has "\`hutch login --tls-verify=false $REG_AUTH\`" "plain HTTP" "--creds"
     assert_untouched "$before"
     run H pull --tls-verify=false --creds "$AUTH_USER:wrong" "$REG_AUTH/test/bb"
     assert_status 125
     assert_output_any unauthorized denied
+    assert_output_has "check them with \`hutch login --tls-verify=false $REG_AUTH\`"
     assert_untouched "$before"
+}
+
+@test "htpasswd registry over plain HTTP: the login the 401 names is the one that works" {
+    local A=$BATS_TEST_TMPDIR/auth.json
+    # without the option, hutch login tries HTTPS and fails
+    run H login -u "$AUTH_USER" -p "$AUTH_PASS" --authfile "$A" "$REG_AUTH"
+    assert_status 125
+    assert_output_has "--tls-verify=false"
+    run H login --tls-verify=false -u "$AUTH_USER" -p "$AUTH_PASS" --authfile "$A" "$REG_AUTH"
+    assert_status 0
+    run --separate-stderr H pull --tls-verify=false --authfile "$A" "$REG_AUTH/test/bb"
+    assert_status 0
+    assert_id "$BB_ID"
+    # listed in insecure_registries, the registry needs no option anywhere:
+    # the hint says a plain hutch login, and that works
+    conf "insecure_registries = $REG_AUTH"
+    STORE=$BATS_TEST_TMPDIR/store2
+    run H pull "$REG_AUTH/test/bb"
+    assert_status 125
+    assert_output_has "log in with \`hutch login $REG_AUTH\`"
+    if printf '%s\n' "$output" | grep -qF -- "--tls-verify=false"; then
+        fail_now "the hint names --tls-verify=false, which is not needed here: $output"
+    fi
+    run H login -u "$AUTH_USER" -p "$AUTH_PASS" --authfile "$BATS_TEST_TMPDIR/auth2.json" "$REG_AUTH"
+    assert_status 0
 }
 
 @test "htpasswd registry: --creds" {

@@ -356,10 +356,42 @@ test_manifests (void)
     }
 }
 
+/* Whether a stored image is for the platform asked (hutch run), and how
+   platforms are written in messages.  */
+static void
+test_platforms (void)
+{
+  char *f;
+
+  ok (hutch_platform_matches ("linux", "amd64", NULL, "linux", "amd64", NULL), "the same");
+  ok (!hutch_platform_matches ("linux", "arm64", NULL, "linux", "amd64", NULL), "another arch");
+  ok (!hutch_platform_matches ("windows", "amd64", NULL, "linux", "amd64", NULL), "another os");
+  ok (hutch_platform_matches ("linux", "x86_64", NULL, "linux", "amd64", NULL), "x86_64 is amd64");
+  ok (hutch_platform_matches ("linux", "arm64", NULL, "linux", "aarch64", NULL),
+      "aarch64 is arm64");
+  ok (hutch_platform_matches ("linux", "i686", NULL, "linux", "386", NULL), "i686 is 386");
+  ok (hutch_platform_matches (NULL, NULL, NULL, "linux", "amd64", NULL),
+      "a config that says nothing matches");
+  ok (hutch_platform_matches ("", "", "", "linux", "amd64", NULL), "nor does an empty one");
+  ok (hutch_platform_matches ("linux", "arm64", "v8", "linux", "arm64", NULL),
+      "a variant asked for by neither side");
+  ok (hutch_platform_matches ("linux", "arm64", NULL, "linux", "arm64", "v8"),
+      "a variant the config does not say");
+  ok (!hutch_platform_matches ("linux", "arm", "v6", "linux", "arm", "v7"), "arm/v6 is not arm/v7");
+  ok (hutch_platform_matches ("linux", "arm", "v7", "linux", "arm", "v7"), "arm/v7 is");
+  f = hutch_platform_format ("linux", "arm", "v7");
+  is_str (f, "linux/arm/v7", "format with a variant (%s)", f);
+  free (f);
+  f = hutch_platform_format (NULL, "arm64", NULL);
+  is_str (f, "?/arm64", "format of what is not known (%s)", f);
+  free (f);
+}
+
 int
 main (void)
 {
   test_configs ();
   test_manifests ();
+  test_platforms ();
   return tap_done ();
 }

@@ -729,6 +729,14 @@ test_filesystem (void)
   has_str (warning, "GPFS", "GPFS is recognised");
   free (warning);
   ok (hutch_store_filesystem_warning ("/x", 0xEF53) == NULL, "ext4 is not warned about");
+  warning = hutch_store_filesystem_warning ("/dev/shm/hutch", 0x01021994);
+  has_str (warning, "on a tmpfs", "tmpfs is named (%s)", warning ? warning : "");
+  has_str (warning, "vanish when the machine restarts", "and what that means");
+  has_str (warning, "hutch --root", "with the fix");
+  free (warning);
+  warning = hutch_store_filesystem_warning ("/x", (long)0x858458f6);
+  has_str (warning, "ramfs", "ramfs is recognised");
+  free (warning);
 }
 
 static void

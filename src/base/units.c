@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+#include "base/units.h"
+#include "base/util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *
+hutch_human_size (int64_t bytes)
+{
+  static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
+  double size = bytes < 0 ? 0 : (double)bytes;
+  size_t u = 0;
+
+  /* go-units divides while the size is 1000 or more, and 999.7 kB then
+     prints as "1e+03 kB"; a size that three digits round up to 1000 moves
+     to the next unit too.  */
+  while (size >= 999.5 && u < sizeof units / sizeof units[0] - 1)
+    {
+      size /= 1000;
+      u++;
+    }
+  return hutch_xasprintf ("%.3g %s", size, units[u]);
+}
+
+/* N UNITs, "1 UNIT" without the plural s.  */
+static char *
+count (int64_t n, const char *unit)
+{
+  return hutch_xasprintf ("%lld %s%s", (long long)n, unit, n == 1 ? "" : "s");
+}
+
+char *
+hutch_human_duration (int64_t seconds)
+{
+  /* go-units rounds to the nearest hour from an hour on (1h29m is "About
+     an hour", 1h31m "2 hours"), and truncates below.  */
+  int64_t minutes = seconds / 60, hours = (seconds + 1800) / 3600;
+
+  if (seconds < 1)
+    return hutch_xstrdup ("Less than a second");
+  if (seconds < 60)
+    return count (seconds, "second");
+  if (minutes == 1)
+    return hutch_xstrdup ("About a minute");
+  if (minutes < 60)
+    return count (minutes, "minute");
+  if (hours == 1)
+    return hutch_xstrdup ("About an hour");
+  if (hours < 48)
+    return count (hours, "hour");
+  if (hours < 24 * 7 * 2)
+    return count (hours / 24, "day");
+  if (hours < 24 * 30 * 2)
+    return count (hours / 24 / 7, "week");
+  if (hours < 24 * 365 * 2)
+    return count (hours / 24 / 30, "month");
+  return count (seconds / 3600 / 24 / 365, "year");
+}
+
+/* N digits at *P as a number, advancing *P; false when they are not.  */
+static bool
+digits (const char **p, int n, int *ret)
+{
+  int v = 0, i;
+
+  for (i = 0; i < n; i++)
+    {
+      if (!isdigit ((unsigned char)(*p)[i]))
+        return false;
+      v = v * 10 + ((*p)[i] - '0');
+    }
+  *p += n;
+  *ret = v;
+  return true;
+}
+
+/* The offset at P ("Z", "+02:00", "-0530") in seconds east of UTC.  */
+static bool
+parse_offset (const char *p, long *ret)
+{
+  int h, m;
+  int sign;
+
+  if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
+    {
+      *ret = 0;
+      return true;
+    }
+  if (*p != '+' && *p != '-')
+    return false;
+  sign = *p++ == '-' ? -1 : 1;
+  if (!digits (&p, 2, &h))
+    return false;
+  if (*p == ':')
+    p++;
+  if (!digits (&p, 2, &m) || *p != '\0' || h > 23 || m > 59)
+    return false;
+  *ret = sign * (h * 3600L + m * 60L);
+  return true;
+}
+
+bool
+hutch_parse_rfc3339 (const char *text, time_t *ret)
+{
+  const char *p = text;
+  struct tm tm;
+  long offset;
+  time_t t;
+
+  memset (&tm, 0, sizeof tm);
+  if (text == NULL || !digits (&p, 4, &tm.tm_year) || *p++ != '-' || !digits (&p, 2, &tm.tm_mon)
+      || *p++ != '-' || !digits (&p, 2, &tm.tm_mday) || (*p != 'T' && *p != 't' && *p != ' '))
+    return false;
+  p++;
+  if (!digits (&p, 2, &tm.tm_hour) || *p++ != ':' || !digits (&p, 2, &tm.tm_min) || *p++ != ':'
+      || !digits (&p, 2, &tm.tm_sec))
+    return false;
+  if (*p == '.')
+    {
+      p++;
+      if (!isdigit ((unsigned char)*p))
+        return false;
+      while (isdigit ((unsigned char)*p))
+        p++;
+    }
+  if (!parse_offset (p, &offset) || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1
+      || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+    return false;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  t = timegm (&tm);
+  if (t == (time_t)-1 || t - offset < 0)
+    return false;
+  *ret = t - offset;
+  return true;
+}

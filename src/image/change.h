@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef HUTCH_CHANGE_H
+#define HUTCH_CHANGE_H
+
+/* `hutch import --change`: the Dockerfile instructions that set an image's
+   config, as `docker import --change` takes them.  */
+
+#include "base/error.h"
+
+#include <jansson.h>
+
+/* The instructions taken, for messages: "CMD, ENTRYPOINT, ...".  */
+#define HUTCH_CHANGE_INSTRUCTIONS "CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER and WORKDIR"
+
+/* Apply CHANGES (NULL-terminated, in order; NULL for none) to CONFIG, the
+   "config" object of an image config, as a Dockerfile's instructions
+   would: CMD and ENTRYPOINT in JSON (exec) form or shell form (run by
+   /bin/sh -c), ENV and LABEL as NAME=VALUE... or NAME VALUE, EXPOSE
+   PORT[-PORT][/PROTOCOL]..., USER and WORKDIR (a relative one is taken from
+   the previous WORKDIR).  Words are read as Dockerfile words are: quotes,
+   backslash escapes, and in ENV, LABEL, EXPOSE, USER and WORKDIR $NAME,
+   ${NAME}, ${NAME:-WORD} and ${NAME:+WORD} from the Env the instructions
+   before have made.  Another instruction, or one that does not parse, is
+   an error that names the change; CONFIG may then be half changed.  */
+int hutch_image_apply_changes (json_t *config, char *const *changes, hutch_error_t *err);
+
+/* Whether CHANGES would apply (to an empty config): for a front end, to
+   refuse a bad --change before any work.  */
+int hutch_image_check_changes (char *const *changes, hutch_error_t *err);
+
+#endif
