@@ -142,7 +142,7 @@ main (int argc, char **argv)
     {
       if (c == CMD_OPT_EXIT)
         return ret;
-      printf ("hutch-oci version %s\nspec: 1.0.2\n", PACKAGE_VERSION);
+      printf ("hutch-oci version %s\nspec: %s\n", PACKAGE_VERSION, HUTCH_OCI_SPEC_VERSION);
       return 0;
     }
   if (optind >= argc)

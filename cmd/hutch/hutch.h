@@ -18,7 +18,7 @@ extern struct cmd_globals cmd_globals;
    completion, and the function that runs each.  */
 extern const struct cmd_def cmd_run_def, cmd_info_def, cmd_images_def, cmd_image_def, cmd_rmi_def,
     cmd_tag_def, cmd_import_def, cmd_load_def, cmd_save_def, cmd_pull_def, cmd_push_def,
-    cmd_login_def, cmd_logout_def;
+    cmd_login_def, cmd_logout_def, cmd_version_def;
 
 /* The options every registry command has, in each one's table.  */
 enum
@@ -47,7 +47,5 @@ int cmd_parse_tls_verify (const char *cmd, const char *v);
    the option, -1 at the end, or 1000 when the caller must return *RET
    (after --help, or an option error it reported).  */
 int cmd_next_opt (const struct cmd_def *def, int argc, char **argv, int *ret);
-/* The directory of the running hutch binary, to find hutch-init beside it.  */
-char *cmd_self_dir (void);
 
 #endif

@@ -36,9 +36,13 @@ static const struct cmd_def help_def = {
 };
 
 static const struct cmd_def *const commands[] = {
+  /* A new command is a line of its own, not a reflowed table.  */
+  /* clang-format off */
   &cmd_run_def,   &cmd_pull_def,   &cmd_push_def, &cmd_login_def, &cmd_logout_def, &cmd_images_def,
   &cmd_image_def, &cmd_import_def, &cmd_load_def, &cmd_save_def,  &cmd_rmi_def,    &cmd_tag_def,
+  &cmd_version_def,
   &cmd_info_def,  &completion_def, &help_def,     NULL,
+  /* clang-format on */
 };
 
 enum
@@ -154,22 +158,6 @@ global_options (int argc, char **argv, int *ret)
         break;
       }
   return 0;
-}
-
-char *
-cmd_self_dir (void)
-{
-  char buf[PATH_MAX];
-  ssize_t n = readlink ("/proc/self/exe", buf, sizeof buf - 1);
-  char *slash;
-  if (n <= 0)
-    return NULL;
-  buf[n] = '\0';
-  slash = strrchr (buf, '/');
-  if (slash == NULL)
-    return NULL;
-  *slash = '\0';
-  return hutch_xstrdup (buf);
 }
 
 int

@@ -3,6 +3,7 @@
 
 #include "hutch.h"
 #include "base/log.h"
+#include "base/paths.h"
 #include "runtime/container.h"
 #include "registry/pull.h"
 #include "front/run.h"
@@ -153,26 +154,11 @@ const struct cmd_def cmd_run_def = {
   .fn = cmd_run,
 };
 
-/* A helper program: beside the hutch binary (a build tree), in
-   ../libexec/hutch from it (an installed tree, wherever it was moved to:
-   `make install DESTDIR=...`, a copy under ~/.local), else where make
-   install put it.  */
+/* A helper program, found where hutch info looks for it too.  */
 static char *
 find_helper (const char *name)
 {
-  _cleanup_free_ char *dir = cmd_self_dir ();
-  const char *const rel[] = { "", "/../libexec/hutch" };
-  size_t i;
-  char *p;
-
-  for (i = 0; dir && i < sizeof rel / sizeof rel[0]; i++)
-    {
-      p = hutch_xasprintf ("%s%s/%s", dir, rel[i], name);
-      if (access (p, X_OK) == 0)
-        return p;
-      free (p);
-    }
-  return hutch_xasprintf ("%s/%s", PKGLIBEXECDIR, name);
+  return hutch_paths_helper (name);
 }
 
 static char *

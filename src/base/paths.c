@@ -88,6 +88,33 @@ hutch_paths_runtime_dir (void)
   return hutch_xasprintf ("/tmp/hutch-%u", (unsigned)geteuid ());
 }
 
+char *
+hutch_paths_helper (const char *name)
+{
+  /* Beside the binary: a build tree, or a copy of the binaries alone;
+     ../libexec/hutch from it: an installed tree wherever it was moved to
+     (`make install DESTDIR=...`, a copy under ~/.local).  */
+  static const char *const rel[] = { "", "/../libexec/hutch" };
+  char buf[PATH_MAX];
+  ssize_t n = readlink ("/proc/self/exe", buf, sizeof buf - 1);
+  char *slash = NULL;
+  size_t i;
+
+  if (n > 0)
+    {
+      buf[n] = '\0';
+      slash = strrchr (buf, '/');
+    }
+  for (i = 0; slash && i < sizeof rel / sizeof rel[0]; i++)
+    {
+      char *p = hutch_xasprintf ("%.*s%s/%s", (int)(slash - buf), buf, rel[i], name);
+      if (access (p, X_OK) == 0)
+        return p;
+      free (p);
+    }
+  return hutch_xasprintf ("%s/%s", PKGLIBEXECDIR, name);
+}
+
 /* Is GID the user's own group, with no one else in it (Debian's user
    private groups: alice's home is often 0775 with group alice)?  */
 static bool

@@ -33,6 +33,13 @@ const char *hutch_paths_xdg_runtime (void);
 /* The runtime directory: $XDG_RUNTIME_DIR/hutch, else /tmp/hutch-UID.  */
 char *hutch_paths_runtime_dir (void);
 
+/* A helper program of hutch's (hutch-init, hutch-slirp): beside the
+   running binary when it is there, else in ../libexec/hutch from it, else
+   where `make install` put it (PKGLIBEXECDIR).  hutch run and hutch info
+   both find them here; whether one can run is
+   hutch_container_check_helper's question.  */
+char *hutch_paths_helper (const char *name);
+
 /* The trust rule for a directory hutch writes to: PATH (which need not
    exist yet) and every directory above it, up to /, must belong to the
    user or to root and be writable by no one else, unless it is root's and

@@ -8,6 +8,7 @@
 #include "image/driver.h"
 #include "runtime/idmap.h"
 #include "image/store.h"
+#include "image/image.h"
 #include "base/syscalls.h"
 #include "base/paths.h"
 #include "base/util.h"
@@ -37,9 +38,10 @@ add (struct hutch_info *info, const char *key, char *value)
 }
 
 /* Problems read "CAUSE; fix: HOW".  Library errors already say
-   "CAUSE; HOW": label the fix.  */
+   "CAUSE; HOW": label the fix.  BLOCKS: a run fails because of it, so
+   containers cannot run.  */
 static void
-problem (struct hutch_info *info, char *text)
+problem (struct hutch_info *info, char *text, bool blocks)
 {
   char *semi = strstr (text, "; ");
   if (semi && strstr (text, "fix:") == NULL)
@@ -48,7 +50,12 @@ problem (struct hutch_info *info, char *text)
       free (text);
       text = labelled;
     }
-  hutch_strv_push (&info->problems, text);
+  info->problems = hutch_xrealloc (info->problems, (info->n_problems + 1) * sizeof *info->problems);
+  info->problems[info->n_problems].text = text;
+  info->problems[info->n_problems].blocks = blocks;
+  info->n_problems++;
+  if (blocks)
+    info->can_run = false;
 }
 
 static char *
@@ -96,17 +103,56 @@ check_userns (struct hutch_info *info)
     {
       hutch_error_t e = HUTCH_ERROR_INIT;
       hutch_userns_diagnose ("/proc/sys", -r, &e);
-      problem (info, HUTCH_STEAL_PTR (e.msg));
-      info->can_run = false;
+      problem (info, HUTCH_STEAL_PTR (e.msg), true);
     }
 }
 
+/* The user's ranges, as a fact: "100000-165535 (65536 ids), ...".  */
+static void
+list_ranges (struct hutch_info *info, bool gid, const char *name, uid_t uid)
+{
+  struct hutch_subid_range *r = NULL;
+  size_t n = 0, i;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  char *text = hutch_xstrdup ("");
+
+  /* A failed lookup is check_ids's problem: the run's id plan fails.  */
+  if (hutch_subid_lookup (gid, name, uid, &r, &n, &e) < 0)
+    {
+      add (info, gid ? "subordinate gids" : "subordinate uids",
+           hutch_xasprintf ("unknown (%s)", e.msg));
+      hutch_error_clear (&e);
+      free (text);
+      return;
+    }
+  for (i = 0; i < n; i++)
+    {
+      char *next = hutch_xasprintf ("%s%s%lu-%lu (%lu ids)", text, i ? ", " : "", r[i].start,
+                                    r[i].start + r[i].count - 1, r[i].count);
+      free (text);
+      text = next;
+    }
+  if (n == 0)
+    {
+      free (text);
+      text = hutch_xstrdup (uid == 0 ? "none (root maps its own ids)" : "none");
+    }
+  add (info, gid ? "subordinate gids" : "subordinate uids", text);
+  free (r);
+}
+
+/* The id maps a run would write: hutch_idplan_make is what hutch run
+   calls, so its failure (a range but no working newuidmap) is a run's,
+   and its warning (no range) the one hutch run prints.  */
 static void
 check_ids (struct hutch_info *info)
 {
   uid_t uid = geteuid ();
   struct passwd *pw = getpwuid (uid);
   const char *name = pw ? pw->pw_name : NULL;
+  _cleanup_strv_ char **helper_problems = NULL;
+  struct hutch_idplan plan;
+  hutch_error_t e = HUTCH_ERROR_INIT;
   int g;
 
   add (info, "user",
@@ -115,50 +161,33 @@ check_ids (struct hutch_info *info)
   for (g = 0; g < 2; g++)
     {
       const char *helper = g ? "newgidmap" : "newuidmap";
-      struct hutch_subid_range *r = NULL;
-      size_t n = 0, i;
-      hutch_error_t e = HUTCH_ERROR_INIT;
       _cleanup_free_ char *path = NULL;
-      char *text = hutch_xstrdup ("");
 
       if (hutch_idmap_find_helper (helper, &path, &e) == 0)
-        add (info, helper, hutch_xasprintf ("%s", path));
+        add (info, helper, hutch_xstrdup (path));
       else
         {
           add (info, helper, hutch_xstrdup ("unusable"));
           if (uid != 0)
-            problem (info, HUTCH_STEAL_PTR (e.msg));
+            hutch_strv_push (&helper_problems, HUTCH_STEAL_PTR (e.msg));
         }
       hutch_error_clear (&e);
-
-      if (hutch_subid_lookup (g, name, uid, &r, &n, &e) < 0)
-        {
-          problem (info, HUTCH_STEAL_PTR (e.msg));
-          hutch_error_clear (&e);
-        }
-      for (i = 0; i < n; i++)
-        {
-          char *next = hutch_xasprintf ("%s%s%lu-%lu (%lu ids)", text, i ? ", " : "", r[i].start,
-                                        r[i].start + r[i].count - 1, r[i].count);
-          free (text);
-          text = next;
-        }
-      if (n == 0)
-        {
-          free (text);
-          text = hutch_xstrdup (uid == 0 ? "none (root maps its own ids)" : "none");
-          if (uid != 0)
-            problem (info, hutch_xasprintf ("no subordinate %s range for %s in %s: containers get "
-                                            "only your own id (--userns=single); fix: ask an "
-                                            "administrator to run `usermod --add-sub%ss "
-                                            "100000-165535 %s`",
-                                            g ? "gid" : "uid", name ? name : "you",
-                                            g ? "/etc/subgid" : "/etc/subuid", g ? "gid" : "uid",
-                                            name ? name : "USER"));
-        }
-      add (info, g ? "subordinate gids" : "subordinate uids", text);
-      free (r);
+      list_ranges (info, g, name, uid);
     }
+  if (hutch_idplan_make (HUTCH_USERNS_DEFAULT, &plan, &e) < 0)
+    problem (info, HUTCH_STEAL_PTR (e.msg), true);
+  else
+    {
+      size_t i;
+      if (plan.warning)
+        problem (info, HUTCH_STEAL_PTR (plan.warning), false);
+      /* No range, so no helper is needed yet: worth knowing all the same,
+         for the day a range is given.  */
+      for (i = 0; helper_problems && helper_problems[i]; i++)
+        problem (info, HUTCH_STEAL_PTR (helper_problems[i]), false);
+      hutch_idplan_clear (&plan);
+    }
+  hutch_error_clear (&e);
 }
 
 static void
@@ -206,6 +235,15 @@ check_cgroups (struct hutch_info *info)
   if (h.v1_controllers)
     add (info, "cgroup v1 controllers",
          hutch_xasprintf ("%s (not usable for unprivileged limits)", h.v1_controllers));
+  {
+    /* What hutch run --memory and the like would be told first.  */
+    char *why = hutch_cgroup_v2_missing (&h, NULL);
+    add (info, "limits",
+         hutch_xstrdup (why ? "not possible on this host (see the problem below)"
+                            : "possible where a cgroup is delegated"));
+    if (why)
+      problem (info, why, false);
+  }
   hutch_cgroup_host_clear (&h);
 }
 
@@ -237,9 +275,11 @@ check_devices (struct hutch_info *info)
                           : access (devs[i][0], F_OK) == 0 ? "not accessible"
                                                            : "missing"));
       if (!ok)
-        problem (info, hutch_xasprintf ("%s is not usable by you (%s needs it); fix: ask an "
-                                        "administrator to make it mode 0666, as distributions do",
-                                        devs[i][0], devs[i][1]));
+        problem (info,
+                 hutch_xasprintf ("%s is not usable by you (%s needs it); fix: ask an "
+                                  "administrator to make it mode 0666, as distributions do",
+                                  devs[i][0], devs[i][1]),
+                 false);
     }
 }
 
@@ -257,22 +297,46 @@ check_seccomp (struct hutch_info *info)
       ok ? hutch_xasprintf ("filters available (libseccomp %u.%u.%u)", v->major, v->minor, v->micro)
          : hutch_xasprintf ("no filters: %s", strerror (errno)));
   if (!ok)
-    problem (info, hutch_xstrdup ("the kernel takes no seccomp filters, so containers cannot get "
-                                  "hutch's default one; fix: a kernel with "
-                                  "CONFIG_SECCOMP_FILTER, or --security-opt seccomp=unconfined "
-                                  "for each container"));
+    problem (info,
+             hutch_xstrdup ("the kernel takes no seccomp filters, so containers cannot get "
+                            "hutch's default one; fix: a kernel with "
+                            "CONFIG_SECCOMP_FILTER, or --security-opt seccomp=unconfined "
+                            "for each container"),
+             false);
+}
+
+/* hutch-init (--init) and hutch-slirp (the network of images), found and
+   checked as hutch run finds and checks them.  */
+static void
+check_helpers (struct hutch_info *info)
+{
+  static const char *const names[] = { "hutch-init", "hutch-slirp" };
+  size_t i;
+
+  for (i = 0; i < sizeof names / sizeof *names; i++)
+    {
+      char *path = hutch_paths_helper (names[i]);
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      if (hutch_container_check_helper (path, &e) == 0)
+        add (info, names[i], path);
+      else
+        {
+          add (info, names[i], hutch_xasprintf ("%s (cannot be run)", path));
+          free (path);
+          problem (info, HUTCH_STEAL_PTR (e.msg), true);
+        }
+      hutch_error_clear (&e);
+    }
 }
 
 void
 hutch_info_collect (struct hutch_info *info)
 {
   struct utsname u;
-  _cleanup_free_ char *helper = NULL;
   hutch_error_t e = HUTCH_ERROR_INIT;
 
   memset (info, 0, sizeof *info);
   info->can_run = true;
-  info->problems = hutch_xmalloc0 (sizeof (char *));
   add (info, "version", hutch_xstrdup (PACKAGE_VERSION));
   if (uname (&u) == 0)
     add (info, "kernel", hutch_xasprintf ("%s %s %s", u.sysname, u.release, u.machine));
@@ -287,16 +351,16 @@ hutch_info_collect (struct hutch_info *info)
   }
   check_devices (info);
   check_seccomp (info);
+  check_helpers (info);
   add (info, "data dir", hutch_paths_data_dir ());
   {
     char *rd = hutch_paths_runtime_dir ();
     add (info, "runtime dir", rd);
     if (hutch_paths_check_trusted (rd, "the runtime directory", &e) < 0)
-      problem (info, HUTCH_STEAL_PTR (e.msg));
+      problem (info, HUTCH_STEAL_PTR (e.msg), false);
     hutch_error_clear (&e);
   }
   add (info, "config file", hutch_paths_config_file ());
-  (void)helper;
   hutch_error_clear (&e);
 }
 
@@ -308,13 +372,13 @@ hutch_info_storage (struct hutch_info *info, const char *root, int forced)
   enum hutch_driver_choice d;
 
   add (info, "image store", hutch_xstrdup (root));
-  /* What hutch_image_store_open refuses: images cannot be used (runs from
-     a directory or the host can, without the filter cache).  */
-  if (hutch_paths_check_trusted (root, "the image store", &e) < 0)
-    problem (info, HUTCH_STEAL_PTR (e.msg));
+  /* What hutch_image_store_open refuses, so no image can run (runs from
+     a directory or of the host can, without the filter cache).  */
+  if (hutch_image_store_check (root, &e) < 0)
+    problem (info, HUTCH_STEAL_PTR (e.msg), true);
   hutch_error_clear (&e);
   if (hutch_store_check_filesystem (root, &warning, &e) == 0 && warning)
-    problem (info, HUTCH_STEAL_PTR (warning));
+    problem (info, HUTCH_STEAL_PTR (warning), false);
   hutch_error_clear (&e);
   /* Probe where the store would: in its tmp directory when it exists,
      else in /tmp.  */
@@ -327,7 +391,7 @@ hutch_info_storage (struct hutch_info *info, const char *root, int forced)
   if (hutch_storage_choose (forced, scratch, &d, &fuse, &why, &e) < 0)
     {
       add (info, "storage driver", hutch_xstrdup ("none"));
-      problem (info, HUTCH_STEAL_PTR (e.msg));
+      problem (info, HUTCH_STEAL_PTR (e.msg), true);
     }
   else
     add (info, "storage driver", hutch_xasprintf ("%s (%s)", hutch_storage_name (d), why));
@@ -343,7 +407,9 @@ hutch_info_clear (struct hutch_info *info)
       free (info->items[i].key);
       free (info->items[i].value);
     }
+  for (i = 0; i < info->n_problems; i++)
+    free (info->problems[i].text);
   free (info->items);
-  hutch_strv_free (info->problems);
+  free (info->problems);
   memset (info, 0, sizeof *info);
 }

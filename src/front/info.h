@@ -2,7 +2,10 @@
 #ifndef HUTCH_INFO_H
 #define HUTCH_INFO_H
 
-/* What hutch finds on this host, as key/value facts and problems with a fix.  */
+/* What hutch finds on this host, as key/value facts and problems with a
+   fix.  Whether containers can run is decided by the checks a run makes
+   itself (the id plan, the helpers, the store), called here, not by a
+   second copy of them.  */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,12 +16,19 @@ struct hutch_info_item
   char *value;
 };
 
+struct hutch_info_problem
+{
+  char *text;  /* "WHAT; fix: HOW" */
+  bool blocks; /* a default run fails because of it */
+};
+
 struct hutch_info
 {
   struct hutch_info_item *items;
   size_t n_items;
-  char **problems; /* "WHAT; fix: HOW" */
-  bool can_run;    /* a container can be started at all */
+  struct hutch_info_problem *problems;
+  size_t n_problems;
+  bool can_run; /* no problem blocks a run */
 };
 
 void hutch_info_collect (struct hutch_info *info);

@@ -417,7 +417,8 @@ setup_slirp (struct hutch_spec *spec, const struct hutch_run_options *o, hutch_e
   else if (hutch_slirp_parse ("slirp", &s, err) < 0)
     return -1;
   spec->extra.slirp = s;
-  s->helper_path = hutch_xstrdup (o->slirp_path ? o->slirp_path : PKGLIBEXECDIR "/hutch-slirp");
+  s->helper_path
+      = o->slirp_path ? hutch_xstrdup (o->slirp_path) : hutch_paths_helper ("hutch-slirp");
   s->publish = hutch_xmalloc0 ((n + 1) * sizeof *s->publish);
   for (i = 0; i < n; i++)
     {
@@ -691,7 +692,8 @@ set_process (const struct hutch_run_options *o, struct hutch_spec *spec,
   spec->extra.interactive = o->interactive;
   spec->extra.init = o->init;
   if (o->init)
-    spec->extra.init_path = hutch_xstrdup (o->init_path);
+    spec->extra.init_path
+        = o->init_path ? hutch_xstrdup (o->init_path) : hutch_paths_helper ("hutch-init");
   return 0;
 }
 

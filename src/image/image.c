@@ -46,6 +46,18 @@ hutch_image_store_root (const char *cli_root, hutch_error_t *err)
 }
 
 int
+hutch_image_store_check (const char *root, hutch_error_t *err)
+{
+  /* Another user who can write here could forge images.json or a layer
+     that the user's next container is made of.  */
+  if (hutch_paths_check_trusted (root, "the image store", err) < 0)
+    return -1;
+  /* Said before anything is made, in one line with its fix, rather than
+     as whichever mkdir, open or rename fails first.  */
+  return hutch_store_check_writable (root, err);
+}
+
+int
 hutch_image_store_open (const char *cli_root, struct hutch_store **ret, hutch_error_t *err)
 {
   _cleanup_free_ char *warning = NULL, *root = NULL;
@@ -56,9 +68,7 @@ hutch_image_store_open (const char *cli_root, struct hutch_store **ret, hutch_er
   root = hutch_image_store_root (cli_root, err);
   if (root == NULL)
     return -1;
-  /* Another user who can write here could forge images.json or a layer
-     that the user's next container is made of.  */
-  if (hutch_paths_check_trusted (root, "the image store", err) < 0)
+  if (hutch_image_store_check (root, err) < 0)
     return -1;
   /* the parents too: ~/.local/share may not exist yet */
   if (hutch_walk_mkdir_p (root, 0700, err) < 0)

@@ -17,8 +17,14 @@
    $XDG_DATA_HOME/hutch.  */
 char *hutch_image_store_root (const char *cli_root, hutch_error_t *err);
 
+/* Whether the store at ROOT can be used, without changing anything: it
+   must be trusted (hutch_paths_check_trusted: no other user can change
+   it) and writable (hutch_store_check_writable).  What
+   hutch_image_store_open refuses, and what hutch info reports.  */
+int hutch_image_store_check (const char *root, hutch_error_t *err);
+
 /* Open the store that hutch_image_store_root names for CLI_ROOT: refused
-   when another user could change it (hutch_paths_check_trusted), created
+   when hutch_image_store_check refuses it, created
    when missing, with a warning (once) when it sits on a network file
    system, and what a killed hutch left there that belongs to subordinate
    ids removed.  The one way the store is opened.  */

@@ -682,3 +682,70 @@ hutch_store_check_filesystem (const char *path, char **ret_warning, hutch_error_
   *ret_warning = hutch_store_filesystem_warning (path, (long)sf.f_type);
   return 0;
 }
+
+/* Why PATH (which exists) cannot be written, "CAUSE; fix: HOW", from
+   access(2)'s ERRNUM.  */
+static int
+not_writable (const char *root, const char *path, bool create, int errnum, hutch_error_t *err)
+{
+  _cleanup_free_ char *conf = hutch_paths_config_file (), *why = NULL, *fix = NULL;
+  struct stat st;
+
+  if (errnum == EROFS)
+    why = hutch_xasprintf ("`%s` is on a read-only file system", path);
+  else if (errnum == EACCES && stat (path, &st) == 0)
+    {
+      why = hutch_xasprintf ("`%s` is not writable by you (mode %04o, owner uid %u)", path,
+                             (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+      if (st.st_uid == geteuid ())
+        fix = hutch_xasprintf ("`chmod u+w %s`, or ", path);
+    }
+  else
+    why = hutch_xasprintf ("`%s`: %s", path, strerror (errnum));
+  hutch_error_set (err, 0,
+                   "the image store `%s` %s: %s; fix: %schoose a writable place with `hutch "
+                   "--root DIR` or `root = DIR` in %s",
+                   root, create ? "cannot be created" : "is not writable", why, fix ? fix : "",
+                   conf);
+  err->errnum = errnum;
+  return -errnum;
+}
+
+int
+hutch_store_check_writable (const char *root, hutch_error_t *err)
+{
+  /* What the store needs to write once it exists: new entries in ROOT
+     (images.json is replaced by rename), tmp/, layers/, blobs/sha256/ and
+     containers/, and store.lock, opened for writing to be locked.  */
+  static const char *const inside[]
+      = { "tmp", "layers", "blobs/sha256", "containers", "store.lock" };
+  _cleanup_free_ char *p = hutch_xstrdup (root);
+  struct stat st;
+  bool create = false;
+  size_t i;
+
+  while (stat (p, &st) < 0)
+    {
+      char *slash = strrchr (p, '/');
+      if (errno != ENOENT)
+        return not_writable (root, p, true, errno, err);
+      create = true;
+      if (slash == NULL)
+        strcpy (p, ".");
+      else if (slash == p)
+        p[1] = '\0';
+      else
+        *slash = '\0';
+    }
+  if (!S_ISDIR (st.st_mode))
+    return not_writable (root, p, create, ENOTDIR, err);
+  if (access (p, W_OK | X_OK) < 0)
+    return not_writable (root, p, create, errno, err);
+  for (i = 0; !create && i < sizeof inside / sizeof *inside; i++)
+    {
+      _cleanup_free_ char *q = hutch_xasprintf ("%s/%s", root, inside[i]);
+      if (access (q, F_OK) == 0 && access (q, W_OK) < 0)
+        return not_writable (root, q, false, errno, err);
+    }
+  return 0;
+}

@@ -206,6 +206,13 @@ int hutch_store_remove_image (struct hutch_store *s, const char *what,
    vanish at reboot): *RET_WARNING is a message naming a better place, or
    NULL when the file system is fine.  */
 int hutch_store_check_filesystem (const char *path, char **ret_warning, hutch_error_t *err);
+
+/* Whether the user can write the store at ROOT: ROOT and the directories
+   and lock file in it that exist, or, when ROOT does not exist yet, the
+   nearest directory above it, where it would be created.  The error says
+   which path, why (read-only file system, its mode and owner) and the
+   fix.  Nothing is created.  */
+int hutch_store_check_writable (const char *root, hutch_error_t *err);
 /* The warning for a file system of type F_TYPE (statfs's magic number),
    or NULL when it is neither a network nor a memory file system.  */
 char *hutch_store_filesystem_warning (const char *path, long f_type);

@@ -57,6 +57,7 @@ hutch_cgroup_host_clear (struct hutch_cgroup_host *h)
   free (h->own_rel);
   free (h->why_not);
   free (h->controllers);
+  free (h->v2_controllers);
   memset (h, 0, sizeof *h);
 }
 
@@ -197,6 +198,9 @@ hutch_cgroup_probe (struct hutch_cgroup_host *h, hutch_error_t *err)
                                         : "no cgroup filesystem is mounted");
       return 0;
     }
+  h->v2_controllers = read_knob (h->mount, "cgroup.controllers");
+  if (h->v2_controllers == NULL)
+    h->v2_controllers = hutch_xstrdup ("");
   if (hutch_read_file ("/proc/self/cgroup", 1 << 16, &self, NULL, err) < 0)
     return -1;
   p = strncmp (self, "0::", 3) == 0 ? self : strstr (self, "\n0::");
@@ -342,20 +346,69 @@ move_to_leaf (struct hutch_cgroup_run *run, hutch_error_t *err)
   return hutch_error_prefix (err, "move hutch into a cgroup of its own");
 }
 
+/* Controllers held by v1 are refused earlier (hutch_cgroup_v2_missing):
+   what is left is a controller v2 has that was not passed down to us.  */
 static char *
-controller_fix (const struct hutch_cgroup_host *h, const char *c)
+controller_fix (const char *c)
 {
-  if (h->v1_controllers && word_in (h->v1_controllers, strcmp (c, "io") == 0 ? "blkio" : c))
-    return hutch_xasprintf ("this host mounts cgroups in hybrid mode and the %s controller is "
-                            "held by cgroup v1, which cannot be delegated to unprivileged users; "
-                            "fix: boot with systemd.unified_cgroup_hierarchy=1 (pure cgroup v2), "
-                            "or run without the limits that need %s",
-                            c, c);
   return hutch_xasprintf ("fix: ask an administrator to delegate it (with systemd: a drop-in "
                           "/etc/systemd/system/user@.service.d/delegate.conf holding "
                           "`[Service]` and `Delegate=cpu cpuset io memory pids`), or run without "
                           "the limits that need %s",
                           c);
+}
+
+/* The controllers hutch run's limits use: --memory, --pids-limit,
+   --cpus and --cpu-shares, --cpuset-cpus, --blkio-weight.  */
+static const char *const run_controllers[] = { "memory", "pids", "cpu", "cpuset", "io", NULL };
+
+/* "a", "a and b", "a, b and c".  */
+static char *
+join_and (char *const *words)
+{
+  char *s = hutch_xstrdup ("");
+  size_t i, n = hutch_strv_len (words);
+  for (i = 0; i < n; i++)
+    {
+      char *t = hutch_xasprintf ("%s%s%s", s, i == 0 ? "" : i + 1 == n ? " and " : ", ", words[i]);
+      free (s);
+      s = t;
+    }
+  return s;
+}
+
+char *
+hutch_cgroup_v2_missing (const struct hutch_cgroup_host *h, const char *const *need)
+{
+  const char *const *want = need ? need : run_controllers;
+  _cleanup_strv_ char **held = NULL;
+  _cleanup_free_ char *list = NULL;
+  size_t i;
+
+  if (h->mount == NULL && !h->v1)
+    return NULL; /* no cgroups at all: no boot option changes that */
+  for (i = 0; want[i]; i++)
+    {
+      if (h->mount && h->v2_controllers && word_in (h->v2_controllers, want[i]))
+        continue;
+      /* v1 names the io controller blkio; a controller neither has is a
+         question of delegation, or of the kernel */
+      if (h->mount && !word_in (h->v1_controllers, strcmp (want[i], "io") == 0 ? "blkio" : want[i]))
+        continue;
+      hutch_strv_push (&held, hutch_xstrdup (want[i]));
+    }
+  if (held == NULL)
+    return NULL;
+  list = join_and (held);
+  return hutch_xasprintf (
+      "%s the %s controller%s that limits need: they must be in the unified cgroup v2 "
+      "hierarchy, which no delegation can change (cgroup v1 cannot be delegated to "
+      "unprivileged users); fix: an administrator boots the host with "
+      "systemd.unified_cgroup_hierarchy=1 (cgroup v2 only, the default of current "
+      "distributions), or run without limits",
+      h->mount ? "this host mounts cgroups in hybrid mode, and cgroup v1 holds"
+               : "this host mounts only cgroup v1, without",
+      list, held[1] ? "s" : "");
 }
 
 /* The files of SPEC that need controller C, for messages.  */
@@ -391,7 +444,7 @@ enable_controllers (const struct hutch_spec *spec, const struct hutch_cgroup_hos
       if (!word_in (h->controllers, need[i]))
         {
           _cleanup_free_ char *files = files_needing (spec, need[i]);
-          _cleanup_free_ char *fix = controller_fix (h, need[i]);
+          _cleanup_free_ char *fix = controller_fix (need[i]);
           return hutch_error_set (err, 0,
                                   "the %s controller is not available in your cgroup %s (its "
                                   "cgroup.controllers lists: %s), so %s cannot be set; %s",
@@ -622,6 +675,18 @@ hutch_cgroup_setup (const struct hutch_spec *spec, struct hutch_cgroup_run *run,
   if (hutch_cgroup_probe (&h, err) < 0)
     return -1;
   need = needed_controllers (spec);
+  /* Before delegation, which cannot help here (and before asking systemd
+     for a scope, in vain).  */
+  if (limits)
+    {
+      _cleanup_free_ char *why = hutch_cgroup_v2_missing (&h, (const char *const *)need);
+      if (why)
+        {
+          hutch_error_set (err, 0, "cannot apply the limits (%s): %s", spec->resources[0].file,
+                           why);
+          goto out;
+        }
+    }
   find_delegated (&h, &scoped);
   if (h.own == NULL || !h.delegated)
     {

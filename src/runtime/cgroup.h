@@ -29,10 +29,21 @@ struct hutch_cgroup_host
                           without its delegation mark: a scope of its own is better */
   char *why_not;        /* when not delegated: why, as a sentence */
   char *controllers;    /* cgroup.controllers of OWN: what children can get */
+  char *v2_controllers; /* cgroup.controllers of MOUNT's root: what cgroup v2 has at all */
 };
 
 int hutch_cgroup_probe (struct hutch_cgroup_host *h, hutch_error_t *err);
 void hutch_cgroup_host_clear (struct hutch_cgroup_host *h);
+
+/* Why limits that need the controllers NEED (NULL-terminated; NULL: those
+   of hutch run's options) cannot be set on this host whatever is
+   delegated: only cgroup v1 is mounted, or v1 holds those controllers (a
+   hybrid host), and a cgroup v1 controller cannot be in the v2 hierarchy
+   nor be delegated to unprivileged users.  "CAUSE; fix: HOW", the fix an
+   administrator's, or NULL when cgroup v2 can have them.
+   hutch_cgroup_setup says it before anything about delegation, which
+   cannot help there; hutch info says the same.  */
+char *hutch_cgroup_v2_missing (const struct hutch_cgroup_host *h, const char *const *need);
 
 /* What the launcher changed, to undo after the container.  */
 struct hutch_cgroup_run

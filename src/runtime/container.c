@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -119,25 +120,26 @@ write_maps (const struct hutch_spec *spec, pid_t pid, hutch_error_t *err)
 static int
 check_ids_mapped (const struct hutch_spec *spec, hutch_error_t *err)
 {
+  bool uid_ok, gid_ok;
   size_t i;
   if (spec->n_uid_mappings == 0)
     return 0;
-  if (!hutch_idmap_contains (spec->uid_mappings, spec->n_uid_mappings, spec->uid))
-    return hutch_error_set (err, 0,
-                            "container uid %u is not mapped: the user namespace has %lu uids "
-                            "(your subordinate range in /etc/subuid is too small, or "
-                            "--userns=single maps only one); ask an administrator for a range "
-                            "of 65536 (`usermod --add-subuids 100000-165535 USER`)",
-                            spec->uid,
-                            hutch_idmap_total (spec->uid_mappings, spec->n_uid_mappings));
-  if (!hutch_idmap_contains (spec->gid_mappings, spec->n_gid_mappings, spec->gid))
-    return hutch_error_set (err, 0,
-                            "container gid %u is not mapped: the user namespace has %lu gids "
-                            "(your subordinate range in /etc/subgid is too small, or "
-                            "--userns=single maps only one); ask an administrator for a range "
-                            "of 65536 (`usermod --add-subgids 100000-165535 USER`)",
-                            spec->gid,
-                            hutch_idmap_total (spec->gid_mappings, spec->n_gid_mappings));
+  uid_ok = hutch_idmap_contains (spec->uid_mappings, spec->n_uid_mappings, spec->uid);
+  gid_ok = hutch_idmap_contains (spec->gid_mappings, spec->n_gid_mappings, spec->gid);
+  if (!uid_ok || !gid_ok)
+    {
+      struct passwd *pw = getpwuid (geteuid ());
+      _cleanup_free_ char *fix = hutch_subid_fix (pw ? pw->pw_name : NULL);
+      const struct hutch_idmap *m = uid_ok ? spec->gid_mappings : spec->uid_mappings;
+      size_t n = uid_ok ? spec->n_gid_mappings : spec->n_uid_mappings;
+      return hutch_error_set (err, 0,
+                              "container %s %u is not mapped: the user namespace has %lu %ss "
+                              "(your subordinate range in %s is too small, or --userns=single "
+                              "maps only one); %s",
+                              uid_ok ? "gid" : "uid", uid_ok ? spec->gid : spec->uid,
+                              hutch_idmap_total (m, n), uid_ok ? "gid" : "uid",
+                              uid_ok ? "/etc/subgid" : "/etc/subuid", fix);
+    }
   for (i = 0; i < spec->n_additional_gids; i++)
     if (!hutch_idmap_contains (spec->gid_mappings, spec->n_gid_mappings, spec->additional_gids[i]))
       return hutch_error_set (err, 0,
@@ -521,6 +523,44 @@ clone_first (struct hutch_container *c, hutch_error_t *err)
 }
 
 int
+hutch_container_check_helper (const char *path, hutch_error_t *err)
+{
+  const char *name = strrchr (path, '/') ? strrchr (path, '/') + 1 : path;
+  bool init = strcmp (name, "hutch-init") == 0;
+  struct stat st;
+  int e;
+
+  if (stat (path, &st) == 0)
+    {
+      if (S_ISREG (st.st_mode) && access (path, X_OK) == 0)
+        return 0;
+      e = S_ISREG (st.st_mode) ? errno : EISDIR;
+    }
+  else
+    e = errno;
+  hutch_error_set (err, 0,
+                   "%s cannot be run: `%s`: %s (hutch looks for its helpers beside its own "
+                   "binary, in ../libexec/hutch from it, then in %s); fix: reinstall hutch, so "
+                   "that %s is in one of those places, or %s",
+                   name, path, strerror (e), PKGLIBEXECDIR, name,
+                   init ? "run without --init" : "use --network none or --network host");
+  err->errnum = e;
+  return -e;
+}
+
+/* The helpers SPEC needs, checked before anything exists: a missing one
+   is one line, not a half-made container.  */
+static int
+check_helpers (const struct hutch_spec *spec, hutch_error_t *err)
+{
+  if (spec->extra.init && hutch_container_check_helper (spec->extra.init_path, err) < 0)
+    return -1;
+  if (spec->extra.slirp && hutch_container_check_helper (spec->extra.slirp->helper_path, err) < 0)
+    return -1;
+  return 0;
+}
+
+int
 hutch_container_create (const struct hutch_spec *spec, struct hutch_container **ret,
                         hutch_error_t *err)
 {
@@ -528,7 +568,8 @@ hutch_container_create (const struct hutch_spec *spec, struct hutch_container **
 
   if (spec->args == NULL || spec->args[0] == NULL)
     return hutch_error_set (err, 0, "no command to run");
-  if (check_ids_mapped (spec, err) < 0 || hutch_caps_validate (spec, err) < 0)
+  if (check_ids_mapped (spec, err) < 0 || hutch_caps_validate (spec, err) < 0
+      || check_helpers (spec, err) < 0)
     return -1;
   c = hutch_xmalloc0 (sizeof *c);
   c->spec = spec;

@@ -62,6 +62,12 @@ void hutch_container_delete (struct hutch_container *c);
    (not found).  */
 int hutch_container_run (const struct hutch_spec *spec, int *ret_status, hutch_error_t *err);
 
+/* Whether the helper program PATH (hutch-init or hutch-slirp, where
+   hutch_paths_helper found it) can be run, with the fix when not: what
+   hutch_container_create checks for the helpers SPEC needs before it
+   makes anything, and what hutch info reports for both.  */
+int hutch_container_check_helper (const char *path, hutch_error_t *err);
+
 /* Explain why creating a user namespace failed with ERRNUM, reading the
    knobs under PROCSYS ("/proc/sys" on a real host).  Always returns < 0.  */
 int hutch_userns_diagnose (const char *procsys, int errnum, hutch_error_t *err);

@@ -38,6 +38,35 @@ add_range (struct hutch_subid_range **ranges, size_t *n, unsigned long start, un
   (*n)++;
 }
 
+/* One line of /etc/subuid or /etc/subgid, OWNER:START:COUNT, cut in
+   place: *RET_OWNER points into LINE.  False for comments and for lines
+   that are not of that form (shadow skips them too).  START and COUNT are
+   as written: the callers decide what a range past 2^32 means.  */
+static bool
+subid_line (char *line, char **ret_owner, unsigned long *ret_start, unsigned long *ret_count)
+{
+  char *c1 = strchr (line, ':'), *c2, *end;
+
+  while (*line == ' ' || *line == '\t')
+    line++;
+  if (*line == '#' || c1 == NULL)
+    return false;
+  *c1 = '\0';
+  c2 = strchr (c1 + 1, ':');
+  if (c2 == NULL)
+    return false;
+  *c2 = '\0';
+  errno = 0;
+  *ret_start = strtoul (c1 + 1, &end, 10);
+  if (errno || end == c1 + 1 || *end)
+    return false;
+  *ret_count = strtoul (c2 + 1, &end, 10);
+  if (errno || end == c2 + 1 || (*end && *end != ' ' && *end != '\t' && *end != '\r'))
+    return false;
+  *ret_owner = line;
+  return true;
+}
+
 int
 hutch_subid_parse (const char *text, const char *user, unsigned long id,
                    struct hutch_subid_range **ret_ranges, size_t *ret_n)
@@ -45,32 +74,16 @@ hutch_subid_parse (const char *text, const char *user, unsigned long id,
   _cleanup_free_ char *copy = hutch_xstrdup (text);
   struct hutch_subid_range *ranges = NULL;
   size_t n = 0;
-  char *save = NULL, *line;
+  char *save = NULL, *line, *owner;
   char idbuf[32];
+  unsigned long start, count;
 
   snprintf (idbuf, sizeof idbuf, "%lu", id);
   for (line = strtok_r (copy, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
     {
-      char *c1 = strchr (line, ':'), *c2, *end;
-      unsigned long start, count;
-
-      while (*line == ' ' || *line == '\t')
-        line++;
-      if (*line == '#' || c1 == NULL)
+      if (!subid_line (line, &owner, &start, &count))
         continue;
-      *c1 = '\0';
-      if (!((user && strcmp (line, user) == 0) || strcmp (line, idbuf) == 0))
-        continue;
-      c2 = strchr (c1 + 1, ':');
-      if (c2 == NULL)
-        continue;
-      *c2 = '\0';
-      errno = 0;
-      start = strtoul (c1 + 1, &end, 10);
-      if (errno || end == c1 + 1 || *end)
-        continue;
-      count = strtoul (c2 + 1, &end, 10);
-      if (errno || end == c2 + 1 || (*end && *end != ' ' && *end != '\t' && *end != '\r'))
+      if (!((user && strcmp (owner, user) == 0) || strcmp (owner, idbuf) == 0))
         continue;
       if (start > UINT32_MAX || count > UINT32_MAX || start + count > (unsigned long)UINT32_MAX + 1)
         continue;
@@ -81,25 +94,123 @@ hutch_subid_parse (const char *text, const char *user, unsigned long id,
   return 0;
 }
 
-#ifdef HAVE_LIBSUBID
-#define STR_(x) #x
-#define STR(x) STR_ (x)
+/* ---- a free block to suggest ------------------------------------------ */
 
-/* Does /etc/nsswitch.conf send subid lookups anywhere but the files?  */
-static bool nss_scan (void);
-
-/* Asked for uids and gids alike: read the file once.  */
-static bool
-nss_has_subid (void)
+struct id_span
 {
-  static int cached = -1;
-  if (cached < 0)
-    cached = nss_scan ();
-  return cached;
+  unsigned long start, end; /* [start, end) */
+};
+
+/* Every range of TEXT (a whole /etc/subuid), whoever it belongs to, into
+   *SPANS.  A range that runs past 2^32 is cut there rather than skipped:
+   what it says it covers must not be suggested to someone else.  */
+static void
+collect_spans (const char *text, struct id_span **spans, size_t *n)
+{
+  _cleanup_free_ char *copy = hutch_xstrdup (text ? text : "");
+  char *save = NULL, *line, *owner;
+  unsigned long start, count, top = (unsigned long)UINT32_MAX + 1;
+
+  for (line = strtok_r (copy, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    {
+      if (!subid_line (line, &owner, &start, &count) || count == 0 || start >= top)
+        continue;
+      *spans = hutch_xrealloc (*spans, (*n + 1) * sizeof **spans);
+      (*spans)[*n].start = start;
+      (*spans)[*n].end = count > top - start ? top : start + count;
+      (*n)++;
+    }
 }
 
-static bool
-nss_scan (void)
+static int
+span_cmp (const void *a, const void *b)
+{
+  const struct id_span *x = a, *y = b;
+  return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The first HUTCH_SUBID_BLOCK ids from HUTCH_SUBID_FIRST up that overlap
+   none of SPANS, or 0.  The last id may be 2^32 - 2: 2^32 - 1 is (uid_t)
+   -1, which no map may name.  */
+static unsigned long
+first_free (struct id_span *spans, size_t n)
+{
+  unsigned long cand = HUTCH_SUBID_FIRST;
+  size_t i;
+
+  qsort (spans, n, sizeof *spans, span_cmp);
+  for (i = 0; i < n; i++)
+    {
+      if (spans[i].end <= cand)
+        continue;
+      if (spans[i].start >= cand + HUTCH_SUBID_BLOCK)
+        break;
+      cand = spans[i].end;
+    }
+  return cand + HUTCH_SUBID_BLOCK <= (unsigned long)UINT32_MAX ? cand : 0;
+}
+
+void
+hutch_subid_free_block (const char *subuid_text, const char *subgid_text, unsigned long *ret_uid,
+                        unsigned long *ret_gid)
+{
+  struct id_span *u = NULL, *g = NULL, *both;
+  size_t nu = 0, ng = 0;
+
+  collect_spans (subuid_text, &u, &nu);
+  collect_spans (subgid_text, &g, &ng);
+  /* One block for both, as usermod users and useradd give them, when
+     there is one: so uid N and gid N are the same host id.  */
+  both = hutch_xmalloc0 ((nu + ng + 1) * sizeof *both);
+  if (nu)
+    memcpy (both, u, nu * sizeof *u);
+  if (ng)
+    memcpy (both + nu, g, ng * sizeof *g);
+  *ret_uid = *ret_gid = first_free (both, nu + ng);
+  if (*ret_uid == 0)
+    {
+      *ret_uid = first_free (u, nu);
+      *ret_gid = first_free (g, ng);
+    }
+  free (both);
+  free (u);
+  free (g);
+}
+
+char *
+hutch_subid_fix_format (const char *name, unsigned long uid_start, unsigned long gid_start,
+                        const char *nss_source)
+{
+  _cleanup_free_ char *usermod = NULL, *elsewhere = NULL;
+  const char *who = name ? name : "USER";
+
+  if (uid_start && gid_start)
+    usermod = hutch_xasprintf (
+        "ask an administrator to run `usermod --add-subuids %lu-%lu --add-subgids %lu-%lu %s` "
+        "(%s of %d ids that no line of /etc/subuid or /etc/subgid uses yet)",
+        uid_start, uid_start + HUTCH_SUBID_BLOCK - 1, gid_start, gid_start + HUTCH_SUBID_BLOCK - 1,
+        who, uid_start == gid_start ? "a block" : "blocks", HUTCH_SUBID_BLOCK);
+  else
+    usermod = hutch_xasprintf ("ask an administrator for %d subordinate uids and gids (no block "
+                               "of %d ids below 2^32 is free in %s: ranges must be freed first)",
+                               HUTCH_SUBID_BLOCK, HUTCH_SUBID_BLOCK,
+                               !uid_start && !gid_start ? "/etc/subuid and /etc/subgid"
+                               : uid_start              ? "/etc/subgid"
+                                                        : "/etc/subuid");
+  /* With `subid: sss` (or ldap) shadow's tools and newuidmap ask NSS
+     through libsubid, and a line in /etc/subuid changes nothing.  */
+  if (nss_source)
+    elsewhere = hutch_xasprintf ("; subordinate ids come from `%s` here (the subid line of "
+                                 "/etc/nsswitch.conf, read through libsubid: SSSD or LDAP), so "
+                                 "the administrator sets the range there instead",
+                                 nss_source);
+  return hutch_xasprintf ("%s%s", usermod, elsewhere ? elsewhere : "");
+}
+
+/* The first source of the subid line of /etc/nsswitch.conf that is not
+   `files`, or NULL.  */
+static char *
+nss_subid_source (void)
 {
   _cleanup_free_ char *text = NULL;
   hutch_error_t e = HUTCH_ERROR_INIT;
@@ -108,7 +219,7 @@ nss_scan (void)
   if (hutch_read_file ("/etc/nsswitch.conf", 1 << 20, &text, NULL, &e) < 0)
     {
       hutch_error_clear (&e);
-      return false;
+      return NULL;
     }
   for (line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
     {
@@ -119,9 +230,53 @@ nss_scan (void)
         continue;
       for (src = strtok_r (line + 6, " \t", &ssave); src; src = strtok_r (NULL, " \t", &ssave))
         if (strcmp (src, "files") != 0)
-          return true;
+          return hutch_xstrdup (src);
     }
-  return false;
+  return NULL;
+}
+
+/* The whole of FILE, or "" when it cannot be read (a missing file has no
+   ranges; an unreadable one is refused by the lookup, not here).  */
+static char *
+read_or_empty (const char *file)
+{
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  char *text = NULL;
+  if (hutch_read_file (file, 16 << 20, &text, NULL, &e) < 0)
+    {
+      hutch_error_clear (&e);
+      return hutch_xstrdup ("");
+    }
+  return text;
+}
+
+char *
+hutch_subid_fix (const char *name)
+{
+  _cleanup_free_ char *uids = read_or_empty ("/etc/subuid"), *gids = read_or_empty ("/etc/subgid");
+  _cleanup_free_ char *nss = nss_subid_source ();
+  unsigned long u, g;
+
+  hutch_subid_free_block (uids, gids, &u, &g);
+  return hutch_subid_fix_format (name, u, g, nss);
+}
+
+#ifdef HAVE_LIBSUBID
+#define STR_(x) #x
+#define STR(x) STR_ (x)
+
+/* Asked for uids and gids alike: read /etc/nsswitch.conf once.  */
+static bool
+nss_has_subid (void)
+{
+  static int cached = -1;
+  if (cached < 0)
+    {
+      char *src = nss_subid_source ();
+      cached = src != NULL;
+      free (src);
+    }
+  return cached;
 }
 
 static int
@@ -517,13 +672,13 @@ static bool
 idplan_fall_back (const char *name, uid_t uid, gid_t gid, bool no_uids, struct hutch_idplan *plan)
 {
   const char *who = name ? name : "you";
+  _cleanup_free_ char *fix = hutch_subid_fix (name);
   plan->fell_back = true;
   plan->warning = hutch_xasprintf (
       "no subordinate %s range for %s in %s, so only your own id is mapped (%s); "
-      "for the full range ask an administrator to run `usermod --add-subuids "
-      "100000-165535 --add-subgids 100000-165535 %s`",
+      "for the full range %s",
       no_uids ? "uid" : "gid", who, no_uids ? "/etc/subuid" : "/etc/subgid",
-      plan->mode == HUTCH_USERNS_KEEP_ID ? "as itself" : "as root", name ? name : "USER");
+      plan->mode == HUTCH_USERNS_KEEP_ID ? "as itself" : "as root", fix);
   if (plan->mode == HUTCH_USERNS_KEEP_ID)
     {
       /* keep-id without a range: the own id maps to itself and

@@ -34,6 +34,32 @@ int hutch_subid_parse (const char *text, const char *user, unsigned long id,
 int hutch_subid_lookup (bool gid, const char *user, unsigned long id,
                         struct hutch_subid_range **ret_ranges, size_t *ret_n, hutch_error_t *err);
 
+/* What a user without a range should ask for: HUTCH_SUBID_BLOCK ids
+   from HUTCH_SUBID_FIRST up, where useradd starts giving them.  */
+#define HUTCH_SUBID_FIRST 100000UL
+#define HUTCH_SUBID_BLOCK 65536
+
+/* The first block of HUTCH_SUBID_BLOCK ids, from HUTCH_SUBID_FIRST up,
+   that overlaps no range of SUBUID_TEXT (into *RET_UID) and none of
+   SUBGID_TEXT (*RET_GID), whoever the ranges belong to (by name or by
+   id); malformed lines are skipped, ranges past 2^32 cut there.  The same
+   block for both when one is free in both files; 0 when none is free
+   below 2^32 - 1.  NULL is an empty file.  */
+void hutch_subid_free_block (const char *subuid_text, const char *subgid_text,
+                             unsigned long *ret_uid, unsigned long *ret_gid);
+/* The fix to give NAME (NULL: "USER") for a missing or too small range,
+   from "ask an administrator": the `usermod --add-subuids ...
+   --add-subgids ...` command with the blocks found in /etc/subuid and
+   /etc/subgid, and where /etc/nsswitch.conf takes subordinate ids from
+   NSS (libsubid: SSSD, LDAP), that the administrator sets them there.
+   The one text of hutch run's warning, its 'not mapped' error and hutch
+   info.  */
+char *hutch_subid_fix (const char *name);
+/* The same from its parts (0: no free block; NSS_SOURCE: the subid
+   source of nsswitch.conf other than files, or NULL), for the tests.  */
+char *hutch_subid_fix_format (const char *name, unsigned long uid_start, unsigned long gid_start,
+                              const char *nss_source);
+
 /* Compute the map for MODE from the user's own id and ranges.  The result
    is at most 1 + 2 * N extents.  */
 void hutch_idmap_compute (enum hutch_userns_mode mode, unsigned int own_id,

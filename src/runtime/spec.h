@@ -14,6 +14,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* The version of the OCI runtime specification whose configuration this
+   is: what `hutch-oci --version` and `hutch version` say.  */
+#define HUTCH_OCI_SPEC_VERSION "1.0.2"
+
 struct hutch_idmap
 {
   unsigned int container_id;

@@ -13,6 +13,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   size_t n = 0, nm = 0;
   int mode;
 
+  unsigned long u, g;
+
+  /* A suggested block is within the ids a map may name.  */
+  hutch_subid_free_block (text, text, &u, &g);
+  if (u != g || (u && (u < HUTCH_SUBID_FIRST || u + HUTCH_SUBID_BLOCK > UINT32_MAX)))
+    abort ();
   hutch_subid_parse (text, "alice", 1000, &r, &n);
   for (mode = HUTCH_USERNS_DEFAULT; mode <= HUTCH_USERNS_SINGLE; mode++)
     {

@@ -6,6 +6,7 @@
 #include "base/util.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static void
 test_parse (void)
@@ -88,10 +89,82 @@ test_compute (void)
   free (m);
 }
 
+/* The block suggested to FILES (subuid, subgid): both starts, or -1/-1
+   when they differ from EXPECT_U/EXPECT_G.  */
+static void
+free_block_is (const char *subuid, const char *subgid, unsigned long expect_u,
+               unsigned long expect_g, const char *what)
+{
+  unsigned long u = 1, g = 1;
+  hutch_subid_free_block (subuid, subgid, &u, &g);
+  ok (u == expect_u && g == expect_g, "free block: %s (got %lu, %lu)", what, u, g);
+}
+
+static void
+test_free_block (void)
+{
+  free_block_is (NULL, NULL, 100000, 100000, "no files: 100000, where useradd starts");
+  free_block_is ("", "\n\n", 100000, 100000, "empty files");
+  free_block_is ("alice:100000:65536\n", "", 165536, 165536,
+                 "after a taken block, the same block for uids and gids");
+  free_block_is ("alice:100000:65536\nbob:150000:10\ncarol:120000:65536\n", "", 185536, 185536,
+                 "overlapping lines: after the last one's end");
+  free_block_is ("1000:100000:65536\n", "bob:165536:65536\n", 231072, 231072,
+                 "lines by uid and by name, in either file, all count");
+  free_block_is ("a:100000:65536\nb:165537:65536\n", "", 231073, 231073,
+                 "a gap of one id is too small");
+  free_block_is ("a:100000:65536\nb:231072:10\n", "", 165536, 165536,
+                 "a gap of exactly 65536 ids fits");
+  free_block_is ("b:231072:10\na:100000:65536\n", "", 165536, 165536, "in any order");
+  free_block_is ("a:50000:60000\nz:0:10\n", "", 110000, 110000,
+                 "a range across 100000 pushes the start up; one below it does not matter");
+  free_block_is ("garbage\n# a:100000:65536\nx:abc:65536\ny:100000\nz:100000:65536:9\n"
+                 "\tv:100000x:65536\n",
+                 "u:100000:0\n", 100000, 100000, "comments, garbage and empty ranges are skipped");
+  free_block_is ("  a:100000:65536\r\n", "", 165536, 165536,
+                 "leading blanks and a CRLF end are a line, as shadow reads them");
+  /* Near 2^32: the last id may be 2^32 - 2, since 2^32 - 1 is (uid_t) -1.  */
+  free_block_is ("a:100000:4294801759\n", "", 4294901759UL, 4294901759UL,
+                 "the last block ends at 4294967294");
+  free_block_is ("a:100000:4294801760\n", "a:100000:4294801760\n", 0, 0,
+                 "no room left below 2^32 - 1: 0");
+  free_block_is ("b:100000:4293900000\na:4294000000:10000000\n", "", 0, 100000,
+                 "a range past 2^32 is cut there, not skipped");
+  free_block_is ("a:5000000000:10\n", "", 100000, 100000, "a range above 2^32 is ignored");
+  free_block_is ("a:100000:18446744073709551615\n", "", 0, 100000,
+                 "no common block: each file its own (an endless uid range)");
+  free_block_is ("a:100000:2147383648\n", "a:2147483648:2147483648\n", 2147483648UL, 100000,
+                 "no common block: two halves");
+}
+
+static void
+test_fix_text (void)
+{
+  char *s = hutch_subid_fix_format ("alice", 165536, 165536, NULL);
+  has_str (s, "`usermod --add-subuids 165536-231071 --add-subgids 165536-231071 alice`",
+           "the usermod command with the block");
+  ok (strstr (s, "nsswitch") == NULL, "no NSS source, no word of it");
+  free (s);
+  s = hutch_subid_fix_format (NULL, 100000, 300000, NULL);
+  has_str (s, "--add-subuids 100000-165535 --add-subgids 300000-365535 USER`",
+           "separate blocks, and USER without a name");
+  free (s);
+  s = hutch_subid_fix_format ("alice", 0, 100000, NULL);
+  ok (strstr (s, "usermod") == NULL && strstr (s, "/etc/subuid") != NULL,
+      "no free uid block: no command, and which file is full");
+  free (s);
+  s = hutch_subid_fix_format ("alice", 100000, 100000, "sss");
+  has_str (s, "`sss`", "with subid: sss, the source is named");
+  has_str (s, "libsubid", "and where the administrator sets it");
+  free (s);
+}
+
 int
 main (void)
 {
   test_parse ();
   test_compute ();
+  test_free_block ();
+  test_fix_text ();
   return tap_done ();
 }

@@ -4,6 +4,7 @@
 /* Limits as users type them and as config.json has them, turned into
    cgroup v2 files.  */
 
+#include "runtime/cgroup.h"
 #include "runtime/resources.h"
 #include "runtime/spec.h"
 #include "tap.h"
@@ -91,6 +92,57 @@ oci_bad (const char *resources, const char *why)
   has_str (err.msg, why, "  the message says `%s` (%s)", why, err.msg ? err.msg : "");
   hutch_spec_free (spec);
   hutch_error_clear (&err);
+}
+
+/* Limits on hosts whose cgroup v2 lacks the controllers: said before
+   delegation, with the administrator's fix.  */
+static void
+test_v2_missing (void)
+{
+  struct hutch_cgroup_host h = { 0 };
+  const char *const memory[] = { "memory", NULL };
+  const char *const io[] = { "io", NULL };
+  char *why;
+
+  /* Hybrid: cgroup2 without controllers, v1 holding them (this is how
+     Debian 10 or CentOS 8 come).  */
+  h.mount = (char *)"/sys/fs/cgroup/unified";
+  h.v1 = true;
+  h.v1_controllers = (char *)"cpu cpuacct memory blkio pids";
+  h.v2_controllers = (char *)"";
+  why = hutch_cgroup_v2_missing (&h, memory);
+  has_str (why, "hybrid", "hybrid: says so");
+  has_str (why, "fix: an administrator boots the host with systemd.unified_cgroup_hierarchy=1",
+           "hybrid: the administrator's fix");
+  ok (why && strstr (why, "delegat") && !strstr (why, "systemd-run"),
+      "hybrid: no advice to delegate, which cannot help");
+  free (why);
+  why = hutch_cgroup_v2_missing (&h, io);
+  has_str (why, "the io controller", "io is held by v1 as blkio");
+  free (why);
+  why = hutch_cgroup_v2_missing (&h, NULL);
+  has_str (why, "memory, pids, cpu and io controllers", "the options' controllers v1 holds");
+  free (why);
+
+  /* v1 only: no cgroup2 mount at all.  */
+  h.mount = NULL;
+  why = hutch_cgroup_v2_missing (&h, memory);
+  has_str (why, "only cgroup v1", "v1 only: says so");
+  free (why);
+
+  /* Pure v2: whether it is delegated is another question.  */
+  h.mount = (char *)"/sys/fs/cgroup";
+  h.v1 = false;
+  h.v1_controllers = NULL;
+  h.v2_controllers = (char *)"cpuset cpu io memory hugetlb pids rdma misc";
+  ok (hutch_cgroup_v2_missing (&h, NULL) == NULL, "pure v2 with the controllers: nothing missing");
+  /* A controller v2 lacks that v1 does not hold either (a cgroup
+     namespace showing a subtree): not this message.  */
+  h.v2_controllers = (char *)"pids";
+  ok (hutch_cgroup_v2_missing (&h, memory) == NULL, "missing from v2 but not v1's: not this one");
+  /* No cgroups mounted at all.  */
+  h.mount = NULL;
+  ok (hutch_cgroup_v2_missing (&h, memory) == NULL, "no cgroup file system: not this one");
 }
 
 int
@@ -333,5 +385,6 @@ main (void)
   oci_bad ("{\"unified\": {\"memory.high\": \"1\\n2\"}}", "the value holds a newline");
   oci_bad ("{\"unified\": {\"Memory.high\": \"1\"}}", "is not a cgroup file name");
 
+  test_v2_missing ();
   return tap_done ();
 }
