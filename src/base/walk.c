@@ -631,3 +631,50 @@ hutch_walk_remove_path (const char *path, hutch_error_t *err)
   remove_deferred (&rm);
   return rm.r;
 }
+
+/* ---- looking ------------------------------------------------------------ */
+
+/* The entries of the directory FD, which this takes (one fd a level, as
+   for removal), and below them.  */
+static int
+visit_dir (int fd, int depth, hutch_walk_visit_fn fn, void *data)
+{
+  DIR *d = fdopendir (fd);
+  struct dirent *de;
+  int r = 0;
+
+  if (d == NULL)
+    {
+      close (fd);
+      return 0;
+    }
+  while (r == 0 && (de = readdir (d)) != NULL)
+    {
+      struct stat st;
+      int child;
+
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0
+          || fstatat (dirfd (d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        continue;
+      r = fn (data, &st);
+      if (r != 0 || !S_ISDIR (st.st_mode) || depth >= HUTCH_WALK_MAX_DEPTH)
+        continue;
+      /* open_child_dir: no symlink followed, no mount point entered; a
+         directory we may not read is passed over.  */
+      child = open_child_dir (dirfd (d), de->d_name);
+      if (child >= 0)
+        r = visit_dir (child, depth + 1, fn, data);
+    }
+  closedir (d);
+  return r;
+}
+
+int
+hutch_walk_visit (int dirfd, hutch_walk_visit_fn fn, void *data)
+{
+  int fd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0)
+    return 0;
+  return visit_dir (fd, 0, fn, data);
+}

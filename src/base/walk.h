@@ -4,9 +4,10 @@
 
 /* The one walker of directory trees that hutch does not trust: a
    container's root, an image layer being unpacked or flattened, an image
-   archive, a store's leftovers.  Resolving, making directories, removing
-   and naming happen here only, so that a fix to any of them is a fix
-   everywhere (a second copy is a second place for a CVE).
+   archive, a store's leftovers.  Resolving, making directories, removing,
+   looking (a read-only walk) and naming happen here only, so that a fix to
+   any of them is a fix everywhere (a second copy is a second place for a
+   CVE).
 
    The rules that every function here keeps:
    - a path inside an untrusted tree is resolved by the kernel, relative to
@@ -122,6 +123,18 @@ int hutch_walk_empty_dir (int dirfd, hutch_error_t *err);
 /* hutch_walk_remove_tree of a host path: the directory that holds PATH is
    trusted (opened by path), what is at PATH is not.  */
 int hutch_walk_remove_path (const char *path, hutch_error_t *err);
+
+/* ---- looking ------------------------------------------------------------ */
+
+/* Called with the lstat of each entry; 0 goes on, anything else stops the
+   walk and is its result.  */
+typedef int (*hutch_walk_visit_fn) (void *data, const struct stat *st);
+
+/* Call FN for every entry below the directory DIRFD, never following a
+   symlink or entering a mount point, as deep as HUTCH_WALK_MAX_DEPTH (one
+   fd a level); a directory that cannot be read is passed over.  Nothing is
+   changed.  Returns what FN stopped with, or 0.  */
+int hutch_walk_visit (int dirfd, hutch_walk_visit_fn fn, void *data);
 
 /* ---- names -------------------------------------------------------------- */
 

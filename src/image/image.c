@@ -180,83 +180,6 @@ hutch_image_drop_orphan_blobs (struct hutch_store *s)
   hutch_error_clear (&e);
 }
 
-/* ---- unpacking, inside the user namespace ----------------------------- */
-
-struct unpack_job
-{
-  int blobfd;
-  const char *dir;
-};
-
-static int
-unpack_in_userns (void *arg, hutch_error_t *err)
-{
-  struct unpack_job *job = arg;
-  struct hutch_unpack_opts opts = { .whiteouts = HUTCH_WHITEOUT_OVERLAY, .chown = true };
-  _cleanup_close_ int dirfd = open (job->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-  if (dirfd < 0)
-    return hutch_error_set (err, errno, "open `%s`", job->dir);
-  /* Without a subordinate range only our own id exists: keep files ours.  */
-  {
-    _cleanup_free_ char *map = NULL;
-    hutch_error_t e = HUTCH_ERROR_INIT;
-    if (hutch_read_file ("/proc/self/uid_map", 65536, &map, NULL, &e) == 0)
-      opts.chown = strchr (map, '\n') != strrchr (map, '\n');
-    hutch_error_clear (&e);
-  }
-  return hutch_archive_unpack (job->blobfd, dirfd, &opts, NULL, err);
-}
-
-static int
-unpack_layer (struct hutch_store *s, const struct hutch_store_layer *l, hutch_error_t *err)
-{
-  _cleanup_free_ char *blob = hutch_store_blob_path (s, l->digest), *tmp = NULL, *diff = NULL;
-  _cleanup_close_ int fd = -1;
-  struct unpack_job job;
-  enum hutch_layer_commit res;
-
-  if (hutch_store_has_layer (s, l->diff_id))
-    return 0;
-  fd = open (blob, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return hutch_error_set (err, errno, "layer %s is missing from the store; load the image again",
-                            l->digest);
-  if (hutch_store_layer_begin (s, &tmp, err) < 0)
-    return -1;
-  /* The layer's files go into LAYER/diff: their root may belong to any
-     id of the image, while LAYER itself stays the user's, so that the
-     store can rename it into place and away without the namespace.  */
-  diff = hutch_xasprintf ("%s/diff", tmp);
-  if (mkdir (diff, 0755) < 0)
-    return hutch_error_set (err, errno, "create `%s`", diff);
-  job.blobfd = fd;
-  job.dir = diff;
-  if (hutch_in_userns (unpack_in_userns, &job, err) < 0)
-    {
-      hutch_error_t e = HUTCH_ERROR_INIT;
-      hutch_userns_remove (tmp, &e);
-      hutch_error_clear (&e);
-      return hutch_error_prefix (err, "unpack layer %.19s", l->diff_id);
-    }
-  if (hutch_store_layer_commit (s, tmp, l->diff_id, &res, err) < 0)
-    return -1;
-  if (res == HUTCH_LAYER_EXISTED_REMOVE)
-    hutch_userns_remove (tmp, err);
-  hutch_error_clear (err);
-  return 0;
-}
-
-int
-hutch_image_unpack_layers (struct hutch_store *s, const struct hutch_image *img, hutch_error_t *err)
-{
-  size_t i;
-  for (i = 0; i < img->n_layers; i++)
-    if (unpack_layer (s, &img->layers[i], err) < 0)
-      return -1;
-  return 0;
-}
-
 int
 hutch_image_config (struct hutch_store *s, const struct hutch_image *img,
                     struct hutch_image_config *ret, hutch_error_t *err)
@@ -1153,6 +1076,30 @@ running_images (struct hutch_store *s, bool clean)
   return ids;
 }
 
+/* The old copies of layers that were unpacked again go once no container
+   runs: one started before may still be reading them.  Not per layer:
+   running containers are few, and unpacking again is rare.  */
+void
+hutch_image_drop_superseded (struct hutch_store *s)
+{
+  _cleanup_strv_ char **running = running_images (s, false), **old = NULL;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  size_t i;
+
+  if (running[0] == NULL && hutch_store_superseded (s, &old, &e) == 0)
+    for (i = 0; old[i]; i++)
+      {
+        if (hutch_userns_remove (old[i], &e) < 0)
+          hutch_log (HUTCH_LOG_WARNING,
+                     "cannot remove the old copy of a layer that was unpacked again: %s; when "
+                     "its files belong to subordinate ids that are no longer yours, ask an "
+                     "administrator to run `rm -rf %s`",
+                     e.msg, old[i]);
+        hutch_error_clear (&e);
+      }
+  hutch_error_clear (&e);
+}
+
 /* ---- removal ---------------------------------------------------------- */
 
 static int
@@ -1205,6 +1152,7 @@ collect_garbage (struct hutch_store *s, char ***lines, hutch_error_t *err)
     }
   if (hutch_store_remove_unused_blobs (s, &removed, err) < 0)
     r = -1;
+  hutch_image_drop_superseded (s);
 out:
   {
     hutch_error_t e = HUTCH_ERROR_INIT;

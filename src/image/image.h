@@ -47,9 +47,16 @@ int hutch_image_save (struct hutch_store *s, const char *image, const char *file
                       hutch_error_t *err);
 
 /* Unpack every layer of IMG that the store lacks, inside the user
-   namespace.  A layer's files are in ROOT/layers/<hex>/diff.  */
+   namespace, and again, from its blob, every one that was unpacked under
+   an id mapping that is not the user's now (image/layermap.h), saying so
+   in one line through hutch_log.  A layer's files are in
+   ROOT/layers/<hex>/diff.  */
 int hutch_image_unpack_layers (struct hutch_store *s, const struct hutch_image *img,
                                hutch_error_t *err);
+
+/* Remove the old copies of layers that were unpacked again
+   (ROOT/superseded), unless a container runs: it may be reading them.  */
+void hutch_image_drop_superseded (struct hutch_store *s);
 
 /* After a failed import, load or pull: remove the blobs no image uses,
    when no other hutch has the store open (else `image prune` will).  */

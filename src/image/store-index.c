@@ -285,16 +285,12 @@ typedef int (*index_change_fn) (struct hutch_store *s, struct index *idx, void *
 static int
 index_change (struct hutch_store *s, index_change_fn fn, void *data, hutch_error_t *err)
 {
-  _cleanup_close_ int lockfd
-      = openat (s->rootfd, "images.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  _cleanup_close_ int lockfd = hutch_store_lock_images (s, err);
   struct index idx;
   int r;
 
   if (lockfd < 0)
-    return hutch_error_set (err, errno, "open `%s/images.lock`", s->root);
-  r = hutch_store_flock (lockfd, LOCK_EX);
-  if (r < 0)
-    return hutch_error_set (err, -r, "lock `%s/images.lock`", s->root);
+    return -1;
   r = index_load (s, &idx, err);
   if (r < 0)
     return r;

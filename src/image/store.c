@@ -273,6 +273,23 @@ hutch_store_need_exclusive (struct hutch_store *s, const char *what, hutch_error
   return 0;
 }
 
+int
+hutch_store_lock_images (struct hutch_store *s, hutch_error_t *err)
+{
+  int fd = openat (s->rootfd, "images.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  int r;
+
+  if (fd < 0)
+    return hutch_error_set (err, errno, "open `%s/images.lock`", s->root);
+  r = hutch_store_flock (fd, LOCK_EX);
+  if (r < 0)
+    {
+      close (fd);
+      return hutch_error_set (err, -r, "lock `%s/images.lock`", s->root);
+    }
+  return fd;
+}
+
 /* ---- blobs ---------------------------------------------------------- */
 
 char *
@@ -501,33 +518,60 @@ tmp_child (const struct hutch_store *s, const char *path)
   return base;
 }
 
-int
-hutch_store_layer_commit (struct hutch_store *s, const char *tmpdir, const char *diff_id,
-                          enum hutch_layer_commit *ret_result, hutch_error_t *err)
+/* The name in ROOT/tmp of TMPDIR, a layer from hutch_store_layer_begin,
+   and the hex of DIFF_ID.  */
+static int
+layer_names (const struct hutch_store *s, const char *tmpdir, const char *diff_id,
+             const char **ret_base, const char **ret_hex, hutch_error_t *err)
 {
-  const char *base = tmp_child (s, tmpdir);
-  const char *hex;
-  int r;
-
-  if (hutch_digest_parse (diff_id, &hex, err) < 0)
+  *ret_base = tmp_child (s, tmpdir);
+  if (hutch_digest_parse (diff_id, ret_hex, err) < 0)
     return hutch_error_prefix (err, "layer diff_id");
-  if (base == NULL)
+  if (*ret_base == NULL)
     return hutch_error_set (err, EINVAL,
                             "internal error: layer directory `%s` is not from "
                             "hutch_store_layer_begin",
                             tmpdir);
+  return 0;
+}
 
-  /* Everything unpacked must be on disk before the layer's name appears:
-     one syncfs instead of an fsync per file, which would cost more than
-     the unpack.  */
-  {
-    _cleanup_close_ int fd
-        = openat (s->tmpfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-      return hutch_error_set (err, errno, "open `%s`", tmpdir);
-    if (syncfs (fd) < 0)
-      return hutch_error_set (err, errno, "flush `%s` to disk", tmpdir);
-  }
+/* Everything unpacked into tmp/BASE must be on disk before the layer's
+   name appears: one syncfs instead of an fsync per file, which would cost
+   more than the unpack.  */
+static int
+flush_layer (const struct hutch_store *s, const char *base, const char *tmpdir, hutch_error_t *err)
+{
+  _cleanup_close_ int fd = openat (s->tmpfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "open `%s`", tmpdir);
+  if (syncfs (fd) < 0)
+    return hutch_error_set (err, errno, "flush `%s` to disk", tmpdir);
+  return 0;
+}
+
+/* Another process put the same layer in place first: its copy is as good
+   as ours, tmp/BASE goes.  */
+static enum hutch_layer_commit
+drop_layer (const struct hutch_store *s, const char *base)
+{
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  enum hutch_layer_commit res = hutch_walk_remove_tree (s->tmpfd, base, &e) == 0
+                                    ? HUTCH_LAYER_EXISTED
+                                    : HUTCH_LAYER_EXISTED_REMOVE;
+  hutch_error_clear (&e);
+  return res;
+}
+
+int
+hutch_store_layer_commit (struct hutch_store *s, const char *tmpdir, const char *diff_id,
+                          enum hutch_layer_commit *ret_result, hutch_error_t *err)
+{
+  const char *base, *hex;
+  int r;
+
+  if (layer_names (s, tmpdir, diff_id, &base, &hex, err) < 0
+      || flush_layer (s, base, tmpdir, err) < 0)
+    return -1;
 
   r = renameat2 (s->tmpfd, base, s->layersfd, hex, RENAME_NOREPLACE);
   if (r < 0 && (errno == EINVAL || errno == ENOSYS))
@@ -546,12 +590,7 @@ hutch_store_layer_commit (struct hutch_store *s, const char *tmpdir, const char 
     }
   if (r < 0 && (errno == EEXIST || errno == ENOTEMPTY))
     {
-      /* Another process committed the same layer first: its copy is as
-         good as ours.  */
-      hutch_error_t e = HUTCH_ERROR_INIT;
-      *ret_result = hutch_walk_remove_tree (s->tmpfd, base, &e) == 0 ? HUTCH_LAYER_EXISTED
-                                                                     : HUTCH_LAYER_EXISTED_REMOVE;
-      hutch_error_clear (&e);
+      *ret_result = drop_layer (s, base);
       return 0;
     }
   if (r < 0)
@@ -560,6 +599,168 @@ hutch_store_layer_commit (struct hutch_store *s, const char *tmpdir, const char 
   if (r < 0)
     return hutch_error_set (err, -r, "flush `%s/layers` to disk", s->root);
   *ret_result = HUTCH_LAYER_COMMITTED;
+  return 0;
+}
+
+/* The record of the layer directory NAME in DFD, or NULL when it has
+   none.  */
+static int
+read_record_at (int dfd, const char *name, const char *shown, char **ret, hutch_error_t *err)
+{
+  _cleanup_free_ char *rel = hutch_xasprintf ("%s/%s", name, HUTCH_STORE_LAYER_RECORD);
+  _cleanup_close_ int fd = openat (dfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+  *ret = NULL;
+  if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+    return 0;
+  if (fd < 0)
+    return hutch_error_set (err, errno, "open `%s/%s`", shown, HUTCH_STORE_LAYER_RECORD);
+  if (hutch_read_fd (fd, 1 << 20, ret, NULL, err) < 0)
+    return hutch_error_prefix (err, "`%s/%s`", shown, HUTCH_STORE_LAYER_RECORD);
+  return 0;
+}
+
+int
+hutch_store_layer_record (const struct hutch_store *s, const char *diff_id, char **ret_text,
+                          hutch_error_t *err)
+{
+  _cleanup_free_ char *shown = NULL;
+  const char *hex;
+
+  if (hutch_digest_parse (diff_id, &hex, err) < 0)
+    return hutch_error_prefix (err, "layer diff_id");
+  shown = hutch_store_layer_path (s, diff_id);
+  return read_record_at (s->layersfd, hex, shown, ret_text, err);
+}
+
+int
+hutch_store_layer_set_record (struct hutch_store *s, const char *diff_id, const char *text,
+                              hutch_error_t *err)
+{
+  _cleanup_free_ char *tmp = hutch_store_tmp_name ("." HUTCH_STORE_LAYER_RECORD);
+  _cleanup_free_ char *shown = NULL;
+  _cleanup_close_ int dfd = -1, fd = -1;
+  const char *hex;
+  int r;
+
+  if (hutch_digest_parse (diff_id, &hex, err) < 0)
+    return hutch_error_prefix (err, "layer diff_id");
+  shown = hutch_store_layer_path (s, diff_id);
+  dfd = openat (s->layersfd, hex, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0)
+    return hutch_error_set (err, errno, "open `%s`", shown);
+  fd = openat (dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "create a file in `%s`", shown);
+  r = hutch_write_all (fd, text, strlen (text));
+  if (r == 0 && fsync (fd) < 0)
+    r = -errno;
+  if (r == 0 && renameat (dfd, tmp, dfd, HUTCH_STORE_LAYER_RECORD) < 0)
+    r = -errno;
+  if (r < 0)
+    {
+      unlinkat (dfd, tmp, 0);
+      return hutch_error_set (err, -r, "write `%s/%s`", shown, HUTCH_STORE_LAYER_RECORD);
+    }
+  return 0;
+}
+
+/* Swap tmp/BASE with layers/HEX, whose old copy goes to superseded/.  */
+static int
+swap_layer (struct hutch_store *s, const char *base, const char *hex, hutch_error_t *err)
+{
+  _cleanup_free_ char *name = hutch_store_tmp_name ("layer");
+  _cleanup_close_ int supfd = open_subdir (s->rootfd, "superseded", s->root, err);
+
+  if (supfd < 0)
+    return -1;
+  if (renameat2 (s->tmpfd, base, s->layersfd, hex, RENAME_EXCHANGE) == 0)
+    {
+      /* The old copy is tmp/BASE now.  Should this rename fail, it stays
+         there, and the next open of an idle store removes it.  */
+      (void)renameat (s->tmpfd, base, supfd, name);
+    }
+  else if (errno == EINVAL || errno == ENOSYS)
+    {
+      /* No RENAME_EXCHANGE here (NFS, old kernels): for a moment there is
+         no layer, and a process that looks then unpacks its own.  */
+      if (renameat (s->layersfd, hex, supfd, name) < 0)
+        return hutch_error_set (err, errno, "move `%s/layers/%s` to `%s/superseded`", s->root, hex,
+                                s->root);
+      if (renameat (s->tmpfd, base, s->layersfd, hex) < 0)
+        {
+          int r = hutch_error_set (err, errno, "move `%s/tmp/%s` to `%s/layers/%s`", s->root, base,
+                                   s->root, hex);
+          (void)renameat (supfd, name, s->layersfd, hex);
+          return r;
+        }
+    }
+  else
+    return hutch_error_set (err, errno, "put `%s/tmp/%s` in the place of `%s/layers/%s`", s->root,
+                            base, s->root, hex);
+  hutch_store_fsync_dir (s->layersfd);
+  hutch_store_fsync_dir (supfd);
+  return 0;
+}
+
+int
+hutch_store_layer_replace (struct hutch_store *s, const char *tmpdir, const char *diff_id,
+                           enum hutch_layer_commit *ret_result, hutch_error_t *err)
+{
+  _cleanup_free_ char *ours = NULL, *theirs = NULL, *shown = NULL;
+  _cleanup_close_ int lockfd = -1;
+  const char *base, *hex;
+  struct stat st;
+
+  if (layer_names (s, tmpdir, diff_id, &base, &hex, err) < 0)
+    return -1;
+  lockfd = hutch_store_lock_images (s, err);
+  if (lockfd < 0)
+    return -1;
+  if (fstatat (s->layersfd, hex, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+    return hutch_store_layer_commit (s, tmpdir, diff_id, ret_result, err);
+  shown = hutch_store_layer_path (s, diff_id);
+  if (read_record_at (s->tmpfd, base, tmpdir, &ours, err) < 0
+      || read_record_at (s->layersfd, hex, shown, &theirs, err) < 0)
+    return -1;
+  if (ours && theirs && strcmp (ours, theirs) == 0)
+    {
+      *ret_result = drop_layer (s, base);
+      return 0;
+    }
+  if (flush_layer (s, base, tmpdir, err) < 0 || swap_layer (s, base, hex, err) < 0)
+    return -1;
+  *ret_result = HUTCH_LAYER_COMMITTED;
+  return 0;
+}
+
+int
+hutch_store_superseded (const struct hutch_store *s, char ***ret_paths, hutch_error_t *err)
+{
+  char **paths = hutch_xmalloc0 (sizeof (char *));
+  int fd = openat (s->rootfd, "superseded", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct dirent *de;
+  DIR *d;
+
+  if (fd < 0 && errno == ENOENT)
+    {
+      *ret_paths = paths;
+      return 0;
+    }
+  d = fd < 0 ? NULL : fdopendir (fd);
+  if (d == NULL)
+    {
+      int r = hutch_error_set (err, errno, "read `%s/superseded`", s->root);
+      if (fd >= 0)
+        close (fd);
+      hutch_strv_free (paths);
+      return r;
+    }
+  while ((de = readdir (d)) != NULL)
+    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+      hutch_strv_push (&paths, hutch_xasprintf ("%s/superseded/%s", s->root, de->d_name));
+  closedir (d);
+  *ret_paths = paths;
   return 0;
 }
 

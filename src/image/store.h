@@ -5,7 +5,12 @@
 /* The per-user image store.
 
      ROOT/blobs/sha256/<hex>   content-addressed blobs (OCI image layout)
-     ROOT/layers/<hex>/        each layer unpacked once, named by its diff_id
+     ROOT/layers/<hex>/        each layer unpacked once, named by its diff_id:
+                               diff/ holds its files, idmap the id mapping it
+                               was unpacked under (image/layermap.h)
+     ROOT/superseded/          layers that were unpacked again (the mapping
+                               changed), which a running container may still
+                               read
      ROOT/images.json          the index: images, their names and layers
      ROOT/tmp/                 everything being written, under per-process names
      ROOT/store.lock           flock: shared while a process uses the store,
@@ -24,7 +29,8 @@
    store.  Index changes do not take store.lock exclusive (that would wait
    for every other user of the store, and dropping the shared lock to
    upgrade would expose in-flight layers to a prune); they take images.lock
-   for the few milliseconds of a read-modify-write.  Lock order:
+   for the few milliseconds of a read-modify-write, and so does putting a
+   layer unpacked again in the place of the old one.  Lock order:
    store.lock, then images.lock; images.lock is never held while waiting
    for store.lock.  Readers of the index take no lock: images.json is
    replaced by rename, so they see the old or the new one whole.
@@ -149,6 +155,34 @@ enum hutch_layer_commit
    ROOT/layers/<hex of DIFF_ID>.  */
 int hutch_store_layer_commit (struct hutch_store *s, const char *tmpdir, const char *diff_id,
                               enum hutch_layer_commit *ret_result, hutch_error_t *err);
+
+/* The file of ROOT/layers/<hex> that records the id mapping the layer was
+   unpacked under (image/layermap.h); the unpacker writes it into the
+   layer's directory in ROOT/tmp, so that it appears with the layer.  */
+#define HUTCH_STORE_LAYER_RECORD "idmap"
+
+/* The record of the layer DIFF_ID, in *RET_TEXT: NULL when the layer has
+   none (unpacked by an older hutch) or is not there.  */
+int hutch_store_layer_record (const struct hutch_store *s, const char *diff_id, char **ret_text,
+                              hutch_error_t *err);
+/* Give the layer DIFF_ID the record TEXT, replacing its record at once.  */
+int hutch_store_layer_set_record (struct hutch_store *s, const char *diff_id, const char *text,
+                                  hutch_error_t *err);
+
+/* Put TMPDIR (from hutch_store_layer_begin), the layer DIFF_ID unpacked
+   again, in the place of the one in the store, which moves to
+   ROOT/superseded: a container started from it may still be reading it
+   (see hutch_store_superseded).  Under images.lock, so that processes
+   doing the same at once agree: when the layer in the store has TMPDIR's
+   record already, another process replaced it first, and TMPDIR is
+   dropped (HUTCH_LAYER_EXISTED or _EXISTED_REMOVE, as for a commit); a
+   layer that is gone is committed.  */
+int hutch_store_layer_replace (struct hutch_store *s, const char *tmpdir, const char *diff_id,
+                               enum hutch_layer_commit *ret_result, hutch_error_t *err);
+/* The layers in ROOT/superseded, as absolute paths (NULL-terminated), for
+   the caller to remove inside the user namespace once no container can be
+   reading them.  */
+int hutch_store_superseded (const struct hutch_store *s, char ***ret_paths, hutch_error_t *err);
 
 /* Layers present under ROOT/layers that no image in the index uses, as
    diff_ids.  Needs the exclusive lock.  */

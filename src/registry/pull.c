@@ -5,6 +5,7 @@
 #include "base/digest.h"
 #include "image/image.h"
 #include "image/imageconfig.h"
+#include "image/layermap.h"
 #include "runtime/nsexec.h"
 #include "registry/progress.h"
 #include "image/reference.h"
@@ -211,9 +212,9 @@ hutch_pull_find_local (struct hutch_store *s, const char *image, const struct hu
 
 struct stream_unpack
 {
-  int blobfd; /* reads the blob file as the download writes it */
-  int efd;    /* eventfd: 1 per write, STREAM_END when complete */
-  const char *dir;
+  int blobfd;        /* reads the blob file as the download writes it */
+  int efd;           /* eventfd: 1 per write, STREAM_END when complete */
+  const char *layer; /* the layer's directory in ROOT/tmp */
 };
 
 struct layer_job
@@ -253,23 +254,19 @@ static int
 stream_unpack_fn (void *arg, char *out, size_t out_len, hutch_error_t *err)
 {
   struct stream_unpack *su = arg;
-  struct hutch_unpack_opts opts = { .whiteouts = HUTCH_WHITEOUT_OVERLAY,
-                                    .chown = true,
-                                    .wait_more = wait_more,
-                                    .wait_data = su,
-                                    .diff_id = true };
+  struct hutch_unpack_opts opts = {
+    .whiteouts = HUTCH_WHITEOUT_OVERLAY, .wait_more = wait_more, .wait_data = su, .diff_id = true
+  };
   struct hutch_unpack_stats stats;
-  _cleanup_close_ int dirfd = open (su->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  _cleanup_free_ char *map = NULL;
-  hutch_error_t e = HUTCH_ERROR_INIT;
+  _cleanup_free_ char *diff = hutch_xasprintf ("%s/diff", su->layer);
+  _cleanup_close_ int dirfd = open (diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
   if (dirfd < 0)
-    return hutch_error_set (err, errno, "open `%s`", su->dir);
-  /* Without a subordinate range only our own id exists: keep files ours.  */
-  if (hutch_read_file ("/proc/self/uid_map", 65536, &map, NULL, &e) == 0)
-    opts.chown = strchr (map, '\n') != strrchr (map, '\n');
-  hutch_error_clear (&e);
-  if (hutch_archive_unpack (su->blobfd, dirfd, &opts, &stats, err) < 0)
+    return hutch_error_set (err, errno, "open `%s`", diff);
+  /* The mapping the layer is unpacked under, recorded with it; without a
+     subordinate range only our own id exists, and files stay ours.  */
+  if (hutch_layermap_record_self (su->layer, &opts.chown, err) < 0
+      || hutch_archive_unpack (su->blobfd, dirfd, &opts, &stats, err) < 0)
     return -1;
   snprintf (out, out_len, "%s", stats.diff_id);
   return 0;
@@ -282,7 +279,7 @@ start_unpack (struct layer_job *j, hutch_error_t *err)
 
   if (hutch_store_layer_begin (j->s, &j->tmpdir, err) < 0)
     return -1;
-  /* LAYER/diff: see unpack_layer in image.c.  */
+  /* LAYER/diff: see unpack_blob in layers.c.  */
   diff = hutch_xasprintf ("%s/diff", j->tmpdir);
   if (mkdir (diff, 0755) < 0)
     return hutch_error_set (err, errno, "create `%s`", diff);
@@ -292,7 +289,7 @@ start_unpack (struct layer_job *j, hutch_error_t *err)
   j->su.efd = eventfd (0, EFD_CLOEXEC);
   if (j->su.efd < 0)
     return hutch_error_set (err, errno, "eventfd");
-  j->su.dir = diff;
+  j->su.layer = j->tmpdir;
   {
     int keep[2] = { j->su.blobfd, j->su.efd };
     if (hutch_userns_start (stream_unpack_fn, &j->su, keep, 2, &j->job, err) < 0)
@@ -300,7 +297,7 @@ start_unpack (struct layer_job *j, hutch_error_t *err)
   }
   /* The child has its own copies; ours of the reading side go.  */
   hutch_closep (&j->su.blobfd);
-  j->su.dir = NULL;
+  j->su.layer = NULL;
   return 0;
 }
 
@@ -591,11 +588,9 @@ pull_image (struct hutch_store *s, struct hutch_registry *r, const char *name,
       img.layers[i].size = m->layers[i].size;
     }
   /* Layers whose blob the store had (or that appear twice) but not yet
-     unpacked: from the stored blobs, checked against the config.  */
-  for (i = 0; i < n; i++)
-    if (!hutch_store_has_layer (s, cfg.diff_ids[i]))
-      break;
-  if (i < n && hutch_image_unpack_layers (s, &img, err) < 0)
+     unpacked, from the stored blobs; and those unpacked under another id
+     mapping than the user's now, again.  */
+  if (hutch_image_unpack_layers (s, &img, err) < 0)
     goto out;
   if (hutch_store_add_image (s, &img, err) < 0)
     goto out;

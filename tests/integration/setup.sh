@@ -4,6 +4,9 @@
 #   hutchtest   subordinate uids and gids: one range of 65536
 #   hutchnosub  no subordinate range at all
 #   hutchsmall  one range of exactly 10 ids
+#   hutchgrant  no range: the *.root.bats files grant it one between two
+#               hutch commands, as an administrator would (and put
+#               /etc/subuid and /etc/subgid back as they were)
 set -euo pipefail
 
 if [ "$(id -u)" != 0 ]; then
@@ -70,7 +73,7 @@ for dev in /dev/fuse /dev/net/tun; do
 done
 
 # The users.
-for u in hutchtest hutchnosub hutchsmall; do
+for u in hutchtest hutchnosub hutchsmall hutchgrant; do
     if ! getent passwd "$u" >/dev/null; then
         useradd -m -d "/home/$u" -s /bin/bash "$u"
     fi
@@ -161,6 +164,8 @@ has_exactly() {
 }
 
 drop_ranges hutchnosub
+# what a *.root.bats run killed before its teardown may have left
+drop_ranges hutchgrant
 has_exactly hutchtest 65536 || drop_ranges hutchtest
 has_exactly hutchsmall 10 || drop_ranges hutchsmall
 has_exactly hutchtest 65536 || give_range hutchtest 200000 65536

@@ -628,6 +628,115 @@ test_layers (void)
 
 /* A killed hutch leaves temp files; the next open that has the store to
    itself removes them, and not while another process uses the store.  */
+/* A layer directory in the store's tmp/ with a record and diff/f.  */
+static char *
+made_layer (struct hutch_store *s, const char *record, const char *content)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  char *t = NULL;
+  _cleanup_free_ char *rec = NULL, *diff = NULL, *f = NULL;
+
+  if (hutch_store_layer_begin (s, &t, &err) < 0)
+    abort ();
+  rec = hutch_xasprintf ("%s/%s", t, HUTCH_STORE_LAYER_RECORD);
+  diff = hutch_xasprintf ("%s/diff", t);
+  f = hutch_xasprintf ("%s/f", diff);
+  if (mkdir (diff, 0755) < 0)
+    abort ();
+  close (open (rec, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+  close (open (f, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+  if (hutch_write_file (rec, record, &err) < 0 || hutch_write_file (f, content, &err) < 0)
+    abort ();
+  return t;
+}
+
+static char *
+read_text (const char *path)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  char *text = NULL;
+  if (hutch_read_file (path, 4096, &text, NULL, &err) < 0)
+    hutch_error_clear (&err);
+  return text;
+}
+
+/* A layer unpacked again takes the old one's place; the old one waits in
+   superseded/.  */
+static void
+test_layer_replace (void)
+{
+  static const char *const d3
+      = "sha256:3333333333333333333333333333333333333333333333333333333333333333";
+  static const char *const d4
+      = "sha256:4444444444444444444444444444444444444444444444444444444444444444";
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  _cleanup_store_ struct hutch_store *s = NULL;
+  _cleanup_free_ char *t1 = NULL, *t2 = NULL, *t3 = NULL, *t4 = NULL, *rec = NULL, *f = NULL;
+  _cleanup_free_ char *layer = NULL;
+  _cleanup_strv_ char **old = NULL;
+  enum hutch_layer_commit res;
+
+  ok (hutch_store_open (root, &s, &err) == 0, "open");
+  layer = hutch_store_layer_path (s, d3);
+  f = hutch_xasprintf ("%s/diff/f", layer);
+  ok (hutch_store_layer_record (s, d3, &rec, &err) == 0 && rec == NULL, "no layer, no record");
+  t1 = made_layer (s, "A\n", "old");
+  ok (hutch_store_layer_commit (s, t1, d3, &res, &err) == 0 && res == HUTCH_LAYER_COMMITTED,
+      "a layer with a record");
+  ok (hutch_store_layer_record (s, d3, &rec, &err) == 0 && rec && strcmp (rec, "A\n") == 0,
+      "its record is read back");
+  free (rec);
+  rec = NULL;
+  ok (hutch_store_superseded (s, &old, &err) == 0 && old[0] == NULL, "nothing superseded yet");
+  hutch_strv_free (old);
+  old = NULL;
+
+  t2 = made_layer (s, "B\n", "new");
+  ok (hutch_store_layer_replace (s, t2, d3, &res, &err) == 0 && res == HUTCH_LAYER_COMMITTED,
+      "another record: replaced (%s)", emsg (&err));
+  {
+    _cleanup_free_ char *now = read_text (f);
+    is_str (now, "new", "the new copy is in place");
+  }
+  ok (hutch_store_layer_record (s, d3, &rec, &err) == 0 && rec && strcmp (rec, "B\n") == 0,
+      "with its record");
+  free (rec);
+  rec = NULL;
+  ok (hutch_store_superseded (s, &old, &err) == 0 && hutch_strv_len (old) == 1,
+      "the old copy is superseded");
+  {
+    _cleanup_free_ char *of = old && old[0] ? hutch_xasprintf ("%s/diff/f", old[0]) : NULL;
+    _cleanup_free_ char *was = of ? read_text (of) : NULL;
+    is_str (was, "old", "whole, for a container that may still read it");
+  }
+  ok (access (t2, F_OK) < 0, "nothing left in tmp");
+
+  t3 = made_layer (s, "B\n", "same");
+  ok (hutch_store_layer_replace (s, t3, d3, &res, &err) == 0 && res == HUTCH_LAYER_EXISTED,
+      "the same record: another process was first");
+  ok (access (t3, F_OK) < 0, "and our copy is dropped");
+  {
+    _cleanup_free_ char *now = read_text (f);
+    is_str (now, "new", "the layer stays");
+  }
+
+  ok (hutch_store_layer_set_record (s, d3, "C\n", &err) == 0, "set a record");
+  ok (hutch_store_layer_record (s, d3, &rec, &err) == 0 && rec && strcmp (rec, "C\n") == 0,
+      "it is the layer's now");
+  t4 = made_layer (s, "D\n", "x");
+  ok (hutch_store_layer_replace (s, t4, d4, &res, &err) == 0 && res == HUTCH_LAYER_COMMITTED
+          && hutch_store_has_layer (s, d4),
+      "a layer that is not there is committed");
+  ok (hutch_store_layer_replace (s, "/etc", d4, &res, &err) < 0,
+      "a directory outside tmp is refused");
+  hutch_error_clear (&err);
+  {
+    int dfd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    hutch_walk_remove_tree (dfd, "superseded", &err);
+    close (dfd);
+  }
+}
+
 static void
 test_leftovers (void)
 {
@@ -1020,6 +1129,7 @@ main (void)
   test_index ();
   test_concurrent_adds ();
   test_layers ();
+  test_layer_replace ();
   test_leftovers ();
   test_filesystem ();
   test_conf ();
