@@ -8,10 +8,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 /* ---- resolving ---------------------------------------------------------- */
@@ -379,42 +381,56 @@ struct remover
   unsigned int n_moved;
 };
 
-static int
-remove_failed (struct remover *rm, int errnum, const char *what, const struct frame *f)
+/* The path of F below the top, as a message may show it (the top's own
+   name is left out when it is empty; the top alone is ".").  */
+static char *
+frame_path (const struct frame *f)
 {
   const struct frame *g;
   size_t len = 0, at;
-  char *path;
+  char *path, *shown;
 
-  if (rm->r < 0)
-    return rm->r; /* the first failure is the one reported */
   for (g = f; g; g = g->up)
-    len += strlen (g->name) + 1;
+    if (*g->name)
+      len += strlen (g->name) + 1;
+  if (len == 0)
+    return hutch_xstrdup (".");
   path = hutch_xmalloc0 (len + 1);
   at = len - 1;
   for (g = f; g; g = g->up)
     {
       size_t n = strlen (g->name);
+      if (n == 0)
+        continue;
       at -= n;
       memcpy (path + at, g->name, n);
-      if (g->up)
+      if (at > 0)
         path[--at] = '/';
     }
-  {
-    _cleanup_free_ char *s = hutch_walk_shown (path + at);
-    free (path);
-    if (errnum == ELOOP)
-      {
-        rm->r = hutch_error_set (rm->err, 0,
-                                 "%s `%s`: it is more than %d directories deep, and cannot be "
-                                 "moved up to be removed from there",
-                                 what, s, HUTCH_WALK_MAX_DEPTH);
-        rm->err->errnum = ELOOP;
-        rm->r = -ELOOP;
-      }
-    else
-      rm->r = hutch_error_set (rm->err, errnum, "%s `%s`", what, s);
-  }
+  shown = hutch_walk_shown (path + at);
+  free (path);
+  return shown;
+}
+
+static int
+remove_failed (struct remover *rm, int errnum, const char *what, const struct frame *f)
+{
+  _cleanup_free_ char *s = NULL;
+
+  if (rm->r < 0)
+    return rm->r; /* the first failure is the one reported */
+  s = frame_path (f);
+  if (errnum == ELOOP)
+    {
+      rm->r = hutch_error_set (rm->err, 0,
+                               "%s `%s`: it is more than %d directories deep, and cannot be "
+                               "moved up to be removed from there",
+                               what, s, HUTCH_WALK_MAX_DEPTH);
+      rm->err->errnum = ELOOP;
+      rm->r = -ELOOP;
+    }
+  else
+    rm->r = hutch_error_set (rm->err, errnum, "%s `%s`", what, s);
   return rm->r;
 }
 
@@ -677,4 +693,436 @@ hutch_walk_visit (int dirfd, hutch_walk_visit_fn fn, void *data)
   if (fd < 0)
     return 0;
   return visit_dir (fd, 0, fn, data);
+}
+
+/* ---- giving a tree to a user -------------------------------------------- */
+
+/* NAME in DIRFD as what it is: never through a symlink (an O_PATH fd of
+   a symlink is the symlink itself), and never across a mount point (EXDEV):
+   another file system in the tree is not the tree's.  */
+static int
+open_entry (int dirfd, const char *name)
+{
+  return hutch_walk_open (dirfd, name, O_PATH | O_NOFOLLOW, 0,
+                          RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV);
+}
+
+struct chowner
+{
+  uid_t uid;
+  gid_t gid;
+  unsigned long failed;
+  int first_errno;
+  char *first; /* the first entry that could not be changed, shown */
+};
+
+static void
+chown_failed (struct chowner *c, int errnum, const struct frame *f)
+{
+  if (c->failed++ == 0)
+    {
+      c->first_errno = errnum;
+      c->first = frame_path (f);
+    }
+}
+
+/* FD is the entry itself (open_entry): with AT_EMPTY_PATH the change goes
+   to that inode, a symlink's own when it is one, never to a target.  */
+static void
+chown_entry (struct chowner *c, int fd, const struct stat *st, const struct frame *f)
+{
+  if (st->st_uid == c->uid && st->st_gid == c->gid)
+    return; /* nothing to do, and its ctime and set-id bits stay */
+  if (fchownat (fd, "", c->uid, c->gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+    chown_failed (c, errno, f);
+}
+
+/* The entries of the directory DIR (taken: one fd a level), depth first;
+   a failure is counted and the walk goes on.  */
+static void
+chown_children (struct chowner *c, int dir, const struct frame *f, int depth)
+{
+  DIR *d = fdopendir (dir);
+  struct dirent *de;
+
+  if (d == NULL)
+    {
+      chown_failed (c, errno, f);
+      close (dir);
+      return;
+    }
+  while ((errno = 0, de = readdir (d)) != NULL)
+    {
+      struct frame child = { f, de->d_name };
+      struct stat st;
+      int fd, sub;
+
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      fd = open_entry (dirfd (d), de->d_name);
+      if (fd < 0)
+        {
+          /* EXDEV: a mount point, not ours to change; ENOENT: gone.  */
+          if (errno != EXDEV && errno != ENOENT)
+            chown_failed (c, errno, &child);
+          continue;
+        }
+      if (fstat (fd, &st) < 0)
+        {
+          chown_failed (c, errno, &child);
+          close (fd);
+          continue;
+        }
+      chown_entry (c, fd, &st, &child);
+      sub = -1;
+      if (S_ISDIR (st.st_mode) && depth + 1 > HUTCH_WALK_MAX_DEPTH)
+        chown_failed (c, ELOOP, &child);
+      else if (S_ISDIR (st.st_mode)
+               && (sub = openat (fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        chown_failed (c, errno, &child);
+      close (fd);
+      if (sub >= 0)
+        chown_children (c, sub, &child, depth + 1);
+    }
+  if (errno != 0)
+    chown_failed (c, errno, f);
+  closedir (d);
+}
+
+int
+hutch_walk_chown_tree (int fd, uid_t uid, gid_t gid, hutch_error_t *err)
+{
+  struct chowner c = { .uid = uid, .gid = gid };
+  struct frame top = { NULL, "" };
+  struct stat st;
+  int dir, r;
+
+  if (fstat (fd, &st) < 0)
+    return hutch_error_set (err, errno, "look at the tree to give to %u:%u", uid, gid);
+  chown_entry (&c, fd, &st, &top);
+  if (S_ISDIR (st.st_mode))
+    {
+      dir = openat (fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dir < 0)
+        chown_failed (&c, errno, &top);
+      else
+        chown_children (&c, dir, &top, 0);
+    }
+  if (c.failed == 0)
+    return 0;
+  if (c.first_errno == ELOOP)
+    r = hutch_error_set (err, 0,
+                         "%lu file%s could not be given to %u:%u; the first, `%s`, is more than "
+                         "%d directories deep",
+                         c.failed, c.failed == 1 ? "" : "s", uid, gid, c.first,
+                         HUTCH_WALK_MAX_DEPTH);
+  else
+    r = hutch_error_set (err, c.first_errno,
+                         "%lu file%s could not be given to %u:%u; the first: `%s`", c.failed,
+                         c.failed == 1 ? "" : "s", uid, gid, c.first);
+  free (c.first);
+  return r;
+}
+
+/* ---- copying a tree ----------------------------------------------------- */
+
+/* A file of the source with more than one name: where its first name was
+   copied, below the top of the copy.  */
+struct copied_link
+{
+  dev_t dev;
+  ino_t ino;
+  char *path;
+};
+
+struct copier
+{
+  int dsttop;
+  struct copied_link *links;
+  size_t n_links;
+  hutch_error_t *err;
+};
+
+static int
+copy_failed (struct copier *c, int errnum, const char *what, const struct frame *f)
+{
+  _cleanup_free_ char *s = frame_path (f);
+  if (errnum == ELOOP)
+    return hutch_error_set (c->err, 0, "%s `%s`: it is more than %d directories deep", what, s,
+                            HUTCH_WALK_MAX_DEPTH);
+  return hutch_error_set (c->err, errnum, "%s `%s`", what, s);
+}
+
+/* The unsigned path of F below the top (for hard links; not shown).  */
+static char *
+frame_raw_path (const struct frame *f)
+{
+  char *up, *p;
+  if (f->up == NULL)
+    return hutch_xstrdup (f->name);
+  up = frame_raw_path (f->up);
+  p = *up ? hutch_xasprintf ("%s/%s", up, f->name) : hutch_xstrdup (f->name);
+  free (up);
+  return p;
+}
+
+/* SRC's extended attributes on FD, best effort as `cp -a` does: the
+   kernel refuses some (security.*) in a user namespace.  overlayfs's own
+   are not the file's.  */
+static void
+copy_xattrs (int src, int fd)
+{
+  _cleanup_free_ char *names = NULL;
+  ssize_t len = flistxattr (src, NULL, 0);
+  const char *name;
+
+  if (len <= 0)
+    return;
+  names = hutch_xmalloc0 ((size_t)len + 1);
+  len = flistxattr (src, names, (size_t)len);
+  for (name = names; len > 0 && name < names + len; name += strlen (name) + 1)
+    {
+      char value[65536];
+      ssize_t n = strstr (name, ".overlay.") ? -1 : fgetxattr (src, name, value, sizeof value);
+      if (n >= 0)
+        (void)fsetxattr (fd, name, value, (size_t)n, 0);
+    }
+}
+
+/* The owner, mode and times of ST (the source's) on FD, an fd of the copy.
+   An owner that is not mapped in the caller's user namespace (the kernel
+   says EINVAL; EPERM without CAP_CHOWN) stays the caller's, as an unpacked
+   layer's does.  */
+static int
+copy_meta (struct copier *c, int fd, const struct stat *st, const struct frame *f)
+{
+  struct timespec times[2] = { st->st_atim, st->st_mtim };
+
+  if (fchown (fd, st->st_uid, st->st_gid) < 0 && errno != EINVAL && errno != EPERM)
+    return copy_failed (c, errno, "give the copy of", f);
+  /* After the chown, which clears the set-id bits.  */
+  if (fchmod (fd, st->st_mode & 07777) < 0)
+    return copy_failed (c, errno, "set the mode of the copy of", f);
+  if (futimens (fd, times) < 0)
+    return copy_failed (c, errno, "set the times of the copy of", f);
+  return 0;
+}
+
+static int
+copy_data (struct copier *c, int src, int dst, const struct frame *f)
+{
+  char buf[64 * 1024];
+  bool plain = false;
+  ssize_t n;
+
+  for (;;)
+    {
+      if (!plain)
+        {
+          n = copy_file_range (src, NULL, dst, NULL, SIZE_MAX >> 2, 0);
+          if (n < 0
+              && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
+            {
+              plain = true;
+              continue;
+            }
+        }
+      else
+        {
+          n = read (src, buf, sizeof buf);
+          if (n > 0 && hutch_write_all (dst, buf, (size_t)n) < 0)
+            n = -1;
+        }
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return copy_failed (c, errno, "copy", f);
+      if (n == 0)
+        return 0;
+    }
+}
+
+/* NAME in DSTDIR as a second name of the file first copied to FIRST.  */
+static int
+copy_link (struct copier *c, const char *first, int dstdir, const char *name, const struct frame *f)
+{
+  const char *slash = strrchr (first, '/');
+  _cleanup_free_ char *parent
+      = slash ? hutch_xstrndup (first, (size_t)(slash - first)) : hutch_xstrdup ("");
+  _cleanup_close_ int pfd = hutch_walk_open_beneath (c->dsttop, parent, O_PATH | O_DIRECTORY,
+                                                     RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV);
+
+  if ((pfd < 0 || linkat (pfd, slash ? slash + 1 : first, dstdir, name, 0) < 0) && errno != EEXIST)
+    return copy_failed (c, errno, "hard link", f);
+  return 0;
+}
+
+static int
+copy_file (struct copier *c, int srcdir, int dstdir, const char *name, const struct stat *st,
+           const struct frame *f)
+{
+  _cleanup_close_ int src = -1, dst = -1;
+  struct stat now;
+  size_t i;
+
+  for (i = 0; st->st_nlink > 1 && i < c->n_links; i++)
+    if (c->links[i].dev == st->st_dev && c->links[i].ino == st->st_ino)
+      return copy_link (c, c->links[i].path, dstdir, name, f);
+  /* O_NONBLOCK: should it have become a FIFO since we looked, the open
+     does not hang; it is skipped below.  */
+  src = openat (srcdir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (src < 0 || fstat (src, &now) < 0)
+    return copy_failed (c, errno, "open", f);
+  if (!S_ISREG (now.st_mode))
+    return 0;
+  /* O_EXCL | O_NOFOLLOW: a name another process made meanwhile (a second
+     container copying into the same new volume) is left alone, and a
+     symlink planted there is never written through.  */
+  dst = openat (dstdir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+                0600);
+  if (dst < 0)
+    return errno == EEXIST ? 0 : copy_failed (c, errno, "create the copy of", f);
+  if (copy_data (c, src, dst, f) < 0)
+    return -1;
+  copy_xattrs (src, dst);
+  if (copy_meta (c, dst, &now, f) < 0)
+    return -1;
+  if (now.st_nlink > 1)
+    {
+      c->links = hutch_xrealloc (c->links, (c->n_links + 1) * sizeof *c->links);
+      c->links[c->n_links++] = (struct copied_link){ now.st_dev, now.st_ino, frame_raw_path (f) };
+    }
+  return 0;
+}
+
+/* A symlink is copied as a symlink (its target is text, never followed);
+   a FIFO as a new FIFO.  Their metadata goes on the name, without
+   following it.  */
+static int
+copy_special (struct copier *c, int srcdir, int dstdir, const char *name, const struct stat *st,
+              const struct frame *f)
+{
+  struct timespec times[2] = { st->st_atim, st->st_mtim };
+
+  if (S_ISLNK (st->st_mode))
+    {
+      char target[HUTCH_WALK_MAX_PATH + 1];
+      ssize_t n = readlinkat (srcdir, name, target, sizeof target);
+      if (n < 0 || (size_t)n >= sizeof target)
+        return copy_failed (c, n < 0 ? errno : ENAMETOOLONG, "read the symlink", f);
+      target[n] = '\0';
+      if (symlinkat (target, dstdir, name) < 0)
+        return errno == EEXIST ? 0 : copy_failed (c, errno, "copy the symlink", f);
+    }
+  else
+    {
+      if (mknodat (dstdir, name, S_IFIFO | 0600, 0) < 0)
+        return errno == EEXIST ? 0 : copy_failed (c, errno, "copy the FIFO", f);
+      if (chmod_nofollow (dstdir, name, st->st_mode & 07777) < 0)
+        return copy_failed (c, errno, "set the mode of the copy of", f);
+    }
+  if (fchownat (dstdir, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EINVAL
+      && errno != EPERM)
+    return copy_failed (c, errno, "give the copy of", f);
+  if (utimensat (dstdir, name, times, AT_SYMLINK_NOFOLLOW) < 0)
+    return copy_failed (c, errno, "set the times of the copy of", f);
+  return 0;
+}
+
+static int copy_children (struct copier *c, int src, int dst, const struct frame *f, int depth);
+
+/* Directories on both sides are opened relative to their parent's fd,
+   without a symlink and without crossing a mount point.  */
+static int
+copy_dir (struct copier *c, int srcdir, int dstdir, const char *name, const struct stat *st,
+          const struct frame *f, int depth)
+{
+  const uint64_t how = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV;
+  _cleanup_close_ int dst = -1;
+  int src;
+
+  if (depth + 1 > HUTCH_WALK_MAX_DEPTH)
+    return copy_failed (c, ELOOP, "copy", f);
+  src = hutch_walk_open (srcdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, how);
+  if (src < 0)
+    return errno == EXDEV ? 0 : copy_failed (c, errno, "open", f);
+  if ((mkdirat (dstdir, name, 0700) < 0 && errno != EEXIST)
+      || (dst = hutch_walk_open (dstdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, how)) < 0)
+    {
+      int errnum = errno;
+      close (src);
+      return copy_failed (c, errnum, "create the copy of", f);
+    }
+  copy_xattrs (src, dst);
+  /* Two fds a level (SRC goes to copy_children); the metadata last, as
+     the times change while the entries come in.  */
+  if (copy_children (c, src, dst, f, depth + 1) < 0)
+    return -1;
+  return copy_meta (c, dst, st, f);
+}
+
+/* The entries of SRC (taken: one fd a level on each side) into DST.  */
+static int
+copy_children (struct copier *c, int src, int dst, const struct frame *f, int depth)
+{
+  DIR *d = fdopendir (src);
+  struct dirent *de;
+  int r = 0;
+
+  if (d == NULL)
+    {
+      close (src);
+      return copy_failed (c, errno, "read", f);
+    }
+  while (r == 0 && (errno = 0, de = readdir (d)) != NULL)
+    {
+      struct frame child = { f, de->d_name };
+      struct stat st;
+
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      if (fstatat (dirfd (d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        r = errno == ENOENT ? 0 : copy_failed (c, errno, "look at", &child);
+      else if (S_ISDIR (st.st_mode))
+        r = copy_dir (c, dirfd (d), dst, de->d_name, &st, &child, depth);
+      else if (S_ISREG (st.st_mode))
+        r = copy_file (c, dirfd (d), dst, de->d_name, &st, &child);
+      else if (S_ISLNK (st.st_mode) || S_ISFIFO (st.st_mode))
+        r = copy_special (c, dirfd (d), dst, de->d_name, &st, &child);
+      /* Device nodes and sockets are not copied: an unprivileged user
+         namespace cannot make device nodes, and a socket is no content.  */
+    }
+  if (r == 0 && errno != 0)
+    r = copy_failed (c, errno, "read", f);
+  closedir (d);
+  return r;
+}
+
+int
+hutch_walk_copy_tree (int srcfd, int dstfd, hutch_error_t *err)
+{
+  struct copier c = { .dsttop = dstfd, .err = err };
+  struct frame top = { NULL, "" };
+  struct stat st;
+  int src, r;
+  size_t i;
+
+  src = openat (srcfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (src < 0 || fstat (src, &st) < 0)
+    {
+      r = hutch_error_set (err, errno, "open the directory to copy");
+      if (src >= 0)
+        close (src);
+      return r;
+    }
+  copy_xattrs (src, dstfd);
+  r = copy_children (&c, src, dstfd, &top, 0);
+  /* The top takes the source's owner and mode (docker's copy-up does):
+     the image's /var/lib/db owned by its database user stays so.  */
+  if (r == 0)
+    r = copy_meta (&c, dstfd, &st, &top);
+  for (i = 0; i < c.n_links; i++)
+    free (c.links[i].path);
+  free (c.links);
+  return r;
 }

@@ -4,10 +4,10 @@
 
 /* The one walker of directory trees that hutch does not trust: a
    container's root, an image layer being unpacked or flattened, an image
-   archive, a store's leftovers.  Resolving, making directories, removing,
-   looking (a read-only walk) and naming happen here only, so that a fix to
-   any of them is a fix everywhere (a second copy is a second place for a
-   CVE).
+   archive, a store's leftovers, a volume.  Resolving, making directories,
+   removing, looking (a read-only walk), changing owners, copying and
+   naming happen here only, so that a fix to any of them is a fix
+   everywhere (a second copy is a second place for a CVE).
 
    The rules that every function here keeps:
    - a path inside an untrusted tree is resolved by the kernel, relative to
@@ -135,6 +135,32 @@ typedef int (*hutch_walk_visit_fn) (void *data, const struct stat *st);
    fd a level); a directory that cannot be read is passed over.  Nothing is
    changed.  Returns what FN stopped with, or 0.  */
 int hutch_walk_visit (int dirfd, hutch_walk_visit_fn fn, void *data);
+
+/* ---- changing and copying ----------------------------------------------- */
+
+/* Give FD (any fd of a file or directory) and, when it is a directory,
+   everything below it to UID and GID (podman's -v ...:U): each entry is
+   opened relative to its directory's fd without following a symlink (a
+   symlink's own owner changes, never its target's), and a mount point in
+   the tree is neither entered nor changed.  Entries already owned so are
+   left alone.  An entry that cannot be changed (the kernel lets the root
+   of a user namespace change only files whose owner and group are mapped
+   in it) does not stop the walk; the error says how many failed, and
+   names the first.  Deeper than HUTCH_WALK_MAX_DEPTH is such a failure.  */
+int hutch_walk_chown_tree (int fd, uid_t uid, gid_t gid, hutch_error_t *err);
+
+/* Copy what the directory SRCFD holds into the directory DSTFD (opened
+   for reading, not O_PATH), and SRCFD's owner, mode and times onto DSTFD:
+   docker's copy-up of an image's directory into a new volume.  Directories,
+   regular files (data, mode, owner, times, extended attributes as far as
+   the kernel allows), symlinks (as symlinks), FIFOs, and hard links within
+   the tree are copied; device nodes and sockets are not (an unprivileged
+   user namespace cannot make device nodes).  An owner the caller cannot
+   give stays the caller's.  Neither side's symlinks are followed nor its
+   mount points entered; a name that exists in DSTFD already is kept as it
+   is (two containers copying into one new volume at once).  Stops at the
+   first failure; deeper than HUTCH_WALK_MAX_DEPTH is one.  */
+int hutch_walk_copy_tree (int srcfd, int dstfd, hutch_error_t *err);
 
 /* ---- names -------------------------------------------------------------- */
 

@@ -354,6 +354,201 @@ test_mount_point (void)
 }
 
 static void
+put_text (const char *path, const char *text, mode_t mode)
+{
+  int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0 || write (fd, text, strlen (text)) != (ssize_t)strlen (text))
+    abort ();
+  close (fd);
+}
+
+/* Copy-up: what is copied and how, and that neither side's symlinks are
+   followed.  */
+static void
+test_copy (void)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  _cleanup_free_ char *src = hutch_xasprintf ("%s/csrc", top);
+  _cleanup_free_ char *dst = hutch_xasprintf ("%s/cdst", top);
+  _cleanup_free_ char *dst2 = hutch_xasprintf ("%s/cdst2", top);
+  _cleanup_free_ char *p = NULL, *q = NULL, *out = hutch_xasprintf ("%s/target", outside);
+  char buf[64];
+  struct stat st, st2;
+  int sfd, dfd;
+  ssize_t n;
+
+  if (mkdir (src, 0750) < 0 || mkdir (dst, 0755) < 0 || mkdir (dst2, 0755) < 0)
+    abort ();
+  p = hutch_xasprintf ("%s/sub", src);
+  if (mkdir (p, 0700) < 0)
+    abort ();
+  free (p);
+  p = hutch_xasprintf ("%s/sub/file", src);
+  put_text (p, "content", 0640);
+  q = hutch_xasprintf ("%s/hard", src);
+  if (link (p, q) < 0)
+    abort ();
+  free (p);
+  free (q);
+  p = hutch_xasprintf ("%s/link", src);
+  q = hutch_xasprintf ("%s/fifo", src);
+  if (symlink (out, p) < 0 || mkfifo (q, 0600) < 0)
+    abort ();
+  sfd = open (src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  dfd = open (dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ok (hutch_walk_copy_tree (sfd, dfd, &err) == 0, "copy: a tree is copied (%s)",
+      err.msg ? err.msg : "");
+  free (p);
+  p = hutch_xasprintf ("%s/link", dst);
+  n = readlink (p, buf, sizeof buf - 1);
+  free (p);
+  p = hutch_xasprintf ("%s/sub/file", dst);
+  buf[n > 0 ? n : 0] = '\0';
+  ok (n > 0 && strcmp (buf, out) == 0 && !exists (out), "copy: a symlink stays a symlink");
+  ok (stat (p, &st) == 0 && (st.st_mode & 07777) == 0640 && st.st_size == 7,
+      "copy: a file's mode and data");
+  free (q);
+  q = hutch_xasprintf ("%s/hard", dst);
+  ok (stat (q, &st2) == 0 && st2.st_ino == st.st_ino, "copy: hard links stay hard links");
+  free (q);
+  q = hutch_xasprintf ("%s/fifo", dst);
+  ok (lstat (q, &st2) == 0 && S_ISFIFO (st2.st_mode), "copy: a FIFO");
+  ok (fstat (dfd, &st2) == 0 && (st2.st_mode & 07777) == 0750, "copy: the top takes the mode");
+  close (dfd);
+
+  /* the destination holds a symlink where the source has a directory:
+     the copy does not write through it */
+  free (q);
+  q = hutch_xasprintf ("%s/sub", dst2);
+  if (symlink (outside, q) < 0)
+    abort ();
+  dfd = open (dst2, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ok (hutch_walk_copy_tree (sfd, dfd, &err) < 0, "copy: a symlink in the destination is refused");
+  free (q);
+  q = hutch_xasprintf ("%s/file", outside);
+  ok (!exists (q), "copy: nothing is written through it");
+  hutch_error_clear (&err);
+  close (dfd);
+  close (sfd);
+}
+
+/* Copy and chown are bounded in depth: a tree deeper than
+   HUTCH_WALK_MAX_DEPTH is an error that says so, not an exhausted fd
+   table; one just as deep goes through.  */
+static void
+test_copy_deep (void)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  _cleanup_free_ char *d1 = hutch_xasprintf ("%s/cdeep-out", root);
+  _cleanup_free_ char *d2 = hutch_xasprintf ("%s/cdeeper-out", root);
+  int src, dst, r;
+
+  make_deep ("cdeep", HUTCH_WALK_MAX_DEPTH - 1);
+  make_deep ("cdeeper", HUTCH_WALK_MAX_DEPTH + 2);
+  if (mkdir (d1, 0755) < 0 || mkdir (d2, 0755) < 0)
+    abort ();
+  src = openat (rootfd, "cdeep", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  dst = open (d1, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  r = hutch_walk_copy_tree (src, dst, &err);
+  ok (r == 0, "copy: %d levels (%s)", HUTCH_WALK_MAX_DEPTH, err.msg ? err.msg : "");
+  hutch_error_clear (&err);
+  close (src);
+  close (dst);
+  src = openat (rootfd, "cdeeper", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  dst = open (d2, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  r = hutch_walk_copy_tree (src, dst, &err);
+  ok (r < 0 && err.msg && strstr (err.msg, "directories deep"), "copy: deeper is refused (%s)",
+      err.msg ? err.msg : "");
+  hutch_error_clear (&err);
+  r = hutch_walk_chown_tree (src, geteuid (), getegid (), &err);
+  ok (r < 0 && err.msg && strstr (err.msg, "directories deep"), "chown: deeper is refused (%s)",
+      err.msg ? err.msg : "");
+  hutch_error_clear (&err);
+  close (src);
+  close (dst);
+}
+
+/* :U's walk, as root: the tree is given away, a symlink's target outside
+   and a mount point inside are not.  In a child with a mount namespace
+   of its own; skipped when not root.  */
+static const char *
+chown_child (void)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  _cleanup_free_ char *t = hutch_xasprintf ("%s/own", top);
+  _cleanup_free_ char *f = hutch_xasprintf ("%s/own/d/f", top);
+  _cleanup_free_ char *l = hutch_xasprintf ("%s/own/l", top);
+  _cleanup_free_ char *m = hutch_xasprintf ("%s/own/m", top);
+  _cleanup_free_ char *mf = hutch_xasprintf ("%s/own/m/f", top);
+  _cleanup_free_ char *tgt = hutch_xasprintf ("%s/chown-target", outside);
+  _cleanup_free_ char *d = hutch_xasprintf ("%s/own/d", top);
+  struct stat st;
+  int fd;
+
+  if (unshare (CLONE_NEWNS) < 0 || mount ("", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    return "skip";
+  put_text (tgt, "x", 0644);
+  if (mkdir (t, 0755) < 0 || mkdir (d, 0755) < 0 || mkdir (m, 0755) < 0 || symlink (tgt, l) < 0)
+    return "setup";
+  put_text (f, "x", 0644);
+  if (mount ("t", m, "tmpfs", 0, NULL) < 0)
+    return "skip";
+  put_text (mf, "x", 0644);
+  fd = open (t, O_PATH | O_CLOEXEC);
+  if (hutch_walk_chown_tree (fd, 4242, 4343, &err) < 0)
+    return "failed";
+  if (stat (f, &st) < 0 || st.st_uid != 4242 || st.st_gid != 4343 || stat (d, &st) < 0
+      || st.st_uid != 4242 || stat (t, &st) < 0 || st.st_uid != 4242)
+    return "tree not given";
+  if (lstat (l, &st) < 0 || st.st_uid != 4242 || stat (tgt, &st) < 0 || st.st_uid != 0)
+    return "symlink";
+  if (stat (m, &st) < 0 || st.st_uid != 0 || stat (mf, &st) < 0 || st.st_uid != 0)
+    return "mount point entered";
+  umount2 (m, MNT_DETACH);
+  return "ok";
+}
+
+static void
+test_chown (void)
+{
+  int pipefd[2], st;
+  char res[32] = "";
+  ssize_t n;
+  pid_t pid;
+
+  if (geteuid () != 0)
+    {
+      tap_n++;
+      printf ("ok %d - # SKIP chown: needs root\n", tap_n);
+      return;
+    }
+  if (pipe (pipefd) < 0)
+    abort ();
+  pid = fork ();
+  if (pid == 0)
+    {
+      const char *v = chown_child ();
+      close (pipefd[0]);
+      if (write (pipefd[1], v, strlen (v)) < 0)
+        _exit (1);
+      _exit (0);
+    }
+  close (pipefd[1]);
+  n = read (pipefd[0], res, sizeof res - 1);
+  close (pipefd[0]);
+  waitpid (pid, &st, 0);
+  res[n > 0 ? n : 0] = '\0';
+  if (strcmp (res, "skip") == 0)
+    {
+      tap_n++;
+      printf ("ok %d - # SKIP chown: no mount namespace here\n", tap_n);
+    }
+  else
+    ok (strcmp (res, "ok") == 0,
+        "chown: the tree is given, a symlink's target and a mount point are not (%s)", res);
+}
+
+static void
 name_refused (const char *name, enum hutch_walk_name_problem want, const char *why)
 {
   char *clean = NULL;
@@ -432,6 +627,9 @@ main (void)
   test_deep ();
   test_fds ();
   test_mount_point ();
+  test_copy ();
+  test_copy_deep ();
+  test_chown ();
 
   close (rootfd);
   cmd = hutch_xasprintf ("rm -rf '%s'", top);
