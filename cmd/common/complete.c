@@ -6,7 +6,8 @@
    holds the tables as data (options, which of them take a value, what the
    values are, subcommands, operands) and a small walker of the words typed
    so far that finds the command they name.  Images are listed by running
-   `PROG images` when a value or operand is an image.  */
+   `PROG images` when a value or operand is an image, volumes by
+   `PROG volume ls -q`.  */
 
 #include "common/options.h"
 
@@ -136,6 +137,8 @@ static const char bash_body[]
       "        @file) COMPREPLY=($(compgen -f -- \"$2\")); compopt -o filenames 2>/dev/null ;;\n"
       "        @dir) COMPREPLY=($(compgen -d -- \"$2\")); compopt -o filenames 2>/dev/null ;;\n"
       "        @image) COMPREPLY=($(compgen -W \"$(__P___images)\" -- \"$2\")) ;;\n"
+      "        @volume) COMPREPLY=($(compgen -W \"$(__PROG__ volume ls -q 2>/dev/null)\" -- "
+      "\"$2\")) ;;\n"
       "        @command) __P___words ''; COMPREPLY=($(IFS=' '; compgen -W \"$subs\" -- \"$2\")) "
       ";;\n"
       "        '') COMPREPLY=() ;;\n"
@@ -354,6 +357,9 @@ static const char zsh_head[]
       "    @image) local -a imgs\n"
       "      imgs=(${(f)\"$(__PROG__ images 2>/dev/null | awk '__IMAGES_AWK__')\"})\n"
       "      compadd -a imgs ;;\n"
+      "    @volume) local -a vols\n"
+      "      vols=(${(f)\"$(__PROG__ volume ls -q 2>/dev/null)\"})\n"
+      "      compadd -a vols ;;\n"
       "    @command) compadd -- __SUBS__ ;;\n"
       "    *) compadd -- \"$@\" ;;\n"
       "  esac\n"
@@ -386,6 +392,8 @@ fish_values (const char *values, FILE *f)
     fputs (" -x -a '(__fish_complete_directories)'", f);
   else if (strcmp (values, CMD_VALUE_IMAGE) == 0)
     fprintf (f, " -x -a '(%s_images)'", fnp);
+  else if (strcmp (values, CMD_VALUE_VOLUME) == 0)
+    fprintf (f, " -x -a '(%s_volumes)'", fnp);
   else if (strcmp (values, CMD_VALUE_COMMAND) == 0)
     fprintf (f, " -x -a '(%s_words \"\"; string split \" \" -- $subs)'", fnp);
   else
@@ -478,6 +486,10 @@ static const char fish_head[]
       "\n"
       "function __P___images\n"
       "    __PROG__ images 2>/dev/null | awk '__IMAGES_AWK__'\n"
+      "end\n"
+      "\n"
+      "function __P___volumes\n"
+      "    __PROG__ volume ls -q 2>/dev/null\n"
       "end\n"
       "\n"
       "complete -c __PROG__ -f\n";

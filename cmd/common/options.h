@@ -18,6 +18,7 @@
 #define CMD_VALUE_FILE "@file"
 #define CMD_VALUE_DIR "@dir"
 #define CMD_VALUE_IMAGE "@image"
+#define CMD_VALUE_VOLUME "@volume"   /* a volume's name, as `PROG volume ls -q` lists them */
 #define CMD_VALUE_COMMAND "@command" /* a command name: `hutch help run` */
 
 struct cmd_opt

@@ -21,6 +21,7 @@ enum
   OPT_ROOTFS = 256,
   OPT_READ_ONLY,
   OPT_TMPFS,
+  OPT_MOUNT,
   OPT_ENV_FILE,
   OPT_HOSTNAME,
   OPT_INIT,
@@ -59,10 +60,21 @@ static const struct cmd_opt options[] = {
   { "rootfs", OPT_ROOTFS, required_argument, "DIR",
     "use DIR as the root filesystem (changes are written to it)", CMD_VALUE_DIR },
   { "read-only", OPT_READ_ONLY, no_argument, NULL, "mount the root filesystem read-only", NULL },
-  { "volume", 'v', required_argument, "SRC:DST[:OPTS]", "bind SRC at DST; OPTS: ro or rw",
+  { "volume", 'v', required_argument, "SRC:DST[:OPTS]",
+    "bind the host path SRC (absolute, or starting with\n`.`) or the volume SRC (a name: made when "
+    "new) at\n"
+    "DST; DST[:OPTS] alone: an anonymous volume, removed\nafter the run.  OPTS, comma-separated: "
+    "ro, rw;\n"
+    "U (chown the files to the container's user); z, Z\n(SELinux relabel); nocopy (a new volume "
+    "does not\n"
+    "get the image's DST); rprivate, rslave...",
     CMD_VALUE_FILE },
   { "tmpfs", OPT_TMPFS, required_argument, "DST[:OPTS]",
     "mount a tmpfs at DST (OPTS e.g. size=64m,mode=1777)", NULL },
+  { "mount", OPT_MOUNT, required_argument, "KEY=VALUE,...",
+    "docker's mount: type=bind|volume|tmpfs, source,\ndestination, readonly, bind-propagation,\n"
+    "volume-nocopy, volume-label, tmpfs-size, tmpfs-mode,\nrelabel=shared|private, U",
+    "type=bind, type=volume, type=tmpfs," },
   { "env", 'e', required_argument, "KEY[=VALUE]",
     "set a variable (KEY alone copies the host's value)", NULL },
   { "env-file", OPT_ENV_FILE, required_argument, "FILE", "read KEY=VALUE lines from FILE",
@@ -130,8 +142,10 @@ static const struct cmd_opt options[] = {
     NULL },
   { "security-opt", OPT_SECURITY_OPT, required_argument, "OPT",
     "no-new-privileges[=true|false] (default true);\nseccomp=FILE (a Docker or OCI JSON profile) "
-    "or\nseccomp=unconfined (no filter; default: hutch's\nprofile, close to Docker's)",
-    "no-new-privileges no-new-privileges=false seccomp=unconfined seccomp=" },
+    "or\nseccomp=unconfined (no filter; default: hutch's\nprofile, close to Docker's); "
+    "label=disable|nested|\ntype:T|level:L|user:U|role:R|filetype:T (SELinux:\nhutch sets no "
+    "label; refused where SELinux is on,\nbut label=disable)",
+    "no-new-privileges no-new-privileges=false seccomp=unconfined seccomp= label=disable" },
   { 0 },
 };
 
@@ -204,6 +218,7 @@ static const struct stored_option
   { OPT_READ_ONLY, STORE_FLAG, FIELD (read_only) },
   { 'v', STORE_LIST, FIELD (volumes) },
   { OPT_TMPFS, STORE_LIST, FIELD (tmpfs) },
+  { OPT_MOUNT, STORE_LIST, FIELD (mounts) },
   { 'e', STORE_LIST, FIELD (env) },
   { OPT_ENV_FILE, STORE_LIST, FIELD (env_files) },
   { 'w', STORE_STR, FIELD (workdir) },
@@ -262,6 +277,29 @@ store_option (struct hutch_run_options *o, int c)
   return false;
 }
 
+/* --security-opt label=X (docker's and podman's SELinux options): the
+   words they take; what they mean on this host is the library's call
+   (src/front/runmount.c).  */
+static bool
+label_opt (struct hutch_run_options *o, const char *v)
+{
+  static const char *const with_value[] = { "type:", "level:", "user:", "role:", "filetype:" };
+  size_t i;
+
+  if (strcmp (v, "disable") == 0 || strcmp (v, "nested") == 0)
+    {
+      hutch_strv_push (&o->security_labels, hutch_xstrdup (v));
+      return true;
+    }
+  for (i = 0; i < sizeof with_value / sizeof with_value[0]; i++)
+    if (strncmp (v, with_value[i], strlen (with_value[i])) == 0 && v[strlen (with_value[i])])
+      {
+        hutch_strv_push (&o->security_labels, hutch_xstrdup (v));
+        return true;
+      }
+  return false;
+}
+
 /* --security-opt: the options hutch knows, and a message that names the
    ones people bring from Docker and hutch does not have.  */
 static int
@@ -274,11 +312,21 @@ security_opt (struct hutch_run_options *o, const char *v)
     o->no_new_privileges = 0;
   else if ((strncmp (v, "seccomp=", 8) == 0 || strncmp (v, "seccomp:", 8) == 0) && v[8] != '\0')
     set_str (&o->seccomp, v + 8);
+  else if ((strncmp (v, "label=", 6) == 0 || strncmp (v, "label:", 6) == 0) && label_opt (o, v + 6))
+    ;
+  else if (strncmp (v, "label=", 6) == 0 || strncmp (v, "label:", 6) == 0)
+    {
+      fprintf (stderr,
+               "hutch: --security-opt `%s`: expected label=disable, label=nested, or "
+               "label=type:T, level:L, user:U, role:R or filetype:T\n",
+               v);
+      return HUTCH_EXIT_ERROR;
+    }
   else
     {
       fprintf (stderr,
-               "hutch: --security-opt `%s`: hutch knows no-new-privileges[=true|false] "
-               "and seccomp=FILE|unconfined (SELinux and AppArmor labels are not "
+               "hutch: --security-opt `%s`: hutch knows no-new-privileges[=true|false], "
+               "seccomp=FILE|unconfined and label=... (AppArmor profiles are not "
                "supported)\n",
                v);
       return HUTCH_EXIT_ERROR;

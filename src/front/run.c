@@ -72,6 +72,8 @@ hutch_run_options_clear (struct hutch_run_options *o)
   hutch_strv_free (o->entrypoint);
   hutch_strv_free (o->volumes);
   hutch_strv_free (o->tmpfs);
+  hutch_strv_free (o->mounts);
+  hutch_strv_free (o->security_labels);
   hutch_strv_free (o->env);
   hutch_strv_free (o->env_files);
   free (o->workdir);
@@ -569,44 +571,6 @@ set_hostname (const struct hutch_run_options *o, struct hutch_spec *spec, hutch_
   return 0;
 }
 
-/* -v and --tmpfs.  A volume's source must exist: the launcher would
-   otherwise fail later, inside the namespaces, with a vaguer message.  */
-static int
-add_user_mounts (const struct hutch_run_options *o, struct hutch_spec *spec, const char *cwd,
-                 hutch_error_t *err)
-{
-  size_t i;
-
-  for (i = 0; o->volumes && o->volumes[i]; i++)
-    {
-      struct hutch_volume v;
-      struct stat st;
-      if (hutch_parse_volume (o->volumes[i], cwd, &v, err) < 0)
-        return -1;
-      if (stat (v.source, &st) < 0)
-        {
-          int e = errno;
-          hutch_error_set (err, e == ENOENT ? 0 : e, "--volume `%s`: the source `%s` %s",
-                           o->volumes[i], v.source,
-                           e == ENOENT ? "does not exist; create it first" : "cannot be used");
-          hutch_volume_clear (&v);
-          return -1;
-        }
-      hutch_spec_add_mount (spec, v.destination, "bind", v.source,
-                            v.readonly ? "rbind,ro,nosuid,nodev" : "rbind,nosuid,nodev");
-      hutch_volume_clear (&v);
-    }
-  for (i = 0; o->tmpfs && o->tmpfs[i]; i++)
-    {
-      _cleanup_free_ char *dest = NULL, *opts = NULL, *all = NULL;
-      if (hutch_parse_tmpfs (o->tmpfs[i], &dest, &opts, err) < 0)
-        return -1;
-      all = hutch_xasprintf ("nosuid,nodev%s%s", opts ? "," : "", opts ? opts : "");
-      hutch_spec_add_mount (spec, dest, "tmpfs", "tmpfs", all);
-    }
-  return 0;
-}
-
 /* Environment: the sandbox keeps the user's own, as bwrap does; a root
    filesystem starts clean, as Docker does.  -e and --env-file come last,
    so that they win.  */
@@ -757,7 +721,8 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
                    o->privileged);
   if (sandbox && add_sandbox (spec, cwd, err) < 0)
     return -1;
-  if (add_etc_files (spec, sandbox, network, o, err) < 0 || add_user_mounts (o, spec, cwd, err) < 0
+  if (add_etc_files (spec, sandbox, network, o, err) < 0
+      || hutch_run_add_mounts (o, spec, cwd, err) < 0
       || set_environment (o, spec, cfg, sandbox, home, err) < 0
       || set_process (o, spec, cfg, sandbox, cwd, err) < 0)
     return -1;

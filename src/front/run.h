@@ -31,6 +31,8 @@ struct hutch_run_options
   bool read_only;
   char **volumes;
   char **tmpfs;
+  char **mounts;          /* --mount */
+  char **security_labels; /* --security-opt label=X: the Xs */
   char **env;
   char **env_files;
   char *workdir;
@@ -89,7 +91,25 @@ struct hutch_image_config;
 int hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *spec,
                              struct hutch_image_config *ret_cfg, int *ret_passwdfd,
                              int *ret_groupfd, hutch_error_t *err);
-/* After the container ended: remove its directory in the store.  */
+/* After the container ended: remove its directory in the store, and its
+   anonymous volumes.  */
 void hutch_run_cleanup (struct hutch_spec *spec, hutch_error_t *err);
+
+/* -v, --mount and --tmpfs into SPEC's mounts (src/runmount.c): host paths,
+   the store's volumes (made when new, locked while the container runs) and
+   tmpfs mounts.  */
+int hutch_run_add_mounts (const struct hutch_run_options *o, struct hutch_spec *spec,
+                          const char *cwd, hutch_error_t *err);
+/* The volumes' part of hutch_run_cleanup: their locks released, the
+   anonymous ones removed.  */
+void hutch_run_drop_volumes (struct hutch_spec *spec, hutch_error_t *err);
+/* Whether SELinux is on: its filesystem is mounted at SELINUXFS (NULL:
+   /sys/fs/selinux).  */
+bool hutch_selinux_enabled (const char *selinuxfs);
+/* :z, :Z (-v), relabel= (--mount) and --security-opt label= against
+   SELINUX (whether it is on): refused where it is on, since hutch sets no
+   SELinux label; said once where it is off.  */
+int hutch_run_check_selinux (const struct hutch_run_options *o, const char *cwd, bool selinux,
+                             hutch_error_t *err);
 
 #endif

@@ -394,6 +394,7 @@ hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *s
 void
 hutch_run_cleanup (struct hutch_spec *spec, hutch_error_t *err)
 {
+  hutch_run_drop_volumes (spec, err);
   if (spec->extra.container_dir == NULL)
     return;
   hutch_container_dir_remove (spec->extra.container_dir, spec->extra.container_lockfd, err);

@@ -6,6 +6,7 @@
 #include "base/util.h"
 #include "base/walk.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -23,8 +24,9 @@ static const char *const default_devices[] = { "null", "zero", "full", "random",
 struct mount_opts
 {
   unsigned long long attr_set, attr_clr, propagation;
-  bool recursive; /* rbind */
-  char **data;    /* filesystem options for fsconfig: "mode=755", "newinstance" */
+  bool recursive;      /* rbind */
+  bool prop_recursive; /* rprivate, rslave...: the propagation of every submount too */
+  char **data;         /* filesystem options for fsconfig: "mode=755", "newinstance" */
 };
 
 static void
@@ -96,6 +98,7 @@ parse_mount_options (const struct hutch_mount *m, struct mount_opts *o, hutch_er
         if (strcmp (opt, props[k].name) == 0)
           {
             o->propagation = props[k].prop;
+            o->prop_recursive = props[k].name[0] == 'r';
             known = true;
           }
       if (known)
@@ -161,8 +164,9 @@ hutch_rootfs_prepare (const struct hutch_spec *spec, struct hutch_rootfs *rfs, h
   for (i = 0; i < N_DEVICES; i++)
     rfs->devfds[i] = -1;
   rfs->srcfds = hutch_xmalloc0 ((spec->n_mounts + 1) * sizeof (int));
+  rfs->volfds = hutch_xmalloc0 ((spec->n_mounts + 1) * sizeof (int));
   for (i = 0; i < spec->n_mounts; i++)
-    rfs->srcfds[i] = -1;
+    rfs->srcfds[i] = rfs->volfds[i] = -1;
 
   rfs->nullfd = open ("/dev/null", O_RDWR | O_CLOEXEC);
   if (rfs->nullfd < 0)
@@ -185,7 +189,16 @@ hutch_rootfs_prepare (const struct hutch_spec *spec, struct hutch_rootfs *rfs, h
           return hutch_error_set (err, errno, "bind mount source `%s` (for %s)", m->source,
                                   m->destination);
         }
-      fd = clone_tree (AT_FDCWD, m->source, o.recursive, m->source, err);
+      /* A source to copy into or to chown is opened first, and the mount
+         cloned from that fd: both act on the same directory.  */
+      if ((m->copy_up || m->chown) && (rfs->volfds[i] = open (m->source, O_PATH | O_CLOEXEC)) < 0)
+        {
+          mount_opts_clear (&o);
+          return hutch_error_set (err, errno, "bind mount source `%s` (for %s)", m->source,
+                                  m->destination);
+        }
+      fd = rfs->volfds[i] >= 0 ? clone_tree (rfs->volfds[i], "", o.recursive, m->source, err)
+                               : clone_tree (AT_FDCWD, m->source, o.recursive, m->source, err);
       if (fd < 0)
         {
           mount_opts_clear (&o);
@@ -427,7 +440,8 @@ mask_paths (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error
         return hutch_error_set (err, errno, "mask %s", p);
       if (S_ISDIR (st.st_mode))
         {
-          struct hutch_mount m = { (char *)p, (char *)"tmpfs", (char *)"tmpfs", NULL };
+          struct hutch_mount m
+              = { .destination = (char *)p, .type = (char *)"tmpfs", .source = (char *)"tmpfs" };
           char *opts[] = { (char *)"ro",
                            (char *)"nosuid",
                            (char *)"nodev",
@@ -706,8 +720,8 @@ attach_bind_mount (const struct hutch_mount *m, size_t i, struct hutch_rootfs *r
   if (o.propagation)
     {
       struct mount_attr attr = { .propagation = o.propagation };
-      r = hutch_mount_setattr (rfs->srcfds[i], "", AT_EMPTY_PATH | (o.recursive ? AT_RECURSIVE : 0),
-                               &attr);
+      r = hutch_mount_setattr (rfs->srcfds[i], "",
+                               AT_EMPTY_PATH | (o.prop_recursive ? AT_RECURSIVE : 0), &attr);
     }
   mount_opts_clear (&o);
   if (r < 0)
@@ -741,6 +755,76 @@ mount_new_fs (const struct hutch_mount *m, struct hutch_rootfs *rfs, hutch_error
   return 0;
 }
 
+static bool
+dir_is_empty (int dirfd)
+{
+  int fd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+  struct dirent *de;
+  bool empty = true;
+
+  if (d == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return false;
+    }
+  while (empty && (de = readdir (d)) != NULL)
+    empty = strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0;
+  closedir (d);
+  return empty;
+}
+
+/* docker's copy-up: a volume that is empty gets what the image has at its
+   destination, owner and mode of the directory included.  The image's
+   side is resolved in the root (its symlinks stay inside it); nothing is
+   copied when the image has no directory there.  */
+static int
+copy_up (const struct hutch_mount *m, int datafd, int rootfd, hutch_error_t *err)
+{
+  _cleanup_close_ int src = -1, dst = openat (datafd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (dst < 0)
+    return hutch_error_set (err, errno, "open `%s`", m->source);
+  if (!dir_is_empty (dst))
+    return 0;
+  src = hutch_walk_open_in_root (rootfd, m->destination, O_RDONLY | O_DIRECTORY, 0);
+  if (src < 0)
+    return errno == ENOENT || errno == ENOTDIR
+               ? 0
+               : hutch_error_set (err, errno, "open %s in the container", m->destination);
+  return hutch_walk_copy_tree (src, dst, err);
+}
+
+/* What `hutch run` asks of a volume before it is attached, as docker and
+   podman do: an empty volume first gets what the image has at its
+   destination (copy-up), and -v ...:U gives the source's tree to the
+   container's user.  Both run here, in B, as root of the container's user
+   namespace and before anything of the container runs, through the walker
+   (src/base/walk.c): no symlink is followed on either side and no other
+   mount is entered.  The kernel lets this root change the owner only of
+   files whose owner and group are mapped in its namespace (the user's own
+   and their subordinate ids), so :U can never take a file from another
+   user, whatever the tree holds.  */
+static int
+prepare_source (const struct hutch_spec *spec, const struct hutch_mount *m, int datafd, int rootfd,
+                hutch_error_t *err)
+{
+  if (m->copy_up && copy_up (m, datafd, rootfd, err) < 0)
+    return hutch_error_prefix (err, "copy the image's %s into its volume", m->destination);
+  if (m->chown && hutch_walk_chown_tree (datafd, spec->uid, spec->gid, err) < 0)
+    {
+      if (err->errnum == EPERM || err->errnum == EINVAL)
+        hutch_error_append (err,
+                            "they belong to ids outside the container's user namespace (not "
+                            "yours, nor your subordinate ids'): change their owner on the host, "
+                            "or drop :U");
+      return hutch_error_prefix (err, "give `%s` (%s) to the container's user (:U)", m->source,
+                                 m->destination);
+    }
+  return 0;
+}
+
 /* The spec's mounts, in the spec's order: a later mount may cover an
    earlier one, as the spec's author meant.  */
 static int
@@ -757,6 +841,8 @@ make_mounts (const struct hutch_spec *spec, struct hutch_rootfs *rfs, bool *ret_
 
       if (strcmp (m->destination, "/dev") == 0)
         have_dev = true;
+      if (rfs->volfds[i] >= 0 && prepare_source (spec, m, rfs->volfds[i], rfs->rootfd, err) < 0)
+        return -1;
       r = rfs->srcfds[i] >= 0 ? attach_bind_mount (m, i, rfs, err) : mount_new_fs (m, rfs, err);
       if (r < 0)
         return r;
@@ -835,6 +921,12 @@ hutch_rootfs_close (struct hutch_rootfs *rfs, size_t n_mounts)
         close (rfs->srcfds[i]);
   free (rfs->srcfds);
   rfs->srcfds = NULL;
+  if (rfs->volfds)
+    for (i = 0; i < n_mounts; i++)
+      if (rfs->volfds[i] >= 0)
+        close (rfs->volfds[i]);
+  free (rfs->volfds);
+  rfs->volfds = NULL;
   for (i = 0; i < N_DEVICES; i++)
     if (rfs->devfds[i] >= 0)
       close (rfs->devfds[i]);

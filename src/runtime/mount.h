@@ -16,6 +16,7 @@ struct hutch_rootfs
 {
   int rootfd;  /* the new root's mount, once attached */
   int *srcfds; /* per spec mount: a detached clone of a bind source, or -1 */
+  int *volfds; /* per spec mount: a bind source to copy into or chown, or -1 */
   int devfds[8];
   int nullfd; /* the host's /dev/null, for stdin and masked files */
 };

@@ -106,6 +106,10 @@ hutch_spec_free (struct hutch_spec *spec)
   free (spec->extra.container_dir);
   if (spec->extra.container_lockfd >= 0)
     close (spec->extra.container_lockfd);
+  for (i = 0; i < spec->extra.n_volume_lockfds; i++)
+    close (spec->extra.volume_lockfds[i]);
+  free (spec->extra.volume_lockfds);
+  hutch_strv_free (spec->extra.drop_volumes);
   if (spec->extra.overlay)
     {
       hutch_strv_free (spec->extra.overlay->lower);

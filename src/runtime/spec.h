@@ -31,6 +31,11 @@ struct hutch_mount
   char *type;     /* "bind", "proc", "tmpfs", "devpts", "mqueue", "sysfs", ... */
   char *source;   /* host path for binds */
   char **options; /* NULL-terminated, as in the spec: "ro", "nosuid", "rbind", "mode=755" */
+  /* hutch's own, never from config.json: what B does to a bind's source
+     before attaching it (src/runtime/mount.c).  */
+  bool copy_up; /* an empty source directory first gets what the root has at
+                   destination (a new volume: docker's copy-up) */
+  bool chown;   /* the source's tree is given to process.user (-v ...:U) */
 };
 
 /* linux.resources, as the cgroup v2 files and values to write (the form of
@@ -108,6 +113,9 @@ struct hutch_spec_extra
   struct hutch_slirp *slirp;     /* the network helper, or NULL (src/network.h) */
   char *container_dir;           /* the container's directory in the store, or NULL */
   int container_lockfd;          /* its lock, held while it runs */
+  int *volume_lockfds;           /* the volumes' locks, held while it runs */
+  size_t n_volume_lockfds;       /* how many */
+  char **drop_volumes;           /* anonymous volumes (ROOT/volumes/NAME), removed after it */
   bool create_cwd;               /* make process.cwd when it is missing */
   bool keep_groups;              /* leave the supplementary groups as they are (keep-id) */
   bool cgroups_disabled;         /* --cgroups=disabled: no cgroup of its own */

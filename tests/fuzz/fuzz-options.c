@@ -11,6 +11,19 @@
 #include "runtime/spec.h"
 #include "base/util.h"
 
+static void
+fuzz_check_volume (const struct hutch_volume *v)
+{
+  if (v->destination[0] != '/')
+    abort ();
+  if (v->kind == HUTCH_VOLUME_BIND && v->source[0] != '/')
+    abort ();
+  if (v->kind == HUTCH_VOLUME_NAMED && !hutch_volume_name_valid (v->source))
+    abort ();
+  if ((v->kind == HUTCH_VOLUME_ANONYMOUS || v->kind == HUTCH_VOLUME_TMPFS) && v->source)
+    abort ();
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -21,9 +34,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   if (hutch_parse_volume (text, "/cwd", &v, &err) == 0)
     {
-      /* What passes has an absolute source and destination.  */
-      if (v.source[0] != '/' || v.destination[0] != '/')
-        abort ();
+      /* What passes has an absolute destination, and a source that is an
+         absolute path, a volume's name (never a path) or none.  */
+      fuzz_check_volume (&v);
+      hutch_volume_clear (&v);
+    }
+  if (hutch_parse_mount (text, "/cwd", &v, &err) == 0)
+    {
+      fuzz_check_volume (&v);
       hutch_volume_clear (&v);
     }
   if (hutch_parse_env (text, &a, &err) == 0)

@@ -24,10 +24,14 @@ bash_complete() {
              _hutch; printf "%s\n" "${COMPREPLY[@]}"' _ "$BATS_TEST_TMPDIR/hutch.bash" "$@"
 }
 
-# commands: hutch's commands and image's subcommands, as --help lists them
+# commands: hutch's commands and the subcommands of image and volume, as
+# --help lists them
 commands() {
+    local c
     hutch --help | awk '/^Commands:/ { on = 1; next } on && /^$/ { exit } on { print $1 }'
-    hutch image --help | awk '/^Commands:/ { on = 1; next } on && /^$/ { exit } on { print "image " $1 }'
+    for c in image volume; do
+        hutch $c --help | awk -v c=$c '/^Commands:/ { on = 1; next } on && /^$/ { exit } on { print c " " $1 }'
+    done
 }
 
 # help_options CMD...: the long options CMD's --help lists
@@ -80,6 +84,15 @@ help_options() {
     [ "$output" = complete-me:v1 ]
     # its layer's files belong to subordinate ids, which bats cannot remove
     hutch rmi complete-me:v1 >/dev/null
+}
+
+@test "bash: volume names come from the store" {
+    hutch volume create complete-vol >/dev/null
+    run bash_complete hutch volume rm -f compl
+    [ "$output" = complete-vol ]
+    run bash_complete hutch volume inspect ''
+    [ "$output" = complete-vol ]
+    hutch volume rm complete-vol >/dev/null
 }
 
 @test "every option --help lists is completed, in every command (bash and fish)" {
