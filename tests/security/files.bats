@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Escapes to the host's files: reading what was not bound in, writing
-# beside a volume through `..` or a symlink, mount destinations and
+# beside a volume through `..` or a symlink, a volume's copy-up and :U
+# through symlinks, mount destinations and
 # special directories of a hostile image that are symlinks to host paths
 # (raced by a second container, too), file handles, and the old root.
 # Each test checks the host's side after the attempt.
@@ -120,6 +121,38 @@ teardown() {
     rm -f "$T/parent/vol/root-link" "$T/parent/vol/up-link"
     assert_equal "$(tree_state "$T/parent")" "$before"
     assert_equal "$(cat "$T/parent/secret")" "$TOKEN"
+}
+
+@test "a new volume's copy-up and -v ...:U follow no symlink to the host: the image's, the container's, or ones left on the host" {
+    local r before
+    r=$(sec_rootfs)
+    # the image's directory holds links to host paths
+    mkdir "$r/seed"
+    ln -s "$T/parent/secret" "$r/seed/secret-link"
+    ln -s "$T/parent" "$r/seed/parent-link"
+    ln -s / "$r/seed/root-link"
+    # and so does a host directory given to the container's user
+    ln -s "$T/parent/secret" "$T/parent/vol/secret-link"
+    ln -s "$T/parent" "$T/parent/vol/parent-link"
+    before=$(tree_state "$T/parent")
+    run hrun --rootfs "$r" -u 1000:1000 -v vol:/seed:U -v "$T/parent/vol:/bound:U" \
+        sh -c 'readlink /seed/secret-link; ln -s '"$T/parent/secret"' /seed/planted; echo done'
+    assert_line_is "$T/parent/secret"
+    assert_line_is done
+    # the links were copied as links, and :U changed them, not their targets
+    [ "$(stat -c %u "$T/parent/vol")" != "$(id -u)" ]
+    [ "$(stat -c %u "$T/parent/vol/secret-link")" != "$(id -u)" ]
+    # a second :U over the link the container planted
+    run hrun --rootfs "$r" -u 1001:1001 -v vol:/seed:U true
+    assert_status 0
+    assert_equal "$(stat -c %u:%a "$T/parent/secret")" "$(id -u):600"
+    assert_equal "$(stat -c %u "$T/parent")" "$(id -u)"
+    assert_equal "$(cat "$T/parent/secret")" "$TOKEN"
+    # give the bound directory back, for the comparison and for bats to remove
+    run hrun --rootfs "$r" -v "$T/parent/vol:/bound:U" true
+    assert_status 0
+    assert_equal "$(tree_state "$T/parent")" "$before"
+    "$HUTCH" --root "$BATS_TEST_TMPDIR/store" volume rm vol >/dev/null
 }
 
 @test "-v, --tmpfs and -w destinations behind the image's symlinks to host paths resolve inside the root (CVE-2021-30465, CVE-2024-45310 class)" {
