@@ -3,9 +3,9 @@
 /* hutch-init: PID 1 of a container started with --init.
  *
  * It runs the container's command as its only child, forwards to it every
- * signal it receives, reaps every orphan that the PID namespace hands to
- * it, and exits with the command's status (128+N when a signal N ended
- * it).
+ * signal it receives, reaps every orphan that the PID namespace (or, not
+ * PID 1 with --pid host, the kernel's subreaper rule) hands to it, and exits with the command's
+ * status (128+N when a signal N ended it).
  *
  * Trust: it runs inside the container, with the container's ids and
  * privileges, so it trusts nothing of the container and holds nothing the
@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -51,6 +52,11 @@ main (int argc, char **argv)
 
   sigfillset (&all);
   sigprocmask (SIG_SETMASK, &all, &old);
+  /* Not PID 1 when the container shares the host's PID namespace (--pid
+     host): orphans would go to the host's init.  As a subreaper they are
+     still ours to reap.  */
+  if (getpid () != 1)
+    prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
   child = fork ();
   if (child < 0)

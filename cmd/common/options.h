@@ -58,8 +58,8 @@ struct cmd_def
    -1 at the end of the options, or CMD_OPT_EXIT.  -h/--help is every
    command's.  Long options are taken by their whole name only, as docker
    and podman take them: getopt_long alone accepts any unambiguous prefix,
-   so `--priv` would turn on --privileged and `--pid=host` would be read as
-   `--pids-limit host`.  PROG names the program in messages ("hutch"), and
+   so `--priv` would turn on --privileged and `--pids=5` would be read as
+   `--pids-limit 5`.  PROG names the program in messages ("hutch"), and
    argv[0] the command.  */
 int cmd_opt_next (const char *prog, const struct cmd_def *def, int argc, char **argv, int *ret);
 

@@ -47,6 +47,21 @@ enum
   OPT_CAP_DROP,
   OPT_PRIVILEGED,
   OPT_SECURITY_OPT,
+  /* Docker's everyday flags (issue 14).  */
+  OPT_RM,
+  OPT_DEVICE,
+  OPT_ULIMIT,
+  OPT_SHM_SIZE,
+  OPT_TZ,
+  OPT_GROUP_ADD,
+  OPT_PID,
+  OPT_IPC,
+  OPT_UTS,
+  OPT_ENV_HOST,
+  OPT_ANNOTATION,
+  OPT_CIDFILE,
+  OPT_STOP_SIGNAL,
+  OPT_STOP_TIMEOUT,
 };
 
 static int cmd_run (int argc, char **argv);
@@ -146,6 +161,52 @@ static const struct cmd_opt options[] = {
     "label=disable|nested|\ntype:T|level:L|user:U|role:R|filetype:T (SELinux:\nhutch sets no "
     "label; refused where SELinux is on,\nbut label=disable)",
     "no-new-privileges no-new-privileges=false seccomp=unconfined seccomp= label=disable" },
+  { "rm", OPT_RM, no_argument, NULL,
+    "accepted: a container is removed when it ends\n(it will matter for -d, which is to come)",
+    NULL },
+  { "device", OPT_DEVICE, required_argument, "HOST[:CONT][:PERMS]",
+    "bind the host's device node HOST\n(a directory: every node below it) at CONT; PERMS\n"
+    "(r, w) must be the access you have on the host:\nnone can be taken away, and m (mknod) is "
+    "never\npossible rootless",
+    CMD_VALUE_FILE },
+  { "ulimit", OPT_ULIMIT, required_argument, "NAME=SOFT[:HARD]",
+    "a resource limit, e.g. nofile=1024:4096 (-1 or\nunlimited: none); no hard limit above your "
+    "own",
+    "as= core= cpu= data= fsize= locks= memlock= msgqueue= nice= nofile= nproc= rss= rtprio= "
+    "rttime= sigpending= stack=" },
+  { "shm-size", OPT_SHM_SIZE, required_argument, "SIZE", "the size of /dev/shm (default 64m)",
+    NULL },
+  { "tz", OPT_TZ, required_argument, "ZONE",
+    "the time zone at /etc/localtime: a name from\n/usr/share/zoneinfo, or local (the host's)",
+    "local UTC" },
+  { "publish-all", 'P', no_argument, NULL,
+    "publish each port the image exposes on a free host\nport (printed)", NULL },
+  { "group-add", OPT_GROUP_ADD, required_argument, "GROUP",
+    "an extra group (a name in the container's\n/etc/group, or a number), or keep-groups:\n"
+    "keep your own groups (repeatable)",
+    "keep-groups" },
+  { "pid", OPT_PID, required_argument, "MODE",
+    "private (default), or host: share the host's PID\nnamespace (and its /proc)", "private host" },
+  { "ipc", OPT_IPC, required_argument, "MODE",
+    "private (default), or host: share the host's IPC\nnamespace, /dev/shm and /dev/mqueue",
+    "private host" },
+  { "uts", OPT_UTS, required_argument, "MODE",
+    "private (default), or host: share the host's\nhostname", "private host" },
+  { "env-host", OPT_ENV_HOST, no_argument, NULL,
+    "copy your whole environment into the container\n(--env-file and -e still override it)", NULL },
+  { "label", 'l', required_argument, "KEY=VALUE",
+    "a label of the container (repeatable): recorded\nwith it; nothing shows labels yet", NULL },
+  { "annotation", OPT_ANNOTATION, required_argument, "KEY=VALUE",
+    "an OCI annotation of the container (repeatable)", NULL },
+  { "cidfile", OPT_CIDFILE, required_argument, "FILE",
+    "write the container's id to FILE, which must not\nexist; removed with the container",
+    CMD_VALUE_FILE },
+  { "stop-signal", OPT_STOP_SIGNAL, required_argument, "SIGNAL",
+    "what the container gets when hutch gets SIGTERM\n(default: the image's StopSignal, else "
+    "TERM)",
+    "TERM INT QUIT HUP USR1 USR2 KILL" },
+  { "stop-timeout", OPT_STOP_TIMEOUT, required_argument, "SECONDS",
+    "then SIGKILL after SECONDS (default 10; -1: never)", NULL },
   { 0 },
 };
 
@@ -243,6 +304,22 @@ static const struct stored_option
   { OPT_CAP_ADD, STORE_LIST, FIELD (cap_add) },
   { OPT_CAP_DROP, STORE_LIST, FIELD (cap_drop) },
   { OPT_PRIVILEGED, STORE_FLAG, FIELD (privileged) },
+  { OPT_RM, STORE_FLAG, FIELD (rm) },
+  { OPT_DEVICE, STORE_LIST, FIELD (devices) },
+  { OPT_ULIMIT, STORE_LIST, FIELD (ulimits) },
+  { OPT_SHM_SIZE, STORE_STR, FIELD (shm_size) },
+  { OPT_TZ, STORE_STR, FIELD (tz) },
+  { 'P', STORE_FLAG, FIELD (publish_all) },
+  { OPT_GROUP_ADD, STORE_LIST, FIELD (group_add) },
+  { OPT_PID, STORE_STR, FIELD (pid_mode) },
+  { OPT_IPC, STORE_STR, FIELD (ipc_mode) },
+  { OPT_UTS, STORE_STR, FIELD (uts_mode) },
+  { OPT_ENV_HOST, STORE_FLAG, FIELD (env_host) },
+  { 'l', STORE_LIST, FIELD (labels) },
+  { OPT_ANNOTATION, STORE_LIST, FIELD (annotations) },
+  { OPT_CIDFILE, STORE_STR, FIELD (cidfile) },
+  { OPT_STOP_SIGNAL, STORE_STR, FIELD (stop_signal) },
+  { OPT_STOP_TIMEOUT, STORE_STR, FIELD (stop_timeout) },
 };
 
 #undef FIELD
@@ -448,12 +525,19 @@ static int
 run_container (struct hutch_run_options *o)
 {
   _cleanup_spec_ struct hutch_spec *spec = NULL;
+  _cleanup_free_ char *cidfile = hutch_xstrdup (o->cidfile ? o->cidfile : "");
   hutch_error_t err = HUTCH_ERROR_INIT, e = HUTCH_ERROR_INIT;
-  int status = 0;
+  int status = 0, cidfd = -1;
 
-  if (hutch_run_make_spec (o, &spec, &err) < 0)
+  /* --cidfile is refused when it exists before anything is pulled, and
+     removed with the container (also when it could not be made).  */
+  if ((*cidfile && (cidfd = hutch_run_cidfile_create (cidfile, &err)) < 0)
+      || hutch_run_make_spec (o, &spec, &err) < 0
+      || (cidfd >= 0
+          && hutch_run_cidfile_write (cidfd, cidfile, spec->extra.cgroup_name, &err) < 0))
     {
       hutch_run_options_clear (o);
+      hutch_run_cidfile_remove (cidfile, cidfd);
       return cmd_report (&err);
     }
   hutch_run_options_clear (o);
@@ -465,6 +549,7 @@ run_container (struct hutch_run_options *o)
   if (e.msg)
     hutch_log (HUTCH_LOG_WARNING, "%s", e.msg);
   hutch_error_clear (&e);
+  hutch_run_cidfile_remove (cidfile, cidfd);
   return status;
 }
 

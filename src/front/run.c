@@ -91,6 +91,7 @@ hutch_run_options_clear (struct hutch_run_options *o)
   hutch_limits_clear (&o->limits);
   hutch_strv_free (o->cap_add);
   hutch_strv_free (o->cap_drop);
+  hutch_run_flags_clear (o);
   memset (o, 0, sizeof *o);
 }
 
@@ -152,7 +153,8 @@ valid_hostname (const char *h)
 }
 
 static void
-standard_mounts (struct hutch_spec *spec, bool gid5_mapped, bool privileged)
+standard_mounts (const struct hutch_run_options *o, struct hutch_spec *spec, bool gid5_mapped,
+                 bool privileged)
 {
   hutch_spec_add_mount (spec, "/proc", "proc", "proc", "nosuid,noexec,nodev");
   hutch_spec_add_mount (spec, "/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k");
@@ -161,9 +163,9 @@ standard_mounts (struct hutch_spec *spec, bool gid5_mapped, bool privileged)
   hutch_spec_add_mount (spec, "/dev/pts", "devpts", "devpts",
                         gid5_mapped ? "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"
                                     : "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620");
-  hutch_spec_add_mount (spec, "/dev/shm", "tmpfs", "shm",
-                        "nosuid,noexec,nodev,mode=1777,size=65536k");
-  hutch_spec_add_mount (spec, "/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev");
+  /* /dev/shm (Docker's 64m, or --shm-size) and /dev/mqueue, or the
+     host's with --ipc host.  */
+  hutch_run_ipc_mounts (o, spec);
   /* With --privileged (as Docker) /sys and the cgroup mount are writable:
      the container's root can then write what its user namespace owns.  */
   hutch_spec_add_mount (spec, "/sys", "sysfs", "sysfs",
@@ -554,6 +556,10 @@ map_ids (struct hutch_spec *spec, int *mode, hutch_error_t *err)
 static int
 set_hostname (const struct hutch_run_options *o, struct hutch_spec *spec, hutch_error_t *err)
 {
+  int r = hutch_run_host_hostname (o, spec, err); /* --uts host */
+
+  if (r != 0)
+    return r < 0 ? -1 : 0;
   if (o->hostname)
     {
       if (!valid_hostname (o->hostname))
@@ -596,6 +602,10 @@ set_environment (const struct hutch_run_options *o, struct hutch_spec *spec,
       hutch_spec_setenv (spec, h);
       if (hutch_spec_getenv (spec, "HOME") == NULL)
         hutch_spec_setenv (spec, hm);
+      /* --env-host: the whole host environment over those (podman's
+         order), before --env-file and -e.  */
+      for (i = 0; o->env_host && environ && environ[i]; i++)
+        hutch_spec_setenv (spec, environ[i]);
     }
   hutch_spec_setenv (spec, "container=hutch");
   if (o->tty && hutch_spec_getenv (spec, "TERM") == NULL)
@@ -704,7 +714,7 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
   if (cwd == NULL)
     return hutch_error_set (err, errno, "getcwd");
   if (set_root (o, spec, sandbox, cwd, err) < 0 || set_namespaces (o, spec, network, err) < 0
-      || map_ids (spec, &mode, err) < 0)
+      || hutch_run_flags_early (o, spec, network, err) < 0 || map_ids (spec, &mode, err) < 0)
     return -1;
   if (o->image && hutch_run_image_prepare (o, spec, cfg, &userfd, &groupfd, err) < 0)
     return -1;
@@ -715,9 +725,10 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
   /* keep-id as oneself: keep one's own supplementary groups, so that
      group-shared directories (a project's, on a cluster) stay reachable.  */
   spec->extra.keep_groups = mode == HUTCH_USERNS_KEEP_ID && o->user == NULL;
-  if (set_hostname (o, spec, err) < 0)
+  if (hutch_run_flags_late (o, spec, cfg, mode, groupfd, err) < 0
+      || set_hostname (o, spec, err) < 0)
     return -1;
-  standard_mounts (spec, hutch_idmap_contains (spec->gid_mappings, spec->n_gid_mappings, 5),
+  standard_mounts (o, spec, hutch_idmap_contains (spec->gid_mappings, spec->n_gid_mappings, 5),
                    o->privileged);
   if (sandbox && add_sandbox (spec, cwd, err) < 0)
     return -1;

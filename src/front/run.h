@@ -63,6 +63,23 @@ struct hutch_run_options
   bool privileged;
   int no_new_privileges; /* 1, 0, or -1 for the default (on) */
   char *seccomp;         /* --security-opt seccomp=: a profile file, "unconfined", or NULL */
+  /* Docker's everyday flags (src/front/runflags.c), as typed.  */
+  bool rm;            /* --rm: what a foreground container gets anyway */
+  char **devices;     /* --device */
+  char **ulimits;     /* --ulimit */
+  char *shm_size;     /* --shm-size */
+  char *tz;           /* --tz */
+  bool publish_all;   /* -P */
+  char **group_add;   /* --group-add */
+  char *pid_mode;     /* --pid: private or host */
+  char *ipc_mode;     /* --ipc */
+  char *uts_mode;     /* --uts */
+  bool env_host;      /* --env-host */
+  char **labels;      /* --label */
+  char **annotations; /* --annotation */
+  char *cidfile;      /* --cidfile */
+  char *stop_signal;  /* --stop-signal */
+  char *stop_timeout; /* --stop-timeout */
 };
 
 enum hutch_pull_policy
@@ -111,5 +128,37 @@ bool hutch_selinux_enabled (const char *selinuxfs);
    SELinux label; said once where it is off.  */
 int hutch_run_check_selinux (const struct hutch_run_options *o, const char *cwd, bool selinux,
                              hutch_error_t *err);
+
+/* Docker's everyday flags (src/front/runflags.c).  Clear their fields.  */
+void hutch_run_flags_clear (struct hutch_run_options *o);
+/* --pid, --ipc or --uts VALUE (OPTION names it): *RET_HOST true for host,
+   false for private; the forms that join another namespace are refused,
+   with the reason.  */
+int hutch_run_ns_mode (const char *option, const char *value, bool *ret_host, hutch_error_t *err);
+/* What can be checked before an image is pulled: the namespaces shared
+   with the host, --device, --ulimit, --tz, --shm-size, -P, --label,
+   --annotation, --stop-signal, --stop-timeout; and the container's id.  */
+int hutch_run_flags_early (const struct hutch_run_options *o, struct hutch_spec *spec, int network,
+                           hutch_error_t *err);
+/* /dev/shm (its size, or the host's with --ipc host) and /dev/mqueue.  */
+void hutch_run_ipc_mounts (const struct hutch_run_options *o, struct hutch_spec *spec);
+/* The hostname with --uts host: the host's (1), or 0 when the container
+   has a UTS namespace of its own.  */
+int hutch_run_host_hostname (const struct hutch_run_options *o, struct hutch_spec *spec,
+                             hutch_error_t *err);
+/* What needs the image and the user: -P's ports, --group-add, the image's
+   labels and StopSignal.  GROUPFD: the root holding the container's
+   /etc/group (an image's layer), or -1 to open --rootfs or `/`.  */
+int hutch_run_flags_late (const struct hutch_run_options *o, struct hutch_spec *spec,
+                          const struct hutch_image_config *cfg, int mode, int groupfd,
+                          hutch_error_t *err);
+/* --cidfile: make FILE, which must not exist (as Docker has it); returns
+   its fd, or -1.  */
+int hutch_run_cidfile_create (const char *path, hutch_error_t *err);
+/* Write the container's ID into it.  */
+int hutch_run_cidfile_write (int fd, const char *path, const char *id, hutch_error_t *err);
+/* Remove it with the container (as podman does), when PATH is still the
+   file FD has open; close FD.  */
+void hutch_run_cidfile_remove (const char *path, int fd);
 
 #endif

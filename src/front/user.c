@@ -189,3 +189,19 @@ hutch_user_clear (struct hutch_user *u)
   u->home = NULL;
   u->n_groups = 0;
 }
+
+int
+hutch_group_resolve (int group_rootfd, const char *group, unsigned int *ret_gid, hutch_error_t *err)
+{
+  _cleanup_free_ char *groups
+      = group_rootfd >= 0 ? read_in_root (group_rootfd, "/etc/group") : NULL;
+
+  if (groups && hutch_group_lookup (groups, group, ret_gid) == 1)
+    return 0;
+  if (hutch_parse_u32 (group, ret_gid) == 0)
+    return 0;
+  return hutch_error_set (err, 0,
+                          "--group-add: group `%s` not found in the container's /etc/group; use a "
+                          "number or a name that the container defines",
+                          group);
+}

@@ -34,5 +34,9 @@ void hutch_group_members (const char *text, const char *name, unsigned int excep
 int hutch_user_resolve (int passwd_rootfd, int group_rootfd, const char *user, const char *group,
                         struct hutch_user *ret, hutch_error_t *err);
 void hutch_user_clear (struct hutch_user *u);
+/* GROUP, a name in /etc/group under GROUP_ROOTFD (-1: none) or a number,
+   into *RET_GID (--group-add).  */
+int hutch_group_resolve (int group_rootfd, const char *group, unsigned int *ret_gid,
+                         hutch_error_t *err);
 
 #endif

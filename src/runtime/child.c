@@ -8,8 +8,10 @@
 
 #include "runtime/caps.h"
 #include "runtime/cgroup.h"
+#include "runtime/devices.h"
 #include "runtime/mount.h"
 #include "runtime/nsexec.h"
+#include "runtime/rlimit.h"
 #include "runtime/sync.h"
 #include "base/syscalls.h"
 #include "runtime/sysfilter.h"
@@ -77,6 +79,16 @@ setgroups_denied (void)
   return strncmp (buf, "deny", 4) == 0;
 }
 
+/* crun's annotation run.oci.keep_original_groups=1, which podman sets for
+   --group-add keep-groups.  */
+static bool
+keep_groups_annotation (const struct hutch_spec *spec)
+{
+  const char *v
+      = hutch_kv_get (spec->annotations, spec->n_annotations, "run.oci.keep_original_groups");
+  return v && strcmp (v, "1") == 0;
+}
+
 static int
 set_user (const struct hutch_spec *spec, hutch_error_t *err)
 {
@@ -84,8 +96,11 @@ set_user (const struct hutch_spec *spec, hutch_error_t *err)
 
   if (hutch_caps_drop_bounding (spec, err) < 0)
     return -1;
-  if (spec->extra.keep_groups)
-    ; /* keep the user's own supplementary groups (keep-id over host files) */
+  /* Keep the user's own supplementary groups (keep-id over host files,
+     --group-add keep-groups, crun's annotation for it): the kernel still
+     grants what they grant, although the namespace does not map them.  */
+  if (spec->extra.keep_groups || keep_groups_annotation (spec))
+    ;
   else if (!setgroups_denied ())
     {
       gid_t *gids = hutch_xmalloc0 ((spec->n_additional_gids + 1) * sizeof (gid_t));
@@ -261,7 +276,8 @@ b_kernel_state (const struct hutch_spec *spec, hutch_error_t *err)
     {
       struct rlimit rl = { spec->rlimits[i].soft, spec->rlimits[i].hard };
       if (setrlimit (spec->rlimits[i].resource, &rl) < 0)
-        return hutch_error_set (err, errno, "set rlimit %d", spec->rlimits[i].resource);
+        return hutch_error_set (err, errno, "set rlimit %s",
+                                hutch_rlimit_name (spec->rlimits[i].resource));
     }
   return 0;
 }
@@ -292,7 +308,7 @@ b_become_process (struct hutch_child_ctx *c, int cwdfd, hutch_error_t *err)
      and execve, which the default one does.  */
   if (spec->seccomp && !spec->no_new_privileges && hutch_seccomp_install (spec->seccomp, err) < 0)
     return -1;
-  if (set_user (spec, err) < 0)
+  if (set_user (spec, err) < 0 || hutch_devices_check_process (spec, err) < 0)
     return -1;
   /* A change of uid or gid clears the parent-death signal: arm it again.
      Should P have died in between, A (the watchdog) kills us.  */

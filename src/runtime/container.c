@@ -9,10 +9,13 @@
 #include "runtime/network.h"
 #include "runtime/caps.h"
 #include "runtime/cgroup.h"
+#include "runtime/devices.h"
 #include "runtime/idmap.h"
+#include "runtime/rlimit.h"
 #include "runtime/sync.h"
 #include "runtime/terminal.h"
 #include "base/log.h"
+#include "base/signame.h"
 #include "base/util.h"
 
 #include <errno.h>
@@ -31,6 +34,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* hutch-init runs as the container's PID 1, where the container's root
@@ -200,10 +204,11 @@ struct hutch_container
   int abort_signal;               /* a terminating signal during setup */
   struct hutch_slirp_proc *slirp; /* the network helper, or NULL */
   struct hutch_cgroup_run cgrun;
-  int wait_status;   /* B's, once stopped */
-  bool b_seen;       /* A told us B's pid */
-  bool start_failed; /* B never ran the command: only delete is left */
-  bool waited;       /* hutch_container_wait saw B end */
+  int wait_status;         /* B's, once stopped */
+  bool b_seen;             /* A told us B's pid */
+  bool start_failed;       /* B never ran the command: only delete is left */
+  bool waited;             /* hutch_container_wait saw B end */
+  long long stop_deadline; /* when B gets SIGKILL after a stop (ms, monotonic), or 0 */
   bool signals_taken;
   sigset_t oldmask;
   struct sigaction old_chld;
@@ -374,6 +379,51 @@ go_and_follow (struct hutch_container *c, hutch_error_t *err)
     }
 }
 
+static long long
+now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* hutch is told to stop (SIGTERM, as systemd, timeout(1) and kill send
+   it): the container gets its stop signal, and SIGKILL when it has not
+   ended STOP_TIMEOUT seconds later, as `docker stop` does.  A command
+   that ignores SIGTERM as PID 1 does not keep hutch waiting forever.
+   Every other signal is only passed on.  */
+static void
+stop (struct hutch_container *c)
+{
+  kill (c->b, c->spec->extra.stop_signal);
+  if (c->spec->extra.stop_timeout >= 0 && c->stop_deadline == 0)
+    c->stop_deadline = now_ms () + (long long)c->spec->extra.stop_timeout * 1000 + 1;
+}
+
+/* The poll timeout until the stop deadline, -1 without one; SIGKILL when
+   it has passed.  */
+static int
+stop_wait (struct hutch_container *c)
+{
+  long long left;
+  char buf[16];
+  const char *name;
+
+  if (c->stop_deadline == 0)
+    return -1;
+  left = c->stop_deadline - now_ms ();
+  if (left > 0)
+    return left > 60000 ? 60000 : (int)left;
+  c->stop_deadline = 0;
+  kill (c->b, SIGKILL);
+  name = hutch_signal_name (c->spec->extra.stop_signal, buf, sizeof buf);
+  hutch_log (HUTCH_LOG_INFO,
+             "the container did not end within %d s of SIG%s, its stop signal: killed it "
+             "(see --stop-timeout)",
+             c->spec->extra.stop_timeout, name ? name : "?");
+  return -1;
+}
+
 /* Forward signals and copy the terminal until B has ended.  */
 static int
 supervise (struct hutch_container *c, hutch_error_t *err)
@@ -398,7 +448,7 @@ supervise (struct hutch_container *c, hutch_error_t *err)
 
       pfd[n++] = (struct pollfd){ c->sfd, POLLIN, 0 };
       n += hutch_terminal_copy_pollfds (&tc, &pfd[n]);
-      if (poll (pfd, (nfds_t)n, -1) < 0)
+      if (poll (pfd, (nfds_t)n, stop_wait (c)) < 0)
         {
           if (errno == EINTR)
             continue;
@@ -416,6 +466,8 @@ supervise (struct hutch_container *c, hutch_error_t *err)
                 ;
               else if (si.ssi_signo == SIGWINCH && c->master >= 0)
                 hutch_terminal_resize (c->master);
+              else if (si.ssi_signo == SIGTERM)
+                stop (c);
               else
                 kill (c->b, (int)si.ssi_signo);
             }
@@ -569,7 +621,8 @@ hutch_container_create (const struct hutch_spec *spec, struct hutch_container **
   if (spec->args == NULL || spec->args[0] == NULL)
     return hutch_error_set (err, 0, "no command to run");
   if (check_ids_mapped (spec, err) < 0 || hutch_caps_validate (spec, err) < 0
-      || check_helpers (spec, err) < 0)
+      || check_helpers (spec, err) < 0 || hutch_rlimits_check (spec, err) < 0
+      || hutch_devices_check (spec, err) < 0)
     return -1;
   c = hutch_xmalloc0 (sizeof *c);
   c->spec = spec;

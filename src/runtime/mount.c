@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include "runtime/mount.h"
+#include "runtime/devices.h"
 #include "base/syscalls.h"
 #include "base/util.h"
 #include "base/walk.h"
@@ -153,6 +154,26 @@ clone_tree (int dirfd, const char *path, bool recursive, const char *what, hutch
   return fd;
 }
 
+/* The rest of the host's view: the devices of --device and linux.devices,
+   and the zone file of --tz (read-only).  */
+static int
+capture_more (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
+{
+  struct mount_opts o = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
+                                      | MOUNT_ATTR_NOEXEC };
+
+  rfs->n_userdevs = spec->n_devices;
+  if (hutch_devices_capture (spec, &rfs->userdevfds, err) < 0)
+    return -1;
+  if (spec->extra.localtime == NULL)
+    return 0;
+  rfs->localtimefd
+      = clone_tree (AT_FDCWD, spec->extra.localtime, false, spec->extra.localtime, err);
+  if (rfs->localtimefd < 0)
+    return hutch_error_prefix (err, "the zone file for /etc/localtime");
+  return set_attrs (rfs->localtimefd, &o, false, "/etc/localtime", err);
+}
+
 int
 hutch_rootfs_prepare (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
 {
@@ -161,6 +182,7 @@ hutch_rootfs_prepare (const struct hutch_spec *spec, struct hutch_rootfs *rfs, h
   memset (rfs, 0, sizeof *rfs);
   rfs->rootfd = -1;
   rfs->nullfd = -1;
+  rfs->localtimefd = -1;
   for (i = 0; i < N_DEVICES; i++)
     rfs->devfds[i] = -1;
   rfs->srcfds = hutch_xmalloc0 ((spec->n_mounts + 1) * sizeof (int));
@@ -230,7 +252,7 @@ hutch_rootfs_prepare (const struct hutch_spec *spec, struct hutch_rootfs *rfs, h
           }
         break;
       }
-  return 0;
+  return capture_more (spec, rfs, err);
 }
 
 static int
@@ -306,13 +328,15 @@ out:
 
 /* sysfs may only be mounted by the owner of the network namespace; with the
    host's network there is none of ours, so bind the host's /sys read-only
-   instead (submounts included), as runc and crun do.  */
+   instead (submounts included), as runc and crun do.  The same for proc
+   and mqueue without a PID or IPC namespace of the container's own (see
+   mount_new_fs), read-write.  */
 static int
-bind_host_readonly (const char *src, int tgtfd, const char *what, hutch_error_t *err)
+bind_host (const char *src, int tgtfd, const char *what, bool readonly, hutch_error_t *err)
 {
   _cleanup_close_ int fd = clone_tree (AT_FDCWD, src, true, src, err);
-  struct mount_opts o = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
-                                      | MOUNT_ATTR_NOEXEC };
+  struct mount_opts o = { .attr_set = (readonly ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NOSUID
+                                      | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
   if (fd < 0)
     return -1;
   if (set_attrs (fd, &o, true, what, err) < 0)
@@ -416,6 +440,44 @@ make_files (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error
     if (umount2 (p, MNT_DETACH) < 0)
       return hutch_error_set (err, errno, "detach the tmpfs of the container's generated files");
   }
+  return 0;
+}
+
+/* --tz: the zone file goes on /etc/localtime.  Where the root has a
+   symlink there (images point it into /usr/share/zoneinfo), the mount goes
+   on the symlink itself, never on its target, which would change that zone
+   for every program of the container; where there is nothing, an empty
+   file is made for it.  The root is not changed otherwise.  */
+static int
+attach_localtime (struct hutch_rootfs *rfs, hutch_error_t *err)
+{
+  _cleanup_close_ int etc = -1, tgt = -1;
+  struct stat st;
+
+  if (rfs->localtimefd < 0)
+    return 0;
+  etc = hutch_walk_mkdir_in_root (rfs->rootfd, "/etc", 0755, err);
+  if (etc < 0)
+    return -1;
+  /* ETC was resolved in the root; one name with O_NOFOLLOW follows
+     nothing.  */
+  tgt = openat (etc, "localtime", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (tgt < 0 && errno == ENOENT)
+    {
+      int f = openat (etc, "localtime", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (f < 0)
+        return hutch_error_set (err, errno, "create /etc/localtime in the container");
+      close (f);
+      tgt = openat (etc, "localtime", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    }
+  if (tgt < 0 || fstat (tgt, &st) < 0)
+    return hutch_error_set (err, errno, "open /etc/localtime in the container");
+  if (S_ISDIR (st.st_mode))
+    return hutch_error_set (err, EISDIR, "/etc/localtime in the container");
+  if (hutch_move_mount (rfs->localtimefd, "", tgt, "",
+                        MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+      < 0)
+    return hutch_error_set (err, errno, "mount the zone file on /etc/localtime");
   return 0;
 }
 
@@ -731,14 +793,36 @@ attach_bind_mount (const struct hutch_mount *m, size_t i, struct hutch_rootfs *r
 
 /* Mount a new filesystem of M's type on its destination.  Where the kernel
    refuses a fresh sysfs or cgroup in this namespace, the host's is bound
-   read-only instead.  */
+   read-only instead.
+
+   A container that shares the host's PID namespace (--pid host) gets the
+   host's /proc, and one that shares its IPC namespace the host's
+   /dev/mqueue: a fresh proc or mqueue mount needs CAP_SYS_ADMIN over the
+   user namespace that owns the PID or IPC namespace, the host's, so the
+   kernel refuses it; and it would show the same processes and queues as
+   the host's anyway.  Binding them is safe: the user sees them already,
+   and the container's processes, in a user namespace of their own, pass
+   the kernel's ptrace checks on none of the user's host processes (they
+   lack CAP_SYS_PTRACE over the initial user namespace), so
+   /proc/PID/{mem,environ,root} of those stay closed to them; the masked
+   and read-only paths are put on top as usual.  */
 static int
-mount_new_fs (const struct hutch_mount *m, struct hutch_rootfs *rfs, hutch_error_t *err)
+mount_new_fs (const struct hutch_spec *spec, const struct hutch_mount *m, struct hutch_rootfs *rfs,
+              hutch_error_t *err)
 {
   _cleanup_close_ int tgt = hutch_walk_mountpoint_in_root (rfs->rootfd, m->destination, false, err);
 
   if (tgt < 0)
     return -1;
+  if (strcmp (m->type, "proc") == 0 && !spec->ns[HUTCH_NS_PID])
+    return bind_host ("/proc", tgt, m->destination, false, err);
+  if (strcmp (m->type, "mqueue") == 0 && !spec->ns[HUTCH_NS_IPC])
+    {
+      if (bind_host ("/dev/mqueue", tgt, m->destination, false, err) < 0)
+        return hutch_error_prefix (err, "the container shares the host's IPC namespace, and its "
+                                        "message queues are the host's /dev/mqueue");
+      return 0;
+    }
   if (mount_fs (m, tgt, err) < 0)
     {
       bool sys = strcmp (m->type, "sysfs") == 0;
@@ -746,7 +830,7 @@ mount_new_fs (const struct hutch_mount *m, struct hutch_rootfs *rfs, hutch_error
       if ((sys || cg) && (err->errnum == EPERM || err->errnum == EACCES || err->errnum == EBUSY))
         {
           hutch_error_clear (err);
-          if (bind_host_readonly (sys ? "/sys" : "/sys/fs/cgroup", tgt, m->destination, err) < 0)
+          if (bind_host (sys ? "/sys" : "/sys/fs/cgroup", tgt, m->destination, true, err) < 0)
             return -1;
           return 0;
         }
@@ -843,7 +927,8 @@ make_mounts (const struct hutch_spec *spec, struct hutch_rootfs *rfs, bool *ret_
         have_dev = true;
       if (rfs->volfds[i] >= 0 && prepare_source (spec, m, rfs->volfds[i], rfs->rootfd, err) < 0)
         return -1;
-      r = rfs->srcfds[i] >= 0 ? attach_bind_mount (m, i, rfs, err) : mount_new_fs (m, rfs, err);
+      r = rfs->srcfds[i] >= 0 ? attach_bind_mount (m, i, rfs, err)
+                              : mount_new_fs (spec, m, rfs, err);
       if (r < 0)
         return r;
     }
@@ -873,7 +958,9 @@ hutch_rootfs_build (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hut
 
   if (have_dev && make_devices (rfs, err) < 0)
     return -1;
-  if (make_files (spec, rfs, err) < 0)
+  if (hutch_devices_attach (spec, rfs->userdevfds, rfs->rootfd, err) < 0)
+    return -1;
+  if (make_files (spec, rfs, err) < 0 || attach_localtime (rfs, err) < 0)
     return -1;
   if (spec->extra.create_cwd)
     {
@@ -930,6 +1017,11 @@ hutch_rootfs_close (struct hutch_rootfs *rfs, size_t n_mounts)
   for (i = 0; i < N_DEVICES; i++)
     if (rfs->devfds[i] >= 0)
       close (rfs->devfds[i]);
+  hutch_devices_close (rfs->userdevfds, rfs->n_userdevs);
+  rfs->userdevfds = NULL;
+  if (rfs->localtimefd >= 0)
+    close (rfs->localtimefd);
+  rfs->localtimefd = -1;
   if (rfs->rootfd >= 0)
     close (rfs->rootfd);
   if (rfs->nullfd >= 0)

@@ -18,7 +18,10 @@ struct hutch_rootfs
   int *srcfds; /* per spec mount: a detached clone of a bind source, or -1 */
   int *volfds; /* per spec mount: a bind source to copy into or chown, or -1 */
   int devfds[8];
-  int nullfd; /* the host's /dev/null, for stdin and masked files */
+  int nullfd;      /* the host's /dev/null, for stdin and masked files */
+  int *userdevfds; /* per spec device: a detached clone of the host's node */
+  size_t n_userdevs;
+  int localtimefd; /* extra.localtime's detached clone, or -1 */
 };
 
 /* Capture everything that must be looked up in the host's view: bind

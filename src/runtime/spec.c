@@ -2,7 +2,9 @@
 #include <config.h>
 
 #include "runtime/spec.h"
+#include "runtime/devices.h"
 #include "runtime/resources.h"
+#include "runtime/rlimit.h"
 #include "runtime/sysfilter.h"
 #include "runtime/network.h"
 #include "base/util.h"
@@ -12,6 +14,7 @@
 #include <stdint.h>
 #include <unistd.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -45,6 +48,8 @@ hutch_spec_new (void)
   spec->env = hutch_xmalloc0 (sizeof (char *));
   spec->cwd = hutch_xstrdup ("/");
   spec->extra.container_lockfd = -1;
+  spec->extra.stop_signal = SIGTERM;
+  spec->extra.stop_timeout = -1;
   return spec;
 }
 
@@ -89,6 +94,15 @@ hutch_spec_free (struct hutch_spec *spec)
     }
   free (spec->resources);
   hutch_seccomp_free (spec->seccomp);
+  for (i = 0; i < spec->n_devices; i++)
+    {
+      free (spec->devices[i].path);
+      free (spec->devices[i].host_path);
+    }
+  free (spec->devices);
+  hutch_kv_free (spec->annotations, spec->n_annotations);
+  hutch_kv_free (spec->extra.labels, spec->extra.n_labels);
+  free (spec->extra.localtime);
   free (spec->extra.cgroup_name);
   free (spec->extra.init_path);
   for (i = 0; i < spec->extra.n_files; i++)
@@ -193,6 +207,61 @@ hutch_spec_add_resource (struct hutch_spec *spec, const char *file, char *value,
   r->file = hutch_xstrdup (file);
   r->value = value;
   r->implied = implied;
+}
+
+void
+hutch_kv_set (struct hutch_kv **list, size_t *n, const char *key, const char *value)
+{
+  size_t i;
+
+  for (i = 0; i < *n; i++)
+    if (strcmp ((*list)[i].key, key) == 0)
+      {
+        free ((*list)[i].value);
+        (*list)[i].value = hutch_xstrdup (value);
+        return;
+      }
+  *list = hutch_xrealloc (*list, (*n + 1) * sizeof **list);
+  (*list)[*n].key = hutch_xstrdup (key);
+  (*list)[*n].value = hutch_xstrdup (value);
+  (*n)++;
+}
+
+const char *
+hutch_kv_get (const struct hutch_kv *list, size_t n, const char *key)
+{
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (strcmp (list[i].key, key) == 0)
+      return list[i].value;
+  return NULL;
+}
+
+void
+hutch_kv_free (struct hutch_kv *list, size_t n)
+{
+  size_t i;
+  for (i = 0; i < n; i++)
+    {
+      free (list[i].key);
+      free (list[i].value);
+    }
+  free (list);
+}
+
+void
+hutch_spec_set_rlimit (struct hutch_spec *spec, const struct hutch_rlimit *rl)
+{
+  size_t i;
+
+  for (i = 0; i < spec->n_rlimits; i++)
+    if (spec->rlimits[i].resource == rl->resource)
+      {
+        spec->rlimits[i] = *rl;
+        return;
+      }
+  spec->rlimits = hutch_xrealloc (spec->rlimits, (spec->n_rlimits + 1) * sizeof *spec->rlimits);
+  spec->rlimits[spec->n_rlimits++] = *rl;
 }
 
 static ssize_t
@@ -346,29 +415,6 @@ parse_process_caps (json_t *caps, struct hutch_spec *spec, hutch_error_t *err)
   return 0;
 }
 
-static const struct
-{
-  const char *name;
-  int resource;
-} rlimit_names[] = {
-  { "RLIMIT_AS", RLIMIT_AS },
-  { "RLIMIT_CORE", RLIMIT_CORE },
-  { "RLIMIT_CPU", RLIMIT_CPU },
-  { "RLIMIT_DATA", RLIMIT_DATA },
-  { "RLIMIT_FSIZE", RLIMIT_FSIZE },
-  { "RLIMIT_LOCKS", RLIMIT_LOCKS },
-  { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
-  { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
-  { "RLIMIT_NICE", RLIMIT_NICE },
-  { "RLIMIT_NOFILE", RLIMIT_NOFILE },
-  { "RLIMIT_NPROC", RLIMIT_NPROC },
-  { "RLIMIT_RSS", RLIMIT_RSS },
-  { "RLIMIT_RTPRIO", RLIMIT_RTPRIO },
-  { "RLIMIT_RTTIME", RLIMIT_RTTIME },
-  { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
-  { "RLIMIT_STACK", RLIMIT_STACK },
-};
-
 /* RL is a JSON array; anything else was already skipped by the caller.  */
 static int
 parse_process_rlimits (json_t *rl, struct hutch_spec *spec, hutch_error_t *err)
@@ -376,26 +422,25 @@ parse_process_rlimits (json_t *rl, struct hutch_spec *spec, hutch_error_t *err)
   json_t *r;
   size_t i;
 
-  spec->rlimits = hutch_xmalloc0 ((json_array_size (rl) + 1) * sizeof *spec->rlimits);
   json_array_foreach (rl, i, r)
   {
     const char *type = json_string_value (json_object_get (r, "type"));
-    size_t k;
-    int found = -1;
-    for (k = 0; type && k < sizeof rlimit_names / sizeof rlimit_names[0]; k++)
-      if (strcmp (type, rlimit_names[k].name) == 0)
-        found = rlimit_names[k].resource;
+    struct hutch_rlimit one;
+    int found = type && strncmp (type, "RLIMIT_", 7) == 0 ? hutch_rlimit_from_name (type) : -1;
     if (found < 0)
       return hutch_error_set (err, 0, "process.rlimits[%zu]: unknown type `%s`", i,
                               type ? type : "(none)");
     if (!json_is_integer (json_object_get (r, "soft"))
         || !json_is_integer (json_object_get (r, "hard")))
       return hutch_error_set (err, 0, "process.rlimits[%zu]: soft and hard must be integers", i);
-    spec->rlimits[i].resource = found;
-    spec->rlimits[i].soft = (unsigned long long)json_integer_value (json_object_get (r, "soft"));
-    spec->rlimits[i].hard = (unsigned long long)json_integer_value (json_object_get (r, "hard"));
+    /* uint64 in the spec; -1 (what jansson can hold of 2^64-1) is none.  */
+    one.resource = found;
+    one.soft = (unsigned long long)json_integer_value (json_object_get (r, "soft"));
+    one.hard = (unsigned long long)json_integer_value (json_object_get (r, "hard"));
+    if (one.soft > one.hard)
+      return hutch_error_set (err, 0, "process.rlimits[%zu] (%s): soft is above hard", i, type);
+    hutch_spec_set_rlimit (spec, &one);
   }
-  spec->n_rlimits = json_array_size (rl);
   return 0;
 }
 
@@ -556,7 +601,8 @@ parse_linux (json_t *lx, struct hutch_spec *spec, hutch_error_t *err)
     return hutch_error_set (err, 0,
                             "linux.rootfsPropagation other than rslave is not supported yet");
 
-  if (hutch_resources_from_oci (json_object_get (lx, "resources"), spec, err) < 0)
+  if (hutch_resources_from_oci (json_object_get (lx, "resources"), spec, err) < 0
+      || hutch_devices_from_oci (json_object_get (lx, "devices"), spec, err) < 0)
     return -1;
 
   /* process was read before linux: the filter's capability rules know the
@@ -568,8 +614,8 @@ parse_linux (json_t *lx, struct hutch_spec *spec, hutch_error_t *err)
 
   /* Not yet implemented: refuse rather than run without what was asked.  */
   {
-    static const char *const refused[] = { "cgroupsPath", "devices",    "sysctl",     "intelRdt",
-                                           "personality", "mountLabel", "timeOffsets" };
+    static const char *const refused[]
+        = { "cgroupsPath", "sysctl", "intelRdt", "personality", "mountLabel", "timeOffsets" };
     for (i = 0; i < sizeof refused / sizeof refused[0]; i++)
       {
         v = json_object_get (lx, refused[i]);
@@ -582,6 +628,52 @@ parse_linux (json_t *lx, struct hutch_spec *spec, hutch_error_t *err)
       }
   }
   return 0;
+}
+
+/* OCI annotations: strings, recorded.  */
+static int
+parse_annotations (json_t *obj, struct hutch_spec *spec, hutch_error_t *err)
+{
+  const char *key;
+  json_t *v;
+
+  if (obj == NULL || json_is_null (obj))
+    return 0;
+  if (!json_is_object (obj))
+    return hutch_error_set (err, 0, "`annotations` must be an object of strings");
+  json_object_foreach (obj, key, v)
+  {
+    if (!json_is_string (v))
+      return hutch_error_set (err, 0, "annotations.%s must be a string", key);
+    if (*key == '\0')
+      return hutch_error_set (err, 0, "`annotations` has an empty key");
+    hutch_kv_set (&spec->annotations, &spec->n_annotations, key, json_string_value (v));
+  }
+  return 0;
+}
+
+/* What comes after the namespaces are known: hooks (refused), the user
+   namespace an unprivileged caller needs, a hostname without a UTS
+   namespace of its own (refused, as runc does: it would be the host's),
+   and the annotations.  */
+static int
+parse_rest (json_t *root, struct hutch_spec *spec, hutch_error_t *err)
+{
+  json_t *v = json_object_get (root, "hooks");
+
+  if (v && json_is_object (v) && json_object_size (v) > 0)
+    return hutch_error_set (err, 0,
+                            "`hooks` are not supported by hutch yet; remove them from config.json");
+  if (!spec->ns[HUTCH_NS_USER] && getuid () != 0)
+    return hutch_error_set (err, 0,
+                            "config.json does not ask for a user namespace, which an unprivileged "
+                            "user needs; add {\"type\": \"user\"} to linux.namespaces");
+  if (spec->hostname && !spec->ns[HUTCH_NS_UTS])
+    return hutch_error_set (err, 0,
+                            "`hostname` needs a UTS namespace of the container's own: without one "
+                            "the hostname is the host's; add {\"type\": \"uts\"} to "
+                            "linux.namespaces or remove `hostname`");
+  return parse_annotations (json_object_get (root, "annotations"), spec, err);
 }
 
 int
@@ -641,20 +733,8 @@ hutch_spec_parse_json (const char *text, const char *bundle, struct hutch_spec *
   if (parse_linux (json_object_get (root, "linux"), spec, err) < 0)
     goto out;
 
-  v = json_object_get (root, "hooks");
-  if (v && json_is_object (v) && json_object_size (v) > 0)
-    {
-      hutch_error_set (err, 0,
-                       "`hooks` are not supported by hutch yet; remove them from config.json");
-      goto out;
-    }
-  if (!spec->ns[HUTCH_NS_USER] && getuid () != 0)
-    {
-      hutch_error_set (err, 0,
-                       "config.json does not ask for a user namespace, which an unprivileged user "
-                       "needs; add {\"type\": \"user\"} to linux.namespaces");
-      goto out;
-    }
+  if (parse_rest (root, spec, err) < 0)
+    goto out;
   *ret_spec = HUTCH_STEAL_PTR (spec);
   ret = 0;
 out:

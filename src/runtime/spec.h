@@ -51,7 +51,31 @@ struct hutch_resource
 struct hutch_rlimit
 {
   int resource;
-  unsigned long long soft, hard;
+  unsigned long long soft, hard; /* RLIM_INFINITY for no limit */
+};
+
+/* A device node of the host, bound into the container (linux.devices;
+   hutch run --device).  Rootless, no node can be made: mknod of a device
+   needs CAP_MKNOD in the initial user namespace.  So the host's own node
+   is bound, and the container can open it exactly as far as the user can
+   on the host (src/runtime/devices.c says why).  */
+struct hutch_device
+{
+  char *path;      /* in the container */
+  char *host_path; /* the host's node; config.json: the same as path */
+  char type;       /* 'c' or 'b' */
+  unsigned int major, minor;
+  /* What the container's process must be able to open it for, checked on
+     the host before the start and again as that process, just before its
+     exec (both false: only bound).  */
+  bool read, write;
+};
+
+/* A key and its value: OCI annotations, labels.  */
+struct hutch_kv
+{
+  char *key;
+  char *value;
 };
 
 enum hutch_ns
@@ -119,7 +143,20 @@ struct hutch_spec_extra
   bool create_cwd;               /* make process.cwd when it is missing */
   bool keep_groups;              /* leave the supplementary groups as they are (keep-id) */
   bool cgroups_disabled;         /* --cgroups=disabled: no cgroup of its own */
-  char *cgroup_name;             /* the container's cgroup name, or NULL for a random one */
+  char *cgroup_name;             /* the container's id, which names its cgroup, or NULL */
+  /* How hutch stops the container when it is itself told to stop
+     (SIGTERM): this signal, then SIGKILL after STOP_TIMEOUT seconds (-1:
+     never).  hutch-oci: SIGTERM and -1, so that SIGTERM is only passed on,
+     as runc does.  */
+  int stop_signal;
+  int stop_timeout;
+  /* A zone file of the host, bound read-only at /etc/localtime (--tz), or
+     NULL.  */
+  char *localtime;
+  /* --label and the image's labels: recorded with the container; nothing
+     reads them yet (`hutch inspect` will).  */
+  struct hutch_kv *labels;
+  size_t n_labels;
 };
 
 struct hutch_spec
@@ -158,6 +195,13 @@ struct hutch_spec
   struct hutch_resource *resources;
   size_t n_resources;
   struct hutch_seccomp *seccomp; /* built BPF (src/sysfilter.h), or NULL for none */
+  struct hutch_device *devices;
+  size_t n_devices;
+
+  /* annotations: recorded; the runtime acts on run.oci.keep_original_groups
+     (as crun does), on nothing else.  */
+  struct hutch_kv *annotations;
+  size_t n_annotations;
 
   struct hutch_spec_extra extra;
 };
@@ -180,6 +224,13 @@ void hutch_spec_add_mount (struct hutch_spec *spec, const char *destination, con
 void hutch_spec_add_resource (struct hutch_spec *spec, const char *file, char *value, bool implied);
 void hutch_spec_add_symlink (struct hutch_spec *spec, const char *path, const char *target);
 void hutch_spec_add_file (struct hutch_spec *spec, const char *destination, const char *content);
+/* Set KEY to VALUE in *LIST (*N entries), replacing an earlier value of
+   KEY.  */
+void hutch_kv_set (struct hutch_kv **list, size_t *n, const char *key, const char *value);
+const char *hutch_kv_get (const struct hutch_kv *list, size_t n, const char *key);
+void hutch_kv_free (struct hutch_kv *list, size_t n);
+/* Set the rlimit of RL's resource, replacing an earlier one.  */
+void hutch_spec_set_rlimit (struct hutch_spec *spec, const struct hutch_rlimit *rl);
 /* Replace or add KEY=VALUE in the environment.  */
 void hutch_spec_setenv (struct hutch_spec *spec, const char *key_value);
 const char *hutch_spec_getenv (const struct hutch_spec *spec, const char *key);

@@ -169,15 +169,15 @@ load helpers
 
 @test "long options are taken by their whole name only (no getopt prefixes): run, images, pull" {
     local a
-    # --priv would have been --privileged, --pid=host --pids-limit host
-    for a in --priv --pid=host --tls-ver; do
+    # --priv would have been --privileged, --pids=5 --pids-limit 5
+    for a in --priv --pids=5 --tls-ver; do
         run "$HUTCH" run "$a" --rootfs "$ROOTFS" true
         assert_status 125
         assert_output_has "unknown option \`$a\`"
     done
-    run "$HUTCH" run --pid host --rootfs "$ROOTFS" true
+    run "$HUTCH" run --pids 5 --rootfs "$ROOTFS" true
     assert_status 125
-    assert_output_has "unknown option \`--pid\`"
+    assert_output_has "unknown option \`--pids\`"
     run "$HUTCH" images --quie
     assert_status 125
     assert_output_has "\`--quie\`"

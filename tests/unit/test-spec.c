@@ -19,8 +19,11 @@ static const char good[]
       " \"mounts\": [{\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"},\n"
       "            {\"destination\": \"/data\", \"type\": \"none\", \"source\": \"/srv\", "
       "\"options\": [\"rbind\", \"ro\"]}],\n"
+      " \"annotations\": {\"org.example.a\": \"1\", \"run.oci.keep_original_groups\": \"1\"},\n"
       " \"linux\": {\"namespaces\": [{\"type\": \"user\"}, {\"type\": \"pid\"}, {\"type\": "
-      "\"mount\"}],\n"
+      "\"mount\"}, {\"type\": \"uts\"}],\n"
+      "   \"devices\": [{\"path\": \"/dev/null\", \"type\": \"c\", \"major\": 1, \"minor\": 3, "
+      "\"fileMode\": 438, \"uid\": 0, \"gid\": 0}],\n"
       "   \"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}],\n"
       "   \"gidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}],\n"
       "   \"maskedPaths\": [\"/proc/kcore\"], \"readonlyPaths\": [\"/proc/sys\"]}}\n";
@@ -29,6 +32,48 @@ static int
 parse (const char *text, struct hutch_spec **spec, hutch_error_t *err)
 {
   return hutch_spec_parse_json (text, "/bundle", spec, err);
+}
+
+/* A config around LX (the inside of "linux": {...}) and TOP (more
+   top-level keys, with a trailing comma), which must be refused with an
+   error that has WANT.  */
+static void
+refused (const char *top, const char *lx, const char *want, const char *what)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  struct hutch_spec *spec = NULL;
+  char *text = hutch_xasprintf ("{%s \"process\": {\"args\": [\"x\"]}, \"root\": {\"path\": "
+                                "\"/r\"}, \"linux\": {\"namespaces\": [{\"type\": \"user\"}]%s}}",
+                                top, lx);
+  ok (parse (text, &spec, &err) < 0, "%s", what);
+  has_str (err.msg, want, "... and the error says `%s`", want);
+  hutch_spec_free (spec);
+  hutch_error_clear (&err);
+  free (text);
+}
+
+static void
+refusals (void)
+{
+  refused ("\"hostname\": \"h\",", "", "UTS namespace",
+           "a hostname without a UTS namespace of its own is refused");
+  refused ("\"annotations\": {\"a\": 1},", "", "annotations.a", "a non-string annotation");
+  refused ("",
+           ", \"devices\": [{\"path\": \"/dev/null\", \"type\": \"c\", \"major\": 1, "
+           "\"minor\": 5}]",
+           "not the character device 1:5", "linux.devices: a host node of another number");
+  refused ("",
+           ", \"devices\": [{\"path\": \"/dev/null\", \"type\": \"c\", \"major\": 1, "
+           "\"minor\": 3, \"fileMode\": 384}]",
+           "fileMode 384 cannot be given", "linux.devices: a fileMode a bind cannot give");
+  refused ("",
+           ", \"devices\": [{\"path\": \"/dev/null\", \"type\": \"p\", \"major\": 0, "
+           "\"minor\": 0}]",
+           "type must be c, u or b", "linux.devices: a FIFO");
+  refused ("",
+           ", \"devices\": [{\"path\": \"/no/such/dev\", \"type\": \"c\", \"major\": 1, "
+           "\"minor\": 3}]",
+           "the host has no /no/such/dev", "linux.devices: a node the host lacks");
 }
 
 int
@@ -55,6 +100,11 @@ main (void)
       ok (spec->has_caps && hutch_strv_len (spec->cap_bounding) == 1, "capabilities");
       ok (spec->n_rlimits == 1 && spec->rlimits[0].soft == 512, "rlimits");
       is_str (spec->masked_paths[0], "/proc/kcore", "maskedPaths");
+      is_str (hutch_kv_get (spec->annotations, spec->n_annotations, "org.example.a"), "1",
+              "annotations are recorded");
+      ok (spec->n_devices == 1 && strcmp (spec->devices[0].host_path, "/dev/null") == 0
+              && spec->devices[0].type == 'c' && spec->devices[0].major == 1,
+          "linux.devices: the host's node at the same path");
       ok (spec->no_new_privileges, "noNewPrivileges");
       hutch_spec_free (spec);
       spec = NULL;
@@ -110,6 +160,7 @@ main (void)
              &spec, &err)
           < 0,
       "hooks are refused");
+  refusals ();
   hutch_error_clear (&err);
   return tap_done ();
 }
