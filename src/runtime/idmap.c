@@ -138,7 +138,9 @@ first_free (struct id_span *spans, size_t n)
   unsigned long cand = HUTCH_SUBID_FIRST;
   size_t i;
 
-  qsort (spans, n, sizeof *spans, span_cmp);
+  /* No lines: no array at all, which qsort must not be given.  */
+  if (n > 0)
+    qsort (spans, n, sizeof *spans, span_cmp);
   for (i = 0; i < n; i++)
     {
       if (spans[i].end <= cand)
