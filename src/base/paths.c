@@ -15,6 +15,7 @@
    renaming what is ours in them.  */
 
 #include "base/paths.h"
+#include "base/log.h"
 #include "base/util.h"
 
 #include <errno.h>
@@ -88,12 +89,66 @@ hutch_paths_runtime_dir (void)
   return hutch_xasprintf ("/tmp/hutch-%u", (unsigned)geteuid ());
 }
 
+static bool private_group (gid_t gid);
+static bool unmapped_in_userns (uid_t uid);
+
+/* May hutch run the program at RESOLVED (a path without links)?  It and
+   every directory above it must belong to the user or to root and be
+   writable by no one else (a private group aside): another user who could
+   write there could put a program of theirs in the place of hutch-slirp,
+   which runs on the host as the user.  A directory that is root's and
+   sticky (/tmp) does above the program's own directory, as for the store
+   (no one can rename what is in it but its owner), but not as that
+   directory itself: anyone may create there a name that no one has yet,
+   such as hutch-slirp beside a copy of hutch.  *RET_WHY says what
+   failed.  */
+static bool
+trusted_program (const char *resolved, char **ret_why)
+{
+  _cleanup_free_ char *p = hutch_xstrdup (resolved);
+  int level;
+
+  for (level = 0;; level++)
+    {
+      struct stat st;
+      bool rootish, writable;
+      char *slash;
+
+      if (stat (p, &st) < 0)
+        {
+          *ret_why = hutch_xasprintf ("`%s` cannot be looked at", p);
+          return false;
+        }
+      rootish = st.st_uid == 0 || unmapped_in_userns (st.st_uid);
+      if (st.st_uid != geteuid () && !rootish)
+        {
+          *ret_why = hutch_xasprintf ("`%s` belongs to uid %u", p, (unsigned)st.st_uid);
+          return false;
+        }
+      writable = (st.st_mode & S_IWOTH) || ((st.st_mode & S_IWGRP) && !private_group (st.st_gid));
+      if (writable && !(level >= 2 && rootish && (st.st_mode & S_ISVTX)))
+        {
+          *ret_why = hutch_xasprintf ("others can write to `%s` (mode %04o)", p,
+                                      (unsigned)(st.st_mode & 07777));
+          return false;
+        }
+      if (strcmp (p, "/") == 0)
+        return true;
+      slash = strrchr (p, '/');
+      if (slash == p)
+        p[1] = '\0';
+      else
+        *slash = '\0';
+    }
+}
+
 char *
 hutch_paths_helper (const char *name)
 {
   /* Beside the binary: a build tree, or a copy of the binaries alone;
      ../libexec/hutch from it: an installed tree wherever it was moved to
-     (`make install DESTDIR=...`, a copy under ~/.local).  */
+     (`make install DESTDIR=...`, a copy under ~/.local).  Either only when
+     no one but the user and root could have put it there.  */
   static const char *const rel[] = { "", "/../libexec/hutch" };
   char buf[PATH_MAX];
   ssize_t n = readlink ("/proc/self/exe", buf, sizeof buf - 1);
@@ -107,10 +162,17 @@ hutch_paths_helper (const char *name)
     }
   for (i = 0; slash && i < sizeof rel / sizeof rel[0]; i++)
     {
-      char *p = hutch_xasprintf ("%.*s%s/%s", (int)(slash - buf), buf, rel[i], name);
-      if (access (p, X_OK) == 0)
-        return p;
-      free (p);
+      _cleanup_free_ char *p = hutch_xasprintf ("%.*s%s/%s", (int)(slash - buf), buf, rel[i], name);
+      _cleanup_free_ char *resolved = realpath (p, NULL), *why = NULL;
+
+      if (resolved == NULL || access (resolved, X_OK) < 0)
+        continue;
+      if (trusted_program (resolved, &why))
+        return HUTCH_STEAL_PTR (resolved);
+      hutch_log (HUTCH_LOG_WARNING,
+                 "not running %s from `%s`: %s, so another user could have put it there; using "
+                 "%s/%s instead (install hutch where only you or root can write)",
+                 name, resolved, why, PKGLIBEXECDIR, name);
     }
   return hutch_xasprintf ("%s/%s", PKGLIBEXECDIR, name);
 }

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 /* Devices a container gets when its /dev is a fresh tmpfs.  An unprivileged
@@ -346,11 +348,46 @@ bind_host (const char *src, int tgtfd, const char *what, bool readonly, hutch_er
   return 0;
 }
 
+/* Is DEST, as written, in /proc or /sys (or one of them)?  */
+static bool
+written_under (const char *dest, const char *top)
+{
+  size_t n = strlen (top);
+  while (dest[0] == '/' && dest[1] == '/')
+    dest++;
+  return strncmp (dest, top, n) == 0 && (dest[n] == '\0' || dest[n] == '/');
+}
+
+/* A mount destination that the root's own symbolic links lead into /proc
+   or /sys (an image's /data -> /proc/self) is refused: what is mounted
+   there would cover the kernel's files of the container's processes, or of
+   hutch's own process B while it still sets the container up (runc's
+   CVE-2019-16884 and the copy-up of B's /proc/self/environ that a second
+   reader found here).  A destination written under /proc or /sys is the
+   spec author's choice (lxcfs binds files over /proc/meminfo) and goes
+   on.  */
+static int
+check_destination_fs (int tgtfd, const char *dest, hutch_error_t *err)
+{
+  struct statfs sfs;
+
+  if (fstatfs (tgtfd, &sfs) < 0)
+    return hutch_error_set (err, errno, "mount on %s", dest);
+  if ((sfs.f_type == PROC_SUPER_MAGIC && !written_under (dest, "/proc"))
+      || (sfs.f_type == SYSFS_MAGIC && !written_under (dest, "/sys")))
+    return hutch_error_set (err, 0,
+                            "mount destination `%s` leads into %s through a symbolic link in "
+                            "the container's root: refused (a mount there would cover the "
+                            "kernel's files); give the destination without the link",
+                            dest, sfs.f_type == PROC_SUPER_MAGIC ? "/proc" : "/sys");
+  return 0;
+}
+
 static int
 attach (int srcfd, int rootfd, const char *dest, bool is_file, hutch_error_t *err)
 {
   _cleanup_close_ int tgtfd = hutch_walk_mountpoint_in_root (rootfd, dest, is_file, err);
-  if (tgtfd < 0)
+  if (tgtfd < 0 || check_destination_fs (tgtfd, dest, err) < 0)
     return -1;
   if (hutch_move_mount (srcfd, "", tgtfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
       < 0)
@@ -812,7 +849,7 @@ mount_new_fs (const struct hutch_spec *spec, const struct hutch_mount *m, struct
 {
   _cleanup_close_ int tgt = hutch_walk_mountpoint_in_root (rfs->rootfd, m->destination, false, err);
 
-  if (tgt < 0)
+  if (tgt < 0 || check_destination_fs (tgt, m->destination, err) < 0)
     return -1;
   if (strcmp (m->type, "proc") == 0 && !spec->ns[HUTCH_NS_PID])
     return bind_host ("/proc", tgt, m->destination, false, err);
@@ -861,23 +898,39 @@ dir_is_empty (int dirfd)
 
 /* docker's copy-up: a volume that is empty gets what the image has at its
    destination, owner and mode of the directory included.  The image's
-   side is resolved in the root (its symlinks stay inside it); nothing is
-   copied when the image has no directory there.  */
+   side is resolved in the root and on the root's own mount only
+   (RESOLVE_NO_XDEV): the spec's earlier mounts are attached by now, and
+   an image symlink such as /data -> /proc/self must not make this copy
+   B's own /proc files (hutch's environment and command line, the user's)
+   into a volume the image can read later; nothing is copied when the
+   image has no directory of its own there.  A copy that fails half way
+   is emptied again, so that a later run neither skips the copy-up nor
+   finds half of it.  */
 static int
 copy_up (const struct hutch_mount *m, int datafd, int rootfd, hutch_error_t *err)
 {
   _cleanup_close_ int src = -1, dst = openat (datafd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const char *path = m->destination;
+  hutch_error_t e = HUTCH_ERROR_INIT;
 
   if (dst < 0)
     return hutch_error_set (err, errno, "open `%s`", m->source);
   if (!dir_is_empty (dst))
     return 0;
-  src = hutch_walk_open_in_root (rootfd, m->destination, O_RDONLY | O_DIRECTORY, 0);
+  while (*path == '/')
+    path++;
+  src = hutch_walk_open (rootfd, *path ? path : ".", O_RDONLY | O_DIRECTORY, 0,
+                         RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
   if (src < 0)
-    return errno == ENOENT || errno == ENOTDIR
+    return errno == ENOENT || errno == ENOTDIR || errno == EXDEV
                ? 0
                : hutch_error_set (err, errno, "open %s in the container", m->destination);
-  return hutch_walk_copy_tree (src, dst, err);
+  if (hutch_walk_copy_tree (src, dst, err) == 0)
+    return 0;
+  if (hutch_walk_empty_dir (dst, &e) < 0)
+    hutch_error_append (err, "and what was copied could not be removed again (%s)", e.msg);
+  hutch_error_clear (&e);
+  return -1;
 }
 
 /* What `hutch run` asks of a volume before it is attached, as docker and

@@ -151,6 +151,30 @@ store_with_image() {
     assert_equal "$output" ran
 }
 
+@test "helpers beside hutch in a directory others can write to are not run: a warning names why" {
+    # a copy of hutch in a shared directory (1777, as /tmp): another user
+    # could have planted hutch-slirp or hutch-init beside it
+    local S=$BATS_TEST_TMPDIR/shared
+    mkdir "$S"
+    chmod 1777 "$S"
+    cp "$HUTCH" "$S/hutch"
+    for h in hutch-slirp hutch-init; do
+        printf '#!/bin/sh\ntouch %s/PLANTED-%s\nexec true\n' "$S" "$h" > "$S/$h"
+        chmod 0755 "$S/$h"
+    done
+    run "$S/hutch" run --init --network slirp --rootfs "$ROOTFS" true
+    [ ! -e "$S/PLANTED-hutch-slirp" ] && [ ! -e "$S/PLANTED-hutch-init" ] ||
+        fail_now "a planted helper ran: $output"
+    assert_output_has "not running hutch-slirp from \`$S/hutch-slirp\`: others can write to \`$S\` (mode 1777)"
+    run "$S/hutch" info
+    [ ! -e "$S/PLANTED-hutch-slirp" ]
+    assert_output_has "not running hutch-init from" "not running hutch-slirp from"
+    # the same copy in a directory of the user's own is trusted
+    chmod 0755 "$S"
+    run "$S/hutch" info
+    assert_output_has "hutch-slirp: $S/hutch-slirp"
+}
+
 @test "hutch info --format json: one object with every fact and the verdict, as the text has them" {
     run --separate-stderr "$HUTCH" info
     local text_status=$status text=$output

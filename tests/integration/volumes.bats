@@ -99,6 +99,29 @@ host_owner() { stat -c %u:%g "$1"; }
     assert_equal "$output" ""
 }
 
+@test "a destination that an image symlink leads into /proc is refused, and nothing is copied up" {
+    # /pdata -> /proc/self would have copied hutch's own environ (the
+    # user's environment) into a volume the image reads on its next run
+    local R=$BATS_TEST_TMPDIR/r
+    cp -a "$ROOTFS" "$R"
+    ln -s /proc/self "$R/pdata"
+    ln -s /sys/kernel "$R/sysk"
+    SECRET_OF_THE_USER=hunter2 run H run --rootfs "$R" -v leak:/pdata true
+    assert_status 125
+    assert_output_has "mount destination \`/pdata\` leads into /proc through a symbolic link"
+    run H run --rootfs "$R" -v leak2:/sysk true
+    assert_status 125
+    assert_output_has "leads into /sys"
+    run H run --rootfs "$ROOTFS" -v leak:/a sh -c 'ls -A /a; cat /a/environ 2>/dev/null; true'
+    assert_status 0
+    assert_equal "$output" ""
+    # a destination written under /proc is the user's own choice (lxcfs)
+    echo 42 > "$BATS_TEST_TMPDIR/up"
+    run H run --rootfs "$ROOTFS" -v "$BATS_TEST_TMPDIR/up:/proc/uptime:ro" cat /proc/uptime
+    assert_status 0
+    assert_equal "$output" 42
+}
+
 @test "a new volume is writable by the container's root, and by -u 1000 with :U" {
     need_subids
     run H run -u 1000 -v plain:/v --rootfs "$ROOTFS" touch /v/x
