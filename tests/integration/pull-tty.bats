@@ -15,8 +15,16 @@ setup_file() {
     "$HUTCH" --root "$D/src" push -q --tls-verify=false tty/bb:1 "$REG_PLAIN/tty/bb:1"
 }
 
+# The stores' layers hold files of subordinate ids, which bats cannot
+# remove with its temporary directories: hutch removes them.
+teardown() {
+    empty_store "$BATS_TEST_TMPDIR/store"
+    empty_store "$BATS_TEST_TMPDIR/store2"
+}
+
 teardown_file() {
     reg_stop_all
+    empty_store "$BATS_FILE_TMPDIR/src"
 }
 
 @test "pull on a terminal draws a bar per layer in place; a pipe gets plain lines" {
