@@ -12,6 +12,9 @@
 
 static const struct cmd_opt help_opt = { "help", 'h', no_argument, NULL, "show this help", NULL };
 
+/* The command whose options are being read, until they end.  */
+static const struct cmd_def *parsing;
+
 /* getopt_long's view of the table last used: made once per command.  */
 static struct
 {
@@ -91,9 +94,20 @@ cmd_opt_next (const char *prog, const struct cmd_def *def, int argc, char **argv
   const char *arg;
   int c;
 
+  /* A new parse starts afresh: glibc's getopt takes the ordering ('+' or
+     permuting) and its scanning state only when optind is 0, so after the
+     program's own options (parsed in order) a command that permutes would
+     otherwise stop at its first operand.  */
+  if (!parsing || parsing != def)
+    {
+      optind = 0;
+      parsing = def;
+    }
   build_parser (def);
   opterr = 0;
   c = exact_getopt (argc, argv);
+  if (c == -1 || c == 'h' || c == ':' || c == '?')
+    parsing = NULL;
   if (c == 'h')
     {
       cmd_help (def, stdout);

@@ -188,3 +188,28 @@ load helpers
     run "$HUTCH" run --privileged --read-only --rootfs "$ROOTFS" true
     assert_status 0
 }
+
+@test "options after the operands, where docker takes them (pull, rmi, image rm, hutch-oci run), also after global options" {
+    local S=$BATS_TEST_TMPDIR/store
+    # -f after the image: an option, not an image named -f
+    run "$HUTCH" --root "$S" rmi nosuchimage -f
+    assert_status 125
+    assert_output_has "\`nosuchimage\` is not in the store"
+    [[ $output != *"\`-f\`"* ]]
+    run "$HUTCH" --root "$S" image rm nosuchimage -f
+    assert_status 125
+    assert_output_has "\`nosuchimage\` is not in the store"
+    [[ $output != *"\`-f\`"* ]]
+    # -q after the image (127.0.0.1:9: nothing listens there)
+    run "$HUTCH" --root "$S" pull 127.0.0.1:9/x/y -q --tls-verify=false
+    assert_status 125
+    assert_output_has "127.0.0.1"
+    [[ $output != *"expected one IMAGE"* ]]
+    run "$HUTCH_OCI" run myid --bundle "$BATS_TEST_TMPDIR/nobundle"
+    assert_status 125
+    assert_output_has "$BATS_TEST_TMPDIR/nobundle/config.json"
+    # run stops at its first operand: the rest is the command's
+    run "$HUTCH" run --rootfs "$ROOTFS" ls -d /
+    assert_status 0
+    assert_equal "$output" /
+}
