@@ -166,6 +166,40 @@ hutch_write_all (int fd, const void *buf, size_t len)
   return 0;
 }
 
+int
+hutch_copy_fd (int src, int dst)
+{
+  char buf[128 * 1024];
+  bool plain = false;
+
+  for (;;)
+    {
+      ssize_t n;
+
+      if (!plain)
+        {
+          n = copy_file_range (src, NULL, dst, NULL, SIZE_MAX >> 2, 0);
+          /* Another file system, or one that cannot: copy by hand.  */
+          if (n < 0
+              && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
+            {
+              plain = true;
+              continue;
+            }
+        }
+      else
+        {
+          n = read (src, buf, sizeof buf);
+          if (n > 0 && hutch_write_all (dst, buf, (size_t)n) < 0)
+            n = -1;
+        }
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return n < 0 ? -1 : 0;
+    }
+}
+
 ssize_t
 hutch_read_all (int fd, void *buf, size_t len)
 {

@@ -53,6 +53,10 @@ void hutch_strv_free (char **v);
 /* I/O that retries on EINTR and short transfers.  */
 int hutch_write_all (int fd, const void *buf, size_t len);
 ssize_t hutch_read_all (int fd, void *buf, size_t len);
+/* Copy what is left of SRC to the end into DST: copy_file_range, and
+   read/write where the kernel cannot do it between these two files.
+   0, or -1 with errno.  */
+int hutch_copy_fd (int src, int dst);
 /* Read a whole fd (at most MAX bytes) into a NUL-terminated buffer.  */
 int hutch_read_fd (int fd, size_t max, char **ret_buf, size_t *ret_len, hutch_error_t *err);
 int hutch_read_file (const char *path, size_t max, char **ret_buf, size_t *ret_len,

@@ -911,35 +911,9 @@ copy_meta (struct copier *c, int fd, const struct stat *st, const struct frame *
 static int
 copy_data (struct copier *c, int src, int dst, const struct frame *f)
 {
-  char buf[64 * 1024];
-  bool plain = false;
-  ssize_t n;
-
-  for (;;)
-    {
-      if (!plain)
-        {
-          n = copy_file_range (src, NULL, dst, NULL, SIZE_MAX >> 2, 0);
-          if (n < 0
-              && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
-            {
-              plain = true;
-              continue;
-            }
-        }
-      else
-        {
-          n = read (src, buf, sizeof buf);
-          if (n > 0 && hutch_write_all (dst, buf, (size_t)n) < 0)
-            n = -1;
-        }
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return copy_failed (c, errno, "copy", f);
-      if (n == 0)
-        return 0;
-    }
+  if (hutch_copy_fd (src, dst) < 0)
+    return copy_failed (c, errno, "copy", f);
+  return 0;
 }
 
 /* NAME in DSTDIR as a second name of the file first copied to FIRST.  */

@@ -157,36 +157,9 @@ is_opaque (int fd)
 static int
 copy_data (int src, int dst, const char *rel, hutch_error_t *err)
 {
-  char buf[128 * 1024];
-  bool plain = false;
-
-  for (;;)
-    {
-      ssize_t n;
-
-      if (!plain)
-        {
-          n = copy_file_range (src, NULL, dst, NULL, SIZE_MAX >> 2, 0);
-          if (n < 0
-              && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
-            {
-              plain = true;
-              continue;
-            }
-        }
-      else
-        {
-          n = read (src, buf, sizeof buf);
-          if (n > 0 && hutch_write_all (dst, buf, (size_t)n) < 0)
-            n = -1;
-        }
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return hutch_error_set (err, errno, "copy `%s` into the root", rel);
-      if (n == 0)
-        return 0;
-    }
+  if (hutch_copy_fd (src, dst) < 0)
+    return hutch_error_set (err, errno, "copy `%s` into the root", rel);
+  return 0;
 }
 
 /* Give NAME in DSTDIR a second name for the file first copied to FIRST.  */
