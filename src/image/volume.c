@@ -308,6 +308,24 @@ hutch_volume_use (struct hutch_store *s, const char *name, char *const *labels,
                           name);
 }
 
+/* The directory of the volume NAME in VOLFD (STORE/volumes), or -ENOENT
+   with a message that names `hutch volume ls`, or -1.  */
+static int
+open_volume (int volfd, const char *name, hutch_error_t *err)
+{
+  int vfd = openat (volfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (vfd < 0 && errno == ENOENT)
+    {
+      hutch_error_set (err, 0, "no volume `%s`; `hutch volume ls` lists them", name);
+      err->errnum = ENOENT;
+      return -ENOENT;
+    }
+  if (vfd < 0)
+    return hutch_error_set (err, errno, "open the volume `%s`", name);
+  return vfd;
+}
+
 int
 hutch_volume_inspect (struct hutch_store *s, const char *name, struct hutch_volume_info *ret,
                       hutch_error_t *err)
@@ -319,15 +337,9 @@ hutch_volume_inspect (struct hutch_store *s, const char *name, struct hutch_volu
   volfd = open_store_dir (s, "volumes", err);
   if (volfd < 0)
     return -1;
-  vfd = openat (volfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (vfd < 0 && errno == ENOENT)
-    {
-      hutch_error_set (err, 0, "no volume `%s`; `hutch volume ls` lists them", name);
-      err->errnum = ENOENT;
-      return -ENOENT;
-    }
+  vfd = open_volume (volfd, name, err);
   if (vfd < 0)
-    return hutch_error_set (err, errno, "open the volume `%s`", name);
+    return vfd;
   return read_record (s, vfd, name, ret, err);
 }
 
@@ -414,15 +426,9 @@ hutch_volume_remove (struct hutch_store *s, const char *name, bool force, hutch_
   if ((volfd = open_store_dir (s, "volumes", err)) < 0
       || (tmpfd = open_store_dir (s, "tmp", err)) < 0)
     return -1;
-  vfd = openat (volfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (vfd < 0 && errno == ENOENT)
-    {
-      hutch_error_set (err, 0, "no volume `%s`; `hutch volume ls` lists them", name);
-      err->errnum = ENOENT;
-      return -ENOENT;
-    }
+  vfd = open_volume (volfd, name, err);
   if (vfd < 0)
-    return hutch_error_set (err, errno, "open the volume `%s`", name);
+    return vfd;
   if (flock_retry (vfd, LOCK_EX | LOCK_NB) < 0 && (errno != EWOULDBLOCK || !force))
     {
       if (errno != EWOULDBLOCK)
