@@ -80,6 +80,17 @@ fail_now() {
     return 1
 }
 
+# bg OUT PROGRAM ARGS...: start PROGRAM in the background, stdout to OUT,
+# stderr to OUT.err; its pid is BG (and goes into BGPIDS, killed in
+# teardown).  PROGRAM is not a shell function (whose pid would be a subshell's).
+bg() {
+    local out=$1
+    shift
+    "$@" > "$out" 2> "$out.err" < /dev/null 3>&- &
+    BG=$!
+    BGPIDS+=("$BG")
+}
+
 # kill_bgpids: kill and reap the background processes a test put in its
 # BGPIDS array (for teardown)
 kill_bgpids() {

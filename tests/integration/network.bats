@@ -58,17 +58,6 @@ need_netutil() {
 
 H() { "$HUTCH" --root "$NSTORE" "$@"; }
 
-# bg OUT PROGRAM ARGS...: start PROGRAM in the background, stdout to OUT,
-# stderr to OUT.err; its pid is BG (and goes into BGPIDS, killed in
-# teardown).  PROGRAM is not a shell function (whose pid would be a subshell's).
-bg() {
-    local out=$1
-    shift
-    "$@" > "$out" 2> "$out.err" < /dev/null 3>&- &
-    BG=$!
-    BGPIDS+=("$BG")
-}
-
 # server VAR CMD...: start a nethost.py server (or another command that
 # prints one line when it is ready); VAR gets that line
 server() {

@@ -40,16 +40,6 @@ teardown() {
 
 H() { "$HUTCH" --root "$RSTORE" "$@"; }
 
-# bg OUT CMD...: CMD in the background, stdout to OUT and stderr to OUT.err;
-# its pid is BG (killed in teardown)
-bg() {
-    local out=$1
-    shift
-    "$@" > "$out" 2> "$out.err" < /dev/null 3>&- &
-    BG=$!
-    BGPIDS+=("$BG")
-}
-
 # a character device on the host that the user can neither read nor write,
 # or nothing
 closed_device() {
