@@ -453,9 +453,14 @@ run (void)
       k += n_attach;
       if (poll (pfd, k, -1) < 0)
         {
-          if (errno == EINTR)
-            continue;
-          break;
+          /* Never leave this loop but by B's end: what follows takes B
+             for ended.  ENOMEM passes; nothing else can come here.  */
+          if (errno != EINTR)
+            {
+              struct timespec ts = { 0, 10 * 1000000L };
+              nanosleep (&ts, NULL);
+            }
+          continue;
         }
       for (i = 0; i < n_outs; i++)
         if (pfd[1 + i].revents && outs[i].fd >= 0)
