@@ -58,6 +58,7 @@ struct cfg
   bool stop_requested;
   const char *backoff_env; /* HUTCH_MONITOR_BACKOFF_MS for the monitor */
   bool bad_args;           /* leave out --pid */
+  const char *cgroup, *cgroup_base, *cgroup_leaf, *cgroup_enabled;
 };
 
 struct run
@@ -313,6 +314,25 @@ static void __attribute__ ((noreturn)) play_m (const struct cfg *c, const struct
     }
   if (c->rm)
     push (argv, &n, "--rm");
+  if (c->cgroup)
+    {
+      push (argv, &n, "--cgroup");
+      push (argv, &n, c->cgroup);
+    }
+  if (c->cgroup_leaf)
+    {
+      /* As hutch does where its own cgroup has to hold controllers: M
+         in a leaf of its own.  */
+      _cleanup_free_ char *procs = hutch_xasprintf ("%s/cgroup.procs", c->cgroup_leaf);
+      if (hutch_write_file (procs, "0", &e) < 0)
+        _exit (120);
+      push (argv, &n, "--cgroup-base");
+      push (argv, &n, c->cgroup_base);
+      push (argv, &n, "--cgroup-leaf");
+      push (argv, &n, c->cgroup_leaf);
+      push (argv, &n, "--cgroup-enabled");
+      push (argv, &n, c->cgroup_enabled);
+    }
   if (c->action_file)
     {
       push (argv, &n, "--");
@@ -834,6 +854,100 @@ test_rss (void)
 }
 
 static void
+put_file (const char *path, const char *text)
+{
+  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || hutch_write_all (fd, text, strlen (text)) < 0)
+    abort ();
+  close (fd);
+}
+
+/* OOM kills as memory.events counts them: a plain directory stands for
+   the cgroup (no memory controller needed).  */
+static void
+test_oom (void)
+{
+  _cleanup_free_ char *cg = hutch_xasprintf ("%s/fake-cgroup", top);
+  _cleanup_free_ char *events = hutch_xasprintf ("%s/memory.events", cg);
+  struct cfg c = { .script = "exit 137", .pipes = true, .cgroup = cg };
+  struct run r;
+  struct hutch_state st;
+
+  if (mkdir (cg, 0700) < 0)
+    abort ();
+  put_file (events, "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n");
+  start (&c, &r);
+  ok (wait_monitor (&r, 10000) == 0, "oom: the monitor exits 0");
+  ok (read_state (&r, &st) && st.oom && st.exit_code == 137, "oom: oom_kill 1: the state says oom");
+  hutch_state_clear (&st);
+  finish_run (&r);
+
+  put_file (events, "low 0\nhigh 0\nmax 3\noom 1\noom_kill 0\noom_group_kill 1\n");
+  start (&c, &r);
+  ok (wait_monitor (&r, 10000) == 0 && read_state (&r, &st) && !st.oom,
+      "oom: oom_kill 0 (oom_group_kill aside): no oom");
+  hutch_state_clear (&st);
+  finish_run (&r);
+}
+
+/* The cgroup after the container: what is left killed, the container's
+   cgroup and those it made below removed, the leaf undone.  Needs a
+   cgroup2 hierarchy this process may write (root; or a delegated one).  */
+static void
+test_cgroup (void)
+{
+  static const char *const roots[] = { "/sys/fs/cgroup/unified", "/sys/fs/cgroup" };
+  _cleanup_free_ char *base = NULL, *leaf = NULL, *ctr = NULL, *script = NULL;
+  _cleanup_free_ char *pidfile = NULL, *text = NULL;
+  struct cfg c = { .pipes = true, .cgroup_enabled = "pids" };
+  struct run r;
+  struct hutch_state st;
+  size_t i;
+  long pid;
+
+  for (i = 0; i < sizeof roots / sizeof roots[0] && base == NULL; i++)
+    {
+      _cleanup_free_ char *probe = hutch_xasprintf ("%s/cgroup.procs", roots[i]);
+      _cleanup_free_ char *dir = hutch_xasprintf ("%s/test-monitor.%d", roots[i], (int)getpid ());
+      if (access (probe, F_OK) == 0 && mkdir (dir, 0755) == 0)
+        base = HUTCH_STEAL_PTR (dir);
+    }
+  if (base == NULL)
+    {
+      ok (1, "# SKIP cgroup: no cgroup2 hierarchy this test may write (run it as root)");
+      return;
+    }
+  leaf = hutch_xasprintf ("%s/leaf", base);
+  ctr = hutch_xasprintf ("%s/ctr", base);
+  pidfile = hutch_xasprintf ("%s/orphan", top);
+  if (mkdir (leaf, 0755) < 0 || mkdir (ctr, 0755) < 0)
+    abort ();
+  /* B joins the container's cgroup, makes one below it, leaves a process
+     there that its end orphans, and ends.  */
+  script = hutch_xasprintf ("echo $$ > %s/cgroup.procs && mkdir %s/sub/ %s/sub/deeper && "
+                            "sh -c 'echo $$ > %s/sub/cgroup.procs; exec sleep 1000' & "
+                            "echo $! > %s; sleep 0.2; exit 5",
+                            ctr, ctr, ctr, ctr, pidfile);
+  c.script = script;
+  c.cgroup = ctr;
+  c.cgroup_base = base;
+  c.cgroup_leaf = leaf;
+  start (&c, &r);
+  ok (wait_monitor (&r, 15000) == 0, "cgroup: the monitor exits 0");
+  text = slurp (pidfile);
+  pid = text ? strtol (text, NULL, 10) : 0;
+  ok (pid > 0 && hutch_state_pid_start ((pid_t)pid) == 0,
+      "cgroup: the process left in a cgroup below is killed");
+  ok (!exists (ctr), "cgroup: the container's cgroup and those below it are removed");
+  ok (!exists (leaf), "cgroup: the leaf is removed");
+  ok (read_state (&r, &st) && st.exit_code == 5 && !st.oom, "cgroup: exit code 5");
+  hutch_state_clear (&st);
+  finish_run (&r);
+  if (rmdir (base) < 0)
+    printf ("# could not remove %s: %s\n", base, strerror (errno));
+}
+
+static void
 test_bad_args (void)
 {
   struct cfg c = { .script = "sleep 5", .pipes = true, .bad_args = true };
@@ -1031,6 +1145,8 @@ main (void)
       test_slow_client ();
       test_pty ();
       test_rss ();
+      test_oom ();
+      test_cgroup ();
       test_bad_args ();
     }
 
