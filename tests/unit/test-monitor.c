@@ -59,6 +59,7 @@ struct cfg
   const char *backoff_env; /* HUTCH_MONITOR_BACKOFF_MS for the monitor */
   bool bad_args;           /* leave out --pid */
   const char *cgroup, *cgroup_base, *cgroup_leaf, *cgroup_enabled;
+  const char *slirp; /* a fake network helper: sh -c SLIRP, its pid in DIR/slirp */
 };
 
 struct run
@@ -125,6 +126,15 @@ devnull_stdio (void)
     close (fd);
 }
 
+static void
+put_file (const char *path, const char *text)
+{
+  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || hutch_write_all (fd, text, strlen (text)) < 0)
+    abort ();
+  close (fd);
+}
+
 /* The fake watchdog: end of file on the watch pipe, then B killed (a
    pidfd: never another process by a reused pid), then the mark.  */
 static void __attribute__ ((noreturn)) watchdog (int watch_rd, pid_t b, const char *dir)
@@ -164,7 +174,7 @@ num (long v)
 static void __attribute__ ((noreturn)) play_m (const struct cfg *c, const struct run *r)
 {
   int out[2] = { -1, -1 }, err[2] = { -1, -1 }, in[2] = { -1, -1 }, watch[2];
-  int master = -1, slave = -1, rundir_fd;
+  int master = -1, slave = -1, rundir_fd, slirp_pidfd = -1;
   sigset_t sigs;
   pid_t b, a;
   struct hutch_state st;
@@ -231,6 +241,23 @@ static void __attribute__ ((noreturn)) play_m (const struct cfg *c, const struct
     _exit (120);
   if (a == 0)
     watchdog (watch[0], b, r->dir);
+  if (c->slirp)
+    {
+      _cleanup_free_ char *pidpath = hutch_xasprintf ("%s/slirp", r->dir);
+      _cleanup_free_ char *pidtext = NULL;
+      pid_t sp = fork ();
+      if (sp < 0)
+        _exit (120);
+      if (sp == 0)
+        {
+          sigprocmask (SIG_UNBLOCK, &sigs, NULL);
+          execl ("/bin/sh", "sh", "-c", c->slirp, (char *)NULL);
+          _exit (127);
+        }
+      slirp_pidfd = (int)syscall (SYS_pidfd_open, sp, 0);
+      pidtext = hutch_xasprintf ("%d", (int)sp);
+      put_file (pidpath, pidtext);
+    }
 
   close (watch[0]);
   if (c->pipes)
@@ -275,6 +302,12 @@ static void __attribute__ ((noreturn)) play_m (const struct cfg *c, const struct
   push (argv, &n, "--watch-fd");
   push (argv, &n, num (watch[1]));
   no_cloexec (watch[1]);
+  if (slirp_pidfd >= 0)
+    {
+      push (argv, &n, "--slirp-pidfd");
+      push (argv, &n, num (slirp_pidfd));
+      no_cloexec (slirp_pidfd);
+    }
   if (c->pipes)
     {
       push (argv, &n, "--stdout-fd");
@@ -853,13 +886,38 @@ test_rss (void)
   finish_run (&r);
 }
 
+/* The network helper is stopped once the container has ended: SIGTERM,
+   then SIGKILL after a second when it does not go.  */
 static void
-put_file (const char *path, const char *text)
+test_slirp (void)
 {
-  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0 || hutch_write_all (fd, text, strlen (text)) < 0)
-    abort ();
-  close (fd);
+  struct cfg c = { .script = "exit 0", .pipes = true, .slirp = "exec sleep 1000" };
+  struct run r;
+  long long t0, ms;
+  pid_t sp;
+  _cleanup_free_ char *path = NULL, *text = NULL;
+
+  start (&c, &r);
+  ok (wait_monitor (&r, 10000) == 0, "slirp: the monitor exits 0");
+  path = hutch_xasprintf ("%s/slirp", r.dir);
+  text = slurp (path);
+  sp = text ? (pid_t)strtol (text, NULL, 10) : 0;
+  ok (sp > 0 && hutch_state_pid_start (sp) == 0, "slirp: SIGTERM ended it");
+  finish_run (&r);
+
+  c.slirp = "trap '' TERM; exec sleep 1000";
+  t0 = now_ms ();
+  start (&c, &r);
+  ok (wait_monitor (&r, 10000) == 0, "slirp, deaf to SIGTERM: the monitor exits 0");
+  ms = now_ms () - t0;
+  free (path);
+  free (text);
+  path = hutch_xasprintf ("%s/slirp", r.dir);
+  text = slurp (path);
+  sp = text ? (pid_t)strtol (text, NULL, 10) : 0;
+  ok (sp > 0 && hutch_state_pid_start (sp) == 0 && ms >= 1000,
+      "slirp, deaf to SIGTERM: SIGKILL after a second (%lld ms)", ms);
+  finish_run (&r);
 }
 
 /* OOM kills as memory.events counts them: a plain directory stands for
@@ -1145,6 +1203,7 @@ main (void)
       test_slow_client ();
       test_pty ();
       test_rss ();
+      test_slirp ();
       test_oom ();
       test_cgroup ();
       test_bad_args ();
