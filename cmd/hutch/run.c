@@ -92,7 +92,8 @@ static const struct cmd_opt options[] = {
   { "volume", 'v', required_argument, "SRC:DST[:OPTS]",
     "bind the host path SRC (absolute, or starting with\n`.`) or the volume SRC (a name: made when "
     "new) at\n"
-    "DST; DST[:OPTS] alone: an anonymous volume, removed\nafter the run.  OPTS, comma-separated: "
+    "DST; DST[:OPTS] alone: an anonymous volume, removed\nwith the container (--rm, rm -v).  OPTS, "
+    "comma-separated: "
     "ro, rw;\n"
     "U (chown the files to the container's user); z, Z\n(SELinux relabel); nocopy (a new volume "
     "does not\n"
@@ -193,8 +194,7 @@ static const struct cmd_opt options[] = {
     "max-size=SIZE (default 10m; -1: no bound) or\nmax-file=N (default 3): the log's rotation",
     "max-size= max-file=" },
   { "detach-keys", OPT_DETACH_KEYS, required_argument, "KEYS",
-    "the keys that detach from an attached container\n(default ctrl-p,ctrl-q; \"\": none)",
-    NULL },
+    "the keys that detach from an attached container\n(default ctrl-p,ctrl-q; \"\": none)", NULL },
   { "device", OPT_DEVICE, required_argument, "HOST[:CONT][:PERMS]",
     "bind the host's device node HOST\n(a directory: every node below it) at CONT; PERMS\n"
     "(r, w) must be the access you have on the host:\nnone can be taken away, and m (mknod) is "
@@ -226,7 +226,7 @@ static const struct cmd_opt options[] = {
   { "env-host", OPT_ENV_HOST, no_argument, NULL,
     "copy your whole environment into the container\n(--env-file and -e still override it)", NULL },
   { "label", 'l', required_argument, "KEY=VALUE",
-    "a label of the container (repeatable): recorded\nwith it; nothing shows labels yet", NULL },
+    "a label of the container (repeatable): ps\n--filter label= and inspect show it", NULL },
   { "annotation", OPT_ANNOTATION, required_argument, "KEY=VALUE",
     "an OCI annotation of the container (repeatable)", NULL },
   { "cidfile", OPT_CIDFILE, required_argument, "FILE",
@@ -690,8 +690,8 @@ run_container (struct hutch_run_options *o, int argc, char **argv, int image_ind
       /* A store that cannot be used (hutch info says so) still lets a
          directory or the host sandbox run, as before containers had
          records: not recorded, and said.  */
-      hutch_log (HUTCH_LOG_WARNING, "this container is not recorded (hutch ps will not list it): %s",
-                 err.msg);
+      hutch_log (HUTCH_LOG_WARNING,
+                 "this container is not recorded (hutch ps will not list it): %s", err.msg);
       hutch_error_clear (&err);
       return run_unrecorded (o);
     }
@@ -858,8 +858,7 @@ cmd_ctr_spec (struct hutch_ctr *c, struct hutch_spec **ret_spec, hutch_error_t *
                             c->name, c->cwd);
   r = parse_run (&cmd_run_def, argc, argv, &o, &image_index);
   if (r != RUN_NEXT)
-    return hutch_error_set (err, 0, "container %s: its recorded options no longer parse",
-                            c->name);
+    return hutch_error_set (err, 0, "container %s: its recorded options no longer parse", c->name);
   free (o.store_root);
   o.store_root = hutch_xstrdup (c->root);
   o.pull = HUTCH_PULL_NEVER;
