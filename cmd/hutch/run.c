@@ -92,7 +92,8 @@ static const struct cmd_opt options[] = {
   { "volume", 'v', required_argument, "SRC:DST[:OPTS]",
     "bind the host path SRC (absolute, or starting with\n`.`) or the volume SRC (a name: made when "
     "new) at\n"
-    "DST; DST[:OPTS] alone: an anonymous volume, removed\nafter the run.  OPTS, comma-separated: "
+    "DST; DST[:OPTS] alone: an anonymous volume, removed\nwith the container (--rm, rm -v).  OPTS, "
+    "comma-separated: "
     "ro, rw;\n"
     "U (chown the files to the container's user); z, Z\n(SELinux relabel); nocopy (a new volume "
     "does not\n"
@@ -193,8 +194,7 @@ static const struct cmd_opt options[] = {
     "max-size=SIZE (default 10m; -1: no bound) or\nmax-file=N (default 3): the log's rotation",
     "max-size= max-file=" },
   { "detach-keys", OPT_DETACH_KEYS, required_argument, "KEYS",
-    "the keys that detach from an attached container\n(default ctrl-p,ctrl-q; \"\": none)",
-    NULL },
+    "the keys that detach from an attached container\n(default ctrl-p,ctrl-q; \"\": none)", NULL },
   { "device", OPT_DEVICE, required_argument, "HOST[:CONT][:PERMS]",
     "bind the host's device node HOST\n(a directory: every node below it) at CONT; PERMS\n"
     "(r, w) must be the access you have on the host:\nnone can be taken away, and m (mknod) is "
@@ -226,7 +226,7 @@ static const struct cmd_opt options[] = {
   { "env-host", OPT_ENV_HOST, no_argument, NULL,
     "copy your whole environment into the container\n(--env-file and -e still override it)", NULL },
   { "label", 'l', required_argument, "KEY=VALUE",
-    "a label of the container (repeatable): recorded\nwith it; nothing shows labels yet", NULL },
+    "a label of the container (repeatable): ps\n--filter label= and inspect show it", NULL },
   { "annotation", OPT_ANNOTATION, required_argument, "KEY=VALUE",
     "an OCI annotation of the container (repeatable)", NULL },
   { "cidfile", OPT_CIDFILE, required_argument, "FILE",
@@ -633,6 +633,34 @@ linger_hint (const struct hutch_ctr *c)
              pw->pw_name, pw->pw_name);
 }
 
+/* The run without a record: the store or the runtime directory cannot be
+   used.  */
+static int
+run_unrecorded (struct hutch_run_options *o)
+{
+  _cleanup_spec_ struct hutch_spec *spec = NULL;
+  hutch_error_t err = HUTCH_ERROR_INIT, e = HUTCH_ERROR_INIT;
+  int status = 0;
+
+  if (o->cidfile)
+    {
+      hutch_run_options_clear (o);
+      hutch_error_set (&err, 0, "--cidfile needs the container's record, and it has none");
+      return cmd_report (&err);
+    }
+  if (hutch_run_make_spec (o, &spec, &err) < 0)
+    {
+      hutch_run_options_clear (o);
+      return cmd_report (&err);
+    }
+  hutch_run_options_clear (o);
+  if (hutch_container_run (spec, &status, &err) < 0)
+    status = cmd_report (&err);
+  hutch_run_cleanup (spec, &e);
+  hutch_error_clear (&e);
+  return status;
+}
+
 /* Build the container from O (which this clears, as the container does
    not need it), record it and run it: in the foreground, the exit code is
    the container's, or hutch's own when it could not be made; with -d, 0
@@ -652,8 +680,21 @@ run_container (struct hutch_run_options *o, int argc, char **argv, int image_ind
   memset (&c, 0, sizeof c);
   if (create_only)
     o->detach = true;
-  if (hutch_ctr_options (o, &c, &err) < 0 || (root = hutch_ctrs_root (o->store_root, &err)) == NULL)
+  if (hutch_ctr_options (o, &c, &err) < 0)
     goto fail;
+  root = hutch_ctrs_root (o->store_root, &err);
+  if (root == NULL && (create_only || c.detach || o->name || o->image))
+    goto fail;
+  if (root == NULL)
+    {
+      /* A store that cannot be used (hutch info says so) still lets a
+         directory or the host sandbox run, as before containers had
+         records: not recorded, and said.  */
+      hutch_log (HUTCH_LOG_WARNING,
+                 "this container is not recorded (hutch ps will not list it): %s", err.msg);
+      hutch_error_clear (&err);
+      return run_unrecorded (o);
+    }
   hutch_ctrs_sweep (root);
   c.image = o->image ? hutch_xstrdup (o->image) : NULL;
   c.rootfs = o->rootfs ? hutch_xstrdup (o->rootfs) : NULL;
@@ -817,8 +858,7 @@ cmd_ctr_spec (struct hutch_ctr *c, struct hutch_spec **ret_spec, hutch_error_t *
                             c->name, c->cwd);
   r = parse_run (&cmd_run_def, argc, argv, &o, &image_index);
   if (r != RUN_NEXT)
-    return hutch_error_set (err, 0, "container %s: its recorded options no longer parse",
-                            c->name);
+    return hutch_error_set (err, 0, "container %s: its recorded options no longer parse", c->name);
   free (o.store_root);
   o.store_root = hutch_xstrdup (c->root);
   o.pull = HUTCH_PULL_NEVER;

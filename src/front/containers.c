@@ -111,19 +111,19 @@ hutch_ctr_name_check (const char *name, hutch_error_t *err)
 }
 
 static const char *const adjectives[]
-    = { "agile",   "bold",    "brave",  "bright", "calm",    "clever", "cosy",   "curious",
-        "daring",  "eager",   "fancy",  "gentle", "happy",   "hardy",  "humble", "jolly",
-        "keen",    "kind",    "lively", "lucky",  "mellow",  "merry",  "nimble", "noble",
-        "patient", "plucky",  "proud",  "quick",  "quiet",   "rapid",  "sharp",  "shy",
-        "sleepy",  "snug",    "steady", "stoic",  "swift",   "tidy",   "vivid",  "warm",
-        "wise",    "witty",   "zesty",  "sunny",  "frosty",  "golden", "silver", "dapper" };
+    = { "agile",   "bold",   "brave",  "bright", "calm",   "clever", "cosy",   "curious",
+        "daring",  "eager",  "fancy",  "gentle", "happy",  "hardy",  "humble", "jolly",
+        "keen",    "kind",   "lively", "lucky",  "mellow", "merry",  "nimble", "noble",
+        "patient", "plucky", "proud",  "quick",  "quiet",  "rapid",  "sharp",  "shy",
+        "sleepy",  "snug",   "steady", "stoic",  "swift",  "tidy",   "vivid",  "warm",
+        "wise",    "witty",  "zesty",  "sunny",  "frosty", "golden", "silver", "dapper" };
 static const char *const nouns[]
-    = { "badger", "beaver", "bunny",   "civet",  "dormouse", "ferret", "fox",     "gerbil",
-        "hare",   "hamster", "hedgehog", "jerboa", "lemming", "marmot", "marten",  "mink",
-        "mole",   "otter",  "pika",    "rabbit", "shrew",    "squirrel", "stoat", "vole",
-        "weasel", "wombat", "chinchilla", "capybara", "coypu", "degu", "agouti", "paca",
-        "lynx",   "meerkat", "mongoose", "possum", "quokka", "numbat", "bilby", "tenrec",
-        "kiwi",   "wren",   "finch",   "robin",  "heron",    "puffin", "lark",    "owl" };
+    = { "badger", "beaver",  "bunny",      "civet",    "dormouse", "ferret",   "fox",    "gerbil",
+        "hare",   "hamster", "hedgehog",   "jerboa",   "lemming",  "marmot",   "marten", "mink",
+        "mole",   "otter",   "pika",       "rabbit",   "shrew",    "squirrel", "stoat",  "vole",
+        "weasel", "wombat",  "chinchilla", "capybara", "coypu",    "degu",     "agouti", "paca",
+        "lynx",   "meerkat", "mongoose",   "possum",   "quokka",   "numbat",   "bilby",  "tenrec",
+        "kiwi",   "wren",    "finch",      "robin",    "heron",    "puffin",   "lark",   "owl" };
 
 char *
 hutch_ctr_name_generate (const char *root)
@@ -174,8 +174,7 @@ json_strv (json_t *a)
   char **v = hutch_xmalloc0 (sizeof (char *));
   size_t i;
   json_t *x;
-  json_array_foreach (a, i, x)
-    if (json_is_string (x))
+  json_array_foreach (a, i, x) if (json_is_string (x))
       hutch_strv_push (&v, hutch_xstrdup (json_string_value (x)));
   return v;
 }
@@ -263,8 +262,7 @@ record_from_json (json_t *o, struct hutch_ctr *c)
   c->stop_signal = (int)json_integer_value (json_object_get (o, "stop_signal"));
   c->stop_timeout = (int)json_integer_value (json_object_get (o, "stop_timeout"));
   c->cidfile = get_str (o, "cidfile");
-  json_object_foreach (json_object_get (o, "labels"), k, v)
-    if (json_is_string (v))
+  json_object_foreach (json_object_get (o, "labels"), k, v) if (json_is_string (v))
       hutch_kv_set (&c->labels, &c->n_labels, k, json_string_value (v));
   c->anon_volumes = json_strv (json_object_get (o, "anon_volumes"));
 }
@@ -341,7 +339,8 @@ hutch_ctr_load (const char *root, const char *id, struct hutch_ctr *ret, hutch_e
   if (o == NULL || !json_is_object (o))
     {
       json_decref (o);
-      return hutch_error_set (err, 0, "the container's record `%s` is damaged: %s; remove it with "
+      return hutch_error_set (err, 0,
+                              "the container's record `%s` is damaged: %s; remove it with "
                               "`hutch rm -f %.12s`",
                               path, je.text, id);
     }
@@ -638,8 +637,8 @@ hutch_ctr_lock (const struct hutch_ctr *c, const char *what, int timeout_ms, int
           close (fd);
           return hutch_error_set_exit (
               err, HUTCH_EXIT_ERROR, EBUSY,
-              "container %s is busy: %s holds it (waited %d s); try again when it is done",
-              c->name, holder && *holder ? holder : "another hutch command", timeout_ms / 1000);
+              "container %s is busy: %s holds it (waited %d s); try again when it is done", c->name,
+              holder && *holder ? holder : "another hutch command", timeout_ms / 1000);
         }
       poll (NULL, 0, 20);
       waited += 20;
@@ -693,14 +692,41 @@ hutch_ctr_reconcile (struct hutch_ctr *c, bool *ret_gone, hutch_error_t *err)
   return r;
 }
 
-/* Only states under the runtime directory are read, and a record only
-   for a container whose holder is gone: every command sweeps, so this
-   must cost little with many containers.  */
+static char *
+live_dir (void)
+{
+  _cleanup_free_ char *r = hutch_paths_runtime_dir ();
+  return hutch_xasprintf ("%s/live", r);
+}
+
+void
+hutch_ctr_mark_live (const struct hutch_ctr *c, bool live)
+{
+  _cleanup_free_ char *d = live_dir ();
+  _cleanup_free_ char *p = hutch_xasprintf ("%s/%s", d, c->id);
+  if (!live)
+    {
+      unlink (p);
+      return;
+    }
+  if (mkdir (d, 0700) == 0 || errno == EEXIST)
+    {
+      int fd = open (p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+      if (fd >= 0)
+        close (fd);
+    }
+}
+
+/* Only the containers marked live (RUNTIME/live/ID: made when a holder
+   starts one) are looked at, and a record read only for one whose holder
+   is gone: every command sweeps, so this must cost little however many
+   containers have ended.  */
 void
 hutch_ctrs_sweep (const char *root)
 {
+  _cleanup_free_ char *live = live_dir ();
   _cleanup_free_ char *rt = runtime_base ();
-  DIR *d = opendir (rt);
+  DIR *d = opendir (live);
   struct dirent *de;
 
   while (d && (de = readdir (d)) != NULL)
@@ -708,25 +734,38 @@ hutch_ctrs_sweep (const char *root)
       struct hutch_ctr c;
       struct hutch_state st;
       hutch_error_t e = HUTCH_ERROR_INIT;
+      _cleanup_free_ char *sdir = NULL;
       _cleanup_close_ int fd = -1;
-      bool gone, dead;
+      bool gone, dead, ended;
 
       if (!is_id (de->d_name))
         continue;
-      fd = openat (dirfd (d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+      sdir = hutch_xasprintf ("%s/%s", rt, de->d_name);
+      fd = open (sdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
       if (fd < 0 || hutch_state_read (fd, &st, &e) < 0)
         {
+          /* Removed meanwhile: nothing is live there.  */
           hutch_error_clear (&e);
+          if (fd < 0)
+            unlinkat (dirfd (d), de->d_name, 0);
           continue;
         }
-      dead = (st.status == HUTCH_STATE_RUNNING || st.status == HUTCH_STATE_PAUSED)
-             && !hutch_state_pid_alive (st.monitor, st.monitor_start);
+      ended = st.status == HUTCH_STATE_EXITED || st.status == HUTCH_STATE_CREATED;
+      dead = !ended && !hutch_state_pid_alive (st.monitor, st.monitor_start);
+      /* A monitor that waits to restart its container is alive.  */
+      if (ended && !hutch_state_pid_alive (st.monitor, st.monitor_start))
+        unlinkat (dirfd (d), de->d_name, 0);
       hutch_state_clear (&st);
       if (!dead)
         continue;
       /* Another store's container: its record is not here.  */
-      if (hutch_ctr_load (root, de->d_name, &c, &e) == 0 && hutch_ctr_reconcile (&c, &gone, &e) < 0)
-        hutch_log (HUTCH_LOG_WARNING, "container %s: %s", c.name, e.msg);
+      if (hutch_ctr_load (root, de->d_name, &c, &e) == 0)
+        {
+          if (hutch_ctr_reconcile (&c, &gone, &e) < 0)
+            hutch_log (HUTCH_LOG_WARNING, "container %s: %s", c.name, e.msg);
+          else
+            unlinkat (dirfd (d), de->d_name, 0);
+        }
       hutch_error_clear (&e);
       hutch_ctr_clear (&c);
     }
@@ -787,6 +826,7 @@ hutch_ctr_remove (struct hutch_ctr *c, bool volumes, hutch_error_t *err)
   if (volumes)
     drop_volumes (c, err);
   remove_rundir (c);
+  hutch_ctr_mark_live (c, false);
   return err->msg ? -1 : 0;
 }
 

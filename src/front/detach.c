@@ -65,8 +65,7 @@ parse_log (const struct hutch_run_options *o, struct hutch_ctr *c, hutch_error_t
   else if (strcmp (d, "passthrough") == 0)
     c->log_driver = HUTCH_LOG_PASSTHROUGH;
   else
-    return hutch_error_set (err, 0, "--log-driver `%s`: expected k8s-file, none or passthrough",
-                            d);
+    return hutch_error_set (err, 0, "--log-driver `%s`: expected k8s-file, none or passthrough", d);
   c->log_max_size = HUTCH_LOG_DEFAULT_MAX_SIZE;
   c->log_max_file = HUTCH_LOG_DEFAULT_MAX_FILE;
   for (i = 0; o->log_opts && o->log_opts[i]; i++)
@@ -97,9 +96,6 @@ parse_log (const struct hutch_run_options *o, struct hutch_ctr *c, hutch_error_t
 
 /* docker's form: ctrl-X, a letter or one of @[\]^_ after ctrl-, or one
    character, comma-separated.  */
-int hutch_detach_keys_parse (const char *spec, unsigned char *ret, size_t *ret_n,
-                             hutch_error_t *err);
-
 int
 hutch_detach_keys_parse (const char *spec, unsigned char *ret, size_t *ret_n, hutch_error_t *err)
 {
@@ -204,19 +200,23 @@ hutch_ctr_prepared (struct hutch_ctr *c, struct hutch_spec *spec, hutch_error_t 
   c->labels = NULL;
   c->n_labels = 0;
   for (i = 0; i < spec->extra.n_labels; i++)
-    hutch_kv_set (&c->labels, &c->n_labels, spec->extra.labels[i].key,
-                  spec->extra.labels[i].value);
-  /* A container that outlives the run keeps its anonymous volumes: the
-     record names them, hutch rm -v (or --rm's end) removes them.  */
-  if (spec->extra.keep_container_dir && spec->extra.drop_volumes)
+    hutch_kv_set (&c->labels, &c->n_labels, spec->extra.labels[i].key, spec->extra.labels[i].value);
+  /* The record names the anonymous volumes: hutch rm -v removes them,
+     and so does the next command for a --rm container whose hutch was
+     killed.  A container that outlives the run keeps them; one with --rm
+     (or a monitor's) has them removed by whoever ends it.  */
+  if (spec->extra.drop_volumes)
     {
       hutch_strv_free (c->anon_volumes);
       c->anon_volumes = hutch_xmalloc0 (sizeof (char *));
       for (i = 0; spec->extra.drop_volumes[i]; i++)
         hutch_strv_push (&c->anon_volumes,
                          hutch_xstrdup (strrchr (spec->extra.drop_volumes[i], '/') + 1));
-      hutch_strv_free (spec->extra.drop_volumes);
-      spec->extra.drop_volumes = NULL;
+      if (spec->extra.keep_container_dir || spec->extra.detach)
+        {
+          hutch_strv_free (spec->extra.drop_volumes);
+          spec->extra.drop_volumes = NULL;
+        }
     }
   if (hutch_ctr_save (c, err) < 0 || touch (c->dir, "started", err) < 0)
     return -1;
@@ -313,6 +313,7 @@ hutch_ctr_run (struct hutch_ctr *c, const struct hutch_spec *spec, int *ret_stat
     {
       hutch_error_t e = HUTCH_ERROR_INIT;
       running_state (&st, ct, getpid ());
+      hutch_ctr_mark_live (c, true);
       if (hutch_state_write (rfd, &st, &e) < 0)
         hutch_log (HUTCH_LOG_WARNING, "%s", e.msg);
       hutch_error_clear (&e);
@@ -336,6 +337,7 @@ hutch_ctr_run (struct hutch_ctr *c, const struct hutch_spec *spec, int *ret_stat
   }
   exited_state (rfd, &st, r == 0 ? *ret_status : (err->exit_code ? err->exit_code : 125),
                 r == 0 ? NULL : err->msg);
+  hutch_ctr_mark_live (c, false);
   hutch_state_clear (&st);
   return r;
 }
@@ -410,8 +412,8 @@ static void
 report (int fd, const hutch_error_t *e)
 {
   _cleanup_free_ char *msg
-      = e ? hutch_xasprintf ("%d %d %s", e->exit_code ? e->exit_code : HUTCH_EXIT_ERROR,
-                             e->errnum, e->msg ? e->msg : "the container did not start")
+      = e ? hutch_xasprintf ("%d %d %s", e->exit_code ? e->exit_code : HUTCH_EXIT_ERROR, e->errnum,
+                             e->msg ? e->msg : "the container did not start")
           : hutch_xstrdup ("ok");
   if (fd >= 0)
     hutch_write_all (fd, msg, strlen (msg));
@@ -492,13 +494,18 @@ monitor_argv (const struct hutch_ctr *c, const char *monitor, int rfd,
   push_fd (&argv, "--watch-fd", h->watch_fd);
   push_fd (&argv, "--slirp-pidfd", h->slirp_pidfd);
   if (h->pty_master >= 0)
-    push_fd (&argv, "--pty-fd", h->pty_master);
+    {
+      push_fd (&argv, "--pty-fd", h->pty_master);
+      /* With -t -i, what attach types goes into the terminal.  */
+      if (c->interactive)
+        push_fd (&argv, "--stdin-fd", h->pty_master);
+    }
   else
     {
       push_fd (&argv, "--stdout-fd", o->out_r);
       push_fd (&argv, "--stderr-fd", o->err_r);
+      push_fd (&argv, "--stdin-fd", o->in_w);
     }
-  push_fd (&argv, "--stdin-fd", o->in_w);
   push_str (&argv, "--log-driver", drivers[c->log_driver]);
   if (c->log_driver == HUTCH_LOG_K8S_FILE)
     {
@@ -583,6 +590,7 @@ become_monitor (struct hutch_ctr *c, struct hutch_spec *spec, const char *monito
   if (hutch_container_start (ct, err) < 0 || hutch_container_handoff (ct, &h, err) < 0)
     goto fail;
   running_state (&st, ct, getpid ());
+  hutch_ctr_mark_live (c, true);
   if (hutch_state_write (rfd, &st, err) < 0)
     goto fail;
   /* Only the monitor may hold the output pipes' write ends: the log ends
@@ -609,6 +617,20 @@ become_monitor (struct hutch_ctr *c, struct hutch_spec *spec, const char *monito
       hutch_error_set (err, errno, "hand the container to its monitor");
       goto fail;
     }
+  /* The monitor takes its signals through a signalfd: blocked across the
+     exec (they were since the container's create; said again here), so
+     that none that comes meanwhile is lost.  B exists already, with the
+     mask it should have.  */
+  {
+    sigset_t mask;
+    sigemptyset (&mask);
+    sigaddset (&mask, SIGCHLD);
+    sigaddset (&mask, SIGTERM);
+    sigaddset (&mask, SIGINT);
+    sigaddset (&mask, SIGHUP);
+    sigaddset (&mask, SIGQUIT);
+    sigprocmask (SIG_BLOCK, &mask, NULL);
+  }
   report (report_fd, NULL);
   if (report_fd >= 0)
     close (report_fd);
@@ -794,8 +816,9 @@ hutch_ctr_stop (struct hutch_ctr *c, int timeout, hutch_error_t *err)
   int fd, code, sig = c->stop_signal > 0 ? c->stop_signal : SIGTERM;
   struct pollfd pfd;
 
+  /* -1 (--stop-timeout -1): no SIGKILL, as docker's.  */
   if (timeout < 0)
-    timeout = c->stop_timeout >= 0 ? c->stop_timeout : 10;
+    timeout = c->stop_timeout;
   if (hutch_ctr_state (c, &st, err) < 0)
     return -1;
   if (!is_running (&st))
@@ -820,12 +843,14 @@ hutch_ctr_stop (struct hutch_ctr *c, int timeout, hutch_error_t *err)
         sig = SIGKILL;
       syscall (SYS_pidfd_send_signal, fd, sig, NULL, 0);
       pfd = (struct pollfd){ fd, POLLIN, 0 };
-      while (poll (&pfd, 1, timeout * 1000) < 0 && errno == EINTR)
+      while (poll (&pfd, 1, timeout < 0 ? -1 : timeout * 1000) < 0 && errno == EINTR)
         ;
       if (!(pfd.revents & POLLIN))
         syscall (SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
       close (fd);
     }
   hutch_state_clear (&st);
+  /* Its holder writes down the end once the network and the cgroup are
+     gone: seconds at most.  */
   return wait_exited (c, 0, 30000, &code, err);
 }
