@@ -440,13 +440,11 @@ layers_fn (void *arg, char *out, size_t out_len, hutch_error_t *err)
   merged = open (j->merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (merged >= 0 && !dir_is_empty (merged))
     return hutch_error_set (err, 0,
-                            "the root of container %s is a plain copy of its image (vfs storage "
-                            "driver), which keeps no record of what changed",
-                            j->name);
+                            "its root is a plain copy of its image (vfs storage driver), which "
+                            "keeps no record of what changed");
   upper = open (j->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (upper < 0)
-    return hutch_error_set (err, errno, "open the upper layer of container %s, `%s`", j->name,
-                            j->upper);
+    return hutch_error_set (err, errno, "open its upper layer `%s`", j->upper);
   for (i = 0; i < n; i++)
     fds[i] = -1;
   for (i = 0; i < n; i++)
@@ -570,7 +568,7 @@ hutch_ctrfs_diff (const struct hutch_ctr *c, const struct hutch_state *st,
   close (p[0]);
   layers_clear (&j);
   if (r < 0)
-    return hutch_error_prefix (err, "diff of container %s", c->name);
+    return hutch_error_prefix (err, "container %s", c->name);
   for (i = 0; i < len; i += strlen (text + i) + 1)
     {
       v = hutch_xrealloc (v, (n + 1) * sizeof *v);
@@ -676,8 +674,8 @@ commit_layer (struct hutch_store *s, const struct hutch_ctr *c, struct hutch_sto
   j.fd = fd;
   hutch_unpack_preload ();
   r = hutch_userns_start (layers_fn, &j, &fd, 1, &job, err);
-  if (r == 0)
-    r = hutch_userns_finish (job, NULL, 0, err);
+  if (r == 0 && hutch_userns_finish (job, NULL, 0, err) < 0)
+    r = hutch_error_prefix (err, "container %s", c->name);
   layers_clear (&j);
   if (r < 0)
     return -1;
@@ -856,5 +854,5 @@ hutch_ctrfs_commit (const struct hutch_ctr *c, const struct hutch_state *st,
   free (layer.digest);
   free (layer.diff_id);
   free (layer.media_type);
-  return r < 0 ? hutch_error_prefix (err, "commit container %s", c->name) : 0;
+  return r < 0 ? -1 : 0;
 }

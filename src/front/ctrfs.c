@@ -455,14 +455,14 @@ userns_fn (void *arg, char *out, size_t out_len, hutch_error_t *err)
         return hutch_error_set (err, errno, "create a mount namespace");
       rootfd = hutch_overlay_mount (&v->ov, err);
       if (rootfd < 0)
-        return hutch_error_prefix (err, "container %s", v->name);
+        return -1;
       break;
     case CTRFS_VIEW_FUSE:
       if (unshare (CLONE_NEWNS) < 0)
         return hutch_error_set (err, errno, "create a mount namespace");
       rootfd = fuse_root (v, &fuse, err);
       if (rootfd < 0)
-        return hutch_error_prefix (err, "container %s", v->name);
+        return -1;
       break;
     case CTRFS_VIEW_JOIN:
     default:
@@ -602,8 +602,8 @@ hutch_ctrfs_export (const struct hutch_ctr *c, const struct hutch_state *st, int
   if (ctrfs_view_open (c, st, "export", false, &v, err) < 0)
     return -1;
   r = ctrfs_job_start (&v, export_fn, &x, &fd, 1, &j, err);
-  if (r == 0)
-    r = ctrfs_job_finish (j, err);
+  if (r == 0 && ctrfs_job_finish (j, err) < 0)
+    r = hutch_error_prefix (err, "export container %s", c->name);
   ctrfs_view_close (&v);
-  return r < 0 ? hutch_error_prefix (err, "export container %s", c->name) : 0;
+  return r < 0 ? -1 : 0;
 }
