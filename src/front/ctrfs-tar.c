@@ -807,14 +807,12 @@ extract_entry (struct extractor *x, struct archive *a, struct archive_entry *e)
   entry_times (e, times);
   if (*path == '\0')
     {
-      /* The destination directory itself: docker gives it the source
-         directory's mode and times.  */
+      /* The directory extracted into: it stays as it is, as docker's
+         untar leaves it (`cp DIR/. CTR:/etc` does not give /etc DIR's
+         owner and mode).  */
       if (!dir)
         return refuse (x, raw, "it is no directory, and names the directory it is extracted into");
-      fd = openat (x->dstfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (fd < 0)
-        return hutch_error_set (x->err, errno, "open %s", x->o->where);
-      return defer_dir (x, e, fd, "");
+      return 0;
     }
   slash = strrchr (path, '/');
   parent = slash ? hutch_xstrndup (path, (size_t)(slash - path)) : hutch_xstrdup ("");
