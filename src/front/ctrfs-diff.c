@@ -217,11 +217,13 @@ child_ctx (const struct uwalk *w, const size_t *ctx, const int *lfds, size_t n_c
   return v;
 }
 
+/* A directory's own change: its owner or mode.  Not its times, which
+   change with every entry made or removed in it: those entries are
+   changes of their own (or a run's mount points, which are none).  */
 static bool
 same_meta (const struct stat *a, const struct stat *b)
 {
-  return a->st_mode == b->st_mode && a->st_uid == b->st_uid && a->st_gid == b->st_gid
-         && a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+  return a->st_mode == b->st_mode && a->st_uid == b->st_uid && a->st_gid == b->st_gid;
 }
 
 static int walk_dir (struct uwalk *w, int dirfd, const char *path, const size_t *ctx, size_t n_ctx,
@@ -649,6 +651,28 @@ put_json (struct hutch_store *s, json_t *doc, char **ret_digest, int64_t *ret_si
   return hutch_blob_writer_commit (w, ret_digest, err);
 }
 
+/* A file without a name in DIR (ROOT/tmp) for the new layer: O_TMPFILE,
+   or, where the file system has none (NFS), a name of ours removed at
+   once.  */
+static int
+open_scratch (const char *dir)
+{
+  int fd = open (dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  char hex[17];
+
+  if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+    return fd;
+  if (hutch_random_hex (hex, 16) < 0)
+    return -1;
+  {
+    _cleanup_free_ char *path = hutch_xasprintf ("%s/commit-%d-%s", dir, (int)getpid (), hex);
+    fd = open (path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0)
+      unlink (path);
+  }
+  return fd;
+}
+
 /* The layer of C's upper directory, as a blob of the store: RET->digest
    (and diff_id: it is not compressed).  */
 static int
@@ -656,7 +680,7 @@ commit_layer (struct hutch_store *s, const struct hutch_ctr *c, struct hutch_sto
               hutch_error_t *err)
 {
   _cleanup_free_ char *tmp = hutch_xasprintf ("%s/tmp", hutch_store_root (s));
-  _cleanup_close_ int fd = open (tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  _cleanup_close_ int fd = open_scratch (tmp);
   struct ctrfs_tar t = { .xattrs = true, .where = "the upper layer" };
   struct layers_job j = { .fn = commit_entry, .data = &t, .tar = &t };
   struct hutch_userns_job *job = NULL;

@@ -359,7 +359,9 @@ join_child (const struct ctrfs_view *v, ctrfs_fn fn, void *arg, const int *keep,
      do not see us anyway: we are not in their PID namespace).  runc's
      CVE-2016-9962.  */
   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
-  if (setns (v->pidfd, CLONE_NEWUSER) < 0)
+  /* EINVAL: the container's user namespace is ours already (hutch run
+     as root without one).  */
+  if (setns (v->pidfd, CLONE_NEWUSER) < 0 && errno != EINVAL)
     rep.ret
         = hutch_error_set (&e, errno, "cannot join the user namespace of container %s", v->name);
   else

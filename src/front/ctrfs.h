@@ -47,7 +47,7 @@ void hutch_changes_free (struct hutch_change *v, size_t n);
 /* What container C's upper layer changed above its image, sorted by path:
    an entry the image lacks is added; an entry the image has (a file
    replaced or whose data or metadata changed, a directory with changes
-   below it or of its own) is changed; a whiteout is a deletion.  The
+   below it or a new owner or mode) is changed; a whiteout is a deletion.  The
    mount points that every run makes (/proc, /sys, /dev, /etc/hostname,
    /etc/hosts, /etc/resolv.conf, /etc/localtime), when the image lacks
    them and they are empty, are not changes, as docker keeps them out of

@@ -75,6 +75,17 @@ EOF
     run "${H[@]}" diff d2
     assert_status 0
     assert_equal "$output" ""
+    # an image without /proc, /sys, /dev, /etc/hostname, /etc/hosts and
+    # /etc/resolv.conf: the run makes them, and they are still no change
+    tar -C "$ROOTFS" --exclude=./proc --exclude=./sys --exclude=./dev --exclude=./etc/hostname \
+        --exclude=./etc/hosts --exclude=./etc/resolv.conf -c . | "${H[@]}" import - bare >/dev/null
+    "${H[@]}" run --name d2b --pull never bare sh -c 'echo x > /etc/mine'
+    run "${H[@]}" diff d2b
+    assert_equal "$output" "C /etc
+A /etc/mine"
+    "${H[@]}" commit d2b bare2 >/dev/null
+    run "${H[@]}" run --rm --pull never bare2 sh -c 'cat /etc/mine; ls /proc/1/status'
+    assert_status 0
 }
 
 @test "diff of a running container; of a --rootfs one: refused, with the reason" {
