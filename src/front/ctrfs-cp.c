@@ -503,6 +503,22 @@ pump (int from, int to)
     }
 }
 
+/* A write to the other side failed because it had gone.  */
+static bool
+socket_gone (int errnum)
+{
+  return errnum == EPIPE || errnum == ECONNRESET;
+}
+
+/* ERR becomes E (which is left empty).  */
+static void
+take_error (hutch_error_t *err, hutch_error_t *e)
+{
+  hutch_error_clear (err);
+  *err = *e;
+  memset (e, 0, sizeof *e);
+}
+
 /* ---- out of the container ---------------------------------------------------- */
 
 struct out_job
@@ -594,7 +610,12 @@ cp_out (const struct ctrfs_view *v, const struct hutch_cp_opts *o, hutch_error_t
   close (sv[0]);
   if (ret < 0)
     {
-      ctrfs_job_cancel (job);
+      /* The worker ends at the closed socket; when it failed first (and
+         the archive stopped short), its error is the one that says why.  */
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      if (ctrfs_job_finish (job, &e) < 0 && e.msg && !socket_gone (e.errnum))
+        take_error (err, &e);
+      hutch_error_clear (&e);
       return -1;
     }
   return ctrfs_job_finish (job, err);
@@ -736,16 +757,12 @@ cp_in (const struct ctrfs_view *v, const struct hutch_cp_opts *o, hutch_error_t 
   shutdown (sv[0], SHUT_WR);
   if (ret < 0)
     {
-      /* The worker's error, when it failed first, is the one that
-         says why.  */
+      /* When the socket was gone, the worker failed first, and its
+         error is the one that says why.  */
       hutch_error_t e = HUTCH_ERROR_INIT;
-      if (ctrfs_job_finish (job, &e) < 0 && e.msg && err->errnum == EPIPE)
-        {
-          hutch_error_clear (err);
-          *err = e;
-        }
-      else
-        hutch_error_clear (&e);
+      if (ctrfs_job_finish (job, &e) < 0 && e.msg && socket_gone (err->errnum))
+        take_error (err, &e);
+      hutch_error_clear (&e);
       close (sv[0]);
       return -1;
     }
