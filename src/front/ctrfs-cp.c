@@ -251,6 +251,11 @@ path_error (hutch_error_t *err, int errnum, const char *where, const char *path)
 
   if (errnum == ENOENT)
     r = hutch_error_set (err, 0, "no such file or directory%s: `%s`", in, s);
+  else if (errnum == ENOTDIR && hutch_cp_asserts_dir (path))
+    r = hutch_error_set (err, 0,
+                         "`%s`%s is not a directory: it names a file, and a path that ends in "
+                         "`/` names a directory",
+                         s, in);
   else if (errnum == ENOTDIR)
     r = hutch_error_set (err, 0, "`%s`%s: a part of it is no directory", s, in);
   else if (errnum == ELOOP)

@@ -350,3 +350,17 @@ new"
     assert_status 125
     assert_output_has "between containers"
 }
+
+@test "a file where a directory is needed: each side says which" {
+    ctr fd1 true
+    echo x > f
+    run "${H[@]}" cp f fd1:/etc/passwd/
+    assert_status 125
+    assert_output_has "\`/etc/passwd/\` in container fd1 is not a directory"
+    run "${H[@]}" cp fd1:/etc/passwd f/
+    assert_status 125
+    assert_output_has "\`f/\` is not a directory"
+    run "${H[@]}" cp - fd1:/etc/passwd < /dev/null
+    assert_status 125
+    assert_output_has "must be an existing directory"
+}
