@@ -19,6 +19,7 @@ extern struct cmd_globals cmd_globals;
 extern const struct cmd_def cmd_run_def, cmd_info_def, cmd_images_def, cmd_image_def, cmd_rmi_def,
     cmd_tag_def, cmd_import_def, cmd_load_def, cmd_save_def, cmd_pull_def, cmd_push_def,
     cmd_login_def, cmd_logout_def, cmd_version_def, cmd_volume_def;
+extern const struct cmd_def cmd_logs_def;
 
 /* The options every registry command has, in each one's table.  */
 enum

@@ -42,6 +42,7 @@ static const struct cmd_def *const commands[] = {
   &cmd_image_def, &cmd_import_def, &cmd_load_def, &cmd_save_def,  &cmd_rmi_def,    &cmd_tag_def,
   &cmd_version_def,
   &cmd_volume_def,
+  &cmd_logs_def,
   &cmd_info_def,  &completion_def, &help_def,     NULL,
   /* clang-format on */
 };
