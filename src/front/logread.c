@@ -581,7 +581,22 @@ read_lines (struct reader *r, struct lfile *f, size_t file, off_t end)
         return hutch_error_set (r->err, errno, "reading the log of %s in %s", r->c->name,
                                 r->c->dir);
       if (n == 0)
-        return 0;
+        {
+          struct stat st;
+          /* Shorter than what was read: emptied in place (a log kept in
+             one file is truncated when full), so from its start again.
+             What is written after the truncation but before this look
+             past the old end is read from the middle: a garbage line.  */
+          if (end < 0 && fstat (f->fd, &st) == 0 && st.st_size < f->off + (off_t)f->len
+              && lseek (f->fd, 0, SEEK_SET) == 0)
+            {
+              f->off = 0;
+              f->len = 0;
+              f->discard = false;
+              continue;
+            }
+          return 0;
+        }
       f->len += (size_t)n;
       for (p = f->buf; (nl = memchr (p, '\n', f->len - (size_t)(p - f->buf))) != NULL; p = nl + 1)
         {

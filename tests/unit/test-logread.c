@@ -433,6 +433,20 @@ rotating_writer (void)
   usleep (100000);
 }
 
+/* A log of one file (max-file 1) is emptied in place when full.  */
+static void
+truncating_writer (void)
+{
+  _cleanup_free_ char *path = hutch_xasprintf ("%s/ctr.log", ctr.dir);
+  append_log ("ctr.log", "2021-01-26T14:35:00+01:00 stdout F a line long enough to be longer "
+                         "than the next one\n");
+  usleep (300000);
+  if (truncate (path, 0) < 0)
+    _exit (1);
+  append_log ("ctr.log", "2021-01-26T14:35:01+01:00 stdout F short\n");
+  usleep (300000);
+}
+
 static void
 restarting_writer (void)
 {
@@ -491,6 +505,12 @@ test_follow (void)
           "... every line once, in order, through a rename and two quick rotations");
   is_str (str (c.out[2]), "four\n", "... stderr too");
   cap_clear (&c);
+  waitpid (pid, &status, 0);
+
+  clean ();
+  pid = holder (truncating_writer);
+  expect (&o, "a line long enough to be longer than the next one\nshort\n", "",
+          "-f through a log emptied in place");
   waitpid (pid, &status, 0);
 
   /* --restart on-failure:2: exited with 1, restarted, exited with 0.  */
