@@ -696,6 +696,13 @@ run_container (struct hutch_run_options *o, int argc, char **argv, int image_ind
       return run_unrecorded (o);
     }
   hutch_ctrs_sweep (root);
+  /* A missing monitor is one line, not a container left half made.  */
+  if (c.detach && !create_only)
+    {
+      _cleanup_free_ char *monitor = find_helper ("hutch-monitor");
+      if (hutch_container_check_helper (monitor, &err) < 0)
+        goto fail;
+    }
   c.image = o->image ? hutch_xstrdup (o->image) : NULL;
   c.rootfs = o->rootfs ? hutch_xstrdup (o->rootfs) : NULL;
   c.cwd = getcwd (NULL, 0);
