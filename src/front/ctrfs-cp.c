@@ -190,12 +190,11 @@ hutch_cp_split_arg (const char *arg, char **ret_container, char **ret_path)
 }
 
 int
-hutch_cp_plan (const struct hutch_cp_info *src, const char *src_top,
-               const struct hutch_cp_info *dst, char **ret_dir, char **ret_to, hutch_error_t *err)
+hutch_cp_plan (const struct hutch_cp_info *src, const struct hutch_cp_info *dst, char **ret_dir,
+               char **ret_to, hutch_error_t *err)
 {
   _cleanup_free_ char *dir = NULL, *base = NULL;
 
-  (void)src_top;
   *ret_dir = *ret_to = NULL;
   hutch_cp_split (dst->path, &dir, &base);
   if (dst->exists && dst->is_dir)
@@ -599,7 +598,7 @@ cp_out (const struct ctrfs_view *v, const struct hutch_cp_opts *o, hutch_error_t
   if (strcmp (o->host_path, "-") == 0)
     ret = pump (sv[0], o->out_fd) < 0 ? hutch_error_set (err, errno, "write standard output") : 0;
   else if (ctrfs_cp_dest (AT_FDCWD, NULL, o->host_path, &dpath, &dst, err) < 0
-           || hutch_cp_plan (&src, top, &dst, &dir, &to, err) < 0)
+           || hutch_cp_plan (&src, &dst, &dir, &to, err) < 0)
     ret = -1;
   else if ((dfd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
     ret = hutch_error_set (err, errno, "no such directory: `%s`", dir);
@@ -750,7 +749,7 @@ cp_in (const struct ctrfs_view *v, const struct hutch_cp_opts *o, hutch_error_t 
   else if (stream)
     dir = hutch_xstrdup (dst.path);
   else
-    ret = hutch_cp_plan (&src, top, &dst, &dir, &to, err);
+    ret = hutch_cp_plan (&src, &dst, &dir, &to, err);
   if (ret < 0)
     send_rec (sv[0], -1, false, false, NULL, NULL, NULL);
   else if (send_rec (sv[0], 0, false, false, dir, to ? (strcmp (top, ".") == 0 ? "" : top) : NULL,

@@ -172,6 +172,29 @@ typedef int (*ctrfs_upper_fn) (void *data, const struct ctrfs_upper_entry *e, hu
 int ctrfs_upper_walk (int upperfd, const int *layerfds, size_t n, ctrfs_upper_fn fn, void *data,
                       hutch_error_t *err);
 
+/* What diff and commit need of a container: its upper directory and its
+   image's layers (topmost first), and what to do with each entry.  */
+struct ctrfs_layers_job
+{
+  char *upper, *merged;
+  char **layers;
+  const char *name;
+  ctrfs_upper_fn fn;
+  void *data;
+  /* commit: the tar, written to FD */
+  int fd;
+  struct ctrfs_tar *tar;
+};
+
+/* Fill J for container C; a container without image layers is an error
+   that ends with WHAT (what it means for the command).  */
+int ctrfs_layers_prepare (const struct hutch_ctr *c, const char *what, struct ctrfs_layers_job *j,
+                          hutch_error_t *err);
+void ctrfs_layers_clear (struct ctrfs_layers_job *j);
+/* In a worker (runtime/nsexec.h's hutch_userns_start): open what the
+   job names and walk the upper layer, J->tar open on J->fd around it.  */
+int ctrfs_layers_fn (void *arg, char *out, size_t out_len, hutch_error_t *err);
+
 /* Whether NAME is the opaque marker `.wh..wh..opq`.  */
 bool ctrfs_is_opaque_marker (const char *name);
 /* Whether the directory FD is marked opaque (overlayfs's or

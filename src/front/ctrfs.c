@@ -366,9 +366,11 @@ join_child (const struct ctrfs_view *v, ctrfs_fn fn, void *arg, const int *keep,
         = hutch_error_set (&e, errno, "cannot join the user namespace of container %s", v->name);
   else
     {
-      /* Its root, where its map has one (it has: the user's own id).  */
-      if (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
-        (void)0;
+      /* Its root, where its map has one (hutch's maps give it the
+         user's own id); else what the user is in there, with every
+         capability of the namespace all the same.  */
+      if (setresgid (0, 0, 0) == 0)
+        setresuid (0, 0, 0);
       rootfd = join_root (v->pidfd, v->name, &e);
       rep.ret = rootfd < 0 ? -1 : fn (arg, rootfd, &e);
     }

@@ -138,13 +138,13 @@ struct hutch_cp_info
 };
 
 /* docker's PrepareArchiveCopy: where to extract an archive of SRC (whose
-   top entry is named SRC_TOP) so that DST gets what docker would give it:
-   *RET_DIR, the directory to extract into, and *RET_TO, the name the top
-   entry takes there (NULL: extract as it is).  The errors are docker's: a
-   directory onto a file, a file into a directory that does not exist.  */
-int hutch_cp_plan (const struct hutch_cp_info *src, const char *src_top,
-                   const struct hutch_cp_info *dst, char **ret_dir, char **ret_to,
-                   hutch_error_t *err);
+   top entry is named as hutch_cp_top_name names it) so that DST gets what
+   docker would give it: *RET_DIR, the directory to extract into, and
+   *RET_TO, the name the top entry takes there (NULL: extract as it is).
+   The errors are docker's: a directory onto a file, a file into a
+   directory that does not exist.  */
+int hutch_cp_plan (const struct hutch_cp_info *src, const struct hutch_cp_info *dst, char **ret_dir,
+                   char **ret_to, hutch_error_t *err);
 
 /* ---- whiteouts (exported for the tests) ------------------------------- */
 

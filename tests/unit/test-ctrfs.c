@@ -149,10 +149,10 @@ static void
 plan (const char *src, bool src_dir, const char *dst, bool dst_exists, bool dst_dir,
       const char *want_dir, const char *want_to)
 {
-  _cleanup_free_ char *stop = hutch_cp_top_name (src), *d = NULL, *to = NULL;
+  _cleanup_free_ char *d = NULL, *to = NULL;
   struct hutch_cp_info s = { src, true, src_dir }, t = { dst, dst_exists, dst_dir };
   hutch_error_t e = HUTCH_ERROR_INIT;
-  int r = hutch_cp_plan (&s, stop, &t, &d, &to, &e);
+  int r = hutch_cp_plan (&s, &t, &d, &to, &e);
 
   if (want_dir == NULL)
     ok (r < 0 && e.msg, "%s%s onto %s%s: refused (%s)", src, src_dir ? " (dir)" : "", dst,
