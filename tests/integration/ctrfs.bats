@@ -364,3 +364,17 @@ new"
     assert_status 125
     assert_output_has "must be an existing directory"
 }
+
+@test "a paused container is committed, exported and copied from while frozen" {
+    bg_ctr p1 'echo frozen > /frozen'
+    run "${H[@]}" pause p1
+    [ "$status" -eq 0 ] || skip "hutch pause needs a delegated cgroup: $output"
+    run "${H[@]}" commit p1 frozen:1
+    assert_status 0
+    run "${H[@]}" cp p1:/frozen -
+    assert_status 0
+    "${H[@]}" export p1 | tar -t | grep -qx frozen
+    "${H[@]}" unpause p1
+    run "${H[@]}" run --rm --pull never frozen:1 cat /frozen
+    assert_equal "$output" "frozen"
+}
