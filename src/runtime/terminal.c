@@ -4,10 +4,12 @@
 #include "runtime/terminal.h"
 #include "base/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -87,6 +89,52 @@ queue (struct hutch_terminal_copy *tc, const char *buf, size_t len)
   tc->pending_len += len;
 }
 
+/* Input from the user: passed on, but for the detach keys.  A prefix of
+   them is held back until the next byte says whether they follow; when
+   it does not, the prefix goes on as it was typed.  */
+static void
+queue_input (struct hutch_terminal_copy *tc, const char *buf, size_t len)
+{
+  size_t i, from = 0;
+
+  if (tc->detach_len == 0)
+    {
+      queue (tc, buf, len);
+      return;
+    }
+  for (i = 0; i < len; i++)
+    {
+      if (buf[i] == tc->detach_keys[tc->detach_seen])
+        {
+          /* what came before the keys goes now */
+          if (tc->detach_seen == 0 && i > from)
+            queue (tc, buf + from, i - from);
+          tc->detach_seen++;
+          from = i + 1;
+          if (tc->detach_seen == tc->detach_len)
+            {
+              tc->detached = true;
+              tc->stdin_open = false;
+              tc->detach_seen = 0;
+              return;
+            }
+          continue;
+        }
+      if (tc->detach_seen > 0)
+        {
+          /* not the keys after all: what was held back, then this byte
+             again from the start of the keys */
+          queue (tc, tc->detach_keys, tc->detach_seen);
+          tc->detach_seen = 0;
+          from = i;
+          i--;
+          continue;
+        }
+    }
+  if (tc->detach_seen == 0 && len > from)
+    queue (tc, buf + from, len - from);
+}
+
 static void
 flush_pending (struct hutch_terminal_copy *tc)
 {
@@ -145,7 +193,7 @@ hutch_terminal_copy_event (struct hutch_terminal_copy *tc, const struct pollfd *
       while (r < 0 && errno == EINTR);
       if (r > 0)
         {
-          queue (tc, buf, (size_t)r);
+          queue_input (tc, buf, (size_t)r);
           flush_pending (tc);
           return;
         }
@@ -179,4 +227,33 @@ hutch_terminal_copy_drain (struct hutch_terminal_copy *tc)
       if (!master_to_stdout (tc))
         break;
     }
+}
+
+int
+hutch_detach_keys_parse (const char *spec, char **ret, size_t *ret_len, hutch_error_t *err)
+{
+  _cleanup_free_ char *copy = hutch_xstrdup (spec);
+  char *keys = hutch_xmalloc0 (strlen (spec) + 1), *save = NULL, *k;
+  size_t n = 0;
+
+  for (k = strtok_r (copy, ",", &save); k; k = strtok_r (NULL, ",", &save))
+    {
+      if (strlen (k) == 1)
+        keys[n++] = k[0];
+      else if (strncasecmp (k, "ctrl-", 5) == 0 && strlen (k) == 6
+               && (isalpha ((unsigned char)k[5]) || strchr ("@[\\]^_", k[5])))
+        keys[n++] = (char)(toupper ((unsigned char)k[5]) & 0x1f);
+      else
+        {
+          free (keys);
+          return hutch_error_set (err, 0,
+                                  "--detach-keys `%s`: `%s` is not a key; give keys such as "
+                                  "ctrl-p,ctrl-q: a character, or ctrl- and a letter or one of "
+                                  "@ [ \\ ] ^ _, separated by commas",
+                                  spec, k);
+        }
+    }
+  *ret = keys;
+  *ret_len = n;
+  return 0;
 }
