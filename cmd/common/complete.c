@@ -139,6 +139,8 @@ static const char bash_body[]
       "        @image) COMPREPLY=($(compgen -W \"$(__P___images)\" -- \"$2\")) ;;\n"
       "        @volume) COMPREPLY=($(compgen -W \"$(__PROG__ volume ls -q 2>/dev/null)\" -- "
       "\"$2\")) ;;\n"
+      "        @container) COMPREPLY=($(compgen -W \"$(__PROG__ ps -a --format '{{.Names}}' "
+      "2>/dev/null)\" -- \"$2\")) ;;\n"
       "        @command) __P___words ''; COMPREPLY=($(IFS=' '; compgen -W \"$subs\" -- \"$2\")) "
       ";;\n"
       "        '') COMPREPLY=() ;;\n"
@@ -360,6 +362,9 @@ static const char zsh_head[]
       "    @volume) local -a vols\n"
       "      vols=(${(f)\"$(__PROG__ volume ls -q 2>/dev/null)\"})\n"
       "      compadd -a vols ;;\n"
+      "    @container) local -a ctrs\n"
+      "      ctrs=(${(f)\"$(__PROG__ ps -a --format '{{.Names}}' 2>/dev/null)\"})\n"
+      "      compadd -a ctrs ;;\n"
       "    @command) compadd -- __SUBS__ ;;\n"
       "    *) compadd -- \"$@\" ;;\n"
       "  esac\n"
@@ -394,6 +399,8 @@ fish_values (const char *values, FILE *f)
     fprintf (f, " -x -a '(%s_images)'", fnp);
   else if (strcmp (values, CMD_VALUE_VOLUME) == 0)
     fprintf (f, " -x -a '(%s_volumes)'", fnp);
+  else if (strcmp (values, CMD_VALUE_CONTAINER) == 0)
+    fprintf (f, " -x -a '(%s_containers)'", fnp);
   else if (strcmp (values, CMD_VALUE_COMMAND) == 0)
     fprintf (f, " -x -a '(%s_words \"\"; string split \" \" -- $subs)'", fnp);
   else
@@ -490,6 +497,10 @@ static const char fish_head[]
       "\n"
       "function __P___volumes\n"
       "    __PROG__ volume ls -q 2>/dev/null\n"
+      "end\n"
+      "\n"
+      "function __P___containers\n"
+      "    __PROG__ ps -a --format '{{.Names}}' 2>/dev/null\n"
       "end\n"
       "\n"
       "complete -c __PROG__ -f\n";

@@ -18,7 +18,19 @@ extern struct cmd_globals cmd_globals;
    completion, and the function that runs each.  */
 extern const struct cmd_def cmd_run_def, cmd_info_def, cmd_images_def, cmd_image_def, cmd_rmi_def,
     cmd_tag_def, cmd_import_def, cmd_load_def, cmd_save_def, cmd_pull_def, cmd_push_def,
-    cmd_login_def, cmd_logout_def, cmd_version_def, cmd_volume_def;
+    cmd_login_def, cmd_logout_def, cmd_version_def, cmd_volume_def, cmd_create_def, cmd_start_def,
+    cmd_stop_def, cmd_kill_def, cmd_restart_def, cmd_rm_def, cmd_wait_def, cmd_rename_def,
+    cmd_pause_def, cmd_unpause_def, cmd_port_def, cmd_container_def, cmd_ps_def, cmd_inspect_def,
+    cmd_top_def;
+
+struct hutch_ctr;
+struct hutch_spec;
+/* A recorded container's spec made again from its record (cmd/hutch/run.c:
+   hutch run's own parser on the recorded arguments).  */
+int cmd_ctr_spec (struct hutch_ctr *c, struct hutch_spec **ret_spec, hutch_error_t *err);
+/* Start it under a monitor (hutch-monitor found as hutch run finds its
+   helpers); FORK as hutch_ctr_launch.  */
+int cmd_ctr_launch (struct hutch_ctr *c, struct hutch_spec *spec, bool fork, hutch_error_t *err);
 
 /* The options every registry command has, in each one's table.  */
 enum

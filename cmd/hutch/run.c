@@ -7,9 +7,16 @@
 #include "runtime/container.h"
 #include "registry/pull.h"
 #include "front/run.h"
+#include "front/detach.h"
+#include "runtime/sdscope.h"
 #include "base/util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,9 +69,16 @@ enum
   OPT_CIDFILE,
   OPT_STOP_SIGNAL,
   OPT_STOP_TIMEOUT,
+  /* Containers that outlive the command (issue 15).  */
+  OPT_NAME,
+  OPT_RESTART,
+  OPT_LOG_DRIVER,
+  OPT_LOG_OPT,
+  OPT_DETACH_KEYS,
 };
 
 static int cmd_run (int argc, char **argv);
+static int cmd_create (int argc, char **argv);
 
 /* Capability names for completion (a value may also be any other).  */
 #define CMD_CAPS                                                                                   \
@@ -161,8 +175,25 @@ static const struct cmd_opt options[] = {
     "label=disable|nested|\ntype:T|level:L|user:U|role:R|filetype:T (SELinux:\nhutch sets no "
     "label; refused where SELinux is on,\nbut label=disable)",
     "no-new-privileges no-new-privileges=false seccomp=unconfined seccomp= label=disable" },
+  { "detach", 'd', no_argument, NULL,
+    "run in the background under a monitor, print the\ncontainer's id and return", NULL },
+  { "name", OPT_NAME, required_argument, "NAME",
+    "the container's name (default: a generated\nadjective_noun)", NULL },
   { "rm", OPT_RM, no_argument, NULL,
-    "accepted: a container is removed when it ends\n(it will matter for -d, which is to come)",
+    "remove the container (and its anonymous volumes)\nwhen it ends", NULL },
+  { "restart", OPT_RESTART, required_argument, "POLICY",
+    "with -d: no (default), on-failure[:MAX], always or\nunless-stopped; restarts back off from "
+    "100 ms\ndoubling to 1 min",
+    "no on-failure always unless-stopped" },
+  { "log-driver", OPT_LOG_DRIVER, required_argument, "DRIVER",
+    "with -d: k8s-file (default: the container's log,\nsee hutch-logs(1)), none, or passthrough "
+    "(the\ncontainer writes to hutch's own stdout and stderr)",
+    "k8s-file none passthrough" },
+  { "log-opt", OPT_LOG_OPT, required_argument, "OPT",
+    "max-size=SIZE (default 10m; -1: no bound) or\nmax-file=N (default 3): the log's rotation",
+    "max-size= max-file=" },
+  { "detach-keys", OPT_DETACH_KEYS, required_argument, "KEYS",
+    "the keys that detach from an attached container\n(default ctrl-p,ctrl-q; \"\": none)",
     NULL },
   { "device", OPT_DEVICE, required_argument, "HOST[:CONT][:PERMS]",
     "bind the host's device node HOST\n(a directory: every node below it) at CONT; PERMS\n"
@@ -227,6 +258,20 @@ const struct cmd_def cmd_run_def = {
               "sandbox, --userns=keep-id and --network=host.  See hutch-run(1).\n",
   .operands = CMD_VALUE_IMAGE,
   .fn = cmd_run,
+};
+
+const struct cmd_def cmd_create_def = {
+  .name = "create",
+  .summary = "make a container without starting it",
+  .usage = "Usage: hutch create [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
+           "       hutch create [OPTIONS] --rootfs DIR [COMMAND [ARG...]]\n"
+           "\n"
+           "Make a container as `hutch run -d` would, and print its id, without starting\n"
+           "it: `hutch start` does.  The options are hutch run's.\n",
+  .opts = options,
+  .epilogue = "See hutch-create(1) and hutch-run(1).\n",
+  .operands = CMD_VALUE_IMAGE,
+  .fn = cmd_create,
 };
 
 /* A helper program, found where hutch info looks for it too.  */
@@ -320,6 +365,12 @@ static const struct stored_option
   { OPT_CIDFILE, STORE_STR, FIELD (cidfile) },
   { OPT_STOP_SIGNAL, STORE_STR, FIELD (stop_signal) },
   { OPT_STOP_TIMEOUT, STORE_STR, FIELD (stop_timeout) },
+  { 'd', STORE_FLAG, FIELD (detach) },
+  { OPT_NAME, STORE_STR, FIELD (name) },
+  { OPT_RESTART, STORE_STR, FIELD (restart) },
+  { OPT_LOG_DRIVER, STORE_STR, FIELD (log_driver) },
+  { OPT_LOG_OPT, STORE_LIST, FIELD (log_opts) },
+  { OPT_DETACH_KEYS, STORE_STR, FIELD (detach_keys) },
 };
 
 #undef FIELD
@@ -518,69 +569,273 @@ run_operands (struct hutch_run_options *o, int argc, char **argv, bool pull_give
   return RUN_NEXT;
 }
 
+/* The record's copy of hutch run's arguments, to make the spec again at
+   each start: the image named by its id (a tag may move meanwhile), and
+   what only the first start does left out (--cidfile, --pull).  */
+static char **
+record_args (int argc, char **argv, int image_index, const char *image_id)
+{
+  char **v = hutch_xmalloc0 (sizeof (char *));
+  int i;
+  for (i = 1; i < argc; i++)
+    hutch_strv_push (&v, hutch_xstrdup (i == image_index && image_id ? image_id : argv[i]));
+  return v;
+}
+
+/* The path of this hutch, for the monitor to come back to.  */
+static char **
+self_args (const struct hutch_ctr *c)
+{
+  char **v = hutch_xmalloc0 (sizeof (char *));
+  char exe[PATH_MAX];
+  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+  exe[n > 0 ? n : 0] = '\0';
+  hutch_strv_push (&v, hutch_xstrdup (n > 0 ? exe : "hutch"));
+  hutch_strv_push (&v, hutch_xstrdup ("--root"));
+  hutch_strv_push (&v, hutch_xstrdup (c->root));
+  hutch_strv_push (&v, hutch_xstrdup ("container"));
+  hutch_strv_push (&v, hutch_xstrdup ("monitor-end"));
+  hutch_strv_push (&v, hutch_xstrdup (c->id));
+  return v;
+}
+
+int
+cmd_ctr_launch (struct hutch_ctr *c, struct hutch_spec *spec, bool do_fork, hutch_error_t *err)
+{
+  _cleanup_free_ char *monitor = find_helper ("hutch-monitor");
+  _cleanup_strv_ char **self = self_args (c);
+  return hutch_ctr_launch (c, spec, monitor, self, do_fork, err);
+}
+
+/* The one message of a detached start where lingering is off: the
+   container would end when the user logs out.  Said once per store.  */
+static void
+linger_hint (const struct hutch_ctr *c)
+{
+  struct passwd *pw = getpwuid (geteuid ());
+  _cleanup_free_ char *marker = hutch_xasprintf ("%s/.linger-said", c->root);
+  _cleanup_free_ char *linger = NULL;
+  struct stat st;
+  int fd;
+
+  if (pw == NULL || !hutch_sdscope_available ())
+    return;
+  linger = hutch_xasprintf ("/var/lib/systemd/linger/%s", pw->pw_name);
+  if (stat (linger, &st) == 0)
+    return;
+  fd = open (marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return;
+  close (fd);
+  hutch_log (HUTCH_LOG_WARNING,
+             "lingering is off for %s: systemd stops your containers when you log out; to keep "
+             "them running, run `loginctl enable-linger %s` (said once)",
+             pw->pw_name, pw->pw_name);
+}
+
 /* Build the container from O (which this clears, as the container does
-   not need it) and run it: the exit code is the container's, or hutch's
-   own when it could not be made.  */
+   not need it), record it and run it: in the foreground, the exit code is
+   the container's, or hutch's own when it could not be made; with -d, 0
+   once it runs, after printing its id.  CREATE_ONLY: hutch create.  */
 static int
-run_container (struct hutch_run_options *o)
+run_container (struct hutch_run_options *o, int argc, char **argv, int image_index,
+               bool create_only)
 {
   _cleanup_spec_ struct hutch_spec *spec = NULL;
   _cleanup_free_ char *cidfile = hutch_xstrdup (o->cidfile ? o->cidfile : "");
+  _cleanup_free_ char *root = NULL;
   hutch_error_t err = HUTCH_ERROR_INIT, e = HUTCH_ERROR_INIT;
+  struct hutch_ctr c;
   int status = 0, cidfd = -1;
+  bool recorded = false;
 
+  memset (&c, 0, sizeof c);
+  if (create_only)
+    o->detach = true;
+  if (hutch_ctr_options (o, &c, &err) < 0 || (root = hutch_ctrs_root (o->store_root, &err)) == NULL)
+    goto fail;
+  hutch_ctrs_sweep (root);
+  c.image = o->image ? hutch_xstrdup (o->image) : NULL;
+  c.rootfs = o->rootfs ? hutch_xstrdup (o->rootfs) : NULL;
+  c.cwd = getcwd (NULL, 0);
+  c.env = hutch_strv_dup (environ);
+  c.cli_root = o->store_root ? hutch_xstrdup (o->store_root) : NULL;
+  c.storage_driver = o->storage_driver;
+  c.cidfile = *cidfile ? hutch_xstrdup (cidfile) : NULL;
   /* --cidfile is refused when it exists before anything is pulled, and
      removed with the container (also when it could not be made).  */
   if ((*cidfile && (cidfd = hutch_run_cidfile_create (cidfile, &err)) < 0)
-      || hutch_run_make_spec (o, &spec, &err) < 0
-      || (cidfd >= 0
-          && hutch_run_cidfile_write (cidfd, cidfile, spec->extra.cgroup_name, &err) < 0))
-    {
-      hutch_run_options_clear (o);
-      hutch_run_cidfile_remove (cidfile, cidfd);
-      return cmd_report (&err);
-    }
+      || hutch_ctr_create (root, o->name, &c, &err) < 0)
+    goto fail;
+  recorded = true;
+  o->container_id = hutch_xstrdup (c.id);
+  o->keep = !o->rm;
+  if (hutch_run_make_spec (o, &spec, &err) < 0
+      || (cidfd >= 0 && hutch_run_cidfile_write (cidfd, cidfile, c.id, &err) < 0))
+    goto fail;
+  c.run_args = record_args (argc, argv, image_index, spec->extra.image_id);
+  if (hutch_ctr_prepared (&c, spec, &err) < 0)
+    goto fail;
   hutch_run_options_clear (o);
-  if (hutch_container_run (spec, &status, &err) < 0)
+  if (cidfd >= 0)
+    close (cidfd);
+  cidfd = -1;
+  if (create_only || c.detach)
+    {
+      if (!create_only && cmd_ctr_launch (&c, spec, true, &err) < 0)
+        goto fail_spec;
+      /* The monitor holds the locks now (create: nobody needs them).  */
+      hutch_run_cleanup (spec, &e);
+      hutch_error_clear (&e);
+      printf ("%s\n", c.id);
+      if (!create_only)
+        linger_hint (&c);
+      hutch_ctr_clear (&c);
+      return 0;
+    }
+  if (hutch_ctr_run (&c, spec, &status, &err) < 0)
     status = cmd_report (&err);
   /* The container's directory in the store goes even when the run
-     failed; failing to remove it does not change the exit code.  */
+     failed (with --rm); failing to remove it does not change the exit
+     code.  */
   hutch_run_cleanup (spec, &e);
   if (e.msg)
     hutch_log (HUTCH_LOG_WARNING, "%s", e.msg);
   hutch_error_clear (&e);
-  hutch_run_cidfile_remove (cidfile, cidfd);
+  if (c.rm && hutch_ctr_remove (&c, true, &e) < 0)
+    hutch_log (HUTCH_LOG_WARNING, "%s", e.msg);
+  hutch_error_clear (&e);
+  hutch_ctr_clear (&c);
   return status;
+
+fail:
+  hutch_run_options_clear (o);
+fail_spec:
+  if (spec)
+    {
+      hutch_run_cleanup (spec, &e);
+      hutch_error_clear (&e);
+    }
+  hutch_run_cidfile_remove (cidfile, cidfd);
+  /* A container that could not even be made leaves no record; one whose
+     start failed stays, as docker's and podman's do, unless --rm.  */
+  if (recorded && (spec == NULL || c.rm))
+    {
+      if (hutch_ctr_remove (&c, true, &e) < 0)
+        hutch_error_clear (&e);
+    }
+  hutch_ctr_clear (&c);
+  return cmd_report (&err);
+}
+
+/* Parse hutch run's (or create's) ARGV into O; *RET_IMAGE_INDEX: where
+   the image is in ARGV (or -1).  Returns RUN_NEXT, or the exit code.  */
+static int
+parse_run (const struct cmd_def *def, int argc, char **argv, struct hutch_run_options *o,
+           int *ret_image_index)
+{
+  bool pull_given = false;
+  int c, r = RUN_NEXT;
+
+  hutch_run_options_init (o);
+  opterr = 0;
+  optind = 1;
+  /* "+": stop at the first non-option, which starts the command.  */
+  while (r == RUN_NEXT && (c = cmd_next_opt (def, argc, argv, &r)) != -1)
+    if (c == 1000)
+      break;
+    else if (!store_option (o, c))
+      r = checked_option (o, c, argv, &pull_given);
+  *ret_image_index = -1;
+  if (r == RUN_NEXT)
+    {
+      int before = optind;
+      r = run_operands (o, argc, argv, pull_given);
+      if (o->image)
+        *ret_image_index = before;
+    }
+  if (r != RUN_NEXT)
+    {
+      hutch_run_options_clear (o);
+      return r;
+    }
+  if (cmd_globals.root)
+    o->store_root = hutch_xstrdup (cmd_globals.root);
+  o->storage_driver = cmd_globals.storage_driver;
+  if (o->init)
+    o->init_path = find_init ();
+  o->slirp_path = find_helper ("hutch-slirp");
+  return RUN_NEXT;
 }
 
 static int
 cmd_run (int argc, char **argv)
 {
   struct hutch_run_options o;
-  bool pull_given = false;
-  int c, r = RUN_NEXT;
-
-  hutch_run_options_init (&o);
-  opterr = 0;
-  optind = 1;
-  /* "+": stop at the first non-option, which starts the command.  */
-  while (r == RUN_NEXT && (c = cmd_next_opt (&cmd_run_def, argc, argv, &r)) != -1)
-    if (c == 1000)
-      break;
-    else if (!store_option (&o, c))
-      r = checked_option (&o, c, argv, &pull_given);
-  if (r == RUN_NEXT)
-    r = run_operands (&o, argc, argv, pull_given);
+  int image_index, r = parse_run (&cmd_run_def, argc, argv, &o, &image_index);
   if (r != RUN_NEXT)
+    return r;
+  return run_container (&o, argc, argv, image_index, false);
+}
+
+static int
+cmd_create (int argc, char **argv)
+{
+  struct hutch_run_options o;
+  int image_index, r = parse_run (&cmd_create_def, argc, argv, &o, &image_index);
+  if (r != RUN_NEXT)
+    return r;
+  if (o.detach)
     {
       hutch_run_options_clear (&o);
-      return r;
+      fprintf (stderr, "hutch create: -d is what create does; start it with `hutch start`\n");
+      return HUTCH_EXIT_ERROR;
     }
-  if (cmd_globals.root)
-    o.store_root = hutch_xstrdup (cmd_globals.root);
-  o.storage_driver = cmd_globals.storage_driver;
-  if (o.init)
-    o.init_path = find_init ();
-  o.slirp_path = find_helper ("hutch-slirp");
-  return run_container (&o);
+  return run_container (&o, argc, argv, image_index, true);
+}
+
+int
+cmd_ctr_spec (struct hutch_ctr *c, struct hutch_spec **ret_spec, hutch_error_t *err)
+{
+  struct hutch_run_options o;
+  _cleanup_strv_ char **argv = NULL, **saved_env = NULL;
+  _cleanup_free_ char *saved_cwd = getcwd (NULL, 0);
+  char **old_environ = environ;
+  int image_index, r, argc;
+
+  /* The arguments as hutch run had them, in the directory and with the
+     environment it had: -v ./x, -e NAME and --env-host mean the same.  */
+  argv = hutch_xmalloc0 (sizeof (char *));
+  hutch_strv_push (&argv, hutch_xstrdup ("run"));
+  for (r = 0; c->run_args && c->run_args[r]; r++)
+    hutch_strv_push (&argv, hutch_xstrdup (c->run_args[r]));
+  argc = (int)hutch_strv_len (argv);
+  if (c->cwd && chdir (c->cwd) < 0)
+    return hutch_error_set (err, errno,
+                            "container %s was made in `%s`, which is gone; its relative paths "
+                            "mean nothing now: remove it and run it again",
+                            c->name, c->cwd);
+  r = parse_run (&cmd_run_def, argc, argv, &o, &image_index);
+  if (r != RUN_NEXT)
+    return hutch_error_set (err, 0, "container %s: its recorded options no longer parse",
+                            c->name);
+  free (o.store_root);
+  o.store_root = hutch_xstrdup (c->root);
+  o.pull = HUTCH_PULL_NEVER;
+  o.quiet = true;
+  free (o.cidfile);
+  o.cidfile = NULL;
+  o.container_id = hutch_xstrdup (c->id);
+  o.keep = !c->rm;
+  o.detach = c->detach;
+  saved_env = hutch_strv_dup (c->env);
+  environ = saved_env;
+  r = hutch_run_make_spec (&o, ret_spec, err);
+  environ = old_environ;
+  if (saved_cwd && chdir (saved_cwd) < 0)
+    hutch_log (HUTCH_LOG_DEBUG, "chdir back: %s", strerror (errno));
+  hutch_run_options_clear (&o);
+  if (r < 0)
+    return -1;
+  return hutch_ctr_prepared (c, *ret_spec, err);
 }

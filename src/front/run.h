@@ -80,6 +80,16 @@ struct hutch_run_options
   char *cidfile;      /* --cidfile */
   char *stop_signal;  /* --stop-signal */
   char *stop_timeout; /* --stop-timeout */
+  /* The container's record (front/containers.h), set by the caller.  */
+  char *container_id; /* its id (64 hex digits), or NULL for a random one */
+  bool keep;          /* it outlives the run: its directory stays for the next start */
+  bool detach;        /* a monitor holds it */
+  /* What the record says and the monitor does (front/detach.c).  */
+  char *name;          /* --name */
+  char *restart;       /* --restart */
+  char *log_driver;    /* --log-driver */
+  char **log_opts;     /* --log-opt */
+  char *detach_keys;   /* --detach-keys */
 };
 
 enum hutch_pull_policy

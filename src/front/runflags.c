@@ -50,6 +50,12 @@ hutch_run_flags_clear (struct hutch_run_options *o)
   free (o->cidfile);
   free (o->stop_signal);
   free (o->stop_timeout);
+  free (o->container_id);
+  free (o->name);
+  free (o->restart);
+  free (o->log_driver);
+  hutch_strv_free (o->log_opts);
+  free (o->detach_keys);
 }
 
 int
@@ -348,13 +354,17 @@ hutch_run_flags_early (const struct hutch_run_options *o, struct hutch_spec *spe
   }
   /* The container's id, which names its cgroup (and --cidfile has): an
      image's container gets the id of its directory in the store later.  */
-  if (o->image == NULL)
+  if (o->image == NULL && o->container_id)
+    spec->extra.cgroup_name = hutch_xstrdup (o->container_id);
+  else if (o->image == NULL)
     {
       char id[17];
       if (hutch_random_hex (id, 16) < 0)
         return hutch_error_set (err, errno, "getrandom");
       spec->extra.cgroup_name = hutch_xstrdup (id);
     }
+  spec->extra.keep_container_dir = o->keep;
+  spec->extra.detach = o->detach;
   return 0;
 }
 

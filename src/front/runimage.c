@@ -373,11 +373,12 @@ hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *s
     forced = hutch_storage_from_name (conf.storage_driver);
   hutch_conf_clear (&conf);
   if (choose_driver (root, forced, scratch, &driver, &fuse, &why, err) < 0
-      || hutch_container_dir_create (s, img.id, &dir, &lockfd, err) < 0)
+      || hutch_container_dir_create (s, img.id, o->container_id, &dir, &lockfd, err) < 0)
     {
       hutch_image_clear (&img);
       return -1;
     }
+  spec->extra.image_id = hutch_xstrdup (img.id);
   hutch_image_clear (&img);
   spec->extra.container_dir = dir;
   spec->extra.container_lockfd = lockfd;
@@ -397,7 +398,14 @@ hutch_run_cleanup (struct hutch_spec *spec, hutch_error_t *err)
   hutch_run_drop_volumes (spec, err);
   if (spec->extra.container_dir == NULL)
     return;
-  hutch_container_dir_remove (spec->extra.container_dir, spec->extra.container_lockfd, err);
+  if (spec->extra.keep_container_dir)
+    {
+      /* The container's record keeps it: only its lock goes.  */
+      if (spec->extra.container_lockfd >= 0)
+        close (spec->extra.container_lockfd);
+    }
+  else
+    hutch_container_dir_remove (spec->extra.container_dir, spec->extra.container_lockfd, err);
   free (spec->extra.container_dir);
   spec->extra.container_dir = NULL;
   spec->extra.container_lockfd = -1;

@@ -169,7 +169,7 @@ static int
 add_volume (const struct hutch_volume *v, const struct hutch_run_options *o, bool copy_up,
             struct hutch_store **s, struct hutch_spec *spec, hutch_error_t *err)
 {
-  _cleanup_free_ char *opts = bind_options (v);
+  _cleanup_free_ char *opts = bind_options (v), *anon = NULL;
   struct hutch_volume_info info;
   struct hutch_mount *m;
   bool created;
@@ -177,7 +177,12 @@ add_volume (const struct hutch_volume *v, const struct hutch_run_options *o, boo
 
   if (*s == NULL && hutch_image_store_open (o->store_root, s, err) < 0)
     return hutch_error_prefix (err, "volumes live in the store");
-  if (hutch_volume_use (*s, v->source, v->labels, &info, &lockfd, &created, err) < 0)
+  /* A container with a record gets the same anonymous volumes at each
+     start: named by its id and their order.  */
+  if (v->kind == HUTCH_VOLUME_ANONYMOUS && o->container_id)
+    anon = hutch_xasprintf ("%s-%zu", o->container_id, hutch_strv_len (spec->extra.drop_volumes));
+  if (hutch_volume_use (*s, anon ? anon : v->source, v->labels, &info, &lockfd, &created, err)
+      < 0)
     return -1;
   spec->extra.volume_lockfds = hutch_xrealloc (spec->extra.volume_lockfds,
                                                (spec->extra.n_volume_lockfds + 1) * sizeof (int));

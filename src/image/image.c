@@ -973,32 +973,41 @@ load_images (struct hutch_store *s, const char *file, char ***ret_lines, hutch_e
    directories.  Its `lock` is flock'ed by the hutch that runs it: a
    directory whose lock is free belongs to a hutch that is gone.  */
 int
-hutch_container_dir_create (struct hutch_store *s, const char *image_id, char **ret_dir,
-                            int *ret_lockfd, hutch_error_t *err)
+hutch_container_dir_create (struct hutch_store *s, const char *image_id, const char *id,
+                            char **ret_dir, int *ret_lockfd, hutch_error_t *err)
 {
   _cleanup_free_ char *base = hutch_xasprintf ("%s/containers", hutch_store_root (s));
   _cleanup_free_ char *dir = NULL, *lock = NULL;
-  char id[17];
+  char rid[17];
   int fd, i;
   static const char *const subdirs[] = { "upper", "work", "merged" };
 
   if (mkdir (base, 0700) < 0 && errno != EEXIST)
     return hutch_error_set (err, errno, "create `%s`", base);
-  if (hutch_random_hex (id, 16) < 0)
-    return hutch_error_set (err, errno, "getrandom");
+  if (id == NULL)
+    {
+      if (hutch_random_hex (rid, 16) < 0)
+        return hutch_error_set (err, errno, "getrandom");
+      id = rid;
+    }
   dir = hutch_xasprintf ("%s/%s", base, id);
-  if (mkdir (dir, 0700) < 0)
+  /* A container's record may have made it (hutch create), and a start
+     again finds it with its upper layer.  */
+  if (mkdir (dir, 0700) < 0 && (errno != EEXIST || id == rid))
     return hutch_error_set (err, errno, "create `%s`", dir);
   lock = hutch_xasprintf ("%s/lock", dir);
-  fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0 || flock (fd, LOCK_EX) < 0)
+  fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 || flock (fd, LOCK_EX | LOCK_NB) < 0)
     {
-      hutch_error_set (err, errno, "lock `%s`", lock);
+      int e = errno;
       if (fd >= 0)
         close (fd);
-      return -1;
+      if (e == EWOULDBLOCK)
+        return hutch_error_set (err, 0, "container %.12s is running already", id);
+      return hutch_error_set (err, e, "lock `%s`", lock);
     }
-  if (image_id && hutch_write_all (fd, image_id, strlen (image_id)) < 0)
+  if (image_id
+      && (ftruncate (fd, 0) < 0 || hutch_write_all (fd, image_id, strlen (image_id)) < 0))
     {
       close (fd);
       return hutch_error_set (err, errno, "write `%s`", lock);
@@ -1006,7 +1015,7 @@ hutch_container_dir_create (struct hutch_store *s, const char *image_id, char **
   for (i = 0; i < 3; i++)
     {
       _cleanup_free_ char *p = hutch_xasprintf ("%s/%s", dir, subdirs[i]);
-      if (mkdir (p, 0755) < 0)
+      if (mkdir (p, 0755) < 0 && errno != EEXIST)
         {
           close (fd);
           return hutch_error_set (err, errno, "create `%s`", p);
@@ -1032,10 +1041,19 @@ hutch_container_dir_remove (const char *dir, int lockfd, hutch_error_t *err)
   return r;
 }
 
-/* Image ids of running containers (their lock is held), and remove the
-   directories of containers whose hutch is gone.  */
+/* Image ids of running containers (their lock is held), and with
+   RECORDS of every container that has a record (front/containers.h: a
+   stopped one starts again from its image); with CLEAN, remove the
+   directories of containers without a record whose hutch is gone.  */
+static bool
+has_record (const char *dir)
+{
+  _cleanup_free_ char *rec = hutch_xasprintf ("%s/container.json", dir);
+  return access (rec, F_OK) == 0;
+}
+
 static char **
-running_images (struct hutch_store *s, bool clean)
+container_images (struct hutch_store *s, bool records, bool clean)
 {
   _cleanup_free_ char *base = hutch_xasprintf ("%s/containers", hutch_store_root (s));
   char **ids = hutch_xmalloc0 (sizeof (char *));
@@ -1055,7 +1073,15 @@ running_images (struct hutch_store *s, bool clean)
       dir = hutch_xasprintf ("%s/%s", base, de->d_name);
       lock = hutch_xasprintf ("%s/lock", dir);
       fd = open (lock, O_RDONLY | O_CLOEXEC);
-      if (fd >= 0 && flock (fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+      if (has_record (dir))
+        {
+          /* A container's record: hutch rm removes it, never a prune.  */
+          bool held = fd >= 0 && flock (fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+          if (fd >= 0 && (held || records) && hutch_read_fd (fd, 4096, &text, NULL, &e) == 0
+              && *text)
+            hutch_strv_push (&ids, HUTCH_STEAL_PTR (text));
+        }
+      else if (fd >= 0 && flock (fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK)
         {
           if (hutch_read_fd (fd, 4096, &text, NULL, &e) == 0 && *text)
             hutch_strv_push (&ids, HUTCH_STEAL_PTR (text));
@@ -1082,7 +1108,7 @@ running_images (struct hutch_store *s, bool clean)
 void
 hutch_image_drop_superseded (struct hutch_store *s)
 {
-  _cleanup_strv_ char **running = running_images (s, false), **old = NULL;
+  _cleanup_strv_ char **running = container_images (s, false, false), **old = NULL;
   hutch_error_t e = HUTCH_ERROR_INIT;
   size_t i;
 
@@ -1113,7 +1139,7 @@ collect_garbage (struct hutch_store *s, char ***lines, hutch_error_t *err)
     return -1;
   /* Only now: a container that got ready while we waited for the lock
      must be seen.  */
-  running = running_images (s, true);
+  running = container_images (s, true, true);
   if (hutch_store_unused_layers (s, &unused, err) < 0)
     {
       r = -1;
@@ -1166,7 +1192,7 @@ int
 hutch_image_remove (struct hutch_store *s, const char *image, bool force, char ***ret_lines,
                     hutch_error_t *err)
 {
-  _cleanup_strv_ char **running = running_images (s, false);
+  _cleanup_strv_ char **running = container_images (s, true, false);
   char **lines = hutch_xmalloc0 (sizeof (char *));
   struct hutch_image img, removed;
   _cleanup_free_ char *full = NULL;
@@ -1205,8 +1231,11 @@ hutch_image_remove (struct hutch_store *s, const char *image, bool force, char *
   for (k = 0; running[k]; k++)
     if (strcmp (running[k], img.id) == 0 && !force)
       {
-        hutch_error_set (err, 0, "image `%s` is used by a running container; stop it, or use -f",
-                         image);
+        hutch_error_set (err, 0,
+                         "image `%s` is used by a container (`hutch ps -a --filter "
+                         "ancestor=%s` lists it); remove the container first with `hutch rm`, "
+                         "or use -f",
+                         image, image);
         hutch_image_clear (&img);
         hutch_strv_free (lines);
         return -1;

@@ -487,7 +487,11 @@ watchdog (const struct hutch_child_ctx *c, int pidfd, pid_t fuse, int cgparentfd
       const char *name = strrchr (spec->extra.container_dir, '/');
       if (spec->extra.overlay && spec->extra.overlay->mountpoint)
         umount2 (spec->extra.overlay->mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
-      hutch_walk_remove_tree (dirparentfd, name ? name + 1 : spec->extra.container_dir, &e);
+      /* A container that outlives its run (not --rm) keeps its upper
+         layer for the next start, diff, commit and cp; hutch rm removes
+         it.  */
+      if (!spec->extra.keep_container_dir)
+        hutch_walk_remove_tree (dirparentfd, name ? name + 1 : spec->extra.container_dir, &e);
       hutch_error_clear (&e);
     }
   _exit (0);

@@ -209,6 +209,7 @@ struct hutch_container
   bool start_failed;       /* B never ran the command: only delete is left */
   bool waited;             /* hutch_container_wait saw B end */
   long long stop_deadline; /* when B gets SIGKILL after a stop (ms, monotonic), or 0 */
+  char **ports;            /* the network helper's lines for the published ports */
   bool signals_taken;
   sigset_t oldmask;
   struct sigaction old_chld;
@@ -332,10 +333,11 @@ follow_until_armed (struct hutch_container *c, hutch_error_t *err)
       size_t i;
       if (hutch_slirp_start (c->spec->extra.slirp, c->b, &c->slirp, &lines, err) < 0)
         return -1;
-      /* A port the user left to us is worth saying (hutch port, later).  */
+      /* A port the user left to us is worth saying (also by hutch port).  */
       for (i = 0; lines && lines[i] && i < c->spec->extra.slirp->n_publish; i++)
-        if (c->spec->extra.slirp->publish[i].host_port == 0)
+        if (c->spec->extra.slirp->publish[i].host_port == 0 && !c->spec->extra.detach)
           hutch_log (HUTCH_LOG_INFO, "published %s", lines[i]);
+      c->ports = HUTCH_STEAL_PTR (lines);
     }
   return 0;
 }
@@ -721,6 +723,39 @@ hutch_container_state (const struct hutch_container *c, struct hutch_container_s
   ret->status = c->status;
   ret->pid = c->b;
   ret->cgroup_path = c->cgrun.path;
+  ret->ports = c->ports;
+}
+
+static int
+keep_open (int fd)
+{
+  int fl = fd >= 0 ? fcntl (fd, F_GETFD) : 0;
+  if (fd >= 0 && (fl < 0 || fcntl (fd, F_SETFD, fl & ~FD_CLOEXEC) < 0))
+    return -1;
+  return 0;
+}
+
+int
+hutch_container_handoff (struct hutch_container *c, struct hutch_container_handoff *ret,
+                         hutch_error_t *err)
+{
+  if (c->status != HUTCH_CONTAINER_RUNNING || c->b <= 0)
+    return hutch_error_set (err, 0, "the container is %s: nothing to hand over",
+                            hutch_container_status_name (c->status));
+  memset (ret, 0, sizeof *ret);
+  ret->a = c->a;
+  ret->b = c->b;
+  ret->watch_fd = c->watch_w;
+  ret->slirp_pidfd = hutch_slirp_pidfd (c->slirp);
+  ret->pty_master = c->master;
+  ret->cgroup_path = c->cgrun.path;
+  ret->cgroup_base = c->cgrun.leaf ? c->cgrun.base : NULL;
+  ret->cgroup_leaf = c->cgrun.leaf;
+  ret->cgroup_enabled = c->cgrun.enabled;
+  if (keep_open (ret->watch_fd) < 0 || keep_open (ret->slirp_pidfd) < 0
+      || keep_open (ret->pty_master) < 0)
+    return hutch_error_set (err, errno, "hand the container over");
+  return 0;
 }
 
 const char *
@@ -809,6 +844,7 @@ hutch_container_delete (struct hutch_container *c)
     close (c->sfd);
   if (c->initfd >= 0)
     close (c->initfd);
+  hutch_strv_free (c->ports);
   if (c->signals_taken)
     {
       sigprocmask (SIG_SETMASK, &c->oldmask, NULL);

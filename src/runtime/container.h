@@ -39,7 +39,25 @@ struct hutch_container_state
   enum hutch_container_status status;
   pid_t pid;               /* the container's first process (host pid), or -1 */
   const char *cgroup_path; /* its own cgroup, or NULL */
+  char *const *ports;      /* "PORT/PROTO -> HOSTIP:HOSTPORT" per published port, or NULL */
 };
+
+/* What a monitor (helpers/monitor/) needs to hold a running container
+   when the process that created it execs the monitor: the pids stay its
+   children across the exec, and the fds below are made inheritable.
+   Valid until the container object is deleted; the caller then execs
+   (and, should the exec fail, deletes the container).  */
+struct hutch_container_handoff
+{
+  pid_t a, b;
+  int watch_fd;    /* closing it makes the watchdog A kill B */
+  int slirp_pidfd; /* the network helper, or -1 */
+  int pty_master;  /* with a terminal, or -1 */
+  const char *cgroup_path, *cgroup_base, *cgroup_leaf;
+  char *const *cgroup_enabled;
+};
+int hutch_container_handoff (struct hutch_container *c, struct hutch_container_handoff *ret,
+                             hutch_error_t *err);
 
 /* On failure err->exit_code says 125 (hutch) or, for a terminating signal
    to the caller during the setup, 128+N (errnum EINTR); nothing is left.  */

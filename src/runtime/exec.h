@@ -48,7 +48,8 @@ struct hutch_exec
      never one more.  */
   bool privileged;
   /* With -it, the keys that detach from the process and leave it
-     running (hutch_detach_keys_parse); DETACH_LEN 0: none.  */
+     running (--detach-keys as front/detach.c parses it); DETACH_LEN 0:
+     none.  */
   const char *detach_keys;
   size_t detach_len;
 };

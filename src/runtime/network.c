@@ -520,6 +520,12 @@ hutch_slirp_start (const struct hutch_slirp *s, pid_t pid, struct hutch_slirp_pr
   return 0;
 }
 
+int
+hutch_slirp_pidfd (const struct hutch_slirp_proc *p)
+{
+  return p ? p->pidfd : -1;
+}
+
 void
 hutch_slirp_stop (struct hutch_slirp_proc *p)
 {

@@ -63,6 +63,8 @@ struct hutch_slirp_proc;
    HOSTIP:HOSTPORT" line per published port, for the user.  */
 int hutch_slirp_start (const struct hutch_slirp *s, pid_t pid, struct hutch_slirp_proc **ret,
                        char ***ret_lines, hutch_error_t *err);
+/* Its pidfd (-1 for NULL or none), for a monitor that stops it later.  */
+int hutch_slirp_pidfd (const struct hutch_slirp_proc *p);
 /* Stop it (SIGTERM, then SIGKILL) and reap it.  NULL is fine.  */
 void hutch_slirp_stop (struct hutch_slirp_proc *p);
 

@@ -118,6 +118,7 @@ hutch_spec_free (struct hutch_spec *spec)
     }
   free (spec->extra.symlinks);
   free (spec->extra.container_dir);
+  free (spec->extra.image_id);
   if (spec->extra.container_lockfd >= 0)
     close (spec->extra.container_lockfd);
   for (i = 0; i < spec->extra.n_volume_lockfds; i++)

@@ -136,6 +136,9 @@ struct hutch_spec_extra
   struct hutch_overlay *overlay; /* NULL unless the root is an overlay */
   struct hutch_slirp *slirp;     /* the network helper, or NULL (src/network.h) */
   char *container_dir;           /* the container's directory in the store, or NULL */
+  char *image_id;                /* the image it runs ("sha256:..."), or NULL */
+  bool keep_container_dir;       /* it outlives the run (not --rm): only unmounted after */
+  bool detach;                   /* a monitor holds it (run -d, start): nothing is said */
   int container_lockfd;          /* its lock, held while it runs */
   int *volume_lockfds;           /* the volumes' locks, held while it runs */
   size_t n_volume_lockfds;       /* how many */

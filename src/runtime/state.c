@@ -201,7 +201,6 @@ hutch_state_pid_start (pid_t pid)
   p = strrchr (buf, ')');
   if (p == NULL)
     return 0;
-  p++;
   for (field = 2; field < 22 && p; field++)
     p = strchr (p + 1, ' ');
   if (p)

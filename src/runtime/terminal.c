@@ -4,12 +4,10 @@
 #include "runtime/terminal.h"
 #include "base/util.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -227,33 +225,4 @@ hutch_terminal_copy_drain (struct hutch_terminal_copy *tc)
       if (!master_to_stdout (tc))
         break;
     }
-}
-
-int
-hutch_detach_keys_parse (const char *spec, char **ret, size_t *ret_len, hutch_error_t *err)
-{
-  _cleanup_free_ char *copy = hutch_xstrdup (spec);
-  char *keys = hutch_xmalloc0 (strlen (spec) + 1), *save = NULL, *k;
-  size_t n = 0;
-
-  for (k = strtok_r (copy, ",", &save); k; k = strtok_r (NULL, ",", &save))
-    {
-      if (strlen (k) == 1)
-        keys[n++] = k[0];
-      else if (strncasecmp (k, "ctrl-", 5) == 0 && strlen (k) == 6
-               && (isalpha ((unsigned char)k[5]) || strchr ("@[\\]^_", k[5])))
-        keys[n++] = (char)(toupper ((unsigned char)k[5]) & 0x1f);
-      else
-        {
-          free (keys);
-          return hutch_error_set (err, 0,
-                                  "--detach-keys `%s`: `%s` is not a key; give keys such as "
-                                  "ctrl-p,ctrl-q: a character, or ctrl- and a letter or one of "
-                                  "@ [ \\ ] ^ _, separated by commas",
-                                  spec, k);
-        }
-    }
-  *ret = keys;
-  *ret_len = n;
-  return 0;
 }

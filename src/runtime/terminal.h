@@ -5,8 +5,6 @@
 /* The user's side of `-t`: raw mode on hutch's own terminal (restored on
    every way out), and copying between it and the container's pty.  */
 
-#include "base/error.h"
-
 #include <poll.h>
 #include <stddef.h>
 #include <stdbool.h>
@@ -34,8 +32,8 @@ struct hutch_terminal_copy
   size_t pending_len;
   bool eof_sent;
   char last; /* last byte given to the pty */
-  /* The keys that detach from the process (hutch_detach_keys_parse), or
-     none (DETACH_LEN 0): when stdin ends with them, they are not passed
+  /* The keys that detach from the process (as front/detach.c parses
+     --detach-keys), or none (DETACH_LEN 0): when stdin ends with them, they are not passed
      on, DETACHED is set and stdin is no longer read.  Set after
      hutch_terminal_copy_init.  */
   const char *detach_keys;
@@ -51,12 +49,5 @@ int hutch_terminal_copy_pollfds (struct hutch_terminal_copy *tc, struct pollfd *
 void hutch_terminal_copy_event (struct hutch_terminal_copy *tc, const struct pollfd *pfd);
 /* After the process ended: copy what is left in the pty.  */
 void hutch_terminal_copy_drain (struct hutch_terminal_copy *tc);
-
-/* The default detach keys, as Docker's.  */
-#define HUTCH_DETACH_KEYS "ctrl-p,ctrl-q"
-/* Docker's --detach-keys: keys separated by commas, each a character or
-   ctrl-X (X a letter, or one of @ [ \ ] ^ _), into *RET (*RET_LEN bytes;
-   "" is none: no detaching).  */
-int hutch_detach_keys_parse (const char *spec, char **ret, size_t *ret_len, hutch_error_t *err);
 
 #endif

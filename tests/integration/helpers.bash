@@ -62,12 +62,16 @@ fresh_rootfs() {
     echo "$d"
 }
 
-# empty_store DIR: remove every image of the store DIR through hutch, and
+# empty_store DIR: remove every container and image of the store DIR through hutch, and
 # prune it: its layers hold files of subordinate ids that the user cannot
 # delete directly.  The caller removes DIR itself.
 empty_store() {
     local id
     [ -d "$1" ] || return 0
+    # containers first: their records keep their images' layers
+    for id in $("$HUTCH" --root "$1" ps -aq --no-trunc 2>/dev/null); do
+        "$HUTCH" --root "$1" rm -f -v "$id" >/dev/null 2>&1 || true
+    done
     for id in $("$HUTCH" --root "$1" images -q 2>/dev/null); do
         "$HUTCH" --root "$1" rmi -f "$id" >/dev/null 2>&1 || true
     done
