@@ -879,6 +879,12 @@ hold_terminal (int master)
         dup2 (null, 2);
       }
     hutch_close_all_but (keep, 1);
+    /* The terminal's signals were meant for hutch, which is gone (one may
+       be pending already: ignoring drops it); SIGTERM still ends us.  */
+    signal (SIGHUP, SIG_IGN);
+    signal (SIGINT, SIG_IGN);
+    signal (SIGQUIT, SIG_IGN);
+    signal (SIGPIPE, SIG_IGN);
     sigemptyset (&none);
     sigprocmask (SIG_SETMASK, &none, NULL);
   }
