@@ -54,7 +54,7 @@ const struct cmd_def cmd_start_def = {
 
 static const struct cmd_opt stop_opts[] = {
   { "time", 't', required_argument, "SECONDS",
-    "SIGKILL after SECONDS (default: the container's\n--stop-timeout, else 10)", NULL },
+    "SIGKILL after SECONDS (default: the container's\nstop timeout, else 10)", NULL },
   { 0 },
 };
 

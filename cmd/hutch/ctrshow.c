@@ -151,6 +151,8 @@ status_text (const struct hutch_state *st)
     default:
       {
         _cleanup_free_ char *a = st->finished ? ago (st->finished) : hutch_xstrdup ("");
+        if (st->exit_code < 0)
+          return hutch_xasprintf ("Exited %s", a);
         return hutch_xasprintf ("Exited (%d) %s", st->exit_code, a);
       }
     }

@@ -3,6 +3,8 @@
 
 #include "hutch.h"
 #include "image/driver.h"
+#include "front/containers.h"
+#include "image/image.h"
 #include "base/util.h"
 
 #include <getopt.h>
@@ -165,6 +167,27 @@ global_options (int argc, char **argv, int *ret)
   return 0;
 }
 
+/* The store's commands: they see the containers' use of images and
+   volumes, which a dead container's record must not hold.  Not for
+   --help, which changes nothing.  */
+static bool
+sweeps (const struct cmd_def *def, int argc, char **argv)
+{
+  const struct cmd_def *const which[] = { &cmd_images_def, &cmd_image_def, &cmd_rmi_def,
+                                          &cmd_volume_def, &cmd_load_def,  &cmd_import_def,
+                                          &cmd_pull_def };
+  size_t i;
+  int k;
+
+  for (k = optind; k < argc; k++)
+    if (strcmp (argv[k], "--help") == 0 || strcmp (argv[k], "-h") == 0)
+      return false;
+  for (i = 0; i < sizeof which / sizeof which[0]; i++)
+    if (def == which[i])
+      return true;
+  return false;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -186,6 +209,26 @@ main (int argc, char **argv)
     {
       fprintf (stderr, "hutch: unknown command `%s`; see `hutch --help`\n", argv[optind]);
       return HUTCH_EXIT_ERROR;
+    }
+  if (sweeps (def, argc, argv))
+    {
+      /* What a killed container left is cleaned by the next command
+         (those that run containers and manage them do it themselves).  */
+      hutch_error_t err = HUTCH_ERROR_INIT;
+      char *root = hutch_image_store_root (cmd_globals.root, &err), *ctrs = NULL;
+      /* Nothing is made for it: a store without containers has none to
+         clean.  */
+      if (root)
+        ctrs = hutch_xasprintf ("%s/containers", root);
+      free (root);
+      root = NULL;
+      if (ctrs && access (ctrs, F_OK) == 0)
+        root = hutch_ctrs_root (cmd_globals.root, &err);
+      if (root)
+        hutch_ctrs_sweep (root);
+      free (root);
+      free (ctrs);
+      hutch_error_clear (&err);
     }
   return def->fn (argc - optind, argv + optind);
 }

@@ -633,6 +633,34 @@ linger_hint (const struct hutch_ctr *c)
              pw->pw_name, pw->pw_name);
 }
 
+/* The run without a record: the store or the runtime directory cannot be
+   used.  */
+static int
+run_unrecorded (struct hutch_run_options *o)
+{
+  _cleanup_spec_ struct hutch_spec *spec = NULL;
+  hutch_error_t err = HUTCH_ERROR_INIT, e = HUTCH_ERROR_INIT;
+  int status = 0;
+
+  if (o->cidfile)
+    {
+      hutch_run_options_clear (o);
+      hutch_error_set (&err, 0, "--cidfile needs the container's record, and it has none");
+      return cmd_report (&err);
+    }
+  if (hutch_run_make_spec (o, &spec, &err) < 0)
+    {
+      hutch_run_options_clear (o);
+      return cmd_report (&err);
+    }
+  hutch_run_options_clear (o);
+  if (hutch_container_run (spec, &status, &err) < 0)
+    status = cmd_report (&err);
+  hutch_run_cleanup (spec, &e);
+  hutch_error_clear (&e);
+  return status;
+}
+
 /* Build the container from O (which this clears, as the container does
    not need it), record it and run it: in the foreground, the exit code is
    the container's, or hutch's own when it could not be made; with -d, 0
@@ -652,8 +680,21 @@ run_container (struct hutch_run_options *o, int argc, char **argv, int image_ind
   memset (&c, 0, sizeof c);
   if (create_only)
     o->detach = true;
-  if (hutch_ctr_options (o, &c, &err) < 0 || (root = hutch_ctrs_root (o->store_root, &err)) == NULL)
+  if (hutch_ctr_options (o, &c, &err) < 0)
     goto fail;
+  root = hutch_ctrs_root (o->store_root, &err);
+  if (root == NULL && (create_only || c.detach || o->name || o->image))
+    goto fail;
+  if (root == NULL)
+    {
+      /* A store that cannot be used (hutch info says so) still lets a
+         directory or the host sandbox run, as before containers had
+         records: not recorded, and said.  */
+      hutch_log (HUTCH_LOG_WARNING, "this container is not recorded (hutch ps will not list it): %s",
+                 err.msg);
+      hutch_error_clear (&err);
+      return run_unrecorded (o);
+    }
   hutch_ctrs_sweep (root);
   c.image = o->image ? hutch_xstrdup (o->image) : NULL;
   c.rootfs = o->rootfs ? hutch_xstrdup (o->rootfs) : NULL;

@@ -693,14 +693,41 @@ hutch_ctr_reconcile (struct hutch_ctr *c, bool *ret_gone, hutch_error_t *err)
   return r;
 }
 
-/* Only states under the runtime directory are read, and a record only
-   for a container whose holder is gone: every command sweeps, so this
-   must cost little with many containers.  */
+static char *
+live_dir (void)
+{
+  _cleanup_free_ char *r = hutch_paths_runtime_dir ();
+  return hutch_xasprintf ("%s/live", r);
+}
+
+void
+hutch_ctr_mark_live (const struct hutch_ctr *c, bool live)
+{
+  _cleanup_free_ char *d = live_dir ();
+  _cleanup_free_ char *p = hutch_xasprintf ("%s/%s", d, c->id);
+  if (!live)
+    {
+      unlink (p);
+      return;
+    }
+  if (mkdir (d, 0700) == 0 || errno == EEXIST)
+    {
+      int fd = open (p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+      if (fd >= 0)
+        close (fd);
+    }
+}
+
+/* Only the containers marked live (RUNTIME/live/ID: made when a holder
+   starts one) are looked at, and a record read only for one whose holder
+   is gone: every command sweeps, so this must cost little however many
+   containers have ended.  */
 void
 hutch_ctrs_sweep (const char *root)
 {
+  _cleanup_free_ char *live = live_dir ();
   _cleanup_free_ char *rt = runtime_base ();
-  DIR *d = opendir (rt);
+  DIR *d = opendir (live);
   struct dirent *de;
 
   while (d && (de = readdir (d)) != NULL)
@@ -708,25 +735,38 @@ hutch_ctrs_sweep (const char *root)
       struct hutch_ctr c;
       struct hutch_state st;
       hutch_error_t e = HUTCH_ERROR_INIT;
+      _cleanup_free_ char *sdir = NULL;
       _cleanup_close_ int fd = -1;
-      bool gone, dead;
+      bool gone, dead, ended;
 
       if (!is_id (de->d_name))
         continue;
-      fd = openat (dirfd (d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+      sdir = hutch_xasprintf ("%s/%s", rt, de->d_name);
+      fd = open (sdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
       if (fd < 0 || hutch_state_read (fd, &st, &e) < 0)
         {
+          /* Removed meanwhile: nothing is live there.  */
           hutch_error_clear (&e);
+          if (fd < 0)
+            unlinkat (dirfd (d), de->d_name, 0);
           continue;
         }
-      dead = (st.status == HUTCH_STATE_RUNNING || st.status == HUTCH_STATE_PAUSED)
-             && !hutch_state_pid_alive (st.monitor, st.monitor_start);
+      ended = st.status == HUTCH_STATE_EXITED || st.status == HUTCH_STATE_CREATED;
+      dead = !ended && !hutch_state_pid_alive (st.monitor, st.monitor_start);
+      /* A monitor that waits to restart its container is alive.  */
+      if (ended && !hutch_state_pid_alive (st.monitor, st.monitor_start))
+        unlinkat (dirfd (d), de->d_name, 0);
       hutch_state_clear (&st);
       if (!dead)
         continue;
       /* Another store's container: its record is not here.  */
-      if (hutch_ctr_load (root, de->d_name, &c, &e) == 0 && hutch_ctr_reconcile (&c, &gone, &e) < 0)
-        hutch_log (HUTCH_LOG_WARNING, "container %s: %s", c.name, e.msg);
+      if (hutch_ctr_load (root, de->d_name, &c, &e) == 0)
+        {
+          if (hutch_ctr_reconcile (&c, &gone, &e) < 0)
+            hutch_log (HUTCH_LOG_WARNING, "container %s: %s", c.name, e.msg);
+          else
+            unlinkat (dirfd (d), de->d_name, 0);
+        }
       hutch_error_clear (&e);
       hutch_ctr_clear (&c);
     }
@@ -787,6 +827,7 @@ hutch_ctr_remove (struct hutch_ctr *c, bool volumes, hutch_error_t *err)
   if (volumes)
     drop_volumes (c, err);
   remove_rundir (c);
+  hutch_ctr_mark_live (c, false);
   return err->msg ? -1 : 0;
 }
 

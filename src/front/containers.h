@@ -127,8 +127,11 @@ int hutch_ctr_state (const struct hutch_ctr *c, struct hutch_state *ret, hutch_e
    left: a container with --rm is removed.  Takes the command lock.  Sets
    *RET_GONE when the container was removed.  */
 int hutch_ctr_reconcile (struct hutch_ctr *c, bool *ret_gone, hutch_error_t *err);
-/* hutch_ctr_reconcile on every container: what each command does first.  */
+/* hutch_ctr_reconcile on every container marked live whose holder is
+   gone: what each command does first.  */
 void hutch_ctrs_sweep (const char *root);
+/* Mark C live (RUNTIME/live/ID) when its holder starts it, or not.  */
+void hutch_ctr_mark_live (const struct hutch_ctr *c, bool live);
 
 /* The rundir (made when missing), as an fd.  */
 int hutch_ctr_rundir_open (const struct hutch_ctr *c, hutch_error_t *err);

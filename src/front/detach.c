@@ -321,6 +321,7 @@ hutch_ctr_run (struct hutch_ctr *c, const struct hutch_spec *spec, int *ret_stat
     {
       hutch_error_t e = HUTCH_ERROR_INIT;
       running_state (&st, ct, getpid ());
+      hutch_ctr_mark_live (c, true);
       if (hutch_state_write (rfd, &st, &e) < 0)
         hutch_log (HUTCH_LOG_WARNING, "%s", e.msg);
       hutch_error_clear (&e);
@@ -344,6 +345,7 @@ hutch_ctr_run (struct hutch_ctr *c, const struct hutch_spec *spec, int *ret_stat
   }
   exited_state (rfd, &st, r == 0 ? *ret_status : (err->exit_code ? err->exit_code : 125),
                 r == 0 ? NULL : err->msg);
+  hutch_ctr_mark_live (c, false);
   hutch_state_clear (&st);
   return r;
 }
@@ -500,13 +502,18 @@ monitor_argv (const struct hutch_ctr *c, const char *monitor, int rfd,
   push_fd (&argv, "--watch-fd", h->watch_fd);
   push_fd (&argv, "--slirp-pidfd", h->slirp_pidfd);
   if (h->pty_master >= 0)
-    push_fd (&argv, "--pty-fd", h->pty_master);
+    {
+      push_fd (&argv, "--pty-fd", h->pty_master);
+      /* With -t -i, what attach types goes into the terminal.  */
+      if (c->interactive)
+        push_fd (&argv, "--stdin-fd", h->pty_master);
+    }
   else
     {
       push_fd (&argv, "--stdout-fd", o->out_r);
       push_fd (&argv, "--stderr-fd", o->err_r);
+      push_fd (&argv, "--stdin-fd", o->in_w);
     }
-  push_fd (&argv, "--stdin-fd", o->in_w);
   push_str (&argv, "--log-driver", drivers[c->log_driver]);
   if (c->log_driver == HUTCH_LOG_K8S_FILE)
     {
@@ -591,6 +598,7 @@ become_monitor (struct hutch_ctr *c, struct hutch_spec *spec, const char *monito
   if (hutch_container_start (ct, err) < 0 || hutch_container_handoff (ct, &h, err) < 0)
     goto fail;
   running_state (&st, ct, getpid ());
+  hutch_ctr_mark_live (c, true);
   if (hutch_state_write (rfd, &st, err) < 0)
     goto fail;
   /* Only the monitor may hold the output pipes' write ends: the log ends
@@ -617,6 +625,20 @@ become_monitor (struct hutch_ctr *c, struct hutch_spec *spec, const char *monito
       hutch_error_set (err, errno, "hand the container to its monitor");
       goto fail;
     }
+  /* The monitor takes its signals through a signalfd: blocked across the
+     exec (they were since the container's create; said again here), so
+     that none that comes meanwhile is lost.  B exists already, with the
+     mask it should have.  */
+  {
+    sigset_t mask;
+    sigemptyset (&mask);
+    sigaddset (&mask, SIGCHLD);
+    sigaddset (&mask, SIGTERM);
+    sigaddset (&mask, SIGINT);
+    sigaddset (&mask, SIGHUP);
+    sigaddset (&mask, SIGQUIT);
+    sigprocmask (SIG_BLOCK, &mask, NULL);
+  }
   report (report_fd, NULL);
   if (report_fd >= 0)
     close (report_fd);

@@ -94,7 +94,7 @@ my_cgroup() {
     run hutch_cgroups "$D"
     [ "${#lines[@]}" -eq 1 ]
     local id=${lines[0]##*/hutch-}
-    [[ $id =~ ^[0-9a-f]{16}$ ]]
+    [[ $id =~ ^[0-9a-f]{64}$ ]]
     [ -d "$STORE/containers/$id" ]
     kill -KILL "$(cat "${lines[0]}/cgroup.procs")"
     wait_exit "$HPID"

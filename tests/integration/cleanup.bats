@@ -38,13 +38,14 @@ my_tmp_entries() {
     # the seccomp filter cache is kept on purpose (not a temporary file):
     # filled first, so that a run of this file alone (fresh binaries, a
     # cold cache) compares like a run after other files
-    "$HUTCH" run --rootfs "$ROOTFS" true
+    # (with --rm: a container's record is not a temporary file)
+    "$HUTCH" run --rm --rootfs "$ROOTFS" true
     before=$(my_tmp_entries)
-    run "$HUTCH" run --tmpfs /data -v "$vol:/vol" --rootfs "$ROOTFS" sh -c 'echo hi'
+    run "$HUTCH" run --rm --tmpfs /data -v "$vol:/vol" --rootfs "$ROOTFS" sh -c 'echo hi'
     assert_status 0
-    run "$HUTCH" run --rootfs "$ROOTFS" false
+    run "$HUTCH" run --rm --rootfs "$ROOTFS" false
     assert_status 1
-    run "$HUTCH" run --init --rootfs "$ROOTFS" true
+    run "$HUTCH" run --rm --init --rootfs "$ROOTFS" true
     assert_status 0
     after=$(my_tmp_entries)
     assert_equal "$after" "$before"

@@ -127,8 +127,8 @@ help_options() {
     [ "$output" = "$(printf 'host\nnone\nslirp')" ]
     run fc 'hutch image ls --f'
     [ "$output" = --format ]
-    run fc 'hutch --root /tmp r'
-    [ "$output" = "$(printf 'rmi\nrun')" ]
+    run fc 'hutch --root /tmp ru'
+    [ "$output" = "run" ]
 }
 
 @test "zsh: commands, options and values are completed" {

@@ -558,11 +558,11 @@ assert c["Entrypoint"] == ["/bin/sh", "-c", "echo shell form"], c'
     local before after drv
     before=$(tree_manifest "$STORE/layers")
     for drv in $(usable_drivers); do
-        run H --storage-driver "$drv" run --entrypoint "" -u 0 busybox sh -c \
+        run H --storage-driver "$drv" run --rm --entrypoint "" -u 0 busybox sh -c \
             'echo new > /etc/newfile && echo evil >> /etc/passwd && rm /bin/vi && mkdir /newdir && echo done'
         assert_status 0
         assert_equal "$output" done
-        run H --storage-driver "$drv" run --entrypoint "" -u 0 busybox sh -c \
+        run H --storage-driver "$drv" run --rm --entrypoint "" -u 0 busybox sh -c \
             'ls /etc/newfile /newdir 2>&1; grep -c evil /etc/passwd; test -e /bin/vi && echo vi-here'
         assert_equal "$(printf '%s\n' "$output" | grep -c 'No such file')" 2
         assert_output_has "vi-here"
@@ -931,7 +931,7 @@ refused_load() {
         assert_equal "$(printf '%s\n' "$output" | grep -c '^docker.io/library/big ')" 1
         assert_empty_dir "$STORE/tmp"
         assert_equal "$(store_entries layers | wc -l)" 2
-        run H run --entrypoint "" big sh -c 'wc -c < /big; ls /many | wc -l'
+        run H run --rm --entrypoint "" big sh -c 'wc -c < /big; ls /many | wc -l'
         assert_status 0
         assert_equal "$(printf '%s\n' "$output" | tr -d ' ')" "50331648
 2000"
@@ -970,7 +970,7 @@ refused_load() {
     run H import "$t" subowned
     assert_status 0
     # a container leaves files of a subordinate id in its upper directory
-    run H run -u 4242 subowned sh -c 'mkdir /d/e/g && echo y > /d/e/g/h && chmod 700 /d/e/g'
+    run H run --rm -u 4242 subowned sh -c 'mkdir /d/e/g && echo y > /d/e/g/h && chmod 700 /d/e/g'
     assert_status 0
     run H rmi subowned
     assert_status 0
@@ -1004,7 +1004,7 @@ refused_load() {
 
 @test "rmi refuses an image a running container uses, unless -f" {
     load_bb
-    "$HUTCH" --root "$STORE" run -u 0 --entrypoint "" busybox sleep 1234.5 > /dev/null 2>&1 &
+    "$HUTCH" --root "$STORE" run --rm -u 0 --entrypoint "" busybox sleep 1234.5 > /dev/null 2>&1 &
     BGPIDS=($!)
     wait_for has_cmdline 'sleep 1234\.5'
     run H rmi busybox
@@ -1024,7 +1024,7 @@ refused_load() {
     need_subids
     load_bb
     local p
-    "$HUTCH" --root "$STORE" run --entrypoint "" -u 0 busybox sh -c 'mkdir -p /x/y; echo z > /x/y/z; chown -R 1234:1234 /x; chmod -R go-rwx /x; exec sleep 1234.5' > /dev/null 2>&1 &
+    "$HUTCH" --root "$STORE" run --rm --entrypoint "" -u 0 busybox sh -c 'mkdir -p /x/y; echo z > /x/y/z; chown -R 1234:1234 /x; chmod -R go-rwx /x; exec sleep 1234.5' > /dev/null 2>&1 &
     p=$!
     BGPIDS=("$p")
     wait_for has_cmdline 'sleep 1234\.5'
@@ -1036,7 +1036,7 @@ refused_load() {
     assert_status 0
     assert_empty_dir "$STORE/containers"
     # the image is still there and runs
-    run H run busybox x
+    run H run --rm busybox x
     assert_equal "$output" "prefix x"
     run H rmi busybox
     assert_status 0

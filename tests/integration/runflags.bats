@@ -334,9 +334,13 @@ closed_device() {
     bg "$out" "$HUTCH" run --stop-timeout 0 --cidfile "$f" --rootfs "$ROOTFS" sleep 4545.5
     wait_for test -s "$f" || fail_now "no cidfile: $(cat "$out.err")"
     run cat "$f"
-    [[ $output =~ ^[0-9a-f]{16}$ ]] || fail_now "not an id: $output"
+    [[ $output =~ ^[0-9a-f]{64}$ ]] || fail_now "not an id: $output"
+    [ "$("$HUTCH" ps --no-trunc -q)" = "$output" ] || fail_now "ps: $("$HUTCH" ps --no-trunc -q)"
     kill -TERM "$BG"
     wait_exit "$BG"
+    # the container is kept (no --rm), and its cidfile with it, until rm
+    [ -e "$f" ]
+    "$HUTCH" rm "$output" >/dev/null
     [ ! -e "$f" ]
     # refused when the file exists, which stays as it was
     echo keep > "$f"

@@ -229,22 +229,36 @@ host_owner() { stat -c %u:%g "$1"; }
     assert_output_has rootless
 }
 
-@test "anonymous volumes (-v /path, --mount type=volume without source) go with the run" {
+@test "anonymous volumes (-v /path, --mount type=volume without source) go with --rm, or with rm -v" {
     need_subids
-    run H run -v /anon --rootfs "$ROOTFS" sh -c 'touch /anon/x; chown 5:5 /anon/x; ls /anon'
+    run H run --rm -v /anon --rootfs "$ROOTFS" sh -c 'touch /anon/x; chown 5:5 /anon/x; ls /anon'
     assert_status 0
     assert_equal "$output" x
     run H volume ls -q
     assert_equal "$output" ""
+    # kept with the container, the same at its next start, gone with rm -v
+    run H run --name keep -v /anon --rootfs "$ROOTFS" sh -c 'echo 1 >> /anon/n; cat /anon/n'
+    assert_equal "$output" 1
+    run H volume ls -q
+    [[ $output =~ ^[0-9a-f]{64}-0$ ]] || fail_now "volumes: $output"
+    H start keep >/dev/null
+    run H wait keep
+    assert_equal "$output" 0
+    run H run --rm -v "$(H volume ls -q):/v" --rootfs "$ROOTFS" cat /v/n
+    assert_equal "$output" "1
+1"
+    H rm -v keep >/dev/null
+    run H volume ls -q
+    assert_equal "$output" ""
     import_img
-    run H run --mount type=volume,dst=/data vimg:1 cat /data/sub/f
+    run H run --rm --mount type=volume,dst=/data vimg:1 cat /data/sub/f
     assert_status 0
     assert_equal "$output" content
     run H volume ls -q
     assert_equal "$output" ""
     # a run that fails, before and after its command started
-    run -127 H run -v /anon --rootfs "$ROOTFS" /no/such/program
-    run H run -v /anon:ro --workdir relative --rootfs "$ROOTFS" true
+    run -127 H run --rm -v /anon --rootfs "$ROOTFS" /no/such/program
+    run H run --rm -v /anon:ro --workdir relative --rootfs "$ROOTFS" true
     assert_status 125
     run H volume ls -q
     assert_equal "$output" ""
