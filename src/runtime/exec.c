@@ -167,6 +167,14 @@ hutch_exec_seal_self (hutch_error_t *err)
   _cleanup_strv_ char **argv = NULL;
   int fd, e;
 
+  /* First, before exec opens anything: a closed fd 0, 1 or 2 gets
+     /dev/null, or the next fd opened (the container's directory, the
+     socket to E2) would take its number and be given to the command as
+     its stdio.  Not close-on-exec: it is stdio.  */
+  for (fd = 0; fd < 3; fd++)
+    if (fcntl (fd, F_GETFD) < 0 && errno == EBADF
+        && open ("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+      return hutch_error_set (err, errno, "/dev/null");
   if (self_is_sealed ())
     return 0;
   argv = own_cmdline ();

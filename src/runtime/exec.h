@@ -71,7 +71,8 @@ int hutch_exec_open_root (pid_t pid, unsigned long long pid_start, int *ret_root
    is not, copy /proc/self/exe into a sealed memfd and execute that with
    the same command line (/proc/self/cmdline) and environment.  Returns 0
    in the sealed copy (at once, when it is one already).  Why: see
-   exec.c.  */
+   exec.c.  Also gives a closed fd 0, 1 or 2 /dev/null: call it before
+   anything of exec opens an fd.  */
 int hutch_exec_seal_self (hutch_error_t *err);
 
 #endif
