@@ -18,8 +18,8 @@
 #define CMD_VALUE_FILE "@file"
 #define CMD_VALUE_DIR "@dir"
 #define CMD_VALUE_IMAGE "@image"
-#define CMD_VALUE_VOLUME "@volume"   /* a volume's name, as `PROG volume ls -q` lists them */
-#define CMD_VALUE_COMMAND "@command" /* a command name: `hutch help run` */
+#define CMD_VALUE_VOLUME "@volume"       /* a volume's name, as `PROG volume ls -q` lists them */
+#define CMD_VALUE_COMMAND "@command"     /* a command name: `hutch help run` */
 #define CMD_VALUE_CONTAINER "@container" /* a container's name, as `PROG ps -a` lists them */
 
 struct cmd_opt

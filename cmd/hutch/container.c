@@ -39,6 +39,12 @@ static int cmd_container (int argc, char **argv);
 /* How long a command waits for another one on the same container.  */
 #define LOCK_TIMEOUT_MS 30000
 
+static const struct cmd_opt start_opts[] = {
+  { "attach", 'a', no_argument, NULL,
+    "attach to its output (as hutch attach) and end with\nits exit code", NULL },
+  { "interactive", 'i', no_argument, NULL, "with -a: send what you type, when it takes it", NULL },
+  { 0 },
+};
 
 const struct cmd_def cmd_start_def = {
   .name = "start",
@@ -47,6 +53,7 @@ const struct cmd_def cmd_start_def = {
            "\n"
            "Start containers made by `hutch create`, or that ended, under a monitor:\n"
            "with the same options, file system changes and volumes.  Prints each name.\n",
+  .opts = start_opts,
   .operands = CMD_VALUE_CONTAINER,
   .fn = ctr_start,
   .flags = CMD_PERMUTE,
@@ -209,11 +216,13 @@ static const struct cmd_def ls_def = {
   .flags = CMD_HIDDEN,
 };
 
+extern const struct cmd_def cmd_attach_def;
+
 static const struct cmd_def *const container_subs[] = {
-  &cmd_create_def, &cmd_inspect_def, &cmd_kill_def,   &cmd_pause_def,   &cmd_port_def,
-  &prune_def,      &cmd_ps_def,      &cmd_rename_def, &cmd_restart_def, &cmd_rm_def,
-  &cmd_run_def,    &cmd_start_def,   &cmd_stop_def,   &cmd_top_def,     &cmd_unpause_def,
-  &cmd_wait_def,   &monitor_end_def, &ls_def,         NULL,
+  &cmd_attach_def,  &cmd_create_def, &cmd_inspect_def, &cmd_kill_def,   &cmd_pause_def,
+  &cmd_port_def,    &prune_def,      &cmd_ps_def,      &cmd_rename_def, &cmd_restart_def,
+  &cmd_rm_def,      &cmd_run_def,    &cmd_start_def,   &cmd_stop_def,   &cmd_top_def,
+  &cmd_unpause_def, &cmd_wait_def,   &monitor_end_def, &ls_def,         NULL,
 };
 
 const struct cmd_def cmd_container_def = {
@@ -333,12 +342,25 @@ start_one (struct hutch_ctr *c, void *arg, hutch_error_t *err)
 static int
 ctr_start (int argc, char **argv)
 {
+  bool attach = false, interactive = false;
   int c, ret = 0;
 
   while ((c = cmd_next_opt (&cmd_start_def, argc, argv, &ret)) != -1)
     if (c == 1000)
       return ret;
-  return for_each (argc, argv, "start", true, start_one, NULL);
+    else if (c == 'a')
+      attach = true;
+    else if (c == 'i')
+      interactive = true;
+  if (attach && argc - optind != 1)
+    {
+      fprintf (stderr, "%s: -a takes one container\n", progname ("start"));
+      return HUTCH_EXIT_ERROR;
+    }
+  ret = for_each (argc, argv, "start", !attach, start_one, NULL);
+  if (ret == 0 && attach)
+    return cmd_attach_to (argv[optind], NULL, !interactive);
+  return ret;
 }
 
 /* ---- stop, kill, restart -------------------------------------------- */
@@ -473,7 +495,8 @@ confirm (void)
   char line[16];
   if (!isatty (0))
     {
-      fprintf (stderr, "%s: stdin is no terminal to ask on: add -f\n", progname ("container prune"));
+      fprintf (stderr, "%s: stdin is no terminal to ask on: add -f\n",
+               progname ("container prune"));
       return false;
     }
   fprintf (stderr, "Remove every container that does not run? [y/N] ");
@@ -678,7 +701,7 @@ ctr_port (int argc, char **argv)
     }
   if (argc - optind == 2)
     want = strchr (argv[optind + 1], '/') ? hutch_xstrdup (argv[optind + 1])
-                                           : hutch_xasprintf ("%s/tcp", argv[optind + 1]);
+                                          : hutch_xasprintf ("%s/tcp", argv[optind + 1]);
   root = ctrs_root (&err);
   if (root == NULL || hutch_ctr_lookup (root, argv[optind], &ct, &err) < 0)
     return cmd_report (&err);
@@ -688,8 +711,8 @@ ctr_port (int argc, char **argv)
       return cmd_report (&err);
     }
   /* "80/tcp -> 127.0.0.1:8080, 53/udp -> ..." as the network helper said.  */
-  for (p = st.status == HUTCH_STATE_RUNNING && st.ports ? strtok_r (st.ports, ",", &save) : NULL;
-       p; p = strtok_r (NULL, ",", &save))
+  for (p = st.status == HUTCH_STATE_RUNNING && st.ports ? strtok_r (st.ports, ",", &save) : NULL; p;
+       p = strtok_r (NULL, ",", &save))
     {
       char *arrow;
       while (*p == ' ')
@@ -697,7 +720,8 @@ ctr_port (int argc, char **argv)
       arrow = strstr (p, " -> ");
       if (want == NULL)
         printf ("%s\n", p);
-      else if (arrow && (size_t)(arrow - p) == strlen (want) && strncmp (p, want, strlen (want)) == 0)
+      else if (arrow && (size_t)(arrow - p) == strlen (want)
+               && strncmp (p, want, strlen (want)) == 0)
         {
           printf ("%s\n", arrow + 4);
           found = true;
@@ -743,8 +767,7 @@ ctr_monitor_end (int argc, char **argv)
     }
   if (strcmp (action, "remove") == 0)
     r = hutch_ctr_remove (&ct, true, &err);
-  else if (strcmp (action, "restart") == 0 && st.status == HUTCH_STATE_EXITED
-           && !st.stop_requested)
+  else if (strcmp (action, "restart") == 0 && st.status == HUTCH_STATE_EXITED && !st.stop_requested)
     {
       unsigned int restarts = st.restarts + 1;
       /* The count goes into the state that the start writes.  */

@@ -290,7 +290,8 @@ by_created (const void *a, const void *b)
 static json_t *
 row_json (const struct row *r)
 {
-  json_t *o = json_object (), *names = json_array (), *cmd = json_array (), *labels = json_object ();
+  json_t *o = json_object (), *names = json_array (), *cmd = json_array (),
+         *labels = json_object ();
   _cleanup_free_ char *created = rfc3339 (r->c.created), *status = status_text (&r->st);
   size_t i;
 
@@ -312,7 +313,8 @@ row_json (const struct row *r)
   json_object_set_new (o, "Exited", json_boolean (r->st.status == HUTCH_STATE_EXITED));
   json_object_set_new (o, "ExitedAt", json_integer (r->st.finished / 1000000000LL));
   json_object_set_new (o, "StartedAt", json_integer (r->st.started / 1000000000LL));
-  json_object_set_new (o, "Pid", json_integer (r->st.status == HUTCH_STATE_RUNNING ? r->st.pid : 0));
+  json_object_set_new (o, "Pid",
+                       json_integer (r->st.status == HUTCH_STATE_RUNNING ? r->st.pid : 0));
   json_object_set_new (o, "Ports", json_string (r->st.ports ? r->st.ports : ""));
   json_object_set_new (o, "Labels", labels);
   json_object_set_new (o, "Restarts", json_integer (r->st.restarts));
@@ -408,22 +410,49 @@ template_line (const struct row *r, const char *t, bool trunc, FILE *out)
   return 0;
 }
 
+/* Columns as wide as their widest cell, three spaces apart (docker's
+   tabwriter).  */
 static void
 print_table (struct row *rows, size_t n, bool trunc)
 {
-  size_t i;
-  printf ("%-12s  %-24s  %-20s  %-14s  %-24s  %-20s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
-          "CREATED", "STATUS", "PORTS", "NAMES");
+  enum
+  {
+    COLS = 7
+  };
+  static const char *const head[COLS]
+      = { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES" };
+  char **cells = hutch_xmalloc0 ((n + 1) * COLS * sizeof (char *));
+  size_t w[COLS] = { 0 }, i, k;
+
+  for (k = 0; k < COLS; k++)
+    cells[k] = hutch_xstrdup (head[k]);
   for (i = 0; i < n; i++)
     {
-      _cleanup_free_ char *id = field (&rows[i], "ID", trunc);
-      _cleanup_free_ char *cmd = command_text (rows[i].c.command, trunc);
-      _cleanup_free_ char *created = ago (rows[i].c.created);
-      _cleanup_free_ char *status = status_text (&rows[i].st);
-      _cleanup_free_ char *ports = field (&rows[i], "Ports", trunc);
-      printf ("%-12s  %-24s  %-20s  %-14s  %-24s  %-20s  %s\n", id, image_text (&rows[i].c),
-              cmd, created, status, ports, rows[i].c.name);
+      char **r = cells + (i + 1) * COLS;
+      r[0] = field (&rows[i], "ID", trunc);
+      r[1] = hutch_xstrdup (image_text (&rows[i].c));
+      r[2] = command_text (rows[i].c.command, trunc);
+      r[3] = ago (rows[i].c.created);
+      r[4] = status_text (&rows[i].st);
+      r[5] = field (&rows[i], "Ports", trunc);
+      r[6] = hutch_xstrdup (rows[i].c.name);
     }
+  for (i = 0; i <= n; i++)
+    for (k = 0; k < COLS; k++)
+      if (strlen (cells[i * COLS + k]) > w[k])
+        w[k] = strlen (cells[i * COLS + k]);
+  for (i = 0; i <= n; i++)
+    {
+      for (k = 0; k < COLS; k++)
+        {
+          if (k + 1 < COLS)
+            printf ("%-*s   ", (int)w[k], cells[i * COLS + k]);
+          else
+            printf ("%s\n", cells[i * COLS + k]);
+          free (cells[i * COLS + k]);
+        }
+    }
+  free (cells);
 }
 
 struct ps_opts
@@ -528,7 +557,8 @@ cmd_ps (int argc, char **argv)
   for (i = 0; ids[i]; i++)
     {
       struct row *rw = &rows[n];
-      if (hutch_ctr_load (root, ids[i], &rw->c, &err) < 0 || hutch_ctr_state (&rw->c, &rw->st, &err) < 0)
+      if (hutch_ctr_load (root, ids[i], &rw->c, &err) < 0
+          || hutch_ctr_state (&rw->c, &rw->st, &err) < 0)
         {
           hutch_error_clear (&err);
           hutch_ctr_clear (&rw->c);
@@ -675,21 +705,20 @@ mounts_json (json_t *config)
   json_t *a = json_array (), *m;
   size_t i;
   json_array_foreach (json_object_get (config, "mounts"), i, m)
-    {
-      const char *type = json_string_value (json_object_get (m, "type"));
-      json_t *opts = json_object_get (m, "options"), *o;
-      bool ro = false;
-      size_t k;
-      if (type == NULL || strcmp (type, "bind") != 0)
-        continue;
-      json_array_foreach (opts, k, o)
-        ro |= json_is_string (o) && strcmp (json_string_value (o), "ro") == 0;
-      json_array_append_new (
-          a, json_pack ("{s:s, s:O, s:O, s:b, s:O}", "Type", "bind", "Source",
-                        json_object_get (m, "source"), "Destination",
-                        json_object_get (m, "destination"), "RW", !ro, "Options",
-                        opts ? opts : json_null ()));
-    }
+  {
+    const char *type = json_string_value (json_object_get (m, "type"));
+    json_t *opts = json_object_get (m, "options"), *o;
+    bool ro = false;
+    size_t k;
+    if (type == NULL || strcmp (type, "bind") != 0)
+      continue;
+    json_array_foreach (opts, k, o) ro
+        |= json_is_string (o) && strcmp (json_string_value (o), "ro") == 0;
+    json_array_append_new (a, json_pack ("{s:s, s:O, s:O, s:b, s:O}", "Type", "bind", "Source",
+                                         json_object_get (m, "source"), "Destination",
+                                         json_object_get (m, "destination"), "RW", !ro, "Options",
+                                         opts ? opts : json_null ()));
+  }
   return a;
 }
 
@@ -710,15 +739,16 @@ inspect_json (const struct row *r)
     json_object_set_new (labels, r->c.labels[i].key, json_string (r->c.labels[i].value));
   json_object_set_new (o, "Id", json_string (r->c.id));
   json_object_set_new (o, "Created", json_string (created));
-  json_object_set_new (o, "Path", json_string (r->c.command && r->c.command[0] ? r->c.command[0] : ""));
-  json_object_set_new (o, "Args", strv_json (r->c.command && r->c.command[0] ? r->c.command + 1 : NULL));
-  state = json_pack ("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}", "Status",
-                     hutch_state_status_name (r->st.status), "Running",
-                     r->st.status == HUTCH_STATE_RUNNING, "Paused",
-                     r->st.status == HUTCH_STATE_PAUSED, "Restarting", 0, "OOMKilled", r->st.oom,
-                     "Dead", 0, "Pid", running ? r->st.pid : 0, "ExitCode",
-                     r->st.exit_code < 0 ? 0 : r->st.exit_code, "Error",
-                     r->st.error ? r->st.error : "", "StartedAt", started, "FinishedAt", finished);
+  json_object_set_new (o, "Path",
+                       json_string (r->c.command && r->c.command[0] ? r->c.command[0] : ""));
+  json_object_set_new (o, "Args",
+                       strv_json (r->c.command && r->c.command[0] ? r->c.command + 1 : NULL));
+  state = json_pack (
+      "{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}", "Status",
+      hutch_state_status_name (r->st.status), "Running", r->st.status == HUTCH_STATE_RUNNING,
+      "Paused", r->st.status == HUTCH_STATE_PAUSED, "Restarting", 0, "OOMKilled", r->st.oom, "Dead",
+      0, "Pid", running ? r->st.pid : 0, "ExitCode", r->st.exit_code < 0 ? 0 : r->st.exit_code,
+      "Error", r->st.error ? r->st.error : "", "StartedAt", started, "FinishedAt", finished);
   json_object_set_new (state, "ConmonPid", json_integer (running ? r->st.monitor : 0));
   json_object_set_new (o, "State", state);
   json_object_set_new (o, "Image", r->c.image_id ? json_string (r->c.image_id) : json_null ());
@@ -726,7 +756,8 @@ inspect_json (const struct row *r)
   json_object_set_new (o, "Rootfs", json_string (r->c.rootfs ? r->c.rootfs : ""));
   json_object_set_new (o, "Name", json_string (r->c.name));
   json_object_set_new (o, "RestartCount", json_integer (r->st.restarts));
-  json_object_set_new (o, "LogPath", json_string (r->c.log_driver == HUTCH_LOG_K8S_FILE ? log : ""));
+  json_object_set_new (o, "LogPath",
+                       json_string (r->c.log_driver == HUTCH_LOG_K8S_FILE ? log : ""));
   cfg = json_object ();
   json_object_set_new (cfg, "Hostname", copy_or_null (json_object_get (config, "hostname")));
   json_object_set_new (cfg, "User", copy_or_null (json_object_get (process, "user")));
@@ -750,13 +781,15 @@ inspect_json (const struct row *r)
                        json_pack ("{s:s, s:{s:I, s:i}}", "Type", drivers[r->c.log_driver % 3],
                                   "Config", "max-size", (json_int_t)r->c.log_max_size, "max-file",
                                   (int)r->c.log_max_file));
-  json_object_set_new (host, "Resources",
-                       copy_or_null (json_object_get (json_object_get (config, "linux"), "resources")));
+  json_object_set_new (
+      host, "Resources",
+      copy_or_null (json_object_get (json_object_get (config, "linux"), "resources")));
   json_object_set_new (o, "HostConfig", host);
   json_object_set_new (o, "Mounts", mounts_json (config));
   json_object_set_new (o, "NetworkSettings",
                        json_pack ("{s:o}", "Ports", ports_json (running ? r->st.ports : NULL)));
-  json_object_set_new (o, "CgroupPath", r->st.cgroup && running ? json_string (r->st.cgroup) : json_null ());
+  json_object_set_new (o, "CgroupPath",
+                       r->st.cgroup && running ? json_string (r->st.cgroup) : json_null ());
   json_object_set_new (o, "Namespaces", namespaces (running ? r->st.pid : 0));
   json_decref (config);
   return o;
@@ -792,7 +825,8 @@ cmd_inspect (int argc, char **argv)
     {
       struct row r;
       memset (&r, 0, sizeof r);
-      if (hutch_ctr_lookup (root, argv[i], &r.c, &err) < 0 || hutch_ctr_state (&r.c, &r.st, &err) < 0)
+      if (hutch_ctr_lookup (root, argv[i], &r.c, &err) < 0
+          || hutch_ctr_state (&r.c, &r.st, &err) < 0)
         ret = cmd_report (&err);
       else
         json_array_append_new (a, inspect_json (&r));
@@ -889,9 +923,10 @@ top_line (pid_t pid, int rootfd)
     return;
   buf[n] = '\0';
   p = strrchr (buf, ')');
-  if (p == NULL || sscanf (p + 2, "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &state,
-                           &ppid, &ut, &stime)
-                       < 2)
+  if (p == NULL
+      || sscanf (p + 2, "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &state, &ppid, &ut,
+                 &stime)
+             < 2)
     return;
   snprintf (path, sizeof path, "/proc/%d/cmdline", (int)pid);
   {

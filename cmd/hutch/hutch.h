@@ -21,7 +21,13 @@ extern const struct cmd_def cmd_run_def, cmd_info_def, cmd_images_def, cmd_image
     cmd_login_def, cmd_logout_def, cmd_version_def, cmd_volume_def, cmd_create_def, cmd_start_def,
     cmd_stop_def, cmd_kill_def, cmd_restart_def, cmd_rm_def, cmd_wait_def, cmd_rename_def,
     cmd_pause_def, cmd_unpause_def, cmd_port_def, cmd_container_def, cmd_ps_def, cmd_inspect_def,
-    cmd_top_def, cmd_exec_def;
+    cmd_top_def, cmd_attach_def;
+extern const struct cmd_def cmd_logs_def, cmd_exec_def;
+
+/* Attach to the container REF (cmd/hutch/attach.c): KEYS the detach keys
+   (NULL: the container's), NO_STDIN not to send what is typed.  The exit
+   code is the container's when it ended, 0 when detached.  */
+int cmd_attach_to (const char *ref, const char *keys, bool no_stdin);
 
 struct hutch_ctr;
 struct hutch_spec;

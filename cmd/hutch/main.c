@@ -46,7 +46,8 @@ static const struct cmd_def *const commands[] = {
   &cmd_volume_def,
   &cmd_create_def, &cmd_start_def, &cmd_stop_def, &cmd_kill_def, &cmd_restart_def, &cmd_rm_def,
   &cmd_wait_def, &cmd_rename_def, &cmd_pause_def, &cmd_unpause_def, &cmd_port_def,
-  &cmd_ps_def, &cmd_inspect_def, &cmd_top_def, &cmd_container_def,
+  &cmd_ps_def, &cmd_inspect_def, &cmd_top_def, &cmd_attach_def, &cmd_container_def,
+  &cmd_logs_def,
   &cmd_exec_def,
   &cmd_info_def,  &completion_def, &help_def,     NULL,
   /* clang-format on */
@@ -173,9 +174,9 @@ global_options (int argc, char **argv, int *ret)
 static bool
 sweeps (const struct cmd_def *def, int argc, char **argv)
 {
-  const struct cmd_def *const which[] = { &cmd_images_def, &cmd_image_def, &cmd_rmi_def,
-                                          &cmd_volume_def, &cmd_load_def,  &cmd_import_def,
-                                          &cmd_pull_def };
+  const struct cmd_def *const which[]
+      = { &cmd_images_def, &cmd_image_def,  &cmd_rmi_def, &cmd_volume_def,
+          &cmd_load_def,   &cmd_import_def, &cmd_pull_def };
   size_t i;
   int k;
 

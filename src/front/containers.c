@@ -111,19 +111,19 @@ hutch_ctr_name_check (const char *name, hutch_error_t *err)
 }
 
 static const char *const adjectives[]
-    = { "agile",   "bold",    "brave",  "bright", "calm",    "clever", "cosy",   "curious",
-        "daring",  "eager",   "fancy",  "gentle", "happy",   "hardy",  "humble", "jolly",
-        "keen",    "kind",    "lively", "lucky",  "mellow",  "merry",  "nimble", "noble",
-        "patient", "plucky",  "proud",  "quick",  "quiet",   "rapid",  "sharp",  "shy",
-        "sleepy",  "snug",    "steady", "stoic",  "swift",   "tidy",   "vivid",  "warm",
-        "wise",    "witty",   "zesty",  "sunny",  "frosty",  "golden", "silver", "dapper" };
+    = { "agile",   "bold",   "brave",  "bright", "calm",   "clever", "cosy",   "curious",
+        "daring",  "eager",  "fancy",  "gentle", "happy",  "hardy",  "humble", "jolly",
+        "keen",    "kind",   "lively", "lucky",  "mellow", "merry",  "nimble", "noble",
+        "patient", "plucky", "proud",  "quick",  "quiet",  "rapid",  "sharp",  "shy",
+        "sleepy",  "snug",   "steady", "stoic",  "swift",  "tidy",   "vivid",  "warm",
+        "wise",    "witty",  "zesty",  "sunny",  "frosty", "golden", "silver", "dapper" };
 static const char *const nouns[]
-    = { "badger", "beaver", "bunny",   "civet",  "dormouse", "ferret", "fox",     "gerbil",
-        "hare",   "hamster", "hedgehog", "jerboa", "lemming", "marmot", "marten",  "mink",
-        "mole",   "otter",  "pika",    "rabbit", "shrew",    "squirrel", "stoat", "vole",
-        "weasel", "wombat", "chinchilla", "capybara", "coypu", "degu", "agouti", "paca",
-        "lynx",   "meerkat", "mongoose", "possum", "quokka", "numbat", "bilby", "tenrec",
-        "kiwi",   "wren",   "finch",   "robin",  "heron",    "puffin", "lark",    "owl" };
+    = { "badger", "beaver",  "bunny",      "civet",    "dormouse", "ferret",   "fox",    "gerbil",
+        "hare",   "hamster", "hedgehog",   "jerboa",   "lemming",  "marmot",   "marten", "mink",
+        "mole",   "otter",   "pika",       "rabbit",   "shrew",    "squirrel", "stoat",  "vole",
+        "weasel", "wombat",  "chinchilla", "capybara", "coypu",    "degu",     "agouti", "paca",
+        "lynx",   "meerkat", "mongoose",   "possum",   "quokka",   "numbat",   "bilby",  "tenrec",
+        "kiwi",   "wren",    "finch",      "robin",    "heron",    "puffin",   "lark",   "owl" };
 
 char *
 hutch_ctr_name_generate (const char *root)
@@ -174,8 +174,7 @@ json_strv (json_t *a)
   char **v = hutch_xmalloc0 (sizeof (char *));
   size_t i;
   json_t *x;
-  json_array_foreach (a, i, x)
-    if (json_is_string (x))
+  json_array_foreach (a, i, x) if (json_is_string (x))
       hutch_strv_push (&v, hutch_xstrdup (json_string_value (x)));
   return v;
 }
@@ -263,13 +262,14 @@ record_from_json (json_t *o, struct hutch_ctr *c)
   c->stop_signal = (int)json_integer_value (json_object_get (o, "stop_signal"));
   c->stop_timeout = (int)json_integer_value (json_object_get (o, "stop_timeout"));
   c->cidfile = get_str (o, "cidfile");
-  json_object_foreach (json_object_get (o, "labels"), k, v)
-    if (json_is_string (v))
+  json_object_foreach (json_object_get (o, "labels"), k, v) if (json_is_string (v))
       hutch_kv_set (&c->labels, &c->n_labels, k, json_string_value (v));
   c->anon_volumes = json_strv (json_object_get (o, "anon_volumes"));
 }
 
-/* Write NAME in DIR: a temporary name, fsync, rename.  */
+/* Write NAME in DIR: a temporary name, then rename, so that a reader sees
+   the old or the new whole.  No fsync: every run writes its record, and
+   one lost to a power cut reads as damaged, with the fix (rm -f).  */
 static int
 write_atomic (const char *dir, const char *name, const char *text, hutch_error_t *err)
 {
@@ -280,7 +280,7 @@ write_atomic (const char *dir, const char *name, const char *text, hutch_error_t
 
   if (fd < 0)
     return hutch_error_set (err, errno, "write `%s`", path);
-  if (hutch_write_all (fd, text, strlen (text)) < 0 || fsync (fd) < 0)
+  if (hutch_write_all (fd, text, strlen (text)) < 0)
     {
       e = errno;
       close (fd);
@@ -341,7 +341,8 @@ hutch_ctr_load (const char *root, const char *id, struct hutch_ctr *ret, hutch_e
   if (o == NULL || !json_is_object (o))
     {
       json_decref (o);
-      return hutch_error_set (err, 0, "the container's record `%s` is damaged: %s; remove it with "
+      return hutch_error_set (err, 0,
+                              "the container's record `%s` is damaged: %s; remove it with "
                               "`hutch rm -f %.12s`",
                               path, je.text, id);
     }
@@ -638,8 +639,8 @@ hutch_ctr_lock (const struct hutch_ctr *c, const char *what, int timeout_ms, int
           close (fd);
           return hutch_error_set_exit (
               err, HUTCH_EXIT_ERROR, EBUSY,
-              "container %s is busy: %s holds it (waited %d s); try again when it is done",
-              c->name, holder && *holder ? holder : "another hutch command", timeout_ms / 1000);
+              "container %s is busy: %s holds it (waited %d s); try again when it is done", c->name,
+              holder && *holder ? holder : "another hutch command", timeout_ms / 1000);
         }
       poll (NULL, 0, 20);
       waited += 20;

@@ -60,10 +60,10 @@ struct hutch_ctr
   char *dir;    /* ROOT/containers/ID */
   char *rundir; /* RUNTIME/containers/ID */
   /* What it is made of.  */
-  char *image;    /* the image as the user named it, or NULL */
-  char *image_id; /* "sha256:<hex>", or NULL (--rootfs, the host sandbox) */
-  char *rootfs;   /* --rootfs DIR, or NULL */
-  char **command; /* the process's args, as it runs (entrypoint + cmd) */
+  char *image;       /* the image as the user named it, or NULL */
+  char *image_id;    /* "sha256:<hex>", or NULL (--rootfs, the host sandbox) */
+  char *rootfs;      /* --rootfs DIR, or NULL */
+  char **command;    /* the process's args, as it runs (entrypoint + cmd) */
   long long created; /* ns since the epoch */
   /* How to make its configuration again (start, restart): hutch run's
      arguments (options and operands, the image by id), the environment and
@@ -74,17 +74,17 @@ struct hutch_ctr
   char *cli_root; /* --root, or NULL */
   int storage_driver;
   /* What the monitor does.  */
-  bool detach;                       /* made by run -d or create: a monitor holds it */
-  bool rm;                           /* removed when it ends */
+  bool detach; /* made by run -d or create: a monitor holds it */
+  bool rm;     /* removed when it ends */
   bool tty, interactive;
-  int restart;                       /* enum hutch_restart */
-  unsigned int restart_max;          /* on-failure:N, 0 for no bound */
-  int log_driver;                    /* enum hutch_log_driver */
-  unsigned long long log_max_size;   /* bytes, 0: no bound */
+  int restart;                     /* enum hutch_restart */
+  unsigned int restart_max;        /* on-failure:N, 0 for no bound */
+  int log_driver;                  /* enum hutch_log_driver */
+  unsigned long long log_max_size; /* bytes, 0: no bound */
   unsigned int log_max_file;
-  char *detach_keys;                 /* NULL: ctrl-p,ctrl-q */
+  char *detach_keys; /* NULL: ctrl-p,ctrl-q */
   int stop_signal, stop_timeout;
-  char *cidfile;                     /* --cidfile, removed with it, or NULL */
+  char *cidfile; /* --cidfile, removed with it, or NULL */
   struct hutch_kv *labels;
   size_t n_labels;
   char **anon_volumes; /* its anonymous volumes' names, removed by rm -v and --rm */
@@ -106,8 +106,7 @@ char *hutch_ctr_name_generate (const char *root);
    and rundir, which this sets.  NAME NULL: a generated one.  Writes
    container.json and a `created` state.  A name in use is an error that
    names the container holding it.  */
-int hutch_ctr_create (const char *root, const char *name, struct hutch_ctr *c,
-                      hutch_error_t *err);
+int hutch_ctr_create (const char *root, const char *name, struct hutch_ctr *c, hutch_error_t *err);
 int hutch_ctr_save (const struct hutch_ctr *c, hutch_error_t *err);
 int hutch_ctr_load (const char *root, const char *id, struct hutch_ctr *ret, hutch_error_t *err);
 

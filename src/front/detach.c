@@ -66,8 +66,7 @@ parse_log (const struct hutch_run_options *o, struct hutch_ctr *c, hutch_error_t
   else if (strcmp (d, "passthrough") == 0)
     c->log_driver = HUTCH_LOG_PASSTHROUGH;
   else
-    return hutch_error_set (err, 0, "--log-driver `%s`: expected k8s-file, none or passthrough",
-                            d);
+    return hutch_error_set (err, 0, "--log-driver `%s`: expected k8s-file, none or passthrough", d);
   c->log_max_size = HUTCH_LOG_DEFAULT_MAX_SIZE;
   c->log_max_file = HUTCH_LOG_DEFAULT_MAX_FILE;
   for (i = 0; o->log_opts && o->log_opts[i]; i++)
@@ -96,6 +95,8 @@ parse_log (const struct hutch_run_options *o, struct hutch_ctr *c, hutch_error_t
   return 0;
 }
 
+/* docker's form: ctrl-X, a letter or one of @[\]^_ after ctrl-, or one
+   character, comma-separated.  */
 int
 hutch_detach_keys_parse (const char *spec, unsigned char *ret, size_t *ret_n, hutch_error_t *err)
 {
@@ -211,19 +212,23 @@ hutch_ctr_prepared (struct hutch_ctr *c, struct hutch_spec *spec, hutch_error_t 
   c->labels = NULL;
   c->n_labels = 0;
   for (i = 0; i < spec->extra.n_labels; i++)
-    hutch_kv_set (&c->labels, &c->n_labels, spec->extra.labels[i].key,
-                  spec->extra.labels[i].value);
-  /* A container that outlives the run keeps its anonymous volumes: the
-     record names them, hutch rm -v (or --rm's end) removes them.  */
-  if (spec->extra.keep_container_dir && spec->extra.drop_volumes)
+    hutch_kv_set (&c->labels, &c->n_labels, spec->extra.labels[i].key, spec->extra.labels[i].value);
+  /* The record names the anonymous volumes: hutch rm -v removes them,
+     and so does the next command for a --rm container whose hutch was
+     killed.  A container that outlives the run keeps them; one with --rm
+     (or a monitor's) has them removed by whoever ends it.  */
+  if (spec->extra.drop_volumes)
     {
       hutch_strv_free (c->anon_volumes);
       c->anon_volumes = hutch_xmalloc0 (sizeof (char *));
       for (i = 0; spec->extra.drop_volumes[i]; i++)
         hutch_strv_push (&c->anon_volumes,
                          hutch_xstrdup (strrchr (spec->extra.drop_volumes[i], '/') + 1));
-      hutch_strv_free (spec->extra.drop_volumes);
-      spec->extra.drop_volumes = NULL;
+      if (spec->extra.keep_container_dir || spec->extra.detach)
+        {
+          hutch_strv_free (spec->extra.drop_volumes);
+          spec->extra.drop_volumes = NULL;
+        }
     }
   if (hutch_ctr_save (c, err) < 0 || save_config (c, spec, err) < 0
       || touch (c->dir, "started", err) < 0)
@@ -420,8 +425,8 @@ static void
 report (int fd, const hutch_error_t *e)
 {
   _cleanup_free_ char *msg
-      = e ? hutch_xasprintf ("%d %d %s", e->exit_code ? e->exit_code : HUTCH_EXIT_ERROR,
-                             e->errnum, e->msg ? e->msg : "the container did not start")
+      = e ? hutch_xasprintf ("%d %d %s", e->exit_code ? e->exit_code : HUTCH_EXIT_ERROR, e->errnum,
+                             e->msg ? e->msg : "the container did not start")
           : hutch_xstrdup ("ok");
   if (fd >= 0)
     hutch_write_all (fd, msg, strlen (msg));
@@ -824,8 +829,9 @@ hutch_ctr_stop (struct hutch_ctr *c, int timeout, hutch_error_t *err)
   int fd, code, sig = c->stop_signal > 0 ? c->stop_signal : SIGTERM;
   struct pollfd pfd;
 
+  /* -1 (--stop-timeout -1): no SIGKILL, as docker's.  */
   if (timeout < 0)
-    timeout = c->stop_timeout >= 0 ? c->stop_timeout : 10;
+    timeout = c->stop_timeout;
   if (hutch_ctr_state (c, &st, err) < 0)
     return -1;
   if (!is_running (&st))
@@ -850,12 +856,14 @@ hutch_ctr_stop (struct hutch_ctr *c, int timeout, hutch_error_t *err)
         sig = SIGKILL;
       syscall (SYS_pidfd_send_signal, fd, sig, NULL, 0);
       pfd = (struct pollfd){ fd, POLLIN, 0 };
-      while (poll (&pfd, 1, timeout * 1000) < 0 && errno == EINTR)
+      while (poll (&pfd, 1, timeout < 0 ? -1 : timeout * 1000) < 0 && errno == EINTR)
         ;
       if (!(pfd.revents & POLLIN))
         syscall (SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
       close (fd);
     }
   hutch_state_clear (&st);
+  /* Its holder writes down the end once the network and the cgroup are
+     gone: seconds at most.  */
   return wait_exited (c, 0, 30000, &code, err);
 }

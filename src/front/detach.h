@@ -11,15 +11,14 @@
 #include "front/run.h"
 #include "runtime/spec.h"
 
-/* --detach-keys, docker's form: ctrl-X, a letter or one of @[\]^_ after
-   ctrl-, or one character, comma-separated, at most 16, into RET (room
-   for 16); "" is none (*RET_N 0).  */
-int hutch_detach_keys_parse (const char *spec, unsigned char *ret, size_t *ret_n,
-                             hutch_error_t *err);
-
 /* Fill C's own settings from hutch run's options (--rm, --restart,
    --log-driver, --log-opt, --detach-keys, -t, -i), refusing bad ones.  */
 int hutch_ctr_options (const struct hutch_run_options *o, struct hutch_ctr *c, hutch_error_t *err);
+
+/* The detach keys SPEC (docker's form: ctrl-p,ctrl-q) into RET (at most
+   16) and *RET_N; "" is none.  */
+int hutch_detach_keys_parse (const char *spec, unsigned char *ret, size_t *ret_n,
+                             hutch_error_t *err);
 
 /* Once its SPEC is made: what the record keeps of it (image id, command,
    stop signal, labels, anonymous volumes), config.json and seccomp.bpf

@@ -85,11 +85,11 @@ struct hutch_run_options
   bool keep;          /* it outlives the run: its directory stays for the next start */
   bool detach;        /* a monitor holds it */
   /* What the record says and the monitor does (front/detach.c).  */
-  char *name;          /* --name */
-  char *restart;       /* --restart */
-  char *log_driver;    /* --log-driver */
-  char **log_opts;     /* --log-opt */
-  char *detach_keys;   /* --detach-keys */
+  char *name;        /* --name */
+  char *restart;     /* --restart */
+  char *log_driver;  /* --log-driver */
+  char **log_opts;   /* --log-opt */
+  char *detach_keys; /* --detach-keys */
 };
 
 enum hutch_pull_policy

@@ -181,8 +181,7 @@ add_volume (const struct hutch_volume *v, const struct hutch_run_options *o, boo
      start: named by its id and their order.  */
   if (v->kind == HUTCH_VOLUME_ANONYMOUS && o->container_id)
     anon = hutch_xasprintf ("%s-%zu", o->container_id, hutch_strv_len (spec->extra.drop_volumes));
-  if (hutch_volume_use (*s, anon ? anon : v->source, v->labels, &info, &lockfd, &created, err)
-      < 0)
+  if (hutch_volume_use (*s, anon ? anon : v->source, v->labels, &info, &lockfd, &created, err) < 0)
     return -1;
   spec->extra.volume_lockfds = hutch_xrealloc (spec->extra.volume_lockfds,
                                                (spec->extra.n_volume_lockfds + 1) * sizeof (int));

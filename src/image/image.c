@@ -1006,8 +1006,7 @@ hutch_container_dir_create (struct hutch_store *s, const char *image_id, const c
         return hutch_error_set (err, 0, "container %.12s is running already", id);
       return hutch_error_set (err, e, "lock `%s`", lock);
     }
-  if (image_id
-      && (ftruncate (fd, 0) < 0 || hutch_write_all (fd, image_id, strlen (image_id)) < 0))
+  if (image_id && (ftruncate (fd, 0) < 0 || hutch_write_all (fd, image_id, strlen (image_id)) < 0))
     {
       close (fd);
       return hutch_error_set (err, errno, "write `%s`", lock);

@@ -78,8 +78,7 @@ int hutch_image_prune (struct hutch_store *s, char ***ret_lines, hutch_error_t *
 /* A container's own directory in the store (upper, work, merged), locked
    while it runs; RET_DIR is its path.  */
 int hutch_container_dir_create (struct hutch_store *s, const char *image_id, const char *id,
-                                char **ret_dir,
-                                int *ret_lockfd, hutch_error_t *err);
+                                char **ret_dir, int *ret_lockfd, hutch_error_t *err);
 int hutch_container_dir_remove (const char *dir, int lockfd, hutch_error_t *err);
 
 #endif

@@ -580,7 +580,10 @@ int
 hutch_container_check_helper (const char *path, hutch_error_t *err)
 {
   const char *name = strrchr (path, '/') ? strrchr (path, '/') + 1 : path;
-  bool init = strcmp (name, "hutch-init") == 0;
+  const char *other = strcmp (name, "hutch-init") == 0 ? "run without --init"
+                      : strcmp (name, "hutch-monitor") == 0
+                          ? "run in the foreground (without -d)"
+                          : "use --network none or --network host";
   struct stat st;
   int e;
 
@@ -596,8 +599,7 @@ hutch_container_check_helper (const char *path, hutch_error_t *err)
                    "%s cannot be run: `%s`: %s (hutch looks for its helpers beside its own "
                    "binary, in ../libexec/hutch from it, then in %s); fix: reinstall hutch, so "
                    "that %s is in one of those places, or %s",
-                   name, path, strerror (e), PKGLIBEXECDIR, name,
-                   init ? "run without --init" : "use --network none or --network host");
+                   name, path, strerror (e), PKGLIBEXECDIR, name, other);
   err->errnum = e;
   return -e;
 }

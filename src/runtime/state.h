@@ -31,20 +31,20 @@ enum hutch_state_status
 struct hutch_state
 {
   enum hutch_state_status status;
-  pid_t pid;                     /* the container's first process, or 0 */
-  unsigned long long pid_start;  /* its start time (clock ticks since boot) */
-  pid_t monitor;                 /* the process that holds the container, or 0 */
+  pid_t pid;                    /* the container's first process, or 0 */
+  unsigned long long pid_start; /* its start time (clock ticks since boot) */
+  pid_t monitor;                /* the process that holds the container, or 0 */
   unsigned long long monitor_start;
-  char boot_id[40];              /* the boot the pids belong to */
-  int exit_code;                 /* -1 until it exited */
-  bool oom;                      /* the OOM killer ended a process of it */
-  bool stop_requested;           /* hutch stop ended it: no restart */
-  long long started;             /* ns since the epoch, 0: never */
-  long long finished;            /* ns since the epoch, 0: not yet */
-  unsigned int restarts;         /* how often the restart policy started it again */
-  char *error;                   /* why it ended other than by itself, or NULL */
-  char *cgroup;                  /* its cgroup (host path), or NULL */
-  char *ports;                   /* the published ports, "HOST->CPORT/PROTO" joined by ", " */
+  char boot_id[40];      /* the boot the pids belong to */
+  int exit_code;         /* -1 until it exited */
+  bool oom;              /* the OOM killer ended a process of it */
+  bool stop_requested;   /* hutch stop ended it: no restart */
+  long long started;     /* ns since the epoch, 0: never */
+  long long finished;    /* ns since the epoch, 0: not yet */
+  unsigned int restarts; /* how often the restart policy started it again */
+  char *error;           /* why it ended other than by itself, or NULL */
+  char *cgroup;          /* its cgroup (host path), or NULL */
+  char *ports;           /* the published ports, "HOST->CPORT/PROTO" joined by ", " */
 };
 
 void hutch_state_init (struct hutch_state *st);

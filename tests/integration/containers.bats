@@ -248,3 +248,211 @@ assert c["Namespaces"]["pid"] != os.stat("/proc/self/ns/pid").st_ino
     assert_status 125
     assert_output_has "is not running"
 }
+
+restart_count() {
+    "${H[@]}" inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["RestartCount"])'
+}
+restarts_are() { [ "$(restart_count "$1" 2>/dev/null)" = "$2" ]; }
+restarts_at_least() { [ "$(restart_count "$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
+
+# the container's log (k8s-file), as the monitor writes it
+log_of() { cat "$S/containers/$(id_of "$1")/ctr.log"; }
+
+@test "run -d: the id at once, the container runs under a monitor in a session of its own, its output in the log" {
+    run "${H[@]}" run -d --name d --rootfs "$ROOTFS" sh -c 'echo out; echo err >&2; sleep 1000'
+    assert_status 0
+    [[ $output =~ ^[0-9a-f]{64}$ ]] || fail_now "not an id: $output"
+    run "${H[@]}" ps --format '{{.Names}} {{.State}}'
+    assert_equal "$output" "d running"
+    mon=$(state_of d ConmonPid)
+    [ "$mon" -gt 1 ] && is_alive "$mon"
+    [[ $(cat "/proc/$mon/cmdline" | tr '\0' ' ') == *hutch-monitor* ]] || fail_now "monitor: $(tr '\0' ' ' < "/proc/$mon/cmdline")"
+    # a session of its own: the terminal's hangup and the shell's job control do not reach it
+    [ "$(awk '{print $6}' "/proc/$mon/stat")" = "$mon" ]
+    pid=$(state_of d Pid)
+    [ "$(awk '{print $4}' "/proc/$pid/stat")" = "$mon" ]
+    wait_for sh -c "grep -q ' stderr F err' '$S/containers/$(id_of d)/ctr.log'"
+    run log_of d
+    printf '%s\n' "$output" | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}[+-][0-9]{2}:[0-9]{2} stdout F out$' ||
+        fail_now "log: $output"
+    run "${H[@]}" stop -t 1 d
+    assert_status 0
+    assert_equal "$output" d
+    run "${H[@]}" ps -a --format '{{.Status}}'
+    [[ $output == "Exited (137) "* ]] || fail_now "$output"
+    wait_for sh -c "! kill -0 $mon 2>/dev/null"
+}
+
+@test "stop: the stop signal first, SIGKILL after -t; wait prints the code" {
+    "${H[@]}" run -d --name s --stop-signal USR1 --rootfs "$ROOTFS" \
+        sh -c 'trap "echo usr1; exit 7" USR1; sleep 1000 & wait' >/dev/null
+    run "${H[@]}" stop s
+    assert_status 0
+    run "${H[@]}" wait s
+    assert_status 7
+    assert_equal "$output" 7
+    run log_of s
+    assert_output_has "stdout F usr1"
+    # a container that ignores it is killed after -t
+    "${H[@]}" run -d --name i --rootfs "$ROOTFS" sleep 1000 >/dev/null
+    start=$(date +%s)
+    run "${H[@]}" stop -t 1 i
+    assert_status 0
+    [ $(($(date +%s) - start)) -le 5 ]
+    run "${H[@]}" wait i
+    assert_equal "$output" 137
+}
+
+@test "--restart on-failure:2 starts it twice more, with back-off; always ends with stop; --rm -d removes it" {
+    "${H[@]}" run -d --name f --restart on-failure:2 --rootfs "$ROOTFS" sh -c 'echo run; exit 3' >/dev/null
+    wait_for restarts_are f 2
+    wait_for has_state f exited
+    sleep 0.5
+    run restart_count f
+    assert_equal "$output" 2
+    [ "$(log_of f | grep -c 'stdout F run')" -eq 3 ]
+    "${H[@]}" run -d --name a --restart always --rootfs "$ROOTFS" sh -c 'sleep 0.2; exit 0' >/dev/null
+    wait_for restarts_at_least a 2
+    run "${H[@]}" stop a
+    assert_status 0
+    n=$(restart_count a)
+    sleep 1
+    assert_equal "$(restart_count a)" "$n"
+    run "${H[@]}" ps -a --filter name=a --format '{{.State}}'
+    assert_equal "$output" exited
+    id=$("${H[@]}" run -d --rm --rootfs "$ROOTFS" sh -c 'sleep 0.3')
+    wait_for test ! -e "$S/containers/$id"
+}
+
+@test "create and start; start again keeps the container's files; restart" {
+    tar -C "$ROOTFS" -c . | "${H[@]}" import - bb:1 >/dev/null
+    run "${H[@]}" create --name c --pull never bb:1 sh -c 'date >> /runs; cat /runs | wc -l'
+    assert_status 0
+    [[ $output =~ ^[0-9a-f]{64}$ ]]
+    run "${H[@]}" ps -a --format '{{.Names}} {{.Status}}'
+    assert_equal "$output" "c Created"
+    run "${H[@]}" start c
+    assert_equal "$output" c
+    run "${H[@]}" wait c
+    assert_equal "$output" 0
+    "${H[@]}" start c >/dev/null
+    "${H[@]}" wait c >/dev/null
+    run log_of c
+    printf '%s\n' "$output" | grep -q 'stdout F 2$' || fail_now "the second start did not see the first's file: $output"
+    # a foreground container started again runs under a monitor
+    "${H[@]}" run --name fg --rootfs "$ROOTFS" sh -c 'echo again'
+    "${H[@]}" start fg >/dev/null
+    "${H[@]}" wait fg >/dev/null
+    run log_of fg
+    assert_output_has "stdout F again"
+    "${H[@]}" run -d --name r --rootfs "$ROOTFS" sleep 1000 >/dev/null
+    pid=$(state_of r Pid)
+    run "${H[@]}" restart -t 0 r
+    assert_status 0
+    wait_for has_state r running
+    [ "$(state_of r Pid)" != "$pid" ]
+    # starting a running container is no error, as docker's
+    run "${H[@]}" start r
+    assert_status 0
+    run "${H[@]}" rm r
+    assert_status 125
+    run "${H[@]}" rm -f r
+    assert_status 0
+}
+
+@test "SIGKILL of the monitor: the container dies with it, and the record says so" {
+    "${H[@]}" run -d --name m --rootfs "$ROOTFS" sleep 1357.9 >/dev/null
+    mon=$(state_of m ConmonPid)
+    pid=$(state_of m Pid)
+    kill -KILL "$mon"
+    wait_for sh -c "! kill -0 $pid 2>/dev/null"
+    run "${H[@]}" ps -a --format '{{.Names}} {{.Status}}'
+    [[ $output == "m Exited (137) "* ]] || fail_now "$output"
+    run state_of m Error
+    assert_output_has "was killed"
+    [ -z "$(pgrep -u "$MY_UID" -f '^sleep 1357\.9$')" ]
+}
+
+@test "attach: output, input with -i, detach keys leave it running; logs none and passthrough" {
+    "${H[@]}" run -d -i --name at --rootfs "$ROOTFS" sh -c 'while read l; do echo "got $l"; done; exit 5' >/dev/null
+    run bash -c "(echo one; sleep 0.3) | \"$HUTCH\" --root \"$S\" attach at"
+    assert_status 5
+    assert_output_has "got one"
+    "${H[@]}" run -d -i --name k --rootfs "$ROOTFS" sh -c 'while read l; do echo "got $l"; done' >/dev/null
+    # ctrl-p ctrl-q
+    run bash -c "(printf 'x\n'; sleep 0.3; printf '\020\021') | \"$HUTCH\" --root \"$S\" attach k"
+    assert_status 0
+    assert_output_has "got x"
+    run "${H[@]}" ps --format '{{.Names}}'
+    assert_equal "$output" k
+    run bash -c "(printf '\001y\n'; sleep 0.3; printf '\001') | \"$HUTCH\" --root \"$S\" attach --detach-keys ctrl-a,ctrl-a k"
+    assert_status 0
+    run "${H[@]}" attach --detach-keys ctrl-9 k
+    assert_status 125
+    assert_output_has "--detach-keys \`ctrl-9\`"
+    "${H[@]}" rm -f k >/dev/null
+    run "${H[@]}" attach at
+    assert_status 125
+    assert_output_has "container at is exited"
+    "${H[@]}" run -d --name n --log-driver none --rootfs "$ROOTFS" echo quiet >/dev/null
+    "${H[@]}" wait n >/dev/null
+    [ ! -e "$S/containers/$(id_of n)/ctr.log" ]
+    run "${H[@]}" run -d --name p --log-driver passthrough --rootfs "$ROOTFS" echo through
+    "${H[@]}" wait p >/dev/null
+    assert_output_has "through"
+}
+
+@test "--log-opt max-size rotates the log; max-file bounds it" {
+    "${H[@]}" run -d --name big --log-opt max-size=8k --log-opt max-file=2 --rootfs "$ROOTFS" \
+        sh -c 'i=0; while [ $i -lt 2000 ]; do echo "line $i"; i=$((i+1)); done' >/dev/null
+    "${H[@]}" wait big >/dev/null
+    d=$S/containers/$(id_of big)
+    [ -e "$d/ctr.log" ] && [ -e "$d/ctr.log.1" ] && [ ! -e "$d/ctr.log.2" ]
+    [ "$(stat -c %s "$d/ctr.log")" -le 8192 ] && [ "$(stat -c %s "$d/ctr.log.1")" -le 8192 ]
+    tail -1 "$d/ctr.log" | grep -q 'stdout F line 1999$'
+}
+
+@test "bad options of run -d, create and the log are refused with what is allowed" {
+    run "${H[@]}" run -d --restart sometimes --rootfs "$ROOTFS" true
+    assert_status 125
+    assert_output_has "--restart \`sometimes\`" "unless-stopped"
+    run "${H[@]}" run -d --rm --restart always --rootfs "$ROOTFS" true
+    assert_status 125
+    assert_output_has "--rm and --restart always conflict"
+    run "${H[@]}" run --restart always --rootfs "$ROOTFS" true
+    assert_status 125
+    assert_output_has "add -d"
+    run "${H[@]}" run -d --log-driver journald --rootfs "$ROOTFS" true
+    assert_status 125
+    assert_output_has "k8s-file, none or passthrough"
+    run "${H[@]}" run -d --log-opt max-size=lots --rootfs "$ROOTFS" true
+    assert_status 125
+    assert_output_has "max-size=SIZE"
+    run "${H[@]}" run -d --log-driver none --log-opt max-file=2 --rootfs "$ROOTFS" true
+    assert_status 125
+    assert_output_has "only the k8s-file log driver has options"
+    run "${H[@]}" run -d --detach-keys ctrl-9 --rootfs "$ROOTFS" true
+    assert_status 125
+    run "${H[@]}" create -d --rootfs "$ROOTFS" true
+    assert_status 125
+    assert_output_has "start it with"
+    run -127 "${H[@]}" run -d --rootfs "$ROOTFS" /no/such/program
+    run "${H[@]}" ps -a --format '{{.Status}}'
+    [[ $output == "Exited (127) "* ]] || fail_now "$output"
+    run "${H[@]}" ps -aq
+    [ "$(printf '%s\n' "$output" | grep -c .)" -eq 1 ] || fail_now "refused runs left records: $output"
+    run "${H[@]}" pause "$("${H[@]}" ps -aq)"
+    assert_status 125
+    assert_output_has "not running"
+}
+
+@test "pause without a cgroup of its own is refused with the reason" {
+    "${H[@]}" run -d --name p --rootfs "$ROOTFS" sleep 1000 >/dev/null
+    if [ "$(state_of p Status)" = running ] && "${H[@]}" inspect p | grep -q '"CgroupPath": null'; then
+        run "${H[@]}" pause p
+        assert_status 125
+        assert_output_has "no cgroup of its own" "hutch info"
+    else
+        skip "this container has a cgroup of its own (pause is tested in the VM)"
+    fi
+}
