@@ -661,8 +661,8 @@ unrecorded_note (const char *cli_root, const char *why)
     }
   hutch_error_clear (&e);
   hutch_log (HUTCH_LOG_WARNING,
-             "containers are not recorded (hutch ps will not list them, -d cannot run): %s%s",
-             why, marker ? " (said once)" : "");
+             "containers are not recorded (hutch ps will not list them, -d cannot run): %s%s", why,
+             marker ? " (said once)" : "");
 }
 
 /* The run without a record: the store or the runtime directory cannot be

@@ -711,3 +711,9 @@ hutch_child_main (struct hutch_child_ctx *c)
   }
   watchdog (c, pidfd, fuse, cgparentfd, dirparentfd);
 }
+
+pid_t
+hutch_overlay_start_fuse (const struct hutch_overlay *ov, hutch_error_t *err)
+{
+  return start_fuse (ov, err);
+}

@@ -360,8 +360,8 @@ closed_device() {
     "$HUTCH" --root "$RSTORE" rm "$(cat "$f")" >/dev/null
     [ ! -e "$f" ]
     # with --rm, it goes when the container ends
-    bg "$out" "$HUTCH" run --rm --stop-timeout 0 --cidfile "$f" --rootfs "$ROOTFS" sleep 4545.5
-    wait_for test -s "$f" || fail_now "no cidfile: $(cat "$out.err")"
+    bg "$out" "$HUTCH" run --rm --stop-timeout 0 --cidfile "$f" --rootfs "$ROOTFS" sleep 4545.25
+    wait_for has_cmdline 'sleep 4545\.25' || fail_now "not started: $(cat "$out.err")"
     kill -TERM "$BG"
     wait_exit "$BG"
     [ ! -e "$f" ]
