@@ -108,7 +108,13 @@ feed (int sock, struct keys *k, const unsigned char *in, size_t len)
             return true;
           continue;
         }
-      /* A broken prefix goes out as it was typed.  */
+      /* A broken prefix goes out as it was typed: first what is pending,
+         when the two would not fit in one message.  */
+      if (k->matched && o + k->matched + 1 > HUTCH_ATTACH_MAX_DATA)
+        {
+          send_msg (sock, HUTCH_ATTACH_STDIN, out, o);
+          o = 0;
+        }
       if (k->matched)
         {
           memcpy (out + o, k->seq, k->matched);

@@ -653,9 +653,12 @@ freeze (struct hutch_ctr *c, void *arg, hutch_error_t *err)
       hutch_state_clear (&st);
       return -1;
     }
-  st.status = on ? HUTCH_STATE_PAUSED : HUTCH_STATE_RUNNING;
+  /* A flag beside the state, not the state rewritten: the monitor may be
+     writing it (runtime/state.h).  */
   rfd = hutch_ctr_rundir_open (c, err);
-  r = rfd < 0 ? -1 : hutch_state_write (rfd, &st, err);
+  r = rfd < 0 ? -1 : hutch_state_flag (rfd, HUTCH_STATE_FLAG_PAUSED, on);
+  if (r < 0 && rfd >= 0)
+    hutch_error_set (err, errno, "%s container %s", on ? "pause" : "unpause", c->name);
   hutch_state_clear (&st);
   return r;
 }
@@ -773,14 +776,13 @@ ctr_monitor_end (int argc, char **argv)
       /* The count goes into the state that the start writes.  */
       _cleanup_close_ int rfd = hutch_ctr_rundir_open (&ct, &err);
       st.restarts = restarts;
+      /* The lock stays held until this process execs the new monitor (it
+         is close-on-exec): an rm meanwhile would remove a container
+         about to run.  */
       if (rfd < 0 || hutch_state_write (rfd, &st, &err) < 0 || cmd_ctr_spec (&ct, &spec, &err) < 0)
         r = -1;
       else
-        {
-          close (lock);
-          lock = -1;
-          r = cmd_ctr_launch (&ct, spec, false, &err);
-        }
+        r = cmd_ctr_launch (&ct, spec, false, &err);
     }
   hutch_state_clear (&st);
   if (lock >= 0)

@@ -526,8 +526,18 @@ start_fuse (const struct hutch_overlay *ov, hutch_error_t *err)
   if (pid == 0)
     {
       char *argv[] = { ov->fuse_program, (char *)"-f", (char *)"-o", opts, ov->mountpoint, NULL };
+      int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
       prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
       dup2 (errpipe[1], 2);
+      /* Nothing of the container's stdio (a monitor's log pipes, which
+         would not see their end while the daemon holds them) nor of the
+         caller's other fds.  */
+      if (null >= 0)
+        {
+          dup2 (null, 0);
+          dup2 (null, 1);
+        }
+      syscall (SYS_close_range, 3U, ~0U, 0U);
       execv (ov->fuse_program, argv);
       _exit (127);
     }
@@ -653,7 +663,7 @@ void
 hutch_child_main (struct hutch_child_ctx *c)
 {
   struct hutch_msg m = { 0 };
-  int pidfd, cgparentfd = -1, dirparentfd = -1;
+  int pidfd, cgparentfd = -1, dirparentfd = -1, null;
   pid_t b, fuse;
 
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != c->parent)
@@ -682,6 +692,10 @@ hutch_child_main (struct hutch_child_ctx *c)
         }
     }
 
+  /* The host's /dev/null, opened before B exists: once B has pivoted,
+     a path here may be looked up in the container's root (when A shares
+     its mount namespace), where the container decides what it is.  */
+  null = open ("/dev/null", O_RDWR | O_CLOEXEC);
   fuse = a_namespaces (c);
   b = clone_b (c);
   if (b == 0)
@@ -707,6 +721,16 @@ hutch_child_main (struct hutch_child_ctx *c)
   {
     int keep[4] = { c->watchfd, pidfd, cgparentfd >= 0 ? cgparentfd : pidfd,
                     dirparentfd >= 0 ? dirparentfd : pidfd };
+    /* B has its stdio; the watchdog lets go of them, so that whoever
+       reads the container's output sees its end when the container's
+       own processes are gone.  */
+    if (null >= 0)
+      {
+        dup2 (null, 0);
+        dup2 (null, 1);
+        dup2 (null, 2);
+        close (null);
+      }
     hutch_close_all_but (keep, 4);
   }
   watchdog (c, pidfd, fuse, cgparentfd, dirparentfd);
