@@ -388,7 +388,11 @@ why_no_controllers (const struct hutch_cgroup_host *h, const char *cgroup, unsig
     }
   if (lacked)
     {
-      char *t = v1 ? hutch_xasprintf ("the cgroup above it has no %s to give (%s)", lacked_text, v1)
+      /* hutch_cgroup_v2_missing's sentence (with the administrator's
+         fix) is hutch info's; here only what it found.  */
+      char *t = v1 ? hutch_xasprintf ("cgroup v1 holds %s on this host (hybrid mode), out of "
+                                      "reach of any delegation",
+                                      lacked_text)
                    : hutch_xasprintf ("the cgroup above it has no %s to give: it is not "
                                       "delegated to you",
                                       lacked_text);
