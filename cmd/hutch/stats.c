@@ -108,6 +108,7 @@ collect (const char *root, struct stats_opts *o, size_t *ret_n)
         {
           hutch_error_clear (&err);
           hutch_ctr_clear (&r->c);
+          hutch_state_clear (&r->st);
           continue;
         }
       r->running = (r->st.status == HUTCH_STATE_RUNNING || r->st.status == HUTCH_STATE_PAUSED)
