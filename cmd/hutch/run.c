@@ -77,6 +77,7 @@ enum
   OPT_LOG_DRIVER,
   OPT_LOG_OPT,
   OPT_DETACH_KEYS,
+  OPT_SYSTEMD, /* --systemd (src/front/runsystemd.c) */
 };
 
 static int cmd_run (int argc, char **argv);
@@ -240,6 +241,10 @@ static const struct cmd_opt options[] = {
     "TERM INT QUIT HUP USR1 USR2 KILL" },
   { "stop-timeout", OPT_STOP_TIMEOUT, required_argument, "SECONDS",
     "then SIGKILL after SECONDS (default 10; -1: never)", NULL },
+  { "systemd", OPT_SYSTEMD, required_argument, "MODE",
+    "true (default: system mode, as podman's, when the\ncommand is systemd or an init), "
+    "always or false",
+    "true false always" },
   { 0 },
 };
 
@@ -373,6 +378,7 @@ static const struct stored_option
   { OPT_LOG_DRIVER, STORE_STR, FIELD (log_driver) },
   { OPT_LOG_OPT, STORE_LIST, FIELD (log_opts) },
   { OPT_DETACH_KEYS, STORE_STR, FIELD (detach_keys) },
+  { OPT_SYSTEMD, STORE_STR, FIELD (systemd) },
 };
 
 #undef FIELD
