@@ -285,7 +285,9 @@ log_of() { cat "$S/containers/$(id_of "$1")/ctr.log"; }
 
 @test "stop: the stop signal first, SIGKILL after -t; wait prints the code" {
     "${H[@]}" run -d --name s --stop-signal USR1 --rootfs "$ROOTFS" \
-        sh -c 'trap "echo usr1; exit 7" USR1; sleep 1000 & wait' >/dev/null
+        sh -c 'trap "echo usr1; exit 7" USR1; echo ready; sleep 1000 & wait' >/dev/null
+    # the trap is set before the signal comes (PID 1 ignores one it has no handler for)
+    wait_for sh -c "grep -q 'stdout F ready' '$S/containers/$(id_of s)/ctr.log'"
     run "${H[@]}" stop s
     assert_status 0
     run "${H[@]}" wait s
