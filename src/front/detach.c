@@ -7,6 +7,7 @@
 #include "base/paths.h"
 #include "base/signame.h"
 #include "base/util.h"
+#include "runtime/cgroup.h"
 #include "runtime/container.h"
 #include "runtime/resources.h"
 #include "runtime/sdscope.h"
@@ -681,6 +682,10 @@ hutch_ctr_launch (struct hutch_ctr *c, struct hutch_spec *spec, const char *moni
     return -1;
   if (!do_fork)
     return become_monitor (c, spec, monitor, self_args, -1, err);
+  /* Without a user manager the monitor shares this process's cgroup
+     until this process ends (with one, it gets a scope of its own).  */
+  if (!hutch_sdscope_available ())
+    hutch_cgroup_launcher_leaf (spec);
   if (pipe2 (p, O_CLOEXEC) < 0)
     return hutch_error_set (err, errno, "pipe");
   pid = fork ();
