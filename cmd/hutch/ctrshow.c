@@ -10,6 +10,7 @@
 #include "base/util.h"
 #include "base/walk.h"
 #include "front/containers.h"
+#include "runtime/specjson.h"
 #include "runtime/state.h"
 
 #include <dirent.h>
@@ -643,16 +644,6 @@ load_config (const struct hutch_ctr *c)
 }
 
 static json_t *
-strv_json (char *const *v)
-{
-  json_t *a = json_array ();
-  size_t i;
-  for (i = 0; v && v[i]; i++)
-    json_array_append_new (a, json_string (v[i]));
-  return a;
-}
-
-static json_t *
 copy_or_null (json_t *v)
 {
   return v ? json_deep_copy (v) : json_null ();
@@ -749,7 +740,7 @@ inspect_json (const struct row *r)
   json_object_set_new (o, "Path",
                        json_string (r->c.command && r->c.command[0] ? r->c.command[0] : ""));
   json_object_set_new (o, "Args",
-                       strv_json (r->c.command && r->c.command[0] ? r->c.command + 1 : NULL));
+                       hutch_json_strv (r->c.command && r->c.command[0] ? r->c.command + 1 : NULL));
   state = json_pack (
       "{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}", "Status",
       hutch_state_status_name (r->st.status), "Running", r->st.status == HUTCH_STATE_RUNNING,
@@ -769,7 +760,7 @@ inspect_json (const struct row *r)
   json_object_set_new (cfg, "Hostname", copy_or_null (json_object_get (config, "hostname")));
   json_object_set_new (cfg, "User", copy_or_null (json_object_get (process, "user")));
   json_object_set_new (cfg, "Env", copy_or_null (json_object_get (process, "env")));
-  json_object_set_new (cfg, "Cmd", strv_json (r->c.command));
+  json_object_set_new (cfg, "Cmd", hutch_json_strv (r->c.command));
   json_object_set_new (cfg, "Image", json_string (image_text (&r->c)));
   json_object_set_new (cfg, "WorkingDir", copy_or_null (json_object_get (process, "cwd")));
   json_object_set_new (cfg, "Labels", labels);

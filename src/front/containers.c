@@ -11,6 +11,7 @@
 #include "image/image.h"
 #include "image/volume.h"
 #include "runtime/nsexec.h"
+#include "runtime/specjson.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -196,16 +197,6 @@ hutch_ctr_name_generate (const char *root)
 
 /* ---- the record ---------------------------------------------------- */
 
-static json_t *
-strv_json (char *const *v)
-{
-  json_t *a = json_array ();
-  size_t i;
-  for (i = 0; v && v[i]; i++)
-    json_array_append_new (a, json_string (v[i]));
-  return a;
-}
-
 static char **
 json_strv (json_t *a)
 {
@@ -242,10 +233,10 @@ record_json (const struct hutch_ctr *c)
   set_str (o, "image", c->image);
   set_str (o, "image_id", c->image_id);
   set_str (o, "rootfs", c->rootfs);
-  json_object_set_new (o, "command", strv_json (c->command));
+  json_object_set_new (o, "command", hutch_json_strv (c->command));
   json_object_set_new (o, "created", json_integer (c->created));
-  json_object_set_new (o, "run_args", strv_json (c->run_args));
-  json_object_set_new (o, "env", strv_json (c->env));
+  json_object_set_new (o, "run_args", hutch_json_strv (c->run_args));
+  json_object_set_new (o, "env", hutch_json_strv (c->env));
   set_str (o, "cwd", c->cwd);
   set_str (o, "cli_root", c->cli_root);
   json_object_set_new (o, "storage_driver", json_integer (c->storage_driver));
@@ -266,7 +257,7 @@ record_json (const struct hutch_ctr *c)
   for (i = 0; i < c->n_labels; i++)
     json_object_set_new (labels, c->labels[i].key, json_string (c->labels[i].value));
   json_object_set_new (o, "labels", labels);
-  json_object_set_new (o, "anon_volumes", strv_json (c->anon_volumes));
+  json_object_set_new (o, "anon_volumes", hutch_json_strv (c->anon_volumes));
   return o;
 }
 

@@ -126,31 +126,28 @@ hutch_child_set_user (const struct hutch_spec *spec, bool setgroups_are_denied, 
   return 0;
 }
 
-static int
-open_terminal (struct hutch_child_ctx *c, hutch_error_t *err)
+int
+hutch_child_take_pty (int master, unsigned short rows, unsigned short cols, int sock,
+                      hutch_error_t *err)
 {
-  _cleanup_close_ int master = -1, slave = -1;
+  _cleanup_close_ int slave = -1;
   struct winsize ws = { 0 };
   struct hutch_msg m = { 0 };
   int unlock = 0;
 
-  /* The pty comes from the container's own devpts instance, so the process
-     sees a /dev/pts/N that exists inside; the master goes to hutch.  */
-  master = open ("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (master < 0)
-    return hutch_error_set (err, errno,
-                            "open /dev/pts/ptmx in the container (is /dev/pts mounted?)");
   if (ioctl (master, TIOCSPTLCK, &unlock) < 0)
     return hutch_error_set (err, errno, "unlock the terminal");
   slave = ioctl (master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0)
     return hutch_error_set (err, errno, "open the terminal's slave");
-  if (c->rows && c->cols)
+  if (rows && cols)
     {
-      ws.ws_row = c->rows;
-      ws.ws_col = c->cols;
+      ws.ws_row = rows;
+      ws.ws_col = cols;
       ioctl (slave, TIOCSWINSZ, &ws);
     }
+  /* The process's own session, with this pty as its terminal: the
+     user's terminal is not its controlling one.  */
   if (setsid () < 0)
     return hutch_error_set (err, errno, "setsid");
   if (ioctl (slave, TIOCSCTTY, 0) < 0)
@@ -158,9 +155,23 @@ open_terminal (struct hutch_child_ctx *c, hutch_error_t *err)
   if (dup2 (slave, 0) < 0 || dup2 (slave, 1) < 0 || dup2 (slave, 2) < 0)
     return hutch_error_set (err, errno, "dup2 the terminal");
   m.type = HUTCH_MSG_PTY;
-  if (hutch_msg_send (c->sock, &m, master) < 0)
+  if (hutch_msg_send (sock, &m, master) < 0)
     return hutch_error_set (err, errno, "send the terminal to hutch");
   return 0;
+}
+
+static int
+open_terminal (struct hutch_child_ctx *c, hutch_error_t *err)
+{
+  _cleanup_close_ int master = -1;
+
+  /* The pty comes from the container's own devpts instance, so the process
+     sees a /dev/pts/N that exists inside; the master goes to hutch.  */
+  master = open ("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0)
+    return hutch_error_set (err, errno,
+                            "open /dev/pts/ptmx in the container (is /dev/pts mounted?)");
+  return hutch_child_take_pty (master, c->rows, c->cols, c->sock, err);
 }
 
 /* Look PROGRAM up in PATH the way a shell does; remember EACCES so that a
