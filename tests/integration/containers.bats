@@ -544,3 +544,46 @@ log_of() { cat "$S/containers/$(id_of "$1")/ctr.log"; }
     run ls -l "/proc/$mon/fd"
     [[ $output != *held* ]] || fail_now "the monitor holds the caller's fd: $output"
 }
+
+@test "port lists what a container publishes; inspect shows its ports and its configuration" {
+    tar -C "$ROOTFS" -c . | "${H[@]}" import - bb:1 >/dev/null
+    "${H[@]}" run -d --name w -p 127.0.0.1::8080 -p 127.0.0.1::53/udp -e GREETING=hi -w /tmp \
+        --pull never bb:1 sleep 1000 >/dev/null
+    run "${H[@]}" port w
+    assert_status 0
+    printf '%s\n' "$output" | grep -Eq '^8080/tcp -> 127\.0\.0\.1:[0-9]+$' || fail_now "port: $output"
+    printf '%s\n' "$output" | grep -Eq '^53/udp -> 127\.0\.0\.1:[0-9]+$' || fail_now "port: $output"
+    run "${H[@]}" port w 8080
+    [[ $output =~ ^127\.0\.0\.1:[0-9]+$ ]] || fail_now "port 8080: $output"
+    run "${H[@]}" port w 9999
+    assert_status 125
+    assert_output_has "publishes no port 9999/tcp"
+    run "${H[@]}" inspect w
+    printf '%s' "$output" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)[0]
+p = c["NetworkSettings"]["Ports"]
+assert p["8080/tcp"][0]["HostIp"] == "127.0.0.1" and int(p["8080/tcp"][0]["HostPort"]) > 0, p
+assert "GREETING=hi" in c["Config"]["Env"], c["Config"]
+assert c["Config"]["WorkingDir"] == "/tmp", c["Config"]
+assert c["Image"].startswith("sha256:") and c["ImageName"] == "bb:1", c
+'
+    "${H[@]}" rm -f w >/dev/null
+}
+
+@test "container prune removes what does not run, and only that; it asks on a terminal" {
+    "${H[@]}" run --name done --rootfs "$ROOTFS" true
+    "${H[@]}" create --name new --rootfs "$ROOTFS" true >/dev/null
+    "${H[@]}" run -d --name up --rootfs "$ROOTFS" sleep 1000 >/dev/null
+    run "${H[@]}" container prune </dev/null
+    assert_status 125
+    assert_output_has "add -f"
+    run "${H[@]}" container prune -f
+    assert_status 0
+    [ "$(printf '%s\n' "$output" | grep -c .)" -eq 2 ] || fail_now "pruned: $output"
+    run "${H[@]}" ps -a --format '{{.Names}}'
+    assert_equal "$output" up
+    run "${H[@]}" container ls --format '{{.Names}}'
+    assert_equal "$output" up
+    "${H[@]}" rm -f up >/dev/null
+}
