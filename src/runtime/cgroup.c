@@ -688,6 +688,19 @@ hutch_cgroup_setup (const struct hutch_spec *spec, struct hutch_cgroup_run *run,
         }
     }
   find_delegated (&h, &scoped);
+  /* A launcher's leaf (hutch-launcher-PID, where the launcher of run -d
+     made room for the monitor it forked: hutch_cgroup_launcher_leaf) is
+     not a base: its parent is, with the controllers enabled.  */
+  if (h.own && h.delegated)
+    {
+      const char *name = strrchr (h.own, '/');
+      if (name && hutch_str_has_prefix (name + 1, "hutch-launcher-"))
+        {
+          char *parent = hutch_xstrndup (h.own, (size_t)(name - h.own));
+          free (h.own);
+          h.own = parent;
+        }
+    }
   if (h.own == NULL || !h.delegated)
     {
       if (limits)
