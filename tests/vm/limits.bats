@@ -304,20 +304,19 @@ PY
 }
 
 @test "run -d --pids-limit from a delegated cgroup without a user manager: the launcher makes room for the monitor" {
-    local id cg
-    run in_scope "$HUTCH" --root "$STORE" run -d --pids-limit 20 --rootfs "$R" -- vmtool fork 40
+    local cg mon
+    run in_scope "$HUTCH" --root "$STORE" run -d --name p --pids-limit 20 --rootfs "$R" -- \
+        sh -c 'vmtool fork 40; sleep 1000'
     echo "$output"
     [ "$status" -eq 0 ]
-    id=$output
-    run "$HUTCH" --root "$STORE" wait "$id"
-    [ "$output" = 0 ]
-    cg=$(find "$S" -name "hutch-launcher-*" -type d | head -1)
-    [ -n "$cg" ]
-    # the monitor ran in the launcher's leaf, and nothing is left in it
-    [ -z "$(cat "$cg/cgroup.procs")" ]
-    run in_scope "$HUTCH" --root "$STORE" run -d --name p --pids-limit 20 --rootfs "$R" -- sleep 1000
-    echo "$output"
-    [ "$status" -eq 0 ]
-    [ "$("$HUTCH" --root "$STORE" inspect p | python3 -c 'import json,sys; c=json.load(sys.stdin)[0]; print(open(c["CgroupPath"] + "/pids.max").read().strip())')" = 20 ]
+    cg=$("$HUTCH" --root "$STORE" inspect p | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["CgroupPath"])')
+    echo "cgroup: $cg"
+    [ "$(cat "$cg/pids.max")" = 20 ]
+    # beside the launcher's leaf, in which the monitor runs
+    [ "$(dirname "$cg")" = "$S" ]
+    mon=$("$HUTCH" --root "$STORE" inspect p | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["ConmonPid"])')
+    grep -qx "$mon" "$S"/hutch-launcher-*/cgroup.procs
+    wait_for grep -q "forked 18 then EAGAIN" "$STORE/containers/$(basename "$cg" | sed 's/^hutch-//')/ctr.log"
     "$HUTCH" --root "$STORE" rm -f p
+    [ ! -d "$cg" ]
 }
