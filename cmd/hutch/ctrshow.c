@@ -410,22 +410,49 @@ template_line (const struct row *r, const char *t, bool trunc, FILE *out)
   return 0;
 }
 
+/* Columns as wide as their widest cell, three spaces apart (docker's
+   tabwriter).  */
 static void
 print_table (struct row *rows, size_t n, bool trunc)
 {
-  size_t i;
-  printf ("%-12s  %-24s  %-20s  %-14s  %-24s  %-20s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
-          "CREATED", "STATUS", "PORTS", "NAMES");
+  enum
+  {
+    COLS = 7
+  };
+  static const char *const head[COLS]
+      = { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES" };
+  char **cells = hutch_xmalloc0 ((n + 1) * COLS * sizeof (char *));
+  size_t w[COLS] = { 0 }, i, k;
+
+  for (k = 0; k < COLS; k++)
+    cells[k] = hutch_xstrdup (head[k]);
   for (i = 0; i < n; i++)
     {
-      _cleanup_free_ char *id = field (&rows[i], "ID", trunc);
-      _cleanup_free_ char *cmd = command_text (rows[i].c.command, trunc);
-      _cleanup_free_ char *created = ago (rows[i].c.created);
-      _cleanup_free_ char *status = status_text (&rows[i].st);
-      _cleanup_free_ char *ports = field (&rows[i], "Ports", trunc);
-      printf ("%-12s  %-24s  %-20s  %-14s  %-24s  %-20s  %s\n", id, image_text (&rows[i].c), cmd,
-              created, status, ports, rows[i].c.name);
+      char **r = cells + (i + 1) * COLS;
+      r[0] = field (&rows[i], "ID", trunc);
+      r[1] = hutch_xstrdup (image_text (&rows[i].c));
+      r[2] = command_text (rows[i].c.command, trunc);
+      r[3] = ago (rows[i].c.created);
+      r[4] = status_text (&rows[i].st);
+      r[5] = field (&rows[i], "Ports", trunc);
+      r[6] = hutch_xstrdup (rows[i].c.name);
     }
+  for (i = 0; i <= n; i++)
+    for (k = 0; k < COLS; k++)
+      if (strlen (cells[i * COLS + k]) > w[k])
+        w[k] = strlen (cells[i * COLS + k]);
+  for (i = 0; i <= n; i++)
+    {
+      for (k = 0; k < COLS; k++)
+        {
+          if (k + 1 < COLS)
+            printf ("%-*s   ", (int)w[k], cells[i * COLS + k]);
+          else
+            printf ("%s\n", cells[i * COLS + k]);
+          free (cells[i * COLS + k]);
+        }
+    }
+  free (cells);
 }
 
 struct ps_opts

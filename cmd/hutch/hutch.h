@@ -22,6 +22,9 @@ extern const struct cmd_def cmd_run_def, cmd_info_def, cmd_images_def, cmd_image
     cmd_stop_def, cmd_kill_def, cmd_restart_def, cmd_rm_def, cmd_wait_def, cmd_rename_def,
     cmd_pause_def, cmd_unpause_def, cmd_port_def, cmd_container_def, cmd_ps_def, cmd_inspect_def,
     cmd_top_def, cmd_attach_def;
+extern const struct cmd_def cmd_logs_def, cmd_exec_def;
+/* ctrfs.c: a container's files.  */
+extern const struct cmd_def cmd_diff_def, cmd_export_def, cmd_commit_def, cmd_cp_def;
 
 /* Attach to the container REF (cmd/hutch/attach.c): KEYS the detach keys
    (NULL: the container's), NO_STDIN not to send what is typed.  The exit

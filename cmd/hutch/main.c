@@ -47,6 +47,9 @@ static const struct cmd_def *const commands[] = {
   &cmd_create_def, &cmd_start_def, &cmd_stop_def, &cmd_kill_def, &cmd_restart_def, &cmd_rm_def,
   &cmd_wait_def, &cmd_rename_def, &cmd_pause_def, &cmd_unpause_def, &cmd_port_def,
   &cmd_ps_def, &cmd_inspect_def, &cmd_top_def, &cmd_attach_def, &cmd_container_def,
+  &cmd_logs_def,
+  &cmd_diff_def, &cmd_export_def, &cmd_commit_def, &cmd_cp_def,
+  &cmd_exec_def,
   &cmd_info_def,  &completion_def, &help_def,     NULL,
   /* clang-format on */
 };

@@ -8,6 +8,8 @@
 #include "registry/pull.h"
 #include "front/run.h"
 #include "front/detach.h"
+#include "image/image.h"
+#include "base/walk.h"
 #include "runtime/sdscope.h"
 #include "base/util.h"
 
@@ -226,7 +228,7 @@ static const struct cmd_opt options[] = {
   { "env-host", OPT_ENV_HOST, no_argument, NULL,
     "copy your whole environment into the container\n(--env-file and -e still override it)", NULL },
   { "label", 'l', required_argument, "KEY=VALUE",
-    "a label of the container (repeatable): ps\n--filter label= and inspect show it", NULL },
+    "a label of the container (repeatable): ps filters\non it, inspect shows it", NULL },
   { "annotation", OPT_ANNOTATION, required_argument, "KEY=VALUE",
     "an OCI annotation of the container (repeatable)", NULL },
   { "cidfile", OPT_CIDFILE, required_argument, "FILE",
@@ -633,6 +635,36 @@ linger_hint (const struct hutch_ctr *c)
              pw->pw_name, pw->pw_name);
 }
 
+/* Why a container is not recorded: once per store when the store can
+   keep the note (the runtime directory is the trouble), else every time;
+   hutch info lists the problem all the same.  */
+static void
+unrecorded_note (const char *cli_root, const char *why)
+{
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  _cleanup_free_ char *root = hutch_image_store_root (cli_root, &e);
+  _cleanup_free_ char *marker = NULL;
+  int fd = -1;
+
+  hutch_error_clear (&e);
+  if (root && hutch_image_store_check (root, &e) == 0)
+    {
+      marker = hutch_xasprintf ("%s/.unrecorded-said", root);
+      if (hutch_walk_mkdir_p (root, 0700, &e) == 0)
+        fd = open (marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd < 0)
+        {
+          hutch_error_clear (&e);
+          return;
+        }
+      close (fd);
+    }
+  hutch_error_clear (&e);
+  hutch_log (HUTCH_LOG_WARNING,
+             "containers are not recorded (hutch ps will not list them, -d cannot run): %s%s", why,
+             marker ? " (said once)" : "");
+}
+
 /* The run without a record: the store or the runtime directory cannot be
    used.  */
 static int
@@ -690,12 +722,18 @@ run_container (struct hutch_run_options *o, int argc, char **argv, int image_ind
       /* A store that cannot be used (hutch info says so) still lets a
          directory or the host sandbox run, as before containers had
          records: not recorded, and said.  */
-      hutch_log (HUTCH_LOG_WARNING,
-                 "this container is not recorded (hutch ps will not list it): %s", err.msg);
+      unrecorded_note (o->store_root, err.msg);
       hutch_error_clear (&err);
       return run_unrecorded (o);
     }
   hutch_ctrs_sweep (root);
+  /* A missing monitor is one line, not a container left half made.  */
+  if (c.detach && !create_only)
+    {
+      _cleanup_free_ char *monitor = find_helper ("hutch-monitor");
+      if (hutch_container_check_helper (monitor, &err) < 0)
+        goto fail;
+    }
   c.image = o->image ? hutch_xstrdup (o->image) : NULL;
   c.rootfs = o->rootfs ? hutch_xstrdup (o->rootfs) : NULL;
   c.cwd = getcwd (NULL, 0);

@@ -52,20 +52,25 @@ mon_attach_listen (int rundir_fd)
   sa.sun_family = AF_UNIX;
   /* Through the directory's fd: the runtime directory's path may be
      longer than sun_path holds.  */
-  snprintf (sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", rundir_fd, HUTCH_ATTACH_SOCKET);
+  snprintf (sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/.%s", rundir_fd,
+            HUTCH_ATTACH_SOCKET);
   fd = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -1;
-  /* One left by a monitor of an earlier run of this container.  */
-  unlinkat (rundir_fd, HUTCH_ATTACH_SOCKET, 0);
+  unlinkat (rundir_fd, "." HUTCH_ATTACH_SOCKET, 0);
   /* Made 0600 from the start: no moment where others could connect.  */
   old = umask (0177);
   r = bind (fd, (struct sockaddr *)&sa, sizeof sa);
   umask (old);
-  if (r < 0 || listen (fd, MAX_CLIENTS) < 0)
+  /* Bound under a temporary name and renamed once it listens (over one
+     left by a monitor of an earlier run): a client that finds `attach`
+     can connect to it.  */
+  if (r < 0 || listen (fd, MAX_CLIENTS) < 0
+      || renameat (rundir_fd, "." HUTCH_ATTACH_SOCKET, rundir_fd, HUTCH_ATTACH_SOCKET) < 0)
     {
       e = errno;
       close (fd);
+      unlinkat (rundir_fd, "." HUTCH_ATTACH_SOCKET, 0);
       errno = e;
       return -1;
     }

@@ -29,6 +29,10 @@ struct hutch_libarchive
   __typeof__ (archive_entry_pathname) *archive_entry_pathname;
   __typeof__ (archive_entry_perm) *archive_entry_perm;
   __typeof__ (archive_entry_set_filetype) *archive_entry_set_filetype;
+  __typeof__ (archive_entry_set_gid) *archive_entry_set_gid;
+  __typeof__ (archive_entry_set_hardlink) *archive_entry_set_hardlink;
+  __typeof__ (archive_entry_set_symlink) *archive_entry_set_symlink;
+  __typeof__ (archive_entry_set_uid) *archive_entry_set_uid;
   __typeof__ (archive_entry_set_mtime) *archive_entry_set_mtime;
   __typeof__ (archive_entry_set_pathname) *archive_entry_set_pathname;
   __typeof__ (archive_entry_set_perm) *archive_entry_set_perm;
@@ -37,6 +41,7 @@ struct hutch_libarchive
   __typeof__ (archive_entry_size_is_set) *archive_entry_size_is_set;
   __typeof__ (archive_entry_symlink) *archive_entry_symlink;
   __typeof__ (archive_entry_uid) *archive_entry_uid;
+  __typeof__ (archive_entry_xattr_add_entry) *archive_entry_xattr_add_entry;
   __typeof__ (archive_entry_xattr_count) *archive_entry_xattr_count;
   __typeof__ (archive_entry_xattr_next) *archive_entry_xattr_next;
   __typeof__ (archive_entry_xattr_reset) *archive_entry_xattr_reset;
@@ -91,6 +96,14 @@ const struct hutch_libarchive *hutch_libarchive (void);
 #define archive_entry_set_filetype(...)                                                            \
   (hutch_libarchive ()->archive_entry_set_filetype (__VA_ARGS__))
 #define archive_entry_set_mtime(...) (hutch_libarchive ()->archive_entry_set_mtime (__VA_ARGS__))
+#define archive_entry_set_gid(...) (hutch_libarchive ()->archive_entry_set_gid (__VA_ARGS__))
+#define archive_entry_set_hardlink(...)                                                            \
+  (hutch_libarchive ()->archive_entry_set_hardlink (__VA_ARGS__))
+#define archive_entry_set_symlink(...)                                                             \
+  (hutch_libarchive ()->archive_entry_set_symlink (__VA_ARGS__))
+#define archive_entry_set_uid(...) (hutch_libarchive ()->archive_entry_set_uid (__VA_ARGS__))
+#define archive_entry_xattr_add_entry(...)                                                         \
+  (hutch_libarchive ()->archive_entry_xattr_add_entry (__VA_ARGS__))
 #define archive_entry_set_pathname(...)                                                            \
   (hutch_libarchive ()->archive_entry_set_pathname (__VA_ARGS__))
 #define archive_entry_set_perm(...) (hutch_libarchive ()->archive_entry_set_perm (__VA_ARGS__))

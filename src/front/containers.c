@@ -267,7 +267,9 @@ record_from_json (json_t *o, struct hutch_ctr *c)
   c->anon_volumes = json_strv (json_object_get (o, "anon_volumes"));
 }
 
-/* Write NAME in DIR: a temporary name, fsync, rename.  */
+/* Write NAME in DIR: a temporary name, then rename, so that a reader sees
+   the old or the new whole.  No fsync: every run writes its record, and
+   one lost to a power cut reads as damaged, with the fix (rm -f).  */
 static int
 write_atomic (const char *dir, const char *name, const char *text, hutch_error_t *err)
 {
@@ -278,7 +280,7 @@ write_atomic (const char *dir, const char *name, const char *text, hutch_error_t
 
   if (fd < 0)
     return hutch_error_set (err, errno, "write `%s`", path);
-  if (hutch_write_all (fd, text, strlen (text)) < 0 || fsync (fd) < 0)
+  if (hutch_write_all (fd, text, strlen (text)) < 0)
     {
       e = errno;
       close (fd);

@@ -10,6 +10,7 @@
 #include "runtime/container.h"
 #include "runtime/resources.h"
 #include "runtime/sdscope.h"
+#include "runtime/specjson.h"
 #include "runtime/state.h"
 
 #include <errno.h>
@@ -185,6 +186,17 @@ touch (const char *dir, const char *name, hutch_error_t *err)
   return 0;
 }
 
+/* config.json and seccomp.bpf (runtime/specjson.h), what exec enters
+   the container with.  */
+static int
+save_config (const struct hutch_ctr *c, const struct hutch_spec *spec, hutch_error_t *err)
+{
+  _cleanup_close_ int dirfd = open (c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    return hutch_error_set (err, errno, "open `%s`", c->dir);
+  return hutch_spec_save (spec, dirfd, err);
+}
+
 int
 hutch_ctr_prepared (struct hutch_ctr *c, struct hutch_spec *spec, hutch_error_t *err)
 {
@@ -218,7 +230,8 @@ hutch_ctr_prepared (struct hutch_ctr *c, struct hutch_spec *spec, hutch_error_t 
           spec->extra.drop_volumes = NULL;
         }
     }
-  if (hutch_ctr_save (c, err) < 0 || touch (c->dir, "started", err) < 0)
+  if (hutch_ctr_save (c, err) < 0 || save_config (c, spec, err) < 0
+      || touch (c->dir, "started", err) < 0)
     return -1;
   return 0;
 }

@@ -305,12 +305,13 @@ check_seccomp (struct hutch_info *info)
              false);
 }
 
-/* hutch-init (--init) and hutch-slirp (the network of images), found and
-   checked as hutch run finds and checks them.  */
+/* hutch-init (--init), hutch-slirp (the network of images) and
+   hutch-monitor (run -d, start), found and checked as hutch run finds and
+   checks them.  */
 static void
 check_helpers (struct hutch_info *info)
 {
-  static const char *const names[] = { "hutch-init", "hutch-slirp" };
+  static const char *const names[] = { "hutch-init", "hutch-slirp", "hutch-monitor" };
   size_t i;
 
   for (i = 0; i < sizeof names / sizeof *names; i++)

@@ -68,9 +68,8 @@ hutch_run_ns_mode (const char *option, const char *value, bool *ret_host, hutch_
     }
   if (strncmp (value, "container:", 10) == 0)
     return hutch_error_set (err, 0,
-                            "%s `%s`: joining another container's namespace needs a container "
-                            "that outlives its `hutch run`, and none does yet (`run -d` is to "
-                            "come); use private or host",
+                            "%s `%s`: joining another container's namespace is not supported "
+                            "yet; use private or host",
                             option, value);
   if (strncmp (value, "ns:", 3) == 0)
     return hutch_error_set (err, 0,

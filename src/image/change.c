@@ -9,6 +9,7 @@
    runs or reads files.  */
 
 #include "image/change.h"
+#include "base/signame.h"
 #include "base/util.h"
 
 #include <ctype.h>
@@ -490,10 +491,77 @@ change_string (json_t *config, const char *key, const char *rest, hutch_error_t 
   return 0;
 }
 
-/* One --change: INSTRUCTION ARGUMENTS, the instruction in any case.  */
+/* VOLUME ["/a", "/b"] or VOLUME /a /b: each path a key of Volumes.  */
 static int
-apply_change (json_t *config, const char *change, hutch_error_t *err)
+change_volume (json_t *config, const char *rest, hutch_error_t *err)
 {
+  _cleanup_strv_ char **words = NULL;
+  json_t *vols, *arr = NULL, *v;
+  size_t i;
+
+  if (*rest == '[')
+    arr = json_loads (rest, 0, NULL);
+  if (json_is_array (arr))
+    json_array_foreach (arr, i, v)
+    {
+      if (!json_is_string (v))
+        {
+          json_decref (arr);
+          return hutch_error_set (err, 0, "the JSON array must hold strings only");
+        }
+      hutch_strv_push (&words, hutch_xstrdup (json_string_value (v)));
+    }
+  else
+    {
+      _cleanup_strv_ char **raw = split_words (rest);
+      for (i = 0; raw[i]; i++)
+        {
+          char *w = NULL;
+          if (process_word (raw[i], json_object_get (config, "Env"), &w, err) < 0)
+            {
+              json_decref (arr);
+              return -1;
+            }
+          hutch_strv_push (&words, w);
+        }
+    }
+  json_decref (arr);
+  if (words == NULL)
+    return hutch_error_set (err, 0, "give a path, as /data");
+  vols = json_object_get (config, "Volumes");
+  if (!json_is_object (vols))
+    json_object_set_new (config, "Volumes", vols = json_object ());
+  for (i = 0; words[i]; i++)
+    {
+      if (*words[i] == '\0')
+        return hutch_error_set (err, 0, "a path must not be empty");
+      json_object_set_new (vols, words[i], json_object ());
+    }
+  return 0;
+}
+
+/* STOPSIGNAL SIGNAL: a name (with or without SIG) or a number, as
+   --stop-signal takes it.  */
+static int
+change_stopsignal (json_t *config, const char *rest, hutch_error_t *err)
+{
+  _cleanup_free_ char *value = NULL;
+
+  if (process_word (rest, json_object_get (config, "Env"), &value, err) < 0)
+    return -1;
+  if (*value == '\0' || hutch_signal_from_name (value) < 0)
+    return hutch_error_set (err, 0, "`%s` is no signal; give a name, as SIGTERM, or a number",
+                            value);
+  json_object_set_new (config, "StopSignal", json_string (value));
+  return 0;
+}
+
+/* One --change: INSTRUCTION ARGUMENTS, the instruction in any case.
+   COMMIT: docker commit's set, which has VOLUME and STOPSIGNAL too.  */
+static int
+apply_change (json_t *config, const char *change, bool commit, hutch_error_t *err)
+{
+  const char *list = commit ? HUTCH_CHANGE_COMMIT_INSTRUCTIONS : HUTCH_CHANGE_INSTRUCTIONS;
   const char *p = change + strspn (change, " \t"), *rest;
   size_t n = strcspn (p, " \t"), end;
   _cleanup_free_ char *word = hutch_xstrndup (p, n), *args = NULL;
@@ -517,25 +585,32 @@ apply_change (json_t *config, const char *change, hutch_error_t *err)
     return change_string (config, "User", args, err);
   if (strcasecmp (word, "WORKDIR") == 0)
     return change_string (config, "WorkingDir", args, err);
+  if (commit && strcasecmp (word, "VOLUME") == 0)
+    return change_volume (config, args, err);
+  if (commit && strcasecmp (word, "STOPSIGNAL") == 0)
+    return change_stopsignal (config, args, err);
   if (*word == '\0')
-    return hutch_error_set (err, 0,
-                            "no instruction; --change takes " HUTCH_CHANGE_INSTRUCTIONS
-                            ", as in `CMD [\"/bin/sh\"]`");
-  return hutch_error_set (err, 0,
-                          "`%s` is not an instruction that --change takes; it takes "
-                          "" HUTCH_CHANGE_INSTRUCTIONS,
-                          word);
+    return hutch_error_set (err, 0, "no instruction; --change takes %s, as in `CMD [\"/bin/sh\"]`",
+                            list);
+  return hutch_error_set (err, 0, "`%s` is not an instruction that --change takes; it takes %s",
+                          word, list);
+}
+
+static int
+apply_changes (json_t *config, char *const *changes, bool commit, hutch_error_t *err)
+{
+  size_t i;
+
+  for (i = 0; changes && changes[i]; i++)
+    if (apply_change (config, changes[i], commit, err) < 0)
+      return hutch_error_prefix (err, "--change `%s`", changes[i]);
+  return 0;
 }
 
 int
 hutch_image_apply_changes (json_t *config, char *const *changes, hutch_error_t *err)
 {
-  size_t i;
-
-  for (i = 0; changes && changes[i]; i++)
-    if (apply_change (config, changes[i], err) < 0)
-      return hutch_error_prefix (err, "--change `%s`", changes[i]);
-  return 0;
+  return apply_changes (config, changes, false, err);
 }
 
 int
@@ -543,6 +618,22 @@ hutch_image_check_changes (char *const *changes, hutch_error_t *err)
 {
   json_t *scratch = json_object ();
   int r = hutch_image_apply_changes (scratch, changes, err);
+
+  json_decref (scratch);
+  return r;
+}
+
+int
+hutch_image_apply_commit_changes (json_t *config, char *const *changes, hutch_error_t *err)
+{
+  return apply_changes (config, changes, true, err);
+}
+
+int
+hutch_image_check_commit_changes (char *const *changes, hutch_error_t *err)
+{
+  json_t *scratch = json_object ();
+  int r = hutch_image_apply_commit_changes (scratch, changes, err);
 
   json_decref (scratch);
   return r;

@@ -11,6 +11,10 @@
 
 /* The instructions taken, for messages: "CMD, ENTRYPOINT, ...".  */
 #define HUTCH_CHANGE_INSTRUCTIONS "CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER and WORKDIR"
+/* `hutch commit --change` takes docker commit's: these and VOLUME and
+   STOPSIGNAL.  */
+#define HUTCH_CHANGE_COMMIT_INSTRUCTIONS                                                           \
+  "CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME and WORKDIR"
 
 /* Apply CHANGES (NULL-terminated, in order; NULL for none) to CONFIG, the
    "config" object of an image config, as a Dockerfile's instructions
@@ -27,5 +31,11 @@ int hutch_image_apply_changes (json_t *config, char *const *changes, hutch_error
 /* Whether CHANGES would apply (to an empty config): for a front end, to
    refuse a bad --change before any work.  */
 int hutch_image_check_changes (char *const *changes, hutch_error_t *err);
+
+/* The same for `hutch commit --change`, which also takes VOLUME PATH...
+   (or a JSON array: each a key of Volumes) and STOPSIGNAL SIGNAL (a
+   signal's name or number, as StopSignal).  */
+int hutch_image_apply_commit_changes (json_t *config, char *const *changes, hutch_error_t *err);
+int hutch_image_check_commit_changes (char *const *changes, hutch_error_t *err);
 
 #endif

@@ -89,8 +89,8 @@ keep_groups_annotation (const struct hutch_spec *spec)
   return v && strcmp (v, "1") == 0;
 }
 
-static int
-set_user (const struct hutch_spec *spec, hutch_error_t *err)
+int
+hutch_child_set_user (const struct hutch_spec *spec, bool setgroups_are_denied, hutch_error_t *err)
 {
   size_t i;
 
@@ -101,7 +101,7 @@ set_user (const struct hutch_spec *spec, hutch_error_t *err)
      grants what they grant, although the namespace does not map them.  */
   if (spec->extra.keep_groups || keep_groups_annotation (spec))
     ;
-  else if (!setgroups_denied ())
+  else if (!setgroups_are_denied)
     {
       gid_t *gids = hutch_xmalloc0 ((spec->n_additional_gids + 1) * sizeof (gid_t));
       for (i = 0; i < spec->n_additional_gids; i++)
@@ -165,8 +165,8 @@ open_terminal (struct hutch_child_ctx *c, hutch_error_t *err)
 
 /* Look PROGRAM up in PATH the way a shell does; remember EACCES so that a
    program that exists but cannot run gives 126, not 127.  */
-static int
-exec_program (const struct hutch_spec *spec, char **argv, hutch_error_t *err)
+int
+hutch_child_exec_program (const struct hutch_spec *spec, char **argv, hutch_error_t *err)
 {
   const char *prog = argv[0];
   const char *path = hutch_spec_getenv (spec, "PATH");
@@ -248,10 +248,8 @@ b_root (const struct hutch_spec *spec, int *ret_cwdfd, hutch_error_t *err)
   return 0;
 }
 
-/* What the kernel keeps per process or namespace and does not isolate by
-   itself: the keyring, the hostname, lo, the rlimits.  */
-static int
-b_kernel_state (const struct hutch_spec *spec, hutch_error_t *err)
+int
+hutch_child_keyring_rlimits (const struct hutch_spec *spec, hutch_error_t *err)
 {
   size_t i;
 
@@ -266,12 +264,6 @@ b_kernel_state (const struct hutch_spec *spec, hutch_error_t *err)
                                 ? "create the container's session keyring (your quota of keys "
                                   "is used up: raise the sysctl kernel.keys.maxkeys)"
                                 : "create the container's session keyring");
-  if (spec->ns[HUTCH_NS_UTS] && spec->hostname
-      && sethostname (spec->hostname, strlen (spec->hostname)) < 0)
-    return hutch_error_set (err, errno, "set the hostname");
-  if (spec->ns[HUTCH_NS_NET] && loopback_up (err) < 0)
-    return -1;
-
   for (i = 0; i < spec->n_rlimits; i++)
     {
       struct rlimit rl = { spec->rlimits[i].soft, spec->rlimits[i].hard };
@@ -280,6 +272,19 @@ b_kernel_state (const struct hutch_spec *spec, hutch_error_t *err)
                                 hutch_rlimit_name (spec->rlimits[i].resource));
     }
   return 0;
+}
+
+/* What the kernel keeps per process or namespace and does not isolate by
+   itself: the keyring, the hostname, lo, the rlimits.  */
+static int
+b_kernel_state (const struct hutch_spec *spec, hutch_error_t *err)
+{
+  if (spec->ns[HUTCH_NS_UTS] && spec->hostname
+      && sethostname (spec->hostname, strlen (spec->hostname)) < 0)
+    return hutch_error_set (err, errno, "set the hostname");
+  if (spec->ns[HUTCH_NS_NET] && loopback_up (err) < 0)
+    return -1;
+  return hutch_child_keyring_rlimits (spec, err);
 }
 
 /* Last: the terminal or a session of its own, the filter when it must
@@ -308,7 +313,8 @@ b_become_process (struct hutch_child_ctx *c, int cwdfd, hutch_error_t *err)
      and execve, which the default one does.  */
   if (spec->seccomp && !spec->no_new_privileges && hutch_seccomp_install (spec->seccomp, err) < 0)
     return -1;
-  if (set_user (spec, err) < 0 || hutch_devices_check_process (spec, err) < 0)
+  if (hutch_child_set_user (spec, setgroups_denied (), err) < 0
+      || hutch_devices_check_process (spec, err) < 0)
     return -1;
   /* A change of uid or gid clears the parent-death signal: arm it again.
      Should P have died in between, A (the watchdog) kills us.  */
@@ -411,7 +417,7 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
       hutch_error_set (&err, errno, "execute hutch-init");
       hutch_msg_fail (c->sock, &err);
     }
-  exec_program (c->spec, c->spec->args, &err);
+  hutch_child_exec_program (c->spec, c->spec->args, &err);
   hutch_msg_fail (c->sock, &err);
 }
 
@@ -704,4 +710,10 @@ hutch_child_main (struct hutch_child_ctx *c)
     hutch_close_all_but (keep, 4);
   }
   watchdog (c, pidfd, fuse, cgparentfd, dirparentfd);
+}
+
+pid_t
+hutch_overlay_start_fuse (const struct hutch_overlay *ov, hutch_error_t *err)
+{
+  return start_fuse (ov, err);
 }

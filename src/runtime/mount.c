@@ -1081,3 +1081,9 @@ hutch_rootfs_close (struct hutch_rootfs *rfs, size_t n_mounts)
     close (rfs->nullfd);
   rfs->rootfd = rfs->nullfd = -1;
 }
+
+int
+hutch_overlay_mount (const struct hutch_overlay *ov, hutch_error_t *err)
+{
+  return mount_overlay (ov, err);
+}

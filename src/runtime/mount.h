@@ -37,4 +37,16 @@ int hutch_rootfs_build (const struct hutch_spec *spec, struct hutch_rootfs *rfs,
 int hutch_rootfs_pivot (struct hutch_rootfs *rfs, hutch_error_t *err);
 void hutch_rootfs_close (struct hutch_rootfs *rfs, size_t n_mounts);
 
+/* The kernel overlay OV (its lower layers, and upper and work unless
+   OV->upper is NULL) as a detached mount, attached nowhere: an fd of its
+   root.  The caller must be in a mount namespace that its user namespace
+   owns.  For reading a stopped container's files (front/ctrfs.c) as its
+   run would see them.  */
+int hutch_overlay_mount (const struct hutch_overlay *ov, hutch_error_t *err);
+
+/* fuse-overlayfs for OV, mounted on OV->mountpoint in the caller's mount
+   namespace, run in the foreground as the caller's child (it dies with
+   it): its pid once the mount is there, or -1.  */
+pid_t hutch_overlay_start_fuse (const struct hutch_overlay *ov, hutch_error_t *err);
+
 #endif

@@ -63,4 +63,23 @@ struct hutch_child_ctx
 /* A's body (never returns).  */
 void hutch_child_main (struct hutch_child_ctx *c) __attribute__ ((noreturn));
 
+/* The steps of B that a process entering a running container (exec,
+   src/runtime/exec.c) takes the same way, in child.c so that there is one
+   copy of each.  */
+
+/* A session keyring of the process's own (keyrings are not namespaced:
+   the caller's would be readable inside), then SPEC's rlimits.  */
+int hutch_child_keyring_rlimits (const struct hutch_spec *spec, hutch_error_t *err);
+/* The bounding set, the supplementary groups (unless SPEC keeps the
+   caller's), gid, uid, then the capability sets, as root of the user
+   namespace.  SETGROUPS_ARE_DENIED: the namespace's setgroups file says
+   "deny"; the caller reads it (B from its own /proc, exec on the host's
+   before it joins: a container's /proc is the container's to fake).  */
+int hutch_child_set_user (const struct hutch_spec *spec, bool setgroups_are_denied,
+                          hutch_error_t *err);
+/* execve ARGV[0] with SPEC's environment, looked up in SPEC's PATH as a
+   shell does.  Returns only on failure: 127 when nothing was found, 126
+   when something was that cannot run.  */
+int hutch_child_exec_program (const struct hutch_spec *spec, char **argv, hutch_error_t *err);
+
 #endif

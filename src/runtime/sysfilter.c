@@ -460,6 +460,94 @@ cache_write (const char *dir, const char *key, const struct hutch_seccomp *f)
     cache_prune (dir);
 }
 
+/* ---- a container's filter on disk ------------------------------------ */
+
+/* The cache's layout with a magic of its own and no key: the header, then
+   the instructions.  INSNS 0 records that the container had no filter, so
+   that a lost file is an error and never "no filter".  */
+#define SAVED_MAGIC "HUTCHSV1"
+
+int
+hutch_seccomp_save (const struct hutch_seccomp *filter, int dirfd, const char *name,
+                    hutch_error_t *err)
+{
+  _cleanup_free_ char *tmp = hutch_xasprintf (".%s.%d", name, (int)getpid ());
+  struct cache_header h
+      = { .insns = filter ? filter->len : 0, .flags = filter ? filter->flags : 0 };
+  int fd, e;
+  bool ok;
+
+  memcpy (h.magic, SAVED_MAGIC, 8);
+  h.sum = cache_sum (h, "", filter ? filter->insns : NULL);
+  fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "write the container's seccomp filter");
+  ok = hutch_write_all (fd, &h, sizeof h) == 0
+       && (filter == NULL
+           || hutch_write_all (fd, filter->insns, filter->len * sizeof (struct sock_filter)) == 0)
+       && fsync (fd) == 0;
+  e = errno;
+  close (fd);
+  if (ok && renameat (dirfd, tmp, dirfd, name) == 0)
+    return 0;
+  e = ok ? errno : e;
+  unlinkat (dirfd, tmp, 0);
+  return hutch_error_set (err, e, "write the container's seccomp filter");
+}
+
+int
+hutch_seccomp_load (int dirfd, const char *name, struct hutch_seccomp **ret, hutch_error_t *err)
+{
+  _cleanup_close_ int fd = -1;
+  _cleanup_free_ char *buf = NULL;
+  struct hutch_seccomp *f;
+  struct cache_header h;
+  struct stat st;
+  size_t len;
+
+  /* The user's own file in the user's own directory, like the cache: one
+     that someone else could have written is not the container's.  */
+  fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return hutch_error_set (err, errno,
+                            "the container's seccomp filter (%s in its directory): without it, "
+                            "hutch cannot give a process the container's filter",
+                            name);
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || st.st_uid != geteuid ()
+      || (st.st_mode & 0022) != 0)
+    return hutch_error_set (err, 0,
+                            "the container's seccomp filter (%s) is not a regular file of yours "
+                            "that only you can write",
+                            name);
+  if (hutch_read_fd (fd, sizeof h + BPF_MAXINSNS * sizeof (struct sock_filter), &buf, &len, err)
+      < 0)
+    return hutch_error_prefix (err, "the container's seccomp filter");
+  if (len >= sizeof h)
+    memcpy (&h, buf, sizeof h);
+  if (len < sizeof h || memcmp (h.magic, SAVED_MAGIC, 8) != 0 || h.key_len != 0
+      || h.insns > BPF_MAXINSNS || len != sizeof h + h.insns * sizeof (struct sock_filter))
+    return hutch_error_set (err, 0, "the container's seccomp filter (%s) is damaged", name);
+  if (h.insns == 0)
+    {
+      if (cache_sum (h, "", NULL) != h.sum)
+        return hutch_error_set (err, 0, "the container's seccomp filter (%s) is damaged", name);
+      *ret = NULL;
+      return 0;
+    }
+  f = hutch_xmalloc0 (sizeof *f);
+  f->len = (unsigned short)h.insns;
+  f->flags = h.flags;
+  f->insns = hutch_xmalloc0 (h.insns * sizeof (struct sock_filter));
+  memcpy (f->insns, buf + sizeof h, h.insns * sizeof (struct sock_filter));
+  if (cache_sum (h, "", f->insns) != h.sum || f->insns[h.insns - 1].code != (BPF_RET | BPF_K))
+    {
+      hutch_seccomp_free (f);
+      return hutch_error_set (err, 0, "the container's seccomp filter (%s) is damaged", name);
+    }
+  *ret = f;
+  return 0;
+}
+
 int
 hutch_seccomp_default (const struct hutch_spec *spec, const char *cache_dir,
                        struct hutch_seccomp **ret, hutch_error_t *err)

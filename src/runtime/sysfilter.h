@@ -43,6 +43,17 @@ int hutch_seccomp_from_file (const char *path, const struct hutch_spec *spec, co
    no_new_privs or CAP_SYS_ADMIN in the process's user namespace.  */
 int hutch_seccomp_install (const struct hutch_seccomp *filter, hutch_error_t *err);
 
+/* A container's filter on disk, for exec (src/runtime/specjson.h): the
+   instructions as built, DIRFD/NAME replaced whole (a temporary name,
+   synced, renamed).  FILTER NULL records that the container has none.  */
+int hutch_seccomp_save (const struct hutch_seccomp *filter, int dirfd, const char *name,
+                        hutch_error_t *err);
+/* Read it back: *RET is NULL when the container had no filter.  A missing,
+   foreign (not the user's, or writable by others) or damaged file is an
+   error.  */
+int hutch_seccomp_load (int dirfd, const char *name, struct hutch_seccomp **ret,
+                        hutch_error_t *err);
+
 void hutch_seccomp_free (struct hutch_seccomp *filter);
 
 #endif

@@ -87,6 +87,52 @@ queue (struct hutch_terminal_copy *tc, const char *buf, size_t len)
   tc->pending_len += len;
 }
 
+/* Input from the user: passed on, but for the detach keys.  A prefix of
+   them is held back until the next byte says whether they follow; when
+   it does not, the prefix goes on as it was typed.  */
+static void
+queue_input (struct hutch_terminal_copy *tc, const char *buf, size_t len)
+{
+  size_t i, from = 0;
+
+  if (tc->detach_len == 0)
+    {
+      queue (tc, buf, len);
+      return;
+    }
+  for (i = 0; i < len; i++)
+    {
+      if (buf[i] == tc->detach_keys[tc->detach_seen])
+        {
+          /* what came before the keys goes now */
+          if (tc->detach_seen == 0 && i > from)
+            queue (tc, buf + from, i - from);
+          tc->detach_seen++;
+          from = i + 1;
+          if (tc->detach_seen == tc->detach_len)
+            {
+              tc->detached = true;
+              tc->stdin_open = false;
+              tc->detach_seen = 0;
+              return;
+            }
+          continue;
+        }
+      if (tc->detach_seen > 0)
+        {
+          /* not the keys after all: what was held back, then this byte
+             again from the start of the keys */
+          queue (tc, tc->detach_keys, tc->detach_seen);
+          tc->detach_seen = 0;
+          from = i;
+          i--;
+          continue;
+        }
+    }
+  if (tc->detach_seen == 0 && len > from)
+    queue (tc, buf + from, len - from);
+}
+
 static void
 flush_pending (struct hutch_terminal_copy *tc)
 {
@@ -145,7 +191,7 @@ hutch_terminal_copy_event (struct hutch_terminal_copy *tc, const struct pollfd *
       while (r < 0 && errno == EINTR);
       if (r > 0)
         {
-          queue (tc, buf, (size_t)r);
+          queue_input (tc, buf, (size_t)r);
           flush_pending (tc);
           return;
         }

@@ -32,6 +32,14 @@ struct hutch_terminal_copy
   size_t pending_len;
   bool eof_sent;
   char last; /* last byte given to the pty */
+  /* The keys that detach from the process (as front/detach.c parses
+     --detach-keys), or none (DETACH_LEN 0): when stdin ends with them, they are not passed
+     on, DETACHED is set and stdin is no longer read.  Set after
+     hutch_terminal_copy_init.  */
+  const char *detach_keys;
+  size_t detach_len;
+  size_t detach_seen; /* how much of them the input ends with, held back */
+  bool detached;
 };
 
 void hutch_terminal_copy_init (struct hutch_terminal_copy *tc, int master, bool interactive);

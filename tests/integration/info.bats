@@ -118,9 +118,10 @@ store_with_image() {
     [ "$(printf '%s\n' "$output" | grep -c "^hutch: the image store \`$R/store\` cannot be created: \`$R\` is on a read-only file system")" = 1 ]
 }
 
-@test "hutch info: hutch-init and hutch-slirp are found beside hutch, as hutch run finds them" {
+@test "hutch info: hutch-init, hutch-slirp and hutch-monitor are found beside hutch, as hutch run finds them" {
     run "$HUTCH" info
-    assert_output_has "hutch-init: $(dirname "$HUTCH")/hutch-init" "hutch-slirp: $(dirname "$HUTCH")/hutch-slirp"
+    assert_output_has "hutch-init: $(dirname "$HUTCH")/hutch-init" "hutch-slirp: $(dirname "$HUTCH")/hutch-slirp" \
+        "hutch-monitor: $(dirname "$HUTCH")/hutch-monitor"
 }
 
 @test "hutch info: hutch without its helpers: problems, cannot run, and hutch run --init / --network slirp fail the same way" {
@@ -132,13 +133,18 @@ store_with_image() {
     assert_output_has "containers: cannot run"
     # where it looked: not beside the copy, and nothing runnable there
     # (else this test would prove nothing)
-    for h in hutch-init hutch-slirp; do
+    for h in hutch-init hutch-slirp hutch-monitor; do
         p=$(printf '%s\n' "$output" | sed -n "s/^$h: \(.*\) (cannot be run)\$/\1/p")
         [ -n "$p" ] || fail_now "no '$h: PATH (cannot be run)' line: $output"
         [ "$(dirname "$p")" != "$A" ] && [ ! -x "$p" ] || fail_now "$h: $p"
         assert_output_has "problem: $h cannot be run: \`$p\`" "beside its own binary"
     done
-    assert_output_has "or run without --init" "or use --network none"
+    assert_output_has "or run without --init" "or use --network none" "or run in the foreground (without -d)"
+    run "$A/hutch" --root "$BATS_TEST_TMPDIR/store" run -d --rootfs "$ROOTFS" true
+    assert_status 125
+    assert_output_has "hutch-monitor cannot be run"
+    run "$A/hutch" --root "$BATS_TEST_TMPDIR/store" ps -aq
+    assert_equal "$output" ""
     run "$A/hutch" run --init --rootfs "$ROOTFS" true
     assert_status 125
     assert_output_has "hutch-init cannot be run"

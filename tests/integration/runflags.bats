@@ -256,7 +256,7 @@ closed_device() {
     for o in --pid --ipc --uts; do
         run "$HUTCH" run "$o" container:abc --rootfs "$ROOTFS" true
         assert_status 125
-        assert_output_has "run -d"
+        assert_output_has "another container's namespace is not supported yet"
         run "$HUTCH" run "$o" ns:/proc/1/ns/ipc --rootfs "$ROOTFS" true
         assert_status 125
         assert_output_has "setns"
@@ -355,6 +355,13 @@ closed_device() {
         sleep 4545.75
     wait_for test -s "$f" || fail_now "no cidfile: $(cat "$out.err")"
     [ -d "$RSTORE/containers/$(cat "$f")" ]
+    kill -TERM "$BG"
+    wait_exit "$BG"
+    "$HUTCH" --root "$RSTORE" rm "$(cat "$f")" >/dev/null
+    [ ! -e "$f" ]
+    # with --rm, it goes when the container ends
+    bg "$out" "$HUTCH" run --rm --stop-timeout 0 --cidfile "$f" --rootfs "$ROOTFS" sleep 4545.25
+    wait_for has_cmdline 'sleep 4545\.25' || fail_now "not started: $(cat "$out.err")"
     kill -TERM "$BG"
     wait_exit "$BG"
     [ ! -e "$f" ]

@@ -125,7 +125,7 @@ wait_gone() {
     c=$(find "$cg" -mindepth 1 -maxdepth 1 -type d -name 'hutch-*' ! -name 'hutch-launcher-*')
     echo "container cgroup: $c"
     [ -n "$c" ]
-    [[ ${c##*/} =~ ^hutch-[0-9a-f]{16}$ ]]
+    [[ ${c##*/} =~ ^hutch-[0-9a-f]{64}$ ]]
     [ "$(cat "$c/pids.max")" = 10 ]
     [ -n "$(cat "$c/cgroup.procs")" ]
     # nothing of hutch's was left in (or made under) the cgroup it started in
