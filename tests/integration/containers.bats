@@ -392,6 +392,12 @@ log_of() { cat "$S/containers/$(id_of "$1")/ctr.log"; }
     run "${H[@]}" attach --detach-keys ctrl-9 k
     assert_status 125
     assert_output_has "--detach-keys \`ctrl-9\`"
+    bg "$BATS_TEST_TMPDIR/fgout" "$HUTCH" --root "$S" run --name fga --rootfs "$ROOTFS" sleep 1000.5
+    wait_for has_state fga running
+    run "${H[@]}" attach fga
+    assert_status 125
+    assert_output_has "no monitor to attach to"
+    kill -KILL "$BG"
     "${H[@]}" rm -f k >/dev/null
     run "${H[@]}" attach at
     assert_status 125
