@@ -39,16 +39,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-#ifndef SYS_clone3
-#define SYS_clone3 435
-#endif
-
 static int
 loopback_up (hutch_error_t *err)
 {

@@ -38,6 +38,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
 /* hutch-init runs as the container's PID 1, where the container's root
    can reach it as /proc/1/exe.  Were that the file on the host, a process
    inside could keep it open and write to it once nothing runs it any more
@@ -45,8 +49,8 @@
    its code.  So PID 1 runs a copy in a sealed memfd: /proc/1/exe leads to
    that copy, which no one can change.  Returns the memfd, or -1 with
    errno.  */
-static int
-sealed_copy (const char *path)
+int
+hutch_sealed_copy (const char *path, const char *name)
 {
   _cleanup_close_ int src = open (path, O_RDONLY | O_CLOEXEC);
   int fd, e;
@@ -55,7 +59,11 @@ sealed_copy (const char *path)
 
   if (src < 0 || fstat (src, &st) < 0)
     return -1;
-  fd = memfd_create ("hutch-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  /* MFD_EXEC where vm.memfd_noexec asks for it (Linux 6.3); older kernels
+     do not know the flag.  */
+  fd = memfd_create (name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+  if (fd < 0 && errno == EINVAL)
+    fd = memfd_create (name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0)
     return -1;
   while (off < st.st_size)
@@ -585,7 +593,7 @@ hutch_container_create (const struct hutch_spec *spec, struct hutch_container **
   sigemptyset (&c->pending);
   if (spec->extra.init)
     {
-      c->initfd = sealed_copy (spec->extra.init_path);
+      c->initfd = hutch_sealed_copy (spec->extra.init_path, "hutch-init");
       if (c->initfd < 0)
         {
           hutch_error_set (err, errno, "open hutch-init `%s` (reinstall hutch)",

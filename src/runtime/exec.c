@@ -25,6 +25,7 @@
    its binary, its working directory, its memory).  */
 
 #include "runtime/exec.h"
+#include "runtime/container.h"
 #include "runtime/sigfd.h"
 #include "runtime/cgroup.h"
 #include "runtime/state.h"
@@ -57,18 +58,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-#ifndef SYS_clone3
-#define SYS_clone3 435
-#endif
-#ifndef MFD_EXEC
-#define MFD_EXEC 0x0010U
-#endif
 #ifndef DEVPTS_SUPER_MAGIC
 #define DEVPTS_SUPER_MAGIC 0x1cd1
 #endif
@@ -98,44 +87,6 @@ self_is_sealed (void)
   _cleanup_close_ int fd = open ("/proc/self/exe", O_RDONLY | O_CLOEXEC);
   int seals = fd >= 0 ? fcntl (fd, F_GET_SEALS) : -1;
   return seals >= 0 && (seals & F_SEAL_WRITE) && (seals & F_SEAL_SEAL);
-}
-
-static int
-sealed_self (void)
-{
-  _cleanup_close_ int src = open ("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-  int fd, e;
-  struct stat st;
-  off_t off = 0;
-
-  if (src < 0 || fstat (src, &st) < 0)
-    return -1;
-  /* MFD_EXEC: where vm.memfd_noexec asks for it (Linux 6.3); older
-     kernels do not know the flag.  */
-  fd = memfd_create ("hutch", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
-  if (fd < 0 && errno == EINVAL)
-    fd = memfd_create ("hutch", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0)
-    return -1;
-  while (off < st.st_size)
-    {
-      ssize_t n = sendfile (fd, src, &off, (size_t)(st.st_size - off));
-      if (n <= 0)
-        {
-          e = n < 0 ? errno : EIO;
-          close (fd);
-          errno = e;
-          return -1;
-        }
-    }
-  if (fcntl (fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
-    {
-      e = errno;
-      close (fd);
-      errno = e;
-      return -1;
-    }
-  return fd;
 }
 
 /* The command line as the kernel recorded it: argv, whatever the
@@ -181,7 +132,7 @@ hutch_exec_seal_self (hutch_error_t *err)
   argv = own_cmdline ();
   if (argv == NULL || argv[0] == NULL)
     return hutch_error_set (err, errno, "read hutch's own command line");
-  fd = sealed_self ();
+  fd = hutch_sealed_copy ("/proc/self/exe", "hutch");
   if (fd >= 0)
     {
       syscall (SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
