@@ -181,7 +181,7 @@ struct exec_run
   unsigned short rows, cols; /* P's terminal, for the pty */
   struct hutch_sigfd sig;    /* the signals taken, their fd */
   /* P's own */
-  int psock, sfd, master;
+  int psock, master;
   pid_t e1, e2;
   int e2_status;
   bool e2_done;
@@ -715,9 +715,13 @@ follow_setup (struct exec_run *r, int *ret_sig, hutch_error_t *err)
         {
           if (failed)
             return -1;
-          return execing
-                     ? 0
-                     : hutch_error_set (err, 0, "the process in the container ended during setup");
+          if (execing)
+            return 0;
+          /* The container ended while we joined it (a stop, an rm -f):
+             that is what to say.  */
+          if (!hutch_state_pid_alive (r->x->pid, r->x->pid_start))
+            return not_running (r->x, err);
+          return hutch_error_set (err, 0, "the process in the container ended during setup");
         }
       if (m.type == HUTCH_MSG_PTY && fd >= 0)
         {
