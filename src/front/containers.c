@@ -465,10 +465,12 @@ reserve_name (const char *root, const char *name, const char *id, hutch_error_t 
     }
   if (owner == NULL)
     owner = name_owner (root, name);
-  return hutch_error_set (err, 0,
-                          "the name `%s` is already in use by container %.12s; choose another "
-                          "with --name, or remove that one with `hutch rm %s`",
-                          name, owner ? owner : "?", name);
+  hutch_error_set (err, 0,
+                   "the name `%s` is already in use by container %.12s; choose another with "
+                   "--name, or remove that one with `hutch rm %s`",
+                   name, owner ? owner : "?", name);
+  err->errnum = EEXIST;
+  return -1;
 }
 
 int
@@ -490,7 +492,7 @@ hutch_ctr_create (const char *root, const char *name, struct hutch_ctr *c, hutch
   _cleanup_close_ int rfd = -1;
   struct hutch_state st;
   char id[65];
-  int r;
+  int r, tries;
 
   if (name && hutch_ctr_name_check (name, err) < 0)
     return -1;
@@ -510,8 +512,17 @@ hutch_ctr_create (const char *root, const char *name, struct hutch_ctr *c, hutch
     return hutch_error_set (err, errno, "create `%s`", c->dir);
   if (hutch_ctr_save (c, err) < 0)
     goto fail_unnamed;
-  if (reserve_name (root, name, id, err) < 0)
-    goto fail_unnamed;
+  /* A generated name that another hutch took meanwhile: another one.  */
+  for (tries = 0; reserve_name (root, c->name, id, err) < 0; tries++)
+    {
+      if (gen == NULL || err->errnum != EEXIST || tries == 20)
+        goto fail_unnamed;
+      hutch_error_clear (err);
+      free (c->name);
+      c->name = hutch_ctr_name_generate (root);
+      if (hutch_ctr_save (c, err) < 0)
+        goto fail_unnamed;
+    }
   if ((rfd = hutch_ctr_rundir_open (c, err)) < 0)
     goto fail;
   hutch_state_init (&st);
