@@ -108,7 +108,13 @@ feed (int sock, struct keys *k, const unsigned char *in, size_t len)
             return true;
           continue;
         }
-      /* A broken prefix goes out as it was typed.  */
+      /* A broken prefix goes out as it was typed: first what is pending,
+         when the two would not fit in one message.  */
+      if (k->matched && o + k->matched + 1 > HUTCH_ATTACH_MAX_DATA)
+        {
+          send_msg (sock, HUTCH_ATTACH_STDIN, out, o);
+          o = 0;
+        }
       if (k->matched)
         {
           memcpy (out + o, k->seq, k->matched);
@@ -137,7 +143,7 @@ connect_monitor (const struct hutch_ctr *c, hutch_error_t *err)
 {
   _cleanup_close_ int dfd = open (c->rundir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  int s;
+  int s, tries, e;
 
   if (dfd < 0)
     return hutch_error_set (err, errno, "open `%s`", c->rundir);
@@ -146,9 +152,18 @@ connect_monitor (const struct hutch_ctr *c, hutch_error_t *err)
   s = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (s < 0)
     return hutch_error_set (err, errno, "socket");
-  if (connect (s, (struct sockaddr *)&sa, sizeof sa) < 0)
+  /* run -d returns once the container runs, a moment before its monitor
+     listens: a socket not there yet is waited for (3 s at most).  */
+  for (tries = 0;; tries++)
     {
-      int e = errno;
+      if (connect (s, (struct sockaddr *)&sa, sizeof sa) == 0)
+        break;
+      e = errno;
+      if ((e == ENOENT || e == ECONNREFUSED) && tries < 300)
+        {
+          poll (NULL, 0, 10);
+          continue;
+        }
       close (s);
       return hutch_error_set (err, e,
                               "attach to container %s: its monitor does not answer (a container "
@@ -246,6 +261,15 @@ cmd_attach_to (const char *ref, const char *keys_arg, bool no_stdin)
       return cmd_report (&err);
     }
   hutch_state_clear (&st);
+  if (!c.detach)
+    {
+      hutch_error_set (&err, 0,
+                       "container %s runs in the foreground of the `hutch run` that started it: "
+                       "there is no monitor to attach to (that terminal has it)",
+                       c.name);
+      hutch_ctr_clear (&c);
+      return cmd_report (&err);
+    }
   sock = connect_monitor (&c, &err);
   if (sock < 0)
     {

@@ -624,10 +624,10 @@ static int
 freeze (struct hutch_ctr *c, void *arg, hutch_error_t *err)
 {
   bool on = arg != NULL;
-  struct hutch_state st;
-  _cleanup_free_ char *knob = NULL;
+  struct hutch_state st, now;
+  _cleanup_free_ char *knob = NULL, *events = NULL;
   _cleanup_close_ int rfd = -1;
-  int r;
+  int r, waited;
 
   if (hutch_ctr_state (c, &st, err) < 0)
     return -1;
@@ -653,10 +653,59 @@ freeze (struct hutch_ctr *c, void *arg, hutch_error_t *err)
       hutch_state_clear (&st);
       return -1;
     }
-  st.status = on ? HUTCH_STATE_PAUSED : HUTCH_STATE_RUNNING;
-  rfd = hutch_ctr_rundir_open (c, err);
-  r = rfd < 0 ? -1 : hutch_state_write (rfd, &st, err);
+  /* cgroup.freeze only asks: each task stops when it next can, and
+     cgroup.events says `frozen 1` once all have (`frozen 0` at once for a
+     thaw).  Wait for it, as runc and crun do, so that "paused" is true
+     when pause returns: a process in an uninterruptible wait (a disk, an
+     NFS server) may take long, and then the container is thawed again
+     and the pause is an error that says so.  */
+  events = hutch_xasprintf ("%s/cgroup.events", st.cgroup);
+  for (waited = 0;; waited += 10)
+    {
+      _cleanup_free_ char *text = NULL;
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      /* The container ended meanwhile: its cgroup is gone.  */
+      if (hutch_read_file (events, 4096, &text, NULL, &e) < 0)
+        {
+          hutch_error_clear (&e);
+          break;
+        }
+      if (strstr (text, on ? "frozen 1\n" : "frozen 0\n"))
+        break;
+      if (waited >= 10000)
+        {
+          hutch_error_t e2 = HUTCH_ERROR_INIT;
+          if (on)
+            hutch_write_file (knob, "0", &e2);
+          hutch_error_clear (&e2);
+          hutch_state_clear (&st);
+          return hutch_error_set (err, 0,
+                                  "container %s did not %s within 10 s: a process of it is in a "
+                                  "wait it cannot leave (a disk or a network file system that "
+                                  "does not answer?)%s",
+                                  c->name, on ? "freeze" : "thaw",
+                                  on ? "; it was thawed again and runs on" : "");
+        }
+      usleep (10000);
+    }
+  /* The state as it is now: its holder writes it too (when the container
+     ends, which may have happened meanwhile), and takes no lock.  */
   hutch_state_clear (&st);
+  if (hutch_ctr_state (c, &now, err) < 0)
+    return -1;
+  if (now.status != (on ? HUTCH_STATE_RUNNING : HUTCH_STATE_PAUSED))
+    r = hutch_error_set (err, 0, "container %s ended while it was being %s", c->name,
+                         on ? "paused" : "unpaused");
+  else
+    {
+      /* A flag beside the state, not the state rewritten: the holder may
+         be writing it (runtime/state.h).  */
+      rfd = hutch_ctr_rundir_open (c, err);
+      r = rfd < 0 ? -1 : hutch_state_flag (rfd, HUTCH_STATE_FLAG_PAUSED, on);
+      if (r < 0 && rfd >= 0)
+        hutch_error_set (err, errno, "%s container %s", on ? "pause" : "unpause", c->name);
+    }
+  hutch_state_clear (&now);
   return r;
 }
 
@@ -773,14 +822,13 @@ ctr_monitor_end (int argc, char **argv)
       /* The count goes into the state that the start writes.  */
       _cleanup_close_ int rfd = hutch_ctr_rundir_open (&ct, &err);
       st.restarts = restarts;
+      /* The lock stays held until this process execs the new monitor (it
+         is close-on-exec): an rm meanwhile would remove a container
+         about to run.  */
       if (rfd < 0 || hutch_state_write (rfd, &st, &err) < 0 || cmd_ctr_spec (&ct, &spec, &err) < 0)
         r = -1;
       else
-        {
-          close (lock);
-          lock = -1;
-          r = cmd_ctr_launch (&ct, spec, false, &err);
-        }
+        r = cmd_ctr_launch (&ct, spec, false, &err);
     }
   hutch_state_clear (&st);
   if (lock >= 0)

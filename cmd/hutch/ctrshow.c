@@ -10,6 +10,7 @@
 #include "base/util.h"
 #include "base/walk.h"
 #include "front/containers.h"
+#include "runtime/specjson.h"
 #include "runtime/state.h"
 
 #include <dirent.h>
@@ -108,6 +109,8 @@ row_clear (struct row *r)
   hutch_state_clear (&r->st);
 }
 
+/* The command as people read it: an image's Cmd is the image author's
+   text, shown with its control characters escaped.  */
 static char *
 command_text (char *const *args, bool trunc)
 {
@@ -119,6 +122,11 @@ command_text (char *const *args, bool trunc)
       free (s);
       s = n;
     }
+  {
+    char *shown = hutch_walk_shown (s);
+    free (s);
+    s = shown;
+  }
   if (trunc && strlen (s) > 20)
     strcpy (s + 17, "...");
   return s;
@@ -430,7 +438,7 @@ print_table (struct row *rows, size_t n, bool trunc)
     {
       char **r = cells + (i + 1) * COLS;
       r[0] = field (&rows[i], "ID", trunc);
-      r[1] = hutch_xstrdup (image_text (&rows[i].c));
+      r[1] = hutch_walk_shown (image_text (&rows[i].c));
       r[2] = command_text (rows[i].c.command, trunc);
       r[3] = ago (rows[i].c.created);
       r[4] = status_text (&rows[i].st);
@@ -636,16 +644,6 @@ load_config (const struct hutch_ctr *c)
 }
 
 static json_t *
-strv_json (char *const *v)
-{
-  json_t *a = json_array ();
-  size_t i;
-  for (i = 0; v && v[i]; i++)
-    json_array_append_new (a, json_string (v[i]));
-  return a;
-}
-
-static json_t *
 copy_or_null (json_t *v)
 {
   return v ? json_deep_copy (v) : json_null ();
@@ -742,7 +740,7 @@ inspect_json (const struct row *r)
   json_object_set_new (o, "Path",
                        json_string (r->c.command && r->c.command[0] ? r->c.command[0] : ""));
   json_object_set_new (o, "Args",
-                       strv_json (r->c.command && r->c.command[0] ? r->c.command + 1 : NULL));
+                       hutch_json_strv (r->c.command && r->c.command[0] ? r->c.command + 1 : NULL));
   state = json_pack (
       "{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}", "Status",
       hutch_state_status_name (r->st.status), "Running", r->st.status == HUTCH_STATE_RUNNING,
@@ -762,7 +760,7 @@ inspect_json (const struct row *r)
   json_object_set_new (cfg, "Hostname", copy_or_null (json_object_get (config, "hostname")));
   json_object_set_new (cfg, "User", copy_or_null (json_object_get (process, "user")));
   json_object_set_new (cfg, "Env", copy_or_null (json_object_get (process, "env")));
-  json_object_set_new (cfg, "Cmd", strv_json (r->c.command));
+  json_object_set_new (cfg, "Cmd", hutch_json_strv (r->c.command));
   json_object_set_new (cfg, "Image", json_string (image_text (&r->c)));
   json_object_set_new (cfg, "WorkingDir", copy_or_null (json_object_get (process, "cwd")));
   json_object_set_new (cfg, "Labels", labels);
@@ -884,16 +882,29 @@ user_name (int rootfd, unsigned long uid)
   _cleanup_free_ char *text = NULL;
   hutch_error_t e = HUTCH_ERROR_INIT;
   char *line, *save = NULL;
-  int fd = rootfd >= 0 ? hutch_walk_open_in_root (rootfd, "etc/passwd", O_RDONLY, 0) : -1;
+  /* Not blocking: the container may have made its passwd a FIFO; only a
+     regular file is read.  */
+  int fd = rootfd >= 0
+               ? hutch_walk_open_in_root (rootfd, "etc/passwd", O_RDONLY | O_NONBLOCK | O_NOCTTY, 0)
+               : -1;
+  struct stat st;
 
+  if (fd >= 0 && (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode)))
+    {
+      close (fd);
+      fd = -1;
+    }
   if (fd >= 0 && hutch_read_fd (fd, 4 * 1024 * 1024, &text, NULL, &e) == 0)
     for (line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
       {
         char *c1 = strchr (line, ':'), *c2 = c1 ? strchr (c1 + 1, ':') : NULL;
         if (c2 && strtoul (c2 + 1, NULL, 10) == uid)
           {
+            _cleanup_free_ char *n = hutch_xstrndup (line, (size_t)(c1 - line));
             close (fd);
-            return hutch_xstrndup (line, (size_t)(c1 - line));
+            /* The container's words: no escape sequence reaches the
+               user's terminal.  */
+            return hutch_walk_shown (n);
           }
       }
   hutch_error_clear (&e);
@@ -963,8 +974,11 @@ top_line (pid_t pid, int rootfd)
     hutch_error_clear (&e);
     name = user_name (rootfd, inside);
   }
-  printf ("%-10s  %8d  %8d  %c      %6llu  %s\n", name, (int)pid, ppid, state,
-          (ut + stime) / (unsigned long long)(hz > 0 ? hz : 100), cmd);
+  {
+    _cleanup_free_ char *shown = hutch_walk_shown (cmd);
+    printf ("%-10s  %8d  %8d  %c      %6llu  %s\n", name, (int)pid, ppid, state,
+            (ut + stime) / (unsigned long long)(hz > 0 ? hz : 100), shown);
+  }
 }
 
 static int

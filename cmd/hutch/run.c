@@ -77,6 +77,7 @@ enum
   OPT_LOG_DRIVER,
   OPT_LOG_OPT,
   OPT_DETACH_KEYS,
+  OPT_SYSTEMD, /* --systemd (src/front/runsystemd.c) */
 };
 
 static int cmd_run (int argc, char **argv);
@@ -240,6 +241,10 @@ static const struct cmd_opt options[] = {
     "TERM INT QUIT HUP USR1 USR2 KILL" },
   { "stop-timeout", OPT_STOP_TIMEOUT, required_argument, "SECONDS",
     "then SIGKILL after SECONDS (default 10; -1: never)", NULL },
+  { "systemd", OPT_SYSTEMD, required_argument, "MODE",
+    "true (default: system mode, as podman's, when the\ncommand is systemd or an init), "
+    "always or false",
+    "true false always" },
   { 0 },
 };
 
@@ -373,6 +378,7 @@ static const struct stored_option
   { OPT_LOG_DRIVER, STORE_STR, FIELD (log_driver) },
   { OPT_LOG_OPT, STORE_LIST, FIELD (log_opts) },
   { OPT_DETACH_KEYS, STORE_STR, FIELD (detach_keys) },
+  { OPT_SYSTEMD, STORE_STR, FIELD (systemd) },
 };
 
 #undef FIELD
@@ -584,6 +590,39 @@ record_args (int argc, char **argv, int image_index, const char *image_id)
   return v;
 }
 
+/* The environment a start needs to make the spec again as hutch run
+   made it: with --env-host all of it; else what hutch itself reads (the
+   user's directories, the locale, the time zone) and the variables that
+   -e NAME copies.  Not the rest: a token in the caller's environment has
+   no business in the record.  */
+static char **
+record_env (const struct hutch_run_options *o)
+{
+  static const char *const keep[]
+      = { "HOME", "USER", "LOGNAME", "PATH", "LANG", "TZ", "TMPDIR", "DBUS_SESSION_BUS_ADDRESS" };
+  char **v = hutch_xmalloc0 (sizeof (char *));
+  char **e;
+  size_t i, len;
+
+  for (e = environ; e && *e; e++)
+    {
+      const char *eq = strchr (*e, '=');
+      bool take = o->env_host;
+      if (eq == NULL)
+        continue;
+      len = (size_t)(eq - *e);
+      for (i = 0; !take && i < sizeof keep / sizeof *keep; i++)
+        take = strlen (keep[i]) == len && strncmp (*e, keep[i], len) == 0;
+      take = take || strncmp (*e, "XDG_", 4) == 0 || strncmp (*e, "LC_", 3) == 0;
+      for (i = 0; !take && o->env && o->env[i]; i++)
+        take = strchr (o->env[i], '=') == NULL && strlen (o->env[i]) == len
+               && strncmp (*e, o->env[i], len) == 0;
+      if (take)
+        hutch_strv_push (&v, hutch_xstrdup (*e));
+    }
+  return v;
+}
+
 /* The path of this hutch, for the monitor to come back to.  */
 static char **
 self_args (const struct hutch_ctr *c)
@@ -737,7 +776,10 @@ run_container (struct hutch_run_options *o, int argc, char **argv, int image_ind
   c.image = o->image ? hutch_xstrdup (o->image) : NULL;
   c.rootfs = o->rootfs ? hutch_xstrdup (o->rootfs) : NULL;
   c.cwd = getcwd (NULL, 0);
-  c.env = hutch_strv_dup (environ);
+  c.env = record_env (o);
+  /* Before the record exists on disk: a hutch killed before the spec is
+     made leaves a record that can still start.  */
+  c.run_args = record_args (argc, argv, image_index, NULL);
   c.cli_root = o->store_root ? hutch_xstrdup (o->store_root) : NULL;
   c.storage_driver = o->storage_driver;
   c.cidfile = *cidfile ? hutch_xstrdup (cidfile) : NULL;
@@ -752,6 +794,7 @@ run_container (struct hutch_run_options *o, int argc, char **argv, int image_ind
   if (hutch_run_make_spec (o, &spec, &err) < 0
       || (cidfd >= 0 && hutch_run_cidfile_write (cidfd, cidfile, c.id, &err) < 0))
     goto fail;
+  hutch_strv_free (c.run_args);
   c.run_args = record_args (argc, argv, image_index, spec->extra.image_id);
   if (hutch_ctr_prepared (&c, spec, &err) < 0)
     goto fail;

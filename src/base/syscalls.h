@@ -18,6 +18,17 @@
    C libraries that lack the wrappers work too.  */
 #include <sys/mount.h>
 
+/* The numbers of calls glibc 2.36's headers may lack.  */
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif

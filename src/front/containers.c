@@ -11,6 +11,7 @@
 #include "image/image.h"
 #include "image/volume.h"
 #include "runtime/nsexec.h"
+#include "runtime/specjson.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -63,6 +64,44 @@ runtime_base (void)
   return hutch_xasprintf ("%s/containers", r);
 }
 
+/* The runtime directory (hutch's, and its containers/) must be real
+   directories of the user's that no one else can enter, not symlinks:
+   another user's link at /tmp/hutch-UID to a directory of the user's
+   passes the trust rule (which follows it) and could be swapped later,
+   taking the containers' states away (where fs.protected_symlinks is
+   off).  */
+static int
+check_private_dir (const char *path, hutch_error_t *err)
+{
+  _cleanup_free_ char *copy = hutch_xstrdup (path);
+  char *slash = strrchr (copy, '/');
+  const char *const which[] = { copy, path };
+  size_t i;
+
+  if (slash)
+    *slash = '\0';
+  for (i = 0; i < 2; i++)
+    {
+      struct stat st;
+      if (lstat (which[i], &st) < 0)
+        return hutch_error_set (err, errno, "the runtime directory `%s`", which[i]);
+      /* Ours but open (an older hutch, a umask): closed, not refused.  */
+      if (S_ISDIR (st.st_mode) && st.st_uid == geteuid () && (st.st_mode & 077) != 0
+          && chmod (which[i], 0700) == 0)
+        st.st_mode &= ~(mode_t)077;
+      if (!S_ISDIR (st.st_mode) || st.st_uid != geteuid () || (st.st_mode & 077) != 0)
+        return hutch_error_set (err, 0,
+                                "the runtime directory `%s` is not safe: it must be a directory "
+                                "of yours that only you can enter (mode 0700), not %s; remove "
+                                "it, or set XDG_RUNTIME_DIR to a private directory of yours",
+                                which[i],
+                                !S_ISDIR (st.st_mode)     ? "a symlink or a file"
+                                : st.st_uid != geteuid () ? "another user's"
+                                                          : "open to others");
+    }
+  return 0;
+}
+
 char *
 hutch_ctrs_root (const char *cli_root, hutch_error_t *err)
 {
@@ -82,7 +121,7 @@ hutch_ctrs_root (const char *cli_root, hutch_error_t *err)
      signal): someone else's /tmp/hutch-UID must not be ours.  */
   rt = runtime_base ();
   if (hutch_paths_check_trusted (rt, "the runtime directory", err) < 0
-      || hutch_walk_mkdir_p (rt, 0700, err) < 0)
+      || hutch_walk_mkdir_p (rt, 0700, err) < 0 || check_private_dir (rt, err) < 0)
     return NULL;
   return HUTCH_STEAL_PTR (root);
 }
@@ -158,16 +197,6 @@ hutch_ctr_name_generate (const char *root)
 
 /* ---- the record ---------------------------------------------------- */
 
-static json_t *
-strv_json (char *const *v)
-{
-  json_t *a = json_array ();
-  size_t i;
-  for (i = 0; v && v[i]; i++)
-    json_array_append_new (a, json_string (v[i]));
-  return a;
-}
-
 static char **
 json_strv (json_t *a)
 {
@@ -204,10 +233,10 @@ record_json (const struct hutch_ctr *c)
   set_str (o, "image", c->image);
   set_str (o, "image_id", c->image_id);
   set_str (o, "rootfs", c->rootfs);
-  json_object_set_new (o, "command", strv_json (c->command));
+  json_object_set_new (o, "command", hutch_json_strv (c->command));
   json_object_set_new (o, "created", json_integer (c->created));
-  json_object_set_new (o, "run_args", strv_json (c->run_args));
-  json_object_set_new (o, "env", strv_json (c->env));
+  json_object_set_new (o, "run_args", hutch_json_strv (c->run_args));
+  json_object_set_new (o, "env", hutch_json_strv (c->env));
   set_str (o, "cwd", c->cwd);
   set_str (o, "cli_root", c->cli_root);
   json_object_set_new (o, "storage_driver", json_integer (c->storage_driver));
@@ -224,10 +253,11 @@ record_json (const struct hutch_ctr *c)
   json_object_set_new (o, "stop_signal", json_integer (c->stop_signal));
   json_object_set_new (o, "stop_timeout", json_integer (c->stop_timeout));
   set_str (o, "cidfile", c->cidfile);
+  set_str (o, "rundir", c->rundir);
   for (i = 0; i < c->n_labels; i++)
     json_object_set_new (labels, c->labels[i].key, json_string (c->labels[i].value));
   json_object_set_new (o, "labels", labels);
-  json_object_set_new (o, "anon_volumes", strv_json (c->anon_volumes));
+  json_object_set_new (o, "anon_volumes", hutch_json_strv (c->anon_volumes));
   return o;
 }
 
@@ -347,10 +377,36 @@ hutch_ctr_load (const char *root, const char *id, struct hutch_ctr *ret, hutch_e
                               path, je.text, id);
     }
   record_from_json (o, ret);
-  json_decref (o);
-  free (ret->id);
-  ret->id = hutch_xstrdup (id);
-  set_paths (ret, root, id);
+  {
+    /* Where its state is: the runtime directory of the session that made
+       it, which another session (without XDG_RUNTIME_DIR: cron, su)
+       would not find by itself, and would read the container as ended.  */
+    _cleanup_free_ char *rundir = get_str (o, "rundir");
+    json_decref (o);
+    free (ret->id);
+    ret->id = hutch_xstrdup (id);
+    set_paths (ret, root, id);
+    if (rundir && rundir[0] == '/' && strlen (rundir) > 65
+        && strcmp (rundir + strlen (rundir) - 64, id) == 0)
+      {
+        free (ret->rundir);
+        ret->rundir = HUTCH_STEAL_PTR (rundir);
+      }
+  }
+  /* A record that hutch could not have written (edited, or cut short by
+     a crash) is damaged, not a reason to crash.  */
+  if (ret->name == NULL || hutch_ctr_name_check (ret->name, err) < 0 || ret->log_driver < 0
+      || ret->log_driver > HUTCH_LOG_PASSTHROUGH || ret->restart < 0
+      || ret->restart > HUTCH_RESTART_UNLESS_STOPPED)
+    {
+      hutch_error_clear (err);
+      hutch_error_set (err, 0,
+                       "the container's record `%s` is damaged (a field has no valid value); "
+                       "remove it with `hutch rm -f %.12s`",
+                       path, id);
+      hutch_ctr_clear (ret);
+      return -1;
+    }
   return 0;
 }
 
@@ -379,27 +435,36 @@ name_owner (const char *root, const char *name)
   return is_id (buf) ? hutch_xstrdup (buf) : NULL;
 }
 
+/* Reserve NAME for ID: symlink(2) fails when the name is taken.  A name
+   whose container has no record any more (a crash between the steps of a
+   removal) is free again: taken over under a lock of the names' directory
+   and checked again there, since a record is written before its name
+   (hutch_ctr_create), so that a name being made is never taken for a
+   stale one.  */
 static int
 reserve_name (const char *root, const char *name, const char *id, hutch_error_t *err)
 {
-  _cleanup_free_ char *link = hutch_xasprintf ("%s/container-names/%s", root, name);
-  _cleanup_free_ char *owner = NULL, *odir = NULL;
+  _cleanup_free_ char *dir = hutch_xasprintf ("%s/container-names", root);
+  _cleanup_free_ char *link = hutch_xasprintf ("%s/%s", dir, name);
+  _cleanup_free_ char *owner = NULL, *rec = NULL;
+  _cleanup_close_ int dfd = -1;
   struct stat st;
 
   if (symlink (id, link) == 0)
     return 0;
   if (errno != EEXIST)
     return hutch_error_set (err, errno, "reserve the name `%s`", name);
-  owner = name_owner (root, name);
-  odir = owner ? hutch_xasprintf ("%s/containers/%s/container.json", root, owner) : NULL;
-  /* A name whose container is gone (a crash between the two steps of a
-     removal) is free again.  */
-  if (odir == NULL || stat (odir, &st) < 0)
+  dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0 && flock (dfd, LOCK_EX) == 0)
     {
-      unlink (link);
-      if (symlink (id, link) == 0)
+      owner = name_owner (root, name);
+      rec = owner ? hutch_xasprintf ("%s/containers/%s/container.json", root, owner) : NULL;
+      if (owner && stat (rec, &st) < 0 && errno == ENOENT && unlink (link) == 0
+          && symlink (id, link) == 0)
         return 0;
     }
+  if (owner == NULL)
+    owner = name_owner (root, name);
   return hutch_error_set (err, 0,
                           "the name `%s` is already in use by container %.12s; choose another "
                           "with --name, or remove that one with `hutch rm %s`",
@@ -433,8 +498,6 @@ hutch_ctr_create (const char *root, const char *name, struct hutch_ctr *c, hutch
     return hutch_error_set (err, errno, "getrandom");
   if (name == NULL)
     name = gen = hutch_ctr_name_generate (root);
-  if (reserve_name (root, name, id, err) < 0)
-    return -1;
   free (c->id);
   free (c->name);
   c->id = hutch_xstrdup (id);
@@ -442,12 +505,14 @@ hutch_ctr_create (const char *root, const char *name, struct hutch_ctr *c, hutch
   set_paths (c, root, id);
   if (c->created == 0)
     c->created = hutch_state_now ();
+  /* The record first, its name second (see reserve_name).  */
   if (mkdir (c->dir, 0700) < 0)
-    {
-      hutch_error_set (err, errno, "create `%s`", c->dir);
-      goto fail;
-    }
-  if (hutch_ctr_save (c, err) < 0 || (rfd = hutch_ctr_rundir_open (c, err)) < 0)
+    return hutch_error_set (err, errno, "create `%s`", c->dir);
+  if (hutch_ctr_save (c, err) < 0)
+    goto fail_unnamed;
+  if (reserve_name (root, name, id, err) < 0)
+    goto fail_unnamed;
+  if ((rfd = hutch_ctr_rundir_open (c, err)) < 0)
     goto fail;
   hutch_state_init (&st);
   hutch_state_boot_id (st.boot_id);
@@ -461,6 +526,17 @@ fail:
   {
     hutch_error_t e = HUTCH_ERROR_INIT;
     hutch_ctr_remove (c, false, &e);
+    hutch_error_clear (&e);
+  }
+  return -1;
+
+fail_unnamed:
+  {
+    /* Not hutch_ctr_remove: the name may be another container's.  */
+    _cleanup_free_ char *rec = hutch_xasprintf ("%s/container.json", c->dir);
+    hutch_error_t e = HUTCH_ERROR_INIT;
+    unlink (rec);
+    hutch_walk_remove_path (c->dir, &e);
     hutch_error_clear (&e);
   }
   return -1;

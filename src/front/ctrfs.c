@@ -4,6 +4,7 @@
 /* How a worker comes to see a container's tree (front/ctrfs.h says why it
    is done so), and export, which is only that and a tar.  */
 
+#include "base/syscalls.h"
 #include "front/ctrfs-private.h"
 #include "base/util.h"
 #include "base/walk.h"
@@ -27,10 +28,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
 
 /* ---- planning a view --------------------------------------------------- */
 

@@ -7,6 +7,7 @@
 #include "base/paths.h"
 #include "base/signame.h"
 #include "base/util.h"
+#include "runtime/cgroup.h"
 #include "runtime/container.h"
 #include "runtime/resources.h"
 #include "runtime/sdscope.h"
@@ -326,9 +327,12 @@ hutch_ctr_run (struct hutch_ctr *c, const struct hutch_spec *spec, int *ret_stat
     {
       hutch_error_t e = HUTCH_ERROR_INIT;
       running_state (&st, ct, getpid ());
-      hutch_ctr_mark_live (c, true);
+      hutch_state_flag (rfd, HUTCH_STATE_FLAG_STOP, false);
+      hutch_state_flag (rfd, HUTCH_STATE_FLAG_PAUSED, false);
       if (hutch_state_write (rfd, &st, &e) < 0)
         hutch_log (HUTCH_LOG_WARNING, "%s", e.msg);
+      /* After the state: a sweep that finds the mark finds it running.  */
+      hutch_ctr_mark_live (c, true);
       hutch_error_clear (&e);
       r = hutch_container_wait (ct, ret_status, err);
     }
@@ -603,9 +607,11 @@ become_monitor (struct hutch_ctr *c, struct hutch_spec *spec, const char *monito
   if (hutch_container_start (ct, err) < 0 || hutch_container_handoff (ct, &h, err) < 0)
     goto fail;
   running_state (&st, ct, getpid ());
-  hutch_ctr_mark_live (c, true);
+  hutch_state_flag (rfd, HUTCH_STATE_FLAG_STOP, false);
+  hutch_state_flag (rfd, HUTCH_STATE_FLAG_PAUSED, false);
   if (hutch_state_write (rfd, &st, err) < 0)
     goto fail;
+  hutch_ctr_mark_live (c, true);
   /* Only the monitor may hold the output pipes' write ends: the log ends
      when the container's processes close theirs.  */
   null = open ("/dev/null", O_RDWR | O_CLOEXEC);
@@ -676,6 +682,10 @@ hutch_ctr_launch (struct hutch_ctr *c, struct hutch_spec *spec, const char *moni
     return -1;
   if (!do_fork)
     return become_monitor (c, spec, monitor, self_args, -1, err);
+  /* Without a user manager the monitor shares this process's cgroup
+     until this process ends (with one, it gets a scope of its own).  */
+  if (!hutch_sdscope_available ())
+    hutch_cgroup_launcher_leaf (spec);
   if (pipe2 (p, O_CLOEXEC) < 0)
     return hutch_error_set (err, errno, "pipe");
   pid = fork ();
@@ -695,6 +705,20 @@ hutch_ctr_launch (struct hutch_ctr *c, struct hutch_spec *spec, const char *moni
          comes back to it, not to init.  */
       setsid ();
       prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+      /* Only what the container needs goes on: a caller's fd left open
+         (a pipe of a shell's $(...), bats's fd 3, a CI job's log) would
+         be held for as long as the container runs.  */
+      {
+        size_t n = 0, i;
+        int *keep = hutch_xmalloc0 ((spec->extra.n_volume_lockfds + 2) * sizeof (int));
+        keep[n++] = p[1];
+        if (spec->extra.container_lockfd >= 0)
+          keep[n++] = spec->extra.container_lockfd;
+        for (i = 0; i < spec->extra.n_volume_lockfds; i++)
+          keep[n++] = spec->extra.volume_lockfds[i];
+        hutch_close_all_but (keep, n);
+        free (keep);
+      }
       own_scope (c);
       become_monitor (c, spec, monitor, self_args, p[1], &e);
       _exit (HUTCH_EXIT_ERROR);
@@ -827,6 +851,7 @@ hutch_ctr_stop (struct hutch_ctr *c, int timeout, hutch_error_t *err)
   struct hutch_state st;
   _cleanup_close_ int rfd = -1;
   int fd, code, sig = c->stop_signal > 0 ? c->stop_signal : SIGTERM;
+  bool running, waiting;
   struct pollfd pfd;
 
   /* -1 (--stop-timeout -1): no SIGKILL, as docker's.  */
@@ -834,19 +859,42 @@ hutch_ctr_stop (struct hutch_ctr *c, int timeout, hutch_error_t *err)
     timeout = c->stop_timeout;
   if (hutch_ctr_state (c, &st, err) < 0)
     return -1;
-  if (!is_running (&st))
+  running = is_running (&st);
+  /* Ended, but its monitor waits to start it again (the restart
+     policy's back-off): that restart is what to stop.  */
+  waiting = !running && st.status == HUTCH_STATE_EXITED
+            && hutch_state_pid_alive (st.monitor, st.monitor_start);
+  if (!running && !waiting)
     {
       hutch_state_clear (&st);
       return 0;
     }
-  /* Said before the signal: the monitor reads it when the container ends,
-     and does not restart it.  */
-  st.stop_requested = true;
+  /* Said before the signal: the holder reads it when the container ends,
+     and does not start it again.  */
   rfd = hutch_ctr_rundir_open (c, err);
-  if (rfd < 0 || hutch_state_write (rfd, &st, err) < 0)
+  if (rfd < 0 || hutch_state_flag (rfd, HUTCH_STATE_FLAG_STOP, true) < 0)
     {
       hutch_state_clear (&st);
-      return -1;
+      return rfd < 0 ? -1 : hutch_error_set (err, errno, "stop container %s", c->name);
+    }
+  if (waiting)
+    {
+      /* SIGTERM cancels the monitor's back-off; through a pidfd checked
+         by its start time, as every signal hutch sends.  */
+      struct hutch_state mon = st;
+      mon.pid = st.monitor;
+      mon.pid_start = st.monitor_start;
+      fd = open_pid (&mon);
+      if (fd >= 0)
+        {
+          syscall (SYS_pidfd_send_signal, fd, SIGTERM, NULL, 0);
+          pfd = (struct pollfd){ fd, POLLIN, 0 };
+          while (poll (&pfd, 1, 10000) < 0 && errno == EINTR)
+            ;
+          close (fd);
+        }
+      hutch_state_clear (&st);
+      return 0;
     }
   fd = open_pid (&st);
   if (fd >= 0)

@@ -735,7 +735,8 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
   if (add_etc_files (spec, sandbox, network, o, err) < 0
       || hutch_run_add_mounts (o, spec, cwd, err) < 0
       || set_environment (o, spec, cfg, sandbox, home, err) < 0
-      || set_process (o, spec, cfg, sandbox, cwd, err) < 0)
+      || set_process (o, spec, cfg, sandbox, cwd, err) < 0
+      || hutch_run_systemd (o, spec, cfg, err) < 0)
     return -1;
   return set_security (o, spec, err);
 }

@@ -80,6 +80,7 @@ struct hutch_run_options
   char *cidfile;      /* --cidfile */
   char *stop_signal;  /* --stop-signal */
   char *stop_timeout; /* --stop-timeout */
+  char *systemd;      /* --systemd: true, false or always (NULL: true) */
   /* The container's record (front/containers.h), set by the caller.  */
   char *container_id; /* its id (64 hex digits), or NULL for a random one */
   bool keep;          /* it outlives the run: its directory stays for the next start */
@@ -162,6 +163,19 @@ int hutch_run_host_hostname (const struct hutch_run_options *o, struct hutch_spe
 int hutch_run_flags_late (const struct hutch_run_options *o, struct hutch_spec *spec,
                           const struct hutch_image_config *cfg, int mode, int groupfd,
                           hutch_error_t *err);
+/* --systemd (src/front/runsystemd.c): VALUE (NULL: true) into *RET_MODE.  */
+enum
+{
+  HUTCH_SYSTEMD_TRUE,   /* system mode when the command is systemd or init */
+  HUTCH_SYSTEMD_FALSE,  /* never */
+  HUTCH_SYSTEMD_ALWAYS, /* always */
+};
+int hutch_run_systemd_mode (const char *value, int *ret_mode, hutch_error_t *err);
+/* System mode, when --systemd and the command (SPEC's args, made) ask for
+   it: tmpfs mounts, container_uuid, the stop signal and timeout, a
+   writable /sys/fs/cgroup.  After the user's mounts.  */
+int hutch_run_systemd (const struct hutch_run_options *o, struct hutch_spec *spec,
+                       const struct hutch_image_config *cfg, hutch_error_t *err);
 /* --cidfile: make FILE, which must not exist (as Docker has it); returns
    its fd, or -1.  */
 int hutch_run_cidfile_create (const char *path, hutch_error_t *err);

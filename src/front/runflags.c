@@ -50,6 +50,7 @@ hutch_run_flags_clear (struct hutch_run_options *o)
   free (o->cidfile);
   free (o->stop_signal);
   free (o->stop_timeout);
+  free (o->systemd);
   free (o->container_id);
   free (o->name);
   free (o->restart);
@@ -336,10 +337,13 @@ int
 hutch_run_flags_early (const struct hutch_run_options *o, struct hutch_spec *spec, int network,
                        hutch_error_t *err)
 {
+  int systemd_mode;
+
   if (host_namespaces (o, spec, err) < 0 || add_devices (o, spec, err) < 0
       || add_ulimits (o, spec, err) < 0 || set_timezone (o, spec, err) < 0
       || check_shm_size (o, err) < 0 || check_publish_all (o, network, err) < 0
       || check_stop (o, spec, err) < 0
+      || hutch_run_systemd_mode (o->systemd, &systemd_mode, err) < 0
       || add_kv ("--annotation", o->annotations, &spec->annotations, &spec->n_annotations, err) < 0)
     return -1;
   /* Labels are checked now, recorded later over the image's.  */

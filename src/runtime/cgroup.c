@@ -688,6 +688,19 @@ hutch_cgroup_setup (const struct hutch_spec *spec, struct hutch_cgroup_run *run,
         }
     }
   find_delegated (&h, &scoped);
+  /* A launcher's leaf (hutch-launcher-PID, where the launcher of run -d
+     made room for the monitor it forked: hutch_cgroup_launcher_leaf) is
+     not a base: its parent is, with the controllers enabled.  */
+  if (h.own && h.delegated)
+    {
+      const char *name = strrchr (h.own, '/');
+      if (name && hutch_str_has_prefix (name + 1, "hutch-launcher-"))
+        {
+          char *parent = hutch_xstrndup (h.own, (size_t)(name - h.own));
+          free (h.own);
+          h.own = parent;
+        }
+    }
   if (h.own == NULL || !h.delegated)
     {
       if (limits)
@@ -711,6 +724,45 @@ out:
     hutch_cgroup_teardown (run, NULL);
   hutch_cgroup_host_clear (&h);
   return ret;
+}
+
+int
+hutch_cgroup_launcher_leaf (const struct hutch_spec *spec)
+{
+  struct hutch_cgroup_host h = { 0 };
+  struct hutch_cgroup_run run = HUTCH_CGROUP_RUN_INIT;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  _cleanup_strv_ char **need = NULL;
+  bool scoped, limits = false;
+  size_t i;
+  int r = 0;
+
+  for (i = 0; i < spec->n_resources; i++)
+    limits = limits || !spec->resources[i].implied;
+  if (!limits || spec->extra.cgroups_disabled || hutch_cgroup_probe (&h, &e) < 0)
+    goto out;
+  need = needed_controllers (spec);
+  find_delegated (&h, &scoped);
+  if (need[0] == NULL || h.own == NULL || !h.delegated)
+    goto out;
+  {
+    char *why = hutch_cgroup_v2_missing (&h, (const char *const *)need);
+    free (why);
+    if (why)
+      goto out;
+  }
+  run.base = hutch_xstrdup (h.own);
+  /* Moved into a leaf and the controllers enabled: what this process
+     forks from now on is born there, and finds them enabled.  A failure
+     is the container's setup's to report.  */
+  r = enable_controllers (spec, &h, &run, need, &e) == 0 ? 1 : 0;
+out:
+  hutch_error_clear (&e);
+  free (run.base);
+  free (run.leaf);
+  hutch_strv_free (run.enabled);
+  hutch_cgroup_host_clear (&h);
+  return r;
 }
 
 int

@@ -74,6 +74,15 @@ int hutch_cgroup_setup (const struct hutch_spec *spec, struct hutch_cgroup_run *
    *RET_WARNING (may be NULL) when the cgroup could not be removed.  */
 uint64_t hutch_cgroup_teardown (struct hutch_cgroup_run *run, char **ret_warning);
 
+/* For a container's monitor to be: the process that forks it is not alone
+   in its cgroup (the launcher waits for it), so neither could enable the
+   controllers SPEC's limits need there.  The launcher moves itself into a
+   leaf of its own and enables them first, where its cgroup is delegated
+   and they are missing; the monitor, forked afterwards, is born in that
+   leaf and finds them enabled.  1 when it did, 0 when there was nothing to
+   do or it could not (the container's setup then says why).  */
+int hutch_cgroup_launcher_leaf (const struct hutch_spec *spec);
+
 /* In the container's first process, before anything else: move the
    calling process into the cgroup CGROUPFD (when clone3 could not place
    it there).  */

@@ -39,16 +39,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-#ifndef SYS_clone3
-#define SYS_clone3 435
-#endif
-
 static int
 loopback_up (hutch_error_t *err)
 {
@@ -126,31 +116,28 @@ hutch_child_set_user (const struct hutch_spec *spec, bool setgroups_are_denied, 
   return 0;
 }
 
-static int
-open_terminal (struct hutch_child_ctx *c, hutch_error_t *err)
+int
+hutch_child_take_pty (int master, unsigned short rows, unsigned short cols, int sock,
+                      hutch_error_t *err)
 {
-  _cleanup_close_ int master = -1, slave = -1;
+  _cleanup_close_ int slave = -1;
   struct winsize ws = { 0 };
   struct hutch_msg m = { 0 };
   int unlock = 0;
 
-  /* The pty comes from the container's own devpts instance, so the process
-     sees a /dev/pts/N that exists inside; the master goes to hutch.  */
-  master = open ("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (master < 0)
-    return hutch_error_set (err, errno,
-                            "open /dev/pts/ptmx in the container (is /dev/pts mounted?)");
   if (ioctl (master, TIOCSPTLCK, &unlock) < 0)
     return hutch_error_set (err, errno, "unlock the terminal");
   slave = ioctl (master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0)
     return hutch_error_set (err, errno, "open the terminal's slave");
-  if (c->rows && c->cols)
+  if (rows && cols)
     {
-      ws.ws_row = c->rows;
-      ws.ws_col = c->cols;
+      ws.ws_row = rows;
+      ws.ws_col = cols;
       ioctl (slave, TIOCSWINSZ, &ws);
     }
+  /* The process's own session, with this pty as its terminal: the
+     user's terminal is not its controlling one.  */
   if (setsid () < 0)
     return hutch_error_set (err, errno, "setsid");
   if (ioctl (slave, TIOCSCTTY, 0) < 0)
@@ -158,9 +145,23 @@ open_terminal (struct hutch_child_ctx *c, hutch_error_t *err)
   if (dup2 (slave, 0) < 0 || dup2 (slave, 1) < 0 || dup2 (slave, 2) < 0)
     return hutch_error_set (err, errno, "dup2 the terminal");
   m.type = HUTCH_MSG_PTY;
-  if (hutch_msg_send (c->sock, &m, master) < 0)
+  if (hutch_msg_send (sock, &m, master) < 0)
     return hutch_error_set (err, errno, "send the terminal to hutch");
   return 0;
+}
+
+static int
+open_terminal (struct hutch_child_ctx *c, hutch_error_t *err)
+{
+  _cleanup_close_ int master = -1;
+
+  /* The pty comes from the container's own devpts instance, so the process
+     sees a /dev/pts/N that exists inside; the master goes to hutch.  */
+  master = open ("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0)
+    return hutch_error_set (err, errno,
+                            "open /dev/pts/ptmx in the container (is /dev/pts mounted?)");
+  return hutch_child_take_pty (master, c->rows, c->cols, c->sock, err);
 }
 
 /* Look PROGRAM up in PATH the way a shell does; remember EACCES so that a
@@ -526,8 +527,18 @@ start_fuse (const struct hutch_overlay *ov, hutch_error_t *err)
   if (pid == 0)
     {
       char *argv[] = { ov->fuse_program, (char *)"-f", (char *)"-o", opts, ov->mountpoint, NULL };
+      int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
       prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
       dup2 (errpipe[1], 2);
+      /* Nothing of the container's stdio (a monitor's log pipes, which
+         would not see their end while the daemon holds them) nor of the
+         caller's other fds.  */
+      if (null >= 0)
+        {
+          dup2 (null, 0);
+          dup2 (null, 1);
+        }
+      syscall (SYS_close_range, 3U, ~0U, 0U);
       execv (ov->fuse_program, argv);
       _exit (127);
     }
@@ -653,7 +664,7 @@ void
 hutch_child_main (struct hutch_child_ctx *c)
 {
   struct hutch_msg m = { 0 };
-  int pidfd, cgparentfd = -1, dirparentfd = -1;
+  int pidfd, cgparentfd = -1, dirparentfd = -1, null;
   pid_t b, fuse;
 
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != c->parent)
@@ -682,6 +693,10 @@ hutch_child_main (struct hutch_child_ctx *c)
         }
     }
 
+  /* The host's /dev/null, opened before B exists: once B has pivoted,
+     a path here may be looked up in the container's root (when A shares
+     its mount namespace), where the container decides what it is.  */
+  null = open ("/dev/null", O_RDWR | O_CLOEXEC);
   fuse = a_namespaces (c);
   b = clone_b (c);
   if (b == 0)
@@ -707,6 +722,16 @@ hutch_child_main (struct hutch_child_ctx *c)
   {
     int keep[4] = { c->watchfd, pidfd, cgparentfd >= 0 ? cgparentfd : pidfd,
                     dirparentfd >= 0 ? dirparentfd : pidfd };
+    /* B has its stdio; the watchdog lets go of them, so that whoever
+       reads the container's output sees its end when the container's
+       own processes are gone.  */
+    if (null >= 0)
+      {
+        dup2 (null, 0);
+        dup2 (null, 1);
+        dup2 (null, 2);
+        close (null);
+      }
     hutch_close_all_but (keep, 4);
   }
   watchdog (c, pidfd, fuse, cgparentfd, dirparentfd);

@@ -12,6 +12,7 @@
 #include "runtime/devices.h"
 #include "runtime/idmap.h"
 #include "runtime/rlimit.h"
+#include "runtime/sigfd.h"
 #include "runtime/sync.h"
 #include "runtime/terminal.h"
 #include "base/log.h"
@@ -37,6 +38,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
 /* hutch-init runs as the container's PID 1, where the container's root
    can reach it as /proc/1/exe.  Were that the file on the host, a process
    inside could keep it open and write to it once nothing runs it any more
@@ -44,8 +49,8 @@
    its code.  So PID 1 runs a copy in a sealed memfd: /proc/1/exe leads to
    that copy, which no one can change.  Returns the memfd, or -1 with
    errno.  */
-static int
-sealed_copy (const char *path)
+int
+hutch_sealed_copy (const char *path, const char *name)
 {
   _cleanup_close_ int src = open (path, O_RDONLY | O_CLOEXEC);
   int fd, e;
@@ -54,7 +59,11 @@ sealed_copy (const char *path)
 
   if (src < 0 || fstat (src, &st) < 0)
     return -1;
-  fd = memfd_create ("hutch-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  /* MFD_EXEC where vm.memfd_noexec asks for it (Linux 6.3); older kernels
+     do not know the flag.  */
+  fd = memfd_create (name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+  if (fd < 0 && errno == EINVAL)
+    fd = memfd_create (name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0)
     return -1;
   while (off < st.st_size)
@@ -165,27 +174,6 @@ kill_and_reap (pid_t *pid)
   *pid = -1;
 }
 
-static int
-status_to_code (int st)
-{
-  if (WIFEXITED (st))
-    return WEXITSTATUS (st);
-  if (WIFSIGNALED (st))
-    return 128 + WTERMSIG (st);
-  return HUTCH_EXIT_ERROR;
-}
-
-/* Signals hutch passes on to the container's PID 1.  SIGPIPE is blocked
-   too (a closed terminal must not kill hutch) but never forwarded.  */
-static const int forwarded[] = { SIGHUP,  SIGINT,  SIGQUIT,  SIGTERM, SIGUSR1, SIGUSR2,
-                                 SIGALRM, SIGCONT, SIGWINCH, SIGURG,  SIGPWR };
-
-static bool
-is_terminating (int sig)
-{
-  return sig == SIGHUP || sig == SIGINT || sig == SIGQUIT || sig == SIGTERM;
-}
-
 /* One container's runtime state, apart from its spec (which nothing here
    changes): what the launcher holds between create and delete.  Today the
    launcher is the process that created it; a monitor can hold it later,
@@ -194,10 +182,10 @@ struct hutch_container
 {
   const struct hutch_spec *spec;
   enum hutch_container_status status;
-  int sock;    /* our end of the socket to A and B */
-  int watch_w; /* the write end of the watch pipe: A notices our death by it */
-  int sfd;     /* signalfd */
-  int initfd;  /* hutch-init's sealed copy, or -1 */
+  int sock;               /* our end of the socket to A and B */
+  int watch_w;            /* the write end of the watch pipe: A notices our death by it */
+  struct hutch_sigfd sig; /* the signals taken, their fd */
+  int initfd;             /* hutch-init's sealed copy, or -1 */
   pid_t a, b;
   int master;                     /* the pty, with -t */
   sigset_t pending;               /* signals that arrived before the exec, to forward after */
@@ -210,9 +198,6 @@ struct hutch_container
   bool waited;             /* hutch_container_wait saw B end */
   long long stop_deadline; /* when B gets SIGKILL after a stop (ms, monotonic), or 0 */
   char **ports;            /* the network helper's lines for the published ports */
-  bool signals_taken;
-  sigset_t oldmask;
-  struct sigaction old_chld;
 };
 
 /* Reap whatever exited; remember B's status.  */
@@ -245,7 +230,7 @@ setup_recv (struct hutch_container *c, struct hutch_msg *m, int *ret_fd)
 {
   for (;;)
     {
-      struct pollfd pfd[2] = { { c->sock, POLLIN, 0 }, { c->sfd, POLLIN, 0 } };
+      struct pollfd pfd[2] = { { c->sock, POLLIN, 0 }, { c->sig.fd, POLLIN, 0 } };
       if (poll (pfd, 2, -1) < 0)
         {
           if (errno == EINTR)
@@ -255,10 +240,10 @@ setup_recv (struct hutch_container *c, struct hutch_msg *m, int *ret_fd)
       if (pfd[1].revents & POLLIN)
         {
           struct signalfd_siginfo si;
-          if (read (c->sfd, &si, sizeof si) == (ssize_t)sizeof si && si.ssi_signo != SIGCHLD
+          if (read (c->sig.fd, &si, sizeof si) == (ssize_t)sizeof si && si.ssi_signo != SIGCHLD
               && si.ssi_signo != SIGPIPE)
             {
-              if (is_terminating ((int)si.ssi_signo))
+              if (hutch_sigfd_terminating ((int)si.ssi_signo))
                 {
                   c->abort_signal = (int)si.ssi_signo;
                   return -2;
@@ -448,7 +433,7 @@ supervise (struct hutch_container *c, hutch_error_t *err)
       struct pollfd pfd[4];
       int n = 0, k;
 
-      pfd[n++] = (struct pollfd){ c->sfd, POLLIN, 0 };
+      pfd[n++] = (struct pollfd){ c->sig.fd, POLLIN, 0 };
       n += hutch_terminal_copy_pollfds (&tc, &pfd[n]);
       if (poll (pfd, (nfds_t)n, stop_wait (c)) < 0)
         {
@@ -460,7 +445,7 @@ supervise (struct hutch_container *c, hutch_error_t *err)
       if (pfd[0].revents & POLLIN)
         {
           struct signalfd_siginfo si;
-          if (read (c->sfd, &si, sizeof si) == (ssize_t)sizeof si)
+          if (read (c->sig.fd, &si, sizeof si) == (ssize_t)sizeof si)
             {
               if (si.ssi_signo == SIGCHLD)
                 reap (c);
@@ -481,36 +466,6 @@ supervise (struct hutch_container *c, hutch_error_t *err)
   if (c->master >= 0)
     hutch_terminal_copy_drain (&tc);
   hutch_terminal_copy_clear (&tc);
-  return 0;
-}
-
-/* Signals are taken through a signalfd: blocked before any child exists,
-   so that none is lost between clone and the loop.  An inherited SIGCHLD
-   = SIG_IGN would make the kernel reap our children behind our back.  */
-static int
-take_signals (struct hutch_container *c, hutch_error_t *err)
-{
-  struct sigaction dfl = { 0 };
-  sigset_t mask;
-  size_t i;
-
-  dfl.sa_handler = SIG_DFL;
-  sigaction (SIGCHLD, &dfl, &c->old_chld);
-  sigemptyset (&mask);
-  for (i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
-    sigaddset (&mask, forwarded[i]);
-  sigaddset (&mask, SIGCHLD);
-  sigaddset (&mask, SIGPIPE);
-  if (sigprocmask (SIG_BLOCK, &mask, &c->oldmask) < 0)
-    {
-      int e = errno;
-      sigaction (SIGCHLD, &c->old_chld, NULL);
-      return hutch_error_set (err, e, "sigprocmask");
-    }
-  c->signals_taken = true;
-  c->sfd = signalfd (-1, &mask, SFD_CLOEXEC);
-  if (c->sfd < 0)
-    return hutch_error_set (err, errno, "signalfd");
   return 0;
 }
 
@@ -551,7 +506,7 @@ clone_first (struct hutch_container *c, hutch_error_t *err)
   ctx.watchfd = watch[0];
   ctx.initfd = c->initfd;
   ctx.parent = getpid ();
-  ctx.oldmask = c->oldmask;
+  ctx.oldmask = c->sig.oldmask;
   cflags = c->spec->ns[HUTCH_NS_USER] ? CLONE_NEWUSER : 0;
   c->a = (pid_t)syscall (SYS_clone, cflags | SIGCHLD, 0, NULL, NULL, 0);
   e = errno;
@@ -631,13 +586,14 @@ hutch_container_create (const struct hutch_spec *spec, struct hutch_container **
   c = hutch_xmalloc0 (sizeof *c);
   c->spec = spec;
   c->status = HUTCH_CONTAINER_CREATING;
-  c->sock = c->watch_w = c->sfd = c->initfd = c->master = -1;
+  c->sock = c->watch_w = c->initfd = c->master = -1;
+  c->sig = (struct hutch_sigfd)HUTCH_SIGFD_INIT;
   c->a = c->b = -1;
   c->cgrun = (struct hutch_cgroup_run)HUTCH_CGROUP_RUN_INIT;
   sigemptyset (&c->pending);
   if (spec->extra.init)
     {
-      c->initfd = sealed_copy (spec->extra.init_path);
+      c->initfd = hutch_sealed_copy (spec->extra.init_path, "hutch-init");
       if (c->initfd < 0)
         {
           hutch_error_set (err, errno, "open hutch-init `%s` (reinstall hutch)",
@@ -647,7 +603,7 @@ hutch_container_create (const struct hutch_spec *spec, struct hutch_container **
     }
   /* The container's cgroup, with its limits written, before any of its
      processes exists.  */
-  if (hutch_cgroup_setup (spec, &c->cgrun, NULL, err) < 0 || take_signals (c, err) < 0
+  if (hutch_cgroup_setup (spec, &c->cgrun, NULL, err) < 0 || hutch_sigfd_take (&c->sig, err) < 0
       || clone_first (c, err) < 0 || follow_until_armed (c, err) < 0)
     goto fail;
   c->status = HUTCH_CONTAINER_CREATED;
@@ -704,7 +660,7 @@ hutch_container_wait (struct hutch_container *c, int *ret_status, hutch_error_t 
   if (r < 0)
     return -1;
   c->waited = true;
-  *ret_status = status_to_code (c->wait_status);
+  *ret_status = hutch_exit_code (c->wait_status);
   return 0;
 }
 
@@ -842,16 +798,10 @@ hutch_container_delete (struct hutch_container *c)
     close (c->master);
   if (c->watch_w >= 0)
     close (c->watch_w);
-  if (c->sfd >= 0)
-    close (c->sfd);
+  hutch_sigfd_release (&c->sig);
   if (c->initfd >= 0)
     close (c->initfd);
   hutch_strv_free (c->ports);
-  if (c->signals_taken)
-    {
-      sigprocmask (SIG_SETMASK, &c->oldmask, NULL);
-      sigaction (SIGCHLD, &c->old_chld, NULL);
-    }
   free (c);
 }
 

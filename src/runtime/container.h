@@ -86,6 +86,12 @@ int hutch_container_run (const struct hutch_spec *spec, int *ret_status, hutch_e
    makes anything, and what hutch info reports for both.  */
 int hutch_container_check_helper (const char *path, hutch_error_t *err);
 
+/* A copy of the program at PATH in a memfd named NAME, sealed so that no
+   one can change it (the class of CVE-2019-5736: a container writing to
+   /proc/PID/exe), close-on-exec; -1 with errno.  hutch-init runs from one
+   as PID 1, hutch exec re-runs hutch from one.  */
+int hutch_sealed_copy (const char *path, const char *name);
+
 /* Explain why creating a user namespace failed with ERRNUM, reading the
    knobs under PROCSYS ("/proc/sys" on a real host).  Always returns < 0.  */
 int hutch_userns_diagnose (const char *procsys, int errnum, hutch_error_t *err);

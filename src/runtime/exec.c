@@ -25,6 +25,8 @@
    its binary, its working directory, its memory).  */
 
 #include "runtime/exec.h"
+#include "runtime/container.h"
+#include "runtime/sigfd.h"
 #include "runtime/cgroup.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
@@ -56,18 +58,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-#ifndef SYS_clone3
-#define SYS_clone3 435
-#endif
-#ifndef MFD_EXEC
-#define MFD_EXEC 0x0010U
-#endif
 #ifndef DEVPTS_SUPER_MAGIC
 #define DEVPTS_SUPER_MAGIC 0x1cd1
 #endif
@@ -97,44 +87,6 @@ self_is_sealed (void)
   _cleanup_close_ int fd = open ("/proc/self/exe", O_RDONLY | O_CLOEXEC);
   int seals = fd >= 0 ? fcntl (fd, F_GET_SEALS) : -1;
   return seals >= 0 && (seals & F_SEAL_WRITE) && (seals & F_SEAL_SEAL);
-}
-
-static int
-sealed_self (void)
-{
-  _cleanup_close_ int src = open ("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-  int fd, e;
-  struct stat st;
-  off_t off = 0;
-
-  if (src < 0 || fstat (src, &st) < 0)
-    return -1;
-  /* MFD_EXEC: where vm.memfd_noexec asks for it (Linux 6.3); older
-     kernels do not know the flag.  */
-  fd = memfd_create ("hutch", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
-  if (fd < 0 && errno == EINVAL)
-    fd = memfd_create ("hutch", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0)
-    return -1;
-  while (off < st.st_size)
-    {
-      ssize_t n = sendfile (fd, src, &off, (size_t)(st.st_size - off));
-      if (n <= 0)
-        {
-          e = n < 0 ? errno : EIO;
-          close (fd);
-          errno = e;
-          return -1;
-        }
-    }
-  if (fcntl (fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
-    {
-      e = errno;
-      close (fd);
-      errno = e;
-      return -1;
-    }
-  return fd;
 }
 
 /* The command line as the kernel recorded it: argv, whatever the
@@ -180,7 +132,7 @@ hutch_exec_seal_self (hutch_error_t *err)
   argv = own_cmdline ();
   if (argv == NULL || argv[0] == NULL)
     return hutch_error_set (err, errno, "read hutch's own command line");
-  fd = sealed_self ();
+  fd = hutch_sealed_copy ("/proc/self/exe", "hutch");
   if (fd >= 0)
     {
       syscall (SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
@@ -227,13 +179,12 @@ struct exec_run
   int nullfd;                /* /dev/null */
   int sock;                  /* the children's end of the socket */
   unsigned short rows, cols; /* P's terminal, for the pty */
-  sigset_t oldmask;
+  struct hutch_sigfd sig;    /* the signals taken, their fd */
   /* P's own */
   int psock, sfd, master;
   pid_t e1, e2;
   int e2_status;
-  bool e2_done, signals_taken;
-  struct sigaction old_chld;
+  bool e2_done;
 };
 
 static int
@@ -421,12 +372,9 @@ check_stdio (hutch_error_t *err)
 static int
 open_pty (const struct exec_run *r, int rootfd, hutch_error_t *err)
 {
-  _cleanup_close_ int master = -1, slave = -1;
-  struct winsize ws = { 0 };
-  struct hutch_msg m = { 0 };
+  _cleanup_close_ int master = -1;
   struct statfs sfs;
   struct stat st;
-  int unlock = 0;
 
   master = hutch_walk_open_in_root (rootfd, "/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_NONBLOCK, 0);
   if (master < 0)
@@ -435,29 +383,9 @@ open_pty (const struct exec_run *r, int rootfd, hutch_error_t *err)
   if (fstatfs (master, &sfs) < 0 || sfs.f_type != DEVPTS_SUPER_MAGIC || fstat (master, &st) < 0
       || !S_ISCHR (st.st_mode) || st.st_rdev != makedev (5, 2))
     return hutch_error_set (err, 0, "/dev/pts/ptmx in the container is not a devpts ptmx");
-  if (fcntl (master, F_SETFL, 0) < 0 || ioctl (master, TIOCSPTLCK, &unlock) < 0)
+  if (fcntl (master, F_SETFL, 0) < 0)
     return hutch_error_set (err, errno, "unlock the terminal");
-  slave = ioctl (master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (slave < 0)
-    return hutch_error_set (err, errno, "open the terminal's slave");
-  if (r->rows && r->cols)
-    {
-      ws.ws_row = r->rows;
-      ws.ws_col = r->cols;
-      ioctl (slave, TIOCSWINSZ, &ws);
-    }
-  /* The process's own session, with this pty as its terminal: the
-     user's terminal is not its controlling one.  */
-  if (setsid () < 0)
-    return hutch_error_set (err, errno, "setsid");
-  if (ioctl (slave, TIOCSCTTY, 0) < 0)
-    return hutch_error_set (err, errno, "make the terminal the controlling one");
-  if (dup2 (slave, 0) < 0 || dup2 (slave, 1) < 0 || dup2 (slave, 2) < 0)
-    return hutch_error_set (err, errno, "dup2 the terminal");
-  m.type = HUTCH_MSG_PTY;
-  if (hutch_msg_send (r->sock, &m, master) < 0)
-    return hutch_error_set (err, errno, "send the terminal to hutch");
-  return 0;
+  return hutch_child_take_pty (master, r->rows, r->cols, r->sock, err);
 }
 
 /* stdio without -t: a session of its own without a controlling terminal,
@@ -541,7 +469,7 @@ static void __attribute__ ((noreturn)) exec_process (struct exec_run *r)
   m.type = HUTCH_MSG_EXECING;
   if (hutch_msg_send (r->sock, &m, -1) < 0)
     _exit (HUTCH_EXIT_ERROR);
-  sigprocmask (SIG_SETMASK, &r->oldmask, NULL);
+  sigprocmask (SIG_SETMASK, &r->sig.oldmask, NULL);
   /* The filter last, so that only exec runs under it (and PATH's
      search).  */
   if (r->spec->seccomp && r->spec->no_new_privileges
@@ -726,54 +654,6 @@ static void __attribute__ ((noreturn)) e1_main (struct exec_run *r, pid_t parent
 
 /* ---- P ------------------------------------------------------------------ */
 
-static const int forwarded[] = { SIGHUP,  SIGINT,  SIGQUIT,  SIGTERM, SIGUSR1, SIGUSR2,
-                                 SIGALRM, SIGCONT, SIGWINCH, SIGURG,  SIGPWR };
-
-static bool
-is_terminating (int sig)
-{
-  return sig == SIGHUP || sig == SIGINT || sig == SIGQUIT || sig == SIGTERM;
-}
-
-/* Signals through a signalfd, blocked before the fork so that none is
-   lost; SIGCHLD at its default, or the kernel would reap E2 for us.  */
-static int
-take_signals (struct exec_run *r, hutch_error_t *err)
-{
-  struct sigaction dfl = { 0 };
-  sigset_t mask;
-  size_t i;
-
-  dfl.sa_handler = SIG_DFL;
-  sigaction (SIGCHLD, &dfl, &r->old_chld);
-  sigemptyset (&mask);
-  for (i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
-    sigaddset (&mask, forwarded[i]);
-  sigaddset (&mask, SIGCHLD);
-  sigaddset (&mask, SIGPIPE);
-  if (sigprocmask (SIG_BLOCK, &mask, &r->oldmask) < 0)
-    {
-      int e = errno;
-      sigaction (SIGCHLD, &r->old_chld, NULL);
-      return hutch_error_set (err, e, "sigprocmask");
-    }
-  r->signals_taken = true;
-  r->sfd = signalfd (-1, &mask, SFD_CLOEXEC);
-  if (r->sfd < 0)
-    return hutch_error_set (err, errno, "signalfd");
-  return 0;
-}
-
-static int
-status_code (int st)
-{
-  if (WIFEXITED (st))
-    return WEXITSTATUS (st);
-  if (WIFSIGNALED (st))
-    return 128 + WTERMSIG (st);
-  return HUTCH_EXIT_ERROR;
-}
-
 static void
 reap (struct exec_run *r)
 {
@@ -805,7 +685,7 @@ follow_setup (struct exec_run *r, int *ret_sig, hutch_error_t *err)
 
   for (;;)
     {
-      struct pollfd pfd[2] = { { r->psock, POLLIN, 0 }, { r->sfd, POLLIN, 0 } };
+      struct pollfd pfd[2] = { { r->psock, POLLIN, 0 }, { r->sig.fd, POLLIN, 0 } };
       struct hutch_msg m;
       int fd = -1, k;
 
@@ -818,8 +698,8 @@ follow_setup (struct exec_run *r, int *ret_sig, hutch_error_t *err)
       if (pfd[1].revents & POLLIN)
         {
           struct signalfd_siginfo si;
-          if (read (r->sfd, &si, sizeof si) == (ssize_t)sizeof si
-              && is_terminating ((int)si.ssi_signo))
+          if (read (r->sig.fd, &si, sizeof si) == (ssize_t)sizeof si
+              && hutch_sigfd_terminating ((int)si.ssi_signo))
             {
               *ret_sig = (int)si.ssi_signo;
               return -2;
@@ -933,7 +813,7 @@ supervise (struct exec_run *r, bool *ret_detached, hutch_error_t *err)
       struct pollfd pfd[3];
       int n = 0, k;
 
-      pfd[n++] = (struct pollfd){ r->sfd, POLLIN, 0 };
+      pfd[n++] = (struct pollfd){ r->sig.fd, POLLIN, 0 };
       n += hutch_terminal_copy_pollfds (&tc, &pfd[n]);
       if (poll (pfd, (nfds_t)n, -1) < 0)
         {
@@ -946,7 +826,7 @@ supervise (struct exec_run *r, bool *ret_detached, hutch_error_t *err)
       if (pfd[0].revents & POLLIN)
         {
           struct signalfd_siginfo si;
-          if (read (r->sfd, &si, sizeof si) == (ssize_t)sizeof si)
+          if (read (r->sig.fd, &si, sizeof si) == (ssize_t)sizeof si)
             {
               if (si.ssi_signo == SIGCHLD)
                 reap (r);
@@ -1011,13 +891,7 @@ run_clear (struct exec_run *r)
       while (waitpid (r->e1, NULL, 0) < 0 && errno == EINTR)
         ;
     }
-  if (r->sfd >= 0)
-    close (r->sfd);
-  if (r->signals_taken)
-    {
-      sigprocmask (SIG_SETMASK, &r->oldmask, NULL);
-      sigaction (SIGCHLD, &r->old_chld, NULL);
-    }
+  hutch_sigfd_release (&r->sig);
 }
 
 /* Everything P opens on the host before E1 exists.  */
@@ -1059,7 +933,7 @@ prepare (struct exec_run *r, hutch_error_t *err)
     return hutch_error_set (err, errno, "socketpair");
   r->psock = sp[0];
   r->sock = sp[1];
-  return take_signals (r, err);
+  return hutch_sigfd_take (&r->sig, err);
 }
 
 int
@@ -1072,7 +946,8 @@ hutch_container_exec (const struct hutch_exec *x, int *ret_status, hutch_error_t
 
   r.x = x;
   r.spec = x->spec;
-  r.pidfd = r.cgroupfd = r.nullfd = r.sock = r.psock = r.sfd = r.master = -1;
+  r.pidfd = r.cgroupfd = r.nullfd = r.sock = r.psock = r.master = -1;
+  r.sig = (struct hutch_sigfd)HUTCH_SIGFD_INIT;
   r.e1 = r.e2 = -1;
   for (n = 0; n < HUTCH_NS_COUNT; n++)
     r.nsfd[n] = -1;
@@ -1088,7 +963,7 @@ hutch_container_exec (const struct hutch_exec *x, int *ret_status, hutch_error_t
   if (r.e1 == 0)
     {
       close (r.psock);
-      close (r.sfd);
+      close (r.sig.fd);
       e1_main (&r, parent);
     }
   /* What E1 took with it is no longer ours to hold.  */
@@ -1142,7 +1017,7 @@ hutch_container_exec (const struct hutch_exec *x, int *ret_status, hutch_error_t
       ret = 0;
       goto out;
     }
-  *ret_status = status_code (r.e2_status);
+  *ret_status = hutch_exit_code (r.e2_status);
   ret = 0;
 out:
   run_clear (&r);

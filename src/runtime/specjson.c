@@ -25,8 +25,8 @@
 
 #define CONFIG_MAX (16 << 20)
 
-static json_t *
-strv_json (char *const *v)
+json_t *
+hutch_json_strv (char *const *v)
 {
   json_t *a = json_array ();
   size_t i;
@@ -119,11 +119,11 @@ static json_t *
 caps_json (const struct hutch_spec *spec)
 {
   json_t *c = json_object ();
-  json_object_set_new (c, "bounding", strv_json (spec->cap_bounding));
-  json_object_set_new (c, "effective", strv_json (spec->cap_effective));
-  json_object_set_new (c, "permitted", strv_json (spec->cap_permitted));
-  json_object_set_new (c, "inheritable", strv_json (spec->cap_inheritable));
-  json_object_set_new (c, "ambient", strv_json (spec->cap_ambient));
+  json_object_set_new (c, "bounding", hutch_json_strv (spec->cap_bounding));
+  json_object_set_new (c, "effective", hutch_json_strv (spec->cap_effective));
+  json_object_set_new (c, "permitted", hutch_json_strv (spec->cap_permitted));
+  json_object_set_new (c, "inheritable", hutch_json_strv (spec->cap_inheritable));
+  json_object_set_new (c, "ambient", hutch_json_strv (spec->cap_ambient));
   return c;
 }
 
@@ -144,8 +144,8 @@ process_json (const struct hutch_spec *spec, json_t **ret, hutch_error_t *err)
   p = json_object ();
   json_object_set_new (p, "terminal", json_boolean (spec->terminal));
   json_object_set_new (p, "user", user_json (spec));
-  json_object_set_new (p, "args", strv_json (spec->args));
-  json_object_set_new (p, "env", strv_json (spec->env));
+  json_object_set_new (p, "args", hutch_json_strv (spec->args));
+  json_object_set_new (p, "env", hutch_json_strv (spec->env));
   json_object_set_new (p, "cwd", json_string (spec->cwd));
   /* Leaving "capabilities" out means "leave the set alone" to the parser:
      written only when the spec has sets.  */
@@ -192,7 +192,7 @@ mounts_json (const struct hutch_spec *spec, json_t **ret, hutch_error_t *err)
       if (m->source)
         json_object_set_new (o, "source", json_string (m->source));
       if (m->options && m->options[0])
-        json_object_set_new (o, "options", strv_json (m->options));
+        json_object_set_new (o, "options", hutch_json_strv (m->options));
       json_array_append_new (a, o);
     }
   *ret = a;
@@ -300,8 +300,8 @@ linux_json (const struct hutch_spec *spec, json_t **ret, hutch_error_t *err)
     json_object_set_new (lx, "uidMappings", idmaps_json (spec->uid_mappings, spec->n_uid_mappings));
   if (spec->n_gid_mappings > 0)
     json_object_set_new (lx, "gidMappings", idmaps_json (spec->gid_mappings, spec->n_gid_mappings));
-  json_object_set_new (lx, "maskedPaths", strv_json (spec->masked_paths));
-  json_object_set_new (lx, "readonlyPaths", strv_json (spec->readonly_paths));
+  json_object_set_new (lx, "maskedPaths", hutch_json_strv (spec->masked_paths));
+  json_object_set_new (lx, "readonlyPaths", hutch_json_strv (spec->readonly_paths));
   if (json_object_size (res) > 0)
     {
       json_t *r = json_object ();

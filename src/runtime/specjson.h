@@ -45,6 +45,8 @@
 #include "base/error.h"
 #include "runtime/spec.h"
 
+#include <jansson.h>
+
 /* SPEC as config.json text (indented, ending with a newline).  A spec the
    parser would refuse (no args, a relative cwd or root, a resource file
    that is not one) is an error here, never written.  */
@@ -58,5 +60,8 @@ int hutch_spec_save (const struct hutch_spec *spec, int dirfd, hutch_error_t *er
    ran without one; a missing seccomp.bpf is an error, never "no filter"),
    without linux.devices (see above).  */
 int hutch_spec_load_saved (int dirfd, struct hutch_spec **ret_spec, hutch_error_t *err);
+
+/* A NULL-terminated list of strings (V may be NULL) as a JSON array.  */
+json_t *hutch_json_strv (char *const *v);
 
 #endif

@@ -116,6 +116,14 @@ hutch_state_read (int dirfd, struct hutch_state *ret, hutch_error_t *err)
       *eq = '\0';
       set_field (ret, line, eq + 1);
     }
+  /* What other commands say to the holder are files of their own, not
+     fields they rewrite: the holder may be writing the state at that
+     moment, and one of the two writes would be lost.  */
+  if (faccessat (dirfd, HUTCH_STATE_FLAG_STOP, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+    ret->stop_requested = true;
+  if (ret->status == HUTCH_STATE_RUNNING
+      && faccessat (dirfd, HUTCH_STATE_FLAG_PAUSED, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+    ret->status = HUTCH_STATE_PAUSED;
   return 0;
 }
 
@@ -232,6 +240,20 @@ hutch_state_boot_id (char buf[40])
   buf[n] = '\0';
   if (n > 0 && buf[n - 1] == '\n')
     buf[n - 1] = '\0';
+}
+
+int
+hutch_state_flag (int dirfd, const char *flag, bool on)
+{
+  if (!on)
+    return unlinkat (dirfd, flag, 0) == 0 || errno == ENOENT ? 0 : -1;
+  {
+    int fd = openat (dirfd, flag, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+      return -1;
+    close (fd);
+  }
+  return 0;
 }
 
 long long

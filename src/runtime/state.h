@@ -58,6 +58,14 @@ int hutch_state_read (int dirfd, struct hutch_state *ret, hutch_error_t *err);
 /* Write DIRFD/state: a temporary name in DIRFD, then rename.  */
 int hutch_state_write (int dirfd, const struct hutch_state *st, hutch_error_t *err);
 
+/* Flags that other commands give the holder, as files beside the state
+   (hutch_state_read folds them in): `hutch stop` asks for no restart;
+   `hutch pause` froze it.  A start clears both.  */
+#define HUTCH_STATE_FLAG_STOP "stop-requested"
+#define HUTCH_STATE_FLAG_PAUSED "paused"
+/* Set (ON) or clear FLAG in DIRFD; -1 with errno.  */
+int hutch_state_flag (int dirfd, const char *flag, bool on);
+
 /* The start time of PID from /proc/PID/stat, or 0 when it is gone.  */
 unsigned long long hutch_state_pid_start (pid_t pid);
 /* Whether PID still is the process that started at START.  */

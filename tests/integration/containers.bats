@@ -285,7 +285,9 @@ log_of() { cat "$S/containers/$(id_of "$1")/ctr.log"; }
 
 @test "stop: the stop signal first, SIGKILL after -t; wait prints the code" {
     "${H[@]}" run -d --name s --stop-signal USR1 --rootfs "$ROOTFS" \
-        sh -c 'trap "echo usr1; exit 7" USR1; sleep 1000 & wait' >/dev/null
+        sh -c 'trap "echo usr1; exit 7" USR1; echo ready; sleep 1000 & wait' >/dev/null
+    # the trap is set before the signal comes (PID 1 ignores one it has no handler for)
+    wait_for sh -c "grep -q 'stdout F ready' '$S/containers/$(id_of s)/ctr.log'"
     run "${H[@]}" stop s
     assert_status 0
     run "${H[@]}" wait s
@@ -390,6 +392,12 @@ log_of() { cat "$S/containers/$(id_of "$1")/ctr.log"; }
     run "${H[@]}" attach --detach-keys ctrl-9 k
     assert_status 125
     assert_output_has "--detach-keys \`ctrl-9\`"
+    bg "$BATS_TEST_TMPDIR/fgout" "$HUTCH" --root "$S" run --name fga --rootfs "$ROOTFS" sleep 1000.5
+    wait_for has_state fga running
+    run "${H[@]}" attach fga
+    assert_status 125
+    assert_output_has "no monitor to attach to"
+    kill -KILL "$BG"
     "${H[@]}" rm -f k >/dev/null
     run "${H[@]}" attach at
     assert_status 125
@@ -455,4 +463,133 @@ log_of() { cat "$S/containers/$(id_of "$1")/ctr.log"; }
     else
         skip "this container has a cgroup of its own (pause is tested in the VM)"
     fi
+}
+
+@test "a session without XDG_RUNTIME_DIR finds a running container's state where it was made" {
+    local rt=$BATS_TEST_TMPDIR/rt
+    mkdir -m 700 "$rt"
+    XDG_RUNTIME_DIR=$rt "${H[@]}" run -d --name x --rootfs "$ROOTFS" sleep 1000.25 >/dev/null
+    run env -u XDG_RUNTIME_DIR "${H[@]}" ps --format '{{.Names}} {{.State}}'
+    assert_equal "$output" "x running"
+    run env -u XDG_RUNTIME_DIR "${H[@]}" rm x
+    assert_status 125
+    assert_output_has "is running"
+    run env -u XDG_RUNTIME_DIR "${H[@]}" rm -f x
+    assert_status 0
+    wait_for no_cmdline 'sleep 1000\.25'
+}
+
+@test "a runtime directory that is a symlink is refused" {
+    local rt=$BATS_TEST_TMPDIR/rt2
+    mkdir -m 700 "$rt" "$BATS_TEST_TMPDIR/elsewhere"
+    ln -s "$BATS_TEST_TMPDIR/elsewhere" "$rt/hutch"
+    run env XDG_RUNTIME_DIR="$rt" "${H[@]}" run -d --rootfs "$ROOTFS" true
+    assert_status 125
+    assert_output_has "is not safe" "a symlink"
+}
+
+@test "stop during a restart policy's back-off ends it for good" {
+    "${H[@]}" run -d --name b --restart always --rootfs "$ROOTFS" sh -c 'exit 1' >/dev/null
+    wait_for restarts_at_least b 3
+    run "${H[@]}" stop b
+    assert_status 0
+    n=$(restart_count b)
+    sleep 2
+    assert_equal "$(restart_count b)" "$n"
+    run "${H[@]}" ps -a --format '{{.State}}'
+    assert_equal "$output" exited
+    [ -z "$(pgrep -u "$MY_UID" -f "hutch-monitor --id $(id_of b)")" ]
+}
+
+@test "the same --name given to runs at once: one gets it, the others are refused" {
+    local i pids=()
+    for i in 1 2 3 4 5 6; do
+        "$HUTCH" --root "$S" run --name same --rootfs "$ROOTFS" true >/dev/null 2>&1 &
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait_exit "$i" 30; done
+    run "${H[@]}" ps -a --format '{{.Names}}'
+    assert_equal "$output" same
+    run ls "$S/containers"
+    [ "$(printf '%s\n' "$output" | grep -c .)" -eq 1 ] || fail_now "records: $output"
+}
+
+@test "top: a passwd that is a FIFO does not hang it; the container's words are shown escaped" {
+    "${H[@]}" run -d --name t --rootfs "$(fresh_rootfs)" \
+        sh -c 'rm /etc/passwd; mkfifo /etc/passwd; exec sh -c "sleep 1000.5; : $(printf "\033[2J")"' >/dev/null
+    wait_for sh -c "\"$HUTCH\" --root \"$S\" top t | grep -q 'sleep 1000.5'"
+    run timeout 10 "${H[@]}" top t
+    assert_status 0
+    [[ $output != *$'\033'* ]] || fail_now "an escape sequence reached the terminal"
+}
+
+@test "attach: a detach key prefix then a full message reaches the container whole" {
+    "${H[@]}" run -d -i --name c --rootfs "$ROOTFS" sh -c 'cat > /tmp/in; wc -c < /tmp/in' >/dev/null
+    run bash -c "(printf '\020'; sleep 0.3; head -c 8192 /dev/zero | tr '\0' a; sleep 0.3) | \"$HUTCH\" --root \"$S\" attach c"
+    assert_status 0
+    assert_equal "$(printf '%s\n' "$output" | tr -d ' ')" 8193
+}
+
+@test "a damaged record: ps goes on, inspect and rm say it is damaged" {
+    "${H[@]}" run --name ok --rootfs "$ROOTFS" true
+    mkdir "$S/containers/$(printf 'a%.0s' $(seq 64))"
+    echo '{"id": 5, "name": 7}' > "$S/containers/$(printf 'a%.0s' $(seq 64))/container.json"
+    run "${H[@]}" ps -a --format '{{.Names}}'
+    assert_status 0
+    assert_equal "$output" ok
+    run "${H[@]}" inspect aaaa
+    assert_status 125
+    assert_output_has "is damaged" "hutch rm -f"
+}
+
+@test "run -d: the monitor holds no fd of the caller's" {
+    exec 7> "$BATS_TEST_TMPDIR/held"
+    "${H[@]}" run -d --name f --rootfs "$ROOTFS" sleep 1000.75 >/dev/null
+    exec 7>&-
+    mon=$(state_of f ConmonPid)
+    run ls -l "/proc/$mon/fd"
+    [[ $output != *held* ]] || fail_now "the monitor holds the caller's fd: $output"
+}
+
+@test "port lists what a container publishes; inspect shows its ports and its configuration" {
+    tar -C "$ROOTFS" -c . | "${H[@]}" import - bb:1 >/dev/null
+    "${H[@]}" run -d --name w -p 127.0.0.1::8080 -p 127.0.0.1::53/udp -e GREETING=hi -w /tmp \
+        --pull never bb:1 sleep 1000 >/dev/null
+    run "${H[@]}" port w
+    assert_status 0
+    printf '%s\n' "$output" | grep -Eq '^8080/tcp -> 127\.0\.0\.1:[0-9]+$' || fail_now "port: $output"
+    printf '%s\n' "$output" | grep -Eq '^53/udp -> 127\.0\.0\.1:[0-9]+$' || fail_now "port: $output"
+    run "${H[@]}" port w 8080
+    [[ $output =~ ^127\.0\.0\.1:[0-9]+$ ]] || fail_now "port 8080: $output"
+    run "${H[@]}" port w 9999
+    assert_status 125
+    assert_output_has "publishes no port 9999/tcp"
+    run "${H[@]}" inspect w
+    printf '%s' "$output" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)[0]
+p = c["NetworkSettings"]["Ports"]
+assert p["8080/tcp"][0]["HostIp"] == "127.0.0.1" and int(p["8080/tcp"][0]["HostPort"]) > 0, p
+assert "GREETING=hi" in c["Config"]["Env"], c["Config"]
+assert c["Config"]["WorkingDir"] == "/tmp", c["Config"]
+assert c["Image"].startswith("sha256:") and c["ImageName"] == "bb:1", c
+'
+    "${H[@]}" rm -f w >/dev/null
+}
+
+@test "container prune removes what does not run, and only that; it asks on a terminal" {
+    "${H[@]}" run --name done --rootfs "$ROOTFS" true
+    "${H[@]}" create --name new --rootfs "$ROOTFS" true >/dev/null
+    "${H[@]}" run -d --name up --rootfs "$ROOTFS" sleep 1000 >/dev/null
+    run "${H[@]}" container prune </dev/null
+    assert_status 125
+    assert_output_has "add -f"
+    run "${H[@]}" container prune -f
+    assert_status 0
+    [ "$(printf '%s\n' "$output" | grep -c .)" -eq 2 ] || fail_now "pruned: $output"
+    run "${H[@]}" ps -a --format '{{.Names}}'
+    assert_equal "$output" up
+    run "${H[@]}" container ls --format '{{.Names}}'
+    assert_equal "$output" up
+    "${H[@]}" rm -f up >/dev/null
 }

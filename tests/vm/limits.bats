@@ -302,3 +302,21 @@ PY
     [ ! -e "$marker" ]
     assert_clean
 }
+
+@test "run -d --pids-limit from a delegated cgroup without a user manager: the launcher makes room for the monitor" {
+    local cg mon
+    run in_scope "$HUTCH" --root "$STORE" run -d --name p --pids-limit 20 --rootfs "$R" -- \
+        sh -c 'vmtool fork 40; sleep 1000'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    cg=$("$HUTCH" --root "$STORE" inspect p | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["CgroupPath"])')
+    echo "cgroup: $cg"
+    [ "$(cat "$cg/pids.max")" = 20 ]
+    # beside the launcher's leaf, in which the monitor runs
+    [ "$(dirname "$cg")" = "$S" ]
+    mon=$("$HUTCH" --root "$STORE" inspect p | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["ConmonPid"])')
+    grep -qx "$mon" "$S"/hutch-launcher-*/cgroup.procs
+    wait_for grep -q "forked 18 then EAGAIN" "$STORE/containers/$(basename "$cg" | sed 's/^hutch-//')/ctr.log"
+    "$HUTCH" --root "$STORE" rm -f p
+    [ ! -d "$cg" ]
+}
