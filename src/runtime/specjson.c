@@ -399,8 +399,10 @@ fail:
 }
 
 /* DIRFD/NAME replaced whole by TEXT: a temporary name of this process's
-   own, synced, then renamed, so that a reader sees the old file or the
-   new one.  */
+   own, then renamed, so that a reader sees the old file or the new one.
+   Not synced: every start writes it again, and an exec that finds it
+   damaged after a power cut says so (a start makes it anew); an fsync
+   would cost every run about a millisecond.  */
 static int
 replace_file (int dirfd, const char *name, const char *text, size_t len, hutch_error_t *err)
 {
@@ -410,7 +412,7 @@ replace_file (int dirfd, const char *name, const char *text, size_t len, hutch_e
   fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
     return hutch_error_set (err, errno, "write %s", name);
-  if (hutch_write_all (fd, text, len) < 0 || fsync (fd) < 0)
+  if (hutch_write_all (fd, text, len) < 0)
     {
       e = errno;
       close (fd);
