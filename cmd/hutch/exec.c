@@ -83,30 +83,7 @@ exec_options_clear (struct exec_options *o)
 static int
 environment (const struct exec_options *o, char ***ret, hutch_error_t *err)
 {
-  _cleanup_strv_ char **env = hutch_xmalloc0 (sizeof (char *));
-  size_t i, k;
-
-  for (i = 0; o->env_files && o->env_files[i]; i++)
-    {
-      _cleanup_free_ char *text = NULL;
-      _cleanup_strv_ char **list = NULL;
-      if (hutch_read_file (o->env_files[i], 16 << 20, &text, NULL, err) < 0)
-        return hutch_error_prefix (err, "--env-file");
-      if (hutch_parse_env_file (text, o->env_files[i], &list, err) < 0)
-        return -1;
-      for (k = 0; list[k]; k++)
-        hutch_strv_push (&env, hutch_xstrdup (list[k]));
-    }
-  for (i = 0; o->env && o->env[i]; i++)
-    {
-      char *kv = NULL;
-      if (hutch_parse_env (o->env[i], &kv, err) < 0)
-        return -1;
-      if (kv)
-        hutch_strv_push (&env, kv);
-    }
-  *ret = HUTCH_STEAL_PTR (env);
-  return 0;
+  return hutch_parse_env_options (o->env_files, o->env, ret, err);
 }
 
 /* -u USER[:GROUP], looked up in the container's own /etc/passwd and

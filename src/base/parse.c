@@ -772,3 +772,32 @@ hutch_parse_tmpfs (const char *arg, char **ret_dest, char **ret_opts, hutch_erro
   *ret_opts = colon ? hutch_xstrdup (colon + 1) : NULL;
   return 0;
 }
+
+int
+hutch_parse_env_options (char *const *files, char *const *env, char ***ret, hutch_error_t *err)
+{
+  _cleanup_strv_ char **out = hutch_xmalloc0 (sizeof (char *));
+  size_t i, k;
+
+  for (i = 0; files && files[i]; i++)
+    {
+      _cleanup_free_ char *text = NULL;
+      _cleanup_strv_ char **list = NULL;
+      if (hutch_read_file (files[i], 16 << 20, &text, NULL, err) < 0)
+        return hutch_error_prefix (err, "--env-file");
+      if (hutch_parse_env_file (text, files[i], &list, err) < 0)
+        return -1;
+      for (k = 0; list[k]; k++)
+        hutch_strv_push (&out, hutch_xstrdup (list[k]));
+    }
+  for (i = 0; env && env[i]; i++)
+    {
+      char *kv = NULL;
+      if (hutch_parse_env (env[i], &kv, err) < 0)
+        return -1;
+      if (kv)
+        hutch_strv_push (&out, kv);
+    }
+  *ret = HUTCH_STEAL_PTR (out);
+  return 0;
+}

@@ -55,6 +55,10 @@ void hutch_volume_clear (struct hutch_volume *v);
 int hutch_parse_env (const char *arg, char **ret, hutch_error_t *err);
 /* Lines of KEY=VALUE or KEY; blank lines and # comments are skipped.  */
 int hutch_parse_env_file (const char *text, const char *file, char ***ret, hutch_error_t *err);
+/* --env-file FILES, then -e ENV, as KEY=VALUE in that order (so that a
+   later one wins when they are set one after the other): what run and
+   exec both take.  */
+int hutch_parse_env_options (char *const *files, char *const *env, char ***ret, hutch_error_t *err);
 
 /* USER[:GROUP], each a name or a number.  */
 int hutch_parse_user (const char *arg, char **ret_user, char **ret_group, hutch_error_t *err);

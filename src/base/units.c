@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,4 +139,15 @@ hutch_parse_rfc3339 (const char *text, time_t *ret)
     return false;
   *ret = t - offset;
   return true;
+}
+
+char *
+hutch_now_rfc3339 (void)
+{
+  char buf[64];
+  time_t t = time (NULL);
+  struct tm tm;
+  gmtime_r (&t, &tm);
+  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return hutch_xstrdup (buf);
 }

@@ -26,4 +26,8 @@ char *hutch_human_duration (int64_t seconds);
    "unknown" in image configs).  */
 bool hutch_parse_rfc3339 (const char *text, time_t *ret);
 
+/* The time now, RFC 3339 in UTC to the second ("2026-12-06T09:58:00Z"),
+   as image configs write it.  */
+char *hutch_now_rfc3339 (void);
+
 #endif

@@ -393,3 +393,17 @@ hutch_cwd_in_root (void)
   /* a path too long for the buffer is still a path */
   return errno == ENAMETOOLONG;
 }
+
+char *
+hutch_join_and (char *const *words)
+{
+  char *s = hutch_xstrdup ("");
+  size_t i, n = hutch_strv_len (words);
+  for (i = 0; i < n; i++)
+    {
+      char *t = hutch_xasprintf ("%s%s%s", s, i == 0 ? "" : i + 1 == n ? " and " : ", ", words[i]);
+      free (s);
+      s = t;
+    }
+  return s;
+}

@@ -46,6 +46,8 @@ void hutch_strv_freep (char ***v);
 
 /* NULL-terminated string vectors.  */
 size_t hutch_strv_len (char *const *v);
+/* WORDS for a sentence: "a", "a and b", "a, b and c".  */
+char *hutch_join_and (char *const *words);
 void hutch_strv_push (char ***v, char *owned);
 char **hutch_strv_dup (char *const *v);
 void hutch_strv_free (char **v);

@@ -5,6 +5,7 @@
    more layer of its image, a new image in the store.  */
 
 #include "front/ctrfs-private.h"
+#include "base/units.h"
 #include "base/util.h"
 #include "image/change.h"
 #include "image/image.h"
@@ -51,38 +52,6 @@ commit_entry (void *data, const struct ctrfs_upper_entry *e, hutch_error_t *err)
       return ctrfs_tar_add_empty (t, name, e->st);
     }
   return 0;
-}
-
-static char *
-now_rfc3339 (void)
-{
-  char buf[64];
-  time_t t = time (NULL);
-  struct tm tm;
-
-  gmtime_r (&t, &tm);
-  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return hutch_xstrdup (buf);
-}
-
-static int
-put_json (struct hutch_store *s, json_t *doc, char **ret_digest, int64_t *ret_size,
-          hutch_error_t *err)
-{
-  _cleanup_free_ char *text = json_dumps (doc, JSON_COMPACT);
-  struct hutch_blob_writer *w;
-
-  if (text == NULL)
-    return hutch_error_set (err, ENOMEM, "encode JSON");
-  if (hutch_store_blob_begin (s, NULL, &w, err) < 0)
-    return -1;
-  if (hutch_blob_writer_write (w, text, strlen (text), err) < 0)
-    {
-      hutch_blob_writer_abort (w);
-      return -1;
-    }
-  *ret_size = (int64_t)strlen (text);
-  return hutch_blob_writer_commit (w, ret_digest, err);
 }
 
 /* A file without a name in DIR (ROOT/tmp) for the new layer: O_TMPFILE,
@@ -220,7 +189,7 @@ commit_image (struct hutch_store *s, const struct hutch_ctr *c, const struct hut
               hutch_error_t *err)
 {
   _cleanup_free_ char *text = NULL, *config = NULL, *manifest = NULL, *full = NULL;
-  _cleanup_free_ char *now = now_rfc3339 (), *path = NULL;
+  _cleanup_free_ char *now = hutch_now_rfc3339 (), *path = NULL;
   _cleanup_free_ struct hutch_store_layer *layers = NULL;
   char *names[2] = { NULL, NULL };
   struct hutch_image img = { 0 };
@@ -237,7 +206,7 @@ commit_image (struct hutch_store *s, const struct hutch_ctr *c, const struct hut
   cfg = commit_config (text, len, c, o, layer->diff_id, now, err);
   if (cfg == NULL)
     return -1;
-  r = put_json (s, cfg, &config, &csize, err);
+  r = hutch_image_put_json (s, cfg, &config, &csize, err);
   json_decref (cfg);
   if (r < 0)
     return -1;
@@ -257,7 +226,7 @@ commit_image (struct hutch_store *s, const struct hutch_ctr *c, const struct hut
   man = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2, "mediaType",
                    HUTCH_MT_OCI_MANIFEST, "config", "mediaType", HUTCH_MT_OCI_CONFIG, "digest",
                    config, "size", (json_int_t)csize, "layers", ls);
-  r = put_json (s, man, &manifest, &msize, err);
+  r = hutch_image_put_json (s, man, &manifest, &msize, err);
   json_decref (man);
   if (r < 0)
     return -1;

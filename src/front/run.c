@@ -326,27 +326,13 @@ add_etc_files (struct hutch_spec *spec, bool sandbox, int network,
 static int
 add_env (struct hutch_spec *spec, const struct hutch_run_options *o, hutch_error_t *err)
 {
-  size_t i, k;
+  _cleanup_strv_ char **env = NULL;
+  size_t i;
 
-  for (i = 0; o->env_files && o->env_files[i]; i++)
-    {
-      _cleanup_free_ char *text = NULL;
-      _cleanup_strv_ char **list = NULL;
-      if (hutch_read_file (o->env_files[i], 16 << 20, &text, NULL, err) < 0)
-        return hutch_error_prefix (err, "--env-file");
-      if (hutch_parse_env_file (text, o->env_files[i], &list, err) < 0)
-        return -1;
-      for (k = 0; list[k]; k++)
-        hutch_spec_setenv (spec, list[k]);
-    }
-  for (i = 0; o->env && o->env[i]; i++)
-    {
-      _cleanup_free_ char *kv = NULL;
-      if (hutch_parse_env (o->env[i], &kv, err) < 0)
-        return -1;
-      if (kv)
-        hutch_spec_setenv (spec, kv);
-    }
+  if (hutch_parse_env_options (o->env_files, o->env, &env, err) < 0)
+    return -1;
+  for (i = 0; env[i]; i++)
+    hutch_spec_setenv (spec, env[i]);
   return 0;
 }
 

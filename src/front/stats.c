@@ -305,21 +305,6 @@ word_in (const char *list, const char *word)
   return false;
 }
 
-/* "a", "a and b", "a, b and c".  */
-static char *
-join_and (char *const *words)
-{
-  char *s = hutch_xstrdup ("");
-  size_t i, n = hutch_strv_len (words);
-  for (i = 0; i < n; i++)
-    {
-      char *t = hutch_xasprintf ("%s%s%s", s, i == 0 ? "" : i + 1 == n ? " and " : ", ", words[i]);
-      free (s);
-      s = t;
-    }
-  return s;
-}
-
 static char *
 why_no_cgroup (const struct hutch_cgroup_host *h)
 {
@@ -372,16 +357,16 @@ why_no_controllers (const struct hutch_cgroup_host *h, const char *cgroup, unsig
     }
   if (all == NULL)
     return hutch_xstrdup ("its cgroup does not say");
-  all_text = join_and (all);
+  all_text = hutch_join_and (all);
   if (lacked)
     {
-      lacked_text = join_and (lacked);
+      lacked_text = hutch_join_and (lacked);
       v1 = hutch_cgroup_v2_missing (h, (const char *const *)lacked);
     }
   if (off)
     {
-      _cleanup_free_ char *names = join_and (off);
-      opts_text = join_and (opts);
+      _cleanup_free_ char *names = hutch_join_and (off);
+      opts_text = hutch_join_and (opts);
       off_text = hutch_xasprintf ("hutch enables %s in a container's cgroup only for a limit that "
                                   "needs it (%s)",
                                   names, opts_text);

@@ -13,6 +13,7 @@
 #include "base/syscalls.h"
 #include "base/log.h"
 #include "base/paths.h"
+#include "base/units.h"
 #include "base/util.h"
 #include "base/walk.h"
 
@@ -197,20 +198,9 @@ hutch_image_config (struct hutch_store *s, const struct hutch_image *img,
 
 /* ---- putting an image together ---------------------------------------- */
 
-static char *
-now_rfc3339 (void)
-{
-  char buf[64];
-  time_t t = time (NULL);
-  struct tm tm;
-  gmtime_r (&t, &tm);
-  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return hutch_xstrdup (buf);
-}
-
-static int
-put_json_blob (struct hutch_store *s, json_t *doc, char **ret_digest, int64_t *ret_size,
-               hutch_error_t *err)
+int
+hutch_image_put_json (struct hutch_store *s, json_t *doc, char **ret_digest, int64_t *ret_size,
+                      hutch_error_t *err)
 {
   struct hutch_blob_writer *w;
   _cleanup_free_ char *text = json_dumps (doc, JSON_COMPACT);
@@ -308,7 +298,7 @@ static int
 import_image (struct hutch_store *s, const char *tarball, const char *name, char *const *changes,
               char **ret_id, hutch_error_t *err)
 {
-  _cleanup_free_ char *config = NULL, *manifest = NULL, *created = now_rfc3339 ();
+  _cleanup_free_ char *config = NULL, *manifest = NULL, *created = hutch_now_rfc3339 ();
   _cleanup_free_ char *full = NULL, *shown = NULL;
   _cleanup_close_ int fd = -1;
   char diff_id[HUTCH_DIGEST_BUF_LEN];
@@ -339,7 +329,7 @@ import_image (struct hutch_store *s, const char *tarball, const char *name, char
       return -1;
     }
   cfg = import_config (cfg, created, diff_id);
-  r = put_json_blob (s, cfg, &config, &csize, err);
+  r = hutch_image_put_json (s, cfg, &config, &csize, err);
   json_decref (cfg);
   if (r == 0)
     {
@@ -347,7 +337,7 @@ import_image (struct hutch_store *s, const char *tarball, const char *name, char
                        HUTCH_MT_OCI_MANIFEST, "config",
                        descriptor_json (HUTCH_MT_OCI_CONFIG, config, csize), "layers",
                        descriptor_json (layer.media_type, layer.digest, layer.size));
-      r = put_json_blob (s, man, &manifest, NULL, err);
+      r = hutch_image_put_json (s, man, &manifest, NULL, err);
       json_decref (man);
     }
   memset (&img, 0, sizeof img);
@@ -868,7 +858,7 @@ load_docker_entry (struct hutch_store *s, int dirfd, json_t *entry, size_t i, ch
                        HUTCH_MT_OCI_MANIFEST, "config",
                        descriptor_json (HUTCH_MT_OCI_CONFIG, cdigest, csize), "layers", mlayers);
       mlayers = NULL;
-      if (put_json_blob (s, man, &mdigest, NULL, err) < 0)
+      if (hutch_image_put_json (s, man, &mdigest, NULL, err) < 0)
         bad = 1;
       json_decref (man);
       img.manifest_digest = mdigest;

@@ -11,7 +11,9 @@
 #include "runtime/spec.h"
 #include "image/store.h"
 
+#include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* The store root: --root, else `root` from the config file, else
    $XDG_DATA_HOME/hutch.  */
@@ -80,5 +82,10 @@ int hutch_image_prune (struct hutch_store *s, char ***ret_lines, hutch_error_t *
 int hutch_container_dir_create (struct hutch_store *s, const char *image_id, const char *id,
                                 char **ret_dir, int *ret_lockfd, hutch_error_t *err);
 int hutch_container_dir_remove (const char *dir, int lockfd, hutch_error_t *err);
+
+/* DOC as a blob of the store (compact JSON): its digest, and its size
+   when RET_SIZE is not NULL.  */
+int hutch_image_put_json (struct hutch_store *s, json_t *doc, char **ret_digest, int64_t *ret_size,
+                          hutch_error_t *err);
 
 #endif

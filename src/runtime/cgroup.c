@@ -362,21 +362,6 @@ controller_fix (const char *c)
    --cpus and --cpu-shares, --cpuset-cpus, --blkio-weight.  */
 static const char *const run_controllers[] = { "memory", "pids", "cpu", "cpuset", "io", NULL };
 
-/* "a", "a and b", "a, b and c".  */
-static char *
-join_and (char *const *words)
-{
-  char *s = hutch_xstrdup ("");
-  size_t i, n = hutch_strv_len (words);
-  for (i = 0; i < n; i++)
-    {
-      char *t = hutch_xasprintf ("%s%s%s", s, i == 0 ? "" : i + 1 == n ? " and " : ", ", words[i]);
-      free (s);
-      s = t;
-    }
-  return s;
-}
-
 char *
 hutch_cgroup_v2_missing (const struct hutch_cgroup_host *h, const char *const *need)
 {
@@ -399,7 +384,7 @@ hutch_cgroup_v2_missing (const struct hutch_cgroup_host *h, const char *const *n
     }
   if (held == NULL)
     return NULL;
-  list = join_and (held);
+  list = hutch_join_and (held);
   return hutch_xasprintf (
       "%s the %s controller%s that limits need: they must be in the unified cgroup v2 "
       "hierarchy, which no delegation can change (cgroup v1 cannot be delegated to "
