@@ -258,8 +258,10 @@ hutch_child_keyring_rlimits (const struct hutch_spec *spec, hutch_error_t *err)
      container would inherit the caller's (pam_keyinit's, kinit's tickets)
      and, with keyctl allowed (seccomp=unconfined, --privileged), read it.
      A new anonymous one goes away with the container's processes.  A
-     kernel without keys (ENOSYS) has nothing to leak.  */
-  if (syscall (SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0 && errno != ENOSYS)
+     kernel without keys (ENOSYS) has nothing to leak.  hutch-oci
+     --no-new-keyring keeps the caller's, as its caller asked.  */
+  if (!spec->extra.no_new_keyring
+      && syscall (SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0 && errno != ENOSYS)
     return hutch_error_set (err, errno,
                             errno == EDQUOT
                                 ? "create the container's session keyring (your quota of keys "
@@ -341,18 +343,70 @@ child_b_setup (struct hutch_child_ctx *c, int *ret_cwdfd, hutch_error_t *err)
   return b_become_process (c, *ret_cwdfd, err);
 }
 
+/* A container that outlives its creator (hutch-oci create), once its
+   root is built: tell P, which writes the container's state; stop dying
+   with P once P says so (a creator killed before that leaves nothing);
+   then wait on the start socket for `hutch-oci start`, whose connection
+   takes the place of P's socket for the rest (GO, EXECING or ERROR).
+   Runs as the container's user already: the socket was made by P and
+   inherited, nothing is opened by path.  */
+static void
+wait_for_start (struct hutch_child_ctx *c)
+{
+  struct hutch_msg m = { .type = HUTCH_MSG_CREATED };
+  int conn;
+
+  if (hutch_msg_send (c->sock, &m, -1) < 0 || hutch_msg_recv (c->sock, &m, NULL) != 1
+      || m.type != HUTCH_MSG_RELEASE)
+    _exit (HUTCH_EXIT_ERROR);
+  if (prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
+    _exit (HUTCH_EXIT_ERROR);
+  m = (struct hutch_msg){ .type = HUTCH_MSG_RELEASED };
+  if (hutch_msg_send (c->sock, &m, -1) < 0)
+    _exit (HUTCH_EXIT_ERROR);
+  close (c->sock);
+  c->sock = -1;
+  /* Only a process that can reach the socket's path (in the runtime's
+     state directory, 0700, of the user who created the container) can
+     connect; a connection that does not say GO is dropped.  */
+  for (;;)
+    {
+      conn = accept4 (c->startfd, NULL, NULL, SOCK_CLOEXEC);
+      if (conn < 0)
+        {
+          if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+          _exit (HUTCH_EXIT_ERROR);
+        }
+      if (hutch_msg_recv (conn, &m, NULL) == 1 && m.type == HUTCH_MSG_GO)
+        break;
+      close (conn);
+    }
+  close (c->startfd);
+  c->startfd = -1;
+  c->sock = conn;
+}
+
 static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
 {
   hutch_error_t err = HUTCH_ERROR_INIT;
   struct hutch_msg m = { 0 };
-  int keep[3]
-      = { c->sock, c->initfd >= 0 ? c->initfd : c->sock, c->cgroupfd >= 0 ? c->cgroupfd : c->sock };
+  int npreserve = c->spec->extra.preserve_fds > 0 ? c->spec->extra.preserve_fds : 0;
+  _cleanup_free_ int *keep = hutch_xmalloc0 ((size_t)(npreserve + 4) * sizeof (int));
   int cwdfd = -1, i;
 
   /* Whatever the user's shell left open must not reach the container, not
      even as /proc/self/fd/N during setup, where a magic link to a host
-     directory would lead out of the root (the CVE-2024-21626 class).  */
-  hutch_close_all_but (keep, 3);
+     directory would lead out of the root (the CVE-2024-21626 class).  The
+     fds the caller of hutch-oci named with --preserve-fds are the
+     exception it asked for, as runc's.  */
+  keep[0] = c->sock;
+  keep[1] = c->initfd >= 0 ? c->initfd : c->sock;
+  keep[2] = c->cgroupfd >= 0 ? c->cgroupfd : c->sock;
+  keep[3] = c->startfd >= 0 ? c->startfd : c->sock;
+  for (i = 0; i < npreserve; i++)
+    keep[4 + i] = 3 + i;
+  hutch_close_all_but (keep, (size_t)npreserve + 4);
   /* B is P's child (CLONE_PARENT): die with it.  The round trip below
      proves P was still alive after the signal was armed.  */
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
@@ -386,14 +440,19 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
 
   if (child_b_setup (c, &cwdfd, &err) < 0)
     hutch_msg_fail (c->sock, &err);
+  if (c->spec->extra.outlive)
+    wait_for_start (c);
 
   /* No fd of hutch's reaches the process: everything above 2 is marked
-     close-on-exec (the socket too, which tells P that exec happened).  */
+     close-on-exec (the socket too, which tells P that exec happened),
+     but those the caller asked to preserve.  */
   if (hutch_close_range (3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     {
       for (i = 3; i < 1024; i++)
         fcntl (i, F_SETFD, FD_CLOEXEC);
     }
+  for (i = 0; i < npreserve; i++)
+    fcntl (3 + i, F_SETFD, 0);
   for (i = 1; i < NSIG; i++)
     signal (i, SIG_DFL);
   m = (struct hutch_msg){ .type = HUTCH_MSG_EXECING };
@@ -705,8 +764,19 @@ hutch_child_main (struct hutch_child_ctx *c)
       c->watchfd = -1;
       child_b (c);
     }
-  pidfd = (int)syscall (SYS_pidfd_open, b, 0);
+  if (c->startfd >= 0)
+    close (c->startfd);
   m = (struct hutch_msg){ .type = HUTCH_MSG_PID, .pid = b };
+  if (c->spec->extra.outlive)
+    {
+      /* Nothing to watch: the container is meant to outlive its creator,
+         and whoever reaps it (containerd's shim, conmon, a subreaper)
+         cleans up after it with hutch-oci delete.  B keeps the namespaces
+         alive.  */
+      hutch_msg_send (c->sock, &m, -1);
+      _exit (0);
+    }
+  pidfd = (int)syscall (SYS_pidfd_open, b, 0);
   hutch_msg_send (c->sock, &m, -1);
   if (pidfd < 0 && fuse < 0)
     _exit (0); /* no pidfd (Linux < 5.3): B's parent-death signal only */

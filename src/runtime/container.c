@@ -328,7 +328,9 @@ follow_until_armed (struct hutch_container *c, hutch_error_t *err)
 }
 
 /* GO, then follow until the exec: the socket is close-on-exec, so its
-   end says that the process runs.  */
+   end says that the process runs.  A container that outlives its creator
+   stops earlier, at CREATED: its start comes from another process
+   (hutch_container_start_outlived).  */
 static int
 go_and_follow (struct hutch_container *c, hutch_error_t *err)
 {
@@ -350,6 +352,8 @@ go_and_follow (struct hutch_container *c, hutch_error_t *err)
             return 0;
           return hutch_error_set (err, 0, "the container's process died during setup");
         }
+      if (m.type == HUTCH_MSG_CREATED && c->spec->extra.outlive)
+        return 0;
       if (m.type == HUTCH_MSG_PTY && fd >= 0)
         {
           if (c->master >= 0)
@@ -505,6 +509,7 @@ clone_first (struct hutch_container *c, hutch_error_t *err)
   ctx.sock = sp[1];
   ctx.watchfd = watch[0];
   ctx.initfd = c->initfd;
+  ctx.startfd = c->spec->extra.outlive ? c->spec->extra.start_socket : -1;
   ctx.parent = getpid ();
   ctx.oldmask = c->sig.oldmask;
   cflags = c->spec->ns[HUTCH_NS_USER] ? CLONE_NEWUSER : 0;
@@ -606,6 +611,10 @@ hutch_container_create (const struct hutch_spec *spec, struct hutch_container **
   if (hutch_cgroup_setup (spec, &c->cgrun, NULL, err) < 0 || hutch_sigfd_take (&c->sig, err) < 0
       || clone_first (c, err) < 0 || follow_until_armed (c, err) < 0)
     goto fail;
+  /* One that outlives its creator is built whole now: what fails, fails
+     at create, as runc's.  */
+  if (spec->extra.outlive && go_and_follow (c, err) < 0)
+    goto fail;
   c->status = HUTCH_CONTAINER_CREATED;
   *ret = c;
   return 0;
@@ -616,8 +625,87 @@ fail:
 }
 
 int
+hutch_container_release (struct hutch_container *c, hutch_error_t *err)
+{
+  struct hutch_msg m = { .type = HUTCH_MSG_RELEASE };
+  int r;
+
+  if (!c->spec->extra.outlive || c->status != HUTCH_CONTAINER_CREATED)
+    return hutch_error_set (err, 0, "the container is %s, not created to outlive its creator",
+                            hutch_container_status_name (c->status));
+  if (hutch_msg_send (c->sock, &m, -1) < 0)
+    return hutch_error_set (err, errno, "talk to the container's process");
+  r = setup_recv (c, &m, NULL);
+  if (r == -2)
+    return aborted (c, err);
+  if (r != 1 || m.type != HUTCH_MSG_RELEASED)
+    return hutch_error_set (err, 0, "the container's process ended before it was released");
+  /* A ended once it told us B's pid.  */
+  if (c->a > 0)
+    {
+      while (waitpid (c->a, NULL, 0) < 0 && errno == EINTR)
+        ;
+      c->a = -1;
+    }
+  close (c->sock);
+  if (c->master >= 0)
+    close (c->master);
+  if (c->watch_w >= 0)
+    close (c->watch_w);
+  hutch_sigfd_release (&c->sig);
+  if (c->initfd >= 0)
+    close (c->initfd);
+  /* The cgroup stays with the container: hutch-oci delete removes it.  */
+  if (c->cgrun.fd >= 0)
+    close (c->cgrun.fd);
+  free (c->cgrun.base);
+  free (c->cgrun.leaf);
+  free (c->cgrun.path);
+  hutch_strv_free (c->cgrun.enabled);
+  hutch_strv_free (c->ports);
+  free (c);
+  return 0;
+}
+
+int
+hutch_container_start_outlived (int sockfd, hutch_error_t *err)
+{
+  struct hutch_msg m = { .type = HUTCH_MSG_GO };
+  bool execing = false;
+
+  if (hutch_msg_send (sockfd, &m, -1) < 0)
+    return hutch_error_set (err, errno, "talk to the container's process");
+  for (;;)
+    {
+      int fd = -1, r = hutch_msg_recv (sockfd, &m, &fd);
+      if (fd >= 0)
+        close (fd);
+      if (r < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return hutch_error_set (err, errno, "read from the container's process");
+        }
+      if (r == 0)
+        return execing ? 0
+                       : hutch_error_set (err, 0, "the container's process ended before its exec");
+      if (m.type == HUTCH_MSG_EXECING)
+        execing = true;
+      else if (m.type == HUTCH_MSG_ERROR)
+        {
+          hutch_error_set_exit (err, m.exit_code, m.errnum, "%s", m.text);
+          return -1;
+        }
+    }
+}
+
+int
 hutch_container_start (struct hutch_container *c, hutch_error_t *err)
 {
+  if (c->spec->extra.outlive)
+    return hutch_error_set (err, 0,
+                            "a container that outlives its creator is started by "
+                            "another process (hutch_container_start_outlived)");
   if (c->status != HUTCH_CONTAINER_CREATED)
     return hutch_error_set (err, 0, "the container is %s, not created",
                             hutch_container_status_name (c->status));
@@ -682,6 +770,7 @@ hutch_container_state (const struct hutch_container *c, struct hutch_container_s
   ret->pid = c->b;
   ret->cgroup_path = c->cgrun.path;
   ret->ports = c->ports;
+  ret->pty_master = c->master;
 }
 
 static int

@@ -40,6 +40,7 @@ struct hutch_container_state
   pid_t pid;               /* the container's first process (host pid), or -1 */
   const char *cgroup_path; /* its own cgroup, or NULL */
   char *const *ports;      /* "PORT/PROTO -> HOSTIP:HOSTPORT" per published port, or NULL */
+  int pty_master;          /* the terminal's master, with process.terminal, or -1 */
 };
 
 /* What a monitor (helpers/monitor/) needs to hold a running container
@@ -66,6 +67,18 @@ int hutch_container_create (const struct hutch_spec *spec, struct hutch_containe
 /* On failure err->exit_code says 125, 126 (cannot execute) or 127 (not
    found); the container is then stopped and can only be deleted.  */
 int hutch_container_start (struct hutch_container *c, hutch_error_t *err);
+/* A container made with extra.outlive: hutch_container_create builds it
+   whole (root, user, working directory), and its first process waits on
+   extra.start_socket.  Release lets it go on without the caller (who has
+   written down its state by then): C is freed, nothing is killed, the
+   cgroup stays; the process becomes the child of the caller's subreaper
+   once the caller ends.  On failure C is untouched: delete it.  */
+int hutch_container_release (struct hutch_container *c, hutch_error_t *err);
+/* The start of such a container: SOCKFD is a connection to its start
+   socket.  Returns once the process has exec'd; errors as
+   hutch_container_start's.  */
+int hutch_container_start_outlived (int sockfd, hutch_error_t *err);
+
 /* *RET_STATUS: the process's exit code, or 128+N for a signal.  */
 int hutch_container_wait (struct hutch_container *c, int *ret_status, hutch_error_t *err);
 int hutch_container_kill (struct hutch_container *c, int sig, hutch_error_t *err);

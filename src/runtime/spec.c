@@ -48,6 +48,7 @@ hutch_spec_new (void)
   spec->env = hutch_xmalloc0 (sizeof (char *));
   spec->cwd = hutch_xstrdup ("/");
   spec->extra.container_lockfd = -1;
+  spec->extra.start_socket = -1;
   spec->extra.stop_signal = SIGTERM;
   spec->extra.stop_timeout = -1;
   return spec;

@@ -139,14 +139,23 @@ struct hutch_spec_extra
   char *image_id;                /* the image it runs ("sha256:..."), or NULL */
   bool keep_container_dir;       /* it outlives the run (not --rm): only unmounted after */
   bool detach;                   /* a monitor holds it (run -d, start): nothing is said */
-  int container_lockfd;          /* its lock, held while it runs */
-  int *volume_lockfds;           /* the volumes' locks, held while it runs */
-  size_t n_volume_lockfds;       /* how many */
-  char **drop_volumes;           /* anonymous volumes (ROOT/volumes/NAME), removed after it */
-  bool create_cwd;               /* make process.cwd when it is missing */
-  bool keep_groups;              /* leave the supplementary groups as they are (keep-id) */
-  bool cgroups_disabled;         /* --cgroups=disabled: no cgroup of its own */
-  char *cgroup_name;             /* the container's id, which names its cgroup, or NULL */
+  /* The container outlives the process that creates it (hutch-oci
+     create): no watchdog, and the first process, once its root is built,
+     waits for a start that comes from another process (container.h).  */
+  bool outlive;
+  int start_socket; /* outlive: a listening socket, B's to wait on for the start */
+  /* fds 3 .. 3+PRESERVE_FDS-1 of the creator go to the process (hutch-oci
+     --preserve-fds, and LISTEN_FDS's sockets).  */
+  int preserve_fds;
+  bool no_new_keyring;     /* keep the caller's session keyring (hutch-oci --no-new-keyring) */
+  int container_lockfd;    /* its lock, held while it runs */
+  int *volume_lockfds;     /* the volumes' locks, held while it runs */
+  size_t n_volume_lockfds; /* how many */
+  char **drop_volumes;     /* anonymous volumes (ROOT/volumes/NAME), removed after it */
+  bool create_cwd;         /* make process.cwd when it is missing */
+  bool keep_groups;        /* leave the supplementary groups as they are (keep-id) */
+  bool cgroups_disabled;   /* --cgroups=disabled: no cgroup of its own */
+  char *cgroup_name;       /* the container's id, which names its cgroup, or NULL */
   /* How hutch stops the container when it is itself told to stop
      (SIGTERM): this signal, then SIGKILL after STOP_TIMEOUT seconds (-1:
      never).  hutch-oci: SIGTERM and -1, so that SIGTERM is only passed on,

@@ -27,6 +27,7 @@ hutch_state_clear (struct hutch_state *st)
   free (st->error);
   free (st->cgroup);
   free (st->ports);
+  free (st->bundle);
   hutch_state_init (st);
 }
 
@@ -90,6 +91,10 @@ set_field (struct hutch_state *st, const char *k, const char *v)
     st->cgroup = hutch_xstrdup (v);
   else if (strcmp (k, "ports") == 0 && *v)
     st->ports = hutch_xstrdup (v);
+  else if (strcmp (k, "bundle") == 0 && *v)
+    st->bundle = hutch_xstrdup (v);
+  else if (strcmp (k, "created") == 0)
+    st->created = num (v);
 }
 
 int
@@ -159,6 +164,9 @@ hutch_state_write (int dirfd, const struct hutch_state *st, hutch_error_t *err)
   put (f, "error", st->error);
   put (f, "cgroup", st->cgroup);
   put (f, "ports", st->ports);
+  put (f, "bundle", st->bundle);
+  if (st->created)
+    fprintf (f, "created=%lld\n", st->created);
   if (fclose (f) != 0)
     return hutch_error_set (err, errno, "write the container's state");
   /* A name of this process's own: two writers never share a temporary.  */

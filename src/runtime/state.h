@@ -45,6 +45,10 @@ struct hutch_state
   char *error;           /* why it ended other than by itself, or NULL */
   char *cgroup;          /* its cgroup (host path), or NULL */
   char *ports;           /* the published ports, "HOST->CPORT/PROTO" joined by ", " */
+  /* hutch-oci's: the bundle (absolute path), and when create made the
+     container (ns since the epoch).  */
+  char *bundle;
+  long long created;
 };
 
 void hutch_state_init (struct hutch_state *st);

@@ -25,6 +25,11 @@ enum hutch_msg_type
   HUTCH_MSG_PTY,         /* B -> P: the terminal's master (SCM_RIGHTS) */
   HUTCH_MSG_EXECING,     /* B -> P: setup is done, exec follows */
   HUTCH_MSG_ERROR,       /* A or B -> P: setup failed */
+  /* A container that outlives its creator (extra.outlive, hutch-oci
+     create): B builds everything before the start, then lets P go.  */
+  HUTCH_MSG_CREATED,  /* B -> P: the root is built, the process waits */
+  HUTCH_MSG_RELEASE,  /* P -> B: the state is written; stop dying with P */
+  HUTCH_MSG_RELEASED, /* B -> P: its parent-death signal is off */
 };
 
 struct hutch_msg
@@ -55,7 +60,10 @@ struct hutch_child_ctx
   int sock;                  /* the children's end of the socket */
   int watchfd;               /* read end of a pipe whose write end only P holds */
   int initfd;                /* hutch-init, opened in the host's view, or -1 */
-  bool in_cgroup;            /* B was cloned into CGROUPFD */
+  /* extra.outlive: the listening socket on which B waits for the start
+     (hutch-oci start connects to it), or -1.  */
+  int startfd;
+  bool in_cgroup; /* B was cloned into CGROUPFD */
   pid_t parent;
   sigset_t oldmask;
 };

@@ -1,0 +1,893 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+/* hutch-oci's containers: the state directory, and create, start, run,
+   kill, delete on the lifecycle of src/runtime/container.h.  ocirt.h says
+   what is where.  */
+
+#include "runtime/ocirt.h"
+#include "runtime/container.h"
+#include "runtime/specjson.h"
+#include "runtime/state.h"
+#include "base/paths.h"
+#include "base/syscalls.h"
+#include "base/units.h"
+#include "base/util.h"
+#include "base/walk.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+char *
+hutch_oci_default_root (void)
+{
+  const char *x;
+
+  if (geteuid () == 0)
+    return hutch_xstrdup ("/run/hutch-oci");
+  x = hutch_paths_xdg_runtime ();
+  if (x)
+    return hutch_xasprintf ("%s/hutch-oci", x);
+  return hutch_xasprintf ("/tmp/hutch-oci-%u", (unsigned)geteuid ());
+}
+
+int
+hutch_oci_root_open (const char *root, int *ret_fd, hutch_error_t *err)
+{
+  int fd;
+
+  if (root[0] != '/')
+    return hutch_error_set (err, 0, "--root `%s` must be an absolute path", root);
+  /* Its pids are signalled and its sockets connected to: a directory
+     that someone else can write to could name another user's processes.  */
+  if (hutch_paths_check_trusted (root, "hutch-oci's state directory (--root)", err) < 0)
+    return -1;
+  if (mkdir (root, 0700) < 0 && errno != EEXIST)
+    return hutch_error_set (err, errno, "make the state directory `%s` (--root)", root);
+  fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "open the state directory `%s` (--root)", root);
+  *ret_fd = fd;
+  return 0;
+}
+
+int
+hutch_oci_check_id (const char *id, hutch_error_t *err)
+{
+  size_t i, n = strlen (id);
+
+  if (n == 0 || n > 1024 || strcmp (id, ".") == 0 || strcmp (id, "..") == 0)
+    return hutch_error_set (err, 0,
+                            "`%s` is not a valid container id: it must not be empty, `.` or "
+                            "`..`, nor longer than 1024 bytes",
+                            id);
+  for (i = 0; i < n; i++)
+    if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z')
+          || (id[i] >= '0' && id[i] <= '9') || strchr ("-_.+@:", id[i])))
+      return hutch_error_set (err, 0,
+                              "`%s` is not a valid container id: letters, digits and `-_.+@:` "
+                              "only (no `/`)",
+                              id);
+  return 0;
+}
+
+/* ROOT/ID, or "container does not exist".  */
+static int
+open_container (int rootfd, const char *id, hutch_error_t *err)
+{
+  int fd;
+
+  if (hutch_oci_check_id (id, err) < 0)
+    return -1;
+  fd = openat (rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    {
+      if (errno == ENOENT)
+        return hutch_error_set (err, ENOENT, "`%s`: container does not exist", id);
+      return hutch_error_set (err, errno, "open the state of container `%s`", id);
+    }
+  return fd;
+}
+
+/* The container's lock, against a create, start and delete of the same
+   id at once (an engine may retry).  */
+static int
+lock_container (int dirfd, const char *id, hutch_error_t *err)
+{
+  while (flock (dirfd, LOCK_EX) < 0)
+    if (errno != EINTR)
+      return hutch_error_set (err, errno, "lock container `%s`", id);
+  return 0;
+}
+
+/* /proc/self/fd/N/NAME: a short path for a socket in a directory whose
+   own path may be longer than sun_path holds.  */
+static int
+socket_addr (int dirfd, const char *name, struct sockaddr_un *sa)
+{
+  memset (sa, 0, sizeof *sa);
+  sa->sun_family = AF_UNIX;
+  if ((size_t)snprintf (sa->sun_path, sizeof sa->sun_path, "/proc/self/fd/%d/%s", dirfd, name)
+      >= sizeof sa->sun_path)
+    return -1;
+  return 0;
+}
+
+static int
+listen_start_socket (int dirfd, hutch_error_t *err)
+{
+  struct sockaddr_un sa;
+  _cleanup_close_ int fd = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+  if (fd < 0)
+    return hutch_error_set (err, errno, "socket");
+  if (socket_addr (dirfd, "start", &sa) < 0)
+    return hutch_error_set (err, ENAMETOOLONG, "the start socket");
+  unlinkat (dirfd, "start", 0);
+  if (bind (fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen (fd, 4) < 0)
+    return hutch_error_set (err, errno, "make the container's start socket");
+  return HUTCH_STEAL_FD (fd);
+}
+
+/* Send the terminal's MASTER to the console socket at PATH (SCM_RIGHTS),
+   as runc's --console-socket: the engine (conmon, containerd's shim) holds
+   the terminal from then on.  */
+static int
+send_console (const char *path, int master, hutch_error_t *err)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  _cleanup_close_ int fd = -1;
+  char byte = 0, cbuf[CMSG_SPACE (sizeof (int))];
+  struct iovec iov = { &byte, 1 };
+  struct msghdr mh = { 0 };
+  struct cmsghdr *cm;
+
+  if (strlen (path) >= sizeof sa.sun_path)
+    return hutch_error_set (err, ENAMETOOLONG, "--console-socket `%s`", path);
+  strcpy (sa.sun_path, path);
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect (fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+    return hutch_error_set (err, errno, "connect to --console-socket `%s`", path);
+  memset (cbuf, 0, sizeof cbuf);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cbuf;
+  mh.msg_controllen = sizeof cbuf;
+  cm = CMSG_FIRSTHDR (&mh);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN (sizeof (int));
+  memcpy (CMSG_DATA (cm), &master, sizeof (int));
+  while (sendmsg (fd, &mh, MSG_NOSIGNAL) < 0)
+    if (errno != EINTR)
+      return hutch_error_set (err, errno, "send the terminal to --console-socket `%s`", path);
+  return 0;
+}
+
+/* PATH holds PID, written under a temporary name first: an engine that
+   reads it never sees half a number.  */
+static int
+write_pid_file (const char *path, pid_t pid, hutch_error_t *err)
+{
+  _cleanup_free_ char *tmp = hutch_xasprintf ("%s.hutch-%d", path, (int)getpid ());
+  char buf[32];
+  int fd, n = snprintf (buf, sizeof buf, "%d", (int)pid);
+
+  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "write the pid file `%s`", path);
+  if (hutch_write_all (fd, buf, (size_t)n) < 0 || close (fd) < 0 || rename (tmp, path) < 0)
+    {
+      int e = errno;
+      unlink (tmp);
+      return hutch_error_set (err, e, "write the pid file `%s`", path);
+    }
+  return 0;
+}
+
+int
+hutch_oci_prepare_spec (struct hutch_spec *spec, const struct hutch_oci_create *o,
+                        hutch_error_t *err)
+{
+  const char *lfds = getenv ("LISTEN_FDS"), *lpid = getenv ("LISTEN_PID");
+  int listen = 0;
+
+  if (o->preserve_fds < 0)
+    return hutch_error_set (err, 0, "--preserve-fds must not be negative");
+  /* Sockets that systemd passed us (socket activation) go on to the
+     process as its own, before those of --preserve-fds, as runc does.  */
+  if (lfds && *lfds && (lpid == NULL || atoi (lpid) == (int)getpid ()))
+    {
+      char *end;
+      long n = strtol (lfds, &end, 10);
+      if (*end == '\0' && n > 0 && n < 4096)
+        {
+          _cleanup_free_ char *kv = hutch_xasprintf ("LISTEN_FDS=%ld", n);
+          listen = (int)n;
+          hutch_spec_setenv (spec, kv);
+          hutch_spec_setenv (spec, "LISTEN_PID=1");
+        }
+    }
+  spec->extra.preserve_fds = listen + o->preserve_fds;
+  /* An engine's shim reads what the process writes, and feeds it input:
+     the process gets the caller's stdio, stdin included, as runc's.  */
+  spec->extra.interactive = true;
+  return 0;
+}
+
+/* Remove ROOT/ID: what is in it belongs to the user (or root), no
+   container's files.  */
+static void
+remove_container_dir (int rootfd, const char *id)
+{
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  hutch_walk_remove_tree (rootfd, id, &e);
+  hutch_error_clear (&e);
+}
+
+static void
+state_for (struct hutch_state *st, enum hutch_state_status status, pid_t pid, const char *bundle,
+           const char *cgroup)
+{
+  hutch_state_init (st);
+  st->status = status;
+  st->pid = pid;
+  st->pid_start = hutch_state_pid_start (pid);
+  hutch_state_boot_id (st->boot_id);
+  st->bundle = hutch_xstrdup (bundle);
+  st->cgroup = cgroup ? hutch_xstrdup (cgroup) : NULL;
+  st->created = hutch_state_now ();
+}
+
+/* Make ROOT/ID, or say that it exists.  */
+static int
+make_container_dir (int rootfd, const char *id, hutch_error_t *err)
+{
+  int fd;
+
+  if (hutch_oci_check_id (id, err) < 0)
+    return -1;
+  if (mkdirat (rootfd, id, 0700) < 0)
+    {
+      if (errno == EEXIST)
+        return hutch_error_set (err, EEXIST, "container `%s` already exists", id);
+      return hutch_error_set (err, errno, "make the state of container `%s`", id);
+    }
+  fd = openat (rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "open the state of container `%s`", id);
+  if (flock (fd, LOCK_EX) < 0)
+    {
+      close (fd);
+      return hutch_error_set (err, errno, "lock container `%s`", id);
+    }
+  return fd;
+}
+
+static int
+check_terminal (const struct hutch_spec *spec, const struct hutch_oci_create *o, bool detached,
+                hutch_error_t *err)
+{
+  if (spec->terminal && detached && o->console_socket == NULL)
+    return hutch_error_set (err, 0,
+                            "config.json asks for a terminal (process.terminal) and the "
+                            "container outlives this command: give --console-socket, a socket "
+                            "to which its master is sent, or set process.terminal to false");
+  if (!spec->terminal && o->console_socket)
+    return hutch_error_set (err, 0,
+                            "--console-socket is for a terminal, and config.json asks for none "
+                            "(process.terminal is false)");
+  return 0;
+}
+
+int
+hutch_oci_create (int rootfd, struct hutch_spec *spec, const struct hutch_oci_create *o,
+                  hutch_error_t *err)
+{
+  struct hutch_container *c = NULL;
+  struct hutch_container_state cs;
+  struct hutch_state st;
+  _cleanup_close_ int dirfd = -1, sfd = -1;
+
+  if (check_terminal (spec, o, true, err) < 0)
+    return -1;
+  dirfd = make_container_dir (rootfd, o->id, err);
+  if (dirfd < 0)
+    return -1;
+  sfd = listen_start_socket (dirfd, err);
+  if (sfd < 0)
+    goto fail;
+  spec->extra.outlive = true;
+  spec->extra.detach = true;
+  spec->extra.start_socket = sfd;
+  /* Written before the process exists: exec and delete read it.  */
+  if (hutch_spec_save (spec, dirfd, err) < 0 || hutch_container_create (spec, &c, err) < 0)
+    goto fail;
+  hutch_container_state (c, &cs);
+  if (cs.pty_master >= 0 && send_console (o->console_socket, cs.pty_master, err) < 0)
+    goto fail;
+  state_for (&st, HUTCH_STATE_CREATED, cs.pid, o->bundle, cs.cgroup_path);
+  if (hutch_state_write (dirfd, &st, err) < 0
+      || (o->pid_file && write_pid_file (o->pid_file, cs.pid, err) < 0)
+      || hutch_container_release (c, err) < 0)
+    {
+      hutch_state_clear (&st);
+      goto fail;
+    }
+  hutch_state_clear (&st);
+  return 0;
+
+fail:
+  if (c)
+    hutch_container_delete (c);
+  remove_container_dir (rootfd, o->id);
+  return -1;
+}
+
+/* What the state says the container is now: its first process checked
+   by its start time (a pid can be used again) and not a zombie.  */
+static const char *
+status_of (int dirfd, const struct hutch_state *st, bool have_state)
+{
+  char boot[40];
+
+  if (!have_state)
+    return "creating";
+  hutch_state_boot_id (boot);
+  if (strcmp (boot, st->boot_id) != 0 || !hutch_state_pid_alive (st->pid, st->pid_start))
+    return "stopped";
+  if (st->status == HUTCH_STATE_CREATED)
+    return "created";
+  if (st->status == HUTCH_STATE_PAUSED || faccessat (dirfd, HUTCH_STATE_FLAG_PAUSED, F_OK, 0) == 0)
+    return "paused";
+  return "running";
+}
+
+int
+hutch_oci_start (int rootfd, const char *id, hutch_error_t *err)
+{
+  _cleanup_close_ int dirfd = open_container (rootfd, id, err), conn = -1;
+  struct hutch_state st;
+  struct sockaddr_un sa;
+  const char *status;
+  int r = -1;
+
+  if (dirfd < 0 || lock_container (dirfd, id, err) < 0)
+    return -1;
+  hutch_state_init (&st);
+  if (hutch_state_read (dirfd, &st, err) < 0)
+    {
+      if (err->errnum != ENOENT)
+        return -1;
+      hutch_error_clear (err);
+    }
+  status = status_of (dirfd, &st, st.pid > 0);
+  if (strcmp (status, "created") != 0)
+    {
+      hutch_error_set (err, 0,
+                       strcmp (status, "stopped") == 0
+                           ? "cannot start container `%s`: it has stopped (container not running)"
+                           : "cannot start container `%s`: it is %s, not created",
+                       id, status);
+      goto out;
+    }
+  conn = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (conn < 0 || socket_addr (dirfd, "start", &sa) < 0
+      || connect (conn, (struct sockaddr *)&sa, sizeof sa) < 0)
+    {
+      hutch_error_set (err, errno, "reach the waiting process of container `%s`", id);
+      goto out;
+    }
+  if (hutch_container_start_outlived (conn, err) < 0)
+    goto out;
+  unlinkat (dirfd, "start", 0);
+  st.status = HUTCH_STATE_RUNNING;
+  st.started = hutch_state_now ();
+  r = hutch_state_write (dirfd, &st, err);
+out:
+  hutch_state_clear (&st);
+  return r;
+}
+
+int
+hutch_oci_run (int rootfd, struct hutch_spec *spec, const struct hutch_oci_create *o, bool detach,
+               int *ret_status, hutch_error_t *err)
+{
+  struct hutch_container *c = NULL;
+  struct hutch_container_state cs;
+  struct hutch_state st;
+  _cleanup_close_ int dirfd = -1;
+  int r = -1;
+
+  if (detach)
+    {
+      if (hutch_oci_create (rootfd, spec, o, err) < 0)
+        return -1;
+      if (hutch_oci_start (rootfd, o->id, err) < 0)
+        {
+          hutch_error_t e = HUTCH_ERROR_INIT;
+          hutch_oci_delete (rootfd, o->id, true, &e);
+          hutch_error_clear (&e);
+          return -1;
+        }
+      *ret_status = 0;
+      return 0;
+    }
+  if (check_terminal (spec, o, false, err) < 0)
+    return -1;
+  dirfd = make_container_dir (rootfd, o->id, err);
+  if (dirfd < 0)
+    return -1;
+  /* hutch-oci: SIGTERM is passed on and nothing more (container.c).  */
+  if (hutch_spec_save (spec, dirfd, err) < 0 || hutch_container_create (spec, &c, err) < 0)
+    goto out;
+  if (hutch_container_start (c, err) < 0)
+    goto out;
+  hutch_container_state (c, &cs);
+  state_for (&st, HUTCH_STATE_RUNNING, cs.pid, o->bundle, cs.cgroup_path);
+  st.started = st.created;
+  if (hutch_state_write (dirfd, &st, err) < 0
+      || (o->pid_file && write_pid_file (o->pid_file, cs.pid, err) < 0))
+    {
+      hutch_state_clear (&st);
+      goto out;
+    }
+  hutch_state_clear (&st);
+  /* Other commands see it while it runs; the lock is for create, start
+     and delete, and a delete waits for this run.  */
+  flock (dirfd, LOCK_UN);
+  r = hutch_container_wait (c, ret_status, err);
+  flock (dirfd, LOCK_EX);
+out:
+  if (c)
+    hutch_container_delete (c);
+  remove_container_dir (rootfd, o->id);
+  return r;
+}
+
+/* A pidfd of the container's first process, checked to be the process
+   the state names after it was opened (the pid may have been used
+   again), or -1 with ESRCH.  */
+static int
+open_first_process (const struct hutch_state *st)
+{
+  int fd = (int)syscall (SYS_pidfd_open, st->pid, 0);
+  if (fd < 0)
+    return -1;
+  if (!hutch_state_pid_alive (st->pid, st->pid_start))
+    {
+      close (fd);
+      errno = ESRCH;
+      return -1;
+    }
+  return fd;
+}
+
+static ino_t
+pidns_of (pid_t pid)
+{
+  char path[64];
+  struct stat sb;
+  snprintf (path, sizeof path, "/proc/%d/ns/pid", (int)pid);
+  return stat (path, &sb) == 0 ? sb.st_ino : 0;
+}
+
+static int
+cmp_pid (const void *a, const void *b)
+{
+  pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* The processes of the container: its cgroup's when it has one of its
+   own, else those of its PID namespace (when it has one), else the
+   first process alone.  */
+static int
+container_pids (const struct hutch_state *st, pid_t **ret, size_t *ret_n, hutch_error_t *err)
+{
+  pid_t *pids = NULL;
+  size_t n = 0, cap = 0;
+
+  if (st->cgroup)
+    {
+      _cleanup_free_ char *path = hutch_xasprintf ("%s/cgroup.procs", st->cgroup), *text = NULL;
+      char *line, *save = NULL;
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      if (hutch_read_file (path, 1 << 22, &text, NULL, &e) == 0)
+        {
+          for (line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+            {
+              if (n == cap)
+                pids = hutch_xrealloc (pids, (cap = cap ? cap * 2 : 16) * sizeof *pids);
+              pids[n++] = (pid_t)atoi (line);
+            }
+          goto done;
+        }
+      hutch_error_clear (&e);
+    }
+  if (hutch_state_pid_alive (st->pid, st->pid_start))
+    {
+      ino_t ns = pidns_of (st->pid);
+      DIR *d;
+      struct dirent *de;
+      if (ns != 0 && ns != pidns_of (getpid ()) && (d = opendir ("/proc")) != NULL)
+        {
+          while ((de = readdir (d)) != NULL)
+            {
+              pid_t p = (pid_t)atoi (de->d_name);
+              if (p <= 0 || pidns_of (p) != ns)
+                continue;
+              if (n == cap)
+                pids = hutch_xrealloc (pids, (cap = cap ? cap * 2 : 16) * sizeof *pids);
+              pids[n++] = p;
+            }
+          closedir (d);
+        }
+      else
+        {
+          pids = hutch_xmalloc0 (sizeof *pids);
+          pids[n++] = st->pid;
+        }
+    }
+done:
+  (void)err;
+  if (n > 1)
+    qsort (pids, n, sizeof *pids, cmp_pid);
+  *ret = pids;
+  *ret_n = n;
+  return 0;
+}
+
+/* The container's state, or "container does not exist"; *RET_DIRFD its
+   directory.  */
+static int
+read_state (int rootfd, const char *id, int *ret_dirfd, struct hutch_state *st, bool *ret_have,
+            hutch_error_t *err)
+{
+  int dirfd = open_container (rootfd, id, err);
+  hutch_state_init (st);
+  if (dirfd < 0)
+    return -1;
+  *ret_have = true;
+  if (hutch_state_read (dirfd, st, err) < 0)
+    {
+      if (err->errnum != ENOENT)
+        {
+          close (dirfd);
+          return -1;
+        }
+      hutch_error_clear (err);
+      *ret_have = false;
+    }
+  *ret_dirfd = dirfd;
+  return 0;
+}
+
+int
+hutch_oci_kill (int rootfd, const char *id, int sig, bool all, hutch_error_t *err)
+{
+  _cleanup_close_ int dirfd = -1, pidfd = -1;
+  struct hutch_state st;
+  bool have;
+  const char *status;
+  int r = -1;
+
+  if (read_state (rootfd, id, &dirfd, &st, &have, err) < 0)
+    return -1;
+  status = status_of (dirfd, &st, have);
+  if (strcmp (status, "stopped") == 0 || strcmp (status, "creating") == 0)
+    {
+      hutch_error_set (err, ESRCH, "cannot signal container `%s`: container not running", id);
+      goto out;
+    }
+  if (all)
+    {
+      _cleanup_free_ pid_t *pids = NULL;
+      size_t n, i;
+      if (container_pids (&st, &pids, &n, err) < 0)
+        goto out;
+      for (i = 0; i < n; i++)
+        kill (pids[i], sig);
+      r = 0;
+      goto out;
+    }
+  pidfd = open_first_process (&st);
+  if (pidfd < 0 || syscall (SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
+    {
+      if (errno == ESRCH)
+        hutch_error_set (err, ESRCH, "cannot signal container `%s`: container not running", id);
+      else
+        hutch_error_set (err, errno, "send signal %d to container `%s`", sig, id);
+      goto out;
+    }
+  r = 0;
+out:
+  hutch_state_clear (&st);
+  return r;
+}
+
+/* Wait (at most TIMEOUT_MS) for the first process to end: a zombie, not
+   reaped yet by its parent, has ended.  */
+static bool
+wait_ended (const struct hutch_state *st, int timeout_ms)
+{
+  int waited;
+  for (waited = 0; waited <= timeout_ms; waited += 10)
+    {
+      if (!hutch_state_pid_alive (st->pid, st->pid_start))
+        return true;
+      usleep (10000);
+    }
+  return false;
+}
+
+/* Remove the container's cgroup: what is left in it is killed first (a
+   process that left the PID namespace's first one behind), then the
+   directory, deepest first.  */
+static void
+remove_cgroup (const char *path)
+{
+  _cleanup_free_ char *kill_file = hutch_xasprintf ("%s/cgroup.kill", path);
+  int fd = open (kill_file, O_WRONLY | O_CLOEXEC);
+  int i;
+
+  if (fd >= 0)
+    {
+      (void)!write (fd, "1", 1);
+      close (fd);
+    }
+  for (i = 0; i < 100; i++)
+    {
+      if (rmdir (path) == 0 || errno == ENOENT)
+        return;
+      if (errno != EBUSY)
+        return;
+      usleep (10000);
+    }
+}
+
+int
+hutch_oci_delete (int rootfd, const char *id, bool force, hutch_error_t *err)
+{
+  _cleanup_close_ int dirfd = -1;
+  struct hutch_state st;
+  bool have;
+  const char *status;
+  int r = -1;
+
+  if (read_state (rootfd, id, &dirfd, &st, &have, err) < 0)
+    return -1;
+  if (lock_container (dirfd, id, err) < 0)
+    goto out;
+  /* Read again under the lock: a start may have run meanwhile.  */
+  hutch_state_clear (&st);
+  if (hutch_state_read (dirfd, &st, err) < 0)
+    {
+      if (err->errnum != ENOENT)
+        goto out;
+      hutch_error_clear (err);
+      have = false;
+    }
+  status = status_of (dirfd, &st, have);
+  if ((strcmp (status, "running") == 0 || strcmp (status, "paused") == 0) && !force)
+    {
+      hutch_error_set (err, 0,
+                       "cannot delete container `%s` that is not stopped: it is %s (stop it "
+                       "first, or use --force)",
+                       id, status);
+      goto out;
+    }
+  if (strcmp (status, "stopped") != 0 && strcmp (status, "creating") != 0)
+    {
+      _cleanup_free_ pid_t *pids = NULL;
+      size_t n, i;
+      /* A created one is deleted as runc does: killed.  Every process
+         of it, so that none is left in its cgroup.  */
+      if (container_pids (&st, &pids, &n, err) < 0)
+        goto out;
+      for (i = 0; i < n; i++)
+        kill (pids[i], SIGKILL);
+      {
+        _cleanup_close_ int pidfd = open_first_process (&st);
+        if (pidfd >= 0)
+          syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+      }
+      if (!wait_ended (&st, 10000))
+        {
+          hutch_error_set (err, 0, "container `%s` did not end within 10 s of SIGKILL", id);
+          goto out;
+        }
+    }
+  if (st.cgroup)
+    remove_cgroup (st.cgroup);
+  remove_container_dir (rootfd, id);
+  r = 0;
+out:
+  hutch_state_clear (&st);
+  return r;
+}
+
+static char *
+username (uid_t uid)
+{
+  struct passwd *pw = getpwuid (uid);
+  return pw ? hutch_xstrdup (pw->pw_name) : hutch_xasprintf ("%u", (unsigned)uid);
+}
+
+/* root.path and the annotations of the saved config.json.  */
+static void
+read_config_bits (int dirfd, struct hutch_oci_info *info)
+{
+  _cleanup_close_ int fd = openat (dirfd, "config.json", O_RDONLY | O_CLOEXEC);
+  _cleanup_free_ char *text = NULL;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  json_t *root, *v, *a;
+  const char *key;
+
+  if (fd < 0 || hutch_read_fd (fd, 1 << 24, &text, NULL, &e) < 0)
+    {
+      hutch_error_clear (&e);
+      return;
+    }
+  root = json_loads (text, 0, NULL);
+  if (root == NULL)
+    return;
+  v = json_object_get (json_object_get (root, "root"), "path");
+  if (json_is_string (v))
+    info->rootfs = hutch_xstrdup (json_string_value (v));
+  a = json_object_get (root, "annotations");
+  json_object_foreach (a, key, v) if (json_is_string (v))
+      hutch_kv_set (&info->annotations, &info->n_annotations, key, json_string_value (v));
+  json_decref (root);
+}
+
+int
+hutch_oci_info_read (int rootfd, const char *id, struct hutch_oci_info *ret, hutch_error_t *err)
+{
+  _cleanup_close_ int dirfd = -1;
+  struct hutch_state st;
+  struct stat sb;
+  bool have;
+
+  memset (ret, 0, sizeof *ret);
+  if (read_state (rootfd, id, &dirfd, &st, &have, err) < 0)
+    return -1;
+  ret->id = hutch_xstrdup (id);
+  ret->status = status_of (dirfd, &st, have);
+  if (strcmp (ret->status, "stopped") != 0 && strcmp (ret->status, "creating") != 0)
+    ret->pid = st.pid;
+  ret->bundle = HUTCH_STEAL_PTR (st.bundle);
+  ret->cgroup = HUTCH_STEAL_PTR (st.cgroup);
+  ret->created = st.created;
+  ret->owner = username (fstat (dirfd, &sb) == 0 ? sb.st_uid : geteuid ());
+  read_config_bits (dirfd, ret);
+  hutch_state_clear (&st);
+  return 0;
+}
+
+void
+hutch_oci_info_clear (struct hutch_oci_info *info)
+{
+  free (info->id);
+  free (info->bundle);
+  free (info->rootfs);
+  free (info->owner);
+  free (info->cgroup);
+  hutch_kv_free (info->annotations, info->n_annotations);
+  memset (info, 0, sizeof *info);
+}
+
+/* RFC 3339 with nanoseconds, in UTC, as runc writes `created`.  */
+static char *
+rfc3339_ns (long long ns)
+{
+  time_t t = (time_t)(ns / 1000000000LL);
+  struct tm tm;
+  char buf[64];
+  gmtime_r (&t, &tm);
+  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return hutch_xasprintf ("%s.%09lldZ", buf, ns % 1000000000LL);
+}
+
+char *
+hutch_oci_info_json (const struct hutch_oci_info *info, bool indent)
+{
+  json_t *o = json_object (), *a = json_object ();
+  _cleanup_free_ char *created = rfc3339_ns (info->created);
+  char *text;
+  size_t i;
+
+  json_object_set_new (o, "ociVersion", json_string (HUTCH_OCI_SPEC_VERSION));
+  json_object_set_new (o, "id", json_string (info->id));
+  json_object_set_new (o, "pid", json_integer (info->pid));
+  json_object_set_new (o, "status", json_string (info->status));
+  json_object_set_new (o, "bundle", json_string (info->bundle ? info->bundle : ""));
+  json_object_set_new (o, "rootfs", json_string (info->rootfs ? info->rootfs : ""));
+  json_object_set_new (o, "created", json_string (created));
+  json_object_set_new (o, "owner", json_string (info->owner ? info->owner : ""));
+  for (i = 0; i < info->n_annotations; i++)
+    json_object_set_new (a, info->annotations[i].key, json_string (info->annotations[i].value));
+  json_object_set_new (o, "annotations", a);
+  text = json_dumps (o, indent ? JSON_INDENT (2) | JSON_PRESERVE_ORDER : JSON_PRESERVE_ORDER);
+  json_decref (o);
+  return text;
+}
+
+static int
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *)a, *(char *const *)b);
+}
+
+int
+hutch_oci_list (int rootfd, char ***ret_ids, hutch_error_t *err)
+{
+  int fd = dup (rootfd);
+  DIR *d;
+  struct dirent *de;
+  char **ids = NULL;
+  size_t n = 0;
+
+  if (fd < 0 || (d = fdopendir (fd)) == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return hutch_error_set (err, errno, "read the state directory");
+    }
+  rewinddir (d);
+  while ((de = readdir (d)) != NULL)
+    {
+      hutch_error_t e = HUTCH_ERROR_INIT;
+      if (de->d_type != DT_DIR || hutch_oci_check_id (de->d_name, &e) < 0)
+        {
+          hutch_error_clear (&e);
+          continue;
+        }
+      ids = hutch_xrealloc (ids, (n + 2) * sizeof *ids);
+      ids[n++] = hutch_xstrdup (de->d_name);
+      ids[n] = NULL;
+    }
+  closedir (d);
+  if (ids == NULL)
+    ids = hutch_xmalloc0 (sizeof *ids);
+  qsort (ids, n, sizeof *ids, cmp_str);
+  *ret_ids = ids;
+  return 0;
+}
+
+int
+hutch_oci_pids (int rootfd, const char *id, pid_t **ret_pids, size_t *ret_n, hutch_error_t *err)
+{
+  _cleanup_close_ int dirfd = -1;
+  struct hutch_state st;
+  bool have;
+  int r;
+
+  if (read_state (rootfd, id, &dirfd, &st, &have, err) < 0)
+    return -1;
+  if (strcmp (status_of (dirfd, &st, have), "stopped") == 0)
+    {
+      *ret_pids = hutch_xmalloc0 (sizeof (pid_t));
+      *ret_n = 0;
+      hutch_state_clear (&st);
+      return 0;
+    }
+  r = container_pids (&st, ret_pids, ret_n, err);
+  hutch_state_clear (&st);
+  return r;
+}
