@@ -46,6 +46,6 @@ int oci_opt_next (const struct cmd_def *def, int argc, char **argv, int *ret_exi
 const char *oci_one_id (const char *cmd, int argc, char **argv);
 
 extern const struct cmd_def oci_create_def, oci_start_def, oci_run_def, oci_state_def, oci_kill_def,
-    oci_delete_def, oci_list_def, oci_ps_def;
+    oci_delete_def, oci_list_def, oci_ps_def, oci_exec_def;
 
 #endif

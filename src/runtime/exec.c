@@ -463,6 +463,9 @@ static void __attribute__ ((noreturn)) exec_process (struct exec_run *r)
   if (hutch_close_range (3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     for (i = 3; i < 1024; i++)
       fcntl (i, F_SETFD, FD_CLOEXEC);
+  /* but those that the caller asked to pass on (--preserve-fds) */
+  for (i = 0; i < r->x->preserve_fds; i++)
+    fcntl (3 + i, F_SETFD, 0);
   for (i = 1; i < NSIG; i++)
     signal (i, SIG_DFL);
   /* Should P have died meanwhile, nobody waits for the command: don't.  */
@@ -562,7 +565,10 @@ static void __attribute__ ((noreturn)) e1_main (struct exec_run *r, pid_t parent
 {
   hutch_error_t err = HUTCH_ERROR_INIT;
   struct hutch_msg m = { 0 };
-  int keep[4 + HUTCH_NS_COUNT], nkeep = 0, n;
+  int npreserve = r->x->preserve_fds > 0 ? r->x->preserve_fds : 0;
+  _cleanup_free_ int *keep
+      = hutch_xmalloc0 ((size_t)(4 + HUTCH_NS_COUNT + npreserve) * sizeof (int));
+  int nkeep = 0, n;
   bool in_cgroup = false;
   pid_t e2 = -1;
 
@@ -590,6 +596,10 @@ static void __attribute__ ((noreturn)) e1_main (struct exec_run *r, pid_t parent
   for (n = 0; n < HUTCH_NS_COUNT; n++)
     if (r->nsfd[n] >= 0)
       keep[nkeep++] = r->nsfd[n];
+  /* The fds hutch-oci's caller named with --preserve-fds, its own
+     choice (as runc's).  */
+  for (n = 0; n < npreserve; n++)
+    keep[nkeep++] = 3 + n;
   hutch_close_all_but (keep, (size_t)nkeep);
 
   if (join_namespaces (r, &err) < 0)
@@ -1002,6 +1012,29 @@ hutch_container_exec (const struct hutch_exec *x, int *ret_status, hutch_error_t
       while (waitpid (r.e1, NULL, 0) < 0 && errno == EINTR)
         ;
       r.e1 = -1;
+    }
+  if (x->running)
+    {
+      int master = -1;
+      if (x->hand_master)
+        {
+          master = r.master;
+          r.master = -1;
+        }
+      if (x->running (x->running_data, r.e2, master, err) < 0)
+        {
+          /* It ran: it is not ours to kill, only to leave.  */
+          r.e2 = -1;
+          goto out;
+        }
+    }
+  if (x->keep_child)
+    {
+      /* Ours until we exit, then the subreaper's: not killed.  */
+      r.e2 = -1;
+      *ret_status = 0;
+      ret = 0;
+      goto out;
     }
   if (x->detach)
     {

@@ -52,6 +52,22 @@ struct hutch_exec
      none.  */
   const char *detach_keys;
   size_t detach_len;
+  /* hutch-oci exec --detach: the process stays the caller's child (not
+     forked again, so that the caller's subreaper reaps it, as
+     containerd's shim and conmon do), keeps the stdio it was given, and
+     the call returns once it runs.  DETACH must be false.  */
+  bool keep_child;
+  /* fds 3 .. 3+PRESERVE_FDS-1 go to the process (hutch-oci
+     --preserve-fds).  */
+  int preserve_fds;
+  /* Called once the process runs, before the wait, or NULL: its host
+     pid, and with TTY and HAND_MASTER the terminal's master, which is
+     then not copied to and from stdio (hutch-oci sends it to its
+     --console-socket; the callee keeps it or closes it; -1 otherwise).
+     A failure is the call's.  */
+  int (*running) (void *data, pid_t pid, int master, hutch_error_t *err);
+  void *running_data;
+  bool hand_master;
 };
 
 /* Run X's command in the container and wait for it: *RET_STATUS is its

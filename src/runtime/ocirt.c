@@ -7,6 +7,7 @@
 
 #include "runtime/ocirt.h"
 #include "runtime/container.h"
+#include "runtime/exec.h"
 #include "runtime/specjson.h"
 #include "runtime/state.h"
 #include "base/paths.h"
@@ -888,6 +889,148 @@ hutch_oci_pids (int rootfd, const char *id, pid_t **ret_pids, size_t *ret_n, hut
       return 0;
     }
   r = container_pids (&st, ret_pids, ret_n, err);
+  hutch_state_clear (&st);
+  return r;
+}
+
+/* Add the capabilities NAMES to the sets of SPEC that exec's --cap
+   widens, as runc does: bounding, effective, permitted.  */
+static void
+add_caps (struct hutch_spec *spec, char **names)
+{
+  char ***sets[] = { &spec->cap_bounding, &spec->cap_effective, &spec->cap_permitted };
+  size_t i, k;
+
+  if (names == NULL || names[0] == NULL)
+    return;
+  spec->has_caps = true;
+  for (k = 0; k < sizeof sets / sizeof sets[0]; k++)
+    for (i = 0; names[i]; i++)
+      {
+        size_t j;
+        bool have = false;
+        for (j = 0; *sets[k] && (*sets[k])[j]; j++)
+          have = have || strcmp ((*sets[k])[j], names[i]) == 0;
+        if (*sets[k] == NULL)
+          *sets[k] = hutch_xmalloc0 (sizeof (char *));
+        if (!have)
+          hutch_strv_push (sets[k], hutch_xstrdup (names[i]));
+      }
+}
+
+/* The process object of FILE, or NULL.  */
+static json_t *
+read_process_file (const char *path, hutch_error_t *err)
+{
+  json_error_t jerr;
+  json_t *p = json_load_file (path, JSON_REJECT_DUPLICATES, &jerr);
+
+  if (p == NULL)
+    {
+      hutch_error_set (err, 0, "--process `%s`: line %d, column %d: %s", path, jerr.line,
+                       jerr.column, jerr.text);
+      return NULL;
+    }
+  if (!json_is_object (p))
+    {
+      json_decref (p);
+      hutch_error_set (err, 0, "--process `%s` must hold a JSON object (an OCI process)", path);
+      return NULL;
+    }
+  return p;
+}
+
+/* Once the exec'd process runs: its terminal to the console socket, its
+   pid to the pid file.  */
+static int
+exec_running (void *data, pid_t pid, int master, hutch_error_t *err)
+{
+  const struct hutch_oci_exec *o = data;
+  int r = 0;
+
+  if (master >= 0)
+    {
+      r = send_console (o->console_socket, master, err);
+      close (master);
+    }
+  if (r == 0 && o->pid_file)
+    r = write_pid_file (o->pid_file, pid, err);
+  return r;
+}
+
+int
+hutch_oci_exec (int rootfd, const struct hutch_oci_exec *o, int *ret_status, hutch_error_t *err)
+{
+  _cleanup_close_ int dirfd = -1;
+  _cleanup_spec_ struct hutch_spec *spec = NULL;
+  _cleanup_strv_ char **argv = NULL;
+  struct hutch_exec x = { 0 };
+  struct hutch_state st;
+  json_t *process = NULL;
+  const char *status;
+  int r = -1;
+  bool have;
+
+  if (read_state (rootfd, o->id, &dirfd, &st, &have, err) < 0)
+    return -1;
+  status = status_of (dirfd, &st, have);
+  if (strcmp (status, "running") != 0 && strcmp (status, "created") != 0)
+    {
+      hutch_error_set (err, 0,
+                       strcmp (status, "paused") == 0
+                           ? "cannot exec in container `%s`: it is paused (resume it first)"
+                           : "cannot exec in container `%s`: container not running",
+                       o->id);
+      goto out;
+    }
+  if (o->process_file && (process = read_process_file (o->process_file, err)) == NULL)
+    goto out;
+  r = hutch_spec_load_saved_process (dirfd, process, &spec, err);
+  if (process)
+    json_decref (process);
+  if (r < 0)
+    goto out;
+  r = -1;
+  if (o->process_file)
+    argv = hutch_strv_dup (spec->args);
+  else
+    argv = hutch_strv_dup (o->argv);
+  if (argv == NULL || argv[0] == NULL)
+    {
+      hutch_error_set (err, 0, "no command to run: give one after the id, or --process");
+      goto out;
+    }
+  add_caps (spec, o->caps);
+  if (o->no_new_privs)
+    spec->no_new_privileges = true;
+  x.pid = st.pid;
+  x.pid_start = st.pid_start;
+  x.spec = spec;
+  x.cgroup = st.cgroup;
+  x.argv = argv;
+  x.env = o->env;
+  x.workdir = o->cwd;
+  x.has_user = o->has_user;
+  x.uid = o->uid;
+  x.gid = o->gid;
+  x.groups = o->groups;
+  x.n_groups = o->n_groups;
+  x.tty = o->process_file ? spec->terminal : o->tty;
+  x.interactive = true;
+  x.keep_child = o->detach;
+  x.preserve_fds = o->preserve_fds;
+  x.running = exec_running;
+  x.running_data = (void *)o;
+  if (x.tty && o->detach && o->console_socket == NULL)
+    {
+      hutch_error_set (err, 0,
+                       "a terminal for a process that outlives this command needs "
+                       "--console-socket, where its master is sent");
+      goto out;
+    }
+  x.hand_master = x.tty && o->console_socket;
+  r = hutch_container_exec (&x, ret_status, err);
+out:
   hutch_state_clear (&st);
   return r;
 }

@@ -69,6 +69,31 @@ int hutch_oci_kill (int rootfd, const char *id, int sig, bool all, hutch_error_t
 /* delete: a stopped or created container (FORCE: any, killed first).  */
 int hutch_oci_delete (int rootfd, const char *id, bool force, hutch_error_t *err);
 
+/* exec: another process in a running container, with the container's
+   process attributes (src/runtime/exec.h) and what is asked over them.  */
+struct hutch_oci_exec
+{
+  const char *id;
+  const char *process_file; /* an OCI process object (JSON) for all of it, or NULL */
+  char **argv;              /* the command, without PROCESS_FILE */
+  char **env;               /* KEY=VALUE set over the container's, or NULL */
+  const char *cwd;          /* or NULL */
+  bool has_user;
+  unsigned int uid, gid;
+  unsigned int *groups;
+  size_t n_groups;
+  char **caps; /* capabilities added (bounding, effective, permitted), or NULL */
+  bool no_new_privs;
+  bool tty;
+  bool detach;                /* return once it runs; it stays the caller's child */
+  const char *pid_file;       /* or NULL */
+  const char *console_socket; /* with a terminal: where its master goes, or NULL */
+  int preserve_fds;
+};
+/* *RET_STATUS: the process's exit code (0 with DETACH).  */
+int hutch_oci_exec (int rootfd, const struct hutch_oci_exec *o, int *ret_status,
+                    hutch_error_t *err);
+
 /* What `state` says of a container.  */
 struct hutch_oci_info
 {

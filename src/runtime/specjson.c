@@ -443,6 +443,13 @@ hutch_spec_save (const struct hutch_spec *spec, int dirfd, hutch_error_t *err)
 int
 hutch_spec_load_saved (int dirfd, struct hutch_spec **ret_spec, hutch_error_t *err)
 {
+  return hutch_spec_load_saved_process (dirfd, NULL, ret_spec, err);
+}
+
+int
+hutch_spec_load_saved_process (int dirfd, json_t *process, struct hutch_spec **ret_spec,
+                               hutch_error_t *err)
+{
   _cleanup_close_ int fd = -1;
   _cleanup_free_ char *text = NULL, *again = NULL;
   _cleanup_spec_ struct hutch_spec *spec = NULL;
@@ -466,6 +473,8 @@ hutch_spec_load_saved (int dirfd, struct hutch_spec **ret_spec, hutch_error_t *e
   lx = json_object_get (root, "linux");
   if (json_is_object (lx))
     json_object_del (lx, "devices");
+  if (process)
+    json_object_set (root, "process", process);
   again = json_dumps (root, 0);
   json_decref (root);
   if (again == NULL)

@@ -60,6 +60,11 @@ int hutch_spec_save (const struct hutch_spec *spec, int dirfd, hutch_error_t *er
    ran without one; a missing seccomp.bpf is an error, never "no filter"),
    without linux.devices (see above).  */
 int hutch_spec_load_saved (int dirfd, struct hutch_spec **ret_spec, hutch_error_t *err);
+/* The same with config.json's process replaced by PROCESS (an OCI
+   process object: hutch-oci exec --process), checked as config.json's
+   own would be.  */
+int hutch_spec_load_saved_process (int dirfd, json_t *process, struct hutch_spec **ret_spec,
+                                   hutch_error_t *err);
 
 /* A NULL-terminated list of strings (V may be NULL) as a JSON array.  */
 json_t *hutch_json_strv (char *const *v);
