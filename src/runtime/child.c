@@ -202,6 +202,41 @@ hutch_child_exec_program (const struct hutch_spec *spec, char **argv, hutch_erro
                                "`%s`: executable file not found in $PATH in the container", prog);
 }
 
+int
+hutch_child_find_program (const struct hutch_spec *spec, const char *prog, hutch_error_t *err)
+{
+  const char *path = hutch_spec_getenv (spec, "PATH");
+  _cleanup_free_ char *copy = NULL;
+  char *save = NULL, *dir;
+  bool seen = false;
+
+  if (strchr (prog, '/'))
+    {
+      if (access (prog, X_OK) == 0)
+        return 0;
+      if (errno == ENOENT || errno == ENOTDIR)
+        return hutch_error_set_exit (err, HUTCH_EXIT_NOT_FOUND, 0,
+                                     "`%s`: no such file or directory in the container", prog);
+      return hutch_error_set_exit (err, HUTCH_EXIT_CANNOT_EXEC, errno, "cannot execute `%s`", prog);
+    }
+  copy = hutch_xstrdup (path ? path
+                             : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  for (dir = strtok_r (copy, ":", &save); dir; dir = strtok_r (NULL, ":", &save))
+    {
+      _cleanup_free_ char *cand = hutch_xasprintf ("%s/%s", *dir ? dir : ".", prog);
+      struct stat st;
+      if (stat (cand, &st) < 0 || S_ISDIR (st.st_mode))
+        continue;
+      if (access (cand, X_OK) == 0)
+        return 0;
+      seen = true;
+    }
+  if (seen)
+    return hutch_error_set_exit (err, HUTCH_EXIT_CANNOT_EXEC, EACCES, "cannot execute `%s`", prog);
+  return hutch_error_set_exit (err, HUTCH_EXIT_NOT_FOUND, 0,
+                               "`%s`: executable file not found in $PATH in the container", prog);
+}
+
 /* B's root: a mount namespace of its own, the root filesystem built and
    pivoted into, and the working directory opened inside it.  */
 static int
@@ -354,8 +389,13 @@ static void
 wait_for_start (struct hutch_child_ctx *c)
 {
   struct hutch_msg m = { .type = HUTCH_MSG_CREATED };
+  hutch_error_t err = HUTCH_ERROR_INIT;
   int conn;
 
+  /* A command that cannot run fails the create, where the engine looks
+     for errors, as runc's; start would only see the process end.  */
+  if (!c->spec->extra.init && hutch_child_find_program (c->spec, c->spec->args[0], &err) < 0)
+    hutch_msg_fail (c->sock, &err);
   if (hutch_msg_send (c->sock, &m, -1) < 0 || hutch_msg_recv (c->sock, &m, NULL) != 1
       || m.type != HUTCH_MSG_RELEASE)
     _exit (HUTCH_EXIT_ERROR);

@@ -89,6 +89,10 @@ int hutch_child_set_user (const struct hutch_spec *spec, bool setgroups_are_deni
    shell does.  Returns only on failure: 127 when nothing was found, 126
    when something was that cannot run.  */
 int hutch_child_exec_program (const struct hutch_spec *spec, char **argv, hutch_error_t *err);
+/* Whether ARGV0 would be found and could be executed by
+   hutch_child_exec_program (in SPEC's PATH): 0, or 127 (not found) and
+   126 (cannot run) as its errors.  */
+int hutch_child_find_program (const struct hutch_spec *spec, const char *argv0, hutch_error_t *err);
 /* Make the pty whose MASTER is given this process's controlling terminal
    and stdio, in a session of its own, sized ROWS x COLS (0: as it is),
    and send MASTER to hutch over SOCK (HUTCH_MSG_PTY).  */

@@ -1,0 +1,327 @@
+#!/usr/bin/env bats
+# hutch-oci's lifecycle: create, start, state, kill, delete, run, exec, list,
+# ps, as runc's command line, rootless.
+
+load helpers
+load ocibundle
+
+setup() {
+    R=$BATS_TEST_TMPDIR/state
+    B=$BATS_TEST_TMPDIR/bundle
+}
+
+teardown() {
+    local id
+    for id in $("$HUTCH_OCI" --root "$R" list -q 2>/dev/null); do
+        "$HUTCH_OCI" --root "$R" delete --force "$id" >/dev/null 2>&1 || true
+    done
+}
+
+O() { "$HUTCH_OCI" --root "$R" "$@"; }
+
+status_is() { [ "$(O state "$1" | oci_json 'j["status"]')" = "$2" ]; }
+file_says() { [ -s "$1" ] && grep -q -- "$2" "$1"; }
+
+@test "hutch-oci create waits before the exec; start runs the command; state follows" {
+    oci_bundle "$B" '["/bin/sh", "-c", "echo started-$$ > /tmp/out; echo to-stdout; sleep 30"]'
+    O create --bundle "$B" --pid-file "$BATS_TEST_TMPDIR/pid" c1 > "$BATS_TEST_TMPDIR/stdout" 2>&1 < /dev/null
+    run O state c1
+    assert_status 0
+    [ "$(printf '%s' "$output" | oci_json 'j["status"]')" = created ]
+    [ "$(printf '%s' "$output" | oci_json 'j["pid"]')" = "$(cat "$BATS_TEST_TMPDIR/pid")" ]
+    [ "$(printf '%s' "$output" | oci_json 'j["bundle"]')" = "$B" ]
+    [ "$(printf '%s' "$output" | oci_json 'j["rootfs"]')" = "$B/rootfs" ]
+    [ "$(printf '%s' "$output" | oci_json 'j["annotations"]["org.example.key"]')" = value ]
+    [ "$(printf '%s' "$output" | oci_json 'j["owner"]')" = "$MY_USER" ]
+    [ "$(printf '%s' "$output" | oci_json 'j["ociVersion"]')" = "$("$HUTCH_OCI" --version | awk '/^spec:/ { print $2 }')" ]
+    # nothing ran yet
+    [ ! -e "$B/rootfs/tmp/out" ]
+    run O start c1
+    assert_status 0
+    wait_for file_says "$B/rootfs/tmp/out" started-1
+    wait_for file_says "$BATS_TEST_TMPDIR/stdout" to-stdout
+    status_is c1 running
+    run O start c1
+    assert_status 1
+    assert_output_has "not created"
+}
+
+@test "hutch-oci create leaves no process of its own: the container is all that holds its stdout" {
+    oci_bundle "$B" '["/bin/sleep", "30"]'
+    local fifo=$BATS_TEST_TMPDIR/fifo
+    mkfifo "$fifo"
+    cat "$fifo" > /dev/null &
+    local reader=$!
+    O create --bundle "$B" --pid-file "$BATS_TEST_TMPDIR/pid" c1 > "$fifo" 2>&1 < /dev/null
+    O start c1
+    O kill c1 KILL
+    # the reader sees its end: no other process holds the pipe
+    local i
+    for i in $(seq 1 100); do
+        kill -0 "$reader" 2>/dev/null || break
+        sleep 0.1
+    done
+    ! kill -0 "$reader" 2>/dev/null
+}
+
+@test "hutch-oci kill takes names and numbers; state says stopped; delete removes it" {
+    oci_bundle "$B" '["/bin/sh", "-c", "trap \"echo got-usr1 > /tmp/sig\" USR1; while :; do sleep 0.1; done"]'
+    O run --detach --bundle "$B" c1 < /dev/null > /dev/null 2>&1
+    status_is c1 running
+    O kill c1 USR1
+    wait_for file_says "$B/rootfs/tmp/sig" got-usr1
+    rm -f "$B/rootfs/tmp/sig"
+    O kill c1 SIGUSR1
+    wait_for file_says "$B/rootfs/tmp/sig" got-usr1
+    rm -f "$B/rootfs/tmp/sig"
+    O kill c1 10
+    wait_for file_says "$B/rootfs/tmp/sig" got-usr1
+    run O kill c1 NOSUCHSIG
+    assert_status 1
+    assert_output_has "not a signal"
+    run O delete c1
+    assert_status 1
+    assert_output_has "not stopped"
+    O kill c1 KILL
+    wait_for status_is c1 stopped
+    [ "$(O state c1 | oci_json 'j["pid"]')" = 0 ]
+    run O kill c1 TERM
+    assert_status 1
+    assert_output_has "container not running"
+    run O delete c1
+    assert_status 0
+    run O state c1
+    assert_status 1
+    assert_output_has "container does not exist"
+}
+
+@test "hutch-oci kill --all reaches every process; delete --force a running one" {
+    oci_bundle "$B" '["/bin/sh", "-c", "sleep 100 & sleep 100 & wait"]'
+    O run -d -b "$B" c1 < /dev/null > /dev/null 2>&1
+    wait_for test "$(O ps --format json c1 | oci_json 'len(j)')" = 3
+    O kill --all c1 KILL
+    wait_for status_is c1 stopped
+    O delete c1
+    O run -d -b "$B" c2 < /dev/null > /dev/null 2>&1
+    run O delete --force c2
+    assert_status 0
+    run O state c2
+    assert_status 1
+}
+
+@test "hutch-oci delete of a created container kills its waiting process" {
+    oci_bundle "$B" '["/bin/true"]'
+    O create -b "$B" --pid-file "$BATS_TEST_TMPDIR/pid" c1 < /dev/null > /dev/null 2>&1
+    local pid
+    pid=$(cat "$BATS_TEST_TMPDIR/pid")
+    kill -0 "$pid"
+    O delete c1
+    wait_exit "$pid"
+}
+
+@test "hutch-oci run waits and passes the exit code on; its state is gone after" {
+    oci_bundle "$B" '["/bin/sh", "-c", "echo out-$OCIVAR; exit 7"]'
+    run O run -b "$B" c1
+    assert_status 7
+    assert_output_has out-from-config
+    run O state c1
+    assert_status 1
+    oci_bundle "$B" '["/bin/sh", "-c", "exit 0"]'
+    run O run -b "$B" c2
+    assert_status 0
+}
+
+@test "hutch-oci create refuses an id twice and bad ids" {
+    oci_bundle "$B" '["/bin/true"]'
+    O create -b "$B" c1 < /dev/null > /dev/null 2>&1
+    run O create -b "$B" c1
+    assert_status 1
+    assert_output_has "already exists"
+    local id
+    for id in . .. a/b "" "x y"; do
+        run O create -b "$B" "$id"
+        assert_status 1
+        assert_output_has "not a valid container id"
+    done
+    [ ! -e "$R/." ] || [ -d "$R" ]
+    run O create -b "$B"
+    assert_status 1
+    assert_output_has "no container id"
+}
+
+@test "hutch-oci create: a failure leaves no state and no process" {
+    oci_bundle "$B" '["/no/such/program"]'
+    run O create -b "$B" c1
+    assert_status 1
+    assert_output_has /no/such/program
+    oci_bundle "$B" '["nosuchprogram"]'
+    run O create -b "$B" c1
+    assert_status 1
+    assert_output_has "not found"
+    run O list -q
+    assert_status 0
+    [ -z "$output" ]
+    oci_bundle "$B" '["/bin/true"]'
+    run O create -b "$BATS_TEST_TMPDIR/missing" c2
+    assert_status 1
+    assert_output_has config.json
+    run O list -q
+    [ -z "$output" ]
+}
+
+@test "hutch-oci start, state, kill, delete of a container that does not exist" {
+    local cmd
+    for cmd in start state delete; do
+        run O "$cmd" nosuch
+        assert_status 1
+        assert_output_has "container does not exist"
+    done
+    run O kill nosuch KILL
+    assert_status 1
+    assert_output_has "container does not exist"
+}
+
+@test "hutch-oci exec: exit code, user, cwd, env, --process, --detach with a pid file" {
+    oci_bundle "$B" '["/bin/sleep", "60"]'
+    O run -d -b "$B" c1 < /dev/null > /dev/null 2>&1
+    run O exec c1 sh -c 'echo $OCIVAR $EXTRA; hostname; exit 5'
+    assert_status 5
+    assert_output_has "from-config" ocihost
+    run O exec --env EXTRA=x --cwd /etc --user 1000:1000 c1 sh -c 'echo $EXTRA; pwd; id -u; id -g'
+    assert_status 0
+    assert_equal "${lines[*]}" "x /etc 1000 1000"
+    cat > "$BATS_TEST_TMPDIR/p.json" <<'JSON'
+{ "args": ["sh", "-c", "echo from-process $A; id -u"], "cwd": "/", "user": { "uid": 5, "gid": 5 },
+  "env": ["A=1", "PATH=/bin:/usr/bin"] }
+JSON
+    run O exec --process "$BATS_TEST_TMPDIR/p.json" c1
+    assert_status 0
+    assert_equal "${lines[*]}" "from-process 1 5"
+    run O exec --process "$BATS_TEST_TMPDIR/p.json" c1 extra
+    assert_status 1
+    assert_output_has "no COMMAND"
+    O exec --detach --pid-file "$BATS_TEST_TMPDIR/epid" c1 sleep 30 < /dev/null
+    local epid
+    epid=$(cat "$BATS_TEST_TMPDIR/epid")
+    kill -0 "$epid"
+    # in the container: its PID namespace is the container's
+    [ "$(readlink "/proc/$epid/ns/pid")" = "$(readlink "/proc/$(O state c1 | oci_json 'j["pid"]')/ns/pid")" ]
+    run O exec c1 /no/such/cmd
+    assert_status 1
+    O kill c1 KILL
+    wait_for status_is c1 stopped
+    run O exec c1 true
+    assert_status 1
+    assert_output_has "container not running"
+}
+
+@test "hutch-oci list and ps, in table and json" {
+    oci_bundle "$B" '["/bin/sleep", "60"]'
+    O run -d -b "$B" c1 < /dev/null > /dev/null 2>&1
+    O create -b "$B" c2 < /dev/null > /dev/null 2>&1
+    run O list -q
+    assert_equal "${lines[*]}" "c1 c2"
+    run O list --format json
+    assert_status 0
+    [ "$(printf '%s' "$output" | oci_json '",".join(c["id"] + ":" + c["status"] for c in j)')" = "c1:running,c2:created" ]
+    run O list
+    assert_output_has ID STATUS c1 running c2 created
+    local pid
+    pid=$(O state c1 | oci_json 'j["pid"]')
+    run O ps --format json c1
+    assert_equal "$output" "[$pid]"
+    run O ps c1
+    assert_status 0
+    assert_output_has PID "sleep 60"
+    run O list --format yaml
+    assert_status 1
+    assert_output_has "not a format"
+}
+
+@test "hutch-oci: a terminal goes to --console-socket" {
+    oci_bundle "$B" '["/bin/sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo hello-tty; sleep 1"]' true
+    python3 - "$BATS_TEST_TMPDIR/console.sock" "$BATS_TEST_TMPDIR/tty.out" <<'PY' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(1)
+open(sys.argv[1] + ".ready", "w").close()
+c, _ = s.accept()
+_, fds, _, _ = socket.recv_fds(c, 1, 1)
+data = b""
+while b"hello-tty" not in data:
+    try:
+        d = os.read(fds[0], 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    data += d
+open(sys.argv[2], "wb").write(data)
+PY
+    local py=$!
+    wait_for test -e "$BATS_TEST_TMPDIR/console.sock.ready"
+    O create -b "$B" --console-socket "$BATS_TEST_TMPDIR/console.sock" c1 < /dev/null
+    O start c1
+    wait_for file_says "$BATS_TEST_TMPDIR/tty.out" hello-tty
+    wait "$py"
+    # without a console socket, a detached terminal cannot be
+    run O create -b "$B" c2
+    assert_status 1
+    assert_output_has console-socket
+    oci_bundle "$B" '["/bin/true"]'
+    run O create -b "$B" --console-socket "$BATS_TEST_TMPDIR/console.sock" c3
+    assert_status 1
+    assert_output_has "asks for none"
+}
+
+@test "hutch-oci: --preserve-fds and LISTEN_FDS pass fds on" {
+    oci_bundle "$B" '["/bin/sh", "-c", "echo via-fd3 >&3; (echo via-fd4 >&4) 2>/dev/null || echo no-fd4; echo env:$LISTEN_FDS:$LISTEN_PID"]'
+    run O run -b "$B" --preserve-fds 1 c1 3> "$BATS_TEST_TMPDIR/fd3" 4> "$BATS_TEST_TMPDIR/fd4"
+    assert_status 0
+    assert_output_has no-fd4 "env::"
+    grep -q via-fd3 "$BATS_TEST_TMPDIR/fd3"
+    # LISTEN_FDS's first (fd 3), then --preserve-fds's (fd 4)
+    run bash -c 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" --root "$1" run -b "$2" --preserve-fds 1 c2 3> "$3" 4> "$4"' \
+        "$HUTCH_OCI" "$R" "$B" "$BATS_TEST_TMPDIR/l3" "$BATS_TEST_TMPDIR/l4"
+    assert_status 0
+    assert_output_has "env:1:1"
+    grep -q via-fd3 "$BATS_TEST_TMPDIR/l3"
+    grep -q via-fd4 "$BATS_TEST_TMPDIR/l4"
+    run O run -b "$B" --preserve-fds x c3
+    assert_status 1
+    assert_output_has "not a number"
+}
+
+@test "hutch-oci --log --log-format json: errors as JSON lines" {
+    run "$HUTCH_OCI" --root "$R" --log "$BATS_TEST_TMPDIR/log.json" --log-format json state nosuch
+    assert_status 1
+    tail -n 1 "$BATS_TEST_TMPDIR/log.json" | oci_json 'j["level"] + " " + j["msg"] + " " + j["time"][:2]' > "$BATS_TEST_TMPDIR/line"
+    grep -q "^error .*container does not exist.* 20" "$BATS_TEST_TMPDIR/line"
+    run "$HUTCH_OCI" --root "$R" --log "$BATS_TEST_TMPDIR/log.txt" state nosuch
+    grep -q "^error: .*container does not exist" "$BATS_TEST_TMPDIR/log.txt"
+    run "$HUTCH_OCI" --log-format xml state nosuch
+    assert_status 1
+    assert_output_has "not a log format"
+    run "$HUTCH_OCI" --rootless maybe state nosuch
+    assert_status 1
+    run "$HUTCH_OCI" --cgroup-manager foo state nosuch
+    assert_status 1
+    assert_output_has "not a cgroup manager"
+}
+
+@test "hutch-oci --root must be absolute and the user's" {
+    run "$HUTCH_OCI" --root relative list
+    assert_status 1
+    assert_output_has absolute
+    mkdir -m 0777 "$BATS_TEST_TMPDIR/open"
+    run "$HUTCH_OCI" --root "$BATS_TEST_TMPDIR/open/state" list
+    assert_status 1
+}
+
+@test "hutch-oci --version says runc's two lines" {
+    run "$HUTCH_OCI" --version
+    assert_status 0
+    [[ ${lines[0]} == "hutch-oci version "* ]]
+    [[ ${lines[1]} == "spec: "* ]]
+}
