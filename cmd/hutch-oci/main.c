@@ -243,8 +243,12 @@ main (int argc, char **argv)
       if ((ret = global_option (c)) != 0)
         return ret;
     }
+  /* auto: rootless unless this is the host's root (not root of a user
+     namespace, such as rootless podman's) */
+  if (oci_globals.rootless < 0)
+    oci_globals.rootless = geteuid () != 0 || hutch_oci_in_user_namespace ();
   if (oci_globals.root == NULL)
-    oci_globals.root = hutch_oci_default_root ();
+    oci_globals.root = hutch_oci_default_root (oci_globals.rootless);
   if (optind >= argc)
     {
       cmd_help (&oci_def, stderr);

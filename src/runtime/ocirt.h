@@ -27,9 +27,14 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* The default --root: /run/hutch-oci for root, $XDG_RUNTIME_DIR/hutch-oci
-   when that is the user's and private, else /tmp/hutch-oci-UID.  */
-char *hutch_oci_default_root (void);
+/* Whether this process is in a user namespace other than the initial
+   one: root there (as under rootless podman, whose conmon runs the
+   runtime in the user namespace it made) is not the host's root.  */
+bool hutch_oci_in_user_namespace (void);
+/* The default --root: /run/hutch-oci for the host's root,
+   $XDG_RUNTIME_DIR/hutch-oci (ROOTLESS) when that is the user's and
+   private, else /tmp/hutch-oci-UID.  */
+char *hutch_oci_default_root (bool rootless);
 
 /* Open ROOT, made (0700) when it is missing, after the trust rule
    (src/base/paths.h): the pids in it are signalled.  */
