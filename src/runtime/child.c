@@ -9,6 +9,7 @@
 #include "runtime/caps.h"
 #include "runtime/cgroup.h"
 #include "runtime/devices.h"
+#include "runtime/hooks.h"
 #include "runtime/mount.h"
 #include "runtime/nsexec.h"
 #include "runtime/rlimit.h"
@@ -237,6 +238,10 @@ hutch_child_find_program (const struct hutch_spec *spec, const char *prog, hutch
                                "`%s`: executable file not found in $PATH in the container", prog);
 }
 
+/* B's pid in the host's PID namespace (P says it with GO; getpid says 1
+   here), for the state that hooks read.  */
+static pid_t b_host_pid;
+
 /* B's root: a mount namespace of its own, the root filesystem built and
    pivoted into, and the working directory opened inside it.  */
 static int
@@ -263,6 +268,10 @@ b_root (const struct hutch_spec *spec, int *ret_cwdfd, hutch_error_t *err)
   r = hutch_rootfs_prepare (spec, &rfs, err);
   if (r == 0)
     r = hutch_rootfs_build (spec, &rfs, err);
+  /* createContainer: in the container's mount namespace, its mounts
+     made, before the pivot (the hook's path is the host's).  */
+  if (r == 0)
+    r = hutch_hooks_run_spec (spec, HUTCH_HOOK_CREATE_CONTAINER, "creating", b_host_pid, err);
   if (r == 0)
     r = hutch_rootfs_pivot (&rfs, err);
   if (r == 0 && !spec->extra.interactive && !spec->terminal && dup2 (rfs.nullfd, 0) < 0)
@@ -419,7 +428,10 @@ wait_for_start (struct hutch_child_ctx *c)
           _exit (HUTCH_EXIT_ERROR);
         }
       if (hutch_msg_recv (conn, &m, NULL) == 1 && m.type == HUTCH_MSG_GO)
-        break;
+        {
+          b_host_pid = m.pid;
+          break;
+        }
       close (conn);
     }
   close (c->startfd);
@@ -477,11 +489,15 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
   if (hutch_msg_send (c->sock, &m, -1) < 0 || hutch_msg_recv (c->sock, &m, NULL) != 1
       || m.type != HUTCH_MSG_GO)
     _exit (HUTCH_EXIT_ERROR);
+  b_host_pid = m.pid;
 
   if (child_b_setup (c, &cwdfd, &err) < 0)
     hutch_msg_fail (c->sock, &err);
   if (c->spec->extra.outlive)
     wait_for_start (c);
+  /* startContainer: started, in the container, before the exec.  */
+  if (hutch_hooks_run_spec (c->spec, HUTCH_HOOK_START_CONTAINER, "created", b_host_pid, &err) < 0)
+    hutch_msg_fail (c->sock, &err);
 
   /* No fd of hutch's reaches the process: everything above 2 is marked
      close-on-exec (the socket too, which tells P that exec happened),

@@ -10,6 +10,7 @@
 #include "runtime/caps.h"
 #include "runtime/cgroup.h"
 #include "runtime/devices.h"
+#include "runtime/hooks.h"
 #include "runtime/idmap.h"
 #include "runtime/rlimit.h"
 #include "runtime/sigfd.h"
@@ -334,7 +335,7 @@ follow_until_armed (struct hutch_container *c, hutch_error_t *err)
 static int
 go_and_follow (struct hutch_container *c, hutch_error_t *err)
 {
-  struct hutch_msg m = { .type = HUTCH_MSG_GO };
+  struct hutch_msg m = { .type = HUTCH_MSG_GO, .pid = c->b };
   bool execing = false;
 
   if (hutch_msg_send (c->sock, &m, -1) < 0)
@@ -611,6 +612,11 @@ hutch_container_create (const struct hutch_spec *spec, struct hutch_container **
   if (hutch_cgroup_setup (spec, &c->cgrun, NULL, err) < 0 || hutch_sigfd_take (&c->sig, err) < 0
       || clone_first (c, err) < 0 || follow_until_armed (c, err) < 0)
     goto fail;
+  /* The namespaces exist, nothing is mounted yet: prestart (deprecated,
+     still what podman uses) and createRuntime, in our namespaces.  */
+  if (hutch_hooks_run_spec (spec, HUTCH_HOOK_PRESTART, "creating", c->b, err) < 0
+      || hutch_hooks_run_spec (spec, HUTCH_HOOK_CREATE_RUNTIME, "creating", c->b, err) < 0)
+    goto fail;
   /* One that outlives its creator is built whole now: what fails, fails
      at create, as runc's.  */
   if (spec->extra.outlive && go_and_follow (c, err) < 0)
@@ -668,9 +674,9 @@ hutch_container_release (struct hutch_container *c, hutch_error_t *err)
 }
 
 int
-hutch_container_start_outlived (int sockfd, hutch_error_t *err)
+hutch_container_start_outlived (int sockfd, pid_t pid, hutch_error_t *err)
 {
-  struct hutch_msg m = { .type = HUTCH_MSG_GO };
+  struct hutch_msg m = { .type = HUTCH_MSG_GO, .pid = pid };
   bool execing = false;
 
   if (hutch_msg_send (sockfd, &m, -1) < 0)

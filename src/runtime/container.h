@@ -75,9 +75,10 @@ int hutch_container_start (struct hutch_container *c, hutch_error_t *err);
    once the caller ends.  On failure C is untouched: delete it.  */
 int hutch_container_release (struct hutch_container *c, hutch_error_t *err);
 /* The start of such a container: SOCKFD is a connection to its start
-   socket.  Returns once the process has exec'd; errors as
+   socket, PID its process's (for the state its startContainer hooks
+   read).  Returns once the process has exec'd; errors as
    hutch_container_start's.  */
-int hutch_container_start_outlived (int sockfd, hutch_error_t *err);
+int hutch_container_start_outlived (int sockfd, pid_t pid, hutch_error_t *err);
 
 /* *RET_STATUS: the process's exit code, or 128+N for a signal.  */
 int hutch_container_wait (struct hutch_container *c, int *ret_status, hutch_error_t *err);

@@ -645,3 +645,21 @@ hutch_hooks_run (const struct hutch_hook *list, size_t n, const char *kind, cons
   pthread_sigmask (SIG_SETMASK, &old, NULL);
   return r;
 }
+
+int
+hutch_hooks_run_spec (const struct hutch_spec *spec, int kind, const char *status, pid_t pid,
+                      hutch_error_t *err)
+{
+  const struct hutch_hook_list *l;
+  _cleanup_free_ char *state = NULL;
+
+  if (spec->hooks == NULL || kind < 0 || kind >= HUTCH_HOOK_COUNT)
+    return 0;
+  l = &spec->hooks->kind[kind];
+  if (l->n == 0)
+    return 0;
+  state = hutch_hooks_state_json (spec->extra.oci_id ? spec->extra.oci_id : "", status, pid,
+                                  spec->extra.oci_bundle ? spec->extra.oci_bundle : "",
+                                  spec->annotations, spec->n_annotations);
+  return hutch_hooks_run (l->hooks, l->n, hutch_hook_kind_name (kind), state, err);
+}

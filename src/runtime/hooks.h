@@ -82,4 +82,10 @@ int hutch_hooks_run (const struct hutch_hook *list, size_t n, const char *kind,
 char *hutch_hooks_state_json (const char *id, const char *status, pid_t pid, const char *bundle,
                               const struct hutch_kv *annotations, size_t n);
 
+/* Run SPEC's hooks of KIND (none: nothing) with the state of its
+   container (extra.oci_id, extra.oci_bundle, its annotations) as STATUS
+   with PID.  */
+int hutch_hooks_run_spec (const struct hutch_spec *spec, int kind, const char *status, pid_t pid,
+                          hutch_error_t *err);
+
 #endif

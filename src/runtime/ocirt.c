@@ -8,6 +8,8 @@
 #include "runtime/ocirt.h"
 #include "runtime/container.h"
 #include "runtime/exec.h"
+#include "runtime/hooks.h"
+#include "base/log.h"
 #include "runtime/specjson.h"
 #include "runtime/state.h"
 #include "base/paths.h"
@@ -242,6 +244,10 @@ hutch_oci_prepare_spec (struct hutch_spec *spec, const struct hutch_oci_create *
         }
     }
   spec->extra.preserve_fds = listen + o->preserve_fds;
+  free (spec->extra.oci_id);
+  free (spec->extra.oci_bundle);
+  spec->extra.oci_id = hutch_xstrdup (o->id);
+  spec->extra.oci_bundle = hutch_xstrdup (o->bundle);
   /* An engine's shim reads what the process writes, and feeds it input:
      the process gets the caller's stdio, stdin included, as runc's.  */
   spec->extra.interactive = true;
@@ -357,6 +363,38 @@ fail:
   return -1;
 }
 
+/* Poststart and poststop hooks fail with a warning only, as the
+   runtime spec says: the container runs (or is gone) already.  */
+static void
+run_late_hooks (const struct hutch_spec *spec, int kind, const char *status, pid_t pid)
+{
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  if (hutch_hooks_run_spec (spec, kind, status, pid, &e) < 0)
+    hutch_log (HUTCH_LOG_WARNING, "%s", e.msg);
+  hutch_error_clear (&e);
+}
+
+/* The saved configuration's hooks of KIND, run late (above), for
+   container ID.  */
+static void
+run_saved_hooks (int dirfd, const char *id, const struct hutch_state *st, int kind,
+                 const char *status, pid_t pid)
+{
+  _cleanup_spec_ struct hutch_spec *spec = NULL;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+
+  if (hutch_spec_load_saved (dirfd, &spec, &e) < 0)
+    {
+      hutch_log (HUTCH_LOG_WARNING, "container `%s`: no %s hooks run: %s", id,
+                 hutch_hook_kind_name (kind), e.msg);
+      hutch_error_clear (&e);
+      return;
+    }
+  spec->extra.oci_id = hutch_xstrdup (id);
+  spec->extra.oci_bundle = st->bundle ? hutch_xstrdup (st->bundle) : NULL;
+  run_late_hooks (spec, kind, status, pid);
+}
+
 /* What the state says the container is now: its first process checked
    by its start time (a pid can be used again) and not a zombie.  */
 static const char *
@@ -411,12 +449,14 @@ hutch_oci_start (int rootfd, const char *id, hutch_error_t *err)
       hutch_error_set (err, errno, "reach the waiting process of container `%s`", id);
       goto out;
     }
-  if (hutch_container_start_outlived (conn, err) < 0)
+  if (hutch_container_start_outlived (conn, st.pid, err) < 0)
     goto out;
   unlinkat (dirfd, "start", 0);
   st.status = HUTCH_STATE_RUNNING;
   st.started = hutch_state_now ();
   r = hutch_state_write (dirfd, &st, err);
+  if (r == 0)
+    run_saved_hooks (dirfd, id, &st, HUTCH_HOOK_POSTSTART, "running", st.pid);
 out:
   hutch_state_clear (&st);
   return r;
@@ -466,6 +506,7 @@ hutch_oci_run (int rootfd, struct hutch_spec *spec, const struct hutch_oci_creat
       goto out;
     }
   hutch_state_clear (&st);
+  run_late_hooks (spec, HUTCH_HOOK_POSTSTART, "running", cs.pid);
   /* Other commands see it while it runs; the lock is for create, start
      and delete, and a delete waits for this run.  */
   flock (dirfd, LOCK_UN);
@@ -473,7 +514,10 @@ hutch_oci_run (int rootfd, struct hutch_spec *spec, const struct hutch_oci_creat
   flock (dirfd, LOCK_EX);
 out:
   if (c)
-    hutch_container_delete (c);
+    {
+      hutch_container_delete (c);
+      run_late_hooks (spec, HUTCH_HOOK_POSTSTOP, "stopped", 0);
+    }
   remove_container_dir (rootfd, o->id);
   return r;
 }
@@ -733,6 +777,9 @@ hutch_oci_delete (int rootfd, const char *id, bool force, hutch_error_t *err)
     }
   if (st.cgroup)
     remove_cgroup (st.cgroup);
+  /* A container that never got to its state has no hooks to end.  */
+  if (have)
+    run_saved_hooks (dirfd, id, &st, HUTCH_HOOK_POSTSTOP, "stopped", 0);
   remove_container_dir (rootfd, id);
   r = 0;
 out:

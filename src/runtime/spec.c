@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include "runtime/spec.h"
+#include "runtime/hooks.h"
 #include "runtime/devices.h"
 #include "runtime/resources.h"
 #include "runtime/rlimit.h"
@@ -102,6 +103,11 @@ hutch_spec_free (struct hutch_spec *spec)
     }
   free (spec->devices);
   hutch_kv_free (spec->annotations, spec->n_annotations);
+  if (spec->hooks)
+    hutch_hooks_free (spec->hooks);
+  free (spec->hooks);
+  free (spec->extra.oci_id);
+  free (spec->extra.oci_bundle);
   hutch_kv_free (spec->extra.labels, spec->extra.n_labels);
   free (spec->extra.localtime);
   free (spec->extra.cgroup_name);
@@ -663,9 +669,12 @@ parse_rest (json_t *root, struct hutch_spec *spec, hutch_error_t *err)
 {
   json_t *v = json_object_get (root, "hooks");
 
-  if (v && json_is_object (v) && json_object_size (v) > 0)
-    return hutch_error_set (err, 0,
-                            "`hooks` are not supported by hutch yet; remove them from config.json");
+  if (v && !json_is_null (v))
+    {
+      spec->hooks = hutch_xmalloc0 (sizeof *spec->hooks);
+      if (hutch_hooks_from_oci (v, spec->hooks, err) < 0)
+        return -1;
+    }
   if (!spec->ns[HUTCH_NS_USER] && getuid () != 0)
     return hutch_error_set (err, 0,
                             "config.json does not ask for a user namespace, which an unprivileged "

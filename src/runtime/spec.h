@@ -147,7 +147,11 @@ struct hutch_spec_extra
   /* fds 3 .. 3+PRESERVE_FDS-1 of the creator go to the process (hutch-oci
      --preserve-fds, and LISTEN_FDS's sockets).  */
   int preserve_fds;
-  bool no_new_keyring;     /* keep the caller's session keyring (hutch-oci --no-new-keyring) */
+  bool no_new_keyring; /* keep the caller's session keyring (hutch-oci --no-new-keyring) */
+  /* hutch-oci's container id and bundle, for the state that hooks read,
+     or NULL.  */
+  char *oci_id;
+  char *oci_bundle;
   int container_lockfd;    /* its lock, held while it runs */
   int *volume_lockfds;     /* the volumes' locks, held while it runs */
   size_t n_volume_lockfds; /* how many */
@@ -170,6 +174,8 @@ struct hutch_spec_extra
   struct hutch_kv *labels;
   size_t n_labels;
 };
+
+struct hutch_hooks; /* src/runtime/hooks.h */
 
 struct hutch_spec
 {
@@ -214,6 +220,9 @@ struct hutch_spec
      (as crun does), on nothing else.  */
   struct hutch_kv *annotations;
   size_t n_annotations;
+
+  /* hooks (src/runtime/hooks.h), or NULL for none */
+  struct hutch_hooks *hooks;
 
   struct hutch_spec_extra extra;
 };

@@ -8,6 +8,7 @@
    reads back.  */
 
 #include "runtime/specjson.h"
+#include "runtime/hooks.h"
 #include "runtime/resources.h"
 #include "runtime/rlimit.h"
 #include "runtime/sysfilter.h"
@@ -384,6 +385,14 @@ hutch_spec_to_json (const struct hutch_spec *spec, char **ret_text, hutch_error_
     json_object_set_new (root, "annotations", v);
   else
     json_decref (v);
+  if (spec->hooks)
+    {
+      v = hutch_hooks_to_json (spec->hooks);
+      if (json_object_size (v) > 0)
+        json_object_set_new (root, "hooks", v);
+      else
+        json_decref (v);
+    }
 
   text = json_dumps (root, JSON_INDENT (2));
   json_decref (root);

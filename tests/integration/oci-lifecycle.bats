@@ -325,3 +325,77 @@ PY
     [[ ${lines[0]} == "hutch-oci version "* ]]
     [[ ${lines[1]} == "spec: "* ]]
 }
+
+# add_hooks CONFIG LOGDIR: each of the six hooks writes its state (stdin)
+# to LOGDIR/KIND.json; startContainer's runs in the container, its
+# LOGDIR is the container's /tmp
+add_hooks() {
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+p, log = sys.argv[1], sys.argv[2]
+c = json.load(open(p))
+h = {}
+for kind in ["prestart", "createRuntime", "createContainer", "poststart", "poststop"]:
+    h[kind] = [{"path": "/bin/sh", "args": ["sh", "-c", "/bin/cat > %s/%s.json" % (log, kind)],
+                "env": ["HOOKVAR=%s" % kind], "timeout": 10}]
+h["startContainer"] = [{"path": "/bin/sh", "args": ["sh", "-c", "cat > /tmp/startContainer.json"]}]
+c["hooks"] = h
+json.dump(c, open(p, "w"))
+PY
+}
+
+hook_status() { oci_json 'j["status"] + " " + j["id"] + " " + str(j.get("pid", 0) > 0)' < "$1"; }
+
+@test "hutch-oci: the six hooks run, each with the state on its stdin" {
+    oci_bundle "$B" '["/bin/sleep", "30"]'
+    local log=$BATS_TEST_TMPDIR/hooks
+    mkdir -p "$log"
+    add_hooks "$B/config.json" "$log"
+    O create -b "$B" h1 < /dev/null > /dev/null 2>&1
+    assert_equal "$(hook_status "$log/prestart.json")" "creating h1 True"
+    assert_equal "$(hook_status "$log/createRuntime.json")" "creating h1 True"
+    assert_equal "$(hook_status "$log/createContainer.json")" "creating h1 True"
+    [ "$(oci_json 'j["bundle"]' < "$log/prestart.json")" = "$B" ]
+    [ "$(oci_json 'j["annotations"]["org.example.key"]' < "$log/prestart.json")" = value ]
+    [ ! -e "$B/rootfs/tmp/startContainer.json" ]
+    [ ! -e "$log/poststart.json" ]
+    O start h1
+    assert_equal "$(hook_status "$B/rootfs/tmp/startContainer.json")" "created h1 True"
+    assert_equal "$(hook_status "$log/poststart.json")" "running h1 True"
+    [ ! -e "$log/poststop.json" ]
+    O delete --force h1
+    assert_equal "$(hook_status "$log/poststop.json")" "stopped h1 False"
+}
+
+@test "hutch-oci: a failing hook fails the create, with its output; poststart's only warns" {
+    oci_bundle "$B" '["/bin/true"]'
+    python3 - "$B/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["hooks"] = {"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "echo hook-says-no >&2; exit 3"]}]}
+json.dump(c, open(sys.argv[1], "w"))
+PY
+    run O create -b "$B" h2
+    assert_status 1
+    assert_output_has createRuntime hook-says-no
+    run O list -q
+    [ -z "$output" ]
+    python3 - "$B/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["hooks"] = {"poststart": [{"path": "/bin/false"}]}
+json.dump(c, open(sys.argv[1], "w"))
+PY
+    run O run -b "$B" h3
+    assert_status 0
+    assert_output_has warning poststart
+    python3 - "$B/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["hooks"] = {"prestart": [{"path": "relative"}]}
+json.dump(c, open(sys.argv[1], "w"))
+PY
+    run O run -b "$B" h4
+    assert_status 1
+    assert_output_has "hooks.prestart[0].path"
+}
