@@ -11,6 +11,7 @@
 #include "base/util.h"
 #include "common/options.h"
 #include "common/output.h"
+#include "hutch-oci/oci.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -39,7 +40,8 @@ static const struct cmd_def run_def = {
   .flags = CMD_PERMUTE,
 };
 
-static const struct cmd_def *const commands[] = { &run_def, NULL };
+static const struct cmd_def *const commands[]
+    = { &run_def, &oci_features_def, &oci_spec_def, NULL };
 
 enum
 {
