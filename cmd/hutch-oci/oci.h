@@ -45,7 +45,8 @@ int oci_opt_next (const struct cmd_def *def, int argc, char **argv, int *ret_exi
    saying why.  */
 const char *oci_one_id (const char *cmd, int argc, char **argv);
 
+/* lifecycle.c, exec.c, features.c (features and spec) */
 extern const struct cmd_def oci_create_def, oci_start_def, oci_run_def, oci_state_def, oci_kill_def,
-    oci_delete_def, oci_list_def, oci_ps_def, oci_exec_def;
+    oci_delete_def, oci_list_def, oci_ps_def, oci_exec_def, oci_features_def, oci_spec_def;
 
 #endif

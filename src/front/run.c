@@ -34,20 +34,20 @@ static const char *const sandbox_dirs[]
    hardware details under /proc and /sys, and the kernel knobs under
    /proc/sys.  Most are closed to the user already; some leak facts about
    the host (/proc/timer_list, /proc/sched_debug).  */
-static const char *const masked[] = { "/proc/asound",
-                                      "/proc/acpi",
-                                      "/proc/interrupts",
-                                      "/proc/kcore",
-                                      "/proc/keys",
-                                      "/proc/latency_stats",
-                                      "/proc/timer_list",
-                                      "/proc/timer_stats",
-                                      "/proc/sched_debug",
-                                      "/proc/scsi",
-                                      "/sys/firmware",
-                                      "/sys/devices/virtual/powercap",
-                                      NULL };
-static const char *const readonly[]
+const char *const hutch_run_masked_paths[] = { "/proc/asound",
+                                               "/proc/acpi",
+                                               "/proc/interrupts",
+                                               "/proc/kcore",
+                                               "/proc/keys",
+                                               "/proc/latency_stats",
+                                               "/proc/timer_list",
+                                               "/proc/timer_stats",
+                                               "/proc/sched_debug",
+                                               "/proc/scsi",
+                                               "/sys/firmware",
+                                               "/sys/devices/virtual/powercap",
+                                               NULL };
+const char *const hutch_run_readonly_paths[]
     = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL };
 
 void
@@ -671,8 +671,8 @@ set_security (const struct hutch_run_options *o, struct hutch_spec *spec, hutch_
     return -1;
   if (!o->privileged)
     {
-      spec->masked_paths = hutch_strv_dup ((char **)masked);
-      spec->readonly_paths = hutch_strv_dup ((char **)readonly);
+      spec->masked_paths = hutch_strv_dup ((char **)hutch_run_masked_paths);
+      spec->readonly_paths = hutch_strv_dup ((char **)hutch_run_readonly_paths);
     }
   return make_seccomp (o, spec, err);
 }

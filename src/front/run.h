@@ -185,4 +185,9 @@ int hutch_run_cidfile_write (int fd, const char *path, const char *id, hutch_err
    file FD has open; close FD.  */
 void hutch_run_cidfile_remove (const char *path, int fd);
 
+/* Docker's masked and read-only paths (NULL-terminated), which a run gets
+   unless --privileged, and `hutch-oci spec` writes into its config.json.  */
+extern const char *const hutch_run_masked_paths[];
+extern const char *const hutch_run_readonly_paths[];
+
 #endif
