@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "common/options.h"
 #include "common/output.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -113,6 +114,27 @@ log_line (const char *level, const char *msg)
   else
     fprintf (f, "%s: %s\n", level, msg);
   fclose (f);
+}
+
+/* The library's messages: on stderr as hutch's front ends say them, and
+   into the --log file; debug ones only with --debug.  */
+static void
+oci_sink (enum hutch_log_level level, const char *msg, void *data)
+{
+  _cleanup_free_ char *text = hutch_xstrdup (msg);
+  (void)data;
+  if (level == HUTCH_LOG_DEBUG && !oci_globals.debug)
+    return;
+  cmd_scrub (text);
+  fprintf (stderr, "hutch-oci: %s%s\n",
+           level == HUTCH_LOG_WARNING ? "warning: "
+           : level == HUTCH_LOG_DEBUG ? "debug: "
+                                      : "",
+           text);
+  log_line (level == HUTCH_LOG_WARNING ? "warning"
+            : level == HUTCH_LOG_DEBUG ? "debug"
+                                       : "info",
+            text);
 }
 
 int
@@ -234,6 +256,7 @@ main (int argc, char **argv)
   int c, ret = 0;
 
   cmd_output_init ("hutch-oci", false);
+  hutch_log_set_sink (oci_sink, NULL, NULL);
   argv[0] = (char *)"hutch-oci";
   optind = 1;
   while ((c = oci_opt_next (&oci_def, argc, argv, &ret)) != -1)

@@ -353,6 +353,8 @@ hutch_oci_create (int rootfd, struct hutch_spec *spec, const struct hutch_oci_cr
       hutch_state_clear (&st);
       goto fail;
     }
+  hutch_log (HUTCH_LOG_DEBUG, "container `%s` created: process %d waits for start", o->id,
+             (int)cs.pid);
   hutch_state_clear (&st);
   return 0;
 

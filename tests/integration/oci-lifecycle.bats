@@ -399,3 +399,21 @@ PY
     assert_status 1
     assert_output_has "hooks.prestart[0].path"
 }
+
+@test "hutch-oci --debug says more, on stderr and in the log" {
+    oci_bundle "$B" '["/bin/true"]'
+    python3 - "$B/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["hooks"] = {"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "echo hook-output"]}]}
+json.dump(c, open(sys.argv[1], "w"))
+PY
+    run O --log "$BATS_TEST_TMPDIR/log" --debug create -b "$B" d1
+    assert_status 0
+    assert_output_has "debug:" hook-output "created"
+    grep -q "^debug: .*hook-output" "$BATS_TEST_TMPDIR/log"
+    O delete d1
+    run O create -b "$B" d2
+    assert_status 0
+    [[ $output != *hook-output* ]]
+}
