@@ -408,12 +408,12 @@ c = json.load(open(sys.argv[1]))
 c["hooks"] = {"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "echo hook-output"]}]}
 json.dump(c, open(sys.argv[1], "w"))
 PY
-    run O --log "$BATS_TEST_TMPDIR/log" --debug create -b "$B" d1
-    assert_status 0
-    assert_output_has "debug:" hook-output "created"
+    # (the container's process keeps create's stdout: a file, not a pipe)
+    O --log "$BATS_TEST_TMPDIR/log" --debug create -b "$B" d1 < /dev/null > "$BATS_TEST_TMPDIR/out" 2>&1
+    grep -q "debug: .*hook-output" "$BATS_TEST_TMPDIR/out"
+    grep -q "debug: .*created" "$BATS_TEST_TMPDIR/out"
     grep -q "^debug: .*hook-output" "$BATS_TEST_TMPDIR/log"
     O delete d1
-    run O create -b "$B" d2
-    assert_status 0
-    [[ $output != *hook-output* ]]
+    O create -b "$B" d2 < /dev/null > "$BATS_TEST_TMPDIR/out2" 2>&1
+    ! grep -q hook-output "$BATS_TEST_TMPDIR/out2"
 }
