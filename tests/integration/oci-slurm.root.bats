@@ -170,11 +170,18 @@ EOF
     wait_for node_idle || wait_for node_idle ||
         fail_now "the node did not come up: $(slurm sinfo 2>&1; tail -n 20 "$W/log/slurmctld.log" "$W/log/slurmd.log" "$W/log/"*.out)"
 
-    # The runtime as Slurm calls it: every call logged (who, what), then
-    # the runtime itself in its place.
+    # The runtime as Slurm calls it: every call logged (who, what), also in
+    # OCI_CALL_LOG when it is set, then the runtime itself in its place.
+    local also=:
+    if [ -n "${OCI_CALL_LOG:-}" ]; then
+        { touch "$OCI_CALL_LOG" && chmod 0666 "$OCI_CALL_LOG"; } ||
+            fail_now "cannot make OCI_CALL_LOG $OCI_CALL_LOG writable by $SUSER"
+        also="printf 'oci-slurm %s %s\\n' \"\$(id -u)\" \"\$*\" >> '$OCI_CALL_LOG'"
+    fi
     cat > "$W/bin/oci-runtime" <<EOF
 #!/bin/sh
 printf '%s %s\n' "\$(id -u)" "\$*" >> "$W/u/calls"
+$also
 exec "$OCI_RUNTIME" "\$@"
 EOF
     chmod 0755 "$W/bin/oci-runtime"
