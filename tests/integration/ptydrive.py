@@ -1,12 +1,19 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Drive `hutch run -it` through a pseudo-terminal, as a user at a terminal.
+"""Drive `hutch run -it`, or another command that gives a shell, through a
+pseudo-terminal, as a user at a terminal.
 
 Usage: ptydrive.py HUTCH ROOTFS
+       ptydrive.py -- COMMAND [ARG...]
 Checks: the shell inside sees the terminal size, follows a resize
 (SIGWINCH), gets typed input, passes its exit code through, and hutch puts
-the terminal back the way it found it.  Prints what it saw; exits 0 when
-everything held, 1 otherwise.
+the terminal back the way it found it.  With `--`, COMMAND (`srun --pty
+--container BUNDLE sh`) stands for hutch and the size is not checked: the
+shell of an OCI runtime that Slurm starts has no terminal of its own
+(Slurm sets process.terminal false), so only typed input, the output, the
+exit code and the terminal's settings are; the line that answers the
+typed input is printed (`MARK-42 pid-N`, N the shell's pid as it sees
+it).  Prints what it saw; exits 0 when everything held, 1 otherwise.
 """
 import fcntl
 import os
@@ -54,7 +61,11 @@ def wait_bounded(pid, seconds):
 
 
 def main():
-    hutch, rootfs = sys.argv[1], sys.argv[2]
+    if sys.argv[1] == "--":
+        argv, sizes = sys.argv[2:], False
+    else:
+        hutch, rootfs = sys.argv[1], sys.argv[2]
+        argv, sizes = [hutch, "run", "-i", "-t", "--rootfs", rootfs, "sh"], True
     go_r, go_w = os.pipe()
     pid, master = pty.fork()
     if pid == 0:
@@ -63,27 +74,37 @@ def main():
         os.close(go_w)
         set_size(0, 24, 80)
         os.read(go_r, 1)
-        os.execv(hutch, [hutch, "run", "-i", "-t", "--rootfs", rootfs, "sh"])
+        os.execvp(argv[0], argv)
     os.close(go_r)
     before = termios.tcgetattr(master)
     os.write(go_w, b"g")
     os.close(go_w)
 
-    os.write(master, b"stty size; echo MARK-$((40+2))\n")
-    out = read_until(master, b"MARK-42")
-    if b"24 80" not in out:
-        print("initial size not seen: %r" % out)
-        return 1
+    if not sizes:
+        # the typed line echoes as "$((40+2))": only the shell's answer
+        # has "MARK-42"
+        os.write(master, b"echo MARK-$((40+2)) pid-$$\n")
+        out = read_until(master, b"MARK-42 pid-")
+        answer = out[out.index(b"MARK-42 pid-"):]
+        if b"\n" not in answer:
+            answer += read_until(master, b"\n")
+        print(answer.split(b"\n")[0].strip().decode(errors="replace"))
+    else:
+        os.write(master, b"stty size; echo MARK-$((40+2))\n")
+        out = read_until(master, b"MARK-42")
+        if b"24 80" not in out:
+            print("initial size not seen: %r" % out)
+            return 1
 
-    # Resize: the kernel sends SIGWINCH to hutch, which resizes the
-    # container's terminal.
-    set_size(master, 33, 101)
-    time.sleep(0.3)
-    os.write(master, b"stty size; echo MARK-$((50+3))\n")
-    out = read_until(master, b"MARK-53")
-    if b"33 101" not in out:
-        print("resize not followed: %r" % out)
-        return 1
+        # Resize: the kernel sends SIGWINCH to hutch, which resizes the
+        # container's terminal.
+        set_size(master, 33, 101)
+        time.sleep(0.3)
+        os.write(master, b"stty size; echo MARK-$((50+3))\n")
+        out = read_until(master, b"MARK-53")
+        if b"33 101" not in out:
+            print("resize not followed: %r" % out)
+            return 1
 
     os.write(master, b"exit 7\n")
     status = wait_bounded(pid, 15.0)
