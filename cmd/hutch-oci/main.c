@@ -65,8 +65,8 @@ static const struct cmd_opt global_opts[] = {
 };
 
 static const struct cmd_def *const commands[] = {
-  &oci_create_def, &oci_start_def, &oci_run_def,  &oci_state_def, &oci_kill_def,
-  &oci_delete_def, &oci_exec_def,  &oci_list_def, &oci_ps_def,    NULL,
+  &oci_create_def, &oci_start_def, &oci_run_def, &oci_state_def,    &oci_kill_def, &oci_delete_def,
+  &oci_exec_def,   &oci_list_def,  &oci_ps_def,  &oci_features_def, &oci_spec_def, NULL,
 };
 
 static const struct cmd_def oci_def = {
