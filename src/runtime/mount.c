@@ -176,6 +176,28 @@ capture_more (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_err
   return set_attrs (rfs->localtimefd, &o, false, "/etc/localtime", err);
 }
 
+/* A private copy of root.path, taken with the other sources in the host's
+   view, before B becomes root of its user namespace: as the host's root,
+   a bundle under a directory that only root may enter (0700) is
+   reachable only now.  */
+static int
+capture_root (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
+{
+  struct stat st;
+
+  if ((spec->extra.overlay && spec->extra.overlay->driver == HUTCH_DRIVER_OVERLAY)
+      || spec->extra.host_sandbox)
+    return 0;
+  if (stat (spec->root_path, &st) < 0)
+    return hutch_error_set (err, errno, "root filesystem `%s`", spec->root_path);
+  if (!S_ISDIR (st.st_mode))
+    return hutch_error_set (err, ENOTDIR, "root filesystem `%s`", spec->root_path);
+  rfs->rootfd = clone_tree (AT_FDCWD, spec->root_path, true, spec->root_path, err);
+  if (rfs->rootfd < 0)
+    return hutch_error_prefix (err, "root filesystem");
+  return 0;
+}
+
 int
 hutch_rootfs_prepare (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
 {
@@ -254,6 +276,8 @@ hutch_rootfs_prepare (const struct hutch_spec *spec, struct hutch_rootfs *rfs, h
           }
         break;
       }
+  if (capture_root (spec, rfs, err) < 0)
+    return -1;
   return capture_more (spec, rfs, err);
 }
 
@@ -518,6 +542,50 @@ attach_localtime (struct hutch_rootfs *rfs, hutch_error_t *err)
   return 0;
 }
 
+/* linux.sysctl, written under the container's /proc/sys once its proc is
+   mounted and before the masked and read-only paths (/proc/sys is one of
+   them in most configurations) cover it, as runc does.  A sysctl file
+   belongs to the namespace of the process that writes it, and B is in
+   the container's namespaces; the parser let only namespaced keys
+   through.  The file is resolved in the root and must be procfs: without
+   a proc mount, /proc is the image's to fill, and its files are written
+   nothing.  */
+static int
+write_sysctls (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
+{
+  size_t i, k;
+
+  for (i = 0; i < spec->n_sysctls; i++)
+    {
+      const struct hutch_kv *kv = &spec->sysctls[i];
+      _cleanup_free_ char *path = hutch_xasprintf ("/proc/sys/%s", kv->key);
+      _cleanup_close_ int fd = -1;
+      struct statfs sfs;
+
+      for (k = strlen ("/proc/sys/"); path[k]; k++)
+        if (path[k] == '.')
+          path[k] = '/';
+      fd = hutch_walk_open_in_root (rfs->rootfd, path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW, 0);
+      if (fd < 0)
+        return hutch_error_set (err, errno,
+                                errno == ENOENT
+                                    ? "linux.sysctl.%s: the container has no %s (is proc mounted "
+                                      "on /proc, and does this kernel have that setting in a "
+                                      "namespace of its own?)"
+                                    : "linux.sysctl.%s: open %s in the container",
+                                kv->key, path);
+      if (fstatfs (fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+        return hutch_error_set (err, 0,
+                                "linux.sysctl.%s: the container's %s is not procfs: mount proc "
+                                "on /proc (in `mounts`)",
+                                kv->key, path);
+      if (write (fd, kv->value, strlen (kv->value)) < 0)
+        return hutch_error_set (err, errno, "linux.sysctl.%s: the kernel refused `%s`", kv->key,
+                                kv->value);
+    }
+  return 0;
+}
+
 static int
 mask_paths (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
 {
@@ -721,7 +789,7 @@ out:
 
 /* Create the container's root as a detached mount and store it in
    RFS->rootfd: an overlay of the image's layers, an empty tmpfs for a host
-   sandbox, or a private copy of the bundle's root.path.  */
+   sandbox (the bundle's root.path was cloned by hutch_rootfs_prepare).  */
 static int
 open_root (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
 {
@@ -741,17 +809,7 @@ open_root (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_
       if (rfs->rootfd < 0)
         return hutch_error_set (err, errno, "mount the sandbox's root tmpfs");
     }
-  else
-    {
-      struct stat st;
-      if (stat (spec->root_path, &st) < 0)
-        return hutch_error_set (err, errno, "root filesystem `%s`", spec->root_path);
-      if (!S_ISDIR (st.st_mode))
-        return hutch_error_set (err, ENOTDIR, "root filesystem `%s`", spec->root_path);
-      rfs->rootfd = clone_tree (AT_FDCWD, spec->root_path, true, spec->root_path, err);
-      if (rfs->rootfd < 0)
-        return hutch_error_prefix (err, "root filesystem");
-    }
+  /* else: the bundle's root.path, cloned by hutch_rootfs_prepare */
   return 0;
 }
 
@@ -851,9 +909,11 @@ mount_new_fs (const struct hutch_spec *spec, const struct hutch_mount *m, struct
 
   if (tgt < 0 || check_destination_fs (tgt, m->destination, err) < 0)
     return -1;
-  if (strcmp (m->type, "proc") == 0 && !spec->ns[HUTCH_NS_PID])
+  /* A PID or IPC namespace joined by path is the container's as much as
+     a new one: its proc and mqueue are fresh mounts, never the host's.  */
+  if (strcmp (m->type, "proc") == 0 && !hutch_spec_has_ns (spec, HUTCH_NS_PID))
     return bind_host ("/proc", tgt, m->destination, false, err);
-  if (strcmp (m->type, "mqueue") == 0 && !spec->ns[HUTCH_NS_IPC])
+  if (strcmp (m->type, "mqueue") == 0 && !hutch_spec_has_ns (spec, HUTCH_NS_IPC))
     {
       if (bind_host ("/dev/mqueue", tgt, m->destination, false, err) < 0)
         return hutch_error_prefix (err, "the container shares the host's IPC namespace, and its "
@@ -1022,7 +1082,7 @@ hutch_rootfs_build (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hut
         return hutch_error_prefix (err, "working directory");
       close (fd);
     }
-  if (mask_paths (spec, rfs, err) < 0)
+  if (write_sysctls (spec, rfs, err) < 0 || mask_paths (spec, rfs, err) < 0)
     return -1;
   if (spec->root_readonly)
     {

@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include "runtime/spec.h"
+#include "runtime/specparse.h"
 #include "runtime/devices.h"
 #include "runtime/resources.h"
 #include "runtime/rlimit.h"
@@ -11,6 +12,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <sched.h>
 #include <stdint.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -21,8 +23,30 @@
 static const char *const ns_names[HUTCH_NS_COUNT] = {
   [HUTCH_NS_USER] = "user",     [HUTCH_NS_MOUNT] = "mount", [HUTCH_NS_PID] = "pid",
   [HUTCH_NS_UTS] = "uts",       [HUTCH_NS_IPC] = "ipc",     [HUTCH_NS_NET] = "network",
-  [HUTCH_NS_CGROUP] = "cgroup",
+  [HUTCH_NS_CGROUP] = "cgroup", [HUTCH_NS_TIME] = "time",
 };
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+int
+hutch_ns_clone_flag (int ns)
+{
+  static const int flags[HUTCH_NS_COUNT] = {
+    [HUTCH_NS_USER] = CLONE_NEWUSER,     [HUTCH_NS_MOUNT] = CLONE_NEWNS,
+    [HUTCH_NS_PID] = CLONE_NEWPID,       [HUTCH_NS_UTS] = CLONE_NEWUTS,
+    [HUTCH_NS_IPC] = CLONE_NEWIPC,       [HUTCH_NS_NET] = CLONE_NEWNET,
+    [HUTCH_NS_CGROUP] = CLONE_NEWCGROUP, [HUTCH_NS_TIME] = CLONE_NEWTIME,
+  };
+  return ns >= 0 && ns < HUTCH_NS_COUNT ? flags[ns] : 0;
+}
+
+bool
+hutch_spec_has_ns (const struct hutch_spec *spec, int ns)
+{
+  return ns >= 0 && ns < HUTCH_NS_COUNT && (spec->ns[ns] || spec->ns_path[ns] != NULL);
+}
 
 int
 hutch_ns_from_name (const char *name)
@@ -47,6 +71,9 @@ hutch_spec_new (void)
   spec->args = hutch_xmalloc0 (sizeof (char *));
   spec->env = hutch_xmalloc0 (sizeof (char *));
   spec->cwd = hutch_xstrdup ("/");
+  /* A missing working directory is made, as runc and crun do; hutch run
+     says otherwise for a read-only root.  */
+  spec->extra.create_cwd = true;
   spec->extra.container_lockfd = -1;
   spec->extra.stop_signal = SIGTERM;
   spec->extra.stop_timeout = -1;
@@ -73,6 +100,10 @@ hutch_spec_free (struct hutch_spec *spec)
   hutch_strv_free (spec->cap_ambient);
   free (spec->root_path);
   free (spec->hostname);
+  free (spec->domainname);
+  free (spec->sched);
+  free (spec->rootfs_propagation);
+  hutch_kv_free (spec->sysctls, spec->n_sysctls);
   for (i = 0; i < spec->n_mounts; i++)
     {
       free (spec->mounts[i].destination);
@@ -301,8 +332,8 @@ hutch_spec_getenv (const struct hutch_spec *spec, const char *key)
 
 /* ---- config.json ------------------------------------------------------ */
 
-static int
-get_strv (json_t *arr, const char *what, char ***ret, hutch_error_t *err)
+int
+hutch_json_get_strv (json_t *arr, const char *what, char ***ret, hutch_error_t *err)
 {
   char **v = hutch_xmalloc0 (sizeof (char *));
   size_t i;
@@ -331,8 +362,8 @@ get_strv (json_t *arr, const char *what, char ***ret, hutch_error_t *err)
   return 0;
 }
 
-static int
-get_u32 (json_t *v, const char *what, unsigned int *ret, hutch_error_t *err)
+int
+hutch_json_get_u32 (json_t *v, const char *what, unsigned int *ret, hutch_error_t *err)
 {
   json_int_t n;
   if (!json_is_integer (v))
@@ -359,9 +390,11 @@ parse_idmaps (json_t *arr, const char *what, struct hutch_idmap **ret, size_t *r
   json_array_foreach (arr, i, item)
   {
     struct hutch_idmap *m = &(*ret)[i];
-    if (get_u32 (json_object_get (item, "containerID"), "containerID", &m->container_id, err) < 0
-        || get_u32 (json_object_get (item, "hostID"), "hostID", &m->host_id, err) < 0
-        || get_u32 (json_object_get (item, "size"), "size", &m->size, err) < 0)
+    if (hutch_json_get_u32 (json_object_get (item, "containerID"), "containerID", &m->container_id,
+                            err)
+            < 0
+        || hutch_json_get_u32 (json_object_get (item, "hostID"), "hostID", &m->host_id, err) < 0
+        || hutch_json_get_u32 (json_object_get (item, "size"), "size", &m->size, err) < 0)
       return hutch_error_prefix (err, "linux.%s[%zu]", what, i);
   }
   *ret_n = json_array_size (arr);
@@ -375,18 +408,28 @@ parse_process_user (json_t *user, struct hutch_spec *spec, hutch_error_t *err)
   size_t i;
 
   if (json_object_get (user, "uid")
-      && get_u32 (json_object_get (user, "uid"), "process.user.uid", &spec->uid, err) < 0)
+      && hutch_json_get_u32 (json_object_get (user, "uid"), "process.user.uid", &spec->uid, err)
+             < 0)
     return -1;
   if (json_object_get (user, "gid")
-      && get_u32 (json_object_get (user, "gid"), "process.user.gid", &spec->gid, err) < 0)
+      && hutch_json_get_u32 (json_object_get (user, "gid"), "process.user.gid", &spec->gid, err)
+             < 0)
     return -1;
-  if (json_object_get (user, "umask"))
-    return hutch_error_set (err, 0, "process.user.umask is not supported yet; remove it");
+  if (json_object_get (user, "umask") && !json_is_null (json_object_get (user, "umask")))
+    {
+      if (hutch_json_get_u32 (json_object_get (user, "umask"), "process.user.umask", &spec->umask,
+                              err)
+          < 0)
+        return -1;
+      if (spec->umask > 0777)
+        return hutch_error_set (err, 0, "process.user.umask %#o has bits beyond 0777", spec->umask);
+      spec->has_umask = true;
+    }
   if (json_is_array (gids))
     {
       spec->additional_gids = hutch_xmalloc0 ((json_array_size (gids) + 1) * sizeof (unsigned));
-      json_array_foreach (gids, i, g) if (get_u32 (g, "process.user.additionalGids[]",
-                                                   &spec->additional_gids[i], err)
+      json_array_foreach (gids, i, g) if (hutch_json_get_u32 (g, "process.user.additionalGids[]",
+                                                              &spec->additional_gids[i], err)
                                           < 0) return -1;
       spec->n_additional_gids = json_array_size (gids);
     }
@@ -397,20 +440,20 @@ static int
 parse_process_caps (json_t *caps, struct hutch_spec *spec, hutch_error_t *err)
 {
   spec->has_caps = true;
-  if (get_strv (json_object_get (caps, "bounding"), "capabilities.bounding", &spec->cap_bounding,
-                err)
+  if (hutch_json_get_strv (json_object_get (caps, "bounding"), "capabilities.bounding",
+                           &spec->cap_bounding, err)
           < 0
-      || get_strv (json_object_get (caps, "effective"), "capabilities.effective",
-                   &spec->cap_effective, err)
+      || hutch_json_get_strv (json_object_get (caps, "effective"), "capabilities.effective",
+                              &spec->cap_effective, err)
              < 0
-      || get_strv (json_object_get (caps, "permitted"), "capabilities.permitted",
-                   &spec->cap_permitted, err)
+      || hutch_json_get_strv (json_object_get (caps, "permitted"), "capabilities.permitted",
+                              &spec->cap_permitted, err)
              < 0
-      || get_strv (json_object_get (caps, "inheritable"), "capabilities.inheritable",
-                   &spec->cap_inheritable, err)
+      || hutch_json_get_strv (json_object_get (caps, "inheritable"), "capabilities.inheritable",
+                              &spec->cap_inheritable, err)
              < 0
-      || get_strv (json_object_get (caps, "ambient"), "capabilities.ambient", &spec->cap_ambient,
-                   err)
+      || hutch_json_get_strv (json_object_get (caps, "ambient"), "capabilities.ambient",
+                              &spec->cap_ambient, err)
              < 0)
     return -1;
   return 0;
@@ -450,8 +493,7 @@ parse_process_rlimits (json_t *rl, struct hutch_spec *spec, hutch_error_t *err)
 static int
 refuse_unsupported_process (json_t *proc, hutch_error_t *err)
 {
-  static const char *const refused[] = { "apparmorProfile", "selinuxLabel", "oomScoreAdj",
-                                         "ioPriority",      "scheduler",    "execCPUAffinity" };
+  static const char *const refused[] = { "apparmorProfile", "selinuxLabel", "execCPUAffinity" };
   size_t i;
 
   for (i = 0; i < sizeof refused / sizeof refused[0]; i++)
@@ -476,13 +518,13 @@ parse_process (json_t *proc, struct hutch_spec *spec, hutch_error_t *err)
   spec->terminal = json_is_true (json_object_get (proc, "terminal"));
   hutch_strv_free (spec->args);
   spec->args = NULL;
-  if (get_strv (json_object_get (proc, "args"), "process.args", &spec->args, err) < 0)
+  if (hutch_json_get_strv (json_object_get (proc, "args"), "process.args", &spec->args, err) < 0)
     return -1;
   if (spec->args[0] == NULL)
     return hutch_error_set (err, 0, "process.args is empty: name the program to run");
   hutch_strv_free (spec->env);
   spec->env = NULL;
-  if (get_strv (json_object_get (proc, "env"), "process.env", &spec->env, err) < 0)
+  if (hutch_json_get_strv (json_object_get (proc, "env"), "process.env", &spec->env, err) < 0)
     return -1;
   v = json_object_get (proc, "cwd");
   if (v != NULL)
@@ -504,6 +546,8 @@ parse_process (json_t *proc, struct hutch_spec *spec, hutch_error_t *err)
 
   rl = json_object_get (proc, "rlimits");
   if (json_is_array (rl) && parse_process_rlimits (rl, spec, err) < 0)
+    return -1;
+  if (hutch_spec_parse_process_linux (proc, spec, err) < 0)
     return -1;
 
   return refuse_unsupported_process (proc, err);
@@ -529,7 +573,7 @@ parse_mounts (json_t *arr, struct hutch_spec *spec, hutch_error_t *err)
 
     if (dst == NULL || dst[0] != '/')
       return hutch_error_set (err, 0, "mounts[%zu].destination must be an absolute path", i);
-    if (get_strv (json_object_get (m, "options"), "mounts[].options", &opts, err) < 0)
+    if (hutch_json_get_strv (json_object_get (m, "options"), "mounts[].options", &opts, err) < 0)
       return -1;
     /* The OCI spec lets a bind be spelled as type "none" with a bind option.  */
     if (type == NULL || strcmp (type, "none") == 0)
@@ -555,28 +599,13 @@ parse_mounts (json_t *arr, struct hutch_spec *spec, hutch_error_t *err)
 static int
 parse_linux (json_t *lx, struct hutch_spec *spec, hutch_error_t *err)
 {
-  json_t *nss, *n, *v;
+  json_t *v;
   size_t i;
 
   if (lx == NULL)
     return 0;
-  nss = json_object_get (lx, "namespaces");
-  json_array_foreach (nss, i, n)
-  {
-    const char *type = json_string_value (json_object_get (n, "type"));
-    const char *path = json_string_value (json_object_get (n, "path"));
-    int ns = type ? hutch_ns_from_name (type) : -1;
-    if (ns < 0)
-      return hutch_error_set (err, 0, "linux.namespaces[%zu]: unknown type `%s`", i,
-                              type ? type : "(none)");
-    if (path && *path)
-      return hutch_error_set (
-          err, 0,
-          "linux.namespaces[%zu]: joining an existing %s namespace (`%s`) is not "
-          "supported by hutch yet",
-          i, type, path);
-    spec->ns[ns] = true;
-  }
+  if (hutch_spec_parse_namespaces (json_object_get (lx, "namespaces"), spec, err) < 0)
+    return -1;
   if (parse_idmaps (json_object_get (lx, "uidMappings"), "uidMappings", &spec->uid_mappings,
                     &spec->n_uid_mappings, err)
           < 0
@@ -587,20 +616,16 @@ parse_linux (json_t *lx, struct hutch_spec *spec, hutch_error_t *err)
   hutch_strv_free (spec->masked_paths);
   hutch_strv_free (spec->readonly_paths);
   spec->masked_paths = spec->readonly_paths = NULL;
-  if (get_strv (json_object_get (lx, "maskedPaths"), "linux.maskedPaths", &spec->masked_paths, err)
+  if (hutch_json_get_strv (json_object_get (lx, "maskedPaths"), "linux.maskedPaths",
+                           &spec->masked_paths, err)
           < 0
-      || get_strv (json_object_get (lx, "readonlyPaths"), "linux.readonlyPaths",
-                   &spec->readonly_paths, err)
+      || hutch_json_get_strv (json_object_get (lx, "readonlyPaths"), "linux.readonlyPaths",
+                              &spec->readonly_paths, err)
              < 0)
     return -1;
 
-  v = json_object_get (lx, "rootfsPropagation");
-  if (v
-      && !(json_is_string (v)
-           && (strcmp (json_string_value (v), "") == 0
-               || strcmp (json_string_value (v), "rslave") == 0)))
-    return hutch_error_set (err, 0,
-                            "linux.rootfsPropagation other than rslave is not supported yet");
+  if (hutch_spec_parse_linux_more (lx, spec, err) < 0)
+    return -1;
 
   if (hutch_resources_from_oci (json_object_get (lx, "resources"), spec, err) < 0
       || hutch_devices_from_oci (json_object_get (lx, "devices"), spec, err) < 0)
@@ -615,8 +640,7 @@ parse_linux (json_t *lx, struct hutch_spec *spec, hutch_error_t *err)
 
   /* Not yet implemented: refuse rather than run without what was asked.  */
   {
-    static const char *const refused[]
-        = { "cgroupsPath", "sysctl", "intelRdt", "personality", "mountLabel", "timeOffsets" };
+    static const char *const refused[] = { "cgroupsPath", "intelRdt", "personality", "mountLabel" };
     for (i = 0; i < sizeof refused / sizeof refused[0]; i++)
       {
         v = json_object_get (lx, refused[i]);
@@ -654,9 +678,9 @@ parse_annotations (json_t *obj, struct hutch_spec *spec, hutch_error_t *err)
 }
 
 /* What comes after the namespaces are known: hooks (refused), the user
-   namespace an unprivileged caller needs, a hostname without a UTS
-   namespace of its own (refused, as runc does: it would be the host's),
-   and the annotations.  */
+   namespace an unprivileged caller needs, a hostname or domainname
+   without a UTS namespace of its own (refused, as runc does: it would be
+   the host's), and the annotations.  */
 static int
 parse_rest (json_t *root, struct hutch_spec *spec, hutch_error_t *err)
 {
@@ -665,15 +689,8 @@ parse_rest (json_t *root, struct hutch_spec *spec, hutch_error_t *err)
   if (v && json_is_object (v) && json_object_size (v) > 0)
     return hutch_error_set (err, 0,
                             "`hooks` are not supported by hutch yet; remove them from config.json");
-  if (!spec->ns[HUTCH_NS_USER] && getuid () != 0)
-    return hutch_error_set (err, 0,
-                            "config.json does not ask for a user namespace, which an unprivileged "
-                            "user needs; add {\"type\": \"user\"} to linux.namespaces");
-  if (spec->hostname && !spec->ns[HUTCH_NS_UTS])
-    return hutch_error_set (err, 0,
-                            "`hostname` needs a UTS namespace of the container's own: without one "
-                            "the hostname is the host's; add {\"type\": \"uts\"} to "
-                            "linux.namespaces or remove `hostname`");
+  if (hutch_spec_check_namespaces (spec, err) < 0)
+    return -1;
   return parse_annotations (json_object_get (root, "annotations"), spec, err);
 }
 
@@ -723,11 +740,7 @@ hutch_spec_parse_json (const char *text, const char *bundle, struct hutch_spec *
     spec->hostname = hutch_xstrdup (json_string_value (v));
   v = json_object_get (root, "domainname");
   if (json_is_string (v) && json_string_value (v)[0])
-    {
-      hutch_error_set (err, 0,
-                       "`domainname` is not supported by hutch yet; remove it from config.json");
-      goto out;
-    }
+    spec->domainname = hutch_xstrdup (json_string_value (v));
 
   if (parse_mounts (json_object_get (root, "mounts"), spec, err) < 0)
     goto out;
