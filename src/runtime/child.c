@@ -461,10 +461,38 @@ b_become_process (struct hutch_child_ctx *c, int cwdfd, hutch_error_t *err)
   return 0;
 }
 
+/* linux.resources.devices' deny-all rule, where B is the host's root (no
+   user namespace): its device program goes on the container's cgroup
+   before anything of the container can open or make a device node (B is
+   in that cgroup already).  With a user namespace the kernel keeps the
+   rule itself: no device node can be made there, and the host's nodes
+   are reached only through what hutch binds (devices.c).  */
+static int
+b_devices_limit (const struct hutch_child_ctx *c, hutch_error_t *err)
+{
+  _cleanup_close_ int fd = -1;
+
+  if (!c->spec->devices_deny_all || hutch_spec_has_ns (c->spec, HUTCH_NS_USER))
+    return 0;
+  if (c->cgroup_path == NULL)
+    return hutch_error_set (err, 0,
+                            "linux.resources.devices: the rule that denies every device needs a "
+                            "cgroup of the container's own, where the kernel takes device rules, "
+                            "and this container has none; run it with a cgroup, or remove the "
+                            "rule");
+  /* The host's path of the cgroup P made, in the host's view still.  */
+  fd = open (c->cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "linux.resources.devices: the container's cgroup %s",
+                            c->cgroup_path);
+  return hutch_devices_limit (c->spec, fd, err);
+}
+
 static int
 child_b_setup (struct hutch_child_ctx *c, int *ret_cwdfd, hutch_error_t *err)
 {
-  if (b_root (c->spec, ret_cwdfd, err) < 0 || b_kernel_state (c->spec, err) < 0)
+  if (b_devices_limit (c, err) < 0 || b_root (c->spec, ret_cwdfd, err) < 0
+      || b_kernel_state (c->spec, err) < 0)
     return -1;
   return b_become_process (c, *ret_cwdfd, err);
 }

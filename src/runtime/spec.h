@@ -242,6 +242,11 @@ struct hutch_spec
   struct hutch_seccomp *seccomp; /* built BPF (src/sysfilter.h), or NULL for none */
   struct hutch_device *devices;
   size_t n_devices;
+  /* linux.resources.devices holds the rule that denies every device (the
+     only one accepted): rootless, the kernel keeps it (a user namespace
+     makes no device nodes); for the host's root, a device program on the
+     container's cgroup does (src/runtime/devices.h).  */
+  bool devices_deny_all;
 
   /* annotations: recorded; the runtime acts on run.oci.keep_original_groups
      (as crun does), on nothing else.  */

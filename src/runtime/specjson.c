@@ -403,10 +403,21 @@ linux_json (const struct hutch_spec *spec, json_t **ret, hutch_error_t *err)
     json_object_set_new (lx, "gidMappings", idmaps_json (spec->gid_mappings, spec->n_gid_mappings));
   json_object_set_new (lx, "maskedPaths", hutch_json_strv (spec->masked_paths));
   json_object_set_new (lx, "readonlyPaths", hutch_json_strv (spec->readonly_paths));
-  if (json_object_size (res) > 0)
+  if (json_object_size (res) > 0 || spec->devices_deny_all)
     {
       json_t *r = json_object ();
-      json_object_set_new (r, "unified", res);
+      if (json_object_size (res) > 0)
+        json_object_set_new (r, "unified", res);
+      else
+        json_decref (res);
+      if (spec->devices_deny_all)
+        {
+          json_t *rule = json_object (), *rules = json_array ();
+          json_object_set_new (rule, "allow", json_false ());
+          json_object_set_new (rule, "access", json_string ("rwm"));
+          json_array_append_new (rules, rule);
+          json_object_set_new (r, "devices", rules);
+        }
       json_object_set_new (lx, "resources", r);
     }
   else

@@ -415,6 +415,11 @@ parse_time_offsets (json_t *obj, struct hutch_spec *spec, hutch_error_t *err)
 int
 hutch_spec_parse_linux_more (json_t *lx, struct hutch_spec *spec, hutch_error_t *err)
 {
+  json_t *devs = json_object_get (json_object_get (lx, "resources"), "devices");
+
+  /* hutch_resources_from_oci (resources.c) refuses every rule but the
+     one that denies all devices: any rule here is that one.  */
+  spec->devices_deny_all = json_is_array (devs) && json_array_size (devs) > 0;
   if (parse_rootfs_propagation (json_object_get (lx, "rootfsPropagation"), spec, err) < 0
       || parse_sysctl (json_object_get (lx, "sysctl"), spec, err) < 0
       || parse_time_offsets (json_object_get (lx, "timeOffsets"), spec, err) < 0)
