@@ -243,14 +243,29 @@ root_propagation (const struct hutch_spec *spec, hutch_error_t *err)
    unmapped in a namespace whose 0 is another id.  Files and directories
    it makes (mount points, the tmpfs of /dev) then belong to the
    namespace's root, where as the host's root the kernel refuses them
-   (EOVERFLOW: an owner the filesystem's namespace cannot name).  Without
-   privileges the caller's id is the namespace's 0 already.  The host's
-   groups go too (they would still count in permission checks), where the
+   (EOVERFLOW: an owner the filesystem's namespace cannot name).  Only
+   then: where the caller's id is mapped (without privileges it is the
+   namespace's 0, or the user's own id with keep-id) B stays as it is.
+   The kernel shows an unmapped id as the overflow uid.  The host's groups
+   go too (they would still count in permission checks), where the
    namespace allows setgroups.  */
 static int
 b_become_ns_root (const struct hutch_spec *spec, hutch_error_t *err)
 {
-  if (!hutch_spec_has_ns (spec, HUTCH_NS_USER) || (getuid () == 0 && getgid () == 0))
+  _cleanup_free_ char *text = NULL;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  char *end = NULL;
+  unsigned long overflow;
+
+  if (!hutch_spec_has_ns (spec, HUTCH_NS_USER))
+    return 0;
+  if (hutch_read_file ("/proc/sys/kernel/overflowuid", 64, &text, NULL, &e) < 0)
+    {
+      hutch_error_clear (&e);
+      text = hutch_xstrdup ("65534");
+    }
+  overflow = strtoul (text, &end, 10);
+  if (getuid () != (uid_t)overflow)
     return 0;
   if (setgroups (0, NULL) < 0 && errno != EPERM)
     return hutch_error_set (err, errno, "drop the host's supplementary groups");
