@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <config.h>
 
+#include "runtime/procattr.h"
 #include "runtime/spec.h"
 #include "runtime/sysfilter.h"
 #include "tap.h"
@@ -240,6 +241,34 @@ process_refusals (void)
                    "process.ioPriority.priority", "an I/O priority level beyond 7");
 }
 
+/* HOME from a passwd file's text: the entry of the uid, not of a name or
+   a gid that looks like it; broken lines are skipped.  */
+static void
+passwd_home (void)
+{
+  static const char pw[] = "root:x:0:0:root:/root:/bin/sh\n"
+                           "broken line\n"
+                           "short:x:5:5\n"
+                           "1000:x:42:1000::/home/named-1000:/bin/sh\n"
+                           "alice:x:1000:1000:Alice:/home/alice:/bin/sh\n"
+                           "nohome:x:7:7:::/bin/sh\n"
+                           "last:x:9:9::/home/last:/bin/sh";
+  char *h;
+
+  h = hutch_passwd_home (pw, 0);
+  is_str (h, "/root", "passwd: uid 0's home");
+  free (h);
+  h = hutch_passwd_home (pw, 1000);
+  is_str (h, "/home/alice", "passwd: by the uid field, not by a name that is a number");
+  free (h);
+  h = hutch_passwd_home (pw, 9);
+  is_str (h, "/home/last", "passwd: the last line without a newline");
+  free (h);
+  ok (hutch_passwd_home (pw, 7) == NULL, "passwd: an empty home is none");
+  ok (hutch_passwd_home (pw, 5) == NULL, "passwd: a line with too few fields is skipped");
+  ok (hutch_passwd_home (pw, 4242) == NULL, "passwd: no entry, no home");
+}
+
 int
 main (void)
 {
@@ -332,6 +361,7 @@ main (void)
   refusals ();
   process_refusals ();
   linux_fields ();
+  passwd_home ();
   hutch_error_clear (&err);
   return tap_done ();
 }
