@@ -373,6 +373,10 @@ start_holder() {
     local b="$BATS_TEST_TMPDIR/$1"
     make_bundle "$b" '["sh", "-c", "httpd -f -p 127.0.0.1:5555 & exec sleep 4242"]'
     patch_config "$b" "c['hostname'] = 'first'; c['linux']['namespaces'].append({'type': 'cgroup'})"
+    # and a time namespace 10 days ahead, where the kernel has them
+    if [ -e /proc/self/ns/time ]; then
+        patch_config "$b" "c['linux']['namespaces'].append({'type': 'time'}); c['linux']['timeOffsets'] = {'boottime': {'secs': 864000}}"
+    fi
     bg "$BATS_TEST_TMPDIR/$1.out" "$HUTCH_OCI" run --bundle "$b" "$1"
     wait_for has_cmdline "sleep 4242" || fail_now "the first container did not start: $(cat "$BATS_TEST_TMPDIR/$1.out.err")"
     HOLDER=$(pids_of_cmdline "sleep 4242")
@@ -383,17 +387,22 @@ listening() { grep -q ':15B3 00000000:0000 0A' "/proc/$HOLDER/net/tcp"; }
 @test "hutch-oci run: namespaces by path are joined: the network of another container, with its user namespace" {
     start_holder first
     local b="$BATS_TEST_TMPDIR/bundle" ns
-    make_bundle "$b" '["sh", "-c", "grep -c \":15B3 00000000:0000 0A\" /proc/net/tcp; hostname; echo $$; for n in user net pid uts ipc cgroup; do readlink /proc/self/ns/$n; done"]'
+    local kinds="user net pid uts ipc cgroup" time=
+    if [ -e /proc/self/ns/time ]; then
+        kinds="$kinds time"
+        time="('time', 'time'),"
+    fi
+    make_bundle "$b" '["sh", "-c", "grep -c \":15B3 00000000:0000 0A\" /proc/net/tcp; hostname; echo $$; for n in '"$kinds"'; do readlink /proc/self/ns/$n; done"]'
     patch_config "$b" "del c['hostname']; del c['linux']['uidMappings']; del c['linux']['gidMappings']
 c['linux']['namespaces'] = [{'type': 'mount'}] + [{'type': t, 'path': '/proc/$HOLDER/ns/' + f} for t, f in
-    [('user', 'user'), ('network', 'net'), ('pid', 'pid'), ('uts', 'uts'), ('ipc', 'ipc'), ('cgroup', 'cgroup')]]"
+    [('user', 'user'), ('network', 'net'), ('pid', 'pid'), ('uts', 'uts'), ('ipc', 'ipc'), $time ('cgroup', 'cgroup')]]"
     run "$HUTCH_OCI" run --bundle "$b" second
     assert_status 0
     assert_equal "${lines[0]}" 1
     assert_equal "${lines[1]}" first
     [ "${lines[2]}" != 1 ] || fail_now "the second container is PID 1 of a namespace of its own"
     local i=3
-    for ns in user net pid uts ipc cgroup; do
+    for ns in $kinds; do
         assert_equal "${lines[$i]}" "$(readlink "/proc/$HOLDER/ns/$ns")"
         i=$((i + 1))
     done
