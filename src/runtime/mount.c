@@ -736,37 +736,43 @@ attach_localtime (struct hutch_rootfs *rfs, hutch_error_t *err)
    them in most configurations) cover it, as runc does.  A sysctl file
    belongs to the namespace of the process that writes it, and B is in
    the container's namespaces; the parser let only namespaced keys
-   through.  The file is resolved in the root and must be procfs: without
-   a proc mount, /proc is the image's to fill, and its files are written
-   nothing.  */
+   through.  /proc is resolved in the root and must be procfs: without a
+   proc mount it is the image's to fill, and nothing of it is opened for
+   writing (not even a device node that a write-only open would wake).
+   Below it, the file is looked up within that one procfs mount, with no
+   symbolic link followed.  */
 static int
 write_sysctls (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
 {
+  _cleanup_close_ int procfd = -1;
+  struct statfs sfs;
   size_t i, k;
 
+  if (spec->n_sysctls == 0)
+    return 0;
+  procfd = hutch_walk_open_in_root (rfs->rootfd, "/proc", O_PATH | O_DIRECTORY, 0);
+  if (procfd < 0 || fstatfs (procfd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+    return hutch_error_set (err, procfd < 0 ? errno : 0,
+                            "linux.sysctl.%s: the container's /proc is not procfs: mount proc "
+                            "on /proc (in `mounts`)",
+                            spec->sysctls[0].key);
   for (i = 0; i < spec->n_sysctls; i++)
     {
       const struct hutch_kv *kv = &spec->sysctls[i];
-      _cleanup_free_ char *path = hutch_xasprintf ("/proc/sys/%s", kv->key);
+      _cleanup_free_ char *path = hutch_xasprintf ("sys/%s", kv->key);
       _cleanup_close_ int fd = -1;
-      struct statfs sfs;
 
-      for (k = strlen ("/proc/sys/"); path[k]; k++)
+      for (k = strlen ("sys/"); path[k]; k++)
         if (path[k] == '.')
           path[k] = '/';
-      fd = hutch_walk_open_in_root (rfs->rootfd, path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW, 0);
+      fd = hutch_walk_open (procfd, path, O_WRONLY | O_NOCTTY, 0,
+                            RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV);
       if (fd < 0)
         return hutch_error_set (err, errno,
                                 errno == ENOENT
-                                    ? "linux.sysctl.%s: the container has no %s (is proc mounted "
-                                      "on /proc, and does this kernel have that setting in a "
-                                      "namespace of its own?)"
-                                    : "linux.sysctl.%s: open %s in the container",
-                                kv->key, path);
-      if (fstatfs (fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
-        return hutch_error_set (err, 0,
-                                "linux.sysctl.%s: the container's %s is not procfs: mount proc "
-                                "on /proc (in `mounts`)",
+                                    ? "linux.sysctl.%s: the container has no /proc/%s (this kernel "
+                                      "has no such setting in a namespace of the container's)"
+                                    : "linux.sysctl.%s: open /proc/%s in the container",
                                 kv->key, path);
       if (write (fd, kv->value, strlen (kv->value)) < 0)
         return hutch_error_set (err, errno, "linux.sysctl.%s: the kernel refused `%s`", kv->key,

@@ -187,9 +187,22 @@ hutch_child_set_home (struct hutch_spec *spec, int rootfd, hutch_error_t *err)
 
   if (hutch_spec_getenv (spec, "HOME") != NULL)
     return 0;
-  /* The container's file, resolved in its root; not a FIFO that would
-     block the start, nothing bigger than a passwd file can sensibly be.  */
-  fd = hutch_walk_open_in_root (rootfd, "/etc/passwd", O_RDONLY | O_NONBLOCK, 0);
+  /* The container's file, resolved in its root, and only a regular file:
+     not a FIFO that would block the start, nor a device node (of an image
+     of the host's root) that an open would wake; nothing bigger than a
+     passwd file can sensibly be.  The root is not the container's to
+     change yet: its process has not started.  */
+  fd = hutch_walk_open_in_root (rootfd, "/etc/passwd", O_PATH, 0);
+  if (fd >= 0 && fstat (fd, &st) == 0 && S_ISREG (st.st_mode))
+    {
+      close (fd);
+      fd = hutch_walk_open_in_root (rootfd, "/etc/passwd", O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+    }
+  else if (fd >= 0)
+    {
+      close (fd);
+      fd = -1;
+    }
   if (fd >= 0 && fstat (fd, &st) == 0 && S_ISREG (st.st_mode))
     {
       hutch_error_t e = HUTCH_ERROR_INIT;

@@ -301,7 +301,7 @@ PY
     # without a proc mount there is no /proc/sys to write to
     patch_config "$b" "c['linux']['sysctl'] = {'kernel.shmmax': '1'}; c['mounts'] = [m for m in c['mounts'] if m['type'] != 'proc']"
     run "$HUTCH_OCI" run --bundle "$b" sysctl4
-    assert_refused linux.sysctl.kernel.shmmax "proc mounted"
+    assert_refused linux.sysctl.kernel.shmmax "not procfs"
 }
 
 @test "hutch-oci run: rro, rbind in any order after bind, and propagation options of mounts" {
