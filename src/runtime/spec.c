@@ -332,8 +332,8 @@ hutch_spec_getenv (const struct hutch_spec *spec, const char *key)
 
 /* ---- config.json ------------------------------------------------------ */
 
-int
-hutch_json_get_strv (json_t *arr, const char *what, char ***ret, hutch_error_t *err)
+static int
+get_strv (json_t *arr, const char *what, char ***ret, hutch_error_t *err)
 {
   char **v = hutch_xmalloc0 (sizeof (char *));
   size_t i;
@@ -362,8 +362,8 @@ hutch_json_get_strv (json_t *arr, const char *what, char ***ret, hutch_error_t *
   return 0;
 }
 
-int
-hutch_json_get_u32 (json_t *v, const char *what, unsigned int *ret, hutch_error_t *err)
+static int
+get_u32 (json_t *v, const char *what, unsigned int *ret, hutch_error_t *err)
 {
   json_int_t n;
   if (!json_is_integer (v))
@@ -390,11 +390,9 @@ parse_idmaps (json_t *arr, const char *what, struct hutch_idmap **ret, size_t *r
   json_array_foreach (arr, i, item)
   {
     struct hutch_idmap *m = &(*ret)[i];
-    if (hutch_json_get_u32 (json_object_get (item, "containerID"), "containerID", &m->container_id,
-                            err)
-            < 0
-        || hutch_json_get_u32 (json_object_get (item, "hostID"), "hostID", &m->host_id, err) < 0
-        || hutch_json_get_u32 (json_object_get (item, "size"), "size", &m->size, err) < 0)
+    if (get_u32 (json_object_get (item, "containerID"), "containerID", &m->container_id, err) < 0
+        || get_u32 (json_object_get (item, "hostID"), "hostID", &m->host_id, err) < 0
+        || get_u32 (json_object_get (item, "size"), "size", &m->size, err) < 0)
       return hutch_error_prefix (err, "linux.%s[%zu]", what, i);
   }
   *ret_n = json_array_size (arr);
@@ -408,18 +406,14 @@ parse_process_user (json_t *user, struct hutch_spec *spec, hutch_error_t *err)
   size_t i;
 
   if (json_object_get (user, "uid")
-      && hutch_json_get_u32 (json_object_get (user, "uid"), "process.user.uid", &spec->uid, err)
-             < 0)
+      && get_u32 (json_object_get (user, "uid"), "process.user.uid", &spec->uid, err) < 0)
     return -1;
   if (json_object_get (user, "gid")
-      && hutch_json_get_u32 (json_object_get (user, "gid"), "process.user.gid", &spec->gid, err)
-             < 0)
+      && get_u32 (json_object_get (user, "gid"), "process.user.gid", &spec->gid, err) < 0)
     return -1;
   if (json_object_get (user, "umask") && !json_is_null (json_object_get (user, "umask")))
     {
-      if (hutch_json_get_u32 (json_object_get (user, "umask"), "process.user.umask", &spec->umask,
-                              err)
-          < 0)
+      if (get_u32 (json_object_get (user, "umask"), "process.user.umask", &spec->umask, err) < 0)
         return -1;
       if (spec->umask > 0777)
         return hutch_error_set (err, 0, "process.user.umask %#o has bits beyond 0777", spec->umask);
@@ -428,8 +422,8 @@ parse_process_user (json_t *user, struct hutch_spec *spec, hutch_error_t *err)
   if (json_is_array (gids))
     {
       spec->additional_gids = hutch_xmalloc0 ((json_array_size (gids) + 1) * sizeof (unsigned));
-      json_array_foreach (gids, i, g) if (hutch_json_get_u32 (g, "process.user.additionalGids[]",
-                                                              &spec->additional_gids[i], err)
+      json_array_foreach (gids, i, g) if (get_u32 (g, "process.user.additionalGids[]",
+                                                   &spec->additional_gids[i], err)
                                           < 0) return -1;
       spec->n_additional_gids = json_array_size (gids);
     }
@@ -440,20 +434,20 @@ static int
 parse_process_caps (json_t *caps, struct hutch_spec *spec, hutch_error_t *err)
 {
   spec->has_caps = true;
-  if (hutch_json_get_strv (json_object_get (caps, "bounding"), "capabilities.bounding",
-                           &spec->cap_bounding, err)
+  if (get_strv (json_object_get (caps, "bounding"), "capabilities.bounding", &spec->cap_bounding,
+                err)
           < 0
-      || hutch_json_get_strv (json_object_get (caps, "effective"), "capabilities.effective",
-                              &spec->cap_effective, err)
+      || get_strv (json_object_get (caps, "effective"), "capabilities.effective",
+                   &spec->cap_effective, err)
              < 0
-      || hutch_json_get_strv (json_object_get (caps, "permitted"), "capabilities.permitted",
-                              &spec->cap_permitted, err)
+      || get_strv (json_object_get (caps, "permitted"), "capabilities.permitted",
+                   &spec->cap_permitted, err)
              < 0
-      || hutch_json_get_strv (json_object_get (caps, "inheritable"), "capabilities.inheritable",
-                              &spec->cap_inheritable, err)
+      || get_strv (json_object_get (caps, "inheritable"), "capabilities.inheritable",
+                   &spec->cap_inheritable, err)
              < 0
-      || hutch_json_get_strv (json_object_get (caps, "ambient"), "capabilities.ambient",
-                              &spec->cap_ambient, err)
+      || get_strv (json_object_get (caps, "ambient"), "capabilities.ambient", &spec->cap_ambient,
+                   err)
              < 0)
     return -1;
   return 0;
@@ -518,13 +512,13 @@ parse_process (json_t *proc, struct hutch_spec *spec, hutch_error_t *err)
   spec->terminal = json_is_true (json_object_get (proc, "terminal"));
   hutch_strv_free (spec->args);
   spec->args = NULL;
-  if (hutch_json_get_strv (json_object_get (proc, "args"), "process.args", &spec->args, err) < 0)
+  if (get_strv (json_object_get (proc, "args"), "process.args", &spec->args, err) < 0)
     return -1;
   if (spec->args[0] == NULL)
     return hutch_error_set (err, 0, "process.args is empty: name the program to run");
   hutch_strv_free (spec->env);
   spec->env = NULL;
-  if (hutch_json_get_strv (json_object_get (proc, "env"), "process.env", &spec->env, err) < 0)
+  if (get_strv (json_object_get (proc, "env"), "process.env", &spec->env, err) < 0)
     return -1;
   v = json_object_get (proc, "cwd");
   if (v != NULL)
@@ -573,7 +567,7 @@ parse_mounts (json_t *arr, struct hutch_spec *spec, hutch_error_t *err)
 
     if (dst == NULL || dst[0] != '/')
       return hutch_error_set (err, 0, "mounts[%zu].destination must be an absolute path", i);
-    if (hutch_json_get_strv (json_object_get (m, "options"), "mounts[].options", &opts, err) < 0)
+    if (get_strv (json_object_get (m, "options"), "mounts[].options", &opts, err) < 0)
       return -1;
     /* The OCI spec lets a bind be spelled as type "none" with a bind option.  */
     if (type == NULL || strcmp (type, "none") == 0)
@@ -616,11 +610,10 @@ parse_linux (json_t *lx, struct hutch_spec *spec, hutch_error_t *err)
   hutch_strv_free (spec->masked_paths);
   hutch_strv_free (spec->readonly_paths);
   spec->masked_paths = spec->readonly_paths = NULL;
-  if (hutch_json_get_strv (json_object_get (lx, "maskedPaths"), "linux.maskedPaths",
-                           &spec->masked_paths, err)
+  if (get_strv (json_object_get (lx, "maskedPaths"), "linux.maskedPaths", &spec->masked_paths, err)
           < 0
-      || hutch_json_get_strv (json_object_get (lx, "readonlyPaths"), "linux.readonlyPaths",
-                              &spec->readonly_paths, err)
+      || get_strv (json_object_get (lx, "readonlyPaths"), "linux.readonlyPaths",
+                   &spec->readonly_paths, err)
              < 0)
     return -1;
 

@@ -11,11 +11,6 @@
 
 #include <jansson.h>
 
-/* An array of strings (NULL: an empty list), as *RET.  */
-int hutch_json_get_strv (json_t *arr, const char *what, char ***ret, hutch_error_t *err);
-/* An integer from 0 to 2^32-1.  */
-int hutch_json_get_u32 (json_t *v, const char *what, unsigned int *ret, hutch_error_t *err);
-
 /* process.scheduler, process.ioPriority, process.oomScoreAdj.  */
 int hutch_spec_parse_process_linux (json_t *proc, struct hutch_spec *spec, hutch_error_t *err);
 
