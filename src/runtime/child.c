@@ -12,6 +12,7 @@
 #include "runtime/hooks.h"
 #include "runtime/mount.h"
 #include "runtime/nsexec.h"
+#include "runtime/procattr.h"
 #include "runtime/rlimit.h"
 #include "runtime/sync.h"
 #include "base/syscalls.h"
@@ -242,30 +243,136 @@ hutch_child_find_program (const struct hutch_spec *spec, const char *prog, hutch
    here), for the state that hooks read.  */
 static pid_t b_host_pid;
 
+/* linux.rootfsPropagation, for the whole mount namespace before the root
+   is built: from the host's mounts, rslave lets their unmounts reach us
+   (we do not keep the host's filesystems busy) while nothing we mount
+   goes back; the private ones cut even that.  A shared or unbindable
+   namespace is never made here: pivot_root refuses a shared new root or
+   parent, and an unbindable source cannot be cloned for a bind.  Those
+   are given to the new root itself, after the pivot (as runc does).  */
+static unsigned long
+namespace_propagation (const struct hutch_spec *spec)
+{
+  const char *p = spec->rootfs_propagation;
+  return p && (strcmp (p, "private") == 0 || strcmp (p, "rprivate") == 0) ? MS_PRIVATE : MS_SLAVE;
+}
+
 /* B's root: a mount namespace of its own, the root filesystem built and
    pivoted into, and the working directory opened inside it.  */
 static int
-b_root (const struct hutch_spec *spec, int *ret_cwdfd, hutch_error_t *err)
+root_propagation (const struct hutch_spec *spec, hutch_error_t *err)
+{
+  const char *p = spec->rootfs_propagation;
+  const char *base = p && p[0] == 'r' ? p + 1 : p;
+  unsigned long flags;
+
+  if (p == NULL)
+    return 0;
+  flags = strcmp (base, "private") == 0  ? MS_PRIVATE
+          : strcmp (base, "slave") == 0  ? MS_SLAVE
+          : strcmp (base, "shared") == 0 ? MS_SHARED
+                                         : MS_UNBINDABLE;
+  if (p[0] == 'r')
+    flags |= MS_REC;
+  if (mount ("", "/", NULL, flags, NULL) < 0)
+    return hutch_error_set (err, errno, "linux.rootfsPropagation `%s`: set it on the new root", p);
+  return 0;
+}
+
+/* From here on as root of the user namespace (as runc and crun do), once
+   what must be looked up in the host's view is captured: B began with the
+   caller's credentials, which for the host's root are uid 0 of the host,
+   unmapped in a namespace whose 0 is another id.  Files and directories
+   it makes (mount points, the tmpfs of /dev) then belong to the
+   namespace's root, where as the host's root the kernel refuses them
+   (EOVERFLOW: an owner the filesystem's namespace cannot name).  Only
+   then: where the caller's id is mapped (without privileges it is the
+   namespace's 0, or the user's own id with keep-id) B stays as it is.
+   The kernel shows an unmapped id as the overflow uid.  The host's groups
+   go too (they would still count in permission checks), where the
+   namespace allows setgroups.  */
+static int
+b_become_ns_root (const struct hutch_spec *spec, hutch_error_t *err)
+{
+  _cleanup_free_ char *text = NULL;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  char *end = NULL;
+  unsigned long overflow;
+
+  if (!hutch_spec_has_ns (spec, HUTCH_NS_USER))
+    return 0;
+  if (hutch_read_file ("/proc/sys/kernel/overflowuid", 64, &text, NULL, &e) < 0)
+    {
+      hutch_error_clear (&e);
+      text = hutch_xstrdup ("65534");
+    }
+  overflow = strtoul (text, &end, 10);
+  if (getuid () != (uid_t)overflow)
+    return 0;
+  if (setgroups (0, NULL) < 0 && errno != EPERM)
+    return hutch_error_set (err, errno, "drop the host's supplementary groups");
+  /* A map without 0 (EINVAL): stay as we are, as before.  */
+  if (setresgid (0, 0, 0) < 0 && errno != EINVAL)
+    return hutch_error_set (err, errno, "become gid 0 of the user namespace");
+  if (setresuid (0, 0, 0) < 0 && errno != EINVAL)
+    return hutch_error_set (err, errno, "become uid 0 of the user namespace");
+  return 0;
+}
+
+/* Join namespace N at FD (its path in SPEC).  */
+static int
+join_ns (const struct hutch_spec *spec, int n, int fd, hutch_error_t *err)
+{
+  if (setns (fd, hutch_ns_clone_flag (n)) == 0)
+    return 0;
+  if (errno == EINVAL)
+    return hutch_error_set (err, errno,
+                            "linux.namespaces: `%s` is not a %s namespace (or this process "
+                            "cannot enter it)",
+                            spec->ns_path[n], hutch_ns_name (n));
+  if (errno == EPERM && n != HUTCH_NS_USER)
+    return hutch_error_set (err, errno,
+                            "linux.namespaces: join the %s namespace `%s`: a namespace can only "
+                            "be joined with privileges over the user namespace that owns it, "
+                            "which the container's user namespace has not (%s)",
+                            hutch_ns_name (n), spec->ns_path[n],
+                            spec->ns_path[HUTCH_NS_USER]
+                                ? "the one joined is not its owner: it may be the host's"
+                                : "join the owner too: a {\"type\": \"user\", \"path\": ...} "
+                                  "entry, such as /proc/PID/ns/user of the same process");
+  return hutch_error_set (err, errno, "linux.namespaces: join the %s namespace `%s`",
+                          hutch_ns_name (n), spec->ns_path[n]);
+}
+
+/* A cgroup namespace named by path is joined by B, once it is in its
+   cgroup (child_b made a new one there, which this replaces).  */
+static int
+b_join_cgroup_ns (const struct hutch_spec *spec, hutch_error_t *err)
+{
+  const char *path = spec->ns_path[HUTCH_NS_CGROUP];
+  _cleanup_close_ int fd = -1;
+
+  if (path == NULL)
+    return 0;
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "linux.namespaces: the cgroup namespace `%s`", path);
+  return join_ns (spec, HUTCH_NS_CGROUP, fd, err);
+}
+
+/* The root filesystem, built and pivoted into, the root's propagation,
+   HOME when the environment has none (from the container's passwd file),
+   and the working directory opened inside the root.  */
+static int
+b_root_build (const struct hutch_spec *spec, int *ret_cwdfd, hutch_error_t *err)
 {
   struct hutch_rootfs rfs;
   _cleanup_close_ int rootfd = -1;
   int r;
 
-  if (!spec->ns[HUTCH_NS_MOUNT])
-    return hutch_error_set (err, 0, "a container without a mount namespace is not supported");
-  /* With fuse-overlayfs, A's mount namespace holds the daemon: pivot_root
-     would move every root in it, the daemon's too, and the daemon finds
-     its layers by path.  So the container gets a copy of that namespace of
-     its own, where the fuse mount is still there.  */
-  if (spec->extra.overlay && spec->extra.overlay->driver == HUTCH_DRIVER_FUSE
-      && unshare (CLONE_NEWNS) < 0)
-    return hutch_error_set (err, errno, "create the container's mount namespace");
-  /* Nothing we mount may propagate back to the host.  rslave (not
-     rprivate) so that the host's unmounts still reach us and we do not
-     keep its filesystems busy.  */
-  if (mount ("", "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-    return hutch_error_set (err, errno, "make the mount namespace private");
   r = hutch_rootfs_prepare (spec, &rfs, err);
+  if (r == 0)
+    r = b_become_ns_root (spec, err);
   if (r == 0)
     r = hutch_rootfs_build (spec, &rfs, err);
   /* createContainer: in the container's mount namespace, its mounts
@@ -279,6 +386,8 @@ b_root (const struct hutch_spec *spec, int *ret_cwdfd, hutch_error_t *err)
   hutch_rootfs_close (&rfs, spec->n_mounts);
   if (r < 0)
     return r;
+  if (root_propagation (spec, err) < 0)
+    return -1;
 
   /* The working directory is resolved inside the new root like every
      other path; chdir(2) would follow a symlink in the image to a magic
@@ -287,10 +396,39 @@ b_root (const struct hutch_spec *spec, int *ret_cwdfd, hutch_error_t *err)
   rootfd = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
     return hutch_error_set (err, errno, "open the new root");
+  /* B's own copy of the spec (its clone shares no memory with P, whose
+     spec stays as it was): HOME goes into the environment it will exec
+     with.  */
+  if (hutch_child_set_home ((struct hutch_spec *)spec, rootfd, err) < 0)
+    return -1;
   *ret_cwdfd = hutch_walk_open_in_root (rootfd, spec->cwd, O_PATH | O_DIRECTORY, 0);
   if (*ret_cwdfd < 0)
     return hutch_error_set (err, errno, "working directory `%s` in the container", spec->cwd);
   return 0;
+}
+
+/* B's root: a mount namespace of its own (a joined cgroup namespace and
+   the OOM score first, while /proc is the host's), the root filesystem
+   built and pivoted into, and the working directory opened inside it.  */
+static int
+b_root (const struct hutch_spec *spec, int *ret_cwdfd, hutch_error_t *err)
+{
+  if (!spec->ns[HUTCH_NS_MOUNT])
+    return hutch_error_set (err, 0, "a container without a mount namespace is not supported");
+  if (b_join_cgroup_ns (spec, err) < 0 || hutch_child_oom_score_adj (spec, err) < 0)
+    return -1;
+  /* With fuse-overlayfs, A's mount namespace holds the daemon: pivot_root
+     would move every root in it, the daemon's too, and the daemon finds
+     its layers by path.  So the container gets a copy of that namespace of
+     its own, where the fuse mount is still there.  */
+  if (spec->extra.overlay && spec->extra.overlay->driver == HUTCH_DRIVER_FUSE
+      && unshare (CLONE_NEWNS) < 0)
+    return hutch_error_set (err, errno, "create the container's mount namespace");
+  /* Nothing we mount may propagate back to the host (see
+     namespace_propagation).  */
+  if (mount ("", "/", NULL, MS_REC | namespace_propagation (spec), NULL) < 0)
+    return hutch_error_set (err, errno, "make the mount namespace private");
+  return b_root_build (spec, ret_cwdfd, err);
 }
 
 int
@@ -322,16 +460,23 @@ hutch_child_keyring_rlimits (const struct hutch_spec *spec, hutch_error_t *err)
 }
 
 /* What the kernel keeps per process or namespace and does not isolate by
-   itself: the keyring, the hostname, lo, the rlimits.  */
+   itself: the keyring, the hostname and domain name, lo (of a network
+   namespace of our own, not of one we joined), the rlimits, then the
+   scheduler, I/O priority and umask (procattr.h).  */
 static int
 b_kernel_state (const struct hutch_spec *spec, hutch_error_t *err)
 {
-  if (spec->ns[HUTCH_NS_UTS] && spec->hostname
-      && sethostname (spec->hostname, strlen (spec->hostname)) < 0)
-    return hutch_error_set (err, errno, "set the hostname");
+  bool uts = hutch_spec_has_ns (spec, HUTCH_NS_UTS);
+
+  if (uts && spec->hostname && sethostname (spec->hostname, strlen (spec->hostname)) < 0)
+    return hutch_error_set (err, errno, "set the hostname `%s`", spec->hostname);
+  if (uts && spec->domainname && setdomainname (spec->domainname, strlen (spec->domainname)) < 0)
+    return hutch_error_set (err, errno, "set the domain name `%s`", spec->domainname);
   if (spec->ns[HUTCH_NS_NET] && loopback_up (err) < 0)
     return -1;
-  return hutch_child_keyring_rlimits (spec, err);
+  if (hutch_child_keyring_rlimits (spec, err) < 0)
+    return -1;
+  return hutch_child_process_attrs (spec, err);
 }
 
 /* Last: the terminal or a session of its own, the filter when it must
@@ -379,10 +524,38 @@ b_become_process (struct hutch_child_ctx *c, int cwdfd, hutch_error_t *err)
   return 0;
 }
 
+/* linux.resources.devices' deny-all rule, where B is the host's root (no
+   user namespace): its device program goes on the container's cgroup
+   before anything of the container can open or make a device node (B is
+   in that cgroup already).  With a user namespace the kernel keeps the
+   rule itself: no device node can be made there, and the host's nodes
+   are reached only through what hutch binds (devices.c).  */
+static int
+b_devices_limit (const struct hutch_child_ctx *c, hutch_error_t *err)
+{
+  _cleanup_close_ int fd = -1;
+
+  if (!c->spec->devices_deny_all || hutch_spec_has_ns (c->spec, HUTCH_NS_USER))
+    return 0;
+  if (c->cgroup_path == NULL)
+    return hutch_error_set (err, 0,
+                            "linux.resources.devices: the rule that denies every device needs a "
+                            "cgroup of the container's own, where the kernel takes device rules, "
+                            "and this container has none; run it with a cgroup, or remove the "
+                            "rule");
+  /* The host's path of the cgroup P made, in the host's view still.  */
+  fd = open (c->cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "linux.resources.devices: the container's cgroup %s",
+                            c->cgroup_path);
+  return hutch_devices_limit (c->spec, fd, err);
+}
+
 static int
 child_b_setup (struct hutch_child_ctx *c, int *ret_cwdfd, hutch_error_t *err)
 {
-  if (b_root (c->spec, ret_cwdfd, err) < 0 || b_kernel_state (c->spec, err) < 0)
+  if (b_devices_limit (c, err) < 0 || b_root (c->spec, ret_cwdfd, err) < 0
+      || b_kernel_state (c->spec, err) < 0)
     return -1;
   return b_become_process (c, *ret_cwdfd, err);
 }
@@ -690,18 +863,116 @@ start_fuse (const struct hutch_overlay *ov, hutch_error_t *err)
   return hutch_error_set (err, ETIMEDOUT, "fuse-overlayfs did not mount the root filesystem");
 }
 
-/* A's namespaces (all but the cgroup namespace, which is B's own once B
-   is in its cgroup, and the PID namespace, which only B's children see),
-   and fuse-overlayfs in them when the root needs it: its pid, or -1.
-   Failures end A after telling P.  */
-static pid_t
-a_namespaces (struct hutch_child_ctx *c)
+/* The namespaces that config.json names by path, opened at once in A's
+   first view (FDS: -1 where none).  The cgroup namespace is B's to join
+   (b_join_cgroup_ns).  Failures end A after telling P.  */
+static void
+a_open_ns_paths (struct hutch_child_ctx *c, int fds[HUTCH_NS_COUNT])
 {
   hutch_error_t err = HUTCH_ERROR_INIT;
-  const struct hutch_spec *spec = c->spec;
-  pid_t fuse = -1;
-  int flags = 0;
+  int n;
 
+  for (n = 0; n < HUTCH_NS_COUNT; n++)
+    fds[n] = -1;
+  for (n = 0; n < HUTCH_NS_COUNT; n++)
+    if (c->spec->ns_path[n] && n != HUTCH_NS_CGROUP)
+      {
+        fds[n] = open (c->spec->ns_path[n], O_RDONLY | O_CLOEXEC);
+        if (fds[n] < 0 && errno == EACCES && c->spec->ns[HUTCH_NS_USER])
+          hutch_error_set (&err, errno,
+                           "linux.namespaces: the %s namespace `%s` cannot be opened from the "
+                           "container's new user namespace (the kernel lets a process open "
+                           "another's namespaces only with privileges over its user namespace); "
+                           "join that process's user namespace too: a {\"type\": \"user\", "
+                           "\"path\": ...} entry",
+                           hutch_ns_name (n), c->spec->ns_path[n]);
+        else if (fds[n] < 0)
+          hutch_error_set (&err, errno, "linux.namespaces: the %s namespace `%s`",
+                           hutch_ns_name (n), c->spec->ns_path[n]);
+        if (fds[n] < 0)
+          hutch_msg_fail (c->sock, &err);
+      }
+}
+
+/* A network namespace joined by path that is the caller's own is the
+   host's, for all the container knows: linux.sysctl's net.* would change
+   it for everyone (runc refuses it too).  */
+static int
+a_check_net_sysctls (const struct hutch_spec *spec, int netfd, hutch_error_t *err)
+{
+  struct stat ours, theirs;
+  size_t i;
+
+  for (i = 0; i < spec->n_sysctls; i++)
+    if (strncmp (spec->sysctls[i].key, "net.", 4) == 0)
+      break;
+  if (netfd < 0 || i == spec->n_sysctls)
+    return 0;
+  if (stat ("/proc/self/ns/net", &ours) < 0 || fstat (netfd, &theirs) < 0)
+    return hutch_error_set (err, errno, "linux.sysctl: compare the network namespaces");
+  if (ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino)
+    return hutch_error_set (err, 0,
+                            "linux.sysctl.%s: the network namespace joined (`%s`) is the host's "
+                            "(the caller's own), whose settings are not the container's to "
+                            "change; remove the net.* sysctls",
+                            spec->sysctls[i].key, spec->ns_path[HUTCH_NS_NET]);
+  return 0;
+}
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+/* A time namespace of the container's own, with linux.timeOffsets.  Like
+   a PID namespace it is only for the children of the process that made
+   it, and its offsets can be written only until a process is in it: so
+   A makes it, writes them, and only then clones B.  */
+static int
+a_time_namespace (const struct hutch_spec *spec, hutch_error_t *err)
+{
+  _cleanup_close_ int fd = -1;
+  char buf[128];
+  int len;
+
+  if (unshare (CLONE_NEWTIME) < 0)
+    return hutch_error_set (err, errno,
+                            errno == EINVAL ? "create the time namespace (this kernel has none: "
+                                              "Linux 5.6 with CONFIG_TIME_NS)"
+                                            : "create the time namespace");
+  if (!spec->has_time_offsets)
+    return 0;
+  len = snprintf (buf, sizeof buf, "monotonic %lld %ld\nboottime %lld %ld\n",
+                  spec->time_monotonic.secs, spec->time_monotonic.nanosecs,
+                  spec->time_boottime.secs, spec->time_boottime.nanosecs);
+  fd = open ("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write (fd, buf, (size_t)len) != len)
+    return hutch_error_set (err, errno,
+                            "linux.timeOffsets: write the offsets (monotonic %lld s, boottime "
+                            "%lld s) of the time namespace",
+                            spec->time_monotonic.secs, spec->time_boottime.secs);
+  return 0;
+}
+
+/* The namespaces B is born into (all but the cgroup namespace, which is
+   B's own once B is in its cgroup), made or joined: those named by path
+   first (FDS, opened by a_open_ns_paths; the user namespace is joined
+   already), then new ones, then the time and PID namespaces, which only
+   B, cloned next, is in.  Failures end A after telling P.  */
+static void
+a_enter_namespaces (struct hutch_child_ctx *c, int fds[HUTCH_NS_COUNT])
+{
+  static const int joined_first[] = { HUTCH_NS_IPC, HUTCH_NS_UTS, HUTCH_NS_NET };
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  const struct hutch_spec *spec = c->spec;
+  int flags = 0;
+  size_t i;
+
+  if (a_check_net_sysctls (spec, fds[HUTCH_NS_NET], &err) < 0)
+    hutch_msg_fail (c->sock, &err);
+  for (i = 0; i < sizeof joined_first / sizeof joined_first[0]; i++)
+    if (fds[joined_first[i]] >= 0
+        && join_ns (spec, joined_first[i], fds[joined_first[i]], &err) < 0)
+      hutch_msg_fail (c->sock, &err);
   if (spec->ns[HUTCH_NS_MOUNT])
     flags |= CLONE_NEWNS;
   if (spec->ns[HUTCH_NS_UTS])
@@ -716,6 +987,38 @@ a_namespaces (struct hutch_child_ctx *c)
       hutch_error_set (&err, errno, "create the container's namespaces");
       hutch_msg_fail (c->sock, &err);
     }
+}
+
+/* The time and PID namespaces, made or joined last: both are for A's
+   children only, that is for B.  */
+static void
+a_children_namespaces (struct hutch_child_ctx *c, int fds[HUTCH_NS_COUNT])
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  const struct hutch_spec *spec = c->spec;
+
+  if ((spec->ns[HUTCH_NS_TIME] && a_time_namespace (spec, &err) < 0)
+      || (fds[HUTCH_NS_TIME] >= 0 && join_ns (spec, HUTCH_NS_TIME, fds[HUTCH_NS_TIME], &err) < 0)
+      || (fds[HUTCH_NS_PID] >= 0 && join_ns (spec, HUTCH_NS_PID, fds[HUTCH_NS_PID], &err) < 0))
+    hutch_msg_fail (c->sock, &err);
+  if (spec->ns[HUTCH_NS_PID] && unshare (CLONE_NEWPID) < 0)
+    {
+      hutch_error_set (&err, errno, "create the PID namespace");
+      hutch_msg_fail (c->sock, &err);
+    }
+}
+
+/* A's namespaces, and fuse-overlayfs in them when the root needs it: its
+   pid, or -1.  Failures end A after telling P.  */
+static pid_t
+a_namespaces (struct hutch_child_ctx *c, int fds[HUTCH_NS_COUNT])
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  const struct hutch_spec *spec = c->spec;
+  pid_t fuse = -1;
+  int n;
+
+  a_enter_namespaces (c, fds);
   if (spec->extra.overlay && spec->extra.overlay->driver == HUTCH_DRIVER_FUSE)
     {
       /* Our mounts stay in this namespace: no propagation to the host.  */
@@ -728,11 +1031,10 @@ a_namespaces (struct hutch_child_ctx *c)
       if (fuse < 0)
         hutch_msg_fail (c->sock, &err);
     }
-  if (spec->ns[HUTCH_NS_PID] && unshare (CLONE_NEWPID) < 0)
-    {
-      hutch_error_set (&err, errno, "create the PID namespace");
-      hutch_msg_fail (c->sock, &err);
-    }
+  a_children_namespaces (c, fds);
+  for (n = 0; n < HUTCH_NS_COUNT; n++)
+    if (fds[n] >= 0)
+      close (fds[n]);
   return fuse;
 }
 
@@ -779,13 +1081,25 @@ void
 hutch_child_main (struct hutch_child_ctx *c)
 {
   struct hutch_msg m = { 0 };
-  int pidfd, cgparentfd = -1, dirparentfd = -1, null;
+  int pidfd, cgparentfd = -1, dirparentfd = -1, null, nsfds[HUTCH_NS_COUNT];
   pid_t b, fuse;
 
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != c->parent)
     _exit (HUTCH_EXIT_ERROR);
   if (hutch_msg_recv (c->sock, &m, NULL) != 1 || m.type != HUTCH_MSG_MAPS_OK)
     _exit (HUTCH_EXIT_ERROR);
+  /* A user namespace named by path is joined before anything else: it is
+     what makes the other namespaces joinable, and what everything below
+     is made as root of (P cloned us without one of our own).  */
+  a_open_ns_paths (c, nsfds);
+  if (nsfds[HUTCH_NS_USER] >= 0)
+    {
+      hutch_error_t err = HUTCH_ERROR_INIT;
+      if (join_ns (c->spec, HUTCH_NS_USER, nsfds[HUTCH_NS_USER], &err) < 0)
+        hutch_msg_fail (c->sock, &err);
+      close (nsfds[HUTCH_NS_USER]);
+      nsfds[HUTCH_NS_USER] = -1;
+    }
   /* The watchdog-to-be in a session of its own: a signal to hutch's
      process group (timeout(1), a shell's job control) must not end it
      with hutch, or nobody is left to remove the container's cgroup.  Its
@@ -812,7 +1126,7 @@ hutch_child_main (struct hutch_child_ctx *c)
      a path here may be looked up in the container's root (when A shares
      its mount namespace), where the container decides what it is.  */
   null = open ("/dev/null", O_RDWR | O_CLOEXEC);
-  fuse = a_namespaces (c);
+  fuse = a_namespaces (c, nsfds);
   b = clone_b (c);
   if (b == 0)
     {

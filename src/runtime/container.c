@@ -577,6 +577,28 @@ check_helpers (const struct hutch_spec *spec, hutch_error_t *err)
   return 0;
 }
 
+/* linux.resources.devices' deny-all rule for the host's root with a user
+   namespace: the container's own processes have no privilege over the
+   host to attach the device program (without a user namespace, B does:
+   child.c), and the kernel's rule of user namespaces does not hold for
+   the host's root, who could have made device nodes anywhere the
+   container reaches.  So the launcher attaches it to the cgroup before
+   any process is in it.  */
+static int
+devices_limit (const struct hutch_spec *spec, const struct hutch_cgroup_run *run,
+               hutch_error_t *err)
+{
+  if (!spec->devices_deny_all || geteuid () != 0 || !hutch_spec_has_ns (spec, HUTCH_NS_USER))
+    return 0;
+  if (run->fd < 0)
+    return hutch_error_set (err, 0,
+                            "linux.resources.devices: the rule that denies every device needs a "
+                            "cgroup of the container's own, where the kernel takes device rules, "
+                            "and this container has none; run it with a cgroup, or remove the "
+                            "rule");
+  return hutch_devices_limit (spec, run->fd, err);
+}
+
 int
 hutch_container_create (const struct hutch_spec *spec, struct hutch_container **ret,
                         hutch_error_t *err)
@@ -609,7 +631,8 @@ hutch_container_create (const struct hutch_spec *spec, struct hutch_container **
     }
   /* The container's cgroup, with its limits written, before any of its
      processes exists.  */
-  if (hutch_cgroup_setup (spec, &c->cgrun, NULL, err) < 0 || hutch_sigfd_take (&c->sig, err) < 0
+  if (hutch_cgroup_setup (spec, &c->cgrun, NULL, err) < 0
+      || devices_limit (spec, &c->cgrun, err) < 0 || hutch_sigfd_take (&c->sig, err) < 0
       || clone_first (c, err) < 0 || follow_until_armed (c, err) < 0)
     goto fail;
   /* The namespaces exist, nothing is mounted yet: prestart (deprecated,

@@ -37,6 +37,10 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <linux/bpf.h>
+#include <linux/magic.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -493,5 +497,121 @@ hutch_devices_check_process (const struct hutch_spec *spec, hutch_error_t *err)
           "add --group-add keep-groups (the process keeps your groups then)",
           d->path, (unsigned)getuid (), (unsigned)getgid (), access_name (d->read, d->write));
     }
+  return 0;
+}
+
+/* ---- the deny-all rule, for the host's root --------------------------- */
+
+/* One rule of the device program: TYPE (BPF_DEVCG_DEV_CHAR or _BLOCK),
+   MAJOR and MINOR (-1: any), all access (make, read, write).  */
+struct dev_rule
+{
+  int type;
+  long long major, minor;
+};
+
+static struct bpf_insn
+insn (uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
+{
+  struct bpf_insn i = { .code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm };
+  return i;
+}
+
+/* The program: r2 = the device's type, r4 its major, r5 its minor (the
+   access, in the upper half of access_type, does not matter: each rule
+   grants all of it); each rule returns 1 (allowed) when it matches, and
+   after the last one the answer is 0 (denied).  */
+static struct bpf_insn *
+device_program (const struct dev_rule *rules, size_t n, size_t *ret_len)
+{
+  struct bpf_insn *p = hutch_xmalloc0 ((4 + n * 5 + 2) * sizeof *p);
+  size_t len = 0, i;
+
+  p[len++] = insn (BPF_LDX | BPF_MEM | BPF_W, 2, 1, 0, 0); /* access_type */
+  p[len++] = insn (BPF_ALU64 | BPF_AND | BPF_K, 2, 0, 0, 0xffff);
+  p[len++] = insn (BPF_LDX | BPF_MEM | BPF_W, 4, 1, 4, 0); /* major */
+  p[len++] = insn (BPF_LDX | BPF_MEM | BPF_W, 5, 1, 8, 0); /* minor */
+  for (i = 0; i < n; i++)
+    {
+      /* jumps go past the rest of this rule: its checks, mov and exit */
+      int16_t left = (int16_t)(3 + (rules[i].major >= 0) + (rules[i].minor >= 0));
+      p[len++] = insn (BPF_JMP | BPF_JNE | BPF_K, 2, 0, --left, rules[i].type);
+      if (rules[i].major >= 0)
+        p[len++] = insn (BPF_JMP | BPF_JNE | BPF_K, 4, 0, --left, (int32_t)rules[i].major);
+      if (rules[i].minor >= 0)
+        p[len++] = insn (BPF_JMP | BPF_JNE | BPF_K, 5, 0, --left, (int32_t)rules[i].minor);
+      p[len++] = insn (BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1);
+      p[len++] = insn (BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+    }
+  p[len++] = insn (BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0);
+  p[len++] = insn (BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+  *ret_len = len;
+  return p;
+}
+
+int
+hutch_devices_limit (const struct hutch_spec *spec, int cgroupfd, hutch_error_t *err)
+{
+  /* What the container is given without asking (mount.c binds the first
+     six on a /dev of its own; devpts makes ptmx and the slaves), as runc
+     allows them.  */
+  static const struct dev_rule given[] = {
+    { BPF_DEVCG_DEV_CHAR, 1, 3 }, { BPF_DEVCG_DEV_CHAR, 1, 5 }, { BPF_DEVCG_DEV_CHAR, 1, 7 },
+    { BPF_DEVCG_DEV_CHAR, 1, 8 }, { BPF_DEVCG_DEV_CHAR, 1, 9 }, { BPF_DEVCG_DEV_CHAR, 5, 0 },
+    { BPF_DEVCG_DEV_CHAR, 5, 1 }, { BPF_DEVCG_DEV_CHAR, 5, 2 }, { BPF_DEVCG_DEV_CHAR, 136, -1 },
+  };
+  size_t n_given = sizeof given / sizeof given[0], n = n_given + spec->n_devices, len, i;
+  _cleanup_free_ struct dev_rule *rules = hutch_xmalloc0 (n * sizeof *rules);
+  _cleanup_free_ struct bpf_insn *prog = NULL;
+  _cleanup_close_ int progfd = -1;
+  char log[1024] = "";
+  union bpf_attr attr;
+  struct statfs sfs;
+
+  if (fstatfs (cgroupfd, &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)
+    return hutch_error_set (err, errno,
+                            "linux.resources.devices: the container's cgroup is not a cgroup v2 "
+                            "directory, where the kernel takes device rules");
+  memcpy (rules, given, sizeof given);
+  for (i = 0; i < spec->n_devices; i++)
+    rules[n_given + i] = (struct dev_rule){ spec->devices[i].type == 'b' ? BPF_DEVCG_DEV_BLOCK
+                                                                         : BPF_DEVCG_DEV_CHAR,
+                                            spec->devices[i].major, spec->devices[i].minor };
+  prog = device_program (rules, n, &len);
+  memset (&attr, 0, sizeof attr);
+  attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+  attr.insns = (uint64_t)(uintptr_t)prog;
+  attr.insn_cnt = (uint32_t)len;
+  attr.license = (uint64_t)(uintptr_t) "GPL";
+  progfd = (int)syscall (SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
+  if (progfd < 0 && errno == EPERM)
+    return hutch_error_set (err, errno,
+                            "linux.resources.devices: load the device program (it takes "
+                            "CAP_SYS_ADMIN of the host)");
+  if (progfd < 0)
+    {
+      /* Again, for the verifier's last words (the whole log of a
+         successful load would not fit, and fail with ENOSPC).  */
+      int e = errno;
+      attr.log_buf = (uint64_t)(uintptr_t)log;
+      attr.log_size = sizeof log;
+      attr.log_level = 1;
+      if (syscall (SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr) < 0 && errno != ENOSPC)
+        e = errno;
+      log[sizeof log - 1] = '\0';
+      return hutch_error_set (err, e, "linux.resources.devices: load the device program (%s)",
+                              log[0] ? log : "the kernel said no more");
+    }
+  memset (&attr, 0, sizeof attr);
+  attr.target_fd = (uint32_t)cgroupfd;
+  attr.attach_bpf_fd = (uint32_t)progfd;
+  attr.attach_type = BPF_CGROUP_DEVICE;
+  /* Multi: a program a nested runtime attaches below adds its rules to
+     ours, and cannot lift them.  */
+  attr.attach_flags = BPF_F_ALLOW_MULTI;
+  if (syscall (SYS_bpf, BPF_PROG_ATTACH, &attr, sizeof attr) < 0)
+    return hutch_error_set (err, errno,
+                            "linux.resources.devices: attach the device program to the "
+                            "container's cgroup");
   return 0;
 }

@@ -41,6 +41,16 @@ int hutch_devices_attach (const struct hutch_spec *spec, const int *fds, int roo
                           hutch_error_t *err);
 void hutch_devices_close (int *fds, size_t n);
 
+/* linux.resources.devices' deny-all rule (SPEC->devices_deny_all) as
+   the kernel enforces it for the host's root: a BPF device program on the
+   container's cgroup v2 directory CGROUPFD that lets its processes make
+   and open only the devices it is given (null, zero, full, random,
+   urandom, tty, console, ptmx, the pty slaves, and linux.devices), as
+   runc does.  Loading and attaching one takes CAP_SYS_ADMIN of the host:
+   the host's root calls it, either as the container's own process when
+   it has no user namespace (child.c), or as the launcher.  */
+int hutch_devices_limit (const struct hutch_spec *spec, int cgroupfd, hutch_error_t *err);
+
 /* As the container's process, after its change of user and before its
    exec: it can open each node as asked (a group the user reaches it
    through may be gone with setgroups).  */

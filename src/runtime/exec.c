@@ -25,6 +25,7 @@
    its binary, its working directory, its memory).  */
 
 #include "runtime/exec.h"
+#include "runtime/procattr.h"
 #include "runtime/container.h"
 #include "runtime/sigfd.h"
 #include "runtime/cgroup.h"
@@ -153,6 +154,10 @@ hutch_exec_seal_self (hutch_error_t *err)
       "it (e.g. by your administrator in /usr/local/bin)");
 }
 
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
 /* ---- what P learns before anything joins ------------------------------- */
 
 static const struct
@@ -163,7 +168,7 @@ static const struct
   [HUTCH_NS_USER] = { "user", CLONE_NEWUSER },       [HUTCH_NS_MOUNT] = { "mnt", CLONE_NEWNS },
   [HUTCH_NS_PID] = { "pid", CLONE_NEWPID },          [HUTCH_NS_UTS] = { "uts", CLONE_NEWUTS },
   [HUTCH_NS_IPC] = { "ipc", CLONE_NEWIPC },          [HUTCH_NS_NET] = { "net", CLONE_NEWNET },
-  [HUTCH_NS_CGROUP] = { "cgroup", CLONE_NEWCGROUP },
+  [HUTCH_NS_CGROUP] = { "cgroup", CLONE_NEWCGROUP }, [HUTCH_NS_TIME] = { "time", CLONE_NEWTIME },
 };
 
 /* One exec: what P hands E1 and E2 (copied by fork), and what P keeps.  */
@@ -426,7 +431,7 @@ become_process (struct exec_run *r, hutch_error_t *err)
   if (cwdfd < 0)
     return hutch_error_set (err, errno, "working directory `%s` in the container", spec->cwd);
 
-  if (hutch_child_keyring_rlimits (spec, err) < 0)
+  if (hutch_child_keyring_rlimits (spec, err) < 0 || hutch_child_process_attrs (spec, err) < 0)
     return -1;
   if (spec->terminal ? open_pty (r, rootfd, err) < 0 : plain_stdio (r, err) < 0)
     return -1;
@@ -917,8 +922,10 @@ prepare (struct exec_run *r, hutch_error_t *err)
 
   if (x->argv == NULL || x->argv[0] == NULL)
     return hutch_error_set (err, 0, "no command to run");
+  /* process.oomScoreAdj here, on the host's /proc: E1 and E2 inherit
+     it.  */
   if (check_stdio (err) < 0 || apply_overrides (x, err) < 0 || open_pidfd (r, err) < 0
-      || read_namespaces (r, err) < 0)
+      || read_namespaces (r, err) < 0 || hutch_child_oom_score_adj (r->spec, err) < 0)
     return -1;
   /* The cgroup, opened on the host before anything is joined: from
      inside, its path would be looked up in the container's cgroup

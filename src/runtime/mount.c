@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include "runtime/mount.h"
+#include "runtime/hooks.h"
 #include "runtime/devices.h"
 #include "base/syscalls.h"
 #include "base/util.h"
@@ -24,10 +25,18 @@
 static const char *const default_devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
 #define N_DEVICES (sizeof default_devices / sizeof default_devices[0])
 
+/* A mount's options: flags for the mount itself (ATTR_*, for a bind
+   recursively with rbind, as hutch always did: a read-only volume is
+   read-only with its submounts), flags for every submount whatever the
+   kind of mount (REC_*: rro, rnosuid...: runc's recursive options, set
+   with AT_RECURSIVE), its propagation, and the filesystem's own options
+   (DATA, for fsconfig).  ATIME: MOUNT_ATTR_RELATIME, _NOATIME or
+   _STRICTATIME, or -1 when no option names one (likewise REC_ATIME).  */
 struct mount_opts
 {
-  unsigned long long attr_set, attr_clr, propagation;
-  bool recursive;      /* rbind */
+  unsigned long long attr_set, attr_clr, rec_set, rec_clr, propagation;
+  int atime, rec_atime;
+  bool recursive;      /* rbind (anywhere in the list: rbind wins over bind) */
   bool prop_recursive; /* rprivate, rslave...: the propagation of every submount too */
   char **data;         /* filesystem options for fsconfig: "mode=755", "newinstance" */
 };
@@ -39,27 +48,74 @@ mount_opts_clear (struct mount_opts *o)
   o->data = NULL;
 }
 
+#define ATTR_FLAGS                                                                                 \
+  (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC                    \
+   | MOUNT_ATTR_NODIRATIME | MOUNT_ATTR_NOSYMFOLLOW)
+
+/* The flag options, as mount(8) and runc name them; an `r` before one
+   makes it recursive (runc's rro, rnosuid, ...).  ATIME >= 0: the atime
+   mode it chooses.  */
+static const struct
+{
+  const char *name;
+  unsigned long long set, clr;
+  int atime;
+} mount_flags[] = {
+  { "ro", MOUNT_ATTR_RDONLY, 0, -1 },
+  { "rw", 0, MOUNT_ATTR_RDONLY, -1 },
+  { "nosuid", MOUNT_ATTR_NOSUID, 0, -1 },
+  { "suid", 0, MOUNT_ATTR_NOSUID, -1 },
+  { "nodev", MOUNT_ATTR_NODEV, 0, -1 },
+  { "dev", 0, MOUNT_ATTR_NODEV, -1 },
+  { "noexec", MOUNT_ATTR_NOEXEC, 0, -1 },
+  { "exec", 0, MOUNT_ATTR_NOEXEC, -1 },
+  { "nodiratime", MOUNT_ATTR_NODIRATIME, 0, -1 },
+  { "diratime", 0, MOUNT_ATTR_NODIRATIME, -1 },
+  { "nosymfollow", MOUNT_ATTR_NOSYMFOLLOW, 0, -1 },
+  { "symfollow", 0, MOUNT_ATTR_NOSYMFOLLOW, -1 },
+  { "relatime", 0, 0, MOUNT_ATTR_RELATIME },
+  { "norelatime", 0, 0, MOUNT_ATTR_STRICTATIME },
+  { "noatime", 0, 0, MOUNT_ATTR_NOATIME },
+  { "atime", 0, 0, MOUNT_ATTR_RELATIME },
+  { "strictatime", 0, 0, MOUNT_ATTR_STRICTATIME },
+  { "nostrictatime", 0, 0, MOUNT_ATTR_RELATIME },
+};
+
+static int
+flag_index (const char *name)
+{
+  size_t k;
+  for (k = 0; k < sizeof mount_flags / sizeof mount_flags[0]; k++)
+    if (strcmp (name, mount_flags[k].name) == 0)
+      return (int)k;
+  return -1;
+}
+
+/* OPT as a flag option (plain, else recursive) into O: true when it is
+   one.  */
+static bool
+flag_option (const char *opt, struct mount_opts *o)
+{
+  int k = flag_index (opt);
+  bool rec = k < 0 && opt[0] == 'r' && (k = flag_index (opt + 1)) >= 0;
+  unsigned long long *set = rec ? &o->rec_set : &o->attr_set;
+  unsigned long long *clr = rec ? &o->rec_clr : &o->attr_clr;
+
+  if (k < 0)
+    return false;
+  *set = (*set & ~mount_flags[k].clr) | mount_flags[k].set;
+  *clr = (*clr & ~mount_flags[k].set) | mount_flags[k].clr;
+  if (mount_flags[k].atime >= 0)
+    *(rec ? &o->rec_atime : &o->atime) = mount_flags[k].atime;
+  return true;
+}
+
+/* Options that set nothing, for the mounts made here.  */
+#define MOUNT_OPTS_NONE .atime = -1, .rec_atime = -1
+
 static int
 parse_mount_options (const struct hutch_mount *m, struct mount_opts *o, hutch_error_t *err)
 {
-  static const struct
-  {
-    const char *name;
-    unsigned long long set, clr;
-  } flags[] = {
-    { "ro", MOUNT_ATTR_RDONLY, 0 },
-    { "rw", 0, MOUNT_ATTR_RDONLY },
-    { "nosuid", MOUNT_ATTR_NOSUID, 0 },
-    { "suid", 0, MOUNT_ATTR_NOSUID },
-    { "nodev", MOUNT_ATTR_NODEV, 0 },
-    { "dev", 0, MOUNT_ATTR_NODEV },
-    { "noexec", MOUNT_ATTR_NOEXEC, 0 },
-    { "exec", 0, MOUNT_ATTR_NOEXEC },
-    { "relatime", 0, 0 },
-    { "noatime", 0x10 /* MOUNT_ATTR_NOATIME */, 0x70 },
-    { "strictatime", 0x20 /* MOUNT_ATTR_STRICTATIME */, 0x70 },
-    { "nodiratime", 0x80 /* MOUNT_ATTR_NODIRATIME */, 0 },
-  };
   static const struct
   {
     const char *name;
@@ -73,6 +129,7 @@ parse_mount_options (const struct hutch_mount *m, struct mount_opts *o, hutch_er
   size_t i, k;
 
   memset (o, 0, sizeof *o);
+  o->atime = o->rec_atime = -1;
   o->data = hutch_xmalloc0 (sizeof (char *));
   for (i = 0; m->options && m->options[i]; i++)
     {
@@ -87,16 +144,13 @@ parse_mount_options (const struct hutch_mount *m, struct mount_opts *o, hutch_er
               return hutch_error_set (err, 0, "mount %s: option `%s` needs type bind",
                                       m->destination, opt);
             }
-          o->recursive = opt[0] == 'r';
+          /* As mount(2)'s flags add up: MS_BIND then MS_BIND|MS_REC is
+             recursive, in either order.  */
+          o->recursive = o->recursive || opt[0] == 'r';
           continue;
         }
-      for (k = 0; k < sizeof flags / sizeof flags[0]; k++)
-        if (strcmp (opt, flags[k].name) == 0)
-          {
-            o->attr_set = (o->attr_set & ~flags[k].clr) | flags[k].set;
-            o->attr_clr |= flags[k].clr & ~flags[k].set;
-            known = true;
-          }
+      if (strcmp (opt, "defaults") == 0)
+        continue;
       for (k = 0; k < sizeof props / sizeof props[0]; k++)
         if (strcmp (opt, props[k].name) == 0)
           {
@@ -104,38 +158,66 @@ parse_mount_options (const struct hutch_mount *m, struct mount_opts *o, hutch_er
             o->prop_recursive = props[k].name[0] == 'r';
             known = true;
           }
-      if (known)
+      if (known || flag_option (opt, o))
         continue;
       if (is_bind)
         {
           mount_opts_clear (o);
-          return hutch_error_set (err, 0, "mount %s: unknown bind mount option `%s`",
+          return hutch_error_set (err, 0,
+                                  "mount %s: unknown bind mount option `%s` (a bind takes flags "
+                                  "such as ro, nosuid, nodev, noexec, their recursive forms rro, "
+                                  "rnosuid..., and a propagation)",
                                   m->destination, opt);
         }
       hutch_strv_push (&o->data, hutch_xstrdup (opt));
     }
-  /* Only clear what is not also being set; "rw" on a fresh mount is a no-op.  */
-  o->attr_clr &= ~o->attr_set;
   return 0;
 }
 
+/* Set SET, clear CLR and the atime mode ATIME (-1: left alone) on MNTFD,
+   its submounts too with AT_RECURSIVE in FLAGS.  */
+static int
+setattr_flags (int mntfd, unsigned long long set, unsigned long long clr, int atime,
+               unsigned long long propagation, unsigned int flags)
+{
+  struct mount_attr attr = { 0 };
+
+  attr.attr_set = set & ATTR_FLAGS;
+  /* Only clear what is not also being set; "rw" on a fresh mount is a
+     no-op.  */
+  attr.attr_clr = clr & ATTR_FLAGS & ~attr.attr_set;
+  if (atime >= 0)
+    {
+      /* MOUNT_ATTR__ATIME must be cleared to change it */
+      attr.attr_clr |= MOUNT_ATTR__ATIME;
+      attr.attr_set |= (unsigned long long)atime;
+    }
+  attr.propagation = propagation;
+  if (attr.attr_set == 0 && attr.attr_clr == 0 && attr.propagation == 0)
+    return 0;
+  return hutch_mount_setattr (mntfd, "", AT_EMPTY_PATH | flags, &attr);
+}
+
+/* O's flags on MNTFD (its submounts too when RECURSIVE), then O's
+   recursive flags on it and every submount.  Not the propagation, which
+   a mount only takes once attached.  */
 static int
 set_attrs (int mntfd, const struct mount_opts *o, bool recursive, const char *what,
            hutch_error_t *err)
 {
-  struct mount_attr attr = { 0 };
-
-  attr.attr_set = o->attr_set;
-  attr.attr_clr
-      = o->attr_clr
-        & (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | 0x80);
-  if (o->attr_set & 0x70)
-    attr.attr_clr |= 0x70; /* MOUNT_ATTR__ATIME must be cleared to change it */
-  attr.propagation = o->propagation;
-  if (attr.attr_set == 0 && attr.attr_clr == 0 && attr.propagation == 0)
-    return 0;
-  if (hutch_mount_setattr (mntfd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr) < 0)
+  if (setattr_flags (mntfd, o->attr_set, o->attr_clr, o->atime, 0, recursive ? AT_RECURSIVE : 0) < 0
+      || setattr_flags (mntfd, o->rec_set, o->rec_clr, o->rec_atime, 0, AT_RECURSIVE) < 0)
     return hutch_error_set (err, errno, "set the flags of mount %s", what);
+  return 0;
+}
+
+/* O's propagation on MNTFD, attached by now.  */
+static int
+set_propagation (int mntfd, const struct mount_opts *o, const char *what, hutch_error_t *err)
+{
+  if (o->propagation
+      && setattr_flags (mntfd, 0, 0, -1, o->propagation, o->prop_recursive ? AT_RECURSIVE : 0) < 0)
+    return hutch_error_set (err, errno, "set the propagation of mount %s", what);
   return 0;
 }
 
@@ -161,8 +243,9 @@ clone_tree (int dirfd, const char *path, bool recursive, const char *what, hutch
 static int
 capture_more (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
 {
-  struct mount_opts o = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
-                                      | MOUNT_ATTR_NOEXEC };
+  struct mount_opts o
+      = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+          MOUNT_OPTS_NONE };
 
   rfs->n_userdevs = spec->n_devices;
   if (hutch_devices_capture (spec, &rfs->userdevfds, err) < 0)
@@ -174,6 +257,100 @@ capture_more (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_err
   if (rfs->localtimefd < 0)
     return hutch_error_prefix (err, "the zone file for /etc/localtime");
   return set_attrs (rfs->localtimefd, &o, false, "/etc/localtime", err);
+}
+
+/* The directories an overlay of the spec's mounts names (lowerdir,
+   upperdir, workdir, the lowerdir+ and datadir+ of Linux 6.8), opened in
+   the host's view with the bind sources: once the root is attached on
+   /tmp of this namespace, a path below /tmp would lead into the root
+   instead (that was the "lowerdir not found").  The options get
+   /proc/self/fd/N of each, short enough for fsconfig's 255 bytes where
+   the directories' own paths may not be; a lowerdir list too long for
+   one string goes as one lowerdir+ per layer (Linux 6.8).  Relative
+   paths are relative to the bundle, hutch-oci's working directory.  */
+static int
+capture_overlay_dirs (const struct hutch_mount *m, struct hutch_rootfs *rfs, size_t i,
+                      hutch_error_t *err)
+{
+  struct mount_opts o;
+  char **data = hutch_xmalloc0 (sizeof (char *));
+  size_t k;
+
+  if (parse_mount_options (m, &o, err) < 0)
+    {
+      free (data);
+      return -1;
+    }
+  for (k = 0; o.data[k]; k++)
+    {
+      static const char *const keys[]
+          = { "lowerdir=", "upperdir=", "workdir=", "lowerdir+=", "datadir+=" };
+      _cleanup_strv_ char **names = hutch_xmalloc0 (sizeof (char *));
+      _cleanup_free_ char *value = NULL, *joined = hutch_xstrdup ("");
+      const char *key = NULL;
+      char *save = NULL, *dir;
+      size_t j;
+
+      for (j = 0; j < sizeof keys / sizeof keys[0] && key == NULL; j++)
+        if (strncmp (o.data[k], keys[j], strlen (keys[j])) == 0)
+          key = keys[j];
+      if (key == NULL)
+        {
+          hutch_strv_push (&data, hutch_xstrdup (o.data[k]));
+          continue;
+        }
+      value = hutch_xstrdup (o.data[k] + strlen (key));
+      for (dir = strtok_r (value, ":", &save); dir; dir = strtok_r (NULL, ":", &save))
+        {
+          int fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+          char *next;
+          if (fd < 0)
+            {
+              hutch_error_set (err, errno, "mount %s (overlay): %.*s `%s`", m->destination,
+                               (int)strlen (key) - 1, key, dir);
+              mount_opts_clear (&o);
+              hutch_strv_free (data);
+              return -1;
+            }
+          rfs->dirfds = hutch_xrealloc (rfs->dirfds, (rfs->n_dirfds + 1) * sizeof (int));
+          rfs->dirfds[rfs->n_dirfds++] = fd;
+          hutch_strv_push (&names, hutch_xasprintf ("/proc/self/fd/%d", fd));
+          next = hutch_xasprintf ("%s%s%s", joined, *joined ? ":" : "",
+                                  names[hutch_strv_len (names) - 1]);
+          free (joined);
+          joined = next;
+        }
+      if (strcmp (key, "lowerdir=") == 0 && strlen (joined) > 255)
+        for (j = 0; names[j]; j++)
+          hutch_strv_push (&data, hutch_xasprintf ("lowerdir+=%s", names[j]));
+      else
+        hutch_strv_push (&data, hutch_xasprintf ("%s%s", key, joined));
+    }
+  mount_opts_clear (&o);
+  rfs->fsdata[i] = data;
+  return 0;
+}
+
+/* A private copy of root.path, taken with the other sources in the host's
+   view, before B becomes root of its user namespace: as the host's root,
+   a bundle under a directory that only root may enter (0700) is
+   reachable only now.  */
+static int
+capture_root (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
+{
+  struct stat st;
+
+  if ((spec->extra.overlay && spec->extra.overlay->driver == HUTCH_DRIVER_OVERLAY)
+      || spec->extra.host_sandbox)
+    return 0;
+  if (stat (spec->root_path, &st) < 0)
+    return hutch_error_set (err, errno, "root filesystem `%s`", spec->root_path);
+  if (!S_ISDIR (st.st_mode))
+    return hutch_error_set (err, ENOTDIR, "root filesystem `%s`", spec->root_path);
+  rfs->rootfd = clone_tree (AT_FDCWD, spec->root_path, true, spec->root_path, err);
+  if (rfs->rootfd < 0)
+    return hutch_error_prefix (err, "root filesystem");
+  return 0;
 }
 
 int
@@ -189,6 +366,7 @@ hutch_rootfs_prepare (const struct hutch_spec *spec, struct hutch_rootfs *rfs, h
     rfs->devfds[i] = -1;
   rfs->srcfds = hutch_xmalloc0 ((spec->n_mounts + 1) * sizeof (int));
   rfs->volfds = hutch_xmalloc0 ((spec->n_mounts + 1) * sizeof (int));
+  rfs->fsdata = hutch_xmalloc0 ((spec->n_mounts + 1) * sizeof (char **));
   for (i = 0; i < spec->n_mounts; i++)
     rfs->srcfds[i] = rfs->volfds[i] = -1;
 
@@ -203,6 +381,8 @@ hutch_rootfs_prepare (const struct hutch_spec *spec, struct hutch_rootfs *rfs, h
       struct stat st;
       int fd;
 
+      if (strcmp (m->type, "overlay") == 0 && capture_overlay_dirs (m, rfs, i, err) < 0)
+        return -1;
       if (strcmp (m->type, "bind") != 0)
         continue;
       if (parse_mount_options (m, &o, err) < 0)
@@ -223,6 +403,11 @@ hutch_rootfs_prepare (const struct hutch_spec *spec, struct hutch_rootfs *rfs, h
         }
       fd = rfs->volfds[i] >= 0 ? clone_tree (rfs->volfds[i], "", o.recursive, m->source, err)
                                : clone_tree (AT_FDCWD, m->source, o.recursive, m->source, err);
+      if (fd < 0 && err->errnum == EINVAL && !o.recursive)
+        hutch_error_append (err,
+                            "a bind without rbind of a directory that has mounts below it is "
+                            "refused in a user namespace (it would uncover what they cover); add "
+                            "rbind to the options");
       if (fd < 0)
         {
           mount_opts_clear (&o);
@@ -254,20 +439,29 @@ hutch_rootfs_prepare (const struct hutch_spec *spec, struct hutch_rootfs *rfs, h
           }
         break;
       }
+  if (capture_root (spec, rfs, err) < 0)
+    return -1;
   return capture_more (spec, rfs, err);
 }
 
+/* Mount a new filesystem of M's type on TGTFD, with DATA (M's filesystem
+   options, or a version of them that hutch_rootfs_prepare made) and, when
+   DATA has no mode= and MODE is not 0, mode=MODE (a tmpfs keeps the mode
+   of the directory it covers, as runc does).  */
 static int
-mount_fs (const struct hutch_mount *m, int tgtfd, hutch_error_t *err)
+mount_fs_data (const struct hutch_mount *m, char **data, mode_t mode, int tgtfd, hutch_error_t *err)
 {
   _cleanup_close_ int fsfd = -1, mntfd = -1;
   struct mount_opts o;
   const char *type = m->type;
+  bool has_mode = false;
   size_t i;
   int r = -1;
 
   if (parse_mount_options (m, &o, err) < 0)
     return -1;
+  if (data == NULL)
+    data = o.data;
   if (strcmp (type, "cgroup") == 0)
     type = "cgroup2";
   fsfd = hutch_fsopen (type, FSOPEN_CLOEXEC);
@@ -283,22 +477,35 @@ mount_fs (const struct hutch_mount *m, int tgtfd, hutch_error_t *err)
       hutch_error_set (err, errno, "mount %s: source `%s`", m->destination, m->source);
       goto out;
     }
-  for (i = 0; o.data[i]; i++)
+  for (i = 0; data[i]; i++)
     {
-      char *eq = strchr (o.data[i], '=');
+      char *eq = strchr (data[i], '=');
       int rc;
       if (eq)
         {
           *eq = '\0';
-          rc = hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, o.data[i], eq + 1, 0);
+          has_mode = has_mode || strcmp (data[i], "mode") == 0;
+          rc = hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, data[i], eq + 1, 0);
           *eq = '=';
         }
       else
-        rc = hutch_fsconfig (fsfd, FSCONFIG_SET_FLAG, o.data[i], NULL, 0);
+        rc = hutch_fsconfig (fsfd, FSCONFIG_SET_FLAG, data[i], NULL, 0);
       if (rc < 0)
         {
+          /* what the user wrote, not hutch's /proc/self/fd/N */
           hutch_error_set (err, errno, "mount %s (%s): option `%s`", m->destination, type,
-                           o.data[i]);
+                           data == o.data ? data[i] : "(one of its directories)");
+          goto out;
+        }
+    }
+  if (!has_mode && mode != 0)
+    {
+      char buf[16];
+      snprintf (buf, sizeof buf, "%04o", (unsigned int)(mode & 07777));
+      if (hutch_fsconfig (fsfd, FSCONFIG_SET_STRING, "mode", buf, 0) < 0)
+        {
+          hutch_error_set (err, errno, "mount %s (%s): mode=%s of its mount point", m->destination,
+                           type, buf);
           goto out;
         }
     }
@@ -307,25 +514,31 @@ mount_fs (const struct hutch_mount *m, int tgtfd, hutch_error_t *err)
       hutch_error_set (err, errno, "mount %s (%s)", m->destination, type);
       goto out;
     }
-  mntfd = hutch_fsmount (fsfd, FSMOUNT_CLOEXEC,
-                         (unsigned int)(o.attr_set
-                                        & (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
-                                           | MOUNT_ATTR_NOEXEC | 0xf0)));
+  mntfd = hutch_fsmount (fsfd, FSMOUNT_CLOEXEC, 0);
   if (mntfd < 0)
     {
       hutch_error_set (err, errno, "mount %s (%s)", m->destination, type);
       goto out;
     }
+  /* The flags on the detached mount, before anything can see it.  */
+  if (set_attrs (mntfd, &o, false, m->destination, err) < 0)
+    goto out;
   if (hutch_move_mount (mntfd, "", tgtfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
       < 0)
     {
       hutch_error_set (err, errno, "attach mount %s", m->destination);
       goto out;
     }
-  r = 0;
+  r = set_propagation (mntfd, &o, m->destination, err);
 out:
   mount_opts_clear (&o);
   return r;
+}
+
+static int
+mount_fs (const struct hutch_mount *m, int tgtfd, hutch_error_t *err)
+{
+  return mount_fs_data (m, NULL, 0, tgtfd, err);
 }
 
 /* sysfs may only be mounted by the owner of the network namespace; with the
@@ -338,7 +551,8 @@ bind_host (const char *src, int tgtfd, const char *what, bool readonly, hutch_er
 {
   _cleanup_close_ int fd = clone_tree (AT_FDCWD, src, true, src, err);
   struct mount_opts o = { .attr_set = (readonly ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NOSUID
-                                      | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+                                      | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                          MOUNT_OPTS_NONE };
   if (fd < 0)
     return -1;
   if (set_attrs (fd, &o, true, what, err) < 0)
@@ -518,6 +732,56 @@ attach_localtime (struct hutch_rootfs *rfs, hutch_error_t *err)
   return 0;
 }
 
+/* linux.sysctl, written under the container's /proc/sys once its proc is
+   mounted and before the masked and read-only paths (/proc/sys is one of
+   them in most configurations) cover it, as runc does.  A sysctl file
+   belongs to the namespace of the process that writes it, and B is in
+   the container's namespaces; the parser let only namespaced keys
+   through.  /proc is resolved in the root and must be procfs: without a
+   proc mount it is the image's to fill, and nothing of it is opened for
+   writing (not even a device node that a write-only open would wake).
+   Below it, the file is looked up within that one procfs mount, with no
+   symbolic link followed.  */
+static int
+write_sysctls (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
+{
+  _cleanup_close_ int procfd = -1;
+  struct statfs sfs;
+  size_t i, k;
+
+  if (spec->n_sysctls == 0)
+    return 0;
+  procfd = hutch_walk_open_in_root (rfs->rootfd, "/proc", O_PATH | O_DIRECTORY, 0);
+  if (procfd < 0 || fstatfs (procfd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+    return hutch_error_set (err, procfd < 0 ? errno : 0,
+                            "linux.sysctl.%s: the container's /proc is not procfs: mount proc "
+                            "on /proc (in `mounts`)",
+                            spec->sysctls[0].key);
+  for (i = 0; i < spec->n_sysctls; i++)
+    {
+      const struct hutch_kv *kv = &spec->sysctls[i];
+      _cleanup_free_ char *path = hutch_xasprintf ("sys/%s", kv->key);
+      _cleanup_close_ int fd = -1;
+
+      for (k = strlen ("sys/"); path[k]; k++)
+        if (path[k] == '.')
+          path[k] = '/';
+      fd = hutch_walk_open (procfd, path, O_WRONLY | O_NOCTTY, 0,
+                            RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV);
+      if (fd < 0)
+        return hutch_error_set (err, errno,
+                                errno == ENOENT
+                                    ? "linux.sysctl.%s: the container has no /proc/%s (this kernel "
+                                      "has no such setting in a namespace of the container's)"
+                                    : "linux.sysctl.%s: open /proc/%s in the container",
+                                kv->key, path);
+      if (write (fd, kv->value, strlen (kv->value)) < 0)
+        return hutch_error_set (err, errno, "linux.sysctl.%s: the kernel refused `%s`", kv->key,
+                                kv->value);
+    }
+  return 0;
+}
+
 static int
 mask_paths (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
 {
@@ -567,8 +831,8 @@ mask_paths (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error
       const char *p = spec->readonly_paths[i];
       _cleanup_close_ int tgt = hutch_walk_open_in_root (rfs->rootfd, p, O_PATH, 0);
       _cleanup_close_ int copy = -1;
-      struct mount_opts o
-          = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+      struct mount_opts o = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+                              MOUNT_OPTS_NONE };
 
       if (tgt < 0)
         {
@@ -721,7 +985,7 @@ out:
 
 /* Create the container's root as a detached mount and store it in
    RFS->rootfd: an overlay of the image's layers, an empty tmpfs for a host
-   sandbox, or a private copy of the bundle's root.path.  */
+   sandbox (the bundle's root.path was cloned by hutch_rootfs_prepare).  */
 static int
 open_root (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
 {
@@ -741,17 +1005,7 @@ open_root (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_
       if (rfs->rootfd < 0)
         return hutch_error_set (err, errno, "mount the sandbox's root tmpfs");
     }
-  else
-    {
-      struct stat st;
-      if (stat (spec->root_path, &st) < 0)
-        return hutch_error_set (err, errno, "root filesystem `%s`", spec->root_path);
-      if (!S_ISDIR (st.st_mode))
-        return hutch_error_set (err, ENOTDIR, "root filesystem `%s`", spec->root_path);
-      rfs->rootfd = clone_tree (AT_FDCWD, spec->root_path, true, spec->root_path, err);
-      if (rfs->rootfd < 0)
-        return hutch_error_prefix (err, "root filesystem");
-    }
+  /* else: the bundle's root.path, cloned by hutch_rootfs_prepare */
   return 0;
 }
 
@@ -761,12 +1015,26 @@ open_root (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_
    Everything from the host's view was opened already, so covering it
    hides nothing we need; the host's own /tmp is untouched.  */
 static int
-attach_root (struct hutch_rootfs *rfs, hutch_error_t *err)
+attach_root (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hutch_error_t *err)
 {
   static const char *const places[] = { "/tmp", "/mnt", "/var/tmp", "/root", "/" };
   const char *place = "/";
   size_t k;
   struct stat st;
+
+  /* createContainer hooks run in this namespace before the pivot, with
+     paths of the host's view (runtime-spec): there, the root goes where
+     root.path is, over itself, as runc has it, so that no other place of
+     the host is covered.  */
+  if (spec->hooks && spec->hooks->kind[HUTCH_HOOK_CREATE_CONTAINER].n > 0 && spec->root_path
+      && spec->extra.overlay == NULL && !spec->extra.host_sandbox
+      && stat (spec->root_path, &st) == 0 && S_ISDIR (st.st_mode))
+    {
+      if (hutch_move_mount (rfs->rootfd, "", AT_FDCWD, spec->root_path, MOVE_MOUNT_F_EMPTY_PATH)
+          < 0)
+        return hutch_error_set (err, errno, "attach the container's root on %s", spec->root_path);
+      return 0;
+    }
   for (k = 0; k < sizeof places / sizeof places[0]; k++)
     if (lstat (places[k], &st) == 0 && S_ISDIR (st.st_mode))
       {
@@ -815,17 +1083,9 @@ attach_bind_mount (const struct hutch_mount *m, size_t i, struct hutch_rootfs *r
     return hutch_error_prefix (err, "bind mount `%s`", m->source);
   if (parse_mount_options (m, &o, err) < 0)
     return -1;
-  r = 0;
-  if (o.propagation)
-    {
-      struct mount_attr attr = { .propagation = o.propagation };
-      r = hutch_mount_setattr (rfs->srcfds[i], "",
-                               AT_EMPTY_PATH | (o.prop_recursive ? AT_RECURSIVE : 0), &attr);
-    }
+  r = set_propagation (rfs->srcfds[i], &o, m->destination, err);
   mount_opts_clear (&o);
-  if (r < 0)
-    return hutch_error_set (err, errno, "set the propagation of mount %s", m->destination);
-  return 0;
+  return r;
 }
 
 /* Mount a new filesystem of M's type on its destination.  Where the kernel
@@ -844,23 +1104,38 @@ attach_bind_mount (const struct hutch_mount *m, size_t i, struct hutch_rootfs *r
    /proc/PID/{mem,environ,root} of those stay closed to them; the masked
    and read-only paths are put on top as usual.  */
 static int
-mount_new_fs (const struct hutch_spec *spec, const struct hutch_mount *m, struct hutch_rootfs *rfs,
-              hutch_error_t *err)
+mount_new_fs (const struct hutch_spec *spec, const struct hutch_mount *m, size_t i,
+              struct hutch_rootfs *rfs, hutch_error_t *err)
 {
-  _cleanup_close_ int tgt = hutch_walk_mountpoint_in_root (rfs->rootfd, m->destination, false, err);
+  _cleanup_close_ int tgt = -1;
+  mode_t mode = 0;
 
+  /* A tmpfs on a directory that is there keeps that directory's mode
+     (runc does so), unless its options give one; one on a directory made
+     for it gets tmpfs's own (1777).  */
+  if (strcmp (m->type, "tmpfs") == 0)
+    {
+      _cleanup_close_ int there
+          = hutch_walk_open_in_root (rfs->rootfd, m->destination, O_PATH | O_DIRECTORY, 0);
+      struct stat st;
+      if (there >= 0 && fstat (there, &st) == 0)
+        mode = st.st_mode & 07777;
+    }
+  tgt = hutch_walk_mountpoint_in_root (rfs->rootfd, m->destination, false, err);
   if (tgt < 0 || check_destination_fs (tgt, m->destination, err) < 0)
     return -1;
-  if (strcmp (m->type, "proc") == 0 && !spec->ns[HUTCH_NS_PID])
+  /* A PID or IPC namespace joined by path is the container's as much as
+     a new one: its proc and mqueue are fresh mounts, never the host's.  */
+  if (strcmp (m->type, "proc") == 0 && !hutch_spec_has_ns (spec, HUTCH_NS_PID))
     return bind_host ("/proc", tgt, m->destination, false, err);
-  if (strcmp (m->type, "mqueue") == 0 && !spec->ns[HUTCH_NS_IPC])
+  if (strcmp (m->type, "mqueue") == 0 && !hutch_spec_has_ns (spec, HUTCH_NS_IPC))
     {
       if (bind_host ("/dev/mqueue", tgt, m->destination, false, err) < 0)
         return hutch_error_prefix (err, "the container shares the host's IPC namespace, and its "
                                         "message queues are the host's /dev/mqueue");
       return 0;
     }
-  if (mount_fs (m, tgt, err) < 0)
+  if (mount_fs_data (m, rfs->fsdata ? rfs->fsdata[i] : NULL, mode, tgt, err) < 0)
     {
       bool sys = strcmp (m->type, "sysfs") == 0;
       bool cg = strcmp (m->type, "cgroup") == 0 || strcmp (m->type, "cgroup2") == 0;
@@ -981,7 +1256,7 @@ make_mounts (const struct hutch_spec *spec, struct hutch_rootfs *rfs, bool *ret_
       if (rfs->volfds[i] >= 0 && prepare_source (spec, m, rfs->volfds[i], rfs->rootfd, err) < 0)
         return -1;
       r = rfs->srcfds[i] >= 0 ? attach_bind_mount (m, i, rfs, err)
-                              : mount_new_fs (spec, m, rfs, err);
+                              : mount_new_fs (spec, m, i, rfs, err);
       if (r < 0)
         return r;
     }
@@ -999,7 +1274,7 @@ hutch_rootfs_build (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hut
   r = open_root (spec, rfs, err);
   if (r < 0)
     return r;
-  r = attach_root (rfs, err);
+  r = attach_root (spec, rfs, err);
   if (r < 0)
     return r;
   r = make_symlinks (spec, rfs, err);
@@ -1022,7 +1297,7 @@ hutch_rootfs_build (const struct hutch_spec *spec, struct hutch_rootfs *rfs, hut
         return hutch_error_prefix (err, "working directory");
       close (fd);
     }
-  if (mask_paths (spec, rfs, err) < 0)
+  if (write_sysctls (spec, rfs, err) < 0 || mask_paths (spec, rfs, err) < 0)
     return -1;
   if (spec->root_readonly)
     {
@@ -1067,6 +1342,16 @@ hutch_rootfs_close (struct hutch_rootfs *rfs, size_t n_mounts)
         close (rfs->volfds[i]);
   free (rfs->volfds);
   rfs->volfds = NULL;
+  if (rfs->fsdata)
+    for (i = 0; i < n_mounts; i++)
+      hutch_strv_free (rfs->fsdata[i]);
+  free (rfs->fsdata);
+  rfs->fsdata = NULL;
+  for (i = 0; i < rfs->n_dirfds; i++)
+    close (rfs->dirfds[i]);
+  free (rfs->dirfds);
+  rfs->dirfds = NULL;
+  rfs->n_dirfds = 0;
   for (i = 0; i < N_DEVICES; i++)
     if (rfs->devfds[i] >= 0)
       close (rfs->devfds[i]);

@@ -17,6 +17,11 @@ struct hutch_rootfs
   int rootfd;  /* the new root's mount, once attached */
   int *srcfds; /* per spec mount: a detached clone of a bind source, or -1 */
   int *volfds; /* per spec mount: a bind source to copy into or chown, or -1 */
+  /* per spec mount: an overlay's filesystem options with its directories
+     as /proc/self/fd/N of DIRFDS (opened in the host's view), or NULL */
+  char ***fsdata;
+  int *dirfds;
+  size_t n_dirfds;
   int devfds[8];
   int nullfd;      /* the host's /dev/null, for stdin and masked files */
   int *userdevfds; /* per spec device: a detached clone of the host's node */

@@ -3,6 +3,7 @@
 
 #include "runtime/spec.h"
 #include "runtime/hooks.h"
+#include "runtime/specparse.h"
 #include "runtime/devices.h"
 #include "runtime/resources.h"
 #include "runtime/rlimit.h"
@@ -12,6 +13,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <sched.h>
 #include <stdint.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -22,8 +24,30 @@
 static const char *const ns_names[HUTCH_NS_COUNT] = {
   [HUTCH_NS_USER] = "user",     [HUTCH_NS_MOUNT] = "mount", [HUTCH_NS_PID] = "pid",
   [HUTCH_NS_UTS] = "uts",       [HUTCH_NS_IPC] = "ipc",     [HUTCH_NS_NET] = "network",
-  [HUTCH_NS_CGROUP] = "cgroup",
+  [HUTCH_NS_CGROUP] = "cgroup", [HUTCH_NS_TIME] = "time",
 };
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+int
+hutch_ns_clone_flag (int ns)
+{
+  static const int flags[HUTCH_NS_COUNT] = {
+    [HUTCH_NS_USER] = CLONE_NEWUSER,     [HUTCH_NS_MOUNT] = CLONE_NEWNS,
+    [HUTCH_NS_PID] = CLONE_NEWPID,       [HUTCH_NS_UTS] = CLONE_NEWUTS,
+    [HUTCH_NS_IPC] = CLONE_NEWIPC,       [HUTCH_NS_NET] = CLONE_NEWNET,
+    [HUTCH_NS_CGROUP] = CLONE_NEWCGROUP, [HUTCH_NS_TIME] = CLONE_NEWTIME,
+  };
+  return ns >= 0 && ns < HUTCH_NS_COUNT ? flags[ns] : 0;
+}
+
+bool
+hutch_spec_has_ns (const struct hutch_spec *spec, int ns)
+{
+  return ns >= 0 && ns < HUTCH_NS_COUNT && (spec->ns[ns] || spec->ns_path[ns] != NULL);
+}
 
 int
 hutch_ns_from_name (const char *name)
@@ -48,6 +72,9 @@ hutch_spec_new (void)
   spec->args = hutch_xmalloc0 (sizeof (char *));
   spec->env = hutch_xmalloc0 (sizeof (char *));
   spec->cwd = hutch_xstrdup ("/");
+  /* A missing working directory is made, as runc and crun do; hutch run
+     says otherwise for a read-only root.  */
+  spec->extra.create_cwd = true;
   spec->extra.container_lockfd = -1;
   spec->extra.start_socket = -1;
   spec->extra.stop_signal = SIGTERM;
@@ -75,6 +102,10 @@ hutch_spec_free (struct hutch_spec *spec)
   hutch_strv_free (spec->cap_ambient);
   free (spec->root_path);
   free (spec->hostname);
+  free (spec->domainname);
+  free (spec->sched);
+  free (spec->rootfs_propagation);
+  hutch_kv_free (spec->sysctls, spec->n_sysctls);
   for (i = 0; i < spec->n_mounts; i++)
     {
       free (spec->mounts[i].destination);
@@ -387,8 +418,14 @@ parse_process_user (json_t *user, struct hutch_spec *spec, hutch_error_t *err)
   if (json_object_get (user, "gid")
       && get_u32 (json_object_get (user, "gid"), "process.user.gid", &spec->gid, err) < 0)
     return -1;
-  if (json_object_get (user, "umask"))
-    return hutch_error_set (err, 0, "process.user.umask is not supported yet; remove it");
+  if (json_object_get (user, "umask") && !json_is_null (json_object_get (user, "umask")))
+    {
+      if (get_u32 (json_object_get (user, "umask"), "process.user.umask", &spec->umask, err) < 0)
+        return -1;
+      if (spec->umask > 0777)
+        return hutch_error_set (err, 0, "process.user.umask %#o has bits beyond 0777", spec->umask);
+      spec->has_umask = true;
+    }
   if (json_is_array (gids))
     {
       spec->additional_gids = hutch_xmalloc0 ((json_array_size (gids) + 1) * sizeof (unsigned));
@@ -457,8 +494,7 @@ parse_process_rlimits (json_t *rl, struct hutch_spec *spec, hutch_error_t *err)
 static int
 refuse_unsupported_process (json_t *proc, hutch_error_t *err)
 {
-  static const char *const refused[] = { "apparmorProfile", "selinuxLabel", "oomScoreAdj",
-                                         "ioPriority",      "scheduler",    "execCPUAffinity" };
+  static const char *const refused[] = { "apparmorProfile", "selinuxLabel", "execCPUAffinity" };
   size_t i;
 
   for (i = 0; i < sizeof refused / sizeof refused[0]; i++)
@@ -512,6 +548,8 @@ parse_process (json_t *proc, struct hutch_spec *spec, hutch_error_t *err)
   rl = json_object_get (proc, "rlimits");
   if (json_is_array (rl) && parse_process_rlimits (rl, spec, err) < 0)
     return -1;
+  if (hutch_spec_parse_process_linux (proc, spec, err) < 0)
+    return -1;
 
   return refuse_unsupported_process (proc, err);
 }
@@ -562,28 +600,13 @@ parse_mounts (json_t *arr, struct hutch_spec *spec, hutch_error_t *err)
 static int
 parse_linux (json_t *lx, struct hutch_spec *spec, hutch_error_t *err)
 {
-  json_t *nss, *n, *v;
+  json_t *v;
   size_t i;
 
   if (lx == NULL)
     return 0;
-  nss = json_object_get (lx, "namespaces");
-  json_array_foreach (nss, i, n)
-  {
-    const char *type = json_string_value (json_object_get (n, "type"));
-    const char *path = json_string_value (json_object_get (n, "path"));
-    int ns = type ? hutch_ns_from_name (type) : -1;
-    if (ns < 0)
-      return hutch_error_set (err, 0, "linux.namespaces[%zu]: unknown type `%s`", i,
-                              type ? type : "(none)");
-    if (path && *path)
-      return hutch_error_set (
-          err, 0,
-          "linux.namespaces[%zu]: joining an existing %s namespace (`%s`) is not "
-          "supported by hutch yet",
-          i, type, path);
-    spec->ns[ns] = true;
-  }
+  if (hutch_spec_parse_namespaces (json_object_get (lx, "namespaces"), spec, err) < 0)
+    return -1;
   if (parse_idmaps (json_object_get (lx, "uidMappings"), "uidMappings", &spec->uid_mappings,
                     &spec->n_uid_mappings, err)
           < 0
@@ -601,13 +624,8 @@ parse_linux (json_t *lx, struct hutch_spec *spec, hutch_error_t *err)
              < 0)
     return -1;
 
-  v = json_object_get (lx, "rootfsPropagation");
-  if (v
-      && !(json_is_string (v)
-           && (strcmp (json_string_value (v), "") == 0
-               || strcmp (json_string_value (v), "rslave") == 0)))
-    return hutch_error_set (err, 0,
-                            "linux.rootfsPropagation other than rslave is not supported yet");
+  if (hutch_spec_parse_linux_more (lx, spec, err) < 0)
+    return -1;
 
   if (hutch_resources_from_oci (json_object_get (lx, "resources"), spec, err) < 0
       || hutch_devices_from_oci (json_object_get (lx, "devices"), spec, err) < 0)
@@ -622,8 +640,7 @@ parse_linux (json_t *lx, struct hutch_spec *spec, hutch_error_t *err)
 
   /* Not yet implemented: refuse rather than run without what was asked.  */
   {
-    static const char *const refused[]
-        = { "cgroupsPath", "sysctl", "intelRdt", "personality", "mountLabel", "timeOffsets" };
+    static const char *const refused[] = { "cgroupsPath", "intelRdt", "personality", "mountLabel" };
     for (i = 0; i < sizeof refused / sizeof refused[0]; i++)
       {
         v = json_object_get (lx, refused[i]);
@@ -661,9 +678,9 @@ parse_annotations (json_t *obj, struct hutch_spec *spec, hutch_error_t *err)
 }
 
 /* What comes after the namespaces are known: hooks (refused), the user
-   namespace an unprivileged caller needs, a hostname without a UTS
-   namespace of its own (refused, as runc does: it would be the host's),
-   and the annotations.  */
+   namespace an unprivileged caller needs, a hostname or domainname
+   without a UTS namespace of its own (refused, as runc does: it would be
+   the host's), and the annotations.  */
 static int
 parse_rest (json_t *root, struct hutch_spec *spec, hutch_error_t *err)
 {
@@ -675,15 +692,8 @@ parse_rest (json_t *root, struct hutch_spec *spec, hutch_error_t *err)
       if (hutch_hooks_from_oci (v, spec->hooks, err) < 0)
         return -1;
     }
-  if (!spec->ns[HUTCH_NS_USER] && getuid () != 0)
-    return hutch_error_set (err, 0,
-                            "config.json does not ask for a user namespace, which an unprivileged "
-                            "user needs; add {\"type\": \"user\"} to linux.namespaces");
-  if (spec->hostname && !spec->ns[HUTCH_NS_UTS])
-    return hutch_error_set (err, 0,
-                            "`hostname` needs a UTS namespace of the container's own: without one "
-                            "the hostname is the host's; add {\"type\": \"uts\"} to "
-                            "linux.namespaces or remove `hostname`");
+  if (hutch_spec_check_namespaces (spec, err) < 0)
+    return -1;
   return parse_annotations (json_object_get (root, "annotations"), spec, err);
 }
 
@@ -733,11 +743,7 @@ hutch_spec_parse_json (const char *text, const char *bundle, struct hutch_spec *
     spec->hostname = hutch_xstrdup (json_string_value (v));
   v = json_object_get (root, "domainname");
   if (json_is_string (v) && json_string_value (v)[0])
-    {
-      hutch_error_set (err, 0,
-                       "`domainname` is not supported by hutch yet; remove it from config.json");
-      goto out;
-    }
+    spec->domainname = hutch_xstrdup (json_string_value (v));
 
   if (parse_mounts (json_object_get (root, "mounts"), spec, err) < 0)
     goto out;

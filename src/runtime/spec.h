@@ -87,7 +87,26 @@ enum hutch_ns
   HUTCH_NS_IPC,
   HUTCH_NS_NET,
   HUTCH_NS_CGROUP,
+  HUTCH_NS_TIME,
   HUTCH_NS_COUNT
+};
+
+/* process.scheduler: sched_setattr(2)'s struct sched_attr, as the spec
+   names it.  */
+struct hutch_sched
+{
+  unsigned int policy; /* SCHED_OTHER, SCHED_FIFO, ... (the kernel's numbers) */
+  int nice;
+  unsigned int priority;
+  unsigned long long flags;                     /* SCHED_FLAG_* */
+  unsigned long long runtime, deadline, period; /* SCHED_DEADLINE, in ns */
+};
+
+/* linux.timeOffsets: one clock's offset in the time namespace.  */
+struct hutch_time_offset
+{
+  long long secs;
+  long nanosecs;
 };
 
 /* A generated file bound read-only (or read-write) into the container, made
@@ -156,7 +175,7 @@ struct hutch_spec_extra
   int *volume_lockfds;     /* the volumes' locks, held while it runs */
   size_t n_volume_lockfds; /* how many */
   char **drop_volumes;     /* anonymous volumes (ROOT/volumes/NAME), removed after it */
-  bool create_cwd;         /* make process.cwd when it is missing */
+  bool create_cwd;         /* make process.cwd when it is missing (the default, as runc) */
   bool keep_groups;        /* leave the supplementary groups as they are (keep-id) */
   bool cgroups_disabled;   /* --cgroups=disabled: no cgroup of its own */
   char *cgroup_name;       /* the container's id, which names its cgroup, or NULL */
@@ -190,6 +209,13 @@ struct hutch_spec
   bool no_new_privileges;
   struct hutch_rlimit *rlimits;
   size_t n_rlimits;
+  bool has_umask; /* process.user.umask */
+  unsigned int umask;
+  bool has_oom_score_adj; /* process.oomScoreAdj */
+  int oom_score_adj;
+  struct hutch_sched *sched; /* process.scheduler, or NULL */
+  bool has_ioprio;           /* process.ioPriority: IOPRIO_CLASS_* and its level */
+  int ioprio_class, ioprio_level;
   /* capabilities: NULL means "leave the user namespace's set alone".  Each
      is a NULL-terminated list of names such as "CAP_CHOWN".  */
   bool has_caps;
@@ -200,12 +226,28 @@ struct hutch_spec
   bool root_readonly;
 
   char *hostname;
+  char *domainname;
   struct hutch_mount *mounts;
   size_t n_mounts;
 
   /* linux */
+  /* NS: a new namespace of the container's own.  NS_PATH: an existing one
+     that the container joins instead (ns[] is then false): the user
+     namespace by the first process, before anything else; the cgroup
+     namespace by the container's process once it is in its cgroup; the
+     others before that process exists (src/runtime/child.c).  */
   bool ns[HUTCH_NS_COUNT];
-  char *ns_path[HUTCH_NS_COUNT]; /* join an existing namespace: not supported yet */
+  char *ns_path[HUTCH_NS_COUNT];
+  /* linux.rootfsPropagation ("rprivate", "shared", ...), or NULL: rslave
+     (src/runtime/child.c says where each is applied).  */
+  char *rootfs_propagation;
+  /* linux.sysctl, namespaced ones only (checked by the parser), written
+     under the container's /proc/sys.  */
+  struct hutch_kv *sysctls;
+  size_t n_sysctls;
+  /* linux.timeOffsets, for a time namespace of the container's own.  */
+  bool has_time_offsets;
+  struct hutch_time_offset time_monotonic, time_boottime;
   struct hutch_idmap *uid_mappings, *gid_mappings;
   size_t n_uid_mappings, n_gid_mappings;
   char **masked_paths;
@@ -215,6 +257,11 @@ struct hutch_spec
   struct hutch_seccomp *seccomp; /* built BPF (src/sysfilter.h), or NULL for none */
   struct hutch_device *devices;
   size_t n_devices;
+  /* linux.resources.devices holds the rule that denies every device (the
+     only one accepted): rootless, the kernel keeps it (a user namespace
+     makes no device nodes); for the host's root, a device program on the
+     container's cgroup does (src/runtime/devices.h).  */
+  bool devices_deny_all;
 
   /* annotations: recorded; the runtime acts on run.oci.keep_original_groups
      (as crun does), on nothing else.  */
@@ -258,5 +305,10 @@ const char *hutch_spec_getenv (const struct hutch_spec *spec, const char *key);
 
 int hutch_ns_from_name (const char *name);
 const char *hutch_ns_name (int ns);
+/* The CLONE_NEW* flag of NS.  */
+int hutch_ns_clone_flag (int ns);
+/* The container is in a namespace NS other than its caller's: a new one,
+   or one it joins by path.  */
+bool hutch_spec_has_ns (const struct hutch_spec *spec, int ns);
 
 #endif

@@ -66,6 +66,8 @@ user_json (const struct hutch_spec *spec)
 
   json_object_set_new (u, "uid", json_integer (spec->uid));
   json_object_set_new (u, "gid", json_integer (spec->gid));
+  if (spec->has_umask)
+    json_object_set_new (u, "umask", json_integer (spec->umask));
   if (spec->n_additional_gids > 0)
     {
       json_t *g = json_array ();
@@ -128,6 +130,50 @@ caps_json (const struct hutch_spec *spec)
   return c;
 }
 
+/* process.scheduler, ioPriority and oomScoreAdj, in the parser's words.  */
+static void
+process_linux_json (const struct hutch_spec *spec, json_t *p)
+{
+  static const char *const policies[]
+      = { "SCHED_OTHER", "SCHED_FIFO", "SCHED_RR",      "SCHED_BATCH",
+          NULL,          "SCHED_IDLE", "SCHED_DEADLINE" };
+  static const char *const flags[]
+      = { "SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM", "SCHED_FLAG_DL_OVERRUN",
+          "SCHED_FLAG_KEEP_POLICY", "SCHED_FLAG_KEEP_PARAMS" };
+  static const char *const classes[]
+      = { NULL, "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE" };
+  const struct hutch_sched *s = spec->sched;
+  size_t k;
+
+  if (s && s->policy < sizeof policies / sizeof policies[0] && policies[s->policy])
+    {
+      json_t *o = json_object (), *f = json_array ();
+      json_object_set_new (o, "policy", json_string (policies[s->policy]));
+      json_object_set_new (o, "nice", json_integer (s->nice));
+      json_object_set_new (o, "priority", json_integer (s->priority));
+      for (k = 0; k < sizeof flags / sizeof flags[0]; k++)
+        if (s->flags & (1ULL << k))
+          json_array_append_new (f, json_string (flags[k]));
+      json_object_set_new (o, "flags", f);
+      if (s->policy == 6)
+        {
+          json_object_set_new (o, "runtime", json_integer ((json_int_t)s->runtime));
+          json_object_set_new (o, "deadline", json_integer ((json_int_t)s->deadline));
+          json_object_set_new (o, "period", json_integer ((json_int_t)s->period));
+        }
+      json_object_set_new (p, "scheduler", o);
+    }
+  if (spec->has_ioprio && spec->ioprio_class >= 1 && spec->ioprio_class <= 3)
+    {
+      json_t *o = json_object ();
+      json_object_set_new (o, "class", json_string (classes[spec->ioprio_class]));
+      json_object_set_new (o, "priority", json_integer (spec->ioprio_level));
+      json_object_set_new (p, "ioPriority", o);
+    }
+  if (spec->has_oom_score_adj)
+    json_object_set_new (p, "oomScoreAdj", json_integer (spec->oom_score_adj));
+}
+
 static int
 process_json (const struct hutch_spec *spec, json_t **ret, hutch_error_t *err)
 {
@@ -157,6 +203,7 @@ process_json (const struct hutch_spec *spec, json_t **ret, hutch_error_t *err)
   else
     json_decref (rl);
   json_object_set_new (p, "noNewPrivileges", json_boolean (spec->no_new_privileges));
+  process_linux_json (spec, p);
   *ret = p;
   return 0;
 }
@@ -274,6 +321,49 @@ devices_json (const struct hutch_spec *spec)
 }
 
 static int
+check_kv_utf8 (const struct hutch_kv *kv, size_t n, const char *what, hutch_error_t *err)
+{
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (check_utf8 (kv[i].key, what, err) < 0 || check_utf8 (kv[i].value, what, err) < 0)
+      return -1;
+  return 0;
+}
+
+static json_t *
+offset_json (const struct hutch_time_offset *o)
+{
+  json_t *j = json_object ();
+  json_object_set_new (j, "secs", json_integer (o->secs));
+  json_object_set_new (j, "nanosecs", json_integer (o->nanosecs));
+  return j;
+}
+
+/* linux.rootfsPropagation, sysctl and timeOffsets.  */
+static void
+linux_more_json (const struct hutch_spec *spec, json_t *lx)
+{
+  size_t i;
+
+  if (spec->rootfs_propagation)
+    json_object_set_new (lx, "rootfsPropagation", json_string (spec->rootfs_propagation));
+  if (spec->n_sysctls > 0)
+    {
+      json_t *o = json_object ();
+      for (i = 0; i < spec->n_sysctls; i++)
+        json_object_set_new (o, spec->sysctls[i].key, json_string (spec->sysctls[i].value));
+      json_object_set_new (lx, "sysctl", o);
+    }
+  if (spec->has_time_offsets && spec->ns[HUTCH_NS_TIME])
+    {
+      json_t *o = json_object ();
+      json_object_set_new (o, "monotonic", offset_json (&spec->time_monotonic));
+      json_object_set_new (o, "boottime", offset_json (&spec->time_boottime));
+      json_object_set_new (lx, "timeOffsets", o);
+    }
+}
+
+static int
 linux_json (const struct hutch_spec *spec, json_t **ret, hutch_error_t *err)
 {
   json_t *lx, *nss = json_array (), *res = NULL, *devs;
@@ -286,27 +376,49 @@ linux_json (const struct hutch_spec *spec, json_t **ret, hutch_error_t *err)
       json_decref (nss);
       return -1;
     }
-  lx = json_object ();
-  /* Namespaces the container has of its own; joining another's (a path)
-     is refused by the parser, and not supported by the runtime.  */
   for (n = 0; n < HUTCH_NS_COUNT; n++)
-    if (spec->ns[n])
+    if (spec->ns_path[n] && check_utf8 (spec->ns_path[n], "a namespace's path", err) < 0)
+      break;
+  if (n < HUTCH_NS_COUNT || check_kv_utf8 (spec->sysctls, spec->n_sysctls, "linux.sysctl", err) < 0)
+    {
+      json_decref (nss);
+      json_decref (res);
+      return -1;
+    }
+  lx = json_object ();
+  /* Namespaces the container has of its own, and those it joined.  */
+  for (n = 0; n < HUTCH_NS_COUNT; n++)
+    if (hutch_spec_has_ns (spec, n))
       {
         json_t *o = json_object ();
         json_object_set_new (o, "type", json_string (hutch_ns_name (n)));
+        if (spec->ns_path[n])
+          json_object_set_new (o, "path", json_string (spec->ns_path[n]));
         json_array_append_new (nss, o);
       }
   json_object_set_new (lx, "namespaces", nss);
+  linux_more_json (spec, lx);
   if (spec->n_uid_mappings > 0)
     json_object_set_new (lx, "uidMappings", idmaps_json (spec->uid_mappings, spec->n_uid_mappings));
   if (spec->n_gid_mappings > 0)
     json_object_set_new (lx, "gidMappings", idmaps_json (spec->gid_mappings, spec->n_gid_mappings));
   json_object_set_new (lx, "maskedPaths", hutch_json_strv (spec->masked_paths));
   json_object_set_new (lx, "readonlyPaths", hutch_json_strv (spec->readonly_paths));
-  if (json_object_size (res) > 0)
+  if (json_object_size (res) > 0 || spec->devices_deny_all)
     {
       json_t *r = json_object ();
-      json_object_set_new (r, "unified", res);
+      if (json_object_size (res) > 0)
+        json_object_set_new (r, "unified", res);
+      else
+        json_decref (res);
+      if (spec->devices_deny_all)
+        {
+          json_t *rule = json_object (), *rules = json_array ();
+          json_object_set_new (rule, "allow", json_false ());
+          json_object_set_new (rule, "access", json_string ("rwm"));
+          json_array_append_new (rules, rule);
+          json_object_set_new (r, "devices", rules);
+        }
       json_object_set_new (lx, "resources", r);
     }
   else
@@ -357,7 +469,8 @@ hutch_spec_to_json (const struct hutch_spec *spec, char **ret_text, hutch_error_
     return hutch_error_set (err, 0, "root.path `%s` is not an absolute path",
                             spec->root_path ? spec->root_path : "");
   if (check_utf8 (spec->root_path, "root.path", err) < 0
-      || (spec->hostname && check_utf8 (spec->hostname, "hostname", err) < 0))
+      || (spec->hostname && check_utf8 (spec->hostname, "hostname", err) < 0)
+      || (spec->domainname && check_utf8 (spec->domainname, "domainname", err) < 0))
     return -1;
 
   root = json_object ();
@@ -371,8 +484,10 @@ hutch_spec_to_json (const struct hutch_spec *spec, char **ret_text, hutch_error_
   json_object_set_new (root, "root", r);
   /* Without a UTS namespace of its own the hostname is the host's, and
      the parser refuses it there.  */
-  if (spec->hostname && spec->hostname[0] && spec->ns[HUTCH_NS_UTS])
+  if (spec->hostname && spec->hostname[0] && hutch_spec_has_ns (spec, HUTCH_NS_UTS))
     json_object_set_new (root, "hostname", json_string (spec->hostname));
+  if (spec->domainname && spec->domainname[0] && hutch_spec_has_ns (spec, HUTCH_NS_UTS))
+    json_object_set_new (root, "domainname", json_string (spec->domainname));
   if (mounts_json (spec, &v, err) < 0)
     goto fail;
   json_object_set_new (root, "mounts", v);

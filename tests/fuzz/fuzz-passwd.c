@@ -3,6 +3,7 @@
 
 #include "fuzz.h"
 #include "front/user.h"
+#include "runtime/procattr.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
@@ -19,6 +20,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
   hutch_passwd_lookup (text, "1000", &uid, &gid, NULL, NULL);
   hutch_group_lookup (text, "staff", &gid);
+  free (hutch_passwd_home (text, 1000));
   hutch_group_members (text, "alice", 0, &gids, &n);
   free (gids);
   free (text);

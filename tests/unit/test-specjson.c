@@ -87,7 +87,26 @@ spec_same (const struct hutch_spec *a, const struct hutch_spec *b, const char **
               || !strv_eq (a->mounts[i].options, b->mounts[i].options),
           "mounts[]");
   for (n = 0; n < HUTCH_NS_COUNT; n++)
-    DIFF (a->ns[n] != b->ns[n], "namespaces");
+    DIFF (a->ns[n] != b->ns[n] || !str_eq (a->ns_path[n], b->ns_path[n]), "namespaces");
+  DIFF (a->has_umask != b->has_umask || a->umask != b->umask, "umask");
+  DIFF (a->has_oom_score_adj != b->has_oom_score_adj || a->oom_score_adj != b->oom_score_adj,
+        "oomScoreAdj");
+  DIFF ((a->sched == NULL) != (b->sched == NULL)
+            || (a->sched && memcmp (a->sched, b->sched, sizeof *a->sched) != 0),
+        "scheduler");
+  DIFF (a->has_ioprio != b->has_ioprio || a->ioprio_class != b->ioprio_class
+            || a->ioprio_level != b->ioprio_level,
+        "ioPriority");
+  DIFF (!str_eq (a->domainname, b->domainname), "domainname");
+  DIFF (!str_eq (a->rootfs_propagation, b->rootfs_propagation), "rootfsPropagation");
+  DIFF (a->n_sysctls != b->n_sysctls, "sysctl");
+  for (i = 0; i < a->n_sysctls; i++)
+    DIFF (!str_eq (hutch_kv_get (b->sysctls, b->n_sysctls, a->sysctls[i].key), a->sysctls[i].value),
+          "sysctl[]");
+  DIFF (a->has_time_offsets != b->has_time_offsets
+            || memcmp (&a->time_boottime, &b->time_boottime, sizeof a->time_boottime) != 0
+            || memcmp (&a->time_monotonic, &b->time_monotonic, sizeof a->time_monotonic) != 0,
+        "timeOffsets");
   DIFF (a->n_uid_mappings != b->n_uid_mappings || a->n_gid_mappings != b->n_gid_mappings,
         "mappings");
   for (i = 0; i < a->n_uid_mappings; i++)
@@ -143,8 +162,12 @@ round_trip (const struct hutch_spec *spec, const char *what)
 
 static const char sample[]
     = "{\"ociVersion\": \"1.0.2\",\n"
-      " \"process\": {\"terminal\": true, \"user\": {\"uid\": 1, \"gid\": 2, \"additionalGids\": "
-      "[5, 6]},\n"
+      " \"process\": {\"terminal\": true, \"user\": {\"uid\": 1, \"gid\": 2, \"umask\": 63, "
+      "\"additionalGids\": [5, 6]},\n"
+      "   \"oomScoreAdj\": 100, \"ioPriority\": {\"class\": \"IOPRIO_CLASS_BE\", \"priority\": "
+      "3},\n"
+      "   \"scheduler\": {\"policy\": \"SCHED_DEADLINE\", \"runtime\": 10000, \"deadline\": 20000, "
+      "\"period\": 30000, \"flags\": [\"SCHED_FLAG_RECLAIM\"]},\n"
       "   \"args\": [\"sh\", \"-c\", \"echo \\\"$HOME\\\" \\u00e9\"], \"env\": [\"PATH=/bin\", "
       "\"A=b=c\"], \"cwd\": \"/w\",\n"
       "   \"noNewPrivileges\": true,\n"
@@ -153,7 +176,7 @@ static const char sample[]
       "   \"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1024, \"soft\": 512},\n"
       "                {\"type\": \"RLIMIT_CORE\", \"hard\": -1, \"soft\": -1}]},\n"
       " \"root\": {\"path\": \"/srv/rootfs\", \"readonly\": true},\n"
-      " \"hostname\": \"box\",\n"
+      " \"hostname\": \"box\", \"domainname\": \"example.org\",\n"
       " \"mounts\": [{\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"},\n"
       "            {\"destination\": \"/data\", \"type\": \"none\", \"source\": \"/srv\", "
       "\"options\": [\"rbind\", \"ro\"]},\n"
@@ -161,8 +184,11 @@ static const char sample[]
       "\"options\": [\"nosuid\", \"mode=1777\"]}],\n"
       " \"annotations\": {\"org.example.a\": \"1\", \"run.oci.keep_original_groups\": \"1\"},\n"
       " \"linux\": {\"namespaces\": [{\"type\": \"user\"}, {\"type\": \"pid\"}, {\"type\": "
-      "\"mount\"}, {\"type\": \"uts\"}, {\"type\": \"network\"}, {\"type\": \"ipc\"}, {\"type\": "
-      "\"cgroup\"}],\n"
+      "\"mount\"}, {\"type\": \"uts\"}, {\"type\": \"network\"}, {\"type\": \"ipc\", \"path\": "
+      "\"/proc/1/ns/ipc\"}, {\"type\": \"cgroup\"}, {\"type\": \"time\"}],\n"
+      "   \"rootfsPropagation\": \"runbindable\", \"sysctl\": {\"net.ipv4.ip_forward\": \"1\", "
+      "\"kernel.msgmax\": \"8192\"},\n"
+      "   \"timeOffsets\": {\"monotonic\": {\"secs\": 5, \"nanosecs\": 7}},\n"
       "   \"devices\": [{\"path\": \"/dev/null\", \"type\": \"c\", \"major\": 1, \"minor\": 3}],\n"
       "   \"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}, "
       "{\"containerID\": 1, \"hostID\": 100000, \"size\": 65536}],\n"
