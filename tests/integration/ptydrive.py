@@ -3,9 +3,15 @@
 """Drive `hutch run -it` through a pseudo-terminal, as a user at a terminal.
 
 Usage: ptydrive.py HUTCH ROOTFS
+       ptydrive.py -- COMMAND [ARG...]
+The second form drives any COMMAND that gives an interactive sh on its
+terminal (an engine's `run -it` or `exec -it`) instead of hutch's.  An
+engine may size the container's terminal only once its process runs (ctr
+resizes after the task started), so there the shell waits up to 5 s for a
+size other than 0 0 before it reports the first one.
 Checks: the shell inside sees the terminal size, follows a resize
-(SIGWINCH), gets typed input, passes its exit code through, and hutch puts
-the terminal back the way it found it.  Prints what it saw; exits 0 when
+(SIGWINCH), gets typed input, passes its exit code through, and the command
+puts the terminal back the way it found it.  Prints what it saw; exits 0 when
 everything held, 1 otherwise.
 """
 import fcntl
@@ -54,7 +60,13 @@ def wait_bounded(pid, seconds):
 
 
 def main():
-    hutch, rootfs = sys.argv[1], sys.argv[2]
+    first = b"stty size; echo MARK-$((40+2))\n"
+    if sys.argv[1] == "--":
+        argv = sys.argv[2:]
+        first = (b"i=0; while [ $i -lt 50 ] && ! stty size | grep -q '^[1-9]'; do"
+                 b" sleep 0.1; i=$((i+1)); done; " + first)
+    else:
+        argv = [sys.argv[1], "run", "-i", "-t", "--rootfs", sys.argv[2], "sh"]
     go_r, go_w = os.pipe()
     pid, master = pty.fork()
     if pid == 0:
@@ -63,13 +75,13 @@ def main():
         os.close(go_w)
         set_size(0, 24, 80)
         os.read(go_r, 1)
-        os.execv(hutch, [hutch, "run", "-i", "-t", "--rootfs", rootfs, "sh"])
+        os.execvp(argv[0], argv)
     os.close(go_r)
     before = termios.tcgetattr(master)
     os.write(go_w, b"g")
     os.close(go_w)
 
-    os.write(master, b"stty size; echo MARK-$((40+2))\n")
+    os.write(master, first)
     out = read_until(master, b"MARK-42")
     if b"24 80" not in out:
         print("initial size not seen: %r" % out)
@@ -88,7 +100,7 @@ def main():
     os.write(master, b"exit 7\n")
     status = wait_bounded(pid, 15.0)
     if status is None:
-        print("hutch did not exit within 15 s of the shell's exit")
+        print("%s did not exit within 15 s of the shell's exit" % argv[0])
         return 1
     after = termios.tcgetattr(master)
     code = os.waitstatus_to_exitcode(status)
