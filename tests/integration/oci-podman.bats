@@ -66,17 +66,19 @@ EOF
 
 teardown_file() {
     [ -n "${PR:-}" ] && [ -d "$PR" ] || return 0
-    local pause
-    # (system reset removes the pid file and does not always stop it)
-    pause=$(cat "$PR/libpod/tmp/pause.pid" 2>/dev/null || true)
+    local pauses p
     P rm -a -f -t 0 > /dev/null 2>&1 || true
     # the store holds files of the user's subordinate ids: removed from
-    # inside podman's user namespace, while its pause process keeps it
+    # inside podman's user namespace.  Each podman call may start a pause
+    # process that keeps that namespace (system reset stops one, the next
+    # call starts another): those that the pid file named are stopped last.
+    pauses=$(cat "$PR/libpod/tmp/pause.pid" 2> /dev/null || true)
     P system reset -f > /dev/null 2>&1 || true
     P unshare rm -rf "$PD/store" > /dev/null 2>&1 || true
-    if [ -n "$pause" ]; then
-        kill -KILL "$pause" 2>/dev/null || true
-    fi
+    pauses="$pauses $(cat "$PR/libpod/tmp/pause.pid" 2> /dev/null || true)"
+    for p in $pauses; do
+        kill -KILL "$p" 2> /dev/null || true
+    done
     [ "$PD_LOCK_OURS" = 1 ] && rm -f "$PD_LOCK"
     rm -rf "$PD" "$PR"
 }
