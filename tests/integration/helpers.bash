@@ -277,6 +277,13 @@ SHIM
     echo "$shim"
 }
 
+# engine_log_test: with OCI_CALL_LOG, a line there that says which test's
+# calls follow (for setup)
+engine_log_test() {
+    [ -n "${OCI_CALL_LOG:-}" ] || return 0
+    printf '\n### %s: %s\n' "$(basename "$BATS_TEST_FILENAME")" "$BATS_TEST_DESCRIPTION" >> "$OCI_CALL_LOG"
+}
+
 # need_engine PROGRAM...: skip the file's tests when an engine's program is
 # missing (the only reason these tests skip)
 need_engine() {

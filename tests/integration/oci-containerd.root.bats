@@ -128,6 +128,7 @@ teardown_file() {
 
 setup() {
     BGPIDS=()
+    engine_log_test
 }
 
 teardown() {

@@ -85,6 +85,7 @@ teardown_file() {
 
 setup() {
     BGPIDS=()
+    engine_log_test
 }
 
 # every container a test left: removed, and, should the runtime not have
