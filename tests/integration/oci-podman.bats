@@ -182,12 +182,13 @@ start_ready() {
     assert_equal "$(printf '%s' "${lines[7]}" | tr -s '\t ' ' ')" "CapEff: 0000000000000000"
 }
 
-@test "podman run -d: logs, ps, ps --sync (the runtime's state) and the process on the host" {
+@test "podman run -d: logs, ps, ps --sync, the process on the host, and an exit of its own" {
     start_ready bg1 'echo ready; while :; do sleep 0.1; done'
     run --separate-stderr P ps --format '{{.Names}} {{.Status}}'
     check_status 0
     assert_output_has "bg1 Up"
-    # --sync asks the runtime for the container's state
+    # --sync: podman looks again (at conmon's exit file: podman 4.3 asks the
+    # runtime for no state here)
     run --separate-stderr P ps --sync --format '{{.Names}} {{.Status}}'
     check_status 0
     assert_output_has "bg1 Up"
