@@ -329,7 +329,7 @@ start_ready() {
             fail_now "unexpected refusal: $stderr"
         run --separate-stderr P inspect --format '{{.State.Status}}' pa1
         assert_equal "$output" running
-        skip "rootless podman on cgroup v1 gives a container no cgroup to freeze (podman refused, as it should); run in the VM (tests/vm) for pause itself"
+        skip "rootless podman on cgroup v1 gives a container no cgroup to freeze (podman refused, as it should); pause itself needs a cgroup v2 host"
     fi
     run --separate-stderr P pause pa1
     check_status 0
