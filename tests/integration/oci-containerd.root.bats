@@ -17,7 +17,6 @@
 
 load helpers
 
-NS=hutch-it
 IMG=localhost/hutch-busybox:latest
 
 setup_file() {
@@ -31,6 +30,9 @@ setup_file() {
     chmod 0711 "$CD"
     export CTD_SOCK=$CD/c.sock
     mkdir -p "$CD/fifo"
+    # containerd's namespace, so the cgroups' parent (/NS) and the shim's
+    # default runtime root (/run/containerd/runc/NS): this file's alone
+    export NS=hutch-it-${CD##*.}
     export CTD_RUN_OURS=0 CTD_CG_OURS=""
     [ -e /run/containerd ] || CTD_RUN_OURS=1
     export CTD_RUNC_NS_OURS=0
@@ -113,8 +115,16 @@ teardown_file() {
         umount -l "$m" 2> /dev/null || true
     done
     rm -rf "$CD"
-    for d in $CTD_CG_OURS; do
-        [ -d "$d" ] && { rmdir "$d" 2> /dev/null || true; }
+    # (containerd removes a dead shim's task, and runc its cgroup, a moment
+    # after ctr has returned)
+    for _ in $(seq 1 20); do
+        local left=""
+        for d in $CTD_CG_OURS; do
+            [ -d "$d" ] && ! rmdir "$d" 2> /dev/null && left="$left $d"
+        done
+        CTD_CG_OURS=$left
+        [ -z "$left" ] && break
+        sleep 0.1
     done
     # (the default root of the shim's runtime: see setup_file)
     if [ "$CTD_RUNC_NS_OURS" = 1 ]; then
