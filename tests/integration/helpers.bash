@@ -187,3 +187,123 @@ wait_exit() {
     WAIT_STATUS=0
     wait "$pid" || WAIT_STATUS=$?
 }
+
+# ---- engines: oci-podman.bats, oci-containerd.root.bats --------------------
+# Real engines (podman, containerd) driving an OCI runtime.  Which runtime:
+#   OCI_RUNTIME   the runtime binary the engines run (default: hutch-oci);
+#                 OCI_RUNTIME=/usr/sbin/runc proves the tests against runc
+#   OCI_CALL_LOG  when set, a file: every call an engine makes to the
+#                 runtime is appended to it (arguments, working directory,
+#                 the environment that matters, open descriptors), and the
+#                 config.json of each create or run and the process.json of
+#                 each exec are copied beside it (FILE.d/), for whoever
+#                 implements what the engines ask for
+: "${OCI_RUNTIME:=$HUTCH_OCI}"
+
+# engine_runtime DIR: print the path an engine is to run as its runtime:
+# OCI_RUNTIME itself or, with OCI_CALL_LOG, a logging shim written in DIR
+# that execs OCI_RUNTIME with the same arguments and descriptors
+engine_runtime() {
+    local dir=$1 shim=$1/oci-runtime-shim
+    if [ -z "${OCI_CALL_LOG:-}" ]; then
+        echo "$OCI_RUNTIME"
+        return
+    fi
+    mkdir -p "$OCI_CALL_LOG.d" && chmod 0777 "$OCI_CALL_LOG.d" 2>/dev/null
+    touch "$OCI_CALL_LOG" && chmod 0666 "$OCI_CALL_LOG" 2>/dev/null
+    cat > "$shim" <<SHIM
+#!/usr/bin/python3
+# Written by engine_runtime (tests/integration/helpers.bash): log, then exec.
+import os, shlex, shutil, sys, time
+LOG = $(printf '%s' "$OCI_CALL_LOG" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')
+REAL = $(printf '%s' "$OCI_RUNTIME" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')
+fds = []
+for name in sorted(os.listdir("/proc/self/fd"), key=int):
+    try:
+        fds.append("%s=%s" % (name, os.readlink("/proc/self/fd/" + name)))
+    except OSError:
+        pass  # the descriptor listdir used, closed since
+keep = ("XDG_", "NOTIFY_SOCKET", "LISTEN_", "_OCI", "_LIBCONTAINER", "_CONTAINERS",
+        "TTRPC", "CONTAINERD", "RUNC", "HOME", "TMPDIR", "PWD")
+env = " ".join("%s=%s" % kv for kv in sorted(os.environ.items()) if kv[0].startswith(keep))
+args = sys.argv[1:]
+# the command: the first word that is no option (and no global option's value)
+cmd, i = None, 0
+while i < len(args):
+    if args[i] in ("--root", "--log", "--log-format", "--criu", "--rootless", "--cgroup-manager"):
+        i += 2
+        continue
+    if not args[i].startswith("-"):
+        cmd = args[i]
+        break
+    i += 1
+saved = ""
+try:
+    rest = args[i + 1:] if cmd else []
+    def opt(names):
+        for j, a in enumerate(rest):
+            for n in names:
+                if a == n and j + 1 < len(rest):
+                    return rest[j + 1]
+                if a.startswith(n + "="):
+                    return a[len(n) + 1:]
+        return None
+    stamp = "%d-%d" % (time.time() * 1000, os.getpid())
+    if cmd in ("create", "run"):
+        bundle = opt(("--bundle", "-b")) or "."
+        saved = os.path.join(LOG + ".d", "%s-%s-config.json" % (stamp, cmd))
+        shutil.copyfile(os.path.join(bundle, "config.json"), saved)
+    elif cmd == "exec" and opt(("--process", "-p")):
+        saved = os.path.join(LOG + ".d", "%s-exec-process.json" % stamp)
+        shutil.copyfile(opt(("--process", "-p")), saved)
+except OSError as e:
+    saved = "(not saved: %s)" % e
+t = time.time()
+try:
+    with open("/proc/self/uid_map") as f:
+        umap = " ".join(f.readline().split())
+except OSError:
+    umap = "?"
+msg = "%s.%03d uid=%d (uid_map %s) %s\n  cwd=%s\n  env: %s\n  fds: %s\n%s" % (
+    time.strftime("%H:%M:%S", time.localtime(t)), int(t * 1000) % 1000, os.getuid(), umap,
+    " ".join(shlex.quote(a) for a in args), os.getcwd(), env, " ".join(fds),
+    "  saved: %s\n" % saved if saved else "")
+fd = os.open(LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
+os.write(fd, msg.encode())
+os.close(fd)
+os.execv(REAL, [REAL] + args)
+SHIM
+    chmod 0755 "$shim"
+    echo "$shim"
+}
+
+# engine_log_test: with OCI_CALL_LOG, a line there that says which test's
+# calls follow (for setup)
+engine_log_test() {
+    [ -n "${OCI_CALL_LOG:-}" ] || return 0
+    printf '\n### %s: %s\n' "$(basename "$BATS_TEST_FILENAME")" "$BATS_TEST_DESCRIPTION" >> "$OCI_CALL_LOG"
+}
+
+# need_engine PROGRAM...: skip the file's tests when an engine's program is
+# missing (the only reason these tests skip)
+need_engine() {
+    local p
+    for p in "$@"; do
+        command -v "$p" >/dev/null 2>&1 ||
+            skip "$p is not installed (scripts/deps --test installs it)"
+    done
+}
+
+# rootfs_tar OUT: the busybox ROOTFS as an uncompressed tar owned by 0:0
+rootfs_tar() {
+    tar -C "$ROOTFS" --owner=0 --group=0 --numeric-owner -cf "$1" .
+}
+
+# tty_drive COMMAND...: ptydrive.py's checks (size, resize, typed input,
+# exit code 7, terminal restored) on an engine's interactive sh
+tty_drive() {
+    run timeout -k 5 60 python3 "$BATS_TEST_DIRNAME/ptydrive.py" -- "$@"
+    assert_status 0
+    assert_output_has "exit code 7" "terminal restored"
+}
+# ---- end of engines ---------------------------------------------------------

@@ -351,7 +351,7 @@ calls_of() {
 
 @test "slurm RunTimeRun: srun --pty --container gives the container's shell a terminal's input and output" {
     oci_conf_run
-    run S timeout 50 python3 "$BATS_TEST_DIRNAME/ptydrive.py" -- srun --pty --container "$B" sh
+    run S timeout 50 python3 "$BATS_TEST_DIRNAME/ptydrive.py" --no-size -- srun --pty --container "$B" sh
     assert_status 0
     assert_output_has "MARK-42 pid-1" "exit code 7" "terminal restored"
 }

@@ -5,11 +5,16 @@ pseudo-terminal, as a user at a terminal.
 
 Usage: ptydrive.py HUTCH ROOTFS
        ptydrive.py -- COMMAND [ARG...]
+       ptydrive.py --no-size -- COMMAND [ARG...]
 Checks: the shell inside sees the terminal size, follows a resize
 (SIGWINCH), gets typed input, passes its exit code through, and hutch puts
-the terminal back the way it found it.  With `--`, COMMAND (`srun --pty
---container BUNDLE sh`) stands for hutch and the size is not checked: the
-shell of an OCI runtime that Slurm starts has no terminal of its own
+the terminal back the way it found it.  With `--`, COMMAND (an engine's
+`run -it` or `exec -it`) stands for hutch; an engine may size the
+container's terminal only once its process runs (ctr resizes after the
+task started), so there the shell waits up to 5 s for a size other than
+0 0 before it reports the first one.  With `--no-size --`, COMMAND
+(`srun --pty --container BUNDLE sh`) stands for hutch and the size is not
+checked: the shell of an OCI runtime that Slurm starts has no terminal of its own
 (Slurm sets process.terminal false), so only typed input, the output, the
 exit code and the terminal's settings are; the line that answers the
 typed input is printed (`MARK-42 pid-N`, N the shell's pid as it sees
@@ -61,8 +66,13 @@ def wait_bounded(pid, seconds):
 
 
 def main():
-    if sys.argv[1] == "--":
-        argv, sizes = sys.argv[2:], False
+    first = b"stty size; echo MARK-$((40+2))\n"
+    if sys.argv[1] == "--no-size" and sys.argv[2] == "--":
+        argv, sizes = sys.argv[3:], False
+    elif sys.argv[1] == "--":
+        argv, sizes = sys.argv[2:], True
+        first = (b"i=0; while [ $i -lt 50 ] && ! stty size | grep -q '^[1-9]'; do"
+                 b" sleep 0.1; i=$((i+1)); done; " + first)
     else:
         hutch, rootfs = sys.argv[1], sys.argv[2]
         argv, sizes = [hutch, "run", "-i", "-t", "--rootfs", rootfs, "sh"], True
@@ -90,7 +100,7 @@ def main():
             answer += read_until(master, b"\n")
         print(answer.split(b"\n")[0].strip().decode(errors="replace"))
     else:
-        os.write(master, b"stty size; echo MARK-$((40+2))\n")
+        os.write(master, first)
         out = read_until(master, b"MARK-42")
         if b"24 80" not in out:
             print("initial size not seen: %r" % out)
@@ -109,7 +119,7 @@ def main():
     os.write(master, b"exit 7\n")
     status = wait_bounded(pid, 15.0)
     if status is None:
-        print("hutch did not exit within 15 s of the shell's exit")
+        print("%s did not exit within 15 s of the shell's exit" % argv[0])
         return 1
     after = termios.tcgetattr(master)
     code = os.waitstatus_to_exitcode(status)
