@@ -175,11 +175,6 @@ cmd_exec (int argc, char **argv)
   o.id = argv[optind];
   if (o.process_file && optind + 1 < argc)
     return oci_usage_fail ("exec", "--process gives the whole process: no COMMAND after the id");
-  if (o.process_file
-      && (o.tty || o.cwd || env[0] || o.has_user || o.n_groups || caps[0] || o.no_new_privs))
-    return oci_usage_fail ("exec", "--process gives the whole process: --tty, --cwd, --env, "
-                                   "--user, --additional-gids, --cap and --no-new-privs go in "
-                                   "its JSON");
   if (o.n_groups && !o.has_user)
     return oci_usage_fail ("exec", "--additional-gids goes with --user");
   if (o.has_user)

@@ -13,6 +13,7 @@
 #include "front/run.h"
 #include "runtime/caps.h"
 #include "runtime/hooks.h"
+#include "runtime/mount.h"
 #include "runtime/spec.h"
 #include "base/util.h"
 
@@ -26,17 +27,6 @@
 #include <sys/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-/* The options parse_mount_options in runtime/mount.c knows itself: bind
-   and rbind, its table of mount attributes and its table of
-   propagations.  Any other option of a mount that is not a bind goes to
-   the filesystem as data (features.md: not to be listed); of a bind, it
-   is refused.  */
-static const char *const mount_options[]
-    = { "bind",        "rbind",      "ro",         "rw",          "nosuid",   "suid",
-        "nodev",       "dev",        "noexec",     "exec",        "relatime", "noatime",
-        "strictatime", "nodiratime", "private",    "rprivate",    "slave",    "rslave",
-        "shared",      "rshared",    "unbindable", "runbindable", NULL };
 
 /* parse_action in runtime/sysfilter.c: every action but SCMP_ACT_NOTIFY,
    which needs a seccomp agent that hutch does not support.  */
@@ -86,6 +76,15 @@ strv_json (const char *const *v)
   size_t i;
   for (i = 0; v[i]; i++)
     json_array_append_new (arr, json_string (v[i]));
+  return arr;
+}
+
+/* V as a JSON array, and V freed.  */
+static json_t *
+strv_json_owned (char **v)
+{
+  json_t *arr = strv_json ((const char *const *)v);
+  hutch_strv_free (v);
   return arr;
 }
 
@@ -184,7 +183,7 @@ hutch_oci_features (void)
       "mountExtensions", "idmap", "enabled", 0);
   return json_pack ("{s:s, s:s, s:o, s:o, s:o, s:{s:s}, s:o}", "ociVersionMin", "1.0.0",
                     "ociVersionMax", HUTCH_OCI_SPEC_VERSION, "hooks", hooks, "mountOptions",
-                    strv_json (mount_options), "linux", linux_, "annotations",
+                    strv_json_owned (hutch_mount_option_names ()), "linux", linux_, "annotations",
                     "io.github.seccomp.libseccomp.version", seccomp_ver,
                     "potentiallyUnsafeConfigAnnotations", strv_json (config_annotations));
 }

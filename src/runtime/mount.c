@@ -38,6 +38,7 @@ struct mount_opts
   int atime, rec_atime;
   bool recursive;      /* rbind (anywhere in the list: rbind wins over bind) */
   bool prop_recursive; /* rprivate, rslave...: the propagation of every submount too */
+  bool tmpcopyup;      /* a tmpfs gets what the directory it covers holds (podman's) */
   char **data;         /* filesystem options for fsconfig: "mode=755", "newinstance" */
 };
 
@@ -113,18 +114,37 @@ flag_option (const char *opt, struct mount_opts *o)
 /* Options that set nothing, for the mounts made here.  */
 #define MOUNT_OPTS_NONE .atime = -1, .rec_atime = -1
 
+static const struct
+{
+  const char *name;
+  unsigned long long prop;
+} props[] = {
+  { "private", MS_PRIVATE },       { "rprivate", MS_PRIVATE },       { "slave", MS_SLAVE },
+  { "rslave", MS_SLAVE },          { "shared", MS_SHARED },          { "rshared", MS_SHARED },
+  { "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE },
+};
+
+char **
+hutch_mount_option_names (void)
+{
+  char **v = hutch_xmalloc0 (sizeof (char *));
+  size_t k;
+
+  hutch_strv_push (&v, hutch_xstrdup ("bind"));
+  hutch_strv_push (&v, hutch_xstrdup ("rbind"));
+  hutch_strv_push (&v, hutch_xstrdup ("tmpcopyup"));
+  for (k = 0; k < sizeof mount_flags / sizeof mount_flags[0]; k++)
+    hutch_strv_push (&v, hutch_xstrdup (mount_flags[k].name));
+  for (k = 0; k < sizeof mount_flags / sizeof mount_flags[0]; k++)
+    hutch_strv_push (&v, hutch_xasprintf ("r%s", mount_flags[k].name));
+  for (k = 0; k < sizeof props / sizeof props[0]; k++)
+    hutch_strv_push (&v, hutch_xstrdup (props[k].name));
+  return v;
+}
+
 static int
 parse_mount_options (const struct hutch_mount *m, struct mount_opts *o, hutch_error_t *err)
 {
-  static const struct
-  {
-    const char *name;
-    unsigned long long prop;
-  } props[] = {
-    { "private", MS_PRIVATE },       { "rprivate", MS_PRIVATE },       { "slave", MS_SLAVE },
-    { "rslave", MS_SLAVE },          { "shared", MS_SHARED },          { "rshared", MS_SHARED },
-    { "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE },
-  };
   bool is_bind = strcmp (m->type, "bind") == 0;
   size_t i, k;
 
@@ -151,6 +171,17 @@ parse_mount_options (const struct hutch_mount *m, struct mount_opts *o, hutch_er
         }
       if (strcmp (opt, "defaults") == 0)
         continue;
+      if (strcmp (opt, "tmpcopyup") == 0)
+        {
+          if (strcmp (m->type, "tmpfs") != 0)
+            {
+              mount_opts_clear (o);
+              return hutch_error_set (err, 0, "mount %s: option `tmpcopyup` needs type tmpfs",
+                                      m->destination);
+            }
+          o->tmpcopyup = true;
+          continue;
+        }
       for (k = 0; k < sizeof props / sizeof props[0]; k++)
         if (strcmp (opt, props[k].name) == 0)
           {
@@ -519,6 +550,25 @@ mount_fs_data (const struct hutch_mount *m, char **data, mode_t mode, int tgtfd,
     {
       hutch_error_set (err, errno, "mount %s (%s)", m->destination, type);
       goto out;
+    }
+  /* tmpcopyup (podman's, as crun's): the image's files at the
+     destination into the new tmpfs, before it covers them; through the
+     walker (no link followed, no other mount entered), in the container's
+     user namespace.  */
+  if (o.tmpcopyup)
+    {
+      _cleanup_close_ int src = openat (tgtfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      _cleanup_close_ int dst = openat (mntfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (src < 0 || dst < 0)
+        {
+          hutch_error_set (err, errno, "mount %s (tmpfs): tmpcopyup", m->destination);
+          goto out;
+        }
+      if (hutch_walk_copy_tree (src, dst, err) < 0)
+        {
+          hutch_error_prefix (err, "mount %s (tmpfs): tmpcopyup", m->destination);
+          goto out;
+        }
     }
   /* The flags on the detached mount, before anything can see it.  */
   if (set_attrs (mntfd, &o, false, m->destination, err) < 0)

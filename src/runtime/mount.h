@@ -54,4 +54,9 @@ int hutch_overlay_mount (const struct hutch_overlay *ov, hutch_error_t *err);
    it): its pid once the mount is there, or -1.  */
 pid_t hutch_overlay_start_fuse (const struct hutch_overlay *ov, hutch_error_t *err);
 
+/* Every option of config.json's mounts that hutch takes itself (not as
+   data for the filesystem): bind, rbind, tmpcopyup, the mount flags and
+   their recursive forms, the propagations.  For `hutch-oci features`.  */
+char **hutch_mount_option_names (void);
+
 #endif

@@ -77,8 +77,10 @@ hutch_oci_root_open (const char *root, int *ret_fd, hutch_error_t *err)
      that someone else can write to could name another user's processes.  */
   if (hutch_paths_check_trusted (root, "hutch-oci's state directory (--root)", err) < 0)
     return -1;
-  if (mkdir (root, 0700) < 0 && errno != EEXIST)
-    return hutch_error_set (err, errno, "make the state directory `%s` (--root)", root);
+  /* Its parents too, as runc's (containerd names a directory below its
+     own state directory), each 0700.  */
+  if (hutch_walk_mkdir_p (root, 0700, err) < 0)
+    return hutch_error_prefix (err, "make the state directory `%s` (--root)", root);
   fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return hutch_error_set (err, errno, "open the state directory `%s` (--root)", root);
@@ -735,7 +737,16 @@ hutch_oci_delete (int rootfd, const char *id, bool force, hutch_error_t *err)
   int r = -1;
 
   if (read_state (rootfd, id, &dirfd, &st, &have, err) < 0)
-    return -1;
+    {
+      /* --force of what is gone already is done, as runc's: engines
+         delete, then delete --force to be sure.  */
+      if (force && err->errnum == ENOENT)
+        {
+          hutch_error_clear (err);
+          return 0;
+        }
+      return -1;
+    }
   if (lock_container (dirfd, id, err) < 0)
     goto out;
   /* Read again under the lock: a start may have run meanwhile.  */
@@ -1081,7 +1092,9 @@ hutch_oci_exec (int rootfd, const struct hutch_oci_exec *o, int *ret_status, hut
   x.gid = o->gid;
   x.groups = o->groups;
   x.n_groups = o->n_groups;
-  x.tty = o->process_file ? spec->terminal : o->tty;
+  /* With --process, the options given beside it are taken over it (podman
+     says --tty beside the file's terminal).  */
+  x.tty = o->tty || (o->process_file && spec->terminal);
   x.interactive = true;
   x.keep_child = o->detach;
   x.preserve_fds = o->preserve_fds;
