@@ -684,6 +684,72 @@ test_live_setup (void)
   rmdir (topdir);
 }
 
+/* The systemd manager as root: where PID 1 is systemd, a real scope with
+   a placeholder until a process joins it; elsewhere (this may be a
+   container or a VM without systemd) the error, and no placeholder left
+   behind.  */
+static void
+test_live_systemd (void)
+{
+  struct hutch_spec *spec = hutch_spec_new ();
+  struct hutch_cgroup_request req;
+  struct hutch_cgroup_run run = HUTCH_CGROUP_RUN_INIT;
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  _cleanup_free_ char *id = hutch_xasprintf ("unit-%ld", (long)getpid ());
+  struct hutch_cgroup_host h;
+  bool v2pids;
+  int r, st;
+
+  /* pids.max waits for the placeholder to go; where cgroup v1 holds the
+     pids controller (a hybrid host), a file every cgroup has instead */
+  hutch_cgroup_probe (&h, &err);
+  v2pids = h.v2_controllers && strstr (h.v2_controllers, "pids");
+  hutch_cgroup_host_clear (&h);
+  hutch_spec_add_resource (spec, v2pids ? "pids.max" : "cgroup.max.descendants",
+                           hutch_xstrdup ("50"), false);
+  hutch_cgroup_path_from_oci ("", HUTCH_CGROUP_SYSTEMD, id, false, &req, &err);
+  r = hutch_cgroup_setup_request (spec, &req, &run, NULL, &err);
+  if (access ("/run/systemd/private", F_OK) < 0)
+    {
+      ok (r < 0 && run.path == NULL, "the systemd manager without systemd is refused");
+      has_str (err.msg, "cannot reach systemd (PID 1) at /run/systemd/private",
+               "  and says why (%s)", err.msg);
+      ok (waitpid (-1, &st, WNOHANG) < 0 && errno == ECHILD, "  the placeholder is gone");
+    }
+  else if (r < 0)
+    ok (false, "a scope from systemd: %s", err.msg);
+  else
+    {
+      _cleanup_free_ char *unit = hutch_xasprintf ("hutch-oci-%s.scope", id);
+      _cleanup_free_ char *procs = hutch_xasprintf ("%s/cgroup.procs", run.path), *text = NULL;
+      _cleanup_free_ char *pidsf
+          = hutch_xasprintf ("%s/%s", run.path, v2pids ? "pids.max" : "cgroup.max.descendants");
+      _cleanup_free_ char *pids = NULL;
+      _cleanup_free_ char *holder = hutch_xasprintf ("%ld\n", (long)run.holder);
+      const char *name = strrchr (run.path, '/');
+      pid_t a;
+      ok (name && strcmp (name + 1, unit) == 0, "a scope from systemd: %s", run.path);
+      hutch_read_file (procs, 4096, &text, NULL, &err);
+      is_str (text, holder, "  the placeholder holds it");
+      a = sleeper (run.path);
+      ok (hutch_cgroup_settle (&run, &err) == 0 && run.holder == 0, "  settle (%s)",
+          err.msg ? err.msg : "");
+      free (text);
+      text = NULL;
+      hutch_read_file (procs, 4096, &text, NULL, &err);
+      ok (text && strtol (text, NULL, 10) == a && strchr (text, '\n')[1] == '\0',
+          "  only the process that joined is left (%s)", text ? text : "");
+      hutch_read_file (pidsf, 64, &pids, NULL, &err);
+      is_str (pids, "50\n", "  %s is written",
+              v2pids ? "pids.max, once the placeholder is gone," : "cgroup.max.descendants");
+      hutch_cgroup_teardown (&run, NULL);
+      ok (reaped_by (a) == SIGKILL, "  teardown kills what is in it");
+    }
+  hutch_error_clear (&err);
+  hutch_cgroup_request_clear (&req);
+  hutch_spec_free (spec);
+}
+
 int
 main (void)
 {
@@ -694,6 +760,7 @@ main (void)
     {
       test_live_ops ();
       test_live_setup ();
+      test_live_systemd ();
     }
   else
     skip ("on a real cgroup: needs root and a writable cgroup2 mount");
