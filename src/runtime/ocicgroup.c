@@ -35,7 +35,11 @@
 
 /* PATH without empty and `.` components, and without a leading or
    trailing `/`; NULL (ERR set) when it has `..` or a control character,
-   or names nothing.  */
+   or names nothing.  Why that is safe as root, where config.json may name
+   any cgroup: without `..`, and with no symlink possible in a cgroup file
+   system (kernfs makes none for users), the path stays below the cgroup2
+   mount it is joined to; rootless, the kernel checks every mkdir and
+   write against the owner of the cgroup.  */
 static char *
 clean_path (const char *path, hutch_error_t *err)
 {
