@@ -975,32 +975,23 @@ out:
 
 /* A process that only holds a systemd scope until the container's first
    process is in it (a scope cannot be made empty, and systemd stops one
-   that becomes empty): it ends when the pipe whose write end *RET_FD is
-   closes, or with this process.  */
+   that becomes empty): it waits until release_holder kills it, or until
+   this process ends.  Not a pipe's end to wait for: A and B, forked
+   later, would hold its write end too.  */
 static pid_t
-start_holder (int *ret_fd, hutch_error_t *err)
+start_holder (hutch_error_t *err)
 {
-  pid_t parent = getpid (), pid;
-  int p[2];
+  pid_t parent = getpid (), pid = fork ();
 
-  if (pipe2 (p, O_CLOEXEC) < 0)
-    return hutch_error_set (err, errno, "pipe");
-  pid = fork ();
   if (pid < 0)
-    {
-      hutch_error_set (err, errno, "fork");
-      close (p[0]);
-      close (p[1]);
-      return -1;
-    }
+    return hutch_error_set (err, errno, "fork");
   if (pid == 0)
     {
       sigset_t none;
-      int null = open ("/dev/null", O_RDWR | O_CLOEXEC), keep = p[0];
-      char c;
+      int null = open ("/dev/null", O_RDWR | O_CLOEXEC), sig, keep = -1;
       /* Nothing of the caller's is held: not its stdout (an engine waits
          for it to close), not its locks.  systemd's stop of the scope
-         (SIGTERM) ends it.  */
+         (SIGTERM) ends it, whatever handlers this process had.  */
       if (null >= 0)
         {
           dup2 (null, 0);
@@ -1008,29 +999,28 @@ start_holder (int *ret_fd, hutch_error_t *err)
           dup2 (null, 2);
         }
       hutch_close_all_but (&keep, 1);
+      for (sig = 1; sig < NSIG; sig++)
+        signal (sig, SIG_DFL);
       sigemptyset (&none);
       sigprocmask (SIG_SETMASK, &none, NULL);
       prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
       if (getppid () != parent)
         _exit (0);
-      while (read (p[0], &c, 1) < 0 && errno == EINTR)
-        ;
-      _exit (0);
+      for (;;)
+        pause ();
     }
-  close (p[0]);
-  *ret_fd = p[1];
   return pid;
 }
 
 static void
 release_holder (struct hutch_cgroup_run *run)
 {
-  if (run->holder_fd >= 0)
-    close (run->holder_fd);
-  run->holder_fd = -1;
   if (run->holder > 0)
-    while (waitpid (run->holder, NULL, 0) < 0 && errno == EINTR)
-      ;
+    {
+      kill (run->holder, SIGKILL);
+      while (waitpid (run->holder, NULL, 0) < 0 && errno == EINTR)
+        ;
+    }
   run->holder = 0;
 }
 
@@ -1083,7 +1073,7 @@ make_scope (const struct hutch_spec *spec, const struct hutch_cgroup_request *re
       now[n++] = spec->resources[i];
   run->unit = hutch_xstrdup (req->unit);
   run->system_manager = !req->rootless;
-  run->holder = start_holder (&run->holder_fd, err);
+  run->holder = start_holder (err);
   if (run->holder < 0)
     {
       run->holder = 0;

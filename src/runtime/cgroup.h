@@ -92,13 +92,12 @@ struct hutch_cgroup_run
   char *unit;
   bool system_manager;
   pid_t holder;
-  int holder_fd;      /* the placeholder ends when this closes */
   char *pending_pids; /* pids.max, written once the placeholder is gone */
 };
 
 #define HUTCH_CGROUP_RUN_INIT                                                                      \
   {                                                                                                \
-    .fd = -1, .holder_fd = -1                                                                      \
+    .fd = -1                                                                                       \
   }
 
 /* Give the container its own cgroup under a delegated subtree, with the

@@ -684,32 +684,60 @@ test_live_setup (void)
   rmdir (topdir);
 }
 
-/* The systemd manager as root: where PID 1 is systemd, a real scope with
-   a placeholder until a process joins it; elsewhere (this may be a
-   container or a VM without systemd) the error, and no placeholder left
-   behind.  */
+/* What `systemctl [--user] show -p PROPERTY --value UNIT` says.  */
+static char *
+unit_property (bool rootless, const char *unit, const char *property)
+{
+  _cleanup_free_ char *cmd = hutch_xasprintf ("systemctl %sshow -p %s --value %s",
+                                              rootless ? "--user " : "", property, unit);
+  char buf[256] = "";
+  FILE *f = popen (cmd, "r");
+  size_t n;
+  if (f == NULL)
+    return NULL;
+  n = fread (buf, 1, sizeof buf - 1, f);
+  pclose (f);
+  buf[n] = '\0';
+  while (n && buf[n - 1] == '\n')
+    buf[--n] = '\0';
+  return hutch_xstrdup (buf);
+}
+
+static bool
+has_controller (const char *c)
+{
+  struct hutch_cgroup_host h;
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  bool yes = hutch_cgroup_probe (&h, &err) == 0 && h.v2_controllers && strstr (h.v2_controllers, c);
+  hutch_cgroup_host_clear (&h);
+  hutch_error_clear (&err);
+  return yes;
+}
+
+/* The systemd manager: PID 1's as root, the user's rootless.  Where it
+   runs, a real scope held by a placeholder until a process joins it, the
+   limits as its properties, update through it; elsewhere (a container or
+   a VM without systemd) the error, and no placeholder left behind.  */
 static void
-test_live_systemd (void)
+test_live_systemd (bool rootless, const char *socket)
 {
   struct hutch_spec *spec = hutch_spec_new ();
   struct hutch_cgroup_request req;
   struct hutch_cgroup_run run = HUTCH_CGROUP_RUN_INIT;
   hutch_error_t err = HUTCH_ERROR_INIT;
   _cleanup_free_ char *id = hutch_xasprintf ("unit-%ld", (long)getpid ());
-  struct hutch_cgroup_host h;
-  bool v2pids;
-  int r, st;
-
   /* pids.max waits for the placeholder to go; where cgroup v1 holds the
      pids controller (a hybrid host), a file every cgroup has instead */
-  hutch_cgroup_probe (&h, &err);
-  v2pids = h.v2_controllers && strstr (h.v2_controllers, "pids");
-  hutch_cgroup_host_clear (&h);
+  bool v2pids = has_controller ("pids"), v2mem = has_controller ("memory");
+  int r, st;
+
   hutch_spec_add_resource (spec, v2pids ? "pids.max" : "cgroup.max.descendants",
                            hutch_xstrdup ("50"), false);
-  hutch_cgroup_path_from_oci ("", HUTCH_CGROUP_SYSTEMD, id, false, &req, &err);
+  if (v2mem)
+    hutch_spec_add_resource (spec, "memory.max", hutch_xstrdup ("67108864"), false);
+  hutch_cgroup_path_from_oci ("", HUTCH_CGROUP_SYSTEMD, id, rootless, &req, &err);
   r = hutch_cgroup_setup_request (spec, &req, &run, NULL, &err);
-  if (access ("/run/systemd/private", F_OK) < 0)
+  if (access (socket, F_OK) < 0)
     {
       ok (r < 0 && run.path == NULL, "the systemd manager without systemd is refused");
       has_str (err.msg, "cannot reach systemd (PID 1) at /run/systemd/private",
@@ -717,18 +745,22 @@ test_live_systemd (void)
       ok (waitpid (-1, &st, WNOHANG) < 0 && errno == ECHILD, "  the placeholder is gone");
     }
   else if (r < 0)
-    ok (false, "a scope from systemd: %s", err.msg);
+    ok (false, "a scope from %s systemd: %s", rootless ? "the user's" : "PID 1's", err.msg);
   else
     {
       _cleanup_free_ char *unit = hutch_xasprintf ("hutch-oci-%s.scope", id);
       _cleanup_free_ char *procs = hutch_xasprintf ("%s/cgroup.procs", run.path), *text = NULL;
       _cleanup_free_ char *pidsf
           = hutch_xasprintf ("%s/%s", run.path, v2pids ? "pids.max" : "cgroup.max.descendants");
-      _cleanup_free_ char *pids = NULL;
+      _cleanup_free_ char *pids = NULL, *prop = NULL;
       _cleanup_free_ char *holder = hutch_xasprintf ("%ld\n", (long)run.holder);
+      _cleanup_free_ char *slice
+          = hutch_xasprintf ("/%s/%s", rootless ? "user.slice" : "system.slice", unit);
       const char *name = strrchr (run.path, '/');
       pid_t a;
-      ok (name && strcmp (name + 1, unit) == 0, "a scope from systemd: %s", run.path);
+      ok (name && strcmp (name + 1, unit) == 0 && strstr (run.path, slice),
+          "a scope from %s systemd in its slice: %s", rootless ? "the user's" : "PID 1's",
+          run.path);
       hutch_read_file (procs, 4096, &text, NULL, &err);
       is_str (text, holder, "  the placeholder holds it");
       a = sleeper (run.path);
@@ -742,6 +774,32 @@ test_live_systemd (void)
       hutch_read_file (pidsf, 64, &pids, NULL, &err);
       is_str (pids, "50\n", "  %s is written",
               v2pids ? "pids.max, once the placeholder is gone," : "cgroup.max.descendants");
+      if (v2pids)
+        {
+          prop = unit_property (rootless, unit, "TasksMax");
+          is_str (prop, "50", "  and TasksMax is 50 (%s)", prop ? prop : "");
+          free (prop);
+          prop = NULL;
+        }
+      if (v2mem)
+        {
+          struct hutch_resource set[] = { { (char *)"memory.max", (char *)"134217728", false } };
+          _cleanup_free_ char *memf = hutch_xasprintf ("%s/memory.max", run.path), *mem = NULL;
+          _cleanup_free_ char *reload
+              = hutch_xasprintf ("systemctl %sdaemon-reload", rootless ? "--user " : "");
+          prop = unit_property (rootless, unit, "MemoryMax");
+          is_str (prop, "67108864", "  MemoryMax is a property of the scope (%s)",
+                  prop ? prop : "");
+          free (prop);
+          r = hutch_cgroup_update (run.path, &req, set, 1, &err);
+          ok (r == 0, "  update through systemd (%s)", err.msg ? err.msg : "");
+          prop = unit_property (rootless, unit, "MemoryMax");
+          is_str (prop, "134217728", "  MemoryMax follows (%s)", prop ? prop : "");
+          ok (system (reload) == 0, "  %s", reload);
+          hutch_read_file (memf, 64, &mem, NULL, &err);
+          is_str (mem, "134217728\n", "  memory.max keeps the update across it (%s)",
+                  mem ? mem : "");
+        }
       hutch_cgroup_teardown (&run, NULL);
       ok (reaped_by (a) == SIGKILL, "  teardown kills what is in it");
     }
@@ -760,7 +818,17 @@ main (void)
     {
       test_live_ops ();
       test_live_setup ();
-      test_live_systemd ();
+      test_live_systemd (false, "/run/systemd/private");
+    }
+  else if (geteuid () != 0 && getenv ("XDG_RUNTIME_DIR"))
+    {
+      /* rootless where the user's systemd runs (tests/vm): its scopes */
+      _cleanup_free_ char *sock
+          = hutch_xasprintf ("%s/systemd/private", getenv ("XDG_RUNTIME_DIR"));
+      if (access (sock, F_OK) == 0)
+        test_live_systemd (true, sock);
+      else
+        skip ("on a real cgroup: needs root, or the user's systemd manager");
     }
   else
     skip ("on a real cgroup: needs root and a writable cgroup2 mount");
