@@ -11,6 +11,7 @@
 #include "base/util.h"
 #include "front/containers.h"
 #include "front/detach.h"
+#include "runtime/ocicgroup.h"
 #include "runtime/state.h"
 
 #include <errno.h>
@@ -625,9 +626,8 @@ freeze (struct hutch_ctr *c, void *arg, hutch_error_t *err)
 {
   bool on = arg != NULL;
   struct hutch_state st, now;
-  _cleanup_free_ char *knob = NULL, *events = NULL;
   _cleanup_close_ int rfd = -1;
-  int r, waited;
+  int r;
 
   if (hutch_ctr_state (c, &st, err) < 0)
     return -1;
@@ -647,46 +647,14 @@ freeze (struct hutch_ctr *c, void *arg, hutch_error_t *err)
                               "what this host has)",
                               c->name);
     }
-  knob = hutch_xasprintf ("%s/cgroup.freeze", st.cgroup);
-  if (hutch_write_file (knob, on ? "1" : "0", err) < 0)
+  /* Frozen when this returns, or thawed again with an error that says
+     why (src/runtime/ocicgroup.h); a cgroup gone meanwhile is not an
+     error: the state below says the container ended.  */
+  if (hutch_cgroup_freeze (st.cgroup, on, err) < 0)
     {
+      hutch_error_prefix (err, "container %s", c->name);
       hutch_state_clear (&st);
       return -1;
-    }
-  /* cgroup.freeze only asks: each task stops when it next can, and
-     cgroup.events says `frozen 1` once all have (`frozen 0` at once for a
-     thaw).  Wait for it, as runc and crun do, so that "paused" is true
-     when pause returns: a process in an uninterruptible wait (a disk, an
-     NFS server) may take long, and then the container is thawed again
-     and the pause is an error that says so.  */
-  events = hutch_xasprintf ("%s/cgroup.events", st.cgroup);
-  for (waited = 0;; waited += 10)
-    {
-      _cleanup_free_ char *text = NULL;
-      hutch_error_t e = HUTCH_ERROR_INIT;
-      /* The container ended meanwhile: its cgroup is gone.  */
-      if (hutch_read_file (events, 4096, &text, NULL, &e) < 0)
-        {
-          hutch_error_clear (&e);
-          break;
-        }
-      if (strstr (text, on ? "frozen 1\n" : "frozen 0\n"))
-        break;
-      if (waited >= 10000)
-        {
-          hutch_error_t e2 = HUTCH_ERROR_INIT;
-          if (on)
-            hutch_write_file (knob, "0", &e2);
-          hutch_error_clear (&e2);
-          hutch_state_clear (&st);
-          return hutch_error_set (err, 0,
-                                  "container %s did not %s within 10 s: a process of it is in a "
-                                  "wait it cannot leave (a disk or a network file system that "
-                                  "does not answer?)%s",
-                                  c->name, on ? "freeze" : "thaw",
-                                  on ? "; it was thawed again and runs on" : "");
-        }
-      usleep (10000);
     }
   /* The state as it is now: its holder writes it too (when the container
      ends, which may have happened meanwhile), and takes no lock.  */

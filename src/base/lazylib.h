@@ -254,8 +254,8 @@ const struct hutch_libcurl *hutch_libcurl (void);
 #endif
 
 #ifdef foosdbushfoo
-/* libsystemd's sd-bus, for one question to the user's systemd manager
-   (src/sdscope.c) when hutch's cgroup is not delegated.  Linked, it would
+/* libsystemd's sd-bus, for the questions src/runtime/sdscope.c asks a
+   systemd manager (a delegated scope, a container's scope and its limits).  Linked, it would
    bring its compression and crypto libraries into every start.  Unlike the
    others it is optional: call hutch_libsystemd_load() first, which reports a
    missing library as an error; the calls below abort if it was not loaded.
@@ -270,7 +270,10 @@ struct hutch_libsystemd
   __typeof__ (sd_bus_is_ready) *sd_bus_is_ready;
   __typeof__ (sd_bus_match_signal_async) *sd_bus_match_signal_async;
   __typeof__ (sd_bus_message_append) *sd_bus_message_append;
+  __typeof__ (sd_bus_message_append_array) *sd_bus_message_append_array;
+  __typeof__ (sd_bus_message_close_container) *sd_bus_message_close_container;
   __typeof__ (sd_bus_message_new_method_call) *sd_bus_message_new_method_call;
+  __typeof__ (sd_bus_message_open_container) *sd_bus_message_open_container;
   __typeof__ (sd_bus_message_read) *sd_bus_message_read;
   __typeof__ (sd_bus_message_unref) *sd_bus_message_unref;
   __typeof__ (sd_bus_new) *sd_bus_new;
@@ -295,8 +298,14 @@ const struct hutch_libsystemd *hutch_libsystemd (void);
 #define sd_bus_match_signal_async(...)                                                             \
   (hutch_libsystemd ()->sd_bus_match_signal_async (__VA_ARGS__))
 #define sd_bus_message_append(...) (hutch_libsystemd ()->sd_bus_message_append (__VA_ARGS__))
+#define sd_bus_message_append_array(...)                                                           \
+  (hutch_libsystemd ()->sd_bus_message_append_array (__VA_ARGS__))
+#define sd_bus_message_close_container(...)                                                        \
+  (hutch_libsystemd ()->sd_bus_message_close_container (__VA_ARGS__))
 #define sd_bus_message_new_method_call(...)                                                        \
   (hutch_libsystemd ()->sd_bus_message_new_method_call (__VA_ARGS__))
+#define sd_bus_message_open_container(...)                                                         \
+  (hutch_libsystemd ()->sd_bus_message_open_container (__VA_ARGS__))
 #define sd_bus_message_read(...) (hutch_libsystemd ()->sd_bus_message_read (__VA_ARGS__))
 #define sd_bus_message_unref(...) (hutch_libsystemd ()->sd_bus_message_unref (__VA_ARGS__))
 #define sd_bus_new(...) (hutch_libsystemd ()->sd_bus_new (__VA_ARGS__))

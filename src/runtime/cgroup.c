@@ -19,6 +19,7 @@
    user are never moved.  */
 
 #include "runtime/cgroup.h"
+#include "runtime/ocicgroup.h"
 #include "runtime/resources.h"
 #include "runtime/sdscope.h"
 #include "runtime/spec.h"
@@ -32,7 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +55,7 @@ void
 hutch_cgroup_host_clear (struct hutch_cgroup_host *h)
 {
   free (h->mount);
+  free (h->mount_root);
   free (h->v1_controllers);
   free (h->own);
   free (h->own_rel);
@@ -198,6 +202,7 @@ hutch_cgroup_probe (struct hutch_cgroup_host *h, hutch_error_t *err)
                                         : "no cgroup filesystem is mounted");
       return 0;
     }
+  h->mount_root = hutch_xstrdup (root);
   h->v2_controllers = read_knob (h->mount, "cgroup.controllers");
   if (h->v2_controllers == NULL)
     h->v2_controllers = hutch_xstrdup ("");
@@ -457,33 +462,72 @@ enable_controllers (const struct hutch_spec *spec, const struct hutch_cgroup_hos
   return 0;
 }
 
-static int
-write_resources (const struct hutch_spec *spec, int fd, const char *path, hutch_error_t *err)
+/* Why FILE is missing in the cgroup PATH, for a message: its controller
+   is held by cgroup v1, or not enabled for PATH, or unknown to the
+   kernel.  */
+static char *
+missing_file_why (const char *path, const char *file)
+{
+  _cleanup_free_ char *c = hutch_cgroup_key_controller (file);
+  _cleanup_free_ char *have = read_knob (path, "cgroup.controllers");
+  struct hutch_cgroup_host h = { 0 };
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  char *why = NULL;
+
+  if (c && hutch_cgroup_probe (&h, &e) == 0)
+    {
+      const char *need[] = { c, NULL };
+      why = hutch_cgroup_v2_missing (&h, need);
+    }
+  hutch_error_clear (&e);
+  hutch_cgroup_host_clear (&h);
+  if (why)
+    return why;
+  if (c && have && !word_in (have, c))
+    return hutch_xasprintf (
+        "the %s controller is not enabled for the cgroup %s (its "
+        "cgroup.controllers lists: %s): enable it in the cgroup.subtree_control "
+        "of each cgroup above, or drop the setting",
+        c, path, *have ? have : "none");
+  if (strcmp (file, "memory.swap.max") == 0)
+    return hutch_xasprintf ("the kernel has no cgroup file %s (in %s): swap accounting is off "
+                            "(the kernel was booted without swapaccount, or has no swap support)",
+                            file, path);
+  return hutch_xasprintf ("the kernel has no cgroup file %s (in %s): it does not support this "
+                          "setting",
+                          file, path);
+}
+
+int
+hutch_cgroup_write_resources (int fd, const char *path, const struct hutch_resource *res, size_t n,
+                              hutch_error_t *err)
 {
   size_t i;
-  for (i = 0; i < spec->n_resources; i++)
+  for (i = 0; i < n; i++)
     {
-      const struct hutch_resource *r = &spec->resources[i];
+      const struct hutch_resource *r = &res[i];
       _cleanup_close_ int kfd = openat (fd, r->file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
       if (kfd < 0 && errno == ENOENT && r->implied)
         continue;
       if (kfd < 0)
         {
           if (errno == ENOENT)
-            return hutch_error_set (err, 0,
-                                    "the kernel has no cgroup file %s (in %s): it does not "
-                                    "support this setting%s",
-                                    r->file, path,
-                                    strcmp (r->file, "memory.swap.max") == 0
-                                        ? " (swap accounting is off: the kernel was booted "
-                                          "without swapaccount, or has no swap support)"
-                                        : "");
+            {
+              _cleanup_free_ char *why = missing_file_why (path, r->file);
+              return hutch_error_set (err, 0, "cannot set %s: %s", r->file, why);
+            }
           return hutch_error_set (err, errno, "open %s/%s", path, r->file);
         }
       if (hutch_write_all (kfd, r->value, strlen (r->value)) < 0)
         return hutch_error_set (err, errno, "the kernel refused %s = `%s`", r->file, r->value);
     }
   return 0;
+}
+
+static int
+write_resources (const struct hutch_spec *spec, int fd, const char *path, hutch_error_t *err)
+{
+  return hutch_cgroup_write_resources (fd, path, spec->resources, spec->n_resources, err);
 }
 
 static void
@@ -633,6 +677,24 @@ make_container_cgroup (const struct hutch_spec *spec, struct hutch_cgroup_run *r
   return 0;
 }
 
+/* A launcher's leaf (hutch-launcher-PID, where the launcher of run -d
+   made room for the monitor it forked: hutch_cgroup_launcher_leaf) is not
+   a base: its parent is, with the controllers enabled.  */
+static void
+skip_launcher_leaf (struct hutch_cgroup_host *h)
+{
+  if (h->own && h->delegated)
+    {
+      const char *name = strrchr (h->own, '/');
+      if (name && hutch_str_has_prefix (name + 1, "hutch-launcher-"))
+        {
+          char *parent = hutch_xstrndup (h->own, (size_t)(name - h->own));
+          free (h->own);
+          h->own = parent;
+        }
+    }
+}
+
 int
 hutch_cgroup_setup (const struct hutch_spec *spec, struct hutch_cgroup_run *run, char **ret_note,
                     hutch_error_t *err)
@@ -643,8 +705,7 @@ hutch_cgroup_setup (const struct hutch_spec *spec, struct hutch_cgroup_run *run,
   size_t i;
   int ret = -1;
 
-  memset (run, 0, sizeof *run);
-  run->fd = -1;
+  *run = (struct hutch_cgroup_run)HUTCH_CGROUP_RUN_INIT;
   for (i = 0; i < spec->n_resources; i++)
     limits = limits || !spec->resources[i].implied;
   if (spec->extra.cgroups_disabled)
@@ -673,19 +734,7 @@ hutch_cgroup_setup (const struct hutch_spec *spec, struct hutch_cgroup_run *run,
         }
     }
   find_delegated (&h, &scoped);
-  /* A launcher's leaf (hutch-launcher-PID, where the launcher of run -d
-     made room for the monitor it forked: hutch_cgroup_launcher_leaf) is
-     not a base: its parent is, with the controllers enabled.  */
-  if (h.own && h.delegated)
-    {
-      const char *name = strrchr (h.own, '/');
-      if (name && hutch_str_has_prefix (name + 1, "hutch-launcher-"))
-        {
-          char *parent = hutch_xstrndup (h.own, (size_t)(name - h.own));
-          free (h.own);
-          h.own = parent;
-        }
-    }
+  skip_launcher_leaf (&h);
   if (h.own == NULL || !h.delegated)
     {
       if (limits)
@@ -709,6 +758,413 @@ out:
     hutch_cgroup_teardown (run, NULL);
   hutch_cgroup_host_clear (&h);
   return ret;
+}
+
+/* ---- a cgroup where an OCI runtime was told to put it --------------- */
+
+void
+hutch_cgroup_request_clear (struct hutch_cgroup_request *r)
+{
+  free (r->path);
+  free (r->slice);
+  free (r->unit);
+  memset (r, 0, sizeof *r);
+}
+
+/* Why a cgroup could not be made or changed, for the one who asked for
+   PATH: ERRNUM, and what to do about it.  */
+static const char *
+path_fix (int errnum, bool rootless)
+{
+  if (errnum == EACCES || errnum == EPERM)
+    return rootless ? "rootless, cgroups can be made and changed only inside a cgroup delegated "
+                      "to you: choose a linux.cgroupsPath there, or a relative one (hutch puts "
+                      "it in your delegated cgroup), or leave it empty"
+                    : "that cgroup is not writable";
+  if (errnum == EBUSY)
+    return "it holds processes, and the kernel enables controllers only for the children of "
+           "cgroups without processes: choose a linux.cgroupsPath below one that has none";
+  return "choose another linux.cgroupsPath";
+}
+
+/* Make the cgroups between START (which exists) and PATH, PATH itself not,
+   and enable NEED for the children of each from START down.  */
+static int
+make_parents (const char *start, const char *path, char **need, bool rootless, hutch_error_t *err)
+{
+  _cleanup_free_ char *dir = hutch_xstrdup (path);
+  char *p = dir + strlen (start), *slash;
+  size_t i;
+
+  for (;;)
+    {
+      _cleanup_free_ char *have = NULL, *active = NULL;
+      /* DIR up to P is a cgroup that exists: enable what its children
+         need, then make the next one down (not PATH itself).  */
+      char saved = *p;
+      *p = '\0';
+      have = read_knob (dir, "cgroup.controllers");
+      active = read_knob (dir, "cgroup.subtree_control");
+      for (i = 0; need[i]; i++)
+        {
+          _cleanup_free_ char *w = NULL;
+          if (active && word_in (active, need[i]))
+            continue;
+          if (have == NULL || !word_in (have, need[i]))
+            {
+              _cleanup_free_ char *fix = controller_fix (need[i]);
+              return hutch_error_set (err, 0,
+                                      "the %s controller is not available in the cgroup %s (its "
+                                      "cgroup.controllers lists: %s), so the container's cgroup "
+                                      "%s cannot have it; %s",
+                                      need[i], dir, have && *have ? have : "none", path,
+                                      rootless ? fix : "enable it in the cgroups above");
+            }
+          w = hutch_xasprintf ("+%s", need[i]);
+          if (write_knob (dir, "cgroup.subtree_control", w, err) < 0)
+            {
+              int e = err->errnum;
+              hutch_error_prefix (err, "enable the %s controller for the container's cgroup %s",
+                                  need[i], path);
+              return hutch_error_append (err, "%s", path_fix (e, rootless));
+            }
+        }
+      *p = saved;
+      if (*p == '\0')
+        return 0;
+      slash = strchr (p + 1, '/');
+      if (slash == NULL)
+        return 0; /* the next one is PATH */
+      *slash = '\0';
+      if (mkdir (dir, 0755) < 0 && errno != EEXIST)
+        {
+          int e = errno;
+          hutch_error_set (err, e, "create the cgroup %s (above the container's)", dir);
+          return hutch_error_append (err, "%s", path_fix (e, rootless));
+        }
+      *slash = '/';
+      p = slash;
+    }
+}
+
+/* Make the container's cgroup PATH, or take it when it exists and holds
+   no process (an engine may make it first).  */
+static int
+make_leaf (const char *path, bool rootless, hutch_error_t *err)
+{
+  struct stat st;
+  if (mkdir (path, 0755) == 0)
+    return 0;
+  if (errno != EEXIST)
+    {
+      int e = errno;
+      hutch_error_set (err, e, "create the container's cgroup %s", path);
+      return hutch_error_append (err, "%s", path_fix (e, rootless));
+    }
+  if (lstat (path, &st) < 0 || !S_ISDIR (st.st_mode))
+    return hutch_error_set (
+        err, 0, "%s exists and is not a cgroup; choose another linux.cgroupsPath", path);
+  {
+    _cleanup_free_ char *ev = read_knob (path, "cgroup.events");
+    if (ev == NULL || strstr (ev, "populated 1"))
+      return hutch_error_set (err, 0,
+                              "the cgroup %s exists and %s: another container's?  Choose "
+                              "another linux.cgroupsPath",
+                              path, ev ? "has processes in it" : "is not a cgroup");
+  }
+  return 0;
+}
+
+/* Open PATH and write SPEC's settings there (but pids.max when
+   SKIP_PIDS); fd and path into RUN.  */
+static int
+take_cgroup (const struct hutch_spec *spec, const char *path, bool skip_pids,
+             struct hutch_cgroup_run *run, hutch_error_t *err)
+{
+  int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  size_t i;
+
+  if (fd < 0)
+    return hutch_error_set (err, errno, "open the container's cgroup %s", path);
+  run->fd = fd;
+  run->path = hutch_xstrdup (path);
+  for (i = 0; i < spec->n_resources; i++)
+    {
+      const struct hutch_resource *r = &spec->resources[i];
+      if (skip_pids && strcmp (r->file, "pids.max") == 0)
+        {
+          free (run->pending_pids);
+          run->pending_pids = hutch_xstrdup (r->value);
+          continue;
+        }
+      if (hutch_cgroup_write_resources (fd, path, r, 1, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* Refuse limits that cgroup v2 cannot have on this host (a hybrid host's
+   v1 holds their controllers): no placement of the cgroup helps.  */
+static int
+refuse_v1_limits (const struct hutch_spec *spec, const struct hutch_cgroup_host *h, char **need,
+                  bool limits, hutch_error_t *err)
+{
+  _cleanup_free_ char *why = limits ? hutch_cgroup_v2_missing (h, (const char *const *)need) : NULL;
+  if (why)
+    return hutch_error_set (err, 0, "cannot apply the limits (%s): %s", spec->resources[0].file,
+                            why);
+  if (h->mount == NULL)
+    return hutch_error_set (err, 0,
+                            "the container's cgroup cannot be made: %s; use the cgroup manager "
+                            "`disabled` (no cgroup of its own)",
+                            h->why_not);
+  return 0;
+}
+
+/* HUTCH_CGROUP_CGROUPFS: the cgroup at REQ's path.  */
+static int
+make_at_path (const struct hutch_spec *spec, const struct hutch_cgroup_request *req,
+              struct hutch_cgroup_run *run, bool limits, hutch_error_t *err)
+{
+  struct hutch_cgroup_host h = { 0 };
+  _cleanup_strv_ char **need = needed_controllers (spec);
+  _cleanup_free_ char *path = NULL;
+  const char *start;
+  bool scoped;
+  int ret = -1;
+
+  if (hutch_cgroup_probe (&h, err) < 0)
+    return -1;
+  if (refuse_v1_limits (spec, &h, need, limits, err) < 0)
+    goto out;
+  start = h.mount;
+  if (!req->absolute && req->rootless)
+    {
+      /* Rootless, a relative path goes where the user may make cgroups:
+         the delegated cgroup hutch run would use (or a scope it asks
+         the user's systemd for).  */
+      find_delegated (&h, &scoped);
+      skip_launcher_leaf (&h);
+      if (h.own == NULL || !h.delegated)
+        {
+          hutch_error_set (err, 0,
+                           "linux.cgroupsPath `%s` is relative, which rootless is below the "
+                           "cgroup delegated to you, but %s; fix: %s",
+                           req->path, h.why_not, delegation_fix);
+          goto out;
+        }
+      run->base = hutch_xstrdup (h.own);
+      if (enable_or_scope (spec, &h, run, need, scoped, err) < 0)
+        goto out;
+      start = run->base;
+    }
+  if (hutch_cgroup_resolve (req, h.mount, h.mount_root, h.own_rel, run->base, &path, err) < 0
+      || make_parents (start, path, need, req->rootless, err) < 0
+      || make_leaf (path, req->rootless, err) < 0)
+    goto out;
+  if (take_cgroup (spec, path, false, run, err) < 0)
+    {
+      hutch_error_prefix (err, "the container's cgroup %s", path);
+      goto out;
+    }
+  ret = 0;
+out:
+  hutch_cgroup_host_clear (&h);
+  return ret;
+}
+
+/* A process that only holds a systemd scope until the container's first
+   process is in it (a scope cannot be made empty, and systemd stops one
+   that becomes empty): it waits until release_holder kills it, or until
+   this process ends.  Not a pipe's end to wait for: A and B, forked
+   later, would hold its write end too.  */
+static pid_t
+start_holder (hutch_error_t *err)
+{
+  pid_t parent = getpid (), pid = fork ();
+
+  if (pid < 0)
+    return hutch_error_set (err, errno, "fork");
+  if (pid == 0)
+    {
+      sigset_t none;
+      int null = open ("/dev/null", O_RDWR | O_CLOEXEC), sig, keep = -1;
+      /* Nothing of the caller's is held: not its stdout (an engine waits
+         for it to close), not its locks.  systemd's stop of the scope
+         (SIGTERM) ends it, whatever handlers this process had.  */
+      if (null >= 0)
+        {
+          dup2 (null, 0);
+          dup2 (null, 1);
+          dup2 (null, 2);
+        }
+      hutch_close_all_but (&keep, 1);
+      for (sig = 1; sig < NSIG; sig++)
+        signal (sig, SIG_DFL);
+      sigemptyset (&none);
+      sigprocmask (SIG_SETMASK, &none, NULL);
+      prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+      if (getppid () != parent)
+        _exit (0);
+      for (;;)
+        pause ();
+    }
+  return pid;
+}
+
+static void
+release_holder (struct hutch_cgroup_run *run)
+{
+  if (run->holder > 0)
+    {
+      kill (run->holder, SIGKILL);
+      while (waitpid (run->holder, NULL, 0) < 0 && errno == EINTR)
+        ;
+    }
+  run->holder = 0;
+}
+
+/* The host path of process PID's cgroup, as H's mount shows it.  */
+static char *
+cgroup_of_pid (const struct hutch_cgroup_host *h, pid_t pid)
+{
+  _cleanup_free_ char *file = hutch_xasprintf ("/proc/%ld/cgroup", (long)pid), *text = NULL;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  char *p, *end;
+  size_t n = strcmp (h->mount_root, "/") == 0 ? 0 : strlen (h->mount_root);
+
+  if (hutch_read_file (file, 1 << 16, &text, NULL, &e) < 0)
+    {
+      hutch_error_clear (&e);
+      return NULL;
+    }
+  p = strncmp (text, "0::", 3) == 0 ? text + 3 : strstr (text, "\n0::");
+  if (p == NULL)
+    return NULL;
+  if (*p == '\n')
+    p += 4;
+  if ((end = strchr (p, '\n')) != NULL)
+    *end = '\0';
+  if (strncmp (p, h->mount_root, n) != 0 || (p[n] != '/' && p[n] != '\0'))
+    return NULL;
+  return hutch_xasprintf ("%s%s", h->mount, p + n);
+}
+
+/* HUTCH_CGROUP_SYSTEMD: a transient scope, which systemd makes with a
+   process in it: the placeholder's (start_holder).  The container's first
+   process is then born in it (clone3), and hutch_cgroup_settle lets the
+   placeholder go: pids.max, which it would count against, is written
+   then.  */
+static int
+make_scope (const struct hutch_spec *spec, const struct hutch_cgroup_request *req,
+            struct hutch_cgroup_run *run, bool limits, hutch_error_t *err)
+{
+  struct hutch_cgroup_host h = { 0 };
+  _cleanup_strv_ char **need = needed_controllers (spec);
+  _cleanup_free_ char *path = NULL, *have = NULL;
+  struct hutch_resource *now = hutch_xmalloc0 ((spec->n_resources + 1) * sizeof *now);
+  size_t i, n = 0;
+  int ret = -1;
+
+  if (hutch_cgroup_probe (&h, err) < 0 || refuse_v1_limits (spec, &h, need, limits, err) < 0)
+    goto out;
+  for (i = 0; i < spec->n_resources; i++)
+    if (strcmp (spec->resources[i].file, "pids.max") != 0)
+      now[n++] = spec->resources[i];
+  run->unit = hutch_xstrdup (req->unit);
+  run->system_manager = !req->rootless;
+  run->holder = start_holder (err);
+  if (run->holder < 0)
+    {
+      run->holder = 0;
+      goto out;
+    }
+  if (hutch_sdscope_start (run->system_manager, req->unit, req->slice, run->holder, now, n, err)
+      < 0)
+    goto out;
+  /* Only the scope asked for is taken: an answer of "done" that left the
+     placeholder elsewhere came from something else.  */
+  path = cgroup_of_pid (&h, run->holder);
+  {
+    const char *name = path ? strrchr (path, '/') : NULL;
+    if (name == NULL || strcmp (name + 1, req->unit) != 0)
+      {
+        hutch_error_set (err, 0, "systemd said %s started, but its process is in %s", req->unit,
+                         path ? path : "no cgroup hutch can see");
+        goto out;
+      }
+  }
+  /* Delegate=yes gives a scope the controllers its slice has.  */
+  have = read_knob (path, "cgroup.controllers");
+  for (i = 0; need[i]; i++)
+    if (have == NULL || !word_in (have, need[i]))
+      {
+        _cleanup_free_ char *fix = controller_fix (need[i]);
+        hutch_error_set (err, 0,
+                         "systemd's scope %s has no %s controller (its cgroup.controllers lists: "
+                         "%s), so the container's limits cannot be set; %s",
+                         path, need[i], have && *have ? have : "none", fix);
+        goto out;
+      }
+  if (take_cgroup (spec, path, true, run, err) < 0)
+    {
+      hutch_error_prefix (err, "the container's cgroup %s", path);
+      goto out;
+    }
+  ret = 0;
+out:
+  free (now);
+  hutch_cgroup_host_clear (&h);
+  return ret;
+}
+
+int
+hutch_cgroup_setup_request (const struct hutch_spec *spec, const struct hutch_cgroup_request *req,
+                            struct hutch_cgroup_run *run, char **ret_note, hutch_error_t *err)
+{
+  bool limits = false;
+  size_t i;
+  int r;
+
+  if (req == NULL || req->manager == HUTCH_CGROUP_AUTO)
+    return hutch_cgroup_setup (spec, run, ret_note, err);
+  *run = (struct hutch_cgroup_run)HUTCH_CGROUP_RUN_INIT;
+  for (i = 0; i < spec->n_resources; i++)
+    limits = limits || !spec->resources[i].implied;
+  if (req->manager == HUTCH_CGROUP_DISABLED || spec->extra.cgroups_disabled)
+    {
+      if (limits)
+        return hutch_error_set (err, 0,
+                                "the cgroup manager `disabled` leaves the container without a "
+                                "cgroup of its own, so its limits (%s) cannot be applied; drop "
+                                "linux.resources or choose another cgroup manager",
+                                spec->resources[0].file);
+      return 0;
+    }
+  r = req->manager == HUTCH_CGROUP_SYSTEMD ? make_scope (spec, req, run, limits, err)
+                                           : make_at_path (spec, req, run, limits, err);
+  if (r < 0)
+    hutch_cgroup_teardown (run, NULL);
+  return r < 0 ? -1 : 0;
+}
+
+int
+hutch_cgroup_settle (struct hutch_cgroup_run *run, hutch_error_t *err)
+{
+  _cleanup_free_ char *pids = NULL;
+
+  if (run->holder <= 0)
+    return 0;
+  release_holder (run);
+  pids = HUTCH_STEAL_PTR (run->pending_pids);
+  if (pids && run->path)
+    {
+      struct hutch_resource r = { (char *)"pids.max", pids, false };
+      if (hutch_sdscope_set_limits (run->system_manager, run->unit, &r, 1, err) < 0
+          || hutch_cgroup_write_resources (run->fd, run->path, &r, 1, err) < 0)
+        return -1;
+    }
+  return 0;
 }
 
 int
@@ -925,6 +1381,7 @@ hutch_cgroup_teardown (struct hutch_cgroup_run *run, char **ret_warning)
   uint64_t ooms = 0;
   size_t i;
 
+  release_holder (run);
   if (run->fd >= 0)
     {
       close (run->fd);
@@ -963,7 +1420,8 @@ hutch_cgroup_teardown (struct hutch_cgroup_run *run, char **ret_warning)
   free (run->base);
   free (run->leaf);
   hutch_strv_free (run->enabled);
-  memset (run, 0, sizeof *run);
-  run->fd = -1;
+  free (run->unit);
+  free (run->pending_pids);
+  *run = (struct hutch_cgroup_run)HUTCH_CGROUP_RUN_INIT;
   return ooms;
 }

@@ -11,7 +11,9 @@
 #include "base/error.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct hutch_spec;
 
@@ -19,6 +21,7 @@ struct hutch_spec;
 struct hutch_cgroup_host
 {
   char *mount;          /* the cgroup2 mount point, or NULL */
+  char *mount_root;     /* the cgroup it shows at MOUNT ("/", or more in a cgroup namespace) */
   bool v1;              /* some v1 hierarchy is mounted (hybrid or v1 only) */
   char *v1_controllers; /* the controllers v1 holds, space-separated, or NULL */
   char *own;            /* absolute path of the cgroup we run in, or NULL */
@@ -45,6 +48,36 @@ void hutch_cgroup_host_clear (struct hutch_cgroup_host *h);
    cannot help there; hutch info says the same.  */
 char *hutch_cgroup_v2_missing (const struct hutch_cgroup_host *h, const char *const *need);
 
+/* Who places the container's cgroup: hutch-oci's --cgroup-manager (and
+   runc's --systemd-cgroup).  */
+enum hutch_cgroup_manager
+{
+  HUTCH_CGROUP_AUTO = 0, /* hutch's own placement: BASE/hutch-ID (`hutch run`'s) */
+  HUTCH_CGROUP_CGROUPFS, /* a path of the cgroup2 file system, made by hutch */
+  HUTCH_CGROUP_SYSTEMD,  /* a transient scope that a systemd manager makes */
+  HUTCH_CGROUP_DISABLED, /* no cgroup of its own (as extra.cgroups_disabled) */
+};
+
+/* Where an OCI runtime was told to put the container's cgroup:
+   linux.cgroupsPath read under a manager (hutch_cgroup_path_from_oci, in
+   src/runtime/ocicgroup.h), for hutch_cgroup_setup_request.  */
+struct hutch_cgroup_request
+{
+  enum hutch_cgroup_manager manager;
+  bool rootless; /* hutch-oci --rootless: places relative paths, picks the user's manager */
+  /* CGROUPFS: the cgroup, cleaned ("a/b", no `.`, `..` or empty
+     components).  ABSOLUTE: from the root of the cgroup2 mount; else from
+     the parent of the caller's cgroup (as root, as runc does) or from the
+     cgroup delegated to the user (rootless).  */
+  char *path;
+  bool absolute;
+  /* SYSTEMD: the slice ("system.slice") and the scope ("runc-ID.scope").  */
+  char *slice;
+  char *unit;
+};
+
+void hutch_cgroup_request_clear (struct hutch_cgroup_request *r);
+
 /* What the launcher changed, to undo after the container.  */
 struct hutch_cgroup_run
 {
@@ -53,6 +86,13 @@ struct hutch_cgroup_run
   char **enabled; /* controllers hutch enabled in BASE's subtree_control */
   char *path;     /* the container's own cgroup (host path), or NULL */
   int fd;         /* its directory, or -1 */
+  /* A systemd scope (HUTCH_CGROUP_SYSTEMD): its unit and manager, and
+     the placeholder process that holds it until the container's first
+     process is in (hutch_cgroup_settle).  */
+  char *unit;
+  bool system_manager;
+  pid_t holder;
+  char *pending_pids; /* pids.max, written once the placeholder is gone */
 };
 
 #define HUTCH_CGROUP_RUN_INIT                                                                      \
@@ -68,6 +108,27 @@ struct hutch_cgroup_run
    to get it.  */
 int hutch_cgroup_setup (const struct hutch_spec *spec, struct hutch_cgroup_run *run,
                         char **ret_note, hutch_error_t *err);
+
+/* The same, where REQ (may be NULL: hutch_cgroup_setup) says where the
+   container's cgroup goes.  AUTO: as hutch_cgroup_setup.  DISABLED: no
+   cgroup (limits refused).  CGROUPFS: the cgroup at REQ's path, made with
+   the cgroups above it that are missing; controllers the limits need are
+   enabled along that path (as root; rootless the kernel lets the user do
+   that only below a delegated cgroup); a cgroup that exists already is
+   taken when no process is in it.  SYSTEMD: a transient scope of the
+   system's (as root) or the user's (rootless) manager, with Delegate=yes
+   and the limits as its properties too (a `systemctl daemon-reload` would
+   otherwise write systemd's values over them); the caller must call
+   hutch_cgroup_settle once the container's first process is in it.  */
+int hutch_cgroup_setup_request (const struct hutch_spec *spec,
+                                const struct hutch_cgroup_request *req,
+                                struct hutch_cgroup_run *run, char **ret_note, hutch_error_t *err);
+
+/* Once the container's first process is in RUN's cgroup: a systemd
+   scope's placeholder (a scope cannot be made empty) goes, and pids.max,
+   which it would have counted against, is written.  Nothing to do for
+   other cgroups.  */
+int hutch_cgroup_settle (struct hutch_cgroup_run *run, hutch_error_t *err);
 
 /* After the container: kill what is left in its cgroup, remove it, undo
    RUN.  Returns the number of OOM kills memory.events counted; sets
@@ -87,6 +148,14 @@ int hutch_cgroup_launcher_leaf (const struct hutch_spec *spec);
    calling process into the cgroup CGROUPFD (when clone3 could not place
    it there).  */
 int hutch_cgroup_join (int cgroupfd, hutch_error_t *err);
+
+/* Write the N settings of RES into the cgroup PATH (its directory FD),
+   in order.  A missing file is an error that says why (a controller not
+   enabled there, or held by cgroup v1), except for an IMPLIED setting,
+   which is skipped.  */
+struct hutch_resource;
+int hutch_cgroup_write_resources (int fd, const char *path, const struct hutch_resource *res,
+                                  size_t n, hutch_error_t *err);
 
 /* Kill what is left in the cgroup NAME of PARENTFD (a path with AT_FDCWD)
    and remove it with the cgroups below it.  The watchdog uses it with fds

@@ -668,3 +668,230 @@ hutch_resources_from_oci (void *json_resources, struct hutch_spec *spec, hutch_e
     return -1;
   return 0;
 }
+
+/* ---- update: new limits for a running container --------------------- */
+
+void
+hutch_resources_free (struct hutch_resource *res, size_t n)
+{
+  size_t i;
+  for (i = 0; i < n; i++)
+    {
+      free (res[i].file);
+      free (res[i].value);
+    }
+  free (res);
+}
+
+/* The cgroup file FILE of CGROUP_PATH, trimmed, or NULL.  */
+static char *
+current (const char *cgroup_path, const char *file)
+{
+  _cleanup_free_ char *p = hutch_xasprintf ("%s/%s", cgroup_path, file);
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  char *text = NULL;
+  size_t n;
+  if (hutch_read_file (p, 4096, &text, NULL, &e) < 0)
+    {
+      hutch_error_clear (&e);
+      return NULL;
+    }
+  n = strlen (text);
+  while (n && isspace ((unsigned char)text[n - 1]))
+    text[--n] = '\0';
+  return text;
+}
+
+static bool
+given (json_t *obj, const char *key)
+{
+  json_t *v = json_object_get (obj, key);
+  return v && json_is_integer (v) && json_integer_value (v) != 0;
+}
+
+/* What an update leaves out that one of its values needs, from the
+   cgroup as it is: memory.swap counts memory too (runc takes the limit
+   the container has), and cpu.max holds quota and period together (a new
+   quota keeps the period, a new period the quota).  */
+static void
+complete_from (json_t *res, const char *cgroup_path)
+{
+  json_t *m = json_object_get (res, "memory"), *c = json_object_get (res, "cpu");
+
+  if (json_is_object (m) && given (m, "swap")
+      && json_integer_value (json_object_get (m, "swap")) > 0 && !given (m, "limit"))
+    {
+      _cleanup_free_ char *max = current (cgroup_path, "memory.max");
+      long long v;
+      char *end;
+      if (max && isdigit ((unsigned char)max[0]) && (v = strtoll (max, &end, 10), *end == '\0'))
+        json_object_set_new (m, "limit", json_integer (v));
+    }
+  if (json_is_object (c) && (given (c, "quota") != given (c, "period")))
+    {
+      _cleanup_free_ char *max = current (cgroup_path, "cpu.max");
+      char quota[32];
+      long long period;
+      if (max == NULL || sscanf (max, "%31s %lld", quota, &period) != 2)
+        return;
+      if (given (c, "quota"))
+        json_object_set_new (c, "period", json_integer (period));
+      else if (isdigit ((unsigned char)quota[0]))
+        json_object_set_new (c, "quota", json_integer (strtoll (quota, NULL, 10)));
+    }
+}
+
+int
+hutch_resources_update_from_oci (void *json_resources, const char *cgroup_path,
+                                 struct hutch_resource **ret, size_t *ret_n, hutch_error_t *err)
+{
+  json_t *res = json_resources, *copy;
+  struct hutch_spec *spec;
+  int r;
+
+  if (res == NULL || !json_is_object (res))
+    return hutch_error_set (err, 0,
+                            "the update's resources must be a JSON object "
+                            "(linux.resources of a config.json)");
+  copy = json_deep_copy (res);
+  if (cgroup_path)
+    complete_from (copy, cgroup_path);
+  spec = hutch_spec_new ();
+  r = hutch_resources_from_oci (copy, spec, err);
+  json_decref (copy);
+  if (r < 0)
+    {
+      hutch_spec_free (spec);
+      return -1;
+    }
+  *ret = spec->resources;
+  *ret_n = spec->n_resources;
+  spec->resources = NULL;
+  spec->n_resources = 0;
+  hutch_spec_free (spec);
+  return 0;
+}
+
+/* runc update's flags, and where each goes in linux.resources.  */
+enum flag_kind
+{
+  FLAG_BYTES,  /* a size, or -1 */
+  FLAG_INT,    /* a signed integer */
+  FLAG_UINT,   /* an unsigned integer */
+  FLAG_STRING, /* a CPU or node list */
+  FLAG_REFUSED,
+};
+
+static const struct
+{
+  const char *name, *object, *field;
+  enum flag_kind kind;
+  const char *why; /* FLAG_REFUSED */
+} update_flags[] = {
+  { "memory", "memory", "limit", FLAG_BYTES, NULL },
+  { "memory-reservation", "memory", "reservation", FLAG_BYTES, NULL },
+  { "memory-swap", "memory", "swap", FLAG_BYTES, NULL },
+  { "cpu-shares", "cpu", "shares", FLAG_UINT, NULL },
+  { "cpu-quota", "cpu", "quota", FLAG_INT, NULL },
+  { "cpu-period", "cpu", "period", FLAG_UINT, NULL },
+  { "cpuset-cpus", "cpu", "cpus", FLAG_STRING, NULL },
+  { "cpuset-mems", "cpu", "mems", FLAG_STRING, NULL },
+  { "pids-limit", "pids", "limit", FLAG_INT, NULL },
+  { "blkio-weight", "blockIO", "weight", FLAG_UINT, NULL },
+  { "kernel-memory", NULL, NULL, FLAG_REFUSED,
+    "cgroup v2 has no separate kernel memory limit (memory.max counts kernel memory too)" },
+  { "kernel-memory-tcp", NULL, NULL, FLAG_REFUSED,
+    "cgroup v2 has no separate kernel TCP memory limit (memory.max counts it too)" },
+  { "cpu-rt-period", NULL, NULL, FLAG_REFUSED,
+    "cgroup v2 has no real-time CPU bandwidth (cpu.rt_period_us was cgroup v1's)" },
+  { "cpu-rt-runtime", NULL, NULL, FLAG_REFUSED,
+    "cgroup v2 has no real-time CPU bandwidth (cpu.rt_runtime_us was cgroup v1's)" },
+  { "l3-cache-schema", NULL, NULL, FLAG_REFUSED,
+    "hutch does not support Intel RDT (linux.intelRdt)" },
+  { "mem-bw-schema", NULL, NULL, FLAG_REFUSED,
+    "hutch does not support Intel RDT (linux.intelRdt)" },
+};
+
+static int
+flag_value (const char *name, enum flag_kind kind, const char *value, json_t **ret,
+            hutch_error_t *err)
+{
+  long long v;
+  char *end;
+
+  if (kind == FLAG_STRING)
+    {
+      *ret = json_string (value);
+      return 0;
+    }
+  if (kind == FLAG_BYTES && strcmp (value, "-1") != 0)
+    {
+      int64_t b;
+      if (hutch_parse_bytes (value, &b) < 0)
+        return hutch_error_set (err, 0,
+                                "--%s `%s`: not a size; give a number of bytes with an optional "
+                                "unit k, m, g or t (e.g. 64m), or -1 for no limit",
+                                name, value);
+      *ret = json_integer (b);
+      return 0;
+    }
+  errno = 0;
+  v = strtoll (value, &end, 10);
+  if (errno || end == value || *end || (kind == FLAG_UINT && (v < 0 || value[0] == '-')))
+    return hutch_error_set (err, 0, "--%s `%s`: give %s", name, value,
+                            kind == FLAG_UINT ? "a number (0 or more)" : "a number (-1 or more)");
+  *ret = json_integer (v);
+  return 0;
+}
+
+int
+hutch_resources_update_from_flags (const char *const *pairs, const char *cgroup_path,
+                                   struct hutch_resource **ret, size_t *ret_n, hutch_error_t *err)
+{
+  json_t *res = json_object ();
+  size_t i, k;
+  int r = -1;
+
+  for (i = 0; pairs[i]; i += 2)
+    {
+      const char *name = pairs[i], *value = pairs[i + 1];
+      json_t *obj, *v = NULL;
+
+      while (*name == '-')
+        name++;
+      for (k = 0; k < sizeof update_flags / sizeof update_flags[0]; k++)
+        if (strcmp (name, update_flags[k].name) == 0)
+          break;
+      if (k == sizeof update_flags / sizeof update_flags[0])
+        {
+          hutch_error_set (err, 0, "update has no option --%s", name);
+          goto out;
+        }
+      if (value == NULL)
+        {
+          hutch_error_set (err, 0, "--%s needs a value", name);
+          goto out;
+        }
+      if (update_flags[k].kind == FLAG_REFUSED)
+        {
+          hutch_error_set (err, 0, "--%s cannot be honoured: %s; drop it", name,
+                           update_flags[k].why);
+          goto out;
+        }
+      if (flag_value (name, update_flags[k].kind, value, &v, err) < 0)
+        goto out;
+      obj = json_object_get (res, update_flags[k].object);
+      if (obj == NULL)
+        {
+          obj = json_object ();
+          json_object_set_new (res, update_flags[k].object, obj);
+        }
+      json_object_set_new (obj, update_flags[k].field, v);
+    }
+  r = hutch_resources_update_from_oci (res, cgroup_path, ret, ret_n, err);
+  if (r < 0)
+    hutch_error_prefix (err, "update (its options as linux.resources)");
+out:
+  json_decref (res);
+  return r < 0 ? -1 : 0;
+}

@@ -178,14 +178,15 @@ log "delegated $D: $(cat "$D/cgroup.controllers")"
 # ---- run the tests ------------------------------------------------------
 # Two runs of bats, one TAP stream.  The files in manager_files need a
 # systemd user manager for the user (scope.bats: hutch asking it for a
-# delegated scope); the others must run without one (limits.bats checks
+# delegated scope; oci-cgroup-systemd.bats: hutch-oci's systemd cgroup
+# manager); the others must run without one (limits.bats checks
 # what hutch does where no manager is reachable, and a manager would
 # change D's subtree_control under them).  So the other files run first,
 # then `systemd --user` is started in D/init.scope as the user, the
 # manager's files run, and the manager is stopped.  The plan, printed
 # first, counts both runs; the second run's results are renumbered after
 # the first's.
-manager_files=(scope.bats)
+manager_files=(scope.bats oci-cgroup-systemd.bats)
 files1=() files2=()
 for f in "${VM_FILES[@]}"; do
     if [[ " ${manager_files[*]} " == *" $f "* ]]; then
