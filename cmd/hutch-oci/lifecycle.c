@@ -141,6 +141,8 @@ load_bundle (struct create_args *a, struct hutch_spec **ret_spec, hutch_error_t 
   if (chdir (a->bundle) < 0)
     return hutch_error_set (err, errno, "enter the bundle `%s`", a->bundle);
   (*ret_spec)->extra.no_new_keyring = a->o.no_new_keyring;
+  a->o.cgroup_manager = oci_globals.cg_manager;
+  a->o.rootless = oci_globals.rootless == 1;
   return hutch_oci_prepare_spec (*ret_spec, &a->o, err);
 }
 

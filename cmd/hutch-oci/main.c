@@ -57,16 +57,18 @@ static const struct cmd_opt global_opts[] = {
     "cgroupfs (default), systemd, or disabled (no cgroup of the container's own)",
     "cgroupfs systemd disabled" },
   { "rootless", OPT_ROOTLESS, required_argument, "WHEN",
-    "true, false or auto (default: auto, rootless unless run as root): rootless, a cgroup "
-    "that cannot be made is gone without, unless limits need it",
+    "true, false or auto (default: auto, rootless unless the host's root): the default "
+    "--root, and how linux.cgroupsPath is read (a relative path below the user's delegated "
+    "cgroup, a scope of the user's systemd manager)",
     "true false auto" },
   { "version", OPT_VERSION, no_argument, NULL, "show the version", NULL },
   { 0 },
 };
 
 static const struct cmd_def *const commands[] = {
-  &oci_create_def, &oci_start_def, &oci_run_def, &oci_state_def,    &oci_kill_def, &oci_delete_def,
-  &oci_exec_def,   &oci_list_def,  &oci_ps_def,  &oci_features_def, &oci_spec_def, NULL,
+  &oci_create_def, &oci_start_def,  &oci_run_def,      &oci_state_def, &oci_kill_def,
+  &oci_delete_def, &oci_exec_def,   &oci_list_def,     &oci_ps_def,    &oci_pause_def,
+  &oci_resume_def, &oci_update_def, &oci_features_def, &oci_spec_def,  NULL,
 };
 
 static const struct cmd_def oci_def = {
@@ -221,15 +223,15 @@ global_option (int c)
       oci_globals.debug = true;
       return 0;
     case OPT_SYSTEMD_CGROUP:
-      oci_globals.cg_manager = OCI_CGROUP_SYSTEMD;
+      oci_globals.cg_manager = HUTCH_CGROUP_SYSTEMD;
       return 0;
     case OPT_CGROUP_MANAGER:
       if (strcmp (optarg, "cgroupfs") == 0)
-        oci_globals.cg_manager = OCI_CGROUP_CGROUPFS;
+        oci_globals.cg_manager = HUTCH_CGROUP_CGROUPFS;
       else if (strcmp (optarg, "systemd") == 0)
-        oci_globals.cg_manager = OCI_CGROUP_SYSTEMD;
+        oci_globals.cg_manager = HUTCH_CGROUP_SYSTEMD;
       else if (strcmp (optarg, "disabled") == 0)
-        oci_globals.cg_manager = OCI_CGROUP_DISABLED;
+        oci_globals.cg_manager = HUTCH_CGROUP_DISABLED;
       else
         return oci_usage_fail ("--cgroup-manager",
                                "`%s` is not a cgroup manager: cgroupfs, systemd or disabled",

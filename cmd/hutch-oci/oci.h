@@ -9,21 +9,15 @@
 
 #include "base/error.h"
 #include "common/options.h"
+#include "runtime/cgroup.h"
 
 #include <stdbool.h>
 
-enum oci_cgroup_manager
-{
-  OCI_CGROUP_CGROUPFS,
-  OCI_CGROUP_SYSTEMD,
-  OCI_CGROUP_DISABLED,
-};
-
 struct oci_globals
 {
-  char *root;                         /* --root, or the default */
-  enum oci_cgroup_manager cg_manager; /* --systemd-cgroup, --cgroup-manager */
-  int rootless;                       /* --rootless: 1, 0, or -1 for auto */
+  char *root;                           /* --root, or the default */
+  enum hutch_cgroup_manager cg_manager; /* --systemd-cgroup, --cgroup-manager */
+  int rootless;                         /* --rootless: 1, 0, or -1 for auto */
   bool debug;
 };
 extern struct oci_globals oci_globals;
@@ -47,6 +41,7 @@ const char *oci_one_id (const char *cmd, int argc, char **argv);
 
 /* lifecycle.c, exec.c, features.c (features and spec) */
 extern const struct cmd_def oci_create_def, oci_start_def, oci_run_def, oci_state_def, oci_kill_def,
-    oci_delete_def, oci_list_def, oci_ps_def, oci_exec_def, oci_features_def, oci_spec_def;
+    oci_delete_def, oci_list_def, oci_ps_def, oci_exec_def, oci_features_def, oci_spec_def,
+    oci_pause_def, oci_resume_def, oci_update_def;
 
 #endif

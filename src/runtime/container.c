@@ -631,9 +631,10 @@ hutch_container_create (const struct hutch_spec *spec, struct hutch_container **
     }
   /* The container's cgroup, with its limits written, before any of its
      processes exists.  */
-  if (hutch_cgroup_setup (spec, &c->cgrun, NULL, err) < 0
+  if (hutch_cgroup_setup_request (spec, spec->extra.cgroup_request, &c->cgrun, NULL, err) < 0
       || devices_limit (spec, &c->cgrun, err) < 0 || hutch_sigfd_take (&c->sig, err) < 0
-      || clone_first (c, err) < 0 || follow_until_armed (c, err) < 0)
+      || clone_first (c, err) < 0 || follow_until_armed (c, err) < 0
+      || hutch_cgroup_settle (&c->cgrun, err) < 0)
     goto fail;
   /* The namespaces exist, nothing is mounted yet: prestart (deprecated,
      still what podman uses) and createRuntime, in our namespaces.  */

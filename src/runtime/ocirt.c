@@ -9,6 +9,8 @@
 #include "runtime/container.h"
 #include "runtime/exec.h"
 #include "runtime/hooks.h"
+#include "runtime/ocicgroup.h"
+#include "runtime/resources.h"
 #include "base/log.h"
 #include "runtime/specjson.h"
 #include "runtime/state.h"
@@ -250,6 +252,19 @@ hutch_oci_prepare_spec (struct hutch_spec *spec, const struct hutch_oci_create *
   free (spec->extra.oci_bundle);
   spec->extra.oci_id = hutch_xstrdup (o->id);
   spec->extra.oci_bundle = hutch_xstrdup (o->bundle);
+  /* The container's cgroup where the engine says (linux.cgroupsPath, read
+     as runc reads it under the cgroup manager asked for); named after the
+     container when hutch places it.  */
+  free (spec->extra.cgroup_name);
+  spec->extra.cgroup_name = hutch_xstrdup (o->id);
+  if (spec->extra.cgroup_request)
+    hutch_cgroup_request_clear (spec->extra.cgroup_request);
+  else
+    spec->extra.cgroup_request = hutch_xmalloc0 (sizeof *spec->extra.cgroup_request);
+  if (hutch_cgroup_path_from_oci (spec->cgroups_path, o->cgroup_manager, o->id, o->rootless,
+                                  spec->extra.cgroup_request, err)
+      < 0)
+    return -1;
   /* An engine's shim reads what the process writes, and feeds it input:
      the process gets the caller's stdio, stdin included, as runc's.  */
   spec->extra.interactive = true;
@@ -413,7 +428,8 @@ status_of (int dirfd, const struct hutch_state *st, bool have_state)
     return "stopped";
   if (st->status == HUTCH_STATE_CREATED)
     return "created";
-  if (st->status == HUTCH_STATE_PAUSED || faccessat (dirfd, HUTCH_STATE_FLAG_PAUSED, F_OK, 0) == 0)
+  (void)dirfd;
+  if (st->cgroup && hutch_cgroup_frozen (st->cgroup) == 1)
     return "paused";
   return "running";
 }
@@ -571,19 +587,9 @@ container_pids (const struct hutch_state *st, pid_t **ret, size_t *ret_n, hutch_
 
   if (st->cgroup)
     {
-      _cleanup_free_ char *path = hutch_xasprintf ("%s/cgroup.procs", st->cgroup), *text = NULL;
-      char *line, *save = NULL;
       hutch_error_t e = HUTCH_ERROR_INIT;
-      if (hutch_read_file (path, 1 << 22, &text, NULL, &e) == 0)
-        {
-          for (line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
-            {
-              if (n == cap)
-                pids = hutch_xrealloc (pids, (cap = cap ? cap * 2 : 16) * sizeof *pids);
-              pids[n++] = (pid_t)atoi (line);
-            }
-          goto done;
-        }
+      if (hutch_cgroup_pids (st->cgroup, &pids, &n, &e) == 0)
+        goto done;
       hutch_error_clear (&e);
     }
   if (hutch_state_pid_alive (st->pid, st->pid_start))
@@ -661,6 +667,12 @@ hutch_oci_kill (int rootfd, const char *id, int sig, bool all, hutch_error_t *er
       hutch_error_set (err, ESRCH, "cannot signal container `%s`: container not running", id);
       goto out;
     }
+  if (all && st.cgroup)
+    {
+      /* the kernel's list, frozen while it is signalled (ocicgroup.h) */
+      r = hutch_cgroup_signal_all (st.cgroup, sig, err);
+      goto out;
+    }
   if (all)
     {
       _cleanup_free_ pid_t *pids = NULL;
@@ -700,31 +712,6 @@ wait_ended (const struct hutch_state *st, int timeout_ms)
       usleep (10000);
     }
   return false;
-}
-
-/* Remove the container's cgroup: what is left in it is killed first (a
-   process that left the PID namespace's first one behind), then the
-   directory, deepest first.  */
-static void
-remove_cgroup (const char *path)
-{
-  _cleanup_free_ char *kill_file = hutch_xasprintf ("%s/cgroup.kill", path);
-  int fd = open (kill_file, O_WRONLY | O_CLOEXEC);
-  int i;
-
-  if (fd >= 0)
-    {
-      (void)!write (fd, "1", 1);
-      close (fd);
-    }
-  for (i = 0; i < 100; i++)
-    {
-      if (rmdir (path) == 0 || errno == ENOENT)
-        return;
-      if (errno != EBUSY)
-        return;
-      usleep (10000);
-    }
 }
 
 int
@@ -788,8 +775,8 @@ hutch_oci_delete (int rootfd, const char *id, bool force, hutch_error_t *err)
           goto out;
         }
     }
-  if (st.cgroup)
-    remove_cgroup (st.cgroup);
+  if (st.cgroup && hutch_cgroup_remove (st.cgroup, err) < 0)
+    goto out;
   /* A container that never got to its state has no hooks to end.  */
   if (have)
     run_saved_hooks (dirfd, id, &st, HUTCH_HOOK_POSTSTOP, "stopped", 0);
@@ -1110,6 +1097,87 @@ hutch_oci_exec (int rootfd, const struct hutch_oci_exec *o, int *ret_status, hut
   x.hand_master = x.tty && o->console_socket;
   r = hutch_container_exec (&x, ret_status, err);
 out:
+  hutch_state_clear (&st);
+  return r;
+}
+
+/* The container's cgroup, for the commands that need one.  */
+static int
+need_cgroup (const char *id, const struct hutch_state *st, const char *what, hutch_error_t *err)
+{
+  if (st->cgroup)
+    return 0;
+  return hutch_error_set (err, 0,
+                          "cannot %s container `%s`: it has no cgroup of its own (rootless, "
+                          "hutch-oci makes one only where a cgroup v2 subtree is delegated to "
+                          "the user, see hutch-run(1), LIMITS; or --cgroup-manager disabled)",
+                          what, id);
+}
+
+int
+hutch_oci_pause (int rootfd, const char *id, bool on, hutch_error_t *err)
+{
+  _cleanup_close_ int dirfd = -1;
+  struct hutch_state st;
+  const char *status;
+  bool have;
+  int r = -1;
+
+  if (read_state (rootfd, id, &dirfd, &st, &have, err) < 0)
+    return -1;
+  status = status_of (dirfd, &st, have);
+  if (on && strcmp (status, "running") != 0)
+    hutch_error_set (err, 0,
+                     strcmp (status, "paused") == 0
+                         ? "cannot pause container `%s`: it is paused already"
+                         : "cannot pause container `%s`: container not running",
+                     id);
+  else if (!on && strcmp (status, "paused") != 0)
+    hutch_error_set (err, 0,
+                     strcmp (status, "running") == 0
+                         ? "cannot resume container `%s`: container not paused"
+                         : "cannot resume container `%s`: container not running",
+                     id);
+  else if (need_cgroup (id, &st, on ? "pause" : "resume", err) == 0)
+    r = hutch_cgroup_freeze (st.cgroup, on, err);
+  hutch_state_clear (&st);
+  return r;
+}
+
+int
+hutch_oci_update (int rootfd, const char *id, void *resources, const char *const *flags,
+                  enum hutch_cgroup_manager manager, bool rootless, hutch_error_t *err)
+{
+  _cleanup_close_ int dirfd = -1;
+  _cleanup_spec_ struct hutch_spec *spec = NULL;
+  struct hutch_cgroup_request req = { 0 };
+  struct hutch_resource *res = NULL;
+  struct hutch_state st;
+  const char *status;
+  size_t n = 0;
+  bool have;
+  int r = -1;
+
+  if (read_state (rootfd, id, &dirfd, &st, &have, err) < 0)
+    return -1;
+  status = status_of (dirfd, &st, have);
+  if (strcmp (status, "stopped") == 0 || strcmp (status, "creating") == 0)
+    {
+      hutch_error_set (err, 0, "cannot update container `%s`: container not running", id);
+      goto out;
+    }
+  if (need_cgroup (id, &st, "update", err) < 0 || hutch_spec_load_saved (dirfd, &spec, err) < 0
+      || hutch_cgroup_path_from_oci (spec->cgroups_path, manager, id, rootless, &req, err) < 0)
+    goto out;
+  if (resources)
+    r = hutch_resources_update_from_oci (resources, st.cgroup, &res, &n, err);
+  else
+    r = hutch_resources_update_from_flags (flags, st.cgroup, &res, &n, err);
+  if (r == 0)
+    r = hutch_cgroup_update (st.cgroup, &req, res, n, err);
+out:
+  hutch_resources_free (res, n);
+  hutch_cgroup_request_clear (&req);
   hutch_state_clear (&st);
   return r;
 }

@@ -23,6 +23,7 @@
 
 #include "base/error.h"
 #include "runtime/spec.h"
+#include "runtime/cgroup.h"
 
 #include <stdbool.h>
 #include <sys/types.h>
@@ -52,6 +53,8 @@ struct hutch_oci_create
   const char *console_socket; /* or NULL */
   int preserve_fds;
   bool no_new_keyring;
+  enum hutch_cgroup_manager cgroup_manager; /* how to read linux.cgroupsPath */
+  bool rootless;
 };
 
 /* Set SPEC up for hutch-oci: the caller's stdin, the pid file and console
@@ -98,6 +101,15 @@ struct hutch_oci_exec
 /* *RET_STATUS: the process's exit code (0 with DETACH).  */
 int hutch_oci_exec (int rootfd, const struct hutch_oci_exec *o, int *ret_status,
                     hutch_error_t *err);
+
+/* pause (ON) or resume: freeze or thaw the container's cgroup.  */
+int hutch_oci_pause (int rootfd, const char *id, bool on, hutch_error_t *err);
+/* update: new limits for a running container's cgroup, from RESOURCES
+   (linux.resources, a json_t object) or else from runc's flag forms
+   (FLAGS: NAME, VALUE, ..., NULL); MANAGER and ROOTLESS as at create,
+   for a systemd scope's properties.  */
+int hutch_oci_update (int rootfd, const char *id, void *resources, const char *const *flags,
+                      enum hutch_cgroup_manager manager, bool rootless, hutch_error_t *err);
 
 /* What `state` says of a container.  */
 struct hutch_oci_info

@@ -3,6 +3,7 @@
 
 #include "runtime/spec.h"
 #include "runtime/hooks.h"
+#include "runtime/cgroup.h"
 #include "runtime/specparse.h"
 #include "runtime/devices.h"
 #include "runtime/resources.h"
@@ -137,6 +138,10 @@ hutch_spec_free (struct hutch_spec *spec)
   if (spec->hooks)
     hutch_hooks_free (spec->hooks);
   free (spec->hooks);
+  free (spec->cgroups_path);
+  if (spec->extra.cgroup_request)
+    hutch_cgroup_request_clear (spec->extra.cgroup_request);
+  free (spec->extra.cgroup_request);
   free (spec->extra.oci_id);
   free (spec->extra.oci_bundle);
   hutch_kv_free (spec->extra.labels, spec->extra.n_labels);
@@ -638,9 +643,20 @@ parse_linux (json_t *lx, struct hutch_spec *spec, hutch_error_t *err)
       && hutch_seccomp_from_json (v, "linux.seccomp", spec, &spec->seccomp, err) < 0)
     return -1;
 
+  /* Where the cgroup goes: the runtime's cgroup manager says what it
+     means (hutch-oci: src/runtime/ocicgroup.h).  */
+  v = json_object_get (lx, "cgroupsPath");
+  if (v && !json_is_null (v))
+    {
+      if (!json_is_string (v))
+        return hutch_error_set (err, 0, "linux.cgroupsPath must be a string");
+      if (json_string_value (v)[0])
+        spec->cgroups_path = hutch_xstrdup (json_string_value (v));
+    }
+
   /* Not yet implemented: refuse rather than run without what was asked.  */
   {
-    static const char *const refused[] = { "cgroupsPath", "intelRdt", "personality", "mountLabel" };
+    static const char *const refused[] = { "intelRdt", "personality", "mountLabel" };
     for (i = 0; i < sizeof refused / sizeof refused[0]; i++)
       {
         v = json_object_get (lx, refused[i]);

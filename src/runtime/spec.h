@@ -171,6 +171,9 @@ struct hutch_spec_extra
      or NULL.  */
   char *oci_id;
   char *oci_bundle;
+  /* Where the container's cgroup goes, as hutch-oci read linux.cgroupsPath
+     under its cgroup manager (owned), or NULL: hutch's own placement.  */
+  struct hutch_cgroup_request *cgroup_request;
   int container_lockfd;    /* its lock, held while it runs */
   int *volume_lockfds;     /* the volumes' locks, held while it runs */
   size_t n_volume_lockfds; /* how many */
@@ -194,7 +197,8 @@ struct hutch_spec_extra
   size_t n_labels;
 };
 
-struct hutch_hooks; /* src/runtime/hooks.h */
+struct hutch_hooks;          /* src/runtime/hooks.h */
+struct hutch_cgroup_request; /* src/runtime/cgroup.h */
 
 struct hutch_spec
 {
@@ -270,6 +274,9 @@ struct hutch_spec
 
   /* hooks (src/runtime/hooks.h), or NULL for none */
   struct hutch_hooks *hooks;
+  /* linux.cgroupsPath as config.json says it, or NULL; what it means
+     depends on the runtime's cgroup manager (extra.cgroup_request).  */
+  char *cgroups_path;
 
   struct hutch_spec_extra extra;
 };

@@ -347,6 +347,8 @@ linux_more_json (const struct hutch_spec *spec, json_t *lx)
 
   if (spec->rootfs_propagation)
     json_object_set_new (lx, "rootfsPropagation", json_string (spec->rootfs_propagation));
+  if (spec->cgroups_path)
+    json_object_set_new (lx, "cgroupsPath", json_string (spec->cgroups_path));
   if (spec->n_sysctls > 0)
     {
       json_t *o = json_object ();
