@@ -502,12 +502,14 @@ hutch_devices_check_process (const struct hutch_spec *spec, hutch_error_t *err)
 
 /* ---- the deny-all rule, for the host's root --------------------------- */
 
-/* One rule of the device program: TYPE (BPF_DEVCG_DEV_CHAR or _BLOCK),
-   MAJOR and MINOR (-1: any), all access (make, read, write).  */
+/* One rule of the device program: TYPE (BPF_DEVCG_DEV_CHAR or _BLOCK, 0:
+   either), MAJOR and MINOR (-1: any), ACCESS what it allows
+   (BPF_DEVCG_ACC_MKNOD, _READ, _WRITE; HUTCH_DEV_* have their values).  */
 struct dev_rule
 {
   int type;
   long long major, minor;
+  unsigned int access;
 };
 
 static struct bpf_insn
@@ -517,25 +519,39 @@ insn (uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
   return i;
 }
 
-/* The program: r2 = the device's type, r4 its major, r5 its minor (the
-   access, in the upper half of access_type, does not matter: each rule
-   grants all of it); each rule returns 1 (allowed) when it matches, and
-   after the last one the answer is 0 (denied).  */
+/* The program: r2 = the device's type, r3 the access asked (the upper
+   half of access_type), r4 its major, r5 its minor; each rule returns 1
+   (allowed) when it matches and allows all of the access asked, and after
+   the last one the answer is 0 (denied).  */
 static struct bpf_insn *
 device_program (const struct dev_rule *rules, size_t n, size_t *ret_len)
 {
-  struct bpf_insn *p = hutch_xmalloc0 ((4 + n * 5 + 2) * sizeof *p);
+  struct bpf_insn *p = hutch_xmalloc0 ((6 + n * 8 + 2) * sizeof *p);
   size_t len = 0, i;
 
   p[len++] = insn (BPF_LDX | BPF_MEM | BPF_W, 2, 1, 0, 0); /* access_type */
+  p[len++] = insn (BPF_ALU64 | BPF_MOV | BPF_X, 3, 2, 0, 0);
+  p[len++] = insn (BPF_ALU64 | BPF_RSH | BPF_K, 3, 0, 0, 16);
   p[len++] = insn (BPF_ALU64 | BPF_AND | BPF_K, 2, 0, 0, 0xffff);
   p[len++] = insn (BPF_LDX | BPF_MEM | BPF_W, 4, 1, 4, 0); /* major */
   p[len++] = insn (BPF_LDX | BPF_MEM | BPF_W, 5, 1, 8, 0); /* minor */
   for (i = 0; i < n; i++)
     {
+      bool all = (rules[i].access & 7u) == 7u;
       /* jumps go past the rest of this rule: its checks, mov and exit */
-      int16_t left = (int16_t)(3 + (rules[i].major >= 0) + (rules[i].minor >= 0));
-      p[len++] = insn (BPF_JMP | BPF_JNE | BPF_K, 2, 0, --left, rules[i].type);
+      int16_t left = (int16_t)(2 + (rules[i].type != 0) + (rules[i].major >= 0)
+                               + (rules[i].minor >= 0) + (all ? 0 : 3));
+      if (rules[i].type != 0)
+        p[len++] = insn (BPF_JMP | BPF_JNE | BPF_K, 2, 0, --left, rules[i].type);
+      if (!all)
+        {
+          /* r6 = access asked that the rule does not allow: none, or skip */
+          p[len++] = insn (BPF_ALU64 | BPF_MOV | BPF_X, 6, 3, 0, 0);
+          --left;
+          p[len++] = insn (BPF_ALU64 | BPF_AND | BPF_K, 6, 0, 0, (int32_t)(~rules[i].access & 7u));
+          --left;
+          p[len++] = insn (BPF_JMP | BPF_JNE | BPF_K, 6, 0, --left, 0);
+        }
       if (rules[i].major >= 0)
         p[len++] = insn (BPF_JMP | BPF_JNE | BPF_K, 4, 0, --left, (int32_t)rules[i].major);
       if (rules[i].minor >= 0)
@@ -556,11 +572,14 @@ hutch_devices_limit (const struct hutch_spec *spec, int cgroupfd, hutch_error_t 
      six on a /dev of its own; devpts makes ptmx and the slaves), as runc
      allows them.  */
   static const struct dev_rule given[] = {
-    { BPF_DEVCG_DEV_CHAR, 1, 3 }, { BPF_DEVCG_DEV_CHAR, 1, 5 }, { BPF_DEVCG_DEV_CHAR, 1, 7 },
-    { BPF_DEVCG_DEV_CHAR, 1, 8 }, { BPF_DEVCG_DEV_CHAR, 1, 9 }, { BPF_DEVCG_DEV_CHAR, 5, 0 },
-    { BPF_DEVCG_DEV_CHAR, 5, 1 }, { BPF_DEVCG_DEV_CHAR, 5, 2 }, { BPF_DEVCG_DEV_CHAR, 136, -1 },
+    { BPF_DEVCG_DEV_CHAR, 1, 3, 7 },    { BPF_DEVCG_DEV_CHAR, 1, 5, 7 },
+    { BPF_DEVCG_DEV_CHAR, 1, 7, 7 },    { BPF_DEVCG_DEV_CHAR, 1, 8, 7 },
+    { BPF_DEVCG_DEV_CHAR, 1, 9, 7 },    { BPF_DEVCG_DEV_CHAR, 5, 0, 7 },
+    { BPF_DEVCG_DEV_CHAR, 5, 1, 7 },    { BPF_DEVCG_DEV_CHAR, 5, 2, 7 },
+    { BPF_DEVCG_DEV_CHAR, 136, -1, 7 },
   };
-  size_t n_given = sizeof given / sizeof given[0], n = n_given + spec->n_devices, len, i;
+  size_t n_given = sizeof given / sizeof given[0];
+  size_t n = n_given + spec->n_devices + spec->n_device_rules, len, i;
   _cleanup_free_ struct dev_rule *rules = hutch_xmalloc0 (n * sizeof *rules);
   _cleanup_free_ struct bpf_insn *prog = NULL;
   _cleanup_close_ int progfd = -1;
@@ -576,7 +595,18 @@ hutch_devices_limit (const struct hutch_spec *spec, int cgroupfd, hutch_error_t 
   for (i = 0; i < spec->n_devices; i++)
     rules[n_given + i] = (struct dev_rule){ spec->devices[i].type == 'b' ? BPF_DEVCG_DEV_BLOCK
                                                                          : BPF_DEVCG_DEV_CHAR,
-                                            spec->devices[i].major, spec->devices[i].minor };
+                                            spec->devices[i].major, spec->devices[i].minor, 7 };
+  /* config.json's allow rules (containerd: make any node, and the usual
+     ones); HUTCH_DEV_* are the kernel's BPF_DEVCG_ACC_* values.  */
+  for (i = 0; i < spec->n_device_rules; i++)
+    {
+      const struct hutch_device_rule *d = &spec->device_rules[i];
+      rules[n_given + spec->n_devices + i]
+          = (struct dev_rule){ d->type == 'b'   ? BPF_DEVCG_DEV_BLOCK
+                               : d->type == 'c' ? BPF_DEVCG_DEV_CHAR
+                                                : 0,
+                               d->major, d->minor, d->access };
+    }
   prog = device_program (rules, n, &len);
   memset (&attr, 0, sizeof attr);
   attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;

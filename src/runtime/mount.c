@@ -564,8 +564,14 @@ mount_fs_data (const struct hutch_mount *m, char **data, mode_t mode, int tgtfd,
           hutch_error_set (err, errno, "mount %s (tmpfs): tmpcopyup", m->destination);
           goto out;
         }
-      if (hutch_walk_copy_tree (src, dst, err) < 0)
+      struct stat root;
+      /* The copy gives the tmpfs's root the directory's owner and mode;
+         the tmpfs keeps its own (mode= of its options), as crun's.  */
+      if (fstat (dst, &root) < 0 || hutch_walk_copy_tree (src, dst, err) < 0
+          || fchown (dst, root.st_uid, root.st_gid) < 0 || fchmod (dst, root.st_mode & 07777) < 0)
         {
+          if (err->msg == NULL)
+            hutch_error_set (err, errno, "copy");
           hutch_error_prefix (err, "mount %s (tmpfs): tmpcopyup", m->destination);
           goto out;
         }

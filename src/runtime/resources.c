@@ -519,12 +519,63 @@ oci_cpu (json_t *c, struct hutch_spec *spec, hutch_error_t *err)
   return 0;
 }
 
-/* The one device rule a rootless runtime can honour: deny everything.
-   The kernel already refuses device nodes to a user namespace (mknod needs
-   CAP_MKNOD in the initial one), so that rule holds without a BPF program,
-   which an unprivileged user could not attach anyway.  */
+/* An allow rule of linux.resources.devices into SPEC's device_rules.  */
 static int
-oci_devices (json_t *arr, hutch_error_t *err)
+oci_device_allow (json_t *d, size_t i, struct hutch_spec *spec, hutch_error_t *err)
+{
+  json_t *type = json_object_get (d, "type"), *access = json_object_get (d, "access");
+  json_t *major = json_object_get (d, "major"), *minor = json_object_get (d, "minor");
+  struct hutch_device_rule r = { 'a', -1, -1, 0 };
+  const char *a;
+
+  if (type && !json_is_null (type))
+    {
+      const char *t = json_is_string (type) ? json_string_value (type) : "";
+      if (strlen (t) != 1 || !strchr ("acb", t[0]))
+        return hutch_error_set (err, 0, "linux.resources.devices[%zu].type must be a, c or b", i);
+      r.type = t[0];
+    }
+  if (major && !json_is_null (major))
+    {
+      if (!json_is_integer (major) || json_integer_value (major) < -1)
+        return hutch_error_set (err, 0, "linux.resources.devices[%zu].major must be a number", i);
+      r.major = json_integer_value (major);
+    }
+  if (minor && !json_is_null (minor))
+    {
+      if (!json_is_integer (minor) || json_integer_value (minor) < -1)
+        return hutch_error_set (err, 0, "linux.resources.devices[%zu].minor must be a number", i);
+      r.minor = json_integer_value (minor);
+    }
+  a = access && !json_is_null (access) ? json_is_string (access) ? json_string_value (access) : "?"
+                                       : "rwm";
+  for (; *a; a++)
+    {
+      if (*a == 'r')
+        r.access |= HUTCH_DEV_READ;
+      else if (*a == 'w')
+        r.access |= HUTCH_DEV_WRITE;
+      else if (*a == 'm')
+        r.access |= HUTCH_DEV_MKNOD;
+      else
+        return hutch_error_set (
+            err, 0, "linux.resources.devices[%zu].access must be made of r, w and m", i);
+    }
+  spec->device_rules = hutch_xrealloc (spec->device_rules, (spec->n_device_rules + 1) * sizeof r);
+  spec->device_rules[spec->n_device_rules++] = r;
+  return 0;
+}
+
+/* The device rules a runtime can honour: first the one that denies
+   everything, then rules that allow (as containerd and podman write
+   them).  Rootless, the kernel keeps the first (mknod needs CAP_MKNOD in
+   the initial user namespace, and the container opens only the nodes
+   hutch binds, as far as the user can): the allow rules give nothing
+   more there.  For the host's root, a device program on the container's
+   cgroup holds them all (devices.c).  A deny rule after an allow one
+   (exceptions to exceptions) is refused.  */
+static int
+oci_devices (json_t *arr, struct hutch_spec *spec, hutch_error_t *err)
 {
   size_t i;
   json_t *d;
@@ -541,14 +592,21 @@ oci_devices (json_t *arr, hutch_error_t *err)
                    || (json_is_integer (major) && json_integer_value (major) == -1))
                && (minor == NULL || json_is_null (minor)
                    || (json_is_integer (minor) && json_integer_value (minor) == -1));
+    if (i > 0 && json_is_true (allow))
+      {
+        if (oci_device_allow (d, i, spec, err) < 0)
+          return -1;
+        continue;
+      }
     if (!(json_is_false (allow) && all
           && (access == NULL || json_is_null (access)
-              || (json_is_string (access) && strcmp (json_string_value (access), "rwm") == 0))))
+              || (json_is_string (access) && strcmp (json_string_value (access), "rwm") == 0)))
+        || spec->n_device_rules > 0)
       return hutch_error_set (err, 0,
-                              "linux.resources.devices: only the rule that denies every device "
-                              "({\"allow\": false, \"access\": \"rwm\"}) is supported: a rootless "
-                              "container cannot use device cgroup rules, and needs none to be "
-                              "kept from making device nodes");
+                              "linux.resources.devices[%zu]: the rules must start with the one "
+                              "that denies every device ({\"allow\": false, \"access\": "
+                              "\"rwm\"}), and only rules that allow may follow it",
+                              i);
   }
   return 0;
 }
@@ -649,7 +707,7 @@ hutch_resources_from_oci (void *json_resources, struct hutch_spec *spec, hutch_e
   if (refuse_unknown_resources (res, err) < 0)
     return -1;
   v = json_object_get (res, "devices");
-  if (v && !json_is_null (v) && oci_devices (v, err) < 0)
+  if (v && !json_is_null (v) && oci_devices (v, spec, err) < 0)
     return -1;
   v = json_object_get (res, "memory");
   if (json_is_object (v) && oci_memory (v, spec, err) < 0)

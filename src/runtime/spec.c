@@ -139,6 +139,7 @@ hutch_spec_free (struct hutch_spec *spec)
     hutch_hooks_free (spec->hooks);
   free (spec->hooks);
   free (spec->cgroups_path);
+  free (spec->device_rules);
   if (spec->extra.cgroup_request)
     hutch_cgroup_request_clear (spec->extra.cgroup_request);
   free (spec->extra.cgroup_request);

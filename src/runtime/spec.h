@@ -71,6 +71,19 @@ struct hutch_device
   bool read, write;
 };
 
+/* An allow rule of linux.resources.devices: TYPE 'a' (any), 'c' or 'b';
+   MAJOR and MINOR, -1 for any; ACCESS, what it lets the container do:
+   HUTCH_DEV_MKNOD, _READ, _WRITE (m, r, w).  */
+#define HUTCH_DEV_MKNOD 1u
+#define HUTCH_DEV_READ 2u
+#define HUTCH_DEV_WRITE 4u
+struct hutch_device_rule
+{
+  char type;
+  long long major, minor;
+  unsigned int access;
+};
+
 /* A key and its value: OCI annotations, labels.  */
 struct hutch_kv
 {
@@ -261,11 +274,15 @@ struct hutch_spec
   struct hutch_seccomp *seccomp; /* built BPF (src/sysfilter.h), or NULL for none */
   struct hutch_device *devices;
   size_t n_devices;
-  /* linux.resources.devices holds the rule that denies every device (the
-     only one accepted): rootless, the kernel keeps it (a user namespace
-     makes no device nodes); for the host's root, a device program on the
-     container's cgroup does (src/runtime/devices.h).  */
+  /* linux.resources.devices starts with the rule that denies every
+     device: rootless, the kernel keeps it (a user namespace makes no
+     device nodes, and opens only those hutch binds); for the host's root,
+     a device program on the container's cgroup does
+     (src/runtime/devices.h), which also lets through DEVICE_RULES, the
+     allow rules that follow (as containerd and podman write them).  */
   bool devices_deny_all;
+  struct hutch_device_rule *device_rules;
+  size_t n_device_rules;
 
   /* annotations: recorded; the runtime acts on run.oci.keep_original_groups
      (as crun does), on nothing else.  */

@@ -419,6 +419,26 @@ linux_json (const struct hutch_spec *spec, json_t **ret, hutch_error_t *err)
           json_object_set_new (rule, "allow", json_false ());
           json_object_set_new (rule, "access", json_string ("rwm"));
           json_array_append_new (rules, rule);
+          for (size_t k = 0; k < spec->n_device_rules; k++)
+            {
+              const struct hutch_device_rule *d = &spec->device_rules[k];
+              char type[2] = { d->type, 0 }, acc[4];
+              size_t a = 0;
+              if (d->access & HUTCH_DEV_READ)
+                acc[a++] = 'r';
+              if (d->access & HUTCH_DEV_WRITE)
+                acc[a++] = 'w';
+              if (d->access & HUTCH_DEV_MKNOD)
+                acc[a++] = 'm';
+              acc[a] = '\0';
+              rule = json_object ();
+              json_object_set_new (rule, "allow", json_true ());
+              json_object_set_new (rule, "type", json_string (type));
+              json_object_set_new (rule, "major", json_integer (d->major));
+              json_object_set_new (rule, "minor", json_integer (d->minor));
+              json_object_set_new (rule, "access", json_string (acc));
+              json_array_append_new (rules, rule);
+            }
           json_object_set_new (r, "devices", rules);
         }
       json_object_set_new (lx, "resources", r);
