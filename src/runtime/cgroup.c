@@ -266,7 +266,9 @@ word_in (const char *list, const char *word)
   return false;
 }
 
-/* The controllers SPEC's limits need, without repetition.  */
+/* The controllers SPEC's limits need, without repetition.  A setting
+   that was only implied needs none: where its controller is not enabled,
+   its file is missing and it is skipped.  */
 static char **
 needed_controllers (const struct hutch_spec *spec)
 {
@@ -274,7 +276,8 @@ needed_controllers (const struct hutch_spec *spec)
   size_t i, k;
   for (i = 0; i < spec->n_resources; i++)
     {
-      char *c = hutch_cgroup_key_controller (spec->resources[i].file);
+      char *c = spec->resources[i].implied ? NULL
+                                           : hutch_cgroup_key_controller (spec->resources[i].file);
       bool dup = false;
       if (c == NULL)
         continue;

@@ -489,11 +489,16 @@ oci_cpu (json_t *c, struct hutch_spec *spec, hutch_error_t *err)
     return -1;
   if (has_shares && (shares < 0 || shares == 1 || shares > 262144))
     return hutch_error_set (err, 0, "linux.resources.cpu.shares must be from 2 to 262144");
+  /* 1024 shares are cgroup v1's default, which engines write for every
+     container (containerd does): weight 100, which is also a new cgroup
+     v2's own.  It asks for nothing, so it is implied: where the cpu
+     controller is not to be had (v1 holds it), it is not a limit that
+     cannot be applied.  */
   if (has_shares && shares > 0)
     hutch_spec_add_resource (
         spec, "cpu.weight",
         hutch_xasprintf ("%llu", (unsigned long long)hutch_cpu_shares_to_weight ((uint64_t)shares)),
-        false);
+        shares == 1024);
   if ((has_quota && quota != 0) || (has_period && period != 0))
     {
       if (period <= 0)
