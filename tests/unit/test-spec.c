@@ -353,11 +353,11 @@ main (void)
           < 0,
       "a relative cwd is refused");
   ok (parse ("{\"process\": {\"args\": [\"x\"]}, \"root\": {\"path\": \"/r\"}, \"hooks\": "
-             "{\"prestart\": [{\"path\": \"/x\"}]},"
+             "{\"prestart\": [{\"path\": \"x\"}]},"
              "\"linux\": {\"namespaces\": [{\"type\": \"user\"}]}}",
              &spec, &err)
           < 0,
-      "hooks are refused");
+      "a hook with a relative path is refused");
   refusals ();
   process_refusals ();
   linux_fields ();
