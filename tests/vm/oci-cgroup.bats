@@ -67,6 +67,8 @@ bundle() {
   "root": { "path": "rootfs" },
   "mounts": [
     { "destination": "/proc", "type": "proc", "source": "proc" },
+    { "destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+      "options": ["nosuid", "mode=755"] },
     { "destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
       "options": ["nosuid", "noexec", "nodev", "ro"] }
   ],
