@@ -16,7 +16,7 @@
 
 /* The version of the OCI runtime specification whose configuration this
    is: what `hutch-oci --version` and `hutch version` say.  */
-#define HUTCH_OCI_SPEC_VERSION "1.0.2"
+#define HUTCH_OCI_SPEC_VERSION "1.2.0"
 
 struct hutch_idmap
 {
