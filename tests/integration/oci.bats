@@ -2,59 +2,11 @@
 # hutch-oci: run an OCI bundle.
 
 load helpers
-
+load ocibundle
 
 # make_bundle DIR ARGS_JSON: a bundle with a copy of the rootfs
-make_bundle() {
-    local b=$1 args=$2
-    mkdir -p "$b"
-    cp -a "$ROOTFS" "$b/rootfs"
-    local uidmaps gidmaps
-    if [ -n "$SUBUID_START" ] && [ -n "$SUBGID_START" ]; then
-        uidmaps="{\"containerID\": 0, \"hostID\": $MY_UID, \"size\": 1}, {\"containerID\": 1, \"hostID\": $SUBUID_START, \"size\": $SUBUID_COUNT}"
-        gidmaps="{\"containerID\": 0, \"hostID\": $MY_GID, \"size\": 1}, {\"containerID\": 1, \"hostID\": $SUBGID_START, \"size\": $SUBGID_COUNT}"
-    else
-        uidmaps="{\"containerID\": 0, \"hostID\": $MY_UID, \"size\": 1}"
-        gidmaps="{\"containerID\": 0, \"hostID\": $MY_GID, \"size\": 1}"
-    fi
-    cat > "$b/config.json" <<JSON
-{
-  "ociVersion": "1.0.2",
-  "process": {
-    "terminal": false,
-    "user": { "uid": 0, "gid": 0 },
-    "args": $args,
-    "env": [
-      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-      "OCIVAR=from-config"
-    ],
-    "cwd": "/tmp",
-    "noNewPrivileges": true
-  },
-  "root": { "path": "rootfs", "readonly": false },
-  "hostname": "ocihost",
-  "mounts": [
-    { "destination": "/proc", "type": "proc", "source": "proc" },
-    { "destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-      "options": ["nosuid", "strictatime", "mode=755", "size=65536k"] },
-    { "destination": "/dev/pts", "type": "devpts", "source": "devpts",
-      "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"] },
-    { "destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-      "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
-    { "destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
-      "options": ["nosuid", "noexec", "nodev"] },
-    { "destination": "/sys", "type": "sysfs", "source": "sysfs",
-      "options": ["nosuid", "noexec", "nodev", "ro"] }
-  ],
-  "linux": {
-    "namespaces": [
-      { "type": "user" }, { "type": "pid" }, { "type": "ipc" },
-      { "type": "uts" }, { "type": "mount" }, { "type": "network" }
-    ],
-    "uidMappings": [ $uidmaps ],
-    "gidMappings": [ $gidmaps ]
-  }
-}
+# (ocibundle.bash)
+make_bundle() { oci_bundle "$1" "$2"; }
 JSON
 }
 

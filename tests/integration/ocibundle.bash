@@ -41,6 +41,8 @@ oci_bundle() {
       "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"] },
     { "destination": "/dev/shm", "type": "tmpfs", "source": "shm",
       "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
+    { "destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+      "options": ["nosuid", "noexec", "nodev"] },
     { "destination": "/sys", "type": "sysfs", "source": "sysfs",
       "options": ["nosuid", "noexec", "nodev", "ro"] }
   ],
