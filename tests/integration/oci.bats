@@ -7,8 +7,6 @@ load ocibundle
 # make_bundle DIR ARGS_JSON: a bundle with a copy of the rootfs
 # (ocibundle.bash)
 make_bundle() { oci_bundle "$1" "$2"; }
-JSON
-}
 
 setup() {
     BGPIDS=()
