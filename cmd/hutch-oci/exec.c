@@ -34,7 +34,9 @@ static const struct cmd_opt exec_opts[] = {
   { "process", OPT_PROCESS, required_argument, "FILE",
     "the whole process from FILE, an OCI process object (JSON); no COMMAND then", CMD_VALUE_FILE },
   { "detach", OPT_DETACH, no_argument, NULL,
-    "return once the process runs; it stays this command's caller's child", NULL },
+    "return once the process runs; it is then the child of the caller's subreaper "
+    "(containerd's shim, conmon), as the container's first process is",
+    NULL },
   { "pid-file", OPT_PID_FILE, required_argument, "FILE", "write the process's pid to FILE",
     CMD_VALUE_FILE },
   { "console-socket", OPT_CONSOLE_SOCKET, required_argument, "SOCKET",
@@ -59,13 +61,14 @@ static int cmd_exec (int argc, char **argv);
 
 const struct cmd_def oci_exec_def = {
   .name = "exec",
-  .summary = "run another process in a running container",
-  .usage = "Usage: hutch-oci exec [OPTIONS] ID COMMAND [ARG...]\n"
-           "       hutch-oci exec [OPTIONS] --process FILE ID\n"
-           "\n"
-           "Run COMMAND in running container ID, in its namespaces and cgroup, with the\n"
-           "user, capabilities, rlimits, no_new_privs and seccomp filter of its config.json\n"
-           "unless asked otherwise; the exit code is the command's.\n",
+  .summary = "run another process in a running (or created) container",
+  .usage
+  = "Usage: hutch-oci exec [OPTIONS] ID COMMAND [ARG...]\n"
+    "       hutch-oci exec [OPTIONS] --process FILE ID\n"
+    "\n"
+    "Run COMMAND in container ID (running, or created), in its namespaces and cgroup, with the\n"
+    "user, capabilities, rlimits, no_new_privs and seccomp filter of its config.json\n"
+    "unless asked otherwise; the exit code is the command's.\n",
   .opts = exec_opts,
   .operands = CMD_VALUE_CONTAINER,
   .fn = cmd_exec,

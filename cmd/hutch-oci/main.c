@@ -43,9 +43,11 @@ enum
 
 static const struct cmd_opt global_opts[] = {
   { "root", OPT_ROOT, required_argument, "DIR",
-    "the containers' state (default: $XDG_RUNTIME_DIR/hutch-oci, /run/hutch-oci as root)",
+    "the containers' state (default: /run/hutch-oci for the host's root, else "
+    "$XDG_RUNTIME_DIR/hutch-oci, or /tmp/hutch-oci-UID without a private one)",
     CMD_VALUE_DIR },
-  { "log", OPT_LOG, required_argument, "FILE", "also write errors and warnings to FILE",
+  { "log", OPT_LOG, required_argument, "FILE",
+    "also write the messages (errors, warnings, information; debug with --debug) to FILE",
     CMD_VALUE_FILE },
   { "log-format", OPT_LOG_FORMAT, required_argument, "FORMAT",
     "the --log file's lines: text (default), or json (one object a line: level, msg, time)",
@@ -160,7 +162,11 @@ oci_usage_fail (const char *cmd, const char *fmt, ...)
   va_start (ap, fmt);
   vsnprintf (buf, sizeof buf, fmt, ap);
   va_end (ap);
-  hutch_error_set (&err, 0, "%s; see `hutch-oci %s --help`", buf, cmd);
+  /* a global option's or an unknown command's: the program's own help */
+  if (cmd[0] == '-' || cmd_find_sub (&oci_def, cmd) == NULL)
+    hutch_error_set (&err, 0, "%s; see `hutch-oci --help`", buf);
+  else
+    hutch_error_set (&err, 0, "%s; see `hutch-oci %s --help`", buf, cmd);
   return oci_fail (cmd, &err);
 }
 
@@ -271,7 +277,7 @@ main (int argc, char **argv)
   /* auto: rootless unless this is the host's root (not root of a user
      namespace, such as rootless podman's) */
   if (oci_globals.rootless < 0)
-    oci_globals.rootless = geteuid () != 0 || hutch_oci_in_user_namespace ();
+    oci_globals.rootless = geteuid () != 0 || hutch_in_user_namespace ();
   if (oci_globals.root == NULL)
     oci_globals.root = hutch_oci_default_root (oci_globals.rootless);
   if (optind >= argc)

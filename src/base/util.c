@@ -407,3 +407,20 @@ hutch_join_and (char *const *words)
     }
   return s;
 }
+
+bool
+hutch_in_user_namespace (void)
+{
+  _cleanup_free_ char *text = NULL;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  unsigned long a, b, n;
+
+  if (hutch_read_file ("/proc/self/uid_map", 65536, &text, NULL, &e) < 0)
+    {
+      hutch_error_clear (&e);
+      return false;
+    }
+  /* The initial namespace maps every id to itself, in one line.  */
+  return !(sscanf (text, "%lu %lu %lu", &a, &b, &n) == 3 && a == 0 && b == 0 && n == 4294967295UL
+           && strchr (text, '\n') == strrchr (text, '\n'));
+}

@@ -73,6 +73,11 @@ char *hutch_find_program (const char *name);
    names a directory outside it "(unreachable)/...", which glibc's getcwd
    turns into ENOENT.  */
 bool hutch_cwd_in_root (void);
+
+/* Whether this process is in a user namespace other than the initial
+   one: root there (as under rootless podman, whose conmon runs an OCI
+   runtime in the user namespace it made) is not the host's root.  */
+bool hutch_in_user_namespace (void);
 /* Parse a decimal unsigned number that must fit in 32 bits.  */
 int hutch_parse_u32 (const char *s, unsigned int *ret);
 

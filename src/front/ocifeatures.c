@@ -174,9 +174,10 @@ hutch_oci_features (void)
   linux_ = json_pack (
       "{s:o, s:o, s:{s:b, s:b, s:b, s:b, s:b}, s:o, s:{s:b}, s:{s:b}, s:{s:b}, s:{s:{s:b}}}",
       "namespaces", namespaces, "capabilities", capabilities (),
-      /* cgroup v2 only, through cgroupfs: no systemd driver in hutch-oci
-         yet, and v1 cannot be delegated to a user.  */
-      "cgroup", "v1", 0, "v2", 1, "systemd", 0, "systemdUser", 0, "rdma", 0, "seccomp",
+      /* cgroup v2 only (v1 cannot be delegated to a user), through
+         cgroupfs or a systemd scope of the system's or the user's manager
+         (--systemd-cgroup: runtime/ocicgroup.c).  */
+      "cgroup", "v1", 0, "v2", 1, "systemd", 1, "systemdUser", 1, "rdma", 0, "seccomp",
       seccomp_features (), "apparmor", "enabled", 0, "selinux", "enabled", 0, "intelRdt", "enabled",
       0,
       /* mounts[].uidMappings are not read (runtime/spec.c) */

@@ -535,7 +535,9 @@ b_devices_limit (const struct hutch_child_ctx *c, hutch_error_t *err)
 {
   _cleanup_close_ int fd = -1;
 
-  if (!c->spec->devices_deny_all || hutch_spec_has_ns (c->spec, HUTCH_NS_USER))
+  /* Root of a user namespace (rootless podman's) is held by the kernel's
+     rule as an unprivileged user is: no device node can be made there.  */
+  if (!c->spec->devices_deny_all || hutch_spec_has_ns (c->spec, HUTCH_NS_USER) || !c->host_root)
     return 0;
   if (c->cgroup_path == NULL)
     return hutch_error_set (err, 0,

@@ -510,6 +510,7 @@ clone_first (struct hutch_container *c, hutch_error_t *err)
   ctx.sock = sp[1];
   ctx.watchfd = watch[0];
   ctx.initfd = c->initfd;
+  ctx.host_root = geteuid () == 0 && !hutch_in_user_namespace ();
   ctx.startfd = c->spec->extra.outlive ? c->spec->extra.start_socket : -1;
   ctx.parent = getpid ();
   ctx.oldmask = c->sig.oldmask;
@@ -588,7 +589,8 @@ static int
 devices_limit (const struct hutch_spec *spec, const struct hutch_cgroup_run *run,
                hutch_error_t *err)
 {
-  if (!spec->devices_deny_all || geteuid () != 0 || !hutch_spec_has_ns (spec, HUTCH_NS_USER))
+  if (!spec->devices_deny_all || geteuid () != 0 || hutch_in_user_namespace ()
+      || !hutch_spec_has_ns (spec, HUTCH_NS_USER))
     return 0;
   if (run->fd < 0)
     return hutch_error_set (err, 0,
@@ -756,6 +758,14 @@ hutch_container_start (struct hutch_container *c, hutch_error_t *err)
     }
   c->status = HUTCH_CONTAINER_RUNNING;
   return 0;
+}
+
+void
+hutch_container_drop_terminal (struct hutch_container *c)
+{
+  if (c->master >= 0)
+    close (c->master);
+  c->master = -1;
 }
 
 int

@@ -80,6 +80,11 @@ int hutch_container_release (struct hutch_container *c, hutch_error_t *err);
    hutch_container_start's.  */
 int hutch_container_start_outlived (int sockfd, pid_t pid, hutch_error_t *err);
 
+/* The terminal's master goes elsewhere (hutch-oci run --console-socket
+   sent it to its caller): the wait copies nothing, and C's copy is
+   closed.  */
+void hutch_container_drop_terminal (struct hutch_container *c);
+
 /* *RET_STATUS: the process's exit code, or 128+N for a signal.  */
 int hutch_container_wait (struct hutch_container *c, int *ret_status, hutch_error_t *err);
 int hutch_container_kill (struct hutch_container *c, int sig, hutch_error_t *err);

@@ -38,23 +38,6 @@
 #include <time.h>
 #include <unistd.h>
 
-bool
-hutch_oci_in_user_namespace (void)
-{
-  _cleanup_free_ char *text = NULL;
-  hutch_error_t e = HUTCH_ERROR_INIT;
-  unsigned long a, b, n;
-
-  if (hutch_read_file ("/proc/self/uid_map", 65536, &text, NULL, &e) < 0)
-    {
-      hutch_error_clear (&e);
-      return false;
-    }
-  /* The initial namespace maps every id to itself, in one line.  */
-  return !(sscanf (text, "%lu %lu %lu", &a, &b, &n) == 3 && a == 0 && b == 0 && n == 4294967295UL
-           && strchr (text, '\n') == strrchr (text, '\n'));
-}
-
 char *
 hutch_oci_default_root (bool rootless)
 {
@@ -517,6 +500,14 @@ hutch_oci_run (int rootfd, struct hutch_spec *spec, const struct hutch_oci_creat
   if (hutch_container_start (c, err) < 0)
     goto out;
   hutch_container_state (c, &cs);
+  /* The terminal to the caller's console socket, which holds it from
+     now on; nothing is copied here then.  */
+  if (cs.pty_master >= 0 && o->console_socket)
+    {
+      if (send_console (o->console_socket, cs.pty_master, err) < 0)
+        goto out;
+      hutch_container_drop_terminal (c);
+    }
   state_for (&st, HUTCH_STATE_RUNNING, cs.pid, o->bundle, cs.cgroup_path);
   st.started = st.created;
   if (hutch_state_write (dirfd, &st, err) < 0

@@ -28,10 +28,6 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* Whether this process is in a user namespace other than the initial
-   one: root there (as under rootless podman, whose conmon runs the
-   runtime in the user namespace it made) is not the host's root.  */
-bool hutch_oci_in_user_namespace (void);
 /* The default --root: /run/hutch-oci for the host's root,
    $XDG_RUNTIME_DIR/hutch-oci (ROOTLESS) when that is the user's and
    private, else /tmp/hutch-oci-UID.  */

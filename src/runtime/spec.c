@@ -694,7 +694,7 @@ parse_annotations (json_t *obj, struct hutch_spec *spec, hutch_error_t *err)
   return 0;
 }
 
-/* What comes after the namespaces are known: hooks (refused), the user
+/* What comes after the namespaces are known: hooks (src/runtime/hooks.h), the user
    namespace an unprivileged caller needs, a hostname or domainname
    without a UTS namespace of its own (refused, as runc does: it would be
    the host's), and the annotations.  */

@@ -417,8 +417,9 @@ hutch_spec_parse_linux_more (json_t *lx, struct hutch_spec *spec, hutch_error_t 
 {
   json_t *devs = json_object_get (json_object_get (lx, "resources"), "devices");
 
-  /* hutch_resources_from_oci (resources.c) refuses every rule but the
-     one that denies all devices: any rule here is that one.  */
+  /* hutch_resources_from_oci (resources.c) takes the rule that denies
+     all devices first and allow rules after it, and refuses the rest:
+     rules here start with that one.  */
   spec->devices_deny_all = json_is_array (devs) && json_array_size (devs) > 0;
   if (parse_rootfs_propagation (json_object_get (lx, "rootfsPropagation"), spec, err) < 0
       || parse_sysctl (json_object_get (lx, "sysctl"), spec, err) < 0

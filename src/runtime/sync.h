@@ -64,6 +64,7 @@ struct hutch_child_ctx
      (hutch-oci start connects to it), or -1.  */
   int startfd;
   bool in_cgroup; /* B was cloned into CGROUPFD */
+  bool host_root; /* P is the host's root (not root of a user namespace) */
   pid_t parent;
   sigset_t oldmask;
 };
