@@ -224,6 +224,38 @@ write_pid_file (const char *path, pid_t pid, hutch_error_t *err)
   return 0;
 }
 
+/* Fds 3 .. 3+N-1, which the process gets as they are (--preserve-fds,
+   LISTEN_FDS), must be the caller's: open, and not close-on-exec.  A
+   number the caller left closed is taken by the next fd hutch-oci opens
+   itself (the state directory's, before this is called), and B and E2
+   keep that number open across the exec: a directory of the host in the
+   container as /proc/self/fd/N, the CVE-2024-21626 class.  Every fd of
+   hutch's own is close-on-exec, and an fd inherited through an exec
+   cannot be, so that flag tells them apart.  */
+static int
+check_preserved_fds (int n, hutch_error_t *err)
+{
+  int fd, flags;
+
+  for (fd = 3; fd < 3 + n; fd++)
+    {
+      flags = fcntl (fd, F_GETFD);
+      if (flags < 0)
+        return hutch_error_set (err, errno,
+                                "fd %d is not open, and the process is to get fds 3 to %d "
+                                "(--preserve-fds, after LISTEN_FDS's): pass them open, or "
+                                "preserve fewer",
+                                fd, 2 + n);
+      if (flags & FD_CLOEXEC)
+        return hutch_error_set (err, 0,
+                                "fd %d is hutch-oci's own, not one its caller passed, and the "
+                                "process is to get fds 3 to %d (--preserve-fds, after "
+                                "LISTEN_FDS's): pass them open, or preserve fewer",
+                                fd, 2 + n);
+    }
+  return 0;
+}
+
 int
 hutch_oci_prepare_spec (struct hutch_spec *spec, const struct hutch_oci_create *o,
                         hutch_error_t *err)
@@ -234,8 +266,11 @@ hutch_oci_prepare_spec (struct hutch_spec *spec, const struct hutch_oci_create *
   if (o->preserve_fds < 0)
     return hutch_error_set (err, 0, "--preserve-fds must not be negative");
   /* Sockets that systemd passed us (socket activation) go on to the
-     process as its own, before those of --preserve-fds, as runc does.  */
-  if (lfds && *lfds && (lpid == NULL || atoi (lpid) == (int)getpid ()))
+     process as its own, before those of --preserve-fds, as runc does.
+     Only when LISTEN_PID names us (sd_listen_fds' rule; conmon rewrites
+     it for the runtime): a LISTEN_FDS left in an environment by some
+     process above us describes that process's fds, not ours.  */
+  if (lfds && *lfds && lpid && atoi (lpid) == (int)getpid ())
     {
       char *end;
       long n = strtol (lfds, &end, 10);
@@ -248,6 +283,8 @@ hutch_oci_prepare_spec (struct hutch_spec *spec, const struct hutch_oci_create *
         }
     }
   spec->extra.preserve_fds = listen + o->preserve_fds;
+  if (check_preserved_fds (spec->extra.preserve_fds, err) < 0)
+    return -1;
   free (spec->extra.oci_id);
   free (spec->extra.oci_bundle);
   spec->extra.oci_id = hutch_xstrdup (o->id);
@@ -1085,6 +1122,8 @@ hutch_oci_exec (int rootfd, const struct hutch_oci_exec *o, int *ret_status, hut
   x.interactive = true;
   x.keep_child = o->detach;
   x.preserve_fds = o->preserve_fds;
+  if (check_preserved_fds (x.preserve_fds, err) < 0)
+    goto out;
   x.running = exec_running;
   x.running_data = (void *)o;
   if (x.tty && o->detach && o->console_socket == NULL)

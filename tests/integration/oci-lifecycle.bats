@@ -293,6 +293,33 @@ PY
     assert_output_has "not a number"
 }
 
+@test "hutch-oci: only fds the caller passed are preserved; none of hutch-oci's own reaches the process" {
+    oci_bundle "$B" '["/bin/sh", "-c", "test -e /proc/self/fd/3 && echo fd3-open || echo no-fd3"]'
+    # fd 3 closed by the caller: hutch-oci's own next fd (the state
+    # directory's) would take its number, a host directory in the container
+    run O run -b "$B" --preserve-fds 1 c1 3<&-
+    assert_status 1
+    assert_output_has "fd 3 is hutch-oci's own"
+    [ ! -d "$R/c1" ] || fail_now "the refused run left its state"
+    # a LISTEN_FDS whose LISTEN_PID is not this process (or missing) is
+    # another process's: nothing is preserved for it
+    run env LISTEN_FDS=1 "$HUTCH_OCI" --root "$R" run -b "$B" c2 3<&-
+    assert_status 0
+    assert_output_has no-fd3
+    run env LISTEN_FDS=1 LISTEN_PID=1 "$HUTCH_OCI" --root "$R" run -b "$B" c3 3<&-
+    assert_status 0
+    assert_output_has no-fd3
+    # exec too
+    oci_bundle "$B" '["/bin/sleep", "30"]'
+    O run -d -b "$B" c4 < /dev/null > /dev/null 2>&1
+    run O exec --preserve-fds 1 c4 true 3<&-
+    assert_status 1
+    assert_output_has "fd 3 is hutch-oci's own"
+    run O exec --preserve-fds 1 c4 sh -c 'test -e /proc/self/fd/3 && echo fd3-open' 3< /dev/null
+    assert_status 0
+    assert_output_has fd3-open
+}
+
 @test "hutch-oci --log --log-format json: errors as JSON lines" {
     run "$HUTCH_OCI" --root "$R" --log "$BATS_TEST_TMPDIR/log.json" --log-format json state nosuch
     assert_status 1
