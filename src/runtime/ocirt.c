@@ -110,10 +110,17 @@ hutch_oci_check_id (const char *id, hutch_error_t *err)
   return 0;
 }
 
-/* ROOT/ID, or "container does not exist".  */
+/* ROOT/ID, or "container does not exist".  Its pid is signalled, its
+   cgroup killed and removed, its socket connected to and the hooks of its
+   config.json run, as the caller (root under containerd): so it must be
+   the caller's own, as make_container_dir made it, and writable by no
+   one else.  hutch_oci_root_open checks the directories above, but lets
+   a sticky one of root's through (--root /tmp), where every user can
+   make an ID of their own.  */
 static int
 open_container (int rootfd, const char *id, hutch_error_t *err)
 {
+  struct stat sb;
   int fd;
 
   if (hutch_oci_check_id (id, err) < 0)
@@ -124,6 +131,21 @@ open_container (int rootfd, const char *id, hutch_error_t *err)
       if (errno == ENOENT)
         return hutch_error_set (err, ENOENT, "`%s`: container does not exist", id);
       return hutch_error_set (err, errno, "open the state of container `%s`", id);
+    }
+  if (fstat (fd, &sb) < 0)
+    {
+      int e = errno;
+      close (fd);
+      return hutch_error_set (err, e, "open the state of container `%s`", id);
+    }
+  if (sb.st_uid != geteuid () || (sb.st_mode & 022))
+    {
+      close (fd);
+      return hutch_error_set (err, 0,
+                              "the state of container `%s` is not safe to use: its directory "
+                              "in --root is not yours alone (another user made it, or can write "
+                              "to it); use a --root of your own that only you can write to",
+                              id);
     }
   return fd;
 }
