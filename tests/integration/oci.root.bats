@@ -169,3 +169,21 @@ c['mounts'].append({'destination': '/data', 'type': 'bind', 'source': '$d/data',
     [ "$rc" = 1 ] || fail_now "delete of another user's container directory: status $rc: $out"
     [[ $out == *"is not safe to use"* ]] || fail_now "delete said: $out"
 }
+
+@test "hutch-oci as root: a created container's waiting process is not dumpable; exec still enters it, and the command is dumpable again" {
+    local b="$BATS_TEST_TMPDIR/bundle"
+    # the container's capabilities, without CAP_SYS_PTRACE (as engines
+    # give them); the waiting process holds the caller's environment
+    root_bundle "$b" '["sleep", "30"]' "c['process']['noNewPrivileges'] = True
+c['process']['capabilities'] = {k: ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_SETUID', 'CAP_SETGID', 'CAP_KILL'] for k in ['bounding', 'effective', 'permitted']}"
+    HUTCH_CALLER_SECRET=s3cret "$HUTCH_OCI" create --bundle "$b" dumpable1 < /dev/null > /dev/null 2>&1
+    run "$HUTCH_OCI" exec dumpable1 sh -c 'cat /proc/1/environ > /dev/null 2>&1 && tr "\0" "\n" < /proc/1/environ || echo no-environ'
+    assert_status 0
+    assert_output_has no-environ
+    [[ $output != *s3cret* ]] || fail_now "the container read the caller's environment from the waiting process"
+    "$HUTCH_OCI" start dumpable1
+    run "$HUTCH_OCI" exec dumpable1 sh -c 'tr "\0" "\n" < /proc/1/environ'
+    assert_status 0
+    assert_output_has PATH=
+    "$HUTCH_OCI" delete --force dumpable1
+}
