@@ -226,7 +226,11 @@ send_console (const char *path, int master, hutch_error_t *err)
 }
 
 /* PATH holds PID, written under a temporary name first: an engine that
-   reads it never sees half a number.  */
+   reads it never sees half a number.  The temporary is made, never
+   opened: its name can be guessed, and O_NOFOLLOW alone would let a file
+   put there beforehand (a hard link, someone else's file in a shared
+   directory) be truncated and written by root, and renamed into place
+   as the pid file, still its owner's to change.  */
 static int
 write_pid_file (const char *path, pid_t pid, hutch_error_t *err)
 {
@@ -234,7 +238,7 @@ write_pid_file (const char *path, pid_t pid, hutch_error_t *err)
   char buf[32];
   int fd, n = snprintf (buf, sizeof buf, "%d", (int)pid);
 
-  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0)
     return hutch_error_set (err, errno, "write the pid file `%s`", path);
   if (hutch_write_all (fd, buf, (size_t)n) < 0 || close (fd) < 0 || rename (tmp, path) < 0)

@@ -320,6 +320,19 @@ PY
     assert_output_has fd3-open
 }
 
+@test "hutch-oci: the pid file's temporary is made anew, never a file found there opened" {
+    oci_bundle "$B" '["/bin/true"]'
+    local pf=$BATS_TEST_TMPDIR/pid
+    # hutch-oci's pid is the shell's (exec): its temporary's name is known
+    run bash -c 'echo planted > "$0.hutch-$$"; exec "$1" --root "$2" create -b "$3" --pid-file "$0" c1' \
+        "$pf" "$HUTCH_OCI" "$R" "$B"
+    assert_status 1
+    assert_output_has "write the pid file"
+    [ ! -e "$pf" ] || fail_now "a pid file was written: $(cat "$pf")"
+    grep -qx planted "$pf".hutch-* || fail_now "the file found there was changed"
+    [ ! -d "$R/c1" ] || fail_now "the failed create left its state"
+}
+
 @test "hutch-oci --log --log-format json: errors as JSON lines" {
     run "$HUTCH_OCI" --root "$R" --log "$BATS_TEST_TMPDIR/log.json" --log-format json state nosuch
     assert_status 1
