@@ -632,6 +632,32 @@ pidns_of (pid_t pid)
   return stat (path, &sb) == 0 ? sb.st_ino : 0;
 }
 
+/* Whether PID is PID 1 of its own PID namespace (the last NSpid field):
+   a namespace the container made.  One it joined by path (another
+   container's, a pod's) holds processes that are not the container's.  */
+static bool
+first_of_pidns (pid_t pid)
+{
+  _cleanup_free_ char *path = hutch_xasprintf ("/proc/%d/status", (int)pid), *text = NULL;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  const char *line, *last;
+  size_t len;
+
+  if (hutch_read_file (path, 65536, &text, NULL, &e) < 0)
+    {
+      hutch_error_clear (&e);
+      return false;
+    }
+  line = strstr (text, "\nNSpid:");
+  if (line == NULL)
+    return false;
+  line += 7;
+  len = strcspn (line, "\n");
+  for (last = line + len; last > line && last[-1] != ' ' && last[-1] != '\t'; last--)
+    ;
+  return line + len - last == 1 && *last == '1';
+}
+
 static int
 cmp_pid (const void *a, const void *b)
 {
@@ -660,7 +686,8 @@ container_pids (const struct hutch_state *st, pid_t **ret, size_t *ret_n, hutch_
       ino_t ns = pidns_of (st->pid);
       DIR *d;
       struct dirent *de;
-      if (ns != 0 && ns != pidns_of (getpid ()) && (d = opendir ("/proc")) != NULL)
+      if (ns != 0 && ns != pidns_of (getpid ()) && first_of_pidns (st->pid)
+          && (d = opendir ("/proc")) != NULL)
         {
           while ((de = readdir (d)) != NULL)
             {
@@ -820,10 +847,20 @@ hutch_oci_delete (int rootfd, const char *id, bool force, hutch_error_t *err)
   if (strcmp (status, "stopped") != 0 && strcmp (status, "creating") != 0)
     {
       _cleanup_free_ pid_t *pids = NULL;
-      size_t n, i;
+      size_t n = 0, i;
+      bool by_cgroup = false;
       /* A created one is deleted as runc does: killed.  Every process
-         of it, so that none is left in its cgroup.  */
-      if (container_pids (&st, &pids, &n, err) < 0)
+         of it, so that none is left in its cgroup: through the cgroup
+         when it has one (cgroup.kill, or frozen while it is signalled),
+         where no pid read can be used again by another process before
+         its signal; else by pid.  */
+      if (st.cgroup)
+        {
+          hutch_error_t e = HUTCH_ERROR_INIT;
+          by_cgroup = hutch_cgroup_signal_all (st.cgroup, SIGKILL, &e) == 0;
+          hutch_error_clear (&e);
+        }
+      if (!by_cgroup && container_pids (&st, &pids, &n, err) < 0)
         goto out;
       for (i = 0; i < n; i++)
         kill (pids[i], SIGKILL);

@@ -333,6 +333,34 @@ PY
     [ ! -d "$R/c1" ] || fail_now "the failed create left its state"
 }
 
+@test "hutch-oci delete of a container that joined another's PID namespace leaves the other's processes" {
+    # no cgroup of its own (whatever this host delegates): the processes
+    # are found by their PID namespace, which here is not the container's
+    oci_bundle "$B" '["/bin/sleep", "60"]'
+    O --cgroup-manager disabled run -d -b "$B" pa < /dev/null > /dev/null 2>&1
+    local apid
+    apid=$(O state pa | oci_json 'j["pid"]')
+    oci_bundle "$B.2" '["/bin/sleep", "60"]'
+    python3 - "$B.2/config.json" "$apid" <<'PY'
+import json, sys
+p, a = sys.argv[1], sys.argv[2]
+c = json.load(open(p))
+c["linux"]["namespaces"] = [{"type": "user", "path": "/proc/%s/ns/user" % a},
+                            {"type": "pid", "path": "/proc/%s/ns/pid" % a}] + \
+    [{"type": t} for t in ["mount", "ipc", "uts", "network"]]
+del c["linux"]["uidMappings"], c["linux"]["gidMappings"]
+json.dump(c, open(p, "w"))
+PY
+    O --cgroup-manager disabled run -d -b "$B.2" pb < /dev/null > /dev/null 2>&1
+    O delete --force pb
+    # PID 1 of pa's namespace, killed, would linger without its command
+    # line until the namespace is empty, so its command line says
+    sleep 0.5
+    [ "$(tr '\0' ' ' < "/proc/$apid/cmdline")" = "/bin/sleep 60 " ] ||
+        fail_now "delete of pb killed pa's first process"
+    status_is pa running
+}
+
 @test "hutch-oci --log --log-format json: errors as JSON lines" {
     run "$HUTCH_OCI" --root "$R" --log "$BATS_TEST_TMPDIR/log.json" --log-format json state nosuch
     assert_status 1
