@@ -467,7 +467,7 @@ cmd_list (int argc, char **argv)
   _cleanup_close_ int rootfd = -1;
   _cleanup_strv_ char **ids = NULL;
   bool json = false, quiet = false;
-  size_t i;
+  size_t i, listed = 0;
   int c, ret = 0;
 
   optind = 1;
@@ -495,14 +495,16 @@ cmd_list (int argc, char **argv)
       hutch_error_t e = HUTCH_ERROR_INIT;
       if (hutch_oci_info_read (rootfd, ids[i], &info, &e) < 0)
         {
-          /* deleted meanwhile */
+          /* deleted meanwhile, or not the caller's (open_container) */
           hutch_error_clear (&e);
           continue;
         }
       if (json)
         {
           _cleanup_free_ char *text = hutch_oci_info_json (&info, false);
-          printf ("%s%s", i ? "," : "", text);
+          /* a comma before all but the first printed: one skipped above
+             is no first */
+          printf ("%s%s", listed++ ? "," : "", text);
         }
       else if (quiet)
         printf ("%s\n", info.id);

@@ -580,6 +580,22 @@ wait_for_start (struct hutch_child_ctx *c)
      for errors, as runc's; start would only see the process end.  */
   if (!c->spec->extra.init && hutch_child_find_program (c->spec, c->spec->args[0], &err) < 0)
     hutch_msg_fail (c->sock, &err);
+  /* From CREATED on, a process of the container's (hutch-oci exec into
+     the created container, or one sharing its PID namespace) can see us,
+     as the container's user with the container's capabilities: to ptrace,
+     our equal.  Until the exec we still hold the caller's memory (its
+     environment: an engine's), its stdio and the start socket, and with
+     noNewPrivileges no filter yet.  Not dumpable (as runc's init), we
+     need CAP_SYS_PTRACE over the caller's user namespace for
+     /proc/PID/mem, environ and ptrace; the exec makes the command
+     dumpable again.  Only where the caller has that capability: for
+     another, not even its own hutch-oci exec could enter us then
+     (may_ptrace_anyone in container.c).  */
+  if (c->wait_nondumpable && prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    {
+      hutch_error_set (&err, errno, "prctl(PR_SET_DUMPABLE)");
+      hutch_msg_fail (c->sock, &err);
+    }
   if (hutch_msg_send (c->sock, &m, -1) < 0 || hutch_msg_recv (c->sock, &m, NULL) != 1
       || m.type != HUTCH_MSG_RELEASE)
     _exit (HUTCH_EXIT_ERROR);

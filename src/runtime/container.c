@@ -476,6 +476,28 @@ supervise (struct hutch_container *c, hutch_error_t *err)
 
 /* Clone A (with the user namespace, when the spec has one), write its id
    maps and let it go on: A makes the other namespaces, B, and the root.  */
+/* Whether this process has CAP_SYS_PTRACE over its user namespace (root
+   under containerd or rootful podman; root of rootless podman's
+   namespace).  B's memory was made in this namespace, so the kernel lets
+   only such a process reach a B that is not dumpable (/proc/PID/ns,
+   setns through a pidfd): that is, a later hutch-oci exec of the same
+   caller.  */
+static bool
+may_ptrace_anyone (void)
+{
+  _cleanup_free_ char *text = NULL;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  const char *p;
+
+  if (hutch_read_file ("/proc/self/status", 65536, &text, NULL, &e) < 0)
+    {
+      hutch_error_clear (&e);
+      return false;
+    }
+  p = strstr (text, "\nCapEff:");
+  return p && (strtoull (p + 8, NULL, 16) >> 19 /* CAP_SYS_PTRACE */) & 1;
+}
+
 static int
 clone_first (struct hutch_container *c, hutch_error_t *err)
 {
@@ -512,6 +534,7 @@ clone_first (struct hutch_container *c, hutch_error_t *err)
   ctx.initfd = c->initfd;
   ctx.host_root = geteuid () == 0 && !hutch_in_user_namespace ();
   ctx.startfd = c->spec->extra.outlive ? c->spec->extra.start_socket : -1;
+  ctx.wait_nondumpable = c->spec->extra.outlive && may_ptrace_anyone ();
   ctx.parent = getpid ();
   ctx.oldmask = c->sig.oldmask;
   cflags = c->spec->ns[HUTCH_NS_USER] ? CLONE_NEWUSER : 0;

@@ -93,10 +93,17 @@ hutch_oci_check_id (const char *id, hutch_error_t *err)
   return 0;
 }
 
-/* ROOT/ID, or "container does not exist".  */
+/* ROOT/ID, or "container does not exist".  Its pid is signalled, its
+   cgroup killed and removed, its socket connected to and the hooks of its
+   config.json run, as the caller (root under containerd): so it must be
+   the caller's own, as make_container_dir made it, and writable by no
+   one else.  hutch_oci_root_open checks the directories above, but lets
+   a sticky one of root's through (--root /tmp), where every user can
+   make an ID of their own.  */
 static int
 open_container (int rootfd, const char *id, hutch_error_t *err)
 {
+  struct stat sb;
   int fd;
 
   if (hutch_oci_check_id (id, err) < 0)
@@ -107,6 +114,21 @@ open_container (int rootfd, const char *id, hutch_error_t *err)
       if (errno == ENOENT)
         return hutch_error_set (err, ENOENT, "`%s`: container does not exist", id);
       return hutch_error_set (err, errno, "open the state of container `%s`", id);
+    }
+  if (fstat (fd, &sb) < 0)
+    {
+      int e = errno;
+      close (fd);
+      return hutch_error_set (err, e, "open the state of container `%s`", id);
+    }
+  if (sb.st_uid != geteuid () || (sb.st_mode & 022))
+    {
+      close (fd);
+      return hutch_error_set (err, 0,
+                              "the state of container `%s` is not safe to use: its directory "
+                              "in --root is not yours alone (another user made it, or can write "
+                              "to it); use a --root of your own that only you can write to",
+                              id);
     }
   return fd;
 }
@@ -187,7 +209,11 @@ send_console (const char *path, int master, hutch_error_t *err)
 }
 
 /* PATH holds PID, written under a temporary name first: an engine that
-   reads it never sees half a number.  */
+   reads it never sees half a number.  The temporary is made, never
+   opened: its name can be guessed, and O_NOFOLLOW alone would let a file
+   put there beforehand (a hard link, someone else's file in a shared
+   directory) be truncated and written by root, and renamed into place
+   as the pid file, still its owner's to change.  */
 static int
 write_pid_file (const char *path, pid_t pid, hutch_error_t *err)
 {
@@ -195,7 +221,7 @@ write_pid_file (const char *path, pid_t pid, hutch_error_t *err)
   char buf[32];
   int fd, n = snprintf (buf, sizeof buf, "%d", (int)pid);
 
-  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0)
     return hutch_error_set (err, errno, "write the pid file `%s`", path);
   if (hutch_write_all (fd, buf, (size_t)n) < 0 || close (fd) < 0 || rename (tmp, path) < 0)
@@ -203,6 +229,38 @@ write_pid_file (const char *path, pid_t pid, hutch_error_t *err)
       int e = errno;
       unlink (tmp);
       return hutch_error_set (err, e, "write the pid file `%s`", path);
+    }
+  return 0;
+}
+
+/* Fds 3 .. 3+N-1, which the process gets as they are (--preserve-fds,
+   LISTEN_FDS), must be the caller's: open, and not close-on-exec.  A
+   number the caller left closed is taken by the next fd hutch-oci opens
+   itself (the state directory's, before this is called), and B and E2
+   keep that number open across the exec: a directory of the host in the
+   container as /proc/self/fd/N, the CVE-2024-21626 class.  Every fd of
+   hutch's own is close-on-exec, and an fd inherited through an exec
+   cannot be, so that flag tells them apart.  */
+static int
+check_preserved_fds (int n, hutch_error_t *err)
+{
+  int fd, flags;
+
+  for (fd = 3; fd < 3 + n; fd++)
+    {
+      flags = fcntl (fd, F_GETFD);
+      if (flags < 0)
+        return hutch_error_set (err, errno,
+                                "fd %d is not open, and the process is to get fds 3 to %d "
+                                "(--preserve-fds, after LISTEN_FDS's): pass them open, or "
+                                "preserve fewer",
+                                fd, 2 + n);
+      if (flags & FD_CLOEXEC)
+        return hutch_error_set (err, 0,
+                                "fd %d is hutch-oci's own, not one its caller passed, and the "
+                                "process is to get fds 3 to %d (--preserve-fds, after "
+                                "LISTEN_FDS's): pass them open, or preserve fewer",
+                                fd, 2 + n);
     }
   return 0;
 }
@@ -217,8 +275,11 @@ hutch_oci_prepare_spec (struct hutch_spec *spec, const struct hutch_oci_create *
   if (o->preserve_fds < 0)
     return hutch_error_set (err, 0, "--preserve-fds must not be negative");
   /* Sockets that systemd passed us (socket activation) go on to the
-     process as its own, before those of --preserve-fds, as runc does.  */
-  if (lfds && *lfds && (lpid == NULL || atoi (lpid) == (int)getpid ()))
+     process as its own, before those of --preserve-fds, as runc does.
+     Only when LISTEN_PID names us (sd_listen_fds' rule; conmon rewrites
+     it for the runtime): a LISTEN_FDS left in an environment by some
+     process above us describes that process's fds, not ours.  */
+  if (lfds && *lfds && lpid && atoi (lpid) == (int)getpid ())
     {
       char *end;
       long n = strtol (lfds, &end, 10);
@@ -231,6 +292,8 @@ hutch_oci_prepare_spec (struct hutch_spec *spec, const struct hutch_oci_create *
         }
     }
   spec->extra.preserve_fds = listen + o->preserve_fds;
+  if (check_preserved_fds (spec->extra.preserve_fds, err) < 0)
+    return -1;
   free (spec->extra.oci_id);
   free (spec->extra.oci_bundle);
   spec->extra.oci_id = hutch_xstrdup (o->id);
@@ -560,6 +623,32 @@ pidns_of (pid_t pid)
   return stat (path, &sb) == 0 ? sb.st_ino : 0;
 }
 
+/* Whether PID is PID 1 of its own PID namespace (the last NSpid field):
+   a namespace the container made.  One it joined by path (another
+   container's, a pod's) holds processes that are not the container's.  */
+static bool
+first_of_pidns (pid_t pid)
+{
+  _cleanup_free_ char *path = hutch_xasprintf ("/proc/%d/status", (int)pid), *text = NULL;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  const char *line, *last;
+  size_t len;
+
+  if (hutch_read_file (path, 65536, &text, NULL, &e) < 0)
+    {
+      hutch_error_clear (&e);
+      return false;
+    }
+  line = strstr (text, "\nNSpid:");
+  if (line == NULL)
+    return false;
+  line += 7;
+  len = strcspn (line, "\n");
+  for (last = line + len; last > line && last[-1] != ' ' && last[-1] != '\t'; last--)
+    ;
+  return line + len - last == 1 && *last == '1';
+}
+
 static int
 cmp_pid (const void *a, const void *b)
 {
@@ -588,7 +677,8 @@ container_pids (const struct hutch_state *st, pid_t **ret, size_t *ret_n, hutch_
       ino_t ns = pidns_of (st->pid);
       DIR *d;
       struct dirent *de;
-      if (ns != 0 && ns != pidns_of (getpid ()) && (d = opendir ("/proc")) != NULL)
+      if (ns != 0 && ns != pidns_of (getpid ()) && first_of_pidns (st->pid)
+          && (d = opendir ("/proc")) != NULL)
         {
           while ((de = readdir (d)) != NULL)
             {
@@ -748,10 +838,20 @@ hutch_oci_delete (int rootfd, const char *id, bool force, hutch_error_t *err)
   if (strcmp (status, "stopped") != 0 && strcmp (status, "creating") != 0)
     {
       _cleanup_free_ pid_t *pids = NULL;
-      size_t n, i;
+      size_t n = 0, i;
+      bool by_cgroup = false;
       /* A created one is deleted as runc does: killed.  Every process
-         of it, so that none is left in its cgroup.  */
-      if (container_pids (&st, &pids, &n, err) < 0)
+         of it, so that none is left in its cgroup: through the cgroup
+         when it has one (cgroup.kill, or frozen while it is signalled),
+         where no pid read can be used again by another process before
+         its signal; else by pid.  */
+      if (st.cgroup)
+        {
+          hutch_error_t e = HUTCH_ERROR_INIT;
+          by_cgroup = hutch_cgroup_signal_all (st.cgroup, SIGKILL, &e) == 0;
+          hutch_error_clear (&e);
+        }
+      if (!by_cgroup && container_pids (&st, &pids, &n, err) < 0)
         goto out;
       for (i = 0; i < n; i++)
         kill (pids[i], SIGKILL);
@@ -1076,6 +1176,8 @@ hutch_oci_exec (int rootfd, const struct hutch_oci_exec *o, int *ret_status, hut
   x.interactive = true;
   x.keep_child = o->detach;
   x.preserve_fds = o->preserve_fds;
+  if (check_preserved_fds (x.preserve_fds, err) < 0)
+    goto out;
   x.running = exec_running;
   x.running_data = (void *)o;
   if (x.tty && o->detach && o->console_socket == NULL)

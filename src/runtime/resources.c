@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <errno.h>
 #include <math.h> /* isfinite: a macro, no libm */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -542,14 +543,26 @@ oci_device_allow (json_t *d, size_t i, struct hutch_spec *spec, hutch_error_t *e
     }
   if (major && !json_is_null (major))
     {
-      if (!json_is_integer (major) || json_integer_value (major) < -1)
-        return hutch_error_set (err, 0, "linux.resources.devices[%zu].major must be a number", i);
+      /* The device program compares it as a 32-bit immediate: a larger
+         one would be cut, and allow another device.  */
+      if (!json_is_integer (major) || json_integer_value (major) < -1
+          || json_integer_value (major) > INT32_MAX)
+        return hutch_error_set (err, 0,
+                                "linux.resources.devices[%zu].major must be a number from -1 "
+                                "(any) to %d",
+                                i, INT32_MAX);
       r.major = json_integer_value (major);
     }
   if (minor && !json_is_null (minor))
     {
-      if (!json_is_integer (minor) || json_integer_value (minor) < -1)
-        return hutch_error_set (err, 0, "linux.resources.devices[%zu].minor must be a number", i);
+      /* The device program compares it as a 32-bit immediate: a larger
+         one would be cut, and allow another device.  */
+      if (!json_is_integer (minor) || json_integer_value (minor) < -1
+          || json_integer_value (minor) > INT32_MAX)
+        return hutch_error_set (err, 0,
+                                "linux.resources.devices[%zu].minor must be a number from -1 "
+                                "(any) to %d",
+                                i, INT32_MAX);
       r.minor = json_integer_value (minor);
     }
   a = access && !json_is_null (access) ? json_is_string (access) ? json_string_value (access) : "?"

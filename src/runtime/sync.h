@@ -63,6 +63,9 @@ struct hutch_child_ctx
   /* extra.outlive: the listening socket on which B waits for the start
      (hutch-oci start connects to it), or -1.  */
   int startfd;
+  /* extra.outlive: B waits for the start not dumpable (child.c's
+     wait_for_start), as the caller can still reach it then.  */
+  bool wait_nondumpable;
   bool in_cgroup; /* B was cloned into CGROUPFD */
   bool host_root; /* P is the host's root (not root of a user namespace) */
   pid_t parent;

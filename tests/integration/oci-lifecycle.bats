@@ -293,6 +293,74 @@ PY
     assert_output_has "not a number"
 }
 
+@test "hutch-oci: only fds the caller passed are preserved; none of hutch-oci's own reaches the process" {
+    oci_bundle "$B" '["/bin/sh", "-c", "test -e /proc/self/fd/3 && echo fd3-open || echo no-fd3"]'
+    # fd 3 closed by the caller: hutch-oci's own next fd (the state
+    # directory's) would take its number, a host directory in the container
+    run O run -b "$B" --preserve-fds 1 c1 3<&-
+    assert_status 1
+    assert_output_has "fd 3 is hutch-oci's own"
+    [ ! -d "$R/c1" ] || fail_now "the refused run left its state"
+    # a LISTEN_FDS whose LISTEN_PID is not this process (or missing) is
+    # another process's: nothing is preserved for it
+    run env LISTEN_FDS=1 "$HUTCH_OCI" --root "$R" run -b "$B" c2 3<&-
+    assert_status 0
+    assert_output_has no-fd3
+    run env LISTEN_FDS=1 LISTEN_PID=1 "$HUTCH_OCI" --root "$R" run -b "$B" c3 3<&-
+    assert_status 0
+    assert_output_has no-fd3
+    # exec too
+    oci_bundle "$B" '["/bin/sleep", "30"]'
+    O run -d -b "$B" c4 < /dev/null > /dev/null 2>&1
+    run O exec --preserve-fds 1 c4 true 3<&-
+    assert_status 1
+    assert_output_has "fd 3 is hutch-oci's own"
+    run O exec --preserve-fds 1 c4 sh -c 'test -e /proc/self/fd/3 && echo fd3-open' 3< /dev/null
+    assert_status 0
+    assert_output_has fd3-open
+}
+
+@test "hutch-oci: the pid file's temporary is made anew, never a file found there opened" {
+    oci_bundle "$B" '["/bin/true"]'
+    local pf=$BATS_TEST_TMPDIR/pid
+    # hutch-oci's pid is the shell's (exec): its temporary's name is known
+    run bash -c 'echo planted > "$0.hutch-$$"; exec "$1" --root "$2" create -b "$3" --pid-file "$0" c1' \
+        "$pf" "$HUTCH_OCI" "$R" "$B"
+    assert_status 1
+    assert_output_has "write the pid file"
+    [ ! -e "$pf" ] || fail_now "a pid file was written: $(cat "$pf")"
+    grep -qx planted "$pf".hutch-* || fail_now "the file found there was changed"
+    [ ! -d "$R/c1" ] || fail_now "the failed create left its state"
+}
+
+@test "hutch-oci delete of a container that joined another's PID namespace leaves the other's processes" {
+    # no cgroup of its own (whatever this host delegates): the processes
+    # are found by their PID namespace, which here is not the container's
+    oci_bundle "$B" '["/bin/sleep", "60"]'
+    O --cgroup-manager disabled run -d -b "$B" pa < /dev/null > /dev/null 2>&1
+    local apid
+    apid=$(O state pa | oci_json 'j["pid"]')
+    oci_bundle "$B.2" '["/bin/sleep", "60"]'
+    python3 - "$B.2/config.json" "$apid" <<'PY'
+import json, sys
+p, a = sys.argv[1], sys.argv[2]
+c = json.load(open(p))
+c["linux"]["namespaces"] = [{"type": "user", "path": "/proc/%s/ns/user" % a},
+                            {"type": "pid", "path": "/proc/%s/ns/pid" % a}] + \
+    [{"type": t} for t in ["mount", "ipc", "uts", "network"]]
+del c["linux"]["uidMappings"], c["linux"]["gidMappings"]
+json.dump(c, open(p, "w"))
+PY
+    O --cgroup-manager disabled run -d -b "$B.2" pb < /dev/null > /dev/null 2>&1
+    O delete --force pb
+    # PID 1 of pa's namespace, killed, would linger without its command
+    # line until the namespace is empty, so its command line says
+    sleep 0.5
+    [ "$(tr '\0' ' ' < "/proc/$apid/cmdline")" = "/bin/sleep 60 " ] ||
+        fail_now "delete of pb killed pa's first process"
+    status_is pa running
+}
+
 @test "hutch-oci --log --log-format json: errors as JSON lines" {
     run "$HUTCH_OCI" --root "$R" --log "$BATS_TEST_TMPDIR/log.json" --log-format json state nosuch
     assert_status 1

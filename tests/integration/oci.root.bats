@@ -144,3 +144,46 @@ c['mounts'].append({'destination': '/data', 'type': 'bind', 'source': '$d/data',
     assert_equal "${lines[0]}" /dev/pts
     assert_equal "${lines[1]}" 0
 }
+
+@test "hutch-oci as root: a container's directory that another user made in a sticky --root is not used (the pid it names is not killed)" {
+    local r victim st alive=0 rc out
+    # root's and sticky: the trust check of --root lets it through (as it
+    # does /tmp above a directory), and every user can make an ID in it
+    r=$(mktemp -d /tmp/hutch-oci-sticky.XXXXXX)
+    chmod 1777 "$r"
+    sleep 60 &
+    victim=$!
+    st=$(awk '{ print $22 }' "/proc/$victim/stat")
+    runuser -u "$GRANT_USER" -- sh -c 'mkdir -m 755 "$1/forged" && printf "status=created\npid=%s\npid_start=%s\nboot_id=%s\ncreated=1\n" "$2" "$3" "$(cat /proc/sys/kernel/random/boot_id)" > "$1/forged/state"' \
+        sh "$r" "$victim" "$st"
+    run "$HUTCH_OCI" --root "$r" delete forged
+    rc=$status out=$output
+    run "$HUTCH_OCI" --root "$r" kill forged KILL
+    kill -0 "$victim" 2> /dev/null || alive=1
+    kill "$victim" 2> /dev/null || true
+    wait "$victim" 2> /dev/null || true
+    rm -rf "$r"
+    [ "$alive" = 0 ] || fail_now "root killed the process that another user's state named"
+    assert_status 1
+    assert_output_has "is not safe to use"
+    [ "$rc" = 1 ] || fail_now "delete of another user's container directory: status $rc: $out"
+    [[ $out == *"is not safe to use"* ]] || fail_now "delete said: $out"
+}
+
+@test "hutch-oci as root: a created container's waiting process is not dumpable; exec still enters it, and the command is dumpable again" {
+    local b="$BATS_TEST_TMPDIR/bundle"
+    # the container's capabilities, without CAP_SYS_PTRACE (as engines
+    # give them); the waiting process holds the caller's environment
+    root_bundle "$b" '["sleep", "30"]' "c['process']['noNewPrivileges'] = True
+c['process']['capabilities'] = {k: ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_SETUID', 'CAP_SETGID', 'CAP_KILL'] for k in ['bounding', 'effective', 'permitted']}"
+    HUTCH_CALLER_SECRET=s3cret "$HUTCH_OCI" create --bundle "$b" dumpable1 < /dev/null > /dev/null 2>&1
+    run "$HUTCH_OCI" exec dumpable1 sh -c 'cat /proc/1/environ > /dev/null 2>&1 && tr "\0" "\n" < /proc/1/environ || echo no-environ'
+    assert_status 0
+    assert_output_has no-environ
+    [[ $output != *s3cret* ]] || fail_now "the container read the caller's environment from the waiting process"
+    "$HUTCH_OCI" start dumpable1
+    run "$HUTCH_OCI" exec dumpable1 sh -c 'tr "\0" "\n" < /proc/1/environ'
+    assert_status 0
+    assert_output_has PATH=
+    "$HUTCH_OCI" delete --force dumpable1
+}

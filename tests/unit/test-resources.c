@@ -373,9 +373,16 @@ main (void)
   oci_bad ("{\"network\": {\"classID\": 1}}", "linux.resources.network is not supported");
   oci_bad ("{\"rdma\": {\"x\": {}}}", "linux.resources.rdma is not supported");
   oci_bad ("{\"devices\": [{\"allow\": true, \"access\": \"rwm\"}]}",
-           "only the rule that denies every device");
+           "the rules must start with the one that denies every device");
   oci_bad ("{\"devices\": [{\"allow\": false, \"type\": \"c\", \"major\": 1, \"minor\": 3}]}",
-           "only the rule that denies every device");
+           "the rules must start with the one that denies every device");
+  /* 2^32 + 1 would be cut to 1 by the device program's 32-bit compare */
+  oci_bad ("{\"devices\": [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, "
+           "\"type\": \"c\", \"major\": 4294967297, \"minor\": 3, \"access\": \"rw\"}]}",
+           "major must be a number from -1 (any) to 2147483647");
+  oci_bad ("{\"devices\": [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, "
+           "\"type\": \"c\", \"major\": 1, \"minor\": -2, \"access\": \"rw\"}]}",
+           "minor must be a number from -1 (any) to 2147483647");
   oci_bad ("{\"unified\": {\"cgroup.procs\": \"1\"}}", "`cgroup.procs` cannot be set");
   oci_bad ("{\"unified\": {\"memory.max\": 5}}",
            "linux.resources.unified.memory.max must be a string");
