@@ -618,6 +618,12 @@ wait_for_start (struct hutch_child_ctx *c)
             continue;
           _exit (HUTCH_EXIT_ERROR);
         }
+      /* A client that connects and says nothing does not keep the next
+         one waiting for ever.  */
+      {
+        struct timeval tv = { 10, 0 };
+        setsockopt (conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      }
       if (hutch_msg_recv (conn, &m, NULL) == 1 && m.type == HUTCH_MSG_GO)
         {
           b_host_pid = m.pid;
@@ -686,7 +692,20 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
     hutch_msg_fail (c->sock, &err);
   if (c->spec->extra.outlive)
     wait_for_start (c);
-  /* startContainer: started, in the container, before the exec.  */
+  /* startContainer: started, in the container, before the exec.  The
+     hook is a program of the container's root: it runs under the
+     container's filter, which then comes before it (with
+     no_new_privileges it would otherwise come last, below; without, it
+     is on already).  The steps after it are the ones a profile must
+     allow anyway when no_new_privileges is off.  */
+  bool filtered = false;
+  if (c->spec->hooks && c->spec->hooks->kind[HUTCH_HOOK_START_CONTAINER].n > 0 && c->spec->seccomp
+      && c->spec->no_new_privileges)
+    {
+      if (hutch_seccomp_install (c->spec->seccomp, &err) < 0)
+        hutch_msg_fail (c->sock, &err);
+      filtered = true;
+    }
   if (hutch_hooks_run_spec (c->spec, HUTCH_HOOK_START_CONTAINER, "created", b_host_pid, &err) < 0)
     hutch_msg_fail (c->sock, &err);
 
@@ -708,7 +727,7 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
   /* The filter, last, so that only exec runs under it (and the search of
      PATH).  P keeps reading after EXECING: a failure here, or exec's,
      still reaches it as an error.  */
-  if (c->spec->seccomp && c->spec->no_new_privileges
+  if (c->spec->seccomp && c->spec->no_new_privileges && !filtered
       && hutch_seccomp_install (c->spec->seccomp, &err) < 0)
     hutch_msg_fail (c->sock, &err);
 

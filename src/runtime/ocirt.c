@@ -38,6 +38,29 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The host's uid of this process's euid: through the user namespace's
+   map when in one (root of rootless podman's is the user's own uid), so
+   that two users do not share /tmp/hutch-oci-0.  */
+static unsigned int
+host_uid (void)
+{
+  _cleanup_free_ char *text = NULL;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  unsigned long in, out, n;
+  unsigned int uid = (unsigned int)geteuid ();
+  char *line, *save = NULL;
+
+  if (hutch_read_file ("/proc/self/uid_map", 65536, &text, NULL, &e) < 0)
+    {
+      hutch_error_clear (&e);
+      return uid;
+    }
+  for (line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    if (sscanf (line, "%lu %lu %lu", &in, &out, &n) == 3 && uid >= in && uid - in < n)
+      return (unsigned int)(out + (uid - in));
+  return uid;
+}
+
 char *
 hutch_oci_default_root (bool rootless)
 {
@@ -48,7 +71,7 @@ hutch_oci_default_root (bool rootless)
   x = hutch_paths_xdg_runtime ();
   if (x)
     return hutch_xasprintf ("%s/hutch-oci", x);
-  return hutch_xasprintf ("/tmp/hutch-oci-%u", (unsigned)geteuid ());
+  return hutch_xasprintf ("/tmp/hutch-oci-%u", host_uid ());
 }
 
 int
