@@ -486,7 +486,7 @@ run_saved_hooks (int dirfd, const char *id, const struct hutch_state *st, int ki
 /* What the state says the container is now: its first process checked
    by its start time (a pid can be used again) and not a zombie.  */
 static const char *
-status_of (int dirfd, const struct hutch_state *st, bool have_state)
+status_of (const struct hutch_state *st, bool have_state)
 {
   char boot[40];
 
@@ -497,7 +497,6 @@ status_of (int dirfd, const struct hutch_state *st, bool have_state)
     return "stopped";
   if (st->status == HUTCH_STATE_CREATED)
     return "created";
-  (void)dirfd;
   if (st->cgroup && hutch_cgroup_frozen (st->cgroup) == 1)
     return "paused";
   return "running";
@@ -521,7 +520,7 @@ hutch_oci_start (int rootfd, const char *id, hutch_error_t *err)
         return -1;
       hutch_error_clear (err);
     }
-  status = status_of (dirfd, &st, st.pid > 0);
+  status = status_of (&st, st.pid > 0);
   if (strcmp (status, "created") != 0)
     {
       hutch_error_set (err, 0,
@@ -765,7 +764,7 @@ hutch_oci_kill (int rootfd, const char *id, int sig, bool all, hutch_error_t *er
 
   if (read_state (rootfd, id, &dirfd, &st, &have, err) < 0)
     return -1;
-  status = status_of (dirfd, &st, have);
+  status = status_of (&st, have);
   if (strcmp (status, "stopped") == 0 || strcmp (status, "creating") == 0)
     {
       hutch_error_set (err, ESRCH, "cannot signal container `%s`: container not running", id);
@@ -849,7 +848,7 @@ hutch_oci_delete (int rootfd, const char *id, bool force, hutch_error_t *err)
       hutch_error_clear (err);
       have = false;
     }
-  status = status_of (dirfd, &st, have);
+  status = status_of (&st, have);
   if ((strcmp (status, "running") == 0 || strcmp (status, "paused") == 0) && !force)
     {
       hutch_error_set (err, 0,
@@ -947,7 +946,7 @@ hutch_oci_info_read (int rootfd, const char *id, struct hutch_oci_info *ret, hut
   if (read_state (rootfd, id, &dirfd, &st, &have, err) < 0)
     return -1;
   ret->id = hutch_xstrdup (id);
-  ret->status = status_of (dirfd, &st, have);
+  ret->status = status_of (&st, have);
   if (strcmp (ret->status, "stopped") != 0 && strcmp (ret->status, "creating") != 0)
     ret->pid = st.pid;
   ret->bundle = HUTCH_STEAL_PTR (st.bundle);
@@ -1059,7 +1058,7 @@ hutch_oci_pids (int rootfd, const char *id, pid_t **ret_pids, size_t *ret_n, hut
 
   if (read_state (rootfd, id, &dirfd, &st, &have, err) < 0)
     return -1;
-  if (strcmp (status_of (dirfd, &st, have), "stopped") == 0)
+  if (strcmp (status_of (&st, have), "stopped") == 0)
     {
       *ret_pids = hutch_xmalloc0 (sizeof (pid_t));
       *ret_n = 0;
@@ -1151,7 +1150,7 @@ hutch_oci_exec (int rootfd, const struct hutch_oci_exec *o, int *ret_status, hut
 
   if (read_state (rootfd, o->id, &dirfd, &st, &have, err) < 0)
     return -1;
-  status = status_of (dirfd, &st, have);
+  status = status_of (&st, have);
   if (strcmp (status, "running") != 0 && strcmp (status, "created") != 0)
     {
       hutch_error_set (err, 0,
@@ -1241,7 +1240,7 @@ hutch_oci_pause (int rootfd, const char *id, bool on, hutch_error_t *err)
 
   if (read_state (rootfd, id, &dirfd, &st, &have, err) < 0)
     return -1;
-  status = status_of (dirfd, &st, have);
+  status = status_of (&st, have);
   if (on && strcmp (status, "running") != 0)
     hutch_error_set (err, 0,
                      strcmp (status, "paused") == 0
@@ -1276,7 +1275,7 @@ hutch_oci_update (int rootfd, const char *id, void *resources, const char *const
 
   if (read_state (rootfd, id, &dirfd, &st, &have, err) < 0)
     return -1;
-  status = status_of (dirfd, &st, have);
+  status = status_of (&st, have);
   if (strcmp (status, "stopped") == 0 || strcmp (status, "creating") == 0)
     {
       hutch_error_set (err, 0, "cannot update container `%s`: container not running", id);
