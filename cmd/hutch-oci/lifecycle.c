@@ -162,17 +162,17 @@ create_or_run (const struct cmd_def *def, int argc, char **argv, bool run)
         goto out;
       if (c == OPT_DETACH)
         a.detach = true;
-      else if (c == OPT_NO_SUBREAPER || c == OPT_KEEP)
+      else if (c == OPT_NO_SUBREAPER)
+        /* runc's way not to be a subreaper: hutch-oci run never is one (the
+           container's first process is its own child), so what is asked
+           holds as it is.  */
+        continue;
+      else if (c == OPT_KEEP)
         {
-          /* --keep: the state stays after the end (runc run --keep);
-             --no-subreaper: hutch-oci run is no subreaper anyway.  */
-          if (c == OPT_KEEP)
-            {
-              ret = oci_usage_fail (def->name,
-                                    "--keep is not supported: a container that hutch-oci run "
-                                    "waited for is deleted at its end");
-              goto out;
-            }
+          /* runc run --keep leaves the state after the end */
+          ret = oci_usage_fail (def->name, "--keep is not supported: a container that hutch-oci "
+                                           "run waited for is deleted at its end");
+          goto out;
         }
       else if (!create_option (c, &a, &ret) || ret != 0)
         goto out;
