@@ -240,31 +240,11 @@ JSON
 
 @test "hutch-oci: a terminal goes to --console-socket" {
     oci_bundle "$B" '["/bin/sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo hello-tty; sleep 1"]' true
-    python3 - "$BATS_TEST_TMPDIR/console.sock" "$BATS_TEST_TMPDIR/tty.out" <<'PY' &
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1])
-s.listen(1)
-open(sys.argv[1] + ".ready", "w").close()
-c, _ = s.accept()
-_, fds, _, _ = socket.recv_fds(c, 1, 1)
-data = b""
-while b"hello-tty" not in data:
-    try:
-        d = os.read(fds[0], 4096)
-    except OSError:
-        break
-    if not d:
-        break
-    data += d
-open(sys.argv[2], "wb").write(data)
-PY
-    local py=$!
-    wait_for test -e "$BATS_TEST_TMPDIR/console.sock.ready"
+    console_listener "$BATS_TEST_TMPDIR/console.sock" "$BATS_TEST_TMPDIR/tty.out"
     O create -b "$B" --console-socket "$BATS_TEST_TMPDIR/console.sock" c1 < /dev/null
     O start c1
     wait_for file_says "$BATS_TEST_TMPDIR/tty.out" hello-tty
-    wait "$py"
+    wait "$CONSOLE_PID"
     # without a console socket, a detached terminal cannot be
     run O create -b "$B" c2
     assert_status 1
@@ -488,30 +468,10 @@ PY
 
 @test "hutch-oci run in the foreground: a terminal goes to --console-socket, and the exit code comes back" {
     oci_bundle "$B" '["/bin/sh", "-c", "[ -t 1 ] && echo hello-tty; exit 4"]' true
-    python3 - "$BATS_TEST_TMPDIR/console.sock" "$BATS_TEST_TMPDIR/tty.out" <<'PY' &
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1])
-s.listen(1)
-open(sys.argv[1] + ".ready", "w").close()
-c, _ = s.accept()
-_, fds, _, _ = socket.recv_fds(c, 1, 1)
-data = b""
-while b"hello-tty" not in data:
-    try:
-        d = os.read(fds[0], 4096)
-    except OSError:
-        break
-    if not d:
-        break
-    data += d
-open(sys.argv[2], "wb").write(data)
-PY
-    local py=$!
-    wait_for test -e "$BATS_TEST_TMPDIR/console.sock.ready"
+    console_listener "$BATS_TEST_TMPDIR/console.sock" "$BATS_TEST_TMPDIR/tty.out"
     run O run -b "$B" --console-socket "$BATS_TEST_TMPDIR/console.sock" c1 < /dev/null
     assert_status 4
-    wait "$py"
+    wait "$CONSOLE_PID"
     grep -q hello-tty "$BATS_TEST_TMPDIR/tty.out"
 }
 

@@ -63,3 +63,31 @@ JSON
 oci_json() {
     python3 -c "import json, sys; j = json.load(sys.stdin); print($1)"
 }
+
+# console_listener SOCKET OUT: a console socket at SOCKET, as an engine
+# listens on one (in the background, its pid in CONSOLE_PID): it takes the
+# terminal's master that hutch-oci sends (SCM_RIGHTS) and writes to OUT
+# what it reads from it, up to the line "hello-tty"
+console_listener() {
+    python3 - "$1" "$2" <<'PY' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(1)
+open(sys.argv[1] + ".ready", "w").close()
+c, _ = s.accept()
+_, fds, _, _ = socket.recv_fds(c, 1, 1)
+data = b""
+while b"hello-tty" not in data:
+    try:
+        d = os.read(fds[0], 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    data += d
+open(sys.argv[2], "wb").write(data)
+PY
+    CONSOLE_PID=$!
+    wait_for test -e "$1.ready"
+}
