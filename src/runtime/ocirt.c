@@ -462,6 +462,31 @@ run_late_hooks (const struct hutch_spec *spec, int kind, const char *status, pid
   hutch_error_clear (&e);
 }
 
+/* Whether the saved config.json names hooks of KIND (one that cannot be
+   read says yes: hutch_spec_load_saved then says why).  */
+static bool
+saved_has_hooks (int dirfd, int kind)
+{
+  _cleanup_close_ int fd = openat (dirfd, "config.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  _cleanup_free_ char *text = NULL;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  json_t *root, *list;
+  bool has;
+
+  if (fd < 0 || hutch_read_fd (fd, 1 << 24, &text, NULL, &e) < 0)
+    {
+      hutch_error_clear (&e);
+      return true;
+    }
+  root = json_loads (text, 0, NULL);
+  if (root == NULL)
+    return true;
+  list = json_object_get (json_object_get (root, "hooks"), hutch_hook_kind_name (kind));
+  has = json_is_array (list) && json_array_size (list) > 0;
+  json_decref (root);
+  return has;
+}
+
 /* The saved configuration's hooks of KIND, run late (above), for
    container ID.  */
 static void
@@ -471,6 +496,10 @@ run_saved_hooks (int dirfd, const char *id, const struct hutch_state *st, int ki
   _cleanup_spec_ struct hutch_spec *spec = NULL;
   hutch_error_t e = HUTCH_ERROR_INIT;
 
+  /* Most containers have none: then the whole configuration (and its
+     filter) need not be read and checked on every start and delete.  */
+  if (!saved_has_hooks (dirfd, kind))
+    return;
   if (hutch_spec_load_saved (dirfd, &spec, &e) < 0)
     {
       hutch_log (HUTCH_LOG_WARNING, "container `%s`: no %s hooks run: %s", id,
