@@ -26,6 +26,7 @@ extern const struct cmd_def cmd_logs_def, cmd_exec_def;
 /* ctrfs.c: a container's files.  */
 extern const struct cmd_def cmd_diff_def, cmd_export_def, cmd_commit_def, cmd_cp_def;
 extern const struct cmd_def cmd_stats_def;
+extern const struct cmd_def cmd_build_def;
 
 /* Attach to the container REF (cmd/hutch/attach.c): KEYS the detach keys
    (NULL: the container's), NO_STDIN not to send what is typed.  The exit

@@ -51,6 +51,7 @@ static const struct cmd_def *const commands[] = {
   &cmd_diff_def, &cmd_export_def, &cmd_commit_def, &cmd_cp_def,
   &cmd_exec_def,
   &cmd_stats_def,
+  &cmd_build_def,
   &cmd_info_def,  &completion_def, &help_def,     NULL,
   /* clang-format on */
 };

@@ -7,6 +7,7 @@
    tested and reused by later front ends.  */
 
 #include "base/error.h"
+#include "image/store.h"
 #include "runtime/idmap.h"
 #include "runtime/resources.h"
 #include "runtime/spec.h"
@@ -25,6 +26,10 @@ struct hutch_run_options
 {
   char *rootfs;       /* NULL: an image, or the host sandbox */
   char *image;        /* an image from the store, or NULL */
+  /* hutch build: the image of a step, its layers in the store and its
+     config a blob there, but not in the index (IMAGE is then ignored);
+     borrowed.  */
+  const struct hutch_image *built_image;
   char *store_root;   /* --root, or NULL */
   int storage_driver; /* enum hutch_driver_choice, or -1 to probe */
   char **entrypoint;  /* --entrypoint split into words (empty: none), or NULL */
@@ -115,6 +120,13 @@ int hutch_run_make_spec (const struct hutch_run_options *o, struct hutch_spec **
                          hutch_error_t *err);
 
 struct hutch_image_config;
+struct hutch_store;
+/* The image O->image, found in the store S or pulled as O->pull says, for
+   the platform O->platform (else this machine's), with its layers
+   unpacked: what hutch run and hutch build's FROM take.  */
+int hutch_run_image_find (struct hutch_store *s, const struct hutch_run_options *o,
+                          struct hutch_image *ret_img, struct hutch_image_config *ret_cfg,
+                          hutch_error_t *err);
 /* The image branch of hutch_run_make_spec (src/runimage.c).  */
 int hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *spec,
                              struct hutch_image_config *ret_cfg, int *ret_passwdfd,

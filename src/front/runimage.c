@@ -285,6 +285,58 @@ load_image (struct hutch_store *s, const struct hutch_run_options *o, const stru
   return 0;
 }
 
+int
+hutch_run_image_find (struct hutch_store *s, const struct hutch_run_options *o,
+                      struct hutch_image *ret_img, struct hutch_image_config *ret_cfg,
+                      hutch_error_t *err)
+{
+  _cleanup_free_ char *root = hutch_xstrdup (hutch_store_root (s));
+  struct hutch_conf conf = { 0 };
+  int r;
+
+  if (hutch_conf_load (&conf, err) < 0)
+    return -1;
+  r = load_image (s, o, &conf, root, ret_img, ret_cfg, err);
+  hutch_conf_clear (&conf);
+  return r;
+}
+
+/* A deep copy of SRC (hutch build's step, which the caller keeps).  */
+static void
+image_copy (struct hutch_image *dst, const struct hutch_image *src)
+{
+  size_t i;
+
+  memset (dst, 0, sizeof *dst);
+  dst->id = hutch_xstrdup (src->id);
+  dst->config_digest = hutch_xstrdup (src->config_digest);
+  dst->names = hutch_xmalloc0 (sizeof (char *));
+  dst->layers = hutch_xmalloc0 ((src->n_layers + 1) * sizeof *dst->layers);
+  for (i = 0; i < src->n_layers; i++)
+    {
+      dst->layers[i].digest = src->layers[i].digest ? hutch_xstrdup (src->layers[i].digest) : NULL;
+      dst->layers[i].diff_id = hutch_xstrdup (src->layers[i].diff_id);
+      dst->layers[i].media_type
+          = src->layers[i].media_type ? hutch_xstrdup (src->layers[i].media_type) : NULL;
+      dst->layers[i].size = src->layers[i].size;
+    }
+  dst->n_layers = src->n_layers;
+}
+
+/* hutch build's step: its layers unpacked, its config read.  */
+static int
+load_built (struct hutch_store *s, const struct hutch_image *built, struct hutch_image *ret_img,
+            struct hutch_image_config *ret_cfg, hutch_error_t *err)
+{
+  image_copy (ret_img, built);
+  if (hutch_image_unpack_layers (s, ret_img, err) < 0 || hutch_image_config (s, ret_img, ret_cfg, err) < 0)
+    {
+      hutch_image_clear (ret_img);
+      return -1;
+    }
+  return 0;
+}
+
 /* The directories of IMG's layers, bottom first; an empty list, not NULL,
    for an image without layers.  */
 static char **
@@ -359,7 +411,9 @@ hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *s
     return -1;
   if (hutch_conf_load (&conf, err) < 0)
     return -1;
-  if (load_image (s, o, &conf, root, &img, ret_cfg, err) < 0)
+  if ((o->built_image ? load_built (s, o->built_image, &img, ret_cfg, err)
+                      : load_image (s, o, &conf, root, &img, ret_cfg, err))
+      < 0)
     {
       hutch_conf_clear (&conf);
       return -1;

@@ -85,6 +85,7 @@ struct hutch_layer_digests
   char diff_id[72];
   int64_t size;
   bool gzip;
+  unsigned long entries; /* entries written: 0 is a step that changed nothing */
 };
 
 /* Finish the tar (and the gzip stream), flush it to FD and fill *RET.

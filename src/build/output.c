@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+/* --output: the built image written somewhere besides the store, as
+   BuildKit's exporters write it: type=local (its files into a
+   directory, owned by the user), type=tar (its files as one tar, with
+   the image's owners), type=oci-archive (the image as `hutch save`
+   writes it).  */
+
+#include "build/build-private.h"
+#include "base/util.h"
+#include "base/walk.h"
+#include "image/image.h"
+#include "image/layerwrite.h"
+#include "image/unpack.h"
+#include "runtime/nsexec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum out_type
+{
+  OUT_LOCAL,
+  OUT_TAR,
+  OUT_OCI,
+};
+
+/* type=TYPE,dest=PATH (docker's), or a bare PATH (type=local).  */
+static int
+output_parse (const char *spec, enum out_type *ret_type, char **ret_dest, hutch_error_t *err)
+{
+  _cleanup_free_ char *copy = hutch_xstrdup (spec), *type = NULL;
+  char *save = NULL, *tok;
+
+  *ret_dest = NULL;
+  if (strchr (spec, '=') == NULL)
+    {
+      *ret_type = OUT_LOCAL;
+      *ret_dest = hutch_xstrdup (spec);
+      return 0;
+    }
+  for (tok = strtok_r (copy, ",", &save); tok; tok = strtok_r (NULL, ",", &save))
+    {
+      if (hutch_str_has_prefix (tok, "type="))
+        {
+          free (type);
+          type = hutch_xstrdup (tok + 5);
+        }
+      else if (hutch_str_has_prefix (tok, "dest="))
+        {
+          free (*ret_dest);
+          *ret_dest = hutch_xstrdup (tok + 5);
+        }
+      else
+        {
+          free (*ret_dest);
+          return hutch_error_set (err, 0, "--output `%s`: unknown field `%s` (type=T,dest=PATH)",
+                                  spec, tok);
+        }
+    }
+  if (type == NULL || strcmp (type, "local") == 0)
+    *ret_type = OUT_LOCAL;
+  else if (strcmp (type, "tar") == 0)
+    *ret_type = OUT_TAR;
+  else if (strcmp (type, "oci-archive") == 0 || strcmp (type, "oci") == 0)
+    *ret_type = OUT_OCI;
+  else
+    {
+      free (*ret_dest);
+      return hutch_error_set (err, 0,
+                              "--output `%s`: type is local, tar or oci-archive (images go to "
+                              "the store anyway)",
+                              spec);
+    }
+  if (*ret_dest == NULL || **ret_dest == '\0')
+    {
+      free (*ret_dest);
+      return hutch_error_set (err, 0, "--output `%s`: no dest=PATH", spec);
+    }
+  return 0;
+}
+
+struct flat_job
+{
+  char **layers; /* bottom first */
+  const char *dst;
+  bool chown;
+};
+
+static int
+flatten_fn (void *arg, hutch_error_t *err)
+{
+  struct flat_job *j = arg;
+  struct hutch_unpack_opts uo = { .whiteouts = HUTCH_WHITEOUT_OVERLAY, .chown = j->chown };
+  size_t n = hutch_strv_len (j->layers), i;
+  _cleanup_free_ int *fds = hutch_xmalloc0 ((n + 1) * sizeof (int));
+  _cleanup_close_ int dst = open (j->dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int r = -1;
+
+  if (dst < 0)
+    return hutch_error_set (err, errno, "open `%s`", j->dst);
+  for (i = 0; i < n; i++)
+    {
+      fds[i] = open (j->layers[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fds[i] < 0)
+        {
+          r = hutch_error_set (err, errno, "open `%s`", j->layers[i]);
+          n = i;
+          goto out;
+        }
+    }
+  r = hutch_layers_flatten (fds, n, dst, &uo, err);
+out:
+  for (i = 0; i < n; i++)
+    close (fds[i]);
+  return r;
+}
+
+struct tar_job
+{
+  const char *tree;
+  int fd;
+};
+
+static int
+tar_one (void *data, const char *rel, int dirfd, const char *name, const struct stat *st,
+         hutch_error_t *err)
+{
+  return hutch_layer_writer_add (data, dirfd, name, st, rel, NULL, err);
+}
+
+static int
+tar_fn (void *arg, char *out, size_t out_len, hutch_error_t *err)
+{
+  struct tar_job *j = arg;
+  struct hutch_layer_write_opts wo = { .gzip = false, .clamp_time = -1 };
+  struct hutch_layer_writer *w = NULL;
+  struct hutch_layer_digests d;
+  _cleanup_close_ int fd = open (j->tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct stat sb;
+
+  (void)out;
+  (void)out_len;
+  if (fd < 0 || fstat (fd, &sb) < 0)
+    return hutch_error_set (err, errno, "open `%s`", j->tree);
+  if (hutch_layer_writer_open (j->fd, &wo, &w, err) < 0)
+    return -1;
+  if (build_walk_tree (fd, "", sb.st_dev, 0, tar_one, w, err) < 0)
+    {
+      hutch_layer_writer_abort (w);
+      return -1;
+    }
+  return hutch_layer_writer_finish (w, &d, err);
+}
+
+static char **
+layers_bottom_first (struct build *b, const struct bimage *img)
+{
+  _cleanup_strv_ char **top = bimage_layer_dirs (b, img);
+  char **out = hutch_xmalloc0 (sizeof (char *));
+  size_t n = hutch_strv_len (top);
+
+  while (n-- > 0)
+    hutch_strv_push (&out, hutch_xstrdup (top[n]));
+  return out;
+}
+
+static int
+write_local (struct build *b, const struct bimage *img, const char *dest, hutch_error_t *err)
+{
+  _cleanup_strv_ char **layers = layers_bottom_first (b, img);
+  struct flat_job j = { layers, dest, false };
+
+  if (hutch_walk_mkdir_p (dest, 0755, err) < 0)
+    return hutch_error_prefix (err, "--output");
+  if (hutch_in_userns (flatten_fn, &j, err) < 0)
+    return hutch_error_prefix (err, "--output type=local,dest=%s", dest);
+  return 0;
+}
+
+static int
+write_tar (struct build *b, const struct bimage *img, const char *dest, hutch_error_t *err)
+{
+  _cleanup_strv_ char **layers = layers_bottom_first (b, img);
+  _cleanup_free_ char *tmp = NULL, *part = hutch_xasprintf ("%s.tmp%d", dest, (int)getpid ());
+  struct flat_job j = { layers, NULL, true };
+  struct tar_job t = { NULL, -1 };
+  struct hutch_userns_job *job = NULL;
+  char hex[17];
+  int r;
+
+  if (hutch_random_hex (hex, 16) < 0)
+    return hutch_error_set (err, errno, "a random name");
+  hex[16] = '\0';
+  tmp = hutch_xasprintf ("%s/tmp/output-%d-%s", b->store_root, (int)getpid (), hex);
+  if (mkdir (tmp, 0700) < 0)
+    return hutch_error_set (err, errno, "create `%s`", tmp);
+  j.dst = t.tree = tmp;
+  t.fd = open (part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (t.fd < 0)
+    r = hutch_error_set (err, errno, "--output: create `%s`", part);
+  else if ((r = hutch_in_userns (flatten_fn, &j, err)) == 0
+           && (r = hutch_userns_start (tar_fn, &t, &t.fd, 1, &job, err)) == 0)
+    r = hutch_userns_finish (job, NULL, 0, err);
+  if (t.fd >= 0 && close (t.fd) < 0 && r == 0)
+    r = hutch_error_set (err, errno, "--output: write `%s`", part);
+  if (r == 0 && rename (part, dest) < 0)
+    r = hutch_error_set (err, errno, "--output: rename `%s`", dest);
+  if (r < 0)
+    unlink (part);
+  hutch_userns_remove (tmp, NULL);
+  return r < 0 ? hutch_error_prefix (err, "--output type=tar,dest=%s", dest) : 0;
+}
+
+int
+build_outputs (struct build *b, const struct bimage *img, const char *id, hutch_error_t *err)
+{
+  size_t i;
+
+  if (b->o->outputs && bimage_unpack (b, img, err) < 0)
+    return -1;
+  for (i = 0; b->o->outputs && b->o->outputs[i]; i++)
+    {
+      _cleanup_free_ char *dest = NULL;
+      enum out_type type;
+      int r;
+
+      if (output_parse (b->o->outputs[i], &type, &dest, err) < 0)
+        return -1;
+      switch (type)
+        {
+        case OUT_LOCAL:
+          r = write_local (b, img, dest, err);
+          break;
+        case OUT_TAR:
+          r = write_tar (b, img, dest, err);
+          break;
+        case OUT_OCI:
+        default:
+          r = hutch_image_save (b->store, id, dest, false, err);
+          if (r < 0)
+            hutch_error_prefix (err, "--output type=oci-archive,dest=%s", dest);
+          break;
+        }
+      if (r < 0)
+        return -1;
+    }
+  return 0;
+}
+
+int
+build_outputs_check (const struct hutch_build_opts *o, hutch_error_t *err)
+{
+  size_t i;
+
+  for (i = 0; o->outputs && o->outputs[i]; i++)
+    {
+      _cleanup_free_ char *dest = NULL;
+      enum out_type type;
+      if (output_parse (o->outputs[i], &type, &dest, err) < 0)
+        return -1;
+    }
+  return 0;
+}
