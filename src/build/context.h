@@ -49,8 +49,7 @@ int hutch_context_fd (const struct hutch_context *c);
    matches nothing) is an error: "COPY source `SRC` is not in the build
    context (DIR)" or "... excluded by FILE" when the ignore file hides
    it.  */
-int hutch_context_match (struct hutch_context *c, const char *src, char ***ret,
-                         hutch_error_t *err);
+int hutch_context_match (struct hutch_context *c, const char *src, char ***ret, hutch_error_t *err);
 
 /* How a source enters a layer, for its checksum: the owner and mode
    --chown and --chmod force (-1: the file's own; the owner of context

@@ -5,10 +5,13 @@
    read as docker's Dockerfile parser reads them (moby/buildkit's
    parser/line_parsers.go splits the words, shell/lex.go removes quotes and
    substitutes variables), so that a --change that works with docker import
-   means the same here.  Only what sets the config is taken: nothing here
-   runs or reads files.  */
+   means the same here.  The words, quotes and variables are the
+   Containerfile parser's (image/dockerfile.h): one implementation for
+   both.  Only what sets the config is taken: nothing here runs or reads
+   files.  */
 
 #include "image/change.h"
+#include "image/dockerfile.h"
 #include "base/signame.h"
 #include "base/util.h"
 
@@ -18,50 +21,15 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- a growing string ----------------------------------------------------- */
-
-struct sbuf
-{
-  char *s;
-  size_t len, cap;
-};
-
-static void
-sb_add (struct sbuf *b, const char *p, size_t n)
-{
-  if (b->len + n + 1 > b->cap)
-    {
-      b->cap = (b->len + n + 1) * 2;
-      b->s = hutch_xrealloc (b->s, b->cap);
-    }
-  memcpy (b->s + b->len, p, n);
-  b->len += n;
-  b->s[b->len] = '\0';
-}
-
-static void
-sb_addc (struct sbuf *b, char c)
-{
-  sb_add (b, &c, 1);
-}
-
-/* The string, never NULL; the buffer is given away.  */
-static char *
-sb_steal (struct sbuf *b)
-{
-  char *s = b->s ? b->s : hutch_xstrdup ("");
-  memset (b, 0, sizeof *b);
-  return s;
-}
-
 /* ---- words ---------------------------------------------------------------- */
 
-/* The value of NAME (LEN bytes) in ENV, an array of "NAME=VALUE", or NULL.  */
+/* The value of NAME in ENV (DATA), an array of "NAME=VALUE", or NULL: the
+   variables of a --change are the Env of the config so far.  */
 static const char *
-env_lookup (json_t *env, const char *name, size_t len)
+env_lookup (void *data, const char *name)
 {
-  size_t i;
-  json_t *v;
+  json_t *env = data, *v;
+  size_t i, len = strlen (name);
 
   json_array_foreach (env, i, v)
   {
@@ -72,186 +40,19 @@ env_lookup (json_t *env, const char *name, size_t len)
   return NULL;
 }
 
-static bool
-name_char (char c, bool first)
-{
-  return c == '_' || isalpha ((unsigned char)c) || (!first && isdigit ((unsigned char)c));
-}
-
-/* How deep ${NAME:-${OTHER:-...}} may nest: the words are parsed by
-   recursion.  */
-#define MAX_NESTING 16
-
-static int process (const char *raw, size_t len, json_t *env, int depth, struct sbuf *out,
-                    hutch_error_t *err);
-
-/* ${NAME...} at *P (past "${"), appended to OUT.  */
+/* REST split into words, each expanded from CONFIG's Env, as a
+   Dockerfile's words are (image/dockerfile.h).  */
 static int
-expand_braced (const char **p, json_t *env, int depth, struct sbuf *out, hutch_error_t *err)
+words_of (json_t *config, const char *rest, char ***ret, hutch_error_t *err)
 {
-  const char *name = *p, *q = *p, *word, *value;
-  size_t len, braces = 1;
-  char op[3] = "";
-
-  while (name_char (*q, q == name))
-    q++;
-  len = (size_t)(q - name);
-  if (*q == ':' && (q[1] == '-' || q[1] == '+'))
-    op[0] = ':', op[1] = q[1], q += 2;
-  else if (*q == '-' || *q == '+')
-    op[0] = *q++;
-  else if (*q != '}')
-    len = 0;
-  /* The word runs to the brace that closes this one.  */
-  for (word = q; *q && !(*q == '}' && --braces == 0); q++)
-    if (*q == '{' && q > word && q[-1] == '$')
-      braces++;
-  if (len == 0 || *q != '}')
-    return hutch_error_set (err, 0,
-                            "a bad substitution `${%.*s`; use $NAME, ${NAME}, ${NAME:-WORD} or "
-                            "${NAME:+WORD}",
-                            (int)(q - name > 40 ? 40 : q - name), name);
-  *p = q + 1;
-  value = env_lookup (env, name, len);
-  if (op[0] == '\0')
-    {
-      sb_add (out, value ? value : "", value ? strlen (value) : 0);
-      return 0;
-    }
-  /* ":-" and ":+" count an empty value as unset; "-" and "+" do not.  */
-  if (op[0] == ':' && value && *value == '\0')
-    value = NULL;
-  if ((op[strlen (op) - 1] == '-') == (value != NULL))
-    {
-      sb_add (out, value ? value : "", value ? strlen (value) : 0);
-      return 0;
-    }
-  if (depth >= MAX_NESTING)
-    return hutch_error_set (err, 0, "substitutions nest deeper than %d", MAX_NESTING);
-  return process (word, (size_t)(q - word), env, depth + 1, out, err);
+  return hutch_df_words (rest, '\\', env_lookup, json_object_get (config, "Env"), ret, err);
 }
 
-/* $NAME or ${...} at *P (at the '$'), appended to OUT; a '$' before
-   anything else is itself.  */
+/* REST as one word (spaces kept), expanded from CONFIG's Env.  */
 static int
-expand (const char **p, json_t *env, int depth, struct sbuf *out, hutch_error_t *err)
+word_of (json_t *config, const char *rest, char **ret, hutch_error_t *err)
 {
-  const char *name = *p + 1, *q = name, *value;
-
-  if (*name == '{')
-    {
-      *p = name + 1;
-      return expand_braced (p, env, depth, out, err);
-    }
-  while (name_char (*q, q == name))
-    q++;
-  if (q == name)
-    {
-      sb_addc (out, '$');
-      *p = name;
-      return 0;
-    }
-  value = env_lookup (env, name, (size_t)(q - name));
-  if (value)
-    sb_add (out, value, strlen (value));
-  *p = q;
-  return 0;
-}
-
-/* RAW (LEN bytes) as one word: quotes removed, escapes taken, variables
-   substituted from ENV (NULL: none set); spaces are kept.  */
-static int
-process (const char *raw, size_t len, json_t *env, int depth, struct sbuf *out, hutch_error_t *err)
-{
-  const char *p = raw, *end = raw + len;
-
-  while (p < end)
-    {
-      if (*p == '\'')
-        {
-          const char *close = memchr (p + 1, '\'', (size_t)(end - p - 1));
-          if (close == NULL)
-            return hutch_error_set (err, 0, "a single quote is not closed");
-          sb_add (out, p + 1, (size_t)(close - p - 1));
-          p = close + 1;
-        }
-      else if (*p == '"')
-        {
-          for (p++; p < end && *p != '"';)
-            if (*p == '\\' && p + 1 < end && strchr ("\"$\\", p[1]))
-              sb_addc (out, p[1]), p += 2;
-            else if (*p == '$')
-              {
-                if (expand (&p, env, depth, out, err) < 0)
-                  return -1;
-              }
-            else
-              sb_addc (out, *p++);
-          if (p >= end)
-            return hutch_error_set (err, 0, "a double quote is not closed");
-          p++;
-        }
-      else if (*p == '\\')
-        {
-          if (p + 1 < end)
-            sb_addc (out, p[1]);
-          p += 2;
-        }
-      else if (*p == '$')
-        {
-          if (expand (&p, env, depth, out, err) < 0)
-            return -1;
-        }
-      else
-        sb_addc (out, *p++);
-    }
-  return 0;
-}
-
-static int
-process_word (const char *raw, json_t *env, char **ret, hutch_error_t *err)
-{
-  struct sbuf out = { 0 };
-
-  if (process (raw, strlen (raw), env, 0, &out, err) < 0)
-    {
-      free (out.s);
-      return -1;
-    }
-  *ret = sb_steal (&out);
-  return 0;
-}
-
-/* REST split at spaces outside quotes, each word as written (quotes and
-   escapes kept for process): the parser's parseWords.  */
-static char **
-split_words (const char *rest)
-{
-  char **words = hutch_xmalloc0 (sizeof (char *));
-  const char *p = rest;
-
-  while (*p)
-    {
-      struct sbuf w = { 0 };
-      char quote = 0;
-
-      while (isspace ((unsigned char)*p))
-        p++;
-      if (*p == '\0')
-        break;
-      for (; *p && (quote || !isspace ((unsigned char)*p)); p++)
-        {
-          if (quote == 0 && (*p == '\'' || *p == '"'))
-            quote = *p;
-          else if (quote && *p == quote)
-            quote = 0;
-          else if (*p == '\\' && quote != '\'' && p[1])
-            sb_addc (&w, *p++);
-          sb_addc (&w, *p);
-        }
-      hutch_strv_push (&words, sb_steal (&w));
-    }
-  return words;
+  return hutch_df_expand (rest, '\\', env_lookup, json_object_get (config, "Env"), ret, err);
 }
 
 /* ---- instructions --------------------------------------------------------- */
@@ -316,64 +117,32 @@ set_pair (json_t *config, bool label, const char *name, const char *value)
   json_array_append_new (env, json_sprintf ("%s=%s", name, value));
 }
 
-/* One pair of ENV or LABEL from its raw NAME and VALUE; variables come from
-   ENV as it was before the instruction (docker: `ENV a=1 b=$a` does not see
-   the new a).  */
-static int
-add_pair (json_t *config, bool label, json_t *env, const char *raw_name, const char *raw_value,
-          hutch_error_t *err)
-{
-  _cleanup_free_ char *name = NULL, *value = NULL;
-
-  if (process_word (raw_name, env, &name, err) < 0
-      || process_word (raw_value, env, &value, err) < 0)
-    return -1;
-  if (*name == '\0')
-    return hutch_error_set (err, 0, "a name must not be empty");
-  if (!label && strchr (name, '='))
-    return hutch_error_set (err, 0, "the name `%s` has a `=`", name);
-  set_pair (config, label, name, value);
-  return 0;
-}
-
 /* ENV and LABEL: NAME=VALUE..., or the old form NAME VALUE (the whole rest
-   of the line), told apart by a '=' in the first word.  */
+   of the line).  Every pair is expanded before any is set: variables come
+   from Env as it was before the instruction (docker: `ENV a=1 b=$a` does
+   not see the new a).  */
 static int
 change_pairs (json_t *config, bool label, const char *rest, hutch_error_t *err)
 {
-  _cleanup_strv_ char **words = split_words (rest);
-  json_t *env = json_deep_copy (json_object_get (config, "Env"));
+  char **names = NULL, **values = NULL;
   size_t i;
   int r = 0;
 
-  if (!json_is_array (env))
+  if (hutch_df_pairs (rest, '\\', env_lookup, json_object_get (config, "Env"), true, false, &names,
+                      &values, err)
+      < 0)
+    return -1;
+  for (i = 0; names[i] && r == 0; i++)
+    if (!label && strchr (names[i], '='))
+      r = hutch_error_set (err, 0, "the name `%s` has a `=`", names[i]);
+  for (i = 0; names[i]; i++)
     {
-      json_decref (env);
-      env = json_array ();
+      if (r == 0)
+        set_pair (config, label, names[i], values[i]);
+      free (values[i]);
     }
-  if (words[0] == NULL)
-    r = hutch_error_set (err, 0, "give NAME=VALUE");
-  else if (strchr (words[0], '=') == NULL)
-    {
-      size_t n = strcspn (rest, " \t");
-      _cleanup_free_ char *name = hutch_xstrndup (rest, n);
-      const char *value = rest + n + strspn (rest + n, " \t");
-      r = *value == '\0' ? hutch_error_set (err, 0, "give NAME=VALUE, or NAME VALUE")
-                         : add_pair (config, label, env, name, value, err);
-    }
-  else
-    for (i = 0; words[i] && r == 0; i++)
-      {
-        char *eq = strchr (words[i], '=');
-        if (eq == NULL)
-          r = hutch_error_set (err, 0, "`%s` is not NAME=VALUE", words[i]);
-        else
-          {
-            *eq = '\0';
-            r = add_pair (config, label, env, words[i], eq + 1, err);
-          }
-      }
-  json_decref (env);
+  free (values);
+  hutch_strv_free (names);
   return r;
 }
 
@@ -427,29 +196,29 @@ expose_one (json_t *config, const char *spec, hutch_error_t *err)
 static int
 change_expose (json_t *config, const char *rest, hutch_error_t *err)
 {
-  _cleanup_strv_ char **words = split_words (rest);
-  json_t *env = json_object_get (config, "Env");
+  _cleanup_strv_ char **words = NULL;
   size_t i;
 
+  if (words_of (config, rest, &words, err) < 0)
+    return -1;
   if (words[0] == NULL)
     return hutch_error_set (err, 0, "give a port, as 80 or 80/tcp");
   for (i = 0; words[i]; i++)
-    {
-      _cleanup_free_ char *spec = NULL;
-      if (process_word (words[i], env, &spec, err) < 0 || expose_one (config, spec, err) < 0)
-        return -1;
-    }
+    if (expose_one (config, words[i], err) < 0)
+      return -1;
   return 0;
 }
 
 /* PATH made absolute from the directory CURRENT, and cleaned as Go's
-   filepath.Join cleans it: no empty, "." or ".." components.  */
+   filepath.Join cleans it: no empty, "." or ".." components.  The result
+   is never longer than CURRENT/PATH, so it is built in OUT's own
+   allocation.  */
 static char *
 join_clean (const char *current, const char *path)
 {
   _cleanup_free_ char *whole = hutch_xasprintf ("%s/%s", current, path);
-  struct sbuf out = { 0 };
-  char *save = NULL, *part;
+  char *out = hutch_xmalloc0 (strlen (whole) + 2), *save = NULL, *part;
+  size_t len = 0;
 
   for (part = strtok_r (whole, "/", &save); part; part = strtok_r (NULL, "/", &save))
     {
@@ -457,17 +226,18 @@ join_clean (const char *current, const char *path)
         continue;
       if (strcmp (part, "..") == 0)
         {
-          char *slash = out.s ? strrchr (out.s, '/') : NULL;
+          char *slash = strrchr (out, '/');
           if (slash)
-            out.len = (size_t)(slash - out.s), *slash = '\0';
+            len = (size_t)(slash - out), *slash = '\0';
           continue;
         }
-      sb_addc (&out, '/');
-      sb_add (&out, part, strlen (part));
+      out[len++] = '/';
+      strcpy (out + len, part);
+      len += strlen (part);
     }
-  if (out.len == 0)
-    sb_addc (&out, '/');
-  return sb_steal (&out);
+  if (len == 0)
+    strcpy (out, "/");
+  return out;
 }
 
 /* USER and WORKDIR: the rest of the line as one word.  */
@@ -476,7 +246,7 @@ change_string (json_t *config, const char *key, const char *rest, hutch_error_t 
 {
   _cleanup_free_ char *value = NULL;
 
-  if (process_word (rest, json_object_get (config, "Env"), &value, err) < 0)
+  if (word_of (config, rest, &value, err) < 0)
     return -1;
   if (*value == '\0')
     return hutch_error_set (err, 0, "give a %s", strcmp (key, "User") == 0 ? "user" : "directory");
@@ -511,22 +281,13 @@ change_volume (json_t *config, const char *rest, hutch_error_t *err)
         }
       hutch_strv_push (&words, hutch_xstrdup (json_string_value (v)));
     }
-  else
+  else if (words_of (config, rest, &words, err) < 0)
     {
-      _cleanup_strv_ char **raw = split_words (rest);
-      for (i = 0; raw[i]; i++)
-        {
-          char *w = NULL;
-          if (process_word (raw[i], json_object_get (config, "Env"), &w, err) < 0)
-            {
-              json_decref (arr);
-              return -1;
-            }
-          hutch_strv_push (&words, w);
-        }
+      json_decref (arr);
+      return -1;
     }
   json_decref (arr);
-  if (words == NULL)
+  if (words == NULL || words[0] == NULL)
     return hutch_error_set (err, 0, "give a path, as /data");
   vols = json_object_get (config, "Volumes");
   if (!json_is_object (vols))
@@ -547,7 +308,7 @@ change_stopsignal (json_t *config, const char *rest, hutch_error_t *err)
 {
   _cleanup_free_ char *value = NULL;
 
-  if (process_word (rest, json_object_get (config, "Env"), &value, err) < 0)
+  if (word_of (config, rest, &value, err) < 0)
     return -1;
   if (*value == '\0' || hutch_signal_from_name (value) < 0)
     return hutch_error_set (err, 0, "`%s` is no signal; give a name, as SIGTERM, or a number",

@@ -21,10 +21,12 @@
    would: CMD and ENTRYPOINT in JSON (exec) form or shell form (run by
    /bin/sh -c), ENV and LABEL as NAME=VALUE... or NAME VALUE, EXPOSE
    PORT[-PORT][/PROTOCOL]..., USER and WORKDIR (a relative one is taken from
-   the previous WORKDIR).  Words are read as Dockerfile words are: quotes,
-   backslash escapes, and in ENV, LABEL, EXPOSE, USER and WORKDIR $NAME,
-   ${NAME}, ${NAME:-WORD} and ${NAME:+WORD} from the Env the instructions
-   before have made.  Another instruction, or one that does not parse, is
+   the previous WORKDIR).  Words are read as Dockerfile words are
+   (hutch_df_words, hutch_df_pairs and hutch_df_expand of
+   image/dockerfile.h): quotes, backslash escapes, and in ENV, LABEL,
+   EXPOSE, USER, WORKDIR, VOLUME and STOPSIGNAL $NAME, ${NAME} and the
+   operators ${NAME:-WORD}, ${NAME#PATTERN}... from the Env the
+   instructions before have made.  Another instruction, or one that does not parse, is
    an error that names the change; CONFIG may then be half changed.  */
 int hutch_image_apply_changes (json_t *config, char *const *changes, hutch_error_t *err);
 

@@ -66,9 +66,9 @@ int hutch_layer_writer_add (struct hutch_layer_writer *w, int dirfd, const char 
 int hutch_layer_writer_add_dir (struct hutch_layer_writer *w, const char *arcname, int mode,
                                 int64_t uid, int64_t gid, int64_t mtime, hutch_error_t *err);
 /* A regular file ARCNAME with DATA (LEN bytes): a COPY heredoc.  */
-int hutch_layer_writer_add_data (struct hutch_layer_writer *w, const char *arcname, const void *data,
-                                 size_t len, int mode, int64_t uid, int64_t gid, int64_t mtime,
-                                 hutch_error_t *err);
+int hutch_layer_writer_add_data (struct hutch_layer_writer *w, const char *arcname,
+                                 const void *data, size_t len, int mode, int64_t uid, int64_t gid,
+                                 int64_t mtime, hutch_error_t *err);
 /* A whiteout of PATH (`DIR/.wh.NAME`) and the opaque marker of the
    directory PATH (`PATH/.wh..wh..opq`), empty files owned by 0:0.  */
 int hutch_layer_writer_add_whiteout (struct hutch_layer_writer *w, const char *path,

@@ -71,7 +71,19 @@ main (void)
   gives ("ENV MY_VAR my value  here", "{\"Env\":[\"PATH=/bin\",\"MY_VAR=my value  here\"]}");
   gives ("ENV E= F=\"\"", "{\"Env\":[\"PATH=/bin\",\"E=\",\"F=\"]}");
   gives ("ENV A=\"a \\\"q\\\" \\$x \\y\"", "{\"Env\":[\"PATH=/bin\",\"A=a \\\"q\\\" $x \\\\y\"]}");
-  gives ("ENV A=$ B=$1 C=50$", "{\"Env\":[\"PATH=/bin\",\"A=$\",\"B=$1\",\"C=50$\"]}");
+  /* $1 is a positional parameter, never set in a Dockerfile: empty, as
+     BuildKit has it */
+  gives ("ENV A=$ B=$1 C=50$", "{\"Env\":[\"PATH=/bin\",\"A=$\",\"B=\",\"C=50$\"]}");
+  /* the operators BuildKit takes besides - and + */
+  {
+    const char *changes[]
+        = { "ENV F=a.tar.gz", "ENV X=${F%%.*}-${F##*.}-${F/tar/zip}-${PATH#/}", NULL };
+    _cleanup_free_ char *e = NULL, *got = apply (changes, &e);
+    is_str (got, "{\"Env\":[\"PATH=/bin\",\"F=a.tar.gz\",\"X=a-gz-a.zip.gz-bin\"]}",
+            "${V%%p}, ${V##p}, ${V/p/r}, ${V#p} (%s)", got ? got : e);
+  }
+  refused ("ENV A=\"${NOPE:?set NOPE first}\"", "NOPE: set NOPE first");
+  gives ("EXPOSE ${NOPE:-8080}", "{" PATH ",\"ExposedPorts\":{\"8080/tcp\":{}}}");
   refused ("ENV", "NAME=VALUE");
   refused ("ENV A", "NAME VALUE");
   refused ("ENV A=1 B", "`B` is not NAME=VALUE");
@@ -79,7 +91,7 @@ main (void)
   refused ("ENV A=\"open", "not closed");
   refused ("ENV A='open", "not closed");
   refused ("ENV A=${B", "bad substitution");
-  refused ("ENV A=${B#x}", "bad substitution");
+  refused ("ENV A=${B:=x}", "bad substitution");
   refused ("ENV A=${:-x}", "bad substitution");
   refused ("ENV A=${B:-${B:-${B:-${B:-${B:-${B:-${B:-${B:-${B:-${B:-${B:-${B:-${B:-${B:-${B:-${B:-"
            "${B:-${B:-x}}}}}}}}}}}}}}}}}}",
@@ -120,6 +132,38 @@ main (void)
   refused ("RUN rm -rf /", "`RUN` is not an instruction");
   refused ("", "no instruction");
   refused ("   ", "no instruction");
+  /* commit's VOLUME and STOPSIGNAL */
+  {
+    json_t *config = json_pack ("{s:[s]}", "Env", "D=/data");
+    const char *changes[]
+        = { "VOLUME $D \"/a b\" ${D}2", "VOLUME [\"/j\"]", "STOPSIGNAL ${S:-SIGINT}", NULL };
+    const char *bad[][2] = { { "VOLUME", "give a path" },
+                             { "VOLUME ''", "must not be empty" },
+                             { "VOLUME [1]", "strings only" },
+                             { "VOLUME \"/x", "not closed" },
+                             { "STOPSIGNAL SIGNOPE", "is no signal" } };
+    hutch_error_t err = HUTCH_ERROR_INIT;
+    char *out = NULL;
+    size_t i;
+    if (hutch_image_apply_commit_changes (config, (char *const *)changes, &err) == 0)
+      out = json_dumps (config, JSON_COMPACT | JSON_SORT_KEYS);
+    is_str (out,
+            "{\"Env\":[\"D=/data\"],\"StopSignal\":\"SIGINT\",\"Volumes\":{\"/a b\":{},"
+            "\"/data\":{},\"/data2\":{},\"/j\":{}}}",
+            "commit: VOLUME words and JSON, STOPSIGNAL, expanded (%s)", out ? out : err.msg);
+    free (out);
+    json_decref (config);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+      {
+        const char *one[] = { bad[i][0], NULL };
+        hutch_error_clear (&err);
+        ok (hutch_image_check_commit_changes ((char *const *)one, &err) < 0 && err.msg
+                && strstr (err.msg, bad[i][1]),
+            "commit: %s is refused, naming \"%s\" (%s)", bad[i][0], bad[i][1],
+            err.msg ? err.msg : "passed");
+      }
+    hutch_error_clear (&err);
+  }
   {
     hutch_error_t err = HUTCH_ERROR_INIT;
     const char *good[] = { "CMD x", "ENV A=1", NULL }, *bad[] = { "CMD x", "ONBUILD RUN x", NULL };
