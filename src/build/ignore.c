@@ -138,8 +138,9 @@ struct tok
 
 enum glob_kind
 {
-  GLOB_EXACT,  /* no wildcard: the path is LITERAL */
-  GLOB_SUFFIX, /* `**` then no wildcard: the path ends with LITERAL */
+  GLOB_EXACT,     /* no wildcard: the path is LITERAL */
+  GLOB_SUFFIX,    /* `**` then no wildcard: the path ends with LITERAL */
+  GLOB_EXTENSION, /* `*` then no wildcard and no `/`: one name ending with LITERAL */
   GLOB_NFA,
 };
 
@@ -347,13 +348,21 @@ glob_compile (const char *pat, bool ignore_rules, struct glob *g, const char **r
   memset (g, 0, sizeof *g);
   /* moby matches a pattern that starts with `**` and has no other
      wildcard as a plain suffix of the path: `**.go` matches `a.go` and
-     `x/a.go` (where `**` elsewhere would stop at a `/`).  */
-  if (ignore_rules && strncmp (pat, "**", 2) == 0 && pat[2] != '/'
-      && strpbrk (pat + 2, "*?[\\") == NULL)
+     `x/a.go` (where `**` elsewhere would stop at a `/`); `**` then `/x`
+     matches `x` and `a/b/x`.  */
+  if (ignore_rules && strncmp (pat, "**", 2) == 0 && strpbrk (pat + 2, "*?[\\") == NULL)
     {
       g->kind = GLOB_SUFFIX;
       g->literal = hutch_xstrdup (pat + 2);
       g->literal_len = strlen (pat + 2);
+      return 0;
+    }
+  /* `*.log`, the most common pattern of all, without the automaton.  */
+  if (pat[0] == '*' && pat[1] != '*' && strpbrk (pat + 1, "*?[\\/") == NULL)
+    {
+      g->kind = GLOB_EXTENSION;
+      g->literal = hutch_xstrdup (pat + 1);
+      g->literal_len = strlen (pat + 1);
       return 0;
     }
   if (compile_tokens (&c) < 0)
@@ -505,7 +514,14 @@ glob_match (const struct glob *g, const char *s, size_t len)
     case GLOB_EXACT:
       return len == g->literal_len && memcmp (s, g->literal, len) == 0;
     case GLOB_SUFFIX:
-      return len >= g->literal_len
+      if (len >= g->literal_len
+          && memcmp (s + len - g->literal_len, g->literal, g->literal_len) == 0)
+        return true;
+      /* `**` then `/x` matches `x` itself: `**` is no directory at all.  */
+      return g->literal[0] == '/' && len == g->literal_len - 1
+             && memcmp (s, g->literal + 1, len) == 0;
+    case GLOB_EXTENSION:
+      return len >= g->literal_len && memchr (s, '/', len) == NULL
              && memcmp (s + len - g->literal_len, g->literal, g->literal_len) == 0;
     default:
       return nfa_run (g, s, len, NULL);
@@ -522,7 +538,9 @@ hutch_ignore_glob (const char *pattern, const char *name, hutch_error_t *err)
   if (glob_compile (pattern, false, &g, &why) < 0)
     {
       _cleanup_free_ char *shown = hutch_walk_shown (pattern);
-      return hutch_error_set (err, EINVAL, "`%s` is not a valid pattern: %s", shown, why);
+      hutch_error_set (err, 0, "`%s` is not a valid pattern: %s", shown, why);
+      err->errnum = EINVAL;
+      return -EINVAL;
     }
   m = glob_match (&g, name, strlen (name));
   glob_clear (&g);
@@ -767,6 +785,9 @@ hutch_ignore_may_include_below (const struct hutch_ignore *ig, const char *path)
           break;
         case GLOB_SUFFIX:
           alive = true;
+          break;
+        case GLOB_EXTENSION:
+          alive = false; /* one name: nothing below a directory */
           break;
         default:
           nfa_run (&p->g, below, len, &alive);

@@ -280,6 +280,8 @@ static const struct below_case below_cases[] = {
   { "a\n!a/[bc]*/x", "a/c1", true },
   { "a\n!a/[bc]*/x", "a/d1", false },
   { "a\n!a", "a", false },
+  { "a\n!*.keep", "a", false },
+  { "a\n!**/*.keep", "a", true },
 };
 
 static void
