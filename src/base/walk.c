@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -693,6 +694,210 @@ hutch_walk_visit (int dirfd, hutch_walk_visit_fn fn, void *data)
   if (fd < 0)
     return 0;
   return visit_dir (fd, 0, fn, data);
+}
+
+/* ---- walking in order --------------------------------------------------- */
+
+#ifndef STATX_ATTR_MOUNT_ROOT
+#define STATX_ATTR_MOUNT_ROOT 0x00002000
+#endif
+
+struct sorted
+{
+  hutch_walk_entry_fn fn;
+  void *data;
+  hutch_error_t *err;
+  char *path; /* the entry's path below the top, grown as needed */
+  size_t cap;
+};
+
+static int
+cmp_names (const void *a, const void *b)
+{
+  return strcmp (*(char *const *)a, *(char *const *)b);
+}
+
+/* The names of the directory stream D but "." and "..", sorted.  */
+static int
+sorted_names (DIR *d, char ***ret, size_t *ret_n)
+{
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  struct dirent *de;
+
+  while ((errno = 0, de = readdir (d)) != NULL)
+    {
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      if (n + 1 >= cap)
+        {
+          cap = cap ? cap * 2 : 16;
+          names = hutch_xrealloc (names, cap * sizeof *names);
+        }
+      names[n++] = hutch_xstrdup (de->d_name);
+    }
+  if (errno != 0)
+    {
+      int errnum = errno;
+      while (n > 0)
+        free (names[--n]);
+      free (names);
+      return -errnum;
+    }
+  if (n > 1)
+    qsort (names, n, sizeof *names, cmp_names);
+  *ret = names;
+  *ret_n = n;
+  return 0;
+}
+
+/* The lstat of NAME in DIRFD, and whether it is a mount point: statx says
+   so (STATX_ATTR_MOUNT_ROOT, Linux 5.8, also for a bind mount within one
+   file system); before it, a device other than its directory's.  */
+static int
+stat_entry (int dirfd, const char *name, dev_t dirdev, struct stat *st, bool *ret_mount)
+{
+  struct statx sx;
+
+  if (statx (dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &sx) < 0)
+    return -1;
+  memset (st, 0, sizeof *st);
+  st->st_dev = makedev (sx.stx_dev_major, sx.stx_dev_minor);
+  st->st_ino = sx.stx_ino;
+  st->st_mode = sx.stx_mode;
+  st->st_nlink = sx.stx_nlink;
+  st->st_uid = sx.stx_uid;
+  st->st_gid = sx.stx_gid;
+  st->st_rdev = makedev (sx.stx_rdev_major, sx.stx_rdev_minor);
+  st->st_size = (off_t)sx.stx_size;
+  st->st_blksize = (blksize_t)sx.stx_blksize;
+  st->st_blocks = (blkcnt_t)sx.stx_blocks;
+  st->st_atim = (struct timespec){ sx.stx_atime.tv_sec, sx.stx_atime.tv_nsec };
+  st->st_mtim = (struct timespec){ sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec };
+  st->st_ctim = (struct timespec){ sx.stx_ctime.tv_sec, sx.stx_ctime.tv_nsec };
+  if (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)
+    *ret_mount = (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+  else
+    *ret_mount = st->st_dev != dirdev;
+  return 0;
+}
+
+/* S->path as "PREFIX/NAME" (PREFIX the first LEN bytes); returns the
+   length of the new path.  */
+static size_t
+sorted_path (struct sorted *s, size_t len, const char *name)
+{
+  size_t n = strlen (name), need = len + 1 + n + 1;
+
+  if (need > s->cap)
+    {
+      s->cap = need * 2;
+      s->path = hutch_xrealloc (s->path, s->cap);
+    }
+  if (len > 0)
+    s->path[len++] = '/';
+  memcpy (s->path + len, name, n + 1);
+  return len + n;
+}
+
+static int
+sorted_failed (struct sorted *s, int errnum, const char *what, size_t len)
+{
+  _cleanup_free_ char *shown = NULL;
+
+  s->path[len] = '\0';
+  shown = hutch_walk_shown (len ? s->path : ".");
+  if (errnum == ELOOP)
+    return hutch_error_set (s->err, ELOOP, "%s `%s`: it is more than %d directories deep", what,
+                            shown, HUTCH_WALK_MAX_DEPTH);
+  return hutch_error_set (s->err, errnum, "%s `%s`", what, shown);
+}
+
+static int sorted_dir (struct sorted *s, int fd, size_t len, unsigned int depth);
+
+/* One entry NAME of the directory DIRFD (whose device is DIRDEV).  */
+static int
+sorted_entry (struct sorted *s, int dirfd, dev_t dirdev, const char *name, size_t len,
+              unsigned int depth)
+{
+  struct hutch_walk_entry e;
+  struct stat st;
+  size_t n = sorted_path (s, len, name);
+  bool mount;
+  int r, fd;
+
+  if (stat_entry (dirfd, name, dirdev, &st, &mount) < 0)
+    return errno == ENOENT ? 0 : sorted_failed (s, errno, "look at", n);
+  /* Another file system in the tree is not the tree's: a bind mount in a
+     build context is neither copied nor hashed.  */
+  if (mount)
+    return 0;
+  e = (struct hutch_walk_entry){ s->path, dirfd, name, &st, depth };
+  r = s->fn (s->data, &e, s->err);
+  if (r < 0)
+    return r;
+  if (!S_ISDIR (st.st_mode) || r == HUTCH_WALK_SKIP)
+    return 0;
+  if (depth + 1 > HUTCH_WALK_MAX_DEPTH)
+    return sorted_failed (s, ELOOP, "walk", n);
+  /* open_child_dir: O_NOFOLLOW and RESOLVE_NO_SYMLINKS, so that a
+     directory swapped for a symlink since the statx is not followed, and
+     RESOLVE_NO_XDEV, so that a mount made since is not entered.  */
+  fd = open_child_dir (dirfd, name);
+  if (fd < 0)
+    {
+      if (errno == ENOENT || errno == EXDEV || (r == HUTCH_WALK_TRY && errno == EACCES))
+        return 0;
+      return sorted_failed (s, errno, "open the directory", n);
+    }
+  return sorted_dir (s, fd, n, depth + 1);
+}
+
+/* The entries of the directory FD (taken), at DEPTH, below S->path's
+   first LEN bytes.  */
+static int
+sorted_dir (struct sorted *s, int fd, size_t len, unsigned int depth)
+{
+  DIR *d = fdopendir (fd);
+  char **names = NULL;
+  struct stat dst;
+  size_t i, n = 0;
+  int r;
+
+  if (d == NULL)
+    {
+      int errnum = errno;
+      close (fd);
+      return sorted_failed (s, errnum, "read the directory", len);
+    }
+  r = fstat (dirfd (d), &dst) < 0 ? -errno : sorted_names (d, &names, &n);
+  if (r < 0)
+    {
+      closedir (d);
+      return sorted_failed (s, -r, "read the directory", len);
+    }
+  for (i = 0; i < n && r >= 0; i++)
+    r = sorted_entry (s, dirfd (d), dst.st_dev, names[i], len, depth);
+  for (i = 0; i < n; i++)
+    free (names[i]);
+  free (names);
+  closedir (d);
+  return r < 0 ? r : 0;
+}
+
+int
+hutch_walk_sorted (int dirfd, hutch_walk_entry_fn fn, void *data, hutch_error_t *err)
+{
+  struct sorted s = { .fn = fn, .data = data, .err = err, .cap = 256 };
+  int fd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+  s.path = hutch_xmalloc0 (s.cap);
+  if (fd < 0)
+    r = sorted_failed (&s, errno, "read the directory", 0);
+  else
+    r = sorted_dir (&s, fd, 0, 1);
+  free (s.path);
+  return r;
 }
 
 /* ---- giving a tree to a user -------------------------------------------- */

@@ -136,6 +136,37 @@ typedef int (*hutch_walk_visit_fn) (void *data, const struct stat *st);
    changed.  Returns what FN stopped with, or 0.  */
 int hutch_walk_visit (int dirfd, hutch_walk_visit_fn fn, void *data);
 
+/* An entry of hutch_walk_sorted.  */
+struct hutch_walk_entry
+{
+  const char *path;      /* below the top: "a/b" (no leading or trailing "/") */
+  int dirfd;             /* the directory that holds it, open for reading */
+  const char *name;      /* its name in DIRFD */
+  const struct stat *st; /* its lstat */
+  unsigned int depth;    /* 1 for an entry of the top itself */
+};
+
+/* What a hutch_walk_entry_fn returns (< 0: stop the walk with that, ERR
+   filled).  For an entry that is no directory, all three go on.  */
+enum
+{
+  HUTCH_WALK_ENTER = 0, /* go on, into the directory; one that cannot be read is an error */
+  HUTCH_WALK_SKIP = 1,  /* go on, without entering the directory */
+  HUTCH_WALK_TRY = 2,   /* enter the directory, and pass it over if it cannot be read */
+};
+typedef int (*hutch_walk_entry_fn) (void *data, const struct hutch_walk_entry *e,
+                                    hutch_error_t *err);
+
+/* Call FN for every entry below the directory DIRFD (any fd of it, O_PATH
+   too) in a fixed order: the names of each directory sorted bytewise, a
+   directory before its entries (depth first), so that two walks of the
+   same tree see the same sequence (what a build's checksums and layers
+   need).  No symlink is followed, and a mount point is neither passed to
+   FN nor entered.  Each directory is opened from its parent's fd, one fd a
+   level; deeper than HUTCH_WALK_MAX_DEPTH is an error (ELOOP).  Errors
+   name the entry by its path below the top.  */
+int hutch_walk_sorted (int dirfd, hutch_walk_entry_fn fn, void *data, hutch_error_t *err);
+
 /* ---- changing and copying ----------------------------------------------- */
 
 /* Give FD (any fd of a file or directory) and, when it is a directory,

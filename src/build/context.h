@@ -48,7 +48,11 @@ int hutch_context_fd (const struct hutch_context *c);
    sorted, NULL-terminated.  No match (a missing file, or a pattern that
    matches nothing) is an error: "COPY source `SRC` is not in the build
    context (DIR)" or "... excluded by FILE" when the ignore file hides
-   it.  */
+   it (errnum ENOENT either way).  Sorted means in walk order: component
+   by component, each bytewise.  The part of SRC before its first
+   wildcard is a path (its symlinks followed, within the context), and
+   the matches are below where it leads; below it, symlinks are entries,
+   not directories to look into.  */
 int hutch_context_match (struct hutch_context *c, const char *src, char ***ret, hutch_error_t *err);
 
 /* How a source enters a layer, for its checksum: the owner and mode
@@ -65,9 +69,11 @@ struct hutch_context_meta
    will say of it (type, mode after META, owner after META, size, link
    target, xattrs, but not the times); of a directory, the same for
    every entry below it that is not excluded, by its path relative to
-   PATH, in sorted order.  Content comes from the stat cache when the
-   file's stat has not changed.  The top-level symlink PATH is followed;
-   one that leaves the context is an error naming it.  */
+   PATH, in sorted order (what hutch_context_walk gives; sockets and
+   device nodes, which no layer gets, are left out).  META NULL: as
+   {-1, -1, -1}.  Content comes from the stat cache when the file's stat
+   has not changed.  The top-level symlink PATH is followed; one that
+   leaves the context is an error naming it.  */
 int hutch_context_checksum (struct hutch_context *c, const char *path,
                             const struct hutch_context_meta *meta, char ret_hex[65],
                             hutch_error_t *err);
@@ -85,8 +91,13 @@ void hutch_context_stats (const struct hutch_context *c, struct hutch_context_st
    their contents): REL is the path relative to PATH ("" for the top),
    DIRFD and NAME the entry's directory and name there, ST its lstat
    (the top one followed, when it is a symlink in the context).  The walk
-   does not follow symlinks below the top or cross mount points.  This is
-   what COPY puts into a layer, so that it and the checksum agree.  */
+   does not follow symlinks below the top or cross mount points (a mount
+   point in the context is left out).  This is what COPY puts into a
+   layer, so that it and the checksum agree.  The top is always given
+   (for the context itself: DIRFD an fd of the context's directory, NAME
+   "."); an excluded directory that an exception brings something below
+   it back from is given just before that entry, as BuildKit sends it,
+   so that every entry comes after its parent.  */
 typedef int (*hutch_context_fn) (void *data, const char *rel, int dirfd, const char *name,
                                  const struct stat *st, hutch_error_t *err);
 int hutch_context_walk (struct hutch_context *c, const char *path, hutch_context_fn fn, void *data,

@@ -9,11 +9,19 @@
    dropped), matched against the whole path relative to the context with
    `*`, `?`, `[...]`, `\` quoting and `**` (any number of directories);
    a pattern also excludes what is below a directory it matches; `!` makes
-   an exception; the last pattern that matches decides.  */
+   an exception; the last pattern that matches decides.
+
+   Two departures from moby's matcher, both where moby's regular
+   expressions leak through: `[!...]` is a negated class, as `[^...]` is
+   (as in a shell; moby matches `!` itself), and `\x` is always the
+   character x (moby's `\d` matches a digit).  A class range that runs
+   backwards (`[z-a]`) is a bad pattern here at once, as it is in moby
+   when the pattern is first used.  */
 
 #include "base/error.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct hutch_ignore;
 
@@ -21,7 +29,10 @@ struct hutch_ignore;
    DOCKERFILE (a path relative to the context, or NULL when the
    Containerfile is not in it, e.g. read from stdin): `DOCKERFILE.dockerignore`
    (or `DOCKERFILE.containerignore`) beside it first, then the context's
-   `.containerignore`, then `.dockerignore`.  No file: an ignore that
+   `.containerignore`, then `.dockerignore` (of each pair, the
+   `.containerignore` is taken when both are there).  An ignore file that
+   is a symlink is followed within the context; one leading out of it is
+   an error.  No file: an ignore that
    excludes nothing (*RET non-NULL).  *RET_FILE: the file read (relative
    to the context), or NULL.  A pattern that does not parse (a bad `[`)
    is an error naming the file and the line.  */
@@ -41,5 +52,28 @@ bool hutch_ignore_excluded (const struct hutch_ignore *ig, const char *path);
 bool hutch_ignore_may_include_below (const struct hutch_ignore *ig, const char *path);
 /* Whether IG has no pattern at all.  */
 bool hutch_ignore_empty (const struct hutch_ignore *ig);
+/* The FILE IG was read from (for "excluded by FILE"), or NULL.  */
+const char *hutch_ignore_file (const struct hutch_ignore *ig);
+
+/* For a walk, which need not match every directory again for each of its
+   entries: hutch_ignore_excluded of PATH, given PARENT, what this
+   returned in RET_MATCHED for PATH's directory (hutch_ignore_count bytes;
+   NULL: PATH's directories are matched here).  RET_MATCHED (the same
+   size, or NULL) gets, for each pattern, whether it matches PATH or a
+   directory above it.  */
+size_t hutch_ignore_count (const struct hutch_ignore *ig);
+bool hutch_ignore_excluded_at (const struct hutch_ignore *ig, const char *path,
+                               const unsigned char *parent, unsigned char *ret_matched);
+
+/* Go's filepath.Clean (what ignore patterns and COPY sources go
+   through): no doubled `/`, no `.` component, `x/..` removed, a leading
+   `..` kept unless the path starts with `/`, no trailing `/`; "" is ".".  */
+char *hutch_ignore_clean_path (const char *path);
+
+/* Go's filepath.Match of the path component NAME against PATTERN (`*`,
+   `?`, `[...]` with `^` for negation, `\` quoting; `**` is `*` twice):
+   how COPY and ADD match their sources.  1: it matches, 0: it does not,
+   < 0: PATTERN is malformed (ERR says how).  */
+int hutch_ignore_glob (const char *pattern, const char *name, hutch_error_t *err);
 
 #endif
