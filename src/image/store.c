@@ -486,12 +486,19 @@ int
 hutch_store_link_blob (struct hutch_store *s, int fd, const char *digest, hutch_error_t *err)
 {
   _cleanup_free_ char *name = NULL;
+  struct stat st;
   int r;
 
   if (hutch_digest_parse (digest, NULL, err) < 0)
     return -1;
   if (hutch_store_has_blob (s, digest))
     return 0;
+  /* Only a file that no name reaches: one that has a name elsewhere could
+     be changed through it once it is a blob.  */
+  if (fstat (fd, &st) < 0)
+    return hutch_error_set (err, errno, "look at blob %s", digest);
+  if (!S_ISREG (st.st_mode) || st.st_nlink != 0)
+    return 1;
   /* Data before name, as for any blob (hutch_blob_writer_commit).  */
   if (fsync (fd) < 0)
     return hutch_error_set (err, errno, "flush blob %s to disk", digest);

@@ -137,8 +137,8 @@ int hutch_store_tmp_file (struct hutch_store *s, hutch_error_t *err);
    exactly the blob DIGEST (hashed by whoever wrote it), the store's blob
    DIGEST without copying it: flushed to disk, linked into ROOT/tmp and
    renamed into place.  Returns 0, 1 when the file cannot be linked (a
-   named file removed at once, another file system: copy it with
-   hutch_store_put_blob), or -1 with ERR.  An identical blob already
+   named file removed at once, another file system, a file that has a
+   name: copy it with hutch_store_put_blob), or -1 with ERR.  An identical blob already
    there is fine.  */
 int hutch_store_link_blob (struct hutch_store *s, int fd, const char *digest, hutch_error_t *err);
 

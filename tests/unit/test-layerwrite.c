@@ -753,6 +753,34 @@ test_digests_text (void)
   hutch_error_clear (&e);
 }
 
+/* A layer in a file that has a name is copied into the store, never
+   linked: the name could change the blob.  */
+static void
+test_put_named (struct hutch_store *s)
+{
+  struct hutch_layer_write_opts plain = { .clamp_time = 5 };
+  struct hutch_layer_digests d;
+  struct hutch_store_layer l = { 0 };
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  _cleanup_free_ char *p = at ("named.tar"), *blob = NULL;
+  struct stat a, b;
+  int fd;
+
+  ok (write_tree ("tree", "named.tar", &plain, &d), "a layer in a named file");
+  fd = open (p, O_RDONLY | O_CLOEXEC);
+  ok (fd >= 0 && hutch_layer_put (s, fd, &d, &l, &e) == 0, "put into the store (%s)",
+      e.msg ? e.msg : "");
+  blob = hutch_store_blob_path (s, d.digest);
+  ok (fstat (fd, &a) == 0 && stat (blob, &b) == 0 && a.st_ino != b.st_ino && a.st_nlink == 1,
+      "as a copy of its own");
+  is_str (l.media_type, HUTCH_MT_OCI_LAYER, "a plain tar's media type");
+  close (fd);
+  free (l.digest);
+  free (l.diff_id);
+  free (l.media_type);
+  hutch_error_clear (&e);
+}
+
 static void
 test_put (void)
 {
@@ -790,6 +818,7 @@ test_put (void)
   d.size++;
   ok (hutch_layer_put (s, fd, &d, &l2, &e) < 0, "digests that are not the file's are refused");
   close (fd);
+  test_put_named (s);
   free (l.digest);
   free (l.diff_id);
   free (l.media_type);
