@@ -3,6 +3,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <zlib.h>
 #include <openssl/evp.h>
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
@@ -107,6 +108,7 @@ static const char *const archive_syms[] = {
   "archive_entry_set_size",
   "archive_entry_size",
   "archive_entry_size_is_set",
+  "archive_entry_sparse_add_entry",
   "archive_entry_symlink",
   "archive_entry_uid",
   "archive_entry_xattr_add_entry",
@@ -142,6 +144,9 @@ static const char *const archive_syms[] = {
   "archive_write_open_filename",
   "archive_write_set_format_pax_restricted",
   "archive_write_open_fd",
+  "archive_write_open",
+  "archive_write_set_bytes_per_block",
+  "archive_write_set_format_option",
 };
 static struct hutch_libarchive la;
 _Static_assert(sizeof la == sizeof archive_syms / sizeof archive_syms[0] * sizeof (void *),
@@ -162,6 +167,31 @@ hutch_libarchive (void)
 {
   pthread_once (&la_once, load_archive);
   return &la;
+}
+
+static const char *const z_syms[] = {
+  "deflate",
+  "deflateEnd",
+  "deflateInit2_",
+  "deflateSetHeader",
+};
+static struct hutch_libz lz;
+_Static_assert(sizeof lz == sizeof z_syms / sizeof z_syms[0] * sizeof (void *),
+               "one function pointer per symbol");
+static pthread_once_t lz_once = PTHREAD_ONCE_INIT;
+
+static void
+load_z (void)
+{
+  static const char *const names[] = { "libz.so.1", "libz.so", NULL };
+  load (names, z_syms, (void **)&lz, sizeof z_syms / sizeof z_syms[0], "zlib1g");
+}
+
+const struct hutch_libz *
+hutch_libz (void)
+{
+  pthread_once (&lz_once, load_z);
+  return &lz;
 }
 
 static const char *const crypto_syms[] = {

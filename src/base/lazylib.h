@@ -2,12 +2,12 @@
 #ifndef HUTCH_LAZYLIB_H
 #define HUTCH_LAZYLIB_H
 
-/* libarchive, libcrypto, libcurl and libsystemd, loaded with dlopen the first
+/* libarchive, zlib, libcrypto, libcurl and libsystemd, loaded with dlopen the first
    time they are needed.  Linked normally they would be mapped into every
    start of hutch, image or not: libarchive alone brings libxml2, ICU and
    libstdc++, which cost about 2 ms of the ~5 ms a `hutch run --rootfs`
    takes (bench/startup).  Include this after <archive.h>,
-   <archive_entry.h>, <openssl/evp.h>, <curl/curl.h> or <systemd/sd-bus.h>:
+   <archive_entry.h>, <zlib.h>, <openssl/evp.h>, <curl/curl.h> or <systemd/sd-bus.h>:
    each call below then goes through the loaded library, with the
    prototype of the real header (checked by the compiler through
    __typeof__).  */
@@ -39,6 +39,7 @@ struct hutch_libarchive
   __typeof__ (archive_entry_set_size) *archive_entry_set_size;
   __typeof__ (archive_entry_size) *archive_entry_size;
   __typeof__ (archive_entry_size_is_set) *archive_entry_size_is_set;
+  __typeof__ (archive_entry_sparse_add_entry) *archive_entry_sparse_add_entry;
   __typeof__ (archive_entry_symlink) *archive_entry_symlink;
   __typeof__ (archive_entry_uid) *archive_entry_uid;
   __typeof__ (archive_entry_xattr_add_entry) *archive_entry_xattr_add_entry;
@@ -74,6 +75,9 @@ struct hutch_libarchive
   __typeof__ (archive_write_open_filename) *archive_write_open_filename;
   __typeof__ (archive_write_set_format_pax_restricted) *archive_write_set_format_pax_restricted;
   __typeof__ (archive_write_open_fd) *archive_write_open_fd;
+  __typeof__ (archive_write_open) *archive_write_open;
+  __typeof__ (archive_write_set_bytes_per_block) *archive_write_set_bytes_per_block;
+  __typeof__ (archive_write_set_format_option) *archive_write_set_format_option;
 };
 /* The loaded library; aborts with a message naming the package when it
    is missing, as for an allocation failure: hutch is not installed right.  */
@@ -111,6 +115,8 @@ const struct hutch_libarchive *hutch_libarchive (void);
 #define archive_entry_size(...) (hutch_libarchive ()->archive_entry_size (__VA_ARGS__))
 #define archive_entry_size_is_set(...)                                                             \
   (hutch_libarchive ()->archive_entry_size_is_set (__VA_ARGS__))
+#define archive_entry_sparse_add_entry(...)                                                        \
+  (hutch_libarchive ()->archive_entry_sparse_add_entry (__VA_ARGS__))
 #define archive_entry_symlink(...) (hutch_libarchive ()->archive_entry_symlink (__VA_ARGS__))
 #define archive_entry_uid(...) (hutch_libarchive ()->archive_entry_uid (__VA_ARGS__))
 #define archive_entry_xattr_count(...)                                                             \
@@ -157,6 +163,30 @@ const struct hutch_libarchive *hutch_libarchive (void);
 #define archive_write_open_fd(...) (hutch_libarchive ()->archive_write_open_fd (__VA_ARGS__))
 #define archive_write_set_format_pax_restricted(...)                                               \
   (hutch_libarchive ()->archive_write_set_format_pax_restricted (__VA_ARGS__))
+#define archive_write_open(...) (hutch_libarchive ()->archive_write_open (__VA_ARGS__))
+#define archive_write_set_bytes_per_block(...)                                                     \
+  (hutch_libarchive ()->archive_write_set_bytes_per_block (__VA_ARGS__))
+#define archive_write_set_format_option(...)                                                       \
+  (hutch_libarchive ()->archive_write_set_format_option (__VA_ARGS__))
+#endif
+
+#ifdef ZLIB_H
+/* zlib's deflate, for the gzip of a layer being written (image/layerwrite.c).
+   libarchive depends on it, so loading it costs nothing more once
+   libarchive is loaded.  deflateInit2 is zlib's macro around
+   deflateInit2_, which goes through here.  */
+struct hutch_libz
+{
+  __typeof__ (deflate) *deflate;
+  __typeof__ (deflateEnd) *deflateEnd;
+  __typeof__ (deflateInit2_) *deflateInit2_;
+  __typeof__ (deflateSetHeader) *deflateSetHeader;
+};
+const struct hutch_libz *hutch_libz (void);
+#define deflate(...) (hutch_libz ()->deflate (__VA_ARGS__))
+#define deflateEnd(...) (hutch_libz ()->deflateEnd (__VA_ARGS__))
+#define deflateInit2_(...) (hutch_libz ()->deflateInit2_ (__VA_ARGS__))
+#define deflateSetHeader(...) (hutch_libz ()->deflateSetHeader (__VA_ARGS__))
 #endif
 
 #ifdef HEADER_EVP_H

@@ -541,9 +541,7 @@ out_fn (void *arg, int rootfd, hutch_error_t *err)
   _cleanup_free_ char *name = NULL, *abs = hutch_xasprintf ("/%s", j->path);
   _cleanup_free_ char *top = hutch_cp_top_name (abs);
   _cleanup_close_ int dirfd = -1;
-  struct ctrfs_tar t = { .where = "the container" };
   struct stat st;
-  int r;
 
   if (ctrfs_cp_source (rootfd, j->where, j->path, j->follow, &dirfd, &name, &st, err) < 0)
     {
@@ -552,12 +550,7 @@ out_fn (void *arg, int rootfd, hutch_error_t *err)
     }
   if (send_rec (j->sock, 0, true, S_ISDIR (st.st_mode), NULL, NULL, NULL) < 0)
     return hutch_error_set (err, errno, "send what was found");
-  if (ctrfs_tar_open (&t, j->sock, err) < 0)
-    return -1;
-  r = ctrfs_tar_add_tree (&t, dirfd, name, top);
-  if (ctrfs_tar_close (&t, r < 0) < 0)
-    r = -1;
-  return r;
+  return ctrfs_tar_tree (j->sock, dirfd, name, top, "the container", false, err);
 }
 
 static int
@@ -680,17 +673,9 @@ static int
 send_source (const struct hutch_cp_opts *o, int sock, int dirfd, const char *name, const char *top,
              hutch_error_t *err)
 {
-  struct ctrfs_tar t = { .where = "the host" };
-  int r;
-
   if (strcmp (o->host_path, "-") == 0)
     return pump (o->in_fd, sock) < 0 ? hutch_error_set (err, errno, "read standard input") : 0;
-  if (ctrfs_tar_open (&t, sock, err) < 0)
-    return -1;
-  r = ctrfs_tar_add_tree (&t, dirfd, name, top);
-  if (ctrfs_tar_close (&t, r < 0) < 0)
-    r = -1;
-  return r;
+  return ctrfs_tar_tree (sock, dirfd, name, top, "the host", false, err);
 }
 
 static int

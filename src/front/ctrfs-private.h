@@ -2,11 +2,12 @@
 #ifndef HUTCH_CTRFS_PRIVATE_H
 #define HUTCH_CTRFS_PRIVATE_H
 
-/* What src/front/ctrfs.c (views of a container, diff, export, commit),
-   ctrfs-tar.c (trees to tar and back) and ctrfs-cp.c share.  Not for other
-   files.  */
+/* What src/front/ctrfs.c (views of a container, export), ctrfs-diff.c
+   and ctrfs-commit.c (the upper layer), ctrfs-untar.c (tar to a tree) and
+   ctrfs-cp.c share.  Not for other files.  */
 
 #include "front/ctrfs.h"
+#include "image/layerwrite.h"
 #include "runtime/spec.h"
 
 #include <stdbool.h>
@@ -54,48 +55,13 @@ int ctrfs_job_start (const struct ctrfs_view *v, ctrfs_fn fn, void *arg, const i
 int ctrfs_job_finish (struct ctrfs_job *j, hutch_error_t *err);
 void ctrfs_job_cancel (struct ctrfs_job *j);
 
-/* ---- trees to tar ---------------------------------------------------- */
+/* ---- trees to tar (image/layerwrite.h's writer) -------------------------- */
 
-struct archive;
-
-struct ctrfs_link
-{
-  dev_t dev;
-  ino_t ino;
-  char *name;
-};
-
-struct ctrfs_tar
-{
-  struct archive *a;
-  struct ctrfs_link *links; /* files with more than one name: the first's entry */
-  size_t n_links;
-  bool xattrs;           /* keep extended attributes (but overlayfs's own) */
-  const char *where;     /* "the container", "the host": for messages */
-  unsigned long skipped; /* sockets and device nodes left out */
-  hutch_error_t *err;
-};
-
-/* A tar (pax, numeric owners only) written to FD.  */
-int ctrfs_tar_open (struct ctrfs_tar *t, int fd, hutch_error_t *err);
-/* Finish the archive (its end blocks) and free it; with ABORT, just free.  */
-int ctrfs_tar_close (struct ctrfs_tar *t, bool abort);
-
-/* The entry NAME of the directory DIRFD (ST: its lstat) as ARCNAME, its
-   data read through a descriptor opened beneath DIRFD without following a
-   symlink or crossing a mount.  A directory's contents are not added.
-   Sockets and device nodes are skipped (counted).  */
-int ctrfs_tar_add_entry (struct ctrfs_tar *t, int dirfd, const char *name, const struct stat *st,
-                         const char *arcname);
-/* An empty regular file ARCNAME owned by root (a whiteout `.wh.NAME`).  */
-int ctrfs_tar_add_empty (struct ctrfs_tar *t, const char *arcname, const struct stat *like);
-
-/* The entry NAME of DIRFD and, for a directory, everything below it, named
-   ARCNAME and ARCNAME/...; NAME "" is DIRFD itself (then DIRFD must not
-   be O_PATH unless it is a symlink's), ARCNAME "" puts the contents at the
-   archive's root and leaves the top out.  No symlink is followed, no
-   mount below the top entered (a mount point is an empty entry).  */
-int ctrfs_tar_add_tree (struct ctrfs_tar *t, int dirfd, const char *name, const char *arcname);
+/* NAME of DIRFD and everything below it as a plain tar to FD, named
+   ARCNAME (see hutch_layer_writer_add_tree), with extended attributes
+   when XATTRS; WHERE names the tree in messages ("the container").  */
+int ctrfs_tar_tree (int fd, int dirfd, const char *name, const char *arcname, const char *where,
+                    bool xattrs, hutch_error_t *err);
 
 /* ---- tar to a tree --------------------------------------------------- */
 
@@ -132,12 +98,12 @@ int ctrfs_tar_extract (int fd, int dstfd, const struct ctrfs_extract *o, hutch_e
 
 /* ---- docker's rules, on one side --------------------------------------- */
 
-/* The source PATH (as given) as a top fd for ctrfs_tar_add_tree, resolved
+/* The source PATH (as given) as a top fd for ctrfs_tar_tree, resolved
    from ROOTFD in the root of the container WHERE ("container NAME", for
    messages), or on the host (WHERE NULL, ROOTFD AT_FDCWD: the user's own
    view): its parent followed, itself followed only when FOLLOW or when
    PATH ends in `/` or `/.`.  *RET_DIRFD and *RET_NAME are what
-   ctrfs_tar_add_tree takes; *RET_ST its lstat (the target's when
+   ctrfs_tar_tree takes; *RET_ST its lstat (the target's when
    followed).  */
 int ctrfs_cp_source (int rootfd, const char *where, const char *path, bool follow, int *ret_dirfd,
                      char **ret_name, struct stat *ret_st, hutch_error_t *err);
@@ -148,42 +114,21 @@ int ctrfs_cp_source (int rootfd, const char *where, const char *path, bool follo
 int ctrfs_cp_dest (int rootfd, const char *where, const char *path, char **ret_path,
                    struct hutch_cp_info *ret, hutch_error_t *err);
 
-/* ---- the upper layer and the layers below ---------------------------- */
-
-struct ctrfs_upper_entry
-{
-  const char *path; /* relative to the root: "etc/passwd" */
-  int dirfd;        /* the upper directory that holds it */
-  const char *name; /* its name there; for a whiteout, the whiteout's own */
-  const struct stat *st;
-  bool whiteout; /* deletes PATH */
-  bool opaque;   /* a directory that hides what the layers below have in it */
-  bool in_lower; /* PATH exists in the layers below */
-  char kind;     /* 'A', 'C', 'D', or 0: a directory the layers below have
-                    alike (changed if anything below it is) */
-};
-
-typedef int (*ctrfs_upper_fn) (void *data, const struct ctrfs_upper_entry *e, hutch_error_t *err);
-
-/* Call FN for every entry of the upper directory UPPERFD (parents before
-   their entries), each compared with the layers LAYERFDS (N, topmost
-   first) as overlayfs would stack them.  Entries that only a run made
-   (see hutch_ctrfs_diff) are passed over.  */
-int ctrfs_upper_walk (int upperfd, const int *layerfds, size_t n, ctrfs_upper_fn fn, void *data,
-                      hutch_error_t *err);
+/* ---- the upper layer and the layers below (image/layerwrite.h) -------- */
 
 /* What diff and commit need of a container: its upper directory and its
-   image's layers (topmost first), and what to do with each entry.  */
+   image's layers (topmost first).  */
 struct ctrfs_layers_job
 {
   char *upper, *merged;
   char **layers;
   const char *name;
-  ctrfs_upper_fn fn;
+  /* diff: what to do with each entry */
+  hutch_upper_fn fn;
   void *data;
-  /* commit: the tar, written to FD */
+  /* commit: the layer, written to FD */
   int fd;
-  struct ctrfs_tar *tar;
+  struct hutch_layer_write_opts write;
 };
 
 /* Fill J for container C; a container without image layers is an error
@@ -191,16 +136,9 @@ struct ctrfs_layers_job
 int ctrfs_layers_prepare (const struct hutch_ctr *c, const char *what, struct ctrfs_layers_job *j,
                           hutch_error_t *err);
 void ctrfs_layers_clear (struct ctrfs_layers_job *j);
-/* In a worker (runtime/nsexec.h's hutch_userns_start): open what the
-   job names and walk the upper layer, J->tar open on J->fd around it.  */
+/* In a worker (runtime/nsexec.h's hutch_userns_start): walk the upper
+   layer with J->fn, or, without one, write its layer to J->fd and leave
+   the digests in OUT (hutch_layer_digests_format).  */
 int ctrfs_layers_fn (void *arg, char *out, size_t out_len, hutch_error_t *err);
-
-/* Whether NAME is the opaque marker `.wh..wh..opq`.  */
-bool ctrfs_is_opaque_marker (const char *name);
-/* Whether the directory FD is marked opaque (overlayfs's or
-   fuse-overlayfs's xattr).  */
-bool ctrfs_dir_is_opaque (int fd);
-/* Whether the xattr NAME is overlayfs's or fuse-overlayfs's own.  */
-bool ctrfs_is_overlay_xattr (const char *name);
 
 #endif

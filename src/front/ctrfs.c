@@ -576,19 +576,30 @@ struct export_job
   unsigned long skipped;
 };
 
+int
+ctrfs_tar_tree (int fd, int dirfd, const char *name, const char *arcname, const char *where,
+                bool xattrs, hutch_error_t *err)
+{
+  struct hutch_layer_write_opts o
+      = { .clamp_time = -1, .no_xattrs = !xattrs, .no_digests = true, .where = where };
+  struct hutch_layer_writer *w = NULL;
+
+  if (hutch_layer_writer_open (fd, &o, &w, err) < 0)
+    return -1;
+  if (hutch_layer_writer_add_tree (w, dirfd, name, arcname, err) < 0)
+    {
+      hutch_layer_writer_abort (w);
+      return -1;
+    }
+  return hutch_layer_writer_finish (w, NULL, err);
+}
+
 static int
 export_fn (void *arg, int rootfd, hutch_error_t *err)
 {
   struct export_job *x = arg;
-  struct ctrfs_tar t = { .xattrs = true, .where = "the container" };
-  int r;
 
-  if (ctrfs_tar_open (&t, x->fd, err) < 0)
-    return -1;
-  r = ctrfs_tar_add_tree (&t, rootfd, "", "");
-  if (ctrfs_tar_close (&t, r < 0) < 0)
-    r = -1;
-  return r;
+  return ctrfs_tar_tree (x->fd, rootfd, "", "", "the container", true, err);
 }
 
 int

@@ -146,14 +146,4 @@ struct hutch_cp_info
 int hutch_cp_plan (const struct hutch_cp_info *src, const struct hutch_cp_info *dst, char **ret_dir,
                    char **ret_to, hutch_error_t *err);
 
-/* ---- whiteouts (exported for the tests) ------------------------------- */
-
-/* Whether the entry NAME of an upper layer (ST, not followed) is a
-   whiteout: a 0/0 character device (overlayfs's, and fuse-overlayfs's
-   where it can make one), or a file `.wh.VICTIM` (fuse-overlayfs's where
-   it cannot; OCI layers reserve the prefix, so no file of a container can
-   go into a layer under such a name anyway).  *RET_VICTIM: the name it
-   deletes.  The opaque marker `.wh..wh..opq` is none.  */
-bool hutch_ctrfs_whiteout (const char *name, const struct stat *st, const char **ret_victim);
-
 #endif

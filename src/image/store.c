@@ -449,6 +449,84 @@ hutch_store_put_blob (struct hutch_store *s, int fd, const char *expected_digest
 }
 
 int
+hutch_store_tmp_file (struct hutch_store *s, hutch_error_t *err)
+{
+  _cleanup_free_ char *name = NULL;
+  int fd = openat (s->tmpfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+  if (fd >= 0)
+    return fd;
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+    return hutch_error_set (err, errno, "create a file in `%s/tmp`", s->root);
+  name = hutch_store_tmp_name ("file");
+  fd = openat (s->tmpfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "create a file in `%s/tmp`", s->root);
+  unlinkat (s->tmpfd, name, 0);
+  return fd;
+}
+
+/* FD (nameless) linked into ROOT/tmp as NAME.  linkat of the fd itself
+   (AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH before Linux 6.10; through
+   /proc/self/fd, as open(2) documents for O_TMPFILE, it needs nothing.
+   The magic link is our own fd's, in our own /proc: nothing of a tree we
+   do not trust is resolved.  */
+static int
+link_tmp (struct hutch_store *s, int fd, const char *name)
+{
+  char proc[64];
+
+  if (linkat (fd, "", s->tmpfd, name, AT_EMPTY_PATH) == 0)
+    return 0;
+  snprintf (proc, sizeof proc, "/proc/self/fd/%d", fd);
+  return linkat (AT_FDCWD, proc, s->tmpfd, name, AT_SYMLINK_FOLLOW);
+}
+
+int
+hutch_store_link_blob (struct hutch_store *s, int fd, const char *digest, hutch_error_t *err)
+{
+  _cleanup_free_ char *name = NULL;
+  struct stat st;
+  int r;
+
+  if (hutch_digest_parse (digest, NULL, err) < 0)
+    return -1;
+  if (hutch_store_has_blob (s, digest))
+    return 0;
+  /* Only a file that no name reaches: one that has a name elsewhere could
+     be changed through it once it is a blob.  */
+  if (fstat (fd, &st) < 0)
+    return hutch_error_set (err, errno, "look at blob %s", digest);
+  if (!S_ISREG (st.st_mode) || st.st_nlink != 0)
+    return 1;
+  /* Data before name, as for any blob (hutch_blob_writer_commit).  */
+  if (fsync (fd) < 0)
+    return hutch_error_set (err, errno, "flush blob %s to disk", digest);
+  /* The mode of every other blob (blob_begin's 0644, the store being
+     0700 anyway).  */
+  if (fchmod (fd, 0644) < 0)
+    return hutch_error_set (err, errno, "give blob %s its mode", digest);
+  name = hutch_store_tmp_name ("blob");
+  if (link_tmp (s, fd, name) < 0)
+    {
+      if (errno == ENOENT || errno == EXDEV || errno == EPERM || errno == EACCES
+          || errno == EOPNOTSUPP || errno == EMLINK)
+        return 1;
+      return hutch_error_set (err, errno, "link blob %s into `%s/tmp`", digest, s->root);
+    }
+  if (renameat (s->tmpfd, name, s->blobsfd, digest + 7) < 0)
+    {
+      r = hutch_error_set (err, errno, "move blob %s into `%s/blobs/sha256`", digest, s->root);
+      unlinkat (s->tmpfd, name, 0);
+      return r;
+    }
+  r = hutch_store_fsync_dir (s->blobsfd);
+  if (r < 0)
+    return hutch_error_set (err, -r, "flush `%s/blobs/sha256` to disk", s->root);
+  return 0;
+}
+
+int
 hutch_store_read_blob (const struct hutch_store *s, const char *digest, size_t max, char **ret,
                        size_t *ret_len, hutch_error_t *err)
 {

@@ -128,6 +128,20 @@ void hutch_blob_writer_abort (struct hutch_blob_writer *w);
    arrives.  It stays valid after _commit renames the file.  */
 int hutch_blob_writer_open_reader (struct hutch_blob_writer *w, hutch_error_t *err);
 
+/* A file of ROOT/tmp without a name, open for reading and writing, for
+   a blob being made (a layer written by image/layerwrite.h): O_TMPFILE,
+   or, where the file system has none (NFS), a name of ours removed at
+   once.  Nothing is left behind when it is closed.  */
+int hutch_store_tmp_file (struct hutch_store *s, hutch_error_t *err);
+/* Make FD, a file of hutch_store_tmp_file's that is complete and holds
+   exactly the blob DIGEST (hashed by whoever wrote it), the store's blob
+   DIGEST without copying it: flushed to disk, linked into ROOT/tmp and
+   renamed into place.  Returns 0, 1 when the file cannot be linked (a
+   named file removed at once, another file system, a file that has a
+   name: copy it with hutch_store_put_blob), or -1 with ERR.  An identical blob already
+   there is fine.  */
+int hutch_store_link_blob (struct hutch_store *s, int fd, const char *digest, hutch_error_t *err);
+
 /* Read a small blob (manifest, config) whole, verifying its digest.  */
 int hutch_store_read_blob (const struct hutch_store *s, const char *digest, size_t max, char **ret,
                            size_t *ret_len, hutch_error_t *err);

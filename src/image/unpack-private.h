@@ -4,7 +4,9 @@
 
 /* What src/unpack.c (a layer from its tarball) and src/flatten.c (layers
    into one tree, for the vfs driver) share: file metadata and the deferred
-   setting of directories' metadata.  Not for other files.  */
+   setting of directories' metadata.  Not for other files, but for
+   layerwrite.c and upperwalk.c (layers written), which take what a
+   whiteout is and which xattrs are overlayfs's from here.  */
 
 #include "image/unpack.h"
 #include "base/walk.h"
