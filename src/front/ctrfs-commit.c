@@ -11,7 +11,6 @@
 #include "image/image.h"
 #include "image/imageconfig.h"
 #include "image/reference.h"
-#include "image/unpack.h"
 #include "runtime/nsexec.h"
 
 #include <errno.h>
