@@ -22,8 +22,8 @@ struct bimage
 {
   struct hutch_store_layer *layers;
   size_t n_layers;
-  json_t *config;       /* os, architecture, config, rootfs, history */
-  char key[65];         /* the cache key of this state */
+  json_t *config; /* os, architecture, config, rootfs, history */
+  char key[65];   /* the cache key of this state */
 };
 
 void bimage_clear (struct bimage *b);
@@ -38,10 +38,10 @@ void bimage_history (struct bimage *b, const char *created, const char *created_
 struct bstage
 {
   size_t index;
-  char *name;                       /* AS NAME, lower case, or NULL */
+  char *name; /* AS NAME, lower case, or NULL */
   const struct hutch_df_instr *from;
-  size_t first, end;                /* its instructions: df->v[first..end) */
-  bool needed;                      /* the target depends on it */
+  size_t first, end; /* its instructions: df->v[first..end) */
+  bool needed;       /* the target depends on it */
   bool built;
   struct bimage result;
 };
@@ -58,8 +58,8 @@ struct build
   struct hutch_store *store;
   char *store_root;
   struct hutch_dockerfile df;
-  char *df_name;   /* for messages: the file as the user named it */
-  char *df_rel;    /* the Containerfile relative to the context, or NULL */
+  char *df_name; /* for messages: the file as the user named it */
+  char *df_rel;  /* the Containerfile relative to the context, or NULL */
   struct hutch_ignore *ignore;
   char *ignore_file;
   struct hutch_context *ctx; /* NULL: no context ("-") */
@@ -70,8 +70,8 @@ struct build
   bool *build_arg_used;
   struct bvar *global_args; /* ARG before the first FROM */
   size_t n_global_args;
-  char *created;            /* RFC 3339 time of the images' "created" */
-  int64_t clamp;            /* file times clamped to this, or -1 */
+  char *created;             /* RFC 3339 time of the images' "created" */
+  int64_t clamp;             /* file times clamped to this, or -1 */
   char *os, *arch, *variant; /* the platform built for */
   size_t step, n_steps;      /* for the progress lines */
 };
@@ -146,7 +146,8 @@ void bkey_finish (struct bkey *k, char *ret_hex);
 /* The layer recorded for KEY: 1 with *RET (EMPTY: the step made no
    layer) when the cache has it and its blob and layer are in the store,
    0 when not.  */
-int build_cache_get (struct build *b, const char *key, struct hutch_store_layer *ret, bool *ret_empty);
+int build_cache_get (struct build *b, const char *key, struct hutch_store_layer *ret,
+                     bool *ret_empty);
 /* Record KEY's layer (NULL: none).  Failing to is only logged.  */
 void build_cache_put (struct build *b, const char *key, const struct hutch_store_layer *l);
 
@@ -157,10 +158,9 @@ int build_outputs_check (const struct hutch_build_opts *o, hutch_error_t *err);
 /* Write IMG (the image ID) where --output says.  */
 int build_outputs (struct build *b, const struct bimage *img, const char *id, hutch_error_t *err);
 
-/* Every entry below the directory DIRFD (named REL so far) sorted, parents
-   first, no symlink followed, no mount point entered (DEV: the tree's
-   device): FN as hutch_context_walk calls it.  */
-int build_walk_tree (int dirfd, const char *rel, dev_t dev, int depth,
+/* Every entry below the directory DIRFD as hutch_walk_sorted walks it,
+   FN called as hutch_context_walk calls it.  */
+int build_walk_tree (int dirfd,
                      int (*fn) (void *, const char *, int, const char *, const struct stat *,
                                 hutch_error_t *),
                      void *data, hutch_error_t *err);

@@ -305,8 +305,8 @@ find_stages (struct build *b, hutch_error_t *err)
           b->stages[i].name = name;
         }
       else if (n != 1)
-        return hutch_error_set (err, 0, "%s:%u: FROM: expected `FROM IMAGE [AS NAME]`",
-                                b->df_name, b->stages[i].from->line);
+        return hutch_error_set (err, 0, "%s:%u: FROM: expected `FROM IMAGE [AS NAME]`", b->df_name,
+                                b->stages[i].from->line);
     }
   return 0;
 }
@@ -538,7 +538,6 @@ scratch_config (struct build *b)
   return c;
 }
 
-
 /* IMG from the image NAME of the store, pulled when --pull says so.  */
 static int
 from_image (struct build *b, const char *name, struct bimage *img, hutch_error_t *err)
@@ -632,7 +631,8 @@ from_base (struct build *b, struct bstage *s, struct bimage *img, hutch_error_t 
   if (r < 0)
     return build_fail_at (b, in, err);
   if (words[0] == NULL || *words[0] == '\0')
-    return hutch_error_set (err, 0, "%s:%u: FROM: the image name is empty (an ARG without a value?)",
+    return hutch_error_set (err, 0,
+                            "%s:%u: FROM: the image name is empty (an ARG without a value?)",
                             b->df_name, in->line);
   if (strcmp (words[0], "scratch") == 0)
     {
@@ -815,9 +815,9 @@ commit_image (struct build *b, struct bimage *img, char **ret_id, hutch_error_t 
                                           "digest", img->layers[i].digest, "size",
                                           (json_int_t)img->layers[i].size));
   man = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2, "mediaType",
-                   docker ? HUTCH_MT_DOCKER_MANIFEST : HUTCH_MT_OCI_MANIFEST, "config",
-                   "mediaType", docker ? HUTCH_MT_DOCKER_CONFIG : HUTCH_MT_OCI_CONFIG, "digest",
-                   config, "size", (json_int_t)csize, "layers", ls);
+                   docker ? HUTCH_MT_DOCKER_MANIFEST : HUTCH_MT_OCI_MANIFEST, "config", "mediaType",
+                   docker ? HUTCH_MT_DOCKER_CONFIG : HUTCH_MT_OCI_CONFIG, "digest", config, "size",
+                   (json_int_t)csize, "layers", ls);
   r = hutch_image_put_json (b->store, man, &manifest, &msize, err);
   json_decref (man);
   if (r < 0)
@@ -828,7 +828,8 @@ commit_image (struct build *b, struct bimage *img, char **ret_id, hutch_error_t 
   rec.layers = img->layers;
   rec.n_layers = img->n_layers;
   rec.created = b->created;
-  if (hutch_image_unpack_layers (b->store, &rec, err) < 0 || hutch_store_add_image (b->store, &rec, err) < 0)
+  if (hutch_image_unpack_layers (b->store, &rec, err) < 0
+      || hutch_store_add_image (b->store, &rec, err) < 0)
     return -1;
   *ret_id = HUTCH_STEAL_PTR (config);
   return 0;

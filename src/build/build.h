@@ -34,23 +34,23 @@ struct hutch_build_opts
                              environment) */
   const char *target;     /* --target, or NULL: the last stage */
   bool no_cache;
-  int pull;          /* enum hutch_pull_policy (front/run.h) */
+  int pull;             /* enum hutch_pull_policy (front/run.h) */
   const char *platform; /* --platform, or NULL: this machine's */
-  char **labels;     /* --label K=V */
+  char **labels;        /* --label K=V */
   const char *iidfile;
   enum hutch_build_format format;
-  char **outputs;    /* --output */
-  char **secrets;    /* --secret id=X,src=F */
-  int network;       /* enum hutch_network (front/run.h): RUN's default */
-  char **add_hosts;  /* --add-host */
+  char **outputs;            /* --output */
+  char **secrets;            /* --secret id=X,src=F */
+  int network;               /* enum hutch_network (front/run.h): RUN's default */
+  char **add_hosts;          /* --add-host */
   int64_t timestamp;         /* --timestamp: the created time of the image
                                 and every file's time, or -1 */
   int64_t source_date_epoch; /* --source-date-epoch (or SOURCE_DATE_EPOCH),
                                 or -1 */
-  bool quiet;        /* -q: only the image id */
-  int progress_fd;   /* where the steps are said (stderr), -1 for nowhere */
-  bool tty;          /* PROGRESS_FD is a terminal */
-  int tls_verify;    /* for pulls: 1, 0, -1 from the config */
+  bool quiet;                /* -q: only the image id */
+  int progress_fd;           /* where the steps are said (stderr), -1 for nowhere */
+  bool tty;                  /* PROGRESS_FD is a terminal */
+  int tls_verify;            /* for pulls: 1, 0, -1 from the config */
   const char *authfile;
 };
 

@@ -333,8 +333,8 @@ one_word (struct bstate *st, const struct hutch_df_instr *i, char **ret, hutch_e
 char *
 build_join_path (const char *base, const char *path)
 {
-  _cleanup_free_ char *joined = *path == '/' ? hutch_xstrdup (path)
-                                             : hutch_xasprintf ("%s/%s", base ? base : "/", path);
+  _cleanup_free_ char *joined
+      = *path == '/' ? hutch_xstrdup (path) : hutch_xasprintf ("%s/%s", base ? base : "/", path);
   char **parts = hutch_xmalloc0 (sizeof (char *)), *save = NULL, *tok, *out;
   size_t n = 0, k, len = 1;
 
@@ -448,7 +448,7 @@ parse_duration (const char *s, int64_t *ret_ns, hutch_error_t *err)
   {
     const char *unit;
     double ns;
-  } units[] = { { "ns", 1 }, { "us", 1e3 }, { "µs", 1e3 }, { "ms", 1e6 },
+  } units[] = { { "ns", 1 },  { "us", 1e3 }, { "µs", 1e3 },  { "ms", 1e6 },
                 { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 } };
   const char *p = s;
   double total = 0;
@@ -496,7 +496,7 @@ do_healthcheck (struct bstate *st, const struct hutch_df_instr *i, hutch_error_t
 
   if (instr_check_flags (i, flags, err) < 0)
     return -1;
-  if (!i->json && i->args[0] && strcasecmp (i->args[0], "NONE") == 0)
+  if (i->args[0] == NULL)
     {
       if (i->n_flags)
         return hutch_error_set (err, 0, "HEALTHCHECK NONE takes no flags");

@@ -58,6 +58,7 @@ output_parse (const char *spec, enum out_type *ret_type, char **ret_dest, hutch_
       else
         {
           free (*ret_dest);
+          *ret_dest = NULL;
           return hutch_error_set (err, 0, "--output `%s`: unknown field `%s` (type=T,dest=PATH)",
                                   spec, tok);
         }
@@ -71,6 +72,7 @@ output_parse (const char *spec, enum out_type *ret_type, char **ret_dest, hutch_
   else
     {
       free (*ret_dest);
+      *ret_dest = NULL;
       return hutch_error_set (err, 0,
                               "--output `%s`: type is local, tar or oci-archive (images go to "
                               "the store anyway)",
@@ -79,6 +81,7 @@ output_parse (const char *spec, enum out_type *ret_type, char **ret_dest, hutch_
   if (*ret_dest == NULL || **ret_dest == '\0')
     {
       free (*ret_dest);
+      *ret_dest = NULL;
       return hutch_error_set (err, 0, "--output `%s`: no dest=PATH", spec);
     }
   return 0;
@@ -149,7 +152,7 @@ tar_fn (void *arg, char *out, size_t out_len, hutch_error_t *err)
     return hutch_error_set (err, errno, "open `%s`", j->tree);
   if (hutch_layer_writer_open (j->fd, &wo, &w, err) < 0)
     return -1;
-  if (build_walk_tree (fd, "", sb.st_dev, 0, tar_one, w, err) < 0)
+  if (build_walk_tree (fd, tar_one, w, err) < 0)
     {
       hutch_layer_writer_abort (w);
       return -1;

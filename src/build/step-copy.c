@@ -29,7 +29,6 @@
 #include "runtime/nsexec.h"
 #include "runtime/spec.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -104,8 +103,8 @@ join_parts (char *const *parts, size_t n)
 
 struct resolved
 {
-  char *path;       /* relative to the root, no leading `/` ("" is the root) */
-  bool exists;      /* the whole path exists (as a non-symlink, or a dangling link) */
+  char *path;  /* relative to the root, no leading `/` ("" is the root) */
+  bool exists; /* the whole path exists (as a non-symlink, or a dangling link) */
   bool is_dir;
   size_t n_missing; /* how many trailing components do not exist */
 };
@@ -369,68 +368,36 @@ add_one (void *data, const char *rel, int dirfd, const char *name, const struct 
   return hutch_layer_writer_add (j->w, dirfd, name, st, arc, &meta, err);
 }
 
-/* Every entry below the directory DIRFD (named REL so far), sorted,
-   parents first, without following a symlink or entering a mount point:
-   a tree of another stage or of an unpacked archive.  */
-int
-build_walk_tree (int dirfd, const char *rel, dev_t dev, int depth,
-           int (*fn) (void *, const char *, int, const char *, const struct stat *,
-                      hutch_error_t *),
-           void *data, hutch_error_t *err)
+struct sorted_adapter
 {
-  struct dirent **list = NULL;
-  int fd, n, k, r = 0;
+  int (*fn) (void *, const char *, int, const char *, const struct stat *, hutch_error_t *);
+  void *data;
+};
 
-  if (depth > HUTCH_WALK_MAX_DEPTH)
-    return hutch_error_set (err, ELOOP, "`%s` is nested too deep", rel);
-  fd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return hutch_error_set (err, errno, "open `%s`", rel);
-  n = scandirat (fd, ".", &list, NULL, alphasort);
-  if (n < 0)
-    {
-      close (fd);
-      return hutch_error_set (err, errno, "read `%s`", rel);
-    }
-  for (k = 0; k < n; k++)
-    {
-      const char *name = list[k]->d_name;
-      _cleanup_free_ char *child = NULL;
-      struct stat sb;
+static int
+sorted_entry (void *data, const struct hutch_walk_entry *e, hutch_error_t *err)
+{
+  struct sorted_adapter *a = data;
+  int r = a->fn (a->data, e->path, e->dirfd, e->name, e->st, err);
 
-      if (r < 0 || strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
-        continue;
-      child = *rel ? hutch_xasprintf ("%s/%s", rel, name) : hutch_xstrdup (name);
-      if (fstatat (fd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
-        {
-          r = hutch_error_set (err, errno, "`%s`", child);
-          continue;
-        }
-      r = fn (data, child, fd, name, &sb, err);
-      if (r == 0 && S_ISDIR (sb.st_mode) && sb.st_dev == dev)
-        {
-          int sub = hutch_walk_open_beneath (fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-          if (sub < 0)
-            r = hutch_error_set (err, errno, "open `%s`", child);
-          else
-            {
-              r = build_walk_tree (sub, child, dev, depth + 1, fn, data, err);
-              close (sub);
-            }
-        }
-    }
-  for (k = 0; k < n; k++)
-    free (list[k]);
-  free (list);
-  close (fd);
-  return r;
+  return r < 0 ? r : HUTCH_WALK_ENTER;
+}
+
+int
+build_walk_tree (int dirfd,
+                 int (*fn) (void *, const char *, int, const char *, const struct stat *,
+                            hutch_error_t *),
+                 void *data, hutch_error_t *err)
+{
+  struct sorted_adapter a = { fn, data };
+
+  return hutch_walk_sorted (dirfd, sorted_entry, &a, err);
 }
 
 /* The destination of source S: DEST itself for one file onto a name,
    else DEST/BASENAME for a file, DEST for a directory's contents.  */
 static int
-source_base (struct copy_job *j, const char *basename, bool is_dir, char **ret,
-             hutch_error_t *err)
+source_base (struct copy_job *j, const char *basename, bool is_dir, char **ret, hutch_error_t *err)
 {
   struct resolved r;
   int rr;
@@ -491,7 +458,7 @@ copy_tree (struct copy_job *j, struct made *m, int topdir, const char *top_name,
     return -1;
   if (!S_ISDIR (top->st_mode))
     return 0;
-  return build_walk_tree (topfd, "", top->st_dev, 0, add_one, &c, err);
+  return build_walk_tree (topfd, add_one, &c, err);
 }
 
 static int
@@ -562,7 +529,7 @@ copy_archive (struct copy_job *j, struct made *m, const struct src *s, hutch_err
         r = add_parents (j, m, base, true, err);
       c.base = base;
       if (r == 0)
-        r = build_walk_tree (dfd, "", sb.st_dev, 0, add_one, &c, err);
+        r = build_walk_tree (dfd, add_one, &c, err);
     }
   hutch_userns_remove (tmp, NULL);
   return r;
@@ -735,25 +702,6 @@ step_done (struct bstate *st, const struct hutch_df_instr *i, const char *key,
   memcpy (st->img.key, key, 65);
 }
 
-/* Whether WORD is a heredoc's `<<NAME` of I: its index, or -1.  */
-static int
-heredoc_of (const struct hutch_df_instr *i, const char *word)
-{
-  size_t k;
-  const char *w = word;
-
-  if (!hutch_str_has_prefix (w, "<<"))
-    return -1;
-  w += 2;
-  if (*w == '-')
-    w++;
-  w += strspn (w, "\"'");
-  for (k = 0; k < i->n_heredocs; k++)
-    if (strncmp (w, i->heredocs[k].name, strlen (i->heredocs[k].name)) == 0)
-      return (int)k;
-  return -1;
-}
-
 /* Whether the context file REL is a tar archive (any compression
    libarchive reads): ADD unpacks it, as docker does, by its content.  */
 static bool
@@ -770,7 +718,12 @@ is_archive (struct build *b, const char *rel)
   if (n < 6)
     return false;
   if ((h[0] == 0x1f && h[1] == 0x8b) || (h[0] == 'B' && h[1] == 'Z' && h[2] == 'h')
-      || memcmp (h, "\xfd" "7zXZ", 6) == 0 || memcmp (h, "\x28\xb5\x2f\xfd", 4) == 0)
+      || memcmp (h,
+                 "\xfd"
+                 "7zXZ",
+                 6)
+             == 0
+      || memcmp (h, "\x28\xb5\x2f\xfd", 4) == 0)
     return true;
   return n >= 262 && memcmp (h + 257, "ustar", 5) == 0;
 }
@@ -794,8 +747,8 @@ plan_copy (struct bstate *st, const struct hutch_df_instr *i, struct copy_job *j
     return -1;
   if (instr_flag (i, "checksum", &set), set)
     return hutch_error_set (err, 0, "--checksum is for ADD of a URL, which is not supported yet");
-  if ((v = instr_flag (i, "chown", &set)), set
-      && hutch_df_expand (v ? v : "", b->df.escape, bstate_lookup, st, &chown, err) < 0)
+  if ((v = instr_flag (i, "chown", &set)),
+      set && hutch_df_expand (v ? v : "", b->df.escape, bstate_lookup, st, &chown, err) < 0)
     return -1;
   if ((v = instr_flag (i, "chmod", &set)), set)
     {
@@ -811,11 +764,12 @@ plan_copy (struct bstate *st, const struct hutch_df_instr *i, struct copy_job *j
   if (chown && *chown)
     {
       char *colon = strchr (chown, ':');
-      j->chown_user = colon ? hutch_xstrndup (chown, (size_t)(colon - chown)) : hutch_xstrdup (chown);
+      j->chown_user
+          = colon ? hutch_xstrndup (chown, (size_t)(colon - chown)) : hutch_xstrdup (chown);
       j->chown_group = colon ? hutch_xstrdup (colon + 1) : NULL;
     }
-  if ((v = instr_flag (i, "from", &set)), set
-      && hutch_df_expand (v ? v : "", b->df.escape, bstate_lookup, st, &from, err) < 0)
+  if ((v = instr_flag (i, "from", &set)),
+      set && hutch_df_expand (v ? v : "", b->df.escape, bstate_lookup, st, &from, err) < 0)
     return -1;
   if (i->json)
     words = hutch_strv_dup (i->args);
@@ -858,17 +812,16 @@ plan_copy (struct bstate *st, const struct hutch_df_instr *i, struct copy_job *j
     }
   for (w = 0; w + 1 < n; w++)
     {
-      int h = i->json ? -1 : heredoc_of (i, words[w]);
+      int h = i->json ? -1 : hutch_df_heredoc_index (i, words[w]);
       if (h >= 0)
         {
           _cleanup_free_ char *content = NULL;
           if (i->heredocs[h].expand
-              && hutch_df_expand (i->heredocs[h].content, b->df.escape, bstate_lookup, st,
-                                  &content, err)
+              && hutch_df_expand (i->heredocs[h].content, b->df.escape, bstate_lookup, st, &content,
+                                  err)
                      < 0)
             return -1;
-          src_add (j, SRC_DATA, i->heredocs[h].name,
-                   content ? content : i->heredocs[h].content);
+          src_add (j, SRC_DATA, i->heredocs[h].name, content ? content : i->heredocs[h].content);
           bkey_add (k, "data", content ? content : i->heredocs[h].content);
           continue;
         }
@@ -879,11 +832,11 @@ plan_copy (struct bstate *st, const struct hutch_df_instr *i, struct copy_job *j
           bkey_add (k, "image-path", p);
           continue;
         }
-      if (add && (hutch_str_has_prefix (words[w], "http://")
-                  || hutch_str_has_prefix (words[w], "https://")
-                  || hutch_str_has_prefix (words[w], "git@")))
-        return hutch_error_set (err, 0, "ADD `%s`: ADD of a URL is not supported yet",
-                                words[w]);
+      if (add
+          && (hutch_str_has_prefix (words[w], "http://")
+              || hutch_str_has_prefix (words[w], "https://")
+              || hutch_str_has_prefix (words[w], "git@")))
+        return hutch_error_set (err, 0, "ADD `%s`: ADD of a URL is not supported yet", words[w]);
       if (b->ctx == NULL)
         return hutch_error_set (err, 0,
                                 "`%s`: there is no build context (the Containerfile came on "

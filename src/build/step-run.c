@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- RUN --mount ---------------------------------------------------------- */
@@ -36,7 +35,7 @@ struct rmount
   char *target; /* absolute */
   char *source; /* bind: in the context; secret: the file; cache: its id */
   bool rw, required;
-  char *size;   /* tmpfs */
+  char *size; /* tmpfs */
 };
 
 /* The file of the secret ID from --secret id=ID,src=FILE (or env=VAR),
@@ -114,8 +113,8 @@ parse_mount (struct bstate *st, const char *value, struct rmount *m, hutch_error
         m->required = v == NULL || strcmp (v, "true") == 0;
       else if (strcmp (tok, "size") == 0 && v)
         m->size = hutch_xstrdup (v);
-      else if (strcmp (tok, "sharing") == 0 || strcmp (tok, "mode") == 0
-               || strcmp (tok, "uid") == 0 || strcmp (tok, "gid") == 0)
+      else if (strcmp (tok, "sharing") == 0 || strcmp (tok, "mode") == 0 || strcmp (tok, "uid") == 0
+               || strcmp (tok, "gid") == 0)
         continue; /* taken as the defaults hutch gives anyway; see hutch-build(1) */
       else if (strcmp (tok, "from") == 0)
         return hutch_error_set (err, 0,
@@ -273,9 +272,7 @@ run_argv (struct bstate *st, const struct hutch_df_instr *i)
     }
   {
     const char *line = i->args[0];
-    size_t n = strspn (line, " \t");
-    bool alone = i->n_heredocs == 1 && line[n] == '<' && line[n + 1] == '<'
-                 && strchr (line + n + 2, ' ') == NULL;
+    bool alone = i->n_heredocs == 1 && hutch_df_heredoc_index (i, line) == 0;
     const struct hutch_df_heredoc *h = &i->heredocs[0];
 
     if (alone && hutch_str_has_prefix (h->content, "#!"))
@@ -296,8 +293,8 @@ run_argv (struct bstate *st, const struct hutch_df_instr *i)
       char *script = hutch_xstrdup (line);
       for (k = 0; k < i->n_heredocs; k++)
         {
-          char *next = hutch_xasprintf ("%s\n%s%s", script, i->heredocs[k].content,
-                                        i->heredocs[k].name);
+          char *next
+              = hutch_xasprintf ("%s\n%s%s", script, i->heredocs[k].content, i->heredocs[k].name);
           free (script);
           script = next;
         }
@@ -458,12 +455,10 @@ run_container (struct bstate *st, struct hutch_run_options *ro, char *const *stu
     goto cleanup;
   if (status != 0)
     {
-      if (WIFSIGNALED (status))
-        hutch_error_set_exit (err, 1, 0, "the command was killed by signal %d",
-                              WTERMSIG (status));
-      else
-        hutch_error_set_exit (err, 1, 0, "the command exited with code %d",
-                              WIFEXITED (status) ? WEXITSTATUS (status) : status);
+      /* STATUS is the command's exit code, 128+N for a signal N, as a
+         shell says it.  */
+      hutch_error_set_exit (err, 1, 0, "the command exited with code %d%s", status,
+                            status > 128 && status < 128 + 65 ? " (killed by a signal?)" : "");
       goto cleanup;
     }
   r = build_layer_of_upper (st, spec->extra.overlay->upper, stubs, ret, ret_empty, err);
@@ -573,9 +568,10 @@ run_options (struct bstate *st, const struct hutch_df_instr *i, struct hutch_run
   bkey_addv (k, "env", ro->env);
   bkey_add (k, "user", ro->user);
   bkey_add (k, "workdir", ro->workdir);
-  bkey_add (k, "network", ro->network == HUTCH_NETWORK_NONE   ? "none"
-                          : ro->network == HUTCH_NETWORK_HOST ? "host"
-                                                               : "default");
+  bkey_add (k, "network",
+            ro->network == HUTCH_NETWORK_NONE   ? "none"
+            : ro->network == HUTCH_NETWORK_HOST ? "host"
+                                                : "default");
   bkey_addv (k, "add-host", ro->add_hosts);
   *stubs = hutch_xmalloc0 (sizeof (char *));
   for (f = 0; f < i->n_flags; f++)
