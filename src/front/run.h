@@ -24,8 +24,8 @@ enum hutch_network
 
 struct hutch_run_options
 {
-  char *rootfs;       /* NULL: an image, or the host sandbox */
-  char *image;        /* an image from the store, or NULL */
+  char *rootfs; /* NULL: an image, or the host sandbox */
+  char *image;  /* an image from the store, or NULL */
   /* hutch build: the image of a step, its layers in the store and its
      config a blob there, but not in the index (IMAGE is then ignored);
      borrowed.  */

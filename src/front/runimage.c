@@ -329,7 +329,8 @@ load_built (struct hutch_store *s, const struct hutch_image *built, struct hutch
             struct hutch_image_config *ret_cfg, hutch_error_t *err)
 {
   image_copy (ret_img, built);
-  if (hutch_image_unpack_layers (s, ret_img, err) < 0 || hutch_image_config (s, ret_img, ret_cfg, err) < 0)
+  if (hutch_image_unpack_layers (s, ret_img, err) < 0
+      || hutch_image_config (s, ret_img, ret_cfg, err) < 0)
     {
       hutch_image_clear (ret_img);
       return -1;
