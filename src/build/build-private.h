@@ -103,6 +103,9 @@ const char *build_global_arg (struct build *b, const char *name);
 /* The automatic platform ARG NAME (TARGETARCH...), or NULL; *OWNED is
    what the caller frees.  */
 const char *build_platform_arg (struct build *b, const char *name, char **owned);
+/* IMG from the image NAME of the store, pulled when --pull says so, its
+   layers unpacked.  */
+int build_from_image (struct build *b, const char *name, struct bimage *img, hutch_error_t *err);
 /* Build stage S, and what it needs, once.  */
 int build_stage (struct build *b, struct bstage *s, hutch_error_t *err);
 

@@ -538,9 +538,8 @@ scratch_config (struct build *b)
   return c;
 }
 
-/* IMG from the image NAME of the store, pulled when --pull says so.  */
-static int
-from_image (struct build *b, const char *name, struct bimage *img, hutch_error_t *err)
+int
+build_from_image (struct build *b, const char *name, struct bimage *img, hutch_error_t *err)
 {
   struct hutch_run_options ro;
   struct hutch_image found;
@@ -655,7 +654,7 @@ from_base (struct build *b, struct bstage *s, struct bimage *img, hutch_error_t 
       return 0;
     }
   build_say (b, "[%zu/%zu] FROM %s", s->index + 1, b->n_stages, words[0]);
-  if (from_image (b, words[0], img, err) < 0)
+  if (build_from_image (b, words[0], img, err) < 0)
     return build_fail_at (b, in, err);
   return 0;
 }

@@ -731,7 +731,7 @@ is_archive (struct build *b, const char *rel)
 /* The sources, the destination and the key of COPY/ADD I.  */
 static int
 plan_copy (struct bstate *st, const struct hutch_df_instr *i, struct copy_job *j,
-           struct bstage **ret_from, struct bkey *k, hutch_error_t *err)
+           struct bimage *ret_from, bool *ret_has_from, struct bkey *k, hutch_error_t *err)
 {
   struct build *b = st->b;
   bool add = i->kind == HUTCH_DF_ADD, set;
@@ -797,18 +797,18 @@ plan_copy (struct bstate *st, const struct hutch_df_instr *i, struct copy_job *j
   if (from && *from)
     {
       struct bstage *dep = build_stage_named (b, from);
-      if (dep && dep != st->stage)
+      if (dep == st->stage)
+        return hutch_error_set (err, 0, "--from=%s: a stage cannot copy from itself", from);
+      if (dep)
         {
           if (build_stage (b, dep, err) < 0)
             return -1;
-          *ret_from = dep;
-          bkey_add (k, "from-stage", dep->result.key);
+          bimage_copy (ret_from, &dep->result);
         }
-      else
-        return hutch_error_set (err, 0,
-                                "--from=%s: no stage of that name before it (an image as "
-                                "--from is not supported yet: FROM it in a stage of its own)",
-                                from);
+      else if (build_from_image (b, from, ret_from, err) < 0)
+        return hutch_error_prefix (err, "--from=%s: no stage of that name, nor an image", from);
+      *ret_has_from = true;
+      bkey_add (k, "from", ret_from->key);
     }
   for (w = 0; w + 1 < n; w++)
     {
@@ -825,7 +825,7 @@ plan_copy (struct bstate *st, const struct hutch_df_instr *i, struct copy_job *j
           bkey_add (k, "data", content ? content : i->heredocs[h].content);
           continue;
         }
-      if (*ret_from)
+      if (*ret_has_from)
         {
           _cleanup_free_ char *p = build_join_path ("/", words[w]);
           src_add (j, SRC_IMAGE, p, NULL);
@@ -871,14 +871,15 @@ build_step_copy (struct bstate *st, const struct hutch_df_instr *i, hutch_error_
   struct build *b = st->b;
   struct copy_job j = { .b = b, .mode = -1, .ctxfd = -1, .clamp = b->clamp };
   struct hutch_store_layer layer = { 0 };
-  struct bstage *from = NULL;
+  struct bimage from = { 0 };
+  bool has_from = false;
   struct bkey *k = bkey_new (st->img.key);
   char key[65];
   bool empty = true;
   int r;
 
   j.now = (int64_t)time (NULL);
-  r = plan_copy (st, i, &j, &from, k, err);
+  r = plan_copy (st, i, &j, &from, &has_from, k, err);
   bkey_finish (k, key);
   if (r == 0)
     {
@@ -888,10 +889,10 @@ build_step_copy (struct bstate *st, const struct hutch_df_instr *i, hutch_error_
       else
         {
           r = bimage_unpack (b, &st->img, err);
-          if (r == 0 && from)
-            r = bimage_unpack (b, &from->result, err);
+          if (r == 0 && has_from)
+            r = bimage_unpack (b, &from, err);
           j.lowers = bimage_layer_dirs (b, &st->img);
-          j.from_lowers = from ? bimage_layer_dirs (b, &from->result) : NULL;
+          j.from_lowers = has_from ? bimage_layer_dirs (b, &from) : NULL;
           j.ctxfd = b->ctx ? hutch_context_fd (b->ctx) : -1;
           if (r == 0)
             r = run_job (st, &j, &layer, &empty, err);
@@ -905,6 +906,7 @@ build_step_copy (struct bstate *st, const struct hutch_df_instr *i, hutch_error_
   free (j.chown_group);
   hutch_strv_free (j.lowers);
   hutch_strv_free (j.from_lowers);
+  bimage_clear (&from);
   if (r < 0)
     return build_fail_at (b, i, err);
   step_done (st, i, key, &layer, empty);

@@ -358,6 +358,15 @@ EOF
     assert_equal "$output" built
 }
 
+@test "COPY --from an image of the store" {
+    need_subids
+    cf 'FROM scratch' 'COPY --from=bb /bin/busybox /bin/busybox' 'COPY --from=bb /etc/passwd /etc/'
+    build --pull=never -t fromimg .
+    assert_status 0
+    run_in fromimg /bin/busybox sh -c 'grep -c alice /etc/passwd'
+    assert_equal "$output" 1
+}
+
 @test "a stage the target does not need is not built" {
     need_subids
     cf 'FROM bb AS unused' 'RUN exit 3' 'FROM bb' 'RUN true'
@@ -495,7 +504,7 @@ EOF
     assert_status 125
     assert_output_has "nope" "a"
     cf 'FROM bb' 'COPY --from=nostage /x /y'
-    build -t bad .
+    build --pull=never -t bad .
     assert_status 125
     assert_output_has "nostage"
     cf 'FROM nosuchimage' 'RUN true'
