@@ -64,7 +64,7 @@ static const struct cmd_opt build_opts[] = {
     "type=oci-archive,dest=FILE",
     NULL },
   { "secret", OPT_SECRET, required_argument, "id=ID,src=FILE",
-    "a secret for RUN --mount=type=secret (repeatable)", NULL },
+    "a secret that RUN can mount (type=secret,id=ID)\n(repeatable)", NULL },
   { "network", OPT_NETWORK, required_argument, "MODE",
     "RUN's network: default (slirp), none or host", "default none host" },
   { "add-host", OPT_ADD_HOST, required_argument, "HOST:IP",

@@ -24,6 +24,9 @@ struct bimage
   size_t n_layers;
   json_t *config; /* os, architecture, config, rootfs, history */
   char key[65];   /* the cache key of this state */
+  char *time;     /* when its last layer was made (RFC 3339): its history's
+                     and the image's "created", so that a rebuild from the
+                     cache gives the same image */
 };
 
 void bimage_clear (struct bimage *b);
@@ -32,8 +35,12 @@ void bimage_copy (struct bimage *dst, const struct bimage *src);
 void bimage_add_layer (struct bimage *b, const struct hutch_store_layer *l);
 /* The "config" object (made when missing).  */
 json_t *bimage_cfg (struct bimage *b);
-/* A history entry: CREATED_BY, EMPTY (no layer).  */
-void bimage_history (struct bimage *b, const char *created, const char *created_by, bool empty);
+/* A history entry: CREATED_BY, EMPTY (no layer), at B's time.  */
+void bimage_history (struct bimage *b, const char *created_by, bool empty);
+struct build;
+/* B's time is now T (NULL: the build's own time); --timestamp and
+   --source-date-epoch fix every time to theirs.  */
+void bimage_set_time (struct build *bd, struct bimage *b, const char *t);
 
 struct bstage
 {
@@ -70,10 +77,12 @@ struct build
   bool *build_arg_used;
   struct bvar *global_args; /* ARG before the first FROM */
   size_t n_global_args;
-  char *created;             /* RFC 3339 time of the images' "created" */
-  int64_t clamp;             /* file times clamped to this, or -1 */
-  char *os, *arch, *variant; /* the platform built for */
-  size_t step, n_steps;      /* for the progress lines */
+  char *created;                             /* RFC 3339 time of the images' "created" */
+  int64_t clamp;                             /* file times clamped to this, or -1 */
+  char *os, *arch, *variant;                 /* the platform built for */
+  size_t step, n_steps;                      /* for the progress lines */
+  const struct hutch_df_instr *trigger;      /* the ONBUILD trigger being run, or NULL */
+  const struct hutch_df_instr *trigger_from; /* the FROM whose image has it */
 };
 
 /* The state while a stage's instructions are applied.  */
@@ -147,11 +156,11 @@ void bkey_addv (struct bkey *k, const char *what, char *const *values);
 void bkey_finish (struct bkey *k, char *ret_hex);
 
 /* The layer recorded for KEY: 1 with *RET (EMPTY: the step made no
-   layer) when the cache has it and its blob and layer are in the store,
-   0 when not.  */
+   layer) and *RET_TIME (when the step ran, or NULL) when the cache has it
+   and its blob is in the store, 0 when not.  */
 int build_cache_get (struct build *b, const char *key, struct hutch_store_layer *ret,
-                     bool *ret_empty);
-/* Record KEY's layer (NULL: none).  Failing to is only logged.  */
+                     bool *ret_empty, char **ret_time);
+/* Record KEY's layer (NULL: none), made now.  Failing to is only logged.  */
 void build_cache_put (struct build *b, const char *key, const struct hutch_store_layer *l);
 
 /* ---- --output (output.c) ------------------------------------------------ */

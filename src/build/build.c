@@ -72,6 +72,7 @@ bimage_clear (struct bimage *b)
     layer_clear (&b->layers[i]);
   free (b->layers);
   json_decref (b->config);
+  free (b->time);
   memset (b, 0, sizeof *b);
 }
 
@@ -86,6 +87,7 @@ bimage_copy (struct bimage *dst, const struct bimage *src)
     layer_copy (&dst->layers[i], &src->layers[i]);
   dst->n_layers = src->n_layers;
   dst->config = json_deep_copy (src->config);
+  dst->time = src->time ? hutch_xstrdup (src->time) : NULL;
   memcpy (dst->key, src->key, sizeof dst->key);
 }
 
@@ -131,8 +133,16 @@ bimage_cfg (struct bimage *b)
 }
 
 void
-bimage_history (struct bimage *b, const char *created, const char *created_by, bool empty)
+bimage_set_time (struct build *bd, struct bimage *b, const char *t)
 {
+  free (b->time);
+  b->time = hutch_xstrdup (t && bd->clamp < 0 ? t : bd->created);
+}
+
+void
+bimage_history (struct bimage *b, const char *created_by, bool empty)
+{
+  const char *created = b->time;
   json_t *h = json_object_get (b->config, "history"), *e;
 
   if (!json_is_array (h))
@@ -149,6 +159,11 @@ bimage_history (struct bimage *b, const char *created, const char *created_by, b
 int
 build_fail_at (struct build *b, const struct hutch_df_instr *i, hutch_error_t *err)
 {
+  /* A trigger's line is in no file the user has: name the FROM that
+     brought it, and the trigger.  */
+  if (b->trigger == i)
+    return hutch_error_prefix (err, "%s:%u: the base image's trigger `ONBUILD %s`", b->df_name,
+                               b->trigger_from->line, i->original);
   return hutch_error_prefix (err, "%s:%u: %s", b->df_name, i->line, hutch_df_kind_name (i->kind));
 }
 
@@ -573,6 +588,7 @@ build_from_image (struct build *b, const char *name, struct bimage *img, hutch_e
       hutch_image_clear (&found);
       return -1;
     }
+  bimage_set_time (b, img, json_string_value (json_object_get (img->config, "created")));
   img->layers = hutch_xmalloc0 ((found.n_layers + 1) * sizeof *img->layers);
   for (i = 0; i < found.n_layers; i++)
     layer_copy (&img->layers[i], &found.layers[i]);
@@ -638,6 +654,7 @@ from_base (struct build *b, struct bstage *s, struct bimage *img, hutch_error_t 
       struct bkey *k = bkey_new ("");
       img->config = scratch_config (b);
       img->layers = hutch_xmalloc0 (sizeof *img->layers);
+      bimage_set_time (b, img, NULL);
       bkey_add (k, "from", "scratch");
       bkey_add (k, "platform", json_string_value (json_object_get (img->config, "architecture")));
       bkey_finish (k, img->key);
@@ -685,18 +702,21 @@ run_triggers (struct bstate *st, hutch_error_t *err)
   for (i = 0; r == 0 && i < df.n; i++)
     {
       const struct hutch_df_instr *in = &df.v[i];
+      st->b->trigger = in;
+      st->b->trigger_from = st->stage->from;
       if (in->kind == HUTCH_DF_RUN)
         r = build_step_run (st, in, err);
       else if (in->kind == HUTCH_DF_COPY || in->kind == HUTCH_DF_ADD)
         r = build_step_copy (st, in, err);
       else if (in->kind == HUTCH_DF_FROM)
-        r = hutch_error_set (err, 0, "ONBUILD FROM is not allowed");
+        {
+          hutch_error_set (err, 0, "ONBUILD FROM is not allowed");
+          r = build_fail_at (st->b, in, err);
+        }
       else
         r = build_instr_config (st, in, err);
-      if (r < 0)
-        hutch_error_prefix (err, "%s:%u: the base image's trigger `ONBUILD %s`", st->b->df_name,
-                            st->stage->from->line, in->original);
     }
+  st->b->trigger = NULL;
   hutch_dockerfile_clear (&df);
   return r;
 }
@@ -804,7 +824,7 @@ commit_image (struct build *b, struct bimage *img, char **ret_id, hutch_error_t 
         return hutch_error_prefix (err, "-t `%s`", b->o->tags[i]);
       hutch_strv_push (&names, full);
     }
-  json_object_set_new (img->config, "created", json_string (b->created));
+  json_object_set_new (img->config, "created", json_string (img->time ? img->time : b->created));
   if (hutch_image_put_json (b->store, img->config, &config, &csize, err) < 0)
     return -1;
   ls = json_array ();
@@ -826,7 +846,7 @@ commit_image (struct build *b, struct bimage *img, char **ret_id, hutch_error_t 
   rec.names = names;
   rec.layers = img->layers;
   rec.n_layers = img->n_layers;
-  rec.created = b->created;
+  rec.created = img->time ? img->time : b->created;
   if (hutch_image_unpack_layers (b->store, &rec, err) < 0
       || hutch_store_add_image (b->store, &rec, err) < 0)
     return -1;

@@ -108,7 +108,8 @@ record_path (struct build *b, const char *key)
 }
 
 int
-build_cache_get (struct build *b, const char *key, struct hutch_store_layer *ret, bool *ret_empty)
+build_cache_get (struct build *b, const char *key, struct hutch_store_layer *ret, bool *ret_empty,
+                 char **ret_time)
 {
   _cleanup_free_ char *path = record_path (b, key), *text = NULL;
   hutch_error_t e = HUTCH_ERROR_INIT;
@@ -116,6 +117,7 @@ build_cache_get (struct build *b, const char *key, struct hutch_store_layer *ret
   int r = 0;
 
   memset (ret, 0, sizeof *ret);
+  *ret_time = NULL;
   if (b->o->no_cache)
     return 0;
   if (hutch_read_file (path, 1 << 16, &text, NULL, &e) < 0)
@@ -148,6 +150,8 @@ build_cache_get (struct build *b, const char *key, struct hutch_store_layer *ret
           r = 1;
         }
     }
+  if (r == 1 && json_is_string (json_object_get (doc, "created")))
+    *ret_time = hutch_xstrdup (json_string_value (json_object_get (doc, "created")));
   json_decref (doc);
   return r;
 }
@@ -166,6 +170,7 @@ build_cache_put (struct build *b, const char *key, const struct hutch_store_laye
   doc = l ? json_pack ("{s:{s:s, s:s, s:s, s:I}}", "layer", "digest", l->digest, "diff_id",
                        l->diff_id, "media_type", l->media_type, "size", (json_int_t)l->size)
           : json_pack ("{s:n}", "layer");
+  json_object_set_new (doc, "created", json_string (b->created));
   text = json_dumps (doc, JSON_COMPACT);
   json_decref (doc);
   tmp = hutch_xasprintf ("%s.%d.tmp", path, (int)getpid ());

@@ -624,6 +624,6 @@ build_instr_config (struct bstate *st, const struct hutch_df_instr *i, hutch_err
     return build_fail_at (st->b, i, err);
   /* 1: WORKDIR made its directory, a layer with its own history.  */
   if (r == 0 && i->kind != HUTCH_DF_ARG)
-    bimage_history (&st->img, st->b->created, i->original, true);
+    bimage_history (&st->img, i->original, true);
   return 0;
 }

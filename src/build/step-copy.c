@@ -688,17 +688,20 @@ run_job (struct bstate *st, struct copy_job *j, struct hutch_store_layer *ret, b
   return hutch_layer_put (b->store, fd, &d, ret, err);
 }
 
-/* Finish a step that made (or found) LAYER under KEY.  */
+/* Finish a step that made (or found, at TIME) LAYER under KEY.  */
 static void
 step_done (struct bstate *st, const struct hutch_df_instr *i, const char *key,
-           struct hutch_store_layer *layer, bool empty)
+           struct hutch_store_layer *layer, bool empty, const char *time)
 {
   if (!empty)
-    bimage_add_layer (&st->img, layer);
+    {
+      bimage_add_layer (&st->img, layer);
+      bimage_set_time (st->b, &st->img, time);
+    }
   free (layer->digest);
   free (layer->diff_id);
   free (layer->media_type);
-  bimage_history (&st->img, st->b->created, i->original, empty);
+  bimage_history (&st->img, i->original, empty);
   memcpy (st->img.key, key, 65);
 }
 
@@ -873,6 +876,7 @@ build_step_copy (struct bstate *st, const struct hutch_df_instr *i, hutch_error_
   struct hutch_store_layer layer = { 0 };
   struct bimage from = { 0 };
   bool has_from = false;
+  _cleanup_free_ char *when = NULL;
   struct bkey *k = bkey_new (st->img.key);
   char key[65];
   bool empty = true;
@@ -883,7 +887,7 @@ build_step_copy (struct bstate *st, const struct hutch_df_instr *i, hutch_error_
   bkey_finish (k, key);
   if (r == 0)
     {
-      r = build_cache_get (b, key, &layer, &empty);
+      r = build_cache_get (b, key, &layer, &empty, &when);
       if (r == 1)
         build_say (b, "--> Using cache %.12s", key);
       else
@@ -909,7 +913,7 @@ build_step_copy (struct bstate *st, const struct hutch_df_instr *i, hutch_error_
   bimage_clear (&from);
   if (r < 0)
     return build_fail_at (b, i, err);
-  step_done (st, i, key, &layer, empty);
+  step_done (st, i, key, &layer, empty, when);
   return 0;
 }
 
@@ -922,6 +926,7 @@ build_step_workdir (struct bstate *st, const struct hutch_df_instr *i, const cha
   struct hutch_store_layer layer = { 0 };
   json_t *cfg = bimage_cfg (&st->img);
   const char *user = json_string_value (json_object_get (cfg, "User"));
+  _cleanup_free_ char *when = NULL;
   struct bkey *k = bkey_new (st->img.key);
   char key[65];
   bool empty = true;
@@ -940,7 +945,7 @@ build_step_workdir (struct bstate *st, const struct hutch_df_instr *i, const cha
   bkey_add (k, "workdir", path);
   bkey_add (k, "user", user);
   bkey_finish (k, key);
-  r = build_cache_get (b, key, &layer, &empty);
+  r = build_cache_get (b, key, &layer, &empty, &when);
   if (r != 1)
     {
       r = bimage_unpack (b, &st->img, err);
@@ -961,6 +966,6 @@ build_step_workdir (struct bstate *st, const struct hutch_df_instr *i, const cha
       memcpy (st->img.key, key, sizeof key);
       return 0;
     }
-  step_done (st, i, key, &layer, false);
+  step_done (st, i, key, &layer, false, when);
   return 1;
 }

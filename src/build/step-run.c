@@ -603,6 +603,7 @@ build_step_run (struct bstate *st, const struct hutch_df_instr *i, hutch_error_t
   struct hutch_run_options ro;
   struct hutch_store_layer layer = { 0 };
   _cleanup_strv_ char **stubs = NULL, **scripts = hutch_xmalloc0 (sizeof (char *));
+  _cleanup_free_ char *made = NULL;
   struct bkey *k = bkey_new (st->img.key);
   char key[65];
   bool empty = true;
@@ -619,7 +620,7 @@ build_step_run (struct bstate *st, const struct hutch_df_instr *i, hutch_error_t
         unlink (scripts[n]);
       return build_fail_at (b, i, err);
     }
-  r = build_cache_get (b, key, &layer, &empty);
+  r = build_cache_get (b, key, &layer, &empty, &made);
   if (r == 1)
     build_say (b, "--> Using cache %.12s", key);
   else
@@ -640,11 +641,12 @@ build_step_run (struct bstate *st, const struct hutch_df_instr *i, hutch_error_t
   if (!empty)
     {
       bimage_add_layer (&st->img, &layer);
+      bimage_set_time (b, &st->img, made);
       free (layer.digest);
       free (layer.diff_id);
       free (layer.media_type);
     }
-  bimage_history (&st->img, b->created, i->original, empty);
+  bimage_history (&st->img, i->original, empty);
   memcpy (st->img.key, key, sizeof key);
   return 0;
 }

@@ -147,6 +147,7 @@ n_layers() {
     build -t c1 .
     assert_status 0
     [[ "$output" == *"Using cache"* ]]
+    assert_equal "$ID" "$first"
     run_in c1 cat /r
     r1=$output
     build --no-cache -t c2 .
@@ -320,7 +321,7 @@ EOF
     cf 'FROM bb' 'LABEL a=1 "b c"="d e"' 'EXPOSE 80 53/udp 90-91' 'VOLUME /v' 'VOLUME ["/w"]' \
        'STOPSIGNAL SIGINT' 'USER alice:staff' 'SHELL ["/bin/sh", "-ec"]' \
        'HEALTHCHECK --interval=5s --retries=2 CMD true' 'ENTRYPOINT ["/bin/echo"]' 'CMD hi' \
-       'ONBUILD RUN echo triggered > /trig' 'MAINTAINER someone'
+       'ONBUILD RUN echo triggered > /tmp/trig' 'MAINTAINER someone'
     build --label extra=yes -t conf .
     assert_status 0
     run cfg conf 'c["Labels"]["a"], c["Labels"]["b c"], c["Labels"]["extra"]'
@@ -332,13 +333,21 @@ EOF
     run cfg conf 'c["Entrypoint"], c["Cmd"], c["Healthcheck"]["Interval"], c["Healthcheck"]["Retries"]'
     assert_equal "$output" "['/bin/echo'] ['/bin/sh', '-ec', 'hi'] 5000000000 2"
     run cfg conf 'c["OnBuild"]'
-    assert_equal "$output" "['RUN echo triggered > /trig']"
+    assert_equal "$output" "['RUN echo triggered > /tmp/trig']"
     # the trigger runs in the image built FROM it
-    cf 'FROM conf' 'USER root' 'RUN test -f /trig'
+    cf 'FROM conf' 'USER root' 'RUN test -f /tmp/trig'
     build -t child .
     assert_status 0
     run cfg child 'c.get("OnBuild")'
     assert_equal "$output" None
+    # a trigger that fails is named, with the FROM that brought it
+    cf 'FROM bb' 'ONBUILD RUN exit 4'
+    build -t failing-trigger .
+    assert_status 0
+    cf 'FROM failing-trigger'
+    build -t child2 .
+    assert_status 1
+    assert_output_has "Containerfile:1: the base image's trigger \`ONBUILD RUN exit 4\`" "code 4"
 }
 
 # ------------------------------------------------------------------ stages
