@@ -81,6 +81,7 @@ struct build
   int64_t clamp;                             /* file times clamped to this, or -1 */
   char *os, *arch, *variant;                 /* the platform built for */
   size_t step, n_steps;                      /* for the progress lines */
+  bool cached;                               /* the last step came from the cache */
   const struct hutch_df_instr *trigger;      /* the ONBUILD trigger being run, or NULL */
   const struct hutch_df_instr *trigger_from; /* the FROM whose image has it */
 };

@@ -740,9 +740,14 @@ build_stage (struct build *b, struct bstage *s, hutch_error_t *err)
   for (i = s->first; r == 0 && i < s->end; i++)
     {
       const struct hutch_df_instr *in = &b->df.v[i];
+      struct timespec t0, t1;
       b->step++;
-      build_say (b, "[%zu/%zu] STEP %zu/%zu: %s", s->index + 1, b->n_stages, i - s->first + 1,
-                 s->end - s->first, in->original);
+      /* On a terminal the step stands out from what RUN prints.  */
+      build_say (b, "%s[%zu/%zu] STEP %zu/%zu: %s%s", b->o->tty ? "\033[1m" : "", s->index + 1,
+                 b->n_stages, i - s->first + 1, s->end - s->first, in->original,
+                 b->o->tty ? "\033[0m" : "");
+      clock_gettime (CLOCK_MONOTONIC, &t0);
+      b->cached = false;
       switch (in->kind)
         {
         case HUTCH_DF_RUN:
@@ -756,6 +761,11 @@ build_stage (struct build *b, struct bstage *s, hutch_error_t *err)
           r = build_instr_config (&st, in, err);
           break;
         }
+      clock_gettime (CLOCK_MONOTONIC, &t1);
+      if (r == 0
+          && (in->kind == HUTCH_DF_RUN || in->kind == HUTCH_DF_COPY || in->kind == HUTCH_DF_ADD))
+        build_say (b, "--> %s%.12s, %.2f s", b->cached ? "Using cache " : "", st.img.key,
+                   (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     }
   vars_free (st.args, st.n_args);
   if (r < 0)

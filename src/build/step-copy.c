@@ -889,7 +889,7 @@ build_step_copy (struct bstate *st, const struct hutch_df_instr *i, hutch_error_
     {
       r = build_cache_get (b, key, &layer, &empty, &when);
       if (r == 1)
-        build_say (b, "--> Using cache %.12s", key);
+        b->cached = true;
       else
         {
           r = bimage_unpack (b, &st->img, err);

@@ -622,7 +622,7 @@ build_step_run (struct bstate *st, const struct hutch_df_instr *i, hutch_error_t
     }
   r = build_cache_get (b, key, &layer, &empty, &made);
   if (r == 1)
-    build_say (b, "--> Using cache %.12s", key);
+    b->cached = true;
   else
     {
       r = run_container (st, &ro, stubs, &layer, &empty, err);

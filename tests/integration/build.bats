@@ -268,11 +268,12 @@ n_layers() {
 @test "COPY with wildcards, several sources and a directory's contents" {
     need_subids
     mkdir -p dir/sub && echo 1 > dir/sub/one && echo a > x1.txt && echo b > x2.txt
-    cf 'FROM bb' 'COPY x*.txt /w/' 'COPY dir /copied' 'COPY dir/ /copied2/'
+    ln -s x1.txt link && ln -s one dir/sub/inner
+    cf 'FROM bb' 'COPY x*.txt /w/' 'COPY dir /copied' 'COPY dir/ /copied2/' 'COPY link /followed'
     build -t wild .
     assert_status 0
-    run_in wild sh -c 'ls /w; cat /copied/sub/one /copied2/sub/one'
-    assert_equal "${lines[*]}" "x1.txt x2.txt 1 1"
+    run_in wild sh -c 'ls /w; cat /copied/sub/one /copied2/sub/one /followed; readlink /copied/sub/inner'
+    assert_equal "${lines[*]}" "x1.txt x2.txt 1 1 a one"
 }
 
 @test "heredocs: RUN with and without a shebang, COPY into a file" {
