@@ -78,6 +78,7 @@ struct build
   struct bvar *global_args; /* ARG before the first FROM */
   size_t n_global_args;
   char *created;                             /* RFC 3339 time of the images' "created" */
+  char **names;                              /* -t, in full */
   int64_t clamp;                             /* file times clamped to this, or -1 */
   char *os, *arch, *variant;                 /* the platform built for */
   size_t step, n_steps;                      /* for the progress lines */
@@ -168,8 +169,12 @@ void build_cache_put (struct build *b, const char *key, const struct hutch_store
 
 /* Refuse a bad --output before anything is built.  */
 int build_outputs_check (const struct hutch_build_opts *o, hutch_error_t *err);
-/* Write IMG (the image ID) where --output says.  */
-int build_outputs (struct build *b, const struct bimage *img, const char *id, hutch_error_t *err);
+struct hutch_image;
+/* Write IMG (REC: its blobs) where --output says.  */
+int build_outputs (struct build *b, const struct bimage *img, const struct hutch_image *rec,
+                   hutch_error_t *err);
+/* Refuse a bad --secret before anything is built.  */
+int build_secrets_check (const struct hutch_build_opts *o, hutch_error_t *err);
 
 /* Every entry below the directory DIRFD as hutch_walk_sorted walks it,
    FN called as hutch_context_walk calls it.  */

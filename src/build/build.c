@@ -204,6 +204,14 @@ read_containerfile (struct build *b, char **ret_text, size_t *ret_len, hutch_err
     }
   if (file == NULL)
     {
+      if (stat (o->context, &st) < 0)
+        return hutch_error_set (err, errno, "the build context `%s`", o->context);
+      if (!S_ISDIR (st.st_mode))
+        return hutch_error_set (err, 0,
+                                "the build context `%s` is not a directory: hutch build takes the "
+                                "directory whose files COPY takes (with the Containerfile in it, "
+                                "or -f FILE)",
+                                o->context);
       path = hutch_xasprintf ("%s/Containerfile", o->context);
       if (stat (path, &st) < 0)
         {
@@ -814,28 +822,38 @@ manifest_layer_type (const char *t, bool docker)
   return t;
 }
 
-/* IMG into the store's index as an image with the names of -t.  */
+/* The names of -t, in full: checked before anything is built.  */
 static int
-commit_image (struct build *b, struct bimage *img, char **ret_id, hutch_error_t *err)
+parse_tags (struct build *b, hutch_error_t *err)
 {
-  bool docker = b->o->format == HUTCH_BUILD_FORMAT_DOCKER;
-  _cleanup_free_ char *config = NULL, *manifest = NULL;
-  _cleanup_strv_ char **names = hutch_xmalloc0 (sizeof (char *));
-  struct hutch_image rec = { 0 };
-  int64_t csize = 0, msize = 0;
-  json_t *man, *ls;
   size_t i;
-  int r;
 
+  b->names = hutch_xmalloc0 (sizeof (char *));
   for (i = 0; b->o->tags && b->o->tags[i]; i++)
     {
       char *full = NULL;
       if (hutch_reference_normalize (b->o->tags[i], &full, err) < 0)
         return hutch_error_prefix (err, "-t `%s`", b->o->tags[i]);
-      hutch_strv_push (&names, full);
+      hutch_strv_push (&b->names, full);
     }
+  return 0;
+}
+
+/* IMG's config and manifest as blobs of the store and its layers
+   unpacked: *REC is the image, not yet in the index (its strings are
+   *RET_CONFIG and *RET_MANIFEST, and B's).  */
+static int
+image_blobs (struct build *b, struct bimage *img, struct hutch_image *rec, char **ret_config,
+             char **ret_manifest, hutch_error_t *err)
+{
+  bool docker = b->o->format == HUTCH_BUILD_FORMAT_DOCKER;
+  int64_t csize = 0, msize = 0;
+  json_t *man, *ls;
+  size_t i;
+  int r;
+
   json_object_set_new (img->config, "created", json_string (img->time ? img->time : b->created));
-  if (hutch_image_put_json (b->store, img->config, &config, &csize, err) < 0)
+  if (hutch_image_put_json (b->store, img->config, ret_config, &csize, err) < 0)
     return -1;
   ls = json_array ();
   for (i = 0; i < img->n_layers; i++)
@@ -845,39 +863,70 @@ commit_image (struct build *b, struct bimage *img, char **ret_id, hutch_error_t 
                                           (json_int_t)img->layers[i].size));
   man = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2, "mediaType",
                    docker ? HUTCH_MT_DOCKER_MANIFEST : HUTCH_MT_OCI_MANIFEST, "config", "mediaType",
-                   docker ? HUTCH_MT_DOCKER_CONFIG : HUTCH_MT_OCI_CONFIG, "digest", config, "size",
-                   (json_int_t)csize, "layers", ls);
-  r = hutch_image_put_json (b->store, man, &manifest, &msize, err);
+                   docker ? HUTCH_MT_DOCKER_CONFIG : HUTCH_MT_OCI_CONFIG, "digest", *ret_config,
+                   "size", (json_int_t)csize, "layers", ls);
+  r = hutch_image_put_json (b->store, man, ret_manifest, &msize, err);
   json_decref (man);
   if (r < 0)
     return -1;
-  rec.id = rec.config_digest = config;
-  rec.manifest_digest = manifest;
-  rec.names = names;
-  rec.layers = img->layers;
-  rec.n_layers = img->n_layers;
-  rec.created = img->time ? img->time : b->created;
-  if (hutch_image_unpack_layers (b->store, &rec, err) < 0
-      || hutch_store_add_image (b->store, &rec, err) < 0)
-    return -1;
-  *ret_id = HUTCH_STEAL_PTR (config);
-  return 0;
+  memset (rec, 0, sizeof *rec);
+  rec->id = rec->config_digest = *ret_config;
+  rec->manifest_digest = *ret_manifest;
+  rec->names = b->names;
+  rec->layers = img->layers;
+  rec->n_layers = img->n_layers;
+  rec->created = img->time ? img->time : b->created;
+  return hutch_image_unpack_layers (b->store, rec, err);
 }
 
+/* --iidfile's content under a temporary name beside it: *RET_TMP, renamed
+   once the image is in the index.  */
 static int
-write_iidfile (const char *path, const char *id, hutch_error_t *err)
+iidfile_begin (const char *path, const char *id, char **ret_tmp, hutch_error_t *err)
 {
   _cleanup_free_ char *tmp = hutch_xasprintf ("%s.tmp%d", path, (int)getpid ());
   int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 
   if (fd < 0)
     return hutch_error_set (err, errno, "--iidfile: create `%s`", tmp);
-  if (hutch_write_all (fd, id, strlen (id)) < 0 || close (fd) < 0 || rename (tmp, path) < 0)
+  if (hutch_write_all (fd, id, strlen (id)) < 0 || close (fd) < 0)
     {
       int e = errno;
       unlink (tmp);
-      return hutch_error_set (err, e, "--iidfile: write `%s`", path);
+      return hutch_error_set (err, e, "--iidfile: write `%s`", tmp);
     }
+  *ret_tmp = HUTCH_STEAL_PTR (tmp);
+  return 0;
+}
+
+/* The target's image: its blobs, --output, --iidfile written aside, and
+   only then the index (and the names), so that a build that fails at
+   any of these adds no image.  */
+static int
+commit_image (struct build *b, struct bimage *img, char **ret_id, hutch_error_t *err)
+{
+  _cleanup_free_ char *config = NULL, *manifest = NULL, *iid = NULL;
+  struct hutch_image rec;
+
+  if (image_blobs (b, img, &rec, &config, &manifest, err) < 0
+      || build_outputs (b, img, &rec, err) < 0)
+    return -1;
+  if (b->o->iidfile && iidfile_begin (b->o->iidfile, config, &iid, err) < 0)
+    return -1;
+  if (hutch_store_add_image (b->store, &rec, err) < 0)
+    {
+      if (iid)
+        unlink (iid);
+      return -1;
+    }
+  if (iid && rename (iid, b->o->iidfile) < 0)
+    {
+      int e = errno;
+      unlink (iid);
+      return hutch_error_set (err, e, "--iidfile: rename `%s` to `%s` (the image is in the store)",
+                              iid, b->o->iidfile);
+    }
+  *ret_id = HUTCH_STEAL_PTR (config);
   return 0;
 }
 
@@ -905,6 +954,7 @@ build_clear (struct build *b)
   free (b->build_arg_used);
   vars_free (b->global_args, b->n_global_args);
   free (b->created);
+  hutch_strv_free (b->names);
   free (b->os);
   free (b->arch);
   free (b->variant);
@@ -932,6 +982,40 @@ pick_times (struct build *b)
   gmtime_r (&tt, &tm);
   strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   b->created = hutch_xstrdup (buf);
+}
+
+/* --platform: this machine's only, whatever the FROM lines say.  */
+static int
+check_platform (struct build *b, hutch_error_t *err)
+{
+  _cleanup_free_ char *mine = hutch_platform_format (b->os, b->arch, b->variant);
+  char *os = NULL, *arch = NULL, *variant = NULL;
+  int r = 0;
+
+  if (b->o->platform == NULL)
+    return 0;
+  if (hutch_platform_parse (b->o->platform, &os, &arch, &variant, err) < 0)
+    return hutch_error_prefix (err, "--platform");
+  if (!hutch_platform_matches (os, arch, variant, b->os, b->arch, b->variant))
+    r = hutch_error_set (err, 0,
+                         "--platform %s: hutch builds for this machine's platform (%s) only; there "
+                         "is no emulation of others",
+                         b->o->platform, mine);
+  free (os);
+  free (arch);
+  free (variant);
+  return r;
+}
+
+static int
+check_cli_labels (const struct hutch_build_opts *o, hutch_error_t *err)
+{
+  size_t i;
+
+  for (i = 0; o->labels && o->labels[i]; i++)
+    if (o->labels[i][0] == '=' || o->labels[i][0] == '\0')
+      return hutch_error_set (err, 0, "--label `%s`: expected KEY=VALUE", o->labels[i]);
+  return 0;
 }
 
 static int
@@ -991,7 +1075,9 @@ hutch_build (const struct hutch_build_opts *o, char **ret_id, hutch_error_t *err
   b.arch = hutch_xstrdup (arch);
   b.variant = variant ? hutch_xstrdup (variant) : NULL;
   if (find_stages (&b, err) < 0 || pick_target (&b, err) < 0 || parse_build_args (&b, err) < 0
-      || global_args (&b, err) < 0 || build_outputs_check (o, err) < 0)
+      || global_args (&b, err) < 0 || build_outputs_check (o, err) < 0
+      || build_secrets_check (o, err) < 0 || parse_tags (&b, err) < 0
+      || check_platform (&b, err) < 0 || check_cli_labels (o, err) < 0)
     goto out;
   pick_times (&b);
   if (hutch_image_store_open (o->store_root, &b.store, err) < 0)
@@ -1006,10 +1092,6 @@ hutch_build (const struct hutch_build_opts *o, char **ret_id, hutch_error_t *err
   if (commit_image (&b, &b.stages[b.target].result, ret_id, err) < 0)
     goto out;
   warn_unused_args (&b);
-  if (build_outputs (&b, &b.stages[b.target].result, *ret_id, err) < 0)
-    goto out;
-  if (o->iidfile && write_iidfile (o->iidfile, *ret_id, err) < 0)
-    goto out;
   r = 0;
 out:
   build_clear (&b);

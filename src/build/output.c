@@ -220,7 +220,8 @@ write_tar (struct build *b, const struct bimage *img, const char *dest, hutch_er
 }
 
 int
-build_outputs (struct build *b, const struct bimage *img, const char *id, hutch_error_t *err)
+build_outputs (struct build *b, const struct bimage *img, const struct hutch_image *rec,
+               hutch_error_t *err)
 {
   size_t i;
 
@@ -244,7 +245,7 @@ build_outputs (struct build *b, const struct bimage *img, const char *id, hutch_
           break;
         case OUT_OCI:
         default:
-          r = hutch_image_save (b->store, id, dest, false, err);
+          r = hutch_image_save_image (b->store, rec, rec->id, dest, false, err);
           if (r < 0)
             hutch_error_prefix (err, "--output type=oci-archive,dest=%s", dest);
           break;

@@ -597,7 +597,15 @@ copy_fn (void *arg, char *out, size_t out_len, hutch_error_t *err)
   if (chown_ids (j, err) < 0 || hutch_layer_writer_open (j->fd, &wo, &j->w, err) < 0)
     return -1;
   if (j->mkdir_only)
-    r = add_parents (j, &m, j->dest + 1, true, err);
+    {
+      struct resolved res;
+      r = resolve_in_image (j->rootfd, j->dest, &res, err);
+      if (r == 0 && res.exists && !res.is_dir)
+        r = hutch_error_set (err, ENOTDIR, "`%s` in the image", j->dest);
+      if (r == 0)
+        r = add_parents (j, &m, res.path, true, err);
+      free (res.path);
+    }
   for (k = 0; r == 0 && k < j->n_srcs; k++)
     switch (j->srcs[k].kind)
       {

@@ -38,19 +38,18 @@ struct rmount
   char *size; /* tmpfs */
 };
 
-/* The file of the secret ID from --secret id=ID,src=FILE (or env=VAR),
-   or NULL.  */
+/* The file of the secret ID from --secret id=ID,src=FILE, or NULL.  */
 static int
-secret_source (struct build *b, const char *id, char **ret, hutch_error_t *err)
+secret_source (const struct hutch_build_opts *o, const char *id, char **ret, hutch_error_t *err)
 {
   size_t i;
 
   *ret = NULL;
-  for (i = 0; b->o->secrets && b->o->secrets[i]; i++)
+  for (i = 0; o->secrets && o->secrets[i]; i++)
     {
       _cleanup_strv_ char **parts = NULL;
       _cleanup_free_ char *sid = NULL, *src = NULL;
-      char *save = NULL, *tok, *copy = hutch_xstrdup (b->o->secrets[i]);
+      char *save = NULL, *tok, *copy = hutch_xstrdup (o->secrets[i]);
       for (tok = strtok_r (copy, ",", &save); tok; tok = strtok_r (NULL, ",", &save))
         {
           if (hutch_str_has_prefix (tok, "id="))
@@ -60,7 +59,7 @@ secret_source (struct build *b, const char *id, char **ret, hutch_error_t *err)
           else if (!hutch_str_has_prefix (tok, "type="))
             {
               hutch_error_set (err, 0, "--secret `%s`: unknown field `%s` (id=ID,src=FILE)",
-                               b->o->secrets[i], tok);
+                               o->secrets[i], tok);
               free (copy);
               return -1;
             }
@@ -71,10 +70,51 @@ secret_source (struct build *b, const char *id, char **ret, hutch_error_t *err)
       if (sid && strcmp (sid, id) == 0)
         {
           if (src == NULL)
-            return hutch_error_set (err, 0, "--secret `%s`: no src=FILE", b->o->secrets[i]);
+            return hutch_error_set (err, 0, "--secret `%s`: no src=FILE", o->secrets[i]);
           *ret = HUTCH_STEAL_PTR (src);
           return 0;
         }
+    }
+  return 0;
+}
+
+int
+build_secrets_check (const struct hutch_build_opts *o, hutch_error_t *err)
+{
+  size_t i;
+
+  for (i = 0; o->secrets && o->secrets[i]; i++)
+    {
+      _cleanup_free_ char *src = NULL;
+      const char *id = strstr (o->secrets[i], "id=");
+      _cleanup_free_ char *name = NULL;
+      struct stat sb;
+
+      /* Each one found by its own id (or its file's name), so that every
+         field is read.  */
+      if (id)
+        name = hutch_xstrndup (id + 3, strcspn (id + 3, ","));
+      else
+        {
+          const char *s = strstr (o->secrets[i], "src=");
+          s = s ? s + 4 : NULL;
+          if (s == NULL)
+            return hutch_error_set (err, 0, "--secret `%s`: expected id=ID,src=FILE",
+                                    o->secrets[i]);
+          name = hutch_xstrndup (s, strcspn (s, ","));
+          if (strrchr (name, '/'))
+            {
+              char *base = hutch_xstrdup (strrchr (name, '/') + 1);
+              free (name);
+              name = base;
+            }
+        }
+      if (secret_source (o, name, &src, err) < 0)
+        return -1;
+      if (src == NULL)
+        return hutch_error_set (err, 0, "--secret `%s`: expected id=ID,src=FILE", o->secrets[i]);
+      if (stat (src, &sb) < 0)
+        return hutch_error_set (err, errno, "--secret `%s`: `%s`", o->secrets[i], src);
     }
   return 0;
 }
@@ -201,7 +241,7 @@ apply_mount (struct bstate *st, struct rmount *m, struct hutch_run_options *ro, 
     }
   if (strcmp (m->type, "secret") == 0)
     {
-      if (secret_source (b, m->source, &host, err) < 0)
+      if (secret_source (b->o, m->source, &host, err) < 0)
         return -1;
       if (host == NULL)
         {
@@ -436,14 +476,34 @@ run_container (struct bstate *st, struct hutch_run_options *ro, char *const *stu
   struct hutch_image img;
   hutch_error_t e = HUTCH_ERROR_INIT;
   int status = 0, r = -1;
+  char id[17];
 
+  if (st->img.n_layers == 0)
+    return hutch_error_set (err, 0,
+                            "there is nothing to run the command in: the image has no files yet "
+                            "(FROM scratch); COPY a shell and what the command needs first, or "
+                            "start FROM an image");
   if (step_image (st, &img, err) < 0)
     return -1;
+  if (hutch_random_hex (id, 16) < 0)
+    {
+      hutch_error_set (err, errno, "a random id");
+      goto out;
+    }
+  id[16] = '\0';
   ro->image = hutch_xstrdup (img.id);
   ro->built_image = &img;
+  ro->container_id = hutch_xstrdup (id);
   ro->keep = true; /* its upper directory is read after the run */
   if (hutch_run_make_spec (ro, &spec, err) < 0)
-    goto out;
+    {
+      /* A kept directory outlives a spec that failed (a record's start
+         needs that); the step's is the build's, and goes.  */
+      _cleanup_free_ char *dir = hutch_xasprintf ("%s/containers/%s", st->b->store_root, id);
+      hutch_container_dir_remove (dir, -1, &e);
+      hutch_error_clear (&e);
+      goto out;
+    }
   if (spec->extra.overlay == NULL)
     {
       hutch_error_set (err, 0,
@@ -452,7 +512,13 @@ run_container (struct bstate *st, struct hutch_run_options *ro, char *const *stu
       goto cleanup;
     }
   if (hutch_container_run (spec, &status, err) < 0)
-    goto cleanup;
+    {
+      /* A command that cannot be found or run is the step's failure, as
+         one that exits non-zero.  */
+      if (err->exit_code == HUTCH_EXIT_NOT_FOUND || err->exit_code == HUTCH_EXIT_CANNOT_EXEC)
+        err->exit_code = 1;
+      goto cleanup;
+    }
   if (status != 0)
     {
       /* STATUS is the command's exit code, 128+N for a signal N, as a

@@ -47,6 +47,11 @@ int hutch_image_load (struct hutch_store *s, const char *file, char ***ret_lines
 /* Write IMAGE as an oci-archive (or a docker-archive when DOCKER).  */
 int hutch_image_save (struct hutch_store *s, const char *image, const char *file, bool docker,
                       hutch_error_t *err);
+/* The same for IMG, whose blobs are in the store whether or not the index
+   has it (hutch build writes --output before it adds the image); IMAGE
+   names it in messages.  */
+int hutch_image_save_image (struct hutch_store *s, const struct hutch_image *img, const char *image,
+                            const char *file, bool docker, hutch_error_t *err);
 
 /* Unpack every layer of IMG that the store lacks, inside the user
    namespace, and again, from its blob, every one that was unpacked under

@@ -300,14 +300,8 @@ int
 hutch_image_save (struct hutch_store *s, const char *image, const char *file, bool docker,
                   hutch_error_t *err)
 {
-  _cleanup_free_ char *tmp = hutch_xasprintf ("%s.hutch-XXXXXX", file);
-  _cleanup_close_ int outfd = -1;
-  _cleanup_free_ char *manifest = NULL;
   struct hutch_image img;
-  struct hutch_manifest m;
-  struct archive *a;
-  size_t len;
-  int r = -1;
+  int r;
 
   if (hutch_store_find_image (s, image, &img, err) < 0)
     {
@@ -315,6 +309,24 @@ hutch_image_save (struct hutch_store *s, const char *image, const char *file, bo
         hutch_error_set (err, 0, "image `%s` is not in the store", image);
       return -1;
     }
+  r = hutch_image_save_image (s, &img, image, file, docker, err);
+  hutch_image_clear (&img);
+  return r;
+}
+
+int
+hutch_image_save_image (struct hutch_store *s, const struct hutch_image *imgp, const char *image,
+                        const char *file, bool docker, hutch_error_t *err)
+{
+  _cleanup_free_ char *tmp = hutch_xasprintf ("%s.hutch-XXXXXX", file);
+  _cleanup_close_ int outfd = -1;
+  _cleanup_free_ char *manifest = NULL;
+  const struct hutch_image img = *imgp;
+  struct hutch_manifest m;
+  struct archive *a;
+  size_t len;
+  int r = -1;
+
   memset (&m, 0, sizeof m);
   a = archive_write_new ();
   archive_write_set_format_pax_restricted (a);
@@ -369,6 +381,5 @@ out:
   if (r < 0 && outfd >= 0)
     unlink (tmp);
   hutch_manifest_clear (&m);
-  hutch_image_clear (&img);
   return r;
 }
