@@ -70,6 +70,7 @@ struct build
   struct hutch_ignore *ignore;
   char *ignore_file;
   struct hutch_context *ctx; /* NULL: no context ("-") */
+  char *context_abs;         /* the context's absolute path (bind mounts) */
   struct bstage *stages;
   size_t n_stages, target;
   struct bvar *build_args; /* --build-arg */

@@ -678,7 +678,12 @@ from_base (struct build *b, struct bstage *s, struct bimage *img, hutch_error_t 
       bimage_copy (img, &dep->result);
       return 0;
     }
-  build_say (b, "[%zu/%zu] FROM %s", s->index + 1, b->n_stages, words[0]);
+  {
+    /* The Containerfile's text may be hostile: no control character of
+       it reaches the terminal.  */
+    _cleanup_free_ char *shown = hutch_walk_shown (words[0]);
+    build_say (b, "[%zu/%zu] FROM %s", s->index + 1, b->n_stages, shown);
+  }
   if (build_from_image (b, words[0], img, err) < 0)
     return build_fail_at (b, in, err);
   return 0;
@@ -749,11 +754,14 @@ build_stage (struct build *b, struct bstage *s, hutch_error_t *err)
     {
       const struct hutch_df_instr *in = &b->df.v[i];
       struct timespec t0, t1;
+      char *shown;
       b->step++;
       /* On a terminal the step stands out from what RUN prints.  */
+      shown = hutch_walk_shown (in->original);
       build_say (b, "%s[%zu/%zu] STEP %zu/%zu: %s%s", b->o->tty ? "\033[1m" : "", s->index + 1,
-                 b->n_stages, i - s->first + 1, s->end - s->first, in->original,
+                 b->n_stages, i - s->first + 1, s->end - s->first, shown,
                  b->o->tty ? "\033[0m" : "");
+      free (shown);
       clock_gettime (CLOCK_MONOTONIC, &t0);
       b->cached = false;
       switch (in->kind)
@@ -884,9 +892,17 @@ image_blobs (struct build *b, struct bimage *img, struct hutch_image *rec, char 
 static int
 iidfile_begin (const char *path, const char *id, char **ret_tmp, hutch_error_t *err)
 {
-  _cleanup_free_ char *tmp = hutch_xasprintf ("%s.tmp%d", path, (int)getpid ());
-  int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  _cleanup_free_ char *tmp = NULL;
+  char hex[17];
+  int fd;
 
+  /* A name no one can have planted (O_EXCL, random): the directory may be
+     shared.  */
+  if (hutch_random_hex (hex, 16) < 0)
+    return hutch_error_set (err, errno, "a random name");
+  hex[16] = '\0';
+  tmp = hutch_xasprintf ("%s.%s.tmp", path, hex);
+  fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0)
     return hutch_error_set (err, errno, "--iidfile: create `%s`", tmp);
   if (hutch_write_all (fd, id, strlen (id)) < 0 || close (fd) < 0)
@@ -950,6 +966,7 @@ build_clear (struct build *b)
   hutch_dockerfile_clear (&b->df);
   free (b->df_name);
   free (b->df_rel);
+  free (b->context_abs);
   vars_free (b->build_args, b->n_build_args);
   free (b->build_arg_used);
   vars_free (b->global_args, b->n_global_args);
@@ -1028,6 +1045,9 @@ open_context (struct build *b, hutch_error_t *err)
     return 0;
   fd = open (b->o->context, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
+    return hutch_error_set (err, errno, "the build context `%s`", b->o->context);
+  b->context_abs = realpath (b->o->context, NULL);
+  if (b->context_abs == NULL)
     return hutch_error_set (err, errno, "the build context `%s`", b->o->context);
   b->df_rel = containerfile_in_context (b->o);
   if (hutch_ignore_load (fd, b->df_rel, &b->ignore, &b->ignore_file, err) < 0)

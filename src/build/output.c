@@ -15,6 +15,7 @@
 #include "image/unpack.h"
 #include "runtime/nsexec.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -172,15 +173,70 @@ layers_bottom_first (struct build *b, const struct bimage *img)
   return out;
 }
 
+/* Whether the directory DIR holds nothing.  */
+static int
+dir_empty (const char *dir, bool *ret, hutch_error_t *err)
+{
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d;
+  struct dirent *de;
+
+  *ret = true;
+  if (fd < 0)
+    return hutch_error_set (err, errno, "open `%s`", dir);
+  d = fdopendir (fd);
+  if (d == NULL)
+    {
+      close (fd);
+      return hutch_error_set (err, errno, "read `%s`", dir);
+    }
+  while ((de = readdir (d)) != NULL)
+    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+      {
+        *ret = false;
+        break;
+      }
+  closedir (d);
+  return 0;
+}
+
+/* Files the user now owns must not keep the image's setuid and setgid
+   bits: anyone who can reach the directory could run them as the user.  */
+static int
+drop_setid (void *data, const struct hutch_walk_entry *e, hutch_error_t *err)
+{
+  (void)data;
+  (void)err;
+  if (S_ISREG (e->st->st_mode) && (e->st->st_mode & (S_ISUID | S_ISGID)))
+    fchmodat (e->dirfd, e->name, e->st->st_mode & 01777, 0);
+  return HUTCH_WALK_ENTER;
+}
+
+/* The image's files into DEST, a new or empty directory (a layer's
+   whiteouts would otherwise delete the user's own files there), owned
+   by the user.  */
 static int
 write_local (struct build *b, const struct bimage *img, const char *dest, hutch_error_t *err)
 {
   _cleanup_strv_ char **layers = layers_bottom_first (b, img);
   struct flat_job j = { layers, dest, false };
+  _cleanup_close_ int fd = -1;
+  bool empty;
 
   if (hutch_walk_mkdir_p (dest, 0755, err) < 0)
     return hutch_error_prefix (err, "--output");
+  if (dir_empty (dest, &empty, err) < 0)
+    return hutch_error_prefix (err, "--output");
+  if (!empty)
+    return hutch_error_set (err, 0,
+                            "--output type=local,dest=%s: the directory is not empty; give a new "
+                            "or empty one (the image's files would replace and delete what is "
+                            "there)",
+                            dest);
   if (hutch_in_userns (flatten_fn, &j, err) < 0)
+    return hutch_error_prefix (err, "--output type=local,dest=%s", dest);
+  fd = open (dest, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || hutch_walk_sorted (fd, drop_setid, NULL, err) < 0)
     return hutch_error_prefix (err, "--output type=local,dest=%s", dest);
   return 0;
 }
@@ -189,7 +245,7 @@ static int
 write_tar (struct build *b, const struct bimage *img, const char *dest, hutch_error_t *err)
 {
   _cleanup_strv_ char **layers = layers_bottom_first (b, img);
-  _cleanup_free_ char *tmp = NULL, *part = hutch_xasprintf ("%s.tmp%d", dest, (int)getpid ());
+  _cleanup_free_ char *tmp = NULL, *part = NULL;
   struct flat_job j = { layers, NULL, true };
   struct tar_job t = { NULL, -1 };
   struct hutch_userns_job *job = NULL;
@@ -200,10 +256,11 @@ write_tar (struct build *b, const struct bimage *img, const char *dest, hutch_er
     return hutch_error_set (err, errno, "a random name");
   hex[16] = '\0';
   tmp = hutch_xasprintf ("%s/tmp/output-%d-%s", b->store_root, (int)getpid (), hex);
+  part = hutch_xasprintf ("%s.%s.tmp", dest, hex);
   if (mkdir (tmp, 0700) < 0)
     return hutch_error_set (err, errno, "create `%s`", tmp);
   j.dst = t.tree = tmp;
-  t.fd = open (part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  t.fd = open (part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (t.fd < 0)
     r = hutch_error_set (err, errno, "--output: create `%s`", part);
   else if ((r = hutch_in_userns (flatten_fn, &j, err)) == 0

@@ -465,31 +465,20 @@ static int
 copy_from_image (struct copy_job *j, struct made *m, int fromfd, const struct src *s,
                  hutch_error_t *err)
 {
-  _cleanup_close_ int fd = -1, dir = -1;
+  _cleanup_close_ int fd = -1;
   const char *slash = strrchr (s->path, '/');
   struct stat sb;
 
   if (fromfd < 0)
     return hutch_error_set (err, ENOENT, "COPY --from source `%s`", s->path);
   /* Followed (in that root) when a symlink, as BuildKit follows a
-     source's own link.  */
-  fd = hutch_walk_open_in_root (fromfd, s->path, O_RDONLY, 0);
+     source's own link; the writer reads what FD is (name "").  Not
+     blocking: a FIFO of the stage must not hang the build.  */
+  fd = hutch_walk_open_in_root (fromfd, s->path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
   if (fd < 0)
     fd = hutch_walk_open_in_root (fromfd, s->path, O_PATH, 0);
   if (fd < 0 || fstat (fd, &sb) < 0)
     return hutch_error_set (err, errno, "COPY --from source `%s`", s->path);
-  if (!S_ISDIR (sb.st_mode))
-    {
-      /* The file through its parent, so that add's openat finds it.  */
-      _cleanup_free_ char *parent = slash && slash != s->path
-                                        ? hutch_xstrndup (s->path, (size_t)(slash - s->path))
-                                        : hutch_xstrdup ("/");
-      dir = hutch_walk_open_in_root (fromfd, parent, O_PATH | O_DIRECTORY, 0);
-      if (dir < 0)
-        return hutch_error_set (err, errno, "COPY --from source `%s`", s->path);
-      return copy_tree (j, m, dir, slash ? slash + 1 : s->path, fd, &sb,
-                        slash ? slash + 1 : s->path, true, err);
-    }
   return copy_tree (j, m, fd, "", fd, &sb, slash ? slash + 1 : s->path, true, err);
 }
 
@@ -506,9 +495,11 @@ copy_archive (struct copy_job *j, struct made *m, const struct src *s, hutch_err
   char hex[17];
   int r;
 
-  in = hutch_walk_open_beneath (j->ctxfd, s->path, O_RDONLY, 0);
-  if (in < 0)
+  in = hutch_walk_open_beneath (j->ctxfd, s->path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+  if (in < 0 || fstat (in, &sb) < 0)
     return hutch_error_set (err, errno, "ADD source `%s`", s->path);
+  if (!S_ISREG (sb.st_mode))
+    return hutch_error_set (err, 0, "ADD source `%s` is no longer a file", s->path);
   if (hutch_random_hex (hex, 16) < 0)
     return hutch_error_set (err, errno, "a random name");
   hex[16] = '\0';
@@ -718,7 +709,8 @@ step_done (struct bstate *st, const struct hutch_df_instr *i, const char *key,
 static bool
 is_archive (struct build *b, const char *rel)
 {
-  _cleanup_close_ int fd = hutch_walk_open_beneath (hutch_context_fd (b->ctx), rel, O_RDONLY, 0);
+  _cleanup_close_ int fd = hutch_walk_open_beneath (hutch_context_fd (b->ctx), rel,
+                                                    O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
   unsigned char h[512];
   ssize_t n;
   struct stat sb;

@@ -169,7 +169,7 @@ parse_mount (struct bstate *st, const char *value, struct rmount *m, hutch_error
   if (strcmp (m->type, "secret") == 0)
     {
       if (id == NULL && m->target)
-        id = hutch_xstrdup (strrchr (m->target, '/') + 1);
+        id = hutch_xstrdup (strrchr (m->target, '/') ? strrchr (m->target, '/') + 1 : m->target);
       if (id == NULL)
         return hutch_error_set (err, 0, "--mount=%s: a secret needs id=ID", m->spec);
       if (m->target == NULL)
@@ -216,6 +216,62 @@ cache_dir (struct build *b, const char *id, hutch_error_t *err)
   return dir;
 }
 
+struct excluded_find
+{
+  const struct hutch_ignore *ig;
+  const char *top;
+  char *first;
+};
+
+static int
+find_excluded (void *data, const struct hutch_walk_entry *e, hutch_error_t *err)
+{
+  struct excluded_find *f = data;
+  _cleanup_free_ char *rel
+      = *f->top ? hutch_xasprintf ("%s/%s", f->top, e->path) : hutch_xstrdup (e->path);
+
+  (void)err;
+  if (!hutch_ignore_excluded (f->ig, rel))
+    return HUTCH_WALK_ENTER;
+  f->first = HUTCH_STEAL_PTR (rel);
+  return -1;
+}
+
+/* A bind mount shows a directory of the context whole: one that holds
+   what the ignore file excludes (.env, .git) would show the step what
+   COPY cannot take, and a change to it would not change the key.  */
+static int
+bind_hides_nothing (struct build *b, const char *rel, const struct rmount *m, hutch_error_t *err)
+{
+  struct excluded_find f = { b->ignore, rel, NULL };
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  _cleanup_close_ int fd = -1;
+  struct stat sb;
+
+  if (b->ignore == NULL || hutch_ignore_empty (b->ignore))
+    return 0;
+  fd = *rel ? hutch_walk_open_beneath (hutch_context_fd (b->ctx), rel, O_PATH, 0)
+            : openat (hutch_context_fd (b->ctx), ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || fstat (fd, &sb) < 0)
+    return hutch_error_set (err, errno, "--mount=%s: `%s` in the context", m->spec, rel);
+  if (!S_ISDIR (sb.st_mode))
+    return 0;
+  if (hutch_walk_sorted (fd, find_excluded, &f, &e) == 0 || f.first == NULL)
+    {
+      int r = e.msg && f.first == NULL ? hutch_error_set (err, e.errnum, "%s", e.msg) : 0;
+      hutch_error_clear (&e);
+      return r;
+    }
+  hutch_error_clear (&e);
+  hutch_error_set (err, 0,
+                   "--mount=%s: `%s` holds `%s`, which %s excludes; a bind mount would show it "
+                   "to the step: mount a directory without excluded files",
+                   m->spec, *rel ? rel : ".", f.first,
+                   b->ignore_file ? b->ignore_file : "the ignore file");
+  free (f.first);
+  return -1;
+}
+
 /* The run options that mount M, and what M adds to the cache key.  */
 static int
 apply_mount (struct bstate *st, struct rmount *m, struct hutch_run_options *ro, struct bkey *k,
@@ -250,7 +306,7 @@ apply_mount (struct bstate *st, struct rmount *m, struct hutch_run_options *ro, 
                                     "--mount=%s: secret `%s` is required; give it with --secret "
                                     "id=%s,src=FILE",
                                     m->spec, m->source, m->source);
-          return 0;
+          return 1; /* nothing mounted */
         }
       /* Its content is no part of the key: a secret must not leave a
          trace, and changing one does not rerun the step (as BuildKit).  */
@@ -278,8 +334,10 @@ apply_mount (struct bstate *st, struct rmount *m, struct hutch_run_options *ro, 
                               src);
     if (hutch_context_checksum (b->ctx, found[0], &meta, sum, err) < 0)
       return -1;
+    if (bind_hides_nothing (b, found[0], m, err) < 0)
+      return -1;
     bkey_add (k, "mount-content", sum);
-    hutch_strv_push (&ro->volumes, hutch_xasprintf ("%s/%s:%s:ro", b->o->context,
+    hutch_strv_push (&ro->volumes, hutch_xasprintf ("%s/%s:%s:ro", b->context_abs,
                                                     *found[0] ? found[0] : ".", m->target));
     return 0;
   }
@@ -365,14 +423,25 @@ drop_stubs (int upperfd, char *const *stubs)
 
   for (i = 0; stubs && stubs[i]; i++)
     {
-      const char *rel = stubs[i] + strspn (stubs[i], "/");
+      const char *rel = stubs[i] + strspn (stubs[i], "/"), *slash = strrchr (rel, '/');
+      _cleanup_free_ char *parent = slash ? hutch_xstrndup (rel, (size_t)(slash - rel)) : NULL;
+      const char *name = slash ? slash + 1 : rel;
+      _cleanup_close_ int dfd = -1;
       struct stat sb;
-      if (*rel == '\0' || fstatat (upperfd, rel, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+
+      if (*name == '\0')
+        continue;
+      /* The container may have left a symlink where a parent was (or
+         renamed one): the parent is opened beneath the upper directory
+         without following any, so that nothing outside it is touched.  */
+      dfd = hutch_walk_open_beneath (upperfd, parent ? parent : "", O_PATH | O_DIRECTORY,
+                                     RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV);
+      if (dfd < 0 || fstatat (dfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
         continue;
       if (S_ISREG (sb.st_mode) && sb.st_size == 0)
-        unlinkat (upperfd, rel, 0);
+        unlinkat (dfd, name, 0);
       else if (S_ISDIR (sb.st_mode))
-        unlinkat (upperfd, rel, AT_REMOVEDIR); /* fails unless empty */
+        unlinkat (dfd, name, AT_REMOVEDIR); /* fails unless empty */
     }
 }
 
@@ -619,7 +688,17 @@ run_options (struct bstate *st, const struct hutch_df_instr *i, struct hutch_run
       if (net && strcmp (net, "none") == 0)
         ro->network = HUTCH_NETWORK_NONE;
       else if (net && strcmp (net, "host") == 0)
-        ro->network = HUTCH_NETWORK_HOST;
+        {
+          /* The host's network reaches its loopback services and
+             abstract sockets (an X server's): a Containerfile, or a base
+             image's ONBUILD, gets it only when the user said so.  */
+          if (b->o->network != HUTCH_NETWORK_HOST)
+            return hutch_error_set (err, 0,
+                                    "--network=host is refused: a build step gets the host's "
+                                    "network only when the build is run with `hutch build "
+                                    "--network host`");
+          ro->network = HUTCH_NETWORK_HOST;
+        }
       else if (!(net && strcmp (net, "default") == 0))
         return hutch_error_set (err, 0, "--network=%s: expected default, none or host",
                                 net ? net : "");
@@ -651,6 +730,8 @@ run_options (struct bstate *st, const struct hutch_df_instr *i, struct hutch_run
         r = apply_mount (st, &m, ro, k, err);
       if (r == 0)
         hutch_strv_push (stubs, hutch_xstrdup (m.target));
+      if (r == 1)
+        r = 0;
       free (m.spec);
       free (m.type);
       free (m.target);

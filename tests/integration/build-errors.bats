@@ -366,7 +366,7 @@ with tarfile.open("evil.tar", "w") as t:
     cf 'FROM bb' 'RUN --mount=type=secret,id=tok cat /run/secrets/tok'
     # a bad --secret is refused before anything runs: no line to name
     fails 125 "--secret" "id=tok,bogus=1" "unknown field" -- --secret id=tok,bogus=1
-    fails 125 "--secret" "id=tok" "id=ID,src=FILE" -- --secret id=tok
+    fails 125 "--secret" "id=tok" "no src=FILE" -- --secret id=tok
     cf 'FROM bb' 'RUN --network=bogus true'
     fails 125 "Containerfile:2" "--network=bogus" "default, none or host"
     cf 'FROM bb' 'RUN --network true'
@@ -663,4 +663,59 @@ man_options() {
     fails 125 "--secret" "bogus=1" -- --secret id=x,bogus=1
     fails 125 "--secret" "no src=FILE" -- --secret id=x
     unchanged
+}
+
+# ------------------------------------------------- hostile Containerfiles
+
+@test "a RUN's symlink where a mount target's parent was touches nothing on the host" {
+    need_subids
+    v=$BATS_TEST_TMPDIR/victim
+    mkdir -p "$v/d/y" && : > "$v/y"
+    cf 'FROM bb' "RUN --mount=type=secret,id=nope,target=/x/y ln -s $v /x" \
+       "RUN --mount=type=cache,target=/c/y sh -c 'mv /c /c2 && ln -s $v/d /c'"
+    run "${H[@]}" build -t hostile .
+    assert_status 0
+    [ -e "$v/y" ] || fail_now "the host's $v/y was removed"
+    [ -d "$v/d/y" ] || fail_now "the host's $v/d/y was removed"
+}
+
+@test "RUN --network=host needs hutch build --network host" {
+    need_subids
+    cf 'FROM bb' 'RUN --network=host true'
+    fails 125 "Containerfile:2" "--network=host" "hutch build --network host"
+    unchanged
+    run "${H[@]}" build --network host -t hostnet .
+    assert_status 0
+}
+
+@test "a bind mount of a directory that holds ignored files is refused" {
+    need_subids
+    echo s > secret.txt && echo secret.txt > .dockerignore
+    cf 'FROM bb' 'RUN --mount=type=bind,target=/ctx cat /ctx/secret.txt'
+    fails 125 "Containerfile:2" "secret.txt" ".dockerignore"
+    unchanged
+}
+
+@test "--output type=local: only a new or empty directory; no setuid file comes out" {
+    need_subids
+    mkdir -p "$BATS_TEST_TMPDIR/full" && : > "$BATS_TEST_TMPDIR/full/mine"
+    cf 'FROM bb' 'RUN cp /bin/busybox /suid && chmod 4755 /suid'
+    fails 125 "not empty" -- -o "type=local,dest=$BATS_TEST_TMPDIR/full"
+    [ -e "$BATS_TEST_TMPDIR/full/mine" ]
+    unchanged
+    run "${H[@]}" build -o "type=local,dest=$BATS_TEST_TMPDIR/new" -t out .
+    assert_status 0
+    [ -f "$BATS_TEST_TMPDIR/new/suid" ]
+    [ ! -u "$BATS_TEST_TMPDIR/new/suid" ] || fail_now "the setuid bit came out"
+}
+
+@test "odd sources: a symlink from a stage, a FIFO in the context, a secret target without /" {
+    need_subids
+    mkfifo fifo
+    cf 'FROM bb AS s' 'RUN ln -s busybox /bin/link' 'FROM bb' 'COPY --from=s /bin/link /copied' \
+       'ADD fifo /fifo' 'RUN --mount=type=secret,id=x,target=foo test ! -e foo'
+    run timeout 120 "${H[@]}" build -t odd .
+    assert_status 0
+    run "${H[@]}" run --rm odd sh -c '/copied true && echo ran; test -p /fifo && echo fifo'
+    assert_equal "${lines[*]}" "ran fifo"
 }
