@@ -712,7 +712,7 @@ man_options() {
 @test "odd sources: a symlink from a stage, a FIFO in the context, a secret target without /" {
     need_subids
     mkfifo fifo
-    cf 'FROM bb AS s' 'RUN ln -s busybox /bin/link' 'FROM bb' 'COPY --from=s /bin/link /copied' \
+    cf 'FROM bb AS s' 'RUN ln -s busybox /bin/lnk' 'FROM bb' 'COPY --from=s /bin/lnk /copied' \
        'ADD fifo /fifo' 'RUN --mount=type=secret,id=x,target=foo test ! -e foo'
     run timeout 120 "${H[@]}" build -t odd .
     assert_status 0
