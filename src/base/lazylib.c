@@ -218,13 +218,21 @@ hutch_libcrypto (void)
 }
 
 static const char *const curl_syms[] = {
-  "curl_easy_cleanup", "curl_easy_escape",      "curl_easy_getinfo",   "curl_easy_init",
-  "curl_easy_perform", "curl_easy_setopt",      "curl_easy_strerror",  "curl_free",
-  "curl_global_init",  "curl_multi_add_handle", "curl_multi_cleanup",  "curl_multi_info_read",
-  "curl_multi_init",   "curl_multi_perform",    "curl_multi_poll",     "curl_multi_remove_handle",
-  "curl_multi_setopt", "curl_multi_strerror",   "curl_share_cleanup",  "curl_share_init",
-  "curl_share_setopt", "curl_slist_append",     "curl_slist_free_all", "curl_url",
-  "curl_url_cleanup",  "curl_url_get",          "curl_url_set",        "curl_version_info",
+  "curl_easy_cleanup",   "curl_easy_escape",
+  "curl_easy_getinfo",   "curl_easy_init",
+  "curl_easy_perform",   "curl_easy_setopt",
+  "curl_easy_strerror",  "curl_easy_unescape",
+  "curl_free",           "curl_getdate",
+  "curl_global_init",    "curl_multi_add_handle",
+  "curl_multi_cleanup",  "curl_multi_info_read",
+  "curl_multi_init",     "curl_multi_perform",
+  "curl_multi_poll",     "curl_multi_remove_handle",
+  "curl_multi_setopt",   "curl_multi_strerror",
+  "curl_share_cleanup",  "curl_share_init",
+  "curl_share_setopt",   "curl_slist_append",
+  "curl_slist_free_all", "curl_url",
+  "curl_url_cleanup",    "curl_url_get",
+  "curl_url_set",        "curl_version_info",
 };
 static struct hutch_libcurl lcurl;
 _Static_assert(sizeof lcurl == sizeof curl_syms / sizeof curl_syms[0] * sizeof (void *),

@@ -226,7 +226,9 @@ struct hutch_libcurl
   __typeof__ (curl_easy_perform) *curl_easy_perform;
   __typeof__ (curl_easy_setopt) *curl_easy_setopt;
   __typeof__ (curl_easy_strerror) *curl_easy_strerror;
+  __typeof__ (curl_easy_unescape) *curl_easy_unescape;
   __typeof__ (curl_free) *curl_free;
+  __typeof__ (curl_getdate) *curl_getdate;
   __typeof__ (curl_global_init) *curl_global_init;
   __typeof__ (curl_multi_add_handle) *curl_multi_add_handle;
   __typeof__ (curl_multi_cleanup) *curl_multi_cleanup;
@@ -258,7 +260,9 @@ const struct hutch_libcurl *hutch_libcurl (void);
 #undef curl_easy_setopt /* curl.h's own arity check */
 #define curl_easy_setopt(...) (hutch_libcurl ()->curl_easy_setopt (__VA_ARGS__))
 #define curl_easy_strerror(...) (hutch_libcurl ()->curl_easy_strerror (__VA_ARGS__))
+#define curl_easy_unescape(...) (hutch_libcurl ()->curl_easy_unescape (__VA_ARGS__))
 #define curl_free(...) (hutch_libcurl ()->curl_free (__VA_ARGS__))
+#define curl_getdate(...) (hutch_libcurl ()->curl_getdate (__VA_ARGS__))
 #define curl_global_init(...) (hutch_libcurl ()->curl_global_init (__VA_ARGS__))
 #define curl_multi_add_handle(...) (hutch_libcurl ()->curl_multi_add_handle (__VA_ARGS__))
 #define curl_multi_cleanup(...) (hutch_libcurl ()->curl_multi_cleanup (__VA_ARGS__))
