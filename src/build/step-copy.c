@@ -25,6 +25,8 @@
 #include "image/image.h"
 #include "image/layerwrite.h"
 #include "image/unpack.h"
+#include "registry/urlfetch.h"
+#include "base/digest.h"
 #include "runtime/mount.h"
 #include "runtime/nsexec.h"
 #include "runtime/spec.h"
@@ -214,6 +216,7 @@ enum src_kind
   SRC_IMAGE,   /* a path in another stage or image */
   SRC_DATA,    /* a heredoc */
   SRC_ARCHIVE, /* ADD of a local tar: unpacked */
+  SRC_FILE,    /* ADD of a URL: the downloaded file, FD */
 };
 
 struct src
@@ -221,6 +224,7 @@ struct src
   enum src_kind kind;
   char *path; /* context: relative to it; image: absolute; data: the name */
   char *data; /* heredoc's content */
+  int fd;     /* SRC_FILE: the download (the caller closes it) */
 };
 
 struct copy_job
@@ -526,6 +530,24 @@ copy_archive (struct copy_job *j, struct made *m, const struct src *s, hutch_err
   return r;
 }
 
+/* ADD URL: the file as downloaded, under the name the URL gives it
+   (mode 0600 unless --chmod, its time the server's Last-Modified, as
+   BuildKit's).  */
+static int
+copy_file (struct copy_job *j, struct made *m, const struct src *s, hutch_error_t *err)
+{
+  struct walk_ctx c = { j, m, NULL, false, false };
+  _cleanup_free_ char *base = NULL;
+  struct stat sb;
+
+  if (fstat (s->fd, &sb) < 0)
+    return hutch_error_set (err, errno, "ADD `%s`", s->data);
+  if (source_base (j, s->path, false, &base, err) < 0 || add_parents (j, m, base, false, err) < 0)
+    return -1;
+  c.base = base;
+  return add_one (&c, "", s->fd, "", &sb, err);
+}
+
 static int
 copy_data (struct copy_job *j, struct made *m, const struct src *s, hutch_error_t *err)
 {
@@ -612,6 +634,9 @@ copy_fn (void *arg, char *out, size_t out_len, hutch_error_t *err)
       case SRC_ARCHIVE:
         r = copy_archive (j, &m, &j->srcs[k], err);
         break;
+      case SRC_FILE:
+        r = copy_file (j, &m, &j->srcs[k], err);
+        break;
       }
   hutch_strv_free (m.dirs);
   if (r < 0)
@@ -636,6 +661,8 @@ srcs_free (struct src *s, size_t n)
     {
       free (s[i].path);
       free (s[i].data);
+      if (s[i].fd >= 0)
+        close (s[i].fd);
     }
   free (s);
 }
@@ -649,6 +676,7 @@ src_add (struct copy_job *j, enum src_kind kind, const char *path, const char *d
   j->srcs[j->n_srcs].kind = kind;
   j->srcs[j->n_srcs].path = hutch_xstrdup (path);
   j->srcs[j->n_srcs].data = data ? hutch_xstrdup (data) : NULL;
+  j->srcs[j->n_srcs].fd = -1;
   j->n_srcs++;
 }
 
@@ -663,8 +691,8 @@ run_job (struct bstate *st, struct copy_job *j, struct hutch_store_layer *ret, b
   struct hutch_userns_job *job = NULL;
   struct hutch_layer_digests d;
   char out[HUTCH_USERNS_OUT_MAX];
-  int keep[2];
-  size_t n_keep = 1;
+  _cleanup_free_ int *keep = hutch_xmalloc0 ((j->n_srcs + 2) * sizeof (int));
+  size_t n_keep = 1, k;
 
   if (fd < 0)
     return -1;
@@ -672,6 +700,9 @@ run_job (struct bstate *st, struct copy_job *j, struct hutch_store_layer *ret, b
   keep[0] = fd;
   if (j->ctxfd >= 0)
     keep[n_keep++] = j->ctxfd;
+  for (k = 0; k < j->n_srcs; k++)
+    if (j->srcs[k].fd >= 0)
+      keep[n_keep++] = j->srcs[k].fd;
   hutch_unpack_preload ();
   if (hutch_userns_start (copy_fn, j, keep, n_keep, &job, err) < 0
       || hutch_userns_finish (job, out, sizeof out, err) < 0)
@@ -731,6 +762,45 @@ is_archive (struct build *b, const char *rel)
   return n >= 262 && memcmp (h + 257, "ustar", 5) == 0;
 }
 
+/* ADD URL: downloaded now into a nameless file of the store's tmp/, as
+   BuildKit downloads to know the content, which is part of the key; with
+   --checksum the download must have that digest.  */
+static int
+add_url (struct bstate *st, struct copy_job *j, const char *url, const char *checksum,
+         struct bkey *k, hutch_error_t *err)
+{
+  struct build *b = st->b;
+  struct hutch_url_result res = { 0 };
+  _cleanup_free_ char *name = hutch_url_dockerfile_name (url);
+  int fd = hutch_layer_scratch (b->store, err);
+  struct timespec times[2];
+
+  if (fd < 0)
+    return -1;
+  build_say (b, "--> downloading %s", name);
+  if (hutch_url_fetch (url, fd, b->o->tls_verify == 0 ? 0 : 1, -1, checksum, &res, err) < 0)
+    {
+      close (fd);
+      return -1;
+    }
+  /* What the layer says of the file: 0600 (--chmod applies on top), the
+     server's time, or 0 without one.  */
+  times[0].tv_sec = times[1].tv_sec = res.mtime >= 0 ? res.mtime : 0;
+  times[0].tv_nsec = times[1].tv_nsec = 0;
+  if (fchmod (fd, 0600) < 0 || futimens (fd, times) < 0)
+    {
+      hutch_url_result_clear (&res);
+      close (fd);
+      return hutch_error_set (err, errno, "ADD `%s`", url);
+    }
+  src_add (j, SRC_FILE, name, url);
+  j->srcs[j->n_srcs - 1].fd = fd;
+  bkey_add (k, "url", url);
+  bkey_add (k, "checksum", res.digest);
+  hutch_url_result_clear (&res);
+  return 0;
+}
+
 /* The sources, the destination and the key of COPY/ADD I.  */
 static int
 plan_copy (struct bstate *st, const struct hutch_df_instr *i, struct copy_job *j,
@@ -740,6 +810,7 @@ plan_copy (struct bstate *st, const struct hutch_df_instr *i, struct copy_job *j
   bool add = i->kind == HUTCH_DF_ADD, set;
   static const char *const copy_flags[] = { "from", "chown", "chmod", "link", NULL };
   static const char *const add_flags[] = { "chown", "chmod", "link", "checksum", NULL };
+  _cleanup_free_ char *checksum = NULL;
   _cleanup_strv_ char **words = NULL;
   json_t *cfg = bimage_cfg (&st->img);
   const char *wd = json_string_value (json_object_get (cfg, "WorkingDir")), *v;
@@ -748,8 +819,13 @@ plan_copy (struct bstate *st, const struct hutch_df_instr *i, struct copy_job *j
 
   if (instr_check_flags (i, add ? add_flags : copy_flags, err) < 0)
     return -1;
-  if (instr_flag (i, "checksum", &set), set)
-    return hutch_error_set (err, 0, "--checksum is for ADD of a URL, which is not supported yet");
+  if ((v = instr_flag (i, "checksum", &set)), set)
+    {
+      if (hutch_df_expand (v ? v : "", b->df.escape, bstate_lookup, st, &checksum, err) < 0)
+        return -1;
+      if (!hutch_digest_valid (checksum))
+        return hutch_error_set (err, 0, "--checksum=%s: expected sha256:<64 hex digits>", checksum);
+    }
   if ((v = instr_flag (i, "chown", &set)),
       set && hutch_df_expand (v ? v : "", b->df.escape, bstate_lookup, st, &chown, err) < 0)
     return -1;
@@ -837,9 +913,18 @@ plan_copy (struct bstate *st, const struct hutch_df_instr *i, struct copy_job *j
         }
       if (add
           && (hutch_str_has_prefix (words[w], "http://")
-              || hutch_str_has_prefix (words[w], "https://")
-              || hutch_str_has_prefix (words[w], "git@")))
-        return hutch_error_set (err, 0, "ADD `%s`: ADD of a URL is not supported yet", words[w]);
+              || hutch_str_has_prefix (words[w], "https://")))
+        {
+          if (add_url (st, j, words[w], checksum, k, err) < 0)
+            return -1;
+          continue;
+        }
+      if (add && (hutch_str_has_prefix (words[w], "git@") || strstr (words[w], ".git#")))
+        return hutch_error_set (err, 0, "ADD `%s`: ADD of a git repository is not supported",
+                                words[w]);
+      if (checksum)
+        return hutch_error_set (err, 0, "--checksum is for ADD of a URL, and `%s` is none",
+                                words[w]);
       if (b->ctx == NULL)
         return hutch_error_set (err, 0,
                                 "`%s`: there is no build context (the Containerfile came on "

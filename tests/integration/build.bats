@@ -317,6 +317,29 @@ EOF
     assert_equal "${lines[*]}" "in notar"
 }
 
+@test "ADD of a URL, with and without --checksum" {
+    need_subids
+    mkdir -p "$BATS_TEST_TMPDIR/www" && echo served > "$BATS_TEST_TMPDIR/www/file.txt"
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    bg "$BATS_TEST_TMPDIR/http.log" python3 -m http.server --bind 127.0.0.1 --directory "$BATS_TEST_TMPDIR/www" "$port"
+    wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null || true
+    sum=$(sha256sum "$BATS_TEST_TMPDIR/www/file.txt" | cut -d' ' -f1)
+    cf 'FROM bb' "ADD http://127.0.0.1:$port/file.txt /dl/" \
+       "ADD --checksum=sha256:$sum http://127.0.0.1:$port/file.txt /checked"
+    build -t url .
+    assert_status 0
+    run_in url sh -c 'cat /dl/file.txt /checked; stat -c %a /dl/file.txt'
+    assert_equal "${lines[*]}" "served served 600"
+    cf 'FROM bb' "ADD --checksum=sha256:$(printf '0%.0s' $(seq 64)) http://127.0.0.1:$port/file.txt /bad"
+    build -t url2 .
+    assert_status 125
+    assert_output_has "Containerfile:2" "sha256:$sum"
+    cf 'FROM bb' "ADD http://127.0.0.1:$port/missing /x"
+    build -t url3 .
+    assert_status 125
+    assert_output_has "Containerfile:2" "404"
+}
+
 @test "the config instructions end up in the image's config" {
     need_subids
     cf 'FROM bb' 'LABEL a=1 "b c"="d e"' 'EXPOSE 80 53/udp 90-91' 'VOLUME /v' 'VOLUME ["/w"]' \
