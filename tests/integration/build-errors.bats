@@ -634,8 +634,13 @@ man_options() {
     cf 'FROM bb' 'USER nobodyhere' 'RUN true'
     fails 125 "Containerfile:3" "nobodyhere" "/etc/passwd"
     unchanged
-    cf 'FROM bb' 'RUN --mount=type=cache,target=/c,uid=1 true' 'RUN --mount=type=bind,source=nothere,target=/m true'
+    cf 'FROM bb' 'RUN --mount=type=cache,target=/c,uid=0,sharing=shared true' 'RUN --mount=type=bind,source=nothere,target=/m true'
     fails 125 "Containerfile:3" "nothere"
+    unchanged
+    cf 'FROM bb' 'RUN --mount=type=cache,target=/c,uid=1 true'
+    fails 125 "Containerfile:2" "uid=1" "not supported"
+    cf 'FROM bb' 'RUN --mount=type=cache,target=/c,sharing=locked true'
+    fails 125 "Containerfile:2" "sharing=locked" "not supported"
     unchanged
 }
 
