@@ -9,6 +9,7 @@
 #include "front/run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,8 +71,8 @@ static const struct cmd_opt build_opts[] = {
   { "add-host", OPT_ADD_HOST, required_argument, "HOST:IP",
     "a line of RUN's /etc/hosts (repeatable)", NULL },
   { "timestamp", OPT_TIMESTAMP, required_argument, "SECONDS",
-    "the image's created time, and every file's time\nin the new layers, in seconds since the "
-    "epoch",
+    "the image's created time, in seconds since the\nepoch; no file of a new layer is later "
+    "(as\n--source-date-epoch, which it replaces)",
     NULL },
   { "source-date-epoch", OPT_SDE, required_argument, "SECONDS",
     "the image's created time, and the latest time a\nnew layer's file may have (default: "
@@ -135,7 +136,7 @@ cmd_build (int argc, char **argv)
   hutch_error_t err = HUTCH_ERROR_INIT;
   _cleanup_free_ char *id = NULL;
   const char *sde = getenv ("SOURCE_DATE_EPOCH");
-  int opt, ret = 0, v;
+  int opt, ret = 0, v, idfd, errfd;
 
   hutch_build_opts_init (&o);
   optind = 1;
@@ -237,9 +238,40 @@ cmd_build (int argc, char **argv)
   o.add_hosts = hosts;
   o.store_root = cmd_globals.root;
   o.storage_driver = cmd_globals.storage_driver;
-  o.progress_fd = STDERR_FILENO;
   o.tty = isatty (STDERR_FILENO);
-  if (hutch_build (&o, &id, &err) < 0)
+  /* Standard output is the image's id alone, so that $(hutch build .)
+     is the id: what RUN's commands print goes to standard error, as the
+     steps do, or nowhere with -q (hutch's own error is still said).  */
+  fflush (stdout);
+  idfd = fcntl (STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+  errfd = fcntl (STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (idfd < 0 || errfd < 0)
+    {
+      perror ("hutch build: dup");
+      return HUTCH_EXIT_ERROR;
+    }
+  o.progress_fd = errfd;
+  if (o.quiet)
+    {
+      int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+      if (null < 0 || dup2 (null, STDOUT_FILENO) < 0 || dup2 (null, STDERR_FILENO) < 0)
+        {
+          perror ("hutch build: /dev/null");
+          return HUTCH_EXIT_ERROR;
+        }
+      close (null);
+    }
+  else if (dup2 (STDERR_FILENO, STDOUT_FILENO) < 0)
+    {
+      perror ("hutch build: dup2");
+      return HUTCH_EXIT_ERROR;
+    }
+  ret = hutch_build (&o, &id, &err);
+  dup2 (errfd, STDERR_FILENO);
+  dup2 (idfd, STDOUT_FILENO);
+  close (errfd);
+  close (idfd);
+  if (ret < 0)
     return cmd_report (&err);
   printf ("%s\n", id);
   return 0;

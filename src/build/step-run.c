@@ -153,12 +153,12 @@ parse_mount (struct bstate *st, const char *value, struct rmount *m, hutch_error
         m->required = v == NULL || strcmp (v, "true") == 0;
       else if (strcmp (tok, "size") == 0 && v)
         m->size = hutch_xstrdup (v);
-            else if (strcmp (tok, "sharing") == 0 && v && strcmp (v, "shared") == 0)
+      else if (strcmp (tok, "sharing") == 0 && v && strcmp (v, "shared") == 0)
         continue; /* what a cache directory of the store is: every build uses it at once */
       else if ((strcmp (tok, "uid") == 0 || strcmp (tok, "gid") == 0) && v && strcmp (v, "0") == 0)
         continue; /* the mount's owner is the container's root already */
-      else if (strcmp (tok, "sharing") == 0 || strcmp (tok, "mode") == 0
-               || strcmp (tok, "uid") == 0 || strcmp (tok, "gid") == 0)
+      else if (strcmp (tok, "sharing") == 0 || strcmp (tok, "mode") == 0 || strcmp (tok, "uid") == 0
+               || strcmp (tok, "gid") == 0)
         return hutch_error_set (err, 0,
                                 "--mount=%s: %s=%s is not supported yet (a mount is the container "
                                 "root's, shared, with its own mode)",

@@ -80,6 +80,16 @@ n_layers() {
     assert_status 0
     [[ "$output" =~ ^sha256:[0-9a-f]{64}$ ]]
     [ -z "$stderr" ]
+    # what RUN prints is no part of standard output; -q hides it
+    cf 'FROM bb' 'RUN echo printed-by-run; echo to-stderr >&2'
+    run --separate-stderr "${H[@]}" build --no-cache -t q .
+    assert_status 0
+    [[ "$output" =~ ^sha256:[0-9a-f]{64}$ ]]
+    [[ "$stderr" == *printed-by-run*to-stderr* ]]
+    run --separate-stderr "${H[@]}" build --no-cache -q -t q .
+    assert_status 0
+    [[ "$output" =~ ^sha256:[0-9a-f]{64}$ ]]
+    [ -z "$stderr" ]
 }
 
 @test "a RUN that deletes a file of the base leaves a whiteout: the file is gone" {
