@@ -299,11 +299,15 @@ add_parents (struct copy_job *j, struct made *m, const char *rel, bool include_s
 
 /* Where the entry REL of a source goes: under DEST, each directory
    resolved in the image (a directory of the source that meets a symlink
-   to a directory in the image goes where the link leads).  */
+   to a directory in the image goes where the link leads).  An entry that
+   is no directory replaces what the image has under its name (a symlink
+   there is not followed).  */
 static int
-dest_of (struct copy_job *j, const char *base, const char *rel, char **ret, hutch_error_t *err)
+dest_of (struct copy_job *j, const char *base, const char *rel, bool is_dir, char **ret,
+         hutch_error_t *err)
 {
-  _cleanup_free_ char *abs = NULL;
+  _cleanup_free_ char *abs = NULL, *parent = NULL;
+  const char *slash = strrchr (rel, '/'), *name = slash ? slash + 1 : rel;
   struct resolved r;
 
   if (*rel == '\0')
@@ -311,10 +315,20 @@ dest_of (struct copy_job *j, const char *base, const char *rel, char **ret, hutc
       *ret = hutch_xstrdup (base);
       return 0;
     }
-  abs = hutch_xasprintf ("/%s/%s", base, rel);
-  if (resolve_in_image (j->rootfd, abs, &r, err) < 0)
+  if (is_dir)
+    {
+      abs = hutch_xasprintf ("/%s/%s", base, rel);
+      if (resolve_in_image (j->rootfd, abs, &r, err) < 0)
+        return -1;
+      *ret = r.path;
+      return 0;
+    }
+  parent = slash ? hutch_xasprintf ("/%s/%.*s", base, (int)(slash - rel), rel)
+                 : hutch_xasprintf ("/%s", base);
+  if (resolve_in_image (j->rootfd, parent, &r, err) < 0)
     return -1;
-  *ret = r.path;
+  *ret = *r.path ? hutch_xasprintf ("%s/%s", r.path, name) : hutch_xstrdup (name);
+  free (r.path);
   return 0;
 }
 
@@ -346,7 +360,7 @@ add_one (void *data, const char *rel, int dirfd, const char *name, const struct 
       if (*c->base == '\0')
         return 0;
     }
-  if (dest_of (j, c->base, rel, &arc, err) < 0)
+    if (dest_of (j, c->base, rel, S_ISDIR (st->st_mode), &arc, err) < 0)
     return -1;
   if (*arc == '\0')
     return 0; /* the root itself */

@@ -273,6 +273,14 @@ n_layers() {
     run_in linked2 sh -c 'readlink /lib; cat /usr/lib/f'
     assert_equal "${lines[0]}" usr/lib
     assert_equal "${lines[1]}" x
+    # a file of a copied directory replaces a symlink of the image; it is
+    # not written through it
+    mkdir -p etc && echo mine > etc/alt
+    cf 'FROM bb' 'RUN ln -s /etc/group /etc/alt' 'COPY etc/ /etc/'
+    build -t notthrough .
+    assert_status 0
+    run_in notthrough sh -c 'cat /etc/alt; grep -c staff /etc/group; test -L /etc/alt || echo file'
+    assert_equal "${lines[*]}" "mine 1 file"
 }
 
 @test "COPY with wildcards, several sources and a directory's contents" {
