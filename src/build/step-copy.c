@@ -360,7 +360,7 @@ add_one (void *data, const char *rel, int dirfd, const char *name, const struct 
       if (*c->base == '\0')
         return 0;
     }
-    if (dest_of (j, c->base, rel, S_ISDIR (st->st_mode), &arc, err) < 0)
+  if (dest_of (j, c->base, rel, S_ISDIR (st->st_mode), &arc, err) < 0)
     return -1;
   if (*arc == '\0')
     return 0; /* the root itself */
