@@ -83,6 +83,12 @@ struct transfer
 
 typedef int (*hutch_reg_setup_fn) (struct transfer *t, void *arg, hutch_error_t *err);
 
+/* libcurl's global state, once, and its minimum version (7.85).  */
+int hutch_reg_curl_start (hutch_error_t *err);
+/* The value of header NAME if LINE (LEN bytes, with its CRLF) is one,
+   blanks around it trimmed; NULL otherwise.  */
+char *hutch_reg_header_value (const char *line, size_t len, const char *name);
+
 /* Requests, in registry.c.  */
 void hutch_reg_transfer_clear (struct transfer *t);
 int hutch_reg_transfer_setup (struct transfer *t, struct hutch_registry *r, const char *method,

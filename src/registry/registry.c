@@ -29,8 +29,8 @@ static const char manifest_accept[] = "Accept: application/vnd.oci.image.index.v
 
 static bool curl_ready;
 
-static int
-curl_init (hutch_error_t *err)
+int
+hutch_reg_curl_start (hutch_error_t *err)
 {
   if (!curl_ready)
     {
@@ -84,8 +84,8 @@ hutch_reg_transfer_clear (struct transfer *t)
   t->hdrs = NULL;
 }
 
-static char *
-header_value (const char *line, size_t len, const char *name)
+char *
+hutch_reg_header_value (const char *line, size_t len, const char *name)
 {
   size_t n = strlen (name);
   const char *v, *end = line + len;
@@ -95,7 +95,7 @@ header_value (const char *line, size_t len, const char *name)
   v = line + n + 1;
   while (v < end && (*v == ' ' || *v == '\t'))
     v++;
-  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
     end--;
   return hutch_xstrndup (v, (size_t)(end - v));
 }
@@ -125,15 +125,15 @@ on_header (char *line, size_t size, size_t nmemb, void *data)
       t->body_started = false;
       return len;
     }
-  take_header (&t->content_type, header_value (line, len, "Content-Type"));
-  take_header (&t->location, header_value (line, len, "Location"));
-  take_header (&t->docker_digest, header_value (line, len, "Docker-Content-Digest"));
-  take_header (&t->content_range, header_value (line, len, "Content-Range"));
+  take_header (&t->content_type, hutch_reg_header_value (line, len, "Content-Type"));
+  take_header (&t->location, hutch_reg_header_value (line, len, "Location"));
+  take_header (&t->docker_digest, hutch_reg_header_value (line, len, "Docker-Content-Digest"));
+  take_header (&t->content_range, hutch_reg_header_value (line, len, "Content-Range"));
   /* A registry may offer several challenges (Negotiate first, say); the
      first Bearer or Basic one is used.  */
   if (t->www_auth == NULL)
     {
-      char *v = header_value (line, len, "WWW-Authenticate");
+      char *v = hutch_reg_header_value (line, len, "WWW-Authenticate");
       if (v && (strncasecmp (v, "Bearer", 6) == 0 || strncasecmp (v, "Basic", 5) == 0))
         t->www_auth = v;
       else
@@ -981,7 +981,7 @@ hutch_registry_open (const char *registry, const char *endpoint, const char *rep
   const char *slash = strchr (host, '/');
   int found;
 
-  if (curl_init (err) < 0)
+  if (hutch_reg_curl_start (err) < 0)
     return -1;
   r = hutch_xmalloc0 (sizeof *r);
   r->registry = hutch_xstrdup (registry);

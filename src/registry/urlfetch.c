@@ -2,8 +2,7 @@
 #include <config.h>
 
 #define CURL_DISABLE_TYPECHECK 1
-#include <curl/curl.h>
-#include "base/lazylib.h"
+#include "registry/registry-private.h"
 
 #include "registry/urlfetch.h"
 #include "base/digest.h"
@@ -39,44 +38,7 @@ hutch_url_result_clear (struct hutch_url_result *r)
   r->mtime = -1;
 }
 
-/* libcurl's global state, once; the same minimum version as the registry
-   client (src/registry/registry.c), for the same reasons.  */
-static int
-curl_start (hutch_error_t *err)
-{
-  static bool ready;
-  const curl_version_info_data *v;
-  CURLcode c;
-
-  if (ready)
-    return 0;
-  c = curl_global_init (CURL_GLOBAL_DEFAULT);
-  if (c != CURLE_OK)
-    return hutch_error_set (err, 0, "start libcurl: %s", curl_easy_strerror (c));
-  /* Loaded at run time: the library may be older than the headers.  7.85
-     has CURLOPT_PROTOCOLS_STR, and keeps credentials from other hosts,
-     ports and schemes on redirects (CVE-2022-27776).  */
-  v = curl_version_info (CURLVERSION_NOW);
-  if (v == NULL || v->version_num < 0x075500)
-    return hutch_error_set (err, 0, "libcurl %s is too old: hutch needs 7.85 or later",
-                            v ? v->version : "of unknown version");
-  ready = true;
-  return 0;
-}
-
 /* ---- URLs and names ------------------------------------------------------ */
-
-/* S with control characters (escape sequences a server or a Dockerfile
-   could slip into a terminal) turned into '?'.  */
-static char *
-clean_text (const char *s)
-{
-  char *out = hutch_xstrdup (s), *p;
-  for (p = out; *p; p++)
-    if ((unsigned char)*p < 0x20 || *p == 0x7f)
-      *p = '?';
-  return out;
-}
 
 /* URL fit for a message: without its user name and password, which
    libcurl sends as Basic credentials and no log should keep.  */
@@ -90,13 +52,13 @@ redact_url (const char *url)
       && curl_url_set (u, CURLUPART_USER, NULL, 0) == CURLUE_OK
       && curl_url_set (u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK
       && curl_url_get (u, CURLUPART_URL, &s, 0) == CURLUE_OK)
-    out = clean_text (s);
+    out = hutch_reg_clean_text (s);
   else
     {
       /* Not a URL libcurl can parse: cut whatever stands between "//" and
          the last '@' of the authority, in case it is a password.  */
       const char *auth = strstr (url, "//"), *end, *at;
-      out = clean_text (url);
+      out = hutch_reg_clean_text (url);
       if (auth)
         {
           auth += 2;
@@ -378,23 +340,6 @@ result_name (const char *disposition, const char *final_url)
 
 /* ---- the transfer -------------------------------------------------------- */
 
-/* The value of header NAME if LINE (LEN bytes, with its CRLF) is one.  */
-static char *
-header_value (const char *line, size_t len, const char *name)
-{
-  size_t n = strlen (name);
-  const char *v, *end = line + len;
-
-  if (len <= n || strncasecmp (line, name, n) != 0 || line[n] != ':')
-    return NULL;
-  v = line + n + 1;
-  while (v < end && (*v == ' ' || *v == '\t'))
-    v++;
-  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-    end--;
-  return hutch_xstrndup (v, (size_t)(end - v));
-}
-
 static size_t
 on_header (char *line, size_t size, size_t nmemb, void *data)
 {
@@ -414,9 +359,9 @@ on_header (char *line, size_t size, size_t nmemb, void *data)
       return len;
     }
   /* The first of a header given twice, as Go's Header.Get has it.  */
-  if (f->disposition == NULL && (v = header_value (line, len, "Content-Disposition")))
+  if (f->disposition == NULL && (v = hutch_reg_header_value (line, len, "Content-Disposition")))
     f->disposition = v;
-  else if (f->last_modified == NULL && (v = header_value (line, len, "Last-Modified")))
+  else if (f->last_modified == NULL && (v = hutch_reg_header_value (line, len, "Last-Modified")))
     f->last_modified = v;
   return len;
 }
@@ -495,25 +440,6 @@ setup (CURL *h, const char *url, bool https, bool pinned, int tls_verify, struct
 
 /* ---- errors -------------------------------------------------------------- */
 
-static bool
-tls_failure (CURLcode c)
-{
-  switch (c)
-    {
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-      return true;
-    default:
-      return false;
-    }
-}
-
 /* What to do about HTTP status STATUS.  */
 static const char *
 status_fix (long status)
@@ -555,7 +481,7 @@ fetch_failure (CURL *h, struct fetch *f, CURLcode c, const char *shown, hutch_er
                             "download %s: the file is larger than the limit of %lld bytes; "
                             "fetch it in a RUN step instead",
                             shown, (long long)f->max);
-  if (tls_failure (c))
+  if (hutch_reg_tls_failure (c))
     return hutch_error_set (err, 0,
                             "download %s%s: TLS connection failed: %s; if the server's "
                             "certificate is from a private CA, add that CA to the system's "
@@ -653,7 +579,7 @@ hutch_url_fetch (const char *url, int fd, int tls_verify, int64_t max, const cha
 
   r = check_args (url, shown, expected, &https, err);
   if (r == 0)
-    r = curl_start (err);
+    r = hutch_reg_curl_start (err);
   if (r == 0)
     r = hutch_sha256_new (&f.hash, err);
   if (r == 0 && (h = curl_easy_init ()) == NULL)
