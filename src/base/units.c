@@ -5,6 +5,7 @@
 #include "base/util.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <time.h>
 #include <stdlib.h>
@@ -150,4 +151,78 @@ hutch_now_rfc3339 (void)
   gmtime_r (&t, &tm);
   strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return hutch_xstrdup (buf);
+}
+
+/* A Go duration (time.ParseDuration): [-+]?(NUMBER UNIT)+, NUMBER with an
+   optional fraction, UNIT ns, us, µs, ms, s, m or h; "0" alone.  */
+bool
+hutch_parse_duration (const char *s, long long *ret)
+{
+  static const struct
+  {
+    const char *name;
+    unsigned long long ns;
+  } units[] = {
+    { "ns", 1 },
+    { "us", 1000 },
+    { "\xc2\xb5s", 1000 }, /* U+00B5 micro sign */
+    { "\xce\xbcs", 1000 }, /* U+03BC mu */
+    { "ms", 1000000 },
+    { "s", 1000000000ULL },
+    { "m", 60000000000ULL },
+    { "h", 3600000000000ULL },
+  };
+  unsigned long long total = 0;
+  bool neg = false;
+
+  if (*s == '-' || *s == '+')
+    neg = *s++ == '-';
+  if (strcmp (s, "0") == 0)
+    {
+      *ret = 0;
+      return true;
+    }
+  if (*s == '\0')
+    return false;
+  while (*s)
+    {
+      unsigned long long v = 0, frac = 0, scale = 1, unit = 0, part;
+      bool any = false;
+      size_t i, n = 0;
+
+      for (; isdigit ((unsigned char)*s); s++, any = true)
+        if (__builtin_mul_overflow (v, 10, &v) || __builtin_add_overflow (v, *s - '0', &v))
+          return false;
+      if (*s == '.')
+        for (s++; isdigit ((unsigned char)*s); s++, any = true)
+          if (scale < 1000000000000000000ULL)
+            {
+              frac = frac * 10 + (unsigned)(*s - '0');
+              scale *= 10;
+            }
+      if (!any)
+        return false;
+      /* The longest unit that fits: "ms" before "m".  */
+      for (i = 0; i < sizeof units / sizeof units[0]; i++)
+        {
+          size_t l = strlen (units[i].name);
+          if (l > n && strncmp (s, units[i].name, l) == 0)
+            {
+              unit = units[i].ns;
+              n = l;
+            }
+        }
+      if (n == 0)
+        return false;
+      s += n;
+      if (__builtin_mul_overflow (v, unit, &part)
+          || __builtin_add_overflow (part, (unsigned long long)((long double)frac * unit / scale),
+                                     &part)
+          || __builtin_add_overflow (total, part, &total))
+        return false;
+    }
+  if (total > (unsigned long long)LLONG_MAX)
+    return false;
+  *ret = neg ? -(long long)total : (long long)total;
+  return true;
 }

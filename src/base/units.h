@@ -26,6 +26,11 @@ char *hutch_human_duration (int64_t seconds);
    "unknown" in image configs).  */
 bool hutch_parse_rfc3339 (const char *text, time_t *ret);
 
+/* A Go duration (time.ParseDuration: [-+]?(NUMBER UNIT)+, NUMBER with an
+   optional fraction, UNIT ns, us, µs, ms, s, m or h; "0" alone) in
+   nanoseconds; false when TEXT is none or overflows.  */
+bool hutch_parse_duration (const char *text, long long *ret);
+
 /* The time now, RFC 3339 in UTC to the second ("2026-12-06T09:58:00Z"),
    as image configs write it.  */
 char *hutch_now_rfc3339 (void);

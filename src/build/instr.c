@@ -9,6 +9,7 @@
 
 #include "build/build-private.h"
 #include "base/signame.h"
+#include "base/units.h"
 #include "base/util.h"
 
 #include <ctype.h>
@@ -440,48 +441,19 @@ stage_set_cmd (struct bstate *st, const struct hutch_df_instr *upto)
   return false;
 }
 
-/* Go's time.Duration text: "30s", "1m30s", "1.5h", "500ms".  */
+/* HEALTHCHECK's durations: Go's, not negative.  */
 static int
 parse_duration (const char *s, int64_t *ret_ns, hutch_error_t *err)
 {
-  static const struct
-  {
-    const char *unit;
-    double ns;
-  } units[] = { { "ns", 1 },  { "us", 1e3 }, { "µs", 1e3 },  { "ms", 1e6 },
-                { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 } };
-  const char *p = s;
-  double total = 0;
+  long long ns;
 
-  if (*p == '\0')
+  if (*s == '\0')
     return hutch_error_set (err, 0, "an empty duration");
-  if (strcmp (p, "0") == 0)
-    {
-      *ret_ns = 0;
-      return 0;
-    }
-  while (*p)
-    {
-      char *end;
-      double v = strtod (p, &end);
-      size_t u, best = 0, best_len = 0;
-      if (end == p || v < 0)
-        return hutch_error_set (err, 0, "duration `%s`: expected e.g. 30s, 1m30s, 500ms", s);
-      for (u = 0; u < sizeof units / sizeof *units; u++)
-        {
-          size_t l = strlen (units[u].unit);
-          if (strncmp (end, units[u].unit, l) == 0 && l > best_len)
-            {
-              best = u;
-              best_len = l;
-            }
-        }
-      if (best_len == 0)
-        return hutch_error_set (err, 0, "duration `%s`: a number without a unit (s, m, h, ms)", s);
-      total += v * units[best].ns;
-      p = end + best_len;
-    }
-  *ret_ns = (int64_t)total;
+  if (strspn (s, "0123456789.") == strlen (s) && strcmp (s, "0") != 0)
+    return hutch_error_set (err, 0, "duration `%s`: a number without a unit (s, m, h, ms)", s);
+  if (!hutch_parse_duration (s, &ns) || ns < 0)
+    return hutch_error_set (err, 0, "duration `%s`: expected e.g. 30s, 1m30s, 500ms", s);
+  *ret_ns = ns;
   return 0;
 }
 
