@@ -88,42 +88,6 @@ output_parse (const char *spec, enum out_type *ret_type, char **ret_dest, hutch_
   return 0;
 }
 
-struct flat_job
-{
-  char **layers; /* bottom first */
-  const char *dst;
-  bool chown;
-};
-
-static int
-flatten_fn (void *arg, hutch_error_t *err)
-{
-  struct flat_job *j = arg;
-  struct hutch_unpack_opts uo = { .whiteouts = HUTCH_WHITEOUT_OVERLAY, .chown = j->chown };
-  size_t n = hutch_strv_len (j->layers), i;
-  _cleanup_free_ int *fds = hutch_xmalloc0 ((n + 1) * sizeof (int));
-  _cleanup_close_ int dst = open (j->dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  int r = -1;
-
-  if (dst < 0)
-    return hutch_error_set (err, errno, "open `%s`", j->dst);
-  for (i = 0; i < n; i++)
-    {
-      fds[i] = open (j->layers[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (fds[i] < 0)
-        {
-          r = hutch_error_set (err, errno, "open `%s`", j->layers[i]);
-          n = i;
-          goto out;
-        }
-    }
-  r = hutch_layers_flatten (fds, n, dst, &uo, err);
-out:
-  for (i = 0; i < n; i++)
-    close (fds[i]);
-  return r;
-}
-
 struct tar_job
 {
   const char *tree;
@@ -219,7 +183,6 @@ static int
 write_local (struct build *b, const struct bimage *img, const char *dest, hutch_error_t *err)
 {
   _cleanup_strv_ char **layers = layers_bottom_first (b, img);
-  struct flat_job j = { layers, dest, false };
   _cleanup_close_ int fd = -1;
   bool empty;
 
@@ -233,7 +196,7 @@ write_local (struct build *b, const struct bimage *img, const char *dest, hutch_
                             "or empty one (the image's files would replace and delete what is "
                             "there)",
                             dest);
-  if (hutch_in_userns (flatten_fn, &j, err) < 0)
+  if (hutch_layers_flatten_dirs (layers, dest, false, err) < 0)
     return hutch_error_prefix (err, "--output type=local,dest=%s", dest);
   fd = open (dest, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0 || hutch_walk_sorted (fd, drop_setid, NULL, err) < 0)
@@ -246,7 +209,6 @@ write_tar (struct build *b, const struct bimage *img, const char *dest, hutch_er
 {
   _cleanup_strv_ char **layers = layers_bottom_first (b, img);
   _cleanup_free_ char *tmp = NULL, *part = NULL;
-  struct flat_job j = { layers, NULL, true };
   struct tar_job t = { NULL, -1 };
   struct hutch_userns_job *job = NULL;
   char hex[17];
@@ -259,11 +221,11 @@ write_tar (struct build *b, const struct bimage *img, const char *dest, hutch_er
   part = hutch_xasprintf ("%s.%s.tmp", dest, hex);
   if (mkdir (tmp, 0700) < 0)
     return hutch_error_set (err, errno, "create `%s`", tmp);
-  j.dst = t.tree = tmp;
+  t.tree = tmp;
   t.fd = open (part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (t.fd < 0)
     r = hutch_error_set (err, errno, "--output: create `%s`", part);
-  else if ((r = hutch_in_userns (flatten_fn, &j, err)) == 0
+  else if ((r = hutch_layers_flatten_dirs (layers, tmp, true, err)) == 0
            && (r = hutch_userns_start (tar_fn, &t, &t.fd, 1, &job, err)) == 0)
     r = hutch_userns_finish (job, NULL, 0, err);
   if (t.fd >= 0 && close (t.fd) < 0 && r == 0)

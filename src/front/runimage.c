@@ -25,48 +25,6 @@
 #include <stdio.h>
 #include <unistd.h>
 
-struct flatten_job
-{
-  char **layers; /* bottom first */
-  const char *dst;
-};
-
-static int
-flatten_in_userns (void *arg, hutch_error_t *err)
-{
-  struct flatten_job *job = arg;
-  struct hutch_unpack_opts opts = { .whiteouts = HUTCH_WHITEOUT_OVERLAY, .chown = true };
-  size_t n = hutch_strv_len (job->layers), i;
-  int *fds = hutch_xmalloc0 ((n + 1) * sizeof (int)), dst, r = -1;
-
-  for (i = 0; i < n; i++)
-    fds[i] = -1;
-  dst = open (job->dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dst < 0)
-    {
-      hutch_error_set (err, errno, "open `%s`", job->dst);
-      goto out;
-    }
-  for (i = 0; i < n; i++)
-    {
-      fds[i] = open (job->layers[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (fds[i] < 0)
-        {
-          hutch_error_set (err, errno, "open layer `%s`", job->layers[i]);
-          goto out;
-        }
-    }
-  r = hutch_layers_flatten (fds, n, dst, &opts, err);
-out:
-  for (i = 0; i < n; i++)
-    if (fds[i] >= 0)
-      close (fds[i]);
-  free (fds);
-  if (dst >= 0)
-    close (dst);
-  return r;
-}
-
 /* The topmost layer that has PATH, or that hides it with a whiteout; for
    reading /etc/passwd and /etc/group of an image that is not mounted on
    the host.  Returns an O_PATH fd of that layer, or -1.  */
@@ -368,8 +326,7 @@ make_root (struct hutch_spec *spec, enum hutch_driver_choice driver, char **laye
 
   if (driver == HUTCH_STORAGE_VFS)
     {
-      struct flatten_job job = { layers, spec->root_path };
-      if (hutch_in_userns (flatten_in_userns, &job, err) < 0)
+      if (hutch_layers_flatten_dirs (layers, spec->root_path, true, err) < 0)
         return hutch_error_prefix (err, "copy the image (vfs storage driver)");
       return 0;
     }

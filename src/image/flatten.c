@@ -8,9 +8,11 @@
 #include "base/syscalls.h"
 #include "base/util.h"
 #include "base/walk.h"
+#include "runtime/nsexec.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -375,4 +377,55 @@ hutch_layers_flatten (const int *layerfds, size_t n, int dstfd,
   hutch_layer_dir_list_clear (&fl.dirs);
   hutch_strv_free (fl.warned);
   return r;
+}
+
+struct flatten_job
+{
+  char *const *layers; /* bottom first */
+  const char *dst;
+  bool chown;
+};
+
+static int
+flatten_in_userns (void *arg, hutch_error_t *err)
+{
+  struct flatten_job *job = arg;
+  struct hutch_unpack_opts opts = { .whiteouts = HUTCH_WHITEOUT_OVERLAY, .chown = job->chown };
+  size_t n = hutch_strv_len (job->layers), i;
+  int *fds = hutch_xmalloc0 ((n + 1) * sizeof (int)), dst, r = -1;
+
+  for (i = 0; i < n; i++)
+    fds[i] = -1;
+  dst = open (job->dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dst < 0)
+    {
+      hutch_error_set (err, errno, "open `%s`", job->dst);
+      goto out;
+    }
+  for (i = 0; i < n; i++)
+    {
+      fds[i] = open (job->layers[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fds[i] < 0)
+        {
+          hutch_error_set (err, errno, "open layer `%s`", job->layers[i]);
+          goto out;
+        }
+    }
+  r = hutch_layers_flatten (fds, n, dst, &opts, err);
+out:
+  for (i = 0; i < n; i++)
+    if (fds[i] >= 0)
+      close (fds[i]);
+  free (fds);
+  if (dst >= 0)
+    close (dst);
+  return r;
+}
+
+int
+hutch_layers_flatten_dirs (char *const *layers, const char *dst, bool chown, hutch_error_t *err)
+{
+  struct flatten_job job = { layers, dst, chown };
+
+  return hutch_in_userns (flatten_in_userns, &job, err);
 }

@@ -76,6 +76,12 @@ int hutch_archive_unpack (int fd, int dirfd, const struct hutch_unpack_opts *opt
    for when no overlay is available.  Hard links inside one layer stay hard
    links; modes, times and xattrs are kept, and ownership as OPTS->chown
    says.  */
+/* The same from the layer directories LAYERS (NULL-terminated, lowest
+   first) into the directory DST, as root of a new user namespace with the
+   user's map (runtime/nsexec.h): owners as the layers have them with
+   CHOWN, else the user's.  */
+int hutch_layers_flatten_dirs (char *const *layers, const char *dst, bool chown,
+                               hutch_error_t *err);
 int hutch_layers_flatten (const int *layerfds, size_t n, int dstfd,
                           const struct hutch_unpack_opts *opts, hutch_error_t *err);
 
