@@ -9,7 +9,6 @@
 #include "image/conffile.h"
 #include "image/driver.h"
 #include "image/image.h"
-#include "runtime/nsexec.h"
 #include "registry/pull.h"
 #include "front/run.h"
 #include "base/util.h"
