@@ -106,6 +106,12 @@ int build_fail_at (struct build *b, const struct hutch_df_instr *i, hutch_error_
 /* The progress line of a step.  */
 void build_say (struct build *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
+/* NAME in the list V of N, or NULL.  */
+struct bvar *build_vars_find (struct bvar *v, size_t n, const char *name);
+/* Set NAME to VALUE (NULL: declared without one) in the list V of N.  */
+void build_vars_set (struct bvar **v, size_t *n, const char *name, const char *value);
+void build_vars_free (struct bvar *v, size_t n);
+
 /* The stage NAME names (its name or its index), or NULL.  */
 struct bstage *build_stage_named (struct build *b, const char *name);
 /* The value --build-arg gives NAME (marked used), or NULL.  */

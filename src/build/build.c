@@ -381,18 +381,28 @@ pick_target (struct build *b, hutch_error_t *err)
 
 /* ---- variables ---------------------------------------------------------- */
 
-static void
-vars_set (struct bvar **v, size_t *n, const char *name, const char *value)
+struct bvar *
+build_vars_find (struct bvar *v, size_t n, const char *name)
 {
   size_t i;
 
-  for (i = 0; i < *n; i++)
-    if (strcmp ((*v)[i].name, name) == 0)
-      {
-        free ((*v)[i].value);
-        (*v)[i].value = value ? hutch_xstrdup (value) : NULL;
-        return;
-      }
+  for (i = 0; i < n; i++)
+    if (strcmp (v[i].name, name) == 0)
+      return &v[i];
+  return NULL;
+}
+
+void
+build_vars_set (struct bvar **v, size_t *n, const char *name, const char *value)
+{
+  struct bvar *old = build_vars_find (*v, *n, name);
+
+  if (old)
+    {
+      free (old->value);
+      old->value = value ? hutch_xstrdup (value) : NULL;
+      return;
+    }
   *v = realloc (*v, (*n + 1) * sizeof **v);
   if (*v == NULL)
     abort ();
@@ -401,8 +411,8 @@ vars_set (struct bvar **v, size_t *n, const char *name, const char *value)
   (*n)++;
 }
 
-static void
-vars_free (struct bvar *v, size_t n)
+void
+build_vars_free (struct bvar *v, size_t n)
 {
   size_t i;
 
@@ -429,9 +439,9 @@ parse_build_args (struct build *b, hutch_error_t *err)
       if (*name == '\0')
         return hutch_error_set (err, 0, "--build-arg `%s`: expected NAME=VALUE or NAME", a);
       if (eq)
-        vars_set (&b->build_args, &b->n_build_args, name, eq + 1);
+        build_vars_set (&b->build_args, &b->n_build_args, name, eq + 1);
       else if (getenv (name))
-        vars_set (&b->build_args, &b->n_build_args, name, getenv (name));
+        build_vars_set (&b->build_args, &b->n_build_args, name, getenv (name));
     }
   b->build_arg_used = hutch_xmalloc0 ((b->n_build_args + 1) * sizeof (bool));
   return 0;
@@ -457,15 +467,12 @@ predefined_arg (const char *name)
 const char *
 build_arg_value (struct build *b, const char *name)
 {
-  size_t i;
+  struct bvar *v = build_vars_find (b->build_args, b->n_build_args, name);
 
-  for (i = 0; i < b->n_build_args; i++)
-    if (strcmp (b->build_args[i].name, name) == 0)
-      {
-        b->build_arg_used[i] = true;
-        return b->build_args[i].value;
-      }
-  return NULL;
+  if (v == NULL)
+    return NULL;
+  b->build_arg_used[v - b->build_args] = true;
+  return v->value;
 }
 
 /* The automatic platform ARGs (TARGETPLATFORM, BUILDOS...), which the
@@ -501,11 +508,10 @@ static const char *
 global_lookup (void *data, const char *name)
 {
   struct global_lookup *g = data;
-  size_t i;
+  const struct bvar *v = build_vars_find (g->b->global_args, g->b->n_global_args, name);
 
-  for (i = 0; i < g->b->n_global_args; i++)
-    if (strcmp (g->b->global_args[i].name, name) == 0)
-      return g->b->global_args[i].value;
+  if (v)
+    return v->value;
   free (g->owned);
   return build_platform_arg (g->b, name, &g->owned);
 }
@@ -529,7 +535,7 @@ global_args (struct build *b, hutch_error_t *err)
       for (k = 0; r == 0 && keys[k]; k++)
         {
           const char *given = build_arg_value (b, keys[k]);
-          vars_set (&b->global_args, &b->n_global_args, keys[k], given ? given : values[k]);
+          build_vars_set (&b->global_args, &b->n_global_args, keys[k], given ? given : values[k]);
         }
     }
   free (g.owned);
@@ -541,12 +547,9 @@ global_args (struct build *b, hutch_error_t *err)
 const char *
 build_global_arg (struct build *b, const char *name)
 {
-  size_t i;
+  const struct bvar *v = build_vars_find (b->global_args, b->n_global_args, name);
 
-  for (i = 0; i < b->n_global_args; i++)
-    if (strcmp (b->global_args[i].name, name) == 0)
-      return b->global_args[i].value;
-  return NULL;
+  return v ? v->value : NULL;
 }
 
 /* ---- FROM ----------------------------------------------------------------- */
@@ -783,7 +786,7 @@ build_stage (struct build *b, struct bstage *s, hutch_error_t *err)
         build_say (b, "--> %s%.12s, %.2f s", b->cached ? "Using cache " : "", st.img.key,
                    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     }
-  vars_free (st.args, st.n_args);
+  build_vars_free (st.args, st.n_args);
   if (r < 0)
     {
       bimage_clear (&st.img);
@@ -967,9 +970,9 @@ build_clear (struct build *b)
   free (b->df_name);
   free (b->df_rel);
   free (b->context_abs);
-  vars_free (b->build_args, b->n_build_args);
+  build_vars_free (b->build_args, b->n_build_args);
   free (b->build_arg_used);
-  vars_free (b->global_args, b->n_global_args);
+  build_vars_free (b->global_args, b->n_global_args);
   free (b->created);
   hutch_strv_free (b->names);
   free (b->os);

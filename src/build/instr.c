@@ -39,14 +39,12 @@ bstate_lookup (void *data, const char *name)
 {
   struct bstate *st = data;
   const char *v = env_get (json_object_get (bimage_cfg (&st->img), "Env"), name);
-  size_t i;
+  const struct bvar *arg;
 
   if (v)
     return v;
-  for (i = 0; i < st->n_args; i++)
-    if (strcmp (st->args[i].name, name) == 0)
-      return st->args[i].value;
-  return NULL;
+  arg = build_vars_find (st->args, st->n_args, name);
+  return arg ? arg->value : NULL;
 }
 
 char **
@@ -146,26 +144,6 @@ do_env (struct bstate *st, const struct hutch_df_instr *i, hutch_error_t *err)
   return 0;
 }
 
-static void
-args_set (struct bstate *st, const char *name, const char *value)
-{
-  size_t i;
-
-  for (i = 0; i < st->n_args; i++)
-    if (strcmp (st->args[i].name, name) == 0)
-      {
-        free (st->args[i].value);
-        st->args[i].value = value ? hutch_xstrdup (value) : NULL;
-        return;
-      }
-  st->args = realloc (st->args, (st->n_args + 1) * sizeof *st->args);
-  if (st->args == NULL)
-    abort ();
-  st->args[st->n_args].name = hutch_xstrdup (name);
-  st->args[st->n_args].value = value ? hutch_xstrdup (value) : NULL;
-  st->n_args++;
-}
-
 /* ARG NAME[=DEFAULT]...: the value --build-arg gives, else the default,
    else the global ARG's (or the automatic platform ARG's) value.  */
 static int
@@ -188,7 +166,7 @@ do_arg (struct bstate *st, const struct hutch_df_instr *i, hutch_error_t *err)
         v = build_global_arg (st->b, keys[k]);
       if (v == NULL)
         v = build_platform_arg (st->b, keys[k], &owned);
-      args_set (st, keys[k], v);
+      build_vars_set (&st->args, &st->n_args, keys[k], v);
     }
   return 0;
 }
