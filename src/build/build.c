@@ -613,6 +613,29 @@ build_from_image (struct build *b, const char *name, struct bimage *img, hutch_e
   return 0;
 }
 
+/* The platform P (LABEL names it in messages) must be this machine's:
+   hutch has no emulation of others.  */
+static int
+native_platform (struct build *b, const char *label, const char *p, hutch_error_t *err)
+{
+  _cleanup_free_ char *mine = hutch_platform_format (b->os, b->arch, b->variant);
+  char *os = NULL, *arch = NULL, *variant = NULL;
+  int r;
+
+  r = hutch_platform_parse (p, &os, &arch, &variant, err);
+  if (r < 0)
+    return hutch_error_prefix (err, "%s", label);
+  if (!hutch_platform_matches (os, arch, variant, b->os, b->arch, b->variant))
+    r = hutch_error_set (err, 0,
+                         "%s: hutch builds for this machine's platform (%s) only; there is no "
+                         "emulation of others",
+                         label, mine);
+  free (os);
+  free (arch);
+  free (variant);
+  return r;
+}
+
 /* The base of stage S: scratch, a stage before it, or an image.  */
 static int
 from_base (struct build *b, struct bstage *s, struct bimage *img, hutch_error_t *err)
@@ -630,22 +653,13 @@ from_base (struct build *b, struct bstage *s, struct bimage *img, hutch_error_t 
   plat = instr_flag (in, "platform", &set);
   if (set)
     {
-      _cleanup_free_ char *p = NULL, *mine = hutch_platform_format (b->os, b->arch, b->variant);
-      char *os = NULL, *arch = NULL, *variant = NULL;
-      if (hutch_df_expand (plat ? plat : "", b->df.escape, global_lookup, &g, &p, err) < 0)
+      _cleanup_free_ char *p = NULL, *label = NULL;
+      r = hutch_df_expand (plat ? plat : "", b->df.escape, global_lookup, &g, &p, err);
+      if (r == 0)
         {
-          free (g.owned);
-          return build_fail_at (b, in, err);
+          label = hutch_xasprintf ("--platform=%s", p);
+          r = native_platform (b, label, p, err);
         }
-      r = hutch_platform_parse (p, &os, &arch, &variant, err);
-      if (r == 0 && !hutch_platform_matches (os, arch, variant, b->os, b->arch, b->variant))
-        r = hutch_error_set (err, 0,
-                             "--platform=%s: hutch builds for this machine's platform (%s) only; "
-                             "there is no emulation of others",
-                             p, mine);
-      free (os);
-      free (arch);
-      free (variant);
       if (r < 0)
         {
           free (g.owned);
@@ -1008,23 +1022,12 @@ pick_times (struct build *b)
 static int
 check_platform (struct build *b, hutch_error_t *err)
 {
-  _cleanup_free_ char *mine = hutch_platform_format (b->os, b->arch, b->variant);
-  char *os = NULL, *arch = NULL, *variant = NULL;
-  int r = 0;
+  _cleanup_free_ char *label = NULL;
 
   if (b->o->platform == NULL)
     return 0;
-  if (hutch_platform_parse (b->o->platform, &os, &arch, &variant, err) < 0)
-    return hutch_error_prefix (err, "--platform");
-  if (!hutch_platform_matches (os, arch, variant, b->os, b->arch, b->variant))
-    r = hutch_error_set (err, 0,
-                         "--platform %s: hutch builds for this machine's platform (%s) only; there "
-                         "is no emulation of others",
-                         b->o->platform, mine);
-  free (os);
-  free (arch);
-  free (variant);
-  return r;
+  label = hutch_xasprintf ("--platform %s", b->o->platform);
+  return native_platform (b, label, b->o->platform, err);
 }
 
 static int
