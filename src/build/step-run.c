@@ -38,7 +38,41 @@ struct rmount
   char *size; /* tmpfs */
 };
 
-/* The file of the secret ID from --secret id=ID,src=FILE, or NULL.  */
+/* --secret SPEC (id=ID,src=FILE): its id (the file's name when it has
+   none) and its file.  */
+static int
+secret_parse (const char *spec, char **ret_id, char **ret_src, hutch_error_t *err)
+{
+  _cleanup_free_ char *copy = hutch_xstrdup (spec), *id = NULL, *src = NULL;
+  char *save = NULL, *tok;
+
+  for (tok = strtok_r (copy, ",", &save); tok; tok = strtok_r (NULL, ",", &save))
+    {
+      if (hutch_str_has_prefix (tok, "id="))
+        {
+          free (id);
+          id = hutch_xstrdup (tok + 3);
+        }
+      else if (hutch_str_has_prefix (tok, "src=") || hutch_str_has_prefix (tok, "source="))
+        {
+          free (src);
+          src = hutch_xstrdup (strchr (tok, '=') + 1);
+        }
+      else if (!hutch_str_has_prefix (tok, "type="))
+        return hutch_error_set (err, 0, "--secret `%s`: unknown field `%s` (id=ID,src=FILE)", spec,
+                                tok);
+    }
+  if (src == NULL)
+    return hutch_error_set (
+        err, 0, id ? "--secret `%s`: no src=FILE" : "--secret `%s`: expected id=ID,src=FILE", spec);
+  if (id == NULL)
+    id = hutch_xstrdup (strrchr (src, '/') ? strrchr (src, '/') + 1 : src);
+  *ret_id = HUTCH_STEAL_PTR (id);
+  *ret_src = HUTCH_STEAL_PTR (src);
+  return 0;
+}
+
+/* The file of the secret ID from --secret, or NULL.  */
 static int
 secret_source (const struct hutch_build_opts *o, const char *id, char **ret, hutch_error_t *err)
 {
@@ -47,30 +81,11 @@ secret_source (const struct hutch_build_opts *o, const char *id, char **ret, hut
   *ret = NULL;
   for (i = 0; o->secrets && o->secrets[i]; i++)
     {
-      _cleanup_strv_ char **parts = NULL;
       _cleanup_free_ char *sid = NULL, *src = NULL;
-      char *save = NULL, *tok, *copy = hutch_xstrdup (o->secrets[i]);
-      for (tok = strtok_r (copy, ",", &save); tok; tok = strtok_r (NULL, ",", &save))
+      if (secret_parse (o->secrets[i], &sid, &src, err) < 0)
+        return -1;
+      if (strcmp (sid, id) == 0)
         {
-          if (hutch_str_has_prefix (tok, "id="))
-            sid = hutch_xstrdup (tok + 3);
-          else if (hutch_str_has_prefix (tok, "src=") || hutch_str_has_prefix (tok, "source="))
-            src = hutch_xstrdup (strchr (tok, '=') + 1);
-          else if (!hutch_str_has_prefix (tok, "type="))
-            {
-              hutch_error_set (err, 0, "--secret `%s`: unknown field `%s` (id=ID,src=FILE)",
-                               o->secrets[i], tok);
-              free (copy);
-              return -1;
-            }
-        }
-      free (copy);
-      if (sid == NULL && src)
-        sid = hutch_xstrdup (strrchr (src, '/') ? strrchr (src, '/') + 1 : src);
-      if (sid && strcmp (sid, id) == 0)
-        {
-          if (src == NULL)
-            return hutch_error_set (err, 0, "--secret `%s`: no src=FILE", o->secrets[i]);
           *ret = HUTCH_STEAL_PTR (src);
           return 0;
         }
@@ -85,34 +100,11 @@ build_secrets_check (const struct hutch_build_opts *o, hutch_error_t *err)
 
   for (i = 0; o->secrets && o->secrets[i]; i++)
     {
-      _cleanup_free_ char *src = NULL;
-      const char *id = strstr (o->secrets[i], "id=");
-      _cleanup_free_ char *name = NULL;
+      _cleanup_free_ char *id = NULL, *src = NULL;
       struct stat sb;
 
-      /* Each one found by its own id (or its file's name), so that every
-         field is read.  */
-      if (id)
-        name = hutch_xstrndup (id + 3, strcspn (id + 3, ","));
-      else
-        {
-          const char *s = strstr (o->secrets[i], "src=");
-          s = s ? s + 4 : NULL;
-          if (s == NULL)
-            return hutch_error_set (err, 0, "--secret `%s`: expected id=ID,src=FILE",
-                                    o->secrets[i]);
-          name = hutch_xstrndup (s, strcspn (s, ","));
-          if (strrchr (name, '/'))
-            {
-              char *base = hutch_xstrdup (strrchr (name, '/') + 1);
-              free (name);
-              name = base;
-            }
-        }
-      if (secret_source (o, name, &src, err) < 0)
+      if (secret_parse (o->secrets[i], &id, &src, err) < 0)
         return -1;
-      if (src == NULL)
-        return hutch_error_set (err, 0, "--secret `%s`: expected id=ID,src=FILE", o->secrets[i]);
       if (stat (src, &sb) < 0)
         return hutch_error_set (err, errno, "--secret `%s`: `%s`", o->secrets[i], src);
     }
