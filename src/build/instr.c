@@ -312,39 +312,11 @@ one_word (struct bstate *st, const struct hutch_df_instr *i, char **ret, hutch_e
 char *
 build_join_path (const char *base, const char *path)
 {
+  /* Always from the root: a relative WorkingDir of an odd image too.  */
   _cleanup_free_ char *joined
-      = *path == '/' ? hutch_xstrdup (path) : hutch_xasprintf ("%s/%s", base ? base : "/", path);
-  char **parts = hutch_xmalloc0 (sizeof (char *)), *save = NULL, *tok, *out;
-  size_t n = 0, k, len = 1;
+      = *path == '/' ? hutch_xstrdup (path) : hutch_xasprintf ("/%s/%s", base ? base : "", path);
 
-  for (tok = strtok_r (joined, "/", &save); tok; tok = strtok_r (NULL, "/", &save))
-    {
-      if (strcmp (tok, ".") == 0)
-        continue;
-      if (strcmp (tok, "..") == 0)
-        {
-          if (n > 0)
-            {
-              free (parts[--n]);
-              parts[n] = NULL;
-            }
-          continue;
-        }
-      hutch_strv_push (&parts, hutch_xstrdup (tok));
-      n++;
-    }
-  for (k = 0; k < n; k++)
-    len += strlen (parts[k]) + 1;
-  out = hutch_xmalloc0 (len + 1);
-  for (k = 0; k < n; k++)
-    {
-      strcat (out, "/");
-      strcat (out, parts[k]);
-    }
-  if (n == 0)
-    strcpy (out, "/");
-  hutch_strv_free (parts);
-  return out;
+  return hutch_ignore_clean_path (joined);
 }
 
 static int
