@@ -292,30 +292,19 @@ find_stages (struct build *b, hutch_error_t *err)
   if (b->n_stages == 0)
     return hutch_error_set (err, 0, "%s: no FROM instruction; a build starts with FROM IMAGE",
                             b->df_name);
-  /* Names: FROM IMAGE AS NAME, case-insensitive, unique.  */
+  /* Names: FROM IMAGE AS NAME (the parser checked its shape and the
+   name's characters), case-insensitive, unique.  */
   for (i = 0; i < b->n_stages; i++)
     {
       char *const *args = b->stages[i].from->args;
       _cleanup_strv_ char **words = NULL;
-      size_t n;
       if (hutch_df_words (args[0] ? args[0] : "", b->df.escape, NULL, NULL, &words, err) < 0)
         return build_fail_at (b, b->stages[i].from, err);
-      n = hutch_strv_len (words);
-      if (n == 3 && strcasecmp (words[1], "as") == 0)
+      if (hutch_strv_len (words) == 3)
         {
           char *name = hutch_xstrdup (words[2]), *p;
           for (p = name; *p; p++)
             *p = (char)tolower ((unsigned char)*p);
-          if (!isalpha ((unsigned char)name[0])
-              || strspn (name, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen (name))
-            {
-              hutch_error_set (err, 0,
-                               "%s:%u: FROM: invalid stage name `%s`: it starts with a letter "
-                               "and holds letters, digits, `_`, `.` and `-`",
-                               b->df_name, b->stages[i].from->line, words[2]);
-              free (name);
-              return -1;
-            }
           for (j = 0; j < i; j++)
             if (b->stages[j].name && strcmp (b->stages[j].name, name) == 0)
               {
@@ -327,9 +316,6 @@ find_stages (struct build *b, hutch_error_t *err)
               }
           b->stages[i].name = name;
         }
-      else if (n != 1)
-        return hutch_error_set (err, 0, "%s:%u: FROM: expected `FROM IMAGE [AS NAME]`", b->df_name,
-                                b->stages[i].from->line);
     }
   return 0;
 }
@@ -352,7 +338,6 @@ build_stage_named (struct build *b, const char *name)
 static int
 pick_target (struct build *b, hutch_error_t *err)
 {
-  struct bstage *s;
   _cleanup_free_ char *names = NULL;
   size_t i;
 
@@ -373,7 +358,6 @@ pick_target (struct build *b, hutch_error_t *err)
         free (names);
         names = n;
       }
-  (void)s;
   return hutch_error_set (err, 0, "--target `%s`: %s has no stage of that name (%s%s)",
                           b->o->target, b->df_name, *names ? "its stages: " : "no stage has a name",
                           names);

@@ -409,20 +409,21 @@ struct upper_job
   char **lowers; /* topmost first */
   int fd;
   int64_t clamp;
-  char *const *stubs; /* mount targets the run made: left out when empty */
+  char *const *mount_targets; /* mount targets the run made: left out when empty */
 };
 
 /* Mount points that only this run's mounts made (a secret's file, a
    cache's directory): empty, they go, so that they do not enter the
    layer (parents the run made stay, as with BuildKit).  */
 static void
-drop_stubs (int upperfd, char *const *stubs)
+drop_mount_points (int upperfd, char *const *mount_targets)
 {
   size_t i;
 
-  for (i = 0; stubs && stubs[i]; i++)
+  for (i = 0; mount_targets && mount_targets[i]; i++)
     {
-      const char *rel = stubs[i] + strspn (stubs[i], "/"), *slash = strrchr (rel, '/');
+      const char *rel = mount_targets[i] + strspn (mount_targets[i], "/"),
+                 *slash = strrchr (rel, '/');
       _cleanup_free_ char *parent = slash ? hutch_xstrndup (rel, (size_t)(slash - rel)) : NULL;
       const char *name = slash ? slash + 1 : rel;
       _cleanup_close_ int dfd = -1;
@@ -457,7 +458,7 @@ upper_fn (void *arg, char *out, size_t out_len, hutch_error_t *err)
 
   if (ufd < 0)
     return hutch_error_set (err, errno, "open `%s`", j->upper);
-  drop_stubs (ufd, j->stubs);
+  drop_mount_points (ufd, j->mount_targets);
   close (ufd);
   if (hutch_layer_writer_open (j->fd, &wo, &w, err) < 0)
     return -1;
@@ -488,16 +489,14 @@ bimage_layer_dirs (struct build *b, const struct bimage *img)
 
 /* The layer of the container that SPEC ran: *RET_EMPTY when it changed
    nothing.  */
-int build_layer_of_upper (struct bstate *st, const char *upper, char *const *stubs,
-                          struct hutch_store_layer *ret, bool *ret_empty, hutch_error_t *err);
-int
-build_layer_of_upper (struct bstate *st, const char *upper, char *const *stubs,
-                      struct hutch_store_layer *ret, bool *ret_empty, hutch_error_t *err)
+static int
+layer_of_upper (struct bstate *st, const char *upper, char *const *mount_targets,
+                struct hutch_store_layer *ret, bool *ret_empty, hutch_error_t *err)
 {
   struct build *b = st->b;
   _cleanup_strv_ char **lowers = bimage_layer_dirs (b, &st->img);
   _cleanup_close_ int fd = hutch_layer_scratch (b->store, err);
-  struct upper_job j = { upper, lowers, fd, b->clamp, stubs };
+  struct upper_job j = { upper, lowers, fd, b->clamp, mount_targets };
   struct hutch_userns_job *job = NULL;
   struct hutch_layer_digests d;
   char out[HUTCH_USERNS_OUT_MAX];
@@ -537,7 +536,7 @@ step_image (struct bstate *st, struct hutch_image *ret, hutch_error_t *err)
 
 /* Run ARGV as the step's container; its layer into *RET.  */
 static int
-run_container (struct bstate *st, struct hutch_run_options *ro, char *const *stubs,
+run_container (struct bstate *st, struct hutch_run_options *ro, char *const *mount_targets,
                struct hutch_store_layer *ret, bool *ret_empty, hutch_error_t *err)
 {
   _cleanup_spec_ struct hutch_spec *spec = NULL;
@@ -595,7 +594,7 @@ run_container (struct bstate *st, struct hutch_run_options *ro, char *const *stu
                             status > 128 && status < 128 + 65 ? " (killed by a signal?)" : "");
       goto cleanup;
     }
-  r = build_layer_of_upper (st, spec->extra.overlay->upper, stubs, ret, ret_empty, err);
+  r = layer_of_upper (st, spec->extra.overlay->upper, mount_targets, ret, ret_empty, err);
 cleanup:
   spec->extra.keep_container_dir = false;
   hutch_run_cleanup (spec, &e);
@@ -639,7 +638,7 @@ write_script (const char *dir, const char *content, char **ret_path, hutch_error
 
 static int
 run_options (struct bstate *st, const struct hutch_df_instr *i, struct hutch_run_options *ro,
-             struct bkey *k, char ***stubs, char ***scripts, hutch_error_t *err)
+             struct bkey *k, char ***mount_targets, char ***scripts, hutch_error_t *err)
 {
   static const char *const flags[] = { "mount", "network", "security", "device", NULL };
   struct build *b = st->b;
@@ -717,7 +716,7 @@ run_options (struct bstate *st, const struct hutch_df_instr *i, struct hutch_run
             : ro->network == HUTCH_NETWORK_HOST ? "host"
                                                 : "default");
   bkey_addv (k, "add-host", ro->add_hosts);
-  *stubs = hutch_xmalloc0 (sizeof (char *));
+  *mount_targets = hutch_xmalloc0 (sizeof (char *));
   for (f = 0; f < i->n_flags; f++)
     {
       struct rmount m = { 0 };
@@ -728,7 +727,7 @@ run_options (struct bstate *st, const struct hutch_df_instr *i, struct hutch_run
       if (r == 0)
         r = apply_mount (st, &m, ro, k, err);
       if (r == 0)
-        hutch_strv_push (stubs, hutch_xstrdup (m.target));
+        hutch_strv_push (mount_targets, hutch_xstrdup (m.target));
       if (r == 1)
         r = 0;
       free (m.spec);
@@ -748,7 +747,7 @@ build_step_run (struct bstate *st, const struct hutch_df_instr *i, hutch_error_t
   struct build *b = st->b;
   struct hutch_run_options ro;
   struct hutch_store_layer layer = { 0 };
-  _cleanup_strv_ char **stubs = NULL, **scripts = hutch_xmalloc0 (sizeof (char *));
+  _cleanup_strv_ char **mount_targets = NULL, **scripts = hutch_xmalloc0 (sizeof (char *));
   _cleanup_free_ char *made = NULL;
   struct bkey *k = bkey_new (st->img.key);
   char key[65];
@@ -757,7 +756,7 @@ build_step_run (struct bstate *st, const struct hutch_df_instr *i, hutch_error_t
   int r;
 
   hutch_run_options_init (&ro);
-  r = run_options (st, i, &ro, k, &stubs, &scripts, err);
+  r = run_options (st, i, &ro, k, &mount_targets, &scripts, err);
   bkey_finish (k, key);
   if (r < 0)
     {
@@ -771,7 +770,7 @@ build_step_run (struct bstate *st, const struct hutch_df_instr *i, hutch_error_t
     b->cached = true;
   else
     {
-      r = run_container (st, &ro, stubs, &layer, &empty, err);
+      r = run_container (st, &ro, mount_targets, &layer, &empty, err);
       if (r < 0)
         {
           hutch_run_options_clear (&ro);
