@@ -424,3 +424,37 @@ hutch_in_user_namespace (void)
   return !(sscanf (text, "%lu %lu %lu", &a, &b, &n) == 3 && a == 0 && b == 0 && n == 4294967295UL
            && strchr (text, '\n') == strrchr (text, '\n'));
 }
+
+void
+hutch_buf_add (struct hutch_buf *b, const void *p, size_t n)
+{
+  /* Written so that no sum can wrap: cap >= len always.  */
+  if (n >= b->cap - b->len)
+    {
+      b->cap = (b->len + n + 1) * 2;
+      b->s = hutch_xrealloc (b->s, b->cap);
+    }
+  memcpy (b->s + b->len, p, n);
+  b->len += n;
+  b->s[b->len] = '\0';
+}
+
+void
+hutch_buf_addc (struct hutch_buf *b, char c)
+{
+  hutch_buf_add (b, &c, 1);
+}
+
+void
+hutch_buf_adds (struct hutch_buf *b, const char *s)
+{
+  hutch_buf_add (b, s, strlen (s));
+}
+
+char *
+hutch_buf_steal (struct hutch_buf *b)
+{
+  char *s = b->s ? b->s : hutch_xstrdup ("");
+  memset (b, 0, sizeof *b);
+  return s;
+}

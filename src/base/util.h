@@ -15,6 +15,20 @@
    with anything better than a clear abort.  */
 void *hutch_xmalloc0 (size_t size);
 void *hutch_xrealloc (void *ptr, size_t size);
+
+/* A growing buffer, kept NUL-terminated: appends are amortized O(1), so
+   that joining a long instruction's lines or serializing a cache stays
+   linear.  Starts as { 0 }.  */
+struct hutch_buf
+{
+  char *s;
+  size_t len, cap;
+};
+void hutch_buf_add (struct hutch_buf *b, const void *p, size_t n);
+void hutch_buf_addc (struct hutch_buf *b, char c);
+void hutch_buf_adds (struct hutch_buf *b, const char *s);
+/* The string (never NULL); the buffer is left empty.  */
+char *hutch_buf_steal (struct hutch_buf *b);
 char *hutch_xstrdup (const char *s);
 char *hutch_xstrndup (const char *s, size_t n);
 char *hutch_xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));

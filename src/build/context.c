@@ -161,24 +161,6 @@ centry_fresh (const struct centry *e, const struct stat *st)
    stat, the digests), then "sha256:<hex>" of all that, so that a file cut
    short or damaged is noticed and taken as empty.  It is read and written
    only by the same host (native byte order).  */
-struct buf
-{
-  char *p;
-  size_t len, cap;
-};
-
-static void
-buf_add (struct buf *b, const void *data, size_t n)
-{
-  if (b->len + n > b->cap)
-    {
-      b->cap = (b->len + n) * 2;
-      b->p = hutch_xrealloc (b->p, b->cap);
-    }
-  memcpy (b->p + b->len, data, n);
-  b->len += n;
-}
-
 struct record
 {
   uint64_t dev, ino, size;
@@ -263,11 +245,11 @@ cache_load (struct cache *k, const char *path)
 }
 
 static void
-cache_serialize (const struct cache *k, struct buf *b)
+cache_serialize (const struct cache *k, struct hutch_buf *b)
 {
   size_t i;
 
-  buf_add (b, CACHE_MAGIC, sizeof CACHE_MAGIC - 1);
+  hutch_buf_add (b, CACHE_MAGIC, sizeof CACHE_MAGIC - 1);
   for (i = 0; i < k->n_buckets; i++)
     {
       const struct centry *e;
@@ -291,8 +273,8 @@ cache_serialize (const struct cache *k, struct buf *b)
           memcpy (r.digest, e->digest, HUTCH_DIGEST_HEX_LEN);
           if (e->xattrs[0])
             memcpy (r.xattrs, e->xattrs, HUTCH_DIGEST_HEX_LEN);
-          buf_add (b, &r, sizeof r);
-          buf_add (b, e->path, r.path_len);
+          hutch_buf_add (b, &r, sizeof r);
+          hutch_buf_add (b, e->path, r.path_len);
         }
     }
 }
@@ -302,17 +284,17 @@ cache_serialize (const struct cache *k, struct buf *b)
 static int
 cache_save (const struct cache *k, const char *path, hutch_error_t *err)
 {
-  struct buf b = { 0 };
+  struct hutch_buf b = { 0 };
   char digest[HUTCH_DIGEST_BUF_LEN], rnd[17];
   _cleanup_free_ char *tmp = NULL;
   _cleanup_close_ int fd = -1;
   int r;
 
   cache_serialize (k, &b);
-  r = hutch_digest_buffer (b.p, b.len, digest, err);
+  r = hutch_digest_buffer (b.s, b.len, digest, err);
   if (r < 0)
     goto out;
-  buf_add (&b, digest, HUTCH_DIGEST_BUF_LEN - 1);
+  hutch_buf_add (&b, digest, HUTCH_DIGEST_BUF_LEN - 1);
   if (hutch_random_hex (rnd, 16) < 0)
     {
       r = hutch_error_set (err, errno, "make a name for a temporary file");
@@ -325,14 +307,14 @@ cache_save (const struct cache *k, const char *path, hutch_error_t *err)
       r = hutch_error_set (err, errno, "create `%s`", tmp);
       goto out;
     }
-  if ((r = hutch_write_all (fd, b.p, b.len)) < 0 || close (HUTCH_STEAL_FD (fd)) < 0
+  if ((r = hutch_write_all (fd, b.s, b.len)) < 0 || close (HUTCH_STEAL_FD (fd)) < 0
       || rename (tmp, path) < 0)
     {
       r = hutch_error_set (err, r < 0 ? -r : errno, "write the stat cache `%s`", path);
       unlink (tmp);
     }
 out:
-  free (b.p);
+  free (b.s);
   return r;
 }
 

@@ -46,21 +46,21 @@ pattern_special (char c)
 /* Append C, which stands for itself (it was quoted or escaped): in a
    pattern (PATTERN), with a `\` before it when it would mean more.  */
 static void
-put_literal (struct dfbuf *out, char c, bool pattern)
+put_literal (struct hutch_buf *out, char c, bool pattern)
 {
   if (pattern && pattern_special (c))
-    dfbuf_addc (out, '\\');
-  dfbuf_addc (out, c);
+    hutch_buf_addc (out, '\\');
+  hutch_buf_addc (out, c);
 }
 
 static void
-put_literals (struct dfbuf *out, const char *s, size_t n, bool pattern)
+put_literals (struct hutch_buf *out, const char *s, size_t n, bool pattern)
 {
   size_t i;
 
   if (!pattern)
     {
-      dfbuf_add (out, s, n);
+      hutch_buf_add (out, s, n);
       return;
     }
   for (i = 0; i < n; i++)
@@ -75,7 +75,7 @@ lex_error (struct lexer *lx, const char *what)
                           lx->len > QUOTE_MAX ? "..." : "");
 }
 
-static int lex_until (struct lexer *lx, char stop, bool pattern, struct dfbuf *out);
+static int lex_until (struct lexer *lx, char stop, bool pattern, struct hutch_buf *out);
 
 /* ---- patterns ------------------------------------------------------------- */
 
@@ -244,7 +244,8 @@ boundary (const char *s, size_t n, size_t i)
    shortest (or, LONGEST, the longest) prefix or suffix that PATTERN
    matches.  */
 static void
-trim_match (const char *value, const char *pattern, bool suffix, bool longest, struct dfbuf *out)
+trim_match (const char *value, const char *pattern, bool suffix, bool longest,
+            struct hutch_buf *out)
 {
   size_t n = strlen (value), k;
 
@@ -257,13 +258,13 @@ trim_match (const char *value, const char *pattern, bool suffix, bool longest, s
       if (pattern_match_n (pattern, part, cut))
         {
           if (suffix)
-            dfbuf_add (out, value, n - cut);
+            hutch_buf_add (out, value, n - cut);
           else
-            dfbuf_adds (out, value + cut);
+            hutch_buf_adds (out, value + cut);
           return;
         }
     }
-  dfbuf_adds (out, value);
+  hutch_buf_adds (out, value);
 }
 
 /* PATTERN without its `\` quoting when it has no `*`, `?` or `[`: NULL
@@ -272,7 +273,7 @@ trim_match (const char *value, const char *pattern, bool suffix, bool longest, s
 static char *
 pattern_literal (const char *pattern)
 {
-  struct dfbuf b = { 0 };
+  struct hutch_buf b = { 0 };
   const char *p;
 
   for (p = pattern; *p; p++)
@@ -284,9 +285,9 @@ pattern_literal (const char *pattern)
         }
       if (*p == '\\' && p[1])
         p++;
-      dfbuf_addc (&b, *p);
+      hutch_buf_addc (&b, *p);
     }
-  return dfbuf_steal (&b);
+  return hutch_buf_steal (&b);
 }
 
 /* The length of the longest match of PATTERN (or of LITERAL, when it has
@@ -312,14 +313,15 @@ longest_at (const char *value, size_t n, size_t i, const char *pattern, const ch
    match right after a match is no match (Go's rule).  An empty pattern
    matches nothing.  */
 static void
-replace_match (const char *value, const char *pattern, const char *rep, bool all, struct dfbuf *out)
+replace_match (const char *value, const char *pattern, const char *rep, bool all,
+               struct hutch_buf *out)
 {
   _cleanup_free_ char *literal = pattern_literal (pattern);
   size_t n = strlen (value), i = 0, last_end = SIZE_MAX;
 
   if (*pattern == '\0')
     {
-      dfbuf_adds (out, value);
+      hutch_buf_adds (out, value);
       return;
     }
   for (;;)
@@ -327,11 +329,11 @@ replace_match (const char *value, const char *pattern, const char *rep, bool all
       long m = longest_at (value, n, i, pattern, literal);
       if (m >= 0 && !(m == 0 && i == last_end))
         {
-          dfbuf_adds (out, rep);
+          hutch_buf_adds (out, rep);
           last_end = i + (size_t)m;
           if (!all)
             {
-              dfbuf_adds (out, value + last_end);
+              hutch_buf_adds (out, value + last_end);
               return;
             }
           if (m > 0)
@@ -343,7 +345,7 @@ replace_match (const char *value, const char *pattern, const char *rep, bool all
       if (i >= n)
         break;
       m = (long)u8_len (value + i, n - i);
-      dfbuf_add (out, value + i, (size_t)m);
+      hutch_buf_add (out, value + i, (size_t)m);
       i += (size_t)m;
     }
 }
@@ -395,9 +397,9 @@ required_error (struct lexer *lx, const char *name, const char *word, bool set)
    when COLON) applied to the variable NAME.  BuildKit reads WORD before it
    looks at the variable, so an error in it is one even when unused.  */
 static int
-apply_operator (struct lexer *lx, const char *name, char op, bool colon, struct dfbuf *out)
+apply_operator (struct lexer *lx, const char *name, char op, bool colon, struct hutch_buf *out)
 {
-  struct dfbuf word = { 0 };
+  struct hutch_buf word = { 0 };
   _cleanup_free_ char *w = NULL;
   const char *value;
   bool set;
@@ -406,7 +408,7 @@ apply_operator (struct lexer *lx, const char *name, char op, bool colon, struct 
   lx->depth++;
   r = lex_until (lx, '}', op == '#' || op == '%', &word);
   lx->depth--;
-  w = dfbuf_steal (&word);
+  w = hutch_buf_steal (&word);
   if (r < 0)
     return r;
   value = lex_lookup (lx, name);
@@ -414,15 +416,15 @@ apply_operator (struct lexer *lx, const char *name, char op, bool colon, struct 
   switch (op)
     {
     case '-':
-      dfbuf_adds (out, set ? value : w);
+      hutch_buf_adds (out, set ? value : w);
       return 0;
     case '+':
-      dfbuf_adds (out, set ? w : "");
+      hutch_buf_adds (out, set ? w : "");
       return 0;
     case '?':
       if (!set)
         return required_error (lx, name, w, value != NULL);
-      dfbuf_adds (out, value);
+      hutch_buf_adds (out, value);
       return 0;
     default: /* '#' or '%': a doubled one wants the longest match */
       trim_match (value ? value : "", w + (w[0] == op), op == '%', w[0] == op, out);
@@ -433,9 +435,9 @@ apply_operator (struct lexer *lx, const char *name, char op, bool colon, struct 
 /* ${NAME/PATTERN/REPLACEMENT} and ${NAME//PATTERN/REPLACEMENT}, the lexer
    past the first `/`.  */
 static int
-apply_replace (struct lexer *lx, const char *name, struct dfbuf *out)
+apply_replace (struct lexer *lx, const char *name, struct hutch_buf *out)
 {
-  struct dfbuf pat = { 0 }, rep = { 0 };
+  struct hutch_buf pat = { 0 }, rep = { 0 };
   bool all = lx->pos < lx->len && lx->s[lx->pos] == '/';
   const char *value;
   int r;
@@ -460,7 +462,7 @@ apply_replace (struct lexer *lx, const char *name, struct dfbuf *out)
 /* ${...}, the lexer past the `{`.  What it gives is added as it is: in a
    pattern, an unquoted expansion's `*` is a wildcard, as in a shell.  */
 static int
-lex_braced (struct lexer *lx, struct dfbuf *out)
+lex_braced (struct lexer *lx, struct hutch_buf *out)
 {
   _cleanup_free_ char *name = NULL;
   bool colon = false;
@@ -480,7 +482,7 @@ lex_braced (struct lexer *lx, struct dfbuf *out)
     {
       const char *value = lex_lookup (lx, name);
       if (value)
-        dfbuf_adds (out, value);
+        hutch_buf_adds (out, value);
       return 0;
     }
   if (op == ':' && lx->pos < lx->len && strchr ("-+?", lx->s[lx->pos]))
@@ -498,7 +500,7 @@ lex_braced (struct lexer *lx, struct dfbuf *out)
 /* $NAME or ${...}, the lexer at the `$`.  A `$` before nothing that can be
    a name is itself.  */
 static int
-lex_dollar (struct lexer *lx, struct dfbuf *out)
+lex_dollar (struct lexer *lx, struct hutch_buf *out)
 {
   _cleanup_free_ char *name = NULL;
   const char *value;
@@ -512,18 +514,18 @@ lex_dollar (struct lexer *lx, struct dfbuf *out)
   name = lex_name (lx);
   if (*name == '\0')
     {
-      dfbuf_addc (out, '$');
+      hutch_buf_addc (out, '$');
       return 0;
     }
   value = lex_lookup (lx, name);
   if (value)
-    dfbuf_adds (out, value);
+    hutch_buf_adds (out, value);
   return 0;
 }
 
 /* '...': every character as it is.  */
 static int
-lex_single (struct lexer *lx, bool pattern, struct dfbuf *out)
+lex_single (struct lexer *lx, bool pattern, struct hutch_buf *out)
 {
   const char *close = memchr (lx->s + lx->pos + 1, '\'', lx->len - lx->pos - 1);
 
@@ -538,7 +540,7 @@ lex_single (struct lexer *lx, bool pattern, struct dfbuf *out)
 /* "...": variables are expanded, and the escape character escapes `"`,
    `$` and itself only (before anything else it is itself).  */
 static int
-lex_double (struct lexer *lx, bool pattern, struct dfbuf *out)
+lex_double (struct lexer *lx, bool pattern, struct hutch_buf *out)
 {
   lx->pos++;
   for (;;)
@@ -552,7 +554,7 @@ lex_double (struct lexer *lx, bool pattern, struct dfbuf *out)
         break;
       if (c == '$' && lx->lookup)
         {
-          struct dfbuf v = { 0 };
+          struct hutch_buf v = { 0 };
           if (lex_dollar (lx, &v) < 0)
             {
               free (v.s);
@@ -577,7 +579,7 @@ lex_double (struct lexer *lx, bool pattern, struct dfbuf *out)
    appended to OUT.  PATTERN: what is quoted or escaped is marked so in the
    result, for the pattern of ${V#p} and friends.  */
 static int
-lex_until (struct lexer *lx, char stop, bool pattern, struct dfbuf *out)
+lex_until (struct lexer *lx, char stop, bool pattern, struct hutch_buf *out)
 {
   while (lx->pos < lx->len)
     {
@@ -609,7 +611,7 @@ lex_until (struct lexer *lx, char stop, bool pattern, struct dfbuf *out)
           if (c == '\\')
             put_literal (out, c, pattern);
           else
-            dfbuf_addc (out, c);
+            hutch_buf_addc (out, c);
           lx->pos++;
         }
       if (r < 0)
@@ -628,14 +630,14 @@ expand_n (const char *word, size_t len, char escape, hutch_df_lookup_fn lookup, 
 {
   struct lexer lx
       = { .s = word, .len = len, .escape = escape, .lookup = lookup, .data = data, .err = err };
-  struct dfbuf out = { 0 };
+  struct hutch_buf out = { 0 };
 
   if (lex_until (&lx, 0, false, &out) < 0)
     {
       free (out.s);
       return -1;
     }
-  *ret = dfbuf_steal (&out);
+  *ret = hutch_buf_steal (&out);
   if (ret_quoted)
     *ret_quoted = lx.quoted;
   return 0;
@@ -672,7 +674,7 @@ split_raw (const char *text, char escape)
 
   for (;;)
     {
-      struct dfbuf w = { 0 };
+      struct hutch_buf w = { 0 };
       char quote = 0;
 
       while (df_is_space (*p))
@@ -689,12 +691,12 @@ split_raw (const char *text, char escape)
             {
               if (p[1] == '\0')
                 continue;
-              dfbuf_addc (&w, *p++);
+              hutch_buf_addc (&w, *p++);
             }
-          dfbuf_addc (&w, *p);
+          hutch_buf_addc (&w, *p);
         }
       /* Never empty: a quote is kept in it.  */
-      dfvec_push (&words, dfbuf_steal (&w));
+      dfvec_push (&words, hutch_buf_steal (&w));
     }
   return dfvec_steal (&words);
 }

@@ -12,49 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A growing string: appends are amortized O(1), so that joining the lines
-   of a long instruction or a heredoc stays linear.  */
-struct dfbuf
-{
-  char *s;
-  size_t len, cap;
-};
-
-static inline void
-dfbuf_add (struct dfbuf *b, const char *p, size_t n)
-{
-  /* Written so that no sum can wrap: cap >= len always.  */
-  if (n >= b->cap - b->len)
-    {
-      b->cap = (b->len + n + 1) * 2;
-      b->s = hutch_xrealloc (b->s, b->cap);
-    }
-  memcpy (b->s + b->len, p, n);
-  b->len += n;
-  b->s[b->len] = '\0';
-}
-
-static inline void
-dfbuf_addc (struct dfbuf *b, char c)
-{
-  dfbuf_add (b, &c, 1);
-}
-
-static inline void
-dfbuf_adds (struct dfbuf *b, const char *s)
-{
-  dfbuf_add (b, s, strlen (s));
-}
-
-/* The string (never NULL); the buffer is left empty.  */
-static inline char *
-dfbuf_steal (struct dfbuf *b)
-{
-  char *s = b->s ? b->s : hutch_xstrdup ("");
-  memset (b, 0, sizeof *b);
-  return s;
-}
-
 /* A growing NULL-terminated vector of strings, pushes amortized O(1)
    (hutch_strv_push counts the vector each time: quadratic for a line of
    thousands of words).  V may hold NULLs before N (hutch_df_pairs'

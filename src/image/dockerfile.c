@@ -261,7 +261,7 @@ extract_flags (struct parser *ps, unsigned line, const char *text, struct hutch_
 
   for (;;)
     {
-      struct dfbuf w = { 0 };
+      struct hutch_buf w = { 0 };
       char quote = 0;
 
       while (df_is_space (*p))
@@ -277,7 +277,7 @@ extract_flags (struct parser *ps, unsigned line, const char *text, struct hutch_
           else if (*p == ps->escape && p[1] == '\0')
             continue;
           else
-            dfbuf_addc (&w, *p == ps->escape ? *++p : *p);
+            hutch_buf_addc (&w, *p == ps->escape ? *++p : *p);
         }
       if (w.len == 2)
         {
@@ -515,7 +515,7 @@ static char **
 heredoc_line_words (const char *line)
 {
   struct dfvec words = { 0 };
-  struct dfbuf w = { 0 };
+  struct hutch_buf w = { 0 };
   const char *p = line;
 
   for (;;)
@@ -523,7 +523,7 @@ heredoc_line_words (const char *line)
       if (*p == '\0' || df_is_space (*p))
         {
           if (w.len)
-            dfvec_push (&words, dfbuf_steal (&w));
+            dfvec_push (&words, hutch_buf_steal (&w));
           if (*p == '\0')
             break;
           p++;
@@ -540,22 +540,22 @@ heredoc_line_words (const char *line)
               dfvec_clear (&words);
               return NULL;
             }
-          dfbuf_add (&w, p, (size_t)(close - p) + 1);
+          hutch_buf_add (&w, p, (size_t)(close - p) + 1);
           p = close + 1;
         }
       else if (*p == '\\')
         {
-          dfbuf_add (&w, p, p[1] ? 2 : 1);
+          hutch_buf_add (&w, p, p[1] ? 2 : 1);
           p += p[1] ? 2 : 1;
         }
       else if (p[0] == '<' && p[1] == '<')
         {
-          dfbuf_add (&w, "<<", 2);
+          hutch_buf_add (&w, "<<", 2);
           for (p += 2; *p == ' ' || *p == '\t' || *p == '\r'; p++)
-            dfbuf_addc (&w, *p);
+            hutch_buf_addc (&w, *p);
         }
       else
-        dfbuf_addc (&w, *p++);
+        hutch_buf_addc (&w, *p++);
     }
   return dfvec_steal (&words);
 }
@@ -565,7 +565,7 @@ heredoc_line_words (const char *line)
 static int
 read_heredoc (struct parser *ps, unsigned start, struct hutch_df_heredoc *h, bool chomp)
 {
-  struct dfbuf body = { 0 };
+  struct hutch_buf body = { 0 };
   const char *l;
   size_t full, len, nlen = strlen (h->name);
 
@@ -577,10 +577,10 @@ read_heredoc (struct parser *ps, unsigned start, struct hutch_df_heredoc *h, boo
           tabs++;
       if (len - tabs == nlen && memcmp (l + tabs, h->name, nlen) == 0)
         {
-          h->content = dfbuf_steal (&body);
+          h->content = hutch_buf_steal (&body);
           return 0;
         }
-      dfbuf_add (&body, l + tabs, full - tabs);
+      hutch_buf_add (&body, l + tabs, full - tabs);
     }
   free (body.s);
   return parse_error (ps, start,
@@ -885,13 +885,13 @@ parse_instr (struct parser *ps, const char *line, unsigned lineno, struct hutch_
    leading blanks removed, its continuation already cut): the lines that
    continue it joined, comment lines and blank lines among them left out.  */
 static void
-join_continuation (struct parser *ps, const char *first, size_t len, struct dfbuf *out)
+join_continuation (struct parser *ps, const char *first, size_t len, struct hutch_buf *out)
 {
   unsigned empty_at = 0;
   const char *l;
   size_t full, n;
 
-  dfbuf_add (out, first, len);
+  hutch_buf_add (out, first, len);
   while (next_line (ps, &l, &full, &n))
     {
       bool more;
@@ -903,7 +903,7 @@ join_continuation (struct parser *ps, const char *first, size_t len, struct dfbu
           continue;
         }
       more = continues (l, &n, ps->escape);
-      dfbuf_add (out, l, n);
+      hutch_buf_add (out, l, n);
       if (!more)
         break;
     }
@@ -937,7 +937,7 @@ next_instruction (struct parser *ps, struct hutch_df_instr *in, bool *ret_got)
   *ret_got = false;
   while (next_line (ps, &l, &full, &n))
     {
-      struct dfbuf text = { 0 };
+      struct hutch_buf text = { 0 };
       unsigned start = ps->line;
       int r;
 
@@ -948,7 +948,7 @@ next_instruction (struct parser *ps, struct hutch_df_instr *in, bool *ret_got)
       if (is_comment (l, n))
         continue;
       if (!continues (l, &n, ps->escape))
-        dfbuf_add (&text, l, n);
+        hutch_buf_add (&text, l, n);
       else
         join_continuation (ps, l, n, &text);
       if (is_blank (text.s, text.len))
