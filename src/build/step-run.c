@@ -543,7 +543,6 @@ run_container (struct bstate *st, struct hutch_run_options *ro, char *const *mou
   struct hutch_image img;
   hutch_error_t e = HUTCH_ERROR_INIT;
   int status = 0, r = -1;
-  char id[17];
 
   if (st->img.n_layers == 0)
     return hutch_error_set (err, 0,
@@ -552,25 +551,11 @@ run_container (struct bstate *st, struct hutch_run_options *ro, char *const *mou
                             "start FROM an image");
   if (step_image (st, &img, err) < 0)
     return -1;
-  if (hutch_random_hex (id, 16) < 0)
-    {
-      hutch_error_set (err, errno, "a random id");
-      goto out;
-    }
-  id[16] = '\0';
   ro->image = hutch_xstrdup (img.id);
   ro->built_image = &img;
-  ro->container_id = hutch_xstrdup (id);
   ro->keep = true; /* its upper directory is read after the run */
   if (hutch_run_make_spec (ro, &spec, err) < 0)
-    {
-      /* A kept directory outlives a spec that failed (a record's start
-         needs that); the step's is the build's, and goes.  */
-      _cleanup_free_ char *dir = hutch_xasprintf ("%s/containers/%s", st->b->store_root, id);
-      hutch_container_dir_remove (dir, -1, &e);
-      hutch_error_clear (&e);
-      goto out;
-    }
+    goto out;
   if (spec->extra.overlay == NULL)
     {
       hutch_error_set (err, 0,

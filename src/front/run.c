@@ -738,6 +738,12 @@ hutch_run_make_spec (const struct hutch_run_options *o, struct hutch_spec **ret_
   if (make_spec (o, spec, &cfg, err) < 0)
     {
       hutch_error_t e = HUTCH_ERROR_INIT;
+      /* A directory kept for a container's record stays (a start that
+         fails must not lose the container's files); one that no record
+         has (a create that failed before its record, a build's step) is
+         of no use to anyone, and goes.  */
+      if (spec->extra.container_dir && !hutch_container_dir_has_record (spec->extra.container_dir))
+        spec->extra.keep_container_dir = false;
       hutch_run_cleanup (spec, &e);
       hutch_error_clear (&e);
       hutch_spec_free (spec);

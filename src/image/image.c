@@ -1034,8 +1034,8 @@ hutch_container_dir_remove (const char *dir, int lockfd, hutch_error_t *err)
    RECORDS of every container that has a record (front/containers.h: a
    stopped one starts again from its image); with CLEAN, remove the
    directories of containers without a record whose hutch is gone.  */
-static bool
-has_record (const char *dir)
+bool
+hutch_container_dir_has_record (const char *dir)
 {
   _cleanup_free_ char *rec = hutch_xasprintf ("%s/container.json", dir);
   return access (rec, F_OK) == 0;
@@ -1062,7 +1062,7 @@ container_images (struct hutch_store *s, bool records, bool clean)
       dir = hutch_xasprintf ("%s/%s", base, de->d_name);
       lock = hutch_xasprintf ("%s/lock", dir);
       fd = open (lock, O_RDONLY | O_CLOEXEC);
-      if (has_record (dir))
+      if (hutch_container_dir_has_record (dir))
         {
           /* A container's record: hutch rm removes it, never a prune.  */
           bool held = fd >= 0 && flock (fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;

@@ -87,6 +87,10 @@ int hutch_image_prune (struct hutch_store *s, char ***ret_lines, hutch_error_t *
 int hutch_container_dir_create (struct hutch_store *s, const char *image_id, const char *id,
                                 char **ret_dir, int *ret_lockfd, hutch_error_t *err);
 int hutch_container_dir_remove (const char *dir, int lockfd, hutch_error_t *err);
+/* Whether the container directory DIR has its container's record
+   (container.json): without one, nothing but the run that made it
+   needs it.  */
+bool hutch_container_dir_has_record (const char *dir);
 
 /* DOC as a blob of the store (compact JSON): its digest, and its size
    when RET_SIZE is not NULL.  */
