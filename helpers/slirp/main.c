@@ -975,10 +975,10 @@ main (int argc, char **argv)
   if (report_ready (&o) < 0)
     return 1;
   r = run (&l, sigfd, &conn, fw);
-  /* The connector ends when its socket does; reap it, so that nothing of
-     ours is left once hutch has reaped us.  */
+  /* The connector ends when its socket does (and by its parent-death
+     signal), removing the tap device as it goes; we do not wait for it,
+     so that hutch, which waits for us, does not wait for the kernel.
+     Orphaned, it is reaped by init or the nearest subreaper.  */
   close (conn.sock);
-  while (waitpid (conn.pid, NULL, 0) < 0 && errno == EINTR)
-    ;
   return r;
 }

@@ -412,7 +412,11 @@ connector_main (const struct hs_options *o, pid_t parent, int sock)
     }
   if (send_rep (sock, &rep, sizeof rep, tapfd) < 0)
     _exit (1);
-  close (tapfd);
+  /* Our copy of the tap stays open until we end, after the main process:
+     the last close removes the device, which takes the kernel some
+     milliseconds (an RCU grace period), and that wait is then ours, not
+     the main process's, which hutch waits for before it reports the
+     container's exit status.  */
   serve (sock);
 }
 

@@ -690,6 +690,11 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
 
   if (child_b_setup (c, &cwdfd, &err) < 0)
     hutch_msg_fail (c->sock, &err);
+  /* The network helper set up the network while we built the root:
+     nothing of the container's runs before it is up.  */
+  if (c->spec->extra.slirp
+      && (hutch_msg_recv (c->sock, &m, NULL) != 1 || m.type != HUTCH_MSG_NETWORK))
+    _exit (HUTCH_EXIT_ERROR);
   if (c->spec->extra.outlive)
     wait_for_start (c);
   /* startContainer: started, in the container, before the exec.  The

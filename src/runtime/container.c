@@ -199,6 +199,7 @@ struct hutch_container
   bool waited;             /* hutch_container_wait saw B end */
   long long stop_deadline; /* when B gets SIGKILL after a stop (ms, monotonic), or 0 */
   char **ports;            /* the network helper's lines for the published ports */
+  bool net_pending;        /* GO sent, B not yet told that the network is up */
 };
 
 /* Reap whatever exited; remember B's status.  */
@@ -222,17 +223,43 @@ reap (struct hutch_container *c)
     }
 }
 
+/* The network helper has reported: read what it says (the published
+   ports), and tell B, which waits for it after building the root.  */
+static int
+network_up (struct hutch_container *c, hutch_error_t *err)
+{
+  struct hutch_msg m = { .type = HUTCH_MSG_NETWORK };
+  _cleanup_strv_ char **lines = NULL;
+  size_t i;
+
+  if (hutch_slirp_wait_ready (c->slirp, &lines, err) < 0)
+    return -1;
+  /* A port the user left to us is worth saying (also by hutch port).  */
+  for (i = 0; lines && lines[i] && i < c->spec->extra.slirp->n_publish; i++)
+    if (c->spec->extra.slirp->publish[i].host_port == 0 && !c->spec->extra.detach)
+      hutch_log (HUTCH_LOG_INFO, "published %s", lines[i]);
+  c->ports = HUTCH_STEAL_PTR (lines);
+  c->net_pending = false;
+  if (hutch_msg_send (c->sock, &m, -1) < 0)
+    return hutch_error_set (err, errno, "talk to the container's process");
+  return 0;
+}
+
 /* Wait for the next message during setup while still listening to
    signals: a terminating one aborts the start (the process does not exist
-   yet to receive it), the others are kept for after the exec.  Returns as
-   hutch_msg_recv, or -2 when aborted.  */
+   yet to receive it), the others are kept for after the exec; and to the
+   network helper, once B may be told about it.  Returns as
+   hutch_msg_recv, -2 when aborted, or -3 when the network failed (ERR
+   says why).  */
 static int
-setup_recv (struct hutch_container *c, struct hutch_msg *m, int *ret_fd)
+setup_recv (struct hutch_container *c, struct hutch_msg *m, int *ret_fd, hutch_error_t *err)
 {
   for (;;)
     {
-      struct pollfd pfd[2] = { { c->sock, POLLIN, 0 }, { c->sig.fd, POLLIN, 0 } };
-      if (poll (pfd, 2, -1) < 0)
+      int netfd = c->net_pending ? hutch_slirp_ready_fd (c->slirp) : -1;
+      struct pollfd pfd[3]
+          = { { c->sock, POLLIN, 0 }, { c->sig.fd, POLLIN, 0 }, { netfd, POLLIN, 0 } };
+      if (poll (pfd, 3, -1) < 0)
         {
           if (errno == EINTR)
             continue;
@@ -252,6 +279,8 @@ setup_recv (struct hutch_container *c, struct hutch_msg *m, int *ret_fd)
               sigaddset (&c->pending, (int)si.ssi_signo);
             }
         }
+      if (pfd[2].revents && network_up (c, err) < 0)
+        return -3;
       if (pfd[0].revents)
         return hutch_msg_recv (c->sock, m, ret_fd);
     }
@@ -296,7 +325,7 @@ follow_until_armed (struct hutch_container *c, hutch_error_t *err)
 
   while (c->b < 0 || !armed)
     {
-      int r = setup_recv (c, &m, NULL);
+      int r = setup_recv (c, &m, NULL, err);
       if (r == -2)
         return aborted (c, err);
       if (r <= 0)
@@ -312,19 +341,12 @@ follow_until_armed (struct hutch_container *c, hutch_error_t *err)
         return child_error (&m, err);
     }
   /* The helper joins B's namespaces (A's are the same but for the PID
-     namespace).  */
-  if (c->spec->extra.slirp)
-    {
-      _cleanup_strv_ char **lines = NULL;
-      size_t i;
-      if (hutch_slirp_start (c->spec->extra.slirp, c->b, &c->slirp, &lines, err) < 0)
-        return -1;
-      /* A port the user left to us is worth saying (also by hutch port).  */
-      for (i = 0; lines && lines[i] && i < c->spec->extra.slirp->n_publish; i++)
-        if (c->spec->extra.slirp->publish[i].host_port == 0 && !c->spec->extra.detach)
-          hutch_log (HUTCH_LOG_INFO, "published %s", lines[i]);
-      c->ports = HUTCH_STEAL_PTR (lines);
-    }
+     namespace), and sets up the network while B builds the root; B waits
+     for it before anything of the container's runs.  (Hooks, which would
+     want it earlier, come only from a config.json, which has no slirp
+     network.)  */
+  if (c->spec->extra.slirp && hutch_slirp_spawn (c->spec->extra.slirp, c->b, &c->slirp, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -340,11 +362,15 @@ go_and_follow (struct hutch_container *c, hutch_error_t *err)
 
   if (hutch_msg_send (c->sock, &m, -1) < 0)
     return hutch_error_set (err, errno, "talk to the container's process");
+  /* B hears of the network after GO, when the helper is ready.  */
+  c->net_pending = c->slirp != NULL;
   for (;;)
     {
-      int fd = -1, r = setup_recv (c, &m, &fd);
+      int fd = -1, r = setup_recv (c, &m, &fd, err);
       if (r == -2)
         return aborted (c, err);
+      if (r == -3)
+        return -1;
       if (r < 0)
         return hutch_error_set (err, errno, "read from the container's process");
       if (r == 0)
@@ -690,7 +716,7 @@ hutch_container_release (struct hutch_container *c, hutch_error_t *err)
                             hutch_container_status_name (c->status));
   if (hutch_msg_send (c->sock, &m, -1) < 0)
     return hutch_error_set (err, errno, "talk to the container's process");
-  r = setup_recv (c, &m, NULL);
+  r = setup_recv (c, &m, NULL, err);
   if (r == -2)
     return aborted (c, err);
   if (r != 1 || m.type != HUTCH_MSG_RELEASED)

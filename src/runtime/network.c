@@ -325,8 +325,9 @@ hutch_slirp_addresses (const struct hutch_slirp *s, char ret_guest[16], char ret
 struct hutch_slirp_proc
 {
   pid_t pid;
-  int pidfd; /* signals go through it: the pid may be reaped by a waitpid(-1)
-                elsewhere and reused */
+  int pidfd;    /* signals go through it: the pid may be reaped by a waitpid(-1)
+                   elsewhere and reused */
+  int ready_fd; /* what it reports until "ok", -1 once read */
 };
 
 static int
@@ -466,16 +467,15 @@ slirp_kill (pid_t child, int pidfd)
 }
 
 int
-hutch_slirp_start (const struct hutch_slirp *s, pid_t pid, struct hutch_slirp_proc **ret,
-                   char ***ret_lines, hutch_error_t *err)
+hutch_slirp_spawn (const struct hutch_slirp *s, pid_t pid, struct hutch_slirp_proc **ret,
+                   hutch_error_t *err)
 {
   _cleanup_free_ char *upath = hutch_xasprintf ("/proc/%d/ns/user", (int)pid);
   _cleanup_free_ char *npath = hutch_xasprintf ("/proc/%d/ns/net", (int)pid);
   _cleanup_close_ int userfd = -1, netfd = -1;
-  _cleanup_strv_ char **argv = NULL, **lines = NULL;
+  _cleanup_strv_ char **argv = NULL;
   int ready[2] = { -1, -1 };
   pid_t parent = getpid (), child;
-  int pidfd;
 
   if (access (s->helper_path, X_OK) < 0)
     return hutch_error_set (err, errno,
@@ -504,17 +504,38 @@ hutch_slirp_start (const struct hutch_slirp *s, pid_t pid, struct hutch_slirp_pr
   if (child == 0)
     slirp_exec_child (userfd, netfd, ready[1], parent, argv);
   close (ready[1]);
-  pidfd = (int)syscall (SYS_pidfd_open, child, 0);
-  if (read_ready (ready[0], child, &lines, err) < 0)
-    {
-      close (ready[0]);
-      slirp_kill (child, pidfd);
-      return -1;
-    }
-  close (ready[0]);
   *ret = hutch_xmalloc0 (sizeof **ret);
   (*ret)->pid = child;
-  (*ret)->pidfd = pidfd;
+  (*ret)->pidfd = (int)syscall (SYS_pidfd_open, child, 0);
+  (*ret)->ready_fd = ready[0];
+  return 0;
+}
+
+int
+hutch_slirp_ready_fd (const struct hutch_slirp_proc *p)
+{
+  return p ? p->ready_fd : -1;
+}
+
+int
+hutch_slirp_wait_ready (struct hutch_slirp_proc *p, char ***ret_lines, hutch_error_t *err)
+{
+  _cleanup_strv_ char **lines = NULL;
+  int r;
+
+  if (p->ready_fd < 0)
+    return 0;
+  r = read_ready (p->ready_fd, p->pid, &lines, err);
+  hutch_closep (&p->ready_fd);
+  if (r < 0)
+    {
+      /* Nothing of a helper that failed stays: hutch_slirp_stop has
+         nothing left to do.  */
+      slirp_kill (p->pid, p->pidfd);
+      p->pid = -1;
+      p->pidfd = -1;
+      return -1;
+    }
   if (ret_lines)
     *ret_lines = HUTCH_STEAL_PTR (lines);
   return 0;
@@ -531,12 +552,15 @@ hutch_slirp_stop (struct hutch_slirp_proc *p)
 {
   if (p == NULL)
     return;
+  hutch_closep (&p->ready_fd);
   if (p->pidfd >= 0)
     {
       struct pollfd pfd = { p->pidfd, POLLIN, 0 };
       siginfo_t si;
-      /* SIGTERM lets it end its connector in the container's namespace and
-         reap it (milliseconds); SIGKILL after a second whatever happens.  */
+      /* SIGTERM: it closes the published ports and ends at once (the tap
+         device's removal, which takes the kernel milliseconds, is left to
+         its connector, which nobody waits for); SIGKILL after a second
+         whatever happens.  */
       syscall (SYS_pidfd_send_signal, p->pidfd, SIGTERM, NULL, 0);
       while (poll (&pfd, 1, 1000) < 0 && errno == EINTR)
         ;
@@ -547,7 +571,7 @@ hutch_slirp_stop (struct hutch_slirp_proc *p)
         ;
       close (p->pidfd);
     }
-  else
+  else if (p->pid > 0)
     {
       kill (p->pid, SIGKILL);
       while (waitpid (p->pid, NULL, 0) < 0 && errno == EINTR)

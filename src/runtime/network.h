@@ -58,11 +58,19 @@ int hutch_slirp_addresses (const struct hutch_slirp *s, char ret_guest[16], char
 struct hutch_slirp_proc;
 
 /* Start hutch-slirp for the container whose process is PID (its user and
-   network namespaces), and wait until its tap device is configured and
-   the published ports are bound.  RET_LINES gets one "PORT/PROTO ->
-   HOSTIP:HOSTPORT" line per published port, for the user.  */
-int hutch_slirp_start (const struct hutch_slirp *s, pid_t pid, struct hutch_slirp_proc **ret,
-                       char ***ret_lines, hutch_error_t *err);
+   network namespaces), without waiting: it creates and configures its tap
+   device and binds the published ports while the container's root is
+   built.  */
+int hutch_slirp_spawn (const struct hutch_slirp *s, pid_t pid, struct hutch_slirp_proc **ret,
+                       hutch_error_t *err);
+/* The fd that becomes readable when the helper has reported (ready or
+   failed): -1 once hutch_slirp_wait_ready read it, or for NULL.  */
+int hutch_slirp_ready_fd (const struct hutch_slirp_proc *p);
+/* Wait until the network is set up.  RET_LINES (may be NULL) gets one
+   "PORT/PROTO -> HOSTIP:HOSTPORT" line per published port, for the user.
+   A helper that failed is killed and reaped.  Returns 0 at once when it
+   was read before.  */
+int hutch_slirp_wait_ready (struct hutch_slirp_proc *p, char ***ret_lines, hutch_error_t *err);
 /* Its pidfd (-1 for NULL or none), for a monitor that stops it later.  */
 int hutch_slirp_pidfd (const struct hutch_slirp_proc *p);
 /* Stop it (SIGTERM, then SIGKILL) and reap it.  NULL is fine.  */

@@ -30,6 +30,9 @@ enum hutch_msg_type
   HUTCH_MSG_CREATED,  /* B -> P: the root is built, the process waits */
   HUTCH_MSG_RELEASE,  /* P -> B: the state is written; stop dying with P */
   HUTCH_MSG_RELEASED, /* B -> P: its parent-death signal is off */
+  /* With a network helper (extra.slirp), which sets up the network while
+     B builds the root: B waits for it after its setup.  */
+  HUTCH_MSG_NETWORK, /* P -> B: the network is up */
 };
 
 struct hutch_msg
