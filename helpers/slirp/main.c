@@ -975,10 +975,13 @@ main (int argc, char **argv)
   if (report_ready (&o) < 0)
     return 1;
   r = run (&l, sigfd, &conn, fw);
-  /* The connector ends when its socket does (and by its parent-death
-     signal), removing the tap device as it goes; we do not wait for it,
-     so that hutch, which waits for us, does not wait for the kernel.
-     Orphaned, it is reaped by init or the nearest subreaper.  */
+  /* Our tap fd goes first, while the connector still holds its own: its
+     close, the last, removes the device, which takes the kernel an RCU
+     barrier.  The connector then ends when its socket does (or by its
+     parent-death signal); we do not wait for it, so that hutch, which
+     waits for us, does not wait for the kernel.  Orphaned, it is reaped by
+     init or the nearest subreaper.  */
+  close (l.tapfd);
   close (conn.sock);
   return r;
 }
