@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include "image/unpack-private.h"
+#include "image/gunzip.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -305,14 +306,18 @@ hutch_layer_dir_list_apply (struct dir_list *l, int rootfd, uint64_t resolve,
 /* The reading side: FD is read and decompressed in a thread of its own, so
    that inflating (one core) and creating files (mostly the kernel, another
    core) overlap, as they do when `tar -xzf` runs gzip in a second process.
-   The unpacking side reads plain tar through feeder_read.  */
+   The unpacking side reads plain tar through feeder_read.  gzip goes through
+   igzip where there is one (image/gunzip.h), anything else through
+   libarchive's filters.  */
 struct feeder
 {
   pthread_mutex_t lock;
   pthread_cond_t cond;
   pthread_t thread;
   bool started;
-  struct archive *in;
+  struct source *src;
+  struct archive *in;      /* libarchive's decompression, or NULL */
+  struct hutch_gunzip *gz; /* igzip's, or NULL */
   char *slot[FEED_SLOTS];
   size_t len[FEED_SLOTS];
   unsigned head, count; /* filled slots: head .. head+count-1 (mod FEED_SLOTS) */
@@ -323,55 +328,92 @@ struct feeder
   /* The diff_id, when asked for: every decompressed byte goes through it,
      in the reading thread.  */
   struct hutch_sha256 *hash;
-  /* A file still being written: see hutch_unpack_opts.wait_more.  */
-  struct growing *growing;
 };
 
-struct growing
+/* The compressed input: FD, which may be a file that a download is still
+   appending to (see hutch_unpack_opts.wait_more).  The first bytes are read
+   ahead to tell gzip from the rest, and given out again first.  */
+struct source
 {
   int fd;
   int (*wait_more) (void *data);
   void *data;
   bool complete;
-  char buf[FEED_SLOT_SIZE];
+  unsigned char peek[4];
+  size_t npeek, peek_pos;
+  char buf[FEED_SLOT_SIZE]; /* for libarchive's reads */
 };
 
-/* Read a file that a download is still appending to: at its current end,
-   wait for the writer to say there is more, or that it finished (then read
-   what remains once more before reporting the end).  */
-static la_ssize_t
-growing_read (struct archive *a, void *data, const void **ret_buf)
+/* Read into BUF.  At the current end of a growing file, wait for the
+   writer to say there is more, or that it finished (then read what remains
+   once more before reporting the end).  */
+static ssize_t
+source_read (void *data, void *buf, size_t len, hutch_error_t *err)
 {
-  struct growing *g = data;
+  struct source *s = data;
 
+  if (s->peek_pos < s->npeek)
+    {
+      size_t n = s->npeek - s->peek_pos < len ? s->npeek - s->peek_pos : len;
+      memcpy (buf, s->peek + s->peek_pos, n);
+      s->peek_pos += n;
+      return (ssize_t)n;
+    }
   for (;;)
     {
-      ssize_t n = read (g->fd, g->buf, sizeof g->buf);
+      ssize_t n = read (s->fd, buf, len);
       int r;
 
       if (n > 0)
-        {
-          *ret_buf = g->buf;
-          return n;
-        }
+        return n;
       if (n < 0)
         {
           if (errno == EINTR)
             continue;
-          archive_set_error (a, errno, "read the layer");
-          return -1;
+          return hutch_error_set (err, errno, "read the layer");
         }
-      if (g->complete)
+      if (s->wait_more == NULL || s->complete)
         return 0;
-      r = g->wait_more (g->data);
+      r = s->wait_more (s->data);
       if (r < 0)
-        {
-          archive_set_error (a, -r, "the download of the layer stopped");
-          return -1;
-        }
+        return hutch_error_set (err, -r, "the download of the layer stopped");
       if (r == 0)
-        g->complete = true;
+        s->complete = true;
     }
+}
+
+/* Read the first bytes ahead (fewer when the input is shorter).  */
+static int
+source_peek (struct source *s, hutch_error_t *err)
+{
+  while (s->npeek < sizeof s->peek)
+    {
+      ssize_t n = source_read (s, s->peek + s->npeek, sizeof s->peek - s->npeek, err);
+      if (n < 0)
+        return -1;
+      if (n == 0)
+        break;
+      s->npeek += (size_t)n;
+    }
+  return 0;
+}
+
+/* libarchive's read callback on the source.  */
+static la_ssize_t
+source_archive_read (struct archive *a, void *data, const void **ret_buf)
+{
+  struct source *s = data;
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  ssize_t n = source_read (s, s->buf, sizeof s->buf, &e);
+
+  if (n < 0)
+    {
+      archive_set_error (a, e.errnum, "%s", e.msg);
+      hutch_error_clear (&e);
+      return -1;
+    }
+  *ret_buf = s->buf;
+  return n;
 }
 
 /* In-process decompressors only: archive_read_support_filter_all would add
@@ -399,6 +441,36 @@ hutch_archive_filters (struct archive *a, bool archives, hutch_error_t *err)
   return 0;
 }
 
+/* The next decompressed bytes into BUF: how many, 0 at the end, -1 with
+   F's error set.  */
+static ssize_t
+feeder_produce (struct feeder *f, void *buf, size_t len)
+{
+  ssize_t n;
+
+  if (f->gz)
+    {
+      hutch_error_t e = HUTCH_ERROR_INIT;
+
+      n = hutch_gunzip_read (f->gz, buf, len, &e);
+      if (n < 0)
+        {
+          f->errnum = e.errnum;
+          f->error = hutch_xstrdup (e.msg ? e.msg : "decompression failed");
+          hutch_error_clear (&e);
+        }
+      return n;
+    }
+  n = archive_read_data (f->in, buf, len);
+  if (n < 0)
+    {
+      const char *msg = archive_error_string (f->in);
+      f->errnum = archive_errno (f->in);
+      f->error = hutch_xstrdup (msg ? msg : "decompression failed");
+    }
+  return n;
+}
+
 static void *
 feeder_main (void *data)
 {
@@ -407,7 +479,7 @@ feeder_main (void *data)
   for (;;)
     {
       unsigned idx;
-      la_ssize_t n;
+      ssize_t n;
 
       pthread_mutex_lock (&f->lock);
       while (f->count == FEED_SLOTS && !f->cancelled)
@@ -420,21 +492,18 @@ feeder_main (void *data)
       idx = (f->head + f->count) % FEED_SLOTS;
       pthread_mutex_unlock (&f->lock);
 
-      n = archive_read_data (f->in, f->slot[idx], FEED_SLOT_SIZE);
-
+      /* Outside the lock: f->error is read by the other side only once
+         f->done is set, under the lock.  */
+      n = feeder_produce (f, f->slot[idx], FEED_SLOT_SIZE);
       if (n > 0 && f->hash)
         {
           hutch_error_t e = HUTCH_ERROR_INIT;
           if (hutch_sha256_update (f->hash, f->slot[idx], (size_t)n, &e) < 0)
             {
-              pthread_mutex_lock (&f->lock);
-              f->done = true;
               f->errnum = e.errnum;
               f->error = hutch_xstrdup (e.msg ? e.msg : "hash the layer");
               hutch_error_clear (&e);
-              pthread_cond_broadcast (&f->cond);
-              pthread_mutex_unlock (&f->lock);
-              return NULL;
+              n = -1;
             }
         }
 
@@ -445,15 +514,7 @@ feeder_main (void *data)
           f->count++;
         }
       else
-        {
-          f->done = true;
-          if (n < 0)
-            {
-              const char *msg = archive_error_string (f->in);
-              f->errnum = archive_errno (f->in);
-              f->error = hutch_xstrdup (msg ? msg : "decompression failed");
-            }
-        }
+        f->done = true;
       pthread_cond_broadcast (&f->cond);
       pthread_mutex_unlock (&f->lock);
       if (n <= 0)
@@ -510,39 +571,48 @@ feeder_free (struct feeder *f)
       pthread_mutex_unlock (&f->lock);
       pthread_join (f->thread, NULL);
     }
-  archive_read_free (f->in);
+  if (f->in)
+    archive_read_free (f->in);
+  hutch_gunzip_free (f->gz);
   for (i = 0; i < FEED_SLOTS; i++)
     free (f->slot[i]);
   free (f->error);
   hutch_sha256_free (f->hash);
-  free (f->growing);
+  free (f->src);
   pthread_cond_destroy (&f->cond);
   pthread_mutex_destroy (&f->lock);
   free (f);
 }
 
-/* Open F's input on FD (through growing_read when the download is still
-   writing it) and read the one "raw" header.  Returns libarchive's status:
-   ARCHIVE_EOF for an empty layer.  */
+/* Decompress F's source with libarchive and read its one "raw" header.
+   Returns 0, 1 for an empty layer, or -1 with ERR filled.  */
 static int
-feeder_open (struct feeder *f, int fd, const struct hutch_unpack_opts *opts)
+feeder_open_archive (struct feeder *f, hutch_error_t *err)
 {
   struct archive_entry *e;
   int r;
 
-  if (opts->wait_more)
-    {
-      f->growing = hutch_xmalloc0 (sizeof *f->growing);
-      f->growing->fd = fd;
-      f->growing->wait_more = opts->wait_more;
-      f->growing->data = opts->wait_data;
-      r = archive_read_open (f->in, f->growing, NULL, growing_read, NULL);
-    }
-  else
-    r = archive_read_open_fd (f->in, fd, FEED_SLOT_SIZE);
+  f->in = archive_read_new ();
+  if (f->in == NULL)
+    return hutch_error_set (err, ENOMEM, "start libarchive");
+  if (hutch_archive_filters (f->in, false, err) < 0)
+    return -1;
+  /* "raw" hands over the decompressed bytes as they are; "empty" takes a
+     zero-length layer (or compressed nothing), which is an empty layer.  */
+  archive_read_support_format_raw (f->in);
+  archive_read_support_format_empty (f->in);
+  r = archive_read_open (f->in, f->src, NULL, source_archive_read, NULL);
   if (r == ARCHIVE_OK)
     r = archive_read_next_header (f->in, &e);
-  return r;
+  if (r == ARCHIVE_EOF)
+    return 1;
+  if (r != ARCHIVE_OK)
+    {
+      int errnum = archive_errno (f->in);
+      return hutch_error_set (err, errnum > 0 && errnum != EILSEQ ? errnum : 0,
+                              "read the layer: %s", archive_error_string (f->in));
+    }
+  return 0;
 }
 
 /* Give F its slots and start its reading thread.  Returns pthread_create's
@@ -576,50 +646,35 @@ feeder_start (int fd, const struct hutch_unpack_opts *opts, struct feeder **ret,
 
   pthread_mutex_init (&f->lock, NULL);
   pthread_cond_init (&f->cond, NULL);
-  f->in = archive_read_new ();
-  if (f->in == NULL)
-    {
-      free (f);
-      return hutch_error_set (err, ENOMEM, "start libarchive");
-    }
-  if (hutch_archive_filters (f->in, false, err) < 0)
-    {
-      feeder_free (f);
-      return -1;
-    }
-  /* "raw" hands over the decompressed bytes as they are; "empty" takes a
-     zero-length layer (or compressed nothing), which is an empty layer.  */
-  archive_read_support_format_raw (f->in);
-  archive_read_support_format_empty (f->in);
-  if (opts->diff_id && hutch_sha256_new (&f->hash, err) < 0)
-    {
-      feeder_free (f);
-      return -1;
-    }
-  r = feeder_open (f, fd, opts);
-  if (r == ARCHIVE_EOF)
+  f->src = hutch_xmalloc0 (sizeof *f->src);
+  f->src->fd = fd;
+  f->src->wait_more = opts->wait_more;
+  f->src->data = opts->wait_data;
+  if ((opts->diff_id && hutch_sha256_new (&f->hash, err) < 0) || source_peek (f->src, err) < 0)
+    goto fail;
+  if (!opts->zlib && hutch_gunzip_magic (f->src->peek, f->src->npeek))
+    f->gz = hutch_gunzip_new (source_read, f->src);
+  r = f->gz ? 0 : feeder_open_archive (f, err);
+  if (r < 0)
+    goto fail;
+  if (r == 1)
     {
       f->done = true;
       *ret = f;
       return 0;
     }
-  if (r != ARCHIVE_OK)
-    {
-      int errnum = archive_errno (f->in);
-      hutch_error_set (err, errnum > 0 && errnum != EILSEQ ? errnum : 0, "read the layer: %s",
-                       archive_error_string (f->in));
-      feeder_free (f);
-      return -1;
-    }
   r = feeder_start_thread (f);
   if (r != 0)
     {
-      feeder_free (f);
-      return hutch_error_set (err, r, "start the layer's reading thread");
+      hutch_error_set (err, r, "start the layer's reading thread");
+      goto fail;
     }
   f->started = true;
   *ret = f;
   return 0;
+fail:
+  feeder_free (f);
+  return -1;
 }
 
 struct unpacker
@@ -1377,6 +1432,7 @@ hutch_archive_unpack (int fd, int dirfd, const struct hutch_unpack_opts *opts,
     r = unpack_all (&u, a);
   if (r == 0 && f->hash)
     r = finish_diff_id (&u, a, f);
+  u.stats.igzip = f->gz != NULL;
   archive_read_free (a);
   feeder_free (f);
   if (u.parentfd >= 0)

@@ -39,6 +39,9 @@ struct hutch_unpack_opts
   void *wait_data;
   /* Hash the whole uncompressed stream into the stats' diff_id.  */
   bool diff_id;
+  /* Inflate gzip with libarchive (zlib) even where igzip is available
+     (image/gunzip.h): for tests, and to compare the two.  */
+  bool zlib;
 };
 
 struct hutch_unpack_stats
@@ -48,6 +51,7 @@ struct hutch_unpack_stats
   unsigned long skipped; /* entries not created: device nodes, aufs metadata */
   char diff_id[72];      /* "sha256:<hex>" of the uncompressed layer, when
                             the options asked for it (HUTCH_DIGEST_BUF_LEN) */
+  bool igzip;            /* the layer was gzip, inflated by igzip */
 };
 
 /* Unpack the image layer read from FD (tar, tar+gzip or tar+zstd, detected
