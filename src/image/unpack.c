@@ -689,6 +689,13 @@ struct unpacker
   char **warned;
   unsigned long devices;
   char *first_device;
+  /* What a file gets when it is made (learn_defaults): the owner
+     NEW_UID:NEW_GID, when KNOW_OWNER; the mode asked for less UMASK, when
+     KNOW_MODE.  A file made so needs no fchown, and usually no fchmod.  */
+  uid_t new_uid;
+  gid_t new_gid;
+  mode_t umask;
+  bool know_owner, know_mode;
   hutch_error_t *err;
 };
 
@@ -782,21 +789,91 @@ set_entry_xattrs (struct unpacker *u, int fd, struct archive_entry *e, const cha
   if (archive_entry_xattr_reset (e) == 0)
     return;
   while (archive_entry_xattr_next (e, &name, &value, &size) == ARCHIVE_OK)
-    hutch_layer_set_xattr (u->opts, &u->warned, fd, path, name, value, size);
+    {
+      /* A default ACL on a directory replaces the umask for what is made in
+         it: from now on the mode of a new file is not known in advance.  */
+      if (strcmp (name, "system.posix_acl_default") == 0)
+        u->know_mode = false;
+      hutch_layer_set_xattr (u->opts, &u->warned, fd, path, name, value, size);
+    }
 }
 
-/* Metadata of a file or FIFO, through an fd of it.  */
+/* The process's umask, without changing it (umask(2) only swaps it, and
+   another thread could make a file in between): /proc/self/status has it
+   since Linux 4.7.  */
 static int
-apply_entry_meta (struct unpacker *u, int fd, struct archive_entry *e, const char *entry,
-                  const char *path)
+read_umask (mode_t *ret)
 {
-  struct meta m;
+  _cleanup_fclose_ FILE *f = fopen ("/proc/self/status", "re");
+  char line[128];
 
-  if (entry_meta (e, entry, &m, u->err) < 0
-      || hutch_layer_set_owner_mode (u->opts, fd, &m, path, u->err) < 0)
-    return -1;
+  while (f && fgets (line, sizeof line, f))
+    if (hutch_str_has_prefix (line, "Umask:"))
+      {
+        *ret = (mode_t)strtoul (line + strlen ("Umask:"), NULL, 8) & 0777;
+        return 0;
+      }
+  return -1;
+}
+
+/* What the files made in the layer will get.  Directories keep mode 0700
+   and their directory's setgid bit until hutch_layer_dir_list_apply, so
+   below a layer directory that is not setgid a new file belongs to our
+   effective ids.  A default ACL there (or set by an entry, see
+   set_entry_xattrs) would decide modes instead of the umask.  Anything
+   unsure means "unknown", and the file gets fchown and fchmod as always.  */
+static void
+learn_defaults (struct unpacker *u)
+{
+  struct stat st;
+
+  u->new_uid = geteuid ();
+  u->new_gid = getegid ();
+  u->know_owner = fstat (u->dirfd, &st) == 0 && S_ISDIR (st.st_mode) && !(st.st_mode & S_ISGID);
+  u->know_mode = u->know_owner && read_umask (&u->umask) == 0
+                 && fgetxattr (u->dirfd, "system.posix_acl_default", NULL, 0) < 0
+                 && (errno == ENODATA || errno == ENOTSUP);
+}
+
+/* Whether a file just made already has the owner M asks for.  */
+static bool
+owned_as_made (const struct unpacker *u, const struct meta *m)
+{
+  return u->know_owner && m->uid == u->new_uid && m->gid == u->new_gid;
+}
+
+/* The mode to make a regular file with: its own, when the mode it gets is
+   known (and no setuid, setgid or sticky bit, which go on last: see
+   hutch_layer_set_owner_mode), or 0600 until its fchmod.  Writing into it
+   goes through the fd of its creation, whatever the mode says.  */
+static mode_t
+create_mode (const struct unpacker *u, const struct meta *m)
+{
+  return u->know_mode ? m->perm & 0777 : 0600;
+}
+
+/* Metadata M of a file or FIFO, through an fd of it.  MADE is the mode it
+   was made with (mode_t -1: unknown).  Owner, then mode, then xattrs, then
+   times, as hutch_layer_set_owner_mode explains; the fchown and the fchmod
+   are left out when the file has what they would give it.  */
+static int
+apply_entry_meta (struct unpacker *u, int fd, struct archive_entry *e, const struct meta *m,
+                  mode_t made, const char *path)
+{
+  bool known = made != (mode_t)-1 && u->know_mode;
+
+  if (u->opts->chown && !owned_as_made (u, m))
+    {
+      if (hutch_layer_set_owner_mode (u->opts, fd, m, path, u->err) < 0)
+        return -1;
+    }
+  else if ((!known || (made & ~u->umask) != m->perm) && fchmod (fd, m->perm) < 0)
+    {
+      _cleanup_free_ char *s = hutch_walk_shown (path);
+      return hutch_error_set (u->err, errno, "set the mode of `%s` in the layer", s);
+    }
   set_entry_xattrs (u, fd, e, path);
-  return hutch_layer_set_times (fd, &m, path, u->err);
+  return hutch_layer_set_times (fd, m, path, u->err);
 }
 
 static void
@@ -972,6 +1049,7 @@ remove_existing (struct unpacker *u, int parentfd, const char *base, const char 
 struct node
 {
   mode_t type;
+  mode_t perm; /* of a regular file */
   const char *target;
   int link_dirfd;
   const char *link_name;
@@ -984,7 +1062,7 @@ make_node (int parentfd, const char *base, const struct node *node)
     {
     case S_IFREG:
       return openat (parentfd, base,
-                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, node->perm);
     case S_IFLNK:
       return symlinkat (node->target, parentfd, base);
     case S_IFIFO:
@@ -1098,11 +1176,16 @@ unpack_file (struct unpacker *u, struct archive *a, struct archive_entry *e, con
              int parentfd, const char *path, const char *base)
 {
   struct node node = { .type = S_IFREG };
-  _cleanup_close_ int fd = create_node (u, parentfd, base, entry, &node);
+  _cleanup_close_ int fd = -1;
+  struct meta m;
 
+  if (entry_meta (e, entry, &m, u->err) < 0)
+    return -1;
+  node.perm = create_mode (u, &m);
+  fd = create_node (u, parentfd, base, entry, &node);
   if (fd < 0 || write_data (u, a, e, fd, entry) < 0)
     return -1;
-  return apply_entry_meta (u, fd, e, entry, path);
+  return apply_entry_meta (u, fd, e, &m, node.perm, path);
 }
 
 static int
@@ -1111,8 +1194,9 @@ unpack_fifo (struct unpacker *u, struct archive_entry *e, const char *entry, int
 {
   struct node node = { .type = S_IFIFO };
   _cleanup_close_ int fd = -1;
+  struct meta m;
 
-  if (create_node (u, parentfd, base, entry, &node) < 0)
+  if (entry_meta (e, entry, &m, u->err) < 0 || create_node (u, parentfd, base, entry, &node) < 0)
     return -1;
   /* O_NONBLOCK: opening a FIFO for reading does not wait for a writer.  */
   fd = openat (parentfd, base, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
@@ -1121,7 +1205,7 @@ unpack_fifo (struct unpacker *u, struct archive_entry *e, const char *entry, int
       _cleanup_free_ char *s = hutch_walk_shown (entry);
       return hutch_error_set (u->err, errno, "open FIFO `%s` in the layer", s);
     }
-  return apply_entry_meta (u, fd, e, entry, path);
+  return apply_entry_meta (u, fd, e, &m, (mode_t)-1, path);
 }
 
 static int
@@ -1144,7 +1228,8 @@ unpack_symlink (struct unpacker *u, struct archive_entry *e, const char *entry, 
   if (entry_meta (e, entry, &m, u->err) < 0 || create_node (u, parentfd, base, entry, &node) < 0)
     return -1;
   s = hutch_walk_shown (path);
-  if (u->opts->chown && fchownat (parentfd, base, m.uid, m.gid, AT_SYMLINK_NOFOLLOW) < 0)
+  if (u->opts->chown && !owned_as_made (u, &m)
+      && fchownat (parentfd, base, m.uid, m.gid, AT_SYMLINK_NOFOLLOW) < 0)
     return hutch_error_set (u->err, errno, "give symlink `%s` its owner %u:%u", s, (unsigned)m.uid,
                             (unsigned)m.gid);
   if (utimensat (parentfd, base, m.times, AT_SYMLINK_NOFOLLOW) < 0)
@@ -1414,6 +1499,7 @@ hutch_archive_unpack (int fd, int dirfd, const struct hutch_unpack_opts *opts,
 
   if (opts->whiteouts != HUTCH_WHITEOUT_OVERLAY)
     return hutch_error_set (err, EINVAL, "unpack a layer: unknown whiteout format");
+  learn_defaults (&u);
   if (feeder_start (fd, opts, &f, err) < 0)
     return -1;
   a = archive_read_new ();
