@@ -1486,6 +1486,7 @@ void
 hutch_unpack_preload (void)
 {
   (void)hutch_libarchive ();
+  (void)hutch_gunzip_available ();
 }
 
 int

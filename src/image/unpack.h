@@ -61,7 +61,8 @@ struct hutch_unpack_stats
    names the entry, and nothing is written outside DIRFD.  On failure DIRFD
    holds a partial layer: unpack into a temporary directory and rename it into
    place on success.  RET_STATS (may be NULL) is written on success only.  */
-/* Load libarchive now (it is loaded on first use otherwise).  */
+/* Load libarchive (and libisal, where there is one) now: they are loaded on
+   first use otherwise.  */
 void hutch_unpack_preload (void);
 
 struct archive;
