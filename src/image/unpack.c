@@ -8,7 +8,6 @@
 #include <archive_entry.h>
 #include "base/lazylib.h"
 
-#include "base/digest.h"
 #include "base/syscalls.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -17,8 +16,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,11 +31,6 @@
    cannot be scoped to a directory fd.  Everything below is done with *at()
    calls relative to fds that the kernel resolved beneath the layer's
    directory.  */
-
-/* Decompressed data goes from the reading thread to the unpacking one in a
-   ring of a few large buffers.  */
-#define FEED_SLOTS 4
-#define FEED_SLOT_SIZE (1024 * 1024)
 
 /* Refuse the layer because of ENTRY.  Returns -EINVAL; the message carries no
    errno text since the layer, not the system, is at fault.  */
@@ -301,380 +293,6 @@ hutch_layer_dir_list_apply (struct dir_list *l, int rootfd, uint64_t resolve,
         return -1;
     }
   return 0;
-}
-
-/* The reading side: FD is read and decompressed in a thread of its own, so
-   that inflating (one core) and creating files (mostly the kernel, another
-   core) overlap, as they do when `tar -xzf` runs gzip in a second process.
-   The unpacking side reads plain tar through feeder_read.  gzip goes through
-   igzip where there is one (image/gunzip.h), anything else through
-   libarchive's filters.  */
-struct feeder
-{
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-  pthread_t thread;
-  bool started;
-  struct source *src;
-  struct archive *in;      /* libarchive's decompression, or NULL */
-  struct hutch_gunzip *gz; /* igzip's, or NULL */
-  char *slot[FEED_SLOTS];
-  size_t len[FEED_SLOTS];
-  unsigned head, count; /* filled slots: head .. head+count-1 (mod FEED_SLOTS) */
-  bool held;            /* the slot at head is lent to libarchive */
-  bool done, cancelled;
-  int errnum;
-  char *error;
-  /* The diff_id, when asked for: every decompressed byte goes through it,
-     in the reading thread.  */
-  struct hutch_sha256 *hash;
-};
-
-/* The compressed input: FD, which may be a file that a download is still
-   appending to (see hutch_unpack_opts.wait_more).  The first bytes are read
-   ahead to tell gzip from the rest, and given out again first.  */
-struct source
-{
-  int fd;
-  int (*wait_more) (void *data);
-  void *data;
-  bool complete;
-  unsigned char peek[4];
-  size_t npeek, peek_pos;
-  char buf[FEED_SLOT_SIZE]; /* for libarchive's reads */
-};
-
-/* Read into BUF.  At the current end of a growing file, wait for the
-   writer to say there is more, or that it finished (then read what remains
-   once more before reporting the end).  */
-static ssize_t
-source_read (void *data, void *buf, size_t len, hutch_error_t *err)
-{
-  struct source *s = data;
-
-  if (s->peek_pos < s->npeek)
-    {
-      size_t n = s->npeek - s->peek_pos < len ? s->npeek - s->peek_pos : len;
-      memcpy (buf, s->peek + s->peek_pos, n);
-      s->peek_pos += n;
-      return (ssize_t)n;
-    }
-  for (;;)
-    {
-      ssize_t n = read (s->fd, buf, len);
-      int r;
-
-      if (n > 0)
-        return n;
-      if (n < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          return hutch_error_set (err, errno, "read the layer");
-        }
-      if (s->wait_more == NULL || s->complete)
-        return 0;
-      r = s->wait_more (s->data);
-      if (r < 0)
-        return hutch_error_set (err, -r, "the download of the layer stopped");
-      if (r == 0)
-        s->complete = true;
-    }
-}
-
-/* Read the first bytes ahead (fewer when the input is shorter).  */
-static int
-source_peek (struct source *s, hutch_error_t *err)
-{
-  while (s->npeek < sizeof s->peek)
-    {
-      ssize_t n = source_read (s, s->peek + s->npeek, sizeof s->peek - s->npeek, err);
-      if (n < 0)
-        return -1;
-      if (n == 0)
-        break;
-      s->npeek += (size_t)n;
-    }
-  return 0;
-}
-
-/* libarchive's read callback on the source.  */
-static la_ssize_t
-source_archive_read (struct archive *a, void *data, const void **ret_buf)
-{
-  struct source *s = data;
-  hutch_error_t e = HUTCH_ERROR_INIT;
-  ssize_t n = source_read (s, s->buf, sizeof s->buf, &e);
-
-  if (n < 0)
-    {
-      archive_set_error (a, e.errnum, "%s", e.msg);
-      hutch_error_clear (&e);
-      return -1;
-    }
-  *ret_buf = s->buf;
-  return n;
-}
-
-/* In-process decompressors only: archive_read_support_filter_all would add
-   filters that run external programs (lrzip, lzop, grzip, and gzip or zstd
-   themselves when libarchive lacks the library, which ARCHIVE_WARN
-   reports), and an image must never make us execute anything
-   (CVE-2014-9357: docker ran xz on an image's layer from inside that
-   image).  */
-int
-hutch_archive_filters (struct archive *a, bool archives, hutch_error_t *err)
-{
-  if (archive_read_support_filter_gzip (a) != ARCHIVE_OK
-      || archive_read_support_filter_zstd (a) != ARCHIVE_OK)
-    return hutch_error_set (err, 0,
-                            "libarchive %s lacks built-in gzip or zstd support; install a "
-                            "libarchive built with zlib and libzstd",
-                            archive_version_string ());
-  if (archives
-      && (archive_read_support_filter_xz (a) != ARCHIVE_OK
-          || archive_read_support_filter_bzip2 (a) != ARCHIVE_OK))
-    return hutch_error_set (err, 0,
-                            "libarchive %s lacks built-in xz or bzip2 support; install a "
-                            "libarchive built with liblzma and libbz2",
-                            archive_version_string ());
-  return 0;
-}
-
-/* The next decompressed bytes into BUF: how many, 0 at the end, -1 with
-   F's error set.  */
-static ssize_t
-feeder_produce (struct feeder *f, void *buf, size_t len)
-{
-  ssize_t n;
-
-  if (f->gz)
-    {
-      hutch_error_t e = HUTCH_ERROR_INIT;
-
-      n = hutch_gunzip_read (f->gz, buf, len, &e);
-      if (n < 0)
-        {
-          f->errnum = e.errnum;
-          f->error = hutch_xstrdup (e.msg ? e.msg : "decompression failed");
-          hutch_error_clear (&e);
-        }
-      return n;
-    }
-  n = archive_read_data (f->in, buf, len);
-  if (n < 0)
-    {
-      const char *msg = archive_error_string (f->in);
-      f->errnum = archive_errno (f->in);
-      f->error = hutch_xstrdup (msg ? msg : "decompression failed");
-    }
-  return n;
-}
-
-static void *
-feeder_main (void *data)
-{
-  struct feeder *f = data;
-
-  for (;;)
-    {
-      unsigned idx;
-      ssize_t n;
-
-      pthread_mutex_lock (&f->lock);
-      while (f->count == FEED_SLOTS && !f->cancelled)
-        pthread_cond_wait (&f->cond, &f->lock);
-      if (f->cancelled)
-        {
-          pthread_mutex_unlock (&f->lock);
-          return NULL;
-        }
-      idx = (f->head + f->count) % FEED_SLOTS;
-      pthread_mutex_unlock (&f->lock);
-
-      /* Outside the lock: f->error is read by the other side only once
-         f->done is set, under the lock.  */
-      n = feeder_produce (f, f->slot[idx], FEED_SLOT_SIZE);
-      if (n > 0 && f->hash)
-        {
-          hutch_error_t e = HUTCH_ERROR_INIT;
-          if (hutch_sha256_update (f->hash, f->slot[idx], (size_t)n, &e) < 0)
-            {
-              f->errnum = e.errnum;
-              f->error = hutch_xstrdup (e.msg ? e.msg : "hash the layer");
-              hutch_error_clear (&e);
-              n = -1;
-            }
-        }
-
-      pthread_mutex_lock (&f->lock);
-      if (n > 0)
-        {
-          f->len[idx] = (size_t)n;
-          f->count++;
-        }
-      else
-        f->done = true;
-      pthread_cond_broadcast (&f->cond);
-      pthread_mutex_unlock (&f->lock);
-      if (n <= 0)
-        return NULL;
-    }
-}
-
-/* libarchive's read callback: the buffer returned stays valid until the next
-   call, which gives it back.  */
-static la_ssize_t
-feeder_read (struct archive *a, void *data, const void **ret_buf)
-{
-  struct feeder *f = data;
-  la_ssize_t n = 0;
-
-  pthread_mutex_lock (&f->lock);
-  if (f->held)
-    {
-      f->head = (f->head + 1) % FEED_SLOTS;
-      f->count--;
-      f->held = false;
-      pthread_cond_broadcast (&f->cond);
-    }
-  while (f->count == 0 && !f->done)
-    pthread_cond_wait (&f->cond, &f->lock);
-  if (f->count > 0)
-    {
-      *ret_buf = f->slot[f->head];
-      n = (la_ssize_t)f->len[f->head];
-      f->held = true;
-    }
-  else if (f->error)
-    {
-      archive_set_error (a, f->errnum ? f->errnum : -1 /* libarchive's ARCHIVE_ERRNO_MISC */, "%s",
-                         f->error);
-      n = -1;
-    }
-  pthread_mutex_unlock (&f->lock);
-  return n;
-}
-
-static void
-feeder_free (struct feeder *f)
-{
-  unsigned i;
-
-  if (f == NULL)
-    return;
-  if (f->started)
-    {
-      pthread_mutex_lock (&f->lock);
-      f->cancelled = true;
-      pthread_cond_broadcast (&f->cond);
-      pthread_mutex_unlock (&f->lock);
-      pthread_join (f->thread, NULL);
-    }
-  if (f->in)
-    archive_read_free (f->in);
-  hutch_gunzip_free (f->gz);
-  for (i = 0; i < FEED_SLOTS; i++)
-    free (f->slot[i]);
-  free (f->error);
-  hutch_sha256_free (f->hash);
-  free (f->src);
-  pthread_cond_destroy (&f->cond);
-  pthread_mutex_destroy (&f->lock);
-  free (f);
-}
-
-/* Decompress F's source with libarchive and read its one "raw" header.
-   Returns 0, 1 for an empty layer, or -1 with ERR filled.  */
-static int
-feeder_open_archive (struct feeder *f, hutch_error_t *err)
-{
-  struct archive_entry *e;
-  int r;
-
-  f->in = archive_read_new ();
-  if (f->in == NULL)
-    return hutch_error_set (err, ENOMEM, "start libarchive");
-  if (hutch_archive_filters (f->in, false, err) < 0)
-    return -1;
-  /* "raw" hands over the decompressed bytes as they are; "empty" takes a
-     zero-length layer (or compressed nothing), which is an empty layer.  */
-  archive_read_support_format_raw (f->in);
-  archive_read_support_format_empty (f->in);
-  r = archive_read_open (f->in, f->src, NULL, source_archive_read, NULL);
-  if (r == ARCHIVE_OK)
-    r = archive_read_next_header (f->in, &e);
-  if (r == ARCHIVE_EOF)
-    return 1;
-  if (r != ARCHIVE_OK)
-    {
-      int errnum = archive_errno (f->in);
-      return hutch_error_set (err, errnum > 0 && errnum != EILSEQ ? errnum : 0,
-                              "read the layer: %s", archive_error_string (f->in));
-    }
-  return 0;
-}
-
-/* Give F its slots and start its reading thread.  Returns pthread_create's
-   result: 0, or an errno value.  */
-static int
-feeder_start_thread (struct feeder *f)
-{
-  sigset_t all, old;
-  unsigned i;
-  int r;
-
-  for (i = 0; i < FEED_SLOTS; i++)
-    f->slot[i] = hutch_xmalloc0 (FEED_SLOT_SIZE);
-  /* The thread starts with every signal blocked, so that signals meant for
-     the process (SIGTERM to the unpacking child, say) reach the thread that
-     the caller expects, not the decompressor.  */
-  sigfillset (&all);
-  pthread_sigmask (SIG_SETMASK, &all, &old);
-  r = pthread_create (&f->thread, NULL, feeder_main, f);
-  pthread_sigmask (SIG_SETMASK, &old, NULL);
-  return r;
-}
-
-/* A feeder that decompresses FD; an empty layer gives one that is done at
-   once and has no thread.  */
-static int
-feeder_start (int fd, const struct hutch_unpack_opts *opts, struct feeder **ret, hutch_error_t *err)
-{
-  struct feeder *f = hutch_xmalloc0 (sizeof *f);
-  int r;
-
-  pthread_mutex_init (&f->lock, NULL);
-  pthread_cond_init (&f->cond, NULL);
-  f->src = hutch_xmalloc0 (sizeof *f->src);
-  f->src->fd = fd;
-  f->src->wait_more = opts->wait_more;
-  f->src->data = opts->wait_data;
-  if ((opts->diff_id && hutch_sha256_new (&f->hash, err) < 0) || source_peek (f->src, err) < 0)
-    goto fail;
-  if (!opts->zlib && hutch_gunzip_magic (f->src->peek, f->src->npeek))
-    f->gz = hutch_gunzip_new (source_read, f->src);
-  r = f->gz ? 0 : feeder_open_archive (f, err);
-  if (r < 0)
-    goto fail;
-  if (r == 1)
-    {
-      f->done = true;
-      *ret = f;
-      return 0;
-    }
-  r = feeder_start_thread (f);
-  if (r != 0)
-    {
-      hutch_error_set (err, r, "start the layer's reading thread");
-      goto fail;
-    }
-  f->started = true;
-  *ret = f;
-  return 0;
-fail:
-  feeder_free (f);
-  return -1;
 }
 
 struct unpacker
@@ -1470,16 +1088,16 @@ unpack_all (struct unpacker *u, struct archive *a)
 /* The tar reader stops at the end-of-archive blocks; the diff_id covers
    the whole stream, so read (and hash) what follows them too.  */
 static int
-finish_diff_id (struct unpacker *u, struct archive *a, struct feeder *f)
+finish_diff_id (struct unpacker *u, struct archive *a, struct hutch_feeder *f)
 {
   const void *buf;
-  la_ssize_t n;
+  ssize_t n;
 
-  while ((n = feeder_read (a, f, &buf)) > 0)
+  while ((n = hutch_feeder_read (a, f, &buf)) > 0)
     ;
   if (n < 0)
     return read_error (u, a, NULL);
-  return hutch_sha256_final (f->hash, u->stats.diff_id, u->err);
+  return hutch_feeder_diff_id (f, u->stats.diff_id, u->err);
 }
 
 void
@@ -1494,34 +1112,34 @@ hutch_archive_unpack (int fd, int dirfd, const struct hutch_unpack_opts *opts,
                       struct hutch_unpack_stats *ret_stats, hutch_error_t *err)
 {
   struct unpacker u = { .dirfd = dirfd, .opts = opts, .parentfd = -1, .err = err };
-  struct feeder *f = NULL;
+  struct hutch_feeder *f = NULL;
   struct archive *a;
   int r;
 
   if (opts->whiteouts != HUTCH_WHITEOUT_OVERLAY)
     return hutch_error_set (err, EINVAL, "unpack a layer: unknown whiteout format");
   learn_defaults (&u);
-  if (feeder_start (fd, opts, &f, err) < 0)
+  if (hutch_feeder_start (fd, opts, &f, err) < 0)
     return -1;
   a = archive_read_new ();
   if (a == NULL)
     {
-      feeder_free (f);
+      hutch_feeder_free (f);
       return hutch_error_set (err, ENOMEM, "start libarchive");
     }
   /* "tar" reads ustar, pax and GNU tar; "empty" a layer with no entry at all.
      No decompression here: the feeder did it.  */
   archive_read_support_format_tar (a);
   archive_read_support_format_empty (a);
-  if (archive_read_open (a, f, NULL, feeder_read, NULL) != ARCHIVE_OK)
+  if (archive_read_open (a, f, NULL, hutch_feeder_read, NULL) != ARCHIVE_OK)
     r = read_error (&u, a, NULL);
   else
     r = unpack_all (&u, a);
-  if (r == 0 && f->hash)
+  if (r == 0 && opts->diff_id)
     r = finish_diff_id (&u, a, f);
-  u.stats.igzip = f->gz != NULL;
+  u.stats.igzip = hutch_feeder_igzip (f);
   archive_read_free (a);
-  feeder_free (f);
+  hutch_feeder_free (f);
   if (u.parentfd >= 0)
     close (u.parentfd);
   free (u.parent);
