@@ -65,21 +65,12 @@ struct source
   char buf[FEED_SLOT_SIZE]; /* for libarchive's reads */
 };
 
-/* Read into BUF.  At the current end of a growing file, wait for the
+/* Read FD into BUF.  At the current end of a growing file, wait for the
    writer to say there is more, or that it finished (then read what remains
    once more before reporting the end).  */
 static ssize_t
-source_read (void *data, void *buf, size_t len, hutch_error_t *err)
+source_read_fd (struct source *s, void *buf, size_t len, hutch_error_t *err)
 {
-  struct source *s = data;
-
-  if (s->peek_pos < s->npeek)
-    {
-      size_t n = s->npeek - s->peek_pos < len ? s->npeek - s->peek_pos : len;
-      memcpy (buf, s->peek + s->peek_pos, n);
-      s->peek_pos += n;
-      return (ssize_t)n;
-    }
   for (;;)
     {
       ssize_t n = read (s->fd, buf, len);
@@ -109,7 +100,7 @@ source_peek (struct source *s, hutch_error_t *err)
 {
   while (s->npeek < sizeof s->peek)
     {
-      ssize_t n = source_read (s, s->peek + s->npeek, sizeof s->peek - s->npeek, err);
+      ssize_t n = source_read_fd (s, s->peek + s->npeek, sizeof s->peek - s->npeek, err);
       if (n < 0)
         return -1;
       if (n == 0)
@@ -117,6 +108,22 @@ source_peek (struct source *s, hutch_error_t *err)
       s->npeek += (size_t)n;
     }
   return 0;
+}
+
+/* The next bytes into BUF: those read ahead first.  */
+static ssize_t
+source_read (void *data, void *buf, size_t len, hutch_error_t *err)
+{
+  struct source *s = data;
+
+  if (s->peek_pos < s->npeek)
+    {
+      size_t n = s->npeek - s->peek_pos < len ? s->npeek - s->peek_pos : len;
+      memcpy (buf, s->peek + s->peek_pos, n);
+      s->peek_pos += n;
+      return (ssize_t)n;
+    }
+  return source_read_fd (s, buf, len, err);
 }
 
 /* libarchive's read callback on the source.  */

@@ -5,6 +5,7 @@
 #include "image/gunzip.h"
 #include "tap.h"
 #include "base/util.h"
+#include "base/walk.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -16,7 +17,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -395,6 +398,49 @@ gzip_file (const char *src, const char *dst, int members, long corrupt)
   close (ofd);
 }
 
+/* Unpack NAME read from a pipe that a child fills a byte at a time for its
+   first 16 bytes (the gzip header, the first tar block), as a download may
+   bring them: every read is short.  */
+static int
+unpack_dribbled (const char *name, const struct hutch_unpack_opts *opts,
+                 struct hutch_unpack_stats *st, hutch_error_t *err)
+{
+  int p[2], dirfd, r, status;
+  pid_t pid;
+
+  if (pipe2 (p, O_CLOEXEC) < 0)
+    abort ();
+  pid = fork ();
+  if (pid == 0)
+    {
+      static char buf[65536];
+      struct timespec ms = { 0, 1000000 };
+      int fd = open (at (name), O_RDONLY | O_CLOEXEC);
+      ssize_t n;
+      int i;
+
+      close (p[0]);
+      for (i = 0; i < 16 && read (fd, buf, 1) == 1; i++)
+        {
+          if (write (p[1], buf, 1) != 1)
+            _exit (1);
+          nanosleep (&ms, NULL);
+        }
+      while ((n = read (fd, buf, sizeof buf)) > 0)
+        if (write (p[1], buf, (size_t)n) != n)
+          _exit (1);
+      _exit (0);
+    }
+  close (p[1]);
+  mkdir (at ("layer"), 0755);
+  dirfd = open (at ("layer"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  r = hutch_archive_unpack (p[0], dirfd, opts, st, err);
+  close (p[0]);
+  close (dirfd);
+  waitpid (pid, &status, 0);
+  return r;
+}
+
 /* Layers in several gzip members (pigz, `cat a.gz b.gz`), and damaged
    ones, through igzip and through zlib: the same tree, or an error that
    says what is wrong.  */
@@ -450,6 +496,14 @@ test_gzip_members (void)
         snprintf (members3, sizeof members3, "%s", stats.diff_id);
       else if (*members3)
         is_str (stats.diff_id, members3, "zlib: the same diff_id as igzip's");
+      if (hutch_walk_remove_path (at ("layer"), &err) < 0)
+        abort ();
+      ok (unpack_dribbled ("t.tgz", &opts, &stats, &err) == 0
+              && content_is ("layer/d/small", "small\n") && stats.igzip == (k == 0)
+              && strcmp (stats.diff_id, members3) == 0,
+          "%s: the same layer arriving a byte at a time (%s)", how[k],
+          err.msg ? err.msg : "no error");
+      hutch_error_clear (&err);
 
       /* a flipped byte in the second member's data, then in the last
          trailer's CRC-32 */
