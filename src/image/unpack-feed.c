@@ -65,6 +65,16 @@ struct source
   char buf[FEED_SLOT_SIZE]; /* for libarchive's reads */
 };
 
+/* ERR says WHAT failed with ERRNUM, whose text is left to the message
+   that libarchive's error becomes (read_error in unpack.c).  */
+static ssize_t
+source_error (hutch_error_t *err, int errnum, const char *what)
+{
+  hutch_error_set (err, 0, "%s", what);
+  err->errnum = errnum;
+  return -1;
+}
+
 /* Read FD into BUF.  At the current end of a growing file, wait for the
    writer to say there is more, or that it finished (then read what remains
    once more before reporting the end).  */
@@ -82,13 +92,13 @@ source_read_fd (struct source *s, void *buf, size_t len, hutch_error_t *err)
         {
           if (errno == EINTR)
             continue;
-          return hutch_error_set (err, errno, "read the layer");
+          return source_error (err, errno, "read the layer");
         }
       if (s->wait_more == NULL || s->complete)
         return 0;
       r = s->wait_more (s->data);
       if (r < 0)
-        return hutch_error_set (err, -r, "the download of the layer stopped");
+        return source_error (err, -r, "the download of the layer stopped");
       if (r == 0)
         s->complete = true;
     }
