@@ -233,6 +233,8 @@ struct layer_job
   struct hutch_blob_writer *w;
   char *buf; /* WRITE_CHUNK bytes not yet written */
   size_t buffered;
+  int syncfd;      /* the blob file, to start its writeback */
+  int64_t written; /* bytes of it written */
   struct stream_unpack su;
   struct hutch_userns_job *job;
   char *tmpdir;
@@ -330,6 +332,12 @@ layer_flush (struct layer_job *j, hutch_error_t *err)
     return 0;
   if (hutch_blob_writer_write (j->w, j->buf, j->buffered, err) < 0)
     return -1;
+  /* The blob's commit waits for it to be on disk (fsync), in the loop of
+     the downloads: its writeback starts now, piece by piece, so that the
+     fsync finds little left.  Only a start: a failure shows there.  */
+  if (j->syncfd >= 0)
+    sync_file_range (j->syncfd, j->written, (off_t)j->buffered, SYNC_FILE_RANGE_WRITE);
+  j->written += (int64_t)j->buffered;
   j->buffered = 0;
   wake (j, 1);
   return 0;
@@ -347,6 +355,9 @@ layer_data (void *arg, const void *buf, size_t len, hutch_error_t *err)
       if (j->unpack && start_unpack (j, err) < 0)
         return -1;
       j->buf = hutch_xmalloc0 (WRITE_CHUNK);
+      j->syncfd = hutch_blob_writer_open_reader (j->w, err);
+      if (j->syncfd < 0)
+        return -1;
     }
   j->got += (int64_t)len;
   hutch_progress_update (j->prog, j->line, j->got);
@@ -374,6 +385,7 @@ layer_done (void *arg, hutch_error_t *err)
     return -1;
   free (j->buf);
   j->buf = NULL;
+  hutch_closep (&j->syncfd);
   w = j->w;
   j->w = NULL;
   /* Verifies the digest of every byte received: only then does the
@@ -394,6 +406,7 @@ layer_job_abort (struct layer_job *j)
   j->w = NULL;
   free (j->buf);
   j->buf = NULL;
+  hutch_closep (&j->syncfd);
   hutch_closep (&j->su.efd);
   hutch_closep (&j->su.blobfd);
   if (j->tmpdir)
@@ -486,7 +499,7 @@ fetch_layers (struct hutch_store *s, struct hutch_registry *r, const struct hutc
       jobs[n].desc = d;
       jobs[n].diff_id = diff_ids[i];
       jobs[n].unpack = !hutch_store_has_layer (s, diff_ids[i]);
-      jobs[n].su.efd = jobs[n].su.blobfd = -1;
+      jobs[n].su.efd = jobs[n].su.blobfd = jobs[n].syncfd = -1;
       jobs[n].line = hutch_progress_add (prog, "Copying blob", label, d->size);
       fetches[n].digest = d->digest;
       fetches[n].size = d->size;
