@@ -10,6 +10,10 @@
 #ifdef HAVE_SD_BUS
 #include <systemd/sd-bus.h>
 #endif
+#ifdef HAVE_ISAL
+#include <isa-l/crc.h>
+#include <isa-l/igzip_lib.h>
+#endif
 
 #include "base/lazylib.h"
 #include "base/error.h"
@@ -310,5 +314,48 @@ hutch_libsystemd (void)
   if (lsd_status < 0)
     missing (&lsd_failure, "libsystemd0");
   return &lsd;
+}
+#endif
+
+#ifdef HAVE_ISAL
+static const char *const isal_syms[] = {
+  "crc32_gzip_refl",
+  "isal_inflate",
+  "isal_inflate_init",
+  "isal_inflate_reset",
+};
+static struct hutch_libisal lisal;
+_Static_assert(sizeof lisal == sizeof isal_syms / sizeof isal_syms[0] * sizeof (void *),
+               "one function pointer per symbol");
+static pthread_once_t lisal_once = PTHREAD_ONCE_INIT;
+static int lisal_status;
+
+static void
+load_isal (void)
+{
+  static const char *const names[] = { "libisal.so.2", NULL };
+  struct load_failure f;
+
+  lisal_status
+      = try_load (names, isal_syms, (void **)&lisal, sizeof isal_syms / sizeof isal_syms[0], &f);
+}
+
+int
+hutch_libisal_load (void)
+{
+  pthread_once (&lisal_once, load_isal);
+  return lisal_status;
+}
+
+const struct hutch_libisal *
+hutch_libisal (void)
+{
+  pthread_once (&lisal_once, load_isal);
+  if (lisal_status < 0)
+    {
+      struct load_failure f = { .what = "libisal.so.2", .why = "not loaded" };
+      missing (&f, "libisal2");
+    }
+  return &lisal;
 }
 #endif

@@ -2,12 +2,13 @@
 #ifndef HUTCH_LAZYLIB_H
 #define HUTCH_LAZYLIB_H
 
-/* libarchive, zlib, libcrypto, libcurl and libsystemd, loaded with dlopen the first
+/* libarchive, zlib, libcrypto, libcurl, libsystemd and libisal, loaded with dlopen the first
    time they are needed.  Linked normally they would be mapped into every
    start of hutch, image or not: libarchive alone brings libxml2, ICU and
    libstdc++, which cost about 2 ms of the ~5 ms a `hutch run --rootfs`
    takes (bench/startup).  Include this after <archive.h>,
-   <archive_entry.h>, <zlib.h>, <openssl/evp.h>, <curl/curl.h> or <systemd/sd-bus.h>:
+   <archive_entry.h>, <zlib.h>, <openssl/evp.h>, <curl/curl.h>, <systemd/sd-bus.h> or
+   ISA-L's headers:
    each call below then goes through the loaded library, with the
    prototype of the real header (checked by the compiler through
    __typeof__).  */
@@ -285,6 +286,28 @@ const struct hutch_libcurl *hutch_libcurl (void);
 #define curl_url_get(...) (hutch_libcurl ()->curl_url_get (__VA_ARGS__))
 #define curl_url_set(...) (hutch_libcurl ()->curl_url_set (__VA_ARGS__))
 #define curl_version_info(...) (hutch_libcurl ()->curl_version_info (__VA_ARGS__))
+#endif
+
+#if defined(_IGZIP_H) && defined(_CRC_H_)
+/* ISA-L's igzip, which inflates gzip layers (src/image/gunzip.c): include
+   <isa-l/igzip_lib.h> and <isa-l/crc.h>.  Optional like libsystemd, and
+   quietly so: hutch_libisal_load() says whether it could be loaded, and
+   without it layers go through zlib.  */
+struct hutch_libisal
+{
+  __typeof__ (crc32_gzip_refl) *crc32_gzip_refl;
+  __typeof__ (isal_inflate) *isal_inflate;
+  __typeof__ (isal_inflate_init) *isal_inflate_init;
+  __typeof__ (isal_inflate_reset) *isal_inflate_reset;
+};
+/* Load libisal.so.2 (once).  Returns 0, or -1 when it cannot be loaded.  */
+int hutch_libisal_load (void);
+/* The loaded library; aborts when hutch_libisal_load() failed.  */
+const struct hutch_libisal *hutch_libisal (void);
+#define crc32_gzip_refl(...) (hutch_libisal ()->crc32_gzip_refl (__VA_ARGS__))
+#define isal_inflate(...) (hutch_libisal ()->isal_inflate (__VA_ARGS__))
+#define isal_inflate_init(...) (hutch_libisal ()->isal_inflate_init (__VA_ARGS__))
+#define isal_inflate_reset(...) (hutch_libisal ()->isal_inflate_reset (__VA_ARGS__))
 #endif
 
 #ifdef foosdbushfoo

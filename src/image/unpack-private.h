@@ -2,8 +2,9 @@
 #ifndef HUTCH_UNPACK_PRIVATE_H
 #define HUTCH_UNPACK_PRIVATE_H
 
-/* What src/unpack.c (a layer from its tarball) and src/flatten.c (layers
-   into one tree, for the vfs driver) share: file metadata and the deferred
+/* What src/unpack.c (a layer from its tarball; its decompression in
+   unpack-feed.c) and src/flatten.c (layers into one tree, for the vfs
+   driver) share: file metadata and the deferred
    setting of directories' metadata.  Not for other files, but for
    layerwrite.c and upperwalk.c (layers written), which take what a
    whiteout is and which xattrs are overlayfs's from here.  */
@@ -57,6 +58,22 @@ struct dir_list
   struct dir_meta *v;
   size_t n, cap;
 };
+
+/* The decompressing side of hutch_archive_unpack (unpack-feed.c): FD (see
+   hutch_unpack_opts.wait_more), decompressed by a thread of its own.  An
+   empty layer gives a feeder that is done at once.  */
+struct hutch_feeder;
+struct archive;
+int hutch_feeder_start (int fd, const struct hutch_unpack_opts *opts, struct hutch_feeder **ret,
+                        hutch_error_t *err);
+/* libarchive's read callback on the plain tar (DATA: the feeder): the
+   buffer returned stays valid until the next call, which gives it back.  */
+ssize_t hutch_feeder_read (struct archive *a, void *data, const void **ret_buf);
+/* Whether the layer was gzip inflated by igzip.  */
+bool hutch_feeder_igzip (const struct hutch_feeder *f);
+/* The digest of everything read, when OPTS->diff_id asked for it.  */
+int hutch_feeder_diff_id (struct hutch_feeder *f, char *ret, hutch_error_t *err);
+void hutch_feeder_free (struct hutch_feeder *f);
 
 void __attribute__ ((format (printf, 2, 3)))
 hutch_layer_warn (const struct hutch_unpack_opts *opts, const char *fmt, ...);

@@ -2,12 +2,12 @@
 #include <config.h>
 
 #include "image/unpack-private.h"
+#include "image/gunzip.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include "base/lazylib.h"
 
-#include "base/digest.h"
 #include "base/syscalls.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -16,8 +16,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,11 +31,6 @@
    cannot be scoped to a directory fd.  Everything below is done with *at()
    calls relative to fds that the kernel resolved beneath the layer's
    directory.  */
-
-/* Decompressed data goes from the reading thread to the unpacking one in a
-   ring of a few large buffers.  */
-#define FEED_SLOTS 4
-#define FEED_SLOT_SIZE (1024 * 1024)
 
 /* Refuse the layer because of ENTRY.  Returns -EINVAL; the message carries no
    errno text since the layer, not the system, is at fault.  */
@@ -302,326 +295,6 @@ hutch_layer_dir_list_apply (struct dir_list *l, int rootfd, uint64_t resolve,
   return 0;
 }
 
-/* The reading side: FD is read and decompressed in a thread of its own, so
-   that inflating (one core) and creating files (mostly the kernel, another
-   core) overlap, as they do when `tar -xzf` runs gzip in a second process.
-   The unpacking side reads plain tar through feeder_read.  */
-struct feeder
-{
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-  pthread_t thread;
-  bool started;
-  struct archive *in;
-  char *slot[FEED_SLOTS];
-  size_t len[FEED_SLOTS];
-  unsigned head, count; /* filled slots: head .. head+count-1 (mod FEED_SLOTS) */
-  bool held;            /* the slot at head is lent to libarchive */
-  bool done, cancelled;
-  int errnum;
-  char *error;
-  /* The diff_id, when asked for: every decompressed byte goes through it,
-     in the reading thread.  */
-  struct hutch_sha256 *hash;
-  /* A file still being written: see hutch_unpack_opts.wait_more.  */
-  struct growing *growing;
-};
-
-struct growing
-{
-  int fd;
-  int (*wait_more) (void *data);
-  void *data;
-  bool complete;
-  char buf[FEED_SLOT_SIZE];
-};
-
-/* Read a file that a download is still appending to: at its current end,
-   wait for the writer to say there is more, or that it finished (then read
-   what remains once more before reporting the end).  */
-static la_ssize_t
-growing_read (struct archive *a, void *data, const void **ret_buf)
-{
-  struct growing *g = data;
-
-  for (;;)
-    {
-      ssize_t n = read (g->fd, g->buf, sizeof g->buf);
-      int r;
-
-      if (n > 0)
-        {
-          *ret_buf = g->buf;
-          return n;
-        }
-      if (n < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          archive_set_error (a, errno, "read the layer");
-          return -1;
-        }
-      if (g->complete)
-        return 0;
-      r = g->wait_more (g->data);
-      if (r < 0)
-        {
-          archive_set_error (a, -r, "the download of the layer stopped");
-          return -1;
-        }
-      if (r == 0)
-        g->complete = true;
-    }
-}
-
-/* In-process decompressors only: archive_read_support_filter_all would add
-   filters that run external programs (lrzip, lzop, grzip, and gzip or zstd
-   themselves when libarchive lacks the library, which ARCHIVE_WARN
-   reports), and an image must never make us execute anything
-   (CVE-2014-9357: docker ran xz on an image's layer from inside that
-   image).  */
-int
-hutch_archive_filters (struct archive *a, bool archives, hutch_error_t *err)
-{
-  if (archive_read_support_filter_gzip (a) != ARCHIVE_OK
-      || archive_read_support_filter_zstd (a) != ARCHIVE_OK)
-    return hutch_error_set (err, 0,
-                            "libarchive %s lacks built-in gzip or zstd support; install a "
-                            "libarchive built with zlib and libzstd",
-                            archive_version_string ());
-  if (archives
-      && (archive_read_support_filter_xz (a) != ARCHIVE_OK
-          || archive_read_support_filter_bzip2 (a) != ARCHIVE_OK))
-    return hutch_error_set (err, 0,
-                            "libarchive %s lacks built-in xz or bzip2 support; install a "
-                            "libarchive built with liblzma and libbz2",
-                            archive_version_string ());
-  return 0;
-}
-
-static void *
-feeder_main (void *data)
-{
-  struct feeder *f = data;
-
-  for (;;)
-    {
-      unsigned idx;
-      la_ssize_t n;
-
-      pthread_mutex_lock (&f->lock);
-      while (f->count == FEED_SLOTS && !f->cancelled)
-        pthread_cond_wait (&f->cond, &f->lock);
-      if (f->cancelled)
-        {
-          pthread_mutex_unlock (&f->lock);
-          return NULL;
-        }
-      idx = (f->head + f->count) % FEED_SLOTS;
-      pthread_mutex_unlock (&f->lock);
-
-      n = archive_read_data (f->in, f->slot[idx], FEED_SLOT_SIZE);
-
-      if (n > 0 && f->hash)
-        {
-          hutch_error_t e = HUTCH_ERROR_INIT;
-          if (hutch_sha256_update (f->hash, f->slot[idx], (size_t)n, &e) < 0)
-            {
-              pthread_mutex_lock (&f->lock);
-              f->done = true;
-              f->errnum = e.errnum;
-              f->error = hutch_xstrdup (e.msg ? e.msg : "hash the layer");
-              hutch_error_clear (&e);
-              pthread_cond_broadcast (&f->cond);
-              pthread_mutex_unlock (&f->lock);
-              return NULL;
-            }
-        }
-
-      pthread_mutex_lock (&f->lock);
-      if (n > 0)
-        {
-          f->len[idx] = (size_t)n;
-          f->count++;
-        }
-      else
-        {
-          f->done = true;
-          if (n < 0)
-            {
-              const char *msg = archive_error_string (f->in);
-              f->errnum = archive_errno (f->in);
-              f->error = hutch_xstrdup (msg ? msg : "decompression failed");
-            }
-        }
-      pthread_cond_broadcast (&f->cond);
-      pthread_mutex_unlock (&f->lock);
-      if (n <= 0)
-        return NULL;
-    }
-}
-
-/* libarchive's read callback: the buffer returned stays valid until the next
-   call, which gives it back.  */
-static la_ssize_t
-feeder_read (struct archive *a, void *data, const void **ret_buf)
-{
-  struct feeder *f = data;
-  la_ssize_t n = 0;
-
-  pthread_mutex_lock (&f->lock);
-  if (f->held)
-    {
-      f->head = (f->head + 1) % FEED_SLOTS;
-      f->count--;
-      f->held = false;
-      pthread_cond_broadcast (&f->cond);
-    }
-  while (f->count == 0 && !f->done)
-    pthread_cond_wait (&f->cond, &f->lock);
-  if (f->count > 0)
-    {
-      *ret_buf = f->slot[f->head];
-      n = (la_ssize_t)f->len[f->head];
-      f->held = true;
-    }
-  else if (f->error)
-    {
-      archive_set_error (a, f->errnum ? f->errnum : -1 /* libarchive's ARCHIVE_ERRNO_MISC */, "%s",
-                         f->error);
-      n = -1;
-    }
-  pthread_mutex_unlock (&f->lock);
-  return n;
-}
-
-static void
-feeder_free (struct feeder *f)
-{
-  unsigned i;
-
-  if (f == NULL)
-    return;
-  if (f->started)
-    {
-      pthread_mutex_lock (&f->lock);
-      f->cancelled = true;
-      pthread_cond_broadcast (&f->cond);
-      pthread_mutex_unlock (&f->lock);
-      pthread_join (f->thread, NULL);
-    }
-  archive_read_free (f->in);
-  for (i = 0; i < FEED_SLOTS; i++)
-    free (f->slot[i]);
-  free (f->error);
-  hutch_sha256_free (f->hash);
-  free (f->growing);
-  pthread_cond_destroy (&f->cond);
-  pthread_mutex_destroy (&f->lock);
-  free (f);
-}
-
-/* Open F's input on FD (through growing_read when the download is still
-   writing it) and read the one "raw" header.  Returns libarchive's status:
-   ARCHIVE_EOF for an empty layer.  */
-static int
-feeder_open (struct feeder *f, int fd, const struct hutch_unpack_opts *opts)
-{
-  struct archive_entry *e;
-  int r;
-
-  if (opts->wait_more)
-    {
-      f->growing = hutch_xmalloc0 (sizeof *f->growing);
-      f->growing->fd = fd;
-      f->growing->wait_more = opts->wait_more;
-      f->growing->data = opts->wait_data;
-      r = archive_read_open (f->in, f->growing, NULL, growing_read, NULL);
-    }
-  else
-    r = archive_read_open_fd (f->in, fd, FEED_SLOT_SIZE);
-  if (r == ARCHIVE_OK)
-    r = archive_read_next_header (f->in, &e);
-  return r;
-}
-
-/* Give F its slots and start its reading thread.  Returns pthread_create's
-   result: 0, or an errno value.  */
-static int
-feeder_start_thread (struct feeder *f)
-{
-  sigset_t all, old;
-  unsigned i;
-  int r;
-
-  for (i = 0; i < FEED_SLOTS; i++)
-    f->slot[i] = hutch_xmalloc0 (FEED_SLOT_SIZE);
-  /* The thread starts with every signal blocked, so that signals meant for
-     the process (SIGTERM to the unpacking child, say) reach the thread that
-     the caller expects, not the decompressor.  */
-  sigfillset (&all);
-  pthread_sigmask (SIG_SETMASK, &all, &old);
-  r = pthread_create (&f->thread, NULL, feeder_main, f);
-  pthread_sigmask (SIG_SETMASK, &old, NULL);
-  return r;
-}
-
-/* A feeder that decompresses FD; an empty layer gives one that is done at
-   once and has no thread.  */
-static int
-feeder_start (int fd, const struct hutch_unpack_opts *opts, struct feeder **ret, hutch_error_t *err)
-{
-  struct feeder *f = hutch_xmalloc0 (sizeof *f);
-  int r;
-
-  pthread_mutex_init (&f->lock, NULL);
-  pthread_cond_init (&f->cond, NULL);
-  f->in = archive_read_new ();
-  if (f->in == NULL)
-    {
-      free (f);
-      return hutch_error_set (err, ENOMEM, "start libarchive");
-    }
-  if (hutch_archive_filters (f->in, false, err) < 0)
-    {
-      feeder_free (f);
-      return -1;
-    }
-  /* "raw" hands over the decompressed bytes as they are; "empty" takes a
-     zero-length layer (or compressed nothing), which is an empty layer.  */
-  archive_read_support_format_raw (f->in);
-  archive_read_support_format_empty (f->in);
-  if (opts->diff_id && hutch_sha256_new (&f->hash, err) < 0)
-    {
-      feeder_free (f);
-      return -1;
-    }
-  r = feeder_open (f, fd, opts);
-  if (r == ARCHIVE_EOF)
-    {
-      f->done = true;
-      *ret = f;
-      return 0;
-    }
-  if (r != ARCHIVE_OK)
-    {
-      int errnum = archive_errno (f->in);
-      hutch_error_set (err, errnum > 0 && errnum != EILSEQ ? errnum : 0, "read the layer: %s",
-                       archive_error_string (f->in));
-      feeder_free (f);
-      return -1;
-    }
-  r = feeder_start_thread (f);
-  if (r != 0)
-    {
-      feeder_free (f);
-      return hutch_error_set (err, r, "start the layer's reading thread");
-    }
-  f->started = true;
-  *ret = f;
-  return 0;
-}
-
 struct unpacker
 {
   int dirfd;
@@ -634,6 +307,13 @@ struct unpacker
   char **warned;
   unsigned long devices;
   char *first_device;
+  /* What a file gets when it is made (learn_defaults): the owner
+     NEW_UID:NEW_GID, when KNOW_OWNER; the mode asked for less UMASK, when
+     KNOW_MODE.  A file made so needs no fchown, and usually no fchmod.  */
+  uid_t new_uid;
+  gid_t new_gid;
+  mode_t umask;
+  bool know_owner, know_mode;
   hutch_error_t *err;
 };
 
@@ -727,21 +407,91 @@ set_entry_xattrs (struct unpacker *u, int fd, struct archive_entry *e, const cha
   if (archive_entry_xattr_reset (e) == 0)
     return;
   while (archive_entry_xattr_next (e, &name, &value, &size) == ARCHIVE_OK)
-    hutch_layer_set_xattr (u->opts, &u->warned, fd, path, name, value, size);
+    {
+      /* A default ACL on a directory replaces the umask for what is made in
+         it: from now on the mode of a new file is not known in advance.  */
+      if (strcmp (name, "system.posix_acl_default") == 0)
+        u->know_mode = false;
+      hutch_layer_set_xattr (u->opts, &u->warned, fd, path, name, value, size);
+    }
 }
 
-/* Metadata of a file or FIFO, through an fd of it.  */
+/* The process's umask, without changing it (umask(2) only swaps it, and
+   another thread could make a file in between): /proc/self/status has it
+   since Linux 4.7.  */
 static int
-apply_entry_meta (struct unpacker *u, int fd, struct archive_entry *e, const char *entry,
-                  const char *path)
+read_umask (mode_t *ret)
 {
-  struct meta m;
+  _cleanup_fclose_ FILE *f = fopen ("/proc/self/status", "re");
+  char line[128];
 
-  if (entry_meta (e, entry, &m, u->err) < 0
-      || hutch_layer_set_owner_mode (u->opts, fd, &m, path, u->err) < 0)
-    return -1;
+  while (f && fgets (line, sizeof line, f))
+    if (hutch_str_has_prefix (line, "Umask:"))
+      {
+        *ret = (mode_t)strtoul (line + strlen ("Umask:"), NULL, 8) & 0777;
+        return 0;
+      }
+  return -1;
+}
+
+/* What the files made in the layer will get.  Directories keep mode 0700
+   and their directory's setgid bit until hutch_layer_dir_list_apply, so
+   below a layer directory that is not setgid a new file belongs to our
+   effective ids.  A default ACL there (or set by an entry, see
+   set_entry_xattrs) would decide modes instead of the umask.  Anything
+   unsure means "unknown", and the file gets fchown and fchmod as always.  */
+static void
+learn_defaults (struct unpacker *u)
+{
+  struct stat st;
+
+  u->new_uid = geteuid ();
+  u->new_gid = getegid ();
+  u->know_owner = fstat (u->dirfd, &st) == 0 && S_ISDIR (st.st_mode) && !(st.st_mode & S_ISGID);
+  u->know_mode = u->know_owner && read_umask (&u->umask) == 0
+                 && fgetxattr (u->dirfd, "system.posix_acl_default", NULL, 0) < 0
+                 && (errno == ENODATA || errno == ENOTSUP);
+}
+
+/* Whether a file just made already has the owner M asks for.  */
+static bool
+owned_as_made (const struct unpacker *u, const struct meta *m)
+{
+  return u->know_owner && m->uid == u->new_uid && m->gid == u->new_gid;
+}
+
+/* The mode to make a regular file with: its own, when the mode it gets is
+   known (and no setuid, setgid or sticky bit, which go on last: see
+   hutch_layer_set_owner_mode), or 0600 until its fchmod.  Writing into it
+   goes through the fd of its creation, whatever the mode says.  */
+static mode_t
+create_mode (const struct unpacker *u, const struct meta *m)
+{
+  return u->know_mode ? m->perm & 0777 : 0600;
+}
+
+/* Metadata M of a file or FIFO, through an fd of it.  MADE is the mode it
+   was made with (mode_t -1: unknown).  Owner, then mode, then xattrs, then
+   times, as hutch_layer_set_owner_mode explains; the fchown and the fchmod
+   are left out when the file has what they would give it.  */
+static int
+apply_entry_meta (struct unpacker *u, int fd, struct archive_entry *e, const struct meta *m,
+                  mode_t made, const char *path)
+{
+  bool known = made != (mode_t)-1 && u->know_mode;
+
+  if (u->opts->chown && !owned_as_made (u, m))
+    {
+      if (hutch_layer_set_owner_mode (u->opts, fd, m, path, u->err) < 0)
+        return -1;
+    }
+  else if ((!known || (made & ~u->umask) != m->perm) && fchmod (fd, m->perm) < 0)
+    {
+      _cleanup_free_ char *s = hutch_walk_shown (path);
+      return hutch_error_set (u->err, errno, "set the mode of `%s` in the layer", s);
+    }
   set_entry_xattrs (u, fd, e, path);
-  return hutch_layer_set_times (fd, &m, path, u->err);
+  return hutch_layer_set_times (fd, m, path, u->err);
 }
 
 static void
@@ -917,6 +667,7 @@ remove_existing (struct unpacker *u, int parentfd, const char *base, const char 
 struct node
 {
   mode_t type;
+  mode_t perm; /* of a regular file */
   const char *target;
   int link_dirfd;
   const char *link_name;
@@ -929,7 +680,7 @@ make_node (int parentfd, const char *base, const struct node *node)
     {
     case S_IFREG:
       return openat (parentfd, base,
-                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, node->perm);
     case S_IFLNK:
       return symlinkat (node->target, parentfd, base);
     case S_IFIFO:
@@ -1043,11 +794,16 @@ unpack_file (struct unpacker *u, struct archive *a, struct archive_entry *e, con
              int parentfd, const char *path, const char *base)
 {
   struct node node = { .type = S_IFREG };
-  _cleanup_close_ int fd = create_node (u, parentfd, base, entry, &node);
+  _cleanup_close_ int fd = -1;
+  struct meta m;
 
+  if (entry_meta (e, entry, &m, u->err) < 0)
+    return -1;
+  node.perm = create_mode (u, &m);
+  fd = create_node (u, parentfd, base, entry, &node);
   if (fd < 0 || write_data (u, a, e, fd, entry) < 0)
     return -1;
-  return apply_entry_meta (u, fd, e, entry, path);
+  return apply_entry_meta (u, fd, e, &m, node.perm, path);
 }
 
 static int
@@ -1056,8 +812,9 @@ unpack_fifo (struct unpacker *u, struct archive_entry *e, const char *entry, int
 {
   struct node node = { .type = S_IFIFO };
   _cleanup_close_ int fd = -1;
+  struct meta m;
 
-  if (create_node (u, parentfd, base, entry, &node) < 0)
+  if (entry_meta (e, entry, &m, u->err) < 0 || create_node (u, parentfd, base, entry, &node) < 0)
     return -1;
   /* O_NONBLOCK: opening a FIFO for reading does not wait for a writer.  */
   fd = openat (parentfd, base, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
@@ -1066,7 +823,7 @@ unpack_fifo (struct unpacker *u, struct archive_entry *e, const char *entry, int
       _cleanup_free_ char *s = hutch_walk_shown (entry);
       return hutch_error_set (u->err, errno, "open FIFO `%s` in the layer", s);
     }
-  return apply_entry_meta (u, fd, e, entry, path);
+  return apply_entry_meta (u, fd, e, &m, (mode_t)-1, path);
 }
 
 static int
@@ -1089,7 +846,8 @@ unpack_symlink (struct unpacker *u, struct archive_entry *e, const char *entry, 
   if (entry_meta (e, entry, &m, u->err) < 0 || create_node (u, parentfd, base, entry, &node) < 0)
     return -1;
   s = hutch_walk_shown (path);
-  if (u->opts->chown && fchownat (parentfd, base, m.uid, m.gid, AT_SYMLINK_NOFOLLOW) < 0)
+  if (u->opts->chown && !owned_as_made (u, &m)
+      && fchownat (parentfd, base, m.uid, m.gid, AT_SYMLINK_NOFOLLOW) < 0)
     return hutch_error_set (u->err, errno, "give symlink `%s` its owner %u:%u", s, (unsigned)m.uid,
                             (unsigned)m.gid);
   if (utimensat (parentfd, base, m.times, AT_SYMLINK_NOFOLLOW) < 0)
@@ -1330,22 +1088,23 @@ unpack_all (struct unpacker *u, struct archive *a)
 /* The tar reader stops at the end-of-archive blocks; the diff_id covers
    the whole stream, so read (and hash) what follows them too.  */
 static int
-finish_diff_id (struct unpacker *u, struct archive *a, struct feeder *f)
+finish_diff_id (struct unpacker *u, struct archive *a, struct hutch_feeder *f)
 {
   const void *buf;
-  la_ssize_t n;
+  ssize_t n;
 
-  while ((n = feeder_read (a, f, &buf)) > 0)
+  while ((n = hutch_feeder_read (a, f, &buf)) > 0)
     ;
   if (n < 0)
     return read_error (u, a, NULL);
-  return hutch_sha256_final (f->hash, u->stats.diff_id, u->err);
+  return hutch_feeder_diff_id (f, u->stats.diff_id, u->err);
 }
 
 void
 hutch_unpack_preload (void)
 {
   (void)hutch_libarchive ();
+  (void)hutch_gunzip_available ();
 }
 
 int
@@ -1353,32 +1112,34 @@ hutch_archive_unpack (int fd, int dirfd, const struct hutch_unpack_opts *opts,
                       struct hutch_unpack_stats *ret_stats, hutch_error_t *err)
 {
   struct unpacker u = { .dirfd = dirfd, .opts = opts, .parentfd = -1, .err = err };
-  struct feeder *f = NULL;
+  struct hutch_feeder *f = NULL;
   struct archive *a;
   int r;
 
   if (opts->whiteouts != HUTCH_WHITEOUT_OVERLAY)
     return hutch_error_set (err, EINVAL, "unpack a layer: unknown whiteout format");
-  if (feeder_start (fd, opts, &f, err) < 0)
+  learn_defaults (&u);
+  if (hutch_feeder_start (fd, opts, &f, err) < 0)
     return -1;
   a = archive_read_new ();
   if (a == NULL)
     {
-      feeder_free (f);
+      hutch_feeder_free (f);
       return hutch_error_set (err, ENOMEM, "start libarchive");
     }
   /* "tar" reads ustar, pax and GNU tar; "empty" a layer with no entry at all.
      No decompression here: the feeder did it.  */
   archive_read_support_format_tar (a);
   archive_read_support_format_empty (a);
-  if (archive_read_open (a, f, NULL, feeder_read, NULL) != ARCHIVE_OK)
+  if (archive_read_open (a, f, NULL, hutch_feeder_read, NULL) != ARCHIVE_OK)
     r = read_error (&u, a, NULL);
   else
     r = unpack_all (&u, a);
-  if (r == 0 && f->hash)
+  if (r == 0 && opts->diff_id)
     r = finish_diff_id (&u, a, f);
+  u.stats.igzip = hutch_feeder_igzip (f);
   archive_read_free (a);
-  feeder_free (f);
+  hutch_feeder_free (f);
   if (u.parentfd >= 0)
     close (u.parentfd);
   free (u.parent);

@@ -39,6 +39,9 @@ struct hutch_unpack_opts
   void *wait_data;
   /* Hash the whole uncompressed stream into the stats' diff_id.  */
   bool diff_id;
+  /* Inflate gzip with libarchive (zlib) even where igzip is available
+     (image/gunzip.h): for tests, and to compare the two.  */
+  bool zlib;
 };
 
 struct hutch_unpack_stats
@@ -48,6 +51,7 @@ struct hutch_unpack_stats
   unsigned long skipped; /* entries not created: device nodes, aufs metadata */
   char diff_id[72];      /* "sha256:<hex>" of the uncompressed layer, when
                             the options asked for it (HUTCH_DIGEST_BUF_LEN) */
+  bool igzip;            /* the layer was gzip, inflated by igzip */
 };
 
 /* Unpack the image layer read from FD (tar, tar+gzip or tar+zstd, detected
@@ -57,7 +61,8 @@ struct hutch_unpack_stats
    names the entry, and nothing is written outside DIRFD.  On failure DIRFD
    holds a partial layer: unpack into a temporary directory and rename it into
    place on success.  RET_STATS (may be NULL) is written on success only.  */
-/* Load libarchive now (it is loaded on first use otherwise).  */
+/* Load libarchive (and libisal, where there is one) now: they are loaded on
+   first use otherwise.  */
 void hutch_unpack_preload (void);
 
 struct archive;

@@ -2,8 +2,10 @@
 #include <config.h>
 
 #include "image/unpack.h"
+#include "image/gunzip.h"
 #include "tap.h"
 #include "base/util.h"
+#include "base/walk.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -15,8 +17,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* Layers are written with libarchive's writer into a temporary directory;
    each case unpacks one into TOP/layer, next to TOP/outside, a directory that
@@ -294,18 +299,22 @@ write_normal (const char *name, int filter)
 }
 
 static void
-check_normal (const char *what, int filter)
+check_normal (const char *what, int filter, bool zlib)
 {
   hutch_error_t err = HUTCH_ERROR_INIT;
   struct hutch_unpack_stats stats = { 0 };
+  struct hutch_unpack_opts opts = opts_plain;
+  bool igzip = filter == GZIP && !zlib && hutch_gunzip_available ();
   struct stat st, st2;
   char buf[16];
   ssize_t n;
 
   reset ();
   write_normal ("layer.tar", filter);
-  ok (unpack_opts ("layer.tar", &opts_plain, &stats, &err) == 0, "%s: unpacks (%s)", what,
+  opts.zlib = zlib;
+  ok (unpack_opts ("layer.tar", &opts, &stats, &err) == 0, "%s: unpacks (%s)", what,
       err.msg ? err.msg : "no error");
+  ok (stats.igzip == igzip, "%s: %s", what, igzip ? "inflated by igzip" : "not through igzip");
   ok (content_is ("layer/etc/hosts", "127.0.0.1 localhost\n"), "%s: file content", what);
   ok (stat (at ("layer/etc/hosts"), &st) == 0 && (st.st_mode & 07777) == 0644
           && st.st_mtim.tv_sec == 1600000000,
@@ -344,6 +353,311 @@ check_normal (const char *what, int filter)
   hutch_error_clear (&err);
 }
 
+/* The plain tar SRC gzipped into DST by zlib, in MEMBERS members (split
+   evenly), the byte at CORRUPT (when >= 0) flipped.  */
+static void
+gzip_file (const char *src, const char *dst, int members, long corrupt)
+{
+  static unsigned char in[1 << 20], out[(1 << 20) + 4096];
+  int ifd = open (at (src), O_RDONLY | O_CLOEXEC);
+  int ofd = open (at (dst), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ssize_t len = read (ifd, in, sizeof in);
+  size_t per, off = 0;
+  int m;
+
+  if (ifd < 0 || ofd < 0 || len <= 0 || len == (ssize_t)sizeof in)
+    abort ();
+  per = (size_t)len / (size_t)members + 1;
+  for (m = 0; m < members; m++)
+    {
+      z_stream z = { 0 };
+      size_t n = (size_t)len - off < per ? (size_t)len - off : per;
+
+      if (deflateInit2 (&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        abort ();
+      z.next_in = in + off;
+      z.avail_in = (uInt)n;
+      z.next_out = out;
+      z.avail_out = sizeof out;
+      if (deflate (&z, Z_FINISH) != Z_STREAM_END
+          || write (ofd, out, sizeof out - z.avail_out) != (ssize_t)(sizeof out - z.avail_out))
+        abort ();
+      deflateEnd (&z);
+      off += n;
+    }
+  if (corrupt >= 0)
+    {
+      unsigned char c;
+      if (pread (ofd, &c, 1, corrupt) != 1)
+        abort ();
+      c ^= 0x20;
+      if (pwrite (ofd, &c, 1, corrupt) != 1)
+        abort ();
+    }
+  close (ifd);
+  close (ofd);
+}
+
+/* Unpack NAME read from a pipe that a child fills a byte at a time for its
+   first 16 bytes (the gzip header, the first tar block), as a download may
+   bring them: every read is short.  */
+static int
+unpack_dribbled (const char *name, const struct hutch_unpack_opts *opts,
+                 struct hutch_unpack_stats *st, hutch_error_t *err)
+{
+  int p[2], dirfd, r, status;
+  pid_t pid;
+
+  if (pipe2 (p, O_CLOEXEC) < 0)
+    abort ();
+  pid = fork ();
+  if (pid == 0)
+    {
+      static char buf[65536];
+      struct timespec ms = { 0, 1000000 };
+      int fd = open (at (name), O_RDONLY | O_CLOEXEC);
+      ssize_t n;
+      int i;
+
+      close (p[0]);
+      for (i = 0; i < 16 && read (fd, buf, 1) == 1; i++)
+        {
+          if (write (p[1], buf, 1) != 1)
+            _exit (1);
+          nanosleep (&ms, NULL);
+        }
+      while ((n = read (fd, buf, sizeof buf)) > 0)
+        if (write (p[1], buf, (size_t)n) != n)
+          _exit (1);
+      _exit (0);
+    }
+  close (p[1]);
+  mkdir (at ("layer"), 0755);
+  dirfd = open (at ("layer"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  r = hutch_archive_unpack (p[0], dirfd, opts, st, err);
+  close (p[0]);
+  close (dirfd);
+  waitpid (pid, &status, 0);
+  return r;
+}
+
+static int
+download_failed (void *data)
+{
+  (void)data;
+  return -EPIPE;
+}
+
+/* Layers in several gzip members (pigz, `cat a.gz b.gz`), and damaged
+   ones, through igzip and through zlib: the same tree, or an error that
+   says what is wrong.  */
+static void
+test_gzip_members (void)
+{
+  static const char *const how[] = { "igzip", "zlib" };
+  char good[80] = "", members3[80] = "";
+  struct stat st;
+  int r;
+  char big[60000];
+  size_t i;
+  int k;
+
+  uint32_t x = 1;
+
+  /* letters at random: compresses, but not to nothing */
+  for (i = 0; i < sizeof big - 1; i++)
+    {
+      x = x * 1103515245 + 12345;
+      big[i] = (char)('a' + (x >> 16) % 26);
+    }
+  big[sizeof big - 1] = '\0';
+  for (k = 0; k < 2; k++)
+    {
+      struct hutch_unpack_opts opts = opts_plain;
+      struct hutch_unpack_stats stats = { 0 };
+      hutch_error_t err = HUTCH_ERROR_INIT;
+      struct archive *a;
+
+      if (k == 0 && !hutch_gunzip_available ())
+        {
+          skip ("igzip: hutch was built without ISA-L, or libisal.so.2 is not installed");
+          continue;
+        }
+      opts.zlib = k == 1;
+      /* as a pull unpacks: the diff_id reads the stream to its end, past
+         the tar's end-of-archive blocks, where the last trailer is */
+      opts.diff_id = true;
+      reset ();
+      a = tb_open ("t.tar", PLAIN);
+      tb_dir (a, "d/", 0755);
+      tb_file (a, "d/big", 0644, big);
+      tb_file (a, "d/small", 0600, "small\n");
+      tb_close (a);
+      gzip_file ("t.tar", "t.tgz", 3, -1);
+      ok (unpack_opts ("t.tgz", &opts, &stats, &err) == 0 && content_is ("layer/d/small", "small\n")
+              && stat (at ("layer/d/big"), &st) == 0 && st.st_size == (off_t)strlen (big)
+              && stats.igzip == (k == 0),
+          "%s: a layer in three gzip members (%s)", how[k], err.msg ? err.msg : "no error");
+      hutch_error_clear (&err);
+      if (k == 0)
+        snprintf (members3, sizeof members3, "%s", stats.diff_id);
+      else if (*members3)
+        is_str (stats.diff_id, members3, "zlib: the same diff_id as igzip's");
+      /* a download that stops half way: the error says so, once */
+      if (hutch_walk_remove_path (at ("layer"), &err) < 0 || stat (at ("t.tgz"), &st) < 0
+          || truncate (at ("t.tgz"), st.st_size / 2) < 0)
+        abort ();
+      opts.wait_more = download_failed;
+      r = unpack_opts ("t.tgz", &opts, &stats, &err);
+      if (k == 0)
+        ok (r < 0 && err.errnum == EPIPE && err.msg
+                && strstr (err.msg, "the download of the layer stopped: Broken pipe;")
+                && !strstr (strstr (err.msg, "Broken pipe") + 1, "Broken pipe"),
+            "igzip: a download that stops half way is said so, once (%s)",
+            err.msg ? err.msg : "no error");
+      else /* libarchive's gzip reader puts its own words over the reader's */
+        ok (r < 0, "zlib: a download that stops half way fails (%s)",
+            err.msg ? err.msg : "no error");
+      hutch_error_clear (&err);
+      opts.wait_more = NULL;
+      gzip_file ("t.tar", "t.tgz", 3, -1);
+      if (hutch_walk_remove_path (at ("layer"), &err) < 0)
+        abort ();
+      ok (unpack_dribbled ("t.tgz", &opts, &stats, &err) == 0
+              && content_is ("layer/d/small", "small\n") && stats.igzip == (k == 0)
+              && strcmp (stats.diff_id, members3) == 0,
+          "%s: the same layer arriving a byte at a time (%s)", how[k],
+          err.msg ? err.msg : "no error");
+      hutch_error_clear (&err);
+
+      /* a flipped byte in the second member's data, then in the last
+         trailer's CRC-32 */
+      reset ();
+      a = tb_open ("t.tar", PLAIN);
+      tb_file (a, "big", 0644, big);
+      tb_close (a);
+      gzip_file ("t.tar", "t.tgz", 2, -1);
+      if (stat (at ("t.tgz"), &st) < 0)
+        abort ();
+      gzip_file ("t.tar", "t.tgz", 2, -1);
+      unpack_opts ("t.tgz", &opts, &stats, &err);
+      snprintf (good, sizeof good, "%s", stats.diff_id);
+      hutch_error_clear (&err);
+      reset ();
+      a = tb_open ("t.tar", PLAIN);
+      tb_file (a, "big", 0644, big);
+      tb_close (a);
+      gzip_file ("t.tar", "t.tgz", 2, (long)st.st_size * 3 / 4);
+      /* zlib may inflate a flipped bit into other data, which only the
+         CRC-32 of the trailer would tell; libarchive does not check it, and
+         the diff_id differs  */
+      r = unpack_opts ("t.tgz", &opts, &stats, &err);
+      if (k == 0)
+        ok (r < 0 && err.msg && strstr (err.msg, "read the layer: damaged gzip data in member 2")
+                && strstr (err.msg, "gzip or zstd"),
+            "igzip: damaged gzip data is refused (%s)", err.msg ? err.msg : "no error");
+      else
+        ok (r < 0 || strcmp (stats.diff_id, good) != 0,
+            "zlib: damaged gzip data is refused or changes the diff_id (%s)",
+            err.msg ? err.msg : "no error");
+      hutch_error_clear (&err);
+      reset ();
+      a = tb_open ("t.tar", PLAIN);
+      tb_file (a, "big", 0644, big);
+      tb_close (a);
+      gzip_file ("t.tar", "t.tgz", 1, -1);
+      if (stat (at ("t.tgz"), &st) < 0)
+        abort ();
+      gzip_file ("t.tar", "t.tgz", 1, (long)st.st_size - 6);
+      r = unpack_opts ("t.tgz", &opts, &stats, &err);
+      if (k == 0)
+        ok (r < 0 && err.msg && strstr (err.msg, "CRC-32"),
+            "igzip: a wrong CRC-32 in the trailer is refused (%s)", err.msg ? err.msg : "no error");
+      else
+        ok (r == 0, "zlib: libarchive checks no trailer (the data is right; the blob's digest "
+                    "covers it)");
+      hutch_error_clear (&err);
+    }
+}
+
+/* Files get their modes whatever the umask, including those made with
+   their mode at once (see create_mode in unpack.c).  */
+static void
+test_modes (void)
+{
+  static const unsigned int modes[] = { 0,    0400, 0444, 0600, 0640, 0644,  0660,  0664,  0666,
+                                        0700, 0750, 0755, 0775, 0777, 01644, 02755, 04755, 06711 };
+  static const mode_t umasks[] = { 022, 077, 0, 0777, 002 };
+  size_t i, k;
+
+  for (k = 0; k < sizeof umasks / sizeof umasks[0]; k++)
+    {
+      hutch_error_t err = HUTCH_ERROR_INIT;
+      struct archive *a;
+      mode_t old;
+      size_t bad = 0;
+      char name[32];
+
+      reset ();
+      a = tb_open ("t.tar", PLAIN);
+      for (i = 0; i < sizeof modes / sizeof modes[0]; i++)
+        {
+          snprintf (name, sizeof name, "f%04o", modes[i]);
+          tb_file (a, name, modes[i], "data\n");
+        }
+      tb_close (a);
+      old = umask (umasks[k]);
+      ok (unpack ("t.tar", &err) == 0, "umask %03o: unpacks (%s)", (unsigned)umasks[k],
+          err.msg ? err.msg : "no error");
+      umask (old);
+      for (i = 0; i < sizeof modes / sizeof modes[0]; i++)
+        {
+          struct stat st;
+          snprintf (name, sizeof name, "layer/f%04o", modes[i]);
+          /* (a file we may not read is read as root only) */
+          if (lstat (at (name), &st) < 0 || (st.st_mode & 07777) != modes[i]
+              || ((modes[i] & 0400 || geteuid () == 0) && !content_is (name, "data\n")))
+            {
+              printf ("# %s: mode %04o\n", name, (unsigned)(st.st_mode & 07777));
+              bad++;
+            }
+        }
+      ok (bad == 0, "umask %03o: every file has its mode and data (%zu wrong)", (unsigned)umasks[k],
+          bad);
+      hutch_error_clear (&err);
+    }
+
+  /* A default ACL on the layer's directory decides new files' modes
+     instead of the umask: here it would take group and other's bits.  */
+  {
+    /* system.posix_acl_default: version 2, then user::rwx group::--- mask::---
+       other::--- (tag, permissions, id; little-endian) */
+    static const unsigned char acl[]
+        = { 2,    0,    0,    0,    1,    0,    7,    0,    0xff, 0xff, 0xff, 0xff,
+            4,    0,    0,    0,    0xff, 0xff, 0xff, 0xff, 0x10, 0,    0,    0,
+            0xff, 0xff, 0xff, 0xff, 0x20, 0,    0,    0,    0xff, 0xff, 0xff, 0xff };
+    hutch_error_t err = HUTCH_ERROR_INIT;
+    struct archive *a;
+    struct stat st;
+
+    reset ();
+    a = tb_open ("t.tar", PLAIN);
+    tb_file (a, "f", 0644, "data\n");
+    tb_dir (a, "d/", 0755);
+    tb_file (a, "d/g", 0664, "data\n");
+    tb_close (a);
+    if (setxattr (at ("layer"), "system.posix_acl_default", acl, sizeof acl, 0) < 0)
+      skip ("default ACL: %s does not take one (%s)", top, strerror (errno));
+    else
+      ok (unpack ("t.tar", &err) == 0 && lstat (at ("layer/f"), &st) == 0
+              && (st.st_mode & 07777) == 0644 && lstat (at ("layer/d/g"), &st) == 0
+              && (st.st_mode & 07777) == 0664,
+          "default ACL on the layer's directory: modes are still the layer's (%s)",
+          err.msg ? err.msg : "no error");
+    hutch_error_clear (&err);
+  }
+}
+
 static void
 test_chown (void)
 {
@@ -367,6 +681,59 @@ test_chown (void)
   ok (lstat (at ("layer/bin"), &st) == 0 && st.st_uid == 1234, "chown: symlink owner");
   ok (stat (at ("layer/ro"), &st) == 0 && st.st_uid == 1234, "chown: directory owner");
   hutch_error_clear (&err);
+}
+
+/* Files whose owner is the one they are made with skip the fchown; under
+   a setgid directory they are made with its group, and still get theirs.  */
+static void
+test_owner_as_made (void)
+{
+  struct hutch_unpack_opts opts = opts_plain;
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  struct archive *a;
+  struct archive_entry *e;
+  struct stat st;
+  int k;
+
+  if (geteuid () != 0)
+    {
+      skip ("chown=true needs root (or root of a user namespace)");
+      return;
+    }
+  opts.chown = true;
+  for (k = 0; k < 2; k++)
+    {
+      const char *what = k ? "setgid layer directory" : "layer directory";
+
+      reset ();
+      a = tb_open ("t.tar", PLAIN);
+      e = tb_entry ("mine", AE_IFREG, 0644);
+      archive_entry_set_uid (e, geteuid ());
+      archive_entry_set_gid (e, getegid ());
+      tb_put (a, e, "x");
+      e = tb_entry ("sub/mine", AE_IFREG, 0644);
+      archive_entry_set_uid (e, geteuid ());
+      archive_entry_set_gid (e, getegid ());
+      tb_put (a, e, "x");
+      e = tb_entry ("link", AE_IFLNK, 0777);
+      archive_entry_set_symlink (e, "mine");
+      archive_entry_set_uid (e, geteuid ());
+      archive_entry_set_gid (e, getegid ());
+      tb_put (a, e, NULL);
+      tb_file (a, "theirs", 0644, "y");
+      tb_close (a);
+      if (k && (chown (at ("layer"), 0, 4321) < 0 || chmod (at ("layer"), 02755) < 0))
+        abort ();
+      ok (unpack_opts ("t.tar", &opts, NULL, &err) == 0, "%s: unpacks (%s)", what,
+          err.msg ? err.msg : "no error");
+      ok (lstat (at ("layer/mine"), &st) == 0 && st.st_uid == geteuid () && st.st_gid == getegid ()
+              && lstat (at ("layer/sub/mine"), &st) == 0 && st.st_gid == getegid ()
+              && lstat (at ("layer/link"), &st) == 0 && st.st_gid == getegid (),
+          "%s: entries of our own ids have them", what);
+      ok (lstat (at ("layer/theirs"), &st) == 0 && st.st_uid == 1234 && st.st_gid == 2345,
+          "%s: others' entries get theirs", what);
+      hutch_error_clear (&err);
+    }
 }
 
 static void
@@ -784,10 +1151,14 @@ main (void)
       printf ("Bail out! mkdtemp %s: %s\n", top, strerror (errno));
       return 1;
     }
-  check_normal ("plain", PLAIN);
-  check_normal ("gzip", GZIP);
-  check_normal ("zstd", ZSTD);
+  check_normal ("plain", PLAIN, false);
+  check_normal ("gzip", GZIP, false);
+  check_normal ("gzip through zlib", GZIP, true);
+  check_normal ("zstd", ZSTD, false);
+  test_gzip_members ();
+  test_modes ();
   test_chown ();
+  test_owner_as_made ();
   test_whiteouts ();
   test_hostile_names ();
   test_hostile_symlinks ();
