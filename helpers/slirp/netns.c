@@ -416,7 +416,11 @@ connector_main (const struct hs_options *o, pid_t parent, int sock)
      the last close removes the device, which takes the kernel some
      milliseconds (an RCU grace period), and that wait is then ours, not
      the main process's, which hutch waits for before it reports the
-     container's exit status.  */
+     container's exit status.  Holding it gives nothing away: it carries
+     the container's own frames, which its root can read and write with
+     CAP_NET_RAW anyway, and we are not dumpable (the container cannot
+     reach our fds through ptrace or /proc) and outside its PID
+     namespace.  */
   serve (sock);
 }
 
