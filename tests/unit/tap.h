@@ -24,6 +24,16 @@ static int tap_n, tap_failed;
     }                                                                                              \
   while (0)
 
+/* A test that cannot run here, and why.  */
+#define skip(...)                                                                                  \
+  do                                                                                               \
+    {                                                                                              \
+      tap_n++;                                                                                     \
+      printf ("ok %d # SKIP ", tap_n);                                                             \
+      printf (__VA_ARGS__);                                                                        \
+      printf ("\n");                                                                               \
+    }                                                                                              \
+  while (0)
 #define is_str(a, b, ...) ok ((a) != NULL && (b) != NULL && strcmp ((a), (b)) == 0, __VA_ARGS__)
 #define has_str(hay, needle, ...)                                                                  \
   ok ((hay) != NULL && strstr ((hay), (needle)) != NULL, __VA_ARGS__)

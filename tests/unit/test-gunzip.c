@@ -14,16 +14,6 @@
    optional header field, input and output cut at awkward places, and damaged
    or cut-short data, which must fail with a message that says so.  */
 
-#define skip(...)                                                                                  \
-  do                                                                                               \
-    {                                                                                              \
-      tap_n++;                                                                                     \
-      printf ("ok %d # SKIP ", tap_n);                                                             \
-      printf (__VA_ARGS__);                                                                        \
-      printf ("\n");                                                                               \
-    }                                                                                              \
-  while (0)
-
 struct buf
 {
   unsigned char *p;

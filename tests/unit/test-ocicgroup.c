@@ -24,16 +24,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define skip(...)                                                                                  \
-  do                                                                                               \
-    {                                                                                              \
-      tap_n++;                                                                                     \
-      printf ("ok %d # skip ", tap_n);                                                             \
-      printf (__VA_ARGS__);                                                                        \
-      printf ("\n");                                                                               \
-    }                                                                                              \
-  while (0)
-
 /* ---- linux.cgroupsPath ---------------------------------------------- */
 
 static void

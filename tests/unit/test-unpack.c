@@ -27,16 +27,6 @@
    each case unpacks one into TOP/layer, next to TOP/outside, a directory that
    a hostile layer tries to reach.  */
 
-#define skip(...)                                                                                  \
-  do                                                                                               \
-    {                                                                                              \
-      tap_n++;                                                                                     \
-      printf ("ok %d # SKIP ", tap_n);                                                             \
-      printf (__VA_ARGS__);                                                                        \
-      printf ("\n");                                                                               \
-    }                                                                                              \
-  while (0)
-
 enum
 {
   PLAIN,
