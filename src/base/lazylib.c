@@ -329,15 +329,14 @@ _Static_assert(sizeof lisal == sizeof isal_syms / sizeof isal_syms[0] * sizeof (
                "one function pointer per symbol");
 static pthread_once_t lisal_once = PTHREAD_ONCE_INIT;
 static int lisal_status;
+static struct load_failure lisal_failure;
 
 static void
 load_isal (void)
 {
   static const char *const names[] = { "libisal.so.2", NULL };
-  struct load_failure f;
-
-  lisal_status
-      = try_load (names, isal_syms, (void **)&lisal, sizeof isal_syms / sizeof isal_syms[0], &f);
+  lisal_status = try_load (names, isal_syms, (void **)&lisal,
+                           sizeof isal_syms / sizeof isal_syms[0], &lisal_failure);
 }
 
 int
@@ -352,10 +351,7 @@ hutch_libisal (void)
 {
   pthread_once (&lisal_once, load_isal);
   if (lisal_status < 0)
-    {
-      struct load_failure f = { .what = "libisal.so.2", .why = "not loaded" };
-      missing (&f, "libisal2");
-    }
+    missing (&lisal_failure, "libisal2");
   return &lisal;
 }
 #endif
