@@ -521,11 +521,8 @@ int
 hutch_slirp_wait_ready (struct hutch_slirp_proc *p, char ***ret_lines, hutch_error_t *err)
 {
   _cleanup_strv_ char **lines = NULL;
-  int r;
+  int r = read_ready (p->ready_fd, p->pid, &lines, err);
 
-  if (p->ready_fd < 0)
-    return 0;
-  r = read_ready (p->ready_fd, p->pid, &lines, err);
   hutch_closep (&p->ready_fd);
   if (r < 0)
     {
@@ -536,8 +533,7 @@ hutch_slirp_wait_ready (struct hutch_slirp_proc *p, char ***ret_lines, hutch_err
       p->pidfd = -1;
       return -1;
     }
-  if (ret_lines)
-    *ret_lines = HUTCH_STEAL_PTR (lines);
+  *ret_lines = HUTCH_STEAL_PTR (lines);
   return 0;
 }
 

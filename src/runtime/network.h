@@ -66,10 +66,9 @@ int hutch_slirp_spawn (const struct hutch_slirp *s, pid_t pid, struct hutch_slir
 /* The fd that becomes readable when the helper has reported (ready or
    failed): -1 once hutch_slirp_wait_ready read it, or for NULL.  */
 int hutch_slirp_ready_fd (const struct hutch_slirp_proc *p);
-/* Wait until the network is set up.  RET_LINES (may be NULL) gets one
+/* Wait until the network is set up (once).  RET_LINES gets one
    "PORT/PROTO -> HOSTIP:HOSTPORT" line per published port, for the user.
-   A helper that failed is killed and reaped.  Returns 0 at once when it
-   was read before.  */
+   A helper that failed is killed and reaped.  */
 int hutch_slirp_wait_ready (struct hutch_slirp_proc *p, char ***ret_lines, hutch_error_t *err);
 /* Its pidfd (-1 for NULL or none), for a monitor that stops it later.  */
 int hutch_slirp_pidfd (const struct hutch_slirp_proc *p);
