@@ -283,6 +283,22 @@ hutch_write_file (const char *path, const char *content, hutch_error_t *err)
   return 0;
 }
 
+int
+hutch_replace_at (int dirfd, const char *tmp, const char *name)
+{
+  if (renameat2 (dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == 0)
+    {
+      /* The old file: nobody reads it by this name.  */
+      (void)unlinkat (dirfd, tmp, 0);
+      return 0;
+    }
+  /* No NAME yet (ENOENT), or a file system without exchange (EINVAL):
+     a rename has nothing to replace, or has to do.  */
+  if (errno != ENOENT && errno != EINVAL)
+    return -1;
+  return renameat (dirfd, tmp, dirfd, name);
+}
+
 char *
 hutch_find_program (const char *name)
 {

@@ -182,7 +182,7 @@ hutch_state_write (int dirfd, const struct hutch_state *st, hutch_error_t *err)
       return hutch_error_set (err, e, "write the container's state");
     }
   close (fd);
-  if (renameat (dirfd, tmp, dirfd, "state") < 0)
+  if (hutch_replace_at (dirfd, tmp, "state") < 0)
     {
       e = errno;
       unlinkat (dirfd, tmp, 0);
