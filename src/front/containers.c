@@ -297,31 +297,33 @@ record_from_json (json_t *o, struct hutch_ctr *c)
   c->anon_volumes = json_strv (json_object_get (o, "anon_volumes"));
 }
 
-/* Write NAME in DIR: a temporary name, then rename, so that a reader sees
-   the old or the new whole.  No fsync: every run writes its record, and
+/* Write NAME in DIR: a temporary name, then hutch_replace_at, so that a
+   reader sees the old or the new whole.  No fsync: every run writes its record, and
    one lost to a power cut reads as damaged, with the fix (rm -f).  */
 static int
 write_atomic (const char *dir, const char *name, const char *text, hutch_error_t *err)
 {
-  _cleanup_free_ char *tmp = hutch_xasprintf ("%s/.%s.%d", dir, name, (int)getpid ());
+  _cleanup_free_ char *tmp = hutch_xasprintf (".%s.%d", name, (int)getpid ());
   _cleanup_free_ char *path = hutch_xasprintf ("%s/%s", dir, name);
-  int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  int e;
+  _cleanup_close_ int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = -1, e;
 
+  if (dfd >= 0)
+    fd = openat (dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
     return hutch_error_set (err, errno, "write `%s`", path);
   if (hutch_write_all (fd, text, strlen (text)) < 0)
     {
       e = errno;
       close (fd);
-      unlink (tmp);
+      unlinkat (dfd, tmp, 0);
       return hutch_error_set (err, e, "write `%s`", path);
     }
   close (fd);
-  if (rename (tmp, path) < 0)
+  if (hutch_replace_at (dfd, tmp, name) < 0)
     {
       e = errno;
-      unlink (tmp);
+      unlinkat (dfd, tmp, 0);
       return hutch_error_set (err, e, "write `%s`", path);
     }
   return 0;
