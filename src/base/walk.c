@@ -380,6 +380,9 @@ struct remover
   int topfd;
   char **deferred;
   unsigned int n_moved;
+  /* Stop at the first failure instead of removing what still can be: a
+     try whose failure sends the whole removal elsewhere.  */
+  bool stop_early;
 };
 
 /* The path of F below the top, as a message may show it (the top's own
@@ -515,6 +518,8 @@ empty_entries (struct remover *rm, int fd, const struct frame *f, int depth)
       /* Past a failure, go on: remove what can be removed.  */
       if (remove_entry (rm, dirfd (d), de->d_name, &child, depth + 1) < 0 && r == 0)
         r = -1;
+      if (r < 0 && rm->stop_early)
+        break;
     }
   if (errno != 0)
     r = remove_failed (rm, errno, "read directory", f);
@@ -551,8 +556,9 @@ remove_entry (struct remover *rm, int dirfd, const char *name, const struct fram
   /* Linux says EISDIR for a directory, POSIX EPERM.  */
   if (errno != EISDIR && errno != EPERM)
     return remove_failed (rm, errno, "remove", f);
+  /* A try moves nothing up: what it moved, it might not remove.  */
   if (depth > HUTCH_WALK_MAX_DEPTH)
-    return move_up (rm, dirfd, name, f);
+    return rm->stop_early ? remove_failed (rm, ELOOP, "remove", f) : move_up (rm, dirfd, name, f);
   fd = open_dir_to_remove (dirfd, name);
   if (fd < 0)
     {
@@ -614,12 +620,12 @@ hutch_walk_empty_dir (int dirfd, hutch_error_t *err)
   return rm.r;
 }
 
-int
-hutch_walk_remove_path (const char *path, hutch_error_t *err)
+static int
+remove_path (const char *path, bool stop_early, hutch_error_t *err)
 {
   _cleanup_free_ char *copy = hutch_xstrdup (path);
   _cleanup_close_ int dirfd = -1;
-  struct remover rm = { .err = err, .topfd = -1 };
+  struct remover rm = { .err = err, .topfd = -1, .stop_early = stop_early };
   struct frame top = { NULL, path };
   size_t len = strlen (copy);
   const char *base, *dir;
@@ -647,6 +653,18 @@ hutch_walk_remove_path (const char *path, hutch_error_t *err)
   remove_entry (&rm, dirfd, base, &top, 0);
   remove_deferred (&rm);
   return rm.r;
+}
+
+int
+hutch_walk_remove_path (const char *path, hutch_error_t *err)
+{
+  return remove_path (path, false, err);
+}
+
+int
+hutch_walk_try_remove_path (const char *path, hutch_error_t *err)
+{
+  return remove_path (path, true, err);
 }
 
 /* ---- looking ------------------------------------------------------------ */

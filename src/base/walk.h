@@ -123,6 +123,10 @@ int hutch_walk_empty_dir (int dirfd, hutch_error_t *err);
 /* hutch_walk_remove_tree of a host path: the directory that holds PATH is
    trusted (opened by path), what is at PATH is not.  */
 int hutch_walk_remove_path (const char *path, hutch_error_t *err);
+/* The same, but it stops at the first failure (leaving the rest) instead
+   of going on: for a try that, failing, hands the removal to one with
+   more rights.  */
+int hutch_walk_try_remove_path (const char *path, hutch_error_t *err);
 
 /* ---- looking ------------------------------------------------------------ */
 

@@ -34,8 +34,8 @@ int hutch_userns_finish (struct hutch_userns_job *job, char *ret_out, size_t out
                          hutch_error_t *err);
 void hutch_userns_cancel (struct hutch_userns_job *job);
 
-/* Remove PATH and everything below it, from inside such a namespace.  A
-   missing PATH is not an error.  */
+/* Remove PATH and everything below it: as ourselves when we can, else
+   from inside such a namespace.  A missing PATH is not an error.  */
 int hutch_userns_remove (const char *path, hutch_error_t *err);
 
 #endif

@@ -270,6 +270,32 @@ test_deep (void)
     }
 }
 
+/* hutch_walk_try_remove_path: a tree it can remove goes; one deeper than
+   the bound fails whole, with nothing moved up beside it (a try must not
+   leave what it put aside to the removal that follows it).  */
+static void
+test_try_remove (void)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  _cleanup_free_ char *easy = hutch_xasprintf ("%s/easy", root);
+  _cleanup_free_ char *deep = hutch_xasprintf ("%s/trydeep", root);
+  _cleanup_free_ char *cmd = hutch_xasprintf ("ls -A '%s' | grep -q hutch-deep", root);
+  int r;
+
+  make_deep ("easy", 5);
+  ok (hutch_walk_try_remove_path (easy, &err) == 0 && !exists (easy),
+      "try remove: a tree that can be removed is (%s)", err.msg ? err.msg : "");
+  hutch_error_clear (&err);
+  make_deep ("trydeep", 2 * HUTCH_WALK_MAX_DEPTH);
+  r = hutch_walk_try_remove_path (deep, &err);
+  ok (r < 0 && exists (deep) && system (cmd) != 0,
+      "try remove: a tree past the depth bound fails, nothing moved up is left");
+  hutch_error_clear (&err);
+  ok (hutch_walk_remove_path (deep, &err) == 0 && !exists (deep),
+      "try remove: what it left is removed by the full removal (%s)", err.msg ? err.msg : "");
+  hutch_error_clear (&err);
+}
+
 /* One fd a level: a tree as deep as the bound is removed with 300 fds
    (two a level needed 512).  */
 static void
@@ -625,6 +651,7 @@ main (void)
   test_remove ();
   test_remove_unreadable ();
   test_deep ();
+  test_try_remove ();
   test_fds ();
   test_mount_point ();
   test_copy ();
