@@ -800,12 +800,37 @@ hutch_ctr_mark_live (const struct hutch_ctr *c, bool live)
       unlink (p);
       return;
     }
+  /* The mark names the store whose container it is: a sweep from
+     another store can then tell a container of a store that still has it
+     from one whose record (or whole store) was removed meanwhile.  */
   if (mkdir (d, 0700) == 0 || errno == EEXIST)
     {
-      int fd = open (p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+      int fd = open (p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
       if (fd >= 0)
-        close (fd);
+        {
+          (void)hutch_write_all (fd, c->root, strlen (c->root));
+          close (fd);
+        }
     }
+}
+
+/* Whether the container ID marked live in LIVEFD belongs to no store any
+   more: its mark names a store (one made by an older hutch names none)
+   that has no record of it.  */
+static bool
+mark_orphaned (int livefd, const char *id)
+{
+  _cleanup_close_ int fd = openat (livefd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  _cleanup_free_ char *rec = NULL;
+  char root[PATH_MAX];
+  struct stat st;
+  ssize_t n;
+
+  if (fd < 0 || (n = read (fd, root, sizeof root - 1)) <= 0 || root[0] != '/')
+    return false;
+  root[n] = '\0';
+  rec = hutch_xasprintf ("%s/containers/%s", root, id);
+  return lstat (rec, &st) < 0 && errno == ENOENT;
 }
 
 /* Only the containers marked live (RUNTIME/live/ID: made when a holder
@@ -856,6 +881,16 @@ hutch_ctrs_sweep (const char *root)
             hutch_log (HUTCH_LOG_WARNING, "container %s: %s", c.name, e.msg);
           else
             unlinkat (dirfd (d), de->d_name, 0);
+        }
+      else if (mark_orphaned (dirfd (d), de->d_name))
+        {
+          /* Its store no longer has it (removed with its store, by hand):
+             no command will ever reconcile it, and every sweep would read
+             it again.  Its state goes with the mark; its holder is dead.  */
+          _cleanup_close_ int rtfd = open (rt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+          if (rtfd >= 0)
+            hutch_walk_remove_tree (rtfd, de->d_name, &e);
+          unlinkat (dirfd (d), de->d_name, 0);
         }
       hutch_error_clear (&e);
       hutch_ctr_clear (&c);

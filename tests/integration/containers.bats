@@ -211,6 +211,45 @@ assert [x["ExitCode"] for x in a if x["Names"][0] == "a"] == [1], a'
     assert_equal "$output" ""
 }
 
+@test "a killed container whose store is gone leaves no live mark: the next command of any store drops it" {
+    S2=$BATS_TEST_TMPDIR/store2
+    # both run before either is killed: any command of store S reconciles
+    # (and unmarks) a killed one
+    for name in gone kept; do
+        bg "$BATS_TEST_TMPDIR/out-$name" "$HUTCH" --root "$S" run --name "$name" --rootfs "$ROOTFS" sleep 1000
+        eval "bg_$name=\$BG"
+        wait_for has_state "$name" running
+        id=$(id_of "$name")
+        rundir=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rundir"])' \
+            "$S/containers/$id/container.json")
+        live=$(dirname "$(dirname "$rundir")")/live/$id
+        [ -f "$live" ] || fail_now "no mark $live"
+        eval "id_$name=\$id rundir_$name=\$rundir live_$name=\$live pid_$name=$(state_of "$name" Pid)"
+    done
+    # shellcheck disable=SC2154 # set by eval above
+    kill -KILL "$bg_gone" "$bg_kept"
+    # shellcheck disable=SC2154
+    wait_for sh -c "! kill -0 $pid_gone 2>/dev/null && ! kill -0 $pid_kept 2>/dev/null"
+    [ -f "$live_gone" ] && [ -f "$live_kept" ]
+    # "gone" loses its record, as when a store is deleted by hand; "kept"
+    # keeps it, and another store's command must leave it to its own
+    rm -rf -- "${S:?}/containers/$id_gone"
+    # (a command of a store without containers has nothing to sweep for)
+    run "$HUTCH" --root "$S2" run --rm --rootfs "$ROOTFS" true
+    assert_status 0
+    [ ! -e "$live_gone" ] || fail_now "the mark of a container no store has is left"
+    [ ! -e "$rundir_gone" ] || fail_now "its state is left: $(ls -la "$rundir_gone")"
+    [ -f "$live_kept" ] || fail_now "another store's command dropped a mark whose record exists"
+    [ -d "$rundir_kept" ]
+    # its own store's next command that sweeps reconciles it and drops
+    # the mark
+    "${H[@]}" images >/dev/null
+    run "${H[@]}" ps -a --format '{{.Names}} {{.Status}}'
+    [[ $output == "kept Exited (137) "* ]] || fail_now "$output"
+    [ ! -e "$live_kept" ] || fail_now "the mark of a reconciled container is left"
+    empty_store "$S2"
+}
+
 @test "inspect: state, config, host config, namespaces of a running container" {
     bg "$BATS_TEST_TMPDIR/out" "$HUTCH" --root "$S" run --name i --label a=b --rootfs "$ROOTFS" sleep 1000
     wait_for has_state i running
