@@ -1128,6 +1128,19 @@ hutch_child_main (struct hutch_child_ctx *c)
 
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != c->parent)
     _exit (HUTCH_EXIT_ERROR);
+  /* A namespace made and mapped ahead of time: joined first, and from
+     then on everything is as in one P cloned us into.  */
+  if (c->userns_fd >= 0)
+    {
+      hutch_error_t err = HUTCH_ERROR_INIT;
+      if (setns (c->userns_fd, CLONE_NEWUSER) < 0)
+        {
+          hutch_error_set (&err, errno, "join the user namespace made for the container");
+          hutch_msg_fail (c->sock, &err);
+        }
+      close (c->userns_fd);
+      c->userns_fd = -1;
+    }
   if (hutch_msg_recv (c->sock, &m, NULL) != 1 || m.type != HUTCH_MSG_MAPS_OK)
     _exit (HUTCH_EXIT_ERROR);
   /* A user namespace named by path is joined before anything else: it is

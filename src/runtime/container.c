@@ -187,6 +187,7 @@ struct hutch_container
   int watch_w;            /* the write end of the watch pipe: A notices our death by it */
   struct hutch_sigfd sig; /* the signals taken, their fd */
   int initfd;             /* hutch-init's sealed copy, or -1 */
+  int userns_fd;          /* the user namespace made ahead of time, or -1 */
   pid_t a, b;
   int master;                     /* the pty, with -t */
   sigset_t pending;               /* signals that arrived before the exec, to forward after */
@@ -564,6 +565,12 @@ clone_first (struct hutch_container *c, hutch_error_t *err)
   ctx.parent = getpid ();
   ctx.oldmask = c->sig.oldmask;
   cflags = c->spec->ns[HUTCH_NS_USER] ? CLONE_NEWUSER : 0;
+  /* The namespace made ahead of time for these maps, when there is one
+     (hutch_container_create took it): A joins it, and there is nothing
+     left to map.  */
+  ctx.userns_fd = cflags ? c->userns_fd : -1;
+  if (ctx.userns_fd >= 0)
+    cflags = 0;
   c->a = (pid_t)syscall (SYS_clone, cflags | SIGCHLD, 0, NULL, NULL, 0);
   e = errno;
   if (c->a == 0)
@@ -574,13 +581,16 @@ clone_first (struct hutch_container *c, hutch_error_t *err)
     }
   close (sp[1]);
   close (watch[0]);
+  if (c->userns_fd >= 0)
+    close (c->userns_fd);
+  c->userns_fd = -1;
   if (c->a < 0)
     {
       if (cflags)
         return hutch_userns_diagnose ("/proc/sys", e, err);
       return hutch_error_set (err, e, "clone");
     }
-  if (c->spec->ns[HUTCH_NS_USER] && write_maps (c->spec, c->a, err) < 0)
+  if (cflags && write_maps (c->spec, c->a, err) < 0)
     return -1;
   if (hutch_msg_send (c->sock, &m, -1) < 0)
     return hutch_error_set (err, errno, "talk to the container's first process");
@@ -670,6 +680,12 @@ hutch_container_create (const struct hutch_spec *spec, struct hutch_container **
   c->a = c->b = -1;
   c->cgrun = (struct hutch_cgroup_run)HUTCH_CGROUP_RUN_INIT;
   sigemptyset (&c->pending);
+  /* Taken before the cgroup's setup, which may need hutch alone in its
+     cgroup: the process that made the namespace is gone then.  */
+  c->userns_fd = spec->ns[HUTCH_NS_USER]
+                     ? hutch_userns_early_claim (spec->uid_mappings, spec->n_uid_mappings,
+                                                 spec->gid_mappings, spec->n_gid_mappings)
+                     : hutch_userns_early_claim (NULL, 0, NULL, 0);
   if (spec->extra.init)
     {
       c->initfd = hutch_sealed_copy (spec->extra.init_path, "hutch-init");
@@ -736,6 +752,8 @@ hutch_container_release (struct hutch_container *c, hutch_error_t *err)
   hutch_sigfd_release (&c->sig);
   if (c->initfd >= 0)
     close (c->initfd);
+  if (c->userns_fd >= 0)
+    close (c->userns_fd);
   /* The cgroup stays with the container: hutch-oci delete removes it.  */
   if (c->cgrun.fd >= 0)
     close (c->cgrun.fd);
@@ -979,6 +997,8 @@ hutch_container_delete (struct hutch_container *c)
   hutch_sigfd_release (&c->sig);
   if (c->initfd >= 0)
     close (c->initfd);
+  if (c->userns_fd >= 0)
+    close (c->userns_fd);
   hutch_strv_free (c->ports);
   free (c);
 }

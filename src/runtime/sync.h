@@ -63,6 +63,9 @@ struct hutch_child_ctx
   int sock;                  /* the children's end of the socket */
   int watchfd;               /* read end of a pipe whose write end only P holds */
   int initfd;                /* hutch-init, opened in the host's view, or -1 */
+  /* A user namespace made and mapped ahead of time (idmap.h), which A
+     joins first instead of P cloning it into a new one, or -1.  */
+  int userns_fd;
   /* extra.outlive: the listening socket on which B waits for the start
      (hutch-oci start connects to it), or -1.  */
   int startfd;
