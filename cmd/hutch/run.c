@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "base/paths.h"
 #include "runtime/container.h"
+#include "runtime/nsahead.h"
 #include "registry/pull.h"
 #include "front/run.h"
 #include "front/detach.h"
@@ -732,14 +733,15 @@ run_unrecorded (struct hutch_run_options *o)
   return status;
 }
 
-/* The container's user namespace, begun now (runtime/idmap.h): its id
-   map helpers run while the store and the spec are prepared.  For a
-   container in the foreground only: a detached one is started by its
-   monitor, another process.  */
+/* The container's user namespace, begun now (runtime/nsahead.h): its id
+   map helpers run while the store and the spec are prepared, or a
+   keeper has it ready.  For a container in the foreground only: a
+   detached one is started by its monitor, another process.  */
 static void
 early_userns (const struct hutch_run_options *o)
 {
-  hutch_userns_early_start ((enum hutch_userns_mode)hutch_run_userns_mode (o));
+  hutch_userns_early_start ((enum hutch_userns_mode)hutch_run_userns_mode (o),
+                            hutch_userns_keeper_seconds ());
 }
 
 /* Build the container from O (which this clears, as the container does

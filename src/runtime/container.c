@@ -12,6 +12,7 @@
 #include "runtime/devices.h"
 #include "runtime/hooks.h"
 #include "runtime/idmap.h"
+#include "runtime/nsahead.h"
 #include "runtime/rlimit.h"
 #include "runtime/sigfd.h"
 #include "runtime/sync.h"

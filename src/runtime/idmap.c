@@ -2,21 +2,15 @@
 #include <config.h>
 
 #include "runtime/idmap.h"
-#include "runtime/sync.h"
-#include "base/syscalls.h"
 #include "base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
-#include <sched.h>
-#include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -627,188 +621,6 @@ hutch_idmap_write (pid_t pid, bool use_helpers, bool deny_setgroups,
   if (write_proc (pid, "uid_map", uids, err) < 0 || write_proc (pid, "gid_map", gids, err) < 0)
     return -1;
   return 0;
-}
-
-/* ---- a user namespace made ahead of time ------------------------------ */
-
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
-
-static struct
-{
-  int pidfd; /* the maker's, or -1: reaped through it, no pid that could be reused */
-  int sock;  /* where the maker sends the namespace, or -1 once taken */
-} early = { -1, -1 };
-
-/* The maker's part once the plan is known: a process in a new user
-   namespace (the holder, which only waits), the helpers on it side by
-   side, and the namespace's fd with the maps as text to hutch over SOCK
-   when both were written.  The holder dies with the maker, which dies
-   with hutch.  */
-static int
-early_map (int sock, const struct hutch_idplan *plan, hutch_error_t *err)
-{
-  struct hutch_msg m = { .type = HUTCH_MSG_MAPS_OK };
-  _cleanup_free_ char *newuidmap = NULL, *newgidmap = NULL, *nspath = NULL, *uids = NULL,
-                      *gids = NULL;
-  struct helper_run u = { NULL, -1, -1 }, g = { NULL, -1, -1 };
-  _cleanup_close_ int nsfd = -1;
-  int hold[2], ok;
-  pid_t holder, self = getpid ();
-  char c;
-
-  if (pipe2 (hold, O_CLOEXEC) < 0)
-    return hutch_error_set (err, errno, "pipe");
-  holder = (pid_t)syscall (SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, NULL, NULL, 0);
-  if (holder == 0)
-    {
-      /* Until the maker closes its end: the maps are written then, and
-         the namespace lives on in the fd sent.  */
-      close (hold[1]);
-      if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != self)
-        _exit (0);
-      while (read (hold[0], &c, 1) < 0 && errno == EINTR)
-        ;
-      _exit (0);
-    }
-  close (hold[0]);
-  if (holder > 0)
-    {
-      nspath = hutch_xasprintf ("/proc/%d/ns/user", (int)holder);
-      nsfd = open (nspath, O_RDONLY | O_CLOEXEC);
-    }
-  ok = nsfd >= 0 && hutch_idmap_find_helper ("newuidmap", &newuidmap, err) == 0
-       && hutch_idmap_find_helper ("newgidmap", &newgidmap, err) == 0
-       && spawn_helper (newuidmap, holder, plan->uid_map, plan->n_uid, &u, err) == 0;
-  ok = ok && spawn_helper (newgidmap, holder, plan->gid_map, plan->n_gid, &g, err) == 0;
-  /* Both are waited for, whatever happened.  */
-  ok = finish_helper (&u, err) == 0 && ok;
-  ok = finish_helper (&g, err) == 0 && ok;
-  uids = hutch_idmap_format (plan->uid_map, plan->n_uid);
-  gids = hutch_idmap_format (plan->gid_map, plan->n_gid);
-  if (snprintf (m.text, sizeof m.text, "%s/%s", uids, gids) >= (int)sizeof m.text)
-    ok = false;
-  /* The holder goes first: once hutch has the namespace, nothing of
-     ours is left but this process, about to end (hutch may need to be
-     alone in its cgroup then: cgroup.c's move_to_leaf).  */
-  close (hold[1]);
-  if (holder > 0)
-    while (waitpid (holder, NULL, 0) < 0 && errno == EINTR)
-      ;
-  if (ok)
-    hutch_msg_send (sock, &m, nsfd);
-  return ok ? 0 : -1;
-}
-
-/* The maker, a child of hutch's: the plan for MODE is made here, not in
-   hutch, which goes on meanwhile.  Nothing is sent when no helper is
-   needed or something failed: hutch then does it all itself, and says
-   what is wrong.  */
-static void __attribute__ ((noreturn))
-early_maker (int sock, pid_t parent, enum hutch_userns_mode mode)
-{
-  struct hutch_idplan plan;
-  hutch_error_t err = HUTCH_ERROR_INIT;
-
-  if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != parent)
-    _exit (HUTCH_EXIT_ERROR);
-  if (hutch_idplan_make (mode, &plan, &err) == 0 && plan.use_helpers && plan.n_uid > 0
-      && plan.n_gid > 0)
-    early_map (sock, &plan, &err);
-  _exit (0);
-}
-
-int
-hutch_userns_early_start (enum hutch_userns_mode mode)
-{
-  pid_t pid, parent = getpid ();
-  int sp[2];
-
-  if (early.pidfd >= 0 || mode == HUTCH_USERNS_SINGLE || geteuid () == 0)
-    return -1;
-  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-    return -1;
-  /* A fork, not a spawn: hutch goes on at once, the maker waits for the
-     helpers' execs (a spawn would make hutch wait for each).  */
-  pid = fork ();
-  if (pid == 0)
-    {
-      close (sp[0]);
-      early_maker (sp[1], parent, mode);
-    }
-  close (sp[1]);
-  if (pid > 0)
-    early.pidfd = (int)syscall (SYS_pidfd_open, pid, 0);
-  if (early.pidfd < 0)
-    {
-      /* No pidfd (Linux < 5.3): nothing ahead of time.  */
-      close (sp[0]);
-      if (pid > 0)
-        {
-          kill (pid, SIGKILL);
-          while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        }
-      return -1;
-    }
-  early.sock = sp[0];
-  return 0;
-}
-
-/* Wait for the maker to end and reap it.  */
-static void
-early_reap (bool kill_it)
-{
-  siginfo_t si;
-
-  if (early.sock >= 0)
-    close (early.sock);
-  early.sock = -1;
-  if (early.pidfd < 0)
-    return;
-  if (kill_it)
-    syscall (SYS_pidfd_send_signal, early.pidfd, SIGKILL, NULL, 0);
-  /* A waitpid(-1) of a container's may have reaped it: ECHILD then.  */
-  while (waitid ((idtype_t)P_PIDFD, (id_t)early.pidfd, &si, WEXITED) < 0 && errno == EINTR)
-    ;
-  close (early.pidfd);
-  early.pidfd = -1;
-}
-
-int
-hutch_userns_early_claim (const struct hutch_idmap *uid_map, size_t n_uid,
-                          const struct hutch_idmap *gid_map, size_t n_gid)
-{
-  _cleanup_free_ char *uids = NULL, *gids = NULL, *want = NULL;
-  struct hutch_msg m;
-  int fd = -1, r;
-
-  if (early.sock < 0)
-    return -1;
-  r = hutch_msg_recv (early.sock, &m, &fd);
-  /* The maker ends once it has sent (or failed): none of its processes
-     is left after this, in the cgroup that the container's setup may
-     need for hutch alone.  */
-  early_reap (false);
-  if (n_uid > 0 && n_gid > 0)
-    {
-      uids = hutch_idmap_format (uid_map, n_uid);
-      gids = hutch_idmap_format (gid_map, n_gid);
-      want = hutch_xasprintf ("%s/%s", uids, gids);
-    }
-  if (r == 1 && m.type == HUTCH_MSG_MAPS_OK && fd >= 0 && want && strcmp (m.text, want) == 0)
-    return fd;
-  if (fd >= 0)
-    close (fd);
-  return -1;
-}
-
-void
-hutch_userns_early_end (void)
-{
-  /* Not taken: the helpers' work is of no use any more.  */
-  early_reap (true);
 }
 
 /* As root (in the initial namespace or a nested one), map every id this

@@ -97,31 +97,4 @@ struct hutch_idplan
 int hutch_idplan_make (enum hutch_userns_mode mode, struct hutch_idplan *plan, hutch_error_t *err);
 void hutch_idplan_clear (struct hutch_idplan *plan);
 
-/* A user namespace made ahead of the container that will use it.
-   newuidmap and newgidmap are two setuid programs: with their execs they
-   are the largest part of a container's start.  hutch run starts them as
-   soon as its options are read, in a process of their own, so that they
-   run while the store and the spec are being prepared; the container
-   then joins the namespace (setns) instead of making one and waiting for
-   its maps.  The namespace is the container's alone, as one it makes
-   itself: nothing else ever runs in it (the process that held it for the
-   helpers is gone before the container's first process exists).
-
-   One per process.  _start begins it for MODE, whose plan is made in
-   that process; it fails only in that nothing was started (no helper is
-   needed, or no process could be made), and then the container makes its
-   namespace as always.  */
-int hutch_userns_early_start (enum hutch_userns_mode mode);
-/* The namespace, as an fd (O_CLOEXEC), when it was made with exactly
-   these maps and the helpers wrote them: it waits for them.  -1 when
-   there is none (never started, no maps asked for, other maps, a helper
-   failed: the caller makes and maps its own namespace, which reports
-   what is wrong).  Either way nothing _start made is left running
-   afterwards (a cgroup that hutch must be alone in does not hold it);
-   the namespace is taken once.  */
-int hutch_userns_early_claim (const struct hutch_idmap *uid_map, size_t n_uid,
-                              const struct hutch_idmap *gid_map, size_t n_gid);
-/* Ends what _start began, if it is still going, and reaps its process.  */
-void hutch_userns_early_end (void);
-
 #endif

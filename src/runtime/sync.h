@@ -33,6 +33,9 @@ enum hutch_msg_type
   /* With a network helper (extra.slirp), which sets up the network while
      B builds the root: B waits for it after its setup.  */
   HUTCH_MSG_NETWORK, /* P -> B: the network is up */
+  /* hutch run -> the user namespace keeper (nsahead.h): a namespace for
+     the mode in PID, please (MAPS_OK with it, or ERROR).  */
+  HUTCH_MSG_USERNS_WANT,
 };
 
 struct hutch_msg
@@ -63,7 +66,7 @@ struct hutch_child_ctx
   int sock;                  /* the children's end of the socket */
   int watchfd;               /* read end of a pipe whose write end only P holds */
   int initfd;                /* hutch-init, opened in the host's view, or -1 */
-  /* A user namespace made and mapped ahead of time (idmap.h), which A
+  /* A user namespace made and mapped ahead of time (nsahead.h), which A
      joins first instead of P cloning it into a new one, or -1.  */
   int userns_fd;
   /* extra.outlive: the listening socket on which B waits for the start
