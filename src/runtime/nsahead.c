@@ -33,6 +33,32 @@
 
 /* ---- the maker ---------------------------------------------------------- */
 
+/* The network, UTS and IPC namespaces, made in the user namespace NSFD
+   (mapped: their root is the namespace's root from the start, as when A
+   makes them), sent over SOCK after it with M.  Without them (a kernel
+   or a policy that refuses) the user namespace goes alone, and A makes
+   them.  The maker joins NSFD for this: it ends right after.  */
+static int
+send_with_more (int sock, const struct hutch_msg *m, int nsfd)
+{
+  int fds[4] = { nsfd, -1, -1, -1 }, r;
+  size_t n = 1, i;
+
+  if (setns (nsfd, CLONE_NEWUSER) == 0 && unshare (CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC) == 0)
+    {
+      fds[1] = open ("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+      fds[2] = open ("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
+      fds[3] = open ("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
+      if (fds[1] >= 0 && fds[2] >= 0 && fds[3] >= 0)
+        n = 4;
+    }
+  r = hutch_msg_send_fds (sock, m, fds, n);
+  for (i = 1; i < 4; i++)
+    if (fds[i] >= 0)
+      close (fds[i]);
+  return r;
+}
+
 /* The maker's part once the plan is known: a process in a new user
    namespace (the holder, which only waits), the helpers on it (side by
    side: hutch_idmap_write), and the namespace's fd with the maps as
@@ -84,7 +110,7 @@ make_mapped (int sock, const struct hutch_idplan *plan, hutch_error_t *err)
   gids = hutch_idmap_format (plan->gid_map, plan->n_gid);
   if (snprintf (m.text, sizeof m.text, "%s/%s", uids, gids) >= (int)sizeof m.text)
     return hutch_error_set (err, 0, "the id maps are too long to pass on");
-  return hutch_msg_send (sock, &m, nsfd);
+  return send_with_more (sock, &m, nsfd);
 }
 
 /* The maker: the plan for MODE is made here, not in its parent, which
@@ -148,22 +174,46 @@ maker_start (enum hutch_userns_mode mode, bool idle, int *ret_sock, int *ret_pid
   return 0;
 }
 
-/* The namespace and its maps from a maker's (or the keeper's) SOCK.  */
+void
+hutch_nsahead_close (struct hutch_nsahead *ns)
+{
+  int *fds[4] = { &ns->user, &ns->net, &ns->uts, &ns->ipc };
+  size_t i;
+
+  for (i = 0; i < 4; i++)
+    {
+      if (*fds[i] >= 0)
+        close (*fds[i]);
+      *fds[i] = -1;
+    }
+}
+
+/* The namespaces and the maps from a maker's (or the keeper's) SOCK.  */
 static int
-ns_recv (int sock, int *ret_fd, char **ret_maps)
+ns_recv (int sock, struct hutch_nsahead *ret, char **ret_maps)
 {
   struct hutch_msg m;
-  int fd = -1, r = hutch_msg_recv (sock, &m, &fd);
+  int fds[4] = { -1, -1, -1, -1 };
+  size_t n = 0, i;
+  int r = hutch_msg_recv_fds (sock, &m, fds, 4, &n);
 
-  if (r == 1 && m.type == HUTCH_MSG_MAPS_OK && fd >= 0)
+  if (r == 1 && m.type == HUTCH_MSG_MAPS_OK && (n == 1 || n == 4))
     {
-      *ret_fd = fd;
+      *ret = (struct hutch_nsahead){ fds[0], fds[1], fds[2], fds[3] };
       *ret_maps = hutch_xstrdup (m.text);
       return 0;
     }
-  if (fd >= 0)
-    close (fd);
+  for (i = 0; i < n; i++)
+    close (fds[i]);
   return -1;
+}
+
+/* Send NS (those there are) with M.  */
+static int
+ns_send (int sock, const struct hutch_msg *m, const struct hutch_nsahead *ns)
+{
+  int fds[4] = { ns->user, ns->net, ns->uts, ns->ipc };
+  return hutch_msg_send_fds (sock, m, fds, ns->net >= 0 ? 4 : 1);
 }
 
 /* Wait for a maker to end (KILL_IT: kill it first) and reap it; a
@@ -224,7 +274,7 @@ peer_is_us (int fd)
    slow one down.  The keeper answers at once; one that does not within
    half a second is not waited for.  */
 static int
-keeper_ask (enum hutch_userns_mode mode, int *ret_fd, char **ret_maps, int *ret_conn)
+keeper_ask (enum hutch_userns_mode mode, struct hutch_nsahead *ret, char **ret_maps, int *ret_conn)
 {
   struct hutch_msg m = { .type = HUTCH_MSG_USERNS_WANT, .pid = (int)mode };
   struct timeval tv = { 0, 500000 };
@@ -251,7 +301,7 @@ keeper_ask (enum hutch_userns_mode mode, int *ret_fd, char **ret_maps, int *ret_
       return -1;
     }
   *ret_conn = s;
-  return ns_recv (s, ret_fd, ret_maps);
+  return ns_recv (s, ret, ret_maps);
 }
 
 /* The keeper's own cgroup: in a cgroup the user may split (delegated), a
@@ -304,15 +354,15 @@ struct keeper
   int listener;
   int runs[KEEPER_RUNS]; /* the connections of the runs going on */
   size_t n_runs;
-  int mode;           /* what the next namespace is for (the last run's mode), or -1 */
-  int spare;          /* a namespace ready for the next run, or -1 */
-  char *spare_maps;   /* its maps as text */
-  int spare_mode;     /* the mode it was made for */
-  int maker_sock;     /* a maker at work, or -1 */
-  int maker_pidfd;    /* and its pidfd */
-  int maker_mode;     /* the mode it works for */
-  bool maker_failed;  /* the last one sent nothing: no retry until a run asks again */
-  long long deadline; /* when it ends, idle (ms, monotonic) */
+  int mode;                   /* what the next namespace is for (the last run's mode), or -1 */
+  struct hutch_nsahead spare; /* the namespaces ready for the next run (user -1: none) */
+  char *spare_maps;           /* its maps as text */
+  int spare_mode;             /* the mode it was made for */
+  int maker_sock;             /* a maker at work, or -1 */
+  int maker_pidfd;            /* and its pidfd */
+  int maker_mode;             /* the mode it works for */
+  bool maker_failed;          /* the last one sent nothing: no retry until a run asks again */
+  long long deadline;         /* when it ends, idle (ms, monotonic) */
 };
 
 static long long
@@ -326,9 +376,7 @@ now_ms (void)
 static void
 keeper_drop_spare (struct keeper *k)
 {
-  if (k->spare >= 0)
-    close (k->spare);
-  k->spare = -1;
+  hutch_nsahead_close (&k->spare);
   free (k->spare_maps);
   k->spare_maps = NULL;
 }
@@ -339,7 +387,7 @@ static void
 keeper_make (struct keeper *k)
 {
   if (k->n_runs > 0 || k->mode < 0 || k->maker_sock >= 0 || k->maker_failed
-      || (k->spare >= 0 && k->spare_mode == k->mode))
+      || (k->spare.user >= 0 && k->spare_mode == k->mode))
     return;
   keeper_drop_spare (k);
   if (maker_start ((enum hutch_userns_mode)k->mode, true, &k->maker_sock, &k->maker_pidfd) == 0)
@@ -360,11 +408,11 @@ keeper_answer (struct keeper *k, int c, int mode)
     }
   k->mode = mode;
   k->maker_failed = false;
-  if (k->spare >= 0 && k->spare_mode == mode)
+  if (k->spare.user >= 0 && k->spare_mode == mode)
     {
       m.type = HUTCH_MSG_MAPS_OK;
       snprintf (m.text, sizeof m.text, "%s", k->spare_maps);
-      hutch_msg_send (c, &m, k->spare);
+      ns_send (c, &m, &k->spare);
       keeper_drop_spare (k);
     }
   else
@@ -409,13 +457,13 @@ keeper_run_event (struct keeper *k, size_t i)
 static void
 keeper_collect (struct keeper *k)
 {
-  int fd = -1;
+  struct hutch_nsahead ns = HUTCH_NSAHEAD_INIT;
   char *maps = NULL;
 
-  if (ns_recv (k->maker_sock, &fd, &maps) == 0)
+  if (ns_recv (k->maker_sock, &ns, &maps) == 0)
     {
       keeper_drop_spare (k);
-      k->spare = fd;
+      k->spare = ns;
       k->spare_maps = maps;
       k->spare_mode = k->maker_mode;
     }
@@ -467,8 +515,9 @@ keeper_setup (struct keeper *k, int ready, char **ret_sockpath, struct stat *ret
    directory was removed).  */
 static void __attribute__ ((noreturn)) keeper_main (int mode, unsigned int seconds, int ready)
 {
-  struct keeper k
-      = { .listener = -1, .mode = mode, .spare = -1, .maker_sock = -1, .maker_pidfd = -1 };
+  struct keeper k = {
+    .listener = -1, .mode = mode, .spare = HUTCH_NSAHEAD_INIT, .maker_sock = -1, .maker_pidfd = -1
+  };
   _cleanup_free_ char *sockpath = NULL;
   struct stat bound;
 
@@ -558,21 +607,21 @@ hutch_userns_keeper_seconds (void)
 
 static struct
 {
-  int pidfd;  /* the maker's, or -1 */
-  int sock;   /* where the maker sends the namespace, or -1 */
-  int nsfd;   /* the keeper's namespace, or -1 */
-  char *maps; /* and its maps */
-  int keeper; /* the connection to the keeper, kept while the run goes on, or -1 */
-} early = { -1, -1, -1, NULL, -1 };
+  int pidfd;               /* the maker's, or -1 */
+  int sock;                /* where the maker sends the namespace, or -1 */
+  struct hutch_nsahead ns; /* the keeper's namespaces (user -1: none) */
+  char *maps;              /* and the maps */
+  int keeper;              /* the connection to the keeper, kept while the run goes on, or -1 */
+} early = { -1, -1, HUTCH_NSAHEAD_INIT, NULL, -1 };
 
 int
 hutch_userns_early_start (enum hutch_userns_mode mode, unsigned int keep_seconds)
 {
-  if (early.pidfd >= 0 || early.nsfd >= 0 || mode == HUTCH_USERNS_SINGLE || geteuid () == 0)
+  if (early.pidfd >= 0 || early.ns.user >= 0 || mode == HUTCH_USERNS_SINGLE || geteuid () == 0)
     return -1;
   if (keep_seconds > 0 && early.keeper < 0)
     {
-      int r = keeper_ask (mode, &early.nsfd, &early.maps, &early.keeper);
+      int r = keeper_ask (mode, &early.ns, &early.maps, &early.keeper);
       if (r == 0)
         return 0;
       if (r == -2)
@@ -583,16 +632,16 @@ hutch_userns_early_start (enum hutch_userns_mode mode, unsigned int keep_seconds
 
 int
 hutch_userns_early_claim (const struct hutch_idmap *uid_map, size_t n_uid,
-                          const struct hutch_idmap *gid_map, size_t n_gid)
+                          const struct hutch_idmap *gid_map, size_t n_gid,
+                          struct hutch_nsahead *ret)
 {
-  _cleanup_free_ char *uids = NULL, *gids = NULL, *want = NULL;
-  int fd = early.nsfd;
-  char *maps = early.maps;
+  _cleanup_free_ char *uids = NULL, *gids = NULL, *want = NULL, *maps = early.maps;
+  struct hutch_nsahead ns = early.ns;
 
-  early.nsfd = -1;
+  early.ns = (struct hutch_nsahead)HUTCH_NSAHEAD_INIT;
   early.maps = NULL;
-  if (fd < 0 && early.sock >= 0 && ns_recv (early.sock, &fd, &maps) < 0)
-    fd = -1;
+  if (ns.user < 0 && early.sock >= 0 && ns_recv (early.sock, &ns, &maps) < 0)
+    ns = (struct hutch_nsahead)HUTCH_NSAHEAD_INIT;
   /* The maker ends once it has sent (or failed): none of its processes
      is left after this, in the cgroup that the container's setup may
      need for hutch alone.  */
@@ -600,19 +649,19 @@ hutch_userns_early_claim (const struct hutch_idmap *uid_map, size_t n_uid,
     close (early.sock);
   early.sock = -1;
   maker_reap (&early.pidfd, false);
-  if (fd >= 0 && n_uid > 0 && n_gid > 0)
+  if (ns.user >= 0 && n_uid > 0 && n_gid > 0)
     {
       uids = hutch_idmap_format (uid_map, n_uid);
       gids = hutch_idmap_format (gid_map, n_gid);
       want = hutch_xasprintf ("%s/%s", uids, gids);
     }
-  if (fd >= 0 && (want == NULL || strcmp (maps, want) != 0))
+  if (ns.user >= 0 && want && strcmp (maps, want) == 0)
     {
-      close (fd);
-      fd = -1;
+      *ret = ns;
+      return 0;
     }
-  free (maps);
-  return fd;
+  hutch_nsahead_close (&ns);
+  return -1;
 }
 
 void
@@ -623,9 +672,7 @@ hutch_userns_early_end (void)
   early.sock = -1;
   /* Not claimed: the helpers' work is of no use any more.  */
   maker_reap (&early.pidfd, true);
-  if (early.nsfd >= 0)
-    close (early.nsfd);
-  early.nsfd = -1;
+  hutch_nsahead_close (&early.ns);
   free (early.maps);
   early.maps = NULL;
   /* The run is over: the keeper may make the next one's namespace.  */
