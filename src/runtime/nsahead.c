@@ -128,6 +128,9 @@ maker_main (int sock, pid_t parent, enum hutch_userns_mode mode, bool idle)
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != parent)
     _exit (HUTCH_EXIT_ERROR);
   prctl (PR_SET_NAME, "hutch-nsmaker", 0, 0, 0);
+  /* Nothing of its parent's but stdio (the keeper's lock and socket
+     would outlive the keeper a moment in a maker).  */
+  hutch_close_all_but (&sock, 1);
   /* The helpers inherit it.  */
   if (idle)
     sched_setscheduler (0, SCHED_IDLE, &sp);
@@ -337,12 +340,16 @@ keeper_cgroup (void)
 }
 
 /* Its runtime directory must be the user's alone, as hutch's own checks
-   want it: the socket and the lock go there.  */
+   want it: the socket and the lock go there.  Made when missing (the
+   first run starts the keeper before it makes the directory itself).  */
 static bool
 keeper_dir_ok (void)
 {
   _cleanup_free_ char *dir = hutch_paths_runtime_dir ();
   struct stat st;
+
+  if (mkdir (dir, 0700) < 0 && errno != EEXIST)
+    return false;
   return lstat (dir, &st) == 0 && S_ISDIR (st.st_mode) && st.st_uid == geteuid ()
          && (st.st_mode & 0077) == 0;
 }
