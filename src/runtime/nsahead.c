@@ -270,11 +270,11 @@ peer_is_us (int fd)
   return getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 && uc.uid == geteuid ();
 }
 
-/* Ask the keeper for a namespace for MODE: 0 with it in *RET_FD, -1
-   when it has none ready, -2 when no keeper answers.  *RET_CONN is the
-   connection, which the run keeps until it ends: the keeper makes the
-   next namespace only while no run is going, so that its helpers do not
-   slow one down.  The keeper answers at once; one that does not within
+/* Ask the keeper for the namespaces for MODE: 0 with them in *RET (and
+   their maps in *RET_MAPS), -1 when it has none ready, -2 when no keeper
+   answers.  *RET_CONN is the connection, which the run keeps until it
+   ends: the keeper makes the next namespace only while no run is going,
+   so that its helpers do not slow one down.  The keeper answers at once; one that does not within
    half a second is not waited for.  */
 static int
 keeper_ask (enum hutch_userns_mode mode, struct hutch_nsahead *ret, char **ret_maps, int *ret_conn)
