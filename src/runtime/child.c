@@ -752,6 +752,20 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
   hutch_msg_fail (c->sock, &err);
 }
 
+/* P's word on the watch pipe: a byte when it lives and has seen B end
+   (hutch_container_delete), end-of-file when it died.  */
+static bool
+p_died_by (int watchfd)
+{
+  char b;
+  ssize_t r;
+
+  do
+    r = read (watchfd, &b, 1);
+  while (r < 0 && errno == EINTR);
+  return r <= 0;
+}
+
 /* After B exists, A stays as a watchdog: when P dies (the pipe whose only
    writer is P hangs up), it kills B through a pidfd.  B's own parent-death
    signal does the same, but the kernel clears that one whenever the
@@ -778,13 +792,15 @@ watchdog (const struct hutch_child_ctx *c, int pidfd, pid_t fuse, int cgparentfd
           /* B is gone: nothing to watch.  When P died at the same moment
              (B's parent-death signal), the cgroup is ours to remove.  */
           struct pollfd w = { watchfd, POLLIN, 0 };
-          p_died = poll (&w, 1, 0) > 0;
+          p_died = poll (&w, 1, 0) > 0 && p_died_by (watchfd);
           break;
         }
+      /* P's byte comes only once B is gone.  */
       if (pfd[1].revents)
         {
-          syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-          p_died = true;
+          p_died = p_died_by (watchfd);
+          if (p_died)
+            syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
           break;
         }
     }
@@ -1017,12 +1033,23 @@ a_enter_namespaces (struct hutch_child_ctx *c, int fds[HUTCH_NS_COUNT])
       hutch_msg_fail (c->sock, &err);
   if (spec->ns[HUTCH_NS_MOUNT])
     flags |= CLONE_NEWNS;
-  if (spec->ns[HUTCH_NS_UTS])
-    flags |= CLONE_NEWUTS;
-  if (spec->ns[HUTCH_NS_IPC])
-    flags |= CLONE_NEWIPC;
-  if (spec->ns[HUTCH_NS_NET])
-    flags |= CLONE_NEWNET;
+  /* New ones made ahead of time (in our user namespace, fresh: as the
+     flags would make them) are joined; the others are made now.  */
+  for (i = 0; i < sizeof joined_first / sizeof joined_first[0]; i++)
+    {
+      int n = joined_first[i], *ahead = &c->ahead[n];
+      if (spec->ns[n] && *ahead >= 0 && setns (*ahead, hutch_ns_clone_flag (n)) < 0)
+        {
+          hutch_error_set (&err, errno, "join the %s namespace made for the container",
+                           hutch_ns_name (n));
+          hutch_msg_fail (c->sock, &err);
+        }
+      if (spec->ns[n] && *ahead < 0)
+        flags |= hutch_ns_clone_flag (n);
+      if (*ahead >= 0)
+        close (*ahead);
+      *ahead = -1;
+    }
   /* The cgroup namespace is B's own, made once B is in its cgroup.  */
   if (unshare (flags) < 0)
     {
@@ -1128,6 +1155,19 @@ hutch_child_main (struct hutch_child_ctx *c)
 
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != c->parent)
     _exit (HUTCH_EXIT_ERROR);
+  /* A namespace made and mapped ahead of time: joined first, and from
+     then on everything is as in one P cloned us into.  */
+  if (c->ahead[HUTCH_NS_USER] >= 0)
+    {
+      hutch_error_t err = HUTCH_ERROR_INIT;
+      if (setns (c->ahead[HUTCH_NS_USER], CLONE_NEWUSER) < 0)
+        {
+          hutch_error_set (&err, errno, "join the user namespace made for the container");
+          hutch_msg_fail (c->sock, &err);
+        }
+      close (c->ahead[HUTCH_NS_USER]);
+      c->ahead[HUTCH_NS_USER] = -1;
+    }
   if (hutch_msg_recv (c->sock, &m, NULL) != 1 || m.type != HUTCH_MSG_MAPS_OK)
     _exit (HUTCH_EXIT_ERROR);
   /* A user namespace named by path is joined before anything else: it is

@@ -12,6 +12,7 @@
 #include "runtime/devices.h"
 #include "runtime/hooks.h"
 #include "runtime/idmap.h"
+#include "runtime/nsahead.h"
 #include "runtime/rlimit.h"
 #include "runtime/sigfd.h"
 #include "runtime/sync.h"
@@ -163,6 +164,32 @@ check_ids_mapped (const struct hutch_spec *spec, hutch_error_t *err)
   return 0;
 }
 
+/* The byte on the watch pipe that says we live and B is gone (child.c's
+   watchdog).  The watchdog may have ended already, on B's end alone: the
+   SIGPIPE of the write, blocked, must not end us once the mask is
+   restored (one pending before stays).  */
+static void
+tell_watchdog (int fd)
+{
+  sigset_t pipe_only, old, pending;
+  struct timespec zero = { 0, 0 };
+  bool was_pending;
+  ssize_t r;
+
+  sigemptyset (&pipe_only);
+  sigaddset (&pipe_only, SIGPIPE);
+  sigprocmask (SIG_BLOCK, &pipe_only, &old);
+  sigpending (&pending);
+  was_pending = sigismember (&pending, SIGPIPE) == 1;
+  do
+    r = write (fd, "", 1);
+  while (r < 0 && errno == EINTR);
+  if (r < 0 && errno == EPIPE && !was_pending)
+    while (sigtimedwait (&pipe_only, NULL, &zero) < 0 && errno == EINTR)
+      ;
+  sigprocmask (SIG_SETMASK, &old, NULL);
+}
+
 static void
 kill_and_reap (pid_t *pid)
 {
@@ -183,10 +210,11 @@ struct hutch_container
 {
   const struct hutch_spec *spec;
   enum hutch_container_status status;
-  int sock;               /* our end of the socket to A and B */
-  int watch_w;            /* the write end of the watch pipe: A notices our death by it */
-  struct hutch_sigfd sig; /* the signals taken, their fd */
-  int initfd;             /* hutch-init's sealed copy, or -1 */
+  int sock;                   /* our end of the socket to A and B */
+  int watch_w;                /* the write end of the watch pipe: A notices our death by it */
+  struct hutch_sigfd sig;     /* the signals taken, their fd */
+  int initfd;                 /* hutch-init's sealed copy, or -1 */
+  struct hutch_nsahead ahead; /* namespaces made ahead of time, not taken yet */
   pid_t a, b;
   int master;                     /* the pty, with -t */
   sigset_t pending;               /* signals that arrived before the exec, to forward after */
@@ -529,7 +557,7 @@ clone_first (struct hutch_container *c, hutch_error_t *err)
 {
   struct hutch_child_ctx ctx = { 0 };
   struct hutch_msg m = { .type = HUTCH_MSG_MAPS_OK };
-  int sp[2], watch[2], cflags, e;
+  int sp[2], watch[2], cflags, e, n;
 
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
     return hutch_error_set (err, errno, "socketpair");
@@ -564,6 +592,19 @@ clone_first (struct hutch_container *c, hutch_error_t *err)
   ctx.parent = getpid ();
   ctx.oldmask = c->sig.oldmask;
   cflags = c->spec->ns[HUTCH_NS_USER] ? CLONE_NEWUSER : 0;
+  /* The namespaces made ahead of time for these maps, when there are
+     (hutch_container_create took them): A joins them, and there is
+     nothing left to map.  */
+  for (n = 0; n < HUTCH_NS_COUNT; n++)
+    ctx.ahead[n] = -1;
+  if (cflags && c->ahead.user >= 0)
+    {
+      ctx.ahead[HUTCH_NS_USER] = c->ahead.user;
+      ctx.ahead[HUTCH_NS_NET] = c->ahead.net;
+      ctx.ahead[HUTCH_NS_UTS] = c->ahead.uts;
+      ctx.ahead[HUTCH_NS_IPC] = c->ahead.ipc;
+      cflags = 0;
+    }
   c->a = (pid_t)syscall (SYS_clone, cflags | SIGCHLD, 0, NULL, NULL, 0);
   e = errno;
   if (c->a == 0)
@@ -574,13 +615,14 @@ clone_first (struct hutch_container *c, hutch_error_t *err)
     }
   close (sp[1]);
   close (watch[0]);
+  hutch_nsahead_close (&c->ahead);
   if (c->a < 0)
     {
       if (cflags)
         return hutch_userns_diagnose ("/proc/sys", e, err);
       return hutch_error_set (err, e, "clone");
     }
-  if (c->spec->ns[HUTCH_NS_USER] && write_maps (c->spec, c->a, err) < 0)
+  if (cflags && write_maps (c->spec, c->a, err) < 0)
     return -1;
   if (hutch_msg_send (c->sock, &m, -1) < 0)
     return hutch_error_set (err, errno, "talk to the container's first process");
@@ -670,6 +712,14 @@ hutch_container_create (const struct hutch_spec *spec, struct hutch_container **
   c->a = c->b = -1;
   c->cgrun = (struct hutch_cgroup_run)HUTCH_CGROUP_RUN_INIT;
   sigemptyset (&c->pending);
+  /* Taken before the cgroup's setup, which may need hutch alone in its
+     cgroup: the process that made the namespaces is gone then.  */
+  c->ahead = (struct hutch_nsahead)HUTCH_NSAHEAD_INIT;
+  if (spec->ns[HUTCH_NS_USER])
+    hutch_userns_early_claim (spec->uid_mappings, spec->n_uid_mappings, spec->gid_mappings,
+                              spec->n_gid_mappings, &c->ahead);
+  else
+    hutch_userns_early_claim (NULL, 0, NULL, 0, &c->ahead);
   if (spec->extra.init)
     {
       c->initfd = hutch_sealed_copy (spec->extra.init_path, "hutch-init");
@@ -736,6 +786,7 @@ hutch_container_release (struct hutch_container *c, hutch_error_t *err)
   hutch_sigfd_release (&c->sig);
   if (c->initfd >= 0)
     close (c->initfd);
+  hutch_nsahead_close (&c->ahead);
   /* The cgroup stays with the container: hutch-oci delete removes it.  */
   if (c->cgrun.fd >= 0)
     close (c->cgrun.fd);
@@ -955,11 +1006,20 @@ hutch_container_delete (struct hutch_container *c)
     close (c->sock);
   c->sock = -1;
   /* Once it has seen B, the watchdog ends by itself when B is gone, after
-     its own cleanup (the container's directory, fuse-overlayfs).  */
+     its own cleanup (the container's directory, fuse-overlayfs), waited
+     for.  Without any, it only ends (and drops the namespaces it holds):
+     not waited for, it is reaped by whoever reaps our children next (a
+     later container's loop, or init once we end).  Either way it learns
+     first that B is gone while we live: a byte on the pipe whose end
+     would say that we died (it would remove the cgroup we tear down).  */
   if (c->a > 0)
     {
-      while (waitpid (c->a, NULL, 0) < 0 && errno == EINTR)
-        ;
+      if (c->watch_w >= 0)
+        tell_watchdog (c->watch_w);
+      if (c->spec->extra.container_dir
+          || (c->spec->extra.overlay && c->spec->extra.overlay->driver == HUTCH_DRIVER_FUSE))
+        while (waitpid (c->a, NULL, 0) < 0 && errno == EINTR)
+          ;
       c->a = -1;
     }
   /* Everything of the container is gone: its cgroup goes too.  The OOM
@@ -979,6 +1039,7 @@ hutch_container_delete (struct hutch_container *c)
   hutch_sigfd_release (&c->sig);
   if (c->initfd >= 0)
     close (c->initfd);
+  hutch_nsahead_close (&c->ahead);
   hutch_strv_free (c->ports);
   free (c);
 }
