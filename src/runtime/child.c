@@ -752,20 +752,6 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
   hutch_msg_fail (c->sock, &err);
 }
 
-/* P's word on the watch pipe: a byte when it lives and has seen B end
-   (hutch_container_delete), end-of-file when it died.  */
-static bool
-p_died_by (int watchfd)
-{
-  char b;
-  ssize_t r;
-
-  do
-    r = read (watchfd, &b, 1);
-  while (r < 0 && errno == EINTR);
-  return r <= 0;
-}
-
 /* After B exists, A stays as a watchdog: when P dies (the pipe whose only
    writer is P hangs up), it kills B through a pidfd.  B's own parent-death
    signal does the same, but the kernel clears that one whenever the
@@ -792,15 +778,13 @@ watchdog (const struct hutch_child_ctx *c, int pidfd, pid_t fuse, int cgparentfd
           /* B is gone: nothing to watch.  When P died at the same moment
              (B's parent-death signal), the cgroup is ours to remove.  */
           struct pollfd w = { watchfd, POLLIN, 0 };
-          p_died = poll (&w, 1, 0) > 0 && p_died_by (watchfd);
+          p_died = poll (&w, 1, 0) > 0;
           break;
         }
-      /* P's byte comes only once B is gone.  */
       if (pfd[1].revents)
         {
-          p_died = p_died_by (watchfd);
-          if (p_died)
-            syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+          syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+          p_died = true;
           break;
         }
     }

@@ -164,32 +164,6 @@ check_ids_mapped (const struct hutch_spec *spec, hutch_error_t *err)
   return 0;
 }
 
-/* The byte on the watch pipe that says we live and B is gone (child.c's
-   watchdog).  The watchdog may have ended already, on B's end alone: the
-   SIGPIPE of the write, blocked, must not end us once the mask is
-   restored (one pending before stays).  */
-static void
-tell_watchdog (int fd)
-{
-  sigset_t pipe_only, old, pending;
-  struct timespec zero = { 0, 0 };
-  bool was_pending;
-  ssize_t r;
-
-  sigemptyset (&pipe_only);
-  sigaddset (&pipe_only, SIGPIPE);
-  sigprocmask (SIG_BLOCK, &pipe_only, &old);
-  sigpending (&pending);
-  was_pending = sigismember (&pending, SIGPIPE) == 1;
-  do
-    r = write (fd, "", 1);
-  while (r < 0 && errno == EINTR);
-  if (r < 0 && errno == EPIPE && !was_pending)
-    while (sigtimedwait (&pipe_only, NULL, &zero) < 0 && errno == EINTR)
-      ;
-  sigprocmask (SIG_SETMASK, &old, NULL);
-}
-
 static void
 kill_and_reap (pid_t *pid)
 {
@@ -1006,20 +980,11 @@ hutch_container_delete (struct hutch_container *c)
     close (c->sock);
   c->sock = -1;
   /* Once it has seen B, the watchdog ends by itself when B is gone, after
-     its own cleanup (the container's directory, fuse-overlayfs), waited
-     for.  Without any, it only ends (and drops the namespaces it holds):
-     not waited for, it is reaped by whoever reaps our children next (a
-     later container's loop, or init once we end).  Either way it learns
-     first that B is gone while we live: a byte on the pipe whose end
-     would say that we died (it would remove the cgroup we tear down).  */
+     its own cleanup (the container's directory, fuse-overlayfs).  */
   if (c->a > 0)
     {
-      if (c->watch_w >= 0)
-        tell_watchdog (c->watch_w);
-      if (c->spec->extra.container_dir
-          || (c->spec->extra.overlay && c->spec->extra.overlay->driver == HUTCH_DRIVER_FUSE))
-        while (waitpid (c->a, NULL, 0) < 0 && errno == EINTR)
-          ;
+      while (waitpid (c->a, NULL, 0) < 0 && errno == EINTR)
+        ;
       c->a = -1;
     }
   /* Everything of the container is gone: its cgroup goes too.  The OOM
