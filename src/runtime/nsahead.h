@@ -5,26 +5,29 @@
 /* User namespaces made ahead of the containers that use them.
 
    newuidmap and newgidmap are two setuid programs: with their execs they
-   are the largest part of a rootless container's start.  So hutch run
-   has them run before the container needs its namespace:
+   are the largest part of a rootless container's start.  With
+   HUTCH_USERNS_KEEPER=SECONDS, hutch run has them run before the
+   container needs its namespace, in a keeper: a process of the user's
+   that outlives the run, holds one namespace made and mapped for the
+   next run (by a maker it forks, at idle priority, while no run is
+   going), and ends after SECONDS without a run asking for one.  The next
+   run then finds its namespace ready.  A run that finds none ready (the
+   first, or one right after another) has a maker of its own start at
+   once, so that the helpers run while the store and the spec are
+   prepared.  Without HUTCH_USERNS_KEEPER nothing is made ahead of time:
+   on 2 CPUs a maker of the run's own was no faster, its helpers
+   competing with hutch for the same CPUs.
 
-   - always, in a process of its own (the maker) that hutch forks as
-     soon as its options are read: the helpers then run while the store
-     and the spec are prepared;
-   - with HUTCH_USERNS_KEEPER=SECONDS, in a keeper: a process of the
-     user's that outlives the run, holds one namespace made and mapped
-     for the next run (at idle priority), and ends after SECONDS without
-     a run asking for one.  The next run then finds its namespace ready.
-
-   Either way the container joins the namespace (setns) instead of
+   The container joins the namespace (setns) instead of
    making one and waiting for its maps, and its network, UTS and IPC
    namespaces, made in it by the maker once the maps were written, as A
    would have.  A namespace is the container's
    alone, as one it makes itself: made for one container, with the maps
    hutch computes for it, written by the same helpers; it is handed out
-   once, and nothing ever runs in it before the container (the process
-   that held it for the helpers is gone first, and the keeper holds it by
-   an fd only).  When anything does not fit (other maps, a helper fails,
+   once, and nothing runs in it before the container but the maker, and
+   only to make the other namespaces (the process that held it for the
+   helpers, and then the maker, are gone before it is handed out; the
+   keeper holds it by an fd only).  When anything does not fit (other maps, a helper fails,
    no keeper), the container makes and maps its namespace as always,
    which reports what is wrong.  */
 
@@ -66,7 +69,8 @@ int hutch_userns_early_claim (const struct hutch_idmap *uid_map, size_t n_uid,
 void hutch_userns_early_end (void);
 
 /* HUTCH_USERNS_KEEPER's value: the keeper's idle lifetime in seconds
-   (1 to 86400), or 0 when unset or not such a number.  */
+   (1 to 86400), or 0 when unset, 0, or not such a number (with a
+   warning).  */
 unsigned int hutch_userns_keeper_seconds (void);
 
 #endif

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# Namespaces made ahead of time (src/runtime/nsahead.h): hutch run's maker,
-# and the keeper of HUTCH_USERNS_KEEPER.  Every container still gets
+# Namespaces made ahead of time (src/runtime/nsahead.h): the keeper of
+# HUTCH_USERNS_KEEPER and its makers.  Every container still gets
 # namespaces of its own, mapped as --userns asks, and nothing is left
 # behind but the keeper, which ends by itself.
 
@@ -42,6 +42,17 @@ spare_ready() {
     k=$(keeper_pids)
     [ -n "$k" ] && [ -z "$(pgrep -u "$MY_UID" -P "$k")" ]
 }
+
+# spare_userns: the user namespace the keeper holds ready, as readlink
+# shows it (user:[INODE])
+spare_userns() {
+    local k
+    k=$(keeper_pids)
+    ls -l "/proc/$k/fd" 2>/dev/null | grep -o 'user:\[[0-9]*\]' | head -n 1
+}
+
+# spare_held: the keeper holds a user namespace ready
+spare_held() { [ -n "$(spare_userns)" ]; }
 
 NS_IDS='for n in user net uts ipc; do readlink /proc/self/ns/$n; done | tr "\n" " "'
 
@@ -97,6 +108,7 @@ all_apart() {
 
 @test "nsahead: HUTCH_USERNS_KEEPER: the first run starts a keeper, the next ones take its namespaces, each once" {
     need_subids
+    local spare
     export HUTCH_USERNS_KEEPER=30
     run "$HUTCH" run --rootfs "$ROOTFS" true
     assert_status 0
@@ -105,13 +117,28 @@ all_apart() {
     two_at_once keeper
     [ -n "$A" ] && [ -n "$B" ]
     all_apart "$A" "$B"
-    wait_for spare_ready
+    # the run takes the very namespace the keeper held, and the keeper
+    # makes another
+    wait_for spare_held || fail_now "the keeper holds no user namespace"
+    spare=$(spare_userns)
+    run "$HUTCH" run --rootfs "$ROOTFS" readlink /proc/self/ns/user
+    assert_status 0
+    assert_equal "$output" "$spare"
+    wait_for spare_held
+    [ "$(spare_userns)" != "$spare" ] || fail_now "the keeper kept a namespace it handed out"
     run "$HUTCH" run --rootfs "$ROOTFS" sh -c 'cat /proc/self/uid_map /proc/self/setgroups'
     assert_status 0
     assert_equal "$(norm_map "$output")" "$(expected_map "$MY_UID" /etc/subuid)"
     assert_output_has allow
     run "$HUTCH" run --rootfs "$ROOTFS" cat /proc/self/gid_map
     assert_equal "$(norm_map "$output")" "$(expected_map "$MY_GID" /etc/subgid)"
+    # the network namespace the keeper's maker made is the container's
+    # root's (made once the maps were written), and the hostname is set
+    wait_for spare_ready
+    run "$HUTCH" run --hostname ahead --rootfs "$ROOTFS" sh -c 'hostname; stat -c %u /sys/class/net/lo/mtu'
+    assert_status 0
+    assert_equal "$output" "ahead
+0"
     assert_equal "$(keeper_pids | wc -l)" 1
 }
 
@@ -173,12 +200,17 @@ all_apart() {
     [ "$(keeper_pids)" != "$k" ]
 }
 
-@test "nsahead: HUTCH_USERNS_KEEPER=0, or not a number of seconds: no keeper" {
+@test "nsahead: HUTCH_USERNS_KEEPER=0: no keeper; not a number of seconds: no keeper, and a warning" {
     need_subids
     local v
-    for v in 0 x -1 1s 86401; do
+    HUTCH_USERNS_KEEPER=0 run "$HUTCH" run --rootfs "$ROOTFS" true
+    assert_status 0
+    assert_equal "$output" ""
+    no_keeper || fail_now "HUTCH_USERNS_KEEPER=0 started a keeper"
+    for v in x -1 1s 86401; do
         HUTCH_USERNS_KEEPER=$v run "$HUTCH" run --rootfs "$ROOTFS" true
         assert_status 0
+        assert_output_has "warning: HUTCH_USERNS_KEEPER=$v is not a number of seconds" "no keeper"
         no_keeper || fail_now "HUTCH_USERNS_KEEPER=$v started a keeper"
     done
 }
