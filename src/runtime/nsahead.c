@@ -19,7 +19,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/nsfs.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -31,6 +34,152 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+/* ---- what a namespace is made for -------------------------------------- */
+
+/* The mode of its maps, and the four soft limits that the kernel copies
+   from a user namespace's creator into the namespace's ceilings
+   (create_user_ns): a namespace made by a keeper that a shell with
+   another `ulimit -u` started would give the container that shell's
+   ceiling on processes.  As text, "MODE NPROC SIGPENDING MSGQUEUE
+   MEMLOCK": a spare is handed out only for the same text, and a maker
+   sets these limits before it makes one.  */
+static const int want_limits[4]
+    = { RLIMIT_NPROC, RLIMIT_SIGPENDING, RLIMIT_MSGQUEUE, RLIMIT_MEMLOCK };
+#define WANT_LEN 128
+
+static void
+want_text (enum hutch_userns_mode mode, char buf[WANT_LEN])
+{
+  unsigned long long v[4];
+  size_t i;
+
+  for (i = 0; i < 4; i++)
+    {
+      struct rlimit rl = { 0, 0 };
+      getrlimit (want_limits[i], &rl);
+      v[i] = (unsigned long long)rl.rlim_cur;
+    }
+  snprintf (buf, WANT_LEN, "%d %llu %llu %llu %llu", (int)mode, v[0], v[1], v[2], v[3]);
+}
+
+/* WANT's mode, and its limits set as this process's soft limits (the
+   hard ones stay: a limit above them fails the maker, which then makes
+   nothing).  */
+static int
+want_apply (const char *want, enum hutch_userns_mode *ret_mode)
+{
+  unsigned long long v[4];
+  int mode;
+  size_t i;
+
+  if (sscanf (want, "%d %llu %llu %llu %llu", &mode, &v[0], &v[1], &v[2], &v[3]) != 5)
+    return -1;
+  for (i = 0; i < 4; i++)
+    {
+      struct rlimit rl;
+      if (getrlimit (want_limits[i], &rl) < 0)
+        return -1;
+      rl.rlim_cur = (rlim_t)v[i];
+      if (setrlimit (want_limits[i], &rl) < 0)
+        return -1;
+    }
+  *ret_mode = (enum hutch_userns_mode)mode;
+  return 0;
+}
+
+/* ---- who may hand out or take a namespace ------------------------------ */
+
+static bool
+same_file (const struct stat *a, const struct stat *b)
+{
+  return a->st_ino == b->st_ino && a->st_dev == b->st_dev;
+}
+
+/* Whether the process at the other end of the unix socket FD is the
+   user, in our own user namespace: a process in one of the user's
+   containers has the user's uid too (container root in the default
+   mode), but in a user namespace below ours, and may reach the runtime
+   directory (a bind of /tmp, the host sandbox), so the uid alone would
+   let it pose as the keeper, or take its namespaces.  The peer is held
+   by its pidfd (SO_PEERPIDFD, Linux 6.5; else pidfd_open of its pid) and
+   checked alive after its namespace was read, so that a pid reused in
+   between does not count.  */
+static bool
+peer_is_us (int fd)
+{
+  struct ucred uc;
+  socklen_t len = sizeof uc, plen = sizeof (int);
+  struct stat mine, theirs;
+  char path[64];
+  int pidfd = -1;
+  bool ok;
+
+  if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0 || uc.uid != geteuid ()
+      || uc.pid <= 0)
+    return false;
+  if (getsockopt (fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &plen) < 0)
+    pidfd = (int)syscall (SYS_pidfd_open, uc.pid, 0);
+  if (pidfd < 0)
+    return false;
+  snprintf (path, sizeof path, "/proc/%d/ns/user", (int)uc.pid);
+  ok = stat ("/proc/self/ns/user", &mine) == 0 && stat (path, &theirs) == 0
+       && same_file (&mine, &theirs) && syscall (SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
+  close (pidfd);
+  return ok;
+}
+
+/* Whether FD is a namespace of TYPE whose owning user namespace is the
+   file OWNER.  */
+static bool
+ns_owned_by (int fd, int type, const struct stat *owner)
+{
+  struct stat st;
+  int u;
+  bool ok;
+
+  if (fd < 0 || ioctl (fd, NS_GET_NSTYPE) != type)
+    return false;
+  u = ioctl (fd, NS_GET_USERNS);
+  if (u < 0)
+    return false;
+  ok = fstat (u, &st) == 0 && same_file (&st, owner);
+  close (u);
+  return ok;
+}
+
+/* Whether NS is what a maker of ours makes: a user namespace that is a
+   child of ours and owned by our uid, and (when there are) network, UTS
+   and IPC namespaces owned by it.  Checked on the fds themselves, so
+   that whatever the other end of the socket was, the run joins nothing
+   else (a namespace nested in a container's, or in another hierarchy's:
+   a toolbox sharing the runtime directory).  */
+static bool
+ahead_fits (const struct hutch_nsahead *ns)
+{
+  struct stat mine, st;
+  uid_t owner = (uid_t)-1;
+  int parent;
+  bool ok;
+
+  if (ns->user < 0 || ioctl (ns->user, NS_GET_NSTYPE) != CLONE_NEWUSER
+      || ioctl (ns->user, NS_GET_OWNER_UID, &owner) < 0 || owner != geteuid ()
+      || stat ("/proc/self/ns/user", &mine) < 0)
+    return false;
+  parent = ioctl (ns->user, NS_GET_PARENT);
+  if (parent < 0)
+    return false;
+  ok = fstat (parent, &st) == 0 && same_file (&st, &mine);
+  close (parent);
+  if (!ok || fstat (ns->user, &st) < 0)
+    return false;
+  return ns->net < 0
+         || (ns_owned_by (ns->net, CLONE_NEWNET, &st) && ns_owned_by (ns->uts, CLONE_NEWUTS, &st)
+             && ns_owned_by (ns->ipc, CLONE_NEWIPC, &st));
+}
 
 /* ---- the maker ---------------------------------------------------------- */
 
@@ -120,11 +269,12 @@ make_mapped (int sock, const struct hutch_idplan *plan, hutch_error_t *err)
    wrong.  IDLE: at the scheduler's idle priority (the keeper's, which
    works for a run to come).  */
 static void __attribute__ ((noreturn))
-maker_main (int sock, pid_t parent, enum hutch_userns_mode mode, bool idle)
+maker_main (int sock, pid_t parent, const char *want, bool idle)
 {
   struct sched_param sp = { 0 };
   struct hutch_idplan plan;
   hutch_error_t err = HUTCH_ERROR_INIT;
+  enum hutch_userns_mode mode;
 
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != parent)
     _exit (HUTCH_EXIT_ERROR);
@@ -135,17 +285,18 @@ maker_main (int sock, pid_t parent, enum hutch_userns_mode mode, bool idle)
   /* The helpers inherit it.  */
   if (idle)
     sched_setscheduler (0, SCHED_IDLE, &sp);
-  if (hutch_idplan_make (mode, &plan, &err) == 0 && plan.use_helpers && plan.n_uid > 0
-      && plan.n_gid > 0)
+  /* The holder it clones makes the namespace: with the run's limits.  */
+  if (want_apply (want, &mode) == 0 && hutch_idplan_make (mode, &plan, &err) == 0
+      && plan.use_helpers && plan.n_uid > 0 && plan.n_gid > 0)
     make_mapped (sock, &plan, &err);
   _exit (0);
 }
 
-/* Fork a maker for MODE: *RET_SOCK receives its namespace, *RET_PIDFD
+/* Fork a maker for WANT: *RET_SOCK receives its namespace, *RET_PIDFD
    reaps it (no pid that could be reused).  A fork, not a spawn: the
    caller goes on at once, the maker waits for the helpers' execs.  */
 static int
-maker_start (enum hutch_userns_mode mode, bool idle, int *ret_sock, int *ret_pidfd)
+maker_start (const char *want, bool idle, int *ret_sock, int *ret_pidfd)
 {
   pid_t pid, parent = getpid ();
   int sp[2], pidfd = -1;
@@ -156,7 +307,7 @@ maker_start (enum hutch_userns_mode mode, bool idle, int *ret_sock, int *ret_pid
   if (pid == 0)
     {
       close (sp[0]);
-      maker_main (sp[1], parent, mode, idle);
+      maker_main (sp[1], parent, want, idle);
     }
   close (sp[1]);
   if (pid > 0)
@@ -240,7 +391,7 @@ maker_reap (int *pidfd, bool kill_it)
 /* ---- the keeper --------------------------------------------------------- */
 
 /* One name per protocol: a keeper of an older hutch is not asked.  */
-#define KEEPER_NAME "userns-keeper.1"
+#define KEEPER_NAME "userns-keeper.2"
 
 static bool
 keeper_addr (struct sockaddr_un *sa, const char *suffix, char **ret_path)
@@ -263,57 +414,72 @@ keeper_addr (struct sockaddr_un *sa, const char *suffix, char **ret_path)
   return true;
 }
 
+/* Whether the runtime directory is the user's alone (a directory, not a
+   link, owned by the user, mode 0700), as hutch's own checks want it:
+   the socket and the lock go there.  MAKE: made when missing (the first
+   run starts the keeper before it makes the directory itself).  */
 static bool
-peer_is_us (int fd)
+runtime_dir_private (bool make)
 {
-  struct ucred uc;
-  socklen_t len = sizeof uc;
-  return getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 && uc.uid == geteuid ();
+  _cleanup_free_ char *dir = hutch_paths_runtime_dir ();
+  struct stat st;
+
+  if (make && mkdir (dir, 0700) < 0 && errno != EEXIST)
+    return false;
+  errno = 0;
+  return lstat (dir, &st) == 0 && S_ISDIR (st.st_mode) && st.st_uid == geteuid ()
+         && (st.st_mode & 0077) == 0;
 }
 
-/* Ask the keeper for the namespaces for MODE: 0 with them in *RET (and
+/* Ask the keeper for the namespaces for WANT: 0 with them in *RET (and
    their maps in *RET_MAPS), -1 when it has none ready, -2 when no keeper
-   answers.  *RET_CONN is the connection, which the run keeps until it
-   ends: the keeper makes the next namespace only while no run is going,
-   so that its helpers do not slow one down.  The keeper answers at once; one that does not within
-   half a second is not waited for.  */
+   answers.  The keeper answers at once; one that does not within half a
+   second, to the connection or to the question, is not waited for (a
+   full backlog blocks a connect without a timeout).  */
 static int
-keeper_ask (enum hutch_userns_mode mode, struct hutch_nsahead *ret, char **ret_maps, int *ret_conn)
+keeper_ask (const char *want, struct hutch_nsahead *ret, char **ret_maps)
 {
-  struct hutch_msg m = { .type = HUTCH_MSG_USERNS_WANT, .pid = (int)mode };
+  struct hutch_msg m = { .type = HUTCH_MSG_USERNS_WANT };
   struct timeval tv = { 0, 500000 };
   struct sockaddr_un sa;
   int s, r;
 
+  /* No runtime directory yet: no keeper either (it makes the directory).  */
+  if (!runtime_dir_private (false))
+    return errno == ENOENT ? -2 : -1;
   if (!keeper_addr (&sa, ".sock", NULL))
     return -1;
+  snprintf (m.text, sizeof m.text, "%s", want);
   s = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (s < 0)
     return -1;
+  if (setsockopt (s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0
+      || setsockopt (s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
+    {
+      close (s);
+      return -1;
+    }
   if (connect (s, (struct sockaddr *)&sa, sizeof sa) < 0)
     {
       r = errno == ENOENT || errno == ECONNREFUSED ? -2 : -1;
       close (s);
       return r;
     }
-  /* Another user's socket (in a runtime directory under /tmp) gives
-     nothing we would take.  */
-  if (!peer_is_us (s) || setsockopt (s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0
-      || hutch_msg_send (s, &m, -1) < 0)
-    {
-      close (s);
-      return -1;
-    }
-  *ret_conn = s;
-  return ns_recv (s, ret, ret_maps);
+  /* Only a keeper that is the user, in our user namespace (peer_is_us),
+     is asked; what it sends is checked again (ahead_fits).  */
+  r = peer_is_us (s) && hutch_msg_send (s, &m, -1) == 0 ? ns_recv (s, ret, ret_maps) : -1;
+  close (s);
+  return r;
 }
 
 /* The keeper's own cgroup: in a cgroup the user may split (delegated), a
    child of its own, so that the cgroup stays one hutch can be alone in
    (cgroup.c moves hutch to a leaf of its own there, and only when no other
    process is in it).  Elsewhere hutch does not move, and nor does the
-   keeper.  False when the move failed: better no keeper than one in the
-   way.  */
+   keeper; nor under a systemd user manager that did not delegate the
+   cgroup (hutch asks for a scope of its own there).  The leaf's name
+   cannot be a container's (hutch-ID: an id has no `_` after `hutch`).
+   False when the move failed: better no keeper than one in the way.  */
 static bool
 keeper_cgroup (void)
 {
@@ -323,13 +489,13 @@ keeper_cgroup (void)
   _cleanup_close_ int fd = -1;
   bool ok = true;
 
-  if (hutch_cgroup_probe (&h, &e) < 0 || !h.delegated || h.own == NULL)
+  if (hutch_cgroup_probe (&h, &e) < 0 || !h.delegated || h.systemd_managed || h.own == NULL)
     {
       hutch_error_clear (&e);
       hutch_cgroup_host_clear (&h);
       return true;
     }
-  leaf = hutch_xasprintf ("%s/hutch-" KEEPER_NAME, h.own);
+  leaf = hutch_xasprintf ("%s/hutch_userns_keeper", h.own);
   procs = hutch_xasprintf ("%s/cgroup.procs", leaf);
   if (mkdir (leaf, 0755) < 0 && errno != EEXIST)
     ok = false;
@@ -340,21 +506,6 @@ keeper_cgroup (void)
   return ok;
 }
 
-/* Its runtime directory must be the user's alone, as hutch's own checks
-   want it: the socket and the lock go there.  Made when missing (the
-   first run starts the keeper before it makes the directory itself).  */
-static bool
-keeper_dir_ok (void)
-{
-  _cleanup_free_ char *dir = hutch_paths_runtime_dir ();
-  struct stat st;
-
-  if (mkdir (dir, 0700) < 0 && errno != EEXIST)
-    return false;
-  return lstat (dir, &st) == 0 && S_ISDIR (st.st_mode) && st.st_uid == geteuid ()
-         && (st.st_mode & 0077) == 0;
-}
-
 #define KEEPER_RUNS 64
 
 struct keeper
@@ -362,13 +513,13 @@ struct keeper
   int listener;
   int runs[KEEPER_RUNS]; /* the connections of the runs going on */
   size_t n_runs;
-  int mode;                   /* what the next namespace is for (the last run's mode), or -1 */
+  char want[WANT_LEN];        /* what the next namespace is for (the last run's), or "" */
   struct hutch_nsahead spare; /* the namespaces ready for the next run (user -1: none) */
   char *spare_maps;           /* its maps as text */
-  int spare_mode;             /* the mode it was made for */
+  char spare_want[WANT_LEN];  /* what it was made for */
   int maker_sock;             /* a maker at work, or -1 */
   int maker_pidfd;            /* and its pidfd */
-  int maker_mode;             /* the mode it works for */
+  char maker_want[WANT_LEN];  /* what it works for */
   bool maker_failed;          /* the last one sent nothing: no retry until a run asks again */
   long long deadline;         /* when it ends, idle (ms, monotonic) */
 };
@@ -389,34 +540,39 @@ keeper_drop_spare (struct keeper *k)
   k->spare_maps = NULL;
 }
 
-/* The next run's namespace, begun when no run is going (its helpers would
-   compete with that run) and it is neither there nor on its way.  */
+/* The next run's namespace, begun when no run is talking to us (a run
+   hangs up once answered) and it is neither there nor on its way.  The
+   maker works at idle priority, so the run that just took the last one
+   keeps its CPUs.  */
 static void
 keeper_make (struct keeper *k)
 {
-  if (k->n_runs > 0 || k->mode < 0 || k->maker_sock >= 0 || k->maker_failed
-      || (k->spare.user >= 0 && k->spare_mode == k->mode))
+  if (k->n_runs > 0 || k->want[0] == '\0' || k->maker_sock >= 0 || k->maker_failed
+      || (k->spare.user >= 0 && strcmp (k->spare_want, k->want) == 0))
     return;
   keeper_drop_spare (k);
-  if (maker_start ((enum hutch_userns_mode)k->mode, true, &k->maker_sock, &k->maker_pidfd) == 0)
-    k->maker_mode = k->mode;
+  if (maker_start (k->want, true, &k->maker_sock, &k->maker_pidfd) == 0)
+    snprintf (k->maker_want, sizeof k->maker_want, "%s", k->want);
 }
 
-/* A run's question: its namespace when the spare is for its mode (the
-   spare goes: it is handed out once), else none.  */
+/* A run's question: its namespace when the spare was made for what it
+   wants (mode and limits: the spare goes, it is handed out once), else
+   none.  */
 static void
-keeper_answer (struct keeper *k, int c, int mode)
+keeper_answer (struct keeper *k, int c, const char *want)
 {
   struct hutch_msg m = { .type = HUTCH_MSG_ERROR };
+  int mode;
 
-  if (mode != HUTCH_USERNS_DEFAULT && mode != HUTCH_USERNS_KEEP_ID)
+  if (strlen (want) >= sizeof k->want || sscanf (want, "%d ", &mode) != 1
+      || (mode != HUTCH_USERNS_DEFAULT && mode != HUTCH_USERNS_KEEP_ID))
     {
       hutch_msg_send (c, &m, -1);
       return;
     }
-  k->mode = mode;
+  memcpy (k->want, want, strlen (want) + 1);
   k->maker_failed = false;
-  if (k->spare.user >= 0 && k->spare_mode == mode)
+  if (k->spare.user >= 0 && strcmp (k->spare_want, want) == 0)
     {
       m.type = HUTCH_MSG_MAPS_OK;
       snprintf (m.text, sizeof m.text, "%s", k->spare_maps);
@@ -452,7 +608,7 @@ keeper_run_event (struct keeper *k, size_t i)
 
   if (r == (ssize_t)sizeof m && m.type == HUTCH_MSG_USERNS_WANT)
     {
-      keeper_answer (k, c, m.pid);
+      keeper_answer (k, c, m.text);
       return;
     }
   if (r < 0 && (errno == EAGAIN || errno == EINTR))
@@ -473,13 +629,30 @@ keeper_collect (struct keeper *k)
       keeper_drop_spare (k);
       k->spare = ns;
       k->spare_maps = maps;
-      k->spare_mode = k->maker_mode;
+      snprintf (k->spare_want, sizeof k->spare_want, "%s", k->maker_want);
     }
   else
     k->maker_failed = true;
   close (k->maker_sock);
   k->maker_sock = -1;
   maker_reap (&k->maker_pidfd, false);
+}
+
+/* Nothing of the run's signal state: every signal at its default and
+   unblocked (a run's blocked SIGTERM would make the keeper deaf to it),
+   but SIGPIPE, ignored (a run that hangs up before its answer).  */
+static void
+keeper_signals (void)
+{
+  sigset_t none;
+  int sig;
+
+  for (sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      signal (sig, SIG_DFL);
+  signal (SIGPIPE, SIG_IGN);
+  sigemptyset (&none);
+  sigprocmask (SIG_SETMASK, &none, NULL);
 }
 
 /* Everything the keeper holds up: a detached process, in a cgroup of its
@@ -501,8 +674,8 @@ keeper_setup (struct keeper *k, int ready, char **ret_sockpath, struct stat *ret
     return false;
   hutch_close_all_but (keep, 1);
   umask (077);
-  signal (SIGPIPE, SIG_IGN);
-  if (chdir ("/") < 0 || !keeper_dir_ok () || !keeper_cgroup ()
+  keeper_signals ();
+  if (chdir ("/") < 0 || !runtime_dir_private (true) || !keeper_cgroup ()
       || !keeper_addr (&sa, ".lock", &lockpath) || !keeper_addr (&sa, ".sock", ret_sockpath))
     return false;
   /* Out of the run's cgroup: the run that started us goes on.  */
@@ -521,14 +694,15 @@ keeper_setup (struct keeper *k, int ready, char **ret_sockpath, struct stat *ret
 /* The keeper's life: it serves until SECONDS pass without a run asking,
    or until its socket is not the one at its path any more (its runtime
    directory was removed).  */
-static void __attribute__ ((noreturn)) keeper_main (int mode, unsigned int seconds, int ready)
+static void __attribute__ ((noreturn))
+keeper_main (const char *want, unsigned int seconds, int ready)
 {
-  struct keeper k = {
-    .listener = -1, .mode = mode, .spare = HUTCH_NSAHEAD_INIT, .maker_sock = -1, .maker_pidfd = -1
-  };
+  struct keeper k
+      = { .listener = -1, .spare = HUTCH_NSAHEAD_INIT, .maker_sock = -1, .maker_pidfd = -1 };
   _cleanup_free_ char *sockpath = NULL;
-  struct stat bound;
+  struct stat bound, st;
 
+  snprintf (k.want, sizeof k.want, "%s", want);
   if (!keeper_setup (&k, ready, &sockpath, &bound))
     _exit (0);
   k.deadline = now_ms () + (long long)seconds * 1000;
@@ -537,7 +711,6 @@ static void __attribute__ ((noreturn)) keeper_main (int mode, unsigned int secon
       struct pollfd pfd[KEEPER_RUNS + 2];
       long long left;
       size_t i, n = 0;
-      struct stat st;
 
       keeper_make (&k);
       left = k.deadline - now_ms ();
@@ -563,7 +736,10 @@ static void __attribute__ ((noreturn)) keeper_main (int mode, unsigned int secon
       if (pfd[0].revents & POLLIN)
         keeper_accept (&k);
     }
-  unlink (sockpath);
+  /* Only our own socket: a runtime directory made again meanwhile may
+     hold a newer keeper's.  */
+  if (stat (sockpath, &st) == 0 && same_file (&st, &bound))
+    unlink (sockpath);
   maker_reap (&k.maker_pidfd, true);
   _exit (0);
 }
@@ -573,7 +749,7 @@ static void __attribute__ ((noreturn)) keeper_main (int mode, unsigned int secon
    The run waits until the keeper has left its cgroup (or given up):
    the container's setup may need the run alone in it.  */
 static void
-keeper_spawn (enum hutch_userns_mode mode, unsigned int seconds)
+keeper_spawn (const char *want, unsigned int seconds)
 {
   int ready[2];
   pid_t pid;
@@ -587,7 +763,7 @@ keeper_spawn (enum hutch_userns_mode mode, unsigned int seconds)
       close (ready[0]);
       if (setsid () < 0 || fork () != 0)
         _exit (0);
-      keeper_main ((int)mode, seconds, ready[1]);
+      keeper_main (want, seconds, ready[1]);
     }
   close (ready[1]);
   if (pid > 0)
@@ -628,26 +804,26 @@ static struct
   int sock;                /* where the maker sends the namespace, or -1 */
   struct hutch_nsahead ns; /* the keeper's namespaces (user -1: none) */
   char *maps;              /* and the maps */
-  int keeper;              /* the connection to the keeper, kept while the run goes on, or -1 */
-} early = { -1, -1, HUTCH_NSAHEAD_INIT, NULL, -1 };
+} early = { -1, -1, HUTCH_NSAHEAD_INIT, NULL };
 
 int
 hutch_userns_early_start (enum hutch_userns_mode mode, unsigned int keep_seconds)
 {
   /* Without a keeper, nothing: a maker of this run's own was measured
      no faster on 2 CPUs, where the helpers compete with hutch itself.  */
+  char want[WANT_LEN];
+  int r;
+
   if (keep_seconds == 0 || early.pidfd >= 0 || early.ns.user >= 0 || mode == HUTCH_USERNS_SINGLE
       || geteuid () == 0)
     return -1;
-  if (keep_seconds > 0 && early.keeper < 0)
-    {
-      int r = keeper_ask (mode, &early.ns, &early.maps, &early.keeper);
-      if (r == 0)
-        return 0;
-      if (r == -2)
-        keeper_spawn (mode, keep_seconds);
-    }
-  return maker_start (mode, false, &early.sock, &early.pidfd);
+  want_text (mode, want);
+  r = keeper_ask (want, &early.ns, &early.maps);
+  if (r == 0)
+    return 0;
+  if (r == -2)
+    keeper_spawn (want, keep_seconds);
+  return maker_start (want, false, &early.sock, &early.pidfd);
 }
 
 int
@@ -675,7 +851,7 @@ hutch_userns_early_claim (const struct hutch_idmap *uid_map, size_t n_uid,
       gids = hutch_idmap_format (gid_map, n_gid);
       want = hutch_xasprintf ("%s/%s", uids, gids);
     }
-  if (ns.user >= 0 && want && strcmp (maps, want) == 0)
+  if (ns.user >= 0 && want && strcmp (maps, want) == 0 && ahead_fits (&ns))
     {
       *ret = ns;
       return 0;
@@ -695,8 +871,4 @@ hutch_userns_early_end (void)
   hutch_nsahead_close (&early.ns);
   free (early.maps);
   early.maps = NULL;
-  /* The run is over: the keeper may make the next one's namespace.  */
-  if (early.keeper >= 0)
-    close (early.keeper);
-  early.keeper = -1;
 }

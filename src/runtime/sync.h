@@ -34,7 +34,8 @@ enum hutch_msg_type
      B builds the root: B waits for it after its setup.  */
   HUTCH_MSG_NETWORK, /* P -> B: the network is up */
   /* hutch run -> the user namespace keeper (nsahead.h): a namespace for
-     the mode in PID, please (MAPS_OK with it, or ERROR).  */
+     what TEXT says (the mode and the limits it is made with), please
+     (MAPS_OK with it, or ERROR).  */
   HUTCH_MSG_USERNS_WANT,
 };
 

@@ -46,9 +46,16 @@ spare_ready() {
 # spare_userns: the user namespace the keeper holds ready, as readlink
 # shows it (user:[INODE])
 spare_userns() {
-    local k
-    k=$(keeper_pids)
-    ls -l "/proc/$k/fd" 2>/dev/null | grep -o 'user:\[[0-9]*\]' | head -n 1
+    local k l
+    # (a maker the keeper just forked may still bear its name a moment)
+    for k in $(keeper_pids); do
+        l=$(ls -l "/proc/$k/fd" 2>/dev/null | grep -o 'user:\[[0-9]*\]' | head -n 1 || true)
+        if [ -n "$l" ]; then
+            echo "$l"
+            return 0
+        fi
+    done
+    return 0
 }
 
 # spare_held: the keeper holds a user namespace ready
@@ -113,7 +120,7 @@ all_apart() {
     run "$HUTCH" run --rootfs "$ROOTFS" true
     assert_status 0
     wait_for spare_ready || fail_now "no keeper, or its namespace is never made"
-    [ -S "$XDG_RUNTIME_DIR/hutch/userns-keeper.1.sock" ]
+    [ -S "$XDG_RUNTIME_DIR/hutch/userns-keeper.2.sock" ]
     two_at_once keeper
     [ -n "$A" ] && [ -n "$B" ]
     all_apart "$A" "$B"
@@ -157,13 +164,35 @@ all_apart() {
     assert_equal "$(norm_map "$output")" "0 $MY_UID 1"
 }
 
+@test "nsahead: the keeper's namespace is not taken by a run with other process limits" {
+    need_subids
+    local low spare
+    # the kernel copies the creator's RLIMIT_NPROC (and three more) into a
+    # user namespace's ceilings: a spare made for a shell with a lower
+    # `ulimit -u` must not cap a run from another shell
+    low=$(( $(ulimit -u) - 1 ))
+    HUTCH_USERNS_KEEPER=30 run bash -c "ulimit -S -u $low && exec \"\$@\"" _ "$HUTCH" run --rootfs "$ROOTFS" true
+    assert_status 0
+    wait_for spare_held
+    spare=$(spare_userns)
+    HUTCH_USERNS_KEEPER=30 run "$HUTCH" run --rootfs "$ROOTFS" readlink /proc/self/ns/user
+    assert_status 0
+    [ "$output" != "$spare" ] || fail_now "a run took a namespace made with another ulimit -u"
+    # a run with the same limits takes the keeper's next one
+    wait_for spare_held
+    spare=$(spare_userns)
+    HUTCH_USERNS_KEEPER=30 run "$HUTCH" run --rootfs "$ROOTFS" readlink /proc/self/ns/user
+    assert_status 0
+    assert_equal "$output" "$spare"
+}
+
 @test "nsahead: the keeper ends after HUTCH_USERNS_KEEPER seconds without a run, and takes its socket with it" {
     need_subids
     HUTCH_USERNS_KEEPER=1 run "$HUTCH" run --rootfs "$ROOTFS" true
     assert_status 0
     [ -n "$(keeper_pids)" ] || wait_for spare_ready
     wait_for no_keeper || fail_now "the keeper is still there: $(keeper_pids)"
-    [ ! -e "$XDG_RUNTIME_DIR/hutch/userns-keeper.1.sock" ]
+    [ ! -e "$XDG_RUNTIME_DIR/hutch/userns-keeper.2.sock" ]
 }
 
 @test "nsahead: runs at once each get namespaces of their own, from one keeper" {
@@ -192,7 +221,7 @@ all_apart() {
     k=$(keeper_pids)
     kill -KILL "$k"
     wait_for no_keeper
-    [ -S "$XDG_RUNTIME_DIR/hutch/userns-keeper.1.sock" ]
+    [ -S "$XDG_RUNTIME_DIR/hutch/userns-keeper.2.sock" ]
     run "$HUTCH" run --rootfs "$ROOTFS" id -u
     assert_status 0
     assert_equal "$output" 0
