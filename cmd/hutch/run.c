@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "base/paths.h"
 #include "runtime/container.h"
+#include "runtime/nsahead.h"
 #include "registry/pull.h"
 #include "front/run.h"
 #include "front/detach.h"
@@ -732,6 +733,17 @@ run_unrecorded (struct hutch_run_options *o)
   return status;
 }
 
+/* The container's user namespace, begun now (runtime/nsahead.h): its id
+   map helpers run while the store and the spec are prepared, or a
+   keeper has it ready.  For a container in the foreground only: a
+   detached one is started by its monitor, another process.  */
+static void
+early_userns (const struct hutch_run_options *o)
+{
+  hutch_userns_early_start ((enum hutch_userns_mode)hutch_run_userns_mode (o),
+                            hutch_userns_keeper_seconds ());
+}
+
 /* Build the container from O (which this clears, as the container does
    not need it), record it and run it: in the foreground, the exit code is
    the container's, or hutch's own when it could not be made; with -d, 0
@@ -751,6 +763,8 @@ run_container (struct hutch_run_options *o, int argc, char **argv, int image_ind
   memset (&c, 0, sizeof c);
   if (create_only)
     o->detach = true;
+  if (!o->detach)
+    early_userns (o);
   if (hutch_ctr_options (o, &c, &err) < 0)
     goto fail;
   root = hutch_ctrs_root (o->store_root, &err);
@@ -897,7 +911,9 @@ cmd_run (int argc, char **argv)
   int image_index, r = parse_run (&cmd_run_def, argc, argv, &o, &image_index);
   if (r != RUN_NEXT)
     return r;
-  return run_container (&o, argc, argv, image_index, false);
+  r = run_container (&o, argc, argv, image_index, false);
+  hutch_userns_early_end ();
+  return r;
 }
 
 static int

@@ -120,6 +120,13 @@ hutch_userns_mode_from_name (const char *name)
 }
 
 int
+hutch_run_userns_mode (const struct hutch_run_options *o)
+{
+  bool sandbox = o->rootfs == NULL && o->image == NULL;
+  return o->userns >= 0 ? o->userns : (sandbox ? HUTCH_USERNS_KEEP_ID : HUTCH_USERNS_DEFAULT);
+}
+
+int
 hutch_network_parse (const char *value, int *ret_mode, struct hutch_slirp **ret_slirp,
                      hutch_error_t *err)
 {
@@ -688,7 +695,7 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
   _cleanup_free_ char *cwd = NULL, *home = NULL;
   _cleanup_close_ int userfd = -1, groupfd = -1;
   bool sandbox = o->rootfs == NULL && o->image == NULL;
-  int mode = o->userns >= 0 ? o->userns : (sandbox ? HUTCH_USERNS_KEEP_ID : HUTCH_USERNS_DEFAULT);
+  int mode = hutch_run_userns_mode (o);
   /* Images get their own network through slirp, as with podman; --rootfs
      none, the host sandbox the host's.  */
   int network = o->network != HUTCH_NETWORK_DEFAULT

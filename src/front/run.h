@@ -110,6 +110,10 @@ void hutch_run_options_init (struct hutch_run_options *o);
 void hutch_run_options_clear (struct hutch_run_options *o);
 
 int hutch_userns_mode_from_name (const char *name);
+/* The user namespace's mode (enum hutch_userns_mode) a run of O asks
+   for: its --userns, else keep-id in the host sandbox, default with a
+   root filesystem or an image.  */
+int hutch_run_userns_mode (const struct hutch_run_options *o);
 /* --network VALUE: none, host, or slirp[:OPTIONS] (into *RET_SLIRP).  */
 int hutch_network_parse (const char *value, int *ret_mode, struct hutch_slirp **ret_slirp,
                          hutch_error_t *err);

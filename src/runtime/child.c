@@ -1017,12 +1017,23 @@ a_enter_namespaces (struct hutch_child_ctx *c, int fds[HUTCH_NS_COUNT])
       hutch_msg_fail (c->sock, &err);
   if (spec->ns[HUTCH_NS_MOUNT])
     flags |= CLONE_NEWNS;
-  if (spec->ns[HUTCH_NS_UTS])
-    flags |= CLONE_NEWUTS;
-  if (spec->ns[HUTCH_NS_IPC])
-    flags |= CLONE_NEWIPC;
-  if (spec->ns[HUTCH_NS_NET])
-    flags |= CLONE_NEWNET;
+  /* New ones made ahead of time (in our user namespace, fresh: as the
+     flags would make them) are joined; the others are made now.  */
+  for (i = 0; i < sizeof joined_first / sizeof joined_first[0]; i++)
+    {
+      int n = joined_first[i], *ahead = &c->ahead[n];
+      if (spec->ns[n] && *ahead >= 0 && setns (*ahead, hutch_ns_clone_flag (n)) < 0)
+        {
+          hutch_error_set (&err, errno, "join the %s namespace made for the container",
+                           hutch_ns_name (n));
+          hutch_msg_fail (c->sock, &err);
+        }
+      if (spec->ns[n] && *ahead < 0)
+        flags |= hutch_ns_clone_flag (n);
+      if (*ahead >= 0)
+        close (*ahead);
+      *ahead = -1;
+    }
   /* The cgroup namespace is B's own, made once B is in its cgroup.  */
   if (unshare (flags) < 0)
     {
@@ -1128,6 +1139,19 @@ hutch_child_main (struct hutch_child_ctx *c)
 
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != c->parent)
     _exit (HUTCH_EXIT_ERROR);
+  /* A namespace made and mapped ahead of time: joined first, and from
+     then on everything is as in one P cloned us into.  */
+  if (c->ahead[HUTCH_NS_USER] >= 0)
+    {
+      hutch_error_t err = HUTCH_ERROR_INIT;
+      if (setns (c->ahead[HUTCH_NS_USER], CLONE_NEWUSER) < 0)
+        {
+          hutch_error_set (&err, errno, "join the user namespace made for the container");
+          hutch_msg_fail (c->sock, &err);
+        }
+      close (c->ahead[HUTCH_NS_USER]);
+      c->ahead[HUTCH_NS_USER] = -1;
+    }
   if (hutch_msg_recv (c->sock, &m, NULL) != 1 || m.type != HUTCH_MSG_MAPS_OK)
     _exit (HUTCH_EXIT_ERROR);
   /* A user namespace named by path is joined before anything else: it is

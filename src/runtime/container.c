@@ -12,6 +12,7 @@
 #include "runtime/devices.h"
 #include "runtime/hooks.h"
 #include "runtime/idmap.h"
+#include "runtime/nsahead.h"
 #include "runtime/rlimit.h"
 #include "runtime/sigfd.h"
 #include "runtime/sync.h"
@@ -183,10 +184,11 @@ struct hutch_container
 {
   const struct hutch_spec *spec;
   enum hutch_container_status status;
-  int sock;               /* our end of the socket to A and B */
-  int watch_w;            /* the write end of the watch pipe: A notices our death by it */
-  struct hutch_sigfd sig; /* the signals taken, their fd */
-  int initfd;             /* hutch-init's sealed copy, or -1 */
+  int sock;                   /* our end of the socket to A and B */
+  int watch_w;                /* the write end of the watch pipe: A notices our death by it */
+  struct hutch_sigfd sig;     /* the signals taken, their fd */
+  int initfd;                 /* hutch-init's sealed copy, or -1 */
+  struct hutch_nsahead ahead; /* namespaces made ahead of time, not taken yet */
   pid_t a, b;
   int master;                     /* the pty, with -t */
   sigset_t pending;               /* signals that arrived before the exec, to forward after */
@@ -529,7 +531,7 @@ clone_first (struct hutch_container *c, hutch_error_t *err)
 {
   struct hutch_child_ctx ctx = { 0 };
   struct hutch_msg m = { .type = HUTCH_MSG_MAPS_OK };
-  int sp[2], watch[2], cflags, e;
+  int sp[2], watch[2], cflags, e, n;
 
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
     return hutch_error_set (err, errno, "socketpair");
@@ -564,6 +566,19 @@ clone_first (struct hutch_container *c, hutch_error_t *err)
   ctx.parent = getpid ();
   ctx.oldmask = c->sig.oldmask;
   cflags = c->spec->ns[HUTCH_NS_USER] ? CLONE_NEWUSER : 0;
+  /* The namespaces made ahead of time for these maps, when there are
+     (hutch_container_create took them): A joins them, and there is
+     nothing left to map.  */
+  for (n = 0; n < HUTCH_NS_COUNT; n++)
+    ctx.ahead[n] = -1;
+  if (cflags && c->ahead.user >= 0)
+    {
+      ctx.ahead[HUTCH_NS_USER] = c->ahead.user;
+      ctx.ahead[HUTCH_NS_NET] = c->ahead.net;
+      ctx.ahead[HUTCH_NS_UTS] = c->ahead.uts;
+      ctx.ahead[HUTCH_NS_IPC] = c->ahead.ipc;
+      cflags = 0;
+    }
   c->a = (pid_t)syscall (SYS_clone, cflags | SIGCHLD, 0, NULL, NULL, 0);
   e = errno;
   if (c->a == 0)
@@ -574,13 +589,14 @@ clone_first (struct hutch_container *c, hutch_error_t *err)
     }
   close (sp[1]);
   close (watch[0]);
+  hutch_nsahead_close (&c->ahead);
   if (c->a < 0)
     {
       if (cflags)
         return hutch_userns_diagnose ("/proc/sys", e, err);
       return hutch_error_set (err, e, "clone");
     }
-  if (c->spec->ns[HUTCH_NS_USER] && write_maps (c->spec, c->a, err) < 0)
+  if (cflags && write_maps (c->spec, c->a, err) < 0)
     return -1;
   if (hutch_msg_send (c->sock, &m, -1) < 0)
     return hutch_error_set (err, errno, "talk to the container's first process");
@@ -670,6 +686,14 @@ hutch_container_create (const struct hutch_spec *spec, struct hutch_container **
   c->a = c->b = -1;
   c->cgrun = (struct hutch_cgroup_run)HUTCH_CGROUP_RUN_INIT;
   sigemptyset (&c->pending);
+  /* Taken before the cgroup's setup, which may need hutch alone in its
+     cgroup: the process that made the namespaces is gone then.  */
+  c->ahead = (struct hutch_nsahead)HUTCH_NSAHEAD_INIT;
+  if (spec->ns[HUTCH_NS_USER])
+    hutch_userns_early_claim (spec->uid_mappings, spec->n_uid_mappings, spec->gid_mappings,
+                              spec->n_gid_mappings, &c->ahead);
+  else
+    hutch_userns_early_claim (NULL, 0, NULL, 0, &c->ahead);
   if (spec->extra.init)
     {
       c->initfd = hutch_sealed_copy (spec->extra.init_path, "hutch-init");
@@ -736,6 +760,7 @@ hutch_container_release (struct hutch_container *c, hutch_error_t *err)
   hutch_sigfd_release (&c->sig);
   if (c->initfd >= 0)
     close (c->initfd);
+  hutch_nsahead_close (&c->ahead);
   /* The cgroup stays with the container: hutch-oci delete removes it.  */
   if (c->cgrun.fd >= 0)
     close (c->cgrun.fd);
@@ -979,6 +1004,7 @@ hutch_container_delete (struct hutch_container *c)
   hutch_sigfd_release (&c->sig);
   if (c->initfd >= 0)
     close (c->initfd);
+  hutch_nsahead_close (&c->ahead);
   hutch_strv_free (c->ports);
   free (c);
 }

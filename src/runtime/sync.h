@@ -33,6 +33,10 @@ enum hutch_msg_type
   /* With a network helper (extra.slirp), which sets up the network while
      B builds the root: B waits for it after its setup.  */
   HUTCH_MSG_NETWORK, /* P -> B: the network is up */
+  /* hutch run -> the user namespace keeper (nsahead.h): a namespace for
+     what TEXT says (the mode and the limits it is made with), please
+     (MAPS_OK with it, or ERROR).  */
+  HUTCH_MSG_USERNS_WANT,
 };
 
 struct hutch_msg
@@ -49,6 +53,10 @@ int hutch_msg_send (int sock, const struct hutch_msg *m, int fd);
 /* Returns 1 for a message, 0 at end-of-file, -1 on error.  A received fd
    is stored in *RET_FD (closed when RET_FD is NULL).  */
 int hutch_msg_recv (int sock, struct hutch_msg *m, int *ret_fd);
+/* The same with N fds (at most 8) attached; received ones go to FDS (at
+   most MAX, any more are closed), their number to *RET_N.  */
+int hutch_msg_send_fds (int sock, const struct hutch_msg *m, const int *fds, size_t n);
+int hutch_msg_recv_fds (int sock, struct hutch_msg *m, int *fds, size_t max, size_t *ret_n);
 /* Report ERR to P and _exit with its exit code.  */
 void hutch_msg_fail (int sock, hutch_error_t *err) __attribute__ ((noreturn));
 
@@ -63,6 +71,11 @@ struct hutch_child_ctx
   int sock;                  /* the children's end of the socket */
   int watchfd;               /* read end of a pipe whose write end only P holds */
   int initfd;                /* hutch-init, opened in the host's view, or -1 */
+  /* Namespaces made ahead of time (nsahead.h), by HUTCH_NS_*, or -1: a
+     user namespace A joins first instead of P cloning it into a new one,
+     and the network, UTS and IPC namespaces made in it, which A joins
+     instead of making them.  */
+  int ahead[HUTCH_NS_COUNT];
   /* extra.outlive: the listening socket on which B waits for the start
      (hutch-oci start connects to it), or -1.  */
   int startfd;
