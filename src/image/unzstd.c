@@ -126,7 +126,7 @@ zstd_error (const struct hutch_unzstd *z, size_t r, hutch_error_t *err)
     case ZSTD_error_frameParameter_windowTooLarge:
       return hutch_error_set (err, 0,
                               "zstd frame %lu (from byte %llu) needs a window larger than %d MiB, "
-                              "the most hutch (like containerd and podman) decompresses with; "
+                              "the largest hutch accepts (as containerd and podman do); "
                               "recompress the layer with `zstd --long=%d` or less",
                               frame, from, 1 << (HUTCH_UNZSTD_WINDOW_LOG_MAX - 20),
                               HUTCH_UNZSTD_WINDOW_LOG_MAX);
@@ -135,6 +135,9 @@ zstd_error (const struct hutch_unzstd *z, size_t r, hutch_error_t *err)
                               from);
     case ZSTD_error_checksum_wrong:
       why = "the checksum in its trailer does not match its content";
+      break;
+    case ZSTD_error_frameParameter_unsupported:
+      why = "its header sets a reserved bit, or asks for what this libzstd lacks";
       break;
     case ZSTD_error_dictionary_wrong:
       why = "it needs a dictionary, which a layer cannot name";
