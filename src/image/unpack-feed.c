@@ -6,10 +6,12 @@
    creating files (mostly the kernel, another core) overlap, as they do when
    `tar -xzf` runs gzip in a second process.  The unpacking side reads plain
    tar through hutch_feeder_read.  gzip goes through igzip where there is
-   one (image/gunzip.h), anything else through libarchive's filters.  */
+   one (image/gunzip.h), zstd through libzstd (image/unzstd.h), anything
+   else through libarchive's filters.  */
 
 #include "image/unpack-private.h"
 #include "image/gunzip.h"
+#include "image/unzstd.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -37,8 +39,9 @@ struct hutch_feeder
   pthread_t thread;
   bool started;
   struct source *src;
-  struct archive *in;      /* libarchive's decompression, or NULL */
-  struct hutch_gunzip *gz; /* igzip's, or NULL */
+  struct archive *in;       /* libarchive's decompression, or NULL */
+  struct hutch_gunzip *gz;  /* igzip's, or NULL */
+  struct hutch_unzstd *zst; /* libzstd's, or NULL */
   char *slot[FEED_SLOTS];
   size_t len[FEED_SLOTS];
   unsigned head, count; /* filled slots: head .. head+count-1 (mod FEED_SLOTS) */
@@ -53,7 +56,7 @@ struct hutch_feeder
 
 /* The compressed input: FD, which may be a file that a download is still
    appending to (see hutch_unpack_opts.wait_more).  The first bytes are read
-   ahead to tell gzip from the rest, and given out again first.  */
+   ahead to tell gzip and zstd from the rest, and given out again first.  */
 struct source
 {
   int fd;
@@ -186,11 +189,12 @@ feeder_produce (struct hutch_feeder *f, void *buf, size_t len)
 {
   ssize_t n;
 
-  if (f->gz)
+  if (f->gz || f->zst)
     {
       hutch_error_t e = HUTCH_ERROR_INIT;
 
-      n = hutch_gunzip_read (f->gz, buf, len, &e);
+      n = f->gz ? hutch_gunzip_read (f->gz, buf, len, &e)
+                : hutch_unzstd_read (f->zst, buf, len, &e);
       if (n < 0)
         {
           f->errnum = e.errnum;
@@ -310,6 +314,7 @@ hutch_feeder_free (struct hutch_feeder *f)
   if (f->in)
     archive_read_free (f->in);
   hutch_gunzip_free (f->gz);
+  hutch_unzstd_free (f->zst);
   for (i = 0; i < FEED_SLOTS; i++)
     free (f->slot[i]);
   free (f->error);
@@ -389,7 +394,9 @@ hutch_feeder_start (int fd, const struct hutch_unpack_opts *opts, struct hutch_f
     goto fail;
   if (!opts->zlib && hutch_gunzip_magic (f->src->peek, f->src->npeek))
     f->gz = hutch_gunzip_new (source_read, f->src);
-  r = f->gz ? 0 : feeder_open_archive (f, err);
+  else if (hutch_unzstd_magic (f->src->peek, f->src->npeek))
+    f->zst = hutch_unzstd_new (source_read, f->src);
+  r = f->gz || f->zst ? 0 : feeder_open_archive (f, err);
   if (r < 0)
     goto fail;
   if (r == 1)

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 
 /* Layers are written with libarchive's writer into a temporary directory;
    each case unpacks one into TOP/layer, next to TOP/outside, a directory that
@@ -568,6 +569,142 @@ test_gzip_members (void)
                     "covers it)");
       hutch_error_clear (&err);
     }
+}
+
+/* The plain tar SRC compressed by libzstd into DST, in FRAMES frames
+   (split evenly) with content checksums, the byte at CORRUPT (when >= 0)
+   flipped.  */
+static void
+zstd_file (const char *src, const char *dst, int frames, long corrupt)
+{
+  static unsigned char in[1 << 20], out[(1 << 20) + 4096];
+  int ifd = open (at (src), O_RDONLY | O_CLOEXEC);
+  int ofd = open (at (dst), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ssize_t len = read (ifd, in, sizeof in);
+  ZSTD_CCtx *c = ZSTD_createCCtx ();
+  size_t per, off = 0;
+  int m;
+
+  if (ifd < 0 || ofd < 0 || len <= 0 || len == (ssize_t)sizeof in || c == NULL
+      || ZSTD_isError (ZSTD_CCtx_setParameter (c, ZSTD_c_checksumFlag, 1)))
+    abort ();
+  per = (size_t)len / (size_t)frames + 1;
+  for (m = 0; m < frames; m++)
+    {
+      size_t n = (size_t)len - off < per ? (size_t)len - off : per;
+      size_t z = ZSTD_compress2 (c, out, sizeof out, in + off, n);
+
+      if (ZSTD_isError (z) || write (ofd, out, z) != (ssize_t)z)
+        abort ();
+      off += n;
+    }
+  ZSTD_freeCCtx (c);
+  if (corrupt >= 0)
+    {
+      unsigned char b;
+      if (pread (ofd, &b, 1, corrupt) != 1)
+        abort ();
+      b ^= 0x20;
+      if (pwrite (ofd, &b, 1, corrupt) != 1)
+        abort ();
+    }
+  close (ifd);
+  close (ofd);
+}
+
+/* Layers in several zstd frames (`zstd -T0`, `cat a.zst b.zst`), cut short
+   and damaged ones, through libzstd: the same tree as one frame gives, or
+   an error that says what is wrong.  */
+static void
+test_zstd_frames (void)
+{
+  struct hutch_unpack_opts opts = opts_plain;
+  struct hutch_unpack_stats stats = { 0 };
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  char one[80] = "";
+  struct archive *a;
+  struct stat st;
+  char big[60000];
+  uint32_t x = 7;
+  size_t i;
+  int r;
+
+  for (i = 0; i < sizeof big - 1; i++)
+    {
+      x = x * 1103515245 + 12345;
+      big[i] = (char)('a' + (x >> 16) % 26);
+    }
+  big[sizeof big - 1] = '\0';
+  /* as a pull unpacks: the diff_id reads the stream to its end */
+  opts.diff_id = true;
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  tb_dir (a, "d/", 0755);
+  tb_file (a, "d/big", 0644, big);
+  tb_file (a, "d/small", 0600, "small\n");
+  tb_close (a);
+  zstd_file ("t.tar", "t.zst", 1, -1);
+  ok (unpack_opts ("t.zst", &opts, &stats, &err) == 0 && content_is ("layer/d/small", "small\n"),
+      "zstd: a layer in one frame (%s)", err.msg ? err.msg : "no error");
+  snprintf (one, sizeof one, "%s", stats.diff_id);
+  hutch_error_clear (&err);
+  if (hutch_walk_remove_path (at ("layer"), &err) < 0)
+    abort ();
+  zstd_file ("t.tar", "t.zst", 3, -1);
+  ok (unpack_opts ("t.zst", &opts, &stats, &err) == 0 && content_is ("layer/d/small", "small\n")
+          && stat (at ("layer/d/big"), &st) == 0 && st.st_size == (off_t)strlen (big)
+          && strcmp (stats.diff_id, one) == 0 && !stats.igzip,
+      "zstd: a layer in three frames, the same diff_id (%s)", err.msg ? err.msg : "no error");
+  hutch_error_clear (&err);
+  if (hutch_walk_remove_path (at ("layer"), &err) < 0)
+    abort ();
+  ok (unpack_dribbled ("t.zst", &opts, &stats, &err) == 0 && content_is ("layer/d/small", "small\n")
+          && strcmp (stats.diff_id, one) == 0,
+      "zstd: the same layer arriving a byte at a time (%s)", err.msg ? err.msg : "no error");
+  hutch_error_clear (&err);
+
+  /* a download that stops half way: the error says so, once */
+  if (hutch_walk_remove_path (at ("layer"), &err) < 0 || stat (at ("t.zst"), &st) < 0
+      || truncate (at ("t.zst"), st.st_size / 2) < 0)
+    abort ();
+  opts.wait_more = download_failed;
+  r = unpack_opts ("t.zst", &opts, &stats, &err);
+  ok (r < 0 && err.errnum == EPIPE && err.msg
+          && strstr (err.msg, "the download of the layer stopped: Broken pipe;")
+          && !strstr (strstr (err.msg, "Broken pipe") + 1, "Broken pipe"),
+      "zstd: a download that stops half way is said so, once (%s)", err.msg ? err.msg : "no error");
+  hutch_error_clear (&err);
+  opts.wait_more = NULL;
+  /* the same file, complete as it is: cut short */
+  r = unpack_opts ("t.zst", &opts, &stats, &err);
+  ok (r < 0 && err.msg && strstr (err.msg, "read the layer: the zstd data ends inside frame 2")
+          && strstr (err.msg, "gzip or zstd, and complete"),
+      "zstd: a layer cut short is refused (%s)", err.msg ? err.msg : "no error");
+  hutch_error_clear (&err);
+
+  /* the last frame's checksum, then a byte of the first frame's data */
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  tb_file (a, "big", 0644, big);
+  tb_close (a);
+  zstd_file ("t.tar", "t.zst", 2, -1);
+  if (stat (at ("t.zst"), &st) < 0)
+    abort ();
+  zstd_file ("t.tar", "t.zst", 2, (long)st.st_size - 2);
+  r = unpack_opts ("t.zst", &opts, &stats, &err);
+  ok (r < 0 && err.msg && strstr (err.msg, "read the layer: damaged zstd data in frame 2")
+          && strstr (err.msg, "checksum"),
+      "zstd: a wrong checksum is refused (%s)", err.msg ? err.msg : "no error");
+  hutch_error_clear (&err);
+  reset ();
+  a = tb_open ("t.tar", PLAIN);
+  tb_file (a, "big", 0644, big);
+  tb_close (a);
+  zstd_file ("t.tar", "t.zst", 2, (long)st.st_size / 4);
+  r = unpack_opts ("t.zst", &opts, &stats, &err);
+  ok (r < 0 && err.msg && strstr (err.msg, "read the layer: damaged zstd data in frame 1"),
+      "zstd: damaged data is refused (%s)", err.msg ? err.msg : "no error");
+  hutch_error_clear (&err);
 }
 
 /* Files get their modes whatever the umask, including those made with
@@ -1146,6 +1283,7 @@ main (void)
   check_normal ("gzip through zlib", GZIP, true);
   check_normal ("zstd", ZSTD, false);
   test_gzip_members ();
+  test_zstd_frames ();
   test_modes ();
   test_chown ();
   test_owner_as_made ();
