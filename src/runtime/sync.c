@@ -78,7 +78,7 @@ hutch_msg_recv_fds (int sock, struct hutch_msg *m, int *fds, size_t max, size_t 
   while (r < 0 && errno == EINTR);
   if (r < 0)
     return -1;
-  for (c = r > 0 ? CMSG_FIRSTHDR (&mh) : NULL; c; c = CMSG_NXTHDR (&mh, c))
+  for (c = CMSG_FIRSTHDR (&mh); c; c = CMSG_NXTHDR (&mh, c))
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
       for (i = 0; i < (c->cmsg_len - CMSG_LEN (0)) / sizeof (int); i++)
         {
@@ -91,14 +91,13 @@ hutch_msg_recv_fds (int sock, struct hutch_msg *m, int *fds, size_t max, size_t 
             close (fd);
         }
   *ret_n = n;
-  if (r == 0)
-    return 0;
+  /* End-of-file, or a short message: what came with it is closed.  */
   if (r != (ssize_t)sizeof *m)
     {
       for (i = 0; i < n; i++)
         close (fds[i]);
       *ret_n = 0;
-      return -1;
+      return r == 0 ? 0 : -1;
     }
   m->text[sizeof m->text - 1] = '\0';
   return 1;
