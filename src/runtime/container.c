@@ -831,6 +831,8 @@ hutch_container_start (struct hutch_container *c, hutch_error_t *err)
       return -1;
     }
   c->status = HUTCH_CONTAINER_RUNNING;
+  /* The start is over: the keeper may make the next run's namespace.  */
+  hutch_userns_early_release ();
   return 0;
 }
 

@@ -65,7 +65,12 @@ int hutch_userns_early_claim (const struct hutch_idmap *uid_map, size_t n_uid,
                               const struct hutch_idmap *gid_map, size_t n_gid,
                               struct hutch_nsahead *ret);
 
-/* End what _start began, if it was not claimed, and reap its process.  */
+/* The container's command runs: let the keeper go on (it makes no
+   namespace while a run holds its connection).  */
+void hutch_userns_early_release (void);
+
+/* End what _start began, if it was not claimed, and reap its process
+   (and release the keeper).  */
 void hutch_userns_early_end (void);
 
 /* HUTCH_USERNS_KEEPER's value: the keeper's idle lifetime in seconds

@@ -61,6 +61,13 @@ spare_userns() {
 # spare_held: the keeper holds a user namespace ready
 spare_held() { [ -n "$(spare_userns)" ]; }
 
+# spare_other_than NS: the keeper holds a namespace ready, and not NS
+spare_other_than() {
+    local sp
+    sp=$(spare_userns)
+    [ -n "$sp" ] && [ "$sp" != "$1" ]
+}
+
 NS_IDS='for n in user net uts ipc; do readlink /proc/self/ns/$n; done | tr "\n" " "'
 
 # ns_ids: the container's user, net, uts and ipc namespaces, one line
@@ -184,6 +191,21 @@ all_apart() {
     HUTCH_USERNS_KEEPER=30 run "$HUTCH" run --rootfs "$ROOTFS" readlink /proc/self/ns/user
     assert_status 0
     assert_equal "$output" "$spare"
+}
+
+@test "nsahead: a container that runs on does not keep the keeper from making the next namespace" {
+    need_subids
+    local first
+    export HUTCH_USERNS_KEEPER=30
+    run "$HUTCH" run --rootfs "$ROOTFS" true
+    wait_for spare_held
+    first=$(spare_userns)
+    bg "$BATS_TEST_TMPDIR/long" "$HUTCH" run --rootfs "$ROOTFS" sh -c 'readlink /proc/self/ns/user; sleep 20'
+    wait_for file_has "$BATS_TEST_TMPDIR/long" user
+    assert_equal "$(cat "$BATS_TEST_TMPDIR/long")" "$first"
+    # the long one took the spare and runs on; the next is made meanwhile
+    wait_for spare_other_than "$first" || fail_now "no new namespace while a container runs"
+    kill -0 "$BG" || fail_now "the long container ended"
 }
 
 @test "nsahead: the keeper ends after HUTCH_USERNS_KEEPER seconds without a run, and takes its socket with it" {
