@@ -307,3 +307,43 @@ tty_drive() {
     assert_output_has "exit code 7" "terminal restored"
 }
 # ---- end of engines ---------------------------------------------------------
+
+# ---- the user namespace keeper (HUTCH_USERNS_KEEPER) of the test's own
+# runtime directory ($XDG_RUNTIME_DIR): nsahead.bats, security/keeper.bats
+
+# keeper_pids: the keepers serving this test's runtime directory (holding
+# its lock)
+keeper_pids() {
+    local p
+    for p in $(pgrep -u "$MY_UID" -x hutch-keeper); do
+        if ls -l "/proc/$p/fd" 2>/dev/null | grep -q -- "$XDG_RUNTIME_DIR/hutch/userns-keeper"; then
+            echo "$p"
+        fi
+    done
+}
+
+# kill_keepers: stop them, by pid (a test's teardown)
+kill_keepers() {
+    local p
+    for p in $(keeper_pids); do
+        kill -KILL "$p" 2>/dev/null || true
+    done
+}
+
+# spare_userns: the user namespace the keeper holds ready, as readlink
+# shows it (user:[INODE]), or nothing
+spare_userns() {
+    local k l
+    # (a maker the keeper just forked may still bear its name a moment)
+    for k in $(keeper_pids); do
+        l=$(ls -l "/proc/$k/fd" 2>/dev/null | grep -o 'user:\[[0-9]*\]' | head -n 1 || true)
+        if [ -n "$l" ]; then
+            echo "$l"
+            return 0
+        fi
+    done
+    return 0
+}
+
+# spare_held: the keeper holds a user namespace ready
+spare_held() { [ -n "$(spare_userns)" ]; }

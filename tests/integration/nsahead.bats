@@ -13,23 +13,9 @@ setup() {
     chmod 700 "$XDG_RUNTIME_DIR"
 }
 
-# keeper_pids: the keepers serving this test's runtime directory (holding
-# its lock)
-keeper_pids() {
-    local p
-    for p in $(pgrep -u "$MY_UID" -x hutch-keeper); do
-        if ls -l "/proc/$p/fd" 2>/dev/null | grep -q -- "$XDG_RUNTIME_DIR/hutch/userns-keeper"; then
-            echo "$p"
-        fi
-    done
-}
-
 teardown() {
-    local p
     kill_bgpids
-    for p in $(keeper_pids); do
-        kill -KILL "$p" 2>/dev/null || true
-    done
+    kill_keepers
 }
 
 # no_keeper: no keeper serves this test's runtime directory
@@ -42,24 +28,6 @@ spare_ready() {
     k=$(keeper_pids)
     [ -n "$k" ] && [ -z "$(pgrep -u "$MY_UID" -P "$k")" ]
 }
-
-# spare_userns: the user namespace the keeper holds ready, as readlink
-# shows it (user:[INODE])
-spare_userns() {
-    local k l
-    # (a maker the keeper just forked may still bear its name a moment)
-    for k in $(keeper_pids); do
-        l=$(ls -l "/proc/$k/fd" 2>/dev/null | grep -o 'user:\[[0-9]*\]' | head -n 1 || true)
-        if [ -n "$l" ]; then
-            echo "$l"
-            return 0
-        fi
-    done
-    return 0
-}
-
-# spare_held: the keeper holds a user namespace ready
-spare_held() { [ -n "$(spare_userns)" ]; }
 
 # spare_other_than NS: the keeper holds a namespace ready, and not NS
 spare_other_than() {

@@ -21,38 +21,10 @@ setup() {
     SOCK=$XDG_RUNTIME_DIR/hutch/userns-keeper.2.sock
 }
 
-# the keepers of this test's runtime directory
-keeper_pids() {
-    local p
-    for p in $(pgrep -u "$MY_UID" -x hutch-keeper); do
-        if ls -l "/proc/$p/fd" 2>/dev/null | grep -q -- "$XDG_RUNTIME_DIR/hutch/userns-keeper"; then
-            echo "$p"
-        fi
-    done
-}
-
 teardown() {
-    local p
     kill_bgpids
-    for p in $(keeper_pids); do
-        kill -KILL "$p" 2>/dev/null || true
-    done
+    kill_keepers
 }
-
-# spare_userns: the user namespace the keeper holds ready (user:[INODE])
-spare_userns() {
-    local k l
-    # (a maker the keeper just forked may still bear its name a moment)
-    for k in $(keeper_pids); do
-        l=$(ls -l "/proc/$k/fd" 2>/dev/null | grep -o 'user:\[[0-9]*\]' | head -n 1 || true)
-        if [ -n "$l" ]; then
-            echo "$l"
-            return 0
-        fi
-    done
-    return 0
-}
-spare_held() { [ -n "$(spare_userns)" ]; }
 
 # A keeper of the container's making: it listens at the keeper's socket and
 # hands any run its own user namespace with the maps text a run compares,
