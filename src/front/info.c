@@ -37,6 +37,19 @@ add (struct hutch_info *info, const char *key, char *value)
   info->n_items++;
 }
 
+/* KEY: the directory PATH (taken), and "KEY file system": what it is on
+   (or would be made on), so that a store or a runtime directory on a
+   network file system or in memory shows where it lives.  */
+static void
+add_dir (struct hutch_info *info, const char *key, char *path)
+{
+  _cleanup_free_ char *fskey = hutch_xasprintf ("%s file system", key);
+  char *fs = hutch_store_filesystem_name (path);
+
+  add (info, key, path);
+  add (info, fskey, fs ? fs : hutch_xstrdup ("unknown"));
+}
+
 /* Problems read "CAUSE; fix: HOW".  Library errors already say
    "CAUSE; HOW": label the fix.  BLOCKS: a run fails because of it, so
    containers cannot run.  */
@@ -353,13 +366,14 @@ hutch_info_collect (struct hutch_info *info)
   check_devices (info);
   check_seccomp (info);
   check_helpers (info);
-  add (info, "data dir", hutch_paths_data_dir ());
+  add_dir (info, "data dir", hutch_paths_data_dir ());
   {
     char *rd = hutch_paths_runtime_dir ();
-    add (info, "runtime dir", rd);
+    add_dir (info, "runtime dir", hutch_xstrdup (rd));
     if (hutch_paths_check_trusted (rd, "the runtime directory", &e) < 0)
       problem (info, HUTCH_STEAL_PTR (e.msg), false);
     hutch_error_clear (&e);
+    free (rd);
   }
   add (info, "config file", hutch_paths_config_file ());
   hutch_error_clear (&e);
@@ -372,7 +386,7 @@ hutch_info_storage (struct hutch_info *info, const char *root, int forced)
   hutch_error_t e = HUTCH_ERROR_INIT;
   enum hutch_driver_choice d;
 
-  add (info, "image store", hutch_xstrdup (root));
+  add_dir (info, "image store", hutch_xstrdup (root));
   /* What hutch_image_store_open refuses, so no image can run (runs from
      a directory or of the host can, without the filter cache).  */
   if (hutch_image_store_check (root, &e) < 0)

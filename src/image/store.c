@@ -936,13 +936,14 @@ hutch_store_filesystem_warning (const char *path, long f_type)
                           path, fs, where, where, conf);
 }
 
-int
-hutch_store_check_filesystem (const char *path, char **ret_warning, hutch_error_t *err)
+/* statfs of PATH or, when it does not exist yet, of the nearest
+   directory above it that does: where it would be created.  */
+static int
+statfs_existing (const char *path, struct statfs *ret, hutch_error_t *err)
 {
   _cleanup_free_ char *p = hutch_xstrdup (path);
   struct statfs sf;
 
-  /* The store may not exist yet: look at where it would be created.  */
   while (statfs (p, &sf) < 0)
     {
       char *slash;
@@ -958,8 +959,60 @@ hutch_store_check_filesystem (const char *path, char **ret_warning, hutch_error_
         }
       *slash = '\0';
     }
+  *ret = sf;
+  return 0;
+}
+
+int
+hutch_store_check_filesystem (const char *path, char **ret_warning, hutch_error_t *err)
+{
+  struct statfs sf;
+
+  if (statfs_existing (path, &sf, err) < 0)
+    return -1;
   *ret_warning = hutch_store_filesystem_warning (path, (long)sf.f_type);
   return 0;
+}
+
+char *
+hutch_store_filesystem_name (const char *path)
+{
+  /* The local ones hutch meets most; the network ones are named by
+     network_fs_name.  */
+  static const struct
+  {
+    unsigned long magic;
+    const char *name;
+  } table[] = {
+    { EXT4_SUPER_MAGIC, "ext2/3/4" },
+    { XFS_SUPER_MAGIC, "xfs" },
+    { BTRFS_SUPER_MAGIC, "btrfs" },
+    { 0x2FC12FC1, "zfs" },
+    { F2FS_SUPER_MAGIC, "f2fs" },
+    { TMPFS_MAGIC, "tmpfs, in memory" },
+    { RAMFS_MAGIC, "ramfs, in memory" },
+    { OVERLAYFS_SUPER_MAGIC, "overlayfs" },
+    { FUSE_SUPER_MAGIC, "a FUSE file system" },
+    { V9FS_MAGIC, "9p" },
+    { SQUASHFS_MAGIC, "squashfs" },
+  };
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  struct statfs sf;
+  const char *net;
+  size_t i;
+
+  if (statfs_existing (path, &sf, &e) < 0)
+    {
+      hutch_error_clear (&e);
+      return NULL;
+    }
+  net = network_fs_name ((long)sf.f_type);
+  if (net)
+    return hutch_xasprintf ("%s, a network file system", net);
+  for (i = 0; i < sizeof table / sizeof *table; i++)
+    if ((unsigned long)(unsigned int)sf.f_type == table[i].magic)
+      return hutch_xstrdup (table[i].name);
+  return hutch_xasprintf ("file system type 0x%lx", (unsigned long)(unsigned int)sf.f_type);
 }
 
 /* Why PATH (which exists) cannot be written, "CAUSE; fix: HOW", from

@@ -264,5 +264,9 @@ int hutch_store_check_writable (const char *root, hutch_error_t *err);
 /* The warning for a file system of type F_TYPE (statfs's magic number),
    or NULL when it is neither a network nor a memory file system.  */
 char *hutch_store_filesystem_warning (const char *path, long f_type);
+/* What PATH is on (or would be created on), for hutch info: "ext2/3/4",
+   "tmpfs, in memory", "NFS, a network file system", ... or the magic
+   number of one not known here; NULL when even / cannot be looked at.  */
+char *hutch_store_filesystem_name (const char *path);
 
 #endif

@@ -26,6 +26,31 @@ teardown() {
     printf '%s\n' "$output" | grep -q -E '^[a-z][a-z /_-]*: '
 }
 
+@test "hutch info: the file system of the data and runtime directories and of the store, in text and JSON" {
+    run "$HUTCH" info
+    assert_status 0
+    local fs
+    for fs in "data dir file system: " "runtime dir file system: " "image store file system: "; do
+        printf '%s\n' "$output" | grep -q "^$fs[^ ]" || fail_now "no \`$fs\`: $output"
+    done
+    # a store in memory says so, and is a problem with a place on a disk
+    [ -d /dev/shm ] && [ "$(stat -f -c %T /dev/shm)" = tmpfs ] || skip "no tmpfs at /dev/shm"
+    d=$(mktemp -d /dev/shm/hutch-info.XXXXXX)
+    run "$HUTCH" --root "$d/store" info
+    rm -rf "$d"
+    assert_output_has "image store: $d/store" "image store file system: tmpfs, in memory" \
+        "problem: the image store \`$d/store\` is on a tmpfs, in memory"
+    run "$HUTCH" --root "$BATS_TEST_TMPDIR/store" info --format json
+    assert_status 0
+    printf '%s' "$output" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for k in ("data_dir", "runtime_dir", "image_store"):
+    assert d[k].startswith("/") and " " not in d[k], (k, d[k])
+    assert d[k + "_file_system"], k
+'
+}
+
 @test "hutch info: a newuidmap that is not setuid first in PATH: a problem, cannot run, and hutch run fails the same way" {
     need_subids
     local bin="$BATS_TEST_TMPDIR/bin"
