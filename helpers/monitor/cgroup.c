@@ -17,6 +17,7 @@
 #include <config.h>
 
 #include "monitor.h"
+#include "base/util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -188,7 +189,7 @@ static void
 wait_empty (int dfd, long ms)
 {
   int fd = openat (dfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
-  long long end = mon_now_ms () + ms;
+  long long end = hutch_now_ms () + ms;
 
   if (fd < 0)
     return;
@@ -197,7 +198,7 @@ wait_empty (int dfd, long ms)
       char buf[256];
       ssize_t n = pread (fd, buf, sizeof buf - 1, 0);
       struct pollfd pfd = { fd, POLLPRI, 0 };
-      long long left = end - mon_now_ms ();
+      long long left = end - hutch_now_ms ();
       if (n <= 0)
         break;
       buf[n] = '\0';

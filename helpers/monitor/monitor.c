@@ -135,14 +135,6 @@ struct out
 static struct out outs[2];
 static size_t n_outs;
 
-long long
-mon_now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Put MSG into the state's error field (the rest as it is).  */
 static void
 state_error (const char *msg)
@@ -478,14 +470,14 @@ run (void)
 static void
 drain (void)
 {
-  long long end = mon_now_ms () + 200;
+  long long end = hutch_now_ms () + 200;
   struct pollfd pfd[2];
   size_t i;
 
   mon_attach_input_off ();
   while (outs_open ())
     {
-      long long left = end - mon_now_ms ();
+      long long left = end - hutch_now_ms ();
       if (left <= 0)
         break;
       for (i = 0; i < n_outs; i++)
@@ -506,12 +498,12 @@ drain (void)
 static bool
 backoff (long long ms)
 {
-  long long end = mon_now_ms () + ms;
+  long long end = hutch_now_ms () + ms;
 
   for (;;)
     {
       struct pollfd pfd = { sfd, POLLIN, 0 };
-      long long left = end - mon_now_ms ();
+      long long left = end - hutch_now_ms ();
       if (left <= 0)
         return true;
       if (poll (&pfd, 1, (int)left) < 0 && errno != EINTR)

@@ -73,7 +73,4 @@ void mon_tz_localtime (long long t, struct mon_tm *ret);
 /* Forget the zone (TZ changed: tests).  */
 void mon_tz_reset (void);
 
-/* monitor.c */
-long long mon_now_ms (void);
-
 #endif

@@ -8,12 +8,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static void __attribute__ ((noreturn)) oom (void)
@@ -297,6 +299,29 @@ hutch_replace_at (int dirfd, const char *tmp, const char *name)
   if (errno != ENOENT && errno != EINVAL)
     return -1;
   return renameat (dirfd, tmp, dirfd, name);
+}
+
+long long
+hutch_now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+hutch_signals_default (void)
+{
+  sigset_t none;
+  int sig;
+
+  /* signal() refuses SIGKILL and SIGSTOP, and glibc its own 32 and 33,
+     which a glibc program sets up itself.  */
+  for (sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      signal (sig, SIG_DFL);
+  sigemptyset (&none);
+  sigprocmask (SIG_SETMASK, &none, NULL);
 }
 
 char *

@@ -88,6 +88,14 @@ int hutch_write_file (const char *path, const char *content, hutch_error_t *err)
    0, or -1 with errno; TMP is left for the caller on failure.  */
 int hutch_replace_at (int dirfd, const char *tmp, const char *name);
 
+/* Milliseconds of CLOCK_MONOTONIC: for deadlines and timeouts, which a
+   change of the wall clock must not move.  */
+long long hutch_now_ms (void);
+/* Every signal's disposition back to the default and none blocked: for a
+   process that must not keep what its parent set up (a hook, a
+   detached helper).  */
+void hutch_signals_default (void);
+
 /* The first regular executable file NAME in $PATH (a standard list when it
    is unset or empty), or NULL.  */
 char *hutch_find_program (const char *name);

@@ -990,8 +990,7 @@ start_holder (hutch_error_t *err)
     return hutch_error_set (err, errno, "fork");
   if (pid == 0)
     {
-      sigset_t none;
-      int null = open ("/dev/null", O_RDWR | O_CLOEXEC), sig, keep = -1;
+      int null = open ("/dev/null", O_RDWR | O_CLOEXEC), keep = -1;
       /* Nothing of the caller's is held: not its stdout (an engine waits
          for it to close), not its locks.  systemd's stop of the scope
          (SIGTERM) ends it, whatever handlers this process had.  */
@@ -1002,10 +1001,7 @@ start_holder (hutch_error_t *err)
           dup2 (null, 2);
         }
       hutch_close_all_but (&keep, 1);
-      for (sig = 1; sig < NSIG; sig++)
-        signal (sig, SIG_DFL);
-      sigemptyset (&none);
-      sigprocmask (SIG_SETMASK, &none, NULL);
+      hutch_signals_default ();
       prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
       if (getppid () != parent)
         _exit (0);

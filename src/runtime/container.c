@@ -399,14 +399,6 @@ go_and_follow (struct hutch_container *c, hutch_error_t *err)
     }
 }
 
-static long long
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* hutch is told to stop (SIGTERM, as systemd, timeout(1) and kill send
    it): the container gets its stop signal, and SIGKILL when it has not
    ended STOP_TIMEOUT seconds later, as `docker stop` does.  A command
@@ -417,7 +409,7 @@ stop (struct hutch_container *c)
 {
   kill (c->b, c->spec->extra.stop_signal);
   if (c->spec->extra.stop_timeout >= 0 && c->stop_deadline == 0)
-    c->stop_deadline = now_ms () + (long long)c->spec->extra.stop_timeout * 1000 + 1;
+    c->stop_deadline = hutch_now_ms () + (long long)c->spec->extra.stop_timeout * 1000 + 1;
 }
 
 /* The poll timeout until the stop deadline, -1 without one; SIGKILL when
@@ -431,7 +423,7 @@ stop_wait (struct hutch_container *c)
 
   if (c->stop_deadline == 0)
     return -1;
-  left = c->stop_deadline - now_ms ();
+  left = c->stop_deadline - hutch_now_ms ();
   if (left > 0)
     return left > 60000 ? 60000 : (int)left;
   c->stop_deadline = 0;

@@ -377,14 +377,6 @@ write_state (struct hook_run *r)
     }
 }
 
-static int64_t
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 reap (pid_t pid, int *ret_status, hutch_error_t *err)
 {
@@ -402,8 +394,7 @@ reap (pid_t pid, int *ret_status, hutch_error_t *err)
 static void __attribute__ ((noreturn))
 child (const struct hutch_hook *h, char *const *argv, char *const *envp, int in, int out, int errw)
 {
-  sigset_t none;
-  int e, sig;
+  int e;
   /* Above 2 first: a caller started with 0, 1 or 2 closed has its pipes
      there, and the dup2 calls below would overwrite them.  */
   int a = fcntl (in, F_DUPFD_CLOEXEC, 3), b = fcntl (out, F_DUPFD_CLOEXEC, 3);
@@ -415,13 +406,7 @@ child (const struct hutch_hook *h, char *const *argv, char *const *envp, int in,
     goto fail;
   if (setpgid (0, 0) < 0)
     goto fail;
-  /* glibc refuses 32 and 33, its own, which a glibc program sets up
-     itself; the rest are put back.  */
-  for (sig = 1; sig < NSIG; sig++)
-    if (sig != SIGKILL && sig != SIGSTOP)
-      signal (sig, SIG_DFL);
-  sigemptyset (&none);
-  sigprocmask (SIG_SETMASK, &none, NULL);
+  hutch_signals_default ();
   hutch_close_all_but (&keep, 1);
   execve (h->path, argv, envp);
 fail:
@@ -468,7 +453,7 @@ fail_status (struct hook_run *r, int status, hutch_error_t *err)
 static int
 follow (struct hook_run *r, hutch_error_t *err)
 {
-  int64_t deadline = r->hook->timeout > 0 ? now_ms () + (int64_t)r->hook->timeout * 1000 : -1;
+  int64_t deadline = r->hook->timeout > 0 ? hutch_now_ms () + (int64_t)r->hook->timeout * 1000 : -1;
   int status = 0, drained;
 
   for (;;)
@@ -476,7 +461,7 @@ follow (struct hook_run *r, hutch_error_t *err)
       struct pollfd p[3] = { { .fd = r->pidfd, .events = POLLIN },
                              { .fd = r->in, .events = POLLOUT },
                              { .fd = r->out, .events = POLLIN } };
-      int64_t left = deadline < 0 ? -1 : deadline - now_ms ();
+      int64_t left = deadline < 0 ? -1 : deadline - hutch_now_ms ();
       int n;
 
       if (deadline >= 0 && left <= 0)

@@ -209,6 +209,17 @@ send_with_more (int sock, const struct hutch_msg *m, int nsfd)
   return r;
 }
 
+/* The maps as the maker sends them and the run compares them:
+   "UIDMAP/GIDMAP", each as hutch_idmap_format writes it.  */
+static char *
+maps_text (const struct hutch_idmap *uid_map, size_t n_uid, const struct hutch_idmap *gid_map,
+           size_t n_gid)
+{
+  _cleanup_free_ char *uids = hutch_idmap_format (uid_map, n_uid);
+  _cleanup_free_ char *gids = hutch_idmap_format (gid_map, n_gid);
+  return hutch_xasprintf ("%s/%s", uids, gids);
+}
+
 /* The maker's part once the plan is known: a process in a new user
    namespace (the holder, which only waits), the helpers on it (side by
    side: hutch_idmap_write), and the namespace's fd with the maps as
@@ -218,7 +229,7 @@ static int
 make_mapped (int sock, const struct hutch_idplan *plan, hutch_error_t *err)
 {
   struct hutch_msg m = { .type = HUTCH_MSG_MAPS_OK };
-  _cleanup_free_ char *nspath = NULL, *uids = NULL, *gids = NULL;
+  _cleanup_free_ char *nspath = NULL, *maps = NULL;
   _cleanup_close_ int nsfd = -1;
   int hold[2], r = -1;
   pid_t holder, self = getpid ();
@@ -256,10 +267,10 @@ make_mapped (int sock, const struct hutch_idplan *plan, hutch_error_t *err)
     ;
   if (r < 0)
     return -1;
-  uids = hutch_idmap_format (plan->uid_map, plan->n_uid);
-  gids = hutch_idmap_format (plan->gid_map, plan->n_gid);
-  if (snprintf (m.text, sizeof m.text, "%s/%s", uids, gids) >= (int)sizeof m.text)
+  maps = maps_text (plan->uid_map, plan->n_uid, plan->gid_map, plan->n_gid);
+  if (strlen (maps) >= sizeof m.text)
     return hutch_error_set (err, 0, "the id maps are too long to pass on");
+  memcpy (m.text, maps, strlen (maps) + 1);
   return send_with_more (sock, &m, nsfd);
 }
 
@@ -531,14 +542,6 @@ struct keeper
   long long make_at;          /* no maker before (ms, monotonic): see keeper_make */
 };
 
-static long long
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 keeper_drop_spare (struct keeper *k)
 {
@@ -558,7 +561,8 @@ static void
 keeper_make (struct keeper *k)
 {
   if (k->n_runs > 0 || k->want[0] == '\0' || k->maker_sock >= 0 || k->maker_failed
-      || (k->spare.user >= 0 && strcmp (k->spare_want, k->want) == 0) || now_ms () < k->make_at)
+      || (k->spare.user >= 0 && strcmp (k->spare_want, k->want) == 0)
+      || hutch_now_ms () < k->make_at)
     return;
   keeper_drop_spare (k);
   if (maker_start (k->want, true, &k->maker_sock, &k->maker_pidfd) == 0)
@@ -625,7 +629,7 @@ keeper_run_event (struct keeper *k, size_t i)
     return;
   close (c);
   k->runs[i] = k->runs[--k->n_runs];
-  k->make_at = now_ms () + MAKE_DELAY_MS;
+  k->make_at = hutch_now_ms () + MAKE_DELAY_MS;
 }
 
 /* The maker is done: its namespace is the spare, or it failed.  */
@@ -649,23 +653,6 @@ keeper_collect (struct keeper *k)
   maker_reap (&k->maker_pidfd, false);
 }
 
-/* Nothing of the run's signal state: every signal at its default and
-   unblocked (a run's blocked SIGTERM would make the keeper deaf to it),
-   but SIGPIPE, ignored (a run that hangs up before its answer).  */
-static void
-keeper_signals (void)
-{
-  sigset_t none;
-  int sig;
-
-  for (sig = 1; sig < NSIG; sig++)
-    if (sig != SIGKILL && sig != SIGSTOP)
-      signal (sig, SIG_DFL);
-  signal (SIGPIPE, SIG_IGN);
-  sigemptyset (&none);
-  sigprocmask (SIG_SETMASK, &none, NULL);
-}
-
 /* Everything the keeper holds up: a detached process, in a cgroup of its
    own where that matters, the only keeper (its lock), listening.  False
    when it should not run.  */
@@ -685,7 +672,11 @@ keeper_setup (struct keeper *k, int ready, char **ret_sockpath, struct stat *ret
     return false;
   hutch_close_all_but (keep, 1);
   umask (077);
-  keeper_signals ();
+  /* Nothing of the run's signal state (a run's blocked SIGTERM would
+     make the keeper deaf to it), but SIGPIPE ignored: a run that hangs
+     up before its answer.  */
+  hutch_signals_default ();
+  signal (SIGPIPE, SIG_IGN);
   if (chdir ("/") < 0 || !runtime_dir_private (true) || !keeper_cgroup ()
       || !keeper_addr (&sa, ".lock", &lockpath) || !keeper_addr (&sa, ".sock", ret_sockpath))
     return false;
@@ -716,7 +707,7 @@ keeper_main (const char *want, unsigned int seconds, int ready)
   snprintf (k.want, sizeof k.want, "%s", want);
   if (!keeper_setup (&k, ready, &sockpath, &bound))
     _exit (0);
-  k.deadline = now_ms () + (long long)seconds * 1000;
+  k.deadline = hutch_now_ms () + (long long)seconds * 1000;
   for (;;)
     {
       struct pollfd pfd[KEEPER_RUNS + 2];
@@ -724,12 +715,12 @@ keeper_main (const char *want, unsigned int seconds, int ready)
       size_t i, n = 0;
 
       keeper_make (&k);
-      left = k.deadline - now_ms ();
+      left = k.deadline - hutch_now_ms ();
       if (left <= 0)
         break;
       /* Awake again to make the next namespace once the delay is over.  */
-      if (k.make_at > now_ms () && k.make_at - now_ms () < left)
-        left = k.make_at - now_ms ();
+      if (k.make_at > hutch_now_ms () && k.make_at - hutch_now_ms () < left)
+        left = k.make_at - hutch_now_ms ();
       pfd[n++] = (struct pollfd){ k.listener, POLLIN, 0 };
       pfd[n++] = (struct pollfd){ k.maker_sock, POLLIN, 0 };
       for (i = 0; i < k.n_runs; i++)
@@ -745,7 +736,7 @@ keeper_main (const char *want, unsigned int seconds, int ready)
         if (pfd[i].revents)
           {
             keeper_run_event (&k, i - 2);
-            k.deadline = now_ms () + (long long)seconds * 1000;
+            k.deadline = hutch_now_ms () + (long long)seconds * 1000;
           }
       if (pfd[0].revents & POLLIN)
         keeper_accept (&k);
@@ -846,7 +837,7 @@ hutch_userns_early_claim (const struct hutch_idmap *uid_map, size_t n_uid,
                           const struct hutch_idmap *gid_map, size_t n_gid,
                           struct hutch_nsahead *ret)
 {
-  _cleanup_free_ char *uids = NULL, *gids = NULL, *want = NULL, *maps = early.maps;
+  _cleanup_free_ char *want = NULL, *maps = early.maps;
   struct hutch_nsahead ns = early.ns;
 
   early.ns = (struct hutch_nsahead)HUTCH_NSAHEAD_INIT;
@@ -861,11 +852,7 @@ hutch_userns_early_claim (const struct hutch_idmap *uid_map, size_t n_uid,
   early.sock = -1;
   maker_reap (&early.pidfd, false);
   if (ns.user >= 0 && n_uid > 0 && n_gid > 0)
-    {
-      uids = hutch_idmap_format (uid_map, n_uid);
-      gids = hutch_idmap_format (gid_map, n_gid);
-      want = hutch_xasprintf ("%s/%s", uids, gids);
-    }
+    want = maps_text (uid_map, n_uid, gid_map, n_gid);
   if (ns.user >= 0 && want && strcmp (maps, want) == 0 && ahead_fits (&ns))
     {
       *ret = ns;
