@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include "image/gunzip.h"
+#include "bytesrc.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -13,26 +14,6 @@
 /* igzip against gzip data that zlib writes: one member and several, every
    optional header field, input and output cut at awkward places, and damaged
    or cut-short data, which must fail with a message that says so.  */
-
-struct buf
-{
-  unsigned char *p;
-  size_t len, cap;
-};
-
-static void
-buf_add (struct buf *b, const void *p, size_t n)
-{
-  if (b->len + n > b->cap)
-    {
-      b->cap = (b->len + n) * 2;
-      b->p = realloc (b->p, b->cap);
-      if (b->p == NULL)
-        abort ();
-    }
-  memcpy (b->p + b->len, p, n);
-  b->len += n;
-}
 
 /* Some megabytes that compress somewhat, with incompressible stretches (so
    that deflate makes stored blocks as well as coded ones).  */
@@ -87,32 +68,6 @@ gzip_member (struct buf *out, const void *data, size_t len, gz_header *hdr)
   if (r != Z_STREAM_END)
     abort ();
   deflateEnd (&z);
-}
-
-/* The input, handed out STEP bytes at a time (the first call gets FIRST).  */
-struct src
-{
-  const struct buf *b;
-  size_t pos, step, first;
-  int fail_at; /* fail on this call (0: never) */
-  int calls;
-};
-
-static ssize_t
-src_read (void *data, void *out, size_t len, hutch_error_t *err)
-{
-  struct src *s = data;
-  size_t n = s->calls == 0 && s->first ? s->first : s->step;
-
-  if (++s->calls == s->fail_at)
-    return hutch_error_set (err, EIO, "the source failed");
-  if (n > len)
-    n = len;
-  if (n > s->b->len - s->pos)
-    n = s->b->len - s->pos;
-  memcpy (out, s->b->p + s->pos, n);
-  s->pos += n;
-  return (ssize_t)n;
 }
 
 /* Decompress IN (in STEP-byte reads, OUTSTEP-byte outputs) into OUT;

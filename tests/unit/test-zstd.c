@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include "image/unzstd.h"
+#include "bytesrc.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -14,27 +15,6 @@
    several, skippable frames, frames with and without checksum and content
    size, input and output cut at odd places, damaged and cut-short data,
    and windows at and over the limit.  */
-
-struct buf
-{
-  unsigned char *p;
-  size_t len, cap;
-};
-
-static void
-buf_add (struct buf *b, const void *p, size_t n)
-{
-  if (b->len + n > b->cap)
-    {
-      b->cap = (b->len + n) * 2;
-      b->p = realloc (b->p, b->cap);
-      if (b->p == NULL)
-        abort ();
-    }
-  if (n)
-    memcpy (b->p + b->len, p, n);
-  b->len += n;
-}
 
 /* Some megabytes of words with random stretches among them.  */
 static void
@@ -126,32 +106,6 @@ window_frame (struct buf *out, unsigned window_log, const void *data, size_t len
   buf_add (out, h, sizeof h);
   buf_add (out, bh, sizeof bh);
   buf_add (out, data, len);
-}
-
-/* The input, handed out STEP bytes at a time.  */
-struct src
-{
-  const struct buf *b;
-  size_t pos, step;
-  int fail_at; /* fail on this call (0: never) */
-  int calls;
-};
-
-static ssize_t
-src_read (void *data, void *out, size_t len, hutch_error_t *err)
-{
-  struct src *s = data;
-  size_t n = s->step;
-
-  if (++s->calls == s->fail_at)
-    return hutch_error_set (err, EIO, "the source failed");
-  if (n > len)
-    n = len;
-  if (n > s->b->len - s->pos)
-    n = s->b->len - s->pos;
-  memcpy (out, s->b->p + s->pos, n);
-  s->pos += n;
-  return (ssize_t)n;
 }
 
 /* Decompress IN (in STEP-byte reads, OUTSTEP-byte outputs) into OUT;
