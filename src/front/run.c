@@ -8,6 +8,7 @@
 #include "runtime/network.h"
 #include "base/parse.h"
 #include "runtime/sysfilter.h"
+#include "runtime/rootemu.h"
 #include "front/user.h"
 #include "base/log.h"
 #include "base/paths.h"
@@ -729,9 +730,13 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
       || hutch_run_add_mounts (o, spec, cwd, err) < 0
       || set_environment (o, spec, cfg, sandbox, home, err) < 0
       || set_process (o, spec, cfg, sandbox, cwd, err) < 0
-      || hutch_run_systemd (o, spec, cfg, err) < 0)
+      || hutch_run_systemd (o, spec, cfg, err) < 0 || set_security (o, spec, err) < 0)
     return -1;
-  return set_security (o, spec, err);
+  /* One id in the namespace, for a user: root is emulated (rootemu.h).
+     Real root maps whatever it likes and needs none.  */
+  if (mode == HUTCH_USERNS_SINGLE && geteuid () != 0)
+    return hutch_rootemu_filter (&spec->rootemu, err);
+  return 0;
 }
 
 int

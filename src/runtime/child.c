@@ -17,6 +17,7 @@
 #include "runtime/sync.h"
 #include "base/syscalls.h"
 #include "runtime/sysfilter.h"
+#include "runtime/rootemu.h"
 #include "base/util.h"
 #include "base/walk.h"
 
@@ -24,6 +25,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/sched.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -482,6 +485,35 @@ b_kernel_state (const struct hutch_spec *spec, hutch_error_t *err)
 /* Last: the terminal or a session of its own, the filter when it must
    come before the change of user, the user, the parent-death signal again,
    the working directory, no_new_privs.  */
+/* Root emulation's filter, just before the container's own: installing it
+   gives the listener, which goes to the handler A started, and from then
+   on the calls it names wait for the handler's answer (this process's
+   own too, the handler has the listener before we go on).  The
+   container's filter is evaluated beside it, and its refusals win
+   (seccomp(2): ERRNO comes before USER_NOTIF).  */
+static int
+b_rootemu (struct hutch_child_ctx *c, hutch_error_t *err)
+{
+  struct sock_fprog prog;
+  struct hutch_msg m = { .type = HUTCH_MSG_EXECING };
+  int listener, r;
+
+  if (c->spec->rootemu == NULL || c->emu_sock < 0)
+    return 0;
+  prog.len = c->spec->rootemu->len;
+  prog.filter = c->spec->rootemu->insns;
+  listener = (int)syscall (SYS_seccomp, SECCOMP_SET_MODE_FILTER, c->spec->rootemu->flags, &prog);
+  if (listener < 0)
+    return hutch_error_set (err, errno, "install the root emulation's seccomp filter");
+  r = hutch_msg_send (c->emu_sock, &m, listener);
+  close (listener);
+  close (c->emu_sock);
+  c->emu_sock = -1;
+  if (r < 0)
+    return hutch_error_set (err, errno, "hand the root emulation's listener over");
+  return 0;
+}
+
 static int
 b_become_process (struct hutch_child_ctx *c, int cwdfd, hutch_error_t *err)
 {
@@ -503,7 +535,9 @@ b_become_process (struct hutch_child_ctx *c, int cwdfd, hutch_error_t *err)
      run under it (as runc does): a profile must then allow setgroups,
      setresuid, capset, prctl, fchdir, close_range, rt_sigprocmask, sendmsg
      and execve, which the default one does.  */
-  if (spec->seccomp && !spec->no_new_privileges && hutch_seccomp_install (spec->seccomp, err) < 0)
+  if (!spec->no_new_privileges
+      && (b_rootemu (c, err) < 0
+          || (spec->seccomp && hutch_seccomp_install (spec->seccomp, err) < 0)))
     return -1;
   if (hutch_child_set_user (spec, setgroups_denied (), err) < 0
       || hutch_devices_check_process (spec, err) < 0)
@@ -641,7 +675,7 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
   hutch_error_t err = HUTCH_ERROR_INIT;
   struct hutch_msg m = { 0 };
   int npreserve = c->spec->extra.preserve_fds > 0 ? c->spec->extra.preserve_fds : 0;
-  _cleanup_free_ int *keep = hutch_xmalloc0 ((size_t)(npreserve + 4) * sizeof (int));
+  _cleanup_free_ int *keep = hutch_xmalloc0 ((size_t)(npreserve + 5) * sizeof (int));
   int cwdfd = -1, i;
 
   /* Whatever the user's shell left open must not reach the container, not
@@ -653,9 +687,10 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
   keep[1] = c->initfd >= 0 ? c->initfd : c->sock;
   keep[2] = c->cgroupfd >= 0 ? c->cgroupfd : c->sock;
   keep[3] = c->startfd >= 0 ? c->startfd : c->sock;
+  keep[4] = c->emu_sock >= 0 ? c->emu_sock : c->sock;
   for (i = 0; i < npreserve; i++)
-    keep[4 + i] = 3 + i;
-  hutch_close_all_but (keep, (size_t)npreserve + 4);
+    keep[5 + i] = 3 + i;
+  hutch_close_all_but (keep, (size_t)npreserve + 5);
   /* B is P's child (CLONE_PARENT): die with it.  The round trip below
      proves P was still alive after the signal was armed.  */
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
@@ -707,7 +742,7 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
   if (c->spec->hooks && c->spec->hooks->kind[HUTCH_HOOK_START_CONTAINER].n > 0 && c->spec->seccomp
       && c->spec->no_new_privileges)
     {
-      if (hutch_seccomp_install (c->spec->seccomp, &err) < 0)
+      if (b_rootemu (c, &err) < 0 || hutch_seccomp_install (c->spec->seccomp, &err) < 0)
         hutch_msg_fail (c->sock, &err);
       filtered = true;
     }
@@ -732,8 +767,9 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
   /* The filter, last, so that only exec runs under it (and the search of
      PATH).  P keeps reading after EXECING: a failure here, or exec's,
      still reaches it as an error.  */
-  if (c->spec->seccomp && c->spec->no_new_privileges && !filtered
-      && hutch_seccomp_install (c->spec->seccomp, &err) < 0)
+  if (c->spec->no_new_privileges && !filtered
+      && (b_rootemu (c, &err) < 0
+          || (c->spec->seccomp && hutch_seccomp_install (c->spec->seccomp, &err) < 0)))
     hutch_msg_fail (c->sock, &err);
 
   if (c->spec->extra.init)
@@ -758,7 +794,8 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
    process changes its credentials (su-exec, gosu, a setuid program
    without no_new_privs); the watchdog holds whatever B does.  */
 static void __attribute__ ((noreturn))
-watchdog (const struct hutch_child_ctx *c, int pidfd, pid_t fuse, int cgparentfd, int dirparentfd)
+watchdog (const struct hutch_child_ctx *c, int pidfd, pid_t fuse, pid_t emu, int cgparentfd,
+          int dirparentfd)
 {
   const struct hutch_spec *spec = c->spec;
   int watchfd = c->watchfd;
@@ -797,6 +834,14 @@ watchdog (const struct hutch_child_ctx *c, int pidfd, pid_t fuse, int cgparentfd
       const char *name = strrchr (c->cgroup_path, '/');
       hutch_cgroup_remove_at (cgparentfd, name ? name + 1 : c->cgroup_path);
     }
+  /* The root emulation's handler ends with its last caller; should one
+     be left (a process of the container that outlives B), it goes.  */
+  if (emu > 0)
+    {
+      kill (emu, SIGKILL);
+      while (waitpid (emu, NULL, 0) < 0 && errno == EINTR)
+        ;
+    }
   /* The fuse-overlayfs process serves the container's root and lives in
      its mount namespace, which it would keep alive: it ends here.  */
   if (fuse > 0)
@@ -826,6 +871,92 @@ watchdog (const struct hutch_child_ctx *c, int pidfd, pid_t fuse, int cgparentfd
       hutch_error_clear (&e);
     }
   _exit (0);
+}
+
+/* The root emulation's handler (rootemu.h), a child of A forked before
+   A makes the container's pid namespace: no process of the container can
+   name it, and the container's init does not wait for it.  It takes B's
+   pid from A and the listener from B, joins B's mount namespace (whose
+   root, once B has pivoted, is the container's: the handler's root from
+   then on), and answers until the last process with the filter is gone.
+   It runs as A does, root of the container's user namespace, not
+   dumpable, and dies with A.  */
+static void __attribute__ ((noreturn)) emulator (int sock, int procfd, pid_t a)
+{
+  int keep[2] = { sock, procfd }, listener = -1, mntfd;
+  pid_t b = -1;
+  char path[64];
+
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != a)
+    _exit (0);
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  /* Nothing of hutch's: above all not the socket whose end-of-file tells
+     P that B has exec'd.  */
+  hutch_close_all_but (keep, 2);
+  while (b < 0 || listener < 0)
+    {
+      struct hutch_msg m;
+      int fd = -1;
+      if (hutch_msg_recv (sock, &m, &fd) != 1)
+        _exit (0);
+      if (m.type == HUTCH_MSG_PID && b < 0)
+        b = m.pid;
+      else if (m.type == HUTCH_MSG_EXECING && fd >= 0 && listener < 0)
+        listener = HUTCH_STEAL_FD (fd);
+      if (fd >= 0)
+        close (fd);
+    }
+  close (sock);
+  snprintf (path, sizeof path, "%d/ns/mnt", (int)b);
+  mntfd = openat (procfd, path, O_RDONLY | O_CLOEXEC);
+  if (mntfd < 0 || setns (mntfd, CLONE_NEWNS) < 0 || chdir ("/") < 0)
+    _exit (0);
+  close (mntfd);
+  hutch_rootemu_serve (listener, procfd);
+  _exit (0);
+}
+
+/* Root emulation: the handler, and a socket for B to hand it the
+   listener; the /proc of our pid namespace (the notifications' pids are
+   of it), opened while it is the host's.  Returns the handler's pid.  */
+static pid_t
+start_emulator (struct hutch_child_ctx *c)
+{
+  hutch_error_t err = HUTCH_ERROR_INIT;
+  int sp[2], procfd;
+  pid_t a = getpid (), pid;
+
+  procfd = open ("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (procfd < 0 || socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+    {
+      hutch_error_set (&err, errno, "prepare the root emulation");
+      hutch_msg_fail (c->sock, &err);
+    }
+  pid = fork ();
+  if (pid == 0)
+    emulator (sp[0], procfd, a);
+  if (pid < 0)
+    {
+      hutch_error_set (&err, errno, "start the root emulation's handler");
+      hutch_msg_fail (c->sock, &err);
+    }
+  close (sp[0]);
+  close (procfd);
+  c->emu_sock = sp[1];
+  return pid;
+}
+
+/* B's pid to the handler; A's copy of B's end goes.  */
+static void
+emulator_meet_b (struct hutch_child_ctx *c, pid_t b)
+{
+  struct hutch_msg m = { .type = HUTCH_MSG_PID, .pid = b };
+
+  if (c->emu_sock < 0)
+    return;
+  hutch_msg_send (c->emu_sock, &m, -1);
+  close (c->emu_sock);
+  c->emu_sock = -1;
 }
 
 /* Start fuse-overlayfs in A's new mount namespace (B shares it) and wait
@@ -1135,7 +1266,7 @@ hutch_child_main (struct hutch_child_ctx *c)
 {
   struct hutch_msg m = { 0 };
   int pidfd, cgparentfd = -1, dirparentfd = -1, null, nsfds[HUTCH_NS_COUNT];
-  pid_t b, fuse;
+  pid_t b, fuse, emu_pid = -1;
 
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != c->parent)
     _exit (HUTCH_EXIT_ERROR);
@@ -1192,6 +1323,8 @@ hutch_child_main (struct hutch_child_ctx *c)
      a path here may be looked up in the container's root (when A shares
      its mount namespace), where the container decides what it is.  */
   null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  if (c->spec->rootemu && !c->spec->extra.outlive)
+    emu_pid = start_emulator (c);
   fuse = a_namespaces (c, nsfds);
   b = clone_b (c);
   if (b == 0)
@@ -1202,6 +1335,7 @@ hutch_child_main (struct hutch_child_ctx *c)
     }
   if (c->startfd >= 0)
     close (c->startfd);
+  emulator_meet_b (c, b);
   m = (struct hutch_msg){ .type = HUTCH_MSG_PID, .pid = b };
   if (c->spec->extra.outlive)
     {
@@ -1240,7 +1374,7 @@ hutch_child_main (struct hutch_child_ctx *c)
       }
     hutch_close_all_but (keep, 4);
   }
-  watchdog (c, pidfd, fuse, cgparentfd, dirparentfd);
+  watchdog (c, pidfd, fuse, emu_pid, cgparentfd, dirparentfd);
 }
 
 pid_t

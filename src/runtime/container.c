@@ -550,6 +550,7 @@ clone_first (struct hutch_container *c, hutch_error_t *err)
         }
     }
   ctx.sock = sp[1];
+  ctx.emu_sock = -1;
   ctx.watchfd = watch[0];
   ctx.initfd = c->initfd;
   ctx.host_root = geteuid () == 0 && !hutch_in_user_namespace ();

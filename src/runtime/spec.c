@@ -128,6 +128,7 @@ hutch_spec_free (struct hutch_spec *spec)
     }
   free (spec->resources);
   hutch_seccomp_free (spec->seccomp);
+  hutch_seccomp_free (spec->rootemu);
   for (i = 0; i < spec->n_devices; i++)
     {
       free (spec->devices[i].path);

@@ -272,6 +272,10 @@ struct hutch_spec
   struct hutch_resource *resources;
   size_t n_resources;
   struct hutch_seccomp *seccomp; /* built BPF (src/sysfilter.h), or NULL for none */
+  /* Root emulation's notifying filter (src/runtime/rootemu.h), installed
+     before SECCOMP, or NULL: only a container whose user namespace maps one
+     id, for a user without a subordinate range (or --userns=single).  */
+  struct hutch_seccomp *rootemu;
   struct hutch_device *devices;
   size_t n_devices;
   /* linux.resources.devices starts with the rule that denies every

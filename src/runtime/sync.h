@@ -82,6 +82,10 @@ struct hutch_child_ctx
   /* extra.outlive: B waits for the start not dumpable (child.c's
      wait_for_start), as the caller can still reach it then.  */
   bool wait_nondumpable;
+  /* With root emulation (spec->rootemu): B's end of the socket over which
+     it sends the emulation filter's listener to the handler, or -1; A
+     makes the pair and keeps the other end for the handler.  */
+  int emu_sock;
   bool in_cgroup; /* B was cloned into CGROUPFD */
   bool host_root; /* P is the host's root (not root of a user namespace) */
   pid_t parent;

@@ -26,4 +26,10 @@ int hutch_sc_add (scmp_filter_ctx ctx, uint32_t def_action, const char *name, ui
 /* The rules of the default profile (its default action: EPERM).  */
 int hutch_sc_default_rules (scmp_filter_ctx ctx, const struct hutch_spec *spec, hutch_error_t *err);
 
+/* The BPF of CTX into *RET, with FLAGS for seccomp(2); after an ENOSYS
+   prefix for calls newer than libseccomp when DEF_ACTION refuses.  */
+struct hutch_seccomp;
+int hutch_sc_export (scmp_filter_ctx ctx, uint32_t def_action, unsigned int flags,
+                     struct hutch_seccomp **ret, hutch_error_t *err);
+
 #endif

@@ -217,9 +217,9 @@ enosys_prefix (scmp_filter_ctx ctx, struct sock_filter prefix[PREFIX_MAX])
 
 /* The BPF of CTX, through a memfd (libseccomp 2.5 exports to an fd), after
    the ENOSYS prefix when the default action refuses.  */
-static int
-export_bpf (scmp_filter_ctx ctx, uint32_t def_action, unsigned int flags,
-            struct hutch_seccomp **ret, hutch_error_t *err)
+int
+hutch_sc_export (scmp_filter_ctx ctx, uint32_t def_action, unsigned int flags,
+                 struct hutch_seccomp **ret, hutch_error_t *err)
 {
   _cleanup_close_ int fd = memfd_create ("hutch-seccomp", MFD_CLOEXEC);
   struct sock_filter prefix[PREFIX_MAX];
@@ -571,7 +571,7 @@ hutch_seccomp_default (const struct hutch_spec *spec, const char *cache_dir,
   if (r == 0)
     r = hutch_sc_default_rules (ctx, spec, err);
   if (r == 0)
-    r = export_bpf (ctx, SCMP_ACT_ERRNO (EPERM), 0, ret, err);
+    r = hutch_sc_export (ctx, SCMP_ACT_ERRNO (EPERM), 0, ret, err);
   seccomp_release (ctx);
   if (r < 0)
     return hutch_error_prefix (err, "hutch's default seccomp profile");
@@ -1152,7 +1152,7 @@ hutch_seccomp_from_json (json_t *profile, const char *what, const struct hutch_s
   for (i = 0; i < json_array_size (syscalls); i++)
     if (parse_entry (&p, json_array_get (syscalls, i), i, err) < 0)
       goto out;
-  r = export_bpf (p.ctx, p.def_action, flags, ret, err);
+  r = hutch_sc_export (p.ctx, p.def_action, flags, ret, err);
   if (r < 0)
     hutch_error_prefix (err, "%s", what);
 out:

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef HUTCH_ROOTEMU_PRIVATE_H
+#define HUTCH_ROOTEMU_PRIVATE_H
+
+/* Shared by rootemu.c (the filter, the loop, the caller's memory),
+   rootemu-creds.c (ids and groups) and rootemu-files.c (owners, stat,
+   device nodes).  */
+
+#include <linux/seccomp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* One notification being answered.  */
+struct emu_call
+{
+  const struct seccomp_notif *req;
+  int listener;
+  int procfd;
+  pid_t tid; /* the calling thread, in the handler's pid namespace */
+  /* From /proc/TID/status, read once when asked for (emu_status).  */
+  bool have_status;
+  pid_t tgid, ppid;
+  uint64_t cap_eff, cap_prm, cap_inh, cap_bnd;
+  mode_t umask;
+  int memfd; /* /proc/TID/mem, opened by emu_mem, or -1 */
+};
+
+/* The answer: a value, an errno, or "let the kernel run the call as it
+   was made" (SECCOMP_USER_NOTIF_FLAG_CONTINUE).  */
+enum emu_kind
+{
+  EMU_VALUE,
+  EMU_ERROR,
+  EMU_CONTINUE,
+};
+struct emu_answer
+{
+  enum emu_kind kind;
+  int64_t val;
+  int error;
+};
+
+#define EMU_ANSWER_VALUE(v) ((struct emu_answer){ EMU_VALUE, (v), 0 })
+#define EMU_ANSWER_ERROR(e) ((struct emu_answer){ EMU_ERROR, -1, (e) })
+#define EMU_ANSWER_CONTINUE ((struct emu_answer){ EMU_CONTINUE, 0, 0 })
+
+/* Read the caller's status; -errno when it is gone.  */
+int emu_status (struct emu_call *c);
+bool emu_has_cap (struct emu_call *c, int cap);
+/* Whether the notification is still pending: its thread is alive and
+   blocked in the call, so its pid and memory are still its own.  */
+bool emu_valid (const struct emu_call *c);
+/* The caller's memory, through /proc/TID/mem opened once and checked with
+   emu_valid after opening (the TOCTOU rule of seccomp_unotify(2)).  */
+int emu_read (struct emu_call *c, uint64_t addr, void *buf, size_t len);
+int emu_write (struct emu_call *c, uint64_t addr, const void *buf, size_t len);
+/* A NUL-terminated string of at most SIZE bytes with the NUL.  */
+int emu_read_string (struct emu_call *c, uint64_t addr, char *buf, size_t size);
+
+/* Ids: the caller's emulated credentials.  */
+struct emu_creds
+{
+  uid_t ruid, euid, suid, fsuid;
+  gid_t rgid, egid, sgid, fsgid;
+  gid_t *groups; /* NULL: never set, the real list stands */
+  size_t n_groups;
+};
+void emu_creds_init (void);
+/* The caller's credentials (its own, its nearest ancestor's, or root's);
+   valid until the next call into the table.  */
+const struct emu_creds *emu_creds_of (struct emu_call *c);
+struct emu_answer emu_creds_call (struct emu_call *c);
+bool emu_creds_handles (int nr);
+
+/* Files.  */
+void emu_files_init (int procfd);
+struct emu_answer emu_files_call (struct emu_call *c);
+bool emu_files_handles (int nr);
+
+#endif

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+
+/* Root emulation (rootemu.h): the notifying filter, the handler's loop,
+   and what every answer needs: the caller's status and memory.
+
+   The handler trusts nothing a notification carries: the pid may be gone
+   and reused by the time it looks (so /proc/TID/mem is opened first and
+   the notification checked after, before anything read through it is
+   used), and the caller's memory may change under it (a string is read
+   once, into the handler's own buffer, and only that copy is used).  */
+
+#include "runtime/rootemu.h"
+#include "runtime/rootemu-private.h"
+#include "runtime/sysfilter.h"
+#include "runtime/sysfilter-private.h"
+#include "base/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* The calls the filter hands over.  mknod and mknodat only for device
+   nodes (below); the others always.  */
+static const char *const notified[] = {
+  "chown",    "fchown",    "lchown",    "fchownat",   "setuid",    "setgid",    "setreuid",
+  "setregid", "setresuid", "setresgid", "setfsuid",   "setfsgid",  "setgroups", "getuid",
+  "geteuid",  "getgid",    "getegid",   "getresuid",  "getresgid", "getgroups", "capset",
+  "stat",     "lstat",     "fstat",     "newfstatat", "statx",
+};
+
+static int
+add_device_rules (scmp_filter_ctx ctx, const char *name, unsigned int arg, hutch_error_t *err)
+{
+  static const mode_t kinds[] = { S_IFCHR, S_IFBLK };
+  size_t i;
+
+  for (i = 0; i < 2; i++)
+    {
+      struct scmp_arg_cmp cmp = { arg, SCMP_CMP_MASKED_EQ, S_IFMT, kinds[i] };
+      if (hutch_sc_add (ctx, SCMP_ACT_ALLOW, name, SCMP_ACT_NOTIFY, 1, &cmp, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+int
+hutch_rootemu_filter (struct hutch_seccomp **ret, hutch_error_t *err)
+{
+  scmp_filter_ctx ctx;
+  size_t i;
+  int r = -1;
+
+  /* API level 5: user notification in libseccomp and the kernel.  */
+  if (seccomp_api_get () < 5)
+    return hutch_error_set (err, ENOSYS,
+                            "root emulation needs seccomp user notification (Linux 5.5 and "
+                            "libseccomp 2.5); use a subordinate id range instead: ask an "
+                            "administrator for one (see hutch info)");
+  ctx = seccomp_init (SCMP_ACT_ALLOW);
+  if (ctx == NULL)
+    return hutch_error_set (err, ENOMEM, "seccomp: cannot make the root emulation filter");
+  /* Other architectures (int $0x80 on x86_64) pass this filter: the
+     container's own filter answers them as before.  The handler only
+     knows the native calls' arguments.  */
+  if (seccomp_attr_set (ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW) < 0
+      || seccomp_attr_set (ctx, SCMP_FLTATR_CTL_NNP, 0) < 0)
+    {
+      hutch_error_set (err, EINVAL, "seccomp: libseccomp refused the filter's attributes");
+      goto out;
+    }
+  for (i = 0; i < sizeof notified / sizeof notified[0]; i++)
+    if (hutch_sc_add (ctx, SCMP_ACT_ALLOW, notified[i], SCMP_ACT_NOTIFY, 0, NULL, err) < 0)
+      goto out;
+  if (add_device_rules (ctx, "mknod", 1, err) < 0 || add_device_rules (ctx, "mknodat", 2, err) < 0)
+    goto out;
+  r = hutch_sc_export (ctx, SCMP_ACT_ALLOW, SECCOMP_FILTER_FLAG_NEW_LISTENER, ret, err);
+out:
+  seccomp_release (ctx);
+  return r;
+}
+
+/* ---- the caller --------------------------------------------------------- */
+
+int
+emu_status (struct emu_call *c)
+{
+  char path[64], buf[4096], *line, *save = NULL;
+  _cleanup_close_ int fd = -1;
+  ssize_t n;
+
+  if (c->have_status)
+    return 0;
+  snprintf (path, sizeof path, "%d/status", (int)c->tid);
+  fd = openat (c->procfd, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  n = read (fd, buf, sizeof buf - 1);
+  if (n <= 0)
+    return n < 0 ? -errno : -ESRCH;
+  buf[n] = '\0';
+  c->tgid = c->ppid = -1;
+  for (line = strtok_r (buf, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    {
+      unsigned long long v;
+      unsigned int u;
+      if (sscanf (line, "Tgid: %llu", &v) == 1)
+        c->tgid = (pid_t)v;
+      else if (sscanf (line, "PPid: %llu", &v) == 1)
+        c->ppid = (pid_t)v;
+      else if (sscanf (line, "CapEff: %llx", &v) == 1)
+        c->cap_eff = v;
+      else if (sscanf (line, "CapPrm: %llx", &v) == 1)
+        c->cap_prm = v;
+      else if (sscanf (line, "CapInh: %llx", &v) == 1)
+        c->cap_inh = v;
+      else if (sscanf (line, "CapBnd: %llx", &v) == 1)
+        c->cap_bnd = v;
+      else if (sscanf (line, "Umask: %o", &u) == 1)
+        c->umask = (mode_t)u;
+    }
+  if (c->tgid <= 0 || c->ppid < 0)
+    return -ESRCH;
+  c->have_status = true;
+  return 0;
+}
+
+bool
+emu_has_cap (struct emu_call *c, int cap)
+{
+  return emu_status (c) == 0 && (c->cap_eff & (1ULL << cap)) != 0;
+}
+
+bool
+emu_valid (const struct emu_call *c)
+{
+  uint64_t id = c->req->id;
+  return ioctl (c->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+static int
+emu_mem (struct emu_call *c)
+{
+  char path[64];
+
+  if (c->memfd >= 0)
+    return 0;
+  snprintf (path, sizeof path, "%d/mem", (int)c->tid);
+  c->memfd = openat (c->procfd, path, O_RDWR | O_CLOEXEC);
+  if (c->memfd < 0)
+    return -errno;
+  /* The fd was opened for the thread that had this pid a moment ago: it is
+     the caller's only if the caller is still there, blocked in the call.  */
+  if (!emu_valid (c))
+    {
+      close (c->memfd);
+      c->memfd = -1;
+      return -ESRCH;
+    }
+  return 0;
+}
+
+int
+emu_read (struct emu_call *c, uint64_t addr, void *buf, size_t len)
+{
+  int r = emu_mem (c);
+  if (r < 0)
+    return r;
+  if (pread (c->memfd, buf, len, (off_t)addr) != (ssize_t)len)
+    return -EFAULT;
+  return 0;
+}
+
+int
+emu_write (struct emu_call *c, uint64_t addr, const void *buf, size_t len)
+{
+  int r = emu_mem (c);
+  if (r < 0)
+    return r;
+  if (pwrite (c->memfd, buf, len, (off_t)addr) != (ssize_t)len)
+    return -EFAULT;
+  return 0;
+}
+
+int
+emu_read_string (struct emu_call *c, uint64_t addr, char *buf, size_t size)
+{
+  size_t got = 0;
+  int r = emu_mem (c);
+
+  if (r < 0)
+    return r;
+  if (addr == 0)
+    return -EFAULT;
+  /* Page by page: a string that ends just before an unmapped page must
+     not fail because the rest of a longer read would.  */
+  while (got < size)
+    {
+      size_t page = 4096 - (size_t)((addr + got) % 4096);
+      size_t want = page < size - got ? page : size - got;
+      ssize_t n = pread (c->memfd, buf + got, want, (off_t)(addr + got));
+      char *nul;
+      if (n <= 0)
+        return -EFAULT;
+      nul = memchr (buf + got, '\0', (size_t)n);
+      if (nul)
+        return 0;
+      got += (size_t)n;
+    }
+  return -ENAMETOOLONG;
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static struct emu_answer
+dispatch (struct emu_call *c)
+{
+  int nr = c->req->data.nr;
+
+  if (c->req->data.arch != seccomp_arch_native ())
+    return EMU_ANSWER_CONTINUE;
+  if (emu_creds_handles (nr))
+    return emu_creds_call (c);
+  if (emu_files_handles (nr))
+    return emu_files_call (c);
+  return EMU_ANSWER_CONTINUE;
+}
+
+void
+hutch_rootemu_serve (int listener, int procfd)
+{
+  struct seccomp_notif *req = NULL;
+  struct seccomp_notif_resp *resp = NULL;
+  unsigned int failures = 0;
+
+  /* libseccomp learns what the kernel supports on first use.  */
+  if (seccomp_api_get () < 5 || seccomp_notify_alloc (&req, &resp) < 0)
+    return;
+  emu_creds_init ();
+  emu_files_init (procfd);
+  for (;;)
+    {
+      struct pollfd p = { listener, POLLIN, 0 };
+      struct emu_call c;
+      struct emu_answer a;
+
+      if (poll (&p, 1, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          break;
+        }
+      /* Hang-up: every process that had the filter is gone.  */
+      if (!(p.revents & POLLIN))
+        break;
+      memset (req, 0, sizeof *req);
+      if (seccomp_notify_receive (listener, req) < 0)
+        {
+          /* The caller died between poll and receive (ENOENT), or a
+             signal came; a listener that fails for good ends the loop.  */
+          if (++failures > 1000)
+            break;
+          continue;
+        }
+      failures = 0;
+      c = (struct emu_call){ .req = req, .listener = listener, .procfd = procfd, .memfd = -1 };
+      c.tid = (pid_t)req->pid;
+      a = dispatch (&c);
+      if (c.memfd >= 0)
+        close (c.memfd);
+      memset (resp, 0, sizeof *resp);
+      resp->id = req->id;
+      if (a.kind == EMU_CONTINUE)
+        resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+      else if (a.kind == EMU_ERROR)
+        resp->error = -a.error;
+      else
+        resp->val = a.val;
+      /* ENOENT: the caller is gone (a fatal signal); nothing to answer.  */
+      seccomp_notify_respond (listener, resp);
+    }
+  seccomp_notify_free (req, resp);
+}
