@@ -106,6 +106,8 @@ static const char *const archive_syms[] = {
   "archive_entry_set_hardlink",
   "archive_entry_set_symlink",
   "archive_entry_set_uid",
+  "archive_entry_set_rdevmajor",
+  "archive_entry_set_rdevminor",
   "archive_entry_set_mtime",
   "archive_entry_set_pathname",
   "archive_entry_set_perm",

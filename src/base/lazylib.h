@@ -34,6 +34,8 @@ struct hutch_libarchive
   __typeof__ (archive_entry_set_hardlink) *archive_entry_set_hardlink;
   __typeof__ (archive_entry_set_symlink) *archive_entry_set_symlink;
   __typeof__ (archive_entry_set_uid) *archive_entry_set_uid;
+  __typeof__ (archive_entry_set_rdevmajor) *archive_entry_set_rdevmajor;
+  __typeof__ (archive_entry_set_rdevminor) *archive_entry_set_rdevminor;
   __typeof__ (archive_entry_set_mtime) *archive_entry_set_mtime;
   __typeof__ (archive_entry_set_pathname) *archive_entry_set_pathname;
   __typeof__ (archive_entry_set_perm) *archive_entry_set_perm;
@@ -107,6 +109,10 @@ const struct hutch_libarchive *hutch_libarchive (void);
 #define archive_entry_set_symlink(...)                                                             \
   (hutch_libarchive ()->archive_entry_set_symlink (__VA_ARGS__))
 #define archive_entry_set_uid(...) (hutch_libarchive ()->archive_entry_set_uid (__VA_ARGS__))
+#define archive_entry_set_rdevmajor(...)                                                           \
+  (hutch_libarchive ()->archive_entry_set_rdevmajor (__VA_ARGS__))
+#define archive_entry_set_rdevminor(...)                                                           \
+  (hutch_libarchive ()->archive_entry_set_rdevminor (__VA_ARGS__))
 #define archive_entry_xattr_add_entry(...)                                                         \
   (hutch_libarchive ()->archive_entry_xattr_add_entry (__VA_ARGS__))
 #define archive_entry_set_pathname(...)                                                            \

@@ -15,6 +15,7 @@
    the container: CVE-2019-14271).  */
 
 #include "image/layerwrite.h"
+#include "base/override.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -437,7 +438,7 @@ add_xattrs (struct archive_entry *e, int fd)
     return;
   v = hutch_xmalloc0 ((size_t)len * sizeof *v);
   for (name = names; name < names + len; name += strlen (name) + 1)
-    if (*name && !hutch_layer_is_overlay_xattr (name))
+    if (*name && !hutch_layer_is_overlay_xattr (name) && strcmp (name, HUTCH_OVERRIDE_XATTR) != 0)
       v[n++] = name;
   qsort (v, n, sizeof *v, cmp_names);
   for (i = 0; i < n; i++)
@@ -468,11 +469,38 @@ struct header
   int perm;
   int64_t uid, gid, mtime, size;
   const char *symlink, *hardlink;
-  int xfd; /* extended attributes from this fd, or -1 */
+  int xfd;          /* extended attributes from this fd, or -1 */
+  bool owner_given; /* the caller named the owner (COPY --chown): no override */
   const struct extent *extents;
   size_t n_extents;
   bool sparse;
 };
+
+/* The owner root emulation recorded (base/override.h), where the kernel
+   could not give it, is the file's owner in the layer; a device node it
+   kept as an empty regular file is a device node again.  */
+static void
+apply_override (struct archive_entry *e, const struct header *h)
+{
+  char text[HUTCH_OVERRIDE_MAX];
+  struct hutch_override o;
+  ssize_t n;
+
+  if (h->xfd < 0 || h->hardlink || h->owner_given)
+    return;
+  n = fgetxattr (h->xfd, HUTCH_OVERRIDE_XATTR, text, sizeof text);
+  if (n <= 0 || hutch_override_parse (text, (size_t)n, &o) < 0)
+    return;
+  archive_entry_set_uid (e, o.uid);
+  archive_entry_set_gid (e, o.gid);
+  if (o.has_type && (S_ISCHR (o.mode) || S_ISBLK (o.mode)) && h->type == S_IFREG)
+    {
+      archive_entry_set_filetype (e, (unsigned int)(o.mode & S_IFMT));
+      archive_entry_set_rdevmajor (e, o.major);
+      archive_entry_set_rdevminor (e, o.minor);
+      archive_entry_set_size (e, 0);
+    }
+}
 
 static int
 write_header (struct hutch_layer_writer *w, const struct header *h, hutch_error_t *err)
@@ -497,6 +525,7 @@ write_header (struct hutch_layer_writer *w, const struct header *h, hutch_error_
     archive_entry_set_symlink (e, h->symlink);
   if (h->hardlink)
     archive_entry_set_hardlink (e, h->hardlink);
+  apply_override (e, h);
   if (!w->o.no_xattrs && h->xfd >= 0)
     add_xattrs (e, h->xfd);
   for (i = 0; h->sparse && !h->hardlink && i < h->n_extents; i++)
@@ -664,6 +693,7 @@ header_of (struct header *h, const struct stat *st, const char *arcname,
     h->uid = meta->uid;
   if (meta && meta->gid >= 0)
     h->gid = meta->gid;
+  h->owner_given = meta && (meta->uid >= 0 || meta->gid >= 0);
   if (meta && meta->mode >= 0)
     h->perm = meta->mode & 07777;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <config.h>
 
+#include "base/override.h"
 #include "image/unpack-private.h"
 #include "image/gunzip.h"
 
@@ -152,6 +153,24 @@ hutch_layer_set_xattr (const struct hutch_unpack_opts *opts, char ***warned, int
                sname, spath, strerror (errno));
 }
 
+/* A file that cannot get its owner (one id in the namespace) gets it
+   recorded, as root emulation records a chown (base/override.h), so that
+   a container's stat shows it and a layer made of it has it; root's files
+   need nothing.  On a file system without user attributes the file
+   stays root's, as before.  */
+static void
+record_owner (int fd, const struct meta *m)
+{
+  struct hutch_override o = { .uid = m->uid, .gid = m->gid, .mode = m->perm & 07777 };
+  char text[HUTCH_OVERRIDE_MAX];
+  struct stat st;
+
+  if ((m->uid == 0 && m->gid == 0) || fstat (fd, &st) < 0
+      || (!S_ISREG (st.st_mode) && !S_ISDIR (st.st_mode)))
+    return;
+  (void)fsetxattr (fd, HUTCH_OVERRIDE_XATTR, text, hutch_override_format (&o, text), 0);
+}
+
 /* Owner, then mode: chown(2) clears the setuid and setgid bits (and
    security.capability) of a file, so the mode goes second and xattrs after
    it.  Times come last of all (set_times), as writing the data changed
@@ -160,6 +179,8 @@ int
 hutch_layer_set_owner_mode (const struct hutch_unpack_opts *opts, int fd, const struct meta *m,
                             const char *path, hutch_error_t *err)
 {
+  if (!opts->chown)
+    record_owner (fd, m);
   if (opts->chown && fchown (fd, m->uid, m->gid) < 0)
     {
       _cleanup_free_ char *s = hutch_walk_shown (path);
@@ -480,6 +501,8 @@ apply_entry_meta (struct unpacker *u, int fd, struct archive_entry *e, const str
 {
   bool known = made != (mode_t)-1 && u->know_mode;
 
+  if (!u->opts->chown)
+    record_owner (fd, m);
   if (u->opts->chown && !owned_as_made (u, m))
     {
       if (hutch_layer_set_owner_mode (u->opts, fd, m, path, u->err) < 0)

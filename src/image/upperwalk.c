@@ -9,6 +9,7 @@
    hutch's own directory, not the container's tree; what is in it is
    walked with *at() calls, never following a symlink.  */
 
+#include "base/override.h"
 #include "image/layerwrite.h"
 #include "base/util.h"
 #include "base/walk.h"
@@ -219,6 +220,28 @@ same_meta (const struct stat *a, const struct stat *b)
   return a->st_mode == b->st_mode && a->st_uid == b->st_uid && a->st_gid == b->st_gid;
 }
 
+/* A directory's recorded owner (base/override.h): root emulation's chown
+   of a directory of the layers below copies it up with that attribute
+   and nothing else changed.  */
+static bool
+same_override (int upper_fd, int lower_dirfd, const char *name)
+{
+  char a[HUTCH_OVERRIDE_MAX], b[HUTCH_OVERRIDE_MAX];
+  _cleanup_close_ int lfd = -1;
+  ssize_t n, m;
+
+  if (upper_fd < 0 || lower_dirfd < 0)
+    return true;
+  n = fgetxattr (upper_fd, HUTCH_OVERRIDE_XATTR, a, sizeof a);
+  if (n < 0)
+    n = -1;
+  lfd = openat (lower_dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  m = lfd >= 0 ? fgetxattr (lfd, HUTCH_OVERRIDE_XATTR, b, sizeof b) : -1;
+  if (m < 0)
+    m = -1;
+  return n == m && (n <= 0 || memcmp (a, b, (size_t)n) == 0);
+}
+
 static void
 push_pending (struct pending **todo, size_t *n_todo, const char *name, bool fresh,
               const size_t *ctx, const int *lfds, size_t n_ctx)
@@ -284,7 +307,8 @@ walk_entry (struct uwalk *w, int dirfd, const char *path, const size_t *ctx, con
     return 0;
   if (!e.in_lower)
     e.kind = 'A';
-  else if (!S_ISDIR (st.st_mode) || !S_ISDIR (low.st_mode) || e.opaque || !same_meta (&st, &low))
+  else if (!S_ISDIR (st.st_mode) || !S_ISDIR (low.st_mode) || e.opaque || !same_meta (&st, &low)
+           || !same_override (fd, e.lower_dirfd, name))
     e.kind = 'C';
   if (w->fn (w->data, &e, w->err) < 0)
     return -1;
