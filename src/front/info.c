@@ -154,6 +154,22 @@ list_ranges (struct hutch_info *info, bool gid, const char *name, uid_t uid)
   free (r);
 }
 
+/* Which containers get root emulation (src/runtime/rootemu.h), and why.  */
+static char *
+root_emulation (uid_t uid, const struct hutch_idplan *plan)
+{
+  if (uid == 0)
+    return hutch_xstrdup ("no (root maps every id it needs)");
+  if (plan->mode != HUTCH_USERNS_SINGLE)
+    return hutch_xstrdup ("only with --userns=single (your subordinate ranges give containers "
+                          "real ids)");
+  if (seccomp_api_get () < 5)
+    return hutch_xstrdup ("unavailable: this kernel or libseccomp has no seccomp user "
+                          "notification, so chown to another owner fails in containers");
+  return hutch_xstrdup ("yes (no subordinate range: chown, set*id, setgroups and device nodes "
+                        "are emulated in containers, and the owners given are recorded)");
+}
+
 /* The id maps a run would write: hutch_idplan_make is what hutch run
    calls, so its failure (a range but no working newuidmap) is a run's,
    and its warning (no range) the one hutch run prints.  */
@@ -192,6 +208,7 @@ check_ids (struct hutch_info *info)
   else
     {
       size_t i;
+      add (info, "root emulation", root_emulation (uid, &plan));
       if (plan.warning)
         problem (info, HUTCH_STEAL_PTR (plan.warning), false);
       /* No range, so no helper is needed yet: worth knowing all the same,

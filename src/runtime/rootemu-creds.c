@@ -226,13 +226,23 @@ capset_call (struct emu_call *c)
     return EMU_ANSWER_CONTINUE;
   if (emu_status (c) < 0)
     return EMU_ANSWER_ERROR (ESRCH);
-  if (h.pid != 0 && h.pid != c->tid)
+  if (h.pid != 0 && h.pid != c->own_tid)
     return EMU_ANSWER_CONTINUE;
   if (emu_read (c, c->req->data.args[1], d, sizeof d) < 0)
     return EMU_ANSWER_ERROR (EFAULT);
   eff = d[0].effective | ((uint64_t)d[1].effective << 32);
   prm = d[0].permitted | ((uint64_t)d[1].permitted << 32);
   inh = d[0].inheritable | ((uint64_t)d[1].inheritable << 32);
+  /* Raising the effective set again after a change of ids dropped it (as
+     setpriv does with keep-caps) makes the capabilities count again.  */
+  if (eff != 0 && emu_creds_of (c)->caps_dropped)
+    {
+      int e = 0;
+      struct entry *en = own_entry (c, &e);
+      if (en == NULL)
+        return EMU_ANSWER_ERROR (e);
+      en->creds.caps_dropped = false;
+    }
   if ((prm & ~c->cap_prm) == 0 && (eff & ~prm) == 0 && (inh & ~(c->cap_inh | c->cap_prm)) == 0
       && (inh & ~(c->cap_inh | c->cap_bnd)) == 0)
     return EMU_ANSWER_CONTINUE;
@@ -403,6 +413,12 @@ get_call (struct emu_call *c, int nr)
     }
 }
 
+bool
+emu_creds_capable (struct emu_call *c, const struct emu_creds *cr, int cap)
+{
+  return !cr->caps_dropped && emu_has_cap (c, cap);
+}
+
 struct emu_answer
 emu_creds_call (struct emu_call *c)
 {
@@ -411,6 +427,7 @@ emu_creds_call (struct emu_call *c)
   struct entry *en;
   struct idset u, g;
   bool priv_u, priv_g;
+  uid_t old_euid;
 
   if (nr == SYS_capset)
     return capset_call (c);
@@ -422,10 +439,11 @@ emu_creds_call (struct emu_call *c)
     return EMU_ANSWER_ERROR (e);
   u = (struct idset){ &en->creds.ruid, &en->creds.euid, &en->creds.suid, &en->creds.fsuid };
   g = (struct idset){ &en->creds.rgid, &en->creds.egid, &en->creds.sgid, &en->creds.fsgid };
-  /* Privileged as the kernel sees it: root (as far as the process was
-     told) with the capability still in its effective set.  */
-  priv_u = en->creds.euid == 0 && emu_has_cap (c, CAP_SETUID);
-  priv_g = en->creds.euid == 0 && emu_has_cap (c, CAP_SETGID);
+  /* Privileged as the kernel sees it: the capability in the effective set
+     (which an emulated change of ids may have emptied).  */
+  priv_u = emu_creds_capable (c, &en->creds, CAP_SETUID);
+  priv_g = emu_creds_capable (c, &en->creds, CAP_SETGID);
+  old_euid = en->creds.euid;
 #define ID(i) ((unsigned int)(a[i] & 0xffffffffu))
   switch (nr)
     {
@@ -455,5 +473,13 @@ emu_creds_call (struct emu_call *c)
       return set_groups (c, en, priv_g);
     }
 #undef ID
-  return r < 0 ? EMU_ANSWER_ERROR (-r) : EMU_ANSWER_VALUE (0);
+  if (r < 0)
+    return EMU_ANSWER_ERROR (-r);
+  /* setuid(2): an euid that leaves 0 takes the effective capabilities
+     with it; one that comes back to 0 brings them back.  */
+  if (old_euid == 0 && en->creds.euid != 0)
+    en->creds.caps_dropped = true;
+  else if (en->creds.euid == 0)
+    en->creds.caps_dropped = false;
+  return EMU_ANSWER_VALUE (0);
 }

@@ -231,9 +231,9 @@ do_chown (struct emu_call *c, int dirfd, uint64_t addr, unsigned int uid, unsign
      root with CAP_CHOWN may give any owner; the owner may change the group
      to one of its own.  */
   cr = emu_creds_of (c);
-  if (cr->fsuid == 0 ? !emu_has_cap (c, CAP_CHOWN)
-                     : (cur.uid != cr->fsuid || (uid != UNSET && uid != cur.uid)
-                        || (gid != UNSET && gid != cur.gid && !in_groups (cr, gid))))
+  if (!emu_creds_capable (c, cr, CAP_CHOWN)
+      && (cur.uid != cr->fsuid || (uid != UNSET && uid != cur.uid)
+          || (gid != UNSET && gid != cur.gid && !in_groups (cr, gid))))
     return EMU_ANSWER_ERROR (EPERM);
   nw = cur;
   nw.uid = uid == UNSET ? cur.uid : uid;
@@ -344,7 +344,7 @@ do_mknod (struct emu_call *c, int dirfd, uint64_t addr, mode_t mode, unsigned in
   if (!same_world (c))
     return EMU_ANSWER_ERROR (EPERM);
   cr = emu_creds_of (c);
-  if (cr->euid != 0 || !emu_has_cap (c, CAP_MKNOD))
+  if (!emu_creds_capable (c, cr, CAP_MKNOD))
     return EMU_ANSWER_ERROR (EPERM);
   r = emu_read_string (c, addr, path, sizeof path);
   if (r < 0)

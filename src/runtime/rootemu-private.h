@@ -21,6 +21,7 @@ struct emu_call
   /* From /proc/TID/status, read once when asked for (emu_status).  */
   bool have_status;
   pid_t tgid, ppid;
+  pid_t own_tid; /* the caller's thread id in its own pid namespace */
   uint64_t cap_eff, cap_prm, cap_inh, cap_bnd;
   mode_t umask;
   int memfd; /* /proc/TID/mem, opened by emu_mem, or -1 */
@@ -65,12 +66,19 @@ struct emu_creds
   gid_t rgid, egid, sgid, fsgid;
   gid_t *groups; /* NULL: never set, the real list stands */
   size_t n_groups;
+  /* The effective euid went from 0 to another: the kernel would have
+     emptied the effective capability set (setuid(2)), which stays so
+     until the euid is 0 again or capset raises it.  */
+  bool caps_dropped;
 };
 void emu_creds_init (void);
 /* The caller's credentials (its own, its nearest ancestor's, or root's);
    valid until the next call into the table.  */
 const struct emu_creds *emu_creds_of (struct emu_call *c);
 struct emu_answer emu_creds_call (struct emu_call *c);
+/* Whether the caller may use CAP as far as it was told: the capability is
+   in its effective set and its emulated ids have not dropped it.  */
+bool emu_creds_capable (struct emu_call *c, const struct emu_creds *cr, int cap);
 bool emu_creds_handles (int nr);
 
 /* Files.  */

@@ -117,6 +117,12 @@ emu_status (struct emu_call *c)
         c->tgid = (pid_t)v;
       else if (sscanf (line, "PPid: %llu", &v) == 1)
         c->ppid = (pid_t)v;
+      else if (strncmp (line, "NSpid:", 6) == 0)
+        {
+          /* The last is the innermost namespace's: the caller's own.  */
+          const char *last = strrchr (line, '\t');
+          c->own_tid = (pid_t)strtol (last ? last + 1 : line + 6, NULL, 10);
+        }
       else if (sscanf (line, "CapEff: %llx", &v) == 1)
         c->cap_eff = v;
       else if (sscanf (line, "CapPrm: %llx", &v) == 1)

@@ -347,3 +347,15 @@ spare_userns() {
 
 # spare_held: the keeper holds a user namespace ready
 spare_held() { [ -n "$(spare_userns)" ]; }
+
+# override_of FILE: the owner root emulation recorded for the host file FILE
+# (user.containers.override_stat), or "none"
+override_of() {
+    python3 -c 'import os, sys
+try:
+    print(os.getxattr(sys.argv[1], "user.containers.override_stat", follow_symlinks=False).decode())
+except OSError:
+    print("none")' "$1"
+}
+
+override_is() { [ "$(override_of "$1")" = "$2" ]; }

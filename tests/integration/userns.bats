@@ -105,3 +105,21 @@ load helpers
     assert_status 0
     assert_equal "$output" 0
 }
+
+@test "userns default: a range gives real owners and no root emulation; --userns=single gets it" {
+    need_subids
+    local r
+    r=$(fresh_rootfs)
+    run "$HUTCH" run --rootfs "$r" sh -c 'grep ^Seccomp_filters: /proc/self/status; touch /tmp/x; chown 42 /home/alice; stat -c %u /home/alice'
+    assert_status 0
+    assert_equal "$(echo "${lines[0]}" | tr -s '\t ' ' ')" "Seccomp_filters: 1"
+    assert_equal "${lines[1]}" 42
+    # a real owner on the host, and nothing recorded
+    [ "$(stat -c %u "$r/home/alice")" = "$(host_uid_of 42)" ]
+    assert_equal "$(override_of "$r/home/alice")" none
+    run "$HUTCH" info
+    assert_output_has "root emulation: only with --userns=single"
+    run "$HUTCH" run --userns=single --rootfs "$r" grep ^Seccomp_filters: /proc/self/status
+    assert_status 0
+    assert_equal "$(echo "$output" | tr -s '\t ' ' ')" "Seccomp_filters: 2"
+}
