@@ -7,6 +7,7 @@
    the integration tests.  */
 
 #include "runtime/container.h"
+#include "runtime/userns.h"
 #include "tap.h"
 #include "base/util.h"
 
@@ -75,6 +76,48 @@ main (void)
   hutch_userns_diagnose (d, EPERM, &err);
   has_str (err.msg, "AppArmor", "Ubuntu's AppArmor restriction");
   has_str (err.msg, "apparmor_restrict_unprivileged_userns", "names the knob");
+  /* The fix is hutch's profile: load it where it is installed, ...  */
+  {
+    char *profile = hutch_xasprintf ("%s/hutch-profile", d);
+    char *missing = hutch_xasprintf ("%s/apparmor.d/hutch", d);
+    char *installed = hutch_xasprintf ("%s/hutch", BINDIR);
+    char *want = NULL;
+    FILE *f = fopen (profile, "w");
+
+    if (f)
+      fclose (f);
+    hutch_userns_diagnose_at (d, profile, installed, EPERM, &err);
+    has_str (err.msg, "AppArmor", "installed profile: AppArmor named");
+    want = hutch_xasprintf ("ask an administrator to load hutch's profile: `apparmor_parser -r "
+                            "%s`, or to run `sysctl -w "
+                            "kernel.apparmor_restrict_unprivileged_userns=0`, which lifts the "
+                            "restriction for every program",
+                            profile);
+    has_str (err.msg, want, "installed profile: says to load it: %s", err.msg);
+    free (want);
+    /* ... install and load it where it is not, ...  */
+    hutch_userns_diagnose_at (d, missing, installed, EPERM, &err);
+    want = hutch_xasprintf ("install hutch's AppArmor profile as %s", missing);
+    has_str (err.msg, want, "no profile: says where to install it: %s", err.msg);
+    free (want);
+    want = hutch_xasprintf ("`apparmor_parser -r %s`", missing);
+    has_str (err.msg, want, "no profile: and how to load it");
+    free (want);
+    /* ... and a hutch elsewhere is not covered by it.  */
+    hutch_userns_diagnose_at (d, profile, "/home/alice/src/hutch/hutch", EPERM, &err);
+    has_str (err.msg, "not `/home/alice/src/hutch/hutch`: run the installed one",
+             "hutch outside bindir: says the profile does not cover it: %s", err.msg);
+    has_str (err.msg, installed, "and names the installed hutch");
+    hutch_userns_diagnose_at (d, profile, BINDIR "x/hutch", EPERM, &err);
+    has_str (err.msg, "run the installed one",
+             "a directory that only starts like bindir is not it");
+    /* hutch exec runs from a memfd: no directory to judge by.  */
+    hutch_userns_diagnose_at (d, profile, "/memfd:hutch (deleted)", EPERM, &err);
+    has_str (err.msg, "`apparmor_parser -r ", "hutch from a memfd: load the profile");
+    free (profile);
+    free (missing);
+    free (installed);
+  }
   cleanup (d);
 
   d = fake ("5", "1", "0");

@@ -186,11 +186,19 @@ log "delegated $D: $(cat "$D/cgroup.controllers")"
 # manager's files run, and the manager is stopped.  The plan, printed
 # first, counts both runs; the second run's results are renumbered after
 # the first's.
+#
+# apparmor.bats runs on its own between the two (run_apparmor), with
+# hutch's AppArmor profiles loaded and, where the kernel has it,
+# kernel.apparmor_restrict_unprivileged_userns turned on: only while it
+# runs, so that no other test sees the restriction.
 manager_files=(scope.bats oci-cgroup-systemd.bats)
-files1=() files2=()
+aa_files=(apparmor.bats)
+files1=() files2=() files_aa=()
 for f in "${VM_FILES[@]}"; do
     if [[ " ${manager_files[*]} " == *" $f "* ]]; then
         files2+=("$f")
+    elif [[ " ${aa_files[*]} " == *" $f "* ]]; then
+        files_aa+=("$f")
     else
         files1+=("$f")
     fi
@@ -202,12 +210,13 @@ count() {
 }
 n1=$(count "${files1[@]}") || fail "bats --count ${files1[*]}"
 n2=$(count "${files2[@]}") || fail "bats --count ${files2[*]}"
+naa=$(count "${files_aa[@]}") || fail "bats --count ${files_aa[*]}"
 
 cd "$dir" || fail "cd $dir"
 log "starting bats"
 read -r up _ < /proc/uptime
 echo "$up" > "$out/started"
-echo "1..$((n1 + n2))" > "$out/tap"
+echo "1..$((n1 + naa + n2))" > "$out/tap"
 : > "$out/stderr"
 
 # renumber OFFSET: bats's TAP on stdin without its plan, each result's
@@ -232,7 +241,9 @@ all_reported() {
 }
 
 # run_bats OFFSET FILE...: bats on FILE... as the user in D/tests.scope,
-# its TAP appended to out/tap after OFFSET results; returns bats's status
+# its TAP appended to out/tap after OFFSET results, with the variables of
+# extra_env (NAME=VALUE) added to its environment; returns bats's status
+extra_env=()
 run_bats() {
     local offset=$1 bats_pid reported_at= linger=60 pids end
     shift
@@ -255,7 +266,7 @@ run_bats() {
                 HUTCH_INIT_DIR="$dir/bin" ROOTFS="$VM_ROOTFS" \
                 MKROOTFS="$dir/tests/mkrootfs.sh" \
                 BATS_TEST_TIMEOUT="$VM_TEST_TIMEOUT" \
-                HUTCH_CGROUP_DELEGATED="$D" \
+                HUTCH_CGROUP_DELEGATED="$D" "${extra_env[@]}" \
                 bats --tap "${@/#/$dir/tests/}"
         ) < /dev/null 2>> "$out/stderr" | renumber "$offset" >> "$out/tap"
         exit "${PIPESTATUS[0]}"
@@ -288,6 +299,59 @@ run_bats() {
         sleep 1
     done
     wait "$bats_pid"
+}
+
+# ---- AppArmor, for aa_files -----------------------------------------------
+# Debian's kernels enable AppArmor by default (CONFIG_DEFAULT_SECURITY_APPARMOR),
+# so every test already runs with it, with no policy loaded.  run_apparmor
+# loads hutch's profiles (made by tests/vm/run for the copy of hutch in
+# $dir/aa, so they attach to nothing else), turns on the restriction of
+# user namespaces where the kernel has it (an Ubuntu patch), runs the
+# files, and undoes both.  The tests learn what was done from
+# HUTCH_AA_STATE ("loaded", or why not), HUTCH_AA_PROFILES (the kernel's
+# list of loaded profiles, which only root may read), HUTCH_AA_USERNS
+# ("yes", or why the profiles lack the rule) and HUTCH_AA_RESTRICT ("1",
+# or why not).
+aa_knob=/proc/sys/kernel/apparmor_restrict_unprivileged_userns
+run_apparmor() {
+    local offset=$1 state restrict knob_was= s=0 parser profiles=
+    shift
+    parser=$(command -v apparmor_parser)
+    if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" != Y ]; then
+        state="AppArmor is not enabled in the VM's kernel $(uname -r)"
+    elif [ -n "$VM_AA_WHY" ]; then
+        state=$VM_AA_WHY
+    elif ! mountpoint -q /sys/kernel/security &&
+        ! mount -t securityfs -o nosuid,nodev,noexec securityfs /sys/kernel/security; then
+        state="cannot mount securityfs on /sys/kernel/security"
+    elif "$parser" -r -K "$VM_AA_PROFILE" > "$out/apparmor.log" 2>&1; then
+        state=loaded
+        profiles=$(cat /sys/kernel/security/apparmor/profiles)
+    else
+        state="apparmor_parser -r could not load the profiles into kernel $(uname -r): $(tail -n 1 "$out/apparmor.log")"
+    fi
+    if [ ! -e "$aa_knob" ]; then
+        restrict="kernel $(uname -r) has no kernel.apparmor_restrict_unprivileged_userns (Ubuntu's kernels add it, with a patch that is in neither Debian's nor upstream Linux)"
+    elif [ "$state" != loaded ]; then
+        restrict="not turned on: hutch's profiles are not loaded ($state)"
+    elif [ "$VM_AA_USERNS" != yes ]; then
+        restrict="not turned on: the loaded profiles lack the userns rule ($VM_AA_USERNS)"
+    elif knob_was=$(cat "$aa_knob") && echo 1 > "$aa_knob"; then
+        restrict=1
+    else
+        restrict="could not turn on kernel.apparmor_restrict_unprivileged_userns"
+    fi
+    log "AppArmor for ${*}: profiles: $state; restriction: $restrict"
+    extra_env=(HUTCH_AA="$dir/aa" HUTCH_AA_STATE="$state" HUTCH_AA_PROFILES="$profiles"
+        HUTCH_AA_USERNS="${VM_AA_USERNS:-no profiles}" HUTCH_AA_RESTRICT="$restrict")
+    run_bats "$offset" "$@" || s=$?
+    extra_env=()
+    [ -z "$knob_was" ] || echo "$knob_was" > "$aa_knob"
+    if [ "$state" = loaded ]; then
+        "$parser" -R "$VM_AA_PROFILE" >> "$out/apparmor.log" 2>&1 ||
+            log "apparmor_parser -R failed (out/apparmor.log)"
+    fi
+    return "$s"
 }
 
 # ---- the user's systemd manager, for manager_files ------------------------
@@ -349,11 +413,16 @@ status=0
 if [ ${#files1[@]} -gt 0 ]; then
     run_bats 0 "${files1[@]}" || status=$?
 fi
+if [ ${#files_aa[@]} -gt 0 ] && [ ! -s "$out/leftovers" ]; then
+    saa=0
+    run_apparmor "$n1" "${files_aa[@]}" || saa=$?
+    [ "$status" != 0 ] || status=$saa
+fi
 if [ ${#files2[@]} -gt 0 ] && [ ! -s "$out/leftovers" ]; then
     start_manager
     log "running ${files2[*]} with the user's systemd manager"
     s2=0
-    run_bats "$n1" "${files2[@]}" || s2=$?
+    run_bats "$((n1 + naa))" "${files2[@]}" || s2=$?
     [ "$status" != 0 ] || status=$s2
     stop_manager
 fi
