@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/openat2.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -84,7 +85,7 @@ emu_files_handles (int nr)
 /* Whether the caller sees the files as the handler does: the same root
    and the same mount namespace.  */
 static bool
-same_world (struct emu_call *c)
+check_world (struct emu_call *c)
 {
   char path[64];
   struct stat st;
@@ -96,6 +97,82 @@ same_world (struct emu_call *c)
     return false;
   snprintf (path, sizeof path, "%d/ns/mnt", (int)c->tid);
   return fstatat (c->procfd, path, &st, 0) == 0 && st.st_dev == mntns_dev && st.st_ino == mntns_ino;
+}
+
+/* The answers of check_world, per thread (a pidfd of each: a dead
+   thread's answer is dropped, never taken by a new thread that got its
+   id), forgotten whenever any process changes its root or mount
+   namespace (emu_files_forget): a third of a stat's cost otherwise.  */
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+#define SEEN_MAX 256
+static struct
+{
+  pid_t tid;
+  int pidfd;
+  bool same;
+} seen[SEEN_MAX];
+static size_t n_seen;
+
+static bool
+seen_alive (size_t i)
+{
+  struct pollfd p = { seen[i].pidfd, POLLIN, 0 };
+  return poll (&p, 1, 0) == 0;
+}
+
+static void
+seen_drop (size_t i)
+{
+  close (seen[i].pidfd);
+  seen[i] = seen[--n_seen];
+}
+
+void
+emu_files_forget (void)
+{
+  while (n_seen > 0)
+    seen_drop (n_seen - 1);
+}
+
+static bool
+same_world (struct emu_call *c)
+{
+  size_t i;
+  bool same;
+  int pidfd;
+
+  for (i = 0; i < n_seen; i++)
+    if (seen[i].tid == c->tid)
+      {
+        if (seen_alive (i))
+          return seen[i].same;
+        seen_drop (i);
+        break;
+      }
+  same = check_world (c);
+  /* Kept only when the pidfd is the caller's thread: checked after
+     opening.  Without PIDFD_THREAD (Linux 6.9), nothing is kept.  */
+  pidfd = (int)syscall (SYS_pidfd_open, c->tid, PIDFD_THREAD);
+  if (pidfd < 0)
+    return same;
+  if (!emu_valid (c))
+    {
+      close (pidfd);
+      return same;
+    }
+  if (n_seen == SEEN_MAX)
+    for (i = n_seen; i-- > 0;)
+      if (!seen_alive (i))
+        seen_drop (i);
+  if (n_seen == SEEN_MAX)
+    seen_drop (0);
+  seen[n_seen].tid = c->tid;
+  seen[n_seen].pidfd = pidfd;
+  seen[n_seen].same = same;
+  n_seen++;
+  return same;
 }
 
 /* The caller's directory fd DIRFD (AT_FDCWD: its working directory), as an
@@ -166,23 +243,33 @@ reopen (struct emu_call *c, int fd)
   return r < 0 ? -errno : r;
 }
 
-/* The override of FD (1), none (0), or -errno.  */
+/* The override behind RFD, an fd of a regular file or directory opened
+   for reading (reopen): 1, none (0), or -errno.  */
+static int
+read_override (int rfd, struct hutch_override *ret)
+{
+  char text[HUTCH_OVERRIDE_MAX];
+  ssize_t n = fgetxattr (rfd, HUTCH_OVERRIDE_XATTR, text, sizeof text);
+
+  if (n < 0)
+    return errno == ENODATA || errno == ENOTSUP ? 0 : -errno;
+  return hutch_override_parse (text, (size_t)n, ret) == 0 ? 1 : 0;
+}
+
+/* The override of the O_PATH fd FD (1), none (0), or -errno.
+   (getxattrat(2) of Linux 6.13 refuses O_PATH fds with EBADF: a reopen
+   it is.)  */
 static int
 get_override (struct emu_call *c, int fd, const struct stat *st, struct hutch_override *ret)
 {
-  char text[HUTCH_OVERRIDE_MAX];
   _cleanup_close_ int rfd = -1;
-  ssize_t n;
 
   if (!S_ISREG (st->st_mode) && !S_ISDIR (st->st_mode))
     return 0;
   rfd = reopen (c, fd);
   if (rfd < 0)
     return rfd;
-  n = fgetxattr (rfd, HUTCH_OVERRIDE_XATTR, text, sizeof text);
-  if (n < 0)
-    return errno == ENODATA || errno == ENOTSUP ? 0 : -errno;
-  return hutch_override_parse (text, (size_t)n, ret) == 0 ? 1 : 0;
+  return read_override (rfd, ret);
 }
 
 /* ---- chown ---------------------------------------------------------------- */
@@ -219,7 +306,14 @@ do_chown (struct emu_call *c, int dirfd, uint64_t addr, unsigned int uid, unsign
     return EMU_ANSWER_ERROR (-fd);
   if (fstat (fd, &st) < 0)
     return EMU_ANSWER_ERROR (errno);
-  r = get_override (c, fd, &st, &cur);
+  r = 0;
+  if (S_ISREG (st.st_mode) || S_ISDIR (st.st_mode))
+    {
+      rfd = reopen (c, fd);
+      if (rfd < 0)
+        return EMU_ANSWER_ERROR (-rfd);
+      r = read_override (rfd, &cur);
+    }
   if (r < 0)
     return EMU_ANSWER_ERROR (-r);
   if (r == 0)
@@ -228,8 +322,8 @@ do_chown (struct emu_call *c, int dirfd, uint64_t addr, unsigned int uid, unsign
       cur.gid = st.st_gid;
     }
   /* The kernel's rule for chown, with the ids the caller was told it has:
-     root with CAP_CHOWN may give any owner; the owner may change the group
-     to one of its own.  */
+     CAP_CHOWN may give any owner; the owner may change the group to one
+     of its own.  */
   cr = emu_creds_of (c);
   if (!emu_creds_capable (c, cr, CAP_CHOWN)
       && (cur.uid != cr->fsuid || (uid != UNSET && uid != cur.uid)
@@ -239,15 +333,14 @@ do_chown (struct emu_call *c, int dirfd, uint64_t addr, unsigned int uid, unsign
   nw.uid = uid == UNSET ? cur.uid : uid;
   nw.gid = gid == UNSET ? cur.gid : gid;
   nw.mode = (st.st_mode & 07777) | (cur.has_type ? (cur.mode & S_IFMT) : 0);
-  if (!S_ISREG (st.st_mode) && !S_ISDIR (st.st_mode))
+  if (rfd < 0)
     /* No user attribute on a symlink, pipe, socket or device: the kernel
        does what it can (an owner of the namespace), the rest succeeds
        unrecorded.  */
     return (nw.uid == 0 && nw.gid == 0) ? EMU_ANSWER_CONTINUE : EMU_ANSWER_VALUE (0);
-  rfd = reopen (c, fd);
-  if (rfd < 0)
-    return EMU_ANSWER_ERROR (-rfd);
-  if (nw.uid == 0 && nw.gid == 0 && !nw.has_type)
+  if (r == 1 && nw.uid == cur.uid && nw.gid == cur.gid)
+    r = 0; /* recorded already: no write (which would copy the file up) */
+  else if (nw.uid == 0 && nw.gid == 0 && !nw.has_type)
     r = fremovexattr (rfd, HUTCH_OVERRIDE_XATTR) < 0 && errno != ENODATA ? -errno : 0;
   else
     {

@@ -20,6 +20,7 @@ struct emu_call
   pid_t tid; /* the calling thread, in the handler's pid namespace */
   /* From /proc/TID/status, read once when asked for (emu_status).  */
   bool have_status;
+  bool have_caps; /* cap_eff known from capget (emu_has_cap) */
   pid_t tgid, ppid;
   pid_t own_tid; /* the caller's thread id in its own pid namespace */
   uint64_t cap_eff, cap_prm, cap_inh, cap_bnd;
@@ -85,5 +86,8 @@ bool emu_creds_handles (int nr);
 void emu_files_init (int procfd);
 struct emu_answer emu_files_call (struct emu_call *c);
 bool emu_files_handles (int nr);
+/* Some process changed its root or mount namespace: what was known of
+   every caller's is forgotten.  */
+void emu_files_forget (void);
 
 #endif
