@@ -41,6 +41,11 @@ static size_t n_table, inserts;
 static const struct emu_creds root_creds = { 0 };
 
 #define MAX_GROUPS 65536
+/* The handler runs outside the container's cgroup: what all entries
+   hold of group lists is bounded (4 MiB), so that a container cannot
+   make it hold what the container's memory limit would refuse.  */
+#define MAX_GROUPS_HELD (1u << 20)
+static size_t groups_held;
 #define MAX_DEPTH 64
 
 void
@@ -48,6 +53,7 @@ emu_creds_init (void)
 {
   table = NULL;
   n_table = 0;
+  groups_held = 0;
 }
 
 static bool
@@ -61,6 +67,7 @@ static void
 drop (size_t i)
 {
   close (table[i].pidfd);
+  groups_held -= table[i].creds.n_groups;
   free (table[i].creds.groups);
   table[i] = table[--n_table];
 }
@@ -156,8 +163,14 @@ own_entry (struct emu_call *c, int *ret_err)
   copy = *from;
   if (from->groups)
     {
+      if (groups_held + from->n_groups > MAX_GROUPS_HELD)
+        {
+          *ret_err = ENOMEM;
+          return NULL;
+        }
       copy.groups = hutch_xmalloc0 ((from->n_groups + 1) * sizeof (gid_t));
       memcpy (copy.groups, from->groups, from->n_groups * sizeof (gid_t));
+      groups_held += from->n_groups;
     }
   pidfd = (int)syscall (SYS_pidfd_open, c->tgid, 0);
   /* The pidfd is the caller's process only if the caller still waits in
@@ -166,6 +179,8 @@ own_entry (struct emu_call *c, int *ret_err)
     {
       if (pidfd >= 0)
         close (pidfd);
+      if (copy.groups)
+        groups_held -= copy.n_groups;
       free (copy.groups);
       *ret_err = ESRCH;
       return NULL;
@@ -347,10 +362,13 @@ set_groups (struct emu_call *c, struct entry *e, bool priv)
     return EMU_ANSWER_ERROR (EPERM);
   if ((int)n < 0 || n > MAX_GROUPS)
     return EMU_ANSWER_ERROR (EINVAL);
+  if (groups_held - e->creds.n_groups + n > MAX_GROUPS_HELD)
+    return EMU_ANSWER_ERROR (ENOMEM);
   list = hutch_xmalloc0 ((n + 1) * sizeof (gid_t));
   if (n > 0 && emu_read (c, c->req->data.args[1], list, n * sizeof (gid_t)) < 0)
     return EMU_ANSWER_ERROR (EFAULT);
   free (e->creds.groups);
+  groups_held = groups_held - e->creds.n_groups + (size_t)n;
   e->creds.groups = HUTCH_STEAL_PTR (list);
   e->creds.n_groups = (size_t)n;
   return EMU_ANSWER_VALUE (0);
