@@ -710,6 +710,12 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
   if (set_root (o, spec, sandbox, cwd, err) < 0 || set_namespaces (o, spec, network, err) < 0
       || hutch_run_flags_early (o, spec, network, err) < 0 || map_ids (spec, &mode, err) < 0)
     return -1;
+  /* One id in the namespace, for a user: root is emulated (rootemu.h),
+     and so are the other ids (-u, an image's USER, --group-add).  Real
+     root maps whatever it likes and needs none.  */
+  if (mode == HUTCH_USERNS_SINGLE && geteuid () != 0
+      && hutch_rootemu_filter (&spec->rootemu, err) < 0)
+    return -1;
   if (o->image && hutch_run_image_prepare (o, spec, cfg, &userfd, &groupfd, err) < 0)
     return -1;
   if (resolve_user (spec, o, o->user ? o->user : (cfg->user && *cfg->user ? cfg->user : NULL),
@@ -730,13 +736,9 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
       || hutch_run_add_mounts (o, spec, cwd, err) < 0
       || set_environment (o, spec, cfg, sandbox, home, err) < 0
       || set_process (o, spec, cfg, sandbox, cwd, err) < 0
-      || hutch_run_systemd (o, spec, cfg, err) < 0 || set_security (o, spec, err) < 0)
+      || hutch_run_systemd (o, spec, cfg, err) < 0)
     return -1;
-  /* One id in the namespace, for a user: root is emulated (rootemu.h).
-     Real root maps whatever it likes and needs none.  */
-  if (mode == HUTCH_USERNS_SINGLE && geteuid () != 0)
-    return hutch_rootemu_filter (&spec->rootemu, err);
-  return 0;
+  return set_security (o, spec, err);
 }
 
 int

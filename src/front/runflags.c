@@ -440,7 +440,7 @@ add_groups (const struct hutch_run_options *o, struct hutch_spec *spec, int mode
     }
   if (n == 0)
     return 0;
-  if (mode == HUTCH_USERNS_SINGLE)
+  if (mode == HUTCH_USERNS_SINGLE && spec->rootemu == NULL)
     return hutch_error_set (err, 0,
                             "--group-add needs setgroups, which the kernel denies to a user "
                             "namespace that maps only your own ids (--userns=single, or no "

@@ -535,11 +535,15 @@ b_become_process (struct hutch_child_ctx *c, int cwdfd, hutch_error_t *err)
      run under it (as runc does): a profile must then allow setgroups,
      setresuid, capset, prctl, fchdir, close_range, rt_sigprocmask, sendmsg
      and execve, which the default one does.  */
-  if (!spec->no_new_privileges
-      && (b_rootemu (c, err) < 0
-          || (spec->seccomp && hutch_seccomp_install (spec->seccomp, err) < 0)))
+  /* Root emulation's filter before the change of user: with one id in
+     the namespace, the user and groups the process gets (-u, an image's
+     USER) are emulated ones, set through the handler; installing it takes
+     CAP_SYS_ADMIN, which we still have.  */
+  if (b_rootemu (c, err) < 0
+      || (spec->seccomp && !spec->no_new_privileges
+          && hutch_seccomp_install (spec->seccomp, err) < 0))
     return -1;
-  if (hutch_child_set_user (spec, setgroups_denied (), err) < 0
+  if (hutch_child_set_user (spec, setgroups_denied () && spec->rootemu == NULL, err) < 0
       || hutch_devices_check_process (spec, err) < 0)
     return -1;
   /* A change of uid or gid clears the parent-death signal: arm it again.

@@ -34,8 +34,11 @@ setup() {
     assert_equal "$stderr" ""
 }
 
-@test "nosub: a uid other than 0 is not mapped" {
-    run "$HUTCH" run -u 1000 --rootfs "$ROOTFS" true
+@test "nosub: a uid other than 0 is emulated in single mode, and not mapped in keep-id" {
+    run --separate-stderr "$HUTCH" run -u 1000 --rootfs "$ROOTFS" id -u
+    assert_status 0
+    assert_equal "$output" 1000
+    run "$HUTCH" run --userns=keep-id -u 1000 --rootfs "$ROOTFS" true
     assert_status 125
     assert_output_has "not mapped"
 }
@@ -76,7 +79,7 @@ free_in() {
     run "$HUTCH" info
     assert_status 0
     assert_output_has "problem: no subordinate uid range for $MY_USER" "fix: for the full range ask an administrator to run \`$cmd\`" "containers: can run"
-    run "$HUTCH" run -u 1000 --rootfs "$ROOTFS" true
+    run "$HUTCH" run --userns=keep-id -u 1000 --rootfs "$ROOTFS" true
     assert_status 125
     assert_output_has "container uid 1000 is not mapped" "\`$cmd\`"
     run --separate-stderr "$HUTCH" info --format json

@@ -78,6 +78,15 @@ setup() {
     assert_equal "${lines[3]}" 0
 }
 
+@test "rootemu: -u, --group-add and an image's USER get emulated ids, and lose root's capabilities" {
+    run --separate-stderr "$HUTCH" run -u alice --group-add 1001 --rootfs "$ROOTFS" sh -c '
+        id; grep -E "^CapEff:" /proc/self/status | tr -s "\t " " "; touch /tmp/x; chown 1001 /tmp/x'
+    assert_status 1
+    assert_equal "${lines[0]}" "uid=1000(alice) gid=1000(alice) groups=50(staff),1001(bob)"
+    assert_equal "${lines[1]}" "CapEff: 0000000000000000"
+    [[ "$stderr" == *"Operation not permitted"* ]]
+}
+
 @test "rootemu: mknod of a device makes a placeholder that stat shows as the device" {
     local r
     r=$(fresh_rootfs)
@@ -148,13 +157,16 @@ JSON
     debian_need
     local ctx=$BATS_TEST_TMPDIR/ctx out=$BATS_TEST_TMPDIR/img.tar x=$BATS_TEST_TMPDIR/x l
     mkdir -p "$ctx" "$x"
-    printf 'FROM deb12\nRUN useradd -u 1234 app && mkdir -p /home/app && chown app /home/app && touch /home/app/f && chown 1234:1234 /home/app/f\n' >"$ctx/Containerfile"
+    printf 'FROM deb12\nRUN useradd -u 1234 app && mkdir -p /home/app && chown app /home/app && touch /home/app/f && chown 1234:1234 /home/app/f\nUSER app\nRUN id -u >/home/app/who\n' >"$ctx/Containerfile"
     run "$HUTCH" --root "$S" build --network none -t emu-built "$ctx"
     assert_status 0
-    run --separate-stderr "$HUTCH" --root "$S" run --rm --network none emu-built stat -c "%U %u:%g" /home/app /home/app/f
+    run --separate-stderr "$HUTCH" --root "$S" run --rm --network none emu-built sh -c 'stat -c "%U %u:%g" /home/app /home/app/f; cat /home/app/who; id -un'
     assert_status 0
     assert_equal "${lines[0]}" "app 1234:0"
     assert_equal "${lines[1]}" "app 1234:1234"
+    # USER app: the RUN step after it and the container run as app
+    assert_equal "${lines[2]}" 1234
+    assert_equal "${lines[3]}" app
     "$HUTCH" --root "$S" save -o "$out" emu-built
     tar -C "$x" -xf "$out"
     run sh -c "for l in $x/blobs/sha256/*; do tar -tvzf \$l 2>/dev/null; done | grep -E ' home/app/?\$| home/app/f\$'"
