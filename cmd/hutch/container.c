@@ -344,6 +344,7 @@ static int
 ctr_start (int argc, char **argv)
 {
   bool attach = false, interactive = false;
+  const char *name;
   int c, ret = 0;
 
   while ((c = cmd_next_opt (&cmd_start_def, argc, argv, &ret)) != -1)
@@ -358,9 +359,12 @@ ctr_start (int argc, char **argv)
       fprintf (stderr, "%s: -a takes one container\n", progname ("start"));
       return HUTCH_EXIT_ERROR;
     }
+  /* The name first: starting a container parses its run options again,
+     which moves optind.  */
+  name = argv[optind];
   ret = for_each (argc, argv, "start", !attach, start_one, NULL);
   if (ret == 0 && attach)
-    return cmd_attach_to (argv[optind], NULL, !interactive);
+    return cmd_attach_to (name, NULL, !interactive);
   return ret;
 }
 

@@ -365,6 +365,20 @@ log_of() { cat "$S/containers/$(id_of "$1")/ctr.log"; }
     wait_for test ! -e "$S/containers/$id"
 }
 
+@test "start -a: the created container's output and exit code" {
+    # (a moment first: start -a attaches once the container runs, and what
+    # it wrote before is in its log only)
+    run "${H[@]}" create --name sa --rootfs "$ROOTFS" sh -c 'sleep 1; echo out; echo err >&2; exit 3'
+    assert_status 0
+    run "${H[@]}" start -a sa
+    assert_status 3
+    assert_output_has out err
+    run "${H[@]}" start -a sa nosuch
+    assert_status 125
+    assert_output_has "-a takes one container"
+    "${H[@]}" rm -f sa >/dev/null
+}
+
 @test "create and start; start again keeps the container's files; restart" {
     tar -C "$ROOTFS" -c . | "${H[@]}" import - bb:1 >/dev/null
     run "${H[@]}" create --name c --pull never bb:1 sh -c 'date >> /runs; cat /runs | wc -l'
