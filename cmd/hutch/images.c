@@ -112,17 +112,21 @@ const struct cmd_def cmd_load_def = {
 
 static const struct cmd_opt save_opts[] = {
   { "output", 'o', required_argument, "FILE", "the archive to write", CMD_VALUE_FILE },
-  { "format", OPT_FORMAT, required_argument, "FORMAT", "oci-archive (default) or docker-archive",
-    "oci-archive docker-archive" },
+  { "format", OPT_FORMAT, required_argument, "FORMAT",
+    "oci-archive (default), docker-archive, or squashfs:\none file of the image's root and config, "
+    "that\n`hutch run FILE` mounts as it is",
+    "oci-archive docker-archive squashfs" },
   { 0 },
 };
 
 const struct cmd_def cmd_save_def = {
   .name = "save",
-  .summary = "save an image to an oci-archive or docker-archive",
+  .summary = "save an image to an oci-archive, docker-archive or squashfs file",
   .usage = "Usage: hutch save [OPTIONS] -o FILE IMAGE\n"
            "\n"
-           "Write IMAGE to an archive that docker load, podman load and skopeo read.\n",
+           "Write IMAGE to an archive that docker load, podman load and skopeo read, or\n"
+           "(--format squashfs) to one squashfs file that hutch run mounts without\n"
+           "unpacking: one copy on a shared file system serves every node.\n",
   .opts = save_opts,
   .operands = CMD_VALUE_IMAGE,
   .fn = cmd_save,
@@ -496,7 +500,7 @@ cmd_save (int argc, char **argv)
   _cleanup_store_ struct hutch_store *s = NULL;
   hutch_error_t err = HUTCH_ERROR_INIT;
   const char *output = NULL;
-  bool docker = false;
+  bool docker = false, squashfs = false;
   int c, ret = 0;
 
   optind = 1;
@@ -508,12 +512,13 @@ cmd_save (int argc, char **argv)
         output = optarg;
       else if (c == OPT_FORMAT)
         {
-          if (strcmp (optarg, "docker-archive") == 0)
-            docker = true;
-          else if (strcmp (optarg, "oci-archive") != 0)
+          docker = strcmp (optarg, "docker-archive") == 0;
+          squashfs = strcmp (optarg, "squashfs") == 0;
+          if (!docker && !squashfs && strcmp (optarg, "oci-archive") != 0)
             {
               fprintf (stderr,
-                       "hutch save: --format `%s`: expected oci-archive or docker-archive\n",
+                       "hutch save: --format `%s`: expected oci-archive, docker-archive or "
+                       "squashfs\n",
                        optarg);
               return HUTCH_EXIT_ERROR;
             }
@@ -525,7 +530,9 @@ cmd_save (int argc, char **argv)
       return HUTCH_EXIT_ERROR;
     }
   if (hutch_image_store_open (cmd_globals.root, &s, &err) < 0
-      || hutch_image_save (s, argv[optind], output, docker, &err) < 0)
+      || (squashfs ? hutch_image_save_squashfs (s, argv[optind], output, &err)
+                   : hutch_image_save (s, argv[optind], output, docker, &err))
+             < 0)
     return cmd_report (&err);
   return 0;
 }

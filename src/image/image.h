@@ -52,6 +52,11 @@ int hutch_image_save (struct hutch_store *s, const char *image, const char *file
    names it in messages.  */
 int hutch_image_save_image (struct hutch_store *s, const struct hutch_image *img, const char *image,
                             const char *file, bool docker, hutch_error_t *err);
+/* Write IMAGE as one squashfs file of its flattened root, with its config
+   after the filesystem (image/sqfsimage.h; src/image/sqfssave.c), made
+   with mksquashfs, under a temporary name renamed to FILE.  */
+int hutch_image_save_squashfs (struct hutch_store *s, const char *image, const char *file,
+                               hutch_error_t *err);
 
 /* Unpack every layer of IMG that the store lacks, inside the user
    namespace, and again, from its blob, every one that was unpacked under
