@@ -10,6 +10,7 @@
 #include "front/run.h"
 #include "front/detach.h"
 #include "image/image.h"
+#include "image/sqfsimage.h"
 #include "base/walk.h"
 #include "runtime/sdscope.h"
 #include "base/util.h"
@@ -78,7 +79,8 @@ enum
   OPT_LOG_DRIVER,
   OPT_LOG_OPT,
   OPT_DETACH_KEYS,
-  OPT_SYSTEMD, /* --systemd (src/front/runsystemd.c) */
+  OPT_SYSTEMD,    /* --systemd (src/front/runsystemd.c) */
+  OPT_IMAGE_FILE, /* --image-file (a squashfs image, issue 19) */
 };
 
 static int cmd_run (int argc, char **argv);
@@ -92,6 +94,10 @@ static int cmd_create (int argc, char **argv);
 static const struct cmd_opt options[] = {
   { "rootfs", OPT_ROOTFS, required_argument, "DIR",
     "use DIR as the root filesystem (changes are written to it)", CMD_VALUE_DIR },
+  { "image-file", OPT_IMAGE_FILE, required_argument, "FILE",
+    "run the squashfs image FILE (from hutch save\n--format squashfs); the operands are then the\n"
+    "command.  A path operand that is such a file is\ntaken as one without it",
+    CMD_VALUE_FILE },
   { "read-only", OPT_READ_ONLY, no_argument, NULL, "mount the root filesystem read-only", NULL },
   { "volume", 'v', required_argument, "SRC:DST[:OPTS]",
     "bind the host path SRC (absolute, or starting with\n`.`) or the volume SRC (a name: made when "
@@ -253,11 +259,13 @@ const struct cmd_def cmd_run_def = {
   .name = "run",
   .summary = "run a command in a new container",
   .usage = "Usage: hutch run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
+           "       hutch run [OPTIONS] FILE.sqfs [COMMAND [ARG...]]\n"
            "       hutch run [OPTIONS] --rootfs DIR [COMMAND [ARG...]]\n"
            "       hutch run [OPTIONS] -- COMMAND [ARG...]\n"
            "\n"
            "Run COMMAND in a new rootless container: on a copy-on-write root over IMAGE's\n"
            "layers from the store (its Entrypoint, Cmd, Env, WorkingDir and User apply),\n"
+           "or over a squashfs image file (hutch save --format squashfs) mounted as it is,\n"
            "on the directory DIR (--rootfs), or, with `--` and neither, in a sandbox made\n"
            "from the host's own system directories (read-only) and the current directory\n"
            "(read-write).\n",
@@ -326,6 +334,7 @@ static const struct stored_option
   size_t offset;
 } stored_options[] = {
   { OPT_ROOTFS, STORE_STR, FIELD (rootfs) },
+  { OPT_IMAGE_FILE, STORE_STR, FIELD (image_file) },
   { OPT_PLATFORM, STORE_STR, FIELD (platform) },
   { OPT_AUTHFILE, STORE_STR, FIELD (authfile) },
   { 'q', STORE_FLAG, FIELD (quiet) },
@@ -528,6 +537,31 @@ checked_option (struct hutch_run_options *o, int c, char **argv, bool *pull_give
     }
 }
 
+/* IMAGE, the operand, when it is a path: a squashfs image file (stored in
+   *RET_FILE), or an error for another kind of file.  A name without a `/`
+   is an image of the store even when a file of that name is here (a
+   `busybox` in the current directory must not change what `hutch run
+   busybox` means), unless that file is a squashfs image.  */
+static int
+image_file_operand (const char *image, char **ret_file, hutch_error_t *err)
+{
+  struct stat st;
+
+  if (hutch_sqfs_probe (image) == 1)
+    {
+      *ret_file = hutch_xstrdup (image);
+      return 0;
+    }
+  if (strchr (image, '/') && stat (image, &st) == 0)
+    return hutch_error_set (err, 0,
+                            "`%s` is a %s, not a squashfs image file (one that begins with "
+                            "`hsqs`); hutch run takes image files made by `hutch save --format "
+                            "squashfs`, and images of the store by name (`hutch load -i FILE` "
+                            "brings in an archive)",
+                            image, S_ISDIR (st.st_mode) ? "directory (use --rootfs DIR)" : "file");
+  return 0;
+}
+
 /* What is left after the options: IMAGE (unless --rootfs or `--` say
    there is none) and the command; and the checks of the options that
    only make sense with an image, now that it is known whether there is
@@ -539,7 +573,16 @@ run_operands (struct hutch_run_options *o, int argc, char **argv, bool pull_give
   bool dashdash = optind > 1 && strcmp (argv[optind - 1], "--") == 0;
   int i;
 
-  if (o->rootfs == NULL && !dashdash)
+  if (o->image_file)
+    {
+      if (o->rootfs)
+        {
+          fprintf (stderr, "hutch run: --image-file and --rootfs name two roots; give one\n");
+          return HUTCH_EXIT_ERROR;
+        }
+      o->image = hutch_xstrdup (o->image_file);
+    }
+  else if (o->rootfs == NULL && !dashdash)
     {
       if (optind >= argc)
         {
@@ -549,6 +592,8 @@ run_operands (struct hutch_run_options *o, int argc, char **argv, bool pull_give
           return HUTCH_EXIT_ERROR;
         }
       o->image = hutch_xstrdup (argv[optind++]);
+      if (image_file_operand (o->image, &o->image_file, &err) < 0)
+        return cmd_report (&err);
     }
   else if (o->rootfs == NULL && optind >= argc)
     {
@@ -565,6 +610,12 @@ run_operands (struct hutch_run_options *o, int argc, char **argv, bool pull_give
     {
       fprintf (stderr, "hutch run: --pull, --platform, --tls-verify, --authfile and --quiet apply "
                        "to images only\n");
+      return HUTCH_EXIT_ERROR;
+    }
+  if (o->image_file && (pull_given || o->tls_verify >= 0 || o->authfile || o->quiet))
+    {
+      fprintf (stderr, "hutch run: --pull, --tls-verify, --authfile and --quiet are about pulling "
+                       "from a registry; a squashfs image file is not pulled\n");
       return HUTCH_EXIT_ERROR;
     }
   if (o->platform)

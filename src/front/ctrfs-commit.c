@@ -204,6 +204,8 @@ hutch_ctrfs_commit (const struct hutch_ctr *c, const struct hutch_state *st,
   (void)st; /* a running container's upper layer is read as it is */
   if (hutch_image_check_commit_changes (o->changes, err) < 0)
     return -1;
+  if (ctrfs_refuse_image_file (c, "commit", err) < 0)
+    return -1;
   if (c->image_id == NULL)
     return hutch_error_set (err, 0,
                             "container %s runs %s, which has no image layer below it: commit "

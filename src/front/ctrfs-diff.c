@@ -188,7 +188,8 @@ hutch_ctrfs_diff (const struct hutch_ctr *c, const struct hutch_state *st,
   int p[2] = { -1, -1 }, r;
 
   (void)st; /* the upper layer reads the same, running or not */
-  if (ctrfs_layers_prepare (c, "there is nothing to compare its files with", &j, err) < 0)
+  if (ctrfs_refuse_image_file (c, "diff", err) < 0
+      || ctrfs_layers_prepare (c, "there is nothing to compare its files with", &j, err) < 0)
     return -1;
   if (pipe2 (p, O_CLOEXEC) < 0)
     {

@@ -38,6 +38,10 @@ struct ctrfs_view
 /* Plan the view of C (state ST) that WHAT ("export", "cp"...) needs:
    WRITE for copying in.  A stopped container's command lock is taken
    (and its state read again under it).  */
+/* 0, or an error that says why WHAT (the command) cannot work on C, a
+   container of a squashfs image file (hutch run IMG.sqfs): its image is
+   not in the store.  */
+int ctrfs_refuse_image_file (const struct hutch_ctr *c, const char *what, hutch_error_t *err);
 int ctrfs_view_open (const struct hutch_ctr *c, const struct hutch_state *st, const char *what,
                      bool write, struct ctrfs_view *ret, hutch_error_t *err);
 void ctrfs_view_close (struct ctrfs_view *v);

@@ -145,6 +145,19 @@ plan_overlay (const struct hutch_ctr *c, bool write, struct ctrfs_view *v, hutch
 }
 
 int
+ctrfs_refuse_image_file (const struct hutch_ctr *c, const char *what, hutch_error_t *err)
+{
+  if (c->image_id || c->rootfs || c->image == NULL)
+    return 0;
+  return hutch_error_set (err, 0,
+                          "container %s runs the squashfs image file `%s`, whose files are not in "
+                          "the store: %s works on containers of an image of the store or of a "
+                          "--rootfs directory (`hutch load` or `hutch pull` puts the image in the "
+                          "store)",
+                          c->name, c->image, what);
+}
+
+int
 ctrfs_view_open (const struct hutch_ctr *c, const struct hutch_state *st, const char *what,
                  bool write, struct ctrfs_view *ret, hutch_error_t *err)
 {
@@ -154,6 +167,8 @@ ctrfs_view_open (const struct hutch_ctr *c, const struct hutch_state *st, const 
   memset (ret, 0, sizeof *ret);
   ret->pidfd = ret->lockfd = -1;
   ret->name = c->name;
+  if (ctrfs_refuse_image_file (c, what, err) < 0)
+    return -1;
   if (c->image_id == NULL && c->rootfs == NULL)
     return hutch_error_set (err, 0,
                             "container %s is a sandbox of the host's own files: it has no file "

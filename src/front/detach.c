@@ -710,10 +710,13 @@ hutch_ctr_launch (struct hutch_ctr *c, struct hutch_spec *spec, const char *moni
          be held for as long as the container runs.  */
       {
         size_t n = 0, i;
-        int *keep = hutch_xmalloc0 ((spec->extra.n_volume_lockfds + 2) * sizeof (int));
+        int *keep = hutch_xmalloc0 ((spec->extra.n_volume_lockfds + 3) * sizeof (int));
         keep[n++] = p[1];
         if (spec->extra.container_lockfd >= 0)
           keep[n++] = spec->extra.container_lockfd;
+        /* the squashfs image file, which squashfuse gets from A */
+        if (spec->extra.squash)
+          keep[n++] = spec->extra.squash->fd;
         for (i = 0; i < spec->extra.n_volume_lockfds; i++)
           keep[n++] = spec->extra.volume_lockfds[i];
         hutch_close_all_but (keep, n);

@@ -68,6 +68,7 @@ hutch_run_options_clear (struct hutch_run_options *o)
 {
   free (o->rootfs);
   free (o->image);
+  free (o->image_file);
   free (o->store_root);
   free (o->seccomp);
   hutch_strv_free (o->entrypoint);

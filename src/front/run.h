@@ -26,6 +26,9 @@ struct hutch_run_options
 {
   char *rootfs; /* NULL: an image, or the host sandbox */
   char *image;  /* an image from the store, or NULL */
+  /* a squashfs image file (hutch run IMG.sqfs, --image-file; IMAGE is
+     then the same path), or NULL */
+  char *image_file;
   /* hutch build: the image of a step, its layers in the store and its
      config a blob there, but not in the index (IMAGE is then ignored);
      borrowed.  */

@@ -9,7 +9,9 @@
 #include "image/conffile.h"
 #include "image/driver.h"
 #include "image/image.h"
+#include "image/sqfsimage.h"
 #include "registry/pull.h"
+#include "runtime/squashmount.h"
 #include "front/run.h"
 #include "base/util.h"
 #include "base/walk.h"
@@ -346,6 +348,153 @@ make_root (struct hutch_spec *spec, enum hutch_driver_choice driver, char **laye
   return 0;
 }
 
+/* The squashfs image file's config, when its note has one, and whether it
+   is for the platform asked.  */
+static int
+file_config (const struct hutch_run_options *o, const struct hutch_sqfs_image *img,
+             struct hutch_image_config *ret_cfg, hutch_error_t *err)
+{
+  struct hutch_platform_want want;
+  _cleanup_free_ char *which = NULL, *take = NULL;
+  int r = 0;
+
+  if (img->config == NULL)
+    return 0;
+  if (hutch_image_config_parse (img->config, strlen (img->config), ret_cfg, err) < 0)
+    return hutch_error_prefix (err, "`%s`: the image's config", o->image_file);
+  if (hutch_platform_resolve (o->platform, &want, err) < 0)
+    return -1;
+  if (!hutch_platform_matches (ret_cfg->os, ret_cfg->architecture, ret_cfg->variant, want.os,
+                               want.architecture, want.variant))
+    {
+      which = hutch_platform_describe (ret_cfg, &want, &take);
+      r = hutch_error_set (err, 0, "the image in `%s` is %s; take it as it is: %s", o->image_file,
+                           which, take);
+    }
+  hutch_platform_want_clear (&want);
+  return r;
+}
+
+/* DIR/image/etc/NAME with TEXT, the image's own file, for the user's name
+   to be resolved before the image is mounted: an O_PATH fd of DIR/image
+   (the root that hutch_user_resolve reads etc/NAME under), or -1 when the
+   image has no such file.  */
+static int
+file_etc (const char *dir, const char *name, const char *text, hutch_error_t *err)
+{
+  _cleanup_free_ char *top = hutch_xasprintf ("%s/image", dir);
+  _cleanup_free_ char *etc = hutch_xasprintf ("%s/etc", top);
+  _cleanup_free_ char *path = hutch_xasprintf ("%s/%s", etc, name);
+  _cleanup_close_ int fd = -1;
+
+  if (text == NULL)
+    return -1;
+  if ((mkdir (top, 0700) < 0 && errno != EEXIST) || (mkdir (etc, 0700) < 0 && errno != EEXIST))
+    return hutch_error_set (err, errno, "create `%s`", etc);
+  fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0 || hutch_write_all (fd, text, strlen (text)) < 0)
+    return hutch_error_set (err, errno, "write `%s`", path);
+  fd = open (top, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return hutch_error_set (err, errno, "open `%s`", top);
+  return HUTCH_STEAL_FD (fd);
+}
+
+/* The storage driver for an image file: an overlay, kernel or FUSE, whose
+   lower layer is the squashfuse mount; a copy (vfs) would read the whole
+   image at each start, which is what the file is there to avoid.  */
+static int
+file_driver (const struct hutch_run_options *o, const char *root, enum hutch_driver_choice *ret,
+             char **ret_fuse, hutch_error_t *err)
+{
+  _cleanup_free_ char *why = NULL, *scratch = hutch_xasprintf ("%s/tmp", root);
+  struct hutch_conf conf = { 0 };
+  int forced = o->storage_driver;
+
+  if (hutch_conf_load (&conf, err) < 0)
+    return -1;
+  if (forced < 0 && conf.storage_driver)
+    forced = hutch_storage_from_name (conf.storage_driver);
+  hutch_conf_clear (&conf);
+  if (choose_driver (root, forced, scratch, ret, ret_fuse, &why, err) < 0)
+    return -1;
+  if (*ret == HUTCH_STORAGE_VFS)
+    return hutch_error_set (err, 0,
+                            "a squashfs image file needs an overlay (kernel overlayfs or "
+                            "fuse-overlayfs) above it, and the storage driver is vfs (%s); %s",
+                            why,
+                            forced == HUTCH_STORAGE_VFS
+                                ? "choose overlay or fuse-overlayfs with --storage-driver"
+                                : "install fuse-overlayfs (`apt-get install fuse-overlayfs`)");
+  return 0;
+}
+
+/* `hutch run IMG.sqfs`: the file's filesystem, mounted by squashfuse in
+   the container's user namespace (runtime/squashmount.h), is the
+   overlay's one lower layer, and the upper directory is the container's
+   own in the store, as for an image of the store: nothing is unpacked,
+   the store holds no layer of it, and the file may be on a shared file
+   system that every node mounts.  */
+static int
+prepare_file (const struct hutch_run_options *o, struct hutch_spec *spec,
+              struct hutch_image_config *ret_cfg, int *ret_passwdfd, int *ret_groupfd,
+              hutch_error_t *err)
+{
+  _cleanup_free_ char *root = NULL, *fuse = NULL, *program = hutch_squash_find_program ();
+  _cleanup_free_ char *lower = NULL;
+  _cleanup_store_ struct hutch_store *s = NULL;
+  _cleanup_strv_ char **layers = NULL;
+  struct hutch_sqfs_image img;
+  struct hutch_squash *sq;
+  enum hutch_driver_choice driver;
+  char *dir = NULL;
+  int lockfd = -1;
+
+  if (program == NULL)
+    return hutch_error_set (err, 0,
+                            "squashfuse is not installed (neither squashfuse_ll nor squashfuse is "
+                            "in $PATH), and a squashfs image file is mounted with it; install "
+                            "squashfuse (`apt-get install squashfuse`, `dnf install squashfuse`)");
+  if (hutch_squash_check_fuse (err) < 0)
+    return -1;
+  if (hutch_sqfs_image_open (o->image_file, &img, err) < 0)
+    return -1;
+  if (file_config (o, &img, ret_cfg, err) < 0 || hutch_image_store_open (o->store_root, &s, err) < 0
+      || (root = hutch_image_store_root (o->store_root, err)) == NULL
+      || file_driver (o, root, &driver, &fuse, err) < 0
+      || hutch_container_dir_create (s, NULL, o->container_id, &dir, &lockfd, err) < 0)
+    {
+      hutch_sqfs_image_clear (&img);
+      return -1;
+    }
+  spec->extra.container_dir = dir;
+  spec->extra.container_lockfd = lockfd;
+  spec->extra.cgroup_name = hutch_xstrdup (strrchr (dir, '/') + 1);
+  spec->root_path = hutch_xasprintf ("%s/merged", dir);
+  lower = hutch_xasprintf ("%s/lower", dir);
+  sq = hutch_xmalloc0 (sizeof *sq);
+  sq->image = hutch_xstrdup (o->image_file);
+  sq->fd = HUTCH_STEAL_FD (img.fd);
+  sq->program = HUTCH_STEAL_PTR (program);
+  sq->mountpoint = hutch_xstrdup (lower);
+  spec->extra.squash = sq;
+  if (mkdir (lower, 0700) < 0 && errno != EEXIST)
+    {
+      hutch_sqfs_image_clear (&img);
+      return hutch_error_set (err, errno, "create `%s`", lower);
+    }
+  hutch_strv_push (&layers, HUTCH_STEAL_PTR (lower));
+  if (make_root (spec, driver, layers, dir, &fuse, err) < 0)
+    {
+      hutch_sqfs_image_clear (&img);
+      return -1;
+    }
+  *ret_passwdfd = file_etc (dir, "passwd", img.passwd, err);
+  *ret_groupfd = file_etc (dir, "group", img.group, err);
+  hutch_sqfs_image_clear (&img);
+  return err->msg ? -1 : 0;
+}
+
 int
 hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *spec,
                          struct hutch_image_config *ret_cfg, int *ret_passwdfd, int *ret_groupfd,
@@ -361,6 +510,8 @@ hutch_run_image_prepare (const struct hutch_run_options *o, struct hutch_spec *s
   int lockfd = -1, forced;
 
   *ret_passwdfd = *ret_groupfd = -1;
+  if (o->image_file && !o->built_image)
+    return prepare_file (o, spec, ret_cfg, ret_passwdfd, ret_groupfd, err);
   if (hutch_image_store_open (o->store_root, &s, err) < 0)
     return -1;
   root = hutch_image_store_root (o->store_root, err);

@@ -14,6 +14,7 @@
 #include "runtime/nsexec.h"
 #include "runtime/procattr.h"
 #include "runtime/rlimit.h"
+#include "runtime/squashmount.h"
 #include "runtime/sync.h"
 #include "base/syscalls.h"
 #include "runtime/sysfilter.h"
@@ -424,7 +425,8 @@ b_root (const struct hutch_spec *spec, int *ret_cwdfd, hutch_error_t *err)
      would move every root in it, the daemon's too, and the daemon finds
      its layers by path.  So the container gets a copy of that namespace of
      its own, where the fuse mount is still there.  */
-  if (spec->extra.overlay && spec->extra.overlay->driver == HUTCH_DRIVER_FUSE
+  if (((spec->extra.overlay && spec->extra.overlay->driver == HUTCH_DRIVER_FUSE)
+       || spec->extra.squash /* squashfuse's too */)
       && unshare (CLONE_NEWNS) < 0)
     return hutch_error_set (err, errno, "create the container's mount namespace");
   /* Nothing we mount may propagate back to the host (see
@@ -854,6 +856,7 @@ watchdog (const struct hutch_child_ctx *c, int pidfd, pid_t fuse, pid_t emu, int
       while (waitpid (fuse, NULL, 0) < 0 && errno == EINTR)
         ;
     }
+  hutch_squash_stop (spec, c->squashfuse);
   /* The container's own directory (its upper layer) holds files of
      subordinate ids: we are root of the namespace that maps them, so the
      removal costs nothing here, where hutch would need a namespace of its
@@ -1207,6 +1210,8 @@ a_namespaces (struct hutch_child_ctx *c, int fds[HUTCH_NS_COUNT])
   int n;
 
   a_enter_namespaces (c, fds);
+  if (spec->extra.squash && (c->squashfuse = hutch_squash_start (spec, &err)) < 0)
+    hutch_msg_fail (c->sock, &err);
   if (spec->extra.overlay && spec->extra.overlay->driver == HUTCH_DRIVER_FUSE)
     {
       /* Our mounts stay in this namespace: no propagation to the host.  */
@@ -1352,7 +1357,7 @@ hutch_child_main (struct hutch_child_ctx *c)
     }
   pidfd = (int)syscall (SYS_pidfd_open, b, 0);
   hutch_msg_send (c->sock, &m, -1);
-  if (pidfd < 0 && fuse < 0)
+  if (pidfd < 0 && fuse < 0 && c->squashfuse <= 0)
     _exit (0); /* no pidfd (Linux < 5.3): B's parent-death signal only */
   if (pidfd < 0)
     {

@@ -10,6 +10,7 @@
 #include "runtime/rlimit.h"
 #include "runtime/sysfilter.h"
 #include "runtime/network.h"
+#include "runtime/squashmount.h"
 #include "base/util.h"
 
 #include <errno.h>
@@ -179,6 +180,7 @@ hutch_spec_free (struct hutch_spec *spec)
       free (spec->extra.overlay->fuse_program);
       free (spec->extra.overlay);
     }
+  hutch_squash_free (spec->extra.squash);
   hutch_slirp_free (spec->extra.slirp);
   free (spec);
 }

@@ -154,6 +154,18 @@ struct hutch_overlay
   char *fuse_program;
 };
 
+/* A squashfs image file as the root's only lower layer (hutch run
+   IMG.sqfs): squashfuse serves it on MOUNTPOINT, started by the user
+   namespace's first process and stopped by its watchdog
+   (runtime/squashmount.h); the overlay's lower directory is MOUNTPOINT.  */
+struct hutch_squash
+{
+  char *image;      /* the file as the user named it, for messages */
+  int fd;           /* the file, opened and checked by the front end */
+  char *program;    /* squashfuse_ll (or squashfuse) on the host */
+  char *mountpoint; /* in the container's directory */
+};
+
 struct hutch_spec_extra
 {
   bool init;        /* run hutch-init as PID 1 */
@@ -166,6 +178,7 @@ struct hutch_spec_extra
   /* The rootfs is a tmpfs assembled from host directories (no image).  */
   bool host_sandbox;
   struct hutch_overlay *overlay; /* NULL unless the root is an overlay */
+  struct hutch_squash *squash;   /* NULL unless a squashfs file is its lower layer */
   struct hutch_slirp *slirp;     /* the network helper, or NULL (src/network.h) */
   char *container_dir;           /* the container's directory in the store, or NULL */
   char *image_id;                /* the image it runs ("sha256:..."), or NULL */

@@ -88,6 +88,8 @@ struct hutch_child_ctx
   int emu_sock;
   bool in_cgroup; /* B was cloned into CGROUPFD */
   bool host_root; /* P is the host's root (not root of a user namespace) */
+  /* A's squashfuse for extra.squash (runtime/squashmount.h), or 0.  */
+  pid_t squashfuse;
   pid_t parent;
   sigset_t oldmask;
 };
