@@ -489,6 +489,7 @@ prepare_file (const struct hutch_run_options *o, struct hutch_spec *spec,
       hutch_sqfs_image_clear (&img);
       return -1;
     }
+  spec->extra.overlay->fuse_noacl = true;
   *ret_passwdfd = file_etc (dir, "passwd", img.passwd, err);
   *ret_groupfd = file_etc (dir, "group", img.group, err);
   hutch_sqfs_image_clear (&img);

@@ -984,9 +984,9 @@ start_fuse (const struct hutch_overlay *ov, hutch_error_t *err)
       free (lower);
       lower = next;
     }
-  opts = ov->upper
-             ? hutch_xasprintf ("lowerdir=%s,upperdir=%s,workdir=%s", lower, ov->upper, ov->work)
-             : hutch_xasprintf ("lowerdir=%s", lower);
+  opts = ov->upper ? hutch_xasprintf ("lowerdir=%s,upperdir=%s,workdir=%s%s", lower, ov->upper,
+                                      ov->work, ov->fuse_noacl ? ",noacl" : "")
+                   : hutch_xasprintf ("lowerdir=%s%s", lower, ov->fuse_noacl ? ",noacl" : "");
   if (pipe2 (errpipe, O_CLOEXEC) < 0)
     return hutch_error_set (err, errno, "pipe");
   pid = fork ();

@@ -152,6 +152,10 @@ struct hutch_overlay
   char *upper, *work;
   char *mountpoint; /* fuse-overlayfs: where it mounts (root.path) */
   char *fuse_program;
+  /* fuse-overlayfs's noacl: squashfuse answers EOPNOTSUPP to the POSIX
+     ACL xattrs, which fuse-overlayfs passes on as the error of opening a
+     directory not owned by root.  */
+  bool fuse_noacl;
 };
 
 /* A squashfs image file as the root's only lower layer (hutch run
