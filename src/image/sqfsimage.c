@@ -154,11 +154,16 @@ parse_note (const char *text, size_t len, const char *path, struct hutch_sqfs_im
     }
   v = json_object_get (note, "hutchImageNote");
   cfg = json_object_get (note, "config");
-  if (!json_is_integer (v) || json_integer_value (v) > HUTCH_SQFS_NOTE_VERSION)
+  if (!json_is_integer (v))
     r = hutch_error_set (err, 0,
-                         "`%s` was written by a newer hutch (its image note is version %s, this "
+                         "`%s`: its image note has no version (hutchImageNote); make it again "
+                         "with `hutch save --format squashfs`",
+                         path);
+  else if (json_integer_value (v) > HUTCH_SQFS_NOTE_VERSION)
+    r = hutch_error_set (err, 0,
+                         "`%s` was written by a newer hutch (its image note is version %lld, this "
                          "hutch reads %d); run it with that hutch, or make it again with this one",
-                         path, json_is_integer (v) ? "newer" : "unknown", HUTCH_SQFS_NOTE_VERSION);
+                         path, (long long)json_integer_value (v), HUTCH_SQFS_NOTE_VERSION);
   else if (cfg && !json_is_object (cfg))
     r = hutch_error_set (err, 0, "`%s`: the config in its image note is not a JSON object", path);
   else
