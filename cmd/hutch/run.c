@@ -537,14 +537,18 @@ checked_option (struct hutch_run_options *o, int c, char **argv, bool *pull_give
     }
 }
 
-/* IMAGE, the operand, when it is a path: a squashfs image file (stored in
-   *RET_FILE), or an error for another kind of file.  A name without a `/`
-   is an image of the store even when a file of that name is here (a
-   `busybox` in the current directory must not change what `hutch run
-   busybox` means), unless that file is a squashfs image.  */
+/* IMAGE, the operand: a squashfs image file when it names one (stored in
+   *RET_FILE); an error for another kind of file when it can only be a
+   path (`/...`, `./...`, `../...`: no image reference looks so).  Any
+   other operand is an image's name, even when a file of that name is
+   here (`busybox` or `myorg/app` in the current directory must not change
+   what `hutch run busybox` means), unless that file is a squashfs
+   image.  */
 static int
 image_file_operand (const char *image, char **ret_file, hutch_error_t *err)
 {
+  bool path = image[0] == '/' || strcmp (image, ".") == 0 || strcmp (image, "..") == 0
+              || strncmp (image, "./", 2) == 0 || strncmp (image, "../", 3) == 0;
   struct stat st;
 
   if (hutch_sqfs_probe (image) == 1)
@@ -552,7 +556,7 @@ image_file_operand (const char *image, char **ret_file, hutch_error_t *err)
       *ret_file = hutch_xstrdup (image);
       return 0;
     }
-  if (strchr (image, '/') && stat (image, &st) == 0)
+  if (path && stat (image, &st) == 0)
     return hutch_error_set (err, 0,
                             "`%s` is a %s, not a squashfs image file (one that begins with "
                             "`hsqs`); hutch run takes image files made by `hutch save --format "

@@ -225,9 +225,17 @@ w"
     # what the name means
     cd "$BATS_TEST_TMPDIR"
     echo hi > busybox
+    mkdir myorg
+    echo hi > myorg/app
     run H run --pull=never busybox true
     assert_status 125
     assert_output_has "is not in the store"
+    run H run --pull=never myorg/app true
+    assert_status 125
+    assert_output_has "is not in the store"
+    run H run ./busybox true
+    assert_status 125
+    assert_output_has "not a squashfs image file"
     # pulling options mean nothing for a file
     run H run --pull=never "$SQ" true
     assert_status 125
