@@ -95,8 +95,9 @@ static const struct cmd_opt options[] = {
   { "rootfs", OPT_ROOTFS, required_argument, "DIR",
     "use DIR as the root filesystem (changes are written to it)", CMD_VALUE_DIR },
   { "image-file", OPT_IMAGE_FILE, required_argument, "FILE",
-    "run the squashfs image FILE (from hutch save\n--format squashfs); the operands are then the\n"
-    "command.  A path operand that is such a file is\ntaken as one without it",
+    "run the squashfs image FILE (as hutch save writes\nit); the operands are then the command.  "
+    "An\n"
+    "operand that names such a file is taken as one\nwithout this option",
     CMD_VALUE_FILE },
   { "read-only", OPT_READ_ONLY, no_argument, NULL, "mount the root filesystem read-only", NULL },
   { "volume", 'v', required_argument, "SRC:DST[:OPTS]",
