@@ -136,7 +136,7 @@ owners_of_blob (const char *path, const char *digest, struct owner_map *m, hutch
 {
   struct archive *a = archive_read_new ();
   struct archive_entry *e;
-  int r = 0, st;
+  int r = 0, st = ARCHIVE_EOF;
 
   if (hutch_archive_filters (a, false, err) < 0)
     {

@@ -12,10 +12,15 @@
 
    What it trusts: the image is parsed by squashfuse, not by hutch; the
    daemon runs with the namespace's root and nothing more (no privilege on
-   the host), outside the container's PID namespace and cgroup, so the
-   container can neither signal nor trace it.  It gets the image as an fd
-   opened and checked by the launcher (no path is looked up again), and
-   /dev/null, its error pipe and that fd only.  */
+   the host beyond the user's own), outside the container's PID namespace
+   and cgroup, so the container can neither signal nor trace it.  It gets
+   the image as an fd opened and checked by the launcher (no path is
+   looked up again), and /dev/null, its error pipe and that fd only.  It is
+   not sandboxed beyond that: an image made to exploit a bug of squashfuse
+   reaches what the user reaches, as with Apptainer's and Charliecloud's
+   squashfuse.  Mounting /dev/fuse here and handing squashfuse the mounted
+   fd (libfuse's /dev/fd/N) would let it run without capabilities and
+   under a seccomp filter: not done yet.  */
 
 #include "runtime/squashmount.h"
 #include "base/util.h"
@@ -80,8 +85,11 @@ exec_daemon (const struct hutch_squash *sq, int nullfd, int errfd, pid_t parent)
                    (char *)"ro,allow_other,default_permissions", (char *)"/proc/self/fd/3",
                    sq->mountpoint, NULL };
 
-  /* It ends with A, also when A died before this line.  */
-  if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != parent)
+  /* It ends with A, also when A died before this line.  It gains nothing
+     by exec (no setuid program can raise it), and no directory of the
+     user's is its working directory.  */
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != parent
+      || prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || chdir ("/") < 0)
     _exit (127);
   if (dup2 (nullfd, 0) < 0 || dup2 (nullfd, 1) < 0 || dup2 (errfd, 2) < 0)
     _exit (127);
