@@ -22,6 +22,7 @@
    the image's owners whoever made it, as a tarball from `hutch save`
    would.  */
 
+#include "base/override.h"
 #include "image/image.h"
 #include "image/layermap.h"
 #include "image/sqfsimage.h"
@@ -47,6 +48,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 /* ---- owners from the layers' blobs ------------------------------------ */
@@ -201,6 +203,23 @@ struct pseudo_walk
   unsigned long skipped;
 };
 
+/* The store's record of the owner (base/override.h, written by the
+   unpacker without a range) is the store's bookkeeping, not the image's:
+   the squashfs gets the owner itself, as a layer's tar does.  */
+static void
+drop_override (const struct hutch_walk_entry *e)
+{
+  int fd;
+
+  if (!S_ISREG (e->st->st_mode) && !S_ISDIR (e->st->st_mode))
+    return;
+  fd = openat (e->dirfd, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  (void)fremovexattr (fd, HUTCH_OVERRIDE_XATTR);
+  close (fd);
+}
+
 /* One pseudo-file definition: mksquashfs takes a name in double quotes
    with `"` and `\` escaped, but no newline in it.  */
 static int
@@ -211,6 +230,7 @@ pseudo_line (void *data, const struct hutch_walk_entry *e, hutch_error_t *err)
   const char *p;
 
   (void)err;
+  drop_override (e);
   if (o == NULL || (o->uid == 0 && o->gid == 0))
     return HUTCH_WALK_ENTER;
   if (strchr (e->path, '\n'))

@@ -45,6 +45,22 @@ H() { "$HUTCH" --root "$STORE" "$@"; }
     printf '%s\n' "$output" | grep -qx -- '-rwxr-xr-x 0/0 /bin/busybox'
     ! printf '%s\n' "$output" | grep -q -e '/etc/gone' -e '/gonedir/old' -e '\.wh\.'
     [ -z "$(ls -A "$STORE/tmp")" ]
+    # the store's record of the owners (user.containers.override_stat) is
+    # not the image's: the file has the owners themselves, not the record
+    getfattr_store=$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.containers.override_stat").decode())' \
+        "$(find "$STORE/layers" -path '*/diff/home/app/owned')")
+    assert_equal "$getfattr_store" "1234:1234:0600"
+    unsquashfs -q -d "$BATS_TEST_TMPDIR/ex" "$BATS_TEST_TMPDIR/sq.sqfs" >/dev/null 2>&1 || true
+    [ -f "$BATS_TEST_TMPDIR/ex/home/app/owned" ] || [ -d "$BATS_TEST_TMPDIR/ex/home/app" ]
+    run python3 -c 'import os,sys
+for top, dirs, files in os.walk(sys.argv[1]):
+    for n in dirs + files:
+        p = os.path.join(top, n)
+        if not os.path.islink(p) and "user.containers.override_stat" in os.listxattr(p):
+            print(p)' "$BATS_TEST_TMPDIR/ex"
+    assert_status 0
+    assert_equal "$output" ""
+    chmod -R u+rwX "$BATS_TEST_TMPDIR/ex"
 }
 
 @test "nosub: run FILE: config, files, writes in the upper directory, --rm, no daemon left" {
