@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -807,6 +808,12 @@ watchdog (const struct hutch_child_ctx *c, int pidfd, pid_t fuse, pid_t emu, int
   int watchfd = c->watchfd;
   bool p_died = false;
 
+  /* Root of the container's user namespace with every capability there,
+     no seccomp filter, and (with fuse-overlayfs) the host's root as its
+     root: not to be traced or read through /proc by a process of the
+     container that can see it (--pid host with CAP_SYS_PTRACE).  */
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+
   for (;;)
     {
       struct pollfd pfd[2] = { { pidfd, POLLIN, 0 }, { watchfd, POLLIN, 0 } };
@@ -888,9 +895,28 @@ watchdog (const struct hutch_child_ctx *c, int pidfd, pid_t fuse, pid_t emu, int
    then on), and answers until the last process with the filter is gone.
    It runs as A does, root of the container's user namespace, not
    dumpable, and dies with A.  */
-static void __attribute__ ((noreturn)) emulator (int sock, int procfd, pid_t a)
+/* What the handler keeps of root's capabilities in the container's user
+   namespace once it has joined the mount namespace: reaching and writing
+   any file of the container (DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER: the
+   records), and the container's processes' memory and /proc files,
+   also those that made themselves not dumpable (SYS_PTRACE).  */
+static void
+emulator_drop_caps (void)
 {
-  int keep[2] = { sock, procfd }, listener = -1, mntfd;
+  struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct d[2] = { { 0 } };
+  const uint64_t keep = (1ULL << CAP_DAC_OVERRIDE) | (1ULL << CAP_DAC_READ_SEARCH)
+                        | (1ULL << CAP_FOWNER) | (1ULL << CAP_SYS_PTRACE);
+
+  d[0].effective = d[0].permitted = (uint32_t)keep;
+  d[1].effective = d[1].permitted = (uint32_t)(keep >> 32);
+  if (syscall (SYS_capset, &h, d) < 0 || prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    _exit (0);
+}
+
+static void __attribute__ ((noreturn)) emulator (int sock, int procfd, int null, pid_t a)
+{
+  int keep[2] = { sock, procfd }, listener = -1, bfd = -1, mntfd;
   pid_t b = -1;
   char path[64];
 
@@ -898,7 +924,10 @@ static void __attribute__ ((noreturn)) emulator (int sock, int procfd, pid_t a)
     _exit (0);
   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
   /* Nothing of hutch's: above all not the socket whose end-of-file tells
-     P that B has exec'd.  */
+     P that B has exec'd, nor the user's terminal or output pipe (a
+     handler that outlived its container would hold `$(hutch run ...)`).  */
+  if (null < 0 || dup2 (null, 0) < 0 || dup2 (null, 1) < 0 || dup2 (null, 2) < 0)
+    _exit (0);
   hutch_close_all_but (keep, 2);
   while (b < 0 || listener < 0)
     {
@@ -907,18 +936,32 @@ static void __attribute__ ((noreturn)) emulator (int sock, int procfd, pid_t a)
       if (hutch_msg_recv (sock, &m, &fd) != 1)
         _exit (0);
       if (m.type == HUTCH_MSG_PID && b < 0)
-        b = m.pid;
+        {
+          b = m.pid;
+          bfd = HUTCH_STEAL_FD (fd);
+        }
       else if (m.type == HUTCH_MSG_EXECING && fd >= 0 && listener < 0)
         listener = HUTCH_STEAL_FD (fd);
       if (fd >= 0)
         close (fd);
     }
   close (sock);
-  snprintf (path, sizeof path, "%d/ns/mnt", (int)b);
-  mntfd = openat (procfd, path, O_RDONLY | O_CLOEXEC);
-  if (mntfd < 0 || setns (mntfd, CLONE_NEWNS) < 0 || chdir ("/") < 0)
+  /* B's mount namespace, through B's pidfd (A opened it when B was its
+     child, so it is B's, whatever happens to its pid); by pid only where
+     the kernel has no pidfd for setns (before 5.8).  */
+  if (bfd < 0 || setns (bfd, CLONE_NEWNS) < 0)
+    {
+      snprintf (path, sizeof path, "%d/ns/mnt", (int)b);
+      mntfd = openat (procfd, path, O_RDONLY | O_CLOEXEC);
+      if (mntfd < 0 || setns (mntfd, CLONE_NEWNS) < 0)
+        _exit (0);
+      close (mntfd);
+    }
+  if (bfd >= 0)
+    close (bfd);
+  if (chdir ("/") < 0)
     _exit (0);
-  close (mntfd);
+  emulator_drop_caps ();
   hutch_rootemu_serve (listener, procfd);
   _exit (0);
 }
@@ -927,7 +970,7 @@ static void __attribute__ ((noreturn)) emulator (int sock, int procfd, pid_t a)
    listener; the /proc of our pid namespace (the notifications' pids are
    of it), opened while it is the host's.  Returns the handler's pid.  */
 static pid_t
-start_emulator (struct hutch_child_ctx *c)
+start_emulator (struct hutch_child_ctx *c, int null)
 {
   hutch_error_t err = HUTCH_ERROR_INIT;
   int sp[2], procfd;
@@ -941,7 +984,7 @@ start_emulator (struct hutch_child_ctx *c)
     }
   pid = fork ();
   if (pid == 0)
-    emulator (sp[0], procfd, a);
+    emulator (sp[0], procfd, null, a);
   if (pid < 0)
     {
       hutch_error_set (&err, errno, "start the root emulation's handler");
@@ -953,15 +996,19 @@ start_emulator (struct hutch_child_ctx *c)
   return pid;
 }
 
-/* B's pid to the handler; A's copy of B's end goes.  */
+/* B's pid and a pidfd of it to the handler; A's copy of B's end goes.  */
 static void
 emulator_meet_b (struct hutch_child_ctx *c, pid_t b)
 {
   struct hutch_msg m = { .type = HUTCH_MSG_PID, .pid = b };
+  int pidfd;
 
   if (c->emu_sock < 0)
     return;
-  hutch_msg_send (c->emu_sock, &m, -1);
+  pidfd = (int)syscall (SYS_pidfd_open, b, 0);
+  hutch_msg_send (c->emu_sock, &m, pidfd);
+  if (pidfd >= 0)
+    close (pidfd);
   close (c->emu_sock);
   c->emu_sock = -1;
 }
@@ -1333,7 +1380,7 @@ hutch_child_main (struct hutch_child_ctx *c)
      its mount namespace), where the container decides what it is.  */
   null = open ("/dev/null", O_RDWR | O_CLOEXEC);
   if (c->spec->rootemu && !c->spec->extra.outlive)
-    emu_pid = start_emulator (c);
+    emu_pid = start_emulator (c, null);
   fuse = a_namespaces (c, nsfds);
   b = clone_b (c);
   if (b == 0)

@@ -46,6 +46,9 @@ static const struct emu_creds root_creds = { 0 };
    make it hold what the container's memory limit would refuse.  */
 #define MAX_GROUPS_HELD (1u << 20)
 static size_t groups_held;
+/* Entries, each with a pidfd: the handler raises its fd limit to the
+   hard one, and keeps this many at most.  */
+#define MAX_ENTRIES 8192
 #define MAX_DEPTH 64
 
 void
@@ -159,6 +162,15 @@ own_entry (struct emu_call *c, int *ret_err)
   e = find_live (c->tgid);
   if (e)
     return e;
+  /* One entry (and pidfd) per live process that changed its ids: a
+     bounded number, as the handler's fds are.  */
+  if (n_table >= MAX_ENTRIES)
+    sweep ();
+  if (n_table >= MAX_ENTRIES)
+    {
+      *ret_err = EAGAIN;
+      return NULL;
+    }
   from = emu_creds_of (c);
   copy = *from;
   if (from->groups)
@@ -173,16 +185,21 @@ own_entry (struct emu_call *c, int *ret_err)
       groups_held += from->n_groups;
     }
   pidfd = (int)syscall (SYS_pidfd_open, c->tgid, 0);
+  if (pidfd < 0 && (errno == EMFILE || errno == ENFILE))
+    {
+      sweep ();
+      pidfd = (int)syscall (SYS_pidfd_open, c->tgid, 0);
+    }
   /* The pidfd is the caller's process only if the caller still waits in
      its call: checked after opening.  */
   if (pidfd < 0 || !emu_valid (c))
     {
+      *ret_err = pidfd < 0 && errno != ESRCH ? EAGAIN : ESRCH;
       if (pidfd >= 0)
         close (pidfd);
       if (copy.groups)
         groups_held -= copy.n_groups;
       free (copy.groups);
-      *ret_err = ESRCH;
       return NULL;
     }
   if (++inserts % 32 == 0)
@@ -223,45 +240,30 @@ emu_creds_handles (int nr)
     }
 }
 
-/* capset: a change the kernel allows (a drop: nothing new in the
-   permitted set, the effective one within it, the inheritable one within
-   what it was plus the permitted set and the bounding set) is made by the
-   kernel; anything else succeeds and changes nothing, as root's request
-   would have succeeded.  */
+/* capset: the process has the real capabilities of the container's
+   root, so the kernel's answer is the right one, drop or not; what is
+   emulated is only the bookkeeping of the emulated ids: raising the
+   effective set again after an emulated change of ids emptied it (as
+   setpriv does with keep-caps) makes the capabilities count again.  */
 static struct emu_answer
 capset_call (struct emu_call *c)
 {
   struct __user_cap_header_struct h;
   struct __user_cap_data_struct d[2];
-  uint64_t eff, prm, inh;
+  int e = 0;
 
-  if (emu_read (c, c->req->data.args[0], &h, sizeof h) < 0)
-    return EMU_ANSWER_ERROR (EFAULT);
-  if (h.version != _LINUX_CAPABILITY_VERSION_3 && h.version != _LINUX_CAPABILITY_VERSION_2)
+  if (n_table == 0 || emu_read (c, c->req->data.args[0], &h, sizeof h) < 0
+      || (h.version != _LINUX_CAPABILITY_VERSION_3 && h.version != _LINUX_CAPABILITY_VERSION_2)
+      || emu_status (c) < 0 || (h.pid != 0 && h.pid != c->own_tid)
+      || emu_read (c, c->req->data.args[1], d, sizeof d) < 0
+      || (d[0].effective == 0 && d[1].effective == 0) || !emu_creds_of (c)->caps_dropped)
     return EMU_ANSWER_CONTINUE;
-  if (emu_status (c) < 0)
-    return EMU_ANSWER_ERROR (ESRCH);
-  if (h.pid != 0 && h.pid != c->own_tid)
-    return EMU_ANSWER_CONTINUE;
-  if (emu_read (c, c->req->data.args[1], d, sizeof d) < 0)
-    return EMU_ANSWER_ERROR (EFAULT);
-  eff = d[0].effective | ((uint64_t)d[1].effective << 32);
-  prm = d[0].permitted | ((uint64_t)d[1].permitted << 32);
-  inh = d[0].inheritable | ((uint64_t)d[1].inheritable << 32);
-  /* Raising the effective set again after a change of ids dropped it (as
-     setpriv does with keep-caps) makes the capabilities count again.  */
-  if (eff != 0 && emu_creds_of (c)->caps_dropped)
-    {
-      int e = 0;
-      struct entry *en = own_entry (c, &e);
-      if (en == NULL)
-        return EMU_ANSWER_ERROR (e);
+  {
+    struct entry *en = own_entry (c, &e);
+    if (en)
       en->creds.caps_dropped = false;
-    }
-  if ((prm & ~c->cap_prm) == 0 && (eff & ~prm) == 0 && (inh & ~(c->cap_inh | c->cap_prm)) == 0
-      && (inh & ~(c->cap_inh | c->cap_bnd)) == 0)
-    return EMU_ANSWER_CONTINUE;
-  return EMU_ANSWER_VALUE (0);
+  }
+  return EMU_ANSWER_CONTINUE;
 }
 
 #define UNSET ((unsigned int)-1)

@@ -12,16 +12,19 @@
    reach.  Magic links (/proc/PID/fd/N, /proc/PID/root) are not followed
    at all.  The caller's working directory and dirfd come through the
    handler's /proc of the host's pid namespace, opened before, and are
-   checked with the notification id after opening.  A caller whose root or
-   mount namespace is not the container's (a chroot inside) is left to the
-   kernel.
+   checked with the notification id after opening.  A caller in a chroot
+   of its own has its paths resolved beneath its root (path_base); one in
+   another user or mount namespace gets the kernel's answers (rootemu.c).
 
    The handler acts as the namespace's root, which is what the caller is:
    it only writes an extended attribute in the user's namespace
    (base/override.h) on a regular file or directory the container can
-   reach, or makes an empty regular file, after the same permission checks
-   the kernel would make of a root process with the caller's
-   capabilities.  */
+   reach, or makes an empty regular file, after the kernel's rules for
+   chown and mknod with the caller's capabilities.  That is no guard of
+   the record: the container can write the attribute itself, as it could
+   give a file any owner with a subordinate range.  A record is the
+   container's word on its files, and whatever reads it (the layer
+   writer) takes it as such.  */
 
 #include "runtime/rootemu-private.h"
 #include "base/override.h"
@@ -41,23 +44,12 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-static dev_t root_dev, mntns_dev;
-static ino_t root_ino, mntns_ino;
-static bool world_known;
-
 void
-emu_files_init (int procfd)
+emu_files_init (void)
 {
-  struct stat r, m;
-
   /* The files the handler makes get exactly the mode asked for, less the
      caller's umask, applied by hand.  */
   umask (0);
-  world_known = stat ("/", &r) == 0 && fstatat (procfd, "self/ns/mnt", &m, 0) == 0;
-  root_dev = r.st_dev;
-  root_ino = r.st_ino;
-  mntns_dev = m.st_dev;
-  mntns_ino = m.st_ino;
 }
 
 bool
@@ -80,99 +72,6 @@ emu_files_handles (int nr)
     default:
       return false;
     }
-}
-
-/* Whether the caller sees the files as the handler does: the same root
-   and the same mount namespace.  */
-static bool
-check_world (struct emu_call *c)
-{
-  char path[64];
-  struct stat st;
-
-  if (!world_known)
-    return false;
-  snprintf (path, sizeof path, "%d/root", (int)c->tid);
-  if (fstatat (c->procfd, path, &st, 0) < 0 || st.st_dev != root_dev || st.st_ino != root_ino)
-    return false;
-  snprintf (path, sizeof path, "%d/ns/mnt", (int)c->tid);
-  return fstatat (c->procfd, path, &st, 0) == 0 && st.st_dev == mntns_dev && st.st_ino == mntns_ino;
-}
-
-/* The answers of check_world, per thread (a pidfd of each: a dead
-   thread's answer is dropped, never taken by a new thread that got its
-   id), forgotten whenever any process changes its root or mount
-   namespace (emu_files_forget): a third of a stat's cost otherwise.  */
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL
-#endif
-#define SEEN_MAX 256
-static struct
-{
-  pid_t tid;
-  int pidfd;
-  bool same;
-} seen[SEEN_MAX];
-static size_t n_seen;
-
-static bool
-seen_alive (size_t i)
-{
-  struct pollfd p = { seen[i].pidfd, POLLIN, 0 };
-  return poll (&p, 1, 0) == 0;
-}
-
-static void
-seen_drop (size_t i)
-{
-  close (seen[i].pidfd);
-  seen[i] = seen[--n_seen];
-}
-
-void
-emu_files_forget (void)
-{
-  while (n_seen > 0)
-    seen_drop (n_seen - 1);
-}
-
-static bool
-same_world (struct emu_call *c)
-{
-  size_t i;
-  bool same;
-  int pidfd;
-
-  for (i = 0; i < n_seen; i++)
-    if (seen[i].tid == c->tid)
-      {
-        if (seen_alive (i))
-          return seen[i].same;
-        seen_drop (i);
-        break;
-      }
-  same = check_world (c);
-  /* Kept only when the pidfd is the caller's thread: checked after
-     opening.  Without PIDFD_THREAD (Linux 6.9), nothing is kept.  */
-  pidfd = (int)syscall (SYS_pidfd_open, c->tid, PIDFD_THREAD);
-  if (pidfd < 0)
-    return same;
-  if (!emu_valid (c))
-    {
-      close (pidfd);
-      return same;
-    }
-  if (n_seen == SEEN_MAX)
-    for (i = n_seen; i-- > 0;)
-      if (!seen_alive (i))
-        seen_drop (i);
-  if (n_seen == SEEN_MAX)
-    seen_drop (0);
-  seen[n_seen].tid = c->tid;
-  seen[n_seen].pidfd = pidfd;
-  seen[n_seen].same = same;
-  n_seen++;
-  return same;
 }
 
 /* The caller's directory fd DIRFD (AT_FDCWD: its working directory), as an
@@ -200,34 +99,75 @@ open_dir (struct emu_call *c, int dirfd)
   return fd;
 }
 
-/* What the call names: DIRFD and the path at ADDR (0: none, as fchown's
-   fd), with AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH in FLAGS; an O_PATH fd
-   of the file itself, or -errno.  */
+/* fchown and fstat name no path: their fd alone.  */
+#define NO_PATH UINT64_MAX
+
+/* The base and resolve flags for PATH, a path of the caller's: with the
+   caller's root the handler's own, an absolute path from our root and a
+   relative one from its DIRFD, resolved as the kernel resolves them for
+   it.  A caller in a chroot of its own: from its root, and a relative
+   path from DIRFD as if DIRFD were a root (`..` stops there, an absolute
+   symlink starts there): not always the file the kernel would find, but
+   never one outside the caller's root.  Returns the base fd (AT_FDCWD,
+   or one to close) or -errno.  */
+static int
+path_base (struct emu_call *c, int dirfd, const char *path, uint64_t *ret_resolve)
+{
+  char proc[64];
+  int fd;
+
+  *ret_resolve = RESOLVE_NO_MAGICLINKS;
+  if (c->world & EMU_WORLD_ROOT)
+    return path[0] == '/' ? AT_FDCWD : open_dir (c, dirfd);
+  *ret_resolve |= RESOLVE_IN_ROOT;
+  if (path[0] != '/')
+    return open_dir (c, dirfd);
+  snprintf (proc, sizeof proc, "%d/root", (int)c->tid);
+  fd = openat (c->procfd, proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  if (!emu_valid (c))
+    {
+      close (fd);
+      return -ESRCH;
+    }
+  return fd;
+}
+
+static int
+openat2_at (int base, const char *path, int flags, uint64_t resolve)
+{
+  struct open_how how = { .flags = (uint64_t)flags, .resolve = resolve };
+  int fd = (int)syscall (SYS_openat2, base, path, &how, sizeof how);
+  return fd < 0 ? -errno : fd;
+}
+
+/* What the call names: DIRFD and the path at ADDR (NO_PATH: DIRFD alone,
+   as fchown's fd), with AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH in FLAGS;
+   an O_PATH fd of the file itself, or -errno.  A NULL path is EFAULT, as
+   the kernel has it.  */
 static int
 resolve (struct emu_call *c, int dirfd, uint64_t addr, int flags)
 {
   char path[4096];
-  struct open_how how = { 0 };
-  _cleanup_close_ int dfd = -1;
-  int fd, r;
+  int base, fd, r;
+  uint64_t how;
 
-  if (addr == 0)
+  if (addr == NO_PATH)
     return open_dir (c, dirfd);
   r = emu_read_string (c, addr, path, sizeof path);
   if (r < 0)
     return r;
   if (path[0] == '\0')
     return (flags & AT_EMPTY_PATH) ? open_dir (c, dirfd) : -ENOENT;
-  if (path[0] != '/')
-    {
-      dfd = open_dir (c, dirfd);
-      if (dfd < 0)
-        return dfd;
-    }
-  how.flags = O_PATH | O_CLOEXEC | ((flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0);
-  how.resolve = RESOLVE_NO_MAGICLINKS;
-  fd = (int)syscall (SYS_openat2, path[0] == '/' ? AT_FDCWD : dfd, path, &how, sizeof how);
-  return fd < 0 ? -errno : fd;
+  base = path_base (c, dirfd, path, &how);
+  if (base < 0 && base != AT_FDCWD)
+    return base;
+  fd = openat2_at (base, path,
+                   O_PATH | O_CLOEXEC | ((flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0), how);
+  if (base >= 0)
+    close (base);
+  return fd;
 }
 
 /* A regular file or directory behind the O_PATH fd FD, opened for the
@@ -252,7 +192,7 @@ read_override (int rfd, struct hutch_override *ret)
   ssize_t n = fgetxattr (rfd, HUTCH_OVERRIDE_XATTR, text, sizeof text);
 
   if (n < 0)
-    return errno == ENODATA || errno == ENOTSUP ? 0 : -errno;
+    return errno == ENODATA || errno == ENOTSUP || errno == ERANGE ? 0 : -errno;
   return hutch_override_parse (text, (size_t)n, ret) == 0 ? 1 : 0;
 }
 
@@ -298,9 +238,6 @@ do_chown (struct emu_call *c, int dirfd, uint64_t addr, unsigned int uid, unsign
   struct stat st;
   int r;
 
-  if (!same_world (c))
-    return (uid == 0 || uid == UNSET) && (gid == 0 || gid == UNSET) ? EMU_ANSWER_CONTINUE
-                                                                    : EMU_ANSWER_VALUE (0);
   fd = resolve (c, dirfd, addr, flags);
   if (fd < 0)
     return EMU_ANSWER_ERROR (-fd);
@@ -386,8 +323,6 @@ do_stat (struct emu_call *c, int dirfd, uint64_t addr, int flags, uint64_t buf, 
   _cleanup_close_ int fd = -1;
   struct stat st;
 
-  if (!same_world (c))
-    return EMU_ANSWER_CONTINUE;
   fd = resolve (c, dirfd, addr, flags);
   if (fd < 0 || fstat (fd, &st) < 0 || get_override (c, fd, &st, &o) != 1)
     return EMU_ANSWER_CONTINUE;
@@ -429,27 +364,47 @@ do_mknod (struct emu_call *c, int dirfd, uint64_t addr, mode_t mode, unsigned in
 {
   const struct emu_creds *cr;
   struct hutch_override o = { 0 };
-  char path[4096], text[HUTCH_OVERRIDE_MAX];
-  _cleanup_close_ int dfd = -1, fd = -1;
-  size_t n;
-  int r;
+  char path[4096], text[HUTCH_OVERRIDE_MAX], *slash, *name;
+  _cleanup_close_ int parent = -1, fd = -1;
+  int base, r;
+  uint64_t how;
+  struct stat made, now;
 
-  if (!same_world (c))
-    return EMU_ANSWER_ERROR (EPERM);
   cr = emu_creds_of (c);
   if (!emu_creds_capable (c, cr, CAP_MKNOD))
     return EMU_ANSWER_ERROR (EPERM);
   r = emu_read_string (c, addr, path, sizeof path);
   if (r < 0)
     return EMU_ANSWER_ERROR (-r);
-  if (path[0] != '/')
-    {
-      dfd = open_dir (c, dirfd);
-      if (dfd < 0)
-        return EMU_ANSWER_ERROR (-dfd);
-    }
+  if (path[0] == '\0')
+    return EMU_ANSWER_ERROR (ENOENT);
   if (emu_status (c) < 0)
     return EMU_ANSWER_ERROR (ESRCH);
+  /* The directory, resolved as every path is; the name in it, made there
+     with O_EXCL and never followed, and the record set through the fd it
+     was made with: a name swapped meanwhile cannot take the record, nor
+     our removal should that fail.  */
+  base = path_base (c, dirfd, path, &how);
+  if (base < 0 && base != AT_FDCWD)
+    return EMU_ANSWER_ERROR (-base);
+  slash = strrchr (path, '/');
+  if (slash)
+    {
+      *slash = '\0';
+      name = slash + 1;
+      parent = openat2_at (base, *path ? path : "/", O_PATH | O_DIRECTORY | O_CLOEXEC, how);
+    }
+  else
+    {
+      name = path;
+      parent = openat2_at (base, ".", O_PATH | O_DIRECTORY | O_CLOEXEC, how);
+    }
+  if (base >= 0)
+    close (base);
+  if (parent < 0)
+    return EMU_ANSWER_ERROR (-parent);
+  if (*name == '\0' || strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+    return EMU_ANSWER_ERROR (EEXIST);
   o.uid = cr->fsuid;
   o.gid = cr->fsgid;
   o.mode = (mode & S_IFMT) | (mode & 07777 & ~c->umask);
@@ -457,17 +412,17 @@ do_mknod (struct emu_call *c, int dirfd, uint64_t addr, mode_t mode, unsigned in
   /* The kernel's encoding of a 32-bit device number.  */
   o.major = (dev & 0xfff00u) >> 8;
   o.minor = (dev & 0xffu) | ((dev >> 12) & 0xfff00u);
-  if (mknodat (path[0] == '/' ? AT_FDCWD : dfd, path, S_IFREG | (o.mode & 07777), 0) < 0)
-    return EMU_ANSWER_ERROR (errno);
-  fd = openat (path[0] == '/' ? AT_FDCWD : dfd, path,
-               O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  fd = openat (parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+               o.mode & 07777);
   if (fd < 0)
     return EMU_ANSWER_ERROR (errno);
-  n = hutch_override_format (&o, text);
-  if (fsetxattr (fd, HUTCH_OVERRIDE_XATTR, text, n, 0) < 0 && errno != ENOTSUP)
+  if (fsetxattr (fd, HUTCH_OVERRIDE_XATTR, text, hutch_override_format (&o, text), 0) < 0
+      && errno != ENOTSUP)
     {
       int e = errno;
-      unlinkat (path[0] == '/' ? AT_FDCWD : dfd, path, 0);
+      if (fstat (fd, &made) == 0 && fstatat (parent, name, &now, AT_SYMLINK_NOFOLLOW) == 0
+          && made.st_dev == now.st_dev && made.st_ino == now.st_ino)
+        unlinkat (parent, name, 0);
       return EMU_ANSWER_ERROR (e);
     }
   return EMU_ANSWER_VALUE (0);
@@ -486,7 +441,7 @@ emu_files_call (struct emu_call *c)
     case SYS_lchown:
       return do_chown (c, AT_FDCWD, a[0], UINT (1), UINT (2), AT_SYMLINK_NOFOLLOW);
     case SYS_fchown:
-      return do_chown (c, INT (0), 0, UINT (1), UINT (2), 0);
+      return do_chown (c, INT (0), NO_PATH, UINT (1), UINT (2), 0);
     case SYS_fchownat:
       return do_chown (c, INT (0), a[1], UINT (2), UINT (3), INT (4));
     case SYS_stat:
@@ -494,7 +449,7 @@ emu_files_call (struct emu_call *c)
     case SYS_lstat:
       return do_stat (c, AT_FDCWD, a[0], AT_SYMLINK_NOFOLLOW, a[1], false, 0);
     case SYS_fstat:
-      return do_stat (c, INT (0), 0, 0, a[1], false, 0);
+      return do_stat (c, INT (0), NO_PATH, 0, a[1], false, 0);
     case SYS_newfstatat:
       return do_stat (c, INT (0), a[1], INT (3), a[2], false, 0);
     case SYS_statx:

@@ -25,7 +25,7 @@ struct emu_call
   pid_t own_tid; /* the caller's thread id in its own pid namespace */
   uint64_t cap_eff, cap_prm, cap_inh, cap_bnd;
   mode_t umask;
-  int memfd; /* /proc/TID/mem, opened by emu_mem, or -1 */
+  int world; /* emu_world's answer */
 };
 
 /* The answer: a value, an errno, or "let the kernel run the call as it
@@ -46,6 +46,14 @@ struct emu_answer
 #define EMU_ANSWER_VALUE(v) ((struct emu_answer){ EMU_VALUE, (v), 0 })
 #define EMU_ANSWER_ERROR(e) ((struct emu_answer){ EMU_ERROR, -1, (e) })
 #define EMU_ANSWER_CONTINUE ((struct emu_answer){ EMU_CONTINUE, 0, 0 })
+
+/* Where the caller is, against the handler: EMU_WORLD_NS when it is in
+   the handler's user and mount namespaces (the container's), with
+   EMU_WORLD_ROOT when its root is the handler's too (not a chroot).
+   Kept per thread (see rootemu.c).  */
+#define EMU_WORLD_NS 1
+#define EMU_WORLD_ROOT 2
+int emu_world (struct emu_call *c);
 
 /* Read the caller's status; -errno when it is gone.  */
 int emu_status (struct emu_call *c);
@@ -83,11 +91,8 @@ bool emu_creds_capable (struct emu_call *c, const struct emu_creds *cr, int cap)
 bool emu_creds_handles (int nr);
 
 /* Files.  */
-void emu_files_init (int procfd);
+void emu_files_init (void);
 struct emu_answer emu_files_call (struct emu_call *c);
 bool emu_files_handles (int nr);
-/* Some process changed its root or mount namespace: what was known of
-   every caller's is forgotten.  */
-void emu_files_forget (void);
 
 #endif

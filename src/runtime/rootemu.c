@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -172,6 +173,9 @@ emu_status (struct emu_call *c)
     }
   if (c->tgid <= 0 || c->ppid < 0)
     return -ESRCH;
+  /* What was read is the caller's only if the caller still waits.  */
+  if (!emu_valid (c))
+    return -ESRCH;
   c->have_status = true;
   return 0;
 }
@@ -201,28 +205,6 @@ emu_valid (const struct emu_call *c)
   return ioctl (c->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
-static int
-emu_mem (struct emu_call *c)
-{
-  char path[64];
-
-  if (c->memfd >= 0)
-    return 0;
-  snprintf (path, sizeof path, "%d/mem", (int)c->tid);
-  c->memfd = openat (c->procfd, path, O_RDWR | O_CLOEXEC);
-  if (c->memfd < 0)
-    return -errno;
-  /* The fd was opened for the thread that had this pid a moment ago: it is
-     the caller's only if the caller is still there, blocked in the call.  */
-  if (!emu_valid (c))
-    {
-      close (c->memfd);
-      c->memfd = -1;
-      return -ESRCH;
-    }
-  return 0;
-}
-
 /* Reading goes through process_vm_readv, checked after: what was read
    is the caller's when the notification is still pending afterwards (the
    rule of seccomp_unotify(2)); nothing read is used before that.  */
@@ -241,16 +223,20 @@ emu_read (struct emu_call *c, uint64_t addr, void *buf, size_t len)
   return emu_valid (c) ? 0 : -ESRCH;
 }
 
-/* Writing goes through /proc/TID/mem opened first and checked after
-   opening: the fd is then bound to the caller's memory, whatever happens
-   to its pid.  */
+/* Writing goes through process_vm_writev, which honours the caller's
+   page protections as the kernel's own copy to user space would, after
+   the notification is checked: the caller is then blocked in its call,
+   so its pid is its own (a pid is reused only once the whole pid space
+   has been gone through, and the caller cannot leave the call while we
+   answer but by a fatal signal).  */
 int
 emu_write (struct emu_call *c, uint64_t addr, const void *buf, size_t len)
 {
-  int r = emu_mem (c);
-  if (r < 0)
-    return r;
-  if (pwrite (c->memfd, buf, len, (off_t)addr) != (ssize_t)len)
+  struct iovec local = { (void *)buf, len }, remote = { (void *)(uintptr_t)addr, len };
+
+  if (!emu_valid (c))
+    return -ESRCH;
+  if (process_vm_writev (c->tid, &local, 1, &remote, 1, 0) != (ssize_t)len)
     return -EFAULT;
   return 0;
 }
@@ -278,6 +264,128 @@ emu_read_string (struct emu_call *c, uint64_t addr, char *buf, size_t size)
   return emu_valid (c) ? -ENAMETOOLONG : -ESRCH;
 }
 
+/* ---- where the caller is ---------------------------------------------- */
+
+static dev_t root_dev;
+static ino_t root_ino, mntns_ino, userns_ino;
+static int world_procfd = -1;
+
+static void
+emu_world_init (int procfd)
+{
+  struct stat r, m, u;
+
+  world_procfd = procfd;
+  if (stat ("/", &r) < 0 || fstatat (procfd, "self/ns/mnt", &m, 0) < 0
+      || fstatat (procfd, "self/ns/user", &u, 0) < 0)
+    {
+      world_procfd = -1; /* nothing is taken for the container's */
+      return;
+    }
+  root_dev = r.st_dev;
+  root_ino = r.st_ino;
+  mntns_ino = m.st_ino;
+  userns_ino = u.st_ino;
+}
+
+static int
+check_world (struct emu_call *c)
+{
+  char path[64];
+  struct stat st;
+
+  if (world_procfd < 0)
+    return 0;
+  /* The user namespace first: a process in one of its own (unshare -U)
+     has capabilities there that are not the container's.  */
+  snprintf (path, sizeof path, "%d/ns/user", (int)c->tid);
+  if (fstatat (c->procfd, path, &st, 0) < 0 || st.st_ino != userns_ino)
+    return 0;
+  snprintf (path, sizeof path, "%d/ns/mnt", (int)c->tid);
+  if (fstatat (c->procfd, path, &st, 0) < 0 || st.st_ino != mntns_ino)
+    return 0;
+  snprintf (path, sizeof path, "%d/root", (int)c->tid);
+  if (fstatat (c->procfd, path, &st, 0) < 0 || st.st_dev != root_dev || st.st_ino != root_ino)
+    return EMU_WORLD_NS;
+  return EMU_WORLD_NS | EMU_WORLD_ROOT;
+}
+
+/* The answers of check_world, per thread (a pidfd of each: a dead
+   thread's answer is dropped, never taken by a new thread that got its
+   id), all forgotten whenever a process changes its root or a namespace
+   (chroot, pivot_root, unshare, setns come through the filter for this):
+   checking costs a third of a stat's emulation otherwise.  */
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+#define SEEN_MAX 256
+static struct
+{
+  pid_t tid;
+  int pidfd;
+  int world;
+} seen[SEEN_MAX];
+static size_t n_seen;
+
+static bool
+seen_alive (size_t i)
+{
+  struct pollfd p = { seen[i].pidfd, POLLIN, 0 };
+  return poll (&p, 1, 0) == 0;
+}
+
+static void
+seen_drop (size_t i)
+{
+  close (seen[i].pidfd);
+  seen[i] = seen[--n_seen];
+}
+
+static void
+emu_world_forget (void)
+{
+  while (n_seen > 0)
+    seen_drop (n_seen - 1);
+}
+
+int
+emu_world (struct emu_call *c)
+{
+  size_t i;
+  int world, pidfd;
+
+  for (i = 0; i < n_seen; i++)
+    if (seen[i].tid == c->tid)
+      {
+        if (seen_alive (i))
+          return seen[i].world;
+        seen_drop (i);
+        break;
+      }
+  world = check_world (c);
+  /* Kept only when the pidfd is the caller's thread: checked after
+     opening.  Without PIDFD_THREAD (Linux 6.9), nothing is kept.  */
+  pidfd = (int)syscall (SYS_pidfd_open, c->tid, PIDFD_THREAD);
+  if (pidfd < 0)
+    return world;
+  if (!emu_valid (c))
+    {
+      close (pidfd);
+      return 0;
+    }
+  if (n_seen == SEEN_MAX)
+    for (i = n_seen; i-- > 0;)
+      if (!seen_alive (i))
+        seen_drop (i);
+  if (n_seen == SEEN_MAX)
+    seen_drop (0);
+  seen[n_seen].tid = c->tid;
+  seen[n_seen].pidfd = pidfd;
+  seen[n_seen].world = world;
+  n_seen++;
+  return world;
+}
+
 /* ---- the loop ------------------------------------------------------------ */
 
 static struct emu_answer
@@ -287,12 +395,20 @@ dispatch (struct emu_call *c)
 
   if (c->req->data.arch != seccomp_arch_native ())
     return EMU_ANSWER_CONTINUE;
+  if (nr == SYS_chroot || nr == SYS_pivot_root || nr == SYS_unshare || nr == SYS_setns)
+    {
+      emu_world_forget ();
+      return EMU_ANSWER_CONTINUE;
+    }
+  /* A caller in a user or mount namespace of its own gets the kernel's
+     answers: its capabilities and paths are not the container's.  */
+  c->world = emu_world (c);
+  if (!(c->world & EMU_WORLD_NS))
+    return EMU_ANSWER_CONTINUE;
   if (emu_creds_handles (nr))
     return emu_creds_call (c);
   if (emu_files_handles (nr))
     return emu_files_call (c);
-  if (nr == SYS_chroot || nr == SYS_pivot_root || nr == SYS_unshare || nr == SYS_setns)
-    emu_files_forget ();
   return EMU_ANSWER_CONTINUE;
 }
 
@@ -307,7 +423,17 @@ hutch_rootemu_serve (int listener, int procfd)
   if (seccomp_api_get () < 5 || seccomp_notify_alloc (&req, &resp) < 0)
     return;
   emu_creds_init ();
-  emu_files_init (procfd);
+  emu_files_init ();
+  emu_world_init (procfd);
+  /* A pidfd per process that changed its ids: as many fds as allowed.  */
+  {
+    struct rlimit rl;
+    if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+      {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit (RLIMIT_NOFILE, &rl);
+      }
+  }
   /* The caller waits for us on every notified call: where the kernel can
      (Linux 6.6), it switches straight to us on the caller's CPU instead
      of waking us on another, which in a VM costs an idle CPU's wake-up
@@ -332,20 +458,20 @@ hutch_rootemu_serve (int listener, int procfd)
       if (!(p.revents & POLLIN))
         break;
       memset (req, 0, sizeof *req);
+      errno = 0;
       if (seccomp_notify_receive (listener, req) < 0)
         {
           /* The caller died between poll and receive (ENOENT), or a
-             signal came; a listener that fails for good ends the loop.  */
-          if (++failures > 1000)
+             signal came: nothing wrong.  A listener that fails otherwise,
+             again and again, ends the loop.  */
+          if (errno != ENOENT && errno != EINTR && ++failures > 1000)
             break;
           continue;
         }
       failures = 0;
-      c = (struct emu_call){ .req = req, .listener = listener, .procfd = procfd, .memfd = -1 };
+      c = (struct emu_call){ .req = req, .listener = listener, .procfd = procfd };
       c.tid = (pid_t)req->pid;
       a = dispatch (&c);
-      if (c.memfd >= 0)
-        close (c.memfd);
       memset (resp, 0, sizeof *resp);
       resp->id = req->id;
       if (a.kind == EMU_CONTINUE)

@@ -17,7 +17,8 @@
      set*id, setgroups success, kept per process (and inherited by its
                        children) in the handler's table
      get*id, getgroups what the table says
-     capset            a drop as asked; anything else succeeds unchanged
+     capset            the kernel's answer (the process has root's real
+                       capabilities), with the emulated ids' bookkeeping
      mknod (devices)   an empty regular file, its type recorded
 
    Nothing is granted: the handler acts only on files the container
