@@ -123,14 +123,21 @@ parent_of (int procfd, pid_t pid)
   return (pid_t)v;
 }
 
-const struct emu_creds *
-emu_creds_of (struct emu_call *c)
+/* Where the caller's ids come from: its own entry, its nearest
+   ancestor's, or none (root's).  */
+static const struct emu_creds *
+resolve_creds (struct emu_call *c)
 {
   struct entry *e;
   pid_t pid;
   int depth;
 
-  if (n_table == 0 || emu_status (c) < 0)
+  /* A live entry whose thread group is the caller's id: the caller is
+     that process's main thread (ids of live tasks are unique).  */
+  e = find_live (c->tid);
+  if (e)
+    return &e->creds;
+  if (emu_status (c) < 0)
     return &root_creds;
   e = find_live (c->tgid);
   if (e)
@@ -145,6 +152,38 @@ emu_creds_of (struct emu_call *c)
   return &root_creds;
 }
 
+/* The answer is kept per thread (emu_world's cache): where a thread's
+   ids come from is looked up once, when it first asks, not on each
+   getuid (a status file and one per ancestor otherwise); its own entry,
+   once it has one, and an entry that died are looked up again.  */
+const struct emu_creds *
+emu_creds_of (struct emu_call *c)
+{
+  const struct emu_creds *cr;
+  struct entry *e;
+
+  if (n_table == 0)
+    return &root_creds;
+  if (c->creds_from && *c->creds_from == 0)
+    return &root_creds;
+  if (c->creds_from && *c->creds_from > 0)
+    {
+      e = find_live (*c->creds_from);
+      if (e)
+        return &e->creds;
+    }
+  cr = resolve_creds (c);
+  if (c->creds_from)
+    {
+      size_t i;
+      *c->creds_from = 0;
+      for (i = 0; cr != &root_creds && i < n_table; i++)
+        if (&table[i].creds == cr)
+          *c->creds_from = table[i].tgid;
+    }
+  return cr;
+}
+
 /* The caller's own entry, made from what it inherited when it has none.  */
 static struct entry *
 own_entry (struct emu_call *c, int *ret_err)
@@ -154,14 +193,20 @@ own_entry (struct emu_call *c, int *ret_err)
   struct entry *e;
   int pidfd;
 
-  if (emu_status (c) < 0)
+  e = find_live (c->tid);
+  if (e == NULL && emu_status (c) < 0)
     {
       *ret_err = ESRCH;
       return NULL;
     }
-  e = find_live (c->tgid);
+  if (e == NULL)
+    e = find_live (c->tgid);
   if (e)
-    return e;
+    {
+      if (c->creds_from)
+        *c->creds_from = e->tgid;
+      return e;
+    }
   /* One entry (and pidfd) per live process that changed its ids: a
      bounded number, as the handler's fds are.  */
   if (n_table >= MAX_ENTRIES)
@@ -209,6 +254,8 @@ own_entry (struct emu_call *c, int *ret_err)
   e->tgid = c->tgid;
   e->pidfd = pidfd;
   e->creds = copy;
+  if (c->creds_from)
+    *c->creds_from = e->tgid;
   return e;
 }
 

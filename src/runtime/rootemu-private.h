@@ -26,6 +26,10 @@ struct emu_call
   uint64_t cap_eff, cap_prm, cap_inh, cap_bnd;
   mode_t umask;
   int world; /* emu_world's answer */
+  /* The thread's slot in emu_world's cache for where its ids come from
+     (rootemu-creds.c): -1 not known yet, 0 root's, else the thread group
+     whose entry holds them; NULL when the thread is not cached.  */
+  pid_t *creds_from;
 };
 
 /* The answer: a value, an errno, or "let the kernel run the call as it

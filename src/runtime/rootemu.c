@@ -324,6 +324,7 @@ static struct
   pid_t tid;
   int pidfd;
   int world;
+  pid_t creds_from;
 } seen[SEEN_MAX];
 static size_t n_seen;
 
@@ -358,7 +359,10 @@ emu_world (struct emu_call *c)
     if (seen[i].tid == c->tid)
       {
         if (seen_alive (i))
-          return seen[i].world;
+          {
+            c->creds_from = &seen[i].creds_from;
+            return seen[i].world;
+          }
         seen_drop (i);
         break;
       }
@@ -382,6 +386,8 @@ emu_world (struct emu_call *c)
   seen[n_seen].tid = c->tid;
   seen[n_seen].pidfd = pidfd;
   seen[n_seen].world = world;
+  seen[n_seen].creds_from = -1;
+  c->creds_from = &seen[n_seen].creds_from;
   n_seen++;
   return world;
 }
