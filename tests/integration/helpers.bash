@@ -105,10 +105,12 @@ kill_bgpids() {
     done
 }
 
-# wait_for CMD...: retry CMD for up to ~10 s
+# wait_for CMD...: retry CMD for up to ~10 s, HUTCH_WAIT_SCALE times that
+# where everything is slower (the VM under TCG sets 3: systemd there once
+# took more than 10 s to drop a scope)
 wait_for() {
     local i
-    for i in $(seq 1 100); do
+    for i in $(seq 1 $((100 * ${HUTCH_WAIT_SCALE:-1}))); do
         if "$@"; then
             return 0
         fi

@@ -265,7 +265,7 @@ run_bats() {
                 HUTCH="$dir/bin/hutch" HUTCH_OCI="$dir/bin/hutch-oci" \
                 HUTCH_INIT_DIR="$dir/bin" ROOTFS="$VM_ROOTFS" \
                 MKROOTFS="$dir/tests/mkrootfs.sh" \
-                BATS_TEST_TIMEOUT="$VM_TEST_TIMEOUT" \
+                BATS_TEST_TIMEOUT="$VM_TEST_TIMEOUT" HUTCH_WAIT_SCALE=3 \
                 HUTCH_CGROUP_DELEGATED="$D" "${extra_env[@]}" \
                 bats --tap "${@/#/$dir/tests/}"
         ) < /dev/null 2>> "$out/stderr" | renumber "$offset" >> "$out/tap"
