@@ -485,9 +485,6 @@ b_kernel_state (const struct hutch_spec *spec, hutch_error_t *err)
   return hutch_child_process_attrs (spec, err);
 }
 
-/* Last: the terminal or a session of its own, the filter when it must
-   come before the change of user, the user, the parent-death signal again,
-   the working directory, no_new_privs.  */
 /* Root emulation's filter, just before the container's own: installing it
    gives the listener, which goes to the handler A started, and from then
    on the calls it names wait for the handler's answer (this process's
@@ -517,6 +514,10 @@ b_rootemu (struct hutch_child_ctx *c, hutch_error_t *err)
   return 0;
 }
 
+/* Last: the terminal or a session of its own, root emulation's filter
+   (and the container's, when it must come before the change of user),
+   the user, the parent-death signal again, the working directory,
+   no_new_privs.  */
 static int
 b_become_process (struct hutch_child_ctx *c, int cwdfd, hutch_error_t *err)
 {
