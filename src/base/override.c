@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 /* One unsigned number in BASE from *P up to END; moves *P past it.  */
 static int
@@ -123,4 +124,25 @@ hutch_override_format (const struct hutch_override *o, char buf[HUTCH_OVERRIDE_M
     n = snprintf (buf, HUTCH_OVERRIDE_MAX, "%u:%u:0%o", (unsigned int)o->uid, (unsigned int)o->gid,
                   (unsigned int)(o->mode & 07777));
   return n < 0 ? 0 : (size_t)n;
+}
+
+int
+hutch_override_get (int fd, struct hutch_override *ret)
+{
+  char text[HUTCH_OVERRIDE_MAX];
+  ssize_t n = fgetxattr (fd, HUTCH_OVERRIDE_XATTR, text, sizeof text);
+
+  if (n < 0)
+    return errno == ENODATA || errno == ENOTSUP || errno == ERANGE ? 0 : -errno;
+  return hutch_override_parse (text, (size_t)n, ret) == 0 ? 1 : 0;
+}
+
+int
+hutch_override_set (int fd, const struct hutch_override *o)
+{
+  char text[HUTCH_OVERRIDE_MAX];
+
+  if (fsetxattr (fd, HUTCH_OVERRIDE_XATTR, text, hutch_override_format (o, text), 0) < 0)
+    return -errno;
+  return 0;
 }

@@ -39,4 +39,11 @@ int hutch_override_parse (const char *text, size_t len, struct hutch_override *r
    the NUL.  */
 size_t hutch_override_format (const struct hutch_override *o, char buf[HUTCH_OVERRIDE_MAX]);
 
+/* The record on FD (an fd the attribute calls take: not O_PATH): 1 and
+   *RET; 0 when there is none, or none hutch can take (too long, another
+   form, a file system without user attributes); -errno for the rest.  */
+int hutch_override_get (int fd, struct hutch_override *ret);
+/* Record O on FD: 0 or -errno.  */
+int hutch_override_set (int fd, const struct hutch_override *o);
+
 #endif

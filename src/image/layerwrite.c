@@ -482,14 +482,9 @@ struct header
 static void
 apply_override (struct archive_entry *e, const struct header *h)
 {
-  char text[HUTCH_OVERRIDE_MAX];
   struct hutch_override o;
-  ssize_t n;
 
-  if (h->xfd < 0 || h->hardlink || h->owner_given)
-    return;
-  n = fgetxattr (h->xfd, HUTCH_OVERRIDE_XATTR, text, sizeof text);
-  if (n <= 0 || hutch_override_parse (text, (size_t)n, &o) < 0)
+  if (h->xfd < 0 || h->hardlink || h->owner_given || hutch_override_get (h->xfd, &o) != 1)
     return;
   archive_entry_set_uid (e, o.uid);
   archive_entry_set_gid (e, o.gid);

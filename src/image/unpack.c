@@ -162,13 +162,12 @@ static void
 record_owner (int fd, const struct meta *m)
 {
   struct hutch_override o = { .uid = m->uid, .gid = m->gid, .mode = m->perm & 07777 };
-  char text[HUTCH_OVERRIDE_MAX];
   struct stat st;
 
   if ((m->uid == 0 && m->gid == 0) || fstat (fd, &st) < 0
       || (!S_ISREG (st.st_mode) && !S_ISDIR (st.st_mode)))
     return;
-  (void)fsetxattr (fd, HUTCH_OVERRIDE_XATTR, text, hutch_override_format (&o, text), 0);
+  (void)hutch_override_set (fd, &o);
 }
 
 /* Owner, then mode: chown(2) clears the setuid and setgid bits (and

@@ -20,9 +20,7 @@
 #include "base/util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/capability.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,13 +57,6 @@ emu_creds_init (void)
   groups_held = 0;
 }
 
-static bool
-alive (int pidfd)
-{
-  struct pollfd p = { pidfd, POLLIN, 0 };
-  return poll (&p, 1, 0) == 0;
-}
-
 static void
 drop (size_t i)
 {
@@ -82,7 +73,7 @@ find_live (pid_t tgid)
   for (i = 0; i < n_table; i++)
     if (table[i].tgid == tgid)
       {
-        if (alive (table[i].pidfd))
+        if (emu_pidfd_alive (table[i].pidfd))
           return &table[i];
         drop (i);
         return NULL;
@@ -95,7 +86,7 @@ sweep (void)
 {
   size_t i = 0;
   while (i < n_table)
-    if (!alive (table[i].pidfd))
+    if (!emu_pidfd_alive (table[i].pidfd))
       drop (i);
     else
       i++;
@@ -104,19 +95,11 @@ sweep (void)
 static pid_t
 parent_of (int procfd, pid_t pid)
 {
-  char path[64], buf[2048], *p;
-  _cleanup_close_ int fd = -1;
+  char buf[2048], *p;
   unsigned long long v;
-  ssize_t n;
 
-  snprintf (path, sizeof path, "%d/status", (int)pid);
-  fd = openat (procfd, path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  if (emu_read_status (procfd, pid, buf, sizeof buf) < 0)
     return -1;
-  n = read (fd, buf, sizeof buf - 1);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
   p = strstr (buf, "\nPPid:");
   if (p == NULL || sscanf (p + 6, "%llu", &v) != 1)
     return -1;

@@ -35,7 +35,6 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/openat2.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -183,19 +182,6 @@ reopen (struct emu_call *c, int fd)
   return r < 0 ? -errno : r;
 }
 
-/* The override behind RFD, an fd of a regular file or directory opened
-   for reading (reopen): 1, none (0), or -errno.  */
-static int
-read_override (int rfd, struct hutch_override *ret)
-{
-  char text[HUTCH_OVERRIDE_MAX];
-  ssize_t n = fgetxattr (rfd, HUTCH_OVERRIDE_XATTR, text, sizeof text);
-
-  if (n < 0)
-    return errno == ENODATA || errno == ENOTSUP || errno == ERANGE ? 0 : -errno;
-  return hutch_override_parse (text, (size_t)n, ret) == 0 ? 1 : 0;
-}
-
 /* The override of the O_PATH fd FD (1), none (0), or -errno.
    (getxattrat(2) of Linux 6.13 refuses O_PATH fds with EBADF: a reopen
    it is.)  */
@@ -209,7 +195,7 @@ get_override (struct emu_call *c, int fd, const struct stat *st, struct hutch_ov
   rfd = reopen (c, fd);
   if (rfd < 0)
     return rfd;
-  return read_override (rfd, ret);
+  return hutch_override_get (rfd, ret);
 }
 
 /* ---- chown ---------------------------------------------------------------- */
@@ -249,7 +235,7 @@ do_chown (struct emu_call *c, int dirfd, uint64_t addr, unsigned int uid, unsign
       rfd = reopen (c, fd);
       if (rfd < 0)
         return EMU_ANSWER_ERROR (-rfd);
-      r = read_override (rfd, &cur);
+      r = hutch_override_get (rfd, &cur);
     }
   if (r < 0)
     return EMU_ANSWER_ERROR (-r);
@@ -280,11 +266,7 @@ do_chown (struct emu_call *c, int dirfd, uint64_t addr, unsigned int uid, unsign
   else if (nw.uid == 0 && nw.gid == 0 && !nw.has_type)
     r = fremovexattr (rfd, HUTCH_OVERRIDE_XATTR) < 0 && errno != ENODATA ? -errno : 0;
   else
-    {
-      char text[HUTCH_OVERRIDE_MAX];
-      size_t n = hutch_override_format (&nw, text);
-      r = fsetxattr (rfd, HUTCH_OVERRIDE_XATTR, text, n, 0) < 0 ? -errno : 0;
-    }
+    r = hutch_override_set (rfd, &nw);
   if (r == -ENOTSUP)
     return EMU_ANSWER_VALUE (0); /* a file system without user attributes */
   if (r < 0)
@@ -364,7 +346,7 @@ do_mknod (struct emu_call *c, int dirfd, uint64_t addr, mode_t mode, unsigned in
 {
   const struct emu_creds *cr;
   struct hutch_override o = { 0 };
-  char path[4096], text[HUTCH_OVERRIDE_MAX], *slash, *name;
+  char path[4096], *slash, *name;
   _cleanup_close_ int parent = -1, fd = -1;
   int base, r;
   uint64_t how;
@@ -416,10 +398,10 @@ do_mknod (struct emu_call *c, int dirfd, uint64_t addr, mode_t mode, unsigned in
                o.mode & 07777);
   if (fd < 0)
     return EMU_ANSWER_ERROR (errno);
-  if (fsetxattr (fd, HUTCH_OVERRIDE_XATTR, text, hutch_override_format (&o, text), 0) < 0
-      && errno != ENOTSUP)
+  r = hutch_override_set (fd, &o);
+  if (r < 0 && r != -ENOTSUP)
     {
-      int e = errno;
+      int e = -r;
       if (fstat (fd, &made) == 0 && fstatat (parent, name, &now, AT_SYMLINK_NOFOLLOW) == 0
           && made.st_dev == now.st_dev && made.st_ino == now.st_ino)
         unlinkat (parent, name, 0);

@@ -23,7 +23,7 @@ struct emu_call
   bool have_caps; /* cap_eff known from capget (emu_has_cap) */
   pid_t tgid, ppid;
   pid_t own_tid; /* the caller's thread id in its own pid namespace */
-  uint64_t cap_eff, cap_prm, cap_inh, cap_bnd;
+  uint64_t cap_eff;
   mode_t umask;
   int world; /* emu_world's answer */
   /* The thread's slot in emu_world's cache for where its ids come from
@@ -58,6 +58,12 @@ struct emu_answer
 #define EMU_WORLD_NS 1
 #define EMU_WORLD_ROOT 2
 int emu_world (struct emu_call *c);
+
+/* /proc/PID/status (at most SIZE - 1 bytes, NUL-terminated) through the
+   handler's PROCFD; -errno.  */
+int emu_read_status (int procfd, pid_t pid, char *buf, size_t size);
+/* Whether the process or thread of PIDFD still runs.  */
+bool emu_pidfd_alive (int pidfd);
 
 /* Read the caller's status; -errno when it is gone.  */
 int emu_status (struct emu_call *c);

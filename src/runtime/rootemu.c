@@ -129,22 +129,41 @@ out:
 /* ---- the caller --------------------------------------------------------- */
 
 int
-emu_status (struct emu_call *c)
+emu_read_status (int procfd, pid_t pid, char *buf, size_t size)
 {
-  char path[64], buf[4096], *line, *save = NULL;
+  char path[64];
   _cleanup_close_ int fd = -1;
   ssize_t n;
 
-  if (c->have_status)
-    return 0;
-  snprintf (path, sizeof path, "%d/status", (int)c->tid);
-  fd = openat (c->procfd, path, O_RDONLY | O_CLOEXEC);
+  snprintf (path, sizeof path, "%d/status", (int)pid);
+  fd = openat (procfd, path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return -errno;
-  n = read (fd, buf, sizeof buf - 1);
+  n = read (fd, buf, size - 1);
   if (n <= 0)
     return n < 0 ? -errno : -ESRCH;
   buf[n] = '\0';
+  return 0;
+}
+
+bool
+emu_pidfd_alive (int pidfd)
+{
+  struct pollfd p = { pidfd, POLLIN, 0 };
+  return poll (&p, 1, 0) == 0;
+}
+
+int
+emu_status (struct emu_call *c)
+{
+  char buf[4096], *line, *save = NULL;
+  int r;
+
+  if (c->have_status)
+    return 0;
+  r = emu_read_status (c->procfd, c->tid, buf, sizeof buf);
+  if (r < 0)
+    return r;
   c->tgid = c->ppid = -1;
   for (line = strtok_r (buf, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
     {
@@ -162,12 +181,6 @@ emu_status (struct emu_call *c)
         }
       else if (sscanf (line, "CapEff: %llx", &v) == 1)
         c->cap_eff = v;
-      else if (sscanf (line, "CapPrm: %llx", &v) == 1)
-        c->cap_prm = v;
-      else if (sscanf (line, "CapInh: %llx", &v) == 1)
-        c->cap_inh = v;
-      else if (sscanf (line, "CapBnd: %llx", &v) == 1)
-        c->cap_bnd = v;
       else if (sscanf (line, "Umask: %o", &u) == 1)
         c->umask = (mode_t)u;
     }
@@ -331,8 +344,7 @@ static size_t n_seen;
 static bool
 seen_alive (size_t i)
 {
-  struct pollfd p = { seen[i].pidfd, POLLIN, 0 };
-  return poll (&p, 1, 0) == 0;
+  return emu_pidfd_alive (seen[i].pidfd);
 }
 
 static void
