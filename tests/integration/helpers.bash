@@ -361,3 +361,16 @@ except OSError:
 }
 
 override_is() { [ "$(override_of "$1")" = "$2" ]; }
+
+# U CMD...: CMD as GRANT_USER (the *.root.bats files' user), with the
+# environment tests/integration/run gives test users
+U() {
+    local home
+    home=$(getent passwd "$GRANT_USER" | cut -d: -f6)
+    runuser -u "$GRANT_USER" -- env -i \
+        HOME="$home" USER="$GRANT_USER" LOGNAME="$GRANT_USER" SHELL=/bin/bash \
+        PATH="$BASE_PATH" LANG=C.UTF-8 TMPDIR="$GRANT_DIR/tmp" \
+        http_proxy="${http_proxy:-}" https_proxy="${https_proxy:-}" \
+        HTTPS_PROXY="${HTTPS_PROXY:-}" no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost \
+        "$@"
+}

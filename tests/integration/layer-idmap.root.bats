@@ -50,18 +50,6 @@ teardown() {
     return "$rc"
 }
 
-# U CMD...: CMD as GRANT_USER, with the environment run gives test users
-U() {
-    local home
-    home=$(getent passwd "$GRANT_USER" | cut -d: -f6)
-    runuser -u "$GRANT_USER" -- env -i \
-        HOME="$home" USER="$GRANT_USER" LOGNAME="$GRANT_USER" SHELL=/bin/bash \
-        PATH="$BASE_PATH" LANG=C.UTF-8 TMPDIR="$GRANT_DIR/tmp" \
-        http_proxy="${http_proxy:-}" https_proxy="${https_proxy:-}" \
-        HTTPS_PROXY="${HTTPS_PROXY:-}" no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost \
-        "$@"
-}
-
 H() { U "$HUTCH" --root "$STORE" "$@"; }
 
 # free_start [FROM]: the first start from FROM (500000) on, in steps of

@@ -40,15 +40,6 @@ teardown() {
     return "$rc"
 }
 
-# U CMD...: CMD as GRANT_USER, with the environment run gives test users
-U() {
-    local home
-    home=$(getent passwd "$GRANT_USER" | cut -d: -f6)
-    runuser -u "$GRANT_USER" -- env -i \
-        HOME="$home" USER="$GRANT_USER" LOGNAME="$GRANT_USER" SHELL=/bin/bash \
-        PATH="$BASE_PATH" LANG=C.UTF-8 TMPDIR="$GRANT_DIR/tmp" "$@"
-}
-
 H() { U "$HUTCH" --root "$STORE" "$@"; }
 
 # no squashfuse of GRANT_USER's containers is left
