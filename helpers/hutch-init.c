@@ -7,6 +7,11 @@
  * PID 1 with --pid host, the kernel's subreaper rule) hands to it, and exits with the command's
  * status (128+N when a signal N ended it).
  *
+ * With --pause (hutch run --pause) it runs no command: it only holds the
+ * container's namespaces for the processes that `hutch exec` (or Slurm's
+ * tasks, through hutch's SPANK plugin) puts in, reaps what they leave,
+ * and exits 0 on SIGTERM, SIGINT or SIGHUP.
+ *
  * Trust: it runs inside the container, with the container's ids and
  * privileges, so it trusts nothing of the container and holds nothing the
  * container could not have itself.  It is linked statically because the
@@ -16,6 +21,7 @@
  */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +41,27 @@ code_of (int status)
   return 1;
 }
 
+/* --pause: every signal blocked and taken by sigwaitinfo, so that
+   none of them can end us but the three that mean "stop" (as PID 1 of a
+   PID namespace, the kernel delivers nothing to us that we do not
+   handle, SIGKILL from outside aside).  */
+static int
+pause_forever (const sigset_t *all)
+{
+  for (;;)
+    {
+      siginfo_t si;
+      int sig = sigwaitinfo (all, &si);
+      int status;
+
+      if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
+        return 0;
+      if (sig == SIGCHLD)
+        while (waitpid (-1, &status, WNOHANG) > 0)
+          ;
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -42,11 +69,13 @@ main (int argc, char **argv)
   pid_t child;
   int first = 1;
 
+  bool pause = argc == 2 && strcmp (argv[1], "--pause") == 0;
+
   if (argc > 1 && strcmp (argv[1], "--") == 0)
     first = 2;
-  if (first >= argc)
+  if (first >= argc && !pause)
     {
-      fprintf (stderr, "hutch-init: usage: hutch-init -- COMMAND [ARG...]\n");
+      fprintf (stderr, "hutch-init: usage: hutch-init -- COMMAND [ARG...] | --pause\n");
       return 125;
     }
 
@@ -57,6 +86,8 @@ main (int argc, char **argv)
      still ours to reap.  */
   if (getpid () != 1)
     prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  if (pause)
+    return pause_forever (&all);
 
   child = fork ();
   if (child < 0)

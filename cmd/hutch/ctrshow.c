@@ -754,6 +754,12 @@ inspect_json (const struct row *r)
   json_object_set_new (o, "Rootfs", json_string (r->c.rootfs ? r->c.rootfs : ""));
   json_object_set_new (o, "Name", json_string (r->c.name));
   json_object_set_new (o, "RestartCount", json_integer (r->st.restarts));
+  /* podman's name: the configuration that `hutch exec`, and hutch's
+     Slurm plugin, give the processes they put in the container.  */
+  {
+    _cleanup_free_ char *ocp = hutch_xasprintf ("%s/config.json", r->c.dir);
+    json_object_set_new (o, "OCIConfigPath", json_string (ocp));
+  }
   json_object_set_new (o, "LogPath",
                        json_string (r->c.log_driver == HUTCH_LOG_K8S_FILE ? log : ""));
   cfg = json_object ();

@@ -36,6 +36,7 @@ enum
   OPT_ENV_FILE,
   OPT_HOSTNAME,
   OPT_INIT,
+  OPT_PAUSE,
   OPT_USERNS,
   OPT_NETWORK,
   OPT_ENTRYPOINT,
@@ -130,6 +131,11 @@ static const struct cmd_opt options[] = {
   { "tty", 't', no_argument, NULL, "allocate a pseudo-terminal", NULL },
   { "init", OPT_INIT, no_argument, NULL,
     "run hutch-init as PID 1 (reaps zombies, forwards signals)", NULL },
+  { "pause", OPT_PAUSE, no_argument, NULL,
+    "run no command: hutch-init alone, as PID 1, holds the\ncontainer's namespaces for `hutch "
+    "exec` "
+    "(a pod's\ninfra container) until it is stopped",
+    NULL },
   { "userns", OPT_USERNS, required_argument, "MODE", "default, keep-id or single",
     "default keep-id single" },
   { "network", OPT_NETWORK, required_argument, "MODE",
@@ -351,6 +357,7 @@ static const struct stored_option
   { 'i', STORE_FLAG, FIELD (interactive) },
   { 't', STORE_FLAG, FIELD (tty) },
   { OPT_INIT, STORE_FLAG, FIELD (init) },
+  { OPT_PAUSE, STORE_FLAG, FIELD (pause) },
   { 'p', STORE_LIST, FIELD (publish) },
   { OPT_DNS, STORE_LIST, FIELD (dns) },
   { OPT_ADD_HOST, STORE_LIST, FIELD (add_hosts) },
@@ -628,6 +635,14 @@ run_operands (struct hutch_run_options *o, int argc, char **argv, bool pull_give
       _cleanup_free_ char *os = NULL, *arch = NULL, *variant = NULL;
       if (hutch_platform_parse (o->platform, &os, &arch, &variant, &err) < 0)
         return cmd_report (&err);
+    }
+  if (o->pause && (optind < argc || o->entrypoint))
+    {
+      fprintf (stderr,
+               "hutch run: --pause runs no command: leave out %s, and run commands in "
+               "the container with `hutch exec`\n",
+               o->entrypoint ? "--entrypoint" : "the command");
+      return HUTCH_EXIT_ERROR;
     }
   for (i = optind; i < argc; i++)
     hutch_strv_push (&o->command, hutch_xstrdup (argv[i]));
@@ -954,7 +969,7 @@ parse_run (const struct cmd_def *def, int argc, char **argv, struct hutch_run_op
   if (cmd_globals.root)
     o->store_root = hutch_xstrdup (cmd_globals.root);
   o->storage_driver = cmd_globals.storage_driver;
-  if (o->init)
+  if (o->init || o->pause)
     o->init_path = find_init ();
   o->slirp_path = find_helper ("hutch-slirp");
   return RUN_NEXT;

@@ -619,7 +619,14 @@ set_process (const struct hutch_run_options *o, struct hutch_spec *spec,
 
   hutch_strv_free (spec->args);
   spec->args = NULL;
-  if (o->image)
+  if (o->pause)
+    {
+      /* What ps and inspect show; child.c runs hutch-init itself.  */
+      spec->args = hutch_xmalloc0 (sizeof (char *));
+      hutch_strv_push (&spec->args, hutch_xstrdup ("hutch-init"));
+      hutch_strv_push (&spec->args, hutch_xstrdup ("--pause"));
+    }
+  else if (o->image)
     {
       /* Docker's rule: ENTRYPOINT + (the command given, or CMD); an
          --entrypoint of one's own drops the image's CMD too.  */
@@ -659,8 +666,9 @@ set_process (const struct hutch_run_options *o, struct hutch_spec *spec,
     }
   spec->terminal = o->tty;
   spec->extra.interactive = o->interactive;
-  spec->extra.init = o->init;
-  if (o->init)
+  spec->extra.init = o->init || o->pause;
+  spec->extra.pause = o->pause;
+  if (spec->extra.init)
     spec->extra.init_path
         = o->init_path ? hutch_xstrdup (o->init_path) : hutch_paths_helper ("hutch-init");
   return 0;

@@ -47,6 +47,8 @@ struct hutch_run_options
   char *user;
   char *hostname;
   bool interactive, tty, init;
+  /* --pause: no command; hutch-init alone holds the namespaces */
+  bool pause;
   int userns;  /* enum hutch_userns_mode, or -1 for the mode's default */
   int network; /* enum hutch_network */
   char **command;

@@ -785,8 +785,8 @@ static void __attribute__ ((noreturn)) child_b (struct hutch_child_ctx *c)
       size_t n = hutch_strv_len (c->spec->args), k;
       char **argv = hutch_xmalloc0 ((n + 3) * sizeof (char *));
       argv[0] = (char *)"hutch-init";
-      argv[1] = (char *)"--";
-      for (k = 0; k < n; k++)
+      argv[1] = (char *)(c->spec->extra.pause ? "--pause" : "--");
+      for (k = 0; k < n && !c->spec->extra.pause; k++)
         argv[k + 2] = c->spec->args[k];
       syscall (SYS_execveat, c->initfd, "", argv, c->spec->env, AT_EMPTY_PATH);
       hutch_error_set (&err, errno, "execute hutch-init");

@@ -173,6 +173,7 @@ struct hutch_squash
 struct hutch_spec_extra
 {
   bool init;        /* run hutch-init as PID 1 */
+  bool pause;       /* with init: hutch-init runs no command (--pause) */
   bool interactive; /* keep stdin attached */
   char *init_path;  /* host path of hutch-init */
   struct hutch_file *files;

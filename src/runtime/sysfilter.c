@@ -11,6 +11,7 @@
 
 #include "runtime/sysfilter.h"
 #include "runtime/sysfilter-private.h"
+#include "runtime/seccomp-file.h"
 #include "runtime/spec.h"
 #include "base/util.h"
 #include "base/walk.h"
@@ -277,33 +278,6 @@ hutch_sc_export (scmp_filter_ctx ctx, uint32_t def_action, unsigned int flags,
    and damage, not against the user.  */
 #define CACHE_MAGIC "HUTCHBP2"
 
-struct cache_header
-{
-  char magic[8];
-  uint32_t key_len, insns, flags, reserved;
-  uint64_t sum; /* FNV-1a of the header (sum 0), key and instructions */
-};
-
-static uint64_t
-fnv1a (uint64_t h, const void *data, size_t len)
-{
-  const unsigned char *p = data;
-  size_t i;
-  for (i = 0; i < len; i++)
-    h = (h ^ p[i]) * 0x100000001b3ULL;
-  return h;
-}
-
-#define FNV_START 0xcbf29ce484222325ULL
-
-static uint64_t
-cache_sum (struct cache_header h, const char *key, const struct sock_filter *insns)
-{
-  h.sum = 0;
-  return fnv1a (fnv1a (fnv1a (FNV_START, &h, sizeof h), key, h.key_len), insns,
-                h.insns * sizeof (struct sock_filter));
-}
-
 /* "dev:ino:mtime:size" of PATH, or NULL.  */
 static char *
 file_identity (const char *path)
@@ -354,7 +328,7 @@ static char *
 cache_path (const char *dir, const char *key)
 {
   return hutch_xasprintf ("%s/seccomp-%016llx.bpf", dir,
-                          (unsigned long long)fnv1a (FNV_START, key, strlen (key)));
+                          (unsigned long long)hutch_fnv1a (HUTCH_FNV_START, key, strlen (key)));
 }
 
 static struct hutch_seccomp *
@@ -363,7 +337,7 @@ cache_read (const char *dir, const char *key)
   _cleanup_free_ char *path = cache_path (dir, key), *buf = NULL;
   _cleanup_close_ int fd = -1;
   size_t key_len = strlen (key), len;
-  struct cache_header h;
+  struct hutch_seccomp_file_header h;
   struct hutch_seccomp *f;
   hutch_error_t e = HUTCH_ERROR_INIT;
   struct stat st;
@@ -392,7 +366,8 @@ cache_read (const char *dir, const char *key)
   f->flags = h.flags;
   f->insns = hutch_xmalloc0 (h.insns * sizeof (struct sock_filter));
   memcpy (f->insns, buf + sizeof h + key_len, h.insns * sizeof (struct sock_filter));
-  if (cache_sum (h, key, f->insns) != h.sum || f->insns[h.insns - 1].code != (BPF_RET | BPF_K))
+  if (hutch_seccomp_file_sum (h, key, f->insns) != h.sum
+      || f->insns[h.insns - 1].code != (BPF_RET | BPF_K))
     {
       hutch_seccomp_free (f);
       return NULL;
@@ -432,13 +407,14 @@ static void
 cache_write (const char *dir, const char *key, const struct hutch_seccomp *f)
 {
   _cleanup_free_ char *path = cache_path (dir, key), *tmp = NULL;
-  struct cache_header h = { .key_len = (uint32_t)strlen (key), .insns = f->len, .flags = f->flags };
+  struct hutch_seccomp_file_header h
+      = { .key_len = (uint32_t)strlen (key), .insns = f->len, .flags = f->flags };
   hutch_error_t e = HUTCH_ERROR_INIT;
   int fd;
   bool ok;
 
   memcpy (h.magic, CACHE_MAGIC, 8);
-  h.sum = cache_sum (h, key, f->insns);
+  h.sum = hutch_seccomp_file_sum (h, key, f->insns);
   if (hutch_walk_mkdir_p (dir, 0700, &e) < 0)
     {
       hutch_error_clear (&e);
@@ -465,20 +441,20 @@ cache_write (const char *dir, const char *key, const struct hutch_seccomp *f)
 /* The cache's layout with a magic of its own and no key: the header, then
    the instructions.  INSNS 0 records that the container had no filter, so
    that a lost file is an error and never "no filter".  */
-#define SAVED_MAGIC "HUTCHSV1"
+#define SAVED_MAGIC HUTCH_SECCOMP_SAVED_MAGIC
 
 int
 hutch_seccomp_save (const struct hutch_seccomp *filter, int dirfd, const char *name,
                     hutch_error_t *err)
 {
   _cleanup_free_ char *tmp = hutch_xasprintf (".%s.%d", name, (int)getpid ());
-  struct cache_header h
+  struct hutch_seccomp_file_header h
       = { .insns = filter ? filter->len : 0, .flags = filter ? filter->flags : 0 };
   int fd, e;
   bool ok;
 
   memcpy (h.magic, SAVED_MAGIC, 8);
-  h.sum = cache_sum (h, "", filter ? filter->insns : NULL);
+  h.sum = hutch_seccomp_file_sum (h, "", filter ? filter->insns : NULL);
   fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     return hutch_error_set (err, errno, "write the container's seccomp filter");
@@ -503,7 +479,7 @@ hutch_seccomp_load (int dirfd, const char *name, struct hutch_seccomp **ret, hut
   _cleanup_close_ int fd = -1;
   _cleanup_free_ char *buf = NULL;
   struct hutch_seccomp *f;
-  struct cache_header h;
+  struct hutch_seccomp_file_header h;
   struct stat st;
   size_t len;
 
@@ -531,7 +507,7 @@ hutch_seccomp_load (int dirfd, const char *name, struct hutch_seccomp **ret, hut
     return hutch_error_set (err, 0, "the container's seccomp filter (%s) is damaged", name);
   if (h.insns == 0)
     {
-      if (cache_sum (h, "", NULL) != h.sum)
+      if (hutch_seccomp_file_sum (h, "", NULL) != h.sum)
         return hutch_error_set (err, 0, "the container's seccomp filter (%s) is damaged", name);
       *ret = NULL;
       return 0;
@@ -541,7 +517,8 @@ hutch_seccomp_load (int dirfd, const char *name, struct hutch_seccomp **ret, hut
   f->flags = h.flags;
   f->insns = hutch_xmalloc0 (h.insns * sizeof (struct sock_filter));
   memcpy (f->insns, buf + sizeof h, h.insns * sizeof (struct sock_filter));
-  if (cache_sum (h, "", f->insns) != h.sum || f->insns[h.insns - 1].code != (BPF_RET | BPF_K))
+  if (hutch_seccomp_file_sum (h, "", f->insns) != h.sum
+      || f->insns[h.insns - 1].code != (BPF_RET | BPF_K))
     {
       hutch_seccomp_free (f);
       return hutch_error_set (err, 0, "the container's seccomp filter (%s) is damaged", name);
