@@ -1,0 +1,234 @@
+#!/usr/bin/env bats
+# Slurm runs hutch containers natively (issue 20): hutch's SPANK plugin,
+# spank_hutch.so, loaded by Debian's srun and slurmstepd (22.05) from the
+# cluster's plugstack.conf, with a node-local store (store=) that the test
+# fills with an image beforehand, as a warm node has it.  srun runs as an
+# unprivileged user (SUSER, hutchtest: a subordinate range), and one test
+# as a user without one (hutchnosub).
+#
+# Run as root by tests/integration/run: Slurm's daemons need root.
+
+load helpers
+load slurm
+
+PLUGIN=${HUTCH_SPANK:-$(dirname "$HUTCH")/spank_hutch.so}
+NOSUB=hutchnosub
+
+setup_file() {
+    slurm_need
+    [ -f "$PLUGIN" ] || skip "no $PLUGIN: configure found no slurm/spank.h (apt install libslurm-dev)"
+    # W is not known yet: the plugin's arguments name it through a link
+    # made below, /tmp being everyone's.
+    local store_link
+    store_link=$(mktemp -u /tmp/hutch-spank-store.XXXXXX)
+    SLURM_PLUGSTACK="required $PLUGIN hutch=$HUTCH store=$store_link/%u"
+    slurm_up slurm-spank
+    ln -s "$W/store" "$store_link"
+    echo "$store_link" > "$W/store-link"
+    mkdir -m 0755 "$W/store"
+    local u
+    for u in "$SUSER" "$NOSUB"; do
+        getent passwd "$u" > /dev/null || continue
+        mkdir -m 0700 "$W/store/$u"
+        chown "$u:" "$W/store/$u"
+    done
+    mkdir -m 0777 "$W/u/out"
+    chown -R "$SUSER:" "$W/u"
+
+    # The image, in the user's node-local store: the busybox rootfs with
+    # a command and a working directory of its own.
+    rootfs_tar "$W/rootfs.tar"
+    chmod 0644 "$W/rootfs.tar"
+    S "$HUTCH" --root "$W/store/$SUSER" import --change 'ENV FROM_IMAGE=image PATH=/usr/sbin:/usr/bin:/sbin:/bin' \
+        --change 'WORKDIR /root' "$W/rootfs.tar" box:1 > /dev/null ||
+        fail_now "cannot import the image into $W/store/$SUSER"
+}
+
+teardown_file() {
+    [ -n "${W:-}" ] && rm -f "$(cat "$W/store-link" 2> /dev/null)"
+    slurm_down
+}
+
+setup() {
+    need_root
+    rm -rf "$W/u/out"/*
+}
+
+teardown() {
+    if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
+        {
+            echo "--- slurmd.log, the last lines of the steps:"
+            grep -E '^\[[^]]*\] \[[0-9]+\.' "$W/log/slurmd.log" | grep -v -E 'debug[2-5]?:  (_set_limit|Handling|_handle|signaling)' | tail -n 25
+        } >&2
+    fi
+    slurm scancel --user "$SUSER" 2> /dev/null || true
+    wait_for no_jobs || kill_leftovers
+}
+
+# H CMD...: hutch as SUSER on the node's store
+H() { S "$HUTCH" --root "$W/store/$SUSER" "$@"; }
+
+@test "spank: srun --container-image runs the task in a container of the image, as the user, with the image's environment" {
+    run S timeout 60 srun --container-image=box:1 sh -c 'id -u; pwd; echo $FROM_IMAGE; echo job-$SLURM_JOB_ID; cat /proc/self/uid_map; readlink /proc/self/ns/mnt'
+    assert_status 0
+    assert_equal "${lines[0]}" "$(id -u "$SUSER")"
+    assert_equal "${lines[1]}" /root
+    assert_equal "${lines[2]}" image
+    [[ ${lines[3]} =~ ^job-[0-9]+$ ]] || fail_now "no Slurm environment: ${lines[3]}"
+    [ "${lines[5]}" != "$(readlink /proc/self/ns/mnt)" ] || fail_now "the task ran in the host's mount namespace"
+    # the step's container is gone with the step
+    run H ps -a --quiet --filter label=slurm.job="${lines[3]#job-}"
+    assert_equal "$output" ""
+}
+
+@test "spank: the tasks of a step share one container: one PID namespace where each sees the others, one /dev/shm" {
+    # each task leaves its pid (as the container sees it) in /out, waits
+    # for all four, then looks for the others in its /proc
+    run S timeout 60 srun -n 4 --container-image=box:1 --container-mounts="$W/u/out:/out" sh -c '
+        echo $$ > /out/pid.$SLURM_PROCID
+        echo shm-$SLURM_PROCID > /dev/shm/from.$SLURM_PROCID
+        n=0; while [ "$(ls /out | grep -c ^pid)" -lt 4 ] && [ $n -lt 200 ]; do sleep 0.1; n=$((n+1)); done
+        seen=0; for f in /out/pid.*; do [ -d /proc/$(cat $f) ] && seen=$((seen+1)); done
+        shm=$(cat /dev/shm/from.* | wc -l)
+        echo "task $SLURM_PROCID sees $seen shm $shm mnt $(readlink /proc/self/ns/mnt) pid $(readlink /proc/1/ns/pid)"
+        sleep 1'
+    assert_status 0
+    [ "${#lines[@]}" -eq 4 ] || fail_now "not 4 tasks: $output"
+    local l
+    for l in "${lines[@]}"; do
+        [[ $l == *" sees 4 shm 4 "* ]] || fail_now "a task did not see all four: $output"
+    done
+    # one mount and one PID namespace for all of them
+    assert_equal "$(printf '%s\n' "${lines[@]}" | sed 's/.* mnt //' | sort -u | wc -l)" 1
+}
+
+@test "spank: a task's exit code is srun's, and srun's stdin reaches task 0" {
+    run S sh -c 'echo typed-in | timeout 60 srun --container-image=box:1 sh -c "cat; exit 5"'
+    assert_status 5
+    assert_output_has typed-in
+    run S timeout 60 srun -n 2 --container-image=box:1 sh -c '[ $SLURM_PROCID = 1 ] && exit 3; exit 0'
+    assert_status 3
+}
+
+@test "spank: a task killed by a signal is reported as killed" {
+    run S timeout 60 srun --container-image=box:1 sh -c 'kill -KILL $$'
+    [ "$status" -ne 0 ] || fail_now "srun said 0 for a killed task"
+    assert_output_has "Killed"
+}
+
+@test "spank: srun --pty gives the container's shell a terminal's input and output" {
+    run S timeout 60 python3 "$BATS_TEST_DIRNAME/ptydrive.py" --no-size -- srun --pty --container-image=box:1 sh
+    assert_status 0
+    assert_output_has "MARK-42 pid-" "exit code 7" "terminal restored"
+}
+
+@test "spank: a missing image fails the step with hutch's own error on srun's terminal" {
+    run S timeout 60 srun --container-image=127.0.0.1:9/nosuch:1 true
+    [ "$status" -ne 0 ] || fail_now "srun succeeded without an image"
+    assert_output_has "hutch: " "nosuch"
+}
+
+@test "spank: sbatch: two steps share a named container's files; the job's end removes it" {
+    cat > "$W/u/job.sh" <<'EOS'
+#!/bin/sh
+srun --container-image=box:1 --container-name=keep sh -c 'echo one > /root/left; echo $$'
+srun --container-name=keep sh -c 'cat /root/left'
+srun --container-image=box:1 sh -c 'test -e /root/left && echo seen || echo none'
+EOS
+    chmod 0755 "$W/u/job.sh"
+    chown "$SUSER:" "$W/u/job.sh"
+    run S sbatch --parsable --wait -o "$W/u/out/job.out" "$W/u/job.sh"
+    assert_status 0
+    local job=${output%%;*}
+    run cat "$W/u/out/job.out"
+    assert_equal "${lines[1]}" one
+    [[ ${lines[2]} == *none* ]] || fail_now "a step without the name saw the named container's file: $output"
+    # the job's epilog removed it
+    wait_for test -z "$(H ps -a --quiet --filter label=slurm.job="$job")" ||
+        fail_now "the job's named container is still there: $(H ps -a)"
+}
+
+@test "spank: --container-name without an image names no container yet: a clear error" {
+    run S timeout 60 srun --container-name=never true
+    [ "$status" -ne 0 ] || fail_now "srun succeeded"
+    assert_output_has "no container of that name" "--container-image"
+}
+
+@test "spank: --container-mounts (ro), --container-workdir, --container-env and --container-readonly" {
+    mkdir -p "$W/u/src"
+    echo data > "$W/u/src/f"
+    chown -R "$SUSER:" "$W/u/src"
+    run S env FROM_IMAGE=job timeout 60 srun --container-image=box:1 --container-mounts="$W/u/src:/src:ro,$W/u/out" \
+        --container-workdir=/src --container-env=FROM_IMAGE sh -c 'pwd; cat f; touch f 2>&1 || echo ro-ok; echo $FROM_IMAGE; touch '"$W"'/u/out/w && echo same-path'
+    assert_status 0
+    assert_equal "${lines[0]}" /src
+    assert_equal "${lines[1]}" data
+    assert_output_has ro-ok "same-path"
+    assert_equal "$(printf '%s\n' "${lines[@]}" | grep -x job)" job
+    run S timeout 60 srun --container-image=box:1 --container-readonly sh -c 'touch /etc/x 2>&1 || echo rofs'
+    assert_status 0
+    assert_output_has rofs
+}
+
+@test "spank: bad options are refused by srun, before any step, with the fix" {
+    run S srun --container-workdir=/x true
+    [ "$status" -ne 0 ] || fail_now "srun accepted --container-workdir alone"
+    assert_output_has "need --container-image"
+    run S srun --container-image=box:1 --container-workdir=rel true
+    [ "$status" -ne 0 ] || fail_now "srun accepted a relative workdir"
+    assert_output_has "must be an absolute path"
+    run S srun --container-image=box:1 --container-name='bad/name' true
+    [ "$status" -ne 0 ] || fail_now "srun accepted a bad name"
+    assert_output_has "a name is 1 to 64"
+    run S srun --container-image=box:1 --container-readonly --container-writable true
+    [ "$status" -ne 0 ] || fail_now "srun accepted both"
+    assert_output_has "contradict"
+}
+
+@test "spank: a task has the container's capabilities, no_new_privs and seccomp filter, as hutch exec gives them" {
+    run S timeout 60 srun --container-image=box:1 sh -c 'grep -E "^(CapBnd|CapEff|NoNewPrivs|Seccomp):" /proc/self/status'
+    assert_status 0
+    local want
+    want=$(H run --rm --userns keep-id box:1 grep -E "^(CapBnd|CapEff|NoNewPrivs|Seccomp):" /proc/self/status)
+    assert_equal "$output" "$want"
+    assert_output_has "NoNewPrivs:	1" "Seccomp:	2"
+    # as root of the container: Docker's default set, not every capability
+    run S timeout 60 srun --container-image=box:1 --container-remap-root sh -c 'id -u; grep -E "^CapEff:" /proc/self/status'
+    assert_status 0
+    assert_equal "${lines[0]}" 0
+    want=$(H run --rm box:1 grep -E "^CapEff:" /proc/self/status)
+    assert_equal "${lines[1]}" "$want"
+}
+
+@test "spank: MPI's PMI2 descriptor and variables reach the tasks" {
+    run S timeout 60 srun -n 2 --mpi=pmi2 --container-image=box:1 sh -c 'echo "$PMI_RANK $PMI_SIZE fd=$PMI_FD"; [ -S /proc/self/fd/$PMI_FD ] && echo socket'
+    assert_status 0
+    assert_output_has "0 2 fd=" "1 2 fd=" socket
+}
+
+@test "spank: scancel ends the step, its container and everything in it" {
+    BGPIDS=()
+    bg "$BATS_TEST_TMPDIR/srun" runuser -u "$SUSER" -- env -i PATH="$BASE_PATH" SLURM_CONF="$SLURM_CONF" \
+        sh -c 'cd "$0" && exec srun -n 2 --container-image=box:1 --container-mounts="$1/u/out:/out" sh -c "echo up > /out/up.\$SLURM_PROCID; sleep 300 & wait"' "$W/u" "$W"
+    local srun_pid=$BG job
+    wait_for test -s "$W/u/out/up.1" || fail_now "the step did not start: $(cat "$BATS_TEST_TMPDIR/srun"*)"
+    job=$(slurm squeue -h -o %i)
+    slurm scancel "$job"
+    wait_for no_jobs || fail_now "job $job still there"
+    wait_exit "$srun_pid" 30 || fail_now "srun did not end"
+    run H ps -a --quiet --filter label=slurm.job="$job"
+    assert_equal "$output" ""
+    run pgrep -u "$SUSER" -f "sleep 300"
+    assert_equal "$output" ""
+    kill_bgpids
+}
+
+@test "spank: a user without a subordinate range runs a step in a container" {
+    getent passwd "$NOSUB" > /dev/null || skip "no user $NOSUB"
+    run timeout 30 runuser -u "$NOSUB" -- env -i HOME=/ PATH="$BASE_PATH" "$HUTCH" --root "$W/store/$NOSUB" import "$W/rootfs.tar" box:1
+    assert_status 0
+    SUSER=$NOSUB run S timeout 60 srun -n 2 --container-image=box:1 sh -c 'id -u; cat /proc/self/uid_map'
+    assert_status 0
+    assert_output_has "$(id -u "$NOSUB")"
+    [ "$(printf '%s\n' "${lines[@]}" | grep -c -x "$(id -u "$NOSUB")")" -eq 2 ] || fail_now "not two tasks as the user: $output"
+}
