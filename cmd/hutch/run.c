@@ -852,6 +852,7 @@ run_container (struct hutch_run_options *o, int argc, char **argv, int image_ind
   c.run_args = record_args (argc, argv, image_index, NULL);
   c.cli_root = o->store_root ? hutch_xstrdup (o->store_root) : NULL;
   c.storage_driver = o->storage_driver;
+  c.cdi_spec_dirs = o->cdi_spec_dirs ? hutch_strv_dup (o->cdi_spec_dirs) : NULL;
   c.cidfile = *cidfile ? hutch_xstrdup (cidfile) : NULL;
   /* --cidfile is refused when it exists before anything is pulled, and
      removed with the container (also when it could not be made).  */
@@ -953,6 +954,7 @@ parse_run (const struct cmd_def *def, int argc, char **argv, struct hutch_run_op
     }
   if (cmd_globals.root)
     o->store_root = hutch_xstrdup (cmd_globals.root);
+  o->cdi_spec_dirs = cmd_globals.cdi_spec_dirs ? hutch_strv_dup (cmd_globals.cdi_spec_dirs) : NULL;
   o->storage_driver = cmd_globals.storage_driver;
   if (o->init)
     o->init_path = find_init ();
@@ -1014,6 +1016,10 @@ cmd_ctr_spec (struct hutch_ctr *c, struct hutch_spec **ret_spec, hutch_error_t *
     return hutch_error_set (err, 0, "container %s: its recorded options no longer parse", c->name);
   free (o.store_root);
   o.store_root = hutch_xstrdup (c->root);
+  /* The CDI spec directories it was made with, wherever it starts from
+     (the monitor's restart gives no global options).  */
+  hutch_strv_free (o.cdi_spec_dirs);
+  o.cdi_spec_dirs = c->cdi_spec_dirs ? hutch_strv_dup (c->cdi_spec_dirs) : NULL;
   o.pull = HUTCH_PULL_NEVER;
   o.quiet = true;
   free (o.cidfile);
