@@ -9,8 +9,9 @@
 /* Global options, given before the command.  */
 struct cmd_globals
 {
-  const char *root;   /* --root DIR: the image store */
-  int storage_driver; /* --storage-driver, or -1 */
+  const char *root;     /* --root DIR: the image store */
+  int storage_driver;   /* --storage-driver, or -1 */
+  char **cdi_spec_dirs; /* --cdi-spec-dir (repeatable), or NULL: the default ones */
 };
 extern struct cmd_globals cmd_globals;
 

@@ -61,6 +61,7 @@ enum
   OPT_ROOT = 256,
   OPT_STORAGE_DRIVER,
   OPT_VERSION,
+  OPT_CDI_SPEC_DIR,
 };
 
 static const struct cmd_opt global_opts[] = {
@@ -68,6 +69,10 @@ static const struct cmd_opt global_opts[] = {
     CMD_VALUE_DIR },
   { "storage-driver", OPT_STORAGE_DRIVER, required_argument, "NAME",
     "overlay, fuse-overlayfs or vfs (default: probed)", "overlay fuse-overlayfs vfs" },
+  { "cdi-spec-dir", OPT_CDI_SPEC_DIR, required_argument, "DIR",
+    "read CDI specs (--device VENDOR/CLASS=NAME) from\nDIR instead of /etc/cdi and /var/run/cdi\n"
+    "(repeatable: a later DIR's device wins)",
+    CMD_VALUE_DIR },
   { "version", OPT_VERSION, no_argument, NULL, "show the version", NULL },
   { 0 },
 };
@@ -82,7 +87,7 @@ static const struct cmd_def hutch_def = {
   .subs = commands,
 };
 
-struct cmd_globals cmd_globals = { NULL, -1 };
+struct cmd_globals cmd_globals = { NULL, -1, NULL };
 
 int
 cmd_next_opt (const struct cmd_def *def, int argc, char **argv, int *ret)
@@ -155,6 +160,17 @@ global_options (int argc, char **argv, int *ret)
             return 1;
           }
         cmd_globals.root = optarg;
+        break;
+      case OPT_CDI_SPEC_DIR:
+        if (*optarg == '\0')
+          {
+            fprintf (stderr, "hutch: --cdi-spec-dir needs a directory; see `hutch --help`\n");
+            *ret = HUTCH_EXIT_ERROR;
+            return 1;
+          }
+        if (cmd_globals.cdi_spec_dirs == NULL)
+          cmd_globals.cdi_spec_dirs = hutch_xmalloc0 (sizeof (char *));
+        hutch_strv_push (&cmd_globals.cdi_spec_dirs, hutch_xstrdup (optarg));
         break;
       case OPT_STORAGE_DRIVER:
         cmd_globals.storage_driver = hutch_storage_from_name (optarg);

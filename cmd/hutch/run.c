@@ -215,7 +215,8 @@ static const struct cmd_opt options[] = {
   { "device", OPT_DEVICE, required_argument, "HOST[:CONT][:PERMS]",
     "bind the host's device node HOST\n(a directory: every node below it) at CONT; PERMS\n"
     "(r, w) must be the access you have on the host:\nnone can be taken away, and m (mknod) is "
-    "never\npossible rootless",
+    "never\npossible rootless.  VENDOR/CLASS=NAME: a CDI device\n(nvidia.com/gpu=0) from the "
+    "specs of /etc/cdi and\n/var/run/cdi (see hutch --cdi-spec-dir)",
     CMD_VALUE_FILE },
   { "ulimit", OPT_ULIMIT, required_argument, "NAME=SOFT[:HARD]",
     "a resource limit, e.g. nofile=1024:4096 (-1 or\nunlimited: none); no hard limit above your "
@@ -867,6 +868,7 @@ run_container (struct hutch_run_options *o, int argc, char **argv, int image_ind
   c.run_args = record_args (argc, argv, image_index, NULL);
   c.cli_root = o->store_root ? hutch_xstrdup (o->store_root) : NULL;
   c.storage_driver = o->storage_driver;
+  c.cdi_spec_dirs = o->cdi_spec_dirs ? hutch_strv_dup (o->cdi_spec_dirs) : NULL;
   c.cidfile = *cidfile ? hutch_xstrdup (cidfile) : NULL;
   /* --cidfile is refused when it exists before anything is pulled, and
      removed with the container (also when it could not be made).  */
@@ -968,6 +970,7 @@ parse_run (const struct cmd_def *def, int argc, char **argv, struct hutch_run_op
     }
   if (cmd_globals.root)
     o->store_root = hutch_xstrdup (cmd_globals.root);
+  o->cdi_spec_dirs = cmd_globals.cdi_spec_dirs ? hutch_strv_dup (cmd_globals.cdi_spec_dirs) : NULL;
   o->storage_driver = cmd_globals.storage_driver;
   if (o->init || o->pause)
     o->init_path = find_init ();
@@ -1029,6 +1032,10 @@ cmd_ctr_spec (struct hutch_ctr *c, struct hutch_spec **ret_spec, hutch_error_t *
     return hutch_error_set (err, 0, "container %s: its recorded options no longer parse", c->name);
   free (o.store_root);
   o.store_root = hutch_xstrdup (c->root);
+  /* The CDI spec directories it was made with, wherever it starts from
+     (the monitor's restart gives no global options).  */
+  hutch_strv_free (o.cdi_spec_dirs);
+  o.cdi_spec_dirs = c->cdi_spec_dirs ? hutch_strv_dup (c->cdi_spec_dirs) : NULL;
   o.pull = HUTCH_PULL_NEVER;
   o.quiet = true;
   free (o.cidfile);

@@ -44,6 +44,7 @@ hutch_ctr_clear (struct hutch_ctr *c)
   hutch_strv_free (c->env);
   free (c->cwd);
   free (c->cli_root);
+  hutch_strv_free (c->cdi_spec_dirs);
   free (c->detach_keys);
   free (c->cidfile);
   hutch_kv_free (c->labels, c->n_labels);
@@ -240,6 +241,8 @@ record_json (const struct hutch_ctr *c)
   set_str (o, "cwd", c->cwd);
   set_str (o, "cli_root", c->cli_root);
   json_object_set_new (o, "storage_driver", json_integer (c->storage_driver));
+  if (c->cdi_spec_dirs)
+    json_object_set_new (o, "cdi_spec_dirs", hutch_json_strv (c->cdi_spec_dirs));
   json_object_set_new (o, "detach", json_boolean (c->detach));
   json_object_set_new (o, "rm", json_boolean (c->rm));
   json_object_set_new (o, "tty", json_boolean (c->tty));
@@ -279,6 +282,8 @@ record_from_json (json_t *o, struct hutch_ctr *c)
   c->cwd = get_str (o, "cwd");
   c->cli_root = get_str (o, "cli_root");
   c->storage_driver = (int)json_integer_value (json_object_get (o, "storage_driver"));
+  if (json_object_get (o, "cdi_spec_dirs"))
+    c->cdi_spec_dirs = json_strv (json_object_get (o, "cdi_spec_dirs"));
   c->detach = json_is_true (json_object_get (o, "detach"));
   c->rm = json_is_true (json_object_get (o, "rm"));
   c->tty = json_is_true (json_object_get (o, "tty"));

@@ -73,6 +73,7 @@ struct hutch_ctr
   char *cwd;
   char *cli_root; /* --root, or NULL */
   int storage_driver;
+  char **cdi_spec_dirs; /* --cdi-spec-dir, or NULL: the default directories */
   /* What the monitor does.  */
   bool detach; /* made by run -d or create: a monitor holds it */
   bool rm;     /* removed when it ends */

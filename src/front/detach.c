@@ -9,6 +9,7 @@
 #include "base/util.h"
 #include "runtime/cgroup.h"
 #include "runtime/container.h"
+#include "runtime/hooks.h"
 #include "runtime/resources.h"
 #include "runtime/sdscope.h"
 #include "runtime/specjson.h"
@@ -334,6 +335,7 @@ hutch_ctr_run (struct hutch_ctr *c, const struct hutch_spec *spec, int *ret_stat
       /* After the state: a sweep that finds the mark finds it running.  */
       hutch_ctr_mark_live (c, true);
       hutch_error_clear (&e);
+      hutch_hooks_run_late (spec, HUTCH_HOOK_POSTSTART, "running", st.pid);
       r = hutch_container_wait (ct, ret_status, err);
     }
   else if (err->errnum == EINTR && err->exit_code > 128)
@@ -343,6 +345,7 @@ hutch_ctr_run (struct hutch_ctr *c, const struct hutch_spec *spec, int *ret_stat
       r = 0;
     }
   hutch_container_delete (ct);
+  hutch_hooks_run_late (spec, HUTCH_HOOK_POSTSTOP, "stopped", 0);
   {
     /* hutch stop may have asked for this end: keep what it wrote.  */
     struct hutch_state now;
@@ -612,6 +615,9 @@ become_monitor (struct hutch_ctr *c, struct hutch_spec *spec, const char *monito
   if (hutch_state_write (rfd, &st, err) < 0)
     goto fail;
   hutch_ctr_mark_live (c, true);
+  /* poststart before the hand-over; poststop cannot be run for a
+     container under a monitor (front/runflags.c refuses it).  */
+  hutch_hooks_run_late (spec, HUTCH_HOOK_POSTSTART, "running", st.pid);
   /* Only the monitor may hold the output pipes' write ends: the log ends
      when the container's processes close theirs.  */
   null = open ("/dev/null", O_RDWR | O_CLOEXEC);

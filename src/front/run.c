@@ -3,6 +3,7 @@
 
 #include "front/run.h"
 #include "runtime/caps.h"
+#include "runtime/cdi.h"
 #include "image/image.h"
 #include "image/imageconfig.h"
 #include "runtime/network.h"
@@ -704,6 +705,7 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
 {
   _cleanup_free_ char *cwd = NULL, *home = NULL;
   _cleanup_close_ int userfd = -1, groupfd = -1;
+  _cleanup_cdi_ struct hutch_cdi *cdi = NULL;
   bool sandbox = o->rootfs == NULL && o->image == NULL;
   int mode = hutch_run_userns_mode (o);
   /* Images get their own network through slirp, as with podman; --rootfs
@@ -717,7 +719,8 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
   if (cwd == NULL)
     return hutch_error_set (err, errno, "getcwd");
   if (set_root (o, spec, sandbox, cwd, err) < 0 || set_namespaces (o, spec, network, err) < 0
-      || hutch_run_flags_early (o, spec, network, err) < 0 || map_ids (spec, &mode, err) < 0)
+      || hutch_run_flags_early (o, spec, network, err) < 0 || map_ids (spec, &mode, err) < 0
+      || hutch_run_cdi_resolve (o, &cdi, err) < 0)
     return -1;
   /* One id in the namespace, for a user: root is emulated (rootemu.h),
      and so are the other ids (-u, an image's USER, --group-add).  Real
@@ -745,7 +748,7 @@ make_spec (const struct hutch_run_options *o, struct hutch_spec *spec,
       || hutch_run_add_mounts (o, spec, cwd, err) < 0
       || set_environment (o, spec, cfg, sandbox, home, err) < 0
       || set_process (o, spec, cfg, sandbox, cwd, err) < 0
-      || hutch_run_systemd (o, spec, cfg, err) < 0)
+      || hutch_run_systemd (o, spec, cfg, err) < 0 || hutch_run_cdi_apply (o, cdi, spec, err) < 0)
     return -1;
   return set_security (o, spec, err);
 }

@@ -74,8 +74,11 @@ struct hutch_run_options
   int no_new_privileges; /* 1, 0, or -1 for the default (on) */
   char *seccomp;         /* --security-opt seccomp=: a profile file, "unconfined", or NULL */
   /* Docker's everyday flags (src/front/runflags.c), as typed.  */
-  bool rm;            /* --rm: what a foreground container gets anyway */
-  char **devices;     /* --device */
+  bool rm;        /* --rm: what a foreground container gets anyway */
+  char **devices; /* --device: host paths and CDI names (runtime/cdi.h) */
+  /* hutch --cdi-spec-dir: where CDI specs are read, or NULL for
+     /etc/cdi and /var/run/cdi.  */
+  char **cdi_spec_dirs;
   char **ulimits;     /* --ulimit */
   char *shm_size;     /* --shm-size */
   char *tz;           /* --tz */
@@ -184,6 +187,16 @@ int hutch_run_host_hostname (const struct hutch_run_options *o, struct hutch_spe
 int hutch_run_flags_late (const struct hutch_run_options *o, struct hutch_spec *spec,
                           const struct hutch_image_config *cfg, int mode, int groupfd,
                           hutch_error_t *err);
+/* --device's CDI names (runtime/cdi.h): found in the spec directories
+   before an image is pulled (*RET is NULL when there are none), their
+   edits made once the spec has its user, groups and environment.  A
+   poststop hook is refused for a container under a monitor, which would
+   not run it.  */
+struct hutch_cdi;
+int hutch_run_cdi_resolve (const struct hutch_run_options *o, struct hutch_cdi **ret,
+                           hutch_error_t *err);
+int hutch_run_cdi_apply (const struct hutch_run_options *o, const struct hutch_cdi *cdi,
+                         struct hutch_spec *spec, hutch_error_t *err);
 /* --systemd (src/front/runsystemd.c): VALUE (NULL: true) into *RET_MODE.  */
 enum
 {

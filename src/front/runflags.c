@@ -12,7 +12,9 @@
 #include "front/run.h"
 #include "front/user.h"
 #include "image/imageconfig.h"
+#include "runtime/cdi.h"
 #include "runtime/devices.h"
+#include "runtime/hooks.h"
 #include "runtime/network.h"
 #include "runtime/resources.h"
 #include "runtime/rlimit.h"
@@ -38,6 +40,7 @@ void
 hutch_run_flags_clear (struct hutch_run_options *o)
 {
   hutch_strv_free (o->devices);
+  hutch_strv_free (o->cdi_spec_dirs);
   hutch_strv_free (o->ulimits);
   free (o->shm_size);
   free (o->tz);
@@ -121,9 +124,59 @@ add_devices (const struct hutch_run_options *o, struct hutch_spec *spec, hutch_e
 {
   size_t i;
 
+  /* CDI names are resolved by hutch_run_cdi_resolve.  */
   for (i = 0; o->devices && o->devices[i]; i++)
-    if (hutch_device_parse (o->devices[i], &spec->devices, &spec->n_devices, err) < 0)
+    if (!hutch_cdi_is_name (o->devices[i])
+        && hutch_device_parse (o->devices[i], &spec->devices, &spec->n_devices, err) < 0)
       return -1;
+  return 0;
+}
+
+int
+hutch_run_cdi_resolve (const struct hutch_run_options *o, struct hutch_cdi **ret,
+                       hutch_error_t *err)
+{
+  _cleanup_strv_ char **names = hutch_xmalloc0 (sizeof (char *));
+  size_t i;
+
+  *ret = NULL;
+  for (i = 0; o->devices && o->devices[i]; i++)
+    if (hutch_cdi_is_name (o->devices[i]))
+      hutch_strv_push (&names, hutch_xstrdup (o->devices[i]));
+  if (names[0] == NULL)
+    return 0;
+  return hutch_cdi_resolve (o->cdi_spec_dirs, names, ret, err);
+}
+
+int
+hutch_run_cdi_apply (const struct hutch_run_options *o, const struct hutch_cdi *cdi,
+                     struct hutch_spec *spec, hutch_error_t *err)
+{
+  struct hutch_hooks *h;
+  int k;
+
+  if (cdi == NULL)
+    return 0;
+  if (hutch_cdi_apply (cdi, spec, err) < 0)
+    return -1;
+  h = spec->hooks;
+  /* A container under a monitor ends where no hutch waits for it: the
+     monitor would have to run poststop hooks, and does not yet.  */
+  if (o->detach && h && h->kind[HUTCH_HOOK_POSTSTOP].n > 0)
+    return hutch_error_set (err, 0,
+                            "--device: a CDI spec asks for a poststop hook (%s), which hutch "
+                            "runs only for a container in the foreground, not one under a "
+                            "monitor (-d, create); run it without -d",
+                            h->kind[HUTCH_HOOK_POSTSTOP].hooks[0].path);
+  /* The hooks' state names the container, and its directory as the
+     bundle, where config.json is (vendor hooks read root.path there).  */
+  for (k = 0; h && k < HUTCH_HOOK_COUNT; k++)
+    if (h->kind[k].n > 0 && spec->extra.oci_id == NULL && o->container_id)
+      {
+        spec->extra.oci_id = hutch_xstrdup (o->container_id);
+        spec->extra.oci_bundle
+            = spec->extra.container_dir ? hutch_xstrdup (spec->extra.container_dir) : NULL;
+      }
   return 0;
 }
 

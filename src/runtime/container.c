@@ -1025,7 +1025,11 @@ hutch_container_run (const struct hutch_spec *spec, int *ret_status, hutch_error
     }
   r = hutch_container_start (c, err);
   if (r == 0)
-    r = hutch_container_wait (c, ret_status, err);
+    {
+      /* hutch run's poststart and poststop (hutch-oci runs its own).  */
+      hutch_hooks_run_late (spec, HUTCH_HOOK_POSTSTART, "running", c->b);
+      r = hutch_container_wait (c, ret_status, err);
+    }
   else if (c->abort_signal)
     {
       *ret_status = err->exit_code;
@@ -1033,5 +1037,6 @@ hutch_container_run (const struct hutch_spec *spec, int *ret_status, hutch_error
       r = 0;
     }
   hutch_container_delete (c);
+  hutch_hooks_run_late (spec, HUTCH_HOOK_POSTSTOP, "stopped", 0);
   return r;
 }

@@ -650,3 +650,12 @@ hutch_hooks_run_spec (const struct hutch_spec *spec, int kind, const char *statu
                                   spec->annotations, spec->n_annotations);
   return hutch_hooks_run (l->hooks, l->n, hutch_hook_kind_name (kind), state, err);
 }
+
+void
+hutch_hooks_run_late (const struct hutch_spec *spec, int kind, const char *status, pid_t pid)
+{
+  hutch_error_t e = HUTCH_ERROR_INIT;
+  if (hutch_hooks_run_spec (spec, kind, status, pid, &e) < 0)
+    hutch_log (HUTCH_LOG_WARNING, "%s", e.msg);
+  hutch_error_clear (&e);
+}

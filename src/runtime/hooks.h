@@ -87,5 +87,8 @@ char *hutch_hooks_state_json (const char *id, const char *status, pid_t pid, con
    with PID.  */
 int hutch_hooks_run_spec (const struct hutch_spec *spec, int kind, const char *status, pid_t pid,
                           hutch_error_t *err);
+/* The same for poststart and poststop, whose failure is a warning only,
+   as the runtime spec says: the container runs (or is gone) already.  */
+void hutch_hooks_run_late (const struct hutch_spec *spec, int kind, const char *status, pid_t pid);
 
 #endif

@@ -456,10 +456,7 @@ fail:
 static void
 run_late_hooks (const struct hutch_spec *spec, int kind, const char *status, pid_t pid)
 {
-  hutch_error_t e = HUTCH_ERROR_INIT;
-  if (hutch_hooks_run_spec (spec, kind, status, pid, &e) < 0)
-    hutch_log (HUTCH_LOG_WARNING, "%s", e.msg);
-  hutch_error_clear (&e);
+  hutch_hooks_run_late (spec, kind, status, pid);
 }
 
 /* Whether the saved config.json names hooks of KIND (one that cannot be
