@@ -14,18 +14,36 @@ load slurm
 PLUGIN=${HUTCH_SPANK:-$(dirname "$HUTCH")/spank_hutch.so}
 NOSUB=hutchnosub
 
+# the stand-in GPU and its CDI spec, and the stores' directory, before
+# slurmd reads gres.conf
+slurm_before_daemons() {
+    mkdir -m 0755 "$W/store" "$W/dev" "$W/cdi"
+    mknod -m 0666 "$W/dev/nvidia0" c 1 5
+    echo "Name=gpu File=$W/dev/nvidia0" > "$W/etc/gres.conf"
+    cat > "$W/cdi/gpu.json" <<EOF
+{ "cdiVersion": "0.6.0", "kind": "nvidia.com/gpu",
+  "devices": [ { "name": "0", "containerEdits": {
+      "deviceNodes": [ { "path": "/dev/nvidia0", "hostPath": "$W/dev/nvidia0" } ],
+      "env": [ "STANDIN_GPU=0" ] } } ] }
+EOF
+    chmod 0644 "$W/cdi/gpu.json"
+}
+
 setup_file() {
     slurm_need
     [ -f "$PLUGIN" ] || skip "no $PLUGIN: configure found no slurm/spank.h (apt install libslurm-dev)"
     # W is not known yet: the plugin's arguments name it through a link
-    # made below, /tmp being everyone's.
-    local store_link
-    store_link=$(mktemp -u /tmp/hutch-spank-store.XXXXXX)
-    SLURM_PLUGSTACK="required $PLUGIN hutch=$HUTCH store=$store_link/%u"
+    # made below, /tmp being everyone's.  One GPU, a stand-in (there is
+    # none here): a node of /dev/zero's numbers that Slurm hands out as
+    # gres gpu 0, and a CDI spec that names it nvidia.com/gpu=0.
+    local link
+    link=$(mktemp -u /tmp/hutch-spank.XXXXXX)
+    SLURM_PLUGSTACK="required $PLUGIN hutch=$HUTCH store=$link/store/%u cdi_spec_dir=$link/cdi"
+    SLURM_EXTRA_CONF="GresTypes=gpu"
+    SLURM_NODE_EXTRA="Gres=gpu:1 "
     slurm_up slurm-spank
-    ln -s "$W/store" "$store_link"
-    echo "$store_link" > "$W/store-link"
-    mkdir -m 0755 "$W/store"
+    ln -s "$W" "$link"
+    echo "$link" > "$W/link"
     local u
     for u in "$SUSER" "$NOSUB"; do
         getent passwd "$u" > /dev/null || continue
@@ -45,7 +63,7 @@ setup_file() {
 }
 
 teardown_file() {
-    [ -n "${W:-}" ] && rm -f "$(cat "$W/store-link" 2> /dev/null)"
+    [ -n "${W:-}" ] && rm -f "$(cat "$W/link" 2> /dev/null)"
     slurm_down
 }
 
@@ -231,4 +249,17 @@ EOS
     assert_status 0
     assert_output_has "$(id -u "$NOSUB")"
     [ "$(printf '%s\n' "${lines[@]}" | grep -c -x "$(id -u "$NOSUB")")" -eq 2 ] || fail_now "not two tasks as the user: $output"
+}
+
+@test "spank: Slurm's GPUs reach the container as CDI devices (a stand-in device)" {
+    run S timeout 60 srun --gres=gpu:1 --container-image=box:1 sh -c 'stat -c "%F %t:%T" /dev/nvidia0; echo gpu=$STANDIN_GPU; head -c 4 /dev/nvidia0 | od -An -tx1'
+    assert_status 0
+    assert_equal "${lines[0]}" "character special file 1:5"
+    assert_equal "${lines[1]}" gpu=0
+    assert_equal "$(echo ${lines[2]})" "00 00 00 00"
+    # without a GPU of Slurm's, none in the container
+    run S timeout 60 srun --container-image=box:1 sh -c 'test -e /dev/nvidia0 && echo there || echo none; echo gpu=$STANDIN_GPU'
+    assert_status 0
+    assert_equal "${lines[0]}" none
+    assert_equal "${lines[1]}" gpu=
 }

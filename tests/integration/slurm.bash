@@ -9,6 +9,8 @@
 #     SLURM_EXTRA_CONF   lines added to slurm.conf
 #     SLURM_NODE_EXTRA   words added to the node's line (e.g. "Gres=gpu:1 ")
 #     SLURM_PLUGSTACK    plugstack.conf's text (default: empty)
+#     slurm_before_daemons, a function the test may define: run once W
+#                        and its etc/ exist, before the daemons start
 #   S CMD...           CMD as SUSER in $W/u with a clean environment
 #   slurm CMD...       CMD as root against this cluster
 #   kill_leftovers     kill what the steps left behind
@@ -150,6 +152,10 @@ EOF
     printf '%s\n' "${SLURM_PLUGSTACK:-}" > "$W/etc/plugstack.conf"
 
     wait_for test -S "$W/run/munge.sock" || fail_now "munged did not start: $(cat "$W/log/munged.out" "$W/munge/log" 2> /dev/null)"
+    # the test's own files that the daemons read at their start
+    if declare -F slurm_before_daemons > /dev/null; then
+        slurm_before_daemons || fail_now "slurm_before_daemons failed"
+    fi
     daemon slurmctld slurmctld -D -i
     daemon slurmd slurmd -D -N localhost
     wait_for node_idle || wait_for node_idle ||
