@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <slurm/slurm.h>
@@ -433,13 +434,17 @@ static int
 make_container (char **job_env, uint32_t job)
 {
   char **args = NULL, *list, *item, *save = NULL, label[64];
-  const char *gpus;
+  const char *gpus, *pmix;
+  struct stat st;
   int r;
 
   push (&args, "run");
   push (&args, "-d");
   push (&args, "--pause");
-  push (&args, "--quiet");
+  /* no pull progress among what may become the user's error text; a
+     squashfs file is not pulled, and hutch refuses --quiet for one */
+  if (stat (opt.image, &st) != 0 || !S_ISREG (st.st_mode))
+    push (&args, "--quiet");
   push (&args, "--name");
   push (&args, step.name);
   snprintf (label, sizeof label, "slurm.job=%u", (unsigned)job);
@@ -507,6 +512,24 @@ make_container (char **job_env, uint32_t job)
           free (d);
         }
       free (list);
+    }
+  /* Slurm's PMIx server keeps its shared-memory store (the dstore that
+     PMIx clients map) in a directory of the spool that only the server's
+     environment names, before any task exists: the same path inside, so
+     that MPI's PMIx clients find it.  The server itself they reach over
+     the node's network.  */
+  pmix = getenv ("PMIX_SERVER_TMPDIR");
+  if (pmix && pmix[0] == '/')
+    {
+      char *v;
+      size_t l = strlen (pmix);
+      while (l > 1 && pmix[l - 1] == '/')
+        l--;
+      if (asprintf (&v, "%.*s:%.*s", (int)l, pmix, (int)l, pmix) < 0)
+        abort ();
+      push (&args, "--volume");
+      push (&args, v);
+      free (v);
     }
   push (&args, opt.image);
   r = call ("making the container", args, NULL);

@@ -30,6 +30,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/capability.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -71,6 +72,21 @@ hutch_squash_check_fuse (hutch_error_t *err)
                           "mode it has by default)");
 }
 
+static int
+keep_sys_admin (void)
+{
+  cap_t caps = cap_get_proc ();
+  cap_value_t one[] = { CAP_SYS_ADMIN };
+  int r = caps && cap_set_flag (caps, CAP_INHERITABLE, 1, one, CAP_SET) == 0
+                  && cap_set_proc (caps) == 0
+                  && prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SYS_ADMIN, 0, 0) == 0
+              ? 0
+              : -1;
+  if (caps)
+    cap_free (caps);
+  return r;
+}
+
 /* Between fork and exec: the daemon's stdio (/dev/null, and ERRFD for its
    messages), the image as fd 3, nothing else.  */
 static void __attribute__ ((noreturn))
@@ -90,6 +106,14 @@ exec_daemon (const struct hutch_squash *sq, int nullfd, int errfd, pid_t parent)
      user's is its working directory.  */
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid () != parent
       || prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || chdir ("/") < 0)
+    _exit (127);
+  /* With --userns keep-id, A is the user's own uid in the namespace, not
+     its root, and execve takes the namespace's capabilities from any uid
+     but 0: libfuse's mount() would fail and it would fall back to the
+     host's fusermount3, which refuses allow_other.  CAP_SYS_ADMIN of the
+     namespace, kept as an ambient capability, is what root of it has
+     there anyway; it reaches the host no further.  */
+  if (getuid () != 0 && keep_sys_admin () < 0)
     _exit (127);
   if (dup2 (nullfd, 0) < 0 || dup2 (nullfd, 1) < 0 || dup2 (errfd, 2) < 0)
     _exit (127);

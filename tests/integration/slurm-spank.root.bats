@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # Slurm runs hutch containers natively (issue 20): hutch's SPANK plugin,
-# spank_hutch.so, loaded by Debian's srun and slurmstepd (22.05) from the
+# spank_hutch.so, loaded by Debian's srun -Q and slurmstepd (22.05) from the
 # cluster's plugstack.conf, with a node-local store (store=) that the test
-# fills with an image beforehand, as a warm node has it.  srun runs as an
+# fills with an image beforehand, as a warm node has it.  srun -Q runs as an
 # unprivileged user (SUSER, hutchtest: a subordinate range), and one test
 # as a user without one (hutchnosub).
 #
@@ -86,8 +86,8 @@ teardown() {
 # H CMD...: hutch as SUSER on the node's store
 H() { S "$HUTCH" --root "$W/store/$SUSER" "$@"; }
 
-@test "spank: srun --container-image runs the task in a container of the image, as the user, with the image's environment" {
-    run S timeout 60 srun --container-image=box:1 sh -c 'id -u; pwd; echo $FROM_IMAGE; echo job-$SLURM_JOB_ID; cat /proc/self/uid_map; readlink /proc/self/ns/mnt'
+@test "spank: srun -Q --container-image runs the task in a container of the image, as the user, with the image's environment" {
+    run S timeout 60 srun -Q --container-image=box:1 sh -c 'id -u; pwd; echo $FROM_IMAGE; echo job-$SLURM_JOB_ID; cat /proc/self/uid_map; readlink /proc/self/ns/mnt'
     assert_status 0
     assert_equal "${lines[0]}" "$(id -u "$SUSER")"
     assert_equal "${lines[1]}" /root
@@ -102,7 +102,7 @@ H() { S "$HUTCH" --root "$W/store/$SUSER" "$@"; }
 @test "spank: the tasks of a step share one container: one PID namespace where each sees the others, one /dev/shm" {
     # each task leaves its pid (as the container sees it) in /out, waits
     # for all four, then looks for the others in its /proc
-    run S timeout 60 srun -n 4 --container-image=box:1 --container-mounts="$W/u/out:/out" sh -c '
+    run S timeout 60 srun -Q -n 4 --container-image=box:1 --container-mounts="$W/u/out:/out" sh -c '
         echo $$ > /out/pid.$SLURM_PROCID
         echo shm-$SLURM_PROCID > /dev/shm/from.$SLURM_PROCID
         n=0; while [ "$(ls /out | grep -c ^pid)" -lt 4 ] && [ $n -lt 200 ]; do sleep 0.1; n=$((n+1)); done
@@ -121,37 +121,37 @@ H() { S "$HUTCH" --root "$W/store/$SUSER" "$@"; }
 }
 
 @test "spank: a task's exit code is srun's, and srun's stdin reaches task 0" {
-    run S sh -c 'echo typed-in | timeout 60 srun --container-image=box:1 sh -c "cat; exit 5"'
+    run S sh -c 'echo typed-in | timeout 60 srun -Q --container-image=box:1 sh -c "cat; exit 5"'
     assert_status 5
     assert_output_has typed-in
-    run S timeout 60 srun -n 2 --container-image=box:1 sh -c '[ $SLURM_PROCID = 1 ] && exit 3; exit 0'
+    run S timeout 60 srun -Q -n 2 --container-image=box:1 sh -c '[ $SLURM_PROCID = 1 ] && exit 3; exit 0'
     assert_status 3
 }
 
 @test "spank: a task killed by a signal is reported as killed" {
-    run S timeout 60 srun --container-image=box:1 sh -c 'kill -KILL $$'
-    [ "$status" -ne 0 ] || fail_now "srun said 0 for a killed task"
+    run S timeout 60 srun -Q --container-image=box:1 sh -c 'kill -KILL $$'
+    [ "$status" -ne 0 ] || fail_now "srun -Q said 0 for a killed task"
     assert_output_has "Killed"
 }
 
-@test "spank: srun --pty gives the container's shell a terminal's input and output" {
-    run S timeout 60 python3 "$BATS_TEST_DIRNAME/ptydrive.py" --no-size -- srun --pty --container-image=box:1 sh
+@test "spank: srun -Q --pty gives the container's shell a terminal's input and output" {
+    run S timeout 60 python3 "$BATS_TEST_DIRNAME/ptydrive.py" --no-size -- srun -Q --pty --container-image=box:1 sh
     assert_status 0
     assert_output_has "MARK-42 pid-" "exit code 7" "terminal restored"
 }
 
 @test "spank: a missing image fails the step with hutch's own error on srun's terminal" {
-    run S timeout 60 srun --container-image=127.0.0.1:9/nosuch:1 true
-    [ "$status" -ne 0 ] || fail_now "srun succeeded without an image"
+    run S timeout 60 srun -Q --container-image=127.0.0.1:9/nosuch:1 true
+    [ "$status" -ne 0 ] || fail_now "srun -Q succeeded without an image"
     assert_output_has "hutch: " "nosuch"
 }
 
 @test "spank: sbatch: two steps share a named container's files; the job's end removes it" {
     cat > "$W/u/job.sh" <<'EOS'
 #!/bin/sh
-srun --container-image=box:1 --container-name=keep sh -c 'echo one > /root/left; echo $$'
-srun --container-name=keep sh -c 'cat /root/left'
-srun --container-image=box:1 sh -c 'test -e /root/left && echo seen || echo none'
+srun -Q --container-image=box:1 --container-name=keep sh -c 'echo one > /root/left; echo $$'
+srun -Q --container-name=keep sh -c 'cat /root/left'
+srun -Q --container-image=box:1 sh -c 'test -e /root/left && echo seen || echo none'
 EOS
     chmod 0755 "$W/u/job.sh"
     chown "$SUSER:" "$W/u/job.sh"
@@ -167,8 +167,8 @@ EOS
 }
 
 @test "spank: --container-name without an image names no container yet: a clear error" {
-    run S timeout 60 srun --container-name=never true
-    [ "$status" -ne 0 ] || fail_now "srun succeeded"
+    run S timeout 60 srun -Q --container-name=never true
+    [ "$status" -ne 0 ] || fail_now "srun -Q succeeded"
     assert_output_has "no container of that name" "--container-image"
 }
 
@@ -176,42 +176,42 @@ EOS
     mkdir -p "$W/u/src"
     echo data > "$W/u/src/f"
     chown -R "$SUSER:" "$W/u/src"
-    run S env FROM_IMAGE=job timeout 60 srun --container-image=box:1 --container-mounts="$W/u/src:/src:ro,$W/u/out" \
+    run S env FROM_IMAGE=job timeout 60 srun -Q --container-image=box:1 --container-mounts="$W/u/src:/src:ro,$W/u/out" \
         --container-workdir=/src --container-env=FROM_IMAGE sh -c 'pwd; cat f; touch f 2>&1 || echo ro-ok; echo $FROM_IMAGE; touch '"$W"'/u/out/w && echo same-path'
     assert_status 0
     assert_equal "${lines[0]}" /src
     assert_equal "${lines[1]}" data
     assert_output_has ro-ok "same-path"
     assert_equal "$(printf '%s\n' "${lines[@]}" | grep -x job)" job
-    run S timeout 60 srun --container-image=box:1 --container-readonly sh -c 'touch /etc/x 2>&1 || echo rofs'
+    run S timeout 60 srun -Q --container-image=box:1 --container-readonly sh -c 'touch /etc/x 2>&1 || echo rofs'
     assert_status 0
     assert_output_has rofs
 }
 
 @test "spank: bad options are refused by srun, before any step, with the fix" {
-    run S srun --container-workdir=/x true
-    [ "$status" -ne 0 ] || fail_now "srun accepted --container-workdir alone"
+    run S srun -Q --container-workdir=/x true
+    [ "$status" -ne 0 ] || fail_now "srun -Q accepted --container-workdir alone"
     assert_output_has "need --container-image"
-    run S srun --container-image=box:1 --container-workdir=rel true
-    [ "$status" -ne 0 ] || fail_now "srun accepted a relative workdir"
+    run S srun -Q --container-image=box:1 --container-workdir=rel true
+    [ "$status" -ne 0 ] || fail_now "srun -Q accepted a relative workdir"
     assert_output_has "must be an absolute path"
-    run S srun --container-image=box:1 --container-name='bad/name' true
-    [ "$status" -ne 0 ] || fail_now "srun accepted a bad name"
+    run S srun -Q --container-image=box:1 --container-name='bad/name' true
+    [ "$status" -ne 0 ] || fail_now "srun -Q accepted a bad name"
     assert_output_has "a name is 1 to 64"
-    run S srun --container-image=box:1 --container-readonly --container-writable true
-    [ "$status" -ne 0 ] || fail_now "srun accepted both"
+    run S srun -Q --container-image=box:1 --container-readonly --container-writable true
+    [ "$status" -ne 0 ] || fail_now "srun -Q accepted both"
     assert_output_has "contradict"
 }
 
 @test "spank: a task has the container's capabilities, no_new_privs and seccomp filter, as hutch exec gives them" {
-    run S timeout 60 srun --container-image=box:1 sh -c 'grep -E "^(CapBnd|CapEff|NoNewPrivs|Seccomp):" /proc/self/status'
+    run S timeout 60 srun -Q --container-image=box:1 sh -c 'grep -E "^(CapBnd|CapEff|NoNewPrivs|Seccomp):" /proc/self/status'
     assert_status 0
     local want
     want=$(H run --rm --userns keep-id box:1 grep -E "^(CapBnd|CapEff|NoNewPrivs|Seccomp):" /proc/self/status)
     assert_equal "$output" "$want"
     assert_output_has "NoNewPrivs:	1" "Seccomp:	2"
     # as root of the container: Docker's default set, not every capability
-    run S timeout 60 srun --container-image=box:1 --container-remap-root sh -c 'id -u; grep -E "^CapEff:" /proc/self/status'
+    run S timeout 60 srun -Q --container-image=box:1 --container-remap-root sh -c 'id -u; grep -E "^CapEff:" /proc/self/status'
     assert_status 0
     assert_equal "${lines[0]}" 0
     want=$(H run --rm box:1 grep -E "^CapEff:" /proc/self/status)
@@ -219,7 +219,7 @@ EOS
 }
 
 @test "spank: MPI's PMI2 descriptor and variables reach the tasks" {
-    run S timeout 60 srun -n 2 --mpi=pmi2 --container-image=box:1 sh -c 'echo "$PMI_RANK $PMI_SIZE fd=$PMI_FD"; [ -S /proc/self/fd/$PMI_FD ] && echo socket'
+    run S timeout 60 srun -Q -n 2 --mpi=pmi2 --container-image=box:1 sh -c 'echo "$PMI_RANK $PMI_SIZE fd=$PMI_FD"; [ -S /proc/self/fd/$PMI_FD ] && echo socket'
     assert_status 0
     assert_output_has "0 2 fd=" "1 2 fd=" socket
 }
@@ -227,13 +227,13 @@ EOS
 @test "spank: scancel ends the step, its container and everything in it" {
     BGPIDS=()
     bg "$BATS_TEST_TMPDIR/srun" runuser -u "$SUSER" -- env -i PATH="$BASE_PATH" SLURM_CONF="$SLURM_CONF" \
-        sh -c 'cd "$0" && exec srun -n 2 --container-image=box:1 --container-mounts="$1/u/out:/out" sh -c "echo up > /out/up.\$SLURM_PROCID; sleep 300 & wait"' "$W/u" "$W"
+        sh -c 'cd "$0" && exec srun -Q -n 2 --container-image=box:1 --container-mounts="$1/u/out:/out" sh -c "echo up > /out/up.\$SLURM_PROCID; sleep 300 & wait"' "$W/u" "$W"
     local srun_pid=$BG job
     wait_for test -s "$W/u/out/up.1" || fail_now "the step did not start: $(cat "$BATS_TEST_TMPDIR/srun"*)"
     job=$(slurm squeue -h -o %i)
     slurm scancel "$job"
     wait_for no_jobs || fail_now "job $job still there"
-    wait_exit "$srun_pid" 30 || fail_now "srun did not end"
+    wait_exit "$srun_pid" 30 || fail_now "srun -Q did not end"
     run H ps -a --quiet --filter label=slurm.job="$job"
     assert_equal "$output" ""
     run pgrep -u "$SUSER" -f "sleep 300"
@@ -245,21 +245,84 @@ EOS
     getent passwd "$NOSUB" > /dev/null || skip "no user $NOSUB"
     run timeout 30 runuser -u "$NOSUB" -- env -i HOME=/ PATH="$BASE_PATH" "$HUTCH" --root "$W/store/$NOSUB" import "$W/rootfs.tar" box:1
     assert_status 0
-    SUSER=$NOSUB run S timeout 60 srun -n 2 --container-image=box:1 sh -c 'id -u; cat /proc/self/uid_map'
+    SUSER=$NOSUB run S timeout 60 srun -Q -n 2 --container-image=box:1 sh -c 'id -u; cat /proc/self/uid_map'
     assert_status 0
     assert_output_has "$(id -u "$NOSUB")"
     [ "$(printf '%s\n' "${lines[@]}" | grep -c -x "$(id -u "$NOSUB")")" -eq 2 ] || fail_now "not two tasks as the user: $output"
 }
 
 @test "spank: Slurm's GPUs reach the container as CDI devices (a stand-in device)" {
-    run S timeout 60 srun --gres=gpu:1 --container-image=box:1 sh -c 'stat -c "%F %t:%T" /dev/nvidia0; echo gpu=$STANDIN_GPU; head -c 4 /dev/nvidia0 | od -An -tx1'
+    run S timeout 60 srun -Q --gres=gpu:1 --container-image=box:1 sh -c 'stat -c "%F %t:%T" /dev/nvidia0; echo gpu=$STANDIN_GPU; head -c 4 /dev/nvidia0 | od -An -tx1'
     assert_status 0
     assert_equal "${lines[0]}" "character special file 1:5"
     assert_equal "${lines[1]}" gpu=0
     assert_equal "$(echo ${lines[2]})" "00 00 00 00"
     # without a GPU of Slurm's, none in the container
-    run S timeout 60 srun --container-image=box:1 sh -c 'test -e /dev/nvidia0 && echo there || echo none; echo gpu=$STANDIN_GPU'
+    run S timeout 60 srun -Q --container-image=box:1 sh -c 'test -e /dev/nvidia0 && echo there || echo none; echo gpu=$STANDIN_GPU'
     assert_status 0
     assert_equal "${lines[0]}" none
     assert_equal "${lines[1]}" gpu=
+}
+
+@test "spank: MPI's PMIx: a PMIx client in the container meets the other rank through Slurm's server" {
+    command -v cc > /dev/null && pkg-config --exists pmix 2> /dev/null ||
+        skip "no cc or libpmix-dev to build a PMIx client (scripts/deps --test installs them)"
+    srun --mpi=list 2>&1 | grep -q pmix || SLURM_CONF=$SLURM_CONF srun --mpi=list 2>&1 | grep -q pmix ||
+        skip "this Slurm has no mpi/pmix (libpmix2)"
+    mkdir -p "$W/u/probe"
+    # shellcheck disable=SC2046
+    cc -o "$W/u/probe/pmixprobe" "$BATS_TEST_DIRNAME/pmixprobe.c" $(pkg-config --cflags --libs pmix)
+    chmod -R a+rX "$W/u/probe"
+    # the client is the host's build: the host's libraries bound in
+    local L=/usr/lib/x86_64-linux-gnu
+    run S timeout 60 srun -Q --mpi=pmix -n 2 --container-image=box:1 \
+        --container-mounts="$L:/lib/x86_64-linux-gnu:ro,$L:$L:ro,/lib64:/lib64:ro,$W/u/probe:/probe" /probe/pmixprobe
+    assert_status 0
+    assert_output_has "pmix rank 0 of 2" "pmix rank 1 of 2"
+}
+
+@test "spank: cross-memory attach (CMA) between two ranks of a step" {
+    command -v cc > /dev/null || skip "no cc to build the probe"
+    mkdir -p "$W/u/probe"
+    cc -static -O2 -o "$W/u/probe/cmaprobe" "$BATS_TEST_DIRNAME/cmaprobe.c" || skip "cannot link a static probe here"
+    chmod -R a+rX "$W/u/probe"
+    run S timeout 60 srun -Q -n 2 --container-image=box:1 --container-mounts="$W/u/probe:/probe,$W/u/out:/out" \
+        sh -c 'if [ $SLURM_PROCID = 0 ]; then /probe/cmaprobe serve /out/cma; else /probe/cmaprobe read /out/cma; fi'
+    assert_status 0
+    [[ $output =~ read\ cma-secret-of-[0-9]+ ]] || fail_now "rank 1 could not read rank 0's memory: $output"
+}
+
+@test "spank: a single-file squashfs image on a shared file system" {
+    command -v squashfuse_ll > /dev/null || skip "no squashfuse_ll (scripts/deps installs squashfuse)"
+    [ -w /dev/fuse ] || [ "$(stat -c %a /dev/fuse)" = 666 ] || skip "/dev/fuse is not usable by users here"
+    H save --format squashfs -o "$W/u/box.sqfs" box:1
+    # the image's WorkingDir, /root, is root's, which the user is not here
+    run S timeout 60 srun -Q -n 2 --container-image="$W/u/box.sqfs" --container-workdir=/ sh -c 'echo $FROM_IMAGE; grep -c " / fuse" /proc/self/mountinfo || true; cat /proc/1/cmdline | tr "\0" " "'
+    assert_status 0
+    assert_equal "${lines[0]}" image
+    assert_output_has "hutch-init --pause"
+}
+
+@test "spank: an image that the node's store lacks is pulled once, and later steps find it there" {
+    load registry
+    reg_need_tools
+    REG_WORK=$BATS_TEST_TMPDIR reg_start hub --tls
+    # the user's hutch trusts the registry's certificate as every user's
+    # does: /etc/containers/certs.d
+    local certs=/etc/containers/certs.d/$REG_HUB
+    mkdir -p "$certs"
+    cp "$REG_HUB_CERTS/ca.crt" "$certs/ca.crt"
+    H push box:1 "$REG_HUB/slurm/box:1" > /dev/null 2>&1 || { rm -rf "$certs"; reg_stop_all; fail_now "cannot push to $REG_HUB"; }
+    local before
+    before=$(grep -c 'GET /v2/slurm/box/manifests/' "$REG_HUB_DIR/registry.log" || true)
+    run S timeout 90 srun -Q -n 2 --container-image="$REG_HUB/slurm/box:1" sh -c 'echo $FROM_IMAGE'
+    local first=$status out1=$output
+    run S timeout 60 srun -Q --container-image="$REG_HUB/slurm/box:1" sh -c 'echo again'
+    local after
+    after=$(grep -c 'GET /v2/slurm/box/manifests/' "$REG_HUB_DIR/registry.log" || true)
+    rm -rf "$certs"
+    reg_stop_all
+    [ "$first" = 0 ] || fail_now "the first step failed: $out1"
+    assert_status 0
+    assert_equal "$((after - before))" 1
 }

@@ -87,6 +87,16 @@ overlay"
     assert_equal "$output" ""
 }
 
+@test "run --userns keep-id FILE: squashfuse mounts as the user's own uid in the namespace, not through fusermount3" {
+    # Regression: the daemon lost the namespace's capabilities at exec
+    # (a uid other than its root), and libfuse fell back to the host's
+    # fusermount3, which refuses allow_other.
+    run H run --rm --userns keep-id -w / --entrypoint "" "$SQ" sh -c 'id -u; cat /home/app/owned'
+    assert_status 0
+    assert_equal "$output" "1234
+mine"
+}
+
 @test "run --image-file FILE: the operands are the command; a user name from the image's passwd" {
     run H run --rm --image-file "$SQ" -u alice --entrypoint "" id -un
     assert_status 0
