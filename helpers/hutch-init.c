@@ -12,6 +12,13 @@
  * tasks, through hutch's SPANK plugin) puts in, reaps what they leave,
  * and exits 0 on SIGTERM, SIGINT or SIGHUP.
  *
+ * Executed as /proc/self/fd/N with HUTCH_ENTRYPOINT in its environment
+ * (hutch's Slurm plugin does that for a task whose image has an
+ * entrypoint), it is no init but the image's entrypoint's launcher: it
+ * executes the entrypoint with the task's command as its arguments, as
+ * docker run does, so that Slurm's own steps before the command (the
+ * task prolog, the limits) still run first.
+ *
  * Trust: it runs inside the container, with the container's ids and
  * privileges, so it trusts nothing of the container and holds nothing the
  * container could not have itself.  It is linked statically because the
@@ -62,6 +69,40 @@ pause_forever (const sigset_t *all)
     }
 }
 
+/* HUTCH_ENTRYPOINT is "FD\x1fWORD\x1f...\x1fARGV0": the fd this program
+   was executed from (closed here: the command has no use for it), the
+   entrypoint's words, and the task's own argv[0], which the plugin
+   replaced by this program's path.  Returns only on failure.  */
+static int
+run_entrypoint (char *spec, int argc, char **argv)
+{
+  char **args = calloc ((size_t)argc + strlen (spec) + 2, sizeof (char *));
+  char *word, *save = NULL;
+  size_t n = 0;
+  int i, fd;
+
+  if (args == NULL)
+    return 125;
+  word = strtok_r (spec, "\x1f", &save);
+  fd = word ? atoi (word) : -1;
+  if (fd > 2)
+    close (fd);
+  while ((word = strtok_r (NULL, "\x1f", &save)) != NULL)
+    args[n++] = word;
+  for (i = 1; i < argc; i++)
+    args[n++] = argv[i];
+  if (n < 2)
+    {
+      fprintf (stderr, "hutch-init: HUTCH_ENTRYPOINT holds no entrypoint\n");
+      return 125;
+    }
+  execvp (args[0], args);
+  i = errno;
+  fprintf (stderr, "hutch-init: cannot execute the image's entrypoint `%s`: %s\n", args[0],
+           strerror (i));
+  return i == ENOENT ? 127 : 126;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -70,6 +111,14 @@ main (int argc, char **argv)
   int first = 1;
 
   bool pause = argc == 2 && strcmp (argv[1], "--pause") == 0;
+  char *entry = getenv ("HUTCH_ENTRYPOINT");
+
+  if (entry && strncmp (argv[0], "/proc/self/fd/", 14) == 0)
+    {
+      entry = strdup (entry);
+      unsetenv ("HUTCH_ENTRYPOINT");
+      return entry ? run_entrypoint (entry, argc, argv) : 125;
+    }
 
   if (argc > 1 && strcmp (argv[1], "--") == 0)
     first = 2;

@@ -24,6 +24,7 @@
 #include "join.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <grp.h>
 #include <pwd.h>
@@ -40,6 +41,9 @@ SPANK_PLUGIN (hutch, 1);
 
 #ifndef HUTCH_BINDIR
 #define HUTCH_BINDIR "/usr/local/bin"
+#endif
+#ifndef HUTCH_PKGLIBEXECDIR
+#define HUTCH_PKGLIBEXECDIR "/usr/local/libexec/hutch"
 #endif
 
 /* What the user asked for (srun's options).  */
@@ -75,6 +79,7 @@ static struct
   struct slurm_user user;
   struct slurm_join join;
   char **entrypoint; /* the image's, when it runs before each task's command */
+  int launcher;      /* hutch-init, which launches it (an fd) */
 } step;
 
 static int
@@ -404,9 +409,10 @@ call (const char *what, char *const *args, char **ret_out)
 }
 
 /* The container's state: 1 running, 0 made but not running, -1 none;
-   with 1, its first process *RET_PID and *RET_CONFIG, its config.json.  */
+   with 1, its first process *RET_PID, *RET_CONFIG (its config.json) and
+   *RET_IMAGE (the image, as it was named).  */
 static int
-inspect (pid_t *ret_pid, char **ret_config)
+inspect (pid_t *ret_pid, char **ret_config, char **ret_image)
 {
   char *args[] = { "inspect", step.name, NULL }, *out = NULL, *err = NULL;
   json_t *root, *c, *state;
@@ -424,6 +430,7 @@ inspect (pid_t *ret_pid, char **ret_config)
       r = 1;
       *ret_pid = (pid_t)json_integer_value (json_object_get (state, "Pid"));
       *ret_config = strdup (json_string_value (json_object_get (c, "OCIConfigPath")) ?: "");
+      *ret_image = strdup (json_string_value (json_object_get (c, "ImageName")) ?: "");
     }
   json_decref (root);
   return r;
@@ -552,13 +559,123 @@ image_entrypoint (const char *image, char ***ret)
     return -1;
   root = json_loads (out, 0, NULL);
   free (out);
-  ep = json_object_get (json_object_get (json_array_get (root, 0), "Config"), "Entrypoint");
+  ep = json_object_get (
+      json_object_get (json_object_get (json_array_get (root, 0), "Config"), "config"),
+      "Entrypoint");
   json_array_foreach (ep, i, v)
   {
     if (json_is_string (v))
       push (ret, json_string_value (v));
   }
   json_decref (root);
+  return 0;
+}
+
+/* hutch-init, which launches the entrypoint in each task: where hutch
+   finds its helpers (beside its binary, ../libexec/hutch from it), then
+   where this build installs them.  Opened here, on the host, for the
+   tasks to execute through /proc/self/fd once they are in the
+   container, whose root does not have it.  */
+static int
+open_launcher (void)
+{
+  char *dir = strdup (conf.hutch), *slash = strrchr (dir, '/'), *cands[3];
+  int fd = -1, i;
+
+  if (slash)
+    *slash = '\0';
+  if (asprintf (&cands[0], "%s/hutch-init", dir) < 0
+      || asprintf (&cands[1], "%s/../libexec/hutch/hutch-init", dir) < 0
+      || asprintf (&cands[2], "%s/hutch-init", HUTCH_PKGLIBEXECDIR) < 0)
+    abort ();
+  for (i = 0; i < 3 && fd < 0; i++)
+    {
+      struct stat st;
+      fd = open (cands[i], O_RDONLY | O_CLOEXEC);
+      if (fd >= 0 && (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || !(st.st_mode & 0111)))
+        {
+          close (fd);
+          fd = -1;
+        }
+    }
+  for (i = 0; i < 3; i++)
+    free (cands[i]);
+  free (dir);
+  return fd;
+}
+
+/* The image's entrypoint, when it is to run before each task's command,
+   and the launcher for it.  */
+static int
+prepare_entrypoint (const char *image)
+{
+  size_t i;
+
+  if (image == NULL || *image == '\0' || image_entrypoint (image, &step.entrypoint) < 0)
+    return image && *image ? -1 : 0;
+  if (step.entrypoint == NULL)
+    return 0;
+  for (i = 0; step.entrypoint[i]; i++)
+    if (strchr (step.entrypoint[i], '\x1f'))
+      {
+        slurm_error ("hutch: the image's entrypoint has a word with a control character (0x1f) "
+                     "that hutch cannot pass on; use --no-container-entrypoint");
+        return -1;
+      }
+  step.launcher = open_launcher ();
+  if (step.launcher < 0)
+    {
+      slurm_error ("hutch: cannot find hutch-init beside %s, in ../libexec/hutch from it or in "
+                   "%s, to run the image's entrypoint; reinstall hutch, or use "
+                   "--no-container-entrypoint",
+                   conf.hutch, HUTCH_PKGLIBEXECDIR);
+      return -1;
+    }
+  return 0;
+}
+
+/* In the task, in the container: the command becomes the entrypoint's
+   arguments.  slurmstepd executes the task's argv[0] after the plugins
+   (and its task prolog and limits); it is replaced by the launcher, which
+   finds the entrypoint and the command's own argv[0] in HUTCH_ENTRYPOINT.
+   The vector is this task's copy (slurmstepd forked it), and only its
+   first element changes.  */
+static int
+use_entrypoint (spank_t sp)
+{
+  int argc = 0, fd, i;
+  char **argv = NULL, *spec, *more;
+
+  if (spank_get_item (sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS || argc < 1 || !argv)
+    {
+      slurm_error ("hutch: cannot read the task's command from Slurm");
+      return -1;
+    }
+  fd = fcntl (step.launcher, F_DUPFD, 3);
+  if (fd < 0 || asprintf (&spec, "%d", fd) < 0)
+    {
+      slurm_error ("hutch: the entrypoint's launcher: %s", strerror (errno));
+      return -1;
+    }
+  for (i = 0; step.entrypoint[i]; i++)
+    {
+      if (asprintf (&more, "%s\x1f%s", spec, step.entrypoint[i]) < 0)
+        abort ();
+      free (spec);
+      spec = more;
+    }
+  if (asprintf (&more, "%s\x1f%s", spec, argv[0]) < 0)
+    abort ();
+  free (spec);
+  spec = more;
+  if (spank_setenv (sp, "HUTCH_ENTRYPOINT", spec, 1) != ESPANK_SUCCESS
+      || asprintf (&argv[0], "/proc/self/fd/%d", fd) < 0)
+    {
+      free (spec);
+      slurm_error ("hutch: cannot pass the entrypoint on to the task");
+      return -1;
+    }
+  free (spec);
   return 0;
 }
 
@@ -608,9 +725,9 @@ static int
 prepare_step (spank_t sp)
 {
   uint32_t job, stepid;
-  char **job_env = NULL, *config = NULL, *why = NULL;
+  char **job_env = NULL, *config = NULL, *why = NULL, *image = NULL;
   pid_t pid = 0;
-  int st;
+  int st, r;
 
   if (spank_get_item (sp, S_JOB_ID, &job) != ESPANK_SUCCESS
       || spank_get_item (sp, S_JOB_STEPID, &stepid) != ESPANK_SUCCESS
@@ -629,7 +746,7 @@ prepare_step (spank_t sp)
   else if (asprintf (&step.name, "slurm-%u.%u", (unsigned)job, (unsigned)stepid) < 0)
     abort ();
 
-  st = opt.name ? inspect (&pid, &config) : -1;
+  st = opt.name ? inspect (&pid, &config, &image) : -1;
   if (st < 0 && opt.image == NULL)
     {
       slurm_error ("hutch: --container-name=%s: no container of that name in job %u on this "
@@ -652,8 +769,9 @@ prepare_step (spank_t sp)
   if (st != 1)
     {
       free (config);
-      config = NULL;
-      if (inspect (&pid, &config) != 1)
+      free (image);
+      config = image = NULL;
+      if (inspect (&pid, &config, &image) != 1)
         {
           slurm_error ("hutch: container %s does not run: see `hutch ps -a`", step.name);
           return -1;
@@ -668,12 +786,9 @@ prepare_step (spank_t sp)
       return -1;
     }
   free (config);
-  if (opt.entrypoint != 0 && opt.image)
-    {
-      if (image_entrypoint (opt.image, &step.entrypoint) < 0)
-        return -1;
-    }
-  return 0;
+  r = opt.entrypoint != 0 ? prepare_entrypoint (image) : 0;
+  free (image);
+  return r;
 }
 
 /* ---- each task ---------------------------------------------------------- */
@@ -724,7 +839,7 @@ slurm_spank_task_init (spank_t sp, int ac, char **av)
       free (why);
       return -1;
     }
-  return 0;
+  return step.entrypoint ? use_entrypoint (sp) : 0;
 }
 
 /* ---- the end ------------------------------------------------------------ */

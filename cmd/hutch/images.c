@@ -7,6 +7,7 @@
 #include "image/change.h"
 #include "image/image.h"
 #include "image/reference.h"
+#include "image/sqfsimage.h"
 #include "base/units.h"
 #include "base/util.h"
 
@@ -138,9 +139,10 @@ const struct cmd_def cmd_save_def = {
 static const struct cmd_def image_inspect_def = {
   .name = "inspect",
   .summary = "print the images' records and configs as JSON",
-  .usage = "Usage: hutch image inspect IMAGE...\n"
+  .usage = "Usage: hutch image inspect IMAGE|FILE.sqfs...\n"
            "\n"
-           "Print the images' records and configs as JSON.\n",
+           "Print the images' records and configs as JSON; of a squashfs image file\n"
+           "(hutch save --format squashfs), the id, name and config it keeps.\n",
   .operands = CMD_VALUE_IMAGE,
   .fn = image_inspect,
   .flags = CMD_PERMUTE,
@@ -537,6 +539,30 @@ cmd_save (int argc, char **argv)
   return 0;
 }
 
+/* A squashfs image file, as hutch run takes it: what its note keeps (no
+   layers, no manifest: it has neither).  */
+static int
+inspect_file (const char *path, json_t *arr, hutch_error_t *err)
+{
+  struct hutch_sqfs_image img;
+  json_t *config = NULL, *names = json_array ();
+  json_error_t jerr;
+
+  if (hutch_sqfs_image_open (path, &img, err) < 0)
+    {
+      json_decref (names);
+      return -1;
+    }
+  if (img.name)
+    json_array_append_new (names, json_string (img.name));
+  if (img.config)
+    config = json_loads (img.config, 0, &jerr);
+  json_array_append_new (arr, json_pack ("{s:s?, s:o, s:s, s:o*}", "Id", img.id, "Names", names,
+                                         "File", path, "Config", config));
+  hutch_sqfs_image_clear (&img);
+  return 0;
+}
+
 static int
 image_inspect (int argc, char **argv)
 {
@@ -569,6 +595,15 @@ image_inspect (int argc, char **argv)
       json_error_t jerr;
       size_t len, k;
 
+      if (hutch_sqfs_probe (argv[i]) == 1)
+        {
+          if (inspect_file (argv[i], arr, &err) < 0)
+            {
+              json_decref (arr);
+              return cmd_report (&err);
+            }
+          continue;
+        }
       if (hutch_store_find_image (s, argv[i], &img, &err) < 0
           || hutch_store_read_blob (s, img.config_digest, 16 << 20, &cfg, &len, &err) < 0)
         {

@@ -647,3 +647,31 @@ assert c["Image"].startswith("sha256:") and c["ImageName"] == "bb:1", c
     assert_equal "$output" up
     "${H[@]}" rm -f up >/dev/null
 }
+
+@test "run -d --pause: hutch-init alone is PID 1 and holds the namespaces for exec; stop ends it with 0" {
+    run "${H[@]}" run -d --pause --name pz --rootfs "$ROOTFS"
+    assert_status 0
+    run "${H[@]}" exec pz sh -c 'cat /proc/1/cmdline | tr "\0" " "; echo; echo $$'
+    assert_status 0
+    assert_equal "${lines[0]}" "hutch-init --pause "
+    # an exec'd process whose parent dies is reaped by PID 1, not left a zombie
+    run "${H[@]}" exec pz sh -c 'sh -c "sleep 0.2" & exit 0'
+    sleep 0.5
+    run "${H[@]}" exec pz sh -c 'grep -l "^State:.*Z" /proc/[0-9]*/status 2>/dev/null | wc -l'
+    assert_equal "$output" 0
+    run "${H[@]}" stop pz
+    assert_status 0
+    run "${H[@]}" inspect pz
+    assert_output_has '"ExitCode": 0'
+    "${H[@]}" rm pz > /dev/null
+}
+
+@test "error: run --pause with a command or --entrypoint: 125, says exec is the way" {
+    run "${H[@]}" run --pause --rootfs "$ROOTFS" true
+    assert_status 125
+    assert_output_has "--pause runs no command" "hutch exec"
+    tar -C "$ROOTFS" -c . | "${H[@]}" import - bb:1 >/dev/null
+    run "${H[@]}" run --pause --entrypoint /bin/sh --pull never bb:1
+    assert_status 125
+    assert_output_has "leave out --entrypoint"
+}

@@ -295,7 +295,8 @@ EOS
 @test "spank: a single-file squashfs image on a shared file system" {
     command -v squashfuse_ll > /dev/null || skip "no squashfuse_ll (scripts/deps installs squashfuse)"
     [ -w /dev/fuse ] || [ "$(stat -c %a /dev/fuse)" = 666 ] || skip "/dev/fuse is not usable by users here"
-    H save --format squashfs -o "$W/u/box.sqfs" box:1
+    run H save --format squashfs -o "$W/u/box.sqfs" box:1
+    assert_status 0
     # the image's WorkingDir, /root, is root's, which the user is not here
     run S timeout 60 srun -Q -n 2 --container-image="$W/u/box.sqfs" --container-workdir=/ sh -c 'echo $FROM_IMAGE; grep -c " / fuse" /proc/self/mountinfo || true; cat /proc/1/cmdline | tr "\0" " "'
     assert_status 0
@@ -325,4 +326,20 @@ EOS
     [ "$first" = 0 ] || fail_now "the first step failed: $out1"
     assert_status 0
     assert_equal "$((after - before))" 1
+}
+
+@test "spank: the image's entrypoint runs with each task's command as its arguments; --no-container-entrypoint skips it" {
+    rootfs_tar "$W/ep.tar"
+    chmod 0644 "$W/ep.tar"
+    H import --change 'ENTRYPOINT ["/bin/sh", "-c", "echo ep-$0-$SLURM_PROCID; exec \"$@\"", "ran"]' "$W/ep.tar" epbox:1 > /dev/null
+    run S timeout 60 srun -Q -n 2 --container-image=epbox:1 sh -c 'echo cmd-$SLURM_PROCID; test -z "$HUTCH_ENTRYPOINT" && echo clean'
+    assert_status 0
+    assert_output_has ep-ran-0 ep-ran-1 cmd-0 cmd-1 clean
+    run S timeout 60 srun -Q --no-container-entrypoint --container-image=epbox:1 echo alone
+    assert_status 0
+    assert_equal "$output" alone
+    # a command the entrypoint cannot find: its exit code
+    run S timeout 60 srun -Q --container-image=epbox:1 nosuchcommand
+    assert_status 127
+    assert_output_has ep-ran-0
 }

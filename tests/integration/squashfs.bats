@@ -97,6 +97,12 @@ overlay"
 mine"
 }
 
+@test "image inspect FILE: the id, name and config that the file keeps" {
+    run H image inspect "$SQ"
+    assert_status 0
+    assert_output_has '"File": "'"$SQ"'"' '"Entrypoint"' '"Id": "sha256:'
+}
+
 @test "run --image-file FILE: the operands are the command; a user name from the image's passwd" {
     run H run --rm --image-file "$SQ" -u alice --entrypoint "" id -un
     assert_status 0
