@@ -324,7 +324,7 @@ slurm_spank_init (spank_t sp, int ac, char **av)
   size_t i;
   spank_context_t ctx = spank_context ();
 
-  if (ctx != S_CTX_LOCAL && ctx != S_CTX_REMOTE)
+  if (ctx != S_CTX_LOCAL && ctx != S_CTX_REMOTE && ctx != S_CTX_ALLOCATOR)
     return 0;
   if (parse_conf (ac, av) < 0)
     return -1;
@@ -436,9 +436,11 @@ inspect (pid_t *ret_pid, char **ret_config, char **ret_image)
   return r;
 }
 
-/* `hutch run -d --pause` with what the options ask for.  */
+/* `hutch run -d --pause` with what the options ask for.  BATCH_DIR: the
+   directory of the batch script (sbatch), bound read-only at the same
+   path, so that the step can execute it; NULL for srun's steps.  */
 static int
-make_container (char **job_env, uint32_t job)
+make_container (char **job_env, uint32_t job, const char *batch_dir)
 {
   char **args = NULL, *list, *item, *save = NULL, label[64];
   const char *gpus, *pmix;
@@ -533,6 +535,15 @@ make_container (char **job_env, uint32_t job)
       while (l > 1 && pmix[l - 1] == '/')
         l--;
       if (asprintf (&v, "%.*s:%.*s", (int)l, pmix, (int)l, pmix) < 0)
+        abort ();
+      push (&args, "--volume");
+      push (&args, v);
+      free (v);
+    }
+  if (batch_dir)
+    {
+      char *v;
+      if (asprintf (&v, "%s:%s:ro", batch_dir, batch_dir) < 0)
         abort ();
       push (&args, "--volume");
       push (&args, v);
@@ -756,7 +767,18 @@ prepare_step (spank_t sp)
     }
   if (st < 0)
     {
-      if (make_container (job_env, job) < 0)
+      /* sbatch's options: the batch script runs in the container, from
+         slurmd's spool, where slurmstepd wrote it (its argv[0]) */
+      char *batch_dir = NULL;
+      int argc = 0;
+      char **argv = NULL;
+      if (stepid == SLURM_BATCH_SCRIPT
+          && spank_get_item (sp, S_JOB_ARGV, &argc, &argv) == ESPANK_SUCCESS && argc > 0
+          && argv[0][0] == '/' && strrchr (argv[0], '/') != argv[0])
+        batch_dir = strndup (argv[0], (size_t)(strrchr (argv[0], '/') - argv[0]));
+      r = make_container (job_env, job, batch_dir);
+      free (batch_dir);
+      if (r < 0)
         return -1;
       step.made = opt.name == NULL;
     }

@@ -343,3 +343,13 @@ EOS
     assert_status 127
     assert_output_has ep-ran-0
 }
+
+@test "spank: sbatch --container-image runs the batch script in a container" {
+    run S sbatch --parsable --wait -o "$W/u/out/batch.out" --container-image=box:1 \
+        --wrap 'cat /proc/1/cmdline | tr "\0" " "; echo; echo $FROM_IMAGE; id -u'
+    assert_status 0
+    run cat "$W/u/out/batch.out"
+    assert_equal "${lines[0]}" "hutch-init --pause "
+    assert_equal "${lines[1]}" image
+    assert_equal "${lines[2]}" "$(id -u "$SUSER")"
+}
