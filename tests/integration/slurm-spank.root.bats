@@ -353,3 +353,21 @@ EOS
     assert_equal "${lines[1]}" image
     assert_equal "${lines[2]}" "$(id -u "$SUSER")"
 }
+
+@test "spank: a bad setting in plugstack.conf, or a hutch that is not there, fails the step and says which" {
+    local saved
+    saved=$(cat "$W/etc/plugstack.conf")
+    sed 's|$| colour=blue|' <<< "$saved" > "$W/etc/plugstack.conf"
+    run S timeout 60 srun -Q --container-image=box:1 true
+    [ "$status" -ne 0 ] || { echo "$saved" > "$W/etc/plugstack.conf"; fail_now "srun ran with a bad setting"; }
+    assert_output_has "colour=blue" "hutch-slurm(8)"
+    sed "s|hutch=[^ ]*|hutch=$W/nonexistent/hutch|" <<< "$saved" > "$W/etc/plugstack.conf"
+    run S timeout 60 srun -Q --container-image=box:1 true
+    echo "$saved" > "$W/etc/plugstack.conf"
+    [ "$status" -ne 0 ] || fail_now "srun ran without hutch"
+    assert_output_has "cannot run $W/nonexistent/hutch" "hutch= setting"
+    # and a step without container options is untouched by the plugin
+    run S timeout 60 srun -Q sh -c 'cat /proc/1/cmdline | tr "\0" " "'
+    assert_status 0
+    [[ $output != *hutch-init* ]] || fail_now "a plain step ran in a container"
+}
