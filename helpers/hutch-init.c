@@ -69,29 +69,25 @@ pause_forever (const sigset_t *all)
     }
 }
 
-/* HUTCH_ENTRYPOINT is "FD\x1fWORD\x1f...\x1fARGV0": the fd this program
-   was executed from (closed here: the command has no use for it), the
-   entrypoint's words, and the task's own argv[0], which the plugin
-   replaced by this program's path.  Returns only on failure.  */
+/* HUTCH_ENTRYPOINT is "WORD\x1f...\x1fARGV0": the entrypoint's words and
+   the task's own argv[0], which the plugin replaced by this program's
+   path (empty words kept: `sh -c ""` is two words and an empty one).
+   Returns only on failure.  */
 static int
 run_entrypoint (char *spec, int argc, char **argv)
 {
   char **args = calloc ((size_t)argc + strlen (spec) + 2, sizeof (char *));
-  char *word, *save = NULL;
+  char *word;
   size_t n = 0;
-  int i, fd;
+  int i;
 
   if (args == NULL)
     return 125;
-  word = strtok_r (spec, "\x1f", &save);
-  fd = word ? atoi (word) : -1;
-  if (fd > 2)
-    close (fd);
-  while ((word = strtok_r (NULL, "\x1f", &save)) != NULL)
+  while ((word = strsep (&spec, "\x1f")) != NULL)
     args[n++] = word;
   for (i = 1; i < argc; i++)
     args[n++] = argv[i];
-  if (n < 2)
+  if (n < 2 || args[0][0] == '\0')
     {
       fprintf (stderr, "hutch-init: HUTCH_ENTRYPOINT holds no entrypoint\n");
       return 125;

@@ -4,10 +4,12 @@
 
 #define _GNU_SOURCE
 #include "hutchcall.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <linux/close_range.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,29 +21,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char *
-xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
-
-static char *
-xasprintf (const char *fmt, ...)
+static void
+free_strv (char **v)
 {
-  va_list ap;
-  char *s;
-  va_start (ap, fmt);
-  if (vasprintf (&s, fmt, ap) < 0)
-    abort ();
-  va_end (ap);
-  return s;
+  size_t i;
+  for (i = 0; v && v[i]; i++)
+    free (v[i]);
+  free (v);
 }
 
+/* Append S, which the vector takes.  */
 static void
-push (char ***v, size_t *n, char *s)
+take (char ***v, char *s)
 {
-  *v = realloc (*v, (*n + 2) * sizeof (char *));
-  if (*v == NULL)
-    abort ();
-  (*v)[(*n)++] = s;
-  (*v)[*n] = NULL;
+  slurm_strv_push (v, s);
+  free (s);
 }
 
 void
@@ -49,28 +43,28 @@ slurm_user_env (struct slurm_user *u, char **job_env)
 {
   static const char *const pass[] = { "http_proxy",  "https_proxy", "no_proxy", "HTTP_PROXY",
                                       "HTTPS_PROXY", "NO_PROXY",    NULL };
-  char **env = NULL, *rt = xasprintf ("/run/user/%u", (unsigned)u->uid);
-  size_t n = 0, i, k;
+  char **env = NULL, *rt = slurm_xasprintf ("/run/user/%u", (unsigned)u->uid);
+  size_t i, k;
   struct stat st;
 
-  push (&env, &n, strdup ("PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"));
-  push (&env, &n, xasprintf ("HOME=%s", u->home));
-  push (&env, &n, xasprintf ("USER=%s", u->name));
-  push (&env, &n, xasprintf ("LOGNAME=%s", u->name));
-  push (&env, &n, strdup ("LANG=C.UTF-8"));
+  slurm_strv_push (&env, "PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin");
+  take (&env, slurm_xasprintf ("HOME=%s", u->home));
+  take (&env, slurm_xasprintf ("USER=%s", u->name));
+  take (&env, slurm_xasprintf ("LOGNAME=%s", u->name));
+  slurm_strv_push (&env, "LANG=C.UTF-8");
   /* The session's runtime directory, where a logged-in user's hutch
      keeps its sockets, only when this node has it: the job's own
      XDG_RUNTIME_DIR is the submitting host's.  Without it hutch uses
      /tmp/hutch-UID.  */
   if (stat (rt, &st) == 0 && S_ISDIR (st.st_mode) && st.st_uid == u->uid)
-    push (&env, &n, xasprintf ("XDG_RUNTIME_DIR=%s", rt));
+    take (&env, slurm_xasprintf ("XDG_RUNTIME_DIR=%s", rt));
   free (rt);
   for (i = 0; job_env && job_env[i]; i++)
     for (k = 0; pass[k]; k++)
       {
         size_t l = strlen (pass[k]);
         if (strncmp (job_env[i], pass[k], l) == 0 && job_env[i][l] == '=')
-          push (&env, &n, strdup (job_env[i]));
+          slurm_strv_push (&env, job_env[i]);
       }
   u->env = env;
 }
@@ -93,6 +87,36 @@ become_user (const struct slurm_user *u)
       return -1;
     }
   return 0;
+}
+
+/* In the child, before it becomes the user: what slurmstepd set for
+   itself that hutch and the container must not inherit.
+   - oom_score_adj: slurmstepd protects itself with -1000, as root, which
+     also lets its descendants return to -1000 (the floor follows a
+     privileged write): the container would escape the OOM killer, and
+     other users' jobs would die in its place.  Written as root (real uid
+     0 lets the child take euid 0 back in slurm_spank_user_init), so that
+     the floor is 0 too, as slurmstepd does for its tasks.
+   - the signal mask and dispositions: slurmstepd blocks SIGTERM, SIGINT,
+     SIGHUP and others, which would otherwise reach the container's init
+     blocked.  */
+static void
+reset_process (void)
+{
+  sigset_t none;
+  int fd, i;
+
+  if (getuid () == 0 && geteuid () != 0 && seteuid (0) < 0)
+    _exit (126);
+  fd = open ("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write (fd, "0", 1) != 1)
+    _exit (126);
+  close (fd);
+  for (i = 1; i < NSIG; i++)
+    if (i != SIGKILL && i != SIGSTOP)
+      signal (i, SIG_DFL);
+  sigemptyset (&none);
+  sigprocmask (SIG_SETMASK, &none, NULL);
 }
 
 static char *
@@ -141,23 +165,23 @@ int
 slurm_hutch (const struct slurm_user *u, char *const *args, char **ret_out, char **ret_err)
 {
   char **argv = NULL;
-  size_t n = 0, i;
+  size_t i;
   int out, err, status, e;
   pid_t pid;
 
-  push (&argv, &n, strdup ("hutch"));
+  slurm_strv_push (&argv, "hutch");
   if (u->store)
     {
-      push (&argv, &n, strdup ("--root"));
-      push (&argv, &n, strdup (u->store));
+      slurm_strv_push (&argv, "--root");
+      slurm_strv_push (&argv, u->store);
     }
   for (i = 0; u->cdi_dirs && u->cdi_dirs[i]; i++)
     {
-      push (&argv, &n, strdup ("--cdi-spec-dir"));
-      push (&argv, &n, strdup (u->cdi_dirs[i]));
+      slurm_strv_push (&argv, "--cdi-spec-dir");
+      slurm_strv_push (&argv, u->cdi_dirs[i]);
     }
   for (i = 0; args[i]; i++)
-    push (&argv, &n, strdup (args[i]));
+    slurm_strv_push (&argv, args[i]);
 
   /* memfds, not pipes: hutch run -d leaves a monitor behind that may hold
      them, and nothing here waits for an end of file.  */
@@ -170,7 +194,7 @@ slurm_hutch (const struct slurm_user *u, char *const *args, char **ret_out, char
     {
       e = errno;
       if (ret_err)
-        *ret_err = xasprintf ("memfd_create: %s", strerror (e));
+        *ret_err = slurm_xasprintf ("memfd_create: %s", strerror (e));
       goto fail;
     }
   pid = fork ();
@@ -178,7 +202,7 @@ slurm_hutch (const struct slurm_user *u, char *const *args, char **ret_out, char
     {
       e = errno;
       if (ret_err)
-        *ret_err = xasprintf ("fork: %s", strerror (e));
+        *ret_err = slurm_xasprintf ("fork: %s", strerror (e));
       goto fail;
     }
   if (pid == 0)
@@ -193,6 +217,7 @@ slurm_hutch (const struct slurm_user *u, char *const *args, char **ret_out, char
       /* slurmstepd's own descriptors (its sockets to slurmd and srun, the
          plugin's pidfd) are not hutch's business.  */
       syscall (SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+      reset_process ();
       if (become_user (u) < 0)
         {
           dprintf (2, "cannot become user %s (uid %u): %s\n", u->name, (unsigned)u->uid,
@@ -219,9 +244,7 @@ slurm_hutch (const struct slurm_user *u, char *const *args, char **ret_out, char
     *ret_err = read_back (err);
   close (out);
   close (err);
-  for (i = 0; i < n; i++)
-    free (argv[i]);
-  free (argv);
+  free_strv (argv);
   if (WIFSIGNALED (status))
     return 128 + WTERMSIG (status);
   return WEXITSTATUS (status);
@@ -231,9 +254,7 @@ fail:
     close (out);
   if (err >= 0)
     close (err);
-  for (i = 0; i < n; i++)
-    free (argv[i]);
-  free (argv);
+  free_strv (argv);
   if (ret_out)
     *ret_out = NULL;
   return -1;

@@ -10,6 +10,9 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* the plugin's own: slurmstepd sees only the slurm_spank_* symbols */
+#pragma GCC visibility push(hidden)
+
 struct slurm_user
 {
   uid_t uid;
@@ -37,5 +40,7 @@ void slurm_user_env (struct slurm_user *u, char **job_env);
    for signal N), or -1 when it could not run at all (*RET_ERR then says
    why).  */
 int slurm_hutch (const struct slurm_user *u, char *const *args, char **ret_out, char **ret_err);
+
+#pragma GCC visibility pop
 
 #endif

@@ -21,6 +21,7 @@
 
 #define _GNU_SOURCE
 #include "join.h"
+#include "util.h"
 
 #include "src/runtime/seccomp-file.h"
 
@@ -42,25 +43,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char *
-why (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
-
-static char *
-why (const char *fmt, ...)
-{
-  va_list ap;
-  char *s;
-  va_start (ap, fmt);
-  if (vasprintf (&s, fmt, ap) < 0)
-    abort ();
-  va_end (ap);
-  return s;
-}
-
 /* The namespaces that PID does not share with us, as CLONE_NEW* flags.
    net and uts are the host's in a Slurm container (MPI needs the node's
    network and name), but they are compared like the others, so that a
-   container made otherwise is still entered whole.  */
+   container made otherwise is still entered whole.  Not the cgroup
+   namespace: the task stays in the step's cgroup, which the container's
+   namespace (rooted where the container was made) would show as
+   outside.  */
 static int
 namespaces_of (pid_t pid, int *ret_flags)
 {
@@ -71,7 +60,6 @@ namespaces_of (pid_t pid, int *ret_flags)
   } ns[] = {
     { "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS },   { "ipc", CLONE_NEWIPC },
     { "pid", CLONE_NEWPID },   { "uts", CLONE_NEWUTS },  { "net", CLONE_NEWNET },
-    { "cgroup", CLONE_NEWCGROUP },
   };
   size_t i;
   int flags = 0;
@@ -96,7 +84,7 @@ namespaces_of (pid_t pid, int *ret_flags)
 static int
 load_filter (struct slurm_join *j, const char *dir, char **ret_why)
 {
-  char *path = why ("%s/seccomp.bpf", dir);
+  char *path = slurm_xasprintf ("%s/seccomp.bpf", dir);
   struct hutch_seccomp_file_header h;
   struct stat st;
   struct sock_filter *insns = NULL;
@@ -109,7 +97,7 @@ load_filter (struct slurm_join *j, const char *dir, char **ret_why)
   if (fd < 0 || fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || st.st_uid != geteuid ()
       || (st.st_mode & 0022) != 0)
     {
-      *ret_why = why ("the container's seccomp filter `%s` is missing or not a file of yours "
+      *ret_why = slurm_xasprintf ("the container's seccomp filter `%s` is missing or not a file of yours "
                       "that only you can write",
                       path);
       goto fail;
@@ -131,13 +119,17 @@ load_filter (struct slurm_join *j, const char *dir, char **ret_why)
     goto damaged;
   j->filter.len = (unsigned short)h.insns;
   j->filter.filter = insns;
-  j->filter_flags = h.flags;
+  /* Only the flags a container's filter may have: a listener
+     (NEW_LISTENER) would be a descriptor no one reads.  */
+  j->filter_flags = h.flags
+                    & (SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG
+                       | SECCOMP_FILTER_FLAG_SPEC_ALLOW);
   close (fd);
   free (path);
   return 0;
 
 damaged:
-  *ret_why = why ("the container's seccomp filter `%s` is damaged: remove the container "
+  *ret_why = slurm_xasprintf ("the container's seccomp filter `%s` is damaged: remove the container "
                   "(hutch rm -f) so that the next step makes it again",
                   path);
 fail:
@@ -157,7 +149,7 @@ load_config (struct slurm_join *j, const char *config_path, char **ret_why)
 
   if (root == NULL)
     {
-      *ret_why = why ("the container's configuration `%s`: %s", config_path, jerr.text);
+      *ret_why = slurm_xasprintf ("the container's configuration `%s`: %s", config_path, jerr.text);
       return -1;
     }
   process = json_object_get (root, "process");
@@ -169,8 +161,12 @@ load_config (struct slurm_join *j, const char *config_path, char **ret_why)
     if (json_is_string (v) && strchr (json_string_value (v), '='))
       j->env[n++] = strdup (json_string_value (v));
   }
-  j->bounding = 0;
+  /* No capabilities object: hutch leaves the bounding set as it is
+     (--privileged has every one listed, though).  */
+  j->bounding = ~0ULL;
   caps = json_object_get (json_object_get (process, "capabilities"), "bounding");
+  if (json_is_array (caps))
+    j->bounding = 0;
   json_array_foreach (caps, i, v)
   {
     cap_value_t c;
@@ -201,18 +197,18 @@ slurm_join_prepare (struct slurm_join *j, pid_t pid, const char *config_path, ch
   j->pidfd = (int)syscall (SYS_pidfd_open, pid, 0);
   if (j->pidfd < 0)
     {
-      *ret_why = why ("the container's first process %d: %s", (int)pid, strerror (errno));
+      *ret_why = slurm_xasprintf ("the container's first process %d: %s", (int)pid, strerror (errno));
       return -1;
     }
   if (namespaces_of (pid, &j->nsflags) < 0 || syscall (SYS_pidfd_send_signal, j->pidfd, 0, NULL, 0) < 0)
     {
-      *ret_why = why ("the container's first process %d ended before the step could enter it",
+      *ret_why = slurm_xasprintf ("the container's first process %d ended before the step could enter it",
                       (int)pid);
       return -1;
     }
   if (!(j->nsflags & CLONE_NEWUSER))
     {
-      *ret_why = why ("process %d shares this node's user namespace: it is not a hutch "
+      *ret_why = slurm_xasprintf ("process %d shares this node's user namespace: it is not a hutch "
                       "container's",
                       (int)pid);
       return -1;
@@ -222,10 +218,10 @@ slurm_join_prepare (struct slurm_join *j, pid_t pid, const char *config_path, ch
 
 /* The container's limits on what the command may gain: its bounding set
    (dropping needs CAP_SETPCAP, which the setns into the user namespace
-   gave), no ambient capabilities, no_new_privs, and its seccomp filter
-   last, as hutch installs it, so that nothing here runs under it but
-   what slurmstepd still does before the command (the task prolog, the
-   limits, execve).  */
+   gave), no ambient capabilities, no_new_privs, its seccomp filter (flags
+   as hutch installs it), then the task's own capabilities.  Only what
+   slurmstepd still does before the command runs under the filter (the
+   task prolog, the limits, execve).  */
 static int
 confine (const struct slurm_join *j, char **ret_why)
 {
@@ -238,22 +234,42 @@ confine (const struct slurm_join *j, char **ret_why)
         break;
       if (r == 1 && !(j->bounding & (1ULL << c)) && prctl (PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
         {
-          *ret_why = why ("drop capability %d from the bounding set: %s", c, strerror (errno));
+          *ret_why = slurm_xasprintf ("drop capability %d from the bounding set: %s", c, strerror (errno));
           return -1;
         }
     }
   prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
   if (j->nnp && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     {
-      *ret_why = why ("set no_new_privs: %s", strerror (errno));
+      *ret_why = slurm_xasprintf ("set no_new_privs: %s", strerror (errno));
       return -1;
     }
   if (j->filter.len > 0
       && syscall (SYS_seccomp, SECCOMP_SET_MODE_FILTER, j->filter_flags, &j->filter) < 0)
     {
-      *ret_why = why ("install the container's seccomp filter: %s", strerror (errno));
+      *ret_why = slurm_xasprintf ("install the container's seccomp filter: %s", strerror (errno));
       return -1;
     }
+  /* Last, since installing the filter without no_new_privs takes
+     CAP_SYS_ADMIN.  The setns gave every capability of the container's namespace, and
+     slurmstepd still has work to do before its execve (the task prolog,
+     TMPDIR, the limits).  A task that is not root of the container does
+     it with none, as the command will run; root of it keeps its bounding
+     set, which execve gives it anyway.  Inheritable ones are slurmd's
+     business, not the container's: none.  */
+  {
+    cap_t caps = getuid () == 0 ? cap_get_proc () : cap_init ();
+    int r = caps ? cap_clear_flag (caps, CAP_INHERITABLE) : -1;
+    if (r == 0)
+      r = cap_set_proc (caps);
+    if (caps)
+      cap_free (caps);
+    if (r < 0)
+      {
+        *ret_why = slurm_xasprintf ("set the task's capabilities: %s", strerror (errno));
+        return -1;
+      }
+  }
   return 0;
 }
 
@@ -265,6 +281,9 @@ confine (const struct slurm_join *j, char **ret_why)
 static void __attribute__ ((noreturn))
 shim (pid_t child, const sigset_t *all)
 {
+  /* a copy of slurmstepd that only waits: none of its descriptors (its
+     sockets, the job's I/O) but stdio, which the command shares */
+  syscall (SYS_close_range, 3U, ~0U, 0U);
   for (;;)
     {
       siginfo_t si;
@@ -275,7 +294,13 @@ shim (pid_t child, const sigset_t *all)
         continue;
       if (sig != SIGCHLD)
         {
-          kill (child, sig);
+          /* Pass on only what was sent to this task alone (kill(1) of
+             its pid): slurmstepd signals the whole step (proctrack),
+             and the terminal the foreground group, so the command got
+             those itself already.  Stop signals of the terminal are the
+             command's business.  */
+          if (si.si_code <= 0 && si.si_pid != getppid () && sig != SIGTTIN && sig != SIGTTOU)
+            kill (child, sig);
           continue;
         }
       while ((p = waitpid (-1, &status, WNOHANG)) > 0)
@@ -305,34 +330,63 @@ slurm_join_task (const struct slurm_join *j, char **ret_why)
   sigset_t all, old;
   pid_t child;
 
+  /* Not dumpable from here on (the child's execve makes the command
+     dumpable again): the shim, a copy of slurmstepd's memory with the
+     container's user namespace as its own, is not the container's to
+     trace or to read.  */
+  if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    {
+      *ret_why = slurm_xasprintf ("make the task not dumpable: %s", strerror (errno));
+      return -1;
+    }
   /* All of them at once through the pidfd: the user namespace first,
      then the others with the capabilities it gave; the mount
      namespace's root and working directory become the container's.  */
   if (setns (j->pidfd, j->nsflags) < 0)
     {
-      *ret_why = why ("enter the container's namespaces: %s (has the container been stopped?)",
+      *ret_why = slurm_xasprintf ("enter the container's namespaces: %s (has the container been stopped?)",
                       strerror (errno));
       return -1;
     }
   sigfillset (&all);
   sigprocmask (SIG_SETMASK, &all, &old);
+  /* the shim waits for its child: no SIGCHLD ignored, as a plugin before
+     us might have set */
+  signal (SIGCHLD, SIG_DFL);
   child = fork ();
   if (child < 0)
     {
       sigprocmask (SIG_SETMASK, &old, NULL);
-      *ret_why = why ("fork into the container's PID namespace: %s", strerror (errno));
+      *ret_why = slurm_xasprintf ("fork into the container's PID namespace: %s", strerror (errno));
       return -1;
     }
   if (child > 0)
     shim (child, &all);
-  /* The command does not outlive the task that Slurm watches.  */
+  /* The command does not outlive the task that Slurm watches.  The shim
+     is outside our PID namespace, where getppid() says 0: anything else
+     means it died before the prctl.  */
   prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (getppid () != 0)
+    _exit (1);
   sigprocmask (SIG_SETMASK, &old, NULL);
-  if (chdir (j->cwd) < 0)
-    {
-      *ret_why = why ("the working directory `%s` in the container: %s", j->cwd, strerror (errno));
-      return -1;
-    }
+  /* The image names the directory: the root is the container's now, so
+     `..` and absolute links stay in it, but a /proc/self/fd/N name could
+     lead to a descriptor of the host's that slurmstepd holds.  Wherever
+     chdir went, getcwd must find it below the container's root.  */
+  {
+    char where[4096];
+    if (chdir (j->cwd) < 0)
+      {
+        *ret_why = slurm_xasprintf ("the working directory `%s` in the container: %s", j->cwd,
+                        strerror (errno));
+        return -1;
+      }
+    if (getcwd (where, sizeof where) == NULL || where[0] != '/')
+      {
+        *ret_why = slurm_xasprintf ("the working directory `%s` is outside the container", j->cwd);
+        return -1;
+      }
+  }
   /* A failure from here on is the child's: slurmstepd reports it and
      ends the child, and the shim ends as it did.  */
   return confine (j, ret_why);

@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* the plugin's own: slurmstepd sees only the slurm_spank_* symbols */
+#pragma GCC visibility push(hidden)
+
 struct slurm_join
 {
   int pidfd;        /* the container's first process (hutch-init --pause) */
@@ -38,5 +41,7 @@ int slurm_join_prepare (struct slurm_join *j, pid_t pid, const char *config_path
    forked after the setns, so the command must be a child).  -1 with
    *RET_WHY when the task could not enter.  */
 int slurm_join_task (const struct slurm_join *j, char **ret_why);
+
+#pragma GCC visibility pop
 
 #endif

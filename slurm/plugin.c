@@ -22,6 +22,7 @@
 #define _GNU_SOURCE
 #include "hutchcall.h"
 #include "join.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -95,9 +97,11 @@ opt_image (int val, const char *optarg, int remote)
 {
   (void)val;
   (void)remote;
-  if (optarg == NULL || *optarg == '\0')
+  if (optarg == NULL || *optarg == '\0' || *optarg == '-')
     {
-      slurm_error ("hutch: --container-image needs an image (a name, or a .sqfs file)");
+      slurm_error ("hutch: --container-image needs an image (a name, or a squashfs file), "
+                   "not `%s`",
+                   optarg ? optarg : "");
       return -1;
     }
   return set_str (&opt.image, optarg);
@@ -227,18 +231,6 @@ static struct spank_option options[] = {
 
 /* ---- the administrator's settings -------------------------------------- */
 
-static void
-push (char ***v, const char *s)
-{
-  size_t n = 0;
-  while (*v && (*v)[n])
-    n++;
-  *v = realloc (*v, (n + 2) * sizeof (char *));
-  if (*v == NULL)
-    abort ();
-  (*v)[n] = strdup (s);
-  (*v)[n + 1] = NULL;
-}
 
 static int
 parse_conf (int ac, char **av)
@@ -259,7 +251,7 @@ parse_conf (int ac, char **av)
       else if (k == 8 && strncmp (a, "gpu_kind", 8) == 0 && strchr (v, '/'))
         set_str (&conf.gpu_kind, v);
       else if (k == 12 && strncmp (a, "cdi_spec_dir", 12) == 0 && v[0] == '/')
-        push (&conf.cdi_dirs, v);
+        slurm_strv_push (&conf.cdi_dirs, v);
       else if (k == 7 && strncmp (a, "cgroups", 7) == 0
                && (strcmp (v, "enabled") == 0 || strcmp (v, "disabled") == 0))
         conf.cgroups = strcmp (v, "enabled") == 0;
@@ -440,48 +432,48 @@ inspect (pid_t *ret_pid, char **ret_config, char **ret_image)
    directory of the batch script (sbatch), bound read-only at the same
    path, so that the step can execute it; NULL for srun's steps.  */
 static int
-make_container (char **job_env, uint32_t job, const char *batch_dir)
+make_container (char **job_env, uint32_t job, const char *batch_dir, bool named)
 {
   char **args = NULL, *list, *item, *save = NULL, label[64];
   const char *gpus, *pmix;
   struct stat st;
   int r;
 
-  push (&args, "run");
-  push (&args, "-d");
-  push (&args, "--pause");
+  slurm_strv_push (&args, "run");
+  slurm_strv_push (&args, "-d");
+  slurm_strv_push (&args, "--pause");
   /* no pull progress among what may become the user's error text; a
      squashfs file is not pulled, and hutch refuses --quiet for one */
   if (stat (opt.image, &st) != 0 || !S_ISREG (st.st_mode))
-    push (&args, "--quiet");
-  push (&args, "--name");
-  push (&args, step.name);
+    slurm_strv_push (&args, "--quiet");
+  slurm_strv_push (&args, "--name");
+  slurm_strv_push (&args, step.name);
   snprintf (label, sizeof label, "slurm.job=%u", (unsigned)job);
-  push (&args, "--label");
-  push (&args, label);
+  slurm_strv_push (&args, "--label");
+  slurm_strv_push (&args, label);
   /* Slurm's own network and hostname: MPI and PMI address ranks by the
      node's; the rest is the container's own.  */
-  push (&args, "--network");
-  push (&args, "host");
-  push (&args, "--uts");
-  push (&args, "host");
-  push (&args, "--log-driver");
-  push (&args, "none");
-  push (&args, "--userns");
-  push (&args, (opt.remap_root >= 0 ? opt.remap_root : conf.remap_root) ? "default" : "keep-id");
+  slurm_strv_push (&args, "--network");
+  slurm_strv_push (&args, "host");
+  slurm_strv_push (&args, "--uts");
+  slurm_strv_push (&args, "host");
+  slurm_strv_push (&args, "--log-driver");
+  slurm_strv_push (&args, "none");
+  slurm_strv_push (&args, "--userns");
+  slurm_strv_push (&args, (opt.remap_root >= 0 ? opt.remap_root : conf.remap_root) ? "default" : "keep-id");
   if (!conf.cgroups)
     {
       /* The step's cgroup holds the container already: Slurm limits and
          accounts it, and kills what is left at the step's end.  */
-      push (&args, "--cgroups");
-      push (&args, "disabled");
+      slurm_strv_push (&args, "--cgroups");
+      slurm_strv_push (&args, "disabled");
     }
   if (opt.writable == 0)
-    push (&args, "--read-only");
+    slurm_strv_push (&args, "--read-only");
   if (opt.workdir)
     {
-      push (&args, "--workdir");
-      push (&args, opt.workdir);
+      slurm_strv_push (&args, "--workdir");
+      slurm_strv_push (&args, opt.workdir);
     }
   list = opt.mounts ? strdup (opt.mounts) : NULL;
   for (item = list ? strtok_r (list, ",", &save) : NULL; item; item = strtok_r (NULL, ",", &save))
@@ -497,8 +489,8 @@ make_container (char **job_env, uint32_t job, const char *batch_dir)
       for (p = v; *p; p++)
         if (*p == '+')
           *p = ',';
-      push (&args, "--volume");
-      push (&args, v);
+      slurm_strv_push (&args, "--volume");
+      slurm_strv_push (&args, v);
       free (v);
     }
   free (list);
@@ -516,8 +508,8 @@ make_container (char **job_env, uint32_t job, const char *batch_dir)
           char *d;
           if (asprintf (&d, "%s=%s", conf.gpu_kind, item) < 0)
             abort ();
-          push (&args, "--device");
-          push (&args, d);
+          slurm_strv_push (&args, "--device");
+          slurm_strv_push (&args, d);
           free (d);
         }
       free (list);
@@ -536,8 +528,8 @@ make_container (char **job_env, uint32_t job, const char *batch_dir)
         l--;
       if (asprintf (&v, "%.*s:%.*s", (int)l, pmix, (int)l, pmix) < 0)
         abort ();
-      push (&args, "--volume");
-      push (&args, v);
+      slurm_strv_push (&args, "--volume");
+      slurm_strv_push (&args, v);
       free (v);
     }
   if (batch_dir)
@@ -545,12 +537,33 @@ make_container (char **job_env, uint32_t job, const char *batch_dir)
       char *v;
       if (asprintf (&v, "%s:%s:ro", batch_dir, batch_dir) < 0)
         abort ();
-      push (&args, "--volume");
-      push (&args, v);
+      slurm_strv_push (&args, "--volume");
+      slurm_strv_push (&args, v);
       free (v);
     }
-  push (&args, opt.image);
-  r = call ("making the container", args, NULL);
+  slurm_strv_push (&args, opt.image);
+  if (named)
+    {
+      /* Two steps of the job may make a named container at once: the
+         one whose hutch run loses finds the other's (a name taken is the
+         only failure that inspect then explains).  */
+      char *out = NULL, *err = NULL;
+      pid_t pid;
+      char *config = NULL, *image = NULL;
+      int code = slurm_hutch (&step.user, args, &out, &err);
+      r = 0;
+      if (code != 0 && inspect (&pid, &config, &image) != 1)
+        {
+          report ("making the container", code, err);
+          r = -1;
+        }
+      free (out);
+      free (err);
+      free (config);
+      free (image);
+    }
+  else
+    r = call ("making the container", args, NULL);
   for (size_t i = 0; args[i]; i++)
     free (args[i]);
   free (args);
@@ -576,7 +589,7 @@ image_entrypoint (const char *image, char ***ret)
   json_array_foreach (ep, i, v)
   {
     if (json_is_string (v))
-      push (ret, json_string_value (v));
+      slurm_strv_push (ret, json_string_value (v));
   }
   json_decref (root);
   return 0;
@@ -584,14 +597,17 @@ image_entrypoint (const char *image, char ***ret)
 
 /* hutch-init, which launches the entrypoint in each task: where hutch
    finds its helpers (beside its binary, ../libexec/hutch from it), then
-   where this build installs them.  Opened here, on the host, for the
-   tasks to execute through /proc/self/fd once they are in the
-   container, whose root does not have it.  */
+   where this build installs them; copied into a sealed memfd, as hutch
+   runs its own init (what a task executes stays that copy, whatever
+   becomes of the file, and a container that reaches it through
+   /proc/PID/exe reaches no file of the host's).  The tasks execute it
+   through /proc/self/fd once they are in the container, whose root does
+   not have it.  */
 static int
 open_launcher (void)
 {
   char *dir = strdup (conf.hutch), *slash = strrchr (dir, '/'), *cands[3];
-  int fd = -1, i;
+  int fd = -1, i, copy = -1;
 
   if (slash)
     *slash = '\0';
@@ -612,7 +628,26 @@ open_launcher (void)
   for (i = 0; i < 3; i++)
     free (cands[i]);
   free (dir);
-  return fd;
+  if (fd < 0)
+    return -1;
+  copy = memfd_create ("hutch-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (copy >= 0)
+    {
+      char buf[65536];
+      ssize_t n;
+      while ((n = read (fd, buf, sizeof buf)) > 0)
+        if (write (copy, buf, (size_t)n) != n)
+          break;
+      if (n != 0
+          || fcntl (copy, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+                 < 0)
+        {
+          close (copy);
+          copy = -1;
+        }
+    }
+  close (fd);
+  return copy;
 }
 
 /* The image's entrypoint, when it is to run before each task's command,
@@ -662,13 +697,21 @@ use_entrypoint (spank_t sp)
       slurm_error ("hutch: cannot read the task's command from Slurm");
       return -1;
     }
-  fd = fcntl (step.launcher, F_DUPFD, 3);
-  if (fd < 0 || asprintf (&spec, "%d", fd) < 0)
+  if (strchr (argv[0], '\x1f'))
+    {
+      slurm_error ("hutch: the command's name has a control character (0x1f) that hutch "
+                   "cannot pass on to the entrypoint; use --no-container-entrypoint");
+      return -1;
+    }
+  /* close-on-exec: execve reaches the file through /proc/self/fd before
+     it closes the descriptor, and the command never sees it */
+  fd = fcntl (step.launcher, F_DUPFD_CLOEXEC, 3);
+  if (fd < 0 || (spec = strdup (step.entrypoint[0])) == NULL)
     {
       slurm_error ("hutch: the entrypoint's launcher: %s", strerror (errno));
       return -1;
     }
-  for (i = 0; step.entrypoint[i]; i++)
+  for (i = 1; step.entrypoint[i]; i++)
     {
       if (asprintf (&more, "%s\x1f%s", spec, step.entrypoint[i]) < 0)
         abort ();
@@ -747,6 +790,11 @@ prepare_step (spank_t sp)
       slurm_error ("hutch: cannot read the job's id, step and environment from Slurm");
       return -1;
     }
+  /* sbatch's and salloc's options reach the job's extern step (what
+     pam_slurm_adopt puts ssh sessions in) and salloc's interactive step
+     too: those stay on the node as they are.  */
+  if (stepid == SLURM_EXTERN_CONT || stepid == SLURM_INTERACTIVE_STEP)
+    return 0;
   if (fill_user (sp, job_env) < 0)
     return -1;
   if (opt.name)
@@ -776,7 +824,7 @@ prepare_step (spank_t sp)
           && spank_get_item (sp, S_JOB_ARGV, &argc, &argv) == ESPANK_SUCCESS && argc > 0
           && argv[0][0] == '/' && strrchr (argv[0], '/') != argv[0])
         batch_dir = strndup (argv[0], (size_t)(strrchr (argv[0], '/') - argv[0]));
-      r = make_container (job_env, job, batch_dir);
+      r = make_container (job_env, job, batch_dir, opt.name != NULL);
       free (batch_dir);
       if (r < 0)
         return -1;
@@ -873,17 +921,18 @@ slurm_spank_exit (spank_t sp, int ac, char **av)
   (void)av;
   if (!spank_remote (sp) || !step.active)
     return 0;
-  /* The step's own container goes; a named one stops, so that nothing
-     of the step outlives it, and keeps its files for the next step.  */
-  {
-    char *rm[] = { "rm", "--force", step.name, NULL };
-    char *stop[] = { "stop", step.name, NULL };
-    char *err = NULL;
-    int code = slurm_hutch (&step.user, step.made ? rm : stop, NULL, &err);
-    if (code != 0)
-      report (step.made ? "removing the container" : "stopping the container", code, err);
-    free (err);
-  }
+  /* The step's own container goes.  A named one stays for the job's
+     other steps, which may run in it at this moment; the job's end
+     removes it.  */
+  if (step.made)
+    {
+      char *rm[] = { "rm", "--force", "--", step.name, NULL };
+      char *err = NULL;
+      int code = slurm_hutch (&step.user, rm, NULL, &err);
+      if (code != 0)
+        report ("removing the container", code, err);
+      free (err);
+    }
   return 0;
 }
 
@@ -916,12 +965,31 @@ slurm_spank_job_epilog (spank_t sp, int ac, char **av)
   step.user.hutch = conf.hutch;
   step.user.store = conf.store ? store_for (conf.store, pw->pw_name, step.user.uid) : NULL;
   step.user.cdi_dirs = conf.cdi_dirs;
+  /* Only where the user has a store on this node: the epilog runs for
+     every job, most of which never used the plugin.  */
+  {
+    struct stat st;
+    char *where = step.user.store ? strdup (step.user.store) : NULL;
+    if (where == NULL && asprintf (&where, "%s/.local/share/hutch", pw->pw_dir) < 0)
+      abort ();
+    if (stat (where, &st) != 0 || !S_ISDIR (st.st_mode) || st.st_uid != step.user.uid)
+      {
+        free (where);
+        return 0;
+      }
+    free (where);
+  }
   /* the user's groups: root, in the epilog, sets them itself */
   {
     int n = 64;
     step.user.groups = calloc ((size_t)n, sizeof (gid_t));
     if (getgrouplist (pw->pw_name, pw->pw_gid, step.user.groups, &n) < 0)
-      n = 0;
+      {
+        step.user.groups = realloc (step.user.groups, (size_t)n * sizeof (gid_t));
+        if (step.user.groups == NULL
+            || getgrouplist (pw->pw_name, pw->pw_gid, step.user.groups, &n) < 0)
+          n = 0;
+      }
     step.user.n_groups = n;
   }
   slurm_user_env (&step.user, NULL);
@@ -940,7 +1008,7 @@ slurm_spank_job_epilog (spank_t sp, int ac, char **av)
   }
   for (line = strtok_r (out, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
     {
-      char *rm[] = { "rm", "--force", line, NULL };
+      char *rm[] = { "rm", "--force", "--", line, NULL };
       char *err = NULL;
       int code = slurm_hutch (&step.user, rm, NULL, &err);
       if (code != 0)

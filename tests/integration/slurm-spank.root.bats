@@ -342,6 +342,12 @@ EOS
     run S timeout 60 srun -Q --container-image=epbox:1 nosuchcommand
     assert_status 127
     assert_output_has ep-ran-0
+    # an empty word of the entrypoint stays a word
+    H import --change 'ENTRYPOINT ["/bin/sh", "-c", "echo \"[$0]\"; exec \"$@\"", ""]' "$W/ep.tar" epbox:2 > /dev/null
+    run S timeout 60 srun -Q --container-image=epbox:2 echo after
+    assert_status 0
+    assert_equal "$output" "[]
+after"
 }
 
 @test "spank: sbatch --container-image runs the batch script in a container" {
@@ -370,4 +376,46 @@ EOS
     run S timeout 60 srun -Q sh -c 'cat /proc/1/cmdline | tr "\0" " "'
     assert_status 0
     [[ $output != *hutch-init* ]] || fail_now "a plain step ran in a container"
+}
+
+@test "spank: slurmstepd's OOM protection (-1000) reaches neither the container nor its tasks" {
+    run S timeout 60 srun -Q --container-image=box:1 sh -c 'cat /proc/1/oom_score_adj /proc/self/oom_score_adj; echo -1000 > /proc/self/oom_score_adj 2>/dev/null && echo lowered || echo refused'
+    assert_status 0
+    assert_equal "${lines[0]}" 0
+    assert_equal "${lines[1]}" 0
+    assert_equal "${lines[2]}" refused
+}
+
+@test "spank: a signal for the step reaches each task's command once" {
+    BGPIDS=()
+    bg "$BATS_TEST_TMPDIR/srun" runuser -u "$SUSER" -- env -i PATH="$BASE_PATH" SLURM_CONF="$SLURM_CONF" \
+        sh -c 'cd "$0" && exec srun -Q --container-image=box:1 --container-mounts="$1/u/out:/out" sh -c "n=0; trap \"n=\\\$((n+1))\" USR1; echo up > /out/up; i=0; while [ \$i -lt 40 ]; do sleep 0.1; i=\$((i+1)); done; echo got \$n"' "$W/u" "$W"
+    local srun_pid=$BG job
+    wait_for test -s "$W/u/out/up" || fail_now "the step did not start: $(cat "$BATS_TEST_TMPDIR/srun"*)"
+    job=$(slurm squeue -h -o %i)
+    slurm scancel --signal=USR1 "$job"
+    wait_exit "$srun_pid" 30 || fail_now "srun did not end"
+    run cat "$BATS_TEST_TMPDIR/srun"*
+    assert_output_has "got 1"
+    kill_bgpids
+}
+
+@test "spank: two steps of a job at once share a named container; it outlives each of them" {
+    cat > "$W/u/two.sh" <<'EOS'
+#!/bin/sh
+srun -Q -n 1 --exact --container-image=box:1 --container-name=both sh -c 'echo $$ > /root/first; sleep 3; echo first-$(cat /root/second)' &
+srun -Q -n 1 --exact --container-image=box:1 --container-name=both sh -c 'sleep 1; echo $$ > /root/second; echo second-$(cat /root/first)' &
+wait
+srun -Q --container-name=both sh -c 'echo later-$(cat /root/first)-$(cat /root/second)'
+EOS
+    chmod 0755 "$W/u/two.sh"
+    chown "$SUSER:" "$W/u/two.sh"
+    run S sbatch --parsable --wait -n 2 -o "$W/u/out/two.out" "$W/u/two.sh"
+    assert_status 0
+    run cat "$W/u/out/two.out"
+    local first second
+    first=$(sed -n 's/^second-//p' <<< "$output")
+    second=$(sed -n 's/^first-//p' <<< "$output")
+    [[ $first =~ ^[0-9]+$ && $second =~ ^[0-9]+$ ]] || fail_now "the steps did not share the container: $output"
+    assert_output_has "later-$first-$second"
 }
