@@ -550,9 +550,19 @@ make_container (char **job_env, uint32_t job, const char *batch_dir, bool named)
       char *out = NULL, *err = NULL;
       pid_t pid;
       char *config = NULL, *image = NULL;
-      int code = slurm_hutch (&step.user, args, &out, &err);
+      int code = slurm_hutch (&step.user, args, &out, &err), state = code == 0 ? 1 : 0, i;
+      /* the other step's container may still be starting: up to 10 s */
+      for (i = 0; state == 0 && i < 100; i++)
+        {
+          free (config);
+          free (image);
+          config = image = NULL;
+          state = inspect (&pid, &config, &image);
+          if (state == 0)
+            usleep (100000);
+        }
       r = 0;
-      if (code != 0 && inspect (&pid, &config, &image) != 1)
+      if (state != 1)
         {
           report ("making the container", code, err);
           r = -1;
@@ -832,9 +842,24 @@ prepare_step (spank_t sp)
     }
   else if (st == 0)
     {
-      char *args[] = { "start", step.name, NULL };
-      if (call ("starting the container again", args, NULL) < 0)
-        return -1;
+      /* stopped (proctrack/cgroup ended it with the step that made it):
+         again, unless another step of the job just did */
+      char *args[] = { "start", "--", step.name, NULL }, *out = NULL, *err = NULL;
+      int code = slurm_hutch (&step.user, args, &out, &err);
+      free (out);
+      if (code != 0)
+        {
+          free (config);
+          free (image);
+          config = image = NULL;
+          if (inspect (&pid, &config, &image) != 1)
+            {
+              report ("starting the container again", code, err);
+              free (err);
+              return -1;
+            }
+        }
+      free (err);
     }
   if (st != 1)
     {

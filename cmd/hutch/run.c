@@ -216,7 +216,8 @@ static const struct cmd_opt options[] = {
     "bind the host's device node HOST\n(a directory: every node below it) at CONT; PERMS\n"
     "(r, w) must be the access you have on the host:\nnone can be taken away, and m (mknod) is "
     "never\npossible rootless.  VENDOR/CLASS=NAME: a CDI device\n(nvidia.com/gpu=0) from the "
-    "specs of /etc/cdi and\n/var/run/cdi (see hutch --cdi-spec-dir)",
+    "specs of /etc/cdi and\n/var/run/cdi, or of those that hutch's global\noption cdi-spec-dir "
+    "names",
     CMD_VALUE_FILE },
   { "ulimit", OPT_ULIMIT, required_argument, "NAME=SOFT[:HARD]",
     "a resource limit, e.g. nofile=1024:4096 (-1 or\nunlimited: none); no hard limit above your "

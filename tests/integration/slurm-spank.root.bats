@@ -378,25 +378,42 @@ after"
     [[ $output != *hutch-init* ]] || fail_now "a plain step ran in a container"
 }
 
-@test "spank: slurmstepd's OOM protection (-1000) reaches neither the container nor its tasks" {
-    run S timeout 60 srun -Q --container-image=box:1 sh -c 'cat /proc/1/oom_score_adj /proc/self/oom_score_adj; echo -1000 > /proc/self/oom_score_adj 2>/dev/null && echo lowered || echo refused'
+@test "spank: slurmstepd's OOM protection reaches neither the container nor its tasks" {
+    # slurmstepd's -1000 takes CAP_SYS_RESOURCE, which root of some
+    # sandboxes lacks: then there is nothing to leak (tests/vm, whose
+    # root has it, checks it)
+    (echo -1 > /proc/self/oom_score_adj) 2> /dev/null ||
+        skip "root cannot lower oom_score_adj here (no CAP_SYS_RESOURCE), so slurmstepd cannot protect itself either"
+    # the container's first process, and a task
+    run S timeout 60 srun -Q --container-image=box:1 sh -c 'cat /proc/1/oom_score_adj /proc/self/oom_score_adj'
     assert_status 0
     assert_equal "${lines[0]}" 0
     assert_equal "${lines[1]}" 0
-    assert_equal "${lines[2]}" refused
 }
 
-@test "spank: a signal for the step reaches each task's command once" {
+@test "spank: signals: the step's reach the command, and so does one sent to the task's own pid" {
     BGPIDS=()
     bg "$BATS_TEST_TMPDIR/srun" runuser -u "$SUSER" -- env -i PATH="$BASE_PATH" SLURM_CONF="$SLURM_CONF" \
-        sh -c 'cd "$0" && exec srun -Q --container-image=box:1 --container-mounts="$1/u/out:/out" sh -c "n=0; trap \"n=\\\$((n+1))\" USR1; echo up > /out/up; i=0; while [ \$i -lt 40 ]; do sleep 0.1; i=\$((i+1)); done; echo got \$n"' "$W/u" "$W"
-    local srun_pid=$BG job
+        sh -c 'cd "$0" && exec srun -Q --container-image=box:1 --container-mounts="$1/u/out:/out" sh -c "trap \"echo usr1\" USR1; trap \"echo usr2; exit 0\" USR2; echo \$\$ > /out/up; while :; do sleep 0.1; done"' "$W/u" "$W"
+    local srun_pid=$BG job p shim=
     wait_for test -s "$W/u/out/up" || fail_now "the step did not start: $(cat "$BATS_TEST_TMPDIR/srun"*)"
     job=$(slurm squeue -h -o %i)
     slurm scancel --signal=USR1 "$job"
-    wait_exit "$srun_pid" 30 || fail_now "srun did not end"
+    wait_for grep -q usr1 "$BATS_TEST_TMPDIR/srun"* || fail_now "the step's USR1 did not reach the command"
+    # the task that slurmstepd knows: the shim, parent of the command (a
+    # process of the user's whose parent is a slurmstepd)
+    for p in $(pgrep -u "$SUSER" -f 'trap "echo usr1"'); do
+        local pp
+        pp=$(awk '{ print $4 }' "/proc/$p/stat")
+        if [[ $(cat "/proc/$pp/cmdline" 2> /dev/null | tr '\0' ' ') == slurmstepd* ]]; then
+            shim=$pp
+        fi
+    done
+    [ -n "$shim" ] || fail_now "no shim found"
+    kill -USR2 "$shim"
+    wait_exit "$srun_pid" 30 || fail_now "srun did not end: $(cat "$BATS_TEST_TMPDIR/srun"*)"
     run cat "$BATS_TEST_TMPDIR/srun"*
-    assert_output_has "got 1"
+    assert_output_has usr2
     kill_bgpids
 }
 
