@@ -410,6 +410,10 @@ after"
         fi
     done
     [ -n "$shim" ] || fail_now "no shim found"
+    # a copy of slurmstepd in the container's user namespace: not the
+    # user's to read (nor to trace)
+    run runuser -u "$SUSER" -- cat "/proc/$shim/environ"
+    [ "$status" -ne 0 ] || fail_now "the user can read the shim's memory: $output"
     kill -USR2 "$shim"
     wait_exit "$srun_pid" 30 || fail_now "srun did not end: $(cat "$BATS_TEST_TMPDIR/srun"*)"
     run cat "$BATS_TEST_TMPDIR/srun"*
