@@ -9,6 +9,11 @@
 #     SLURM_EXTRA_CONF   lines added to slurm.conf
 #     SLURM_NODE_EXTRA   words added to the node's line (e.g. "Gres=gpu:1 ")
 #     SLURM_PLUGSTACK    plugstack.conf's text (default: empty)
+#     SLURM_PROCTRACK    ProctrackType (default proctrack/linuxproc)
+#     SLURM_TASK         TaskPlugin (default task/none); the cgroup ones
+#                        (tests/vm/slurm-cgroup.root.bats) need a pure
+#                        cgroup v2 machine and a cgroup.conf, which
+#                        slurm_before_daemons can write into $W/etc
 #     slurm_before_daemons, a function the test may define: run once W
 #                        and its etc/ exist, before the daemons start
 #   S CMD...           CMD as SUSER in $W/u with a clean environment
@@ -112,9 +117,9 @@ slurm_up() {
     local ports
     read -r -a ports < <(free_ports 2)
     # One node with 4 CPUs whatever this machine has (config_overrides:
-    # slurmd takes the configuration's word); linuxproc and task/none, as
-    # no cgroup plugin has a hierarchy here; KillWait 5 s, so that a
-    # cancelled step ends quickly.
+    # slurmd takes the configuration's word); by default linuxproc and
+    # task/none, as no cgroup plugin has a hierarchy on a host with hybrid
+    # cgroups; KillWait 5 s, so that a cancelled step ends quickly.
     cat > "$SLURM_CONF" <<EOF
 ClusterName=hutchtest
 SlurmctldHost=localhost(127.0.0.1)
@@ -133,8 +138,8 @@ SlurmctldLogFile=$W/log/slurmctld.log
 SlurmdLogFile=$W/log/slurmd.log
 SlurmdDebug=debug
 PlugStackConfig=$W/etc/plugstack.conf
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
+ProctrackType=${SLURM_PROCTRACK:-proctrack/linuxproc}
+TaskPlugin=${SLURM_TASK:-task/none}
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
