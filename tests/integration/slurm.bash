@@ -83,6 +83,17 @@ slurm() { env SLURM_CONF="$SLURM_CONF" "$@"; }
 
 node_idle() { [ "$(slurm sinfo -h -n localhost -o %t 2> /dev/null)" = idle ]; }
 no_jobs() { [ -z "$(slurm squeue -h -o %i 2> /dev/null)" ]; }
+# daemons_alive: slurmctld and slurmd still run (not zombies: they are
+# this shell's children, reaped only by stop)
+daemons_alive() {
+    local n
+    for n in slurmctld slurmd; do
+        is_alive "$(cat "$W/pids/$n" 2> /dev/null)" || return 1
+    done
+}
+# node_idle_or_dead: the node is up, or waiting for it is pointless (where
+# sinfo is slow, as in the VM under TCG, wait_for takes many minutes)
+node_idle_or_dead() { node_idle || ! daemons_alive; }
 
 # slurm_need: skip unless Slurm's programs and the test user are here
 slurm_need() {
@@ -163,7 +174,7 @@ EOF
     fi
     daemon slurmctld slurmctld -D -i
     daemon slurmd slurmd -D -N localhost
-    wait_for node_idle || wait_for node_idle ||
+    { wait_for node_idle_or_dead || wait_for node_idle_or_dead; } && node_idle ||
         fail_now "the node did not come up: $(slurm sinfo 2>&1; tail -n 20 "$W/log/slurmctld.log" "$W/log/slurmd.log" "$W/log/"*.out)"
 }
 

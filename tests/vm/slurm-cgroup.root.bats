@@ -3,7 +3,7 @@
 # the VM's pure cgroup v2 hierarchy: ProctrackType=proctrack/cgroup,
 # TaskPlugin=task/cgroup, and in cgroup.conf CgroupPlugin=cgroup/v2 with
 # IgnoreSystemd=yes (no systemd is PID 1 here: slurmd makes the steps'
-# scope, system.slice/slurmstepd.scope, with mkdir instead of asking
+# scope, system.slice/NODE_slurmstepd.scope, with mkdir instead of asking
 # systemd over D-Bus).  The host's integration test (slurm-spank.root.bats)
 # cannot do this: its cgroups are hybrid, so it runs proctrack/linuxproc
 # and task/none.
@@ -23,14 +23,23 @@ load slurm
 
 PLUGIN=${HUTCH_SPANK:-$(dirname "$HUTCH")/spank_hutch.so}
 CG=/sys/fs/cgroup
-# Where Slurm 22.05's cgroup/v2 puts the steps with IgnoreSystemd=yes
-# (src/plugins/cgroup/v2/cgroup_v2.c, _set_int_cg_ns: Debian builds it
-# without MULTIPLE_SLURMD): SCOPE/job_J/step_S/{slurm,user/task_T}, and
-# slurmd itself in SCOPE/slurmd.
-SCOPE=$CG/system.slice/slurmstepd.scope
+# Slurm 22.05's cgroup/v2 with IgnoreSystemd=yes puts the steps in
+# SCOPE=system.slice/NODE_slurmstepd.scope (src/plugins/cgroup/v2/
+# cgroup_v2.c, _set_int_cg_ns: NODE_ with MULTIPLE_SLURMD, as Debian
+# builds it, none without), as SCOPE/job_J/step_S/{slurm,user/task_T},
+# and slurmd itself in SCOPE/slurmd.  setup_file sets SCOPE.
+# The dummy interface this file adds (see setup_file).
+DUMMY=hutchslurm0
 
 slurm_before_daemons() {
     mkdir -m 0755 "$W/store"
+    # Slurm makes the scope in system.slice but not system.slice itself,
+    # which systemd has on every machine it boots; the VM's PID 1 is no
+    # systemd.
+    if [ ! -d "$CG/system.slice" ]; then
+        mkdir "$CG/system.slice" || return 1
+        touch "$BATS_FILE_TMPDIR/made-system.slice"
+    fi
     # CgroupAutomount: slurmd enables the controllers from the root down
     # (it does that only with IgnoreSystemd); AllowedRAMSpace=100: a
     # job's memory.max is what it asked for with --mem.
@@ -53,6 +62,19 @@ setup_file() {
         skip "Slurm's cgroup/v2 plugin (cgroup_v2.so) is not installed (apt install slurm-wlm-basic-plugins)"
     command -v cc > /dev/null || skip "no cc to build vmtool (apt install gcc libc6-dev)"
 
+    # Slurm resolves every address, 127.0.0.1 too, with getaddrinfo and
+    # AI_ADDRCONFIG (src/common/util-net.c, get_addr_info), which glibc
+    # answers with nothing for IPv4 where no interface but loopback has
+    # an IPv4 address: slurmctld then dies ("Unable to resolve").  The VM
+    # has no network device, so it gets a dummy interface with a
+    # documentation address (TEST-NET-1): nothing is routed through it.
+    if [ -z "$(ip -4 -o addr show scope global 2> /dev/null)" ]; then
+        { modprobe dummy && ip link add "$DUMMY" type dummy &&
+            ip addr add 192.0.2.1/32 dev "$DUMMY" && ip link set "$DUMMY" up; } 2> "$BATS_FILE_TMPDIR/dummy.err" ||
+            skip "no IPv4 address but loopback's, which Slurm's getaddrinfo(AI_ADDRCONFIG) needs, and no dummy interface to give one: $(cat "$BATS_FILE_TMPDIR/dummy.err")"
+        touch "$BATS_FILE_TMPDIR/made-dummy"
+    fi
+
     # W is not known yet: the plugin's arguments name it through a link
     # made below (as slurm-spank.root.bats does).  The link is on /tmp,
     # the VM's scratch disk, where W is too: the store must be on a file
@@ -66,6 +88,13 @@ setup_file() {
     # the memory --mem may ask for (the VM has 2 GiB)
     SLURM_NODE_EXTRA="RealMemory=1024 "
     slurm_up slurm-cgroup
+    local d
+    SCOPE=
+    for d in "$CG"/system.slice/localhost_slurmstepd.scope "$CG"/system.slice/slurmstepd.scope; do
+        [ -d "$d" ] && SCOPE=$d
+    done
+    [ -n "$SCOPE" ] || fail_now "slurmd made no scope in $CG/system.slice: $(ls "$CG/system.slice")"
+    export SCOPE
     ln -s "$W" "$link"
     echo "$link" > "$W/link"
     mkdir -m 0700 "$W/store/$SUSER"
@@ -85,6 +114,12 @@ setup_file() {
 teardown_file() {
     [ -n "${W:-}" ] && rm -f "$(cat "$W/link" 2> /dev/null)"
     slurm_down
+    # what slurmd made (Slurm leaves its scope) and this file did, once
+    # empty
+    [ -n "${SCOPE:-}" ] && find "$SCOPE" -depth -type d -exec rmdir {} + 2> /dev/null
+    [ -e "$BATS_FILE_TMPDIR/made-system.slice" ] && rmdir "$CG/system.slice" 2> /dev/null
+    [ -e "$BATS_FILE_TMPDIR/made-dummy" ] && ip link del "$DUMMY"
+    true
 }
 
 setup() {
@@ -141,10 +176,11 @@ job_gone() { [ ! -e "$SCOPE/job_$1" ]; }
 
 @test "slurm cgroup: slurmd runs Slurm's cgroup/v2 in the pure v2 hierarchy" {
     # the plugins it loaded, and the scope it made for the steps
-    grep -q 'cgroup/v2' "$W/log/slurmd.log" || fail_now "slurmd did not load cgroup/v2: $(grep -i cgroup "$W/log/slurmd.log" | tail -n 5)"
+    grep -qi 'cgroup[ /]v2' "$W/log/slurmd.log" || fail_now "slurmd did not load cgroup/v2: $(grep -i cgroup "$W/log/slurmd.log" | tail -n 5)"
     [ -d "$SCOPE" ] || fail_now "no $SCOPE"
     run cg_of "$(cat "$W/pids/slurmd")"
-    assert_equal "$output" "/system.slice/slurmstepd.scope/slurmd"
+    assert_equal "$output" "${SCOPE#"$CG"}/slurmd"
+    echo "# slurmd is in $output" >&3
 }
 
 @test "slurm cgroup: the step's container and every task are in the job's cgroup, and hutch makes no cgroup of its own" {
@@ -153,8 +189,10 @@ job_gone() { [ ! -e "$SCOPE/job_$1" ]; }
     local srun_pid=$BG job pid p c step ns n=0 others=
     wait_for test -s "$W/u/out/up.0" && wait_for test -s "$W/u/out/up.1" ||
         fail_now "the step did not start: $(cat "$BATS_TEST_TMPDIR/srun"*)"
+    two_sleeps() { [ "$(pgrep -u "$SUSER" -f '^sleep 3001$' | wc -l)" = 2 ]; }
+    wait_for two_sleeps || fail_now "not two tasks: $(pgrep -a -u "$SUSER")"
     job=$(slurm squeue -h -o %i)
-    step=/system.slice/slurmstepd.scope/job_$job/step_0
+    step=${SCOPE#"$CG"}/job_$job/step_0
     pid=$(container_pid "$job")
     [ "$pid" -gt 0 ] || fail_now "no pid for slurm-$job.0"
     echo "# container's first process $pid ($(tr '\0' ' ' < "/proc/$pid/cmdline")): $(cg_of "$pid")" >&3
@@ -183,7 +221,6 @@ job_gone() { [ ! -e "$SCOPE/job_$1" ]; }
     for p in $(pgrep -u "$SUSER" -f '^sleep 3001$'); do
         [[ $(cg_of "$p") =~ ^$step/user/task_[01]$ ]] || fail_now "task $p is in $(cg_of "$p")"
     done
-    [ "$(pgrep -u "$SUSER" -f '^sleep 3001$' | wc -l)" = 2 ] || fail_now "not two tasks: $(pgrep -a -u "$SUSER")"
 
     # below the job, only Slurm's cgroups: no hutch-ID, hutch-NAME,
     # hutch-launcher-PID nor hutch-PID.scope (src/runtime/cgroup.c)
