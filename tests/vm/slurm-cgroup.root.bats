@@ -40,6 +40,18 @@ slurm_before_daemons() {
         mkdir "$CG/system.slice" || return 1
         touch "$BATS_FILE_TMPDIR/made-system.slice"
     fi
+    # Slurm 22.05 reads cgroup.controllers with its newline and so misses
+    # the last controller listed (Slurm bug 16151, fixed in 23.02.1 by
+    # commit 316df8dc73 "Fix parsing of cgroup.controllers file").  In
+    # the scope slurmd makes, that is memory when system.slice enables
+    # only what slurmd enables there itself (cpuset cpu memory), and
+    # task/cgroup then fails every step ("memory cgroup controller is
+    # not available").  systemd enables more for its slices; so does
+    # this: every controller the root has, memory not being the last.
+    local c
+    for c in $(cat "$CG/cgroup.controllers"); do
+        echo "+$c" > "$CG/system.slice/cgroup.subtree_control" || return 1
+    done
     # CgroupAutomount: slurmd enables the controllers from the root down
     # (it does that only with IgnoreSystemd); AllowedRAMSpace=100: a
     # job's memory.max is what it asked for with --mem.
@@ -95,6 +107,11 @@ setup_file() {
     done
     [ -n "$SCOPE" ] || fail_now "slurmd made no scope in $CG/system.slice: $(ls "$CG/system.slice")"
     export SCOPE
+    case $(awk '{ print $NF }' "$SCOPE/cgroup.controllers") in
+        cpuset | cpu | memory) fail_now "the last controller of $SCOPE is one Slurm 22.05 needs and does not see (bug 16151): $(cat "$SCOPE/cgroup.controllers")" ;;
+    esac
+    echo "# controllers (enabled for children): /: $(cg_ctl "$CG"); system.slice: $(cg_ctl "$CG/system.slice"); ${SCOPE##*/}: $(cg_ctl "$SCOPE")" >&3
+    grep -E '\] error: ' "$W/log/slurmd.log" | sed 's/^/# slurmd: /' >&3
     ln -s "$W" "$link"
     echo "$link" > "$W/link"
     mkdir -m 0700 "$W/store/$SUSER"
@@ -141,6 +158,9 @@ teardown() {
     wait_for no_jobs || kill_leftovers
     kill_bgpids
 }
+
+# cg_ctl DIR: DIR's cgroup.controllers (subtree_control)
+cg_ctl() { echo "$(cat "$1/cgroup.controllers") ($(cat "$1/cgroup.subtree_control"))"; }
 
 # H CMD...: hutch as SUSER on the node's store
 H() { S "$HUTCH" --root "$W/store/$SUSER" "$@"; }
