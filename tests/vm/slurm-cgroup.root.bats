@@ -97,8 +97,13 @@ setup_file() {
     SLURM_PLUGSTACK="required $PLUGIN hutch=$HUTCH store=$link/store/%u"
     SLURM_PROCTRACK=proctrack/cgroup
     SLURM_TASK=task/cgroup
-    # the memory --mem may ask for (the VM has 2 GiB)
+    # the memory --mem may ask for (the VM has 2 GiB), and memory as a
+    # resource of the jobs: with slurm.bash's CR_CPU a job's allocation is
+    # 0 MB and task/cgroup limits it to the machine's RAM whatever --mem
+    # says (the later SelectTypeParameters wins; slurmctld logs an error
+    # that it is set twice)
     SLURM_NODE_EXTRA="RealMemory=1024 "
+    SLURM_EXTRA_CONF="SelectTypeParameters=CR_CPU_Memory"
     slurm_up slurm-cgroup
     local d
     SCOPE=
