@@ -317,7 +317,7 @@ job_gone() { [ ! -e "$SCOPE/job_$1" ]; }
     assert_output_has allocated
     run S timeout 90 srun -Q --mem=64M --container-image=box:1 --container-mounts="$W/bin:$W/bin:ro" \
         sh -c "$W/bin/vmtool alloc 256; echo after \$?"
-    echo "# srun --mem=64M, vmtool alloc 256: status $status: $output" >&3
+    printf '%s\n' "srun --mem=64M, vmtool alloc 256: status $status:" "${lines[@]}" | sed 's/^/# /' >&3
     [[ $output != *allocated* ]] || fail_now "256 MiB were allocated under --mem=64M"
     assert_output_has "after 137"
 }
