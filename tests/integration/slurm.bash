@@ -9,6 +9,11 @@
 #     SLURM_EXTRA_CONF   lines added to slurm.conf
 #     SLURM_NODE_EXTRA   words added to the node's line (e.g. "Gres=gpu:1 ")
 #     SLURM_PLUGSTACK    plugstack.conf's text (default: empty)
+#     SLURM_PROCTRACK    ProctrackType (default proctrack/linuxproc)
+#     SLURM_TASK         TaskPlugin (default task/none); the cgroup ones
+#                        (tests/vm/slurm-cgroup.root.bats) need a pure
+#                        cgroup v2 machine and a cgroup.conf, which
+#                        slurm_before_daemons can write into $W/etc
 #     slurm_before_daemons, a function the test may define: run once W
 #                        and its etc/ exist, before the daemons start
 #   S CMD...           CMD as SUSER in $W/u with a clean environment
@@ -78,6 +83,17 @@ slurm() { env SLURM_CONF="$SLURM_CONF" "$@"; }
 
 node_idle() { [ "$(slurm sinfo -h -n localhost -o %t 2> /dev/null)" = idle ]; }
 no_jobs() { [ -z "$(slurm squeue -h -o %i 2> /dev/null)" ]; }
+# daemons_alive: slurmctld and slurmd still run (not zombies: they are
+# this shell's children, reaped only by stop)
+daemons_alive() {
+    local n
+    for n in slurmctld slurmd; do
+        is_alive "$(cat "$W/pids/$n" 2> /dev/null)" || return 1
+    done
+}
+# node_idle_or_dead: the node is up, or waiting for it is pointless (where
+# sinfo is slow, as in the VM under TCG, wait_for takes many minutes)
+node_idle_or_dead() { node_idle || ! daemons_alive; }
 
 # slurm_need: skip unless Slurm's programs and the test user are here
 slurm_need() {
@@ -112,9 +128,9 @@ slurm_up() {
     local ports
     read -r -a ports < <(free_ports 2)
     # One node with 4 CPUs whatever this machine has (config_overrides:
-    # slurmd takes the configuration's word); linuxproc and task/none, as
-    # no cgroup plugin has a hierarchy here; KillWait 5 s, so that a
-    # cancelled step ends quickly.
+    # slurmd takes the configuration's word); by default linuxproc and
+    # task/none, as no cgroup plugin has a hierarchy on a host with hybrid
+    # cgroups; KillWait 5 s, so that a cancelled step ends quickly.
     cat > "$SLURM_CONF" <<EOF
 ClusterName=hutchtest
 SlurmctldHost=localhost(127.0.0.1)
@@ -133,8 +149,8 @@ SlurmctldLogFile=$W/log/slurmctld.log
 SlurmdLogFile=$W/log/slurmd.log
 SlurmdDebug=debug
 PlugStackConfig=$W/etc/plugstack.conf
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
+ProctrackType=${SLURM_PROCTRACK:-proctrack/linuxproc}
+TaskPlugin=${SLURM_TASK:-task/none}
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
@@ -158,7 +174,7 @@ EOF
     fi
     daemon slurmctld slurmctld -D -i
     daemon slurmd slurmd -D -N localhost
-    wait_for node_idle || wait_for node_idle ||
+    { wait_for node_idle_or_dead || wait_for node_idle_or_dead; } && node_idle ||
         fail_now "the node did not come up: $(slurm sinfo 2>&1; tail -n 20 "$W/log/slurmctld.log" "$W/log/slurmd.log" "$W/log/"*.out)"
 }
 

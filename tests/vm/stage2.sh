@@ -5,7 +5,8 @@
 # Sets the VM up like a systemd machine where user@UID.service has been
 # started for the test user (pure cgroup v2, a delegated subtree with
 # controllers), runs the bats files as that user, writes the TAP and the
-# exit status to the "out" share and powers off.
+# exit status to the "out" share and powers off.  The *.root.bats files
+# run last, as root (Slurm's daemons), in a cgroup of their own.
 #
 # Reads its settings from vm.conf in the harness's directory (written by
 # tests/vm/run): VM_USER, VM_FILES, VM_ROOTFS, VM_TEST_TIMEOUT.
@@ -116,6 +117,9 @@ for dev in /dev/fuse /dev/net/tun; do
     [ -e "$dev" ] && chmod 0666 "$dev"
 done
 
+# the PATH every test gets (BASE_PATH for the root tests' helpers)
+base_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
 # ---- the test user ---------------------------------------------------------
 uid=$(id -u "$VM_USER") || fail "no user $VM_USER"
 gid=$(id -g "$VM_USER")
@@ -191,11 +195,17 @@ log "delegated $D: $(cat "$D/cgroup.controllers")"
 # hutch's AppArmor profiles loaded and, where the kernel has it,
 # kernel.apparmor_restrict_unprivileged_userns turned on: only while it
 # runs, so that no other test sees the restriction.
+#
+# The *.root.bats files run last, as root (run_root): Slurm's daemons need
+# root, and slurm-cgroup.root.bats checks its cgroup plugins on this pure
+# cgroup v2 hierarchy, where the host's integration tests cannot.
 manager_files=(scope.bats oci-cgroup-systemd.bats)
 aa_files=(apparmor.bats)
-files1=() files2=() files_aa=()
+files1=() files2=() files_aa=() files_root=()
 for f in "${VM_FILES[@]}"; do
-    if [[ " ${manager_files[*]} " == *" $f "* ]]; then
+    if [[ $f == *.root.bats ]]; then
+        files_root+=("$f")
+    elif [[ " ${manager_files[*]} " == *" $f "* ]]; then
         files2+=("$f")
     elif [[ " ${aa_files[*]} " == *" $f "* ]]; then
         files_aa+=("$f")
@@ -211,12 +221,13 @@ count() {
 n1=$(count "${files1[@]}") || fail "bats --count ${files1[*]}"
 n2=$(count "${files2[@]}") || fail "bats --count ${files2[*]}"
 naa=$(count "${files_aa[@]}") || fail "bats --count ${files_aa[*]}"
+nroot=$(count "${files_root[@]}") || fail "bats --count ${files_root[*]}"
 
 cd "$dir" || fail "cd $dir"
 log "starting bats"
 read -r up _ < /proc/uptime
 echo "$up" > "$out/started"
-echo "1..$((n1 + naa + n2))" > "$out/tap"
+echo "1..$((n1 + naa + n2 + nroot))" > "$out/tap"
 : > "$out/stderr"
 
 # renumber OFFSET: bats's TAP on stdin without its plan, each result's
@@ -240,16 +251,38 @@ all_reported() {
     [ "$(grep -c -E '^(not )?ok ' "$out/tap")" -ge "$1" ]
 }
 
-# run_bats OFFSET FILE...: bats on FILE... as the user in D/tests.scope,
-# its TAP appended to out/tap after OFFSET results, with the variables of
+# run_bats OFFSET FILE...: bats on FILE... as the user in D/tests.scope
+# (as root in R, the root tests' cgroup, when bats_as is root), its TAP
+# appended to out/tap after OFFSET results, with the variables of
 # extra_env (NAME=VALUE) added to its environment; returns bats's status
 extra_env=()
+bats_as=user
+R=$cg/root-tests.scope
 run_bats() {
-    local offset=$1 bats_pid reported_at= linger=60 pids end
+    local offset=$1 bats_pid reported_at= linger=60 pids end watched=$D
     shift
     end=$((offset + $(count "$@")))
+    [ "$bats_as" = root ] && watched=$R
     {
         (
+            if [ "$bats_as" = root ]; then
+                # the environment tests/integration/run gives its root
+                # tests, as far as it applies here: no GRANT_USER (no
+                # hutchgrant's rootfs is made for the VM), and the
+                # user Slurm runs steps as is the delegated hutchtest
+                echo "$BASHPID" > "$R/cgroup.procs" || exit 125
+                exec env -i \
+                    HOME=/root USER=root LOGNAME=root SHELL=/bin/bash \
+                    PATH="$base_path" BASE_PATH="$base_path" \
+                    LANG=C.UTF-8 TMPDIR="$rtmp" \
+                    HUTCH="$dir/bin/hutch" HUTCH_OCI="$dir/bin/hutch-oci" \
+                    HUTCH_INIT_DIR="$dir/bin" ROOTFS="$VM_ROOTFS" \
+                    MKROOTFS="$dir/tests/mkrootfs.sh" \
+                    BATS_TEST_TIMEOUT="$VM_TEST_TIMEOUT" HUTCH_WAIT_SCALE=3 \
+                    HUTCH_CGROUP_DELEGATED="$D" SLURM_TEST_USER="$VM_USER" \
+                    "${extra_env[@]}" \
+                    bats --tap "${@/#/$dir/tests/}"
+            fi
             # Into the scope before anything of the user's runs, and then
             # become the user with setpriv, which execs: runuser would stay
             # behind as a root process in the scope, and a root process in
@@ -260,7 +293,7 @@ run_bats() {
             echo "$BASHPID" > "$D/tests.scope/cgroup.procs" || exit 125
             exec setpriv --reuid="$uid" --regid="$gid" --init-groups -- env -i \
                 HOME="$home" USER="$VM_USER" LOGNAME="$VM_USER" SHELL=/bin/bash \
-                PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+                PATH="$base_path" \
                 LANG=C.UTF-8 TMPDIR="$utmp" XDG_RUNTIME_DIR="$runtime" \
                 HUTCH="$dir/bin/hutch" HUTCH_OCI="$dir/bin/hutch-oci" \
                 HUTCH_INIT_DIR="$dir/bin" ROOTFS="$VM_ROOTFS" \
@@ -282,18 +315,24 @@ run_bats() {
     # behind (a container whose hutch was killed, say) would hold the VM
     # until the host's timeout.  So once every result is in, bats gets
     # $linger seconds (teardown_file and the like) to exit; after that,
-    # what is left in the delegated cgroup is listed in out/leftovers and
-    # killed.
+    # what is left in the delegated cgroup (R, for the root tests, and
+    # what Slurm's cgroup plugins made in system.slice) is listed in
+    # out/leftovers and killed.
     while kill -0 "$bats_pid" 2>/dev/null; do
         if [ -z "$reported_at" ] && all_reported "$end"; then
             reported_at=$SECONDS
         fi
         if [ -n "$reported_at" ] && [ $((SECONDS - reported_at)) -ge "$linger" ]; then
-            log "bats still runs ${linger} s after its last result: killing what is left in $D"
-            pids=$(find "$D" -name cgroup.procs -exec cat {} + | tr '\n' ',')
-            ps -o pid,user,cgroup:100,args -p "${pids%,}" >> "$out/leftovers" 2>&1
-            echo 1 > "$D/cgroup.kill" ||
-                for p in ${pids//,/ }; do kill -KILL "$p"; done
+            local w kill=("$watched")
+            [ "$bats_as" = root ] && [ -d "$cg/system.slice" ] && kill+=("$cg/system.slice")
+            log "bats still runs ${linger} s after its last result: killing what is left in ${kill[*]}"
+            for w in "${kill[@]}"; do
+                pids=$(find "$w" -name cgroup.procs -exec cat {} + | tr '\n' ',')
+                [ -n "$pids" ] || continue
+                ps -o pid,user,cgroup:100,args -p "${pids%,}" >> "$out/leftovers" 2>&1
+                echo 1 > "$w/cgroup.kill" ||
+                    for p in ${pids//,/ }; do kill -KILL "$p"; done
+            done
             break
         fi
         sleep 1
@@ -425,6 +464,20 @@ if [ ${#files2[@]} -gt 0 ] && [ ! -s "$out/leftovers" ]; then
     run_bats "$((n1 + naa))" "${files2[@]}" || s2=$?
     [ "$status" != 0 ] || status=$s2
     stop_manager
+fi
+if [ ${#files_root[@]} -gt 0 ] && [ ! -s "$out/leftovers" ]; then
+    # root's own TMPDIR on the scratch disk, which the users may enter
+    # (the Slurm cluster's directory is made there and must be reachable
+    # by the job's user, as the integration suite's work directory is)
+    rtmp=/tmp/root-tests
+    mkdir -p "$rtmp" "$R"
+    chmod 0755 "$rtmp"
+    log "running ${files_root[*]} as root in $R"
+    bats_as=root
+    sroot=0
+    run_bats "$((n1 + naa + n2))" "${files_root[@]}" || sroot=$?
+    bats_as=user
+    [ "$status" != 0 ] || status=$sroot
 fi
 log "bats exited with $status"
 # the kernel's log, for debugging (OOM kills, 9p or overlay warnings...)
