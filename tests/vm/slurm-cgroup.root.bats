@@ -223,6 +223,14 @@ job_gone() { [ ! -e "$SCOPE/job_$1" ]; }
     echo "# container's first process $pid ($(tr '\0' ' ' < "/proc/$pid/cmdline")): $(cg_of "$pid")" >&3
     echo "# the tasks see /proc/self/cgroup as: $(cat "$W/u/out/cg.0") and $(cat "$W/u/out/cg.1")" >&3
 
+    # slurmstepd protects itself from the OOM killer (-1000, which this
+    # root can write); what it started for hutch does not keep that: the
+    # container's first process is at 0
+    run cat "/proc/$(pgrep -o -f 'slurmstepd: \[')/oom_score_adj"
+    assert_equal "$output" -1000
+    run cat "/proc/$pid/oom_score_adj"
+    assert_equal "$output" 0
+
     # the container's first process, and everything in its PID namespace
     # (the two tasks' sleep among them), in the step's cgroup
     run cg_of "$pid"
