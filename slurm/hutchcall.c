@@ -41,8 +41,8 @@ take (char ***v, char *s)
 void
 slurm_user_env (struct slurm_user *u, char **job_env)
 {
-  static const char *const pass[] = { "http_proxy",  "https_proxy", "no_proxy", "HTTP_PROXY",
-                                      "HTTPS_PROXY", "NO_PROXY",    NULL };
+  static const char *const pass[]
+      = { "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", NULL };
   char **env = NULL, *rt = slurm_xasprintf ("/run/user/%u", (unsigned)u->uid);
   size_t i, k;
   struct stat st;
@@ -227,8 +227,9 @@ slurm_hutch (const struct slurm_user *u, char *const *args, char **ret_out, char
       if (chdir (u->cwd ? u->cwd : "/") < 0 && chdir ("/") < 0)
         _exit (126);
       execve (u->hutch, argv, u->env);
-      dprintf (2, "cannot run %s: %s (is hutch installed on this node? the plugin's hutch= "
-                  "setting in plugstack.conf names it)\n",
+      dprintf (2,
+               "cannot run %s: %s (is hutch installed on this node? the plugin's hutch= "
+               "setting in plugstack.conf names it)\n",
                u->hutch, strerror (errno));
       _exit (127);
     }

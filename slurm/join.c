@@ -58,8 +58,8 @@ namespaces_of (pid_t pid, int *ret_flags)
     const char *name;
     int flag;
   } ns[] = {
-    { "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS },   { "ipc", CLONE_NEWIPC },
-    { "pid", CLONE_NEWPID },   { "uts", CLONE_NEWUTS },  { "net", CLONE_NEWNET },
+    { "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS },  { "ipc", CLONE_NEWIPC },
+    { "pid", CLONE_NEWPID },   { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
   };
   size_t i;
   int flags = 0;
@@ -97,9 +97,10 @@ load_filter (struct slurm_join *j, const char *dir, char **ret_why)
   if (fd < 0 || fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || st.st_uid != geteuid ()
       || (st.st_mode & 0022) != 0)
     {
-      *ret_why = slurm_xasprintf ("the container's seccomp filter `%s` is missing or not a file of yours "
-                      "that only you can write",
-                      path);
+      *ret_why = slurm_xasprintf (
+          "the container's seccomp filter `%s` is missing or not a file of yours "
+          "that only you can write",
+          path);
       goto fail;
     }
   if (read (fd, &h, sizeof h) != (ssize_t)sizeof h
@@ -121,17 +122,18 @@ load_filter (struct slurm_join *j, const char *dir, char **ret_why)
   j->filter.filter = insns;
   /* Only the flags a container's filter may have: a listener
      (NEW_LISTENER) would be a descriptor no one reads.  */
-  j->filter_flags = h.flags
-                    & (SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG
-                       | SECCOMP_FILTER_FLAG_SPEC_ALLOW);
+  j->filter_flags
+      = h.flags
+        & (SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW);
   close (fd);
   free (path);
   return 0;
 
 damaged:
-  *ret_why = slurm_xasprintf ("the container's seccomp filter `%s` is damaged: remove the container "
-                  "(hutch rm -f) so that the next step makes it again",
-                  path);
+  *ret_why
+      = slurm_xasprintf ("the container's seccomp filter `%s` is damaged: remove the container "
+                         "(hutch rm -f) so that the next step makes it again",
+                         path);
 fail:
   free (insns);
   if (fd >= 0)
@@ -197,20 +199,22 @@ slurm_join_prepare (struct slurm_join *j, pid_t pid, const char *config_path, ch
   j->pidfd = (int)syscall (SYS_pidfd_open, pid, 0);
   if (j->pidfd < 0)
     {
-      *ret_why = slurm_xasprintf ("the container's first process %d: %s", (int)pid, strerror (errno));
+      *ret_why
+          = slurm_xasprintf ("the container's first process %d: %s", (int)pid, strerror (errno));
       return -1;
     }
-  if (namespaces_of (pid, &j->nsflags) < 0 || syscall (SYS_pidfd_send_signal, j->pidfd, 0, NULL, 0) < 0)
+  if (namespaces_of (pid, &j->nsflags) < 0
+      || syscall (SYS_pidfd_send_signal, j->pidfd, 0, NULL, 0) < 0)
     {
-      *ret_why = slurm_xasprintf ("the container's first process %d ended before the step could enter it",
-                      (int)pid);
+      *ret_why = slurm_xasprintf (
+          "the container's first process %d ended before the step could enter it", (int)pid);
       return -1;
     }
   if (!(j->nsflags & CLONE_NEWUSER))
     {
       *ret_why = slurm_xasprintf ("process %d shares this node's user namespace: it is not a hutch "
-                      "container's",
-                      (int)pid);
+                                  "container's",
+                                  (int)pid);
       return -1;
     }
   return 0;
@@ -234,7 +238,8 @@ confine (const struct slurm_join *j, char **ret_why)
         break;
       if (r == 1 && !(j->bounding & (1ULL << c)) && prctl (PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
         {
-          *ret_why = slurm_xasprintf ("drop capability %d from the bounding set: %s", c, strerror (errno));
+          *ret_why = slurm_xasprintf ("drop capability %d from the bounding set: %s", c,
+                                      strerror (errno));
           return -1;
         }
     }
@@ -278,8 +283,7 @@ confine (const struct slurm_join *j, char **ret_why)
    the command too, which then gets it twice, as under any shell), and
    it ends as the command ended, by the same signal when a signal ended
    it, so that Slurm reports the task's real end.  */
-static void __attribute__ ((noreturn))
-shim (pid_t child, const sigset_t *all)
+static void __attribute__ ((noreturn)) shim (pid_t child, const sigset_t *all)
 {
   /* a copy of slurmstepd that only waits: none of its descriptors (its
      sockets, the job's I/O) but stdio, which the command shares */
@@ -344,8 +348,9 @@ slurm_join_task (const struct slurm_join *j, char **ret_why)
      namespace's root and working directory become the container's.  */
   if (setns (j->pidfd, j->nsflags) < 0)
     {
-      *ret_why = slurm_xasprintf ("enter the container's namespaces: %s (has the container been stopped?)",
-                      strerror (errno));
+      *ret_why = slurm_xasprintf (
+          "enter the container's namespaces: %s (has the container been stopped?)",
+          strerror (errno));
       return -1;
     }
   sigfillset (&all);
@@ -378,7 +383,7 @@ slurm_join_task (const struct slurm_join *j, char **ret_why)
     if (chdir (j->cwd) < 0)
       {
         *ret_why = slurm_xasprintf ("the working directory `%s` in the container: %s", j->cwd,
-                        strerror (errno));
+                                    strerror (errno));
         return -1;
       }
     if (getcwd (where, sizeof where) == NULL || where[0] != '/')

@@ -17,12 +17,12 @@
 
 struct slurm_join
 {
-  int pidfd;        /* the container's first process (hutch-init --pause) */
-  int nsflags;      /* CLONE_NEW* of the namespaces it does not share with us */
-  char **env;       /* the container's KEY=VALUE (config.json process.env) */
-  char *cwd;        /* its working directory */
-  bool nnp;         /* process.noNewPrivileges */
-  uint64_t bounding; /* process.capabilities.bounding, as a mask */
+  int pidfd;                /* the container's first process (hutch-init --pause) */
+  int nsflags;              /* CLONE_NEW* of the namespaces it does not share with us */
+  char **env;               /* the container's KEY=VALUE (config.json process.env) */
+  char *cwd;                /* its working directory */
+  bool nnp;                 /* process.noNewPrivileges */
+  uint64_t bounding;        /* process.capabilities.bounding, as a mask */
   struct sock_fprog filter; /* seccomp.bpf; len 0: none */
   unsigned int filter_flags;
 };

@@ -212,8 +212,8 @@ static struct spank_option options[] = {
     "(removed at the end of the job)",
     1, 0, opt_name },
   { "container-env", "NAME[,NAME...]",
-    "[hutch] take these variables from the job's environment even where the image sets them",
-    1, 0, opt_env },
+    "[hutch] take these variables from the job's environment even where the image sets them", 1, 0,
+    opt_env },
   { "container-writable", NULL, "[hutch] a writable root file system (the default)", 0, 'w',
     opt_flag },
   { "container-readonly", NULL, "[hutch] a read-only root file system", 0, 'r', opt_flag },
@@ -224,13 +224,12 @@ static struct spank_option options[] = {
     opt_flag },
   { "container-remap-root", NULL, "[hutch] be root in the container, not yourself", 0, 'R',
     opt_flag },
-  { "no-container-remap-root", NULL, "[hutch] be yourself in the container (the default)", 0,
-    'N', opt_flag },
+  { "no-container-remap-root", NULL, "[hutch] be yourself in the container (the default)", 0, 'N',
+    opt_flag },
   SPANK_OPTIONS_TABLE_END
 };
 
 /* ---- the administrator's settings -------------------------------------- */
-
 
 static int
 parse_conf (int ac, char **av)
@@ -460,7 +459,8 @@ make_container (char **job_env, uint32_t job, const char *batch_dir, bool named)
   slurm_strv_push (&args, "--log-driver");
   slurm_strv_push (&args, "none");
   slurm_strv_push (&args, "--userns");
-  slurm_strv_push (&args, (opt.remap_root >= 0 ? opt.remap_root : conf.remap_root) ? "default" : "keep-id");
+  slurm_strv_push (&args, (opt.remap_root >= 0 ? opt.remap_root : conf.remap_root) ? "default"
+                                                                                   : "keep-id");
   if (!conf.cgroups)
     {
       /* The step's cgroup holds the container already: Slurm limits and
