@@ -427,6 +427,27 @@ inspect (pid_t *ret_pid, char **ret_config, char **ret_image)
   return r;
 }
 
+/* The container as another step of the job leaves it while it makes or
+   starts it: running within 10 s (1), or not made at all (-1), or made
+   but still not running (0).  */
+static int
+wait_running (pid_t *ret_pid, char **ret_config, char **ret_image)
+{
+  int i, st = 0;
+
+  for (i = 0; i < 100; i++)
+    {
+      free (*ret_config);
+      free (*ret_image);
+      *ret_config = *ret_image = NULL;
+      st = inspect (ret_pid, ret_config, ret_image);
+      if (st != 0)
+        break;
+      usleep (100000);
+    }
+  return st;
+}
+
 /* `hutch run -d --pause` with what the options ask for.  BATCH_DIR: the
    directory of the batch script (sbatch), bound read-only at the same
    path, so that the step can execute it; NULL for srun's steps.  */
@@ -550,17 +571,9 @@ make_container (char **job_env, uint32_t job, const char *batch_dir, bool named)
       char *out = NULL, *err = NULL;
       pid_t pid;
       char *config = NULL, *image = NULL;
-      int code = slurm_hutch (&step.user, args, &out, &err), state = code == 0 ? 1 : 0, i;
-      /* the other step's container may still be starting: up to 10 s */
-      for (i = 0; state == 0 && i < 100; i++)
-        {
-          free (config);
-          free (image);
-          config = image = NULL;
-          state = inspect (&pid, &config, &image);
-          if (state == 0)
-            usleep (100000);
-        }
+      int code = slurm_hutch (&step.user, args, &out, &err);
+      /* the other step's container may still be starting */
+      int state = code == 0 ? 1 : wait_running (&pid, &config, &image);
       r = 0;
       if (state != 1)
         {
@@ -847,17 +860,11 @@ prepare_step (spank_t sp)
       char *args[] = { "start", "--", step.name, NULL }, *out = NULL, *err = NULL;
       int code = slurm_hutch (&step.user, args, &out, &err);
       free (out);
-      if (code != 0)
+      if (code != 0 && wait_running (&pid, &config, &image) != 1)
         {
-          free (config);
-          free (image);
-          config = image = NULL;
-          if (inspect (&pid, &config, &image) != 1)
-            {
-              report ("starting the container again", code, err);
-              free (err);
-              return -1;
-            }
+          report ("starting the container again", code, err);
+          free (err);
+          return -1;
         }
       free (err);
     }

@@ -307,7 +307,10 @@ EOS
 @test "spank: an image that the node's store lacks is pulled once, and later steps find it there" {
     load registry
     reg_need_tools
-    REG_WORK=$BATS_TEST_TMPDIR reg_start hub --tls
+    # for reg_start and reg_stop_all alike: an assignment before a
+    # command lasts for that command only
+    REG_WORK=$BATS_TEST_TMPDIR
+    reg_start hub --tls
     # the user's hutch trusts the registry's certificate as every user's
     # does: /etc/containers/certs.d
     local certs=/etc/containers/certs.d/$REG_HUB
